@@ -1,0 +1,35 @@
+import { handler } from "@/lib/api/errors";
+import { authorize } from "@/lib/auth/guard";
+import { registry } from "@/lib/registry";
+import { parseLockQuery } from "@/lib/api/params";
+import { withFreshTtls } from "@/lib/hub/fresh";
+
+export const dynamic = "force-dynamic";
+
+export const GET = handler(async (req: Request, { params }: { params: Promise<{ id: string }> }) => {
+  authorize(req, "view");
+  const { id } = await params;
+  const { hub } = registry().get(id);
+  const query = parseLockQuery(new URL(req.url));
+  const page = hub.query(query);
+  const locks = await withFreshTtls(hub, page.locks);
+  const status = hub.statusEvent();
+  const next = query.offset + page.locks.length;
+  return Response.json(
+    {
+      observedAt: status.observedAt,
+      consistency: status.consistency,
+      mode: status.mode,
+      pollIntervalMs: status.pollIntervalMs,
+      stale: status.stale,
+      staleAgeMs: status.staleAgeMs,
+      total: page.total,
+      offset: query.offset,
+      locks,
+      problems: hub.currentProblems().slice(0, 100),
+      nextCursor: next < page.total ? String(next) : null,
+      formats: hub.formats(),
+    },
+    { headers: { "cache-control": "no-store" } },
+  );
+});

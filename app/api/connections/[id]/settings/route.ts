@@ -1,0 +1,22 @@
+import { handler } from "@/lib/api/errors";
+import { authorize, checkCsrf } from "@/lib/auth/guard";
+import { registry } from "@/lib/registry";
+import { SettingsBody, applySettings, settingsOf } from "@/lib/api/settings";
+
+export const dynamic = "force-dynamic";
+
+type Ctx = { params: Promise<{ id: string }> };
+
+export const GET = handler(async (req: Request, { params }: Ctx) => {
+  authorize(req, "view");
+  const { id } = await params;
+  return Response.json(settingsOf(registry().get(id).config));
+});
+
+export const PUT = handler(async (req: Request, { params }: Ctx) => {
+  checkCsrf(req);
+  authorize(req, "settings");
+  const { id } = await params;
+  const body = SettingsBody.parse(await req.json());
+  return Response.json(await applySettings(registry(), id, body));
+});

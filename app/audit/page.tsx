@@ -1,0 +1,13 @@
+import type { Metadata } from "next";
+import { Suspense } from "react";
+import { AuditTable } from "@/components/audit-table";
+
+export const metadata: Metadata = { title: "Audit" };
+
+export default function AuditPage() {
+  return (
+    <Suspense fallback={<p className="p-4 text-muted">Loading audit…</p>}>
+      <AuditTable />
+    </Suspense>
+  );
+}

@@ -1,0 +1,33 @@
+import type { Metadata, Viewport } from "next";
+import type { ReactNode } from "react";
+import { AppHeader } from "@/components/app-header";
+import { THEME_SCRIPT } from "@/components/theme";
+import { Providers } from "./providers";
+import "./globals.css";
+
+export const metadata: Metadata = {
+  title: { default: "LockDeck", template: "%s · LockDeck" },
+  description: "Distributed locks in Redis, etcd, Consul and ZooKeeper: who holds them, who waits, and a safe force-release.",
+  icons: { icon: "/favicon.svg" },
+};
+
+export const viewport: Viewport = {
+  colorScheme: "light dark",
+};
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    // The theme script sets data-theme before first paint; React must accept that attribute.
+    <html lang="en" suppressHydrationWarning>
+      <head>
+        <script dangerouslySetInnerHTML={{ __html: THEME_SCRIPT }} />
+      </head>
+      <body className="flex h-dvh flex-col overflow-hidden bg-bg font-sans text-[13px] text-fg antialiased">
+        <Providers>
+          <AppHeader />
+          <main className="flex min-h-0 flex-1 flex-col overflow-auto">{children}</main>
+        </Providers>
+      </body>
+    </html>
+  );
+}

@@ -1,0 +1,134 @@
+"use client";
+
+import { useEffect, useRef, useState, type FormEvent } from "react";
+import Link from "next/link";
+import { usePathname, useRouter } from "next/navigation";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import type { ConnectionSummary } from "./api";
+import { connectionFromPath, useLiveState, type LiveState } from "./live-events";
+import { connectionsQuery, keys, whoamiQuery } from "./queries";
+import { ThemeToggle } from "./theme-toggle";
+
+const LIVE: Record<LiveState, { text: string; colour: string; hint: string }> = {
+  live: { text: "live", colour: "text-free", hint: "receiving changes as they happen" },
+  connecting: { text: "connecting", colour: "text-faint", hint: "opening the event stream" },
+  reconnecting: { text: "reconnecting", colour: "text-expiring", hint: "event stream interrupted; pages still re-read" },
+  offline: { text: "offline", colour: "text-stale", hint: "no event stream; pages still re-read on their own" },
+};
+
+function isTyping(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  return !!el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
+}
+
+/** AppHeader: name, global key search (⌘K), live indicator, operator, navigation and theme. */
+export function AppHeader() {
+  const pathname = usePathname();
+  const router = useRouter();
+  const client = useQueryClient();
+  const live = useLiveState();
+  const who = useQuery(whoamiQuery());
+  const inputRef = useRef<HTMLInputElement>(null);
+  const [q, setQ] = useState("");
+
+  // ⌘K / Ctrl+K focus the search anywhere; "/" does too except on the lock table, which has its own.
+  const onTable = /^\/c\/[^/]+\/?$/.test(pathname ?? "");
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.metaKey || e.ctrlKey) && e.key.toLowerCase() === "k") {
+        e.preventDefault();
+        inputRef.current?.focus();
+        inputRef.current?.select();
+      } else if (e.key === "/" && !onTable && !isTyping(e.target) && !e.metaKey && !e.ctrlKey && !e.altKey) {
+        e.preventDefault();
+        inputRef.current?.focus();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [onTable]);
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const text = q.trim();
+    const query = text ? `?q=${encodeURIComponent(text)}` : "";
+    const current = connectionFromPath(pathname);
+    const list = client.getQueryData<ConnectionSummary[]>(keys.connections());
+    if (current) router.push(`/c/${encodeURIComponent(current)}${query}`);
+    else if (list?.length === 1) router.push(`/c/${encodeURIComponent(list[0].id)}${query}`);
+    else router.push(`/${query}`);
+    inputRef.current?.blur();
+  };
+
+  const l = LIVE[live];
+  const nav = (href: string, label: string, active: boolean) => (
+    <Link
+      href={href}
+      aria-current={active ? "page" : undefined}
+      className={`rounded px-2 py-1 ${active ? "bg-selected text-fg" : "text-muted hover:bg-hover hover:text-fg"}`}
+    >
+      {label}
+    </Link>
+  );
+
+  return (
+    <header className="flex shrink-0 items-center gap-3 border-b border-line bg-panel px-4 py-2">
+      <Link href="/" className="flex items-center gap-1.5 text-[15px] font-semibold tracking-tight">
+        <span aria-hidden className="text-accent">
+          ⛁
+        </span>
+        LockDeck
+      </Link>
+      <nav aria-label="Main" className="flex items-center gap-1 text-[13px]">
+        {nav("/", "Overview", pathname === "/")}
+        {nav("/audit", "Audit", pathname?.startsWith("/audit") ?? false)}
+      </nav>
+      <form role="search" onSubmit={submit} className="mx-auto flex w-full max-w-md items-center">
+        <label htmlFor="global-search" className="sr-only">
+          Search locks by key
+        </label>
+        <input
+          id="global-search"
+          ref={inputRef}
+          data-testid="global-search"
+          type="search"
+          value={q}
+          onChange={(e) => setQ(e.target.value)}
+          placeholder="search locks…  ⌘K"
+          autoComplete="off"
+          spellCheck={false}
+          className="w-full rounded border border-line bg-sunken px-2.5 py-1 font-mono text-[12px] placeholder:font-sans placeholder:text-faint"
+        />
+      </form>
+      <ConnectionsHint />
+      <span data-testid="live-indicator" data-state={live} className="flex items-center gap-1 text-muted" title={l.hint}>
+        {l.text}
+        <span aria-hidden className={l.colour}>
+          ●
+        </span>
+      </span>
+      <span data-testid="operator" className="whitespace-nowrap text-muted">
+        operator:{" "}
+        <span className="font-medium text-fg">{who.data?.actor ?? (who.isError ? "?" : "…")}</span>
+        {who.data && !who.data.canRelease ? (
+          <span className="ml-1 rounded bg-sunken px-1 text-[11px]" title="this operator cannot force-release">
+            read-only
+          </span>
+        ) : null}
+      </span>
+      <ThemeToggle />
+    </header>
+  );
+}
+
+/** ConnectionsHint warns in the header when any connection is unreachable. */
+function ConnectionsHint() {
+  const { data } = useQuery(connectionsQuery());
+  const down = data?.filter((c) => c.status === "unreachable") ?? [];
+  if (!down.length) return null;
+  return (
+    <Link href="/" className="whitespace-nowrap text-stale" title={down.map((c) => `${c.label}: ${c.message}`).join("\n")}>
+      ▲ {down.length} unreachable
+    </Link>
+  );
+}

@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import {
+  formatAge,
+  formatCount,
+  formatDuration,
+  formatReadMode,
+  formatTtl,
+  msBetween,
+  shortId,
+} from "./format";
+
+describe("formatDuration", () => {
+  it.each([
+    [0, "0ms"],
+    [850, "850ms"],
+    [1_200, "1.2s"],
+    [1_259, "1.2s"],
+    [5_000, "5s"],
+    [18_400, "18s"],
+    [59_999, "59s"],
+    [60_000, "1m00s"],
+    [122_000, "2m02s"],
+    [190_000, "3m10s"],
+    [4 * 3_600_000 + 5 * 60_000, "4h05m"],
+    [2 * 86_400_000 + 4 * 3_600_000, "2d4h"],
+    [3 * 86_400_000, "3d"],
+    [-5, "0ms"],
+  ])("%i ms → %s", (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+
+  it("keeps one decimal under a minute when precise", () => {
+    expect(formatDuration(18_400, true)).toBe("18.4s");
+    expect(formatDuration(5_000, true)).toBe("5.0s");
+    expect(formatDuration(190_000, true)).toBe("3m10s");
+  });
+});
+
+describe("formatTtl", () => {
+  it("names the special values", () => {
+    expect(formatTtl(null)).toBe("∞ no expiry");
+    expect(formatTtl(-1)).toBe("expired");
+    expect(formatTtl(1_200)).toBe("1.2s");
+  });
+});
+
+describe("ages between server timestamps", () => {
+  it("subtracts ISO times and tolerates missing ones", () => {
+    expect(msBetween("2024-05-01T14:03:55.000Z", "2024-05-01T14:07:05.000Z")).toBe(190_000);
+    expect(msBetween(undefined, "2024-05-01T14:07:05.000Z")).toBeNull();
+    expect(msBetween("not a date", "2024-05-01T14:07:05.000Z")).toBeNull();
+    expect(formatAge("2024-05-01T14:03:55.000Z", "2024-05-01T14:07:05.000Z")).toBe("3m10s");
+    expect(formatAge(undefined, "2024-05-01T14:07:05.000Z")).toBe("–");
+  });
+});
+
+describe("shortId", () => {
+  it.each([
+    ["1", "1"],
+    ["short-holder", "short-holder"],
+    ["7f3a9c1e-0b2d-4c55-9a8e-1d2c3b4a5f60:42", "7f3a…:42"],
+    ["694d8f1b2c3a4e5f", "694d…a4e5f"],
+  ])("%s → %s", (id, text) => {
+    expect(shortId(id)).toBe(text);
+  });
+});
+
+describe("formatCount and formatReadMode", () => {
+  it("formats counts with separators", () => {
+    expect(formatCount(1284)).toBe("1,284");
+    expect(formatCount(100000)).toBe("100,000");
+  });
+
+  it("shows how a view was read", () => {
+    expect(formatReadMode({ mode: "live", stale: false, staleAgeMs: null })).toBe("live");
+    expect(formatReadMode({ mode: "polling", pollIntervalMs: 5_000, stale: false, staleAgeMs: null })).toBe("polling 5s");
+    expect(formatReadMode({ mode: "live", stale: true, staleAgeMs: 42_000 })).toBe("stale 42s");
+  });
+});

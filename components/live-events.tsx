@@ -1,0 +1,217 @@
+"use client";
+
+// LiveEvents keeps one EventSource on /api/events and turns its events into TanStack Query
+// cache updates (keys in components/queries.ts):
+//   upsert  → replace the row with that key in every cached page of ["locks", conn] and the
+//             `lock` of ["lock", conn, key]; then a throttled invalidation of the lists.
+//   remove  → mark the key in cached pages (`removed`), refetch ["lock", conn, key]; throttled
+//             invalidation of the lists so totals and sort order catch up.
+//   status  → patch the connection's entry in ["connections"].
+//   resync  → invalidate everything of that connection.
+// Events are buffered and applied at most every 100 ms, and list invalidation runs at most once
+// a second per connection, so a burst of changes costs one render, not thousands.
+// The stream is scoped to the connection in the URL (/c/<id>/...), else spans all connections.
+
+import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
+import { usePathname } from "next/navigation";
+import { useQueryClient, type QueryClient } from "@tanstack/react-query";
+import type { LockRecord } from "@/lib/model";
+import type { ConnectionSummary, LockDetail, LocksPage } from "./api";
+import { keys } from "./queries";
+
+export type LiveState = "connecting" | "live" | "reconnecting" | "offline";
+
+const LiveContext = createContext<LiveState>("connecting");
+
+/** useLiveState tells whether the event stream is connected (for the header's live indicator). */
+export function useLiveState(): LiveState {
+  return useContext(LiveContext);
+}
+
+interface StatusEvent {
+  connection: string;
+  status: ConnectionSummary["status"];
+  mode: ConnectionSummary["mode"];
+  stale: boolean;
+  staleAgeMs: number | null;
+  lockCount: number;
+  observedAt: string | null;
+}
+
+/** Pending changes of one connection: key → new record, or null when removed. */
+type Pending = Map<string, Map<string, LockRecord | null>>;
+
+const FLUSH_MS = 100;
+const INVALIDATE_MS = 1_000;
+
+export function connectionFromPath(pathname: string | null): string | null {
+  const m = /^\/c\/([^/]+)/.exec(pathname ?? "");
+  return m ? decodeURIComponent(m[1]) : null;
+}
+
+function applyChanges(client: QueryClient, conn: string, changes: Map<string, LockRecord | null>) {
+  client.setQueriesData<LocksPage>({ queryKey: keys.locksOf(conn) }, (page) => {
+    if (!page) return page;
+    let touched = false;
+    const removed = new Set(page.removed);
+    const locks = page.locks.map((lock) => {
+      if (!changes.has(lock.key)) return lock;
+      const next = changes.get(lock.key);
+      touched = true;
+      if (next) {
+        removed.delete(lock.key);
+        return next;
+      }
+      removed.add(lock.key);
+      return lock;
+    });
+    return touched ? { ...page, locks, removed: [...removed] } : page;
+  });
+  for (const [key, next] of changes) {
+    if (next) {
+      client.setQueryData<LockDetail>(keys.lock(conn, key), (d) => (d ? { ...d, lock: next } : d));
+    } else {
+      void client.invalidateQueries({ queryKey: keys.lock(conn, key), exact: true });
+    }
+  }
+}
+
+function patchStatus(client: QueryClient, ev: StatusEvent) {
+  client.setQueryData<ConnectionSummary[]>(keys.connections(), (list) =>
+    list?.map((c) =>
+      c.id === ev.connection
+        ? {
+            ...c,
+            status: ev.status ?? c.status,
+            mode: ev.mode ?? c.mode,
+            stale: ev.stale ?? c.stale,
+            staleAgeMs: ev.staleAgeMs ?? null,
+            lockCount: ev.lockCount ?? c.lockCount,
+            observedAt: ev.observedAt ?? c.observedAt,
+          }
+        : c,
+    ),
+  );
+}
+
+function parse<T>(e: Event): T | null {
+  try {
+    return JSON.parse((e as MessageEvent<string>).data) as T;
+  } catch {
+    return null;
+  }
+}
+
+export function LiveEvents({ children }: { children: ReactNode }) {
+  const client = useQueryClient();
+  const scope = connectionFromPath(usePathname());
+  const [state, setState] = useState<LiveState>("connecting");
+
+  useEffect(() => {
+    let source: EventSource | null = null;
+    let flushTimer: ReturnType<typeof setTimeout> | null = null;
+    let retryTimer: ReturnType<typeof setTimeout> | null = null;
+    let retryDelay = 2_000;
+    let hadError = false;
+    let pending: Pending = new Map();
+    const lastInvalidate = new Map<string, number>();
+    const invalidateTimers = new Map<string, ReturnType<typeof setTimeout>>();
+
+    const invalidateLists = (conn: string) => {
+      void client.invalidateQueries({ queryKey: keys.locksOf(conn) });
+      void client.invalidateQueries({ queryKey: keys.connections(), exact: true });
+      lastInvalidate.set(conn, Date.now());
+    };
+    // Leading and trailing throttle: at most one list refetch per connection per second.
+    const scheduleInvalidate = (conn: string) => {
+      if (invalidateTimers.has(conn)) return;
+      const wait = INVALIDATE_MS - (Date.now() - (lastInvalidate.get(conn) ?? 0));
+      if (wait <= 0) return invalidateLists(conn);
+      invalidateTimers.set(
+        conn,
+        setTimeout(() => {
+          invalidateTimers.delete(conn);
+          invalidateLists(conn);
+        }, wait),
+      );
+    };
+    const flush = () => {
+      flushTimer = null;
+      const batch = pending;
+      pending = new Map();
+      for (const [conn, changes] of batch) {
+        applyChanges(client, conn, changes);
+        scheduleInvalidate(conn);
+      }
+    };
+    const queue = (conn: string, key: string, record: LockRecord | null) => {
+      let changes = pending.get(conn);
+      if (!changes) pending.set(conn, (changes = new Map()));
+      changes.set(key, record);
+      flushTimer ??= setTimeout(flush, FLUSH_MS);
+    };
+    const resync = (conn: string | null) => {
+      if (conn) {
+        void client.invalidateQueries({ queryKey: keys.locksOf(conn) });
+        void client.invalidateQueries({ queryKey: keys.lockOf(conn) });
+      } else {
+        void client.invalidateQueries({ queryKey: ["locks"] });
+        void client.invalidateQueries({ queryKey: ["lock"] });
+      }
+      void client.invalidateQueries({ queryKey: keys.connections(), exact: true });
+      void client.invalidateQueries({ queryKey: ["search"] });
+    };
+
+    const open = () => {
+      setState(hadError ? "reconnecting" : "connecting");
+      const url = scope ? `/api/events?connection=${encodeURIComponent(scope)}` : "/api/events";
+      const es = new EventSource(url);
+      source = es;
+      es.onopen = () => {
+        setState("live");
+        retryDelay = 2_000;
+        // Events may have been missed while the stream was down: re-read what is on screen.
+        if (hadError) resync(scope);
+        hadError = false;
+      };
+      es.onerror = () => {
+        hadError = true;
+        if (es.readyState === EventSource.CLOSED) {
+          // The browser gave up (e.g. a non-stream answer): retry ourselves, with backoff.
+          setState("offline");
+          es.close();
+          retryTimer = setTimeout(open, retryDelay);
+          retryDelay = Math.min(retryDelay * 2, 30_000);
+        } else {
+          setState("reconnecting");
+        }
+      };
+      es.addEventListener("upsert", (e) => {
+        const ev = parse<{ connection: string; lock: LockRecord }>(e);
+        if (ev?.lock) queue(ev.connection, ev.lock.key, ev.lock);
+      });
+      es.addEventListener("remove", (e) => {
+        const ev = parse<{ connection: string; key: string }>(e);
+        if (ev) queue(ev.connection, ev.key, null);
+      });
+      es.addEventListener("status", (e) => {
+        const ev = parse<StatusEvent>(e);
+        if (ev) patchStatus(client, ev);
+      });
+      es.addEventListener("resync", (e) => {
+        const ev = parse<{ connection?: string }>(e);
+        resync(ev?.connection ?? null);
+      });
+    };
+
+    open();
+    return () => {
+      source?.close();
+      if (flushTimer) clearTimeout(flushTimer);
+      if (retryTimer) clearTimeout(retryTimer);
+      for (const t of invalidateTimers.values()) clearTimeout(t);
+    };
+  }, [client, scope]);
+
+  return <LiveContext.Provider value={state}>{children}</LiveContext.Provider>;
+}

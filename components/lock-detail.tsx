@@ -1,0 +1,186 @@
+"use client";
+
+import { useEffect, useRef, useState } from "react";
+import Link from "next/link";
+import { useRouter, useSearchParams } from "next/navigation";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { escapeControls } from "@/lib/keys";
+import type { LockRecord } from "@/lib/model";
+import { lockStatus } from "@/lib/status";
+import { ApiError, type ReleasePlan } from "./api";
+import { CopyButton } from "./copy-button";
+import { ErrorNote } from "./error-note";
+import { formatClock } from "./format";
+import { Holders, Queue, RawPreviews, RelatedKeys, Section, TtlLine, Warnings } from "./lock-detail-parts";
+import { tableReturnKey } from "./lock-filters";
+import { ModeBadge } from "./mode-badge";
+import { keys, lockQuery, whoamiQuery } from "./queries";
+import { ReleaseDialog } from "./release-dialog";
+import { StatusBadge } from "./status-badge";
+
+/** LockDetailView: one lock, re-read from the store every second (key from ?key=). */
+export function LockDetailView({ conn }: { conn: string }) {
+  const key = useSearchParams().get("key");
+  if (key === null) {
+    return <p className="p-4 text-muted">No lock key given: open a lock from the table.</p>;
+  }
+  // A new key starts with a fresh view (and no dialog left open for the previous one).
+  return <LockDetail key={key} conn={conn} lockKey={key} />;
+}
+
+function useTableHref(conn: string): string {
+  const base = `/c/${encodeURIComponent(conn)}`;
+  const [href, setHref] = useState(base);
+  useEffect(() => {
+    try {
+      setHref(base + (sessionStorage.getItem(tableReturnKey(conn)) ?? ""));
+    } catch {
+      // No storage: the unfiltered table.
+    }
+  }, [base, conn]);
+  return href;
+}
+
+function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
+  const router = useRouter();
+  const client = useQueryClient();
+  const detail = useQuery(lockQuery(conn, lockKey));
+  const who = useQuery(whoamiQuery());
+  const tableHref = useTableHref(conn);
+  const releaseButton = useRef<HTMLButtonElement>(null);
+  // What the operator saw when opening the dialog; the dialog never follows later reads.
+  const [target, setTarget] = useState<{ lock: LockRecord; plan: ReleasePlan } | null>(null);
+
+  const notFound = detail.error instanceof ApiError && detail.error.status === 404;
+  const data = notFound ? undefined : detail.data;
+  const lock = data?.lock;
+  const status = lock ? lockStatus(lock) : null;
+  const canRelease = !!who.data?.canRelease && lock?.state === "held";
+
+  const closeDialog = () => {
+    setTarget(null);
+    setTimeout(() => releaseButton.current?.focus(), 0);
+  };
+  const review = () => {
+    setTarget(null);
+    void client.invalidateQueries({ queryKey: keys.lock(conn, lockKey), exact: true });
+  };
+
+  return (
+    <div className="mx-auto flex w-full max-w-[1200px] flex-col p-4">
+      <div className="mb-2 flex items-center gap-3 text-muted">
+        <Link href={tableHref} className="hover:text-fg">
+          ← locks
+        </Link>
+        <CopyButton text={() => window.location.href} label="Copy link" />
+      </div>
+
+      {notFound ? (
+        <div data-testid="lock-gone" className="rounded border border-line bg-panel px-3 py-3">
+          <p className="font-semibold">
+            No lock at <span className="font-mono">{escapeControls(lockKey)}</span>
+          </p>
+          <p className="text-muted">
+            {(detail.error as ApiError).message || "It was released, expired, or never existed."}
+          </p>
+          <Link href={tableHref} className="text-accent hover:underline">
+            Back to locks →
+          </Link>
+        </div>
+      ) : detail.isPending ? (
+        <p className="text-muted">Reading the lock from the store…</p>
+      ) : detail.error && !data ? (
+        <ErrorNote error={detail.error} what="this lock" />
+      ) : null}
+
+      {data && lock && status ? (
+        <article className="rounded-md border border-line bg-panel px-4 pb-2">
+          <header className="flex flex-wrap items-center gap-x-3 gap-y-1 py-3">
+            <h1 className="font-mono text-[17px] font-semibold break-all">{escapeControls(lock.name || lock.key)}</h1>
+            <span className="text-muted">
+              {lock.format} · {lock.kind}
+            </span>
+            <StatusBadge status={status} />
+            <span className="ml-auto text-muted" data-testid="fencing-token">
+              {lock.fencingToken ? (
+                <>
+                  fencing token <span className="font-mono font-semibold text-fg">{lock.fencingToken}</span>
+                </>
+              ) : (
+                "no fencing token"
+              )}
+            </span>
+            {lock.name && lock.name !== lock.key ? (
+              <p className="w-full text-muted">
+                key <span className="font-mono text-fg break-all">{escapeControls(lock.key)}</span>
+              </p>
+            ) : null}
+          </header>
+
+          {detail.error ? (
+            <div className="mb-2">
+              <ErrorNote error={detail.error} what="a fresh read (showing the last one)" />
+            </div>
+          ) : null}
+
+          {lock.warnings.length ? (
+            <Section title="Warnings">
+              <Warnings warnings={lock.warnings} />
+            </Section>
+          ) : null}
+          <Section title={lock.holders.length > 1 ? "Holders" : "Holder"}>
+            <Holders lock={lock} />
+          </Section>
+          <Section title="TTL">
+            <TtlLine lock={lock} />
+          </Section>
+          <Section title="Queue">
+            <Queue lock={lock} />
+          </Section>
+          {lock.raw?.length ? (
+            <Section title="Raw">
+              <RawPreviews raw={lock.raw} />
+            </Section>
+          ) : null}
+          {data.related.length || lock.relatedKeys?.length ? (
+            <Section title="Related">
+              <RelatedKeys conn={conn} related={data.related} storeKeys={lock.relatedKeys ?? []} />
+            </Section>
+          ) : null}
+          <Section title="Read">
+            <div className="flex flex-wrap items-center gap-x-4 gap-y-1">
+              <span className="tabular-nums">{formatClock(lock.observedAt, true)}</span>
+              <ModeBadge mode={data} consistency={lock.consistency || data.consistency} />
+              <span className="text-muted">re-read every second</span>
+              {canRelease ? (
+                <button
+                  ref={releaseButton}
+                  type="button"
+                  data-testid="release-button"
+                  onClick={() => setTarget({ lock, plan: data.plan })}
+                  className="ml-auto rounded border border-bad/60 px-3 py-1 font-medium text-bad hover:bg-bad/10"
+                >
+                  Force release…
+                </button>
+              ) : who.data && !who.data.canRelease && lock.state === "held" ? (
+                <span className="ml-auto text-faint">read-only: {who.data.actor} cannot force-release</span>
+              ) : null}
+            </div>
+          </Section>
+        </article>
+      ) : null}
+
+      {target ? (
+        <ReleaseDialog
+          conn={conn}
+          lock={target.lock}
+          plan={target.plan}
+          liveFence={notFound ? null : detail.data?.lock.fence}
+          onClose={closeDialog}
+          onReview={review}
+          onDone={() => router.push(tableHref)}
+        />
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,151 @@
+import { memo } from "react";
+import Link from "next/link";
+import { escapeControls } from "@/lib/keys";
+import type { LockRecord } from "@/lib/model";
+import { lockStatus } from "@/lib/status";
+import { formatClock, formatDuration, msBetween, shortId } from "./format";
+import { StatusBadge } from "./status-badge";
+import { Ttl } from "./ttl";
+import { describeWarning } from "./warnings";
+
+/** Column template shared by the header and every row, so they line up. */
+export const LOCK_GRID =
+  "grid grid-cols-[112px_minmax(220px,3fr)_130px_minmax(170px,1.6fr)_76px_150px_96px_minmax(130px,1.2fr)] items-center gap-x-3 px-3";
+
+export const ROW_HEIGHT = 28;
+
+export function lockHref(conn: string, key: string): string {
+  return `/c/${encodeURIComponent(conn)}/lock?key=${encodeURIComponent(key)}`;
+}
+
+function Holder({ lock }: { lock: LockRecord }) {
+  const h = lock.holders[0];
+  if (!h) return <span className="text-faint">–</span>;
+  const more = lock.holders.length - 1;
+  return (
+    <span className="flex min-w-0 items-baseline gap-1" title={lock.holders.map((x) => x.id + (x.owner ? ` (${x.owner})` : "")).join("\n")}>
+      <span data-testid="holder-id" className="truncate font-mono">
+        {escapeControls(shortId(h.id))}
+      </span>
+      {h.reentrancy && h.reentrancy > 1 ? <span className="text-muted">(x{h.reentrancy})</span> : null}
+      {h.owner ? <span className="truncate text-muted">{escapeControls(h.owner)}</span> : null}
+      {more > 0 ? <span className="shrink-0 rounded bg-sunken px-1 text-[11px] text-muted">+{more}</span> : null}
+    </span>
+  );
+}
+
+function Waiters({ n }: { n: number }) {
+  if (n === 0) return <span className="text-faint">–</span>;
+  return (
+    <span className="flex items-center gap-1 tabular-nums" title={`${n} waiting`}>
+      <span aria-hidden className="tracking-[-2px] text-contended">
+        {"▮".repeat(Math.min(n, 4))}
+      </span>
+      {n}
+    </span>
+  );
+}
+
+function Held({ lock }: { lock: LockRecord }) {
+  const h = lock.holders[0];
+  const ms = msBetween(h?.since, lock.observedAt);
+  if (!h?.since || ms === null) return <span className="text-faint">–</span>;
+  const title = h.sinceObserved
+    ? `first seen by LockDeck at ${formatClock(h.since)}; the store does not record when it was taken`
+    : `since ${formatClock(h.since)}`;
+  return (
+    <span className="tabular-nums" title={title}>
+      {h.sinceObserved ? "≥" : ""}
+      {formatDuration(ms)}
+    </span>
+  );
+}
+
+function Warnings({ warnings }: { warnings: string[] }) {
+  if (!warnings.length) return null;
+  const shown = warnings.slice(0, 2);
+  return (
+    <span className="flex min-w-0 items-center gap-1 overflow-hidden" title={warnings.map((w) => describeWarning(w).text).join("\n")}>
+      {shown.map((w) => (
+        <span key={w} data-warning={w} className="shrink-0 truncate rounded bg-warn/12 px-1 text-[11px] text-warn">
+          ⚠ {describeWarning(w).short}
+        </span>
+      ))}
+      {warnings.length > 2 ? <span className="text-[11px] text-muted">+{warnings.length - 2}</span> : null}
+    </span>
+  );
+}
+
+export interface LockRowProps {
+  conn: string;
+  lock: LockRecord;
+  index: number;
+  top: number;
+  selected: boolean;
+  removed: boolean;
+}
+
+/** LockRow is one virtualised row (data-testid="lock-row", data-key = the lock key); it links to the detail. */
+export const LockRow = memo(function LockRow({ conn, lock, index, top, selected, removed }: LockRowProps) {
+  const status = lockStatus(lock);
+  return (
+    <Link
+      href={lockHref(conn, lock.key)}
+      prefetch={false}
+      role="row"
+      aria-rowindex={index + 2}
+      aria-selected={selected}
+      data-testid="lock-row"
+      data-key={lock.key}
+      data-index={index}
+      data-status={removed ? "gone" : status}
+      className={`${LOCK_GRID} absolute inset-x-0 top-0 border-b border-line/60 ${
+        selected ? "bg-selected" : "hover:bg-hover"
+      } ${removed ? "opacity-50" : ""}`}
+      style={{ height: ROW_HEIGHT, transform: `translateY(${top}px)` }}
+    >
+      <span role="gridcell">
+        <StatusBadge status={status} gone={removed} />
+      </span>
+      <span role="gridcell" className="truncate font-mono" title={escapeControls(lock.key)}>
+        {escapeControls(lock.key)}
+      </span>
+      <span role="gridcell" className="truncate text-muted">
+        {lock.format}
+      </span>
+      <span role="gridcell" className="min-w-0">
+        <Holder lock={lock} />
+      </span>
+      <span role="gridcell">
+        <Waiters n={lock.waiters.length} />
+      </span>
+      <span role="gridcell">
+        <Ttl lock={lock} />
+      </span>
+      <span role="gridcell">
+        <Held lock={lock} />
+      </span>
+      <span role="gridcell" className="min-w-0">
+        <Warnings warnings={lock.warnings} />
+      </span>
+    </Link>
+  );
+});
+
+/** A placeholder row while its page loads. */
+export function SkeletonRow({ top, index }: { top: number; index: number }) {
+  return (
+    <div
+      role="row"
+      aria-rowindex={index + 2}
+      aria-busy
+      className={`${LOCK_GRID} absolute inset-x-0 top-0 border-b border-line/60`}
+      style={{ height: ROW_HEIGHT, transform: `translateY(${top}px)` }}
+    >
+      <span className="h-3 w-16 rounded bg-sunken" />
+      <span className="h-3 w-2/3 rounded bg-sunken" />
+      <span className="h-3 w-20 rounded bg-sunken" />
+      <span className="h-3 w-24 rounded bg-sunken" />
+    </div>
+  );
+}

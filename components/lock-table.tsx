@@ -1,0 +1,263 @@
+"use client";
+
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useRouter, useSearchParams } from "next/navigation";
+import { useQuery } from "@tanstack/react-query";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { escapeControls } from "@/lib/keys";
+import { ErrorNote } from "./error-note";
+import { formatClock, formatCount } from "./format";
+import {
+  filtersSearch,
+  nextSort,
+  parseFilters,
+  tableReturnKey,
+  toLocksQuery,
+  type LockFilters,
+  type SortColumn,
+} from "./lock-filters";
+import { FilterBar } from "./lock-table-filters";
+import { LOCK_GRID, LockRow, ROW_HEIGHT, SkeletonRow, lockHref } from "./lock-row";
+import { ModeBadge } from "./mode-badge";
+import { connectionsQuery } from "./queries";
+import { useLockPages } from "./use-lock-pages";
+
+const COLUMNS: Array<{ label: string; sort?: SortColumn }> = [
+  { label: "State" },
+  { label: "Lock", sort: "key" },
+  { label: "Format" },
+  { label: "Holder" },
+  { label: "Waiters", sort: "waiters" },
+  { label: "TTL", sort: "ttl" },
+  { label: "Held", sort: "age" },
+  { label: "Warnings" },
+];
+
+function isTyping(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  return !!el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
+}
+
+/**
+ * LockTable: one connection's locks, filtered and sorted by the server, virtualised so that
+ * 100k rows cost only the ~50 rendered ones and the pages covering them.
+ * Keyboard: j/k move the selection, Enter opens it, "/" focuses the key filter.
+ */
+export function LockTable({ conn }: { conn: string }) {
+  const router = useRouter();
+  const searchParams = useSearchParams();
+  const filters = useMemo(() => parseFilters(searchParams), [searchParams]);
+  const query = useMemo(() => toLocksQuery(filters), [filters]);
+  const search = filtersSearch(filters);
+
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const searchRef = useRef<HTMLInputElement>(null);
+  const [selected, setSelected] = useState<number | null>(null);
+  const [showProblems, setShowProblems] = useState(false);
+
+  // Total first (from whichever page is newest), then the rows on screen.
+  const [range, setRange] = useState<{ first: number; last: number }>({ first: -1, last: -1 });
+  const pages = useLockPages(conn, query, range.first, range.last);
+  const total = pages.meta?.total ?? 0;
+
+  const virtualizer = useVirtualizer({
+    count: total,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 15,
+  });
+  const items = virtualizer.getVirtualItems();
+  const first = items.length ? items[0].index : -1;
+  const last = items.length ? items[items.length - 1].index : -1;
+  useEffect(() => {
+    setRange((r) => (r.first === first && r.last === last ? r : { first, last }));
+  }, [first, last]);
+
+  const connections = useQuery(connectionsQuery());
+  const summary = connections.data?.find((c) => c.id === conn);
+
+  useEffect(() => {
+    try {
+      sessionStorage.setItem(tableReturnKey(conn), search);
+    } catch {
+      // No storage: the back link goes to the unfiltered table.
+    }
+  }, [conn, search]);
+
+  const onChange = useCallback(
+    (patch: Partial<LockFilters>, replace = false) => {
+      const next = filtersSearch({ ...parseFilters(new URLSearchParams(window.location.search)), ...patch });
+      const url = `${window.location.pathname}${next}`;
+      if (replace) window.history.replaceState(null, "", url);
+      else window.history.pushState(null, "", url);
+      setSelected(null);
+      scrollRef.current?.scrollTo({ top: 0 });
+    },
+    [],
+  );
+
+  // Keyboard navigation reads the latest render's values; the selection stays within the rows.
+  const latest = useRef({ selected, total, pages });
+  useEffect(() => {
+    latest.current = { selected, total, pages };
+  });
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.metaKey || e.ctrlKey || e.altKey || isTyping(e.target)) return;
+      if (e.key === "/") {
+        e.preventDefault();
+        searchRef.current?.focus();
+        searchRef.current?.select();
+        return;
+      }
+      const { selected: cur, total: count, pages: rows } = latest.current;
+      if (!count) return;
+      if (e.key === "j" || e.key === "k" || e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        const down = e.key === "j" || e.key === "ArrowDown";
+        const next =
+          cur === null ? (virtualizer.range?.startIndex ?? 0) : Math.max(0, Math.min(count - 1, cur + (down ? 1 : -1)));
+        setSelected(next);
+        virtualizer.scrollToIndex(next, { align: "auto" });
+      } else if (e.key === "Enter" && cur !== null) {
+        const row = rows.rowAt(cur);
+        if (row) {
+          e.preventDefault();
+          router.push(lockHref(conn, row.lock.key));
+        }
+      } else if (e.key === "Escape") {
+        setSelected(null);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [conn, router, virtualizer]);
+
+  const meta = pages.meta;
+  const problems = meta?.problems ?? [];
+
+  return (
+    <div className="flex min-h-0 flex-1 flex-col gap-2 px-4 pt-2 pb-3">
+      <div className="flex flex-wrap items-center justify-between gap-2">
+        <FilterBar
+          filters={filters}
+          formats={meta?.formats ?? []}
+          counts={summary?.counts}
+          searchRef={searchRef}
+          onChange={onChange}
+        />
+        <div data-testid="table-summary" className="flex items-center gap-3 text-muted tabular-nums">
+          {meta ? (
+            <>
+              <span>
+                <span data-testid="lock-total" className="font-semibold text-fg">
+                  {formatCount(meta.total)}
+                </span>{" "}
+                {filters.q || filters.format || filters.status.length || filters.warning ? "matching" : "locks"}
+              </span>
+              <ModeBadge mode={meta} consistency={meta.consistency} />
+              <span title="when the store was read">read {formatClock(meta.observedAt)}</span>
+              {problems.length ? (
+                <button type="button" className="text-warn hover:underline" onClick={() => setShowProblems((v) => !v)}>
+                  ⚠ {problems.length} problem{problems.length === 1 ? "" : "s"}
+                </button>
+              ) : null}
+            </>
+          ) : (
+            <span>loading…</span>
+          )}
+          <span aria-hidden className={pages.fetching ? "text-faint" : "invisible"} title="reading">
+            ↻
+          </span>
+        </div>
+      </div>
+
+      {showProblems && problems.length ? (
+        <ul className="max-h-40 overflow-auto rounded border border-warn/40 bg-warn/8 px-3 py-1.5 text-[12px]">
+          {problems.map((p) => (
+            <li key={`${p.key}:${p.code}`}>
+              <span className="font-mono">{escapeControls(p.key)}</span> — <span className="text-warn">{p.code}</span>:{" "}
+              {p.message}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+
+      {pages.error ? <ErrorNote error={pages.error} what="locks" /> : null}
+
+      <div
+        ref={scrollRef}
+        role="grid"
+        aria-label="Locks"
+        aria-rowcount={total + 1}
+        data-testid="lock-table"
+        className="min-h-0 flex-1 overflow-auto rounded-md border border-line bg-panel"
+      >
+        <div className="min-w-[1160px]">
+          <div
+            role="row"
+            aria-rowindex={1}
+            className={`${LOCK_GRID} sticky top-0 z-10 h-8 border-b border-line bg-sunken text-[11px] font-semibold tracking-wide text-muted uppercase`}
+          >
+            {COLUMNS.map((c) => (
+              <SortHeader key={c.label} column={c} filters={filters} onChange={onChange} />
+            ))}
+          </div>
+          {meta && total === 0 ? (
+            <p className="px-3 py-6 text-muted">
+              {search ? "No locks match these filters." : "No locks in this connection right now."}
+            </p>
+          ) : null}
+          <div className="relative" style={{ height: virtualizer.getTotalSize() }}>
+            {items.map((item) => {
+              const row = pages.rowAt(item.index);
+              return row ? (
+                <LockRow
+                  key={item.index}
+                  conn={conn}
+                  lock={row.lock}
+                  index={item.index}
+                  top={item.start}
+                  selected={selected === item.index}
+                  removed={row.removed}
+                />
+              ) : (
+                <SkeletonRow key={item.index} index={item.index} top={item.start} />
+              );
+            })}
+          </div>
+        </div>
+      </div>
+      <p className="text-[11px] text-faint">
+        <kbd>j</kbd>/<kbd>k</kbd> move · <kbd>Enter</kbd> open · <kbd>/</kbd> filter keys · TTLs are re-read from the
+        store every 2 s
+      </p>
+    </div>
+  );
+}
+
+function SortHeader({
+  column,
+  filters,
+  onChange,
+}: {
+  column: { label: string; sort?: SortColumn };
+  filters: LockFilters;
+  onChange: (patch: Partial<LockFilters>) => void;
+}) {
+  if (!column.sort) return <span role="columnheader">{column.label}</span>;
+  const active = filters.sort === column.sort;
+  const dir = active ? filters.dir : "";
+  return (
+    <span role="columnheader" aria-sort={dir === "asc" ? "ascending" : dir === "desc" ? "descending" : "none"}>
+      <button
+        type="button"
+        data-testid={`sort-${column.sort}`}
+        onClick={() => onChange(nextSort(filters, column.sort!))}
+        className={`uppercase hover:text-fg ${active ? "text-fg" : ""}`}
+      >
+        {column.label} {dir === "asc" ? "▲" : dir === "desc" ? "▼" : <span className="text-faint">↕</span>}
+      </button>
+    </span>
+  );
+}

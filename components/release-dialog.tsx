@@ -1,0 +1,324 @@
+"use client";
+
+import { useEffect, useId, useRef, useState } from "react";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { escapeControls } from "@/lib/keys";
+import type { LockRecord, ReleaseMode } from "@/lib/model";
+import { lockStatus } from "@/lib/status";
+import { releaseLock, type ReleasePlan, type ReleaseResult } from "./api";
+import { CopyButton } from "./copy-button";
+import { formatClock, formatDuration, shortId } from "./format";
+import { keys } from "./queries";
+
+export interface ReleaseDialogProps {
+  conn: string;
+  /** The record as the operator saw it when opening the dialog: its fence is sent unchanged. */
+  lock: LockRecord;
+  plan: ReleasePlan;
+  /** The fence of the latest read (null when the lock is gone), to warn that it changed. */
+  liveFence: string | null | undefined;
+  onClose(): void;
+  /** Close and re-read the lock (after "changed" or an unknown outcome). */
+  onReview(): void;
+  /** Leave for the table (after the lock is gone). */
+  onDone(): void;
+}
+
+const MIN_REASON = 3;
+
+function modeText(mode: ReleaseMode, lock: LockRecord): string {
+  const h = lock.holders[0];
+  if (mode === "revoke-lease") {
+    const lease = h?.lease;
+    const n = lease?.keys?.length;
+    return `Revoke lease ${lease ? shortId(lease.id) : "of the holder"}: ends the holder's session and deletes every key attached to it${
+      n ? ` (${n} key${n === 1 ? "" : "s"}: ${lease!.keys!.slice(0, 5).map(escapeControls).join(", ")}${n > 5 ? ", …" : ""})` : ""
+    }.`;
+  }
+  if (mode === "destroy-session") {
+    const s = h?.session;
+    const delay = s?.lockDelayMs ? ` Lock-delay ${formatDuration(s.lockDelayMs)} follows: nobody can acquire during it.` : "";
+    return `Destroy session ${s ? shortId(s.id) : "of the holder"}${s?.name ? ` (${s.name})` : ""}: releases every lock the session holds${
+      s?.behavior === "delete" ? " and deletes their keys" : ""
+    }.${delay}`;
+  }
+  return "Delete only this lock's key(s), and only if they still hold exactly what you saw.";
+}
+
+/** ResultView renders what the release came to (data-testid="release-result", data-outcome). */
+function ResultView({ result, onReview, onDone }: { result: ReleaseResult; onReview(): void; onDone(): void }) {
+  const box = "rounded border px-3 py-2";
+  if (result.kind === "released") {
+    return (
+      <div data-testid="release-result" data-outcome="released" role="status" className={`${box} border-ok/50 bg-ok/10`}>
+        <p className="font-semibold text-ok">Released ✓</p>
+        {result.detail ? <p>{result.detail}</p> : null}
+        {result.auditId ? <p className="text-muted">Audit entry {result.auditId}</p> : null}
+        <button type="button" onClick={onDone} className="mt-1 text-accent hover:underline">
+          Back to locks →
+        </button>
+      </div>
+    );
+  }
+  if (result.kind === "changed") {
+    const cur = result.current;
+    return (
+      <div data-testid="release-result" data-outcome="changed" role="alert" className={`${box} border-warn/50 bg-warn/10`}>
+        <p className="font-semibold text-warn">Changed since you looked — nothing deleted.</p>
+        <p>
+          {cur && cur.holders[0] ? (
+            <>
+              Now held by <span className="font-mono">{escapeControls(shortId(cur.holders[0].id))}</span>
+              {cur.holders[0].owner ? ` (${escapeControls(cur.holders[0].owner)})` : ""} · {lockStatus(cur)}
+              {cur.fencingToken ? ` · fencing token ${cur.fencingToken}` : ""} · read {formatClock(cur.observedAt)}
+            </>
+          ) : cur ? (
+            <>Now {lockStatus(cur)} — nobody holds it.</>
+          ) : (
+            <>It is no longer there.</>
+          )}
+        </p>
+        {result.message ? <p className="text-muted">{result.message}</p> : null}
+        <button
+          type="button"
+          data-testid="release-review"
+          onClick={onReview}
+          className="mt-1 rounded border border-line px-2 py-0.5 hover:bg-hover"
+        >
+          Review
+        </button>
+      </div>
+    );
+  }
+  if (result.kind === "gone") {
+    return (
+      <div data-testid="release-result" data-outcome="gone" role="status" className={`${box} border-line bg-sunken`}>
+        <p className="font-semibold">Already released — nothing to do.</p>
+        {result.message ? <p className="text-muted">{result.message}</p> : null}
+        <button type="button" onClick={onDone} className="mt-1 text-accent hover:underline">
+          Back to locks →
+        </button>
+      </div>
+    );
+  }
+  const unknown = result.code === "unknown" || result.code === "network";
+  return (
+    <div data-testid="release-result" data-outcome="error" data-code={result.code} role="alert" className={`${box} border-bad/50 bg-bad/10`}>
+      <p className="font-semibold text-bad">{unknown ? "Outcome unknown — do not retry blindly." : "Not released."}</p>
+      <p>
+        {result.message} <span className="font-mono text-xs text-muted">({result.code})</span>
+      </p>
+      {unknown ? (
+        <button type="button" onClick={onReview} className="mt-1 rounded border border-line px-2 py-0.5 hover:bg-hover">
+          Review the lock
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * ReleaseDialog: the force-release confirmation (shared/UI.md §4). A modal <dialog> (focus
+ * stays inside, Escape closes), a required reason, and one conditional release of exactly the
+ * holding shown. Nothing is retried: every answer is shown as it came.
+ */
+export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, onDone }: ReleaseDialogProps) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const reasonRef = useRef<HTMLTextAreaElement>(null);
+  const id = useId();
+  const client = useQueryClient();
+  const [reason, setReason] = useState("");
+  const [mode, setMode] = useState<ReleaseMode>(plan.modes[0] ?? "delete");
+  const release = useMutation({
+    mutationFn: () =>
+      releaseLock(conn, {
+        key: lock.key,
+        fence: lock.fence,
+        reason: reason.trim(),
+        mode: plan.modes.length > 1 ? mode : plan.modes[0],
+      }),
+    onSettled: () => {
+      void client.invalidateQueries({ queryKey: keys.locksOf(conn) });
+      void client.invalidateQueries({ queryKey: keys.lock(conn, lock.key) });
+      void client.invalidateQueries({ queryKey: keys.connections(), exact: true });
+      void client.invalidateQueries({ queryKey: ["audit"] });
+    },
+  });
+  const result = release.data;
+  const pending = release.isPending;
+  const holder = lock.holders[0];
+  const reasonOk = reason.trim().length >= MIN_REASON;
+  // Only answers that mean "nothing was attempted" may be sent again: a bad reason, a store
+  // that could not be reached. "changed" and "unknown" need a fresh look first.
+  const retryable = result?.kind === "error" && (result.code === "bad_request" || result.code === "unreachable");
+  const canSend = reasonOk && !pending && (!result || retryable);
+  const changedWhileOpen = !result && liveFence !== undefined && liveFence !== lock.fence;
+  const defaultMode = plan.modes[0] ?? "delete";
+
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+    reasonRef.current?.focus();
+    return () => d?.close();
+  }, []);
+
+  return (
+    <dialog
+      ref={ref}
+      role="dialog"
+      aria-modal="true"
+      aria-labelledby={`${id}-title`}
+      data-testid="release-dialog"
+      onCancel={(e) => {
+        e.preventDefault();
+        if (!pending) onClose();
+      }}
+      className="m-auto w-[min(720px,calc(100vw-2rem))] rounded-lg border border-line bg-panel p-0 text-[13px] text-fg shadow-2xl"
+    >
+      <form
+        method="dialog"
+        className="flex flex-col gap-3 p-4"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (canSend) release.mutate();
+        }}
+      >
+        <h2 id={`${id}-title`} className="text-[15px] font-semibold">
+          Release <span className="font-mono">{escapeControls(lock.name || lock.key)}</span>
+          {holder ? (
+            <>
+              {" "}
+              held by <span className="font-mono">{escapeControls(shortId(holder.id))}</span>
+            </>
+          ) : null}{" "}
+          <span className="font-normal text-muted">(seen {formatClock(lock.observedAt)})</span>?
+        </h2>
+
+        {changedWhileOpen ? (
+          <p role="alert" className="rounded border border-warn/50 bg-warn/10 px-2 py-1 text-warn">
+            ▲ The lock changed since this dialog opened: a release of what you saw will be refused.{" "}
+            <button type="button" onClick={onReview} className="underline">
+              Review
+            </button>
+          </p>
+        ) : null}
+
+        <dl className="grid grid-cols-[max-content_1fr] gap-x-3 gap-y-1.5">
+          <dt className="text-muted">This deletes exactly:</dt>
+          <dd data-testid="release-deletes" className="font-mono break-all">
+            {mode === defaultMode ? plan.deletes : modeText(mode, lock)}
+          </dd>
+          {plan.wakes && mode === defaultMode ? (
+            <>
+              <dt className="text-muted">Then wakes:</dt>
+              <dd className="font-mono break-all">{plan.wakes}</dd>
+            </>
+          ) : null}
+        </dl>
+
+        {!plan.holderNotified ? (
+          <p data-testid="release-holder-warning" className="rounded border border-warn/40 bg-warn/8 px-2 py-1.5">
+            <strong>The holder is NOT told.</strong> If it is alive it may keep writing —{" "}
+            {lock.fencingToken ? (
+              <>
+                fencing token <span className="font-mono font-semibold">{lock.fencingToken}</span> is the guard it should
+                check.
+              </>
+            ) : (
+              <>this lock has no fencing token, so nothing stops a paused holder&apos;s late writes.</>
+            )}
+          </p>
+        ) : null}
+
+        {plan.notes.length ? (
+          <ul className="list-disc pl-5 text-muted">
+            {plan.notes.map((n, i) => (
+              <li key={i}>{n}</li>
+            ))}
+          </ul>
+        ) : null}
+
+        {plan.modes.length > 1 ? (
+          <fieldset className="flex flex-col gap-1">
+            <legend className="mb-1 text-muted">How to release</legend>
+            {plan.modes.map((m) => (
+              <label key={m} className="flex items-start gap-2">
+                <input
+                  type="radio"
+                  name={`${id}-mode`}
+                  value={m}
+                  checked={mode === m}
+                  onChange={() => setMode(m)}
+                  disabled={pending || !!result}
+                  className="mt-0.5"
+                />
+                <span>
+                  <span className="font-mono">{m}</span> — {modeText(m, lock)}
+                </span>
+              </label>
+            ))}
+          </fieldset>
+        ) : null}
+
+        <div className="flex flex-col gap-1">
+          <label htmlFor={`${id}-reason`} className="font-medium">
+            Reason (required)
+          </label>
+          <textarea
+            id={`${id}-reason`}
+            ref={reasonRef}
+            data-testid="release-reason"
+            required
+            minLength={MIN_REASON}
+            rows={2}
+            value={reason}
+            onChange={(e) => setReason(e.target.value)}
+            disabled={pending || (!!result && result.kind !== "error")}
+            aria-describedby={`${id}-reason-hint`}
+            placeholder="e.g. stuck after deploy, INC-2231"
+            className="rounded border border-line bg-sunken px-2 py-1"
+          />
+          <span id={`${id}-reason-hint`} className="text-[12px] text-faint">
+            Recorded in the audit log with your name ({MIN_REASON}+ characters).
+          </span>
+        </div>
+
+        <div className="flex flex-col gap-1">
+          <span className="text-muted">
+            Equivalent{mode !== defaultMode ? ` (for ${defaultMode})` : ""}:
+          </span>
+          <div className="flex items-start gap-2">
+            <pre className="min-w-0 flex-1 overflow-x-auto rounded bg-sunken px-2 py-1.5 font-mono text-[12px] whitespace-pre-wrap break-all">
+              <code>{plan.command}</code>
+            </pre>
+            <CopyButton text={plan.command} />
+          </div>
+        </div>
+
+        {result ? <ResultView result={result} onReview={onReview} onDone={onDone} /> : null}
+
+        <div className="flex justify-end gap-2">
+          <button
+            type="button"
+            onClick={onClose}
+            disabled={pending}
+            data-testid="release-cancel"
+            className="rounded border border-line px-3 py-1 hover:bg-hover"
+          >
+            {result && result.kind !== "error" ? "Close" : "Cancel"}
+          </button>
+          {!result || canSend ? (
+            <button
+              type="submit"
+              data-testid="release-confirm"
+              disabled={!canSend}
+              className="rounded bg-bad px-3 py-1 font-medium text-white disabled:cursor-not-allowed disabled:opacity-40"
+            >
+              {pending ? "Releasing…" : "Release only if unchanged"}
+            </button>
+          ) : null}
+        </div>
+      </form>
+    </dialog>
+  );
+}

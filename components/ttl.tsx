@@ -1,0 +1,52 @@
+import type { LockRecord } from "@/lib/model";
+import { formatTtl } from "./format";
+
+/** grantedTtl is the TTL the holding was granted, when the store tells it (etcd leases). */
+export function grantedTtl(lock: LockRecord): number | null {
+  const g = lock.holders[0]?.lease?.grantedTtlMs;
+  return g && g > 0 ? g : null;
+}
+
+const SOURCE: Record<LockRecord["ttlSource"], string> = {
+  pttl: "PTTL",
+  lease: "lease TTL",
+  session: "session TTL",
+  "zk-session": "ZooKeeper session",
+  none: "no TTL",
+};
+
+function barColour(fraction: number): string {
+  if (fraction < 0.1) return "bg-expiring";
+  if (fraction < 0.3) return "bg-contended/80";
+  return "bg-held/70";
+}
+
+/**
+ * Ttl shows the remaining TTL exactly as the store reported it at observedAt (no local
+ * countdown: the page re-reads), with a bar when the granted TTL is known.
+ * data-testid="lock-ttl", data-ttl-ms = the raw value ("" for no expiry).
+ */
+export function Ttl({ lock, precise = false, wide = false }: { lock: LockRecord; precise?: boolean; wide?: boolean }) {
+  const granted = grantedTtl(lock);
+  const ttl = lock.ttlMs;
+  const fraction = ttl !== null && granted ? Math.max(0, Math.min(1, ttl / granted)) : null;
+  const title =
+    ttl === null
+      ? "never expires"
+      : `${SOURCE[lock.ttlSource]}: ${ttl} ms left at the store read${granted ? ` of ${granted} ms granted` : ""}`;
+  return (
+    <span className="inline-flex items-center gap-1.5 tabular-nums" title={title}>
+      {fraction !== null ? (
+        <span
+          aria-hidden
+          className={`relative inline-block overflow-hidden rounded-sm bg-sunken ${wide ? "h-2.5 w-40" : "h-2 w-10"}`}
+        >
+          <span className={`absolute inset-y-0 left-0 ${barColour(fraction)}`} style={{ width: `${fraction * 100}%` }} />
+        </span>
+      ) : null}
+      <span data-testid="lock-ttl" data-ttl-ms={ttl ?? ""} className={ttl === null ? "text-faint" : undefined}>
+        {formatTtl(ttl, precise)}
+      </span>
+    </span>
+  );
+}

@@ -1,0 +1,61 @@
+import { expect, test } from "@playwright/test";
+import Redis from "ioredis";
+import { randomBytes } from "node:crypto";
+
+const redisUrl = process.env.E2E_REDIS_URL!;
+let redis: Redis;
+
+test.beforeAll(() => {
+  redis = new Redis(redisUrl);
+});
+test.afterAll(() => {
+  redis.disconnect();
+});
+
+const token = () => randomBytes(16).toString("hex");
+
+test("a lock set in Redis appears without a reload", async ({ page }) => {
+  await page.goto("/c/redis");
+  await expect(page.getByTestId("mode-indicator").first()).toContainText(/live/i);
+  const key = `e2e:lock:appears:${Date.now()}`;
+  await redis.set(key, token(), "PX", 120_000);
+  await expect(page.locator(`[data-testid="lock-row"][data-key="${key}"]`)).toBeVisible({ timeout: 10_000 });
+});
+
+test("a release with a reason removes the lock and lands in the audit page", async ({ page }) => {
+  const key = `e2e:lock:release:${Date.now()}`;
+  const value = token();
+  await redis.set(key, value, "PX", 120_000);
+  await page.goto(`/c/redis/lock?key=${encodeURIComponent(key)}`);
+  await expect(page.getByTestId("holder-id").first()).toContainText(value.slice(0, 8));
+  await page.getByTestId("release-button").click();
+  const dialog = page.getByTestId("release-dialog");
+  await expect(dialog).toBeVisible();
+  await expect(dialog).toContainText(value);
+  await expect(page.getByTestId("release-confirm")).toBeDisabled();
+  await page.getByTestId("release-reason").fill("e2e: stuck after deploy INC-1");
+  await page.getByTestId("release-confirm").click();
+  await expect(page.getByTestId("release-result")).toContainText(/released/i);
+  expect(await redis.exists(key)).toBe(0);
+
+  await page.goto("/audit");
+  const row = page.getByTestId("audit-row").filter({ hasText: key }).filter({ hasText: "e2e: stuck after deploy INC-1" });
+  await expect(row.first()).toBeVisible();
+  await expect(page.getByTestId("audit-row").filter({ hasText: key }).filter({ hasText: /applied/ })).toHaveCount(1);
+});
+
+test("a release against a holding that changed shows 'changed' and deletes nothing", async ({ page }) => {
+  const key = `e2e:lock:aba:${Date.now()}`;
+  await redis.set(key, token(), "PX", 120_000);
+  await page.goto(`/c/redis/lock?key=${encodeURIComponent(key)}`);
+  await expect(page.getByTestId("holder-id").first()).toBeVisible();
+  await page.getByTestId("release-button").click();
+  await expect(page.getByTestId("release-dialog")).toBeVisible();
+  // Another client takes over between the operator's look and the confirm.
+  const newcomer = token();
+  await redis.set(key, newcomer, "PX", 120_000);
+  await page.getByTestId("release-reason").fill("e2e: ABA guard");
+  await page.getByTestId("release-confirm").click();
+  await expect(page.getByTestId("release-result")).toContainText(/changed/i);
+  expect(await redis.get(key)).toBe(newcomer);
+});

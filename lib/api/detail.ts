@@ -1,0 +1,34 @@
+// The lock detail answer: the record re-read from the store, what a release would do, and
+// the other keys that share its lease or session (its blast radius).
+
+import type { Connection } from "../registry";
+import type { LockRecord } from "../model";
+
+export async function lockDetail(conn: Connection, key: string) {
+  const { hub } = conn;
+  if (hub.reachable) await hub.applyChanges([key]);
+  const lock = hub.get(key);
+  if (!lock) return null;
+  const status = hub.statusEvent();
+  return {
+    lock,
+    related: related(lock, hub.all()),
+    plan: hub.adapter.describeRelease(lock, "delete"),
+    mode: status.mode,
+    stale: status.stale,
+    staleAgeMs: status.staleAgeMs,
+    consistency: status.consistency,
+  };
+}
+
+function related(lock: LockRecord, all: Iterable<LockRecord>): string[] {
+  const out = new Set(lock.relatedKeys ?? []);
+  const leases = new Set(lock.holders.flatMap((h) => [h.lease?.id, h.session?.id]).filter(Boolean));
+  if (leases.size > 0) {
+    for (const other of all) {
+      if (other.key === lock.key) continue;
+      if (other.holders.some((h) => leases.has(h.lease?.id) || leases.has(h.session?.id))) out.add(other.key);
+    }
+  }
+  return [...out];
+}

@@ -1,0 +1,62 @@
+// Per-connection read settings: how locks are read (consistency) and what a release waits for.
+// A change reopens the connection with the new settings; it lasts until the server restarts
+// (the config file stays the source of truth).
+
+import { z } from "zod";
+import type { ConnectionConfig } from "../config";
+import type { Registry } from "../registry";
+import { HttpError } from "./errors";
+
+export const SettingsBody = z
+  .object({ consistency: z.string().min(1).max(50), waitReplicas: z.number().int().min(0).max(16).optional() })
+  .strict();
+
+interface Option {
+  value: string;
+  label: string;
+  description: string;
+}
+
+function optionsOf(c: ConnectionConfig): Option[] {
+  if (c.kind === "redis") {
+    const opts: Option[] = [
+      {
+        value: "primary",
+        label: "Primary",
+        description: "Read from the primary: what lock clients see. Costs the primary one SCAN pass and small pipelines.",
+      },
+    ];
+    if (c.replicaUrl) {
+      opts.push({
+        value: "replica",
+        label: "Replica (may lag)",
+        description: "Read from the replica to spare the primary. Replication is asynchronous, so a lock can show held after it was released, or the reverse. Releases still go to the primary.",
+      });
+    }
+    return opts;
+  }
+  return [{ value: "linearizable", label: "In-process", description: "The embedded store answers from memory: always current." }];
+}
+
+export function settingsOf(c: ConnectionConfig) {
+  return {
+    consistency: c.kind === "redis" ? c.consistency : "linearizable",
+    options: optionsOf(c),
+    waitReplicas: c.kind === "redis" ? c.waitReplicas : 0,
+  };
+}
+
+export async function applySettings(reg: Registry, id: string, body: z.infer<typeof SettingsBody>) {
+  const current = reg.get(id).config;
+  if (!optionsOf(current).some((o) => o.value === body.consistency)) {
+    throw new HttpError(400, "bad_request", `consistency "${body.consistency}" is not available for this connection`);
+  }
+  if (current.kind !== "redis") return settingsOf(current);
+  const next: ConnectionConfig = {
+    ...current,
+    consistency: body.consistency as "primary" | "replica",
+    waitReplicas: body.waitReplicas ?? current.waitReplicas,
+  };
+  await reg.reopen(next);
+  return settingsOf(next);
+}

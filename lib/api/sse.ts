@@ -1,0 +1,56 @@
+// The live event stream. It carries changes, not keyspaces: a reconnecting browser sends
+// Last-Event-ID and gets the events it missed, or a resync hint when they are gone. A client
+// that cannot keep up is cut off (it reconnects and resyncs) instead of growing our memory.
+
+import type { Registry } from "../registry";
+import type { SequencedEvent } from "../hub/bus";
+
+const HEARTBEAT_MS = 15_000;
+const MAX_BACKLOG = 1_000;
+
+export function eventStream(reg: Registry, connection: string | undefined, lastId: number | null, signal: AbortSignal) {
+  const encoder = new TextEncoder();
+  let cleanup = () => {};
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const write = (text: string) => controller.enqueue(encoder.encode(text));
+      const send = (e: SequencedEvent) => {
+        if (connection && e.connection !== connection) return;
+        write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`);
+      };
+      const ids = connection ? [connection] : [...reg.connections.keys()];
+      const missed = lastId !== null && Number.isFinite(lastId) ? reg.bus.since(lastId) : null;
+      if (missed) missed.forEach(send);
+      else {
+        const id = reg.bus.lastId;
+        // First visit or too far behind: current status now, and (on reconnect) refetch everything.
+        for (const c of ids) {
+          if (lastId !== null) write(`id: ${id}\nevent: resync\ndata: ${JSON.stringify({ connection: c })}\n\n`);
+          write(`id: ${id}\nevent: status\ndata: ${JSON.stringify(reg.get(c).hub.statusEvent())}\n\n`);
+        }
+      }
+      const unsubscribe = reg.bus.subscribe((e) => {
+        if ((controller.desiredSize ?? 0) < -MAX_BACKLOG) return close();
+        send(e);
+      });
+      const heartbeat = setInterval(() => write(": ping\n\n"), HEARTBEAT_MS);
+      const close = () => {
+        cleanup();
+        try {
+          controller.close();
+        } catch {
+          // already closed
+        }
+      };
+      cleanup = () => {
+        unsubscribe();
+        clearInterval(heartbeat);
+        signal.removeEventListener("abort", close);
+      };
+      signal.addEventListener("abort", close);
+    },
+    cancel() {
+      cleanup();
+    },
+  });
+}

@@ -1,0 +1,85 @@
+// lockdeck.config.json (path in LOCKDECK_CONFIG, else ./lockdeck.config.json if present) or
+// LOCKDECK_CONNECTIONS (the same JSON in the environment). No config at all = the embedded demo.
+// A bad config stops start-up with one line that names the field.
+
+import { readFileSync, existsSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { RedisConnectionSchema } from "./stores/redis/config";
+
+const MemoryConnectionSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+    kind: z.literal("memory"),
+    label: z.string().optional(),
+    /** Run the demo workload generator against this in-process store. */
+    workload: z.boolean().default(true),
+    seed: z.number().int().optional(),
+    readOnly: z.boolean().default(false),
+  })
+  .strict();
+
+export const ConnectionSchema = z.discriminatedUnion("kind", [RedisConnectionSchema, MemoryConnectionSchema]);
+
+export const ConfigSchema = z
+  .object({
+    connections: z
+      .array(ConnectionSchema)
+      .min(1)
+      .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, "connection ids must be unique"),
+    /** Where the audit trail (and later history) is kept. */
+    dataDir: z.string().default(process.env.LOCKDECK_DATA_DIR ?? ".lockdeck-data"),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConnectionConfig = z.infer<typeof ConnectionSchema>;
+
+export class ConfigError extends Error {}
+
+export const DEMO_CONFIG = {
+  connections: [{ id: "demo", kind: "memory", label: "Embedded demo store", workload: true }],
+};
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const { source, raw } = readRaw(env);
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    throw new ConfigError(`config error (${source}): not valid JSON: ${(err as Error).message}`);
+  }
+  // LOCKDECK_CONNECTIONS may be just the array.
+  if (Array.isArray(json)) json = { connections: json };
+  const parsed = ConfigSchema.safeParse(json);
+  if (!parsed.success) throw new ConfigError(`config error (${source}): ${firstIssue(parsed.error)}`);
+  return parsed.data;
+}
+
+function readRaw(env: NodeJS.ProcessEnv): { source: string; raw: string } {
+  if (env.LOCKDECK_CONNECTIONS) return { source: "LOCKDECK_CONNECTIONS", raw: env.LOCKDECK_CONNECTIONS };
+  const file = env.LOCKDECK_CONFIG ?? path.resolve(/*turbopackIgnore: true*/ process.cwd(), "lockdeck.config.json");
+  if (env.LOCKDECK_CONFIG || existsSync(/*turbopackIgnore: true*/ file)) {
+    try {
+      return { source: file, raw: readFileSync(/*turbopackIgnore: true*/ file, "utf8") };
+    } catch (err) {
+      throw new ConfigError(`config error (${file}): cannot read: ${(err as Error).message}`);
+    }
+  }
+  return { source: "embedded demo", raw: JSON.stringify(DEMO_CONFIG) };
+}
+
+/** One line: the path of the first bad field and what is wrong with it. */
+export function firstIssue(err: z.ZodError): string {
+  const issue = err.issues[0];
+  const at = issue.path.reduce<string>(
+    (acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${p}` : String(p)),
+    "",
+  );
+  return `${at || "(root)"}: ${issue.message}`;
+}
+
+/** What a connection looks like to the browser: never credentials. */
+export function publicConnection(c: ConnectionConfig) {
+  return { id: c.id, kind: c.kind, label: c.label ?? c.id, readOnly: c.readOnly };
+}

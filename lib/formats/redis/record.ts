@@ -1,0 +1,62 @@
+// Building blocks shared by the Redis decoders. Pure.
+
+import type { LockKind, LockRecord } from "../../model";
+import type { DecodeContext } from "../types";
+import type { RedisEntry } from "./entry";
+import { encodeFence, type FenceHolding } from "../../fence";
+import { previewBytes, previewText } from "../preview";
+
+export function ttlOf(entry: RedisEntry): number | null {
+  // PTTL: -1 = no expiry. -2 (gone) never reaches a decoder: the adapter drops vanished keys.
+  return entry.pttl >= 0 ? entry.pttl : null;
+}
+
+export function baseRecord(
+  ctx: DecodeContext,
+  entry: RedisEntry,
+  format: string,
+  kind: LockKind,
+  holding: FenceHolding,
+): LockRecord {
+  const ttlMs = ttlOf(entry);
+  return {
+    connection: ctx.connection,
+    key: entry.key,
+    name: entry.key,
+    format,
+    kind,
+    state: "held",
+    holders: [],
+    waiters: [],
+    ttlMs,
+    ttlSource: ttlMs === null ? "none" : "pttl",
+    fence: encodeFence(ctx.connection, entry.key, format, holding),
+    observedAt: new Date(ctx.now).toISOString(),
+    consistency: ctx.consistency,
+    warnings: ttlMs === null ? ["no-expiry"] : [],
+    raw: [preview(entry)],
+  };
+}
+
+/** A key under a lock pattern that LockDeck cannot read as a lock: shown, never released. */
+export function unknownRecord(ctx: DecodeContext, entry: RedisEntry, warning: string): LockRecord {
+  const rec = baseRecord(ctx, entry, "redis.unknown", "mutex", { t: "none" });
+  rec.state = "unknown";
+  rec.warnings = [warning];
+  return rec;
+}
+
+export function preview(entry: RedisEntry) {
+  const { key, type, size, truncated } = entry;
+  if (entry.value) return previewBytes(key, type, entry.value, size, truncated);
+  if (entry.hash) {
+    const obj = Object.fromEntries(entry.hash.map(([f, v]) => [f, v.toString("utf8")]));
+    return { ...previewText(key, type, JSON.stringify(obj), size, truncated), encoding: "json" as const };
+  }
+  if (entry.list) return previewText(key, type, JSON.stringify(entry.list.map((b) => b.toString("utf8"))), size, truncated);
+  if (entry.zset) {
+    const pairs = entry.zset.map(([m, s]) => [m.toString("hex"), s]);
+    return previewText(key, type, JSON.stringify(pairs), size, truncated);
+  }
+  return previewText(key, type, "", size, truncated);
+}

@@ -1,0 +1,68 @@
+// Plain token locks: one STRING key whose value names the holder, written with
+// `SET key token NX PX ttl` (redis.io pattern, node-redlock, go-redsync, go-redis SetNX,
+// Spring RedisLockRegistry, ShedLock, python-redis-lock). The layouts differ only in the
+// value's shape and the key's prefix, so one decoder guesses the library from those
+// (lock-formats.md §1 and §5.1). Pure.
+
+import type { LockRecord } from "../../model";
+import type { DecodeContext } from "../types";
+import type { RedisEntry } from "./entry";
+import { baseRecord } from "./record";
+import { escapeControls } from "../../keys";
+import type { FenceHolding } from "../../fence";
+
+interface Guess {
+  format: string;
+  library?: string;
+  owner?: string;
+  since?: string;
+}
+
+const HEX32 = /^[0-9a-f]{32}$/;
+const REDSYNC = /^[A-Za-z0-9+/]{22}==$/;
+const PY_REDIS_LOCK = /^[A-Za-z0-9+/]{24}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// ShedLock: ADDED:<ISO instant>@<hostname>[:<uuid>] (uuid suffix since 2025)
+const SHEDLOCK = /^ADDED:(\d{4}-\d\d-\d\dT[\d:.]+Z)@(.+?)(?::([0-9a-f-]{36}))?$/i;
+const CONSTANT_TOKENS = new Set(["1", "0", "true", "yes", "lock", "locked", "held", "on", "x"]);
+
+export const PY_SIGNAL_PREFIX = "lock-signal:";
+
+export function guessLibrary(key: string, value: string): Guess {
+  const shed = SHEDLOCK.exec(value);
+  if (shed) return { format: "redis.shedlock", library: "ShedLock", owner: shed[2], since: shed[1] };
+  if (key.startsWith("lock:") && PY_REDIS_LOCK.test(value)) {
+    return { format: "redis.python-redis-lock", library: "python-redis-lock" };
+  }
+  if (HEX32.test(value)) return { format: "redis.token", library: "node-redlock" };
+  if (REDSYNC.test(value)) return { format: "redis.token", library: "go-redsync" };
+  if (UUID.test(value)) {
+    return { format: "redis.token", library: "Spring RedisLockRegistry", owner: `registry instance ${value}` };
+  }
+  return { format: "redis.token" };
+}
+
+/** A value that cannot tell one holding from the next makes compare-and-delete inexact. */
+export function isNonUniqueToken(value: string): boolean {
+  return value.length < 8 || /^\d+$/.test(value) || CONSTANT_TOKENS.has(value.toLowerCase());
+}
+
+export function decodeToken(ctx: DecodeContext, entry: RedisEntry, byKey: Map<string, RedisEntry>): LockRecord {
+  const bytes = entry.value ?? Buffer.alloc(0);
+  const text = bytes.toString("utf8");
+  const guess = guessLibrary(entry.key, text);
+  // A truncated value cannot be compared exactly, so its fence forbids release.
+  const holding: FenceHolding = entry.truncated ? { t: "none" } : { t: "string", v: bytes.toString("base64") };
+  const rec = baseRecord(ctx, entry, guess.format, "mutex", holding);
+  rec.library = guess.library;
+  rec.holders = [{ id: escapeControls(text.slice(0, 200)), owner: guess.owner, since: guess.since }];
+  if (isNonUniqueToken(text)) rec.warnings.push("non-unique-token");
+  if (entry.truncated) rec.warnings.push("value-too-large");
+  if (guess.format === "redis.python-redis-lock") {
+    const name = entry.key.slice("lock:".length);
+    rec.name = name;
+    const signal = PY_SIGNAL_PREFIX + name;
+    if (byKey.has(signal)) rec.relatedKeys = [signal];
+  }
+  return rec;
+}

@@ -1,0 +1,55 @@
+// One event stream for all connections: a global sequence number and a ring of recent events,
+// so a browser that reconnects with Last-Event-ID gets what it missed, or a resync if the ring
+// no longer reaches back that far.
+
+import type { LockRecord } from "../model";
+
+export type HubEvent =
+  | { type: "status"; connection: string; data: ConnectionStatusEvent }
+  | { type: "upsert"; connection: string; data: { connection: string; lock: LockRecord } }
+  | { type: "remove"; connection: string; data: { connection: string; key: string } }
+  | { type: "resync"; connection: string; data: { connection: string } };
+
+export interface ConnectionStatusEvent {
+  connection: string;
+  status: string;
+  mode: string;
+  stale: boolean;
+  staleAgeMs: number | null;
+  lockCount: number;
+  observedAt: string | null;
+}
+
+export type SequencedEvent = HubEvent & { id: number };
+
+const RING = 5_000;
+
+export class EventBus {
+  private seq = 0;
+  private ring: SequencedEvent[] = [];
+  private listeners = new Set<(e: SequencedEvent) => void>();
+
+  publish(e: HubEvent): void {
+    const ev = { ...e, id: ++this.seq } as SequencedEvent;
+    this.ring.push(ev);
+    if (this.ring.length > RING) this.ring.splice(0, this.ring.length - RING);
+    for (const l of this.listeners) l(ev);
+  }
+
+  subscribe(listener: (e: SequencedEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Events after lastId, or null when the ring has lost some of them. */
+  since(lastId: number): SequencedEvent[] | null {
+    if (lastId >= this.seq) return [];
+    const first = this.ring[0]?.id ?? this.seq + 1;
+    if (lastId + 1 < first) return null;
+    return this.ring.filter((e) => e.id > lastId);
+  }
+
+  get lastId(): number {
+    return this.seq;
+  }
+}

@@ -1,0 +1,23 @@
+// Remaining TTLs in a page of locks, fresh from the store (PTTL) rather than from the
+// snapshot: the browser shows the store's own number, never a countdown of ours.
+
+import type { LockRecord } from "../model";
+import type { Hub } from "./hub";
+
+const FRESH_TIMEOUT_MS = 1_000;
+
+export async function withFreshTtls(hub: Hub, locks: LockRecord[]): Promise<LockRecord[]> {
+  const ttls = hub.adapter.ttls;
+  if (!ttls || locks.length === 0 || !hub.reachable) return locks;
+  const signal = AbortSignal.timeout(FRESH_TIMEOUT_MS);
+  const observedAt = new Date().toISOString();
+  try {
+    const fresh = await ttls.call(hub.adapter, locks.map((l) => l.key), signal);
+    return locks.map((l) => (l.ttlSource === "pttl" || l.ttlSource === "lease") && fresh.has(l.key)
+      ? { ...l, ttlMs: fresh.get(l.key) ?? null, observedAt }
+      : l);
+  } catch {
+    // Stale beats partial: the snapshot's values, with their own observedAt.
+    return locks;
+  }
+}

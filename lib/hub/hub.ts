@@ -1,0 +1,311 @@
+// One hub per connection: the only place that caches, diffs and fans out.
+//   - keeps the last good snapshot; on a failed read it stays, marked stale with its age;
+//   - follows the store's push feed (adapter.watch) where there is one, else polls;
+//   - watches health while live, and takes a fresh snapshot when the store comes back;
+//   - fills "since" for holders the store gives no start time for (first sighting).
+
+import type { ConnectionStatus, LockRecord, Problem, StoreAdapter } from "../model";
+import { diffSnapshots, fingerprint } from "./diff";
+import type { ConnectionStatusEvent, EventBus } from "./bus";
+import { SortedView, applyFilters, type LockQuery } from "./query";
+import { lockStatus, type LockStatus } from "../status";
+
+export interface HubOptions {
+  healthIntervalMs?: number;
+  /** Even while live, re-list this often in case the push feed missed something. */
+  resyncIntervalMs?: number;
+  /** A diff larger than this is sent as one resync hint instead of single events. */
+  maxEventsPerDiff?: number;
+}
+
+export class Hub {
+  private records = new Map<string, LockRecord>();
+  private since = new Map<string, string>();
+  private problems: Problem[] = [];
+  private version = 0;
+  private view = new SortedView();
+  private countsCache: { version: number; counts: Record<LockStatus | "problems", number> } | null = null;
+  private status: ConnectionStatus = "unreachable";
+  private message = "connecting";
+  private server: string | undefined;
+  private observedAt: string | null = null;
+  private consistency: string;
+  private lastGoodAt: number | null = null;
+  private failedSince: number | null = null;
+  private stopped = new AbortController();
+  private watchCycle: AbortController | null = null;
+  private watchUnavailable: string | null = null;
+  private nextResyncAt = 0;
+  private pollWake: (() => void) | null = null;
+  private readonly opts: Required<HubOptions>;
+
+  constructor(
+    readonly id: string,
+    readonly adapter: StoreAdapter,
+    private readonly bus: EventBus,
+    opts: HubOptions = {},
+  ) {
+    this.opts = { healthIntervalMs: 3_000, resyncIntervalMs: 10 * 60_000, maxEventsPerDiff: 500, ...opts };
+    this.consistency = "";
+  }
+
+  start(): void {
+    void this.run();
+    const timer = setInterval(() => void this.checkHealth(), this.opts.healthIntervalMs);
+    timer.unref?.();
+    this.stopped.signal.addEventListener("abort", () => clearInterval(timer));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped.abort();
+    this.watchCycle?.abort();
+    this.pollWake?.();
+    await this.adapter.close();
+  }
+
+  // ---- reading ---------------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    let backoff = 250;
+    const signal = this.stopped.signal;
+    while (!signal.aborted) {
+      if (!(await this.refresh())) {
+        await this.pause(backoff);
+        backoff = Math.min(backoff * 2, 5_000);
+        continue;
+      }
+      backoff = 250;
+      if (this.adapter.watch && !this.watchUnavailable) await this.follow();
+      else await this.pause(this.adapter.updateMode().intervalMs ?? 5_000);
+    }
+  }
+
+  /** Follows the push feed until it ends, breaks, or a resync is due. */
+  private async follow(): Promise<void> {
+    const cycle = new AbortController();
+    this.watchCycle = cycle;
+    const stop = () => cycle.abort();
+    this.stopped.signal.addEventListener("abort", stop, { once: true });
+    let yielded = false;
+    this.nextResyncAt = Date.now() + this.opts.resyncIntervalMs;
+    try {
+      const feed = this.adapter.watch!(cycle.signal);
+      this.emitStatus();
+      for await (const change of feed) {
+        yielded = true;
+        if (change.resync) {
+          if (!(await this.refresh())) return;
+        } else await this.applyChanges(change.keys);
+        if (Date.now() > this.nextResyncAt) return;
+      }
+    } catch (err) {
+      if (cycle.signal.aborted) return;
+      // A feed that fails before its first batch is not available here (e.g. keyspace events
+      // off); poll instead and try the feed again at the next resync.
+      if (!yielded) {
+        this.watchUnavailable = (err as Error).message;
+        setTimeout(() => (this.watchUnavailable = null), this.opts.resyncIntervalMs).unref?.();
+      }
+      this.markFailed(err);
+    } finally {
+      this.stopped.signal.removeEventListener("abort", stop);
+      this.watchCycle = null;
+      this.emitStatus();
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.pollWake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  /** A full snapshot. Returns false (and keeps the last good one) when the read fails. */
+  async refresh(): Promise<boolean> {
+    try {
+      const snap = await this.adapter.snapshot(this.stopped.signal);
+      const next = new Map(snap.locks.map((r) => [r.key, this.withSince(r)]));
+      const diff = diffSnapshots(this.records, next);
+      this.records = next;
+      this.pruneSince();
+      this.problems = snap.problems;
+      this.observedAt = snap.observedAt;
+      this.consistency = snap.consistency;
+      this.markGood();
+      this.version++;
+      if (diff.upserts.length + diff.removes.length > this.opts.maxEventsPerDiff) {
+        this.bus.publish({ type: "resync", connection: this.id, data: { connection: this.id } });
+      } else {
+        for (const lock of diff.upserts) this.publishUpsert(lock);
+        for (const key of diff.removes) this.publishRemove(key);
+      }
+      this.emitStatus();
+      return true;
+    } catch (err) {
+      if (this.stopped.signal.aborted) return false;
+      this.markFailed(err);
+      return false;
+    }
+  }
+
+  /** Re-reads the locks behind some changed store keys and publishes what changed. */
+  async applyChanges(keys: string[]): Promise<void> {
+    if (!this.adapter.reread) {
+      await this.refresh();
+      return;
+    }
+    try {
+      const res = await this.adapter.reread(keys, this.stopped.signal);
+      let changed = false;
+      for (const rec of res.locks) {
+        const lock = this.withSince(rec);
+        const old = this.records.get(lock.key);
+        this.records.set(lock.key, lock);
+        if (!old || fingerprint(old) !== fingerprint(lock)) {
+          changed = true;
+          this.publishUpsert(lock);
+        }
+      }
+      for (const key of res.gone) {
+        if (!this.records.delete(key)) continue;
+        changed = true;
+        this.publishRemove(key);
+      }
+      if (changed) {
+        this.version++;
+        this.pruneSince();
+        this.emitStatus();
+      }
+    } catch (err) {
+      this.markFailed(err);
+      this.watchCycle?.abort();
+    }
+  }
+
+  private async checkHealth(): Promise<void> {
+    const h = await this.adapter.health(this.stopped.signal);
+    this.server = h.server ?? this.server;
+    if (h.status === "unreachable") {
+      this.markFailed(new Error(h.message));
+      return;
+    }
+    if (this.failedSince !== null) {
+      // Back after a failure: whatever the feed missed meanwhile is unknown; re-list now.
+      this.watchCycle?.abort();
+      this.pollWake?.();
+    }
+  }
+
+  private markGood(): void {
+    this.status = "ok";
+    this.message = this.watchUnavailable ? `polling: ${this.watchUnavailable}` : "";
+    this.lastGoodAt = Date.now();
+    this.failedSince = null;
+  }
+
+  private markFailed(err: unknown): void {
+    const was = this.status;
+    this.status = "unreachable";
+    this.message = err instanceof Error ? err.message : String(err);
+    this.failedSince ??= Date.now();
+    if (was !== "unreachable") this.emitStatus();
+  }
+
+  private withSince(r: LockRecord): LockRecord {
+    if (r.holders.every((h) => h.since)) return r;
+    const holders = r.holders.map((h) => {
+      if (h.since) return h;
+      const id = `${r.key}\u0000${h.id}`;
+      let first = this.since.get(id);
+      if (!first) {
+        first = r.observedAt;
+        this.since.set(id, first);
+      }
+      return { ...h, since: first, sinceObserved: true };
+    });
+    return { ...r, holders };
+  }
+
+  private pruneSince(): void {
+    if (this.since.size <= this.records.size * 2 + 100) return;
+    const live = new Set<string>();
+    for (const r of this.records.values()) for (const h of r.holders) live.add(`${r.key}\u0000${h.id}`);
+    for (const id of this.since.keys()) if (!live.has(id)) this.since.delete(id);
+  }
+
+  private publishUpsert(lock: LockRecord) {
+    this.bus.publish({ type: "upsert", connection: this.id, data: { connection: this.id, lock } });
+  }
+
+  private publishRemove(key: string) {
+    this.bus.publish({ type: "remove", connection: this.id, data: { connection: this.id, key } });
+  }
+
+  private emitStatus(): void {
+    this.bus.publish({ type: "status", connection: this.id, data: this.statusEvent() });
+  }
+
+  // ---- answering ---------------------------------------------------------------------------
+
+  statusEvent(): ConnectionStatusEvent & { message: string; consistency: string; server?: string; pollIntervalMs?: number } {
+    const mode = this.adapter.updateMode();
+    const stale = this.isStale();
+    return {
+      connection: this.id,
+      status: this.status,
+      message: this.message,
+      mode: mode.mode,
+      pollIntervalMs: mode.intervalMs,
+      stale,
+      staleAgeMs: stale && this.lastGoodAt !== null ? Date.now() - this.lastGoodAt : null,
+      lockCount: this.records.size,
+      observedAt: this.observedAt,
+      consistency: this.consistency,
+      server: this.server,
+    };
+  }
+
+  isStale(): boolean {
+    if (this.status !== "ok" || this.lastGoodAt === null) return true;
+    const mode = this.adapter.updateMode();
+    return mode.mode === "polling" && Date.now() - this.lastGoodAt > 3 * (mode.intervalMs ?? 5_000);
+  }
+
+  get reachable(): boolean {
+    return this.status === "ok";
+  }
+
+  get(key: string): LockRecord | undefined {
+    return this.records.get(key);
+  }
+
+  all(): Iterable<LockRecord> {
+    return this.records.values();
+  }
+
+  query(q: LockQuery): { total: number; locks: LockRecord[] } {
+    const rows = applyFilters(this.view.sorted(this.records, this.version, q.sort, q.dir), q);
+    return { total: rows.length, locks: rows.slice(q.offset, q.offset + q.limit) };
+  }
+
+  /** Lock counts per state word, cached per snapshot version. */
+  counts(): Record<LockStatus | "problems", number> {
+    if (this.countsCache?.version === this.version) return this.countsCache.counts;
+    const counts = { held: 0, contended: 0, stale: 0, expiring: 0, free: 0, unknown: 0, problems: this.problems.length };
+    for (const r of this.records.values()) counts[lockStatus(r)]++;
+    this.countsCache = { version: this.version, counts };
+    return counts;
+  }
+
+  formats(): string[] {
+    return [...new Set([...this.records.values()].map((r) => r.format))].sort();
+  }
+
+  currentProblems(): Problem[] {
+    return this.problems;
+  }
+}

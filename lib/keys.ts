@@ -1,0 +1,28 @@
+// Store keys are bytes. LockDeck names them with strings that round-trip exactly:
+// valid UTF-8 stays as it is; anything else (or a text key that itself starts with the
+// prefix) becomes "base64:" + standard base64 of the bytes.
+
+const PREFIX = "base64:";
+
+export function keyFromBytes(bytes: Buffer): string {
+  const text = bytes.toString("utf8");
+  if (!text.startsWith(PREFIX) && Buffer.from(text, "utf8").equals(bytes)) return text;
+  return PREFIX + bytes.toString("base64");
+}
+
+export function keyToBytes(key: string): Buffer {
+  if (key.startsWith(PREFIX)) return Buffer.from(key.slice(PREFIX.length), "base64");
+  return Buffer.from(key, "utf8");
+}
+
+/** True when the bytes are valid UTF-8 (round-trip exact). */
+export function isUtf8(bytes: Buffer): boolean {
+  return Buffer.from(bytes.toString("utf8"), "utf8").equals(bytes);
+}
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** A display form of a key or value: control characters shown as \xNN escapes. */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROL, (c) => "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
+}

@@ -1,0 +1,144 @@
+// The lock model shared by adapters, decoders, the hub, the API and the UI.
+// Shapes may grow; renaming a field means updating docs/architecture.md, the API and e2e tests.
+
+export type StoreKind = "redis" | "etcd" | "consul" | "zookeeper" | "memory";
+
+export interface Holder {
+  id: string;
+  owner?: string;
+  /** When the holding started: from the store where it records it, else when LockDeck first saw it. */
+  since?: string;
+  /** True when `since` is LockDeck's first sighting rather than a time the store recorded. */
+  sinceObserved?: boolean;
+  reentrancy?: number;
+  /** When this holding ends on its own (Redisson permit lease), as the store records it. */
+  expiresAt?: string;
+  lease?: { id: string; ttlMs: number; grantedTtlMs: number; keys?: string[] };
+  session?: {
+    id: string;
+    name?: string;
+    node?: string;
+    behavior?: string;
+    lockDelayMs?: number;
+    ttl?: string;
+  };
+}
+
+export interface Waiter {
+  id: string;
+  position: number;
+  since?: string;
+  deadline?: string;
+  owner?: string;
+}
+
+export type LockKind = "mutex" | "rwlock" | "semaphore" | "election";
+export type LockState = "held" | "free" | "unknown";
+export type TtlSource = "pttl" | "lease" | "session" | "zk-session" | "none";
+
+export interface LockRecord {
+  connection: string;
+  /** Canonical key that identifies the lock in the store (see lib/keys.ts for binary keys). */
+  key: string;
+  name: string;
+  format: string;
+  /** The library this layout most likely comes from, where the layout tells (a guess for plain tokens). */
+  library?: string;
+  kind: LockKind;
+  state: LockState;
+  holders: Holder[];
+  waiters: Waiter[];
+  /** Remaining time as the STORE reported it at observedAt; null = never expires. */
+  ttlMs: number | null;
+  ttlSource: TtlSource;
+  fencingToken?: string;
+  /** Opaque: the exact holding observed; force-release is conditional on it (lib/fence.ts). */
+  fence: string;
+  observedAt: string;
+  consistency: string;
+  warnings: string[];
+  /** Other store keys that belong to this lock (queues, timeout sets, signal lists). */
+  relatedKeys?: string[];
+  /** Semaphores: permits still free, as the store reports them. */
+  permitsFree?: number;
+  /** A short, escaped preview of the raw store value(s). */
+  raw?: RawPreview[];
+}
+
+export interface RawPreview {
+  key: string;
+  type: string;
+  /** Escaped text, or hex when the bytes are not text. Never rendered as HTML. */
+  preview: string;
+  encoding: "text" | "hex" | "json";
+  size: number;
+  truncated: boolean;
+}
+
+/** Something under a lock pattern that could not be read or decoded as a lock. */
+export interface Problem {
+  key: string;
+  code: string;
+  message: string;
+}
+
+export interface LockSnapshot {
+  locks: LockRecord[];
+  problems: Problem[];
+  observedAt: string;
+  consistency: string;
+}
+
+export type ConnectionStatus = "ok" | "degraded" | "unreachable";
+
+export interface Health {
+  status: ConnectionStatus;
+  message: string;
+  /** e.g. "Redis 7.0.15 standalone" */
+  server?: string;
+}
+
+export type ReleaseMode = "delete" | "revoke-lease" | "destroy-session";
+
+export type ReleaseOutcome =
+  | { status: "released"; detail?: string }
+  | { status: "changed"; current: LockRecord | null }
+  | { status: "gone" }
+  | { status: "refused"; reason: string }
+  | { status: "unknown"; reason: string };
+
+export type UpdateMode = "live" | "polling";
+
+/** What the adapter tells the hub to re-read after a push notification. */
+export interface StoreChange {
+  keys: string[];
+  /** The feed lost events (reconnect, compaction): the hub must take a full snapshot. */
+  resync?: boolean;
+}
+
+export interface StoreAdapter {
+  readonly kind: StoreKind;
+  readonly updateMode: () => { mode: UpdateMode; intervalMs?: number };
+  health(signal: AbortSignal): Promise<Health>;
+  /** Whole or an error, never partial. */
+  snapshot(signal: AbortSignal): Promise<LockSnapshot>;
+  /** Re-read the locks that own these store keys; returns the lock keys touched and their new records. */
+  reread?(keys: string[], signal: AbortSignal): Promise<{ locks: LockRecord[]; gone: string[]; problems: Problem[] }>;
+  /** Push where the store can: yields batches of changed store keys. Ends when the signal aborts. */
+  watch?(signal: AbortSignal): AsyncIterable<StoreChange>;
+  /** Fresh remaining TTLs for a few lock keys, straight from the store. */
+  ttls?(keys: string[], signal: AbortSignal): Promise<Map<string, number | null>>;
+  forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome>;
+  /** What a release would do, in the store's own words, for the dialog. */
+  describeRelease(lock: LockRecord, mode: ReleaseMode): ReleasePlan;
+  close(): Promise<void>;
+}
+
+export interface ReleasePlan {
+  modes: ReleaseMode[];
+  deletes: string;
+  wakes?: string;
+  command: string;
+  holderNotified: boolean;
+  notes: string[];
+}

@@ -1,0 +1,68 @@
+// The process-wide set of connections: config, adapters, hubs, the event bus and the audit log.
+// Kept on globalThis because Next bundles route handlers separately; module state alone
+// would give each route its own copy.
+
+import { loadConfig, publicConnection, type Config, type ConnectionConfig } from "./config";
+import { openConnection, type OpenedConnection } from "./stores";
+import { Hub } from "./hub/hub";
+import { EventBus } from "./hub/bus";
+import { AuditLog } from "./audit/log";
+import { HttpError } from "./api/errors";
+
+export interface Connection {
+  config: ConnectionConfig;
+  hub: Hub;
+  opened: OpenedConnection;
+  /** Settings changed at run time (consistency is fixed per adapter; see settings route). */
+}
+
+export class Registry {
+  readonly bus = new EventBus();
+  readonly audit: AuditLog;
+  readonly connections = new Map<string, Connection>();
+  /** Release request ids already used: a double-click or a retried POST cannot release twice. */
+  readonly usedRequestIds = new Set<string>();
+
+  constructor(readonly config: Config) {
+    this.audit = new AuditLog(config.dataDir);
+    for (const c of config.connections) this.open(c);
+  }
+
+  open(c: ConnectionConfig): Connection {
+    const opened = openConnection(c);
+    const hub = new Hub(c.id, opened.adapter, this.bus);
+    const conn = { config: c, hub, opened };
+    this.connections.set(c.id, conn);
+    hub.start();
+    return conn;
+  }
+
+  /** Replaces one connection (settings change): the old hub stops, a new one starts. */
+  async reopen(c: ConnectionConfig): Promise<Connection> {
+    const old = this.connections.get(c.id);
+    if (old) {
+      old.opened.stop();
+      await old.hub.stop();
+    }
+    const conn = this.open(c);
+    this.bus.publish({ type: "resync", connection: c.id, data: { connection: c.id } });
+    return conn;
+  }
+
+  get(id: string): Connection {
+    const c = this.connections.get(id);
+    if (!c) throw new HttpError(404, "not_found", `no connection "${id}"`);
+    return c;
+  }
+
+  list() {
+    return [...this.connections.values()].map((c) => ({ ...publicConnection(c.config), hub: c.hub }));
+  }
+}
+
+const g = globalThis as unknown as { __lockdeckRegistry?: Registry };
+
+export function registry(): Registry {
+  g.__lockdeckRegistry ??= new Registry(loadConfig());
+  return g.__lockdeckRegistry;
+}

@@ -1,0 +1,33 @@
+// The store registry: one line per store kind. Each kind's client library stays in its folder.
+
+import type { StoreAdapter } from "../model";
+import type { ConnectionConfig } from "../config";
+import { RedisAdapter } from "./redis/adapter";
+import { MemoryAdapter } from "./memory/adapter";
+import { MemoryLockStore } from "./memory/store";
+import { startWorkload } from "../demo/workload";
+
+export interface OpenedConnection {
+  adapter: StoreAdapter;
+  /** Extra things to stop with the connection (demo workload, in-process store timers). */
+  stop(): void;
+}
+
+export function openConnection(cfg: ConnectionConfig): OpenedConnection {
+  switch (cfg.kind) {
+    case "redis":
+      return { adapter: new RedisAdapter(cfg.id, cfg), stop: () => {} };
+    case "memory": {
+      const store = new MemoryLockStore();
+      store.start();
+      const workload = cfg.workload ? startWorkload(store, { seed: cfg.seed }) : null;
+      return {
+        adapter: new MemoryAdapter(cfg.id, store),
+        stop: () => {
+          workload?.stop();
+          store.stop();
+        },
+      };
+    }
+  }
+}

@@ -1,0 +1,286 @@
+// The Redis store adapter: discovery (SCAN every node), reads, keyspace-notification watch,
+// fresh TTLs and conditional force-release. Only this folder imports ioredis.
+
+import type Redis from "ioredis";
+import { Cluster } from "ioredis";
+import calculateSlot from "cluster-key-slot";
+import type { Health, LockRecord, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import type { RedisConnectionConfig } from "./config";
+import { createPrimary, createReplica, createSubscriber, neverSent, scanNodes, type RedisClient } from "./client";
+import { readEntries, type ReadResult } from "./read";
+import { scanAndRead } from "./scan";
+import { RELEASE_HASH, RELEASE_STRING, cliCommand, scriptFor } from "./release";
+import { ensureNotifications, keyspaceChanges } from "./notify";
+import { globToRegExp } from "../../glob";
+import { keyToBytes } from "../../keys";
+import { decodeFence } from "../../fence";
+import { decodeRedis } from "../../formats/redis";
+import { isHelperKey } from "../../formats/redis/redisson";
+import { lockKeysFor, readSetFor } from "./related";
+
+const HEALTH_TIMEOUT_MS = 3_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+type ReleaseClient = RedisClient & {
+  lockdeckReleaseString(key: Buffer, ...args: Array<string | Buffer>): Promise<number>;
+  lockdeckReleaseHash(key: Buffer, ...args: Array<string | Buffer>): Promise<number>;
+};
+
+export class RedisAdapter implements StoreAdapter {
+  readonly kind = "redis" as const;
+  private readonly primary: ReleaseClient;
+  private readonly replica: Redis | null;
+  private readonly patterns: RegExp;
+  private readonly db: number;
+  private live = false;
+
+  constructor(
+    private readonly id: string,
+    private readonly cfg: RedisConnectionConfig,
+  ) {
+    this.primary = createPrimary(cfg) as ReleaseClient;
+    this.primary.defineCommand("lockdeckReleaseString", { numberOfKeys: 1, lua: RELEASE_STRING });
+    this.primary.defineCommand("lockdeckReleaseHash", { numberOfKeys: 1, lua: RELEASE_HASH });
+    this.replica = cfg.consistency === "replica" ? createReplica(cfg) : null;
+    this.patterns = globToRegExp(cfg.patterns);
+    this.db = Number(new URL(cfg.url).pathname.slice(1) || 0);
+    // Errors surface through command rejections; without a listener ioredis logs every retry.
+    for (const c of [this.primary, this.replica]) c?.on("error", () => {});
+  }
+
+  updateMode() {
+    return this.live ? { mode: "live" as const } : { mode: "polling" as const, intervalMs: this.cfg.pollIntervalMs };
+  }
+
+  get consistency(): string {
+    return this.replica ? "replica (asynchronous, may lag the primary)" : "primary";
+  }
+
+  /** Patterns match the key's text; a binary key (base64: form) is matched on its lossy text. */
+  private wanted = (key: string) => {
+    const text = key.startsWith("base64:") ? keyToBytes(key).toString("utf8") : key;
+    return this.patterns.test(text) || isHelperKey(text);
+  };
+
+  private reader(): RedisClient {
+    return this.replica ?? this.primary;
+  }
+
+  async health(signal: AbortSignal): Promise<Health> {
+    try {
+      const info = await withTimeout(this.reader().info("server"), HEALTH_TIMEOUT_MS, signal);
+      const version = /redis_version:(\S+)/.exec(info)?.[1] ?? "?";
+      const mode = /redis_mode:(\S+)/.exec(info)?.[1] ?? this.cfg.topology;
+      return { status: "ok", message: "", server: `Redis ${version} ${mode}` };
+    } catch (err) {
+      return { status: "unreachable", message: (err as Error).message };
+    }
+  }
+
+  async snapshot(signal: AbortSignal) {
+    const client = this.reader();
+    await ready(client, signal);
+    const started = Date.now();
+    const parts = await Promise.all(
+      scanNodes(client).map((node) => scanAndRead(node, this.wanted, this.cfg.valueCapBytes, signal)),
+    );
+    const merged = mergeReads(parts);
+    const { locks, problems } = decodeRedis(merged.entries, this.ctx(started));
+    return {
+      locks,
+      problems: [...merged.problems, ...problems],
+      observedAt: new Date(started).toISOString(),
+      consistency: this.consistency,
+    };
+  }
+
+  /** Re-reads the locks owning these keys (helpers map to their lock), with all their helper keys. */
+  async reread(keys: string[], signal: AbortSignal) {
+    const client = this.reader();
+    const lockKeys = lockKeysFor(keys);
+    const toRead = readSetFor(lockKeys);
+    const started = Date.now();
+    const merged = mergeReads(await Promise.all(bySlot(client, toRead).map((group) => readEntries(group.client, group.keys, this.cfg.valueCapBytes))));
+    signal.throwIfAborted();
+    const { locks, problems } = decodeRedis(merged.entries, this.ctx(started));
+    const wantedLocks = new Set(lockKeys);
+    const found = locks.filter((l) => wantedLocks.has(l.key) && this.wanted(l.key));
+    const foundKeys = new Set(found.map((l) => l.key));
+    return { locks: found, gone: lockKeys.filter((k) => !foundKeys.has(k)), problems: [...merged.problems, ...problems] };
+  }
+
+  async *watch(signal: AbortSignal): AsyncGenerator<StoreChange> {
+    if (this.cfg.notifications === "off") throw new Error("keyspace notifications are off in the connection config");
+    await ready(this.primary, signal);
+    const nodes = scanNodes(this.primary);
+    for (const node of nodes) await ensureNotifications(node, this.cfg.notifications === "enable");
+    const subs = nodes.map((node) => createSubscriber(this.cfg, node));
+    for (const s of subs) s.on("error", () => {});
+    this.live = true;
+    try {
+      yield* keyspaceChanges(subs, this.db, this.wanted, signal);
+    } finally {
+      this.live = false;
+      for (const s of subs) s.disconnect();
+    }
+  }
+
+  async ttls(keys: string[]): Promise<Map<string, number | null>> {
+    const client = this.reader();
+    const replies = await Promise.all(keys.map((k) => client.pttl(keyToBytes(k)).catch(() => -3)));
+    const out = new Map<string, number | null>();
+    keys.forEach((k, i) => {
+      const t = replies[i];
+      if (t === -1) out.set(k, null);
+      else if (t >= 0) out.set(k, t);
+    });
+    return out;
+  }
+
+  async forceRelease(lock: LockRecord, _mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
+    if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
+    const fence = decodeFence(lock.fence);
+    const call = scriptFor(fence.h);
+    if (!call) return { status: "refused", reason: noReleaseReason(fence.f) };
+    const key = keyToBytes(fence.k);
+    let answer: number;
+    try {
+      answer =
+        call.script === "string"
+          ? await this.primary.lockdeckReleaseString(key, ...call.args)
+          : await this.primary.lockdeckReleaseHash(key, ...call.args);
+    } catch (err) {
+      if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${(err as Error).message}` };
+      return { status: "unknown", reason: `no answer after sending: ${(err as Error).message}` };
+    }
+    if (answer === -2) return { status: "gone" };
+    if (answer !== 1) {
+      const { locks } = await this.reread([fence.k], signal);
+      return { status: "changed", current: locks[0] ?? null };
+    }
+    const details: string[] = [];
+    if (fence.f === "redis.python-redis-lock") details.push(await this.wakePythonWaiters(fence.k));
+    if (this.cfg.waitReplicas > 0) details.push(await this.waitReplicas());
+    return { status: "released", detail: details.filter(Boolean).join("; ") || undefined };
+  }
+
+  /** python-redis-lock waiters BLPOP the signal list; its own reset pushes one item there. */
+  private async wakePythonWaiters(lockKey: string): Promise<string> {
+    const signalKey = "lock-signal:" + lockKey.slice("lock:".length);
+    try {
+      const b = keyToBytes(signalKey);
+      await Promise.all([this.primary.del(b), this.primary.lpush(b, "1"), this.primary.pexpire(b, 1000)]);
+      return `pushed a wake-up to ${signalKey}`;
+    } catch (err) {
+      return `released, but the wake-up push to ${signalKey} failed: ${(err as Error).message}`;
+    }
+  }
+
+  private async waitReplicas(): Promise<string> {
+    if (this.primary instanceof Cluster) return "WAIT is not sent on a cluster connection";
+    try {
+      const acked = await this.primary.wait(this.cfg.waitReplicas, 1000);
+      return `acknowledged by ${acked} of ${this.cfg.waitReplicas} replicas within 1 s`;
+    } catch (err) {
+      return `WAIT failed: ${(err as Error).message}`;
+    }
+  }
+
+  describeRelease(lock: LockRecord): ReleasePlan {
+    const fence = decodeFence(lock.fence);
+    const call = scriptFor(fence.h);
+    const notes: string[] = [];
+    if (!call) notes.push(noReleaseReason(fence.f));
+    if (lock.warnings.includes("non-unique-token")) {
+      notes.push("The token is not unique: if the same value is written again by a new holder, this release cannot tell them apart.");
+    }
+    notes.push(
+      lock.fencingToken
+        ? `Fencing token ${lock.fencingToken}: resources that check it will refuse the old holder.`
+        : "This lock family has no fencing token: a holder that is still alive may keep working after the release.",
+    );
+    if (this.replica) notes.push("The view was read from a replica; the release goes to the primary.");
+    return {
+      modes: call && !this.cfg.readOnly ? ["delete"] : [],
+      deletes: deletesText(lock, fence.h),
+      wakes: wakesText(lock, fence.h),
+      command: cliCommand(lock.key, call),
+      holderNotified: false,
+      notes,
+    };
+  }
+
+  private ctx(now: number) {
+    return { connection: this.id, consistency: this.consistency, now };
+  }
+
+  async close(): Promise<void> {
+    for (const c of [this.primary, this.replica]) c?.disconnect();
+  }
+}
+
+function noReleaseReason(format: string): string {
+  if (format.includes("semaphore")) return "Semaphore permits are not released from LockDeck: Redis records no exact holder to compare.";
+  if (format === "redis.unknown") return "This key does not have a known lock layout, so there is nothing exact to compare.";
+  return "The value is larger than LockDeck reads, so it cannot be compared exactly.";
+}
+
+function deletesText(lock: LockRecord, h: Record<string, unknown>): string {
+  if (h.t === "string") return `STRING ${lock.key} while its value is exactly ${JSON.stringify(lock.holders[0]?.id ?? "")}`;
+  if (h.t === "hash") return `HASH ${lock.key} while its fields are exactly ${h.fields}`;
+  return "nothing";
+}
+
+function wakesText(lock: LockRecord, h: Record<string, unknown>): string | undefined {
+  if (h.t === "hash" && h.ch) {
+    const head = lock.format === "redisson.fair" && lock.waiters[0] ? `the head waiter ${lock.waiters[0].id}` : "waiters";
+    return `${head}: PUBLISH ${h.msg} on ${h.ch}`;
+  }
+  if (lock.format === "redis.python-redis-lock") return `waiters blocked on lock-signal:${lock.name} (LPUSH 1)`;
+  return undefined;
+}
+
+function mergeReads(parts: ReadResult[]): ReadResult {
+  return {
+    entries: parts.flatMap((p) => p.entries),
+    vanished: parts.flatMap((p) => p.vanished),
+    problems: [
+      ...parts.flatMap((p) => p.problems),
+      ...parts.flatMap((p) => p.vanished.map((key) => ({ key, code: "vanished", message: "deleted between discovery and read" }))),
+    ],
+  };
+}
+
+/** Cluster pipelines must stay in one slot; a standalone server takes everything in one. */
+function bySlot(client: RedisClient, keys: string[]): Array<{ client: RedisClient; keys: Buffer[] }> {
+  if (!(client instanceof Cluster)) return [{ client, keys: keys.map(keyToBytes) }];
+  const groups = new Map<number, Buffer[]>();
+  for (const k of keys) {
+    const b = keyToBytes(k);
+    const slot = calculateSlot(b);
+    groups.set(slot, [...(groups.get(slot) ?? []), b]);
+  }
+  return [...groups.values()].map((g) => ({ client, keys: g }));
+}
+
+async function ready(client: RedisClient, signal: AbortSignal): Promise<void> {
+  if (client.status === "ready") return;
+  await withTimeout(
+    new Promise<void>((resolve) => client.once("ready", () => resolve())),
+    CONNECT_TIMEOUT_MS,
+    signal,
+    `not connected (${client.status})`,
+  );
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, signal: AbortSignal, what = "timed out"): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} after ${ms} ms`)), ms);
+    const onAbort = () => reject(signal.reason ?? new Error("aborted"));
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    });
+  });
+}

@@ -1,0 +1,73 @@
+// ioredis clients for one connection. Commands fail fast while the server is down (no offline
+// queue) and the client keeps reconnecting in the background, so a dead Redis costs the hub a
+// quick error, not a hung request, and recovers by itself.
+
+import Redis, { Cluster, type RedisOptions } from "ioredis";
+import { readFileSync } from "node:fs";
+import type { RedisConnectionConfig } from "./config";
+
+export type RedisClient = Redis | Cluster;
+
+function baseOptions(cfg: RedisConnectionConfig): RedisOptions {
+  const tls = cfg.tls
+    ? {
+        ca: cfg.tls.ca ? readFileSync(cfg.tls.ca) : undefined,
+        cert: cfg.tls.cert ? readFileSync(cfg.tls.cert) : undefined,
+        key: cfg.tls.key ? readFileSync(cfg.tls.key) : undefined,
+        servername: cfg.tls.servername,
+        rejectUnauthorized: cfg.tls.rejectUnauthorized,
+      }
+    : undefined;
+  return {
+    username: cfg.username,
+    password: cfg.password,
+    tls,
+    connectTimeout: Math.min(cfg.commandTimeoutMs, 5_000),
+    commandTimeout: cfg.commandTimeoutMs,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    lazyConnect: false,
+    connectionName: "lockdeck",
+    retryStrategy: (times) => Math.min(200 * times, 2_000),
+  };
+}
+
+export function createPrimary(cfg: RedisConnectionConfig): RedisClient {
+  const opts = baseOptions(cfg);
+  if (cfg.topology === "cluster") {
+    const u = new URL(cfg.url);
+    // Node connections keep their queue: the cluster's own slot discovery needs it. The
+    // cluster client itself still fails fast while it has no slot map.
+    const { enableOfflineQueue: _nodeQueue, ...nodeOpts } = opts;
+    return new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
+      redisOptions: nodeOpts,
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      clusterRetryStrategy: (times) => Math.min(200 * times, 2_000),
+    });
+  }
+  return new Redis(cfg.url, { ...opts, enableAutoPipelining: true });
+}
+
+export function createReplica(cfg: RedisConnectionConfig): Redis | null {
+  if (!cfg.replicaUrl || cfg.topology === "cluster") return null;
+  return new Redis(cfg.replicaUrl, { ...baseOptions(cfg), enableAutoPipelining: true, readOnly: true });
+}
+
+/** A separate connection for SUBSCRIBE to one node (a subscribed connection can do nothing else). */
+export function createSubscriber(cfg: RedisConnectionConfig, node: Redis): Redis {
+  const o = node.options;
+  // PSUBSCRIBE is sent before the socket is up, and must be re-sent on reconnect: keep the queue.
+  return new Redis({ ...baseOptions(cfg), host: o.host, port: o.port, db: o.db, commandTimeout: undefined, enableOfflineQueue: true });
+}
+
+/** The nodes whose keyspaces together hold every key: each master of a cluster, or the one server. */
+export function scanNodes(client: RedisClient): Redis[] {
+  return client instanceof Cluster ? client.nodes("master") : [client];
+}
+
+/** True when an error says the command never left this process (so it cannot have run). */
+export function neverSent(err: unknown): boolean {
+  const msg = err instanceof Error ? err.message : String(err);
+  return /enableOfflineQueue|Connection is closed|isn't writeable|None of startup nodes/i.test(msg);
+}

@@ -1,0 +1,92 @@
+// Bench data in Redis: a realistic mix of lock keys written with pipelines, the "raw floor"
+// read (what any client needs at least to list them), and INFO counters.
+
+import type Redis from "ioredis";
+import { createRng } from "../../lib/demo/prng";
+
+const SERVICES = ["orders", "payments", "inventory", "billing", "shipping", "users", "reports", "search"];
+const CHUNK = 5_000;
+
+/** Same batching as lib/stores/redis/scan.ts: SCAN COUNT 1000, one pipeline per page, ≤ 4 pages in flight. */
+const SCAN_COUNT = 1000;
+const IN_FLIGHT = 4;
+
+export interface Mix {
+  tokens: number;
+  redisson: number;
+  noExpiry: number;
+}
+
+/**
+ * Writes lock keys `<svc>:lock:<i>` for i in [from, to):
+ *   85% SET <32-hex token> PX 60..600 s (redlock / redsync / plain SET NX PX style),
+ *   10% Redisson RLock hashes { "<uuid>:<tid>": "1" } with PEXPIRE 30..600 s,
+ *    5% token strings with no expiry (a crashed holder's leftover).
+ * Deterministic: the same range gives the same keys and values (TTLs count from now).
+ */
+export async function writeLocks(redis: Redis, from: number, to: number, seed = 42): Promise<Mix> {
+  const rng = createRng(seed + from);
+  const mix: Mix = { tokens: 0, redisson: 0, noExpiry: 0 };
+  for (let start = from; start < to; start += CHUNK) {
+    const p = redis.pipeline();
+    for (let i = start; i < Math.min(to, start + CHUNK); i++) {
+      const key = `${SERVICES[i % SERVICES.length]}:lock:${i}`;
+      const kind = i % 20;
+      if (kind < 2) {
+        const uuid = [8, 4, 4, 4, 12].map((n) => rng.hex(n / 2)).join("-");
+        p.hset(key, `${uuid}:${rng.int(1, 200)}`, "1").pexpire(key, rng.int(30_000, 600_000));
+        mix.redisson++;
+      } else if (kind === 2) {
+        p.set(key, rng.hex(16));
+        mix.noExpiry++;
+      } else {
+        p.set(key, rng.hex(16), "PX", rng.int(60_000, 600_000));
+        mix.tokens++;
+      }
+    }
+    const replies = (await p.exec()) ?? [];
+    const failed = replies.find(([err]) => err);
+    if (failed) throw new Error(`loading locks failed: ${failed[0]!.message}`);
+  }
+  return mix;
+}
+
+/** The raw floor: SCAN every key and pipeline PTTL + GET for each page; returns keys read. */
+export async function rawFloor(redis: Redis): Promise<number> {
+  let cursor = "0";
+  let read = 0;
+  const inFlight = new Set<Promise<void>>();
+  do {
+    const [next, keys] = (await redis.scanBuffer(cursor, "COUNT", SCAN_COUNT)) as [Buffer, Buffer[]];
+    cursor = next.toString();
+    if (keys.length === 0) continue;
+    const p = redis.pipeline();
+    for (const k of keys) p.pttl(k).getBuffer(k);
+    // GET answers WRONGTYPE for the hashes; the round trip is what counts here.
+    const job = p.exec().then(() => void (read += keys.length));
+    const tracked = job.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+  } while (cursor !== "0");
+  await Promise.all(inFlight);
+  return read;
+}
+
+export interface ServerCounters {
+  /** calls per command name (lower case), from INFO commandstats */
+  calls: Map<string, number>;
+  expiredKeys: number;
+}
+
+/** One INFO ALL call: command counts and expired keys. (Redis counts this INFO after it ran.) */
+export async function serverCounters(redis: Redis): Promise<ServerCounters> {
+  const info = await redis.info("all");
+  const calls = new Map<string, number>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1], Number(m[2]));
+  const expiredKeys = Number(/^expired_keys:(\d+)/m.exec(info)?.[1] ?? 0);
+  return { calls, expiredKeys };
+}
+
+export async function redisVersion(redis: Redis): Promise<string> {
+  return /redis_version:(\S+)/.exec(await redis.info("server"))?.[1] ?? "?";
+}

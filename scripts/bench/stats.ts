@@ -1,0 +1,27 @@
+// Small number helpers for the benchmark: order statistics and formatting.
+
+export function median(xs: number[]): number {
+  return percentile(xs, 50);
+}
+
+/** Nearest-rank percentile (p in 0..100) of a non-empty sample. */
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
+}
+
+export function ms(x: number): string {
+  if (!Number.isFinite(x)) return "n/a";
+  return x >= 100 ? `${Math.round(x)} ms` : `${x.toFixed(1)} ms`;
+}
+
+export function mb(kb: number): string {
+  return `${(kb / 1024).toFixed(0)} MB`;
+}
+
+/** Milliseconds since `t0` (a performance.now() reading). */
+export function since(t0: number): number {
+  return performance.now() - t0;
+}

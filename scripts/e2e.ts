@@ -1,0 +1,70 @@
+// Runs the Playwright suite against the real product: starts a real redis-server (keyspace
+// events on) on a free port, `next start` on another with a config holding the embedded demo
+// and that Redis, waits until both answer, runs the specs, and stops everything.
+// Needs a finished `next build`.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startRedis } from "./servers/redis";
+import { freePort } from "./servers/ports";
+import { waitFor } from "./servers/process";
+import { requireBinary } from "./servers/binaries";
+
+async function main(): Promise<number> {
+  const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  if (!existsSync(chromium)) throw new Error(`${chromium} not found: install it with \`apt-get install -y chromium\``);
+  requireBinary("redis-server", "install it with `apt-get install -y redis-server`");
+  if (!existsSync(".next/BUILD_ID")) throw new Error("no production build: run `npx next build` first");
+
+  const redis = await startRedis({ notifyKeyspaceEvents: "KA" });
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(tmpdir(), "lockdeck-e2e-"));
+  const connections = [
+    { id: "demo", kind: "memory", label: "Embedded demo store", workload: true, seed: 7 },
+    { id: "redis", kind: "redis", label: "Redis e2e", url: redis.url, notifications: "use" },
+  ];
+  let server: ChildProcess | null = null;
+  try {
+    server = spawn("npx", ["next", "start", "-p", String(port), "-H", "127.0.0.1"], {
+      env: { ...process.env, LOCKDECK_CONNECTIONS: JSON.stringify(connections), LOCKDECK_DATA_DIR: dataDir, NEXT_TELEMETRY_DISABLED: "1" },
+      stdio: ["ignore", "inherit", "inherit"],
+      detached: true,
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${base}/api/health`)).ok, { timeoutMs: 60_000, what: "next start to answer" });
+    const code = await run("npx", ["playwright", "test", ...process.argv.slice(2)], {
+      ...process.env,
+      E2E_BASE_URL: base,
+      E2E_REDIS_URL: redis.url,
+      PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1",
+    });
+    return code;
+  } finally {
+    if (server?.pid) {
+      try {
+        process.kill(-server.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+    await redis.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env, stdio: "inherit" });
+    child.on("exit", (code) => resolve(code ?? 1));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`e2e: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);

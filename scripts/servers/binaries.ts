@@ -1,0 +1,39 @@
+// Locating server binaries. Tests that need a real server must FAIL loudly
+// when it is missing (never skip), with a message saying how to install it.
+import fs from "node:fs";
+import path from "node:path";
+
+// sbin dirs are often missing from a non-root PATH, yet that is where some
+// distros put daemons.
+const EXTRA_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
+function isExecutableFile(p: string): boolean {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Absolute path of `name` (searched in PATH, then the usual bin/sbin dirs;
+ * a name containing "/" is checked as given). Throws
+ * `Error("<name> not found: <installHint> ...")` if it is not there.
+ */
+export function requireBinary(name: string, installHint: string): string {
+  if (name.includes("/")) {
+    if (isExecutableFile(name)) return path.resolve(name);
+  } else {
+    const dirs = [...(process.env.PATH ?? "").split(path.delimiter), ...EXTRA_DIRS];
+    for (const dir of dirs) {
+      if (!dir) continue;
+      const candidate = path.join(dir, name);
+      if (isExecutableFile(candidate)) return candidate;
+    }
+  }
+  throw new Error(`${name} not found: ${installHint} (searched PATH, /usr/sbin and /usr/bin)`);
+}
+
+export const REDIS_SERVER_HINT = "install it with `apt-get install -y redis-server`";
+export const REDIS_CLI_HINT = "install it with `apt-get install -y redis-tools`";

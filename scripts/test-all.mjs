@@ -1,0 +1,26 @@
+// `npm test`: every test, in order, stopping at the first failure.
+//   1. typecheck   2. unit + integration (vitest, real servers)   3. production build
+//   4. e2e (Playwright + Debian's Chromium against `next start`, real Redis)
+// Missing server binaries fail with an install hint; nothing is skipped quietly.
+
+import { spawnSync } from "node:child_process";
+
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1" };
+const steps = [
+  ["typecheck", "npx", ["tsc", "--noEmit", "-p", "."]],
+  ["unit + integration", "npx", ["vitest", "run"]],
+  ["build", "npx", ["next", "build"]],
+  ["e2e", "npx", ["tsx", "scripts/e2e.ts"]],
+];
+
+for (const [name, cmd, args] of steps) {
+  const started = Date.now();
+  console.log(`\n=== ${name}: ${cmd} ${args.join(" ")}`);
+  const r = spawnSync(cmd, args, { stdio: "inherit", env });
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  if (r.status !== 0) {
+    console.error(`\n=== ${name} FAILED (exit ${r.status ?? r.signal}) after ${secs}s`);
+    process.exit(1);
+  }
+  console.log(`=== ${name} ok (${secs}s)`);
+}
