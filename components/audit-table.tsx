@@ -56,6 +56,8 @@ export function AuditTable() {
   const connections = useQuery(connectionsQuery());
   const { data, error, isPending } = useQuery(auditQuery({ connection, key }));
   const entries = data?.entries ?? [];
+  // An intent with no outcome is a release whose result was never recorded (e.g. a crash mid-call).
+  const finished = new Set(entries.filter((e) => e.phase === "outcome").map((e) => e.requestId));
 
   return (
     <div className="mx-auto flex w-full max-w-[1500px] flex-col gap-3 p-4">
@@ -141,7 +143,18 @@ export function AuditTable() {
                   </td>
                   <td className="px-3 py-1 text-muted">{e.phase}</td>
                   <td className={`px-3 py-1 ${e.outcome ? (OUTCOME_COLOUR[e.outcome] ?? "text-bad") : "text-faint"}`}>
-                    {e.outcome ?? (e.phase === "intent" ? "…" : "–")}
+                    {e.outcome ??
+                      (e.phase === "intent" ? (
+                        finished.has(e.requestId) ? (
+                          "–"
+                        ) : (
+                          <span className="text-warn" title="no outcome entry for this request: still running, or it never finished">
+                            no outcome yet
+                          </span>
+                        )
+                      ) : (
+                        "–"
+                      ))}
                     {e.detail ? <span className="block text-[12px] text-muted">{e.detail}</span> : null}
                   </td>
                   <td className="max-w-[320px] px-3 py-1 break-words">{e.reason}</td>

@@ -80,8 +80,8 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
           <p className="font-semibold">
             No lock at <span className="font-mono">{escapeControls(lockKey)}</span>
           </p>
-          <p className="text-muted">
-            {(detail.error as ApiError).message || "It was released, expired, or never existed."}
+          <p className="text-muted" title={(detail.error as ApiError).message}>
+            The store has no lock under this key now: it was released, expired, or never existed.
           </p>
           <Link href={tableHref} className="text-accent hover:underline">
             Back to locks →

@@ -1,5 +1,4 @@
-import { memo } from "react";
-import Link from "next/link";
+import { memo, type MouseEvent } from "react";
 import { escapeControls } from "@/lib/keys";
 import type { LockRecord } from "@/lib/model";
 import { lockStatus } from "@/lib/status";
@@ -78,6 +77,8 @@ function Warnings({ warnings }: { warnings: string[] }) {
 
 export interface LockRowProps {
   conn: string;
+  /** Client-side navigation to the detail (a plain click; modified clicks keep the browser's behaviour). */
+  onOpen(href: string): void;
   lock: LockRecord;
   index: number;
   top: number;
@@ -85,13 +86,23 @@ export interface LockRowProps {
   removed: boolean;
 }
 
-/** LockRow is one virtualised row (data-testid="lock-row", data-key = the lock key); it links to the detail. */
-export const LockRow = memo(function LockRow({ conn, lock, index, top, selected, removed }: LockRowProps) {
+/**
+ * LockRow is one virtualised row (data-testid="lock-row", data-key = the lock key) and a link to
+ * the lock's detail. A plain <a> rather than next/link: rows mount and unmount on every scroll
+ * frame, so they stay as light as possible.
+ */
+export const LockRow = memo(function LockRow({ conn, onOpen, lock, index, top, selected, removed }: LockRowProps) {
   const status = lockStatus(lock);
+  const href = lockHref(conn, lock.key);
+  const open = (e: MouseEvent<HTMLAnchorElement>) => {
+    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    onOpen(href);
+  };
   return (
-    <Link
-      href={lockHref(conn, lock.key)}
-      prefetch={false}
+    <a
+      href={href}
+      onClick={open}
       role="row"
       aria-rowindex={index + 2}
       aria-selected={selected}
@@ -128,7 +139,7 @@ export const LockRow = memo(function LockRow({ conn, lock, index, top, selected,
       <span role="gridcell" className="min-w-0">
         <Warnings warnings={lock.warnings} />
       </span>
-    </Link>
+    </a>
   );
 });
 

@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useState, type RefObject } from "react";
+import { memo, useEffect, useState, type RefObject } from "react";
 import { LOCK_STATUSES, type LockStatus } from "@/lib/status";
 import type { StatusCounts } from "./api";
 import { formatCount } from "./format";
@@ -19,8 +19,8 @@ export interface FilterBarProps {
 
 const selectClass = "rounded border border-line bg-panel px-1.5 py-1 text-[12px]";
 
-/** FilterBar: format, state toggles, warning and key-contains (debounced) filters. */
-export function FilterBar({ filters, formats, counts, searchRef, onChange }: FilterBarProps) {
+/** FilterBar: format, state toggles, warning and key-contains (debounced) filters. Memoised: the table re-renders on every scroll frame. */
+export const FilterBar = memo(function FilterBar({ filters, formats, counts, searchRef, onChange }: FilterBarProps) {
   // The key box is typed into freely; the URL (and so the query) follows 300 ms after typing stops.
   const [draft, setDraft] = useState(filters.q);
   const [urlQ, setUrlQ] = useState(filters.q);
@@ -138,4 +138,4 @@ export function FilterBar({ filters, formats, counts, searchRef, onChange }: Fil
       ) : null}
     </div>
   );
-}
+});

@@ -65,6 +65,8 @@ export function LockTable({ conn }: { conn: string }) {
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 15,
+    // Let React batch scroll updates instead of a synchronous render per scroll event.
+    useFlushSync: false,
   });
   const items = virtualizer.getVirtualItems();
   const first = items.length ? items[0].index : -1;
@@ -133,6 +135,7 @@ export function LockTable({ conn }: { conn: string }) {
     return () => window.removeEventListener("keydown", onKey);
   }, [conn, router, virtualizer]);
 
+  const openRow = useCallback((href: string) => router.push(href), [router]);
   const meta = pages.meta;
   const problems = meta?.problems ?? [];
 
@@ -215,6 +218,7 @@ export function LockTable({ conn }: { conn: string }) {
                 <LockRow
                   key={item.index}
                   conn={conn}
+                  onOpen={openRow}
                   lock={row.lock}
                   index={item.index}
                   top={item.start}

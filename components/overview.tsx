@@ -75,12 +75,17 @@ function SearchResults({ q, connections }: { q: string; connections: ConnectionS
               <Link
                 key={lock.key}
                 href={`${href}/lock?key=${encodeURIComponent(lock.key)}`}
-                className="grid grid-cols-[110px_minmax(0,1fr)_160px_110px] items-center gap-2 rounded px-1 hover:bg-hover"
+                className="grid grid-cols-[110px_minmax(0,2fr)_130px_minmax(0,1fr)_130px] items-center gap-3 rounded px-1 hover:bg-hover"
               >
-                <StatusBadge status={lockStatus(lock)} />
+                <span>
+                  <StatusBadge status={lockStatus(lock)} />
+                </span>
                 <span className="truncate font-mono">{escapeControls(lock.key)}</span>
-                <span className="truncate text-muted">{lock.holders[0] ? shortId(lock.holders[0].id) : "–"}</span>
-                <Ttl lock={lock} />
+                <span className="truncate text-muted">{lock.format}</span>
+                <span className="truncate font-mono text-muted">{lock.holders[0] ? shortId(lock.holders[0].id) : "–"}</span>
+                <span>
+                  <Ttl lock={lock} />
+                </span>
               </Link>
             ))}
           </div>

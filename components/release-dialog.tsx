@@ -312,7 +312,7 @@ export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, 
               type="submit"
               data-testid="release-confirm"
               disabled={!canSend}
-              className="rounded bg-bad px-3 py-1 font-medium text-white disabled:cursor-not-allowed disabled:opacity-40"
+              className="rounded bg-bad px-3 py-1 font-medium text-panel disabled:cursor-not-allowed disabled:opacity-40"
             >
               {pending ? "Releasing…" : "Release only if unchanged"}
             </button>

@@ -96,7 +96,7 @@ function Form({ conn, saved }: { conn: string; saved: ConnectionSettings }) {
         <button
           type="submit"
           disabled={!valid || !dirty || save.isPending}
-          className="rounded bg-accent px-3 py-1 font-medium text-white disabled:opacity-40"
+          className="rounded bg-accent px-3 py-1 font-medium text-panel disabled:opacity-40"
         >
           {save.isPending ? "Saving…" : "Save"}
         </button>

@@ -35,7 +35,9 @@ export const ConfigSchema = z
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConnectionConfig = z.infer<typeof ConnectionSchema>;
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
 
 export const DEMO_CONFIG = {
   connections: [{ id: "demo", kind: "memory", label: "Embedded demo store", workload: true }],

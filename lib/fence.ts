@@ -21,7 +21,9 @@ export function encodeFence(connection: string, key: string, format: string, hol
   return Buffer.from(JSON.stringify(fence), "utf8").toString("base64url");
 }
 
-export class FenceError extends Error {}
+export class FenceError extends Error {
+  override readonly name = "FenceError";
+}
 
 export function decodeFence(text: string): Fence {
   let parsed: unknown;

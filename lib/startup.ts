@@ -1,7 +1,6 @@
 // Server start: load and check the config (a bad one stops start-up with one line naming the
 // field), then open every connection so hubs are warm before the first page.
 
-import { ConfigError } from "./config";
 import { registry } from "./registry";
 
 try {
@@ -9,7 +8,7 @@ try {
   const names = r.list().map((c) => `${c.id} (${c.kind})`).join(", ");
   console.log(`lockdeck: connections: ${names}; audit trail: ${r.audit.file}`);
 } catch (err) {
-  if (err instanceof ConfigError) {
+  if (err instanceof Error && err.name === "ConfigError") {
     console.error(err.message);
     process.exit(1);
   }

@@ -4,7 +4,10 @@ import { ZodError } from "zod";
 import { FenceError } from "../fence";
 import { firstIssue } from "../config";
 
+// Checks go by name, not instanceof: Next bundles route handlers separately, so one class can
+// exist in several copies within a process (the registry is shared through globalThis).
 export class HttpError extends Error {
+  override readonly name = "HttpError";
   constructor(
     readonly status: number,
     readonly code: string,
@@ -20,9 +23,13 @@ export function jsonError(status: number, code: string, message: string, extra: 
 }
 
 export function toResponse(err: unknown): Response {
-  if (err instanceof HttpError) return jsonError(err.status, err.code, err.message, err.extra);
-  if (err instanceof ZodError) return jsonError(400, "bad_request", firstIssue(err));
-  if (err instanceof FenceError) return jsonError(400, "bad_request", err.message);
+  const name = err instanceof Error ? err.name : "";
+  if (name === "HttpError") {
+    const e = err as HttpError;
+    return jsonError(e.status, e.code, e.message, e.extra);
+  }
+  if (name === "ZodError") return jsonError(400, "bad_request", firstIssue(err as ZodError));
+  if (name === "FenceError") return jsonError(400, "bad_request", (err as FenceError).message);
   console.error("lockdeck: unhandled error in route handler:", err);
   return jsonError(500, "internal", "internal error (see the server log)");
 }

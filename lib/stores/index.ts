@@ -6,6 +6,7 @@ import { RedisAdapter } from "./redis/adapter";
 import { MemoryAdapter } from "./memory/adapter";
 import { MemoryLockStore } from "./memory/store";
 import { startWorkload } from "../demo/workload";
+import { startRedisDemoWorkload } from "./redis/workload";
 
 export interface OpenedConnection {
   adapter: StoreAdapter;
@@ -15,8 +16,14 @@ export interface OpenedConnection {
 
 export function openConnection(cfg: ConnectionConfig): OpenedConnection {
   switch (cfg.kind) {
-    case "redis":
-      return { adapter: new RedisAdapter(cfg.id, cfg), stop: () => {} };
+    case "redis": {
+      const workload = cfg.demoWorkload ? startRedisDemoWorkload(cfg.url) : null;
+      workload?.catch((err) => console.error(`lockdeck: demo workload on ${cfg.id} did not start: ${err.message}`));
+      return {
+        adapter: new RedisAdapter(cfg.id, cfg),
+        stop: () => void workload?.then((w) => w.stop()).catch(() => {}),
+      };
+    }
     case "memory": {
       const store = new MemoryLockStore();
       store.start();

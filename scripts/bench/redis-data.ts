@@ -18,29 +18,30 @@ export interface Mix {
 }
 
 /**
- * Writes lock keys `<svc>:lock:<i>` for i in [from, to):
- *   85% SET <32-hex token> PX 60..600 s (redlock / redsync / plain SET NX PX style),
- *   10% Redisson RLock hashes { "<uuid>:<tid>": "1" } with PEXPIRE 30..600 s,
+ * Writes `n` lock keys `<svc>:lock:<i>`:
+ *   85% SET <32-hex token> PX <ttl> (redlock / redsync / plain SET NX PX style),
+ *   10% Redisson RLock hashes { "<uuid>:<tid>": "1" } with PEXPIRE <ttl>,
  *    5% token strings with no expiry (a crashed holder's leftover).
- * Deterministic: the same range gives the same keys and values (TTLs count from now).
+ * TTLs are uniform in ttlSec (default 60..600 s). Deterministic apart from the clock.
  */
-export async function writeLocks(redis: Redis, from: number, to: number, seed = 42): Promise<Mix> {
-  const rng = createRng(seed + from);
+export async function writeLocks(redis: Redis, n: number, ttlSec: [number, number] = [60, 600], seed = 42): Promise<Mix> {
+  const rng = createRng(seed);
+  const ttl = () => rng.int(ttlSec[0] * 1000, ttlSec[1] * 1000);
   const mix: Mix = { tokens: 0, redisson: 0, noExpiry: 0 };
-  for (let start = from; start < to; start += CHUNK) {
+  for (let start = 0; start < n; start += CHUNK) {
     const p = redis.pipeline();
-    for (let i = start; i < Math.min(to, start + CHUNK); i++) {
+    for (let i = start; i < Math.min(n, start + CHUNK); i++) {
       const key = `${SERVICES[i % SERVICES.length]}:lock:${i}`;
       const kind = i % 20;
       if (kind < 2) {
-        const uuid = [8, 4, 4, 4, 12].map((n) => rng.hex(n / 2)).join("-");
-        p.hset(key, `${uuid}:${rng.int(1, 200)}`, "1").pexpire(key, rng.int(30_000, 600_000));
+        const uuid = [8, 4, 4, 4, 12].map((len) => rng.hex(len / 2)).join("-");
+        p.hset(key, `${uuid}:${rng.int(1, 200)}`, "1").pexpire(key, ttl());
         mix.redisson++;
       } else if (kind === 2) {
         p.set(key, rng.hex(16));
         mix.noExpiry++;
       } else {
-        p.set(key, rng.hex(16), "PX", rng.int(60_000, 600_000));
+        p.set(key, rng.hex(16), "PX", ttl());
         mix.tokens++;
       }
     }

@@ -204,7 +204,7 @@ describe("MemoryAdapter", () => {
   it("reports health and refuses an aborted snapshot", async () => {
     const { store, adapter } = setup();
     store.acquire("a", { owner: "o", ttlMs: 1_000 });
-    expect(await adapter.health(signal())).toMatchObject({ status: "ok", message: "in-process store, 1 locks in use" });
+    expect(await adapter.health(signal())).toMatchObject({ status: "ok", message: "in-process store, 1 lock in use" });
     expect(adapter.updateMode()).toEqual({ mode: "live" });
     const controller = new AbortController();
     controller.abort();

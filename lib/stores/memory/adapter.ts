@@ -31,7 +31,7 @@ export class MemoryAdapter implements StoreAdapter {
   async health(_signal: AbortSignal): Promise<Health> {
     try {
       const count = this.store.locks().length;
-      return { status: "ok", message: `in-process store, ${count} locks in use`, server: "LockDeck memory store" };
+      return { status: "ok", message: `in-process store, ${count} ${count === 1 ? "lock" : "locks"} in use`, server: "LockDeck memory store" };
     } catch (error) {
       return { status: "degraded", message: `memory store: ${error instanceof Error ? error.message : String(error)}` };
     }

@@ -40,6 +40,8 @@ export const RedisConnectionSchema = z
     valueCapBytes: z.number().int().min(64).max(16 * 1024 * 1024).default(64 * 1024),
     commandTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     readOnly: z.boolean().default(false),
+    /** Demo only: run the workload generator against this Redis (npm run demo -- --target). */
+    demoWorkload: z.boolean().default(false),
   })
   .strict();
 

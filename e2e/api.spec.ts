@@ -1,0 +1,79 @@
+import { expect, test } from "@playwright/test";
+import Redis from "ioredis";
+import { randomBytes } from "node:crypto";
+
+const redisUrl = process.env.E2E_REDIS_URL!;
+
+async function seenLock(request: import("@playwright/test").APIRequestContext, key: string) {
+  let body: { lock: { fence: string } } | null = null;
+  await expect
+    .poll(async () => {
+      const res = await request.get(`/api/connections/redis/lock?key=${encodeURIComponent(key)}`);
+      if (res.ok()) body = await res.json();
+      return res.status();
+    })
+    .toBe(200);
+  return body!.lock;
+}
+
+test("state-changing requests from another origin are refused and delete nothing", async ({ request, baseURL }) => {
+  const redis = new Redis(redisUrl);
+  const key = `e2e:lock:csrf:${Date.now()}`;
+  const value = randomBytes(16).toString("hex");
+  await redis.set(key, value, "PX", 120_000);
+  try {
+    const lock = await seenLock(request, key);
+    const url = `/api/connections/redis/lock/release`;
+    const data = { key, fence: lock.fence, reason: "csrf probe" };
+    const json = { "content-type": "application/json" };
+    const attempts = [
+      { ...json, "x-lockdeck-csrf": "1", origin: "http://evil.example" },
+      { ...json, "x-lockdeck-csrf": "1", origin: "null" },
+      { ...json, "x-lockdeck-csrf": "1", "sec-fetch-site": "cross-site" },
+      { ...json }, // a plain cross-site form or fetch cannot add the custom header
+    ];
+    for (const headers of attempts) {
+      const res = await request.post(url, { headers, data });
+      expect(res.status(), JSON.stringify(headers)).toBe(403);
+      expect((await res.json()).error.code).toBe("csrf");
+    }
+    const form = await request.post(url, { headers: { "x-lockdeck-csrf": "1" }, form: data });
+    expect(form.status()).toBe(415);
+    expect(await redis.get(key)).toBe(value);
+
+    // A fence from one lock cannot release another.
+    const other = await request.post(url, {
+      headers: { ...json, "x-lockdeck-csrf": "1", origin: baseURL! },
+      data: { ...data, key: `${key}:other` },
+    });
+    expect(other.status()).toBe(400);
+    const noReason = await request.post(url, { headers: { ...json, "x-lockdeck-csrf": "1" }, data: { ...data, reason: "" } });
+    expect(noReason.status()).toBe(400);
+    expect((await noReason.json()).error.message).toMatch(/reason/);
+    expect(await redis.get(key)).toBe(value);
+  } finally {
+    redis.disconnect();
+  }
+});
+
+test("errors are JSON with a code, never a stack", async ({ request }) => {
+  const missing = await request.get("/api/connections/nope/locks");
+  expect(missing.status()).toBe(404);
+  expect(await missing.json()).toEqual({ error: { code: "not_found", message: 'no connection "nope"' } });
+  const bad = await request.get("/api/connections/redis/locks?status=sleepy&limit=9999");
+  expect(bad.status()).toBe(400);
+  expect((await bad.json()).error.code).toBe("bad_request");
+});
+
+test("connections never carry credentials; the event stream starts with status", async ({ request, baseURL }) => {
+  const list = await request.get("/api/connections");
+  const text = await list.text();
+  expect(text).not.toContain("password");
+  expect(text).not.toContain(new URL(redisUrl).port); // not even the store address
+  const res = await fetch(`${baseURL}/api/events?connection=redis`);
+  expect(res.headers.get("content-type")).toContain("text/event-stream");
+  const reader = res.body!.getReader();
+  const { value } = await reader.read();
+  expect(new TextDecoder().decode(value)).toMatch(/^id: \d+\nevent: status\ndata: \{"connection":"redis"/);
+  await reader.cancel();
+});

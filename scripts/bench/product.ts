@@ -1,0 +1,202 @@
+// The console under test. Normally the real product: `next build` (only if .next/BUILD_ID is
+// missing) and `next start` on a free loopback port, read over HTTP and SSE like a browser.
+// If the product cannot be built, startInProcess() runs the same Hub + EventBus + RedisAdapter
+// inside the bench process instead, and every figure from it is labelled as such.
+
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { freePort } from "../servers/ports";
+import { logTail, makeTempDir, startProcess, waitFor, type ServerProcess } from "../servers/process";
+import { openSse } from "./sse";
+import { RedisAdapter } from "../../lib/stores/redis/adapter";
+import { RedisConnectionSchema } from "../../lib/stores/redis/config";
+import { Hub } from "../../lib/hub/hub";
+import { EventBus } from "../../lib/hub/bus";
+import { parseLockQuery } from "../../lib/api/params";
+import { withFreshTtls } from "../../lib/hub/fresh";
+
+export const ROOT = path.resolve(__dirname, "../..");
+export const CONNECTION = "bench";
+const BUILD_TIMEOUT_MS = 5 * 60_000;
+
+export interface ProcRss {
+  pid: number;
+  name: string;
+  rssKb: number;
+  hwmKb: number;
+}
+
+export interface ConsoleUnderTest {
+  label: string;
+  /** Resolves once the connection is live (keyspace notifications) and holds `n` locks. */
+  waitLive(n: number, timeoutMs: number): Promise<void>;
+  /** Calls back for every upsert event of the bench connection; resolves once subscribed. */
+  onUpsert(cb: (key: string, at: number) => void): Promise<() => void>;
+  /** RSS of the console's processes, or null where it cannot be separated from the bench. */
+  rss(): ProcRss[] | null;
+  /** One page of the lock table, as the UI asks for it. */
+  tablePage(params: URLSearchParams): Promise<{ total: number; rows: number }>;
+  stop(): Promise<void>;
+}
+
+function connectionsEnv(redisUrl: string): string {
+  return JSON.stringify([{ id: CONNECTION, kind: "redis", url: redisUrl, notifications: "use" }]);
+}
+
+/** Builds the product if there is no build; returns a line describing the build used. */
+export async function ensureBuild(rebuild = false): Promise<string> {
+  const idFile = path.join(ROOT, ".next", "BUILD_ID");
+  if (!rebuild && fs.existsSync(idFile)) {
+    const ageMin = (Date.now() - fs.statSync(idFile).mtimeMs) / 60_000;
+    return `existing .next build (BUILD_ID written ${ageMin.toFixed(0)} min before this run)`;
+  }
+  console.log("  no .next/BUILD_ID: running `npx next build` (1-2 min) ...");
+  const log = path.join(makeTempDir("bench-build"), "next-build.log");
+  const t0 = Date.now();
+  const code = await new Promise<number | string>((resolve) => {
+    const out = fs.openSync(log, "w");
+    const child = spawn("npx", ["next", "build"], {
+      cwd: ROOT,
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+      stdio: ["ignore", out, out],
+    });
+    fs.closeSync(out);
+    const timer = setTimeout(() => child.kill("SIGKILL"), BUILD_TIMEOUT_MS);
+    child.once("exit", (c, sig) => {
+      clearTimeout(timer);
+      resolve(sig ?? c ?? -1);
+    });
+    child.once("error", (e) => resolve(e.message));
+  });
+  if (code !== 0) throw new Error(`next build failed (${code}):\n${logTail(log, 40)}`);
+  return `fresh \`next build\` by this run (${((Date.now() - t0) / 1000).toFixed(0)} s)`;
+}
+
+export async function startProduct(redisUrl: string): Promise<ConsoleUnderTest> {
+  const port = await freePort();
+  const dir = makeTempDir("bench-next");
+  const base = `http://127.0.0.1:${port}`;
+  // startProcess passes this process's environment on to the server.
+  Object.assign(process.env, {
+    LOCKDECK_CONNECTIONS: connectionsEnv(redisUrl),
+    LOCKDECK_DATA_DIR: path.join(dir, "data"),
+    NEXT_TELEMETRY_DISABLED: "1",
+  });
+  // The next binary itself (not npx), so the measured process tree is only the server.
+  const server: ServerProcess = await startProcess({
+    name: "next-start",
+    command: process.execPath,
+    args: [path.join(ROOT, "node_modules", "next", "dist", "bin", "next"), "start", ROOT, "-p", String(port), "-H", "127.0.0.1"],
+    dir,
+    ready: async () => (await fetch(`${base}/api/health`)).ok,
+    readyWhat: `GET ${base}/api/health -> 200`,
+    readyTimeoutMs: 60_000,
+  });
+  const getJson = async (p: string) => {
+    const res = await fetch(base + p);
+    if (!res.ok) throw new Error(`GET ${p}: HTTP ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  return {
+    label: `\`next start\` product server (pid ${server.pid})`,
+    async waitLive(n, timeoutMs) {
+      let last = "";
+      await waitFor(
+        async () => {
+          const list = (await getJson("/api/connections")) as Array<Record<string, unknown>>;
+          const c = list.find((x) => x.id === CONNECTION);
+          last = JSON.stringify({ status: c?.status, mode: c?.mode, lockCount: c?.lockCount, message: c?.message });
+          return c?.mode === "live" && c?.status === "ok" && c?.lockCount === n;
+        },
+        { timeoutMs, intervalMs: 100, what: `/api/connections: ${CONNECTION} live with ${n} locks (last: ${last})` },
+      ).catch((e) => {
+        throw new Error(`${(e as Error).message}; last seen ${last}\n--- server log ---\n${logTail(server.logFile)}`);
+      });
+    },
+    async onUpsert(cb) {
+      let opened!: () => void;
+      const first = new Promise<void>((r) => (opened = r));
+      const stream = await openSse(`${base}/api/events?connection=${CONNECTION}`, (e) => {
+        opened(); // the first frame (current status) proves the stream is flowing
+        if (e.event === "upsert") cb((JSON.parse(e.data) as { lock: { key: string } }).lock.key, e.at);
+      });
+      stream.done.catch((err) => console.error(`  SSE stream broke: ${(err as Error).message}`));
+      await withDeadline(first, 10_000, "the first SSE frame");
+      const enc = stream.headers.get("content-encoding");
+      if (enc) console.log(`  note: SSE response is ${enc}-encoded`);
+      return () => stream.close();
+    },
+    rss: () => processTreeRss(server.pid),
+    async tablePage(params) {
+      const body = (await getJson(`/api/connections/${CONNECTION}/locks?${params}`)) as { total: number; locks: unknown[] };
+      return { total: body.total, rows: body.locks.length };
+    },
+    stop: () => server.stop(),
+  };
+}
+
+/** Fallback: the same hub and adapter the server runs, inside this process (no HTTP, no SSE). */
+export function startInProcess(redisUrl: string): ConsoleUnderTest {
+  const bus = new EventBus();
+  const cfg = RedisConnectionSchema.parse(JSON.parse(connectionsEnv(redisUrl))[0]);
+  const hub = new Hub(CONNECTION, new RedisAdapter(CONNECTION, cfg), bus);
+  hub.start();
+  return {
+    label: "IN-PROCESS FALLBACK (Hub + EventBus in the bench process; no HTTP/SSE)",
+    async waitLive(n, timeoutMs) {
+      await waitFor(async () => {
+        const s = hub.statusEvent();
+        return s.mode === "live" && s.status === "ok" && s.lockCount === n;
+      }, { timeoutMs, intervalMs: 100, what: `hub live with ${n} locks` });
+    },
+    async onUpsert(cb) {
+      return bus.subscribe((e) => {
+        if (e.type === "upsert") cb(e.data.lock.key, performance.now());
+      });
+    },
+    rss: () => null,
+    async tablePage(params) {
+      const page = hub.query(parseLockQuery(new URL(`http://bench/?${params}`)));
+      const locks = await withFreshTtls(hub, page.locks);
+      return { total: page.total, rows: locks.length };
+    },
+    stop: () => hub.stop(),
+  };
+}
+
+/** VmRSS / VmHWM of `root` and all its descendants, from /proc. */
+export function processTreeRss(root: number): ProcRss[] {
+  const children = new Map<number, number[]>();
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: ProcRss[] = [];
+  const queue = [root];
+  while (queue.length) {
+    const p = queue.shift()!;
+    queue.push(...(children.get(p) ?? []));
+    try {
+      const status = fs.readFileSync(`/proc/${p}/status`, "utf8");
+      const field = (f: string) => Number(new RegExp(`^${f}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").filter(Boolean).slice(0, 3).join(" ");
+      out.push({ pid: p, name: cmd, rssKb: field("VmRSS"), hwmKb: field("VmHWM") });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms}ms waiting for ${what}`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
