@@ -1,32 +1,35 @@
-// Runs the Playwright suite against the real product: starts a real redis-server (keyspace
-// events on) on a free port, `next start` on another with a config holding the embedded demo
-// and that Redis, waits until both answer, runs the specs, and stops everything.
-// Needs a finished `next build`.
+// Runs the Playwright suite against the real product: starts every store rig
+// (scripts/servers/e2e-<kind>.ts: real servers on free ports), `next start` on another port
+// with a config holding the embedded demo and those stores, waits until it answers, runs the
+// specs, and stops everything. Needs a finished `next build`.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startRedis } from "./servers/redis";
+import type { E2EStore } from "./servers/e2e-store";
 import { freePort } from "./servers/ports";
 import { waitFor } from "./servers/process";
-import { requireBinary } from "./servers/binaries";
 
 async function main(): Promise<number> {
   const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
   if (!existsSync(chromium)) throw new Error(`${chromium} not found: install it with \`apt-get install -y chromium\``);
-  requireBinary("redis-server", "install it with `apt-get install -y redis-server`");
   if (!existsSync(".next/BUILD_ID")) throw new Error("no production build: run `npx next build` first");
 
-  const redis = await startRedis({ notifyKeyspaceEvents: "KA" });
+  const stores: E2EStore[] = [];
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), "lockdeck-e2e-"));
-  const connections = [
-    { id: "demo", kind: "memory", label: "Embedded demo store", workload: true, seed: 7 },
-    { id: "redis", kind: "redis", label: "Redis e2e", url: redis.url, notifications: "use" },
-  ];
   let server: ChildProcess | null = null;
   try {
+    const rigs = readdirSync(path.join(__dirname, "servers")).filter((f) => /^e2e-(?!store).*\.ts$/.test(f)).sort();
+    for (const rig of rigs) {
+      const mod = (await import(`./servers/${rig}`)) as { start(): Promise<E2EStore> };
+      stores.push(await mod.start());
+    }
+    const connections = [
+      { id: "demo", kind: "memory", label: "Embedded demo store", workload: true, seed: 7 },
+      ...stores.flatMap((s) => s.connections),
+    ];
     server = spawn("npx", ["next", "start", "-p", String(port), "-H", "127.0.0.1"], {
       env: { ...process.env, LOCKDECK_CONNECTIONS: JSON.stringify(connections), LOCKDECK_DATA_DIR: dataDir, NEXT_TELEMETRY_DISABLED: "1" },
       stdio: ["ignore", "inherit", "inherit"],
@@ -37,7 +40,7 @@ async function main(): Promise<number> {
     const code = await run("npx", ["playwright", "test", ...process.argv.slice(2)], {
       ...process.env,
       E2E_BASE_URL: base,
-      E2E_REDIS_URL: redis.url,
+      ...Object.assign({}, ...stores.map((s) => s.env)),
       PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1",
     });
     return code;
@@ -49,7 +52,7 @@ async function main(): Promise<number> {
         // already gone
       }
     }
-    await redis.stop();
+    for (const s of stores) await s.stop().catch((err) => console.error(`e2e: stopping a store: ${err.message}`));
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
