@@ -27,7 +27,7 @@ function step(what, cmd, cmdArgs) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-if (!existsSync("node_modules/.package-lock.json")) step("installing npm packages", "npm", ["ci", "--no-audit", "--no-fund"]);
+if (!existsSync("node_modules/.package-lock.json")) step("installing npm packages", "npm", ["install", "--no-audit", "--no-fund"]);
 if (!existsSync(".next/BUILD_ID")) step("building (first run only)", "npx", ["next", "build"]);
 
 const connections = [{ id: "demo", kind: "memory", label: "Embedded demo store", workload: true }];

@@ -10,10 +10,14 @@ export async function lockDetail(conn: Connection, key: string) {
   const lock = hub.get(key);
   if (!lock) return null;
   const status = hub.statusEvent();
+  const plan = hub.adapter.describeRelease(lock, "delete");
+  // One plan per offered mode: the dialog shows what the chosen mode deletes (blast radius).
+  const plans = Object.fromEntries(plan.modes.map((m) => [m, m === "delete" ? plan : hub.adapter.describeRelease(lock, m)]));
   return {
     lock,
     related: related(lock, hub.all()),
-    plan: hub.adapter.describeRelease(lock, "delete"),
+    plan,
+    plans,
     mode: status.mode,
     stale: status.stale,
     staleAgeMs: status.staleAgeMs,

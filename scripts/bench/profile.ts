@@ -9,13 +9,16 @@ import { Session } from "node:inspector/promises";
 import { startRedis } from "../servers/redis";
 import { RedisAdapter } from "../../lib/stores/redis/adapter";
 import { RedisConnectionSchema } from "../../lib/stores/redis/config";
-import { writeLocks } from "./redis-data";
+import { scanAndRead } from "../../lib/stores/redis/scan";
+import { decodeRedis } from "../../lib/formats/redis";
+import { rawFloor, writeLocks } from "./redis-data";
 import { ms, since } from "./stats";
 
 interface Node {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string };
   hitCount?: number;
+  children?: number[];
 }
 
 async function main(): Promise<void> {
@@ -36,17 +39,43 @@ async function main(): Promise<void> {
     const took = since(t0);
     const { profile } = await session.post("Profiler.stop");
     fs.writeFileSync("snapshot.cpuprofile", JSON.stringify(profile));
+    // Self and inclusive samples per function (inclusive counted once per stack).
+    const nodes = new Map((profile.nodes as Node[]).map((x) => [x.id, x]));
+    const name = (x: Node) => `${x.callFrame.functionName || "(anonymous)"} ${x.callFrame.url.replace(/^.*\/(node_modules|lib)\//, "$1/")}`;
     const self = new Map<string, number>();
+    const total = new Map<string, number>();
     let all = 0;
-    for (const node of profile.nodes as Node[]) {
-      const f = node.callFrame;
-      const where = `${f.functionName || "(anonymous)"} ${f.url.replace(/^.*\/(node_modules|lib)\//, "$1/")}:${f.lineNumber + 1}`;
-      self.set(where, (self.get(where) ?? 0) + (node.hitCount ?? 0));
-      all += node.hitCount ?? 0;
-    }
-    console.log(`snapshot of ${snap.locks.length} locks: ${ms(took)}; top self time (${all} samples):`);
-    for (const [where, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
-      console.log(`  ${((100 * hits) / all).toFixed(1).padStart(5)}%  ${where}`);
+    const walk = (x: Node, onStack: Set<string>) => {
+      const f = name(x);
+      const hits = x.hitCount ?? 0;
+      all += hits;
+      self.set(f, (self.get(f) ?? 0) + hits);
+      const stack = new Set(onStack).add(f);
+      for (const g of stack) total.set(g, (total.get(g) ?? 0) + hits);
+      for (const c of x.children ?? []) walk(nodes.get(c)!, stack);
+    };
+    walk((profile.nodes as Node[])[0], new Set());
+    const top = (m: Map<string, number>, k: number) =>
+      [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([f, h]) => `  ${((100 * h) / all).toFixed(1).padStart(5)}%  ${f}`).join("\n");
+    console.log(`snapshot of ${snap.locks.length} locks: ${ms(took)} (profiled); ${all} samples`);
+    console.log(`top self time:\n${top(self, 20)}`);
+    console.log(`top inclusive time:\n${top(total, 25)}`);
+
+    // The same work in phases, unprofiled: raw floor, discovery + reads (scan.ts/read.ts), decode.
+    const signal = new AbortController().signal;
+    for (let r = 0; r < 3; r++) {
+      let t = performance.now();
+      await rawFloor(redis);
+      const floor = since(t);
+      t = performance.now();
+      const read = await scanAndRead(redis, () => true, 64 * 1024, signal);
+      const readMs = since(t);
+      t = performance.now();
+      decodeRedis(read.entries, { connection: "bench", consistency: "primary", now: Date.now() });
+      const decodeMs = since(t);
+      t = performance.now();
+      await adapter.snapshot(signal);
+      console.log(`phases: floor ${ms(floor)} | scanAndRead ${ms(readMs)} + decodeRedis ${ms(decodeMs)} | whole snapshot ${ms(since(t))}`);
     }
   } finally {
     session.disconnect();
