@@ -6,6 +6,7 @@ import { readFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { RedisConnectionSchema } from "./stores/redis/config";
+import { AuthSchema } from "./auth/config";
 
 const MemoryConnectionSchema = z
   .object({
@@ -27,6 +28,12 @@ export const ConfigSchema = z
       .array(ConnectionSchema)
       .min(1)
       .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, "connection ids must be unique"),
+    auth: AuthSchema.default({}),
+    /** Connections where a release needs a second operator's approval within the window. */
+    twoPersonRule: z
+      .object({ connections: z.array(z.string()).default([]), windowMinutes: z.number().min(1).max(24 * 60).default(10) })
+      .strict()
+      .default({}),
     /** Where the audit trail (and later history) is kept. */
     dataDir: z.string().default(process.env.LOCKDECK_DATA_DIR ?? ".lockdeck-data"),
   })

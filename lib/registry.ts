@@ -8,6 +8,8 @@ import { Hub } from "./hub/hub";
 import { EventBus } from "./hub/bus";
 import { AuditLog } from "./audit/log";
 import { HttpError } from "./api/errors";
+import { RateLimiter } from "./auth/ratelimit";
+import { Approvals } from "./api/approvals";
 
 export interface Connection {
   config: ConnectionConfig;
@@ -22,9 +24,15 @@ export class Registry {
   readonly connections = new Map<string, Connection>();
   /** Release request ids already used: a double-click or a retried POST cannot release twice. */
   readonly usedRequestIds = new Set<string>();
+  readonly releaseLimiter: RateLimiter;
+  readonly loginLimiter: RateLimiter;
+  readonly approvals = new Approvals();
 
   constructor(readonly config: Config) {
     this.audit = new AuditLog(config.dataDir);
+    const { releaseRateLimit: rel, loginRateLimit: login } = config.auth;
+    this.releaseLimiter = new RateLimiter(rel.max, rel.perSeconds * 1000);
+    this.loginLimiter = new RateLimiter(login.max, login.perSeconds * 1000);
     for (const c of config.connections) this.open(c);
   }
 

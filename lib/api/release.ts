@@ -33,32 +33,61 @@ const AUDIT_OUTCOME: Record<ReleaseOutcome["status"], string> = {
   unknown: "unknown",
 };
 
-export async function release(reg: Registry, connectionId: string, body: ReleaseRequest, actor: Actor) {
+export type ReleaseAnswer =
+  | { kind: "done"; outcome: ReleaseOutcome; auditId: string; requestId: string }
+  | { kind: "pending"; approvalId: string; expiresAt: string; requestId: string };
+
+/** A release request from the dialog: checked, rate-limited, then run or held for approval. */
+export async function requestRelease(reg: Registry, connectionId: string, body: ReleaseRequest, actor: Actor): Promise<ReleaseAnswer> {
   const conn = reg.get(connectionId);
   const fence = decodeFence(body.fence);
   if (fence.c !== connectionId || fence.k !== body.key) {
     throw new HttpError(400, "bad_request", "the fence belongs to another lock");
   }
-  if (conn.config.readOnly) throw new HttpError(403, "read_only", "this connection is read-only");
   const requestId = body.requestId ?? randomUUID();
+  const audit = auditBase(connectionId, { ...body, requestId }, fence.f, actor);
+  if (conn.config.readOnly) {
+    reg.audit.append({ ...audit, phase: "outcome", outcome: "denied", detail: "connection is read-only" });
+    throw new HttpError(403, "read_only", "this connection is read-only");
+  }
   if (reg.usedRequestIds.has(requestId)) throw new HttpError(409, "duplicate", "this confirmation was already used");
   reg.usedRequestIds.add(requestId);
+  if (!reg.releaseLimiter.take(actor.name)) {
+    reg.audit.append({ ...audit, phase: "outcome", outcome: "rate_limited" });
+    throw new HttpError(429, "rate_limited", "too many releases in a short time: wait a minute");
+  }
+  const rule = reg.config.twoPersonRule;
+  if (rule.connections.includes(connectionId)) {
+    const p = reg.approvals.add(connectionId, { ...body, requestId }, actor, rule.windowMinutes * 60_000);
+    reg.audit.append({ ...audit, phase: "intent", outcome: "pending_approval", detail: `approval ${p.id} needed within ${rule.windowMinutes} min` });
+    return { kind: "pending", approvalId: p.id, expiresAt: new Date(p.expiresAt).toISOString(), requestId };
+  }
+  return { kind: "done", requestId, ...(await execute(reg, connectionId, { ...body, requestId }, actor)) };
+}
 
-  const { hub } = conn;
-  const seen = hub.get(body.key);
-  const audit = {
-    requestId,
-    actor: actor.name,
-    role: actor.role,
-    connection: connectionId,
-    key: body.key,
-    format: fence.f,
-    fence: body.fence,
-    reason: body.reason,
-    mode: body.mode,
-    sourceIp: actor.sourceIp,
-    userAgent: actor.userAgent,
-  };
+/** A second operator approves a pending release; it then runs with the original fence. */
+export async function approveRelease(reg: Registry, approvalId: string, approver: Actor): Promise<ReleaseAnswer> {
+  const p = reg.approvals.get(approvalId);
+  if (!p) throw new HttpError(404, "not_found", "no pending release with that id (approved, expired or never made)");
+  const base = { ...auditBase(p.connection, p.request, decodeFence(p.request.fence).f, approver), action: "approve" as const };
+  if (approver.name === p.requester.name) {
+    reg.audit.append({ ...base, phase: "outcome", outcome: "denied", detail: "the requester cannot approve their own release" });
+    throw new HttpError(403, "forbidden", "a second operator must approve this release");
+  }
+  reg.approvals.delete(approvalId);
+  if (p.expiresAt <= Date.now()) {
+    reg.audit.append({ ...base, phase: "outcome", outcome: "expired" });
+    throw new HttpError(410, "expired", "the approval window has passed: nothing was released");
+  }
+  reg.audit.append({ ...base, phase: "outcome", outcome: "applied", detail: `approved release requested by ${p.requester.name}` });
+  const done = await execute(reg, p.connection, p.request, p.requester, approver.name);
+  return { kind: "done", requestId: p.request.requestId, ...done };
+}
+
+async function execute(reg: Registry, connectionId: string, body: ReleaseRequest & { requestId: string }, actor: Actor, approvedBy?: string) {
+  const { hub } = reg.get(connectionId);
+  const fence = decodeFence(body.fence);
+  const audit = { ...auditBase(connectionId, body, fence.f, actor), approvedBy };
   if (!hub.reachable) {
     reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: "store unreachable: cannot confirm the current state" });
     throw new HttpError(503, "unreachable", "the store cannot be read right now, so the holding cannot be confirmed: nothing was sent");
@@ -66,6 +95,7 @@ export async function release(reg: Registry, connectionId: string, body: Release
   reg.audit.append({ ...audit, phase: "intent", detail: "conditional on the fence" });
 
   // The adapter acts on the operator's fence, never on a fresher read.
+  const seen = hub.get(body.key);
   const target: LockRecord = { ...(seen ?? placeholder(connectionId, body.key, fence.f)), fence: body.fence };
   let outcome: ReleaseOutcome;
   try {
@@ -76,7 +106,24 @@ export async function release(reg: Registry, connectionId: string, body: Release
   const detail = outcome.status === "refused" || outcome.status === "unknown" ? outcome.reason : outcome.status === "released" ? outcome.detail : undefined;
   const entry = reg.audit.append({ ...audit, phase: "outcome", outcome: AUDIT_OUTCOME[outcome.status], detail });
   await hub.applyChanges([body.key]);
-  return { outcome, auditId: entry.id, requestId };
+  return { outcome, auditId: entry.id };
+}
+
+function auditBase(connection: string, body: ReleaseRequest & { requestId: string }, format: string, actor: Actor) {
+  return {
+    action: "release" as const,
+    requestId: body.requestId,
+    actor: actor.name,
+    role: actor.role,
+    connection,
+    key: body.key,
+    format,
+    fence: body.fence,
+    reason: body.reason,
+    mode: body.mode,
+    sourceIp: actor.sourceIp,
+    userAgent: actor.userAgent,
+  };
 }
 
 function placeholder(connection: string, key: string, format: string): LockRecord {

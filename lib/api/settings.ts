@@ -6,6 +6,8 @@ import { z } from "zod";
 import type { ConnectionConfig } from "../config";
 import type { Registry } from "../registry";
 import { HttpError } from "./errors";
+import type { Actor } from "../auth/guard";
+import { randomUUID } from "node:crypto";
 
 export const SettingsBody = z
   .object({ consistency: z.string().min(1).max(50), waitReplicas: z.number().int().min(0).max(16).optional() })
@@ -46,8 +48,13 @@ export function settingsOf(c: ConnectionConfig) {
   };
 }
 
-export async function applySettings(reg: Registry, id: string, body: z.infer<typeof SettingsBody>) {
+export async function applySettings(reg: Registry, id: string, body: z.infer<typeof SettingsBody>, actor: Actor) {
   const current = reg.get(id).config;
+  reg.audit.append({
+    action: "settings", requestId: randomUUID(), phase: "outcome", actor: actor.name, role: actor.role, connection: id,
+    key: "", format: "", fence: "", reason: "", mode: "", outcome: "applied", detail: JSON.stringify(body),
+    sourceIp: actor.sourceIp, userAgent: actor.userAgent,
+  });
   if (!optionsOf(current).some((o) => o.value === body.consistency)) {
     throw new HttpError(400, "bad_request", `consistency "${body.consistency}" is not available for this connection`);
   }

@@ -9,6 +9,8 @@ import { createHash, randomUUID } from "node:crypto";
 import path from "node:path";
 
 export interface AuditInput {
+  /** What was attempted; releases are the destructive action, the rest is access control. */
+  action?: "release" | "approve" | "login" | "logout" | "settings";
   requestId: string;
   phase: "intent" | "outcome";
   actor: string;
@@ -19,9 +21,11 @@ export interface AuditInput {
   fence: string;
   reason: string;
   mode: string;
-  /** intent: the precondition sent; outcome: applied | precondition_failed | gone | refused | unknown | error | denied */
+  /** applied | precondition_failed | gone | refused | unknown | denied | rate_limited | pending_approval | expired */
   outcome?: string;
   detail?: string;
+  /** Two-person rule: who approved this release. */
+  approvedBy?: string;
   sourceIp?: string;
   userAgent?: string;
 }

@@ -1,9 +1,23 @@
 import { handler } from "@/lib/api/errors";
-import { authorize, can } from "@/lib/auth/guard";
+import { can, identify } from "@/lib/auth/guard";
+import { authEnabled } from "@/lib/auth/config";
+import { registry } from "@/lib/registry";
 
 export const dynamic = "force-dynamic";
 
+/** Who the browser is; answers 200 with actor null when nobody is signed in (the UI shows sign-in). */
 export const GET = handler(async (req: Request) => {
-  const actor = authorize(req, "view");
-  return Response.json({ actor: actor.name, role: actor.role, canRelease: can(actor, "release") });
+  const auth = registry().config.auth;
+  const actor = identify(req, auth);
+  return Response.json(
+    {
+      actor: actor?.name ?? null,
+      role: actor?.role ?? null,
+      method: actor?.method ?? null,
+      canRelease: actor ? can(actor, "release") : false,
+      canSettings: actor ? can(actor, "settings") : false,
+      signInRequired: authEnabled(auth),
+    },
+    { headers: { "cache-control": "no-store" } },
+  );
 });

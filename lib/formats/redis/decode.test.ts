@@ -75,6 +75,16 @@ describe("Redisson layouts captured from the real library", () => {
     expect(write.holders[0].owner).toContain("(writer)");
   });
 
+  it("a released reader's lingering timeout key is not shown as the current holder's", () => {
+    const { fixture, entries } = loadFixture("redisson-rwlock-read.json");
+    const hash = entries.find((e) => e.key === "catalog:prices")!;
+    const [kept] = hash.hash!.filter(([f]) => f !== "mode");
+    hash.hash = hash.hash!.filter(([f]) => f === "mode" || f === kept[0]);
+    const rec = decodeRedis(entries, { connection: "c1", consistency: "primary", now: fixture.now }).locks[0];
+    expect(rec.holders.map((h) => h.id)).toEqual([kept[0]]);
+    expect(rec.relatedKeys).toEqual([`{catalog:prices}:${kept[0]}:rwlock_timeout:1`]);
+  });
+
   it("PermitExpirableSemaphore: raw 16-byte permit ids as holders, free permits counted", () => {
     const { locks, byKey } = decode("redisson-permit-semaphore.json");
     expect(locks).toHaveLength(1);
@@ -156,7 +166,7 @@ describe("bad input and look-alikes", () => {
       ],
       ctx,
     );
-    expect(locks[0].warnings).toEqual(["no-expiry", "non-unique-token"]);
+    expect(locks[0].warnings).toEqual(["no-expiry", "non-unique-token", "integer-value"]);
     expect(locks[1].format).toBe("redis.shedlock");
     expect(locks[1].holders[0].owner).toBe("web-3");
     expect(locks[1].holders[0].since).toBe("2026-11-21T10:00:00.123Z");

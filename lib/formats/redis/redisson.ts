@@ -62,7 +62,7 @@ export function decodeRedissonHash(ctx: DecodeContext, entry: RedisEntry, byKey:
   if (mode === "write") rec.holders.sort((a, b) => Number(b.id.endsWith(":write")) - Number(a.id.endsWith(":write")));
   rec.waiters = waiters;
   const related = [queue, timeouts, token].filter((e): e is RedisEntry => e !== undefined);
-  if (mode !== undefined) related.push(...rwTimeoutKeys(name, byKey));
+  if (mode !== undefined) related.push(...rwTimeoutKeys(name, new Set(holders.map(([f]) => f)), byKey));
   if (related.length) rec.relatedKeys = related.map((e) => e.key);
   rec.raw = [preview(entry), ...related.map(preview)];
   if (token?.value) rec.fencingToken = token.value.toString("utf8");
@@ -98,10 +98,15 @@ function fairWaiters(queue: RedisEntry | undefined, timeouts: RedisEntry | undef
   return waiters;
 }
 
-function rwTimeoutKeys(name: string, byKey: Map<string, RedisEntry>): RedisEntry[] {
+/** The read-timeout keys of the CURRENT readers only: a released reader's key may linger until its TTL. */
+function rwTimeoutKeys(name: string, fields: Set<string>, byKey: Map<string, RedisEntry>): RedisEntry[] {
   const head = name.includes("{") ? name + ":" : `{${name}}:`;
   const out: RedisEntry[] = [];
-  for (const [key, e] of byKey) if (key.startsWith(head) && key.includes(":rwlock_timeout:")) out.push(e);
+  for (const [key, e] of byKey) {
+    if (!key.startsWith(head)) continue;
+    const m = /^(.*):rwlock_timeout:\d+$/.exec(key.slice(head.length));
+    if (m && fields.has(m[1])) out.push(e);
+  }
   return out;
 }
 

@@ -57,6 +57,8 @@ export function decodeToken(ctx: DecodeContext, entry: RedisEntry, byKey: Map<st
   rec.library = guess.library;
   rec.holders = [{ id: escapeControls(text.slice(0, 200)), owner: guess.owner, since: guess.since }];
   if (isNonUniqueToken(text)) rec.warnings.push("non-unique-token");
+  // A Redisson RSemaphore is an integer string too; no structure tells them apart.
+  if (/^\d+$/.test(text)) rec.warnings.push("integer-value");
   if (entry.truncated) rec.warnings.push("value-too-large");
   if (guess.format === "redis.python-redis-lock") {
     const name = entry.key.slice("lock:".length);

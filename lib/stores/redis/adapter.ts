@@ -194,6 +194,9 @@ export class RedisAdapter implements StoreAdapter {
     if (lock.warnings.includes("non-unique-token")) {
       notes.push("The token is not unique: if the same value is written again by a new holder, this release cannot tell them apart.");
     }
+    if (lock.warnings.includes("integer-value")) {
+      notes.push("The value is a plain integer. If this key is a Redisson semaphore's permit counter rather than a lock, deleting it loses the permits.");
+    }
     notes.push(
       lock.fencingToken
         ? `Fencing token ${lock.fencingToken}: resources that check it will refuse the old holder.`

@@ -15,8 +15,8 @@ export const GET = handler(async (req: Request, { params }: Ctx) => {
 
 export const PUT = handler(async (req: Request, { params }: Ctx) => {
   checkCsrf(req);
-  authorize(req, "settings");
+  const actor = authorize(req, "settings");
   const { id } = await params;
   const body = SettingsBody.parse(await req.json());
-  return Response.json(await applySettings(registry(), id, body));
+  return Response.json(await applySettings(registry(), id, body, actor));
 });

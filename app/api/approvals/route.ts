@@ -1,0 +1,23 @@
+import { handler } from "@/lib/api/errors";
+import { authorize } from "@/lib/auth/guard";
+import { registry } from "@/lib/registry";
+
+export const dynamic = "force-dynamic";
+
+/** Releases waiting for a second operator (two-person rule). */
+export const GET = handler(async (req: Request) => {
+  authorize(req, "view");
+  const pending = registry()
+    .approvals.list()
+    .map((p) => ({
+      id: p.id,
+      connection: p.connection,
+      key: p.request.key,
+      reason: p.request.reason,
+      mode: p.request.mode,
+      requester: p.requester.name,
+      createdAt: new Date(p.createdAt).toISOString(),
+      expiresAt: new Date(p.expiresAt).toISOString(),
+    }));
+  return Response.json({ pending }, { headers: { "cache-control": "no-store" } });
+});

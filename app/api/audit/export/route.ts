@@ -1,0 +1,18 @@
+import { handler } from "@/lib/api/errors";
+import { authorize } from "@/lib/auth/guard";
+import { registry } from "@/lib/registry";
+
+export const dynamic = "force-dynamic";
+
+/** The whole audit trail as JSON Lines, oldest first, for a SIEM. */
+export const GET = handler(async (req: Request) => {
+  authorize(req, "view");
+  const lines = registry().audit.read({ limit: Number.MAX_SAFE_INTEGER }).reverse().map((e) => JSON.stringify(e));
+  return new Response(lines.join("\n") + (lines.length ? "\n" : ""), {
+    headers: {
+      "content-type": "application/x-ndjson; charset=utf-8",
+      "content-disposition": `attachment; filename="lockdeck-audit.jsonl"`,
+      "cache-control": "no-store",
+    },
+  });
+});

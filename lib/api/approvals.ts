@@ -1,0 +1,42 @@
+// The two-person rule: on connections that require it, a release is held as a pending request
+// until a second operator (not the requester) approves it within the window. The approved
+// release then runs exactly as requested: same fence, so a lock that changed meanwhile is
+// still refused. Pending requests live in memory; a restart drops them (they are audited).
+
+import { randomUUID } from "node:crypto";
+import type { Actor } from "../auth/guard";
+import type { ReleaseRequest } from "./release";
+
+export interface PendingRelease {
+  id: string;
+  connection: string;
+  request: ReleaseRequest & { requestId: string };
+  requester: Actor;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export class Approvals {
+  private pending = new Map<string, PendingRelease>();
+
+  add(connection: string, request: ReleaseRequest & { requestId: string }, requester: Actor, windowMs: number): PendingRelease {
+    const now = Date.now();
+    const p = { id: randomUUID(), connection, request, requester, createdAt: now, expiresAt: now + windowMs };
+    this.pending.set(p.id, p);
+    return p;
+  }
+
+  get(id: string): PendingRelease | null {
+    return this.pending.get(id) ?? null;
+  }
+
+  /** Removes it: an approval is used once. */
+  delete(id: string): void {
+    this.pending.delete(id);
+  }
+
+  /** Requests still inside their window. */
+  list(now = Date.now()): PendingRelease[] {
+    return [...this.pending.values()].filter((p) => p.expiresAt > now);
+  }
+}

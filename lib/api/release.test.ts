@@ -1,0 +1,103 @@
+// The release flow through the registry against a real Redis: read-only connections, the
+// two-person rule, rate limits, idempotency, and that every attempt is audited.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import Redis from "ioredis";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startRedis, type RedisServer } from "../../scripts/servers/redis";
+import { waitFor } from "../../scripts/servers/process";
+import { Registry } from "../registry";
+import { ConfigSchema } from "../config";
+import { approveRelease, requestRelease } from "./release";
+import type { Actor } from "../auth/guard";
+
+const ana: Actor = { name: "ana", role: "operator", method: "session" };
+const bo: Actor = { name: "bo", role: "operator", method: "session" };
+
+describe("release flow", () => {
+  let server: RedisServer;
+  let client: Redis;
+  let reg: Registry;
+
+  beforeAll(async () => {
+    server = await startRedis();
+    client = new Redis(server.url);
+    reg = new Registry(
+      ConfigSchema.parse({
+        connections: [
+          { id: "plain", kind: "redis", url: server.url, pollIntervalMs: 500, notifications: "off" },
+          { id: "guarded", kind: "redis", url: server.url, pollIntervalMs: 500, notifications: "off" },
+          { id: "ro", kind: "redis", url: server.url, pollIntervalMs: 500, notifications: "off", readOnly: true },
+        ],
+        auth: { releaseRateLimit: { max: 3, perSeconds: 60 } },
+        twoPersonRule: { connections: ["guarded"], windowMinutes: 5 },
+        dataDir: mkdtempSync(path.join(tmpdir(), "ld-rel-")),
+      }),
+    );
+  });
+  afterAll(async () => {
+    for (const c of reg.connections.values()) await c.hub.stop();
+    client.disconnect();
+    await server.stop();
+  });
+
+  async function seen(conn: string, key: string) {
+    await waitFor(async () => reg.get(conn).hub.get(key) !== undefined, { timeoutMs: 5_000, what: `${conn} sees ${key}` });
+    return reg.get(conn).hub.get(key)!;
+  }
+
+  it("read-only connections refuse and audit the denial", async () => {
+    await client.set("lock:ro", "tok-ro-0123456789", "PX", 60_000);
+    const lock = await seen("ro", "lock:ro");
+    await expect(requestRelease(reg, "ro", { key: lock.key, fence: lock.fence, reason: "try", mode: "delete" }, ana)).rejects.toMatchObject({ status: 403 });
+    expect(await client.exists("lock:ro")).toBe(1);
+    expect(reg.audit.read({ connection: "ro" })[0]).toMatchObject({ outcome: "denied", actor: "ana" });
+  });
+
+  it("two-person rule: held until a different operator approves, then released with the original fence", async () => {
+    await client.set("lock:two", "tok-two-0123456789", "PX", 60_000);
+    const lock = await seen("guarded", "lock:two");
+    const pending = await requestRelease(reg, "guarded", { key: lock.key, fence: lock.fence, reason: "INC-7", mode: "delete" }, ana);
+    expect(pending.kind).toBe("pending");
+    expect(await client.exists("lock:two")).toBe(1);
+    const id = pending.kind === "pending" ? pending.approvalId : "";
+    await expect(approveRelease(reg, id, ana)).rejects.toMatchObject({ status: 403 });
+    const done = await approveRelease(reg, id, bo);
+    expect(done.kind === "done" && done.outcome.status).toBe("released");
+    expect(await client.exists("lock:two")).toBe(0);
+    await expect(approveRelease(reg, id, bo)).rejects.toMatchObject({ status: 404 });
+    const trail = reg.audit.read({ connection: "guarded" });
+    expect(trail.find((e) => e.phase === "outcome" && e.action === "release")).toMatchObject({ actor: "ana", approvedBy: "bo", outcome: "applied" });
+  });
+
+  it("an approved release still refuses a lock that changed while it waited", async () => {
+    await client.set("lock:two-b", "tok-old-0123456789", "PX", 60_000);
+    const lock = await seen("guarded", "lock:two-b");
+    const pending = await requestRelease(reg, "guarded", { key: lock.key, fence: lock.fence, reason: "INC-8", mode: "delete" }, ana);
+    await client.set("lock:two-b", "tok-new-0123456789", "PX", 60_000);
+    const done = await approveRelease(reg, pending.kind === "pending" ? pending.approvalId : "", bo);
+    expect(done.kind === "done" && done.outcome.status).toBe("changed");
+    expect(await client.get("lock:two-b")).toBe("tok-new-0123456789");
+  });
+
+  it("a confirmation id is used once; releases are rate-limited per operator and audited", async () => {
+    await client.set("lock:rl", "tok-rl-0123456789", "PX", 60_000);
+    const lock = await seen("plain", "lock:rl");
+    const requestId = "6f1c3c43-3b8f-4b7a-9a55-2a7f4c1d2e3f";
+    const body = { key: lock.key, fence: lock.fence, reason: "dup", mode: "delete" as const, requestId };
+    const first = await requestRelease(reg, "plain", body, bo);
+    expect(first.kind === "done" && first.outcome.status).toBe("released");
+    await expect(requestRelease(reg, "plain", body, bo)).rejects.toMatchObject({ status: 409 });
+    // The duplicate was refused before counting; two more attempts use up bo's 3 per minute.
+    for (let i = 0; i < 2; i++) {
+      const again = await requestRelease(reg, "plain", { ...body, requestId: undefined }, bo);
+      expect(again.kind === "done" && again.outcome.status).toBe("gone");
+    }
+    await expect(requestRelease(reg, "plain", { ...body, requestId: undefined }, bo)).rejects.toMatchObject({ status: 429 });
+    expect((await requestRelease(reg, "plain", { ...body, requestId: undefined }, ana)).kind).toBe("done");
+    expect(reg.audit.read({ connection: "plain" }).find((e) => e.actor === "bo")).toMatchObject({ outcome: "rate_limited" });
+    expect(reg.audit.verify()).toBeNull();
+  });
+});
