@@ -4,10 +4,11 @@
 // specs, and stops everything. Needs a finished `next build`.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { E2EStore } from "./servers/e2e-store";
+import { secretEnv, startSecure } from "./servers/e2e-secure";
 import { freePort } from "./servers/ports";
 import { waitFor } from "./servers/process";
 
@@ -17,11 +18,10 @@ async function main(): Promise<number> {
   if (!existsSync(".next/BUILD_ID")) throw new Error("no production build: run `npx next build` first");
 
   const stores: E2EStore[] = [];
-  const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), "lockdeck-e2e-"));
-  let server: ChildProcess | null = null;
+  const servers: ChildProcess[] = [];
   try {
-    const rigs = readdirSync(path.join(__dirname, "servers")).filter((f) => /^e2e-(?!store).*\.ts$/.test(f)).sort();
+    const rigs = readdirSync(path.join(__dirname, "servers")).filter((f) => /^e2e-(?!store|secure).*\.ts$/.test(f)).sort();
     for (const rig of rigs) {
       const mod = (await import(`./servers/${rig}`)) as { start(): Promise<E2EStore> };
       stores.push(await mod.start());
@@ -30,24 +30,23 @@ async function main(): Promise<number> {
       { id: "demo", kind: "memory", label: "Embedded demo store", workload: true, seed: 7 },
       ...stores.flatMap((s) => s.connections),
     ];
-    server = spawn("npx", ["next", "start", "-p", String(port), "-H", "127.0.0.1"], {
-      env: { ...process.env, LOCKDECK_CONNECTIONS: JSON.stringify(connections), LOCKDECK_DATA_DIR: dataDir, NEXT_TELEMETRY_DISABLED: "1" },
-      stdio: ["ignore", "inherit", "inherit"],
-      detached: true,
-    });
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${base}/api/health`)).ok, { timeoutMs: 60_000, what: "next start to answer" });
+    const open = await startServer({ connections }, path.join(dataDir, "open"), servers);
+    // A second console with sign-in, for the access-control specs (scripts/servers/e2e-secure.ts).
+    const secure = await startSecure();
+    stores.push(secure.store);
+    const secured = await startServer(secure.config, path.join(dataDir, "secure"), servers, secure.logFile);
     const code = await run("npx", ["playwright", "test", ...process.argv.slice(2)], {
       ...process.env,
-      E2E_BASE_URL: base,
+      E2E_BASE_URL: open,
+      E2E_SECURE_URL: secured,
       ...Object.assign({}, ...stores.map((s) => s.env)),
       PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1",
     });
     return code;
   } finally {
-    if (server?.pid) {
+    for (const server of servers) {
       try {
-        process.kill(-server.pid, "SIGTERM");
+        process.kill(-server.pid!, "SIGTERM");
       } catch {
         // already gone
       }
@@ -55,6 +54,21 @@ async function main(): Promise<number> {
     for (const s of stores) await s.stop().catch((err) => console.error(`e2e: stopping a store: ${err.message}`));
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** `next start` on a free loopback port with this config; answers its base URL once healthy. */
+async function startServer(config: object, dataDir: string, servers: ChildProcess[], logFile?: string): Promise<string> {
+  const port = await freePort();
+  const log = logFile ? openSync(logFile, "a") : "inherit";
+  const server = spawn("npx", ["next", "start", "-p", String(port), "-H", "127.0.0.1"], {
+    env: { ...process.env, LOCKDECK_CONNECTIONS: JSON.stringify(config), LOCKDECK_DATA_DIR: dataDir, NEXT_TELEMETRY_DISABLED: "1", ...secretEnv() },
+    stdio: ["ignore", log, log],
+    detached: true,
+  });
+  servers.push(server);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${base}/api/health`)).ok, { timeoutMs: 60_000, what: "next start to answer" });
+  return base;
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {

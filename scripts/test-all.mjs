@@ -4,19 +4,27 @@
 // Missing server binaries fail with an install hint; nothing is skipped quietly.
 
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 
+// The build runs with the e2e secret marker in its environment, so a secret that leaked into
+// a client bundle at build time is caught by e2e/secrets.spec.ts.
+const marker = /SECRET_MARKER = "([^"]+)"/.exec(readFileSync("scripts/servers/e2e-secure.ts", "utf8"))[1];
+const buildSecrets = {
+  LOCKDECK_SESSION_SECRET: `${marker}-session`,
+  LOCKDECK_CONNECTIONS: JSON.stringify([{ id: "build", kind: "redis", url: "redis://127.0.0.1:1", password: marker }]),
+};
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1" };
 const steps = [
   ["typecheck", "npx", ["tsc", "--noEmit", "-p", "."]],
   ["unit + integration", "npx", ["vitest", "run"]],
-  ["build", "npx", ["next", "build"]],
+  ["build", "npx", ["next", "build"], buildSecrets],
   ["e2e", "npx", ["tsx", "scripts/e2e.ts"]],
 ];
 
-for (const [name, cmd, args] of steps) {
+for (const [name, cmd, args, extraEnv = {}] of steps) {
   const started = Date.now();
   console.log(`\n=== ${name}: ${cmd} ${args.join(" ")}`);
-  const r = spawnSync(cmd, args, { stdio: "inherit", env });
+  const r = spawnSync(cmd, args, { stdio: "inherit", env: { ...env, ...extraEnv } });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   if (r.status !== 0) {
     console.error(`\n=== ${name} FAILED (exit ${r.status ?? r.signal}) after ${secs}s`);
