@@ -1,14 +1,24 @@
 "use client";
 
 import { useState, type ReactNode } from "react";
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { ApiError } from "@/components/api";
 import { LiveEvents } from "@/components/live-events";
+
+/** A 401 means nobody is signed in (or the session ended): go to sign-in, then come back. */
+function signInOn401(error: unknown) {
+  if (!(error instanceof ApiError) || error.status !== 401) return;
+  if (window.location.pathname.startsWith("/login")) return;
+  const next = window.location.pathname + window.location.search;
+  window.location.assign(`/login?next=${encodeURIComponent(next)}`);
+}
 
 /** Providers gives the client tree its query cache (one per browser tab) and the live event stream. */
 export function Providers({ children }: { children: ReactNode }) {
   const [client] = useState(
     () =>
       new QueryClient({
+        queryCache: new QueryCache({ onError: signInOn401 }),
         defaultOptions: {
           queries: {
             staleTime: 1_000,

@@ -2,7 +2,9 @@
 // ApiError on a non-OK answer, so TanStack Query never caches an error body as data; the
 // release call instead returns a typed result because 409/404 are answers the dialog shows.
 
-import type { LockRecord, Problem, ReleaseMode } from "@/lib/model";
+import type { LockRecord, Problem, ReleaseMode, ReleasePlan } from "@/lib/model";
+
+export type { ReleasePlan };
 
 /** ApiError carries the server's `error.code` and `error.message` verbatim, and the HTTP status. */
 export class ApiError extends Error {
@@ -18,8 +20,13 @@ export class ApiError extends Error {
 }
 
 export interface Whoami {
-  actor: string;
+  /** null when nobody is signed in (then signInRequired says whether the console has users). */
+  actor: string | null;
+  role?: string | null;
+  method?: "local" | "session" | "proxy" | null;
   canRelease: boolean;
+  canSettings?: boolean;
+  signInRequired?: boolean;
 }
 
 export type ConnectionStatus = "ok" | "degraded" | "unreachable";
@@ -69,19 +76,13 @@ export interface LocksPage {
   removed?: string[];
 }
 
-export interface ReleasePlan {
-  modes: ReleaseMode[];
-  deletes: string;
-  wakes?: string;
-  command: string;
-  holderNotified: boolean;
-  notes: string[];
-}
-
 export interface LockDetail {
   lock: LockRecord;
   related: string[];
+  /** The plan of the default mode (the first of plan.modes). */
   plan: ReleasePlan;
+  /** What each offered mode would do; absent from older servers. */
+  plans?: Partial<Record<ReleaseMode, ReleasePlan>>;
   mode: UpdateMode;
   pollIntervalMs?: number;
   stale: boolean;
@@ -92,17 +93,29 @@ export interface LockDetail {
 export interface AuditEntry {
   id: string;
   at: string;
+  /** What was attempted; absent means a release. */
+  action?: "release" | "approve" | "login" | "logout" | "settings";
   requestId: string;
   phase: "intent" | "outcome";
   actor: string;
+  role?: string;
   connection: string;
   key: string;
   format: string;
   fence: string;
   reason: string;
   mode: string;
+  /** applied | precondition_failed | gone | refused | unknown | denied | rate_limited | pending_approval | expired */
   outcome?: string;
   detail?: string;
+  /** Two-person rule: who approved this release. */
+  approvedBy?: string;
+}
+
+export interface AuditAnswer {
+  entries: AuditEntry[];
+  /** Id of the first entry whose hash chain does not verify (the log was edited), else null. */
+  chainBrokenAt?: string | null;
 }
 
 export interface ConnectionSettings {
@@ -181,7 +194,7 @@ export function fetchLock(conn: string, key: string, signal?: AbortSignal): Prom
 export function fetchAudit(
   filter: { connection?: string; key?: string; limit?: number },
   signal?: AbortSignal,
-): Promise<{ entries: AuditEntry[] }> {
+): Promise<AuditAnswer> {
   const params = new URLSearchParams();
   if (filter.connection) params.set("connection", filter.connection);
   if (filter.key) params.set("key", filter.key);
@@ -208,32 +221,65 @@ export interface ReleaseRequest {
   fence: string;
   reason: string;
   mode?: ReleaseMode;
+  /** One per confirmation: the server refuses the same id twice (double-click, replayed POST). */
+  requestId?: string;
+}
+
+/**
+ * newRequestId makes a UUID v4 for one confirmation. crypto.randomUUID exists only in secure
+ * contexts (https, localhost); a console on plain http elsewhere still has getRandomValues.
+ */
+export function newRequestId(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /** What a release attempt came to; only `released` deleted anything. */
 export type ReleaseResult =
   | { kind: "released"; detail?: string; auditId?: string }
+  | { kind: "pending"; approvalId: string; expiresAt: string }
   | { kind: "changed"; message: string; current: LockRecord | null }
   | { kind: "gone"; message: string }
   | { kind: "error"; status: number; code: string; message: string };
 
-export async function releaseLock(conn: string, req: ReleaseRequest): Promise<ReleaseResult> {
+/** Reads a release answer: 200 released, 202 held for approval (two-person rule), 409, 404, errors. */
+async function releaseResult(send: () => Promise<Response>): Promise<ReleaseResult> {
   let res: Response;
   try {
-    res = await sendJson(`${connPath(conn)}/lock/release`, "POST", req);
+    res = await send();
   } catch (e) {
     // The request may or may not have reached the server: the outcome is unknown.
     return { kind: "error", status: 0, code: "network", message: e instanceof Error ? e.message : String(e) };
   }
   if (res.ok) {
-    const body = (await res.json().catch(() => ({}))) as { outcome?: { detail?: string }; auditId?: string };
-    return { kind: "released", detail: body.outcome?.detail, auditId: body.auditId };
+    const body = (await res.json().catch(() => ({}))) as {
+      outcome?: { status?: string; detail?: string };
+      auditId?: string;
+      pending?: { approvalId: string; expiresAt: string };
+    };
+    if (res.status === 202 && body.pending) return { kind: "pending", ...body.pending };
+    if (body.outcome?.status === "released") return { kind: "released", detail: body.outcome.detail, auditId: body.auditId };
+    return { kind: "error", status: res.status, code: "unexpected", message: `unexpected answer: ${JSON.stringify(body).slice(0, 200)}` };
   }
   const err = await errorFrom(res);
   if (res.status === 409 && err.code === "changed") {
     const current = (err.body as { current?: LockRecord | null } | undefined)?.current ?? null;
     return { kind: "changed", message: err.message, current };
   }
-  if (res.status === 404) return { kind: "gone", message: err.message };
+  if (res.status === 404 && err.code === "gone") return { kind: "gone", message: err.message };
   return { kind: "error", status: err.status, code: err.code, message: err.message };
+}
+
+export function releaseLock(conn: string, req: ReleaseRequest): Promise<ReleaseResult> {
+  return releaseResult(() => sendJson(`${connPath(conn)}/lock/release`, "POST", req));
+}
+
+/** Sign out of a session (users in config). */
+export async function signOut(): Promise<void> {
+  const res = await sendJson("/api/auth/logout", "POST", {});
+  if (!res.ok) throw await errorFrom(res);
 }

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState, type FormEvent } from "react";
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import type { ConnectionSummary } from "./api";
+import { signOut, type ConnectionSummary } from "./api";
 import { connectionFromPath, useLiveState, type LiveState } from "./live-events";
 import { connectionsQuery, keys, whoamiQuery } from "./queries";
 import { ThemeToggle } from "./theme-toggle";
@@ -27,7 +27,6 @@ export function AppHeader() {
   const router = useRouter();
   const client = useQueryClient();
   const live = useLiveState();
-  const who = useQuery(whoamiQuery());
   const inputRef = useRef<HTMLInputElement>(null);
   const [q, setQ] = useState("");
 
@@ -107,17 +106,45 @@ export function AppHeader() {
           ●
         </span>
       </span>
-      <span data-testid="operator" className="whitespace-nowrap text-muted">
-        operator:{" "}
-        <span className="font-medium text-fg">{who.data?.actor ?? (who.isError ? "?" : "…")}</span>
-        {who.data && !who.data.canRelease ? (
-          <span className="ml-1 rounded bg-sunken px-1 text-[11px]" title="this operator cannot force-release">
-            read-only
-          </span>
-        ) : null}
-      </span>
+      <Operator />
       <ThemeToggle />
     </header>
+  );
+}
+
+/** Operator: who is signed in (whoami), with sign-in / sign-out when the console has users. */
+function Operator() {
+  const client = useQueryClient();
+  const router = useRouter();
+  const who = useQuery(whoamiQuery());
+  const me = who.data;
+  if (me && !me.actor) {
+    return me.signInRequired ? (
+      <Link href="/login" data-testid="sign-in" className="whitespace-nowrap text-accent hover:underline">
+        Sign in
+      </Link>
+    ) : null;
+  }
+  const out = async () => {
+    await signOut().catch(() => undefined);
+    client.clear();
+    router.push("/login");
+  };
+  return (
+    <span data-testid="operator" className="flex items-center gap-1 whitespace-nowrap text-muted">
+      operator: <span className="font-medium text-fg">{me?.actor ?? (who.isError ? "?" : "…")}</span>
+      {me?.role ? <span className="text-[11px] text-faint">({me.role})</span> : null}
+      {me && !me.canRelease ? (
+        <span className="rounded bg-sunken px-1 text-[11px]" title="this operator cannot force-release">
+          read-only
+        </span>
+      ) : null}
+      {me?.method === "session" ? (
+        <button type="button" onClick={out} data-testid="sign-out" className="ml-1 text-[12px] text-muted hover:text-fg">
+          sign out
+        </button>
+      ) : null}
+    </span>
   );
 }
 

@@ -11,9 +11,14 @@ import { formatDateTime, shortId } from "./format";
 import { lockHref } from "./lock-row";
 import { auditQuery, connectionsQuery } from "./queries";
 
+/** Outcome words as the audit log writes them (lib/audit/log.ts); anything else is a refusal or failure. */
 const OUTCOME_COLOUR: Record<string, string> = {
+  applied: "text-ok",
   released: "text-ok",
+  ok: "text-ok",
+  precondition_failed: "text-warn",
   changed: "text-warn",
+  pending_approval: "text-muted",
   gone: "text-muted",
 };
 
@@ -55,6 +60,7 @@ export function AuditTable() {
 
   const connections = useQuery(connectionsQuery());
   const { data, error, isPending } = useQuery(auditQuery({ connection, key }));
+  const chainBrokenAt = data?.chainBrokenAt ?? null;
   const entries = data?.entries ?? [];
   // An intent with no outcome is a release whose result was never recorded (e.g. a crash mid-call).
   const finished = new Set(entries.filter((e) => e.phase === "outcome").map((e) => e.requestId));
@@ -100,10 +106,25 @@ export function AuditTable() {
           disabled={!entries.length}
           onClick={() => download(entries)}
           className="rounded border border-line px-2 py-0.5 text-[12px] text-muted hover:bg-hover disabled:opacity-40"
+          title="the entries shown, as JSON"
         >
-          Export JSON
+          Export shown
         </button>
+        <a
+          href="/api/audit/export"
+          className="rounded border border-line px-2 py-0.5 text-[12px] text-muted hover:bg-hover"
+          title="the whole trail as JSON Lines, oldest first (for a SIEM)"
+        >
+          Export all (JSONL)
+        </a>
       </div>
+
+      {chainBrokenAt ? (
+        <p role="alert" data-testid="audit-chain-broken" className="rounded border border-bad/50 bg-bad/10 px-3 py-2 text-bad">
+          ▲ The audit log&apos;s hash chain breaks at entry <span className="font-mono">{chainBrokenAt}</span>: lines were
+          edited or removed after they were written.
+        </p>
+      ) : null}
 
       {error ? <ErrorNote error={error} what="the audit log" /> : null}
       {isPending ? <p className="text-muted">Loading…</p> : null}
@@ -114,7 +135,7 @@ export function AuditTable() {
           <table className="w-full border-collapse text-left">
             <thead className="sticky top-0 bg-sunken text-[11px] tracking-wide text-muted uppercase">
               <tr>
-                {["Time", "Actor", "Connection", "Key", "Phase", "Outcome", "Reason", "Mode", "Fence"].map((h) => (
+                {["Time", "Actor", "Action", "Connection", "Key", "Phase", "Outcome", "Reason", "Mode", "Fence"].map((h) => (
                   <th key={h} scope="col" className="px-3 py-1.5 font-semibold">
                     {h}
                   </th>
@@ -133,12 +154,20 @@ export function AuditTable() {
                   <td className="px-3 py-1 whitespace-nowrap tabular-nums" title={e.at}>
                     {formatDateTime(e.at)}
                   </td>
-                  <td className="px-3 py-1">{e.actor}</td>
+                  <td className="px-3 py-1">
+                    {e.actor}
+                    {e.role ? <span className="ml-1 text-[11px] text-faint">{e.role}</span> : null}
+                  </td>
+                  <td className="px-3 py-1 text-muted">{e.action ?? "release"}</td>
                   <td className="px-3 py-1">{e.connection}</td>
                   <td className="max-w-[360px] px-3 py-1 font-mono break-all">
-                    <Link href={lockHref(e.connection, e.key)} prefetch={false} className="hover:underline">
-                      {escapeControls(e.key)}
-                    </Link>
+                    {e.key && e.connection ? (
+                      <Link href={lockHref(e.connection, e.key)} prefetch={false} className="hover:underline">
+                        {escapeControls(e.key)}
+                      </Link>
+                    ) : (
+                      <span className="text-faint">–</span>
+                    )}
                     {e.format ? <span className="ml-1 font-sans text-[11px] text-faint">{e.format}</span> : null}
                   </td>
                   <td className="px-3 py-1 text-muted">{e.phase}</td>
@@ -155,6 +184,7 @@ export function AuditTable() {
                       ) : (
                         "–"
                       ))}
+                    {e.approvedBy ? <span className="block text-[12px] text-muted">approved by {e.approvedBy}</span> : null}
                     {e.detail ? <span className="block text-[12px] text-muted">{e.detail}</span> : null}
                   </td>
                   <td className="max-w-[320px] px-3 py-1 break-words">{e.reason}</td>

@@ -37,6 +37,8 @@ export function ConnectionNav({ conn }: { conn: string }) {
         ) : null}
         <nav aria-label="Connection" className="ml-auto flex gap-1 self-end">
           {tab(base, "Locks", pathname === base || pathname.startsWith(`${base}/lock`))}
+          {c?.kind === "consul" ? tab(`${base}/sessions`, "Sessions", pathname.startsWith(`${base}/sessions`)) : null}
+          {c?.kind === "etcd" ? tab(`${base}/leases`, "Leases", pathname.startsWith(`${base}/leases`)) : null}
           {tab(`${base}/settings`, "Settings", pathname.startsWith(`${base}/settings`))}
         </nav>
       </div>

@@ -104,10 +104,14 @@ function parse<T>(e: Event): T | null {
 
 export function LiveEvents({ children }: { children: ReactNode }) {
   const client = useQueryClient();
-  const scope = connectionFromPath(usePathname());
+  const pathname = usePathname();
+  const scope = connectionFromPath(pathname);
+  // The sign-in page has nothing live to show (and the stream would answer 401).
+  const off = pathname?.startsWith("/login") ?? false;
   const [state, setState] = useState<LiveState>("connecting");
 
   useEffect(() => {
+    if (off) return;
     let source: EventSource | null = null;
     let flushTimer: ReturnType<typeof setTimeout> | null = null;
     let retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -211,7 +215,7 @@ export function LiveEvents({ children }: { children: ReactNode }) {
       if (retryTimer) clearTimeout(retryTimer);
       for (const t of invalidateTimers.values()) clearTimeout(t);
     };
-  }, [client, scope]);
+  }, [client, scope, off]);
 
   return <LiveContext.Provider value={state}>{children}</LiveContext.Provider>;
 }

@@ -25,7 +25,7 @@ function HolderRow({ h, observedAt }: { h: Holder; observedAt: string }) {
   return (
     <div className="flex flex-col gap-0.5" data-testid="holder-row">
       <div className="flex flex-wrap items-baseline gap-x-2">
-        <span data-testid="holder-id" className="font-mono font-semibold break-all" title={h.id}>
+        <span data-testid="holder-id" data-holder-id={h.id} className="font-mono font-semibold break-all" title={h.id}>
           {escapeControls(h.id)}
         </span>
         {h.owner ? <span className="text-muted">{escapeControls(h.owner)}</span> : null}

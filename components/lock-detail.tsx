@@ -55,7 +55,9 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
   const data = notFound ? undefined : detail.data;
   const lock = data?.lock;
   const status = lock ? lockStatus(lock) : null;
-  const canRelease = !!who.data?.canRelease && lock?.state === "held";
+  // A free lock can still offer one action: pruning an empty ZooKeeper lock parent.
+  const prunable = lock?.state === "free" && !!data?.plan.modes.includes("prune-empty");
+  const canRelease = !!who.data?.canRelease && (lock?.state === "held" || prunable);
 
   const closeDialog = () => {
     setTarget(null);
@@ -160,7 +162,7 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
                   onClick={() => setTarget({ lock, plan: data.plan })}
                   className="ml-auto rounded border border-bad/60 px-3 py-1 font-medium text-bad hover:bg-bad/10"
                 >
-                  Force release…
+                  {prunable ? "Prune empty parent…" : "Force release…"}
                 </button>
               ) : who.data && !who.data.canRelease && lock.state === "held" ? (
                 <span className="ml-auto text-faint">read-only: {who.data.actor} cannot force-release</span>

@@ -23,7 +23,7 @@ function Holder({ lock }: { lock: LockRecord }) {
   const more = lock.holders.length - 1;
   return (
     <span className="flex min-w-0 items-baseline gap-1" title={lock.holders.map((x) => x.id + (x.owner ? ` (${x.owner})` : "")).join("\n")}>
-      <span data-testid="holder-id" className="truncate font-mono">
+      <span data-testid="holder-id" data-holder-id={h.id} className="truncate font-mono">
         {escapeControls(shortId(h.id))}
       </span>
       {h.reentrancy && h.reentrancy > 1 ? <span className="text-muted">(x{h.reentrancy})</span> : null}

@@ -116,7 +116,11 @@ export const FilterBar = memo(function FilterBar({ filters, formats, counts, sea
         value={draft}
         onChange={(e) => setDraft(e.target.value)}
         onKeyDown={(e) => {
-          if (e.key === "Escape") e.currentTarget.blur();
+          if (e.key === "Escape") {
+            // Leave the filter as typed (Chrome would clear a search box on Escape) and hand the keys back to the table.
+            e.preventDefault();
+            e.currentTarget.blur();
+          }
           if (e.key === "Enter") onChange({ q: draft }, true);
         }}
         placeholder="key contains…  /"

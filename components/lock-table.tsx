@@ -86,8 +86,46 @@ export function LockTable({ conn }: { conn: string }) {
     }
   }, [conn, search]);
 
+  // Keyboard handlers and unmount read the latest render's values; the selection stays within the rows.
+  const latest = useRef({ selected, total, pages });
+  useEffect(() => {
+    latest.current = { selected, total, pages };
+  });
+
+  // Coming back from a lock's detail puts the table where it was (scroll and selection).
+  const restoreKey = `lockdeck-scroll:${conn}${search}`;
+  const restored = useRef(false);
+  // Kept on scroll: by the time an unmount cleanup runs, the element is detached and reads 0.
+  const scrollTop = useRef(0);
+  useEffect(() => {
+    return () => {
+      // Nothing shown yet, nothing to remember (and a saved place must survive StrictMode's re-mount).
+      if (!restored.current) return;
+      try {
+        sessionStorage.setItem(restoreKey, JSON.stringify({ top: scrollTop.current, selected: latest.current.selected }));
+      } catch {
+        // No storage: the table opens at the top.
+      }
+    };
+  }, [restoreKey]);
+  useEffect(() => {
+    if (restored.current || !total) return;
+    restored.current = true;
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(restoreKey) ?? "null") as { top: number; selected: number | null } | null;
+      if (saved) {
+        scrollRef.current?.scrollTo({ top: saved.top });
+        setSelected(saved.selected);
+      }
+    } catch {
+      // Unreadable entry: start at the top.
+    }
+  }, [restoreKey, total]);
+
   const onChange = useCallback(
     (patch: Partial<LockFilters>, replace = false) => {
+      // A debounced change landing after a row was opened must not rewrite the detail's URL.
+      if (!/^\/c\/[^/]+\/?$/.test(window.location.pathname)) return;
       const next = filtersSearch({ ...parseFilters(new URLSearchParams(window.location.search)), ...patch });
       const url = `${window.location.pathname}${next}`;
       if (replace) window.history.replaceState(null, "", url);
@@ -98,14 +136,11 @@ export function LockTable({ conn }: { conn: string }) {
     [],
   );
 
-  // Keyboard navigation reads the latest render's values; the selection stays within the rows.
-  const latest = useRef({ selected, total, pages });
-  useEffect(() => {
-    latest.current = { selected, total, pages };
-  });
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.metaKey || e.ctrlKey || e.altKey || isTyping(e.target)) return;
+      // A focused link or button handles its own Enter.
+      if (e.key === "Enter" && (e.target as HTMLElement | null)?.closest?.("a,button")) return;
       if (e.key === "/") {
         e.preventDefault();
         searchRef.current?.focus();
@@ -190,6 +225,9 @@ export function LockTable({ conn }: { conn: string }) {
 
       <div
         ref={scrollRef}
+        onScroll={(e) => {
+          scrollTop.current = e.currentTarget.scrollTop;
+        }}
         role="grid"
         aria-label="Locks"
         aria-rowcount={total + 1}

@@ -4,11 +4,14 @@ import { useEffect, useId, useRef, useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { escapeControls } from "@/lib/keys";
 import type { LockRecord, ReleaseMode } from "@/lib/model";
-import { lockStatus } from "@/lib/status";
-import { releaseLock, type ReleasePlan, type ReleaseResult } from "./api";
+import { newRequestId, releaseLock, type ReleasePlan, type ReleaseResult } from "./api";
 import { CopyButton } from "./copy-button";
 import { formatClock, formatDuration, shortId } from "./format";
 import { keys } from "./queries";
+import { ResultView } from "./release-result";
+
+/** A plan as the detail API sends it per mode; `title` says in one line what the mode does. */
+type ModePlan = ReleasePlan & { title?: string };
 
 export interface ReleaseDialogProps {
   conn: string;
@@ -45,78 +48,6 @@ function modeText(mode: ReleaseMode, lock: LockRecord): string {
   return "Delete only this lock's key(s), and only if they still hold exactly what you saw.";
 }
 
-/** ResultView renders what the release came to (data-testid="release-result", data-outcome). */
-function ResultView({ result, onReview, onDone }: { result: ReleaseResult; onReview(): void; onDone(): void }) {
-  const box = "rounded border px-3 py-2";
-  if (result.kind === "released") {
-    return (
-      <div data-testid="release-result" data-outcome="released" role="status" className={`${box} border-ok/50 bg-ok/10`}>
-        <p className="font-semibold text-ok">Released ✓</p>
-        {result.detail ? <p>{result.detail}</p> : null}
-        {result.auditId ? <p className="text-muted">Audit entry {result.auditId}</p> : null}
-        <button type="button" onClick={onDone} className="mt-1 text-accent hover:underline">
-          Back to locks →
-        </button>
-      </div>
-    );
-  }
-  if (result.kind === "changed") {
-    const cur = result.current;
-    return (
-      <div data-testid="release-result" data-outcome="changed" role="alert" className={`${box} border-warn/50 bg-warn/10`}>
-        <p className="font-semibold text-warn">Changed since you looked — nothing deleted.</p>
-        <p>
-          {cur && cur.holders[0] ? (
-            <>
-              Now held by <span className="font-mono">{escapeControls(shortId(cur.holders[0].id))}</span>
-              {cur.holders[0].owner ? ` (${escapeControls(cur.holders[0].owner)})` : ""} · {lockStatus(cur)}
-              {cur.fencingToken ? ` · fencing token ${cur.fencingToken}` : ""} · read {formatClock(cur.observedAt)}
-            </>
-          ) : cur ? (
-            <>Now {lockStatus(cur)} — nobody holds it.</>
-          ) : (
-            <>It is no longer there.</>
-          )}
-        </p>
-        {result.message ? <p className="text-muted">{result.message}</p> : null}
-        <button
-          type="button"
-          data-testid="release-review"
-          onClick={onReview}
-          className="mt-1 rounded border border-line px-2 py-0.5 hover:bg-hover"
-        >
-          Review
-        </button>
-      </div>
-    );
-  }
-  if (result.kind === "gone") {
-    return (
-      <div data-testid="release-result" data-outcome="gone" role="status" className={`${box} border-line bg-sunken`}>
-        <p className="font-semibold">Already released — nothing to do.</p>
-        {result.message ? <p className="text-muted">{result.message}</p> : null}
-        <button type="button" onClick={onDone} className="mt-1 text-accent hover:underline">
-          Back to locks →
-        </button>
-      </div>
-    );
-  }
-  const unknown = result.code === "unknown" || result.code === "network";
-  return (
-    <div data-testid="release-result" data-outcome="error" data-code={result.code} role="alert" className={`${box} border-bad/50 bg-bad/10`}>
-      <p className="font-semibold text-bad">{unknown ? "Outcome unknown — do not retry blindly." : "Not released."}</p>
-      <p>
-        {result.message} <span className="font-mono text-xs text-muted">({result.code})</span>
-      </p>
-      {unknown ? (
-        <button type="button" onClick={onReview} className="mt-1 rounded border border-line px-2 py-0.5 hover:bg-hover">
-          Review the lock
-        </button>
-      ) : null}
-    </div>
-  );
-}
-
 /**
  * ReleaseDialog: the force-release confirmation (shared/UI.md §4). A modal <dialog> (focus
  * stays inside, Escape closes), a required reason, and one conditional release of exactly the
@@ -129,6 +60,12 @@ export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, 
   const client = useQueryClient();
   const [reason, setReason] = useState("");
   const [mode, setMode] = useState<ReleaseMode>(plan.modes[0] ?? "delete");
+  // The lock detail answer carries one plan per offered mode (lib/api/detail.ts `plans`);
+  // the dialog shows the chosen mode's own plan, as it was when the dialog opened.
+  const [plans] = useState(
+    () => (client.getQueryData(keys.lock(conn, lock.key)) as { plans?: Record<string, ModePlan> } | undefined)?.plans,
+  );
+  const shown: ModePlan = plans?.[mode] ?? plan;
   const release = useMutation({
     mutationFn: () =>
       releaseLock(conn, {
@@ -136,6 +73,8 @@ export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, 
         fence: lock.fence,
         reason: reason.trim(),
         mode: plan.modes.length > 1 ? mode : plan.modes[0],
+        // One id per confirmation: a replayed POST of this click is refused by the server.
+        requestId: newRequestId(),
       }),
     onSettled: () => {
       void client.invalidateQueries({ queryKey: keys.locksOf(conn) });
@@ -144,7 +83,8 @@ export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, 
       void client.invalidateQueries({ queryKey: ["audit"] });
     },
   });
-  const result = release.data;
+  const result: ReleaseResult | undefined =
+    release.data ?? (release.error ? { kind: "error", status: 0, code: "client", message: release.error.message } : undefined);
   const pending = release.isPending;
   const holder = lock.holders[0];
   const reasonOk = reason.trim().length >= MIN_REASON;
@@ -205,18 +145,26 @@ export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, 
 
         <dl className="grid grid-cols-[max-content_1fr] gap-x-3 gap-y-1.5">
           <dt className="text-muted">This deletes exactly:</dt>
-          <dd data-testid="release-deletes" className="font-mono break-all">
-            {mode === defaultMode ? plan.deletes : modeText(mode, lock)}
+          <dd data-testid="release-deletes" className="font-mono [overflow-wrap:anywhere]">
+            {plans?.[mode] ? shown.deletes : mode === defaultMode ? plan.deletes : modeText(mode, lock)}
           </dd>
-          {plan.wakes && mode === defaultMode ? (
+          <dt className="text-muted">Fencing token:</dt>
+          <dd>
+            {lock.fencingToken ? (
+              <span className="font-mono">{lock.fencingToken}</span>
+            ) : (
+              <span className="text-warn">none — this lock family has no fencing token</span>
+            )}
+          </dd>
+          {shown.wakes && (plans?.[mode] || mode === defaultMode) ? (
             <>
               <dt className="text-muted">Then wakes:</dt>
-              <dd className="font-mono break-all">{plan.wakes}</dd>
+              <dd className="font-mono [overflow-wrap:anywhere]">{shown.wakes}</dd>
             </>
           ) : null}
         </dl>
 
-        {!plan.holderNotified ? (
+        {!shown.holderNotified ? (
           <p data-testid="release-holder-warning" className="rounded border border-warn/40 bg-warn/8 px-2 py-1.5">
             <strong>The holder is NOT told.</strong> If it is alive it may keep writing —{" "}
             {lock.fencingToken ? (
@@ -230,9 +178,9 @@ export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, 
           </p>
         ) : null}
 
-        {plan.notes.length ? (
+        {shown.notes.length ? (
           <ul className="list-disc pl-5 text-muted">
-            {plan.notes.map((n, i) => (
+            {shown.notes.map((n, i) => (
               <li key={i}>{n}</li>
             ))}
           </ul>
@@ -253,7 +201,7 @@ export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, 
                   className="mt-0.5"
                 />
                 <span>
-                  <span className="font-mono">{m}</span> — {modeText(m, lock)}
+                  <span className="font-mono">{m}</span> — {plans?.[m]?.title ?? modeText(m, lock)}
                 </span>
               </label>
             ))}
@@ -285,13 +233,13 @@ export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, 
 
         <div className="flex flex-col gap-1">
           <span className="text-muted">
-            Equivalent{mode !== defaultMode ? ` (for ${defaultMode})` : ""}:
+            Equivalent{mode !== defaultMode && !plans?.[mode] ? ` (for ${defaultMode})` : ""}:
           </span>
           <div className="flex items-start gap-2">
             <pre className="min-w-0 flex-1 overflow-x-auto rounded bg-sunken px-2 py-1.5 font-mono text-[12px] whitespace-pre-wrap break-all">
-              <code>{plan.command}</code>
+              <code>{shown.command}</code>
             </pre>
-            <CopyButton text={plan.command} />
+            <CopyButton text={shown.command} />
           </div>
         </div>
 

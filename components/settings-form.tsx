@@ -4,7 +4,7 @@ import { useId, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { saveSettings, type ConnectionSettings } from "./api";
 import { ErrorNote } from "./error-note";
-import { keys, settingsQuery } from "./queries";
+import { keys, settingsQuery, whoamiQuery } from "./queries";
 
 /** SettingsForm: how one connection is read (consistency level and replica wait), saved with PUT. */
 export function SettingsForm({ conn }: { conn: string }) {
@@ -28,6 +28,8 @@ function Form({ conn, saved }: { conn: string; saved: ConnectionSettings }) {
   const client = useQueryClient();
   const [consistency, setConsistency] = useState(saved.consistency);
   const [waitReplicas, setWaitReplicas] = useState(String(saved.waitReplicas));
+  const who = useQuery(whoamiQuery());
+  const readOnly = who.data?.canSettings === false;
   const save = useMutation({
     mutationFn: () => saveSettings(conn, { consistency, waitReplicas: Number(waitReplicas) }),
     onSuccess: (next) => {
@@ -95,11 +97,12 @@ function Form({ conn, saved }: { conn: string; saved: ConnectionSettings }) {
       <div className="flex items-center gap-3">
         <button
           type="submit"
-          disabled={!valid || !dirty || save.isPending}
+          disabled={readOnly || !valid || !dirty || save.isPending}
           className="rounded bg-accent px-3 py-1 font-medium text-panel disabled:opacity-40"
         >
           {save.isPending ? "Saving…" : "Save"}
         </button>
+        {readOnly ? <span className="text-muted">Your role cannot change settings (admins can).</span> : null}
         {save.isSuccess && !dirty ? (
           <span role="status" className="text-ok">
             Saved ✓

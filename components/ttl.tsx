@@ -26,7 +26,25 @@ function barColour(fraction: number): string {
  * countdown: the page re-reads), with a bar when the granted TTL is known.
  * data-testid="lock-ttl", data-ttl-ms = the raw value ("" for no expiry).
  */
+/** Consul reports a session's configured TTL only, never the time left: say so, never "∞". */
+function SessionTtl({ lock }: { lock: LockRecord }) {
+  const s = lock.holders[0]?.session;
+  const text = lock.holders.length === 0 ? "–" : s?.ttl ? `session TTL ${s.ttl}` : "no session TTL";
+  return (
+    <span
+      data-testid="lock-ttl"
+      data-ttl-ms=""
+      data-ttl-source="session"
+      className="text-muted"
+      title="As configured on the holder's Consul session: Consul does not report the time left (invalidation can take up to 2× the TTL after the last renewal)."
+    >
+      {text}
+    </span>
+  );
+}
+
 export function Ttl({ lock, precise = false, wide = false }: { lock: LockRecord; precise?: boolean; wide?: boolean }) {
+  if (lock.ttlSource === "session" && lock.ttlMs === null) return <SessionTtl lock={lock} />;
   const granted = grantedTtl(lock);
   const ttl = lock.ttlMs;
   const fraction = ttl !== null && granted ? Math.max(0, Math.min(1, ttl / granted)) : null;

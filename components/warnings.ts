@@ -25,6 +25,52 @@ const WARNINGS: Record<string, { short: string; text: string }> = {
     short: "lease expired",
     text: "The holder's lease has expired but the store still shows the key.",
   },
+  // etcd (lib/formats/etcd)
+  "lease-ttl-unknown": {
+    short: "TTL unknown",
+    text: "etcd did not answer LeaseTimeToLive for the holder's lease (it needs the leader), so the remaining TTL is unknown, not infinite.",
+  },
+  "foreign-key": {
+    short: "foreign key in queue",
+    text: "A key under this lock's prefix does not follow the lock layout (its name is not its lease id), yet the library's queue orders it like a waiter.",
+  },
+  "foreign-holder": {
+    short: "foreign holder",
+    text: "The key at the head of the queue does not follow the lock layout: it blocks every waiter, and LockDeck will not release it (delete it by hand if it is debris).",
+  },
+  "no-lease": {
+    short: "no lease",
+    text: "A key under a lock prefix with no lease: no etcd lock library writes one, and nothing would ever expire it.",
+  },
+  "not-a-lock-layout": {
+    short: "not a lock",
+    text: "A key under a lock prefix that does not match any lock layout LockDeck knows; shown so it is not hidden, never released.",
+  },
+  // ZooKeeper (lib/formats/zookeeper)
+  revocable: {
+    short: "revocable",
+    text: "The Curator holder made this lock revocable: LockDeck can ask it to release (Curator's __REVOKE__ marker) instead of deleting its node.",
+  },
+  "binary-node-data": {
+    short: "binary data",
+    text: "A contender's node data is not text: it is shown as hex, and the owner cannot be named from it.",
+  },
+  "max-leases-unknown": {
+    short: "max leases unknown",
+    text: "Curator's InterProcessSemaphoreV2 keeps maxLeases in its clients only: LockDeck cannot say how many leases are free.",
+  },
+  "empty-lock-parent": {
+    short: "empty parent",
+    text: "A lock directory that no contender uses any more (Curator and kazoo leave them behind): it can be pruned, and only while it is still empty.",
+  },
+  "mixed-recipes": {
+    short: "mixed recipes",
+    text: "Lock nodes of different libraries share this directory; each library ignores the other's nodes, so both may believe they hold the lock.",
+  },
+  "unparsed-lock-nodes": {
+    short: "unparsed nodes",
+    text: "The children look like lock nodes but none parses as a known recipe: nothing exact to release.",
+  },
 };
 
 /** KNOWN_WARNINGS lists the warnings the filter offers even before any row shows them. */

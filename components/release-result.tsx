@@ -1,0 +1,91 @@
+// What a force-release came to, in the dialog (shared/UI.md §4). Every answer is shown as it
+// came; only "released" deleted anything.
+
+import { escapeControls } from "@/lib/keys";
+import { lockStatus } from "@/lib/status";
+import type { ReleaseResult } from "./api";
+import { formatClock, shortId } from "./format";
+
+/** ResultView renders what the release came to (data-testid="release-result", data-outcome). */
+export function ResultView({ result, onReview, onDone }: { result: ReleaseResult; onReview(): void; onDone(): void }) {
+  const box = "rounded border px-3 py-2";
+  if (result.kind === "released") {
+    return (
+      <div data-testid="release-result" data-outcome="released" role="status" className={`${box} border-ok/50 bg-ok/10`}>
+        <p className="font-semibold text-ok">Released ✓</p>
+        {result.detail ? <p>{result.detail}</p> : null}
+        {result.auditId ? <p className="text-muted">Audit entry {result.auditId}</p> : null}
+        <button type="button" onClick={onDone} className="mt-1 text-accent hover:underline">
+          Back to locks →
+        </button>
+      </div>
+    );
+  }
+  if (result.kind === "changed") {
+    const cur = result.current;
+    return (
+      <div data-testid="release-result" data-outcome="changed" role="alert" className={`${box} border-warn/50 bg-warn/10`}>
+        <p className="font-semibold text-warn">Changed since you looked — nothing deleted.</p>
+        <p>
+          {cur && cur.holders[0] ? (
+            <>
+              Now held by <span className="font-mono">{escapeControls(shortId(cur.holders[0].id))}</span>
+              {cur.holders[0].owner ? ` (${escapeControls(cur.holders[0].owner)})` : ""} · {lockStatus(cur)}
+              {cur.fencingToken ? ` · fencing token ${cur.fencingToken}` : ""} · read {formatClock(cur.observedAt)}
+            </>
+          ) : cur ? (
+            <>Now {lockStatus(cur)} — nobody holds it.</>
+          ) : (
+            <>It is no longer there.</>
+          )}
+        </p>
+        {result.message ? <p className="text-muted">{result.message}</p> : null}
+        <button
+          type="button"
+          data-testid="release-review"
+          onClick={onReview}
+          className="mt-1 rounded border border-line px-2 py-0.5 hover:bg-hover"
+        >
+          Review
+        </button>
+      </div>
+    );
+  }
+  if (result.kind === "gone") {
+    return (
+      <div data-testid="release-result" data-outcome="gone" role="status" className={`${box} border-line bg-sunken`}>
+        <p className="font-semibold">Already released — nothing to do.</p>
+        {result.message ? <p className="text-muted">{result.message}</p> : null}
+        <button type="button" onClick={onDone} className="mt-1 text-accent hover:underline">
+          Back to locks →
+        </button>
+      </div>
+    );
+  }
+  if (result.kind === "pending") {
+    return (
+      <div data-testid="release-result" data-outcome="pending" role="status" className={`${box} border-line bg-sunken`}>
+        <p className="font-semibold">Waiting for a second operator — nothing is released yet.</p>
+        <p className="text-muted">
+          This connection needs two people for a release. Another operator must approve it on the Audit page before{" "}
+          {formatClock(result.expiresAt)}; it then runs with the fence you saw, so a lock that changed meanwhile is still
+          left alone.
+        </p>
+      </div>
+    );
+  }
+  const unknown = result.code === "unknown" || result.code === "network";
+  return (
+    <div data-testid="release-result" data-outcome="error" data-code={result.code} role="alert" className={`${box} border-bad/50 bg-bad/10`}>
+      <p className="font-semibold text-bad">{unknown ? "Outcome unknown — do not retry blindly." : "Not released."}</p>
+      <p>
+        {result.message} <span className="font-mono text-xs text-muted">({result.code})</span>
+      </p>
+      {unknown ? (
+        <button type="button" onClick={onReview} className="mt-1 rounded border border-line px-2 py-0.5 hover:bg-hover">
+          Review the lock
+        </button>
+      ) : null}
+    </div>
+  );
+}
