@@ -98,7 +98,14 @@ export interface Health {
   server?: string;
 }
 
-export type ReleaseMode = "delete" | "revoke-lease" | "destroy-session";
+export type ReleaseMode =
+  | "delete"
+  | "revoke-lease"
+  | "destroy-session"
+  /** ZooKeeper: write Curator's revoke marker to a revocable holder's node (nothing is deleted). */
+  | "ask-holder"
+  /** ZooKeeper: delete an empty lock parent node (and empty ancestors), version-checked. */
+  | "prune-empty";
 
 export type ReleaseOutcome =
   | { status: "released"; detail?: string }
@@ -136,6 +143,8 @@ export interface StoreAdapter {
 
 export interface ReleasePlan {
   modes: ReleaseMode[];
+  /** One line saying what this mode does (the dialog's mode choice). */
+  title?: string;
   deletes: string;
   wakes?: string;
   command: string;

@@ -15,7 +15,7 @@ export const ReleaseBody = z
     key: z.string().min(1).max(64 * 1024),
     fence: z.string().min(1).max(256 * 1024),
     reason: z.string().trim().min(3, "a reason of at least 3 characters is required").max(2_000),
-    mode: z.enum(["delete", "revoke-lease", "destroy-session"]).default("delete"),
+    mode: z.enum(["delete", "revoke-lease", "destroy-session", "ask-holder", "prune-empty"]).default("delete"),
     /** One per confirmation: the same id twice is refused (double-click, retried POST). */
     requestId: z.string().uuid().optional(),
   })
