@@ -6,7 +6,7 @@ import type { RedisEntry } from "./entry";
 
 function decode(name: string) {
   const { fixture, entries } = loadFixture(name);
-  const res = decodeRedis(entries, { connection: "c1", consistency: "primary", now: fixture.now });
+  const res = decodeRedis(entries, { connection: "c1", consistency: "primary", now: fixture.now, previews: true });
   const byKey = new Map(res.locks.map((l) => [l.key, l]));
   return { ...res, byKey, fixture };
 }
@@ -156,7 +156,7 @@ function entry(partial: Partial<RedisEntry> & { key: string }): RedisEntry {
 }
 
 describe("bad input and look-alikes", () => {
-  const ctx = { connection: "c1", consistency: "primary", now: 1_700_000_000_000 };
+  const ctx = { connection: "c1", consistency: "primary", now: 1_700_000_000_000, previews: true };
 
   it("flags constant tokens and missing expiry; ShedLock values name host and time", () => {
     const { locks } = decodeRedis(

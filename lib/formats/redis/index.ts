@@ -23,7 +23,8 @@ export const REDIS_FORMATS = [
   "redis.unknown",
 ];
 
-export function decodeRedis(entries: RedisEntry[], ctx: DecodeContext): DecodeResult {
+export function decodeRedis(entries: RedisEntry[], context: DecodeContext): DecodeResult {
+  const ctx = { ...context, observedAtIso: new Date(context.now).toISOString() };
   const byKey = new Map(entries.map((e) => [e.key, e]));
   const claimed = new Set<string>();
   const locks: LockRecord[] = [];

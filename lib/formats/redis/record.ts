@@ -31,10 +31,10 @@ export function baseRecord(
     ttlMs,
     ttlSource: ttlMs === null ? "none" : "pttl",
     fence: encodeFence(ctx.connection, entry.key, format, holding),
-    observedAt: new Date(ctx.now).toISOString(),
+    observedAt: ctx.observedAtIso ?? new Date(ctx.now).toISOString(),
     consistency: ctx.consistency,
     warnings: ttlMs === null ? ["no-expiry"] : [],
-    raw: [preview(entry)],
+    raw: ctx.previews ? [preview(entry)] : undefined,
   };
 }
 

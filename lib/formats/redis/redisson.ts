@@ -64,7 +64,7 @@ export function decodeRedissonHash(ctx: DecodeContext, entry: RedisEntry, byKey:
   const related = [queue, timeouts, token].filter((e): e is RedisEntry => e !== undefined);
   if (mode !== undefined) related.push(...rwTimeoutKeys(name, new Set(holders.map(([f]) => f)), byKey));
   if (related.length) rec.relatedKeys = related.map((e) => e.key);
-  rec.raw = [preview(entry), ...related.map(preview)];
+  if (ctx.previews) rec.raw = [preview(entry), ...related.map(preview)];
   if (token?.value) rec.fencingToken = token.value.toString("utf8");
   return rec;
 }
@@ -114,9 +114,11 @@ const INTEGER = /^-?\d+$/;
 
 /** PermitExpirableSemaphore (counter + {name}:timeout ZSET), or null. */
 export function decodePermitSemaphore(ctx: DecodeContext, entry: RedisEntry, byKey: Map<string, RedisEntry>): LockRecord | null {
+  // Cheapest test first: nearly every string under a lock pattern is a token, not a counter.
+  const free = entry.value && entry.value.length <= 20 ? entry.value.toString("latin1") : "";
+  if (!INTEGER.test(free)) return null;
   const timeout = byKey.get(suffixName(entry.key, "timeout"));
-  const free = entry.value?.toString("utf8") ?? "";
-  if (!timeout || timeout.type !== "zset" || !INTEGER.test(free)) return null;
+  if (!timeout || timeout.type !== "zset") return null;
   const permits = (timeout.zset ?? []).filter(([, expiry]) => expiry > ctx.now);
   const rec = baseRecord(ctx, entry, "redisson.permit-semaphore", "semaphore", { t: "none" });
   rec.library = "Redisson";
@@ -130,13 +132,13 @@ export function decodePermitSemaphore(ctx: DecodeContext, entry: RedisEntry, byK
     expiresAt: expiry >= NON_EXPIRING_PERMIT ? undefined : new Date(expiry).toISOString(),
   }));
   rec.relatedKeys = [timeout.key];
-  rec.raw = [preview(entry), preview(timeout)];
+  if (ctx.previews) rec.raw = [preview(entry), preview(timeout)];
   return rec;
 }
 
 /** RSemaphore: an integer under a semaphore-looking name. Who holds permits is not recorded. */
 export function decodeSemaphore(ctx: DecodeContext, entry: RedisEntry): LockRecord | null {
-  const free = entry.value?.toString("utf8") ?? "";
+  const free = entry.value && entry.value.length <= 20 ? entry.value.toString("latin1") : "";
   if (!INTEGER.test(free) || !/semaphore|permit/i.test(entry.key)) return null;
   const rec = baseRecord(ctx, entry, "redisson.semaphore", "semaphore", { t: "none" });
   rec.library = "Redisson";

@@ -85,7 +85,7 @@ export class RedisAdapter implements StoreAdapter {
       scanNodes(client).map((node) => scanAndRead(node, this.wanted, this.cfg.valueCapBytes, signal)),
     );
     const merged = mergeReads(parts);
-    const { locks, problems } = decodeRedis(merged.entries, this.ctx(started));
+    const { locks, problems } = decodeRedis(merged.entries, this.ctx(started, false));
     return {
       locks,
       problems: [...merged.problems, ...problems],
@@ -102,7 +102,7 @@ export class RedisAdapter implements StoreAdapter {
     const started = Date.now();
     const merged = mergeReads(await Promise.all(bySlot(client, toRead).map((group) => readEntries(group.client, group.keys, this.cfg.valueCapBytes))));
     signal.throwIfAborted();
-    const { locks, problems } = decodeRedis(merged.entries, this.ctx(started));
+    const { locks, problems } = decodeRedis(merged.entries, this.ctx(started, true));
     const wantedLocks = new Set(lockKeys);
     const found = locks.filter((l) => wantedLocks.has(l.key) && this.wanted(l.key));
     const foundKeys = new Set(found.map((l) => l.key));
@@ -213,8 +213,8 @@ export class RedisAdapter implements StoreAdapter {
     };
   }
 
-  private ctx(now: number) {
-    return { connection: this.id, consistency: this.consistency, now };
+  private ctx(now: number, previews: boolean) {
+    return { connection: this.id, consistency: this.consistency, now, previews };
   }
 
   async close(): Promise<void> {

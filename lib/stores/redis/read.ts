@@ -1,8 +1,9 @@
 // Reads raw entries for a batch of keys on one node in as few round trips as the data allows:
 //   1. PTTL + GETRANGE 0 cap-1 for every key: strings (nearly all lock keys) are done here;
 //      GETRANGE answers WRONGTYPE for the rest, which costs nothing extra.
-//   2. TYPE + size for the non-strings, STRLEN for strings that filled the cap.
-//   3. capped contents for hashes (HSCAN), lists (LRANGE) and sorted sets (ZRANGE).
+//   2. TYPE for the non-strings, STRLEN for strings that filled the cap.
+//   3. size and capped contents by type: hashes (HLEN, HSCAN), lists (LLEN, LRANGE),
+//      sorted sets (ZCARD, ZRANGE).
 // Values are never read past valueCapBytes, so a 10 MB value costs 64 KiB.
 
 import type { RedisClient } from "./client";
@@ -21,7 +22,8 @@ export interface ReadResult {
   problems: Problem[];
 }
 
-export async function readEntries(node: RedisClient, keys: Buffer[], cap: number): Promise<ReadResult> {
+/** `names` are the keys' lib/keys.ts forms when the caller has them already. */
+export async function readEntries(node: RedisClient, keys: Buffer[], cap: number, names?: string[]): Promise<ReadResult> {
   const out: ReadResult = { entries: [], vanished: [], problems: [] };
   if (keys.length === 0) return out;
 
@@ -32,7 +34,7 @@ export async function readEntries(node: RedisClient, keys: Buffer[], cap: number
   const others: Array<{ k: Buffer; key: string; pttl: number }> = [];
   const full: Array<{ entry: RedisEntry; k: Buffer }> = [];
   keys.forEach((k, i) => {
-    const key = keyFromBytes(k);
+    const key = names?.[i] ?? keyFromBytes(k);
     const [ttlErr, pttl] = r1[2 * i];
     const [getErr, value] = r1[2 * i + 1];
     if (ttlErr) return out.problems.push({ key, code: "read-error", message: ttlErr.message });
@@ -51,7 +53,7 @@ export async function readEntries(node: RedisClient, keys: Buffer[], cap: number
 
   const p2 = node.pipeline();
   for (const { k } of full) p2.strlen(k);
-  for (const { k } of others) p2.type(k).hlen(k).llen(k).zcard(k);
+  for (const { k } of others) p2.type(k);
   const r2 = (await p2.exec()) as Reply[];
   full.forEach(({ entry }, i) => {
     const size = Number(r2[i][1] ?? entry.size);
@@ -62,23 +64,22 @@ export async function readEntries(node: RedisClient, keys: Buffer[], cap: number
   const p3 = node.pipeline();
   const pending: RedisEntry[] = [];
   others.forEach(({ k, key, pttl }, i) => {
-    const base = full.length + 4 * i;
-    const type = String(r2[base][1] ?? "none");
+    const type = String(r2[full.length + i][1] ?? "none");
     if (type === "none") return out.vanished.push(key);
-    const sizeIdx = type === "hash" ? 1 : type === "list" ? 2 : type === "zset" ? 3 : -1;
-    const size = sizeIdx > 0 ? Number(r2[base + sizeIdx][1] ?? 0) : 0;
-    const entry: RedisEntry = { key, type, pttl, size, truncated: size > MAX_ITEMS };
+    const entry: RedisEntry = { key, type, pttl, size: 0, truncated: false };
     out.entries.push(entry);
-    if (type === "hash") p3.hscanBuffer(k, 0, "COUNT", MAX_ITEMS);
-    else if (type === "list") p3.lrangeBuffer(k, 0, MAX_ITEMS - 1);
-    else if (type === "zset") p3.zrangeBuffer(k, "0", String(MAX_ITEMS - 1), "WITHSCORES");
+    if (type === "hash") p3.hlen(k).hscanBuffer(k, 0, "COUNT", MAX_ITEMS);
+    else if (type === "list") p3.llen(k).lrangeBuffer(k, 0, MAX_ITEMS - 1);
+    else if (type === "zset") p3.zcard(k).zrangeBuffer(k, "0", String(MAX_ITEMS - 1), "WITHSCORES");
     else return;
     pending.push(entry);
   });
   if (pending.length === 0) return out;
   const r3 = (await p3.exec()) as Reply[];
   pending.forEach((entry, i) => {
-    const [err, reply] = r3[i];
+    entry.size = Number(r3[2 * i][1] ?? 0);
+    entry.truncated = entry.size > MAX_ITEMS;
+    const [err, reply] = r3[2 * i + 1];
     if (err) {
       out.problems.push({ key: entry.key, code: "read-error", message: err.message });
       return;

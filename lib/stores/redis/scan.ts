@@ -23,14 +23,16 @@ export async function scanAndRead(
     const [next, keys] = (await node.scanBuffer(cursor, "COUNT", SCAN_COUNT)) as [Buffer, Buffer[]];
     cursor = next.toString();
     const page: Buffer[] = [];
+    const names: string[] = [];
     for (const k of keys) {
       const key = keyFromBytes(k);
       if (seen.has(key) || !wanted(key)) continue;
       seen.add(key);
       page.push(k);
+      names.push(key);
     }
     if (page.length === 0) continue;
-    const job = readEntries(node, page, cap).then((r) => {
+    const job = readEntries(node, page, cap, names).then((r) => {
       total.entries.push(...r.entries);
       total.vanished.push(...r.vanished);
       total.problems.push(...r.problems);
