@@ -35,7 +35,6 @@ export class Hub {
   private stopped = new AbortController();
   private watchCycle: AbortController | null = null;
   private watchUnavailable: string | null = null;
-  private nextResyncAt = 0;
   private pollWake: (() => void) | null = null;
   private readonly opts: Required<HubOptions>;
 
@@ -87,7 +86,9 @@ export class Hub {
     const stop = () => cycle.abort();
     this.stopped.signal.addEventListener("abort", stop, { once: true });
     let yielded = false;
-    this.nextResyncAt = Date.now() + this.opts.resyncIntervalMs;
+    // Even a quiet feed is re-listed now and then: a missed event would otherwise stay missed.
+    const resyncTimer = setTimeout(() => cycle.abort(), this.opts.resyncIntervalMs);
+    resyncTimer.unref?.();
     try {
       const feed = this.adapter.watch!(cycle.signal);
       this.emitStatus();
@@ -96,7 +97,6 @@ export class Hub {
         if (change.resync) {
           if (!(await this.refresh())) return;
         } else await this.applyChanges(change.keys);
-        if (Date.now() > this.nextResyncAt) return;
       }
     } catch (err) {
       if (cycle.signal.aborted) return;
@@ -108,6 +108,7 @@ export class Hub {
       }
       this.markFailed(err);
     } finally {
+      clearTimeout(resyncTimer);
       this.stopped.signal.removeEventListener("abort", stop);
       this.watchCycle = null;
       this.emitStatus();

@@ -49,13 +49,26 @@ export class SortedView {
   }
 }
 
+// Lower-cased key and holder ids per record, computed once: records are replaced, never
+// mutated, so a record's entry stays right for its lifetime.
+const searchText = new WeakMap<LockRecord, string>();
+
+function textOf(r: LockRecord): string {
+  let t = searchText.get(r);
+  if (t === undefined) {
+    t = [r.key, ...r.holders.map((h) => h.id)].join("\u0000").toLowerCase();
+    searchText.set(r, t);
+  }
+  return t;
+}
+
 export function applyFilters(rows: LockRecord[], q: LockQuery): LockRecord[] {
   const needle = q.q?.toLowerCase();
   const statuses = q.status?.length ? new Set(q.status) : null;
   if (!needle && !q.format && !statuses && !q.warning) return rows;
   return rows.filter(
     (r) =>
-      (!needle || r.key.toLowerCase().includes(needle) || r.holders.some((h) => h.id.toLowerCase().includes(needle))) &&
+      (!needle || textOf(r).includes(needle)) &&
       (!q.format || r.format === q.format) &&
       (!q.warning || r.warnings.includes(q.warning)) &&
       (!statuses || statuses.has(lockStatus(r))),

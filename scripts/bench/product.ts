@@ -44,33 +44,84 @@ function connectionsEnv(redisUrl: string): string {
   return JSON.stringify([{ id: CONNECTION, kind: "redis", url: redisUrl, notifications: "use" }]);
 }
 
-/** Builds the product if there is no build; returns a line describing the build used. */
-export async function ensureBuild(rebuild = false): Promise<string> {
+/** What the server build is made of (tests excluded); a newer file makes the build stale. */
+const BUILD_INPUTS = ["app", "lib", "components", "public", "instrumentation.ts", "next.config.js", "package.json", "postcss.config.mjs"];
+
+function newestInput(): { file: string; mtimeMs: number } {
+  let newest = { file: "", mtimeMs: 0 };
+  const visit = (p: string) => {
+    const st = fs.statSync(p, { throwIfNoEntry: false });
+    if (!st) return;
+    if (st.isDirectory()) for (const name of fs.readdirSync(p)) visit(path.join(p, name));
+    else if (!/\.test\.tsx?$/.test(p) && st.mtimeMs > newest.mtimeMs) newest = { file: path.relative(ROOT, p), mtimeMs: st.mtimeMs };
+  };
+  for (const input of BUILD_INPUTS) visit(path.join(ROOT, input));
+  return newest;
+}
+
+/**
+ * Builds the product when there is no build, or when a source file is newer than it (the
+ * figures must be for the code as it is); returns a line describing the build used. If someone
+ * else's `next build` holds .next, waits for it to finish and looks again.
+ */
+export async function ensureBuild(force = false): Promise<string> {
+  const deadline = Date.now() + BUILD_TIMEOUT_MS;
   const idFile = path.join(ROOT, ".next", "BUILD_ID");
-  if (!rebuild && fs.existsSync(idFile)) {
-    const ageMin = (Date.now() - fs.statSync(idFile).mtimeMs) / 60_000;
-    return `existing .next build (BUILD_ID written ${ageMin.toFixed(0)} min before this run)`;
-  }
-  console.log("  no .next/BUILD_ID: running `npx next build` (1-2 min) ...");
-  const log = path.join(makeTempDir("bench-build"), "next-build.log");
-  const t0 = Date.now();
-  const code = await new Promise<number | string>((resolve) => {
-    const out = fs.openSync(log, "w");
-    const child = spawn("npx", ["next", "build"], {
-      cwd: ROOT,
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
-      stdio: ["ignore", out, out],
+  const builtAt = () => fs.statSync(idFile, { throwIfNoEntry: false })?.mtimeMs;
+  for (;;) {
+    const built = builtAt();
+    const newest = newestInput();
+    if (!force && built !== undefined && newest.mtimeMs <= built) {
+      const ageMin = (Date.now() - built) / 60_000;
+      return `existing .next build (written ${ageMin.toFixed(0)} min before this run, newer than every source file)`;
+    }
+    const why = force ? "BENCH_REBUILD=1" : built === undefined ? "no .next/BUILD_ID" : `${newest.file} is newer than the build`;
+    console.log(`  ${why}: running \`npx next build\` (1-2 min) ...`);
+    const t0 = Date.now();
+    const { code, log } = await nextBuild(deadline - Date.now());
+    if (code === 0) return `fresh \`next build\` by this run (${why}; took ${((Date.now() - t0) / 1000).toFixed(0)} s)`;
+    const tail = logTail(log, 40);
+    if (!/Another next build process is already running/.test(tail)) throw new Error(`next build failed (${code}):\n${tail}`);
+    console.log("  another `next build` is running in this checkout; waiting for it to finish ...");
+    const before = builtAt();
+    await waitFor(async () => builtAt() !== undefined && builtAt() !== before, {
+      timeoutMs: Math.max(0, deadline - Date.now()),
+      intervalMs: 1000,
+      what: "the other `next build` to write .next/BUILD_ID",
     });
-    fs.closeSync(out);
-    const timer = setTimeout(() => child.kill("SIGKILL"), BUILD_TIMEOUT_MS);
+    force = false;
+  }
+}
+
+async function nextBuild(timeoutMs: number): Promise<{ code: number | string; log: string }> {
+  const log = path.join(makeTempDir("bench-build"), "next-build.log");
+  const out = fs.openSync(log, "w");
+  // Own process group, so a timeout kills npx and the build it started.
+  const child = spawn("npx", ["next", "build"], {
+    cwd: ROOT,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+    stdio: ["ignore", out, out],
+    detached: true,
+  });
+  fs.closeSync(out);
+  const code = await new Promise<number | string>((resolve) => {
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, timeoutMs);
     child.once("exit", (c, sig) => {
       clearTimeout(timer);
       resolve(sig ?? c ?? -1);
     });
-    child.once("error", (e) => resolve(e.message));
+    child.once("error", (e) => {
+      clearTimeout(timer);
+      resolve(e.message);
+    });
   });
-  if (code !== 0) throw new Error(`next build failed (${code}):\n${logTail(log, 40)}`);
-  return `fresh \`next build\` by this run (${((Date.now() - t0) / 1000).toFixed(0)} s)`;
+  return { code, log };
 }
 
 export async function startProduct(redisUrl: string): Promise<ConsoleUnderTest> {

@@ -11,7 +11,7 @@ import { RedisAdapter } from "../../lib/stores/redis/adapter";
 import { RedisConnectionSchema } from "../../lib/stores/redis/config";
 import { scanAndRead } from "../../lib/stores/redis/scan";
 import { decodeRedis } from "../../lib/formats/redis";
-import { rawFloor, writeLocks } from "./redis-data";
+import { rawFloor, serverCounters, writeLocks } from "./redis-data";
 import { ms, since } from "./stats";
 
 interface Node {
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     fs.writeFileSync("snapshot.cpuprofile", JSON.stringify(profile));
     // Self and inclusive samples per function (inclusive counted once per stack).
     const nodes = new Map((profile.nodes as Node[]).map((x) => [x.id, x]));
-    const name = (x: Node) => `${x.callFrame.functionName || "(anonymous)"} ${x.callFrame.url.replace(/^.*\/(node_modules|lib)\//, "$1/")}`;
+    const name = (x: Node) => `${x.callFrame.functionName || "(anonymous)"} ${x.callFrame.url.replace(/^.*?\/(node_modules|lib)\//, "$1/")}`;
     const self = new Map<string, number>();
     const total = new Map<string, number>();
     let all = 0;
@@ -55,14 +55,23 @@ async function main(): Promise<void> {
       for (const c of x.children ?? []) walk(nodes.get(c)!, stack);
     };
     walk((profile.nodes as Node[])[0], new Set());
-    const top = (m: Map<string, number>, k: number) =>
-      [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([f, h]) => `  ${((100 * h) / all).toFixed(1).padStart(5)}%  ${f}`).join("\n");
+    const top = (m: Map<string, number>, k: number, only = (_f: string) => true) =>
+      [...m].filter(([f]) => only(f)).sort((a, b) => b[1] - a[1]).slice(0, k).map(([f, h]) => `  ${((100 * h) / all).toFixed(1).padStart(5)}%  ${f}`).join("\n");
     console.log(`snapshot of ${snap.locks.length} locks: ${ms(took)} (profiled); ${all} samples`);
     console.log(`top self time:\n${top(self, 20)}`);
-    console.log(`top inclusive time:\n${top(total, 25)}`);
+    console.log(`inclusive time, LockDeck code (lib/):\n${top(total, 20, (f) => f.includes(" lib/"))}`);
 
     // The same work in phases, unprofiled: raw floor, discovery + reads (scan.ts/read.ts), decode.
     const signal = new AbortController().signal;
+    const commands = async (fn: () => Promise<unknown>) => {
+      const before = await serverCounters(redis);
+      await fn();
+      const after = await serverCounters(redis);
+      const d = [...after.calls].map(([c, x]) => [c, x - (before.calls.get(c) ?? 0) - (c === "info" ? 1 : 0)] as const).filter(([, x]) => x > 0);
+      return `${d.reduce((a, [, x]) => a + x, 0)} (${d.map(([c, x]) => `${c} ${x}`).join(", ")})`;
+    };
+    console.log(`commands sent: floor ${await commands(() => rawFloor(redis))}`);
+    console.log(`commands sent: snapshot ${await commands(() => adapter.snapshot(signal))}`);
     for (let r = 0; r < 3; r++) {
       let t = performance.now();
       await rawFloor(redis);

@@ -116,9 +116,12 @@ export class RedisAdapter implements StoreAdapter {
     for (const node of nodes) await ensureNotifications(node, this.cfg.notifications === "enable");
     const subs = nodes.map((node) => createSubscriber(this.cfg, node));
     for (const s of subs) s.on("error", () => {});
-    this.live = true;
     try {
-      yield* keyspaceChanges(subs, this.db, this.wanted, signal);
+      for await (const change of keyspaceChanges(subs, this.db, this.wanted, signal)) {
+        // Live only once the subscriptions are confirmed (the feed's first item).
+        this.live = true;
+        yield change;
+      }
     } finally {
       this.live = false;
       for (const s of subs) s.disconnect();

@@ -34,8 +34,10 @@ export async function ensureNotifications(node: Redis, enable: boolean): Promise
 const COALESCE_MS = 15;
 
 /**
- * Yields batches of changed keys from every subscriber until the signal aborts. After a
- * subscriber reconnects it yields {resync: true}: events sent meanwhile were lost.
+ * Yields batches of changed keys from every subscriber until the signal aborts. The first
+ * item, once every subscription is confirmed, is {resync: true}: writes between the caller's
+ * snapshot and the subscription would otherwise be lost. After a subscriber reconnects it
+ * yields {resync: true} again: events sent meanwhile were lost.
  */
 export async function* keyspaceChanges(
   subscribers: Redis[],
@@ -87,6 +89,7 @@ export async function* keyspaceChanges(
   signal.addEventListener("abort", onAbort);
   try {
     if (failure) throw failure;
+    resync = true;
     while (!signal.aborted) {
       if (pending.size === 0 && !resync) await new Promise<void>((r) => (wake = r));
       if (signal.aborted) break;
