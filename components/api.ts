@@ -121,7 +121,7 @@ export interface AuditAnswer {
 export interface ConnectionSettings {
   consistency: string;
   options: Array<{ value: string; label: string; description: string }>;
-  waitReplicas: number;
+  waitReplicas: number | null;
 }
 
 async function errorFrom(res: Response): Promise<ApiError> {
@@ -208,7 +208,7 @@ export function fetchSettings(conn: string, signal?: AbortSignal): Promise<Conne
 
 export async function saveSettings(
   conn: string,
-  settings: { consistency: string; waitReplicas: number },
+  settings: { consistency: string; waitReplicas?: number },
 ): Promise<ConnectionSettings> {
   const res = await sendJson(`${connPath(conn)}/settings`, "PUT", settings);
   if (!res.ok) throw await errorFrom(res);

@@ -81,6 +81,7 @@ export function AppHeader() {
       <nav aria-label="Main" className="flex items-center gap-1 text-[13px]">
         {nav("/", "Overview", pathname === "/")}
         {nav("/audit", "Audit", pathname?.startsWith("/audit") ?? false)}
+        {nav("/contention", "Contention", pathname?.startsWith("/contention") ?? false)}
       </nav>
       <form role="search" onSubmit={submit} className="mx-auto flex w-full max-w-md items-center">
         <label htmlFor="global-search" className="sr-only">

@@ -2,8 +2,8 @@
 
 // LiveEvents keeps one EventSource on /api/events and turns its events into TanStack Query
 // cache updates (keys in components/queries.ts):
-//   upsert  → replace the row with that key in every cached page of ["locks", conn] and the
-//             `lock` of ["lock", conn, key]; then a throttled invalidation of the lists.
+//   upsert  → replace the row with that key in every cached page of ["locks", conn], refetch
+//             ["lock", conn, key]; then a throttled invalidation of the lists.
 //   remove  → mark the key in cached pages (`removed`), refetch ["lock", conn, key]; throttled
 //             invalidation of the lists so totals and sort order catch up.
 //   status  → patch the connection's entry in ["connections"].
@@ -16,7 +16,7 @@ import { createContext, useContext, useEffect, useState, type ReactNode } from "
 import { usePathname } from "next/navigation";
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import type { LockRecord } from "@/lib/model";
-import type { ConnectionSummary, LockDetail, LocksPage } from "./api";
+import type { ConnectionSummary, LocksPage } from "./api";
 import { keys } from "./queries";
 
 export type LiveState = "connecting" | "live" | "reconnecting" | "offline";
@@ -67,13 +67,9 @@ function applyChanges(client: QueryClient, conn: string, changes: Map<string, Lo
     });
     return touched ? { ...page, locks, removed: [...removed] } : page;
   });
-  for (const [key, next] of changes) {
-    if (next) {
-      client.setQueryData<LockDetail>(keys.lock(conn, key), (d) => (d ? { ...d, lock: next } : d));
-    } else {
-      void client.invalidateQueries({ queryKey: keys.lock(conn, key), exact: true });
-    }
-  }
+  // The detail is refetched, not patched: its release plans must describe the same holding as
+  // the fence the dialog sends, and only the server can build them.
+  for (const key of changes.keys()) void client.invalidateQueries({ queryKey: keys.lock(conn, key), exact: true });
 }
 
 function patchStatus(client: QueryClient, ev: StatusEvent) {

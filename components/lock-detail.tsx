@@ -16,6 +16,7 @@ import { tableReturnKey } from "./lock-filters";
 import { ModeBadge } from "./mode-badge";
 import { keys, lockQuery, whoamiQuery } from "./queries";
 import { ReleaseDialog } from "./release-dialog";
+import { LockTimeline } from "./lock-timeline";
 import { StatusBadge } from "./status-badge";
 
 /** LockDetailView: one lock, re-read from the store every second (key from ?key=). */
@@ -171,6 +172,8 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
           </Section>
         </article>
       ) : null}
+
+      <LockTimeline conn={conn} lockKey={lockKey} />
 
       {target ? (
         <ReleaseDialog

@@ -27,11 +27,13 @@ function Form({ conn, saved }: { conn: string; saved: ConnectionSettings }) {
   const id = useId();
   const client = useQueryClient();
   const [consistency, setConsistency] = useState(saved.consistency);
-  const [waitReplicas, setWaitReplicas] = useState(String(saved.waitReplicas));
+  // null: the store has no replica acknowledgement to wait for (only Redis has WAIT).
+  const hasReplicas = saved.waitReplicas !== null;
+  const [waitReplicas, setWaitReplicas] = useState(String(saved.waitReplicas ?? 0));
   const who = useQuery(whoamiQuery());
   const readOnly = who.data?.canSettings === false;
   const save = useMutation({
-    mutationFn: () => saveSettings(conn, { consistency, waitReplicas: Number(waitReplicas) }),
+    mutationFn: () => saveSettings(conn, hasReplicas ? { consistency, waitReplicas: Number(waitReplicas) } : { consistency }),
     onSuccess: (next) => {
       client.setQueryData(keys.settings(conn), next);
       void client.invalidateQueries({ queryKey: keys.connections(), exact: true });
@@ -40,7 +42,7 @@ function Form({ conn, saved }: { conn: string; saved: ConnectionSettings }) {
   });
   const replicas = Number(waitReplicas);
   const valid = waitReplicas.trim() !== "" && Number.isInteger(replicas) && replicas >= 0;
-  const dirty = consistency !== saved.consistency || replicas !== saved.waitReplicas;
+  const dirty = consistency !== saved.consistency || (hasReplicas && replicas !== saved.waitReplicas);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -73,6 +75,7 @@ function Form({ conn, saved }: { conn: string; saved: ConnectionSettings }) {
         ))}
       </fieldset>
 
+      {hasReplicas ? (
       <div className="flex flex-col gap-1">
         <label htmlFor={`${id}-replicas`} className="font-medium">
           Wait for replicas
@@ -93,6 +96,7 @@ function Form({ conn, saved }: { conn: string; saved: ConnectionSettings }) {
           not wait.
         </span>
       </div>
+      ) : null}
 
       <div className="flex items-center gap-3">
         <button

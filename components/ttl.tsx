@@ -45,6 +45,15 @@ function SessionTtl({ lock }: { lock: LockRecord }) {
 
 export function Ttl({ lock, precise = false, wide = false }: { lock: LockRecord; precise?: boolean; wide?: boolean }) {
   if (lock.ttlSource === "session" && lock.ttlMs === null) return <SessionTtl lock={lock} />;
+  if (lock.ttlSource === "zk-session" && lock.ttlMs === null) {
+    // ZooKeeper: an ephemeral holder node lives exactly as long as its session, whose time left
+    // the store does not report. Not "never expires".
+    return (
+      <span data-testid="lock-ttl" data-ttl-source="zk-session" className="text-muted" title="The holder's ephemeral node is deleted when its ZooKeeper session ends; ZooKeeper does not report how long that is.">
+        {lock.holders.length === 0 ? "–" : "while its session lives"}
+      </span>
+    );
+  }
   const granted = grantedTtl(lock);
   const ttl = lock.ttlMs;
   const fraction = ttl !== null && granted ? Math.max(0, Math.min(1, ttl / granted)) : null;

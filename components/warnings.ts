@@ -71,6 +71,27 @@ const WARNINGS: Record<string, { short: string; text: string }> = {
     short: "unparsed nodes",
     text: "The children look like lock nodes but none parses as a known recipe: nothing exact to release.",
   },
+  // Consul
+  "semaphore-dead-holder": {
+    short: "dead holder entry",
+    text: "The semaphore's .lock still names a session that holds no contender key (it ended). It uses no permit: api.Semaphore prunes it on its next acquire or release.",
+  },
+  "wrong-flags": {
+    short: "foreign flags",
+    text: "A .lock key whose flags are neither api.Lock's nor api.Semaphore's and that no session holds: not a lock LockDeck can read.",
+  },
+  "unparsable": {
+    short: "unparsable",
+    text: "The semaphore's .lock value is not the {Limit, Holders} JSON api.Semaphore writes: contenders cannot use it either.",
+  },
+  "orphan-contender": {
+    short: "no .lock",
+    text: "An api.Semaphore contender key with no .lock beside it: normal for a moment while the first contender starts, otherwise left over.",
+  },
+  "over-limit": {
+    short: "over limit",
+    text: "More live holders than the semaphore's Limit: contenders disagree about the limit.",
+  },
 };
 
 /** KNOWN_WARNINGS lists the warnings the filter offers even before any row shows them. */

@@ -6,6 +6,9 @@ import { readFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { RedisConnectionSchema } from "./stores/redis/config";
+import { ZooKeeperConnectionSchema } from "./stores/zookeeper/config";
+import { ConsulConnectionSchema } from "./stores/consul/config";
+import { EtcdConnectionSchema } from "./stores/etcd/config";
 import { AuthSchema } from "./auth/config";
 
 const MemoryConnectionSchema = z
@@ -20,7 +23,7 @@ const MemoryConnectionSchema = z
   })
   .strict();
 
-export const ConnectionSchema = z.discriminatedUnion("kind", [RedisConnectionSchema, MemoryConnectionSchema]);
+export const ConnectionSchema = z.discriminatedUnion("kind", [RedisConnectionSchema, ZooKeeperConnectionSchema, ConsulConnectionSchema, EtcdConnectionSchema, MemoryConnectionSchema]);
 
 export const ConfigSchema = z
   .object({
@@ -36,6 +39,28 @@ export const ConfigSchema = z
       .default({}),
     /** Where the audit trail (and later history) is kept. */
     dataDir: z.string().default(process.env.LOCKDECK_DATA_DIR ?? ".lockdeck-data"),
+    /** Lock history (lib/history): raw events for a day, minute roll-ups for a month, in <dataDir>/history.sqlite. */
+    history: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** "sqlite": <dataDir>/history.sqlite, one per replica. "postgres": shared by replicas, one writes at a time. */
+        storage: z.enum(["sqlite", "postgres"]).default("sqlite"),
+        /** postgres://…; else LOCKDECK_HISTORY_POSTGRES_URL. Never sent to the browser. */
+        postgresUrl: z.string().optional(),
+        rawRetentionHours: z.number().min(1).max(24 * 31).default(24),
+        rollupRetentionDays: z.number().min(1).max(3650).default(30),
+        /** Incidents: holds longer than this, waits longer than that. */
+        longHoldMs: z.number().int().min(1).default(60_000),
+        longWaitMs: z.number().int().min(1).default(10_000),
+        /** /api/metrics: per-lock series for at most this many locks (most contended). */
+        metricsTopN: z.number().int().min(0).max(1_000).default(20),
+      })
+      .strict()
+      .refine((h) => h.storage !== "postgres" || !!(h.postgresUrl ?? process.env.LOCKDECK_HISTORY_POSTGRES_URL), {
+        message: 'postgresUrl (or LOCKDECK_HISTORY_POSTGRES_URL) is required when storage is "postgres"',
+        path: ["postgresUrl"],
+      })
+      .default({}),
   })
   .strict();
 

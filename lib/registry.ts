@@ -10,6 +10,8 @@ import { AuditLog } from "./audit/log";
 import { HttpError } from "./api/errors";
 import { RateLimiter } from "./auth/ratelimit";
 import { Approvals } from "./api/approvals";
+import { Recorder } from "./history/recorder";
+import { historySettings } from "./history/settings";
 
 export interface Connection {
   config: ConnectionConfig;
@@ -27,12 +29,18 @@ export class Registry {
   readonly releaseLimiter: RateLimiter;
   readonly loginLimiter: RateLimiter;
   readonly approvals = new Approvals();
+  /** Lock history (lib/history); null when config.history.enabled is false. */
+  readonly history: Recorder | null;
 
   constructor(readonly config: Config) {
     this.audit = new AuditLog(config.dataDir);
     const { releaseRateLimit: rel, loginRateLimit: login } = config.auth;
     this.releaseLimiter = new RateLimiter(rel.max, rel.perSeconds * 1000);
     this.loginLimiter = new RateLimiter(login.max, login.perSeconds * 1000);
+    // Subscribed before any hub starts, so the first snapshots are seen as the baseline.
+    this.history = config.history.enabled
+      ? new Recorder(this.bus, { records: (id) => this.connections.get(id)?.hub.all(), get: (id, key) => this.connections.get(id)?.hub.get(key) }, { dataDir: config.dataDir, settings: historySettings(config.history) }).start()
+      : null;
     for (const c of config.connections) this.open(c);
   }
 

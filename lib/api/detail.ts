@@ -1,5 +1,5 @@
 // The lock detail answer: the record re-read from the store, what a release would do, and
-// the other keys that share its lease or session (its blast radius).
+// the other locks that share its lease or session (its blast radius).
 
 import type { Connection } from "../registry";
 import type { LockRecord } from "../model";
@@ -25,8 +25,9 @@ export async function lockDetail(conn: Connection, key: string) {
   };
 }
 
+/** Other LOCKS on the same lease or session (the lock's own helper keys are in lock.relatedKeys). */
 function related(lock: LockRecord, all: Iterable<LockRecord>): string[] {
-  const out = new Set(lock.relatedKeys ?? []);
+  const out = new Set<string>();
   const leases = new Set(lock.holders.flatMap((h) => [h.lease?.id, h.session?.id]).filter(Boolean));
   if (leases.size > 0) {
     for (const other of all) {

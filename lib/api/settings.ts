@@ -6,6 +6,9 @@ import { z } from "zod";
 import type { ConnectionConfig } from "../config";
 import type { Registry } from "../registry";
 import { HttpError } from "./errors";
+import { CONSUL_CONSISTENCY_OPTIONS } from "../stores/consul/config";
+import { ZOOKEEPER_CONSISTENCY_OPTIONS } from "../stores/zookeeper/config";
+import { ETCD_CONSISTENCY_OPTIONS } from "../stores/etcd/config";
 import type { Actor } from "../auth/guard";
 import { randomUUID } from "node:crypto";
 
@@ -37,33 +40,38 @@ function optionsOf(c: ConnectionConfig): Option[] {
     }
     return opts;
   }
+  if (c.kind === "consul") return CONSUL_CONSISTENCY_OPTIONS;
+  if (c.kind === "zookeeper") return ZOOKEEPER_CONSISTENCY_OPTIONS;
+  if (c.kind === "etcd") return ETCD_CONSISTENCY_OPTIONS;
   return [{ value: "linearizable", label: "In-process", description: "The embedded store answers from memory: always current." }];
 }
 
 export function settingsOf(c: ConnectionConfig) {
   return {
-    consistency: c.kind === "redis" ? c.consistency : "linearizable",
+    consistency: c.kind === "memory" ? "linearizable" : c.consistency,
     options: optionsOf(c),
-    waitReplicas: c.kind === "redis" ? c.waitReplicas : 0,
+    /** Redis only: WAIT for this many replicas after a release; null where it does not apply. */
+    waitReplicas: c.kind === "redis" ? c.waitReplicas : null,
   };
 }
 
 export async function applySettings(reg: Registry, id: string, body: z.infer<typeof SettingsBody>, actor: Actor) {
   const current = reg.get(id).config;
+  if (!optionsOf(current).some((o) => o.value === body.consistency)) {
+    throw new HttpError(400, "bad_request", `consistency "${body.consistency}" is not available for this connection`);
+  }
   reg.audit.append({
     action: "settings", requestId: randomUUID(), phase: "outcome", actor: actor.name, role: actor.role, connection: id,
     key: "", format: "", fence: "", reason: "", mode: "", outcome: "applied", detail: JSON.stringify(body),
     sourceIp: actor.sourceIp, userAgent: actor.userAgent,
   });
-  if (!optionsOf(current).some((o) => o.value === body.consistency)) {
-    throw new HttpError(400, "bad_request", `consistency "${body.consistency}" is not available for this connection`);
-  }
-  if (current.kind !== "redis") return settingsOf(current);
-  const next: ConnectionConfig = {
+  if (current.kind === "memory") return settingsOf(current);
+  // The value was checked against this store's own options just above.
+  const next = {
     ...current,
-    consistency: body.consistency as "primary" | "replica",
-    waitReplicas: body.waitReplicas ?? current.waitReplicas,
-  };
+    consistency: body.consistency,
+    ...(current.kind === "redis" ? { waitReplicas: body.waitReplicas ?? current.waitReplicas } : {}),
+  } as ConnectionConfig;
   await reg.reopen(next);
   return settingsOf(next);
 }

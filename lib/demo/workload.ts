@@ -18,7 +18,16 @@ export interface WorkloadOptions {
   seed?: number;
   /** How many catalogue locks to use. Default 28. */
   locks?: number;
+  /** Ground truth for tests (lib/history): what the workers did, as they did it. */
+  log?: (e: WorkloadLogEntry) => void;
 }
+
+/** One worker action. waitedMs: from asking to holding; heldMs: from holding to its own release. */
+export type WorkloadLogEntry =
+  | { kind: "acquired"; at: number; lock: string; holderId: string; waitedMs: number }
+  | { kind: "released"; at: number; lock: string; holderId: string; heldMs: number }
+  | { kind: "crashed"; at: number; lock: string; holderId: string }
+  | { kind: "gave-up"; at: number; lock: string; holderId: string };
 
 /** Starts the workload on `store`. Returns stop(), which is idempotent. */
 export function startWorkload(store: MemoryLockStore, opts: WorkloadOptions = {}): { stop(): void } {
@@ -31,8 +40,10 @@ export function startWorkload(store: MemoryLockStore, opts: WorkloadOptions = {}
     const worker = `${lock.name}#${index}`;
     let pid = rng.int(1000, 65000);
 
+    let askedAt = 0;
     const attempt = () => {
       const holderId = rng.hex(16);
+      askedAt = store.now();
       const result = store.acquire(lock.name, {
         owner: `${lock.service}-${index + 1} pid ${pid}`,
         holderId,
@@ -47,7 +58,10 @@ export function startWorkload(store: MemoryLockStore, opts: WorkloadOptions = {}
       void result.granted.then((holding) => {
         if (timers.stopped) return;
         if (holding) hold(holding);
-        else pause();
+        else {
+          opts.log?.({ kind: "gave-up", at: store.now(), lock: lock.name, holderId });
+          pause();
+        }
       });
     };
 
@@ -57,13 +71,18 @@ export function startWorkload(store: MemoryLockStore, opts: WorkloadOptions = {}
     };
 
     const hold = (holding: Holding) => {
-      if (rng.chance(plan.crashChance)) return crash(holding);
+      opts.log?.({ kind: "acquired", at: holding.acquiredAt, lock: lock.name, holderId: holding.holderId, waitedMs: holding.acquiredAt - askedAt });
+      if (rng.chance(plan.crashChance)) {
+        opts.log?.({ kind: "crashed", at: store.now(), lock: lock.name, holderId: holding.holderId });
+        return crash(holding);
+      }
       live.set(worker, { lock: lock.name, id: holding.holderId, state: "holding" });
       let held = true;
       keepRenewing(holding, Infinity, () => held);
       timers.after(plan.holdMs, () => {
         held = false;
-        store.release(lock.name, holding.holderId); // false if an operator force-released it: fine
+        const released = store.release(lock.name, holding.holderId); // false if an operator force-released it: fine
+        if (released) opts.log?.({ kind: "released", at: store.now(), lock: lock.name, holderId: holding.holderId, heldMs: store.now() - holding.acquiredAt });
         pause();
       });
     };

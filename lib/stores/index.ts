@@ -3,6 +3,9 @@
 import type { StoreAdapter } from "../model";
 import type { ConnectionConfig } from "../config";
 import { RedisAdapter } from "./redis/adapter";
+import { ZooKeeperAdapter } from "./zookeeper/adapter";
+import { ConsulAdapter } from "./consul/adapter";
+import { EtcdAdapter } from "./etcd/adapter";
 import { MemoryAdapter } from "./memory/adapter";
 import { MemoryLockStore } from "./memory/store";
 import { startWorkload } from "../demo/workload";
@@ -24,6 +27,12 @@ export function openConnection(cfg: ConnectionConfig): OpenedConnection {
         stop: () => void workload?.then((w) => w.stop()).catch(() => {}),
       };
     }
+    case "consul":
+      return { adapter: new ConsulAdapter(cfg.id, cfg), stop: () => {} };
+    case "etcd":
+      return { adapter: new EtcdAdapter(cfg.id, cfg), stop: () => {} };
+    case "zookeeper":
+      return { adapter: new ZooKeeperAdapter(cfg.id, cfg), stop: () => {} };
     case "memory": {
       const store = new MemoryLockStore();
       store.start();

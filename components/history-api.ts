@@ -1,0 +1,79 @@
+// Fetchers and TanStack query options for the history API (docs/architecture.md §4):
+//   ["history", conn, key, range]   GET /api/history          (one lock's series)
+//   ["contention", range]           GET /api/contention/top   (top locks, heatmap, incidents)
+// Key roots are distinct from components/queries.ts so no prefix matches another resource.
+// Ranges are relative ("15m"): the window slides, and each refetch asks for "the last 15m".
+
+import { queryOptions } from "@tanstack/react-query";
+import type { Incident, LockHistory, TopRow } from "@/lib/history/query";
+import { ApiError } from "./api";
+
+export type { Incident, LockHistory, TopRow };
+
+export const RANGES = { "5m": 5 * 60_000, "15m": 15 * 60_000, "1h": 3_600_000, "6h": 6 * 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000 } as const;
+export type RangeName = keyof typeof RANGES;
+export const isRange = (s: string | null | undefined): s is RangeName => !!s && s in RANGES;
+
+export interface Recording {
+  paused: boolean;
+  message: string | null;
+}
+export interface Resolution {
+  mode: "live" | "polling";
+  resMs: number;
+}
+export type HistoryAnswer = LockHistory & { resolution: Resolution; recording: Recording };
+export interface TopAnswer {
+  from: number;
+  to: number;
+  step: number;
+  locks: TopRow[];
+  incidents: Incident[];
+  resolution: Record<string, Resolution>;
+  recording: Recording;
+}
+
+async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+  const res = await fetch(url, { signal, cache: "no-store", headers: { accept: "application/json" } });
+  if (!res.ok) {
+    const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
+    throw new ApiError(res.status, body?.error?.code ?? `http_${res.status}`, body?.error?.message ?? res.statusText, body);
+  }
+  return (await res.json()) as T;
+}
+
+/** About 60 buckets over the range, in whole seconds. */
+const stepOf = (ms: number) => Math.max(1_000, Math.ceil(ms / 60 / 1_000) * 1_000);
+
+export const historyQuery = (conn: string, key: string, range: RangeName) =>
+  queryOptions({
+    queryKey: ["history", conn, key, range] as const,
+    queryFn: ({ signal }) => {
+      const to = Date.now();
+      const from = to - RANGES[range];
+      const q = new URLSearchParams({ connection: conn, key, from: String(from), to: String(to), step: String(stepOf(RANGES[range])) });
+      return getJson<HistoryAnswer>(`/api/history?${q}`, signal);
+    },
+    refetchInterval: 5_000,
+    retry: (n, err) => !(err instanceof ApiError && err.status < 500) && n < 2,
+  });
+
+export const contentionQuery = (range: RangeName, limit = 20) =>
+  queryOptions({
+    queryKey: ["contention", range, limit] as const,
+    queryFn: ({ signal }) => {
+      const to = Date.now();
+      const from = to - RANGES[range];
+      const q = new URLSearchParams({ from: String(from), to: String(to), step: String(stepOf(RANGES[range])), limit: String(limit) });
+      return getJson<TopAnswer>(`/api/contention/top?${q}`, signal);
+    },
+    refetchInterval: 5_000,
+    retry: (n, err) => !(err instanceof ApiError && err.status < 500) && n < 2,
+  });
+
+export const lockHref = (conn: string, key: string) => `/c/${encodeURIComponent(conn)}/lock?key=${encodeURIComponent(key)}`;
+
+export function resolutionText(r: Resolution | undefined): string {
+  if (!r) return "resolution unknown";
+  return r.mode === "live" ? "live: every change is seen" : `polling every ${Math.round(r.resMs / 1000)} s: shorter holds and waits may be missed, times are ±${Math.round(r.resMs / 1000)} s`;
+}

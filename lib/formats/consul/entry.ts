@@ -1,0 +1,114 @@
+// What the Consul adapter reads (KV entries and sessions, in Consul's own JSON shapes) and
+// what the Consul decoders consume. Pure.
+//
+// Flags is a uint64 and the lock libraries use values above 2^53 (api.Lock 0x2ddccbc058a50c18,
+// api.Semaphore 0xe0f69a2baa414de0), which JSON.parse would round. parseKv() therefore turns
+// every "Flags": <digits> into a decimal string before parsing; flags are compared as strings.
+
+/** api.LockFlagValue (api/lock.go), decimal. */
+export const LOCK_FLAGS = BigInt("0x2ddccbc058a50c18").toString(); // 3304740253564472344
+/** api.SemaphoreFlagValue (api/semaphore.go), decimal. */
+export const SEMAPHORE_FLAGS = BigInt("0xe0f69a2baa414de0").toString(); // 16210313421097356768
+/** api.DefaultSemaphoreKey, also the `consul lock` CLI's key under its prefix. */
+export const DOT_LOCK = ".lock";
+
+export interface ConsulEntry {
+  Key: string;
+  /** uint64 as a decimal string (see above). */
+  Flags: string;
+  /** base64, or null for an empty value */
+  Value: string | null;
+  Session?: string;
+  LockIndex: number;
+  CreateIndex: number;
+  ModifyIndex: number;
+}
+
+export interface ConsulSession {
+  ID: string;
+  Name?: string;
+  Node?: string;
+  /** nanoseconds */
+  LockDelay?: number;
+  Behavior?: string;
+  /** the configured TTL, e.g. "15s"; "" when none. Consul never reports the time left. */
+  TTL?: string;
+  NodeChecks?: string[] | null;
+  ServiceChecks?: Array<{ ID: string; Namespace?: string }> | null;
+  /** Before Consul 1.7 the node checks were in Checks. */
+  Checks?: string[] | null;
+  CreateIndex?: number;
+  ModifyIndex?: number;
+}
+
+/** Every "Flags": <digits> becomes a string. Keys are JSON strings, so their quotes are escaped and never match. */
+export function flagsAsStrings(json: string): string {
+  return json.replace(/([{,]\s*)"Flags"\s*:\s*(\d+)/g, '$1"Flags":"$2"');
+}
+
+/**
+ * Parses a KV list answer (`GET /v1/kv/<p>?recurse` or one key) without rounding Flags.
+ * Every entry has exactly one Flags field and JSON keeps order, so the exact digits are taken
+ * from the text in order (no second copy of a multi-MB answer) and paired with the entries.
+ */
+export function parseKv(json: string): ConsulEntry[] {
+  const parsed = JSON.parse(json) as unknown;
+  if (!Array.isArray(parsed)) throw new Error("KV answer is not a JSON array");
+  const digits: string[] = [];
+  for (const m of json.matchAll(/[{,]\s*"Flags"\s*:\s*(\d+)/g)) digits.push(m[1]);
+  if (digits.length !== parsed.length) return (JSON.parse(flagsAsStrings(json)) as unknown[]).map((e) => normaliseEntry(e));
+  return parsed.map((e, i) => normaliseEntry(e, digits[i]));
+}
+
+/** Only Key and ModifyIndex (what a watch compares), without the Flags pass. */
+export function parseKvIndexes(json: string): Array<{ Key: string; ModifyIndex: number }> {
+  const parsed = JSON.parse(json) as unknown;
+  if (!Array.isArray(parsed)) throw new Error("KV answer is not a JSON array");
+  return parsed as Array<{ Key: string; ModifyIndex: number }>;
+}
+
+function normaliseEntry(raw: unknown, flags?: string): ConsulEntry {
+  const e = raw as Record<string, unknown>;
+  if (typeof e?.Key !== "string") throw new Error("KV entry without a Key");
+  return {
+    Key: e.Key,
+    Flags: flags ?? (typeof e.Flags === "string" ? e.Flags : String(e.Flags ?? 0)),
+    Value: typeof e.Value === "string" ? e.Value : null,
+    Session: typeof e.Session === "string" && e.Session ? e.Session : undefined,
+    LockIndex: Number(e.LockIndex ?? 0),
+    CreateIndex: Number(e.CreateIndex ?? 0),
+    ModifyIndex: Number(e.ModifyIndex ?? 0),
+  };
+}
+
+/** Value bytes (empty when Consul stored none). */
+export function valueBytes(e: ConsulEntry): Buffer {
+  return e.Value ? Buffer.from(e.Value, "base64") : Buffer.alloc(0);
+}
+
+/** Node health checks a session is bound to (Consul 1.7+ NodeChecks, older Checks). */
+export function nodeChecks(s: ConsulSession): string[] {
+  return s.NodeChecks ?? s.Checks ?? [];
+}
+
+export function serviceChecks(s: ConsulSession): string[] {
+  return (s.ServiceChecks ?? []).map((c) => c.ID);
+}
+
+/** The directory a key lives in, with its trailing slash ("a/b/.lock" → "a/b/"; "x" → ""). */
+export function dirOf(key: string): string {
+  const i = key.lastIndexOf("/");
+  return i < 0 ? "" : key.slice(0, i + 1);
+}
+
+export function baseName(key: string): string {
+  return key.slice(key.lastIndexOf("/") + 1);
+}
+
+/** Fixture files (lib/formats/testdata/consul/*.json), written by scripts/capture/consul. */
+export interface ConsulFixture {
+  capture: { library: string; version: string; scenario: string; program: string; server: string; capturedAt: string };
+  now: number;
+  entries: ConsulEntry[];
+  sessions: ConsulSession[];
+}

@@ -1,0 +1,48 @@
+// Session locks on one KV key: api.Lock (Flags = LockFlagValue), the `consul lock` CLI (the
+// same, on <prefix>/.lock), and any other key a session holds (generic). Pure.
+//
+// Holder = the key's Session; fencing token = LockIndex (Consul's sequencer is
+// (Key, LockIndex, Session)). A key with the lock flags but no Session is a free api.Lock
+// (Unlock leaves the key; only Destroy removes it). A plain key that was once acquired
+// (LockIndex > 0) and is now free is shown free; one never acquired is not a lock.
+
+import type { LockRecord } from "../../model";
+import type { FenceHolding } from "../../fence";
+import type { DecodeContext } from "../types";
+import { baseName, dirOf, DOT_LOCK, LOCK_FLAGS, type ConsulEntry } from "./entry";
+import { baseRecord, libraryFromSession, sessionHolder, sessionWarnings, type Sessions } from "./record";
+
+export const LOCK_FORMAT = "consul.lock";
+export const SESSION_FORMAT = "consul.session";
+
+export function isApiLock(e: ConsulEntry): boolean {
+  return e.Flags === LOCK_FLAGS;
+}
+
+/** A key a session holds (or held) that no library layout claims. */
+export function isSessionLock(e: ConsulEntry): boolean {
+  return !!e.Session || e.LockIndex > 0;
+}
+
+export function decodeLock(ctx: DecodeContext, e: ConsulEntry, sessions: Sessions): LockRecord {
+  const api = isApiLock(e);
+  const cli = api && baseName(e.Key) === DOT_LOCK;
+  const format = api ? LOCK_FORMAT : SESSION_FORMAT;
+  const name = cli ? dirOf(e.Key).replace(/\/$/, "") || e.Key : e.Key;
+  const holding: FenceHolding = e.Session ? { t: "kv", mi: e.ModifyIndex, li: e.LockIndex, s: e.Session } : { t: "none" };
+  const rec = baseRecord(ctx, e, { name, format, kind: "mutex", holding });
+  rec.fencingToken = String(e.LockIndex);
+  if (!e.Session) {
+    rec.library = api ? (cli ? "consul lock (CLI)" : "consul api.Lock") : undefined;
+    if (!rec.library) delete rec.library;
+    return rec;
+  }
+  const { holder, session } = sessionHolder(e.Session, sessions);
+  rec.state = "held";
+  rec.holders = [holder];
+  rec.ttlSource = "session";
+  rec.warnings = sessionWarnings(session);
+  const library = api ? libraryFromSession(session, cli ? "consul lock (CLI)" : "consul api.Lock") : undefined;
+  if (library) rec.library = library;
+  return rec;
+}

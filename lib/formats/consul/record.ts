@@ -1,0 +1,109 @@
+// Building blocks shared by the Consul decoders. Pure.
+//
+// TTL contract: Consul exposes a session's CONFIGURED TTL only, never the time left (and the
+// TTL is a lower bound: "sessions may not be reaped for up to double this TTL", reset on
+// leader failover). So every Consul record has ttlMs = null with ttlSource "session" and the
+// configured TTL in holder.session.ttl — no countdown is ever invented.
+
+import type { Holder, LockKind, LockRecord, RawPreview } from "../../model";
+import type { DecodeContext } from "../types";
+import { encodeFence, type FenceHolding } from "../../fence";
+import { PREVIEW_BYTES, previewBytes } from "../preview";
+import { nodeChecks, serviceChecks, valueBytes, type ConsulEntry, type ConsulSession } from "./entry";
+
+export type Sessions = ReadonlyMap<string, ConsulSession>;
+
+export function baseRecord(
+  ctx: DecodeContext,
+  entry: ConsulEntry,
+  opts: { name: string; format: string; library?: string; kind: LockKind; holding: FenceHolding },
+): LockRecord {
+  return {
+    connection: ctx.connection,
+    key: entry.Key,
+    name: opts.name,
+    format: opts.format,
+    ...(opts.library ? { library: opts.library } : {}),
+    kind: opts.kind,
+    state: "free",
+    holders: [],
+    waiters: [],
+    ttlMs: null,
+    ttlSource: "session",
+    fence: encodeFence(ctx.connection, entry.Key, opts.format, opts.holding),
+    observedAt: isoOf(ctx.now),
+    consistency: ctx.consistency,
+    warnings: [],
+    raw: [preview(entry)],
+  };
+}
+
+export function preview(entry: ConsulEntry): RawPreview {
+  const bytes = valueBytes(entry);
+  // "string": a KV value is a byte string (the UI then counts bytes); flags show in the format.
+  const type = "string";
+  // Fast path for the common short printable-ASCII value (identical result, 10k times per snapshot).
+  if (bytes.length <= PREVIEW_BYTES && printableAscii(bytes)) {
+    return { key: entry.Key, type, preview: bytes.toString("latin1"), encoding: "text", size: bytes.length, truncated: false };
+  }
+  return previewBytes(entry.Key, type, bytes, bytes.length, false);
+}
+
+function printableAscii(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] < 0x20 || b[i] > 0x7e) return false;
+  return true;
+}
+
+let lastIso: [number, string] = [NaN, ""];
+function isoOf(now: number): string {
+  if (lastIso[0] !== now) lastIso = [now, new Date(now).toISOString()];
+  return lastIso[1];
+}
+
+/** One holder object per session per decode: thousands of keys often share a few sessions. */
+const holderCache = new WeakMap<Sessions, Map<string, { holder: Holder; session: ConsulSession | null }>>();
+
+/** A holder named by its session, with what /v1/session/list says about it (null: session gone). */
+export function sessionHolder(id: string, sessions: Sessions): { holder: Holder; session: ConsulSession | null } {
+  let cache = holderCache.get(sessions);
+  if (!cache) holderCache.set(sessions, (cache = new Map()));
+  let hit = cache.get(id);
+  if (!hit) cache.set(id, (hit = makeHolder(id, sessions)));
+  return hit;
+}
+
+function makeHolder(id: string, sessions: Sessions): { holder: Holder; session: ConsulSession | null } {
+  const s = sessions.get(id) ?? null;
+  if (!s) return { holder: { id, session: { id } }, session: null };
+  return {
+    holder: {
+      id,
+      ...(s.Name ? { owner: s.Name } : {}),
+      session: {
+        id,
+        name: s.Name || undefined,
+        node: s.Node || undefined,
+        behavior: s.Behavior || "release",
+        lockDelayMs: s.LockDelay !== undefined ? Math.round(s.LockDelay / 1e6) : undefined,
+        ttl: s.TTL || undefined,
+      },
+    },
+    session: s,
+  };
+}
+
+/** Warnings a holding session earns: gone, or nothing at all that would ever end it. */
+export function sessionWarnings(session: ConsulSession | null): string[] {
+  if (!session) return ["holder-session-dead"];
+  const bound = nodeChecks(session).length + serviceChecks(session).length;
+  return !session.TTL && bound === 0 ? ["no-expiry"] : [];
+}
+
+/** Which library most likely wrote this, from the session name the libraries give. */
+export function libraryFromSession(session: ConsulSession | null, fallback: string): string {
+  const name = session?.Name ?? "";
+  if (name.startsWith("Consul lock for ")) return "consul lock (CLI)";
+  if (name === "Consul API Lock") return "consul api.Lock";
+  if (name === "Consul API Semaphore") return "consul api.Semaphore";
+  return fallback;
+}

@@ -1,0 +1,100 @@
+// Request parsing and answers for the history routes (app/api/history, contention, metrics):
+// the route files stay thin. Times are ms since epoch or ISO strings.
+
+import { z } from "zod";
+import { HttpError } from "../api/errors";
+import type { Registry } from "../registry";
+import { exposition, type ConnectionFigures } from "./prometheus";
+import { contentionTop, lockHistory, window } from "./query";
+import type { Recorder } from "./recorder";
+
+const Time = z
+  .string()
+  .transform((s, ctx) => {
+    const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+    if (!Number.isFinite(t)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: "not a time (ms since epoch or ISO 8601)" });
+    return t;
+  })
+  .optional();
+
+const WindowQuery = z.object({ from: Time, to: Time, step: z.coerce.number().int().min(1000).max(86_400_000).optional() });
+
+const HistoryQuery = WindowQuery.extend({ connection: z.string().min(1).max(64), key: z.string().min(1, "key is required").max(64 * 1024) });
+const TopQuery = WindowQuery.extend({ limit: z.coerce.number().int().min(1).max(200).default(20) });
+
+const params = (req: Request) => Object.fromEntries([...new URL(req.url).searchParams].filter(([, v]) => v !== ""));
+
+function recorderOf(reg: Registry): Recorder {
+  if (!reg.history) throw new HttpError(404, "history_disabled", "history is disabled in the config (history.enabled = false)");
+  return reg.history;
+}
+
+function parseWindow(q: { from?: number; to?: number; step?: number }) {
+  try {
+    return window(q, Date.now());
+  } catch (err) {
+    throw new HttpError(400, "bad_request", (err as Error).message);
+  }
+}
+
+function readerOf(rec: Recorder) {
+  const store = rec.reader();
+  if (!store) throw new HttpError(503, "history_unavailable", rec.state().message ?? "history store not open");
+  return store;
+}
+
+/** Resolution of a connection's history, for the UI's "every N s" note. */
+function resolutionOf(reg: Registry, rec: Recorder, connection: string) {
+  const r = rec.connections.get(connection);
+  const status = reg.connections.get(connection)?.hub.statusEvent();
+  const mode = r?.mode ?? (status?.mode === "live" ? "live" : "polling");
+  return { mode, resMs: r?.resMs ?? (mode === "live" ? 0 : (status?.pollIntervalMs ?? 5_000)) };
+}
+
+export async function historyAnswer(reg: Registry, req: Request) {
+  const q = HistoryQuery.parse(params(req));
+  reg.get(q.connection); // 404 for an unknown connection
+  const rec = recorderOf(reg);
+  const w = parseWindow(q);
+  const h = await lockHistory(readerOf(rec), q.connection, q.key, w);
+  const s = rec.state();
+  return { ...h, resolution: resolutionOf(reg, rec, q.connection), recording: { paused: s.paused, message: s.message } };
+}
+
+export async function topAnswer(reg: Registry, req: Request) {
+  const q = TopQuery.parse(params(req));
+  const rec = recorderOf(reg);
+  const w = parseWindow(q);
+  const top = await contentionTop(readerOf(rec), w, q.limit, rec.settings);
+  const s = rec.state();
+  const resolution = Object.fromEntries([...reg.connections.keys()].map((id) => [id, resolutionOf(reg, rec, id)]));
+  return { ...top, resolution, recording: { paused: s.paused, message: s.message } };
+}
+
+export function metricsText(reg: Registry): string {
+  const rec = reg.history;
+  const conns: ConnectionFigures[] = [...reg.connections.values()].map(({ config, hub }) => {
+    const st = hub.statusEvent();
+    const counts = hub.counts();
+    let waiters = 0;
+    for (const r of hub.all()) waiters += r.waiters.length;
+    return {
+      id: config.id,
+      kind: config.kind,
+      up: st.status === "ok",
+      stale: st.stale,
+      staleAgeMs: st.staleAgeMs,
+      mode: st.mode,
+      locks: st.lockCount,
+      held: counts.held + counts.contended + counts.stale + counts.expiring,
+      contended: counts.contended,
+      staleLocks: counts.stale,
+      waiters,
+      problems: counts.problems,
+      readErrors: rec?.metrics.readErrors.get(config.id) ?? 0,
+      lifeEvents: rec?.metrics.events.get(config.id) ?? 0,
+    };
+  });
+  const s = rec?.state();
+  return exposition(conns, rec ? rec.metrics.top(rec.settings.metricsTopN) : [], s ? { paused: s.paused, queued: s.queued, dropped: s.dropped, written: s.written } : null);
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import type { LockRecord } from "../model";
+import { derive, refreshExpiry, type Memo } from "./derive";
+
+const T0 = Date.parse("2026-01-01T00:00:00Z");
+const iso = (ms: number) => new Date(T0 + ms).toISOString();
+
+function rec(holders: [string, number][], waiters: [string, number][] = [], opts: { ttlMs?: number | null; at?: number } = {}): LockRecord {
+  return {
+    connection: "c", key: "k", name: "k", format: "memory.mutex", kind: "mutex",
+    state: holders.length ? "held" : "free",
+    holders: holders.map(([id, since]) => ({ id, owner: `o-${id}`, since: iso(since) })),
+    waiters: waiters.map(([id, since], i) => ({ id, position: i, since: iso(since) })),
+    ttlMs: opts.ttlMs === undefined ? null : opts.ttlMs, ttlSource: "lease", fence: "f",
+    observedAt: iso(opts.at ?? 0), consistency: "x", warnings: [],
+  };
+}
+const ctx = (at: number, extra: Partial<{ resMs: number; baseline: boolean }> = {}) => ({ connection: "c", key: "k", at: T0 + at, resMs: 0, baseline: false, ...extra });
+
+function run(steps: [LockRecord | null, number][], first?: Memo) {
+  let memo = first;
+  const events = [];
+  for (const [r, at] of steps) {
+    const out = derive(memo, r, ctx(at));
+    memo = out.memo;
+    events.push(...out.events);
+  }
+  return events.map((e) => ({ ...e, at: e.at - T0 }));
+}
+
+describe("derive", () => {
+  it("acquire then release: hold time from the store's since", () => {
+    const ev = run([[rec([["a", 100]]), 120], [null, 1_100]]);
+    expect(ev.map((e) => [e.kind, e.at, e.holdMs ?? e.waitMs])).toEqual([["acquired", 100, 0], ["released", 1_100, 1_000]]);
+  });
+
+  it("a waiter that becomes holder (same id) waited from its since; the change is a handover", () => {
+    const ev = run([
+      [rec([["a", 0]]), 0],
+      [rec([["a", 0]], [["b", 200]]), 200],
+      [rec([["b", 900]]), 900],
+    ]);
+    expect(ev.map((e) => e.kind)).toEqual(["acquired", "waiter-joined", "released", "acquired", "handover"]);
+    const acq = ev.filter((e) => e.kind === "acquired")[1];
+    expect(acq.waitMs).toBe(700);
+    expect(ev.find((e) => e.kind === "released")!.holdMs).toBe(900);
+    expect(ev.find((e) => e.kind === "waiter-joined")!.waiters).toBe(1);
+  });
+
+  it("a waiter with another id that left as a new holder appeared is taken as that holder's wait", () => {
+    const ev = run([[rec([["a", 0]], [["w1", 100]]), 100], [rec([["h2", 500]]), 500]]);
+    expect(ev.find((e) => e.kind === "acquired" && e.holder === "h2")!.waitMs).toBe(400);
+    expect(ev.some((e) => e.kind === "waiter-left")).toBe(false);
+  });
+
+  it("a waiter that leaves without holding is waiter-left with its wait", () => {
+    const ev = run([[rec([["a", 0]], [["w", 100]]), 100], [rec([["a", 0]]), 2_100]]);
+    expect(ev.at(-1)).toMatchObject({ kind: "waiter-left", waitMs: 2_000, waiters: 0 });
+  });
+
+  it("a holding that vanishes after its last known expiry has expired", () => {
+    const ev = run([[rec([["a", 0]], [], { ttlMs: 3_000 }), 0], [null, 3_100]]);
+    expect(ev.at(-1)).toMatchObject({ kind: "expired", holdMs: 3_100 });
+  });
+
+  it("renewals seen through refreshExpiry keep a late release a release", () => {
+    let { memo } = derive(undefined, rec([["a", 0]], [], { ttlMs: 3_000 }), ctx(0));
+    memo = refreshExpiry(memo!, rec([["a", 0]], [], { ttlMs: 3_000, at: 4_000 }));
+    const { events } = derive(memo, null, ctx(5_000));
+    expect(events[0].kind).toBe("released");
+  });
+
+  it("before the first snapshot completes, holders are seen, not acquired", () => {
+    const { events, memo } = derive(undefined, rec([["a", -60_000]]), ctx(0, { baseline: true }));
+    expect(events).toMatchObject([{ kind: "seen", holder: "a", at: T0 - 60_000 }]);
+    expect(derive(memo, null, ctx(1_000)).events[0]).toMatchObject({ kind: "released", holdMs: 61_000 });
+  });
+
+  it("an unchanged record derives nothing; observed since (no store time) starts at the observation", () => {
+    const r = { ...rec([["a", 0]]), holders: [{ id: "a", since: iso(0), sinceObserved: true }] };
+    const first = derive(undefined, r, ctx(500));
+    expect(first.events[0]).toMatchObject({ kind: "acquired", at: T0 + 500 });
+    expect(derive(first.memo, r, ctx(900)).events).toEqual([]);
+  });
+
+  it("polling resolution is carried on every event", () => {
+    const { events } = derive(undefined, rec([["a", 0]]), ctx(0, { resMs: 5_000 }));
+    expect(events[0].resMs).toBe(5_000);
+  });
+});

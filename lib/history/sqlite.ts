@@ -1,0 +1,140 @@
+// Embedded history store: one SQLite file, <dataDir>/history.sqlite, via better-sqlite3.
+// Why better-sqlite3: Node 20 has no node:sqlite; better-sqlite3 builds from source here
+// (prebuilt download fails offline, node-gyp falls back with the system headers) and gives a
+// synchronous, transactional API with WAL, so a batch of events is one fsync'd transaction.
+// sql.js would keep the whole DB in memory and rewrite the file to persist it.
+//
+// Contract (HistoryStore): append() is all-or-nothing per batch; compact() folds raw events
+// older than the raw retention into minute roll-ups in the same transaction that deletes
+// them, so nothing recorded is lost between the two tables.
+
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import type { HistorySettings, LifeEvent, Rollup } from "./types";
+import { mergeRollup, rollup } from "./stats";
+
+export interface HistoryStore {
+  readonly kind: string;
+  append(events: LifeEvent[]): Promise<void>;
+  /** Events of one lock (or all locks when key is omitted) in [from, to), oldest first. */
+  events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number }): Promise<LifeEvent[]>;
+  rollups(q: { connection?: string; key?: string; from: number; to: number }): Promise<Rollup[]>;
+  compact(now: number, settings: Pick<HistorySettings, "rawRetentionMs" | "rollupRetentionMs">): Promise<{ rolled: number; dropped: number }>;
+  close(): Promise<void>;
+  /** Several replicas on one store: true when this one should write. Absent = always. */
+  leader?(): Promise<boolean>;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  at INTEGER NOT NULL, connection TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL,
+  holder TEXT, owner TEXT, hold_ms INTEGER, wait_ms INTEGER, waiters INTEGER NOT NULL, res_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS events_lock ON events (connection, key, at);
+CREATE INDEX IF NOT EXISTS events_at ON events (at);
+CREATE TABLE IF NOT EXISTS rollups (
+  connection TEXT NOT NULL, key TEXT NOT NULL, minute INTEGER NOT NULL,
+  acquisitions INTEGER NOT NULL, handovers INTEGER NOT NULL, force_releases INTEGER NOT NULL,
+  expiries INTEGER NOT NULL, max_waiters INTEGER NOT NULL, hold_count INTEGER NOT NULL,
+  hold_sum INTEGER NOT NULL, wait_count INTEGER NOT NULL, wait_sum INTEGER NOT NULL,
+  hold_hist TEXT NOT NULL, wait_hist TEXT NOT NULL, PRIMARY KEY (connection, key, minute));
+CREATE INDEX IF NOT EXISTS rollups_minute ON rollups (minute);
+`;
+
+interface EventRow {
+  at: number; connection: string; key: string; kind: string; holder: string | null; owner: string | null;
+  hold_ms: number | null; wait_ms: number | null; waiters: number; res_ms: number;
+}
+
+const toEvent = (r: EventRow): LifeEvent => ({
+  at: r.at, connection: r.connection, key: r.key, kind: r.kind as LifeEvent["kind"], waiters: r.waiters, resMs: r.res_ms,
+  ...(r.holder !== null && { holder: r.holder }),
+  ...(r.owner !== null && { owner: r.owner }),
+  ...(r.hold_ms !== null && { holdMs: r.hold_ms }),
+  ...(r.wait_ms !== null && { waitMs: r.wait_ms }),
+});
+
+interface RollupRow {
+  connection: string; key: string; minute: number; acquisitions: number; handovers: number; force_releases: number;
+  expiries: number; max_waiters: number; hold_count: number; hold_sum: number; wait_count: number; wait_sum: number;
+  hold_hist: string; wait_hist: string;
+}
+
+const toRollup = (r: RollupRow): Rollup => ({
+  connection: r.connection, key: r.key, minute: r.minute, acquisitions: r.acquisitions, handovers: r.handovers,
+  forceReleases: r.force_releases, expiries: r.expiries, maxWaiters: r.max_waiters, holdCount: r.hold_count,
+  holdSumMs: r.hold_sum, waitCount: r.wait_count, waitSumMs: r.wait_sum,
+  holdHist: JSON.parse(r.hold_hist) as number[], waitHist: JSON.parse(r.wait_hist) as number[],
+});
+
+export class SqliteHistoryStore implements HistoryStore {
+  readonly kind = "sqlite";
+  private db: Database.Database;
+  private insert: Database.Statement;
+
+  /** Throws when the file cannot be opened or created (the recorder retries later). */
+  constructor(readonly file: string) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 2000");
+    this.db.exec(SCHEMA);
+    this.insert = this.db.prepare(
+      "INSERT INTO events (at, connection, key, kind, holder, owner, hold_ms, wait_ms, waiters, res_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+    );
+  }
+
+  async append(events: LifeEvent[]): Promise<void> {
+    const run = this.db.transaction((batch: LifeEvent[]) => {
+      for (const e of batch) {
+        this.insert.run(Math.round(e.at), e.connection, e.key, e.kind, e.holder ?? null, e.owner ?? null, e.holdMs ?? null, e.waitMs ?? null, e.waiters, e.resMs);
+      }
+    });
+    run(events);
+  }
+
+  async events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number }): Promise<LifeEvent[]> {
+    const where = ["at >= ?", "at < ?"];
+    const args: unknown[] = [q.from, q.to];
+    if (q.connection !== undefined) (where.push("connection = ?"), args.push(q.connection));
+    if (q.key !== undefined) (where.push("key = ?"), args.push(q.key));
+    if (q.kinds?.length) (where.push(`kind IN (${q.kinds.map(() => "?").join(",")})`), args.push(...q.kinds));
+    const limit = q.limit ? ` LIMIT ${Math.floor(q.limit)}` : "";
+    const rows = this.db.prepare(`SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY at${limit}`).all(...args) as EventRow[];
+    return rows.map(toEvent);
+  }
+
+  async rollups(q: { connection?: string; key?: string; from: number; to: number }): Promise<Rollup[]> {
+    const where = ["minute >= ?", "minute < ?"];
+    const args: unknown[] = [Math.floor(q.from / 60_000) * 60_000, q.to];
+    if (q.connection !== undefined) (where.push("connection = ?"), args.push(q.connection));
+    if (q.key !== undefined) (where.push("key = ?"), args.push(q.key));
+    return (this.db.prepare(`SELECT * FROM rollups WHERE ${where.join(" AND ")} ORDER BY minute`).all(...args) as RollupRow[]).map(toRollup);
+  }
+
+  async compact(now: number, s: Pick<HistorySettings, "rawRetentionMs" | "rollupRetentionMs">): Promise<{ rolled: number; dropped: number }> {
+    // Only whole minutes are rolled, so a minute is never split between the two tables.
+    const cutoff = Math.floor((now - s.rawRetentionMs) / 60_000) * 60_000;
+    const get = this.db.prepare("SELECT * FROM rollups WHERE connection = ? AND key = ? AND minute = ?");
+    const put = this.db.prepare(
+      "INSERT OR REPLACE INTO rollups VALUES (@connection,@key,@minute,@acquisitions,@handovers,@forceReleases,@expiries,@maxWaiters,@holdCount,@holdSumMs,@waitCount,@waitSumMs,@holdHist,@waitHist)",
+    );
+    const tx = this.db.transaction(() => {
+      const old = (this.db.prepare("SELECT * FROM events WHERE at < ?").all(cutoff) as EventRow[]).map(toEvent);
+      for (const r of rollup(old)) {
+        const prev = get.get(r.connection, r.key, r.minute) as RollupRow | undefined;
+        const m = prev ? mergeRollup(toRollup(prev), r) : r;
+        put.run({ ...m, holdHist: JSON.stringify(m.holdHist), waitHist: JSON.stringify(m.waitHist) });
+      }
+      this.db.prepare("DELETE FROM events WHERE at < ?").run(cutoff);
+      const dropped = this.db.prepare("DELETE FROM rollups WHERE minute < ?").run(now - s.rollupRetentionMs).changes;
+      return { rolled: old.length, dropped };
+    });
+    return tx();
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

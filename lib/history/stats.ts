@@ -1,0 +1,143 @@
+// Pure figures over life events: histograms, percentiles, minute roll-ups, Gantt segments.
+
+import { BUCKETS_MS, type LifeEvent, type Rollup } from "./types";
+
+export const emptyHist = (): number[] => new Array(BUCKETS_MS.length + 1).fill(0);
+
+export function bucketIndex(ms: number): number {
+  const i = BUCKETS_MS.findIndex((b) => ms <= b);
+  return i === -1 ? BUCKETS_MS.length : i;
+}
+
+export function addHist(a: number[], b: number[]): number[] {
+  return a.map((v, i) => v + (b[i] ?? 0));
+}
+
+/** Exact percentile (nearest rank) of raw values; null when there are none. */
+export function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}
+
+/** Percentile from a histogram: the upper bound of the bucket holding that rank (an over-estimate, as Prometheus does). */
+export function histPercentile(hist: number[], p: number): number | null {
+  const total = hist.reduce((s, v) => s + v, 0);
+  if (total === 0) return null;
+  const rank = Math.ceil((p / 100) * total);
+  let seen = 0;
+  for (let i = 0; i < hist.length; i++) {
+    seen += hist[i];
+    if (seen >= rank) return i < BUCKETS_MS.length ? BUCKETS_MS[i] : BUCKETS_MS[BUCKETS_MS.length - 1] * 2;
+  }
+  return null;
+}
+
+export interface Percentiles {
+  count: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  /** "exact" from raw events only; "bucketed" when older minute roll-ups contributed. */
+  basis: "exact" | "bucketed";
+}
+
+/** Percentiles over raw values plus roll-up histograms (exact when there are no roll-ups). */
+export function summarize(values: number[], hists: number[][]): Percentiles {
+  const histCount = hists.reduce((s, h) => s + h.reduce((a, b) => a + b, 0), 0);
+  if (histCount === 0) {
+    const sorted = [...values].sort((a, b) => a - b);
+    return { count: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), basis: "exact" };
+  }
+  let h = emptyHist();
+  for (const x of hists) h = addHist(h, x);
+  for (const v of values) h[bucketIndex(v)]++;
+  return { count: values.length + histCount, p50: histPercentile(h, 50), p95: histPercentile(h, 95), p99: histPercentile(h, 99), basis: "bucketed" };
+}
+
+export const isEnd = (k: LifeEvent["kind"]) => k === "released" || k === "expired" || k === "force-released";
+
+/** Hold durations of ended holdings and wait durations of granted or abandoned waits. */
+export function durations(events: LifeEvent[]): { hold: number[]; wait: number[] } {
+  const hold: number[] = [];
+  const wait: number[] = [];
+  for (const e of events) {
+    if (isEnd(e.kind) && e.holdMs !== undefined) hold.push(e.holdMs);
+    if ((e.kind === "acquired" || e.kind === "waiter-left") && e.waitMs !== undefined && e.waitMs > 0) wait.push(e.waitMs);
+  }
+  return { hold, wait };
+}
+
+/** Minute roll-ups of raw events (grouped by connection, key, minute). */
+export function rollup(events: LifeEvent[]): Rollup[] {
+  const out = new Map<string, Rollup>();
+  for (const e of events) {
+    const minute = Math.floor(e.at / 60_000) * 60_000;
+    const id = `${e.connection}\u0000${e.key}\u0000${minute}`;
+    let r = out.get(id);
+    if (!r) {
+      r = { connection: e.connection, key: e.key, minute, acquisitions: 0, handovers: 0, forceReleases: 0, expiries: 0, maxWaiters: 0, holdCount: 0, holdSumMs: 0, waitCount: 0, waitSumMs: 0, holdHist: emptyHist(), waitHist: emptyHist() };
+      out.set(id, r);
+    }
+    r.maxWaiters = Math.max(r.maxWaiters, e.waiters);
+    if (e.kind === "acquired") r.acquisitions++;
+    if (e.kind === "handover") r.handovers++;
+    if (e.kind === "force-released") r.forceReleases++;
+    if (e.kind === "expired") r.expiries++;
+    if (isEnd(e.kind) && e.holdMs !== undefined) {
+      r.holdCount++;
+      r.holdSumMs += e.holdMs;
+      r.holdHist[bucketIndex(e.holdMs)]++;
+    }
+    if ((e.kind === "acquired" || e.kind === "waiter-left") && e.waitMs) {
+      r.waitCount++;
+      r.waitSumMs += e.waitMs;
+      r.waitHist[bucketIndex(e.waitMs)]++;
+    }
+  }
+  return [...out.values()];
+}
+
+export function mergeRollup(a: Rollup, b: Rollup): Rollup {
+  return {
+    ...a,
+    acquisitions: a.acquisitions + b.acquisitions,
+    handovers: a.handovers + b.handovers,
+    forceReleases: a.forceReleases + b.forceReleases,
+    expiries: a.expiries + b.expiries,
+    maxWaiters: Math.max(a.maxWaiters, b.maxWaiters),
+    holdCount: a.holdCount + b.holdCount,
+    holdSumMs: a.holdSumMs + b.holdSumMs,
+    waitCount: a.waitCount + b.waitCount,
+    waitSumMs: a.waitSumMs + b.waitSumMs,
+    holdHist: addHist(a.holdHist, b.holdHist),
+    waitHist: addHist(a.waitHist, b.waitHist),
+  };
+}
+
+export interface Segment {
+  holder: string;
+  owner?: string;
+  start: number;
+  /** null = still held at the end of the events. */
+  end: number | null;
+  endKind?: "released" | "expired" | "force-released";
+  /** The start is a first sighting (recording began while it was held), not an acquisition. */
+  seen?: boolean;
+}
+
+/** Gantt segments of who held the lock when, from its events in time order. */
+export function segments(events: LifeEvent[]): Segment[] {
+  const open = new Map<string, Segment>();
+  const done: Segment[] = [];
+  for (const e of [...events].sort((a, b) => a.at - b.at)) {
+    if ((e.kind === "acquired" || e.kind === "seen") && e.holder) {
+      if (!open.has(e.holder)) open.set(e.holder, { holder: e.holder, owner: e.owner, start: e.at, end: null, seen: e.kind === "seen" || undefined });
+    } else if (isEnd(e.kind) && e.holder) {
+      const s = open.get(e.holder) ?? { holder: e.holder, owner: e.owner, start: e.at - (e.holdMs ?? 0), end: null };
+      open.delete(e.holder);
+      done.push({ ...s, end: e.at, endKind: e.kind as Segment["endKind"] });
+    }
+  }
+  return [...done, ...open.values()].sort((a, b) => a.start - b.start);
+}

@@ -1,0 +1,359 @@
+// The Consul store adapter: bounded prefix reads + the session list, blocking-query watch,
+// re-reads of single locks, the sessions view, and conditional force-release
+// (txn unlock · session destroy · semaphore eviction). Only lib/stores/consul talks to Consul.
+
+import type { Health, LockRecord, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import type { ConsulConnectionConfig } from "./config";
+import { ConsulError, ConsulHttp, errorFromAnswer, type ReadMeta } from "./http";
+import { describeConsistency, readDir, readKey, readPrefix, readPrefixIndexes, readSession, readSessions } from "./read";
+import { blockingChanges, stateOf, type PrefixState } from "./watch";
+import { describe, evictees, type PlanContext } from "./plan";
+import { evictOps, txnErrors, txnJson, unlockOps, MAX_TXN_OPS } from "./release";
+import { sessionsView, type SessionsView } from "./sessions";
+import { decodeFence } from "../../fence";
+import { decodeConsul } from "../../formats/consul";
+import { DOT_LOCK, SEMAPHORE_FLAGS, baseName, dirOf, valueBytes, type ConsulEntry, type ConsulSession } from "../../formats/consul/entry";
+import { parseSemaphoreValue } from "../../formats/consul/semaphore";
+
+const HEALTH_TIMEOUT_MS = 3_000;
+const REREAD_CONCURRENCY = 16;
+
+export class ConsulAdapter implements StoreAdapter {
+  readonly kind = "consul" as const;
+  private readonly http: ConsulHttp;
+  private live = false;
+  private version: string | null = null;
+  /** The last read of every key under the prefixes (snapshot, then re-reads): plans and session→keys. */
+  private entries = new Map<string, ConsulEntry>();
+  private sessionsById = new Map<string, ConsulSession>();
+  /** Where the last snapshot left each prefix and the session list: the watch resumes there. */
+  private watchStart: { prefixes: Map<string, PrefixState>; sessions: { index: number; ids: Set<string> } } | null = null;
+  /** Called when a blocking query loop opens (tests count them: idle cost = one per prefix + sessions). */
+  onBlocking?: (what: string) => void;
+
+  constructor(
+    private readonly id: string,
+    private readonly cfg: ConsulConnectionConfig,
+  ) {
+    this.http = new ConsulHttp(cfg);
+  }
+
+  updateMode() {
+    return this.live ? { mode: "live" as const } : { mode: "polling" as const, intervalMs: this.cfg.pollIntervalMs };
+  }
+
+  /** Only keys under a configured prefix are ever read or released. */
+  private inPrefixes(key: string): boolean {
+    return this.cfg.prefixes.some((p) => key.startsWith(p));
+  }
+
+  async health(signal: AbortSignal): Promise<Health> {
+    try {
+      const a = await this.http.request("GET", "/v1/status/leader", { signal, timeoutMs: HEALTH_TIMEOUT_MS });
+      if (a.status !== 200) throw errorFromAnswer(a);
+      const leader = JSON.parse(a.body.toString("utf8")) as string;
+      if (this.version === null) this.version = await this.agentVersion(signal);
+      const server = `Consul ${this.version}${this.cfg.datacenter ? ` · dc ${this.cfg.datacenter}` : ""}`;
+      if (!leader) return { status: "degraded", message: "Consul has no cluster leader: writes and non-stale reads fail", server };
+      return { status: "ok", message: "", server: `${server} · leader ${leader}` };
+    } catch (err) {
+      return { status: "unreachable", message: (err as Error).message };
+    }
+  }
+
+  /** The agent's version; needs agent:read, so a 403 just leaves it unnamed. */
+  private async agentVersion(signal: AbortSignal): Promise<string> {
+    try {
+      const a = await this.http.request("GET", "/v1/agent/self", { signal, timeoutMs: HEALTH_TIMEOUT_MS });
+      if (a.status !== 200) return "(version not readable)";
+      const self = JSON.parse(a.body.toString("utf8")) as { Config?: { Version?: string; Datacenter?: string } };
+      return `${self.Config?.Version ?? "?"}${!this.cfg.datacenter && self.Config?.Datacenter ? ` · dc ${self.Config.Datacenter}` : ""}`;
+    } catch {
+      return "(version not readable)";
+    }
+  }
+
+  async snapshot(signal: AbortSignal) {
+    const started = Date.now();
+    const [reads, sess] = await Promise.all([
+      Promise.all(this.cfg.prefixes.map((p) => readPrefix(this.http, this.cfg, p, signal))),
+      readSessions(this.http, signal),
+    ]);
+    const byKey = new Map<string, ConsulEntry>();
+    for (const r of reads) for (const e of r.entries) byKey.set(e.Key, e);
+    const entries = [...byKey.values()];
+    const consistency = describeConsistency(this.cfg.consistency, [...reads.map((r) => r.meta), sess.meta]);
+    const { locks, problems } = decodeConsul(entries, sess.sessions, { connection: this.id, consistency, now: started });
+    this.entries = byKey;
+    this.sessionsById = new Map(sess.sessions.map((s) => [s.ID, s]));
+    this.watchStart = {
+      prefixes: new Map(reads.map((r) => [r.prefix, stateOf(r.entries, r.index)])),
+      sessions: { index: sess.index, ids: new Set(sess.sessions.map((s) => s.ID)) },
+    };
+    return {
+      locks,
+      problems: [...reads.flatMap((r) => r.problems), ...problems],
+      observedAt: new Date(started).toISOString(),
+      consistency,
+    };
+  }
+
+  /**
+   * Re-reads the locks behind some store keys. A semaphore is read as its whole directory
+   * (.lock + contenders); any other key alone. Lock keys map: contender → <dir>/.lock.
+   */
+  async reread(keys: string[], signal: AbortSignal): Promise<{ locks: LockRecord[]; gone: string[]; problems: Problem[] }> {
+    const started = Date.now();
+    const wanted = [...new Set(keys)].filter((k) => this.inPrefixes(k));
+    const dirs = new Set<string>();
+    const singles: string[] = [];
+    for (const k of wanted) (this.isSemaphoreRelated(k) ? dirs.add(dirOf(k)) : singles.push(k));
+
+    const metas: ReadMeta[] = [];
+    const fetched = new Map<string, ConsulEntry>();
+    const singleResults = await mapLimit(singles, REREAD_CONCURRENCY, (k) => readKey(this.http, k, signal));
+    singles.forEach((k, i) => {
+      const r = singleResults[i];
+      metas.push(r.meta);
+      const e = r.entries.find((x) => x.Key === k);
+      if (e) fetched.set(k, e);
+      else this.entries.delete(k);
+      // A key that turns out to be a semaphore contender needs its whole directory.
+      if (e && e.Flags === SEMAPHORE_FLAGS) dirs.add(dirOf(k));
+    });
+    const dirList = [...dirs];
+    const dirResults = await mapLimit(dirList, REREAD_CONCURRENCY, (d) => readDir(this.http, this.cfg, d, signal));
+    dirList.forEach((d, i) => {
+      metas.push(dirResults[i].meta);
+      for (const k of [...this.entries.keys()]) if (dirOf(k) === d) this.entries.delete(k);
+      for (const e of dirResults[i].entries) fetched.set(e.Key, e);
+    });
+    for (const e of fetched.values()) this.entries.set(e.Key, e);
+
+    const sessions = await this.sessionsFor([...fetched.values()], signal);
+    signal.throwIfAborted();
+    const consistency = describeConsistency(this.cfg.consistency, metas);
+    const { locks, problems } = decodeConsul([...fetched.values()], [...sessions.values()], { connection: this.id, consistency, now: started });
+    const lockKeys = new Set(wanted.map((k) => this.lockKeyOf(k, dirs, fetched)));
+    const found = locks.filter((l) => lockKeys.has(l.key));
+    const foundKeys = new Set(found.map((l) => l.key));
+    return { locks: found, gone: [...lockKeys].filter((k) => !foundKeys.has(k)), problems };
+  }
+
+  /** Whether a key's lock is a semaphore (then its whole directory is read), per the last reads. */
+  private isSemaphoreRelated(key: string): boolean {
+    const inSemaphoreDir = this.entries.get(dirOf(key) + DOT_LOCK)?.Flags === SEMAPHORE_FLAGS;
+    const e = this.entries.get(key);
+    if (e) return e.Flags === SEMAPHORE_FLAGS || inSemaphoreDir;
+    // Not seen before: a new .lock may be a new semaphore; a new key may be a new contender.
+    return baseName(key) === DOT_LOCK || inSemaphoreDir;
+  }
+
+  /** The lock a store key belongs to: a contender (or a vanished key) in a semaphore dir → its .lock. */
+  private lockKeyOf(key: string, dirs: Set<string>, fetched: Map<string, ConsulEntry>): string {
+    const d = dirOf(key);
+    if (!dirs.has(d) || fetched.get(d + DOT_LOCK)?.Flags !== SEMAPHORE_FLAGS) return key;
+    const e = fetched.get(key);
+    return !e || e.Flags === SEMAPHORE_FLAGS ? d + DOT_LOCK : key;
+  }
+
+  /** The sessions these entries name (holders, contenders, semaphore Holders), read one by one. */
+  private async sessionsFor(entries: ConsulEntry[], signal: AbortSignal): Promise<Map<string, ConsulSession>> {
+    const ids = new Set<string>();
+    for (const e of entries) {
+      if (e.Session) ids.add(e.Session);
+      if (e.Flags === SEMAPHORE_FLAGS && baseName(e.Key) === DOT_LOCK) for (const h of parseSemaphoreValue(valueBytes(e))?.holders ?? []) ids.add(h);
+    }
+    const list = [...ids];
+    const infos = await mapLimit(list, REREAD_CONCURRENCY, (id) => readSession(this.http, id, signal));
+    const out = new Map<string, ConsulSession>();
+    list.forEach((id, i) => {
+      const s = infos[i];
+      if (s) {
+        out.set(id, s);
+        this.sessionsById.set(id, s);
+      } else this.sessionsById.delete(id);
+    });
+    return out;
+  }
+
+  async *watch(signal: AbortSignal): AsyncGenerator<StoreChange> {
+    if (this.cfg.watch === "poll") throw new Error("blocking queries are off in the connection config (watch: poll)");
+    const start = this.watchStart ?? { prefixes: new Map(), sessions: { index: 0, ids: new Set<string>() } };
+    const waitSec = this.cfg.blockingWaitSec;
+    this.live = true;
+    try {
+      yield* blockingChanges(
+        {
+          prefixes: this.cfg.prefixes,
+          start,
+          readPrefix: (p, index, s) => readPrefixIndexes(this.http, this.cfg, p, s, { index, waitSec }),
+          readSessions: (index, s) => readSessions(this.http, s, { index, waitSec }, waitSec * 1000 * (17 / 16) + this.cfg.requestTimeoutMs),
+          keysOfSession: (sid) => this.keysOfSession(sid),
+          onBlocking: (what) => this.onBlocking?.(what),
+        },
+        signal,
+      );
+    } finally {
+      this.live = false;
+    }
+  }
+
+  /** Keys under the watched prefixes this session holds, per the last reads. */
+  keysOfSession(sid: string): string[] {
+    const out: string[] = [];
+    for (const e of this.entries.values()) if (e.Session === sid) out.push(e.Key);
+    return out.sort();
+  }
+
+  private planContext(): PlanContext {
+    return {
+      base: this.http.url,
+      datacenter: this.cfg.datacenter,
+      readOnly: this.cfg.readOnly,
+      entries: this.entries,
+      sessions: this.sessionsById,
+      keysOfSession: (sid) => this.keysOfSession(sid),
+    };
+  }
+
+  describeRelease(lock: LockRecord, mode: ReleaseMode): ReleasePlan {
+    return describe(lock, mode, this.planContext());
+  }
+
+  /** The sessions page: every session with its checks' status and the keys it holds here. */
+  async sessions(signal: AbortSignal): Promise<SessionsView> {
+    const started = Date.now();
+    const { sessions, meta } = await readSessions(this.http, signal);
+    const nodes = [...new Set(sessions.map((s) => s.Node).filter((n): n is string => !!n))].slice(0, 32);
+    const checks = await mapLimit(nodes, 8, async (node) => {
+      const a = await this.http.call("GET", `/v1/health/node/${encodeURIComponent(node)}`, { read: true, signal });
+      return a.status === 200 ? (JSON.parse(a.body.toString("utf8")) as Array<{ CheckID: string; Status: string; ServiceID?: string }>) : [];
+    }).catch(() => nodes.map(() => null));
+    const status = new Map<string, string>();
+    nodes.forEach((n, i) => {
+      for (const c of checks[i] ?? []) status.set(`${n}\u0000${c.CheckID}`, c.Status);
+    });
+    return sessionsView({
+      sessions,
+      checkStatus: (node, check) => status.get(`${node}\u0000${check}`) ?? null,
+      entries: this.entries,
+      observedAt: new Date(started).toISOString(),
+      consistency: describeConsistency(this.cfg.consistency, [meta]),
+      prefixes: this.cfg.prefixes,
+    });
+  }
+
+  async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
+    if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
+    const fence = decodeFence(lock.fence);
+    if (!this.inPrefixes(fence.k)) return { status: "refused", reason: "the key is outside this connection's prefixes" };
+    const h = fence.h;
+    try {
+      if (h.t === "kv" && mode === "delete") return await this.txnUnlock(fence.k, Number(h.mi), String(h.s), signal);
+      if (h.t === "kv" && mode === "destroy-session") return await this.destroyFor(fence.k, String(h.s), Number(h.li), signal);
+      if (h.t === "sem" && mode === "delete") return await this.evict(fence.k, Number(h.mi), evictees(h), signal);
+      if (h.t === "sem" && mode === "destroy-session") {
+        const ev = evictees(h);
+        if (ev.length !== 1) return { status: "refused", reason: "destroying a session is offered for a semaphore with exactly one holder" };
+        return await this.destroyFor(ev[0][0], ev[0][1], null, signal, fence.k);
+      }
+      return { status: "refused", reason: h.t === "none" ? "nothing exact to release for this record" : `mode ${mode} does not apply to this lock` };
+    } catch (err) {
+      if (err instanceof ConsulError && (!err.sent || err.code === "forbidden")) {
+        return { status: "refused", reason: err.sent ? err.message : `Consul unreachable, nothing was sent: ${err.message}` };
+      }
+      return { status: "unknown", reason: `no clear answer after sending: ${(err as Error).message}` };
+    }
+  }
+
+  /** (a) one /v1/txn: check-index + check-session + unlock, resending the value and flags at that index. */
+  private async txnUnlock(key: string, mi: number, session: string, signal: AbortSignal): Promise<ReleaseOutcome> {
+    const now = (await readKey(this.http, key, signal, true)).entries[0];
+    if (!now) return { status: "gone" };
+    if (now.ModifyIndex !== mi || now.Session !== session) return this.changed(key, signal);
+    const body = txnJson(unlockOps({ key, modifyIndex: mi, session }, now.Value ?? "", now.Flags));
+    const a = await this.http.request("PUT", "/v1/txn", { body, signal });
+    if (a.status === 200) return { status: "released", detail: `unlocked ${key} (LockIndex ${now.LockIndex} stays the fencing token); no lock-delay` };
+    if (a.status === 409) return this.rolledBack(key, lockFence(key, mi, session), txnErrors(a.body.toString("utf8")), signal);
+    throw errorFromAnswer(a);
+  }
+
+  /** (b) destroy the session, after checking the key is still held by it (same acquisition). */
+  private async destroyFor(key: string, session: string, lockIndex: number | null, signal: AbortSignal, lockKey = key): Promise<ReleaseOutcome> {
+    const now = (await readKey(this.http, key, signal, true)).entries[0];
+    if (!now) return { status: "gone" };
+    if (now.Session !== session || (lockIndex !== null && now.LockIndex !== lockIndex)) return this.changed(lockKey, signal);
+    const info = this.sessionsById.get(session) ?? (await readSession(this.http, session, signal));
+    const keys = this.keysOfSession(session);
+    const a = await this.http.request("PUT", `/v1/session/destroy/${encodeURIComponent(session)}`, { signal });
+    if (a.status !== 200) throw errorFromAnswer(a);
+    const delay = info?.LockDelay !== undefined ? `${Math.round(info.LockDelay / 1e6)} ms` : "the session's";
+    return {
+      status: "released",
+      detail: `destroyed session ${session}: ${keys.length || 1} key(s) ${info?.Behavior === "delete" ? "deleted" : "released"} (${(keys.length ? keys : [key]).join(", ")}); lock-delay ${delay} follows`,
+    };
+  }
+
+  /** (c) semaphore: CAS-rewrite .lock without the holders seen and delete their contender keys, atomically. */
+  private async evict(lockKey: string, mi: number, ev: Array<[string, string, number]>, signal: AbortSignal): Promise<ReleaseOutcome> {
+    if (ev.length === 0 || 1 + 2 * ev.length > MAX_TXN_OPS) return { status: "refused", reason: "no holders to evict, or too many for one transaction" };
+    const now = (await readKey(this.http, lockKey, signal, true)).entries[0];
+    if (!now) return { status: "gone" };
+    const value = parseSemaphoreValue(valueBytes(now));
+    if (now.ModifyIndex !== mi || !value) return this.changed(lockKey, signal);
+    const ops = evictOps({ lockKey, lockModifyIndex: mi, limit: value.limit, flags: now.Flags, holdersNow: value.holders, evict: ev.map(([k, s]) => [k, s]) });
+    const a = await this.http.request("PUT", "/v1/txn", { body: txnJson(ops), signal });
+    if (a.status === 200) return { status: "released", detail: `evicted ${ev.length} holder(s): ${ev.map(([, s]) => s).join(", ")}` };
+    if (a.status === 409) return this.rolledBack(lockKey, null, txnErrors(a.body.toString("utf8")), signal);
+    throw errorFromAnswer(a);
+  }
+
+  /**
+   * A txn rolled back (409). Consul reports ACL denials inside a txn this way too, so it is
+   * "changed" only when the lock really changed; "not permitted" and anything else is refused.
+   */
+  private async rolledBack(lockKey: string, seen: string | null, errors: string, signal: AbortSignal): Promise<ReleaseOutcome> {
+    if (/permission denied|ACL not found/i.test(errors)) return { status: "refused", reason: `not permitted by Consul's ACLs: ${errors}` };
+    const out = await this.changed(lockKey, signal);
+    if (out.status === "changed" && seen !== null && out.current && holdingOf(out.current) === seen) {
+      return { status: "refused", reason: `Consul rolled the transaction back although the lock is unchanged: ${errors}` };
+    }
+    return out;
+  }
+
+  private async changed(lockKey: string, signal: AbortSignal): Promise<ReleaseOutcome> {
+    const { locks } = await this.reread([lockKey], signal);
+    const current = locks.find((l) => l.key === lockKey) ?? null;
+    if (!current) return { status: "gone" };
+    return { status: "changed", current };
+  }
+
+  async close(): Promise<void> {
+    this.http.close();
+  }
+}
+
+/** The identity of a single-key holding, as the fence records it. */
+function lockFence(key: string, mi: number, session: string): string {
+  return JSON.stringify([key, mi, session]);
+}
+
+function holdingOf(rec: LockRecord): string | null {
+  const h = decodeFence(rec.fence).h;
+  return h.t === "kv" ? lockFence(rec.key, Number(h.mi), String(h.s)) : null;
+}
+
+/** Runs fn over items with at most `limit` in flight; results in input order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

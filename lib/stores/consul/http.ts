@@ -1,0 +1,194 @@
+// The only code that talks to Consul: its HTTP API over node:http(s) (no client library:
+// a dozen endpoints, and we need what clients hide — raw Flags digits, X-Consul-* headers,
+// a byte cap on big answers, and whether a failed write was ever sent).
+//
+// Contracts:
+// - every request carries the ACL token (X-Consul-Token) and dc= when configured;
+// - answers are read up to maxBytes, then the socket is dropped (ConsulError "too-large");
+// - ConsulError.sent = false only when the request provably never reached the agent
+//   (connection refused, no route, DNS): a release then is "refused", otherwise "unknown".
+
+import http from "node:http";
+import https from "node:https";
+import { readFileSync } from "node:fs";
+import type { ConsulConnectionConfig } from "./config";
+
+export interface ReadMeta {
+  /** X-Consul-Index: the raft index to block on next. */
+  index: number | null;
+  knownLeader: boolean | null;
+  lastContactMs: number | null;
+  /** X-Consul-Effective-Consistency: leader | consistent | stale */
+  effective: string | null;
+  /** X-Consul-Results-Filtered-By-ACLs: the token could not see some entries. */
+  filtered: boolean;
+}
+
+export interface ConsulAnswer {
+  status: number;
+  body: Buffer;
+  meta: ReadMeta;
+}
+
+export type ConsulErrorCode = "unreachable" | "forbidden" | "no-leader" | "http" | "too-large" | "timeout" | "aborted";
+
+export class ConsulError extends Error {
+  override readonly name = "ConsulError";
+  constructor(
+    readonly code: ConsulErrorCode,
+    message: string,
+    readonly sent: boolean,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+const NEVER_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"]);
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: string | Buffer;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  maxBytes?: number;
+  /** Apply the connection's read consistency (default | consistent | stale). */
+  read?: boolean;
+}
+
+export class ConsulHttp {
+  private readonly base: URL;
+  private readonly agent: http.Agent;
+  private readonly token: string | undefined;
+
+  constructor(private readonly cfg: ConsulConnectionConfig) {
+    this.base = new URL(cfg.url);
+    this.token = cfg.token ?? (cfg.tokenFile ? readFileSync(cfg.tokenFile, "utf8").trim() : undefined);
+    if (this.base.protocol === "https:") {
+      const t = cfg.tls;
+      this.agent = new https.Agent({
+        keepAlive: true,
+        ca: t?.ca ? readFileSync(t.ca) : undefined,
+        cert: t?.cert ? readFileSync(t.cert) : undefined,
+        key: t?.key ? readFileSync(t.key) : undefined,
+        servername: t?.servername,
+        rejectUnauthorized: t?.rejectUnauthorized ?? true,
+      });
+    } else {
+      this.agent = new http.Agent({ keepAlive: true });
+    }
+  }
+
+  get url(): string {
+    return this.base.origin;
+  }
+
+  /** Query parameters of a read at the connection's consistency. */
+  consistencyParam(): Record<string, boolean> {
+    return this.cfg.consistency === "default" ? {} : { [this.cfg.consistency]: true };
+  }
+
+  request(method: "GET" | "PUT" | "DELETE", path: string, o: RequestOptions = {}): Promise<ConsulAnswer> {
+    const url = new URL(path, this.base);
+    const query = { ...(o.read ? this.consistencyParam() : {}), ...o.query };
+    if (this.cfg.datacenter) query.dc = this.cfg.datacenter;
+    for (const [k, v] of Object.entries(query)) {
+      if (v === undefined || v === false) continue;
+      // Flag parameters (?recurse, ?stale) are sent bare, as Consul's docs write them.
+      url.search += (url.search ? "&" : "") + (v === true ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+    }
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (this.token) headers["x-consul-token"] = this.token;
+    if (o.body !== undefined) headers["content-type"] = "application/json";
+    const maxBytes = o.maxBytes ?? 64 * 1024 * 1024;
+    const timeoutMs = o.timeoutMs ?? this.cfg.requestTimeoutMs;
+    const lib = url.protocol === "https:" ? https : http;
+
+    return new Promise<ConsulAnswer>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: ConsulError) => {
+        if (settled) return;
+        settled = true;
+        cleanup();
+        req.destroy();
+        reject(err);
+      };
+      const req = lib.request(url, { method, headers, agent: this.agent });
+      const timer = setTimeout(() => fail(new ConsulError("timeout", `no answer from ${url.origin} within ${timeoutMs} ms`, true)), timeoutMs);
+      const onAbort = () => fail(new ConsulError("aborted", "aborted", true));
+      const cleanup = () => {
+        clearTimeout(timer);
+        o.signal?.removeEventListener("abort", onAbort);
+      };
+      if (o.signal?.aborted) return onAbort();
+      o.signal?.addEventListener("abort", onAbort, { once: true });
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        const never = NEVER_SENT.has(err.code ?? "");
+        const what = err.code && !err.message.includes(err.code) ? `${err.code} (${err.message})` : err.message || err.code;
+        fail(new ConsulError(never ? "unreachable" : "http", `${url.origin}: ${what}`, !never));
+      });
+      req.on("response", (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (c: Buffer) => {
+          size += c.length;
+          if (size > maxBytes) {
+            fail(new ConsulError("too-large", `answer larger than ${maxBytes} bytes`, true));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on("error", (err) => fail(new ConsulError("http", `${url.origin}: ${err.message}`, true)));
+        res.on("end", () => {
+          if (settled) return;
+          settled = true;
+          cleanup();
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), meta: readMeta(res.headers) });
+        });
+      });
+      req.end(o.body);
+    });
+  }
+
+  /** A request whose non-2xx answers become ConsulErrors (404 passes: "no such key" is an answer). */
+  async call(method: "GET" | "PUT" | "DELETE", path: string, o: RequestOptions = {}): Promise<ConsulAnswer> {
+    const a = await this.request(method, path, o);
+    if (a.status === 200 || a.status === 404) return a;
+    throw errorFromAnswer(a);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+export function errorFromAnswer(a: ConsulAnswer): ConsulError {
+  const text = a.body.toString("utf8").trim().slice(0, 300);
+  if (a.status === 403) return new ConsulError("forbidden", `not permitted by Consul's ACLs (403): ${text || "Permission denied"}`, true, 403);
+  if (/no cluster leader|no leader/i.test(text)) return new ConsulError("no-leader", `Consul has no cluster leader (${a.status}): ${text}`, true, a.status);
+  return new ConsulError("http", `Consul answered ${a.status}: ${text}`, true, a.status);
+}
+
+function readMeta(h: http.IncomingHttpHeaders): ReadMeta {
+  const one = (name: string) => {
+    const v = h[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const index = one("x-consul-index");
+  const leader = one("x-consul-knownleader");
+  const contact = one("x-consul-lastcontact");
+  return {
+    index: index !== undefined && /^\d+$/.test(index) ? Number(index) : null,
+    knownLeader: leader === undefined ? null : leader === "true",
+    lastContactMs: contact !== undefined && /^\d+$/.test(contact) ? Number(contact) : null,
+    effective: one("x-consul-effective-consistency") ?? null,
+    filtered: one("x-consul-results-filtered-by-acls") === "true",
+  };
+}
+
+/** Percent-encodes each segment of a KV key so any key round-trips (slashes stay slashes). */
+export function kvPath(key: string): string {
+  // "." and ".." segments are escaped too, or URL resolution would walk out of the key.
+  const seg = (s: string) => (s === "." || s === ".." ? s.replace(/\./g, "%2E") : encodeURIComponent(s));
+  return "/v1/kv/" + key.split("/").map(seg).join("/");
+}

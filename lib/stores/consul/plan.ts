@@ -1,0 +1,134 @@
+// What a Consul force-release would do, in words and in curl, for the release dialog. Pure:
+// the adapter passes what it last read (entries by key, sessions by id).
+
+import type { LockRecord, ReleaseMode, ReleasePlan } from "../../model";
+import { decodeFence, type FenceHolding } from "../../fence";
+import type { ConsulEntry, ConsulSession } from "../../formats/consul/entry";
+import { destroyCurl, evictOps, txnCurl, unlockOps, MAX_TXN_OPS } from "./release";
+
+export interface PlanContext {
+  base: string;
+  datacenter?: string;
+  readOnly: boolean;
+  entries: ReadonlyMap<string, ConsulEntry>;
+  sessions: ReadonlyMap<string, ConsulSession>;
+  /** Keys under the watched prefixes that this session holds, from the last reads. */
+  keysOfSession(id: string): string[];
+}
+
+/** The plan also says, in one line, what the mode does (the dialog's mode picker shows it). */
+export type ConsulPlan = ReleasePlan & { title: string };
+
+export function evictees(h: FenceHolding): Array<[string, string, number]> {
+  try {
+    const list = JSON.parse(String(h.hs ?? "[]")) as unknown;
+    return Array.isArray(list) ? (list as Array<[string, string, number]>) : [];
+  } catch {
+    return [];
+  }
+}
+
+export function modesFor(lock: LockRecord, ctx: PlanContext): ReleaseMode[] {
+  if (ctx.readOnly) return [];
+  const h = decodeFence(lock.fence).h;
+  if (h.t === "kv") return ["delete", "destroy-session"];
+  if (h.t === "sem") {
+    const n = evictees(h).length;
+    if (n === 0 || 1 + 2 * n > MAX_TXN_OPS) return [];
+    return n === 1 ? ["delete", "destroy-session"] : ["delete"];
+  }
+  return [];
+}
+
+export function describe(lock: LockRecord, mode: ReleaseMode, ctx: PlanContext): ConsulPlan {
+  const h = decodeFence(lock.fence).h;
+  const modes = modesFor(lock, ctx);
+  const notes: string[] = [];
+  if (modes.length === 0) {
+    return {
+      title: "not releasable",
+      modes,
+      deletes: "nothing",
+      command: "(no conditional release exists for this record)",
+      holderNotified: false,
+      notes: [ctx.readOnly ? "This connection is read-only." : notReleasable(lock, h)],
+    };
+  }
+  const monitored = lock.format === "consul.lock" || lock.format === "consul.semaphore";
+  if (lock.fencingToken) notes.push(`Fencing token (LockIndex) ${lock.fencingToken}: resources that check the sequencer (key, LockIndex, session) refuse the old holder.`);
+  if (lock.consistency.startsWith("stale") || lock.consistency.includes("NO KNOWN LEADER")) notes.push("This view was read in stale mode; the release itself always goes through the leader and checks the index.");
+
+  if (mode === "destroy-session") {
+    const sid = h.t === "kv" ? String(h.s) : evictees(h)[0]?.[1] ?? "";
+    // The key the check is made on: the lock's own key, or a semaphore holder's contender key.
+    const heldKey = h.t === "kv" ? lock.key : evictees(h)[0]?.[0] ?? lock.key;
+    const s = ctx.sessions.get(sid);
+    const keys = ctx.keysOfSession(sid);
+    const delayMs = s?.LockDelay !== undefined ? Math.round(s.LockDelay / 1e6) : 15_000;
+    const behavior = s?.Behavior || "release";
+    notes.push(
+      `Consul has no index from a session to its keys: the list covers the watched prefixes only; keys elsewhere held by ${sid.slice(0, 8)} go too.`,
+      "The session cannot be re-created: its holder must take a new one (api.Lock and `consul lock` report the lock as lost).",
+    );
+    return {
+      title: `Destroy session ${sid.slice(0, 8)}${s?.Name ? ` (${s.Name})` : ""}: ${behavior === "delete" ? "deletes" : "releases"} every key it holds (${keys.length} seen: ${keys.slice(0, 6).join(", ")}${keys.length > 6 ? ", …" : ""}), then lock-delay ${fmtMs(delayMs)}.`,
+      modes,
+      deletes: `DESTROYS session ${sid} (${s?.Name ?? "name unknown"}, node ${s?.Node ?? "?"}, behavior ${behavior}) while ${heldKey} is still held by it — then Consul ${behavior === "delete" ? "DELETES" : "releases"} every key it holds: ${keys.join(", ") || heldKey}`,
+      wakes: `nobody can acquire ${keys.length === 1 ? "that key" : `those ${keys.length} keys`} for the lock-delay of ${fmtMs(delayMs)} after the destroy (Consul refuses ?acquire meanwhile)`,
+      command: destroyCurl(ctx.base, sid, ctx.datacenter),
+      holderNotified: monitored,
+      notes,
+    };
+  }
+
+  if (h.t === "sem") {
+    const ev = evictees(h);
+    const lockEntry = ctx.entries.get(lock.key);
+    const limit = Number(h.lim);
+    const ops = evictOps({
+      lockKey: lock.key,
+      lockModifyIndex: Number(h.mi),
+      limit,
+      flags: lockEntry?.Flags ?? "16210313421097356768",
+      holdersNow: lock.holders.map((x) => x.id),
+      evict: ev.map(([k, s]) => [k, s]),
+    });
+    notes.push("api.Semaphore holders watch .lock: each evicted holder sees it lost its slot. Contender keys of waiters stay.");
+    return {
+      title: `Evict the ${ev.length} holder${ev.length === 1 ? "" : "s"} seen: one /v1/txn rewrites .lock without ${ev.length === 1 ? "it" : "them"} (CAS on ModifyIndex ${h.mi}) and deletes ${ev.length === 1 ? "its contender key" : "their contender keys"}; no lock-delay.`,
+      modes,
+      deletes: `${ev.map(([k]) => k).join(", ")} (each only while its session holds it), and ${ev.length === 1 ? "that holder" : "those holders"} from ${lock.key} (only while its ModifyIndex is ${h.mi})`,
+      wakes: `waiters (${lock.waiters.length}) see ${ev.length} permit${ev.length === 1 ? "" : "s"} free at once`,
+      command: txnCurl(ctx.base, ops, ctx.datacenter),
+      holderNotified: true,
+      notes,
+    };
+  }
+
+  const e = ctx.entries.get(lock.key);
+  const others = ctx.keysOfSession(String(h.s)).filter((k) => k !== lock.key);
+  const value = e && e.ModifyIndex === Number(h.mi) ? e.Value ?? "" : "<base64 value at this ModifyIndex>";
+  const ops = unlockOps({ key: lock.key, modifyIndex: Number(h.mi), session: String(h.s) }, value, e?.Flags ?? "0");
+  if (others.length) notes.push(`Session ${String(h.s).slice(0, 8)} keeps holding ${others.length} other key${others.length === 1 ? "" : "s"}: ${others.slice(0, 6).join(", ")}${others.length > 6 ? ", …" : ""}.`);
+  notes.push("By hand without the index check: consul kv put -release -session=<session> <key> <value> (resend the value, or it is replaced).");
+  return {
+    title: `Unlock only this key with one /v1/txn (check-index + check-session + unlock): no lock-delay; the session's other keys stay held.`,
+    modes,
+    deletes: `nothing is deleted: UNLOCKS ${lock.key} (clears its Session, keeps value and flags) only while ModifyIndex is ${h.mi} and Session is ${h.s}`,
+    wakes: "contenders blocked on the key can acquire it at once (no lock-delay)",
+    command: txnCurl(ctx.base, ops, ctx.datacenter),
+    holderNotified: monitored,
+    notes,
+  };
+}
+
+function notReleasable(lock: LockRecord, h: FenceHolding): string {
+  if (lock.state === "free") return "Nobody holds this lock.";
+  if (h.t === "sem") return "No live holder to evict (or too many for one transaction).";
+  if (lock.format === "consul.unknown") return "This key does not have a known lock layout, so there is nothing exact to release.";
+  return "No exact holding to release.";
+}
+
+function fmtMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}

@@ -1,0 +1,146 @@
+// Reads: prefixes, single keys, semaphore directories and sessions, at the connection's
+// consistency.
+//
+// Discovery is ONE `GET /v1/kv/<prefix>?recurse` per configured prefix, bounded, rather than
+// walking `?keys&separator=/`: a lock is only recognisable with its Session, Flags,
+// LockIndex and (semaphores) value, which `?keys` does not return, so a key walk would cost
+// one more GET per key (10k round trips for 10k locks) and give no single X-Consul-Index to
+// block on. The bound: the answer is read up to maxPrefixBytes and at most maxKeysPerPrefix
+// entries are used; past either the prefix becomes a named problem ("narrow the prefix")
+// instead of an unbounded read. Prefixes are the operator's lock namespaces, not all of KV.
+
+import type { Problem } from "../../model";
+import { dirOf, parseKv, parseKvIndexes, type ConsulEntry, type ConsulSession } from "../../formats/consul/entry";
+import { ConsulError, errorFromAnswer, kvPath, type ConsulAnswer, type ConsulHttp, type ReadMeta } from "./http";
+import type { ConsulConnectionConfig } from "./config";
+
+export interface PrefixRead {
+  prefix: string;
+  entries: ConsulEntry[];
+  /** X-Consul-Index of the answer (≥ 1), to block on next. */
+  index: number;
+  meta: ReadMeta;
+  problems: Problem[];
+  /** The prefix is over the configured bounds: nothing of it was used. */
+  tooLarge: boolean;
+}
+
+export interface Blocking {
+  index: number;
+  waitSec: number;
+}
+
+type Fetched = { answer: ConsulAnswer; tooLarge: null } | { answer: null; tooLarge: string };
+
+async function fetchPrefix(http: ConsulHttp, cfg: ConsulConnectionConfig, prefix: string, signal: AbortSignal, blocking?: Blocking): Promise<Fetched> {
+  const query = blocking ? { recurse: true, index: blocking.index, wait: `${blocking.waitSec}s` } : { recurse: true };
+  // Consul adds up to wait/16 of jitter to a blocking query; leave room for it and the answer.
+  const timeoutMs = blocking ? blocking.waitSec * 1000 * (17 / 16) + cfg.requestTimeoutMs : cfg.requestTimeoutMs;
+  try {
+    return { answer: await http.call("GET", kvPath(prefix), { query, read: true, signal, timeoutMs, maxBytes: cfg.maxPrefixBytes }), tooLarge: null };
+  } catch (err) {
+    if (err instanceof ConsulError && err.code === "too-large") return { answer: null, tooLarge: `the prefix's KV answer is over ${cfg.maxPrefixBytes} bytes` };
+    throw err;
+  }
+}
+
+function tooLargeProblem(prefix: string, why: string): Problem {
+  return { key: prefix, code: "prefix-too-large", message: `${why}: not read. Configure narrower prefixes.` };
+}
+
+export async function readPrefix(
+  http: ConsulHttp,
+  cfg: ConsulConnectionConfig,
+  prefix: string,
+  signal: AbortSignal,
+  blocking?: Blocking,
+): Promise<PrefixRead> {
+  const tooLarge = (why: string): PrefixRead => ({ prefix, entries: [], index: 1, meta: emptyMeta(), problems: [tooLargeProblem(prefix, why)], tooLarge: true });
+  const f = await fetchPrefix(http, cfg, prefix, signal, blocking);
+  if (!f.answer) return tooLarge(f.tooLarge);
+  const answer = f.answer;
+  const entries = answer.status === 404 ? [] : parseKv(answer.body.toString("utf8"));
+  if (entries.length > cfg.maxKeysPerPrefix) return tooLarge(`the prefix holds ${entries.length} keys (limit ${cfg.maxKeysPerPrefix})`);
+  const problems: Problem[] = [];
+  if (answer.meta.filtered) {
+    problems.push({
+      key: prefix,
+      code: "acl-filtered",
+      message: "Consul's ACLs hid some keys under this prefix from LockDeck's token: locks there are not shown (needs key_prefix read)",
+    });
+  }
+  return { prefix, entries, index: Math.max(1, answer.meta.index ?? 1), meta: answer.meta, problems, tooLarge: false };
+}
+
+/** What a watch compares: each key's ModifyIndex (no Flags pass, no entry objects). */
+export interface PrefixIndexes {
+  index: number;
+  seen: Map<string, number>;
+  tooLarge: boolean;
+}
+
+export async function readPrefixIndexes(http: ConsulHttp, cfg: ConsulConnectionConfig, prefix: string, signal: AbortSignal, blocking?: Blocking): Promise<PrefixIndexes> {
+  const f = await fetchPrefix(http, cfg, prefix, signal, blocking);
+  if (!f.answer) return { index: 1, seen: new Map(), tooLarge: true };
+  const list = f.answer.status === 404 ? [] : parseKvIndexes(f.answer.body.toString("utf8"));
+  if (list.length > cfg.maxKeysPerPrefix) return { index: 1, seen: new Map(), tooLarge: true };
+  const seen = new Map<string, number>();
+  for (const e of list) seen.set(e.Key, e.ModifyIndex);
+  return { index: Math.max(1, f.answer.meta.index ?? 1), seen, tooLarge: false };
+}
+
+export async function readSessions(
+  http: ConsulHttp,
+  signal: AbortSignal,
+  blocking?: Blocking,
+  timeoutMs?: number,
+): Promise<{ sessions: ConsulSession[]; index: number; meta: ReadMeta }> {
+  const query = blocking ? { index: blocking.index, wait: `${blocking.waitSec}s` } : {};
+  const a = await http.call("GET", "/v1/session/list", { query, read: true, signal, timeoutMs });
+  if (a.status !== 200) throw errorFromAnswer(a);
+  const sessions = JSON.parse(a.body.toString("utf8")) as ConsulSession[] | null;
+  return { sessions: sessions ?? [], index: Math.max(1, a.meta.index ?? 1), meta: a.meta };
+}
+
+/** One key; [] when it does not exist. */
+export async function readKey(http: ConsulHttp, key: string, signal: AbortSignal, consistent = false): Promise<{ entries: ConsulEntry[]; meta: ReadMeta }> {
+  const a = await http.call("GET", kvPath(key), { read: !consistent, query: consistent ? { consistent: true } : {}, signal });
+  return { entries: a.status === 404 ? [] : parseKv(a.body.toString("utf8")), meta: a.meta };
+}
+
+/** The entries directly under a directory ("a/b/"), i.e. a semaphore's .lock and contenders. */
+export async function readDir(http: ConsulHttp, cfg: ConsulConnectionConfig, dir: string, signal: AbortSignal): Promise<{ entries: ConsulEntry[]; meta: ReadMeta }> {
+  const a = await http.call("GET", kvPath(dir), { query: { recurse: true }, read: true, signal, maxBytes: cfg.maxPrefixBytes });
+  const all = a.status === 404 ? [] : parseKv(a.body.toString("utf8"));
+  return { entries: all.filter((e) => dirOf(e.Key) === dir), meta: a.meta };
+}
+
+/** One session, or null when Consul no longer has it (invalidated). */
+export async function readSession(http: ConsulHttp, id: string, signal: AbortSignal): Promise<ConsulSession | null> {
+  const a = await http.call("GET", `/v1/session/info/${encodeURIComponent(id)}`, { read: true, signal });
+  if (a.status === 404) return null;
+  const list = JSON.parse(a.body.toString("utf8")) as ConsulSession[] | null;
+  return list?.[0] ?? null;
+}
+
+export function emptyMeta(): ReadMeta {
+  return { index: null, knownLeader: null, lastContactMs: null, effective: null, filtered: false };
+}
+
+/** How the view was read, in words, from the mode asked for and what Consul's headers said. */
+export function describeConsistency(mode: ConsulConnectionConfig["consistency"], metas: ReadMeta[]): string {
+  const effective = metas.find((m) => m.effective)?.effective;
+  const leaderUnknown = metas.some((m) => m.knownLeader === false);
+  const contact = Math.max(0, ...metas.map((m) => m.lastContactMs ?? 0));
+  const base =
+    mode === "consistent"
+      ? "consistent (leader confirmed by a quorum)"
+      : mode === "stale"
+        ? "stale (any server may answer)"
+        : "default (leader-served; may be briefly stale across a leader change)";
+  const parts = [base];
+  if (effective && effective !== { default: "leader", consistent: "consistent", stale: "stale" }[mode]) parts.push(`Consul served it as ${effective}`);
+  if (mode === "stale" || contact > 0) parts.push(`last contact with the leader ${contact} ms ago`);
+  if (leaderUnknown) parts.push("NO KNOWN LEADER: the data may be arbitrarily old");
+  return parts.join(" · ");
+}

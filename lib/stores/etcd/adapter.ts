@@ -1,0 +1,445 @@
+// The etcd store adapter: paged discovery under the configured prefixes at one revision, lease
+// TTLs from LeaseTimeToLive, a watch from the snapshot's revision, cluster status, and the two
+// force-release modes (guarded txn delete, lease revoke). Only lib/stores/etcd imports etcd3.
+
+import type { Etcd3, IMember } from "etcd3";
+import type { Health, LockRecord, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import type { EtcdConnectionConfig } from "./config";
+import { createClient, errorText, neverSent } from "./client";
+import { coveringPrefixes, readKey, readPrefixes, type ReadResult } from "./read";
+import { LeaseBatch, LeaseTracker, readLeases } from "./leases";
+import { watchPrefixes } from "./watch";
+import { describe as describePlan, kvHolding, noReleaseReason, sameHolding, type PlanContext } from "./release";
+import { clusterStatus, statusLine, type ClusterStatus } from "./status";
+import { guardedDelete } from "./txn";
+import { applyLeases, applyLeasesInPlace, ChunkedDecoder, classify, decodeStructure, leaseHex, parentOf, type EtcdEntry, type LeaseInfo } from "../../formats/etcd";
+import { decodeFence } from "../../fence";
+import { keyToBytes } from "../../keys";
+
+const HEALTH_TIMEOUT_MS = 3_000;
+const CONFIRM_TIMEOUT_MS = 3_000;
+const FRESH_TTL_TIMEOUT_MS = 1_000;
+const MEMBERS_TTL_MS = 30_000;
+/** Rereads of at most this many locks also list each holder lease's keys (the blast radius). */
+const KEYS_FOR_AT_MOST = 20;
+/** Lease TTLs re-read per live tick; a rotating window when there are more. */
+const LEASES_PER_TICK = 256;
+/** A snapshot reads the TTL of every lease it meets while paging, up to this many. */
+const LEASES_WHILE_PAGING = 10_000;
+
+interface Pass {
+  read: ReadResult;
+  batch: LeaseBatch;
+  chunks: ChunkedDecoder | null;
+}
+
+export interface EtcdStats {
+  snapshots: number;
+  rereads: number;
+  ranges: number;
+  leaseCalls: number;
+}
+
+export class EtcdAdapter implements StoreAdapter {
+  readonly kind = "etcd" as const;
+  readonly client: Etcd3;
+  readonly stats: EtcdStats = { snapshots: 0, rereads: 0, ranges: 0, leaseCalls: 0 };
+  private live = false;
+  /** Revision of the last snapshot: the watch starts right after it. */
+  private revision = "0";
+  /** lock key -> holder lease (decimal): for fresh TTLs, the lease checks, and (keys ending
+   *  in "/") the group locks a changed key may belong to. */
+  private holderLease = new Map<string, string>();
+  /** The lock keys that are single keys (etcd3 Lock, unknown), usually few. */
+  private loneLocks = new Set<string>();
+  private readonly tracker = new LeaseTracker();
+  private leaseFlags = new Map<string, "ok" | "not-renewed" | "expired">();
+  private tickCursor = 0;
+  private members: { list: IMember[]; at: number } | null = null;
+  private lastStatus: ClusterStatus | null = null;
+  private noLeader = false;
+  /** Set while a watch runs: makes it yield a resync (the hub re-lists). */
+  private pokeWatch: (() => void) | null = null;
+  private readonly prefixes: string[];
+
+  constructor(
+    private readonly id: string,
+    private readonly cfg: EtcdConnectionConfig,
+  ) {
+    this.client = createClient(cfg);
+    this.prefixes = coveringPrefixes(cfg.prefixes);
+  }
+
+  updateMode() {
+    return this.live ? { mode: "live" as const } : { mode: "polling" as const, intervalMs: this.cfg.pollIntervalMs };
+  }
+
+  private get serializable(): boolean {
+    return this.cfg.consistency === "serializable";
+  }
+
+  /** How a read was made, in words shown on every view. */
+  private consistencyOf(memberHex: string): string {
+    const name = this.memberName(memberHex);
+    if (!this.serializable) return `linearizable (via ${name})`;
+    const noLeader = this.lastStatus?.leader === "0" && this.lastStatus.answeredBy === memberHex;
+    return noLeader
+      ? `serializable: ${name}'s local copy, and it has NO LEADER — may be stale`
+      : `serializable: ${name}'s local copy, may be stale`;
+  }
+
+  private memberName(memberHex: string): string {
+    const m = this.members?.list.find((x) => BigInt(x.ID).toString(16) === memberHex);
+    return m?.name || `member ${memberHex}`;
+  }
+
+  private async refreshMembers(): Promise<void> {
+    if (this.members && Date.now() - this.members.at < MEMBERS_TTL_MS) return;
+    const res = await this.client.cluster.memberList({}, { deadline: Date.now() + HEALTH_TIMEOUT_MS });
+    this.members = { list: res.members, at: Date.now() };
+  }
+
+  // ---- health and cluster status ----------------------------------------------------------
+
+  /**
+   * Cluster status as Health. A member that knows no leader cannot serve a linearizable read:
+   * for a linearizable connection that is "unreachable" (the hub keeps the last snapshot,
+   * marked stale, and the release API refuses: "cannot confirm"); for a serializable one it is
+   * "degraded", and the feed re-lists so every record's consistency label says so.
+   */
+  async health(_signal: AbortSignal): Promise<Health> {
+    let status: ClusterStatus;
+    try {
+      status = await this.cluster();
+    } catch (err) {
+      return { status: "unreachable", message: errorText(err) };
+    }
+    const noLeader = status.leader === "0";
+    if (noLeader !== this.noLeader) {
+      this.noLeader = noLeader;
+      if (this.serializable) this.pokeWatch?.();
+    }
+    const server = statusLine(status);
+    if (!noLeader) return { status: "ok", message: "", server };
+    if (!this.serializable) {
+      return { status: "unreachable", message: `cannot confirm: ${status.answeredByName} knows no leader, so no linearizable read (or release) is possible through it`, server };
+    }
+    return { status: "degraded", message: `${status.answeredByName} knows no leader: serializable reads may be stale`, server };
+  }
+
+  /** Members, leader, raft term and index, and which member answered. */
+  async cluster(): Promise<ClusterStatus> {
+    await this.refreshMembers().catch(() => {});
+    this.lastStatus = await clusterStatus(this.client, this.members?.list ?? null, HEALTH_TIMEOUT_MS);
+    return this.lastStatus;
+  }
+
+  // ---- reading ------------------------------------------------------------------------------
+
+  private readOptions() {
+    return { serializable: this.serializable, pageSize: this.cfg.pageSize, maxKeysPerPrefix: this.cfg.maxKeysPerPrefix };
+  }
+
+  /**
+   * Every lock under the prefixes at one revision. While the pages arrive, the lease TTLs of
+   * every lease seen are read (up to LEASES_WHILE_PAGING) and the completed part of the keyspace
+   * is decoded, both overlapping the range calls; holders' leases past the cap are read after.
+   */
+  async snapshot(signal: AbortSignal): Promise<LockSnapshot> {
+    this.stats.snapshots++;
+    const started = Date.now();
+    await this.refreshMembers().catch(() => {});
+    let pass: Pass;
+    try {
+      pass = await this.readAll(signal, started);
+    } catch (err) {
+      // The pinned revision was compacted while paging: one fresh start at the new head.
+      if (!/compacted/i.test(errorText(err))) throw err;
+      pass = await this.readAll(signal, started);
+    }
+    const { read, batch, chunks } = pass;
+    const decoded = chunks ? chunks.finish() : { locks: [], problems: [], holderLease: new Map<string, string>() };
+    const leases = await batch.done();
+    this.stats.leaseCalls += leases.calls;
+    const missing = new Set([...new Set(decoded.holderLease.values())].filter((l) => l !== "0" && !batch.has(l)));
+    if (missing.size && !leases.error) {
+      const more = await readLeases(this.client, missing, { keys: false, timeoutMs: this.cfg.requestTimeoutMs }, signal);
+      this.stats.leaseCalls += more.calls;
+      for (const [id, info] of more.leases) leases.leases.set(id, info);
+      leases.error ??= more.error;
+    }
+    this.tracker.apply(leases.leases);
+    for (const info of leases.leases.values()) this.leaseFlags.set(info.id, flagOf(info));
+    applyLeasesInPlace(decoded.locks, decoded.holderLease, leases.leases);
+    this.revision = read.revision;
+    this.holderLease = decoded.holderLease;
+    this.loneLocks = new Set();
+    for (const k of this.holderLease.keys()) if (!k.endsWith("/")) this.loneLocks.add(k);
+    this.tracker.retain(new Set(leases.leases.keys()));
+    return {
+      locks: decoded.locks,
+      problems: [...read.problems, ...decoded.problems, ...leaseProblems(leases.error)],
+      observedAt: new Date(started).toISOString(),
+      consistency: this.consistencyOf(read.memberId),
+    };
+  }
+
+  private async readAll(signal: AbortSignal, started: number): Promise<Pass> {
+    const batch = new LeaseBatch(this.client, { keys: false, concurrency: 16, timeoutMs: this.cfg.requestTimeoutMs, cap: LEASES_WHILE_PAGING }, signal);
+    let chunks: ChunkedDecoder | null = null;
+    const read = await readPrefixes(this.client, this.prefixes, this.readOptions(), signal, (page, prefix, memberId) => {
+      for (const e of page) batch.add(e.lease);
+      chunks ??= new ChunkedDecoder({ connection: this.id, consistency: this.consistencyOf(memberId), now: started });
+      chunks.page(prefix, page);
+    });
+    this.stats.ranges += read.ranges;
+    return { read, batch, chunks };
+  }
+
+  /** LeaseTimeToLive for these leases, run through the not-renewed tracker. */
+  private async leaseFacts(ids: Set<string>, keys: boolean, signal: AbortSignal, timeoutMs = this.cfg.requestTimeoutMs) {
+    const res = await readLeases(this.client, ids, { keys, timeoutMs }, signal);
+    this.stats.leaseCalls += res.calls;
+    this.tracker.apply(res.leases);
+    for (const info of res.leases.values()) this.leaseFlags.set(info.id, flagOf(info));
+    return res;
+  }
+
+  /**
+   * Re-reads the locks behind these keys: a group lock ("<prefix>/") by ranging its prefix, an
+   * etcd3 Lock or unknown key by itself, and any known group a key sits under.
+   */
+  async reread(keys: string[], signal: AbortSignal): Promise<{ locks: LockRecord[]; gone: string[]; problems: Problem[] }> {
+    this.stats.rereads++;
+    const started = Date.now();
+    const wanted = new Set(keys);
+    const groupKeys = new Set<string>();
+    const lone: string[] = [];
+    for (const k of wanted) {
+      if (k.endsWith("/")) groupKeys.add(k);
+      else lone.push(k);
+      for (const g of this.ancestorGroups(k)) groupKeys.add(g);
+    }
+    const entries = new Map<string, EtcdEntry>();
+    const problems: Problem[] = [];
+    let memberId = "";
+    if (groupKeys.size) {
+      const read = await readPrefixes(this.client, [...groupKeys], this.readOptions(), signal);
+      this.stats.ranges += read.ranges;
+      memberId = read.memberId;
+      problems.push(...read.problems);
+      for (const e of read.entries) entries.set(e.key, e);
+    }
+    const singles = lone.filter((k) => !entries.has(k) && ![...groupKeys].some((g) => k.startsWith(g)));
+    await Promise.all(
+      singles.map(async (k) => {
+        const r = await readKey(this.client, k, keyToBytes(k), this.serializable, this.cfg.requestTimeoutMs);
+        this.stats.ranges++;
+        memberId ||= r.memberId;
+        if (r.entry) entries.set(r.entry.key, r.entry);
+      }),
+    );
+    signal.throwIfAborted();
+    const ctx = { connection: this.id, consistency: this.consistencyOf(memberId), now: started };
+    const structure = decodeStructure([...entries.values()], ctx);
+    const found = structure.locks.filter((l) => wanted.has(l.key) || groupKeys.has(l.key));
+    const holderIds = new Set(found.map((l) => structure.holderLease.get(l.key) ?? "0"));
+    const leases = await this.leaseFacts(holderIds, found.length <= KEYS_FOR_AT_MOST, signal);
+    const locks = found.map((r) => applyLeases(r, structure.holderLease.get(r.key) ?? "0", leases.leases));
+
+    // Bookkeeping: which locks exist now under what was read.
+    const foundKeys = new Set(locks.map((l) => l.key));
+    const gone = [...wanted].filter((k) => !foundKeys.has(k));
+    for (const g of groupKeys) {
+      if (!foundKeys.has(g)) gone.push(g);
+      // A lone lock that now sits in a group's queue is no lock of its own any more.
+      for (const k of this.loneLocks) if (k.startsWith(g) && !foundKeys.has(k)) gone.push(k);
+    }
+    for (const k of gone) {
+      this.holderLease.delete(k);
+      this.loneLocks.delete(k);
+    }
+    for (const l of locks) {
+      this.holderLease.set(l.key, structure.holderLease.get(l.key) ?? "0");
+      if (!l.key.endsWith("/")) this.loneLocks.add(l.key);
+    }
+    return { locks, gone: [...new Set(gone)], problems: [...problems, ...structure.problems, ...leaseProblems(leases.error)] };
+  }
+
+  /** A group lock ("<prefix>/") LockDeck knows: a changed key under it may change its queue. */
+  private isGroup(p: string): boolean {
+    return p.endsWith("/") && this.holderLease.has(p);
+  }
+
+  private ancestorGroups(key: string): string[] {
+    const out: string[] = [];
+    for (let i = key.indexOf("/"); i >= 0 && i < key.length - 1; i = key.indexOf("/", i + 1)) {
+      const p = key.slice(0, i + 1);
+      if (this.isGroup(p)) out.push(p);
+    }
+    return out;
+  }
+
+  /** The lock keys a changed store key can affect. */
+  private lockKeysOf = (e: EtcdEntry): string[] => {
+    const l = classify(e);
+    const own = l.kind === "lone" ? e.key : l.group;
+    const out = new Set([own, ...this.ancestorGroups(e.key)]);
+    // A key that is not a lock layout may still sit in a known group's queue (or leave it).
+    if (l.kind === "lone" && this.isGroup(parentOf(e.key))) out.add(parentOf(e.key));
+    return [...out];
+  };
+
+  async *watch(signal: AbortSignal): AsyncGenerator<StoreChange> {
+    try {
+      yield* watchPrefixes(
+        this.client,
+        this.prefixes,
+        {
+          snapshotRevision: () => this.revision,
+          lockKeysOf: this.lockKeysOf,
+          tick: (s) => this.checkLeases(s),
+          tickMs: this.cfg.leaseCheckMs,
+          onLive: (live) => (this.live = live),
+          onResyncHandle: (poke) => (this.pokeWatch = poke),
+        },
+        signal,
+      );
+    } finally {
+      this.live = false;
+      this.pokeWatch = null;
+    }
+  }
+
+  /**
+   * Live lease check: re-reads some holders' lease TTLs and returns the locks whose lease
+   * became not-renewed, recovered, or expired, so the hub re-reads them.
+   */
+  private async checkLeases(signal: AbortSignal): Promise<string[]> {
+    const all = [...new Set(this.holderLease.values())].filter((l) => l !== "0");
+    if (all.length === 0) return [];
+    const start = this.tickCursor % all.length;
+    const batch = all.length <= LEASES_PER_TICK ? all : [...all, ...all].slice(start, start + LEASES_PER_TICK);
+    this.tickCursor = start + batch.length;
+    const before = new Map(batch.map((id) => [id, this.leaseFlags.get(id) ?? "ok"]));
+    const res = await this.leaseFacts(new Set(batch), false, signal);
+    const changed = new Set(batch.filter((id) => res.leases.has(id) && this.leaseFlags.get(id) !== before.get(id)));
+    if (changed.size === 0) return [];
+    return [...this.holderLease].filter(([, lease]) => changed.has(lease)).map(([key]) => key);
+  }
+
+  /** Remaining TTLs of some locks' holder leases, straight from LeaseTimeToLive. */
+  async ttls(keys: string[], signal: AbortSignal): Promise<Map<string, number | null>> {
+    const leaseOf = new Map(keys.map((k) => [k, this.holderLease.get(k) ?? "0"]));
+    // A page of the table waits for this: a short deadline, and stale beats late.
+    const res = await this.leaseFacts(new Set(leaseOf.values()), false, signal, FRESH_TTL_TIMEOUT_MS);
+    const out = new Map<string, number | null>();
+    for (const [k, lease] of leaseOf) {
+      const info = res.leases.get(lease);
+      if (info) out.set(k, Math.max(0, info.ttlSec) * 1000);
+    }
+    return out;
+  }
+
+  // ---- the leases page ----------------------------------------------------------------------
+
+  /** Every lease in the cluster with its TTLs and keys, and which of those keys are locks. */
+  async leases(signal: AbortSignal, limit = 1_000): Promise<{ total: number; leases: Array<LeaseInfo & { hex: string; lockKeys: string[] }>; error?: string }> {
+    const all = await this.client.leaseClient.leaseLeases({ deadline: Date.now() + this.cfg.requestTimeoutMs });
+    const ids = all.leases.map((l) => String(l.ID));
+    const res = await this.leaseFacts(new Set(ids.slice(0, limit)), true, signal);
+    const lockOf = new Map<string, string[]>();
+    for (const [key, lease] of this.holderLease) lockOf.set(lease, [...(lockOf.get(lease) ?? []), key]);
+    const leases = [...res.leases.values()]
+      .map((l) => ({ ...l, hex: leaseHex(l.id), notRenewed: this.tracker.flagged(l.id), lockKeys: lockOf.get(l.id) ?? [] }))
+      .sort((a, b) => a.ttlSec - b.ttlSec || a.hex.localeCompare(b.hex));
+    return { total: ids.length, leases, error: res.error };
+  }
+
+  // ---- force-release --------------------------------------------------------------------------
+
+  async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
+    if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
+    const fence = decodeFence(lock.fence);
+    const h = kvHolding(fence);
+    if (!h) return { status: "refused", reason: noReleaseReason(fence.h) };
+    if (mode !== "delete" && mode !== "revoke-lease") return { status: "refused", reason: `etcd locks are released by delete or revoke-lease, not ${mode}` };
+    if (mode === "revoke-lease" && h.l === "0") return { status: "refused", reason: "the holder key has no lease to revoke" };
+    const keyBytes = keyToBytes(h.k);
+
+    // Confirm with a linearizable read, whatever the connection's read setting: a member that
+    // cannot reach consensus must not be the basis of a delete.
+    let seen: EtcdEntry | null;
+    try {
+      seen = (await readKey(this.client, h.k, keyBytes, false, Math.min(this.cfg.requestTimeoutMs, CONFIRM_TIMEOUT_MS))).entry;
+    } catch (err) {
+      return { status: "refused", reason: `cannot confirm the holding (a linearizable read failed: ${errorText(err)}): nothing was sent` };
+    }
+    if (!sameHolding(h, seen)) return this.notAsSeen(lock.key, signal);
+
+    if (mode === "delete") {
+      let succeeded: boolean;
+      let revision: string;
+      try {
+        ({ succeeded, revision } = await guardedDelete(this.client, keyBytes, h));
+      } catch (err) {
+        if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${errorText(err)}` };
+        return { status: "unknown", reason: `no answer after sending the guarded delete: ${errorText(err)}` };
+      }
+      if (!succeeded) return this.notAsSeen(lock.key, signal);
+      return { status: "released", detail: `deleted ${h.k} (create_revision ${h.cr}, mod_revision ${h.mr}) at revision ${revision}; the holder was not told` };
+    }
+
+    // revoke-lease: what is on the lease right now is what goes.
+    const onLease = await readLeases(this.client, [h.l], { keys: true, timeoutMs: CONFIRM_TIMEOUT_MS }, signal);
+    const keys = onLease.leases.get(h.l)?.keys;
+    try {
+      await this.client.leaseClient.leaseRevoke({ ID: h.l });
+    } catch (err) {
+      const msg = errorText(err);
+      if (/lease not found/i.test(msg)) return { status: "gone" };
+      if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${msg}` };
+      return { status: "unknown", reason: `no answer after sending the lease revoke: ${msg}` };
+    }
+    const list = keys ? ` (${keys.length} key${keys.length === 1 ? "" : "s"} deleted: ${keys.join(", ")})` : " (its key list could not be read first)";
+    return { status: "released", detail: `revoked lease ${leaseHex(h.l)}${list}; the holder's keep-alive now fails` };
+  }
+
+  private async current(lockKey: string, signal: AbortSignal): Promise<LockRecord | null> {
+    try {
+      return (await this.reread([lockKey], signal)).locks.find((l) => l.key === lockKey) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The holding seen is not there any more: "changed" (409, with who holds it now) while the
+   * lock itself still exists, e.g. the next waiter took over; "gone" when nothing is left.
+   */
+  private async notAsSeen(lockKey: string, signal: AbortSignal): Promise<ReleaseOutcome> {
+    const current = await this.current(lockKey, signal);
+    return current ? { status: "changed", current } : { status: "gone" };
+  }
+
+  describeRelease(lock: LockRecord, mode: ReleaseMode): ReleasePlan {
+    const fence = decodeFence(lock.fence);
+    return describePlan(lock, mode, fence, this.planContext());
+  }
+
+  private planContext(): PlanContext {
+    return { endpoints: this.cfg.endpoints, username: this.cfg.username, caFile: this.cfg.tls?.ca, readOnly: this.cfg.readOnly };
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+}
+
+function flagOf(info: LeaseInfo): "ok" | "not-renewed" | "expired" {
+  return info.ttlSec < 0 ? "expired" : info.notRenewed ? "not-renewed" : "ok";
+}
+
+function leaseProblems(error: string | undefined): Problem[] {
+  return error ? [{ key: "(leases)", code: "lease-ttl-unavailable", message: `LeaseTimeToLive failed, TTLs unknown: ${error}` }] : [];
+}

@@ -1,0 +1,371 @@
+// The ZooKeeper store adapter: discovery under the root paths (sync() first, unless the
+// connection reads locally), decoding, watches, and version-checked force-release.
+// Only this folder imports the ZooKeeper client (node-zookeeper-client, see client.ts).
+//
+// Sessions: one ZooKeeper session per connection. A reconnect keeps the session (the library
+// re-registers our watches) but the feed still asks the hub to re-list; an expired session is
+// replaced by a new one, which has no watches, so the next read re-arms them all.
+
+import type { Health, LockRecord, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import { decodeFence } from "../../fence";
+import { decodeZooKeeper } from "../../formats/zookeeper";
+import { baseName, parentOf } from "../../formats/zookeeper/entry";
+import { SEMAPHORE_DIRS, classifyDir } from "../../formats/zookeeper/names";
+import type { ZooKeeperConnectionConfig } from "./config";
+import { consistencyLabel } from "./config";
+import { DeadlineError, ZK, ZkError, ZkSession } from "./client";
+import { Walker, type DirInfo, type ReadResult } from "./discover";
+import { WatchSet } from "./watch";
+import { REVOKE_MESSAGE, describe, targetOf, type Target } from "./release";
+import { describeServer, parseSrvr, srvr, type ServerInfo } from "./server-info";
+
+const SERVER_INFO_MAX_AGE_MS = 5_000;
+
+export class ZooKeeperAdapter implements StoreAdapter {
+  readonly kind = "zookeeper" as const;
+  private session: ZkSession;
+  private readonly watches: WatchSet;
+  private live = false;
+  private everDisconnected = false;
+  /** Lock keys last read, directories last listed, and which lock a helper dir belongs to. */
+  private known = new Set<string>();
+  private dirs = new Map<string, DirInfo>();
+  private owner = new Map<string, string>();
+  private serverInfo: (ServerInfo & { at: number }) | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly id: string,
+    private readonly cfg: ZooKeeperConnectionConfig,
+  ) {
+    this.watches = new WatchSet((path, kind) => this.keyFor(kind === "data" ? parentOf(path) : path));
+    this.session = this.open();
+  }
+
+  private open(): ZkSession {
+    const s = new ZkSession(
+      {
+        connectString: this.cfg.connectString,
+        sessionTimeoutMs: this.cfg.sessionTimeoutMs,
+        auth: this.cfg.digest ? [{ scheme: "digest", credentials: this.cfg.digest }] : [],
+      },
+      this.cfg.commandTimeoutMs,
+    );
+    s.onState((state) => {
+      if (state === "disconnected") this.everDisconnected = true;
+      else if (state === "connected" && this.everDisconnected) this.watches.resync();
+      else if (state === "expired" && !this.closed && this.session === s) {
+        // A dead session stays dead: open a new one. Its watches are gone, so re-list.
+        s.close();
+        this.session = this.open();
+        this.watches.sessionLost();
+      }
+    });
+    return s;
+  }
+
+  /** For tests: the live session's credentials (to expire it from outside, as ZooKeeper's own tests do). */
+  sessionForTests(): ZkSession {
+    return this.session;
+  }
+
+  updateMode() {
+    return this.live ? { mode: "live" as const } : { mode: "polling" as const, intervalMs: this.cfg.pollIntervalMs };
+  }
+
+  private get consistency(): string {
+    const s = this.serverInfo;
+    const by = s ? ` · answered by ${s.address} (${s.mode || "mode unknown"})` : "";
+    return consistencyLabel(this.cfg.consistency) + by;
+  }
+
+  /** Which server answers this session, and its mode (srvr), refreshed when stale or moved. */
+  private async refreshServer(): Promise<ServerInfo | null> {
+    const address = this.session.server;
+    if (!address) return this.serverInfo;
+    const cached = this.serverInfo;
+    if (cached && cached.address === address && Date.now() - cached.at < SERVER_INFO_MAX_AGE_MS) return cached;
+    let info: ServerInfo;
+    try {
+      info = parseSrvr(address, await srvr(address));
+    } catch (err) {
+      info = { address, mode: "", version: "", note: (err as Error).message };
+    }
+    this.serverInfo = { ...info, at: Date.now() };
+    return info;
+  }
+
+  async health(_signal?: AbortSignal): Promise<Health> {
+    const state = this.session.state;
+    if (state !== "connected") {
+      return { status: "unreachable", message: `ZooKeeper session ${state} (${this.cfg.connectString})` };
+    }
+    const info = await this.refreshServer();
+    if (!info) return { status: "ok", message: "" };
+    return { status: "ok", message: info.note ?? "", server: describeServer(info) };
+  }
+
+  private walker(signal: AbortSignal): Walker {
+    return new Walker(
+      this.session,
+      { maxChildren: this.cfg.maxChildren, maxDepth: this.cfg.maxDepth, maxNodes: this.cfg.maxNodes },
+      this.cfg.watch ? this.watches : null,
+      signal,
+    );
+  }
+
+  /** sync() makes the connected server catch up with the leader before we read. */
+  private async prepare(signal: AbortSignal, paths: string[]): Promise<void> {
+    await this.session.connected(signal);
+    const roots = new Set(paths.map((p) => rootOf(this.cfg.roots)(p) ?? "/"));
+    if (this.cfg.consistency === "sync") await Promise.all([...roots].map((p) => this.session.sync(p)));
+    await this.refreshServer();
+  }
+
+  /** Previews (escaped node data) only for re-reads: the table never shows them (lib/formats/types.ts). */
+  private decode(read: ReadResult, started: number, previews: boolean) {
+    return decodeZooKeeper(read.nodes, {
+      connection: this.id,
+      consistency: this.consistency,
+      now: started,
+      observedAtIso: new Date(started).toISOString(),
+      previews,
+      roots: this.cfg.roots,
+    });
+  }
+
+  async snapshot(signal: AbortSignal): Promise<LockSnapshot> {
+    const started = Date.now();
+    await this.prepare(signal, this.cfg.roots);
+    const w = this.walker(signal);
+    const missing: Problem[] = [];
+    for (const root of this.cfg.roots) {
+      if (await w.visit(root, 0)) continue;
+      missing.push({ key: root, code: "root-missing", message: `${root} does not exist (yet): no locks under it` });
+      await this.watchCreation(root);
+    }
+    const { locks, problems } = this.decode(w.out, started, false);
+    this.known = new Set(locks.map((l) => l.key));
+    this.dirs = w.out.dirs;
+    this.owner = ownersOf(locks);
+    return { locks, problems: [...missing, ...w.out.problems, ...problems], observedAt: new Date(started).toISOString(), consistency: this.consistency };
+  }
+
+  /**
+   * Re-reads what is behind changed paths. A lock directory (or an unknown path) is read with its
+   * subtree; a plain directory we listed before is listed again and only its new children are
+   * read, so a new lock under /locks does not re-walk every other lock.
+   */
+  async reread(keys: string[], signal: AbortSignal) {
+    const started = Date.now();
+    const targets = [...new Set(keys.map((k) => this.keyFor(k)))];
+    await this.prepare(signal, targets.filter((k) => underRoots(this.cfg.roots, k)));
+    const w = this.walker(signal);
+    const scopes: string[] = [];
+    for (const key of targets) {
+      if (!underRoots(this.cfg.roots, key)) continue;
+      const dir = this.dirs.get(key);
+      if (dir?.kind === "other" && dir.children.length > 0 && !this.known.has(key) && (await this.relist(key, dir, w, scopes))) continue;
+      scopes.push(key);
+      if (!(await w.visit(key, depthUnder(this.cfg.roots, key))) && this.cfg.roots.includes(key)) await this.watchCreation(key);
+      // A kazoo semaphore's waiters queue on its "-__lock__" sibling.
+      if (this.dirs.get(key)?.kind === "kazoo-semaphore" || w.out.dirs.get(key)?.kind === "kazoo-semaphore" || this.known.has(`${key}-__lock__`)) {
+        await w.visit(`${key}-__lock__`, depthUnder(this.cfg.roots, key));
+      }
+    }
+    const { locks, problems } = this.decode(w.out, started, true);
+    const inScope = (k: string) => scopes.some((s) => k === s || k.startsWith(s === "/" ? "/" : s + "/"));
+    const found = locks.filter((l) => inScope(l.key));
+    const foundKeys = new Set(found.map((l) => l.key));
+    const gone = [...this.known].filter((k) => inScope(k) && !foundKeys.has(k));
+    for (const k of gone) this.known.delete(k);
+    for (const l of found) this.known.add(l.key);
+    for (const [p, d] of w.out.dirs) this.dirs.set(p, d);
+    for (const [k, v] of ownersOf(found)) this.owner.set(k, v);
+    return { locks: found, gone, problems: [...w.out.problems, ...problems] };
+  }
+
+  /** A root path that does not exist yet: an exists() watch tells us when it is created. */
+  private async watchCreation(root: string): Promise<void> {
+    if (!this.cfg.watch) return;
+    const stat = await this.session.exists(root, this.watches.child(root)).catch((err) => {
+      this.watches.forget("child", root);
+      throw err;
+    });
+    // Created between our read and the watch: the watch is set on the node now; re-read it.
+    if (stat) this.watches.resync();
+  }
+
+  /** Lists a plain directory again; reads only children that are new; scopes removed ones as gone. */
+  private async relist(key: string, before: DirInfo, w: Walker, scopes: string[]): Promise<boolean> {
+    let now: string[];
+    try {
+      ({ children: now } = await this.session.getChildren(key, this.cfg.watch ? this.watches.child(key) : undefined));
+    } catch (err) {
+      this.watches.forget("child", key);
+      if (err instanceof ZkError && err.code === ZK.NO_NODE) return false;
+      throw err;
+    }
+    // Empty now (it may be a left-behind parent), or its children are lock nodes now: read it whole.
+    if (now.length === 0 || classifyDir(now).kind !== "other") return false;
+    const was = new Set(before.children);
+    const is = new Set(now);
+    for (const name of before.children) if (!is.has(name)) scopes.push(join(key, name));
+    this.dirs.set(key, { ...before, children: now });
+    const depth = depthUnder(this.cfg.roots, key) + 1;
+    for (const name of now) {
+      if (was.has(name)) continue;
+      scopes.push(join(key, name));
+      await w.visit(join(key, name), depth);
+    }
+    return true;
+  }
+
+  /** The lock a changed path belongs to: a semaphore's leases/ and locks/, a kazoo "-__lock__" sibling. */
+  private keyFor(path: string): string {
+    const owned = this.owner.get(path);
+    if (owned) return owned;
+    if (SEMAPHORE_DIRS.includes(baseName(path)) && this.dirs.get(parentOf(path))?.kind === "curator-semaphore") return parentOf(path);
+    return path;
+  }
+
+  async *watch(signal: AbortSignal): AsyncGenerator<StoreChange> {
+    if (!this.cfg.watch) throw new Error("watches are off in the connection config");
+    this.live = true;
+    try {
+      yield* this.watches.feed(signal);
+    } finally {
+      this.live = false;
+    }
+  }
+
+  async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
+    if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
+    const fence = decodeFence(lock.fence);
+    const target = targetOf(fence.h);
+    if (this.session.state !== "connected") return { status: "refused", reason: `not connected to ZooKeeper (session ${this.session.state}): nothing was sent` };
+    try {
+      if (mode === "delete" && target.t === "delete") return await this.deleteHolders(fence.k, target, signal);
+      if (mode === "ask-holder" && target.t === "delete" && target.revoke) {
+        await this.session.setData(target.revoke.path, Buffer.from(REVOKE_MESSAGE), target.revoke.version);
+        return {
+          status: "released",
+          detail: `asked the holder to release: wrote ${REVOKE_MESSAGE} to ${target.revoke.path}. Nothing was deleted; its revocation listener decides.`,
+        };
+      }
+      if (mode === "prune-empty" && target.t === "empty") return await this.prune(target, signal);
+    } catch (err) {
+      return this.failed(fence.k, err, signal);
+    }
+    return { status: "refused", reason: `"${mode}" does not apply to this lock (${fence.f})` };
+  }
+
+  private async deleteHolders(key: string, target: Extract<Target, { t: "delete" }>, signal: AbortSignal): Promise<ReleaseOutcome> {
+    if (target.nodes.length === 1) await this.session.remove(target.nodes[0].path, target.nodes[0].version);
+    else {
+      try {
+        await this.session.removeAll(target.nodes);
+      } catch (err) {
+        // One node of several gone: "already released" only if none of them is left.
+        if (err instanceof ZkError && err.code === ZK.NO_NODE) {
+          const present = await Promise.all(target.nodes.map((n) => this.session.exists(n.path)));
+          if (present.every((s) => s === null)) return { status: "gone" };
+          return this.changed(key, signal);
+        }
+        throw err;
+      }
+    }
+    return { status: "released", detail: `deleted ${target.nodes.map((n) => n.path).join(", ")}` };
+  }
+
+  private async prune(target: Extract<Target, { t: "empty" }>, signal: AbortSignal): Promise<ReleaseOutcome> {
+    await this.session.remove(target.path, target.version);
+    const removed = [target.path];
+    // Then empty ancestors, each with the version we just read, stopping at the root path or at
+    // the first one that is not an empty lock parent.
+    const root = rootOf(this.cfg.roots)(target.path);
+    for (let p = parentOf(target.path); root !== null && p !== root && p.startsWith(root === "/" ? "/" : root + "/"); p = parentOf(p)) {
+      signal.throwIfAborted();
+      const stat = await this.session.exists(p);
+      if (!stat || stat.numChildren > 0 || stat.cversion === 0) break;
+      try {
+        await this.session.remove(p, stat.version);
+        removed.push(p);
+      } catch {
+        break; // a contender arrived, or someone else pruned it: leave it
+      }
+    }
+    return { status: "released", detail: `deleted empty ${removed.join(", ")}` };
+  }
+
+  private async changed(key: string, signal: AbortSignal): Promise<ReleaseOutcome> {
+    try {
+      const { locks } = await this.reread([key], signal);
+      return { status: "changed", current: locks.find((l) => l.key === key) ?? null };
+    } catch {
+      return { status: "changed", current: null };
+    }
+  }
+
+  private async failed(key: string, err: unknown, signal: AbortSignal): Promise<ReleaseOutcome> {
+    if (err instanceof DeadlineError) return { status: "unknown", reason: err.message };
+    if (!(err instanceof ZkError)) return { status: "unknown", reason: (err as Error).message };
+    switch (err.code) {
+      case ZK.NO_NODE:
+        return { status: "gone" };
+      case ZK.BAD_VERSION:
+      case ZK.NOT_EMPTY:
+        return this.changed(key, signal);
+      case ZK.NO_AUTH:
+        return { status: "refused", reason: `ZooKeeper refused (NoAuth): LockDeck's credentials need DELETE/WRITE on ${parentOf(key)}` };
+      default:
+        return err.sent ? { status: "unknown", reason: err.message } : { status: "refused", reason: `${err.message}: nothing was sent` };
+    }
+  }
+
+  describeRelease(lock: LockRecord, mode: ReleaseMode): ReleasePlan {
+    const target = targetOf(decodeFence(lock.fence).h);
+    const plan = describe(lock, target, mode, { connectString: this.cfg.connectString, readOnly: this.cfg.readOnly, consistency: consistencyLabel(this.cfg.consistency) });
+    return { ...plan, title: titleOf(mode) };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.session.close();
+  }
+}
+
+function titleOf(mode: ReleaseMode): string {
+  if (mode === "ask-holder") return "Ask the holder to release: write Curator's __REVOKE__ marker to its node; nothing is deleted.";
+  if (mode === "prune-empty") return "Delete this empty lock parent (and empty parents above it), only while it is still empty.";
+  return "Delete the holder's node(s), only if their versions are still the ones you saw; the next contender takes over.";
+}
+
+function ownersOf(locks: LockRecord[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const l of locks) for (const r of l.relatedKeys ?? []) m.set(r, l.key);
+  return m;
+}
+
+function join(parent: string, name: string): string {
+  return parent === "/" ? `/${name}` : `${parent}/${name}`;
+}
+
+function within(root: string, path: string): boolean {
+  return root === "/" || path === root || path.startsWith(root + "/");
+}
+
+function underRoots(roots: string[], path: string): boolean {
+  return roots.some((r) => within(r, path));
+}
+
+/** The (longest) root path a path lies under. */
+function rootOf(roots: string[]): (path: string) => string | null {
+  return (path) => roots.filter((r) => within(r, path)).sort((a, b) => b.length - a.length)[0] ?? null;
+}
+
+function depthUnder(roots: string[], path: string): number {
+  const root = rootOf(roots)(path) ?? "/";
+  const rest = path.slice(root === "/" ? 1 : root.length + 1);
+  return rest ? rest.split("/").length : 0;
+}

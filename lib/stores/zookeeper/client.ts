@@ -1,0 +1,264 @@
+// A promise-shaped ZooKeeper session over node-zookeeper-client (pure JavaScript: no native
+// build, so it installs from the npm registry alone and bundles with Next like any module).
+// What the library lacks we add here, and only here:
+//   - sync(): the library has no SYNC opcode; syncRequest() below sends one on its socket
+//     (see sync.ts for how, and why it is safe);
+//   - deadlines: the library queues requests while disconnected and never times them out, so
+//     every call here has one (a read that misses it fails; a write that misses it is "unknown");
+//   - which server answered (host:port of the live socket).
+// Contract: one ZkSession = one ZooKeeper session. After "expired" it is dead: make a new one.
+
+import { createHash } from "node:crypto";
+import zookeeper from "node-zookeeper-client";
+import type { ZkStat } from "../../formats/zookeeper/entry";
+import { syncRequest } from "./sync";
+
+export type SessionState = "connecting" | "connected" | "disconnected" | "expired" | "auth-failed" | "closed";
+
+export interface SessionOptions {
+  connectString: string;
+  sessionTimeoutMs: number;
+  auth: Array<{ scheme: string; credentials: string }>;
+  /** Reuse an existing session (tests use this to expire a session on purpose). */
+  session?: { id: Buffer; password: Buffer };
+}
+
+export type Watcher = (event: { type: number; path: string }) => void;
+
+/** node-zookeeper-client error codes LockDeck acts on (org.apache.zookeeper.KeeperException.Code). */
+export const ZK = {
+  CONNECTION_LOSS: -4,
+  OPERATION_TIMEOUT: -7,
+  NO_NODE: -101,
+  NO_AUTH: -102,
+  BAD_VERSION: -103,
+  NODE_EXISTS: -110,
+  NOT_EMPTY: -111,
+  SESSION_EXPIRED: -112,
+} as const;
+
+export class ZkError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    /** false when the request is known not to have left this process */
+    readonly sent = true,
+  ) {
+    super(message);
+    this.name = "ZkError";
+  }
+}
+
+export class DeadlineError extends Error {
+  override readonly name = "DeadlineError";
+}
+
+type Callback<T> = (err: Error | zookeeper.Exception | null, result?: T, extra?: unknown) => void;
+
+export class ZkSession {
+  readonly client: zookeeper.Client;
+  state: SessionState = "connecting";
+  private listeners = new Set<(s: SessionState) => void>();
+
+  constructor(
+    readonly opts: SessionOptions,
+    private readonly timeoutMs: number,
+  ) {
+    this.client = zookeeper.createClient(opts.connectString, {
+      sessionTimeout: opts.sessionTimeoutMs,
+      spinDelay: 500,
+      retries: 0,
+      ...(opts.session ? { sessionId: opts.session.id, sessionPassword: opts.session.password } : {}),
+    } as zookeeper.Option);
+    for (const a of opts.auth) this.client.addAuthInfo(a.scheme, Buffer.from(a.credentials));
+    this.client.on("state", (s: zookeeper.State) => {
+      const next = stateName(s);
+      if (!next || next === this.state) return;
+      this.state = next;
+      for (const l of this.listeners) l(next);
+    });
+    this.client.connect();
+  }
+
+  onState(l: (s: SessionState) => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  /** Resolves once connected; rejects on expiry, auth failure or the deadline. */
+  async connected(signal?: AbortSignal): Promise<void> {
+    if (this.state === "connected") return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => done(new DeadlineError(`not connected to ${this.opts.connectString} after ${this.timeoutMs} ms (${this.state})`)), this.timeoutMs);
+      const onAbort = () => done(signal?.reason ?? new Error("aborted"));
+      const off = this.onState((s) => {
+        if (s === "connected") done(null);
+        else if (s === "expired" || s === "auth-failed" || s === "closed") done(new Error(`session ${s}`));
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const done = (err: Error | null) => {
+        clearTimeout(timer);
+        off();
+        signal?.removeEventListener("abort", onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      if (this.state === "connected") done(null);
+    });
+  }
+
+  get sessionId(): string {
+    return "0x" + this.client.getSessionId().toString("hex").replace(/^0+(?=.)/, "");
+  }
+
+  sessionCredentials(): { id: Buffer; password: Buffer } {
+    return { id: this.client.getSessionId(), password: this.client.getSessionPassword() };
+  }
+
+  /** host:port of the server this session talks to right now, or null while disconnected. */
+  get server(): string | null {
+    const socket = (this.client as unknown as { connectionManager?: { socket?: { remoteAddress?: string; remotePort?: number } } })
+      .connectionManager?.socket;
+    if (this.state !== "connected" || !socket?.remoteAddress) return null;
+    const host = socket.remoteAddress.includes(":") ? `[${socket.remoteAddress}]` : socket.remoteAddress;
+    return `${host}:${socket.remotePort}`;
+  }
+
+  private call<T>(what: string, start: (cb: Callback<T>) => void): Promise<{ value: T; extra: unknown }> {
+    // A request made while disconnected waits in the library's queue and goes out on reconnect:
+    // it is "not sent" only if it fails before that, which we cannot see, so only the
+    // connected check here counts as proof that nothing left.
+    const sentNow = this.state === "connected";
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true;
+        reject(new DeadlineError(`${what}: no answer within ${this.timeoutMs} ms (${this.state})`));
+      }, this.timeoutMs);
+      start((err, value, extra) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) {
+          const code = typeof (err as zookeeper.Exception).getCode === "function" ? (err as zookeeper.Exception).getCode() : 0;
+          reject(new ZkError(code, `${what}: ${(err as Error).message ?? String(err)}`, sentNow));
+        } else resolve({ value: value as T, extra });
+      });
+    });
+  }
+
+  async getChildren(path: string, watcher?: Watcher): Promise<{ children: string[]; stat: ZkStat }> {
+    const { value, extra } = await this.call<string[]>(`getChildren ${path}`, (cb) =>
+      watcher ? this.client.getChildren(path, watcher as never, cb as never) : this.client.getChildren(path, cb as never),
+    );
+    return { children: value, stat: toStat(extra as zookeeper.Stat) };
+  }
+
+  async getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: ZkStat }> {
+    const { value, extra } = await this.call<Buffer>(`getData ${path}`, (cb) =>
+      watcher ? this.client.getData(path, watcher as never, cb as never) : this.client.getData(path, cb as never),
+    );
+    return { data: value ?? Buffer.alloc(0), stat: toStat(extra as zookeeper.Stat) };
+  }
+
+  /** Stat of path, or null when it does not exist. */
+  async exists(path: string, watcher?: Watcher): Promise<ZkStat | null> {
+    const { value } = await this.call<zookeeper.Stat | null>(`exists ${path}`, (cb) =>
+      watcher ? this.client.exists(path, watcher as never, cb as never) : this.client.exists(path, cb as never),
+    );
+    return value ? toStat(value) : null;
+  }
+
+  /** delete(path, version): never -1 ("any version") from LockDeck. */
+  async remove(path: string, version: number): Promise<void> {
+    if (version < 0) throw new Error("refusing delete with version -1 (any version)");
+    await this.call<void>(`delete -v ${version} ${path}`, (cb) => this.client.remove(path, version, cb as never));
+  }
+
+  async setData(path: string, data: Buffer, version: number): Promise<ZkStat> {
+    if (version < 0) throw new Error("refusing setData with version -1 (any version)");
+    const { value } = await this.call<zookeeper.Stat>(`setData -v ${version} ${path}`, (cb) => this.client.setData(path, data, version, cb as never));
+    return toStat(value);
+  }
+
+  /** Deletes several nodes atomically (multi): all with their versions, or none. */
+  async removeAll(nodes: Array<{ path: string; version: number }>): Promise<void> {
+    if (nodes.some((n) => n.version < 0)) throw new Error("refusing delete with version -1 (any version)");
+    const tx = this.client.transaction();
+    for (const n of nodes) tx.remove(n.path, n.version);
+    await this.call<unknown>(`multi(${nodes.map((n) => `delete -v ${n.version} ${n.path}`).join("; ")})`, (cb) => tx.commit(cb as never));
+  }
+
+  /** Creates a node (tests and the bench use it; the adapter never creates). */
+  async create(path: string, data: Buffer, mode: number, acls?: zookeeper.ACL[]): Promise<string> {
+    const { value } = await this.call<string>(`create ${path}`, (cb) =>
+      acls ? this.client.create(path, data, acls, mode, cb as never) : this.client.create(path, data, mode, cb as never),
+    );
+    return value;
+  }
+
+  /** Creates many persistent/ephemeral nodes in one multi (bench and fault tests). */
+  async createAll(nodes: Array<{ path: string; data?: Buffer; mode: number }>): Promise<void> {
+    const tx = this.client.transaction();
+    for (const n of nodes) tx.create(n.path, n.data ?? Buffer.alloc(0), (zookeeper.ACL as unknown as { OPEN_ACL_UNSAFE: zookeeper.ACL[] }).OPEN_ACL_UNSAFE, n.mode);
+    await this.call<unknown>(`multi(create ×${nodes.length})`, (cb) => tx.commit(cb as never));
+  }
+
+  /** sync(path): the connected server catches up with the leader before our next read. */
+  async sync(path: string): Promise<void> {
+    await this.call<void>(`sync ${path}`, (cb) => syncRequest(this.client, path, cb));
+  }
+
+  close(): void {
+    this.state = "closed";
+    for (const l of this.listeners) l("closed");
+    this.listeners.clear();
+    this.client.close();
+  }
+}
+
+function stateName(s: zookeeper.State): SessionState | null {
+  switch (s.code) {
+    case zookeeper.State.SYNC_CONNECTED.code:
+    case zookeeper.State.CONNECTED_READ_ONLY.code:
+      return "connected";
+    case zookeeper.State.DISCONNECTED.code:
+      return "disconnected";
+    case zookeeper.State.EXPIRED.code:
+      return "expired";
+    case zookeeper.State.AUTH_FAILED.code:
+      return "auth-failed";
+    default:
+      return null;
+  }
+}
+
+function long(b: Buffer): bigint {
+  return b.readBigInt64BE(0);
+}
+
+/** The library's Stat (longs as 8-byte buffers) as exact strings and numbers. */
+export function toStat(s: zookeeper.Stat): ZkStat {
+  const owner = BigInt.asUintN(64, long(s.ephemeralOwner));
+  return {
+    czxid: long(s.czxid).toString(),
+    mzxid: long(s.mzxid).toString(),
+    ctime: Number(long(s.ctime)),
+    mtime: Number(long(s.mtime)),
+    version: s.version,
+    cversion: s.cversion,
+    aversion: s.aversion,
+    ephemeralOwner: "0x" + owner.toString(16),
+    dataLength: s.dataLength,
+    numChildren: s.numChildren,
+    pzxid: long(s.pzxid).toString(),
+  };
+}
+
+export const CreateMode = zookeeper.CreateMode;
+
+/** An ACL granting everything to one digest user (ZooKeeper's digest: base64(sha1("user:password"))). */
+export function digestAcl(user: string, password: string): zookeeper.ACL[] {
+  const hash = createHash("sha1").update(`${user}:${password}`).digest("base64");
+  return [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id("digest", `${user}:${hash}`))];
+}

@@ -1,0 +1,43 @@
+// Which server answered and in what role, from the `srvr` four-letter word (whitelisted by
+// default since ZooKeeper 3.5: 4lw.commands.whitelist=srvr). A server that refuses it is shown
+// with its address and "mode unknown".
+
+import net from "node:net";
+
+export interface ServerInfo {
+  address: string;
+  /** standalone | leader | follower | observer | read-only, or "" when unknown */
+  mode: string;
+  version: string;
+  /** why mode is unknown, if it is */
+  note?: string;
+}
+
+export function srvr(address: string, timeoutMs = 2_000): Promise<string> {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
+  if (!m) return Promise.reject(new Error(`bad server address ${address}`));
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: m[1], port: Number(m[2]) });
+    let out = "";
+    sock.setTimeout(timeoutMs, () => {
+      sock.destroy();
+      reject(new Error(`srvr to ${address} timed out`));
+    });
+    sock.on("error", reject);
+    sock.on("connect", () => sock.write("srvr"));
+    sock.on("data", (d) => (out += d.toString("utf8")));
+    sock.on("close", () => resolve(out));
+  });
+}
+
+export function parseSrvr(address: string, text: string): ServerInfo {
+  const mode = /^Mode: (\S+)/m.exec(text)?.[1] ?? "";
+  const version = /^Zookeeper version: ([^\s,-]+)/m.exec(text)?.[1] ?? "";
+  if (mode) return { address, mode, version };
+  const note = /not in the whitelist/i.test(text) ? "srvr is not whitelisted (4lw.commands.whitelist)" : text.trim().slice(0, 120) || "no answer to srvr";
+  return { address, mode: "", version, note };
+}
+
+export function describeServer(s: ServerInfo): string {
+  return `ZooKeeper${s.version ? " " + s.version : ""} ${s.mode || "mode unknown"} · ${s.address}`;
+}
