@@ -18,6 +18,7 @@
 import type { StoreChange } from "../../model";
 import type { ConsulEntry, ConsulSession } from "../../formats/consul/entry";
 import { ConsulError } from "./http";
+import { ChangeFeed } from "../change-feed";
 import type { PrefixIndexes } from "./read";
 
 export interface PrefixState {
@@ -58,19 +59,10 @@ export async function* blockingChanges(deps: WatchDeps, outer: AbortSignal): Asy
   const stopInner = () => inner.abort();
   outer.addEventListener("abort", stopInner, { once: true });
   if (outer.aborted) inner.abort();
-  let pending = new Set<string>();
-  let resync = false;
-  let fatal: Error | null = null;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
+  const feed = new ChangeFeed();
   const push = (keys: string[], needResync = false) => {
-    for (const k of keys) pending.add(k);
-    resync ||= needResync;
-    if (keys.length || needResync) notify();
+    feed.add(keys);
+    if (needResync) feed.needResync();
   };
 
   const loop = async (what: string, step: (signal: AbortSignal, recovering: boolean) => Promise<void>) => {
@@ -89,8 +81,7 @@ export async function* blockingChanges(deps: WatchDeps, outer: AbortSignal): Asy
       } catch (err) {
         if (signal.aborted) return;
         if (err instanceof ConsulError && err.code === "forbidden") {
-          fatal = err;
-          notify();
+          feed.fail(err);
           return;
         }
         failed = true;
@@ -137,26 +128,9 @@ export async function* blockingChanges(deps: WatchDeps, outer: AbortSignal): Asy
     }),
   );
 
-  const onAbort = () => notify();
-  signal.addEventListener("abort", onAbort);
   try {
-    while (!signal.aborted) {
-      if (fatal) throw fatal;
-      if (pending.size === 0 && !resync) await new Promise<void>((r) => (wake = r));
-      if (signal.aborted) break;
-      if (fatal) throw fatal;
-      if (resync) {
-        resync = false;
-        pending = new Set();
-        yield { keys: [], resync: true };
-      } else if (pending.size > 0) {
-        const keys = [...pending];
-        pending = new Set();
-        yield { keys };
-      }
-    }
+    yield* feed.drain(signal);
   } finally {
-    signal.removeEventListener("abort", onAbort);
     outer.removeEventListener("abort", stopInner);
     inner.abort();
     void Promise.allSettled(loops);

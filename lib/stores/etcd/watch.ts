@@ -14,6 +14,7 @@ import type { Etcd3, IEvent, IWatchResponse } from "etcd3";
 import type { StoreChange } from "../../model";
 import type { EtcdEntry } from "../../formats/etcd";
 import { entryOf, prefixEnd, prefixStart } from "./read";
+import { ChangeFeed } from "../change-feed";
 
 const COALESCE_MS = 15;
 
@@ -43,25 +44,7 @@ export async function* watchPrefixes(
   hooks: WatchHooks,
   signal: AbortSignal,
 ): AsyncGenerator<StoreChange> {
-  let pending = new Set<string>();
-  let resync = false;
-  let failure: Error | null = null;
-  let wake: (() => void) | null = null;
-  let coalescing = false;
-  const notify = (now = false) => {
-    if (!now) {
-      if (coalescing) return;
-      coalescing = true;
-      setTimeout(() => {
-        coalescing = false;
-        notify(true);
-      }, COALESCE_MS);
-      return;
-    }
-    const w = wake;
-    wake = null;
-    w?.();
-  };
+  const feed = new ChangeFeed(COALESCE_MS);
   const openCount = { open: 0 };
   const setOpen = (delta: number) => {
     openCount.open += delta;
@@ -70,27 +53,15 @@ export async function* watchPrefixes(
 
   const watchers = prefixes.map((prefix) =>
     followPrefix(client, prefix, hooks, signal, {
-      changed(keys) {
-        for (const k of keys) pending.add(k);
-        notify();
-      },
-      compacted() {
-        resync = true;
-        notify(true);
-      },
-      refused(err) {
-        failure ??= err;
-        notify(true);
-      },
+      changed: (keys) => feed.add(keys),
+      compacted: () => feed.needResync(),
+      refused: (err) => feed.fail(err),
       opened: () => setOpen(1),
       closed: () => setOpen(-1),
     }),
   );
 
-  hooks.onResyncHandle?.(() => {
-    resync = true;
-    notify(true);
-  });
+  hooks.onResyncHandle?.(() => feed.needResync());
   let ticker: ReturnType<typeof setInterval> | null = null;
   if (hooks.tick) {
     let busy = false;
@@ -98,37 +69,19 @@ export async function* watchPrefixes(
       if (busy || signal.aborted) return;
       busy = true;
       hooks.tick!(signal)
-        .then((keys) => {
-          for (const k of keys) pending.add(k);
-          if (keys.length) notify();
-        })
+        .then((keys) => feed.add(keys))
         .catch(() => {})
         .finally(() => (busy = false));
     }, hooks.tickMs ?? 5_000);
     ticker.unref?.();
   }
-  const onAbort = () => notify(true);
-  signal.addEventListener("abort", onAbort);
   try {
-    while (!signal.aborted) {
-      if (failure) throw failure;
-      if (pending.size === 0 && !resync) await new Promise<void>((r) => (wake = r));
-      if (signal.aborted) break;
-      if (failure) throw failure;
-      if (resync) {
-        resync = false;
-        pending = new Set();
-        yield { keys: [], resync: true };
-        // The hub re-listed before asking for more: watches that were compacted restart there.
-        for (const w of watchers) w.restartAfterResync();
-      } else if (pending.size > 0) {
-        const keys = [...pending];
-        pending = new Set();
-        yield { keys };
-      }
+    for await (const change of feed.drain(signal)) {
+      yield change;
+      // The hub re-listed before asking for more: watches that were compacted restart there.
+      if (change.resync) for (const w of watchers) w.restartAfterResync();
     }
   } finally {
-    signal.removeEventListener("abort", onAbort);
     if (ticker) clearInterval(ticker);
     for (const w of watchers) w.stop();
   }

@@ -5,6 +5,7 @@
 import type Redis from "ioredis";
 import type { StoreChange } from "../../model";
 import { keyFromBytes } from "../../keys";
+import { ChangeFeed } from "../change-feed";
 
 /** Classes a lock view needs: generic (del, expire), string, hash, list, zset, expired. */
 const NEEDED = ["g", "$", "h", "l", "z", "x"];
@@ -46,65 +47,31 @@ export async function* keyspaceChanges(
   signal: AbortSignal,
 ): AsyncGenerator<StoreChange> {
   const prefix = Buffer.from(`__keyspace@${db}__:`);
-  let pending = new Set<string>();
-  let resync = false;
-  let wake: (() => void) | null = null;
-  let failure: Error | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-
+  const feed = new ChangeFeed(COALESCE_MS);
   const onMessage = (_pattern: Buffer, channel: Buffer) => {
     const key = keyFromBytes(channel.subarray(prefix.length));
-    if (!wanted(key)) return;
-    pending.add(key);
-    setTimeout(notify, COALESCE_MS);
+    if (wanted(key)) feed.add([key]);
   };
   const cleanups: Array<() => void> = [];
-  for (const sub of subscribers) {
-    let readyOnce = false;
-    const onReady = () => {
-      if (readyOnce) {
-        resync = true;
-        notify();
-      }
-      readyOnce = true;
-    };
-    sub.on("pmessageBuffer", onMessage);
-    sub.on("ready", onReady);
-    cleanups.push(() => {
-      sub.off("pmessageBuffer", onMessage);
-      sub.off("ready", onReady);
-    });
-    try {
+  try {
+    for (const sub of subscribers) {
+      let readyOnce = false;
+      const onReady = () => {
+        if (readyOnce) feed.needResync();
+        readyOnce = true;
+      };
+      sub.on("pmessageBuffer", onMessage);
+      sub.on("ready", onReady);
+      cleanups.push(() => {
+        sub.off("pmessageBuffer", onMessage);
+        sub.off("ready", onReady);
+      });
       await sub.psubscribe(`__keyspace@${db}__:*`);
       readyOnce = true;
-    } catch (err) {
-      failure = err as Error;
     }
-  }
-  const onAbort = () => notify();
-  signal.addEventListener("abort", onAbort);
-  try {
-    if (failure) throw failure;
-    resync = true;
-    while (!signal.aborted) {
-      if (pending.size === 0 && !resync) await new Promise<void>((r) => (wake = r));
-      if (signal.aborted) break;
-      if (resync) {
-        resync = false;
-        pending = new Set();
-        yield { keys: [], resync: true };
-      } else if (pending.size > 0) {
-        const keys = [...pending];
-        pending = new Set();
-        yield { keys };
-      }
-    }
+    feed.needResync();
+    yield* feed.drain(signal);
   } finally {
-    signal.removeEventListener("abort", onAbort);
     for (const c of cleanups) c();
   }
 }
