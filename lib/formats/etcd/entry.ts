@@ -2,6 +2,9 @@
 // what LeaseTimeToLive said about a lease. Integers are decimal strings (etcd's int64s do not
 // fit a JS number exactly); keys use the lib/keys.ts form, values stay bytes.
 
+import { bytesFromJson, bytesToJson, type JsonBytes } from "../json-bytes";
+export { bytesFromJson, bytesToJson, type JsonBytes };
+
 export interface EtcdEntry {
   /** lib/keys.ts form of the key bytes */
   key: string;
@@ -43,8 +46,6 @@ export function leaseHex(decimal: string): string {
 
 // ---- fixtures (lib/formats/testdata/etcd/*.json) ------------------------------------------
 
-/** Values are plain strings when valid UTF-8, else {"base64": "..."}. */
-export type JsonBytes = string | { base64: string };
 
 export interface EtcdFixtureEntry extends Omit<EtcdEntry, "value"> {
   value: JsonBytes;
@@ -61,15 +62,6 @@ export interface EtcdFixture {
   leases: LeaseInfo[];
   /** What the capture program reported on its side (keys it holds, revisions), for cross-checks. */
   notes?: Record<string, unknown>;
-}
-
-export function bytesFromJson(b: JsonBytes): Buffer {
-  return typeof b === "string" ? Buffer.from(b, "utf8") : Buffer.from(b.base64, "base64");
-}
-
-export function bytesToJson(b: Buffer): JsonBytes {
-  const text = b.toString("utf8");
-  return Buffer.from(text, "utf8").equals(b) ? text : { base64: b.toString("base64") };
 }
 
 export function entryFromFixture(e: EtcdFixtureEntry): EtcdEntry {

@@ -1,6 +1,9 @@
 // What the Redis adapter reads for one key, and what Redis decoders consume.
 // Byte strings stay Buffers: keys, values, fields and members may be binary.
 
+import { bytesFromJson, bytesToJson, type JsonBytes } from "../json-bytes";
+export { bytesFromJson, bytesToJson, type JsonBytes };
+
 export interface RedisEntry {
   /** lib/keys.ts form of the key bytes */
   key: string;
@@ -19,11 +22,6 @@ export interface RedisEntry {
   zset?: Array<[Buffer, number]>;
 }
 
-/**
- * Fixture files (lib/formats/testdata/redis/*.json) store entries as JSON: every byte string
- * is a plain string when it is valid UTF-8, else {"base64": "..."}.
- */
-export type JsonBytes = string | { base64: string };
 
 export interface RedisFixtureEntry {
   key: string;
@@ -43,15 +41,6 @@ export interface RedisFixture {
   /** epoch ms at the moment of the dump, the decoder's "now" in tests */
   now: number;
   entries: RedisFixtureEntry[];
-}
-
-export function bytesFromJson(b: JsonBytes): Buffer {
-  return typeof b === "string" ? Buffer.from(b, "utf8") : Buffer.from(b.base64, "base64");
-}
-
-export function bytesToJson(b: Buffer): JsonBytes {
-  const text = b.toString("utf8");
-  return Buffer.from(text, "utf8").equals(b) ? text : { base64: b.toString("base64") };
 }
 
 export function entryFromFixture(e: RedisFixtureEntry): RedisEntry {

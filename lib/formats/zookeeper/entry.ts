@@ -3,6 +3,9 @@
 // Long Stat fields (zxids, session ids) stay exact: decimal strings for zxids, "0x…" hex for
 // session ids, because they do not fit a JS number.
 
+import { bytesFromJson, bytesToJson, type JsonBytes } from "../json-bytes";
+export { bytesFromJson, bytesToJson, type JsonBytes };
+
 /** ZooKeeper's Stat, with 64-bit fields as exact strings. */
 export interface ZkStat {
   /** zxid of the create, decimal */
@@ -44,11 +47,6 @@ export interface ZkNode {
   refusedAbove?: number;
 }
 
-/**
- * Fixture files (lib/formats/testdata/zookeeper/*.json): the same nodes as JSON; data is a
- * plain string when valid UTF-8, else {"base64": "..."}.
- */
-export type JsonBytes = string | { base64: string };
 
 export interface ZkFixtureNode {
   path: string;
@@ -65,15 +63,6 @@ export interface ZkFixture {
   /** the root the dump walked */
   root: string;
   nodes: ZkFixtureNode[];
-}
-
-export function bytesFromJson(b: JsonBytes): Buffer {
-  return typeof b === "string" ? Buffer.from(b, "utf8") : Buffer.from(b.base64, "base64");
-}
-
-export function bytesToJson(b: Buffer): JsonBytes {
-  const text = b.toString("utf8");
-  return Buffer.from(text, "utf8").equals(b) ? text : { base64: b.toString("base64") };
 }
 
 export function nodeFromFixture(n: ZkFixtureNode): ZkNode {
