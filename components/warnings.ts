@@ -19,7 +19,11 @@ const WARNINGS: Record<string, { short: string; text: string }> = {
   },
   "held-too-long": {
     short: "held too long",
-    text: "Held for longer than the configured threshold for this lock family.",
+    text: "Held for longer than this connection's stale rule allows (staleRules.heldLongerThanMs).",
+  },
+  "waiter-too-long": {
+    short: "waiting too long",
+    text: "A waiter has been queued for longer than this connection's stale rule allows (staleRules.waiterOlderThanMs).",
   },
   "lease-expired": {
     short: "lease expired",

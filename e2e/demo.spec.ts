@@ -12,3 +12,13 @@ test("the embedded demo shows at least 20 live locks with holders, waiters and s
   expect(statuses.some((s) => /stale/i.test(s))).toBe(true);
   await expect(page.getByTestId("mode-indicator").first()).toContainText(/live/i);
 });
+
+test("the contention page lists the locks that are stale right now, each a link to the lock", async ({ page }) => {
+  await page.goto("/contention");
+  const rows = page.getByTestId("stale-now").getByTestId("stale-row").filter({ hasText: "demo" });
+  await expect(rows.first()).toBeVisible({ timeout: 15_000 });
+  await expect(rows.first()).toContainText(/no expiry|not renewed/);
+  await rows.first().getByRole("link").click();
+  await expect(page).toHaveURL(/\/c\/demo\/lock\?key=/);
+  await expect(page.getByTestId("lock-status").first()).toContainText(/stale/i);
+});

@@ -33,6 +33,19 @@ export const ConfigSchema = z
       .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, "connection ids must be unique"),
     auth: AuthSchema.default({}),
     /** Connections where a release needs a second operator's approval within the window. */
+    /** Stale-lock rules: defaults for every connection, overridden per connection id. */
+    staleRules: z
+      .object({
+        heldLongerThanMs: z.number().int().positive().optional(),
+        waiterOlderThanMs: z.number().int().positive().optional(),
+        connections: z
+          .record(
+            z.object({ heldLongerThanMs: z.number().int().positive().optional(), waiterOlderThanMs: z.number().int().positive().optional() }).strict(),
+          )
+          .default({}),
+      })
+      .strict()
+      .default({}),
     twoPersonRule: z
       .object({ connections: z.array(z.string()).default([]), windowMinutes: z.number().min(1).max(24 * 60).default(10) })
       .strict()

@@ -46,7 +46,8 @@ export class Registry {
 
   open(c: ConnectionConfig): Connection {
     const opened = openConnection(c);
-    const hub = new Hub(c.id, opened.adapter, this.bus);
+    const { connections: perConnection, ...defaults } = this.config.staleRules;
+    const hub = new Hub(c.id, opened.adapter, this.bus, { rules: { ...defaults, ...perConnection[c.id] } });
     const conn = { config: c, hub, opened };
     this.connections.set(c.id, conn);
     hub.start();

@@ -13,6 +13,7 @@ export const STALE_WARNINGS = new Set([
   "not-renewed",
   "holder-session-dead",
   "held-too-long",
+  "waiter-too-long",
   "lease-expired",
 ]);
 

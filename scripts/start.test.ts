@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 
 function start(env: Record<string, string>) {
-  return spawnSync("node", ["scripts/start.mjs"], { env: { PATH: process.env.PATH!, ...env }, encoding: "utf8", timeout: 20_000 });
+  return spawnSync("node", ["scripts/start.mjs"], { env: { ...process.env, ...env }, encoding: "utf8", timeout: 20_000 });
 }
 
 describe("npm start", () => {

@@ -79,3 +79,34 @@ describe("hub", () => {
     }
   });
 });
+
+describe("stale rules", () => {
+  it("fire with time alone: held too long, waiter queued too long; published as upserts", async () => {
+    const adapter = new ScriptedAdapter();
+    const lock = rec("a", "h1");
+    lock.waiters = [{ id: "w1", position: 1 }];
+    adapter.locks = [lock, rec("b", "h2")];
+    const bus = new EventBus();
+    const events: SequencedEvent[] = [];
+    bus.subscribe((e) => events.push(e));
+    const hub = new Hub("c", adapter, bus, {
+      rules: { heldLongerThanMs: 150, waiterOlderThanMs: 150 },
+      rulesIntervalMs: 50,
+      healthIntervalMs: 60_000,
+      resyncIntervalMs: 60_000,
+    });
+    hub.start();
+    try {
+      await waitFor(async () => hub.get("a") !== undefined, { timeoutMs: 2_000, what: "first snapshot" });
+      expect(hub.get("a")!.warnings).toEqual([]);
+      expect(hub.get("a")!.waiters[0].since).toBeDefined(); // first sighting, like holders
+      await waitFor(async () => hub.get("a")!.warnings.length === 2, { timeoutMs: 3_000, what: "rules fire" });
+      expect(hub.get("a")!.warnings).toEqual(["held-too-long", "waiter-too-long"]);
+      expect(hub.get("b")!.warnings).toEqual(["held-too-long"]);
+      expect(hub.counts().stale).toBe(2);
+      expect(events.some((e) => e.type === "upsert" && e.data.lock.key === "a" && e.data.lock.warnings.includes("waiter-too-long"))).toBe(true);
+    } finally {
+      await hub.stop();
+    }
+  });
+});

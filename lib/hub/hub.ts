@@ -9,6 +9,7 @@ import { diffSnapshots, fingerprint } from "./diff";
 import type { ConnectionStatusEvent, EventBus } from "./bus";
 import { SortedView, applyFilters, type LockQuery } from "./query";
 import { lockStatus, type LockStatus } from "../status";
+import { applyRules, hasRules, type StaleRules } from "./rules";
 
 export interface HubOptions {
   healthIntervalMs?: number;
@@ -16,6 +17,10 @@ export interface HubOptions {
   resyncIntervalMs?: number;
   /** A diff larger than this is sent as one resync hint instead of single events. */
   maxEventsPerDiff?: number;
+  /** Stale-lock rules of this connection (held too long, waiter queued too long). */
+  rules?: StaleRules;
+  /** How often time-based rules are re-checked. */
+  rulesIntervalMs?: number;
 }
 
 export class Hub {
@@ -44,7 +49,7 @@ export class Hub {
     private readonly bus: EventBus,
     opts: HubOptions = {},
   ) {
-    this.opts = { healthIntervalMs: 3_000, resyncIntervalMs: 10 * 60_000, maxEventsPerDiff: 500, ...opts };
+    this.opts = { healthIntervalMs: 3_000, resyncIntervalMs: 10 * 60_000, maxEventsPerDiff: 500, rules: {}, rulesIntervalMs: 5_000, ...opts };
     this.consistency = "";
   }
 
@@ -52,7 +57,12 @@ export class Hub {
     void this.run();
     const timer = setInterval(() => void this.checkHealth(), this.opts.healthIntervalMs);
     timer.unref?.();
-    this.stopped.signal.addEventListener("abort", () => clearInterval(timer));
+    const rules = hasRules(this.opts.rules) ? setInterval(() => this.reapplyRules(), this.opts.rulesIntervalMs) : null;
+    rules?.unref?.();
+    this.stopped.signal.addEventListener("abort", () => {
+      clearInterval(timer);
+      if (rules) clearInterval(rules);
+    });
   }
 
   async stop(): Promise<void> {
@@ -216,25 +226,52 @@ export class Hub {
     if (was !== "unreachable") this.emitStatus();
   }
 
+  /** Fills first-sighting times where the store records none, then applies the stale rules. */
   private withSince(r: LockRecord): LockRecord {
-    if (r.holders.every((h) => h.since)) return r;
-    const holders = r.holders.map((h) => {
-      if (h.since) return h;
-      const id = `${r.key}\u0000${h.id}`;
-      let first = this.since.get(id);
-      if (!first) {
-        first = r.observedAt;
-        this.since.set(id, first);
-      }
-      return { ...h, since: first, sinceObserved: true };
-    });
-    return { ...r, holders };
+    const rec =
+      r.holders.every((h) => h.since) && r.waiters.every((w) => w.since)
+        ? r
+        : {
+            ...r,
+            holders: r.holders.map((h) => (h.since ? h : { ...h, since: this.firstSeen(`${r.key}\u0000${h.id}`, r.observedAt), sinceObserved: true })),
+            waiters: r.waiters.map((w) => (w.since ? w : { ...w, since: this.firstSeen(`${r.key}\u0001${w.id}`, r.observedAt) })),
+          };
+    return applyRules(rec, this.opts.rules, Date.now());
+  }
+
+  private firstSeen(id: string, now: string): string {
+    let first = this.since.get(id);
+    if (!first) {
+      first = now;
+      this.since.set(id, first);
+    }
+    return first;
+  }
+
+  /** Time alone makes a rule fire: re-check every record and publish the ones that changed. */
+  private reapplyRules(): void {
+    const now = Date.now();
+    let changed = false;
+    for (const [key, r] of this.records) {
+      const next = applyRules(r, this.opts.rules, now);
+      if (next === r) continue;
+      this.records.set(key, next);
+      this.publishUpsert(next);
+      changed = true;
+    }
+    if (changed) {
+      this.version++;
+      this.emitStatus();
+    }
   }
 
   private pruneSince(): void {
     if (this.since.size <= this.records.size * 2 + 100) return;
     const live = new Set<string>();
-    for (const r of this.records.values()) for (const h of r.holders) live.add(`${r.key}\u0000${h.id}`);
+    for (const r of this.records.values()) {
+      for (const h of r.holders) live.add(`${r.key}\u0000${h.id}`);
+      for (const w of r.waiters) live.add(`${r.key}\u0001${w.id}`);
+    }
     for (const id of this.since.keys()) if (!live.has(id)) this.since.delete(id);
   }
 

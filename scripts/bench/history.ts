@@ -28,6 +28,12 @@ export interface HistoryBenchFigures {
   flushMsMax: number;
   dbBytesPerEvent: number;
   lifeEventsWritten: number;
+  /** Events the recorder dropped (queue overflow) and whether it paused (store failure). */
+  dropped: number;
+  paused: boolean;
+  flushes: number;
+  /** Bus events published while the recorder was subscribed. */
+  eventsWithRecorder: number;
 }
 
 const SETTINGS = { storage: "sqlite" as const, rawRetentionMs: 86_400_000, rollupRetentionMs: 30 * 86_400_000, longHoldMs: 60_000, longWaitMs: 10_000, metricsTopN: 20 };
@@ -108,7 +114,8 @@ export async function benchHistory(opts: { rate?: number; seconds?: number; lock
     });
     await pending;
     await recorder.flush();
-    const written = recorder.state().written;
+    const st = recorder.state();
+    const written = st.written;
     await recorder.stop();
     const file = path.join(dir, "history.sqlite");
     const bytes = statSync(file).size + (() => { try { return statSync(`${file}-wal`).size; } catch { return 0; } })();
@@ -124,6 +131,10 @@ export async function benchHistory(opts: { rate?: number; seconds?: number; lock
       flushMsMax: round(flushes.at(-1) ?? 0),
       dbBytesPerEvent: round(bytes / Math.max(1, written)),
       lifeEventsWritten: written,
+      dropped: st.dropped,
+      paused: st.paused,
+      flushes: flushes.length,
+      eventsWithRecorder: withRec.events,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

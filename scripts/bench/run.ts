@@ -1,14 +1,20 @@
-// `npm run bench`: LockDeck's performance figures against a real redis-server started here.
-//   1. snapshot cost: raw floor (SCAN + pipelined PTTL/GET) vs the decoded adapter.snapshot()
-//   2. store write -> SSE `upsert` latency through the real server (`next start`)
-//   3. idle cost: commands/minute the console sends while nothing changes
-//   4. server RSS holding 100k locks
-//   5. lock-table API latency at 100k rows
-// Prints as it goes, then a markdown table, and writes docs/benchmarks.md.
+// `npm run bench`: LockDeck's performance figures against real servers started here, in one run:
+//   Redis (redis-server):
+//     1. snapshot cost: raw floor (SCAN + pipelined PTTL/GET) vs the decoded adapter.snapshot()
+//     2. store write -> SSE `upsert` latency through the real server (`next start`)
+//     3. idle cost: commands/minute the console sends while nothing changes
+//     4. server RSS holding 100k locks
+//     5. lock-table API latency at 100k rows
+//   etcd (etcd.ts), ZooKeeper (zookeeper.ts), Consul (consul.ts): snapshot vs the raw read floor,
+//     watch -> hub upsert latency (in-process EventBus), idle cost;
+//   history (history.ts): recorder overhead at 1,000 lock events per second.
+// `npm run bench -- redis etcd` runs a subset (names: redis, etcd, zookeeper|zk, consul, history;
+// default all). Prints as it goes, then markdown tables, and writes docs/benchmarks.md.
 // The product is rebuilt when .next is missing or older than a source file (BENCH_REBUILD=1 forces
-// it); if it cannot be built, parts 2-5 run in-process and say so. BENCH_INPROC=1 skips the server.
+// it); if it cannot be built, Redis parts 2-5 run in-process and say so. BENCH_INPROC=1 skips the server.
 
 import Redis from "ioredis";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -22,6 +28,10 @@ import { createRng } from "../../lib/demo/prng";
 import { rawFloor, redisVersion, serverCounters, writeLocks, type Mix } from "./redis-data";
 import { CONNECTION, ROOT, ensureBuild, startInProcess, startProduct, type ConsoleUnderTest, type ProcRss } from "./product";
 import { mb, median, ms, percentile, since } from "./stats";
+import { runEtcdBench } from "./etcd";
+import { benchZooKeeper, ZK_SNAPSHOT_TARGET } from "./zookeeper";
+import { runConsulBench } from "./consul";
+import { benchHistory } from "./history";
 
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;
@@ -42,6 +52,24 @@ const TABLE_FILTER = "payments"; // one service in eight
  */
 const TTL_SEC: [number, number] = [600, 1200];
 
+// The other stores: fewer repeats than Redis, to keep the whole run near 10 minutes on 2 cores.
+const ETCD = { keys: 100_000, leases: 1_000, rounds: 5, latencyWrites: 200, idleMs: 30_000 };
+const ZK = { dirs: 1_000, perDir: 10, rounds: 5, latencyWrites: 100, idleMs: 30_000 };
+// 65 s: longer than Consul's default blocking wait (60 s + up to 1/16 jitter), so the window
+// shows what a quiet console really sends, re-issued blocking queries included.
+const CONSUL = { keys: 10_000, sessions: 100, rounds: 5, latencyWrites: 200, idleMs: 65_000 };
+const HISTORY = { rate: 1_000, seconds: 10, locks: 200 };
+
+type SectionId = "redis" | "etcd" | "zookeeper" | "consul" | "history";
+const SECTIONS: Array<{ id: SectionId; title: string }> = [
+  { id: "redis", title: "Redis" },
+  { id: "etcd", title: "etcd" },
+  { id: "zookeeper", title: "ZooKeeper" },
+  { id: "consul", title: "Consul" },
+  { id: "history", title: "History recorder" },
+];
+const ALIASES: Record<string, SectionId> = { redis: "redis", etcd: "etcd", zookeeper: "zookeeper", zk: "zookeeper", consul: "consul", history: "history" };
+
 type Verdict = "met" | "MISSED" | "—" | "FAILED" | "not measured";
 interface Row {
   part: string;
@@ -50,12 +78,15 @@ interface Row {
   verdict: Verdict;
 }
 
-const rows: Row[] = [];
+const rows = new Map<SectionId, Row[]>(SECTIONS.map((s) => [s.id, []]));
+let section: SectionId = "redis";
 /** Appended to parts 2-5 when they ran in the fallback (no product server). */
 let where = "";
 const notes: string[] = [];
+const versions = new Map<SectionId, string>();
+const ran: Array<{ id: SectionId; seconds: number; loadStart: string; loadEnd: string; ok: boolean }> = [];
 const record = (r: Row) => {
-  rows.push(r);
+  rows.get(section)!.push(r);
   console.log(`  => ${r.part}: ${r.result}${r.target !== "—" ? ` (target ${r.target}: ${r.verdict})` : ""}`);
 };
 
@@ -288,47 +319,129 @@ async function consoleParts(redis: Redis, url: string): Promise<void> {
   }
 }
 
+// ---- the other stores and the history recorder ---------------------------------------------
+
+const indent = (line: string) => console.log(`  ${line}`);
+
+async function runEtcd(): Promise<void> {
+  const r = await runEtcdBench({ ...ETCD, log: indent });
+  versions.set("etcd", `etcd ${r.serverVersion} (single member, loopback, --quota-backend-bytes 4 GiB)`);
+  for (const row of r.rows) record(row);
+  notes.push(...r.notes.map((n) => `etcd: ${n}`));
+}
+
+async function runZooKeeper(): Promise<void> {
+  const r = await benchZooKeeper({ ...ZK, log: indent });
+  versions.set("zookeeper", `ZooKeeper ${r.serverVersion} (standalone, loopback, forceSync=no; ${javaVersion()})`);
+  for (const row of r.rows) record(row);
+  notes.push(...r.notes);
+}
+
+async function runConsul(): Promise<void> {
+  const r = await runConsulBench({ ...CONSUL, log: indent });
+  versions.set("consul", `Consul ${r.serverVersion} (one real server agent, bootstrap_expect=1, raft on disk, loopback)`);
+  for (const row of r.rows) record(row);
+  notes.push(...r.notes.map((n) => (n.startsWith("Consul") ? n : `Consul: ${n}`)));
+}
+
+async function runHistory(): Promise<void> {
+  const sqlite = JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules/better-sqlite3/package.json"), "utf8")).version;
+  versions.set("history", `SQLite via better-sqlite3 ${sqlite} (WAL, temp dir)`);
+  console.log(`  ${HISTORY.rate} events/s for ${HISTORY.seconds} s without the recorder, then ${HISTORY.seconds} s with it ...`);
+  const f = await benchHistory(HISTORY);
+  console.log(`  ${JSON.stringify(f)}`);
+  const overhead = f.cpuMsPerSecWithRecorder - f.cpuMsPerSecBaseline;
+  record({
+    part: `recorder CPU at ${f.eventsPerSecond} lock events/s (${f.seconds} s each, same driver with and without the recorder)`,
+    result: `${f.cpuMsPerSecBaseline} → ${f.cpuMsPerSecWithRecorder} CPU ms per wall second: overhead **${overhead.toFixed(1)} ms/s (${(overhead / 10).toFixed(1)}% of one core)**, i.e. ${((overhead * 1000) / f.eventsPerSecond).toFixed(1)} µs CPU per event`,
+    target: "— (the issue names the load, not a limit)",
+    verdict: "—",
+  });
+  record({
+    part: "recorder cost on the publish path (what the live console's hub pays synchronously)",
+    result: `${f.publishUsPerEvent} µs per event (publish time with − without the recorder, over ${f.events} events)`,
+    target: "—",
+    verdict: "—",
+  });
+  const keepsUp = f.dropped === 0 && !f.paused && f.flushMsMax < 1_000;
+  record({
+    part: "recorder keeps pace: one SQLite transaction per second of events",
+    result: `${f.flushes} flushes, p50 ${ms(f.flushMsP50)}, max **${ms(f.flushMsMax)}**; ${f.lifeEventsWritten} life events written from ${f.events} bus events, ${f.dropped} dropped, ${f.paused ? "PAUSED" : "not paused"}; ${f.dbBytesPerEvent} bytes of SQLite (db + WAL) per life event`,
+    target: "bench's own check: flush max < 1 s, nothing dropped",
+    verdict: keepsUp ? "met" : "MISSED",
+  });
+}
+
 // ---- report ----------------------------------------------------------------------------------
 
 function loadavg(): string {
   return os.loadavg().map((x) => x.toFixed(2)).join(" / ");
 }
 
-function machine(redisVer: string): string[] {
+function sh(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 }).trim();
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    return (e.stderr ?? "").trim() || `? (${e.message.split("\n")[0]})`;
+  }
+}
+
+function javaVersion(): string {
+  // `java -version` writes to stderr.
+  try {
+    const out = execFileSync("java", ["-version"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 });
+    return out.trim().split("\n")[0] || "java ?";
+  } catch (err) {
+    const e = err as { stderr?: string };
+    return e.stderr?.trim().split("\n")[0] ?? "java ?";
+  }
+}
+
+function machine(): string[] {
   const cpuinfo = fs.readFileSync("/proc/cpuinfo", "utf8");
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? "?";
-  const next = JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules/next/package.json"), "utf8")).version;
   return [
-    `CPU: ${os.availableParallelism()} × ${model} (nproc ${os.availableParallelism()})`,
-    `Memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; ${os.type()} ${os.release()}`,
-    `redis-server ${redisVer} (local, loopback, no persistence); Node ${process.version}; Next ${next}`,
+    `Machine: \`nproc\` = ${sh("nproc", [])}; CPU model: ${model}; memory ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; ${os.type()} ${os.release()}`,
     `Load average (1 / 5 / 15 min) at start: ${loadavg()}`,
   ];
 }
 
-function table(): string {
+function software(): string[] {
+  const next = JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules/next/package.json"), "utf8")).version;
+  const out = [`Node ${process.version}; Next ${next}`];
+  for (const s of SECTIONS) {
+    const v = versions.get(s.id);
+    if (v) out.push(`${s.title}: ${v}`);
+  }
+  return out;
+}
+
+function table(id: SectionId): string {
   const lines = ["| Measurement | Result | Target | Met? |", "|---|---|---|---|"];
-  const order = (r: Row) => Number.parseFloat(r.part) || 9; // by part number, unnumbered rows last
-  for (const r of [...rows].sort((a, b) => order(a) - order(b))) lines.push(`| ${r.part} | ${r.result} | ${r.target} | ${r.verdict} |`);
+  const list = rows.get(id)!;
+  // Redis rows by part number (unnumbered last), the others in the order they ran.
+  const order = (r: Row) => Number.parseFloat(r.part) || 9;
+  const sorted = id === "redis" ? [...list].sort((a, b) => order(a) - order(b)) : list;
+  for (const r of sorted) lines.push(`| ${r.part} | ${r.result.replace(/\|/g, "\\|")} | ${r.target} | ${r.verdict} |`);
   return lines.join("\n");
 }
 
-function writeDoc(started: Date, runtimeS: number, env: string[]): void {
-  const doc = `# Benchmarks
+function tables(selected: SectionId[]): string {
+  return SECTIONS.filter((s) => selected.includes(s.id))
+    .map((s) => `## ${s.title}\n\n${rows.get(s.id)!.length ? table(s.id) : "_No rows: this section did not run._"}`)
+    .join("\n\n");
+}
 
-Generated by the benchmark itself; do not edit by hand. Re-run with:
+function tally(selected: SectionId[]): string {
+  const all = selected.flatMap((id) => rows.get(id)!);
+  const n = (v: Verdict) => all.filter((r) => r.verdict === v).length;
+  const missed = selected.flatMap((id) => rows.get(id)!.filter((r) => r.verdict === "MISSED" || r.verdict === "FAILED").map((r) => `${SECTIONS.find((s) => s.id === id)!.title}: ${r.part.replace(/\*\*/g, "")} (${r.verdict})`));
+  return `Targets: **${n("met")} met, ${n("MISSED")} MISSED, ${n("FAILED")} FAILED**${n("not measured") ? `, ${n("not measured")} not measured` : ""}.${missed.length ? `\nMissed or failed:\n${missed.map((m) => `- ${m}`).join("\n")}` : ""}`;
+}
 
-\`\`\`sh
-npm run bench        # = tsx scripts/bench/run.ts
-\`\`\`
-
-- Date: ${started.toISOString()} (run took ${runtimeS.toFixed(0)} s)
-${env.map((e) => `- ${e}`).join("\n")}
-- Load average at end: ${loadavg()}. A load above ${os.availableParallelism()} means other jobs shared the CPUs and every figure is slower than on an idle machine.
-
-${table()}
-
-## How it is measured
+const HOW: Record<SectionId, () => string> = {
+  redis: () => `### Redis
 
 1. **Snapshot vs raw floor.** Keys are written with pipelines: 85% \`SET <svc>:lock:<i> <32-hex> PX <ttl>\`,
    10% Redisson hashes \`{ "<uuid>:<tid>": "1" }\` with PEXPIRE <ttl>, 5% without expiry; TTLs ${TTL_SEC.join("..")} s so that
@@ -344,39 +457,186 @@ ${table()}
 4. **RSS.** VmRSS of the \`next start\` process and its descendants (/proc), read when the connection turned live and
    again after the idle window; the larger counts. "peak" is VmHWM.
 5. **Lock table.** ${TABLE_REQUESTS} sequential \`GET /api/connections/${CONNECTION}/locks?limit=200&cursor=<random>&sort=ttl\`
-   (the first at cursor 0; it pays for sorting), then the same with \`q=${TABLE_FILTER}\`. Each page also fetches fresh PTTLs.
+   (the first at cursor 0; it pays for sorting), then the same with \`q=${TABLE_FILTER}\`. Each page also fetches fresh PTTLs.`,
+  etcd: () => `### etcd (scripts/bench/etcd.ts)
+
+- **Data.** ${ETCD.keys / 1000}k keys in the Go \`concurrency.Mutex\` layout under \`bench/\` (\`bench/job-<i>/<lease hex>\`): 80% locks with
+  one holder, the rest a holder plus one waiter, on ${ETCD.leases} leases (1 h TTL), written in 128-op txns.
+- **Snapshot vs floor.** The floor is the same paged range the adapter sends (${1000} keys/page, values, revision pinned
+  at the first page), nothing else; the snapshot is \`EtcdAdapter.snapshot()\` (count, pages, LeaseTimeToLive of every
+  lease, decode). One warm-up each, then ${ETCD.rounds} rounds, alternating order; medians. Also shown: CPU time of node + the etcd process, and the decode alone on the same entries.
+- **Watch → hub.** A \`Hub\` over the adapter runs **in the bench process** with the ${ETCD.keys / 1000}k keys loaded; ${ETCD.latencyWrites} puts of new
+  lock keys, each awaited then 20 ms apart; latency = the hub's \`upsert\` on its EventBus − just before the put.
+  **This is the hub, not SSE**: the Next route handler and HTTP hop are not in it (the Redis row 2 measures that hop).
+- **Idle.** The adapter's own counters (\`ranges\`, \`snapshots\`, \`leaseCalls\`) over a ${ETCD.idleMs / 1000} s window, hub live, nothing changing.`,
+  zookeeper: () => `### ZooKeeper (scripts/bench/zookeeper.ts)
+
+- **Data.** ${ZK.dirs} Curator-style lock dirs \`/locks/job-<i>\`, each with ${ZK.perDir} ephemeral-sequential contenders
+  \`_c_<uuid>-lock-<seq>\` (data: an IP) = ${(ZK.dirs * ZK.perDir) / 1000}k lock nodes.
+- **Snapshot vs floor.** Floor: getChildren of every dir + getData of every node, ≤ 256 in flight, no sync, no decoding, on
+  a separate raw session; snapshot: \`ZooKeeperAdapter.snapshot()\` (sync, srvr, walk with getData-first and watches,
+  decode). One warm-up each, ${ZK.rounds} rounds, alternating order; medians. Target ≤ ${ZK_SNAPSHOT_TARGET}× (the module's issue-4 target).
+- **Idle.** The adapter session's getData / getChildren / exists and sync calls are counted over a ${ZK.idleMs / 1000} s window,
+  hub live, starting 1 s after it went live.
+- **Watch → hub.** ${ZK.latencyWrites} contender creates, one at a time (each waits for its event, 10 s timeout = lost); latency = the
+  hub's \`upsert\` showing the new waiter − just before the create. **Hub (in-process EventBus), not SSE.**`,
+  consul: () => `### Consul (scripts/bench/consul.ts)
+
+- **Data.** ${CONSUL.keys / 1000}k held keys under \`bench/\` (90% \`api.Lock\` keys with the lock flag, 10% plain session-held keys) on
+  ${CONSUL.sessions} sessions (1 h TTL), written with the txn \`lock\` verb.
+- **Snapshot vs floor.** Floor: one \`GET /v1/kv/bench/?recurse\` + \`JSON.parse\`; snapshot: \`ConsulAdapter.snapshot()\` (?recurse and
+  the session list in parallel, uint64-safe parse, decode). One warm-up each, **${CONSUL.rounds} rounds** (the module's default
+  was 7; fewer here for time), alternating order; medians.
+- **KV change → hub.** ${CONSUL.latencyWrites} \`PUT ?acquire=\` of new keys, each awaited then 20 ms apart; latency = the hub's \`upsert\` on its
+  EventBus − just before the PUT. **Hub (in-process EventBus), not SSE.**
+- **Idle.** Every HTTP request the adapter sends is counted (wrapped before the hub starts) over a ${CONSUL.idleMs / 1000} s window
+  starting 1 s after the last latency write; "open at the end" is the number of blocking queries in flight then.`,
+  history: () => `### History recorder (scripts/bench/history.ts)
+
+- A driver publishes hub-shaped \`upsert\`/\`remove\` events on one EventBus at ${HISTORY.rate}/s (10 ms ticks) for ${HISTORY.seconds} s, cycling
+  ${HISTORY.locks} mutex locks through acquire → waiter joins → handover → release; first with no recorder subscribed
+  (baseline), then with a \`Recorder\` on SQLite in a temp dir, flushed once a second by the bench (its own timer off).
+- CPU = process user + system time per wall second; the publish-path figure is the difference of time spent inside
+  \`publish\` between the two runs, per event (noisy at this size; can come out near zero or negative).`,
+};
+
+function writeDoc(started: Date, runtimeS: number, env: string[], selected: SectionId[], command: string): void {
+  const skipped = SECTIONS.filter((s) => !selected.includes(s.id)).map((s) => s.title);
+  const doc = `# Benchmarks
+
+Generated by the benchmark itself; do not edit by hand. This run:
+
+\`\`\`sh
+${command}
+\`\`\`
+
+(\`npm run bench\` = \`tsx scripts/bench/run.ts\`; all sections by default, or a subset: \`npm run bench -- redis etcd\`;
+names: redis, etcd, zookeeper (zk), consul, history.)
+
+- Date: ${started.toISOString()}; the run took ${runtimeS.toFixed(0)} s (${(runtimeS / 60).toFixed(1)} min)
+${env.map((e) => `- ${e}`).join("\n")}
+- Load average at end: ${loadavg()}. A load above ${os.availableParallelism()} means other jobs shared the CPUs and every figure is slower than on an idle machine.
+- Server versions and software:
+${software().map((s) => `  - ${s}`).join("\n")}
+- Sections: ${ran.map((r) => `${SECTIONS.find((s) => s.id === r.id)!.title} ${r.seconds.toFixed(0)} s (load ${r.loadStart} → ${r.loadEnd})${r.ok ? "" : " FAILED"}`).join("; ")}${skipped.length ? `\n- **Not run this time:** ${skipped.join(", ")} (subset requested on the command line); their figures are not in this file.` : ""}
+
+All stores run on this one machine over loopback, each started fresh by the bench and stopped after its section.
+Latency rows say which hop they measure: Redis goes through the real \`next start\` server and SSE; etcd, ZooKeeper
+and Consul are measured to the **hub's EventBus in the bench process** (the step right before SSE), not over HTTP.
+
+${tally(selected)}
+
+${tables(selected)}
+
+## How it is measured
+
+${SECTIONS.filter((s) => selected.includes(s.id)).map((s) => HOW[s.id]()).join("\n\n")}
 ${notes.length ? `\n## Notes\n\n${notes.map((n) => `- ${n}`).join("\n")}\n` : ""}`;
   fs.mkdirSync(path.join(ROOT, "docs"), { recursive: true });
   fs.writeFileSync(path.join(ROOT, "docs", "benchmarks.md"), doc);
 }
 
-async function main(): Promise<void> {
-  const started = new Date();
-  const t0 = performance.now();
+// ---- main ------------------------------------------------------------------------------------
+
+async function runRedis(): Promise<void> {
   let server: RedisServer | null = null;
   let redis: Redis | null = null;
-  let env: string[] = [];
   try {
     server = await startRedis({ notifyKeyspaceEvents: "KA" });
     redis = new Redis(server.url);
-    env = machine(await redisVersion(redis));
-    console.log(`# LockDeck bench, ${started.toISOString()}\n${env.join("\n")}`);
+    versions.set("redis", `redis-server ${await redisVersion(redis)} (local, loopback, no persistence)`);
     for (const n of SIZES) {
       await part(`1. snapshot vs raw floor, ${n / 1000}k keys`, n === BIG ? "≤ 1.3×" : "—", () => snapshotVsFloor(redis!, server!.url, n));
     }
     await part("2-5. console", "—", () => consoleParts(redis!, server!.url));
-  } catch (err) {
-    process.exitCode = 1;
-    console.error(`bench failed: ${(err as Error).stack ?? err}`);
-    notes.push(`The run failed: ${(err as Error).message.split("\n")[0]}`);
   } finally {
     redis?.disconnect();
     await server?.stop();
   }
+}
+
+/** What a section would have reported, for its FAILED rows when it could not run at all. */
+const TARGETS: Record<Exclude<SectionId, "redis">, Array<[string, string]>> = {
+  etcd: [
+    ["etcd snapshot vs raw paged-range floor", "≤ 1.3× floor"],
+    ["etcd watch event → hub upsert", "p95 < 250 ms"],
+    ["etcd idle", "no full re-range"],
+  ],
+  zookeeper: [
+    ["ZooKeeper snapshot vs raw floor", `≤ ${ZK_SNAPSHOT_TARGET}× floor`],
+    ["ZooKeeper idle", "no reads"],
+    ["ZooKeeper watch → hub upsert", "p95 < 250 ms"],
+  ],
+  consul: [
+    ["Consul snapshot vs raw read", "≤ 1.3× floor"],
+    ["Consul KV change → hub upsert", "p95 < 250 ms"],
+    ["Consul idle", "one open blocking query per prefix"],
+  ],
+  history: [["recorder overhead at 1,000 events/s", "—"]],
+};
+
+const RUNNERS: Record<SectionId, () => Promise<void>> = {
+  redis: runRedis,
+  etcd: runEtcd,
+  zookeeper: runZooKeeper,
+  consul: runConsul,
+  history: runHistory,
+};
+
+function parseArgs(argv: string[]): SectionId[] {
+  const names = argv.filter((a) => a !== "--").map((a) => a.toLowerCase());
+  if (names.some((a) => a === "-h" || a === "--help")) {
+    console.log(`usage: npm run bench [-- ${SECTIONS.map((s) => s.id).join(" ")}]   (default: all; zk = zookeeper)`);
+    process.exit(0);
+  }
+  const unknown = names.filter((a) => !(a in ALIASES));
+  if (unknown.length) {
+    console.error(`unknown bench section(s): ${unknown.join(", ")}; known: ${Object.keys(ALIASES).join(", ")}`);
+    process.exit(2);
+  }
+  const wanted = new Set(names.map((a) => ALIASES[a]));
+  return wanted.size ? SECTIONS.map((s) => s.id).filter((id) => wanted.has(id)) : SECTIONS.map((s) => s.id);
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const selected = parseArgs(argv);
+  const args = argv.filter((a) => a !== "--");
+  const envVars = Object.entries(process.env).filter(([k]) => k.startsWith("BENCH_")).map(([k, v]) => `${k}=${v} `).join("");
+  const command = `${envVars}npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`;
+  const started = new Date();
+  const t0 = performance.now();
+  const env = machine();
+  console.log(`# LockDeck bench, ${started.toISOString()}: ${selected.join(", ")}\n${env.join("\n")}`);
+  for (const id of selected) {
+    section = id;
+    const title = SECTIONS.find((s) => s.id === id)!.title;
+    console.log(`\n# ${title}  (load ${loadavg()}, ${since(t0) / 1000 | 0} s into the run)`);
+    const s0 = performance.now();
+    const loadStart = loadavg();
+    let ok = true;
+    try {
+      await RUNNERS[id]();
+    } catch (err) {
+      ok = false;
+      process.exitCode = 1;
+      const msg = (err as Error).message.split("\n")[0];
+      console.error(`  ${title} FAILED: ${(err as Error).stack ?? err}`);
+      notes.push(`**${title} failed:** ${msg}`);
+      if (id === "redis") record({ part: "Redis section", result: `failed: ${msg}`, target: "—", verdict: "FAILED" });
+      else if (rows.get(id)!.length === 0) {
+        for (const [part, target] of TARGETS[id]) record({ part, result: `not measured: the section failed (${msg})`, target, verdict: "FAILED" });
+      } else record({ part: `${title}: remaining parts`, result: `not measured: the section failed (${msg})`, target: "—", verdict: "FAILED" });
+    }
+    ran.push({ id, seconds: since(s0) / 1000, loadStart, loadEnd: loadavg(), ok });
+  }
   const runtimeS = since(t0) / 1000;
-  console.log(`\n${table()}\n\nruntime ${runtimeS.toFixed(0)} s`);
-  writeDoc(started, runtimeS, env);
+  for (const id of selected) console.log(`\n## ${SECTIONS.find((s) => s.id === id)!.title}\n${table(id)}`);
+  console.log(`\n${tally(selected)}\n\nruntime ${runtimeS.toFixed(0)} s`);
+  writeDoc(started, runtimeS, env, selected, command);
   console.log("wrote docs/benchmarks.md");
+  // Clients of stopped servers may still hold reconnect timers; the figures are written.
+  process.exit();
 }
 
 void main();

@@ -1,0 +1,31 @@
+// Stale-lock rules an operator configures per connection (lockdeck.config.json staleRules):
+// held longer than N, or a waiter queued longer than N. They add warnings to a record as of a
+// given moment; the hub re-applies them on a timer, since time alone makes them fire. Pure.
+
+import type { LockRecord } from "../model";
+
+export interface StaleRules {
+  heldLongerThanMs?: number;
+  waiterOlderThanMs?: number;
+}
+
+const RULE_WARNINGS = new Set(["held-too-long", "waiter-too-long"]);
+
+function olderThan(since: string | undefined, limitMs: number | undefined, now: number): boolean {
+  return !!since && !!limitMs && now - Date.parse(since) > limitMs;
+}
+
+/** The record with the rule warnings as of `now`; the same object when nothing changes. */
+export function applyRules(r: LockRecord, rules: StaleRules, now: number): LockRecord {
+  const fired: string[] = [];
+  if (r.holders.some((h) => olderThan(h.since, rules.heldLongerThanMs, now))) fired.push("held-too-long");
+  if (r.waiters.some((w) => olderThan(w.since, rules.waiterOlderThanMs, now))) fired.push("waiter-too-long");
+  const kept = r.warnings.filter((w) => !RULE_WARNINGS.has(w));
+  const next = [...kept, ...fired];
+  if (next.length === r.warnings.length && next.every((w, i) => w === r.warnings[i])) return r;
+  return { ...r, warnings: next };
+}
+
+export function hasRules(rules: StaleRules): boolean {
+  return !!rules.heldLongerThanMs || !!rules.waiterOlderThanMs;
+}
