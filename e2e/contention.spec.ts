@@ -35,6 +35,7 @@ test("GET /api/metrics is Prometheus text with per-connection and bounded per-lo
   expect(res.headers()["content-type"]).toContain("text/plain");
   const text = await res.text();
   expect(text).toMatch(/^lockdeck_locks_held\{connection="demo",kind="memory"\} \d+$/m);
+  expect(text).toMatch(/^lockdeck_snapshot_duration_seconds\{connection="redis",kind="redis"\} \d+(\.\d+)?(e-?\d+)?$/m);
   expect(text).toMatch(/^lockdeck_lock_wait_seconds_bucket\{connection="demo",key="[^"]+",le="\+Inf"\} \d+$/m);
   const perLock = new Set([...text.matchAll(/^lockdeck_lock_acquisitions_total\{connection="[^"]*",key="([^"]*)"\}/gm)].map((m) => m[1]));
   expect(perLock.size).toBeLessThanOrEqual(20);

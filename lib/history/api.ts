@@ -93,6 +93,7 @@ export function metricsText(reg: Registry): string {
       problems: counts.problems,
       readErrors: rec?.metrics.readErrors.get(config.id) ?? 0,
       lifeEvents: rec?.metrics.events.get(config.id) ?? 0,
+      snapshotSeconds: st.snapshotMs === null ? null : st.snapshotMs / 1000,
     };
   });
   const s = rec?.state();

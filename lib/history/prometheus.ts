@@ -20,6 +20,8 @@ export interface ConnectionFigures {
   problems: number;
   readErrors: number;
   lifeEvents: number;
+  /** Duration of the last full snapshot, null before the first. */
+  snapshotSeconds: number | null;
 }
 
 export interface RecorderFigures {
@@ -50,6 +52,12 @@ export function exposition(conns: ConnectionFigures[], locks: LockCounters[], re
   family("lockdeck_waiters", "gauge", "Waiters queued over all locks.", per((c) => c.waiters));
   family("lockdeck_problems", "gauge", "Keys under lock patterns that could not be decoded.", per((c) => c.problems));
   family("lockdeck_read_errors_total", "counter", "Times the connection went unreachable.", per((c) => c.readErrors));
+  family(
+    "lockdeck_snapshot_duration_seconds",
+    "gauge",
+    "How long the last full read of the store took.",
+    conns.filter((c) => c.snapshotSeconds !== null).map((c): [Record<string, string>, number] => [{ connection: c.id, kind: c.kind }, c.snapshotSeconds!]),
+  );
   family("lockdeck_lock_events_total", "counter", "Lock life events derived by the history recorder.", per((c) => c.lifeEvents));
   if (rec) {
     family("lockdeck_history_paused", "gauge", "1 when history cannot be written (recording resumes by itself).", [[{}, rec.paused ? 1 : 0]]);

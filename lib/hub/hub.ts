@@ -36,6 +36,8 @@ export class Hub {
   private observedAt: string | null = null;
   private consistency: string;
   private lastGoodAt: number | null = null;
+  /** How long the last full snapshot took (ms), for /api/metrics. */
+  private snapshotMs: number | null = null;
   private failedSince: number | null = null;
   private stopped = new AbortController();
   private watchCycle: AbortController | null = null;
@@ -138,7 +140,9 @@ export class Hub {
   /** A full snapshot. Returns false (and keeps the last good one) when the read fails. */
   async refresh(): Promise<boolean> {
     try {
+      const started = performance.now();
       const snap = await this.adapter.snapshot(this.stopped.signal);
+      this.snapshotMs = performance.now() - started;
       const next = new Map(snap.locks.map((r) => [r.key, this.withSince(r)]));
       const diff = diffSnapshots(this.records, next);
       this.records = next;
@@ -289,7 +293,13 @@ export class Hub {
 
   // ---- answering ---------------------------------------------------------------------------
 
-  statusEvent(): ConnectionStatusEvent & { message: string; consistency: string; server?: string; pollIntervalMs?: number } {
+  statusEvent(): ConnectionStatusEvent & {
+    message: string;
+    consistency: string;
+    server?: string;
+    pollIntervalMs?: number;
+    snapshotMs: number | null;
+  } {
     const mode = this.adapter.updateMode();
     const stale = this.isStale();
     return {
@@ -304,6 +314,7 @@ export class Hub {
       observedAt: this.observedAt,
       consistency: this.consistency,
       server: this.server,
+      snapshotMs: this.snapshotMs,
     };
   }
 
