@@ -118,9 +118,10 @@ export class RedisAdapter implements StoreAdapter {
     for (const s of subs) s.on("error", () => {});
     try {
       for await (const change of keyspaceChanges(subs, this.db, this.wanted, signal)) {
-        // Live only once the subscriptions are confirmed (the feed's first item).
-        this.live = true;
         yield change;
+        // Live once the subscriptions are confirmed AND the hub has re-listed after them (the
+        // feed's first item is that resync): only then does the view follow every change.
+        this.live = true;
       }
     } finally {
       this.live = false;
