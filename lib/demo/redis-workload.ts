@@ -22,6 +22,15 @@
 import { demoLocks, workersFor, type DemoLock, type WorkerPlan } from "./catalogue";
 import { createRng } from "./prng";
 import { createScheduler } from "./scheduler";
+import type { WorkloadLogEntry } from "./workload";
+
+/**
+ * The memory workload's log entry (lock = catalogue name, holderId = the token written to
+ * Redis), plus the Redis key the library uses for that lock (`<name>` or `lock:<name>`).
+ * Times are the client's Date.now() when the reply arrived; a release is logged only when the
+ * library's release script reports that it deleted our token.
+ */
+export type RedisWorkloadLogEntry = WorkloadLogEntry & { key: string };
 
 /** One Redis connection, as far as the workload needs it. */
 export interface RedisCommandClient {
@@ -40,6 +49,8 @@ export interface RedisWorkloadOptions {
   locks?: number;
   /** Command errors the workers back off from (Redis restarting, say). Default: ignored. */
   onError?: (error: unknown) => void;
+  /** Ground truth for tests (lib/history): what the workers did, as they saw it. */
+  log?: (e: RedisWorkloadLogEntry) => void;
 }
 
 // node-redlock v5 scripts (src/index.ts ACQUIRE_SCRIPT, EXTEND_SCRIPT, RELEASE_SCRIPT), same
@@ -89,6 +100,8 @@ const STOP_GRACE_MS = 5000;
 
 /** How one client library takes, keeps and gives back one lock. */
 interface LockClient {
+  /** The Redis key this library writes for the lock. */
+  readonly key: string;
   newToken(): string;
   tryAcquire(token: string, ttlMs: number | null): Promise<boolean>;
   /** The library's pause between tries: a sleep, or blocking on a signal. */
@@ -98,7 +111,8 @@ interface LockClient {
   renewAfter(ttlMs: number): number | null;
   /** False when the lock is no longer ours. */
   extend(token: string, ttlMs: number): Promise<boolean>;
-  release(token: string): Promise<void>;
+  /** True when our token was there and is now deleted. */
+  release(token: string): Promise<boolean>;
 }
 
 export async function startRedisWorkload(url: string, opts: RedisWorkloadOptions): Promise<{ stop(): Promise<void> }> {
@@ -115,6 +129,7 @@ export async function startRedisWorkload(url: string, opts: RedisWorkloadOptions
   const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
 
   const redlock = (key: string, autoExtend: boolean): LockClient => ({
+    key,
     newToken: () => rng.hex(16),
     tryAcquire: async (token, ttlMs) => (await main.call("EVAL", REDLOCK_ACQUIRE, 1, key, token, ttlMs!)) === 1,
     waitTurn: () => timers.sleep([100, 300]),
@@ -122,7 +137,7 @@ export async function startRedisWorkload(url: string, opts: RedisWorkloadOptions
     // using(): extend when the local validity (duration minus 1% drift + 2 ms) has 500 ms left.
     renewAfter: (ttlMs) => (autoExtend ? ttlMs - (Math.round(0.01 * ttlMs) + 2) - 500 : null),
     extend: async (token, ttlMs) => (await main.call("EVAL", REDLOCK_EXTEND, 1, key, token, ttlMs)) === 1,
-    release: async (token) => void (await main.call("EVAL", REDLOCK_RELEASE, 1, key, token)),
+    release: async (token) => (await main.call("EVAL", REDLOCK_RELEASE, 1, key, token)) === 1,
   });
 
   const pythonRedisLock = (name: string, fixedId?: string): LockClient => {
@@ -130,6 +145,7 @@ export async function startRedisWorkload(url: string, opts: RedisWorkloadOptions
     const signal = `lock-signal:${name}`;
     let blocker: RedisCommandClient | undefined;
     return {
+      key,
       newToken: () => fixedId ?? rng.base64(18),
       // redis-py's set(name, id, nx=True, ex=expire) sends: SET <name> <id> [EX <s>] NX
       tryAcquire: async (token, ttlMs) =>
@@ -143,7 +159,7 @@ export async function startRedisWorkload(url: string, opts: RedisWorkloadOptions
       maxTries: Infinity,
       renewAfter: (ttlMs) => (seconds(ttlMs) * 1000 * 2) / 3,
       extend: async (token, ttlMs) => (await main.call("EVAL", PYLOCK_EXTEND, 2, key, signal, token, seconds(ttlMs))) === 0,
-      release: async (token) => void (await main.call("EVAL", PYLOCK_UNLOCK, 2, key, signal, token, SIGNAL_EXPIRE_MS)),
+      release: async (token) => (await main.call("EVAL", PYLOCK_UNLOCK, 2, key, signal, token, SIGNAL_EXPIRE_MS)) === 0,
     };
   };
 
@@ -174,7 +190,8 @@ export async function startRedisWorkload(url: string, opts: RedisWorkloadOptions
     return true;
   }
 
-  async function runWorker(client: LockClient, plan: WorkerPlan): Promise<void> {
+  async function runWorker(lock: DemoLock, client: LockClient, plan: WorkerPlan): Promise<void> {
+    const log = (kind: "crashed" | "gave-up", holderId: string) => opts.log?.({ kind, at: Date.now(), lock: lock.name, key: client.key, holderId });
     // A worker that locks without expiry is a one-shot that dies holding it. If the key is
     // still there from an earlier run, that earlier crash stands in for this one.
     const tries = plan.ttlMs === null ? 1 : client.maxTries;
@@ -183,11 +200,19 @@ export async function startRedisWorkload(url: string, opts: RedisWorkloadOptions
         const token = client.newToken();
         const ttlMs = plan.ttlMs && timers.draw(plan.ttlMs);
         let held = false;
+        const askedAt = Date.now();
         for (let i = 0; i < tries && !held && !timers.stopped; i++) {
           if (i > 0) await client.waitTurn(ttlMs);
+          // stop() releases the holders, whose signal can wake a BLPOP before its connection
+          // closes: a stopped worker must not take the lock then.
+          if (timers.stopped) break;
           held = await client.tryAcquire(token, ttlMs);
         }
+        const acquiredAt = Date.now();
+        if (held) opts.log?.({ kind: "acquired", at: acquiredAt, lock: lock.name, key: client.key, holderId: token, waitedMs: acquiredAt - askedAt });
+        else if (!timers.stopped && ttlMs !== null) log("gave-up", token);
         if (held && rng.chance(plan.crashChance) && !timers.stopped) {
+          log("crashed", token);
           if (ttlMs === null) return; // dead for good: the key stays forever
           // Renews a few times, goes silent, and is restarted once its lease has run out.
           const renewals = rng.int(0, 2);
@@ -200,7 +225,11 @@ export async function startRedisWorkload(url: string, opts: RedisWorkloadOptions
           try {
             await keep(client, token, ttlMs, timers.draw(plan.holdMs), Infinity);
           } finally {
-            await client.release(token); // also on stop(): a live worker gives its lock back
+            // also on stop(): a live worker gives its lock back
+            if (await client.release(token)) {
+              const at = Date.now();
+              opts.log?.({ kind: "released", at, lock: lock.name, key: client.key, holderId: token, heldMs: at - acquiredAt });
+            }
           }
         }
         await timers.sleep(plan.thinkMs);
@@ -217,7 +246,7 @@ export async function startRedisWorkload(url: string, opts: RedisWorkloadOptions
     workersFor(lock, rng).forEach((plan, index) => {
       const client = clientFor(lock, index);
       const start = index === 0 ? Promise.resolve() : timers.sleep([200, 3000]);
-      workers.push(start.then(() => (timers.stopped ? undefined : runWorker(client, plan))));
+      workers.push(start.then(() => (timers.stopped ? undefined : runWorker(lock, client, plan))));
     });
   }
 

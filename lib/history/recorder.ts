@@ -229,17 +229,22 @@ export class Recorder {
       }
       this.tryOpen();
       if (!this.store || this.queue.length === 0) return;
-      const batch = this.queue;
+      // A copy: events derived while the write is in flight (PostgreSQL awaits the network) are
+      // pushed to this.queue and must stay queued for the next tick, not be counted as written.
+      const batch = this.queue.slice();
+      const droppedBefore = this.dropped;
+      /** The queue minus the batch (the overflow trim may have dropped some of it meanwhile). */
+      const rest = () => this.queue.slice(Math.max(0, batch.length - (this.dropped - droppedBefore)));
       try {
         this.standby = this.store.leader ? !(await this.store.leader()) : false;
         if (this.standby) {
-          this.queue = this.queue.slice(batch.length);
+          this.queue = rest();
           this.error = null;
           this.pausedSince = null;
           return;
         }
         await this.store.append(batch);
-        this.queue = this.queue.slice(batch.length);
+        this.queue = rest();
         this.written += batch.length;
         if (this.error !== null) console.warn("lockdeck: history recording resumed");
         this.error = null;

@@ -36,6 +36,8 @@ export class Hub {
   private observedAt: string | null = null;
   private consistency: string;
   private lastGoodAt: number | null = null;
+  /** The mode the last status event announced. */
+  private shownMode: string | null = null;
   /** How long the last full snapshot took (ms), for /api/metrics. */
   private snapshotMs: number | null = null;
   private failedSince: number | null = null;
@@ -108,7 +110,9 @@ export class Hub {
         yielded = true;
         if (change.resync) {
           if (!(await this.refresh())) return;
-        } else await this.applyChanges(change.keys);
+        } else if (change.keys.length > 0) await this.applyChanges(change.keys);
+        // An adapter may turn live only once it has caught up; say so as soon as it does.
+        if (this.adapter.updateMode().mode !== this.shownMode) this.emitStatus();
       }
     } catch (err) {
       if (cycle.signal.aborted) return;
@@ -288,7 +292,9 @@ export class Hub {
   }
 
   private emitStatus(): void {
-    this.bus.publish({ type: "status", connection: this.id, data: this.statusEvent() });
+    const data = this.statusEvent();
+    this.shownMode = data.mode;
+    this.bus.publish({ type: "status", connection: this.id, data });
   }
 
   // ---- answering ---------------------------------------------------------------------------

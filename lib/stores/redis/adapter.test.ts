@@ -224,7 +224,7 @@ describe("primary + replica", () => {
   });
 });
 
-describe("Redis Cluster (3 masters)", () => {
+describe("Redis Cluster (3 masters)", { timeout: 60_000 }, () => {
   let cluster: RedisCluster;
   beforeAll(async () => {
     cluster = await startRedisCluster(3);
@@ -239,6 +239,8 @@ describe("Redis Cluster (3 masters)", () => {
     for (const k of keys) await client.set(k, `token-${k}-0123456789`, "PX", 60_000);
     const adapter = adapterFor(cluster.urls[0], { topology: "cluster" });
     try {
+      // The cluster client learns the slot map first; on a loaded machine that can take a while.
+      await waitFor(async () => (await adapter.health(signal)).status === "ok", { timeoutMs: 30_000, what: "cluster client ready" });
       const snap = await adapter.snapshot(signal);
       expect(snap.locks.map((l) => l.key).sort()).toEqual([...keys].sort());
       const one = snap.locks.find((l) => l.key === "svc:lock:7")!;
@@ -249,6 +251,26 @@ describe("Redis Cluster (3 masters)", () => {
     } finally {
       await adapter.close();
       client.disconnect();
+    }
+  });
+});
+
+describe("going live", () => {
+  it("announces live in a status event as soon as the feed has caught up, without waiting for a write", async () => {
+    const server = await startRedis({ notifyKeyspaceEvents: "KA" });
+    const bus = new EventBus();
+    const statuses: string[] = [];
+    bus.subscribe((e) => {
+      if (e.type === "status") statuses.push(e.data.mode);
+    });
+    const hub = new Hub("r1", adapterFor(server.url), bus);
+    hub.start();
+    try {
+      await waitFor(async () => statuses.includes("live"), { timeoutMs: 10_000, what: "a status event saying live" });
+      expect(hub.statusEvent().mode).toBe("live");
+    } finally {
+      await hub.stop();
+      await server.stop();
     }
   });
 });

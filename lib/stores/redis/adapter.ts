@@ -120,8 +120,12 @@ export class RedisAdapter implements StoreAdapter {
       for await (const change of keyspaceChanges(subs, this.db, this.wanted, signal)) {
         yield change;
         // Live once the subscriptions are confirmed AND the hub has re-listed after them (the
-        // feed's first item is that resync): only then does the view follow every change.
-        this.live = true;
+        // feed's first item is that resync): only then does the view follow every change. The
+        // empty batch tells the hub at once, so its status says so without waiting for a write.
+        if (!this.live) {
+          this.live = true;
+          yield { keys: [] };
+        }
       }
     } finally {
       this.live = false;
