@@ -12,6 +12,7 @@
 // held by 100 sessions (1 h TTL), written with the txn "lock" verb, 128 ops per txn.
 
 import { startConsul } from "../servers/consul";
+import { hubUpsertLatency } from "./hub-latency";
 import { waitFor } from "../servers/process";
 import { ConsulAdapter } from "../../lib/stores/consul/adapter";
 import { ConsulConnectionSchema } from "../../lib/stores/consul/config";
@@ -154,27 +155,18 @@ export async function runConsulBench(o: ConsulBenchOptions = {}): Promise<Consul
     hub = new Hub("bench", adapter, bus, { healthIntervalMs: 3_000 });
     hub.start();
     await waitFor(async () => hub!.statusEvent().mode === "live" && hub!.statusEvent().lockCount === n, { timeoutMs: 120_000, what: "the hub live with every lock" });
-    const pending = new Map<string, number>();
-    const lat: number[] = [];
-    const unsubscribe = bus.subscribe((e) => {
-      if (e.type !== "upsert") return;
-      const started = pending.get(e.data.lock.key);
-      if (started === undefined) return;
-      pending.delete(e.data.lock.key);
-      lat.push(performance.now() - started);
-    });
-    for (let i = 0; i < writes; i++) {
-      const key = `${PREFIX}lat-${i}`;
-      pending.set(key, performance.now());
-      await raw.call("PUT", `${kvPath(key)}`, { query: { acquire: sessions[i % sessionCount] }, body: "x" });
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    // A write whose upsert never comes is counted as lost (and fails the target), not thrown.
-    await waitFor(async () => pending.size === 0, { timeoutMs: 60_000, what: "every write's upsert" }).catch(() => {});
-    unsubscribe();
-    const lost = pending.size;
-    if (lat.length === 0) throw new Error(`no upsert arrived for any of ${writes} acquires`);
-    const latencyMs = { p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), n: lat.length, lost };
+    const latencyMs = await hubUpsertLatency(
+      bus,
+      writes,
+      async (i, started) => {
+        const key = `${PREFIX}lat-${i}`;
+        started(key);
+        await raw.call("PUT", `${kvPath(key)}`, { query: { acquire: sessions[i % sessionCount] }, body: "x" });
+      },
+      { timeoutMs: 60_000 },
+    );
+    const lat = latencyMs.samples;
+    const lost = latencyMs.lost;
     rows.push({
       part: `Consul KV change → **hub** upsert via blocking queries (in-process EventBus, NOT SSE), ${writes} acquires 20 ms apart`,
       result: `p50 ${ms(latencyMs.p50)}, p95 **${ms(latencyMs.p95)}**, p99 ${ms(latencyMs.p99)}, max ${ms(Math.max(...lat))} over ${lat.length} acquires; ${lost} lost after 60 s; ${n} locks loaded`,

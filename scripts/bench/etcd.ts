@@ -14,6 +14,7 @@ import { Etcd3 } from "etcd3";
 import fs from "node:fs";
 import os from "node:os";
 import { startEtcd } from "../servers/etcd";
+import { hubUpsertLatency } from "./hub-latency";
 import { waitFor } from "../servers/process";
 import { EtcdAdapter } from "../../lib/stores/etcd/adapter";
 import { EtcdConnectionSchema } from "../../lib/stores/etcd/config";
@@ -163,27 +164,18 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
     hub = new Hub("bench", adapter, bus, { healthIntervalMs: 3_000 });
     hub.start();
     await waitFor(async () => hub!.statusEvent().mode === "live" && hub!.statusEvent().lockCount === locks, { timeoutMs: 120_000, what: "the hub live with every lock" });
-    const pending = new Map<string, number>();
-    const lat: number[] = [];
-    const unsubscribe = bus.subscribe((e) => {
-      if (e.type !== "upsert") return;
-      const started = pending.get(e.data.lock.key);
-      if (started === undefined) return;
-      pending.delete(e.data.lock.key);
-      lat.push(performance.now() - started);
-    });
-    for (let i = 0; i < writes; i++) {
-      const lock = `${PREFIX}lat-${i}/`;
-      pending.set(lock, performance.now());
-      await raw.kv.put({ key: Buffer.from(lock + hex[i % leaseCount]), value: Buffer.alloc(0), lease: leases[i % leaseCount] });
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    // A write whose upsert never comes is counted as lost (and fails the target), not thrown.
-    await waitFor(async () => pending.size === 0, { timeoutMs: 30_000, what: "every write's upsert" }).catch(() => {});
-    unsubscribe();
-    const lost = pending.size;
-    if (lat.length === 0) throw new Error(`no upsert arrived for any of ${writes} puts`);
-    const latencyMs = { p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), n: lat.length, lost };
+    const latencyMs = await hubUpsertLatency(
+      bus,
+      writes,
+      async (i, started) => {
+        const lock = `${PREFIX}lat-${i}/`;
+        started(lock);
+        await raw.kv.put({ key: Buffer.from(lock + hex[i % leaseCount]), value: Buffer.alloc(0), lease: leases[i % leaseCount] });
+      },
+      { timeoutMs: 30_000 },
+    );
+    const lat = latencyMs.samples;
+    const lost = latencyMs.lost;
     rows.push({
       part: `etcd watch event → **hub** upsert (in-process EventBus, NOT SSE), ${writes} puts 20 ms apart`,
       result: `p50 ${ms(latencyMs.p50)}, p95 **${ms(latencyMs.p95)}**, p99 ${ms(latencyMs.p99)}, max ${ms(Math.max(...lat))} over ${lat.length} puts; ${lost} lost after 30 s; ${locks} locks loaded`,
