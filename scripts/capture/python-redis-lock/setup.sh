@@ -1,13 +1,4 @@
 #!/usr/bin/env bash
-# Makes the venv for capture.py outside the repo (re-made when requirements.txt changes)
-# and prints its python's path as the last line.
+# Makes the venv for capture.py outside the repo and prints its python's path as the last line.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-venv="${LOCKDECK_CACHE:-$HOME/.cache/lockdeck}/venv-prl"
-if ! cmp -s "$here/requirements.txt" "$venv/lockdeck-requirements.txt"; then
-  rm -rf "$venv"
-  python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt" >&2
-  cp "$here/requirements.txt" "$venv/lockdeck-requirements.txt"
-fi
-echo "$venv/bin/python"
+exec bash "$(dirname "$0")/../python-venv.sh" "$(dirname "$0")" venv-prl
