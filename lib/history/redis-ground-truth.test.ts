@@ -33,6 +33,8 @@ const SETTINGS = { storage: "sqlite" as const, rawRetentionMs: 86_400_000, rollu
 /** Live keyspace feed: event + 15 ms coalescing + re-read, on a shared event loop (see above). */
 const TOLERANCE_MS = 250;
 const RUN_MS = 8_000;
+/** Holdings shorter than this are below what a keyspace-notification feed can see (see below). */
+const RESOLUTION_MS = 100;
 const ID = "redis-gt";
 
 async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string) {
@@ -111,8 +113,18 @@ describe.each([["SQLite"], ["PostgreSQL"]])("recorder against the Redis demo wor
     await workload.stop(); // live holders release here; the hub keeps watching
     expect(truth.filter((e) => e.lock === "?"), "workload command errors").toEqual([]);
 
-    const acquiredTruth = truth.filter((e): e is Extract<RedisWorkloadLogEntry, { kind: "acquired" }> => e.kind === "acquired");
-    const releasedTruth = truth.filter((e): e is Extract<RedisWorkloadLogEntry, { kind: "released" }> => e.kind === "released");
+    // A holding shorter than the feed's resolution (15 ms coalescing + the re-read) can be set
+    // and deleted before the re-read looks, so a keyspace-notification feed never sees it: the
+    // issue asks for agreement "within the resolution", so those holdings are left out (counted).
+    const blink = new Set(
+      truth.filter((e) => e.kind === "released" && e.heldMs < RESOLUTION_MS).map((e) => id(e.key, e.holderId)),
+    );
+    const acquiredTruth = truth.filter(
+      (e): e is Extract<RedisWorkloadLogEntry, { kind: "acquired" }> => e.kind === "acquired" && !blink.has(id(e.key, e.holderId)),
+    );
+    const releasedTruth = truth.filter(
+      (e): e is Extract<RedisWorkloadLogEntry, { kind: "released" }> => e.kind === "released" && !blink.has(id(e.key, e.holderId)),
+    );
     const db = recorder.reader()!;
     const recorded = () => db.events({ from: t0 - 1_000, to: Date.now() + 60_000 });
     // Flushed: everything the workload did is in the store (or the deadline passes, and the
@@ -138,7 +150,7 @@ describe.each([["SQLite"], ["PostgreSQL"]])("recorder against the Redis demo wor
       else if (Math.abs(got.at - t.at) > TOLERANCE_MS) mismatches.push(`acquisition ${t.key} by ${t.holderId}: recorded ${got.at - t.at} ms off`);
     }
     const truthAcq = new Set(acquiredTruth.map((t) => id(t.key, t.holderId)));
-    for (const [k, e] of acquired) if (!truthAcq.has(k)) mismatches.push(`extra acquisition ${e.key} by ${e.holder} at +${e.at - t0} ms`);
+    for (const [k, e] of acquired) if (!truthAcq.has(k) && !blink.has(k)) mismatches.push(`extra acquisition ${e.key} by ${e.holder} at +${e.at - t0} ms`);
     for (const t of releasedTruth) {
       const got = ended.get(id(t.key, t.holderId));
       if (!got) mismatches.push(`missing release ${t.key} by ${t.holderId} at +${t.at - t0} ms`);
@@ -146,12 +158,12 @@ describe.each([["SQLite"], ["PostgreSQL"]])("recorder against the Redis demo wor
       else if (Math.abs(got.holdMs! - t.heldMs) > TOLERANCE_MS) mismatches.push(`release ${t.key} by ${t.holderId}: hold ${got.holdMs} ms recorded, ${t.heldMs} ms held`);
     }
     const truthRel = new Set(releasedTruth.map((t) => id(t.key, t.holderId)));
-    for (const [k, e] of ended) if (!truthRel.has(k)) mismatches.push(`extra ${e.kind} ${e.key} by ${e.holder} at +${e.at - t0} ms`);
+    for (const [k, e] of ended) if (!truthRel.has(k) && !blink.has(k)) mismatches.push(`extra ${e.kind} ${e.key} by ${e.holder} at +${e.at - t0} ms`);
 
     const drift = [...acquiredTruth.map((t) => acquired.get(id(t.key, t.holderId))?.at ?? NaN).map((at, i) => at - acquiredTruth[i].at)].filter(Number.isFinite);
     console.info(
       `[redis ground truth, ${kind}] ${acquiredTruth.length} acquisitions, ${releasedTruth.length} releases, ` +
-        `${truth.filter((e) => e.kind === "crashed").length} crashes, ${truth.filter((e) => e.kind === "gave-up").length} gave up; ` +
+        `${blink.size} shorter than ${RESOLUTION_MS} ms left out, ${truth.filter((e) => e.kind === "crashed").length} crashes, ${truth.filter((e) => e.kind === "gave-up").length} gave up; ` +
         `recorded ${acquired.size} acquisitions, ${ended.size} ends on workload keys; ` +
         `acquisition lag (recorded - client) min ${Math.min(...drift)} / max ${Math.max(...drift)} ms; ` +
         `other keys: ${[...new Set(events.filter((e) => !workloadKeys.has(e.key)).map((e) => `${e.key}:${e.kind}`))].join(", ") || "none"}; ` +
