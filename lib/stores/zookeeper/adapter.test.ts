@@ -67,7 +67,17 @@ describe("faults: nothing crashes, everything is reported", () => {
       await feed.stop();
       // Whatever happened above, leave the server serving for the tests after this one.
       if ((await serverMode(zk.server.port).catch(() => "")) === "") await zk.server.restart();
-      await waitFor(async () => zk.raw.state === "connected", { timeoutMs: 20_000, what: "the raw session back" });
+      await waitFor(async () => (await serverMode(zk.server.port).catch(() => "")) !== "", { timeoutMs: 30_000, what: "the server serving again" });
+      // The tests' own session may have expired while the server was down: then open a new one.
+      const back = await waitFor(async () => zk.raw.state === "connected", { timeoutMs: 10_000, what: "the raw session back" }).then(
+        () => true,
+        () => false,
+      );
+      if (!back) {
+        zk.raw.close();
+        zk.raw = new ZkSession({ connectString: zk.server.address, sessionTimeoutMs: 10_000, auth: [] }, 10_000);
+        await zk.raw.connected();
+      }
     }
   }, 90_000);
 
