@@ -1,7 +1,9 @@
-// `npm test`: every test, in order, stopping at the first failure.
+// `npm test`: set-up, then every test, in order, stopping at the first failure.
+//   0. set-up (scripts/setup.mjs: Debian packages when root, npm ci, cached builds)
 //   1. typecheck   2. unit + integration (vitest, real servers)   3. production build
-//   4. e2e (Playwright + Debian's Chromium against `next start`, real Redis)
-// Missing server binaries fail with an install hint; nothing is skipped quietly.
+//   4. e2e (Playwright + Debian's Chromium against `next start`, real stores)
+// A missing package that set-up cannot install (not root) stops with the one command to run;
+// nothing is skipped quietly. LOCKDECK_SKIP_SETUP=1 skips step 0 (a machine known ready).
 
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -15,6 +17,7 @@ const buildSecrets = {
 };
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1" };
 const steps = [
+  ...(process.env.LOCKDECK_SKIP_SETUP === "1" ? [] : [["set-up", "node", ["scripts/setup.mjs"]]]),
   ["typecheck", "npx", ["tsc", "--noEmit", "-p", "."]],
   ["unit + integration", "npx", ["vitest", "run"]],
   ["build", "npx", ["next", "build"], buildSecrets],

@@ -12,7 +12,7 @@ jar="$cache/curator-capture-$version-$src_hash.jar"
 if [[ ! -f "$jar" || -n "${LOCKDECK_REBUILD:-}" ]]; then
   mkdir -p "$cache"
   (cd "$here" && mvn -B -q -Dstyle.color=never -DskipTests package) >&2
-  cp "$here/target/curator-capture.jar" "$jar.tmp"
-  mv "$jar.tmp" "$jar"
+  cp "$here/target/curator-capture.jar" "$jar.tmp.$$"
+  mv "$jar.tmp.$$" "$jar"
 fi
 echo "$jar"

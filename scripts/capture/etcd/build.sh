@@ -5,5 +5,12 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${LOCKDECK_CACHE:-$HOME/.cache/lockdeck}"
 mkdir -p "$cache"
-(cd "$here/go" && go build -o "$cache/etcd-capture" .) >&2
-echo "$cache/etcd-capture"
+# Keyed by a hash of the source, so worktrees with different sources never share a binary;
+# built to a temporary name and renamed, so a running copy is never overwritten.
+src_hash="$(cat "$here"/go/go.mod "$here"/go/go.sum "$here"/go/*.go | sha256sum | cut -c1-12)"
+bin="$cache/etcd-capture-$src_hash"
+if [[ ! -x "$bin" || -n "${LOCKDECK_REBUILD:-}" ]]; then
+  (cd "$here/go" && go build -o "$bin.tmp.$$" .) >&2
+  mv -f "$bin.tmp.$$" "$bin"
+fi
+echo "$bin"
