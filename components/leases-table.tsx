@@ -53,7 +53,8 @@ export function LeasesTable({ conn, leases }: { conn: string; leases: LeaseRow[]
               <TtlCell l={l} />
             </td>
             <td className="py-1.5">
-              {l.keys.length === 0 ? <span className="text-faint">none</span> : null}
+              {l.keys.length === 0 && !l.keysElsewhere ? <span className="text-faint">none</span> : null}
+              {l.keysElsewhere ? <span data-testid="lease-keys-elsewhere" className="text-[11px] text-faint">{l.keysElsewhere} key{l.keysElsewhere === 1 ? "" : "s"} outside this connection&apos;s prefixes (not shown)</span> : null}
               <ul className="flex flex-col gap-0.5">
                 {l.keys.map((k) => (
                   <li key={k.key} data-testid="lease-key" data-role={k.role ?? ""} className="flex flex-wrap items-baseline gap-x-2">

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { escapeControls, keyFromBytes, keyToBytes } from "./keys";
 import { globToRegExp } from "./glob";
-import { decodeFence, encodeFence, FenceError } from "./fence";
 
 describe("keys round-trip exactly", () => {
   it.each([
@@ -37,14 +36,5 @@ describe("globs (SCAN MATCH syntax)", () => {
     const re = globToRegExp([glob as string]);
     for (const k of yes as string[]) expect(re.test(k), k).toBe(true);
     for (const k of no as string[]) expect(re.test(k), k).toBe(false);
-  });
-});
-
-describe("fences", () => {
-  it("round-trip and refuse garbage", () => {
-    const f = encodeFence("c", "k", "redis.token", { t: "string", v: "dG9r" });
-    expect(decodeFence(f)).toEqual({ v: 1, c: "c", k: "k", f: "redis.token", h: { t: "string", v: "dG9r" } });
-    expect(() => decodeFence("not-a-fence")).toThrow(FenceError);
-    expect(() => decodeFence(Buffer.from('{"v":2}').toString("base64url"))).toThrow(FenceError);
   });
 });

@@ -28,3 +28,15 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 export function escapeControls(text: string): string {
   return text.replace(CONTROL, (c) => "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
 }
+
+const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Why a "/"-separated key cannot be sent as a path: a "." or ".." segment (URL resolution and
+ * ZooKeeper both treat them as steps up or in place) or a control character. Null when fine.
+ */
+export function pathKeyProblem(key: string): string | null {
+  if (HAS_CONTROL.test(key)) return "contains a control character (NUL, newline, ...)";
+  for (const seg of key.split("/")) if (seg === "." || seg === "..") return `has a "${seg}" segment`;
+  return null;
+}

@@ -123,8 +123,24 @@ export interface StoreChange {
   resync?: boolean;
 }
 
+/** Why a key is refused on a connection, before any store call (lib/stores/<kind>/scope.ts). */
+export interface KeyProblem {
+  /** bad_key: the store cannot hold or address such a key; out_of_scope: outside what the connection covers. */
+  code: "bad_key" | "out_of_scope";
+  /** Names the field: "key: ..." */
+  message: string;
+}
+
 export interface StoreAdapter {
   readonly kind: StoreKind;
+  /** The lock formats this store's decoders produce: a fence of any other format is refused. */
+  readonly formats: readonly string[];
+  /**
+   * Scope: null when the connection covers this lock key (its patterns / prefixes / roots) and
+   * the store can address it, else why not. Pure. Reads by key and releases ask it before any
+   * store call; forceRelease also checks every key, node, session and lease its fence names.
+   */
+  keyProblem(key: string): KeyProblem | null;
   readonly updateMode: () => { mode: UpdateMode; intervalMs?: number };
   health(signal: AbortSignal): Promise<Health>;
   /** Whole or an error, never partial. */

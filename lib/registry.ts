@@ -9,6 +9,7 @@ import { EventBus } from "./hub/bus";
 import { AuditLog } from "./audit/log";
 import { HttpError } from "./api/errors";
 import { RateLimiter } from "./auth/ratelimit";
+import { ensureServerSecret } from "./auth/secret";
 import { Approvals } from "./api/approvals";
 import { Recorder } from "./history/recorder";
 import { historySettings } from "./history/settings";
@@ -29,10 +30,14 @@ export class Registry {
   readonly releaseLimiter: RateLimiter;
   readonly loginLimiter: RateLimiter;
   readonly approvals = new Approvals();
+  /** Where the server secret came from: LOCKDECK_SESSION_SECRET or the key file's path. */
+  readonly secretSource: string;
   /** Lock history (lib/history); null when config.history.enabled is false. */
   readonly history: Recorder | null;
 
   constructor(readonly config: Config) {
+    // Before any adapter decodes a lock: fences are signed with a key derived from this secret.
+    this.secretSource = ensureServerSecret(config.dataDir);
     this.audit = new AuditLog(config.dataDir);
     const { releaseRateLimit: rel, loginRateLimit: login } = config.auth;
     this.releaseLimiter = new RateLimiter(rel.max, rel.perSeconds * 1000);

@@ -3,9 +3,13 @@
 
 import type { Connection } from "../registry";
 import type { LockRecord } from "../model";
+import { HttpError } from "./errors";
 
 export async function lockDetail(conn: Connection, key: string) {
   const { hub } = conn;
+  // Reads by key obey the connection's scope: nothing outside it reaches the store.
+  const problem = hub.adapter.keyProblem(key);
+  if (problem) throw new HttpError(400, problem.code, problem.message);
   if (hub.reachable) await hub.applyChanges([key]);
   const lock = hub.get(key);
   if (!lock) return null;

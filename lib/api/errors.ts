@@ -29,7 +29,7 @@ export function toResponse(err: unknown): Response {
     return jsonError(e.status, e.code, e.message, e.extra);
   }
   if (name === "ZodError") return jsonError(400, "bad_request", firstIssue(err as ZodError));
-  if (name === "FenceError") return jsonError(400, "bad_request", (err as FenceError).message);
+  if (name === "FenceError") return jsonError(400, "bad_fence", (err as FenceError).message);
   console.error("lockdeck: unhandled error in route handler:", err);
   return jsonError(500, "internal", "internal error (see the server log)");
 }

@@ -11,6 +11,7 @@ import { waitFor } from "../../scripts/servers/process";
 import { Registry } from "../registry";
 import { ConfigSchema } from "../config";
 import { approveRelease, requestRelease } from "./release";
+import { lockDetail } from "./detail";
 import type { Actor } from "../auth/guard";
 
 const ana: Actor = { name: "ana", role: "operator", method: "session" };
@@ -47,6 +48,41 @@ describe("release flow", () => {
     await waitFor(async () => reg.get(conn).hub.get(key) !== undefined, { timeoutMs: 5_000, what: `${conn} sees ${key}` });
     return reg.get(conn).hub.get(key)!;
   }
+
+  it("forged and re-aimed fences are refused with 400 naming the field, audited, and nothing is deleted", async () => {
+    await client.set("lock:mine", "tok-mine-0123456789", "PX", 60_000);
+    await client.set("lock:theirs", "tok-theirs-0123456789", "PX", 60_000);
+    await client.set("session:admin", "s3cr3t");
+    const mine = await seen("plain", "lock:mine");
+    await seen("plain", "lock:theirs");
+    const [payload, mac] = mine.fence.split(".");
+    const edited = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+    edited.k = "session:admin";
+    const forged = `${Buffer.from(JSON.stringify(edited)).toString("base64url")}.${mac}`;
+    const unsigned = Buffer.from(JSON.stringify({ v: 1, c: "plain", k: "session:admin", f: "redis.token", h: { t: "string", v: Buffer.from("s3cr3t").toString("base64") } })).toString("base64url");
+    const attempts: Array<[Record<string, string>, string, RegExp]> = [
+      [{ key: "session:admin", fence: forged }, "bad_fence", /^fence: signature/],
+      [{ key: "session:admin", fence: unsigned }, "bad_fence", /^fence: /],
+      [{ key: "lock:theirs", fence: mine.fence }, "bad_fence", /^fence: made for another key/],
+      [{ key: "lock:mine", fence: mine.fence.replace(/^./, (c) => (c === "e" ? "f" : "e")) }, "bad_fence", /^fence: /],
+    ];
+    for (const [body, code, message] of attempts) {
+      await expect(requestRelease(reg, "plain", { ...body, reason: "attack", mode: "delete" } as never, ana)).rejects.toMatchObject({ status: 400, code, message: expect.stringMatching(message) });
+    }
+    // A genuine fence on another connection of the same store: refused too.
+    await expect(requestRelease(reg, "guarded", { key: "lock:mine", fence: mine.fence, reason: "attack", mode: "delete" }, ana)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/made for connection "plain"/) });
+    expect(await client.get("session:admin")).toBe("s3cr3t");
+    expect(await client.get("lock:mine")).toBe("tok-mine-0123456789");
+    expect(await client.get("lock:theirs")).toBe("tok-theirs-0123456789");
+    const refused = reg.audit.read({ connection: "plain" }).filter((e) => e.reason === "attack");
+    expect(refused).toHaveLength(4);
+    for (const e of refused) expect(e).toMatchObject({ phase: "outcome", outcome: "refused", actor: "ana", detail: expect.stringMatching(/^fence: /) });
+  });
+
+  it("a read by key outside the connection's patterns answers 400 and reads nothing", async () => {
+    await expect(lockDetail(reg.get("plain"), "session:admin")).rejects.toMatchObject({ status: 400, code: "out_of_scope", message: expect.stringMatching(/^key: "session:admin"/) });
+    expect(reg.get("plain").hub.get("session:admin")).toBeUndefined();
+  });
 
   it("read-only connections refuse and audit the denial", async () => {
     await client.set("lock:ro", "tok-ro-0123456789", "PX", 60_000);

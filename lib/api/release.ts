@@ -4,10 +4,10 @@
 
 import { z } from "zod";
 import { randomUUID } from "node:crypto";
-import type { Registry } from "../registry";
+import type { Connection, Registry } from "../registry";
 import type { Actor } from "../auth/guard";
 import type { LockRecord, ReleaseOutcome } from "../model";
-import { decodeFence } from "../fence";
+import { decodeFence, fenceFor, isFenceError, type Fence } from "../fence";
 import { HttpError } from "./errors";
 
 export const ReleaseBody = z
@@ -40,11 +40,8 @@ export type ReleaseAnswer =
 /** A release request from the dialog: checked, rate-limited, then run or held for approval. */
 export async function requestRelease(reg: Registry, connectionId: string, body: ReleaseRequest, actor: Actor): Promise<ReleaseAnswer> {
   const conn = reg.get(connectionId);
-  const fence = decodeFence(body.fence);
-  if (fence.c !== connectionId || fence.k !== body.key) {
-    throw new HttpError(400, "bad_request", "the fence belongs to another lock");
-  }
   const requestId = body.requestId ?? randomUUID();
+  const fence = checkTarget(reg, conn, { ...body, requestId }, actor);
   const audit = auditBase(connectionId, { ...body, requestId }, fence.f, actor);
   if (conn.config.readOnly) {
     reg.audit.append({ ...audit, phase: "outcome", outcome: "denied", detail: "connection is read-only" });
@@ -63,6 +60,29 @@ export async function requestRelease(reg: Registry, connectionId: string, body: 
     return { kind: "pending", approvalId: p.id, expiresAt: new Date(p.expiresAt).toISOString(), requestId };
   }
   return { kind: "done", requestId, ...(await execute(reg, connectionId, { ...body, requestId }, actor)) };
+}
+
+/**
+ * Before anything else: the fence is one this server signed, for this connection, key and
+ * store; the key is one the connection covers. A refusal is audited with its reason and
+ * answers 400; nothing reaches the store.
+ */
+function checkTarget(reg: Registry, conn: Connection, body: ReleaseRequest & { requestId: string }, actor: Actor): Fence {
+  const adapter = conn.hub.adapter;
+  const refuse = (code: string, message: string, format = ""): never => {
+    reg.audit.append({ ...auditBase(conn.config.id, body, format, actor), phase: "outcome", outcome: "refused", detail: message });
+    throw new HttpError(400, code, message);
+  };
+  let fence: Fence | null = null;
+  try {
+    fence = fenceFor(body.fence, { connection: conn.config.id, key: body.key, formats: adapter.formats });
+  } catch (err) {
+    if (!isFenceError(err)) throw err;
+    refuse("bad_fence", err.message);
+  }
+  const problem = adapter.keyProblem(body.key);
+  if (problem) refuse(problem.code, problem.message, fence!.f);
+  return fence!;
 }
 
 /** A second operator approves a pending release; it then runs with the original fence. */

@@ -14,6 +14,8 @@ function rec(key: string, holder: string): LockRecord {
 
 class ScriptedAdapter implements StoreAdapter {
   readonly kind = "memory" as const;
+  readonly formats = ["t"];
+  keyProblem = () => null;
   snapshots = 0;
   locks: LockRecord[] = [];
   fail = false;

@@ -301,6 +301,8 @@ export interface TcpProxy {
   /** Resets every open connection and refuses new ones (like a reset_peer toxic). */
   cut(): void;
   restore(): void;
+  /** Everything clients sent through the proxy so far (latin1): what reached the server. */
+  sent(): string;
   close(): Promise<void>;
 }
 
@@ -313,6 +315,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const port = await freePort();
   const open = new Set<import("node:net").Socket>();
   let refusing = false;
+  const sent: Buffer[] = [];
   const server = net.createServer((client) => {
     if (refusing) return client.resetAndDestroy();
     const upstream = net.connect({ host: HOST, port: targetPort });
@@ -325,6 +328,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     };
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
+    client.on("data", (chunk: Buffer) => sent.push(chunk));
     client.pipe(upstream);
     upstream.pipe(client);
   });
@@ -340,6 +344,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     restore() {
       refusing = false;
     },
+    sent: () => Buffer.concat(sent).toString("latin1"),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of open) s.destroy();

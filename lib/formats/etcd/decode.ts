@@ -277,7 +277,7 @@ function base(
     waiters: [],
     ttlMs: null,
     ttlSource: head.lease === "0" ? "none" : "lease",
-    fence: fenceOf(ctx.connection, key, format, holding),
+    fence: encodeFence(ctx.connection, key, format, holding),
     observedAt: isoOf(ctx.now),
     consistency: ctx.consistency,
     warnings,
@@ -308,17 +308,6 @@ function isoOf(now: number): string {
     lastNow = now;
   }
   return lastIso;
-}
-
-/**
- * encodeFence() for a kv holding, without walking an object: the same JSON text (same key
- * order, digit-only revisions and lease), so the same fence string. 100k locks per snapshot.
- */
-function fenceOf(connection: string, key: string, format: string, h: FenceHolding): string {
-  if (h.t !== "kv") return encodeFence(connection, key, format, h);
-  if (h.k !== undefined) return encodeFence(connection, key, format, h);
-  const json = `{"v":1,"c":${JSON.stringify(connection)},"k":${JSON.stringify(key)},"f":"${format}","h":{"t":"kv","cr":"${h.cr}","mr":"${h.mr}","l":"${h.l}"}}`;
-  return Buffer.from(json, "utf8").toString("base64url");
 }
 
 function lastSegment(key: string): string {

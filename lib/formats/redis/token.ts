@@ -10,6 +10,7 @@ import type { RedisEntry } from "./entry";
 import { baseRecord } from "./record";
 import { escapeControls } from "../../keys";
 import type { FenceHolding } from "../../fence";
+import { createHash } from "node:crypto";
 
 interface Guess {
   format: string;
@@ -51,8 +52,9 @@ export function decodeToken(ctx: DecodeContext, entry: RedisEntry, byKey: Map<st
   const bytes = entry.value ?? Buffer.alloc(0);
   const text = bytes.toString("utf8");
   const guess = guessLibrary(entry.key, text);
-  // A truncated value cannot be compared exactly, so its fence forbids release.
-  const holding: FenceHolding = entry.truncated ? { t: "none" } : { t: "string", v: bytes.toString("base64") };
+  // A truncated value cannot be compared exactly, so its fence forbids release. The fence holds
+  // the value's SHA-1 (compared in the release script with redis.sha1hex), never the value.
+  const holding: FenceHolding = entry.truncated ? { t: "none" } : { t: "string", d: createHash("sha1").update(bytes).digest("hex") };
   const rec = baseRecord(ctx, entry, guess.format, "mutex", holding);
   rec.library = guess.library;
   rec.holders = [{ id: escapeControls(text.slice(0, 200)), owner: guess.owner, since: guess.since }];

@@ -10,8 +10,9 @@ import { blockingChanges, stateOf, type PrefixState } from "./watch";
 import { describe, evictees, type PlanContext } from "./plan";
 import { evictOps, txnErrors, txnJson, unlockOps, MAX_TXN_OPS } from "./release";
 import { sessionsView, type SessionsView } from "./sessions";
-import { decodeFence } from "../../fence";
-import { decodeConsul } from "../../formats/consul";
+import { decodeFence, isFenceError, type Fence } from "../../fence";
+import { CONSUL_FORMATS, decodeConsul } from "../../formats/consul";
+import { ConsulScope } from "./scope";
 import { DOT_LOCK, SEMAPHORE_FLAGS, baseName, dirOf, valueBytes, type ConsulEntry, type ConsulSession } from "../../formats/consul/entry";
 import { parseSemaphoreValue } from "../../formats/consul/semaphore";
 
@@ -20,7 +21,9 @@ const REREAD_CONCURRENCY = 16;
 
 export class ConsulAdapter implements StoreAdapter {
   readonly kind = "consul" as const;
+  readonly formats = CONSUL_FORMATS;
   private readonly http: ConsulHttp;
+  private readonly scope: ConsulScope;
   private live = false;
   private version: string | null = null;
   /** The last read of every key under the prefixes (snapshot, then re-reads): plans and session→keys. */
@@ -36,15 +39,20 @@ export class ConsulAdapter implements StoreAdapter {
     private readonly cfg: ConsulConnectionConfig,
   ) {
     this.http = new ConsulHttp(cfg);
+    this.scope = new ConsulScope(cfg.prefixes);
   }
 
   updateMode() {
     return this.live ? { mode: "live" as const } : { mode: "polling" as const, intervalMs: this.cfg.pollIntervalMs };
   }
 
-  /** Only keys under a configured prefix are ever read or released. */
+  /** Only keys under a configured prefix, addressable exactly, are ever read or released (scope.ts). */
   private inPrefixes(key: string): boolean {
-    return this.cfg.prefixes.some((p) => key.startsWith(p));
+    return this.scope.covers(key);
+  }
+
+  keyProblem(key: string) {
+    return this.scope.keyProblem(key);
   }
 
   async health(signal: AbortSignal): Promise<Health> {
@@ -246,8 +254,15 @@ export class ConsulAdapter implements StoreAdapter {
 
   async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
-    const fence = decodeFence(lock.fence);
-    if (!this.inPrefixes(fence.k)) return { status: "refused", reason: "the key is outside this connection's prefixes" };
+    let fence: Fence;
+    try {
+      fence = decodeFence(lock.fence);
+    } catch (err) {
+      if (isFenceError(err)) return { status: "refused", reason: err.message };
+      throw err;
+    }
+    const outside = this.scope.releaseProblem(fence);
+    if (outside) return { status: "refused", reason: `${outside}: nothing was sent` };
     const h = fence.h;
     try {
       if (h.t === "kv" && mode === "delete") return await this.txnUnlock(fence.k, Number(h.mi), String(h.s), signal);
@@ -261,7 +276,7 @@ export class ConsulAdapter implements StoreAdapter {
       return { status: "refused", reason: h.t === "none" ? "nothing exact to release for this record" : `mode ${mode} does not apply to this lock` };
     } catch (err) {
       if (err instanceof ConsulError && (!err.sent || err.code === "forbidden")) {
-        return { status: "refused", reason: err.sent ? err.message : `Consul unreachable, nothing was sent: ${err.message}` };
+        return { status: "refused", reason: err.sent || err.code === "bad-path" ? err.message : `Consul unreachable, nothing was sent: ${err.message}` };
       }
       return { status: "unknown", reason: `no clear answer after sending: ${(err as Error).message}` };
     }

@@ -30,7 +30,7 @@ export interface ConsulAnswer {
   meta: ReadMeta;
 }
 
-export type ConsulErrorCode = "unreachable" | "forbidden" | "no-leader" | "http" | "too-large" | "timeout" | "aborted";
+export type ConsulErrorCode = "unreachable" | "forbidden" | "no-leader" | "http" | "too-large" | "timeout" | "aborted" | "bad-path";
 
 export class ConsulError extends Error {
   override readonly name = "ConsulError";
@@ -90,6 +90,8 @@ export class ConsulHttp {
 
   request(method: "GET" | "PUT" | "DELETE", path: string, o: RequestOptions = {}): Promise<ConsulAnswer> {
     const url = new URL(path, this.base);
+    // The agent gets exactly the path we built: URL resolution ("..", "%2E%2E") must not move it.
+    if (url.pathname !== path) return Promise.reject(new ConsulError("bad-path", `refused to send ${method} ${JSON.stringify(path.slice(0, 200))}: the URL resolves elsewhere (${url.pathname.slice(0, 200)})`, false));
     const query = { ...(o.read ? this.consistencyParam() : {}), ...o.query };
     if (this.cfg.datacenter) query.dc = this.cfg.datacenter;
     for (const [k, v] of Object.entries(query)) {
@@ -186,9 +188,11 @@ function readMeta(h: http.IncomingHttpHeaders): ReadMeta {
   };
 }
 
-/** Percent-encodes each segment of a KV key so any key round-trips (slashes stay slashes). */
+/**
+ * Percent-encodes each segment of a KV key (slashes stay slashes). A "." or ".." segment has
+ * no exact URL form: URL resolution walks it, encoded or not ("%2E%2E" too), so such keys are
+ * refused by scope.ts, and request() refuses any path that resolves elsewhere.
+ */
 export function kvPath(key: string): string {
-  // "." and ".." segments are escaped too, or URL resolution would walk out of the key.
-  const seg = (s: string) => (s === "." || s === ".." ? s.replace(/\./g, "%2E") : encodeURIComponent(s));
-  return "/v1/kv/" + key.split("/").map(seg).join("/");
+  return "/v1/kv/" + key.split("/").map(encodeURIComponent).join("/");
 }

@@ -12,8 +12,9 @@ import { watchPrefixes } from "./watch";
 import { describe as describePlan, kvHolding, noReleaseReason, sameHolding, type PlanContext } from "./release";
 import { clusterStatus, statusLine, type ClusterStatus } from "./status";
 import { guardedDelete } from "./txn";
-import { applyLeases, applyLeasesInPlace, ChunkedDecoder, classify, decodeStructure, leaseHex, parentOf, type EtcdEntry, type LeaseInfo } from "../../formats/etcd";
-import { decodeFence } from "../../fence";
+import { applyLeases, applyLeasesInPlace, ChunkedDecoder, classify, decodeStructure, ETCD_FORMATS, leaseHex, parentOf, type EtcdEntry, type LeaseInfo } from "../../formats/etcd";
+import { decodeFence, isFenceError, type Fence } from "../../fence";
+import { EtcdScope } from "./scope";
 import { keyToBytes } from "../../keys";
 
 const HEALTH_TIMEOUT_MS = 3_000;
@@ -42,6 +43,7 @@ export interface EtcdStats {
 
 export class EtcdAdapter implements StoreAdapter {
   readonly kind = "etcd" as const;
+  readonly formats = ETCD_FORMATS;
   readonly client: Etcd3;
   readonly stats: EtcdStats = { snapshots: 0, rereads: 0, ranges: 0, leaseCalls: 0 };
   private live = false;
@@ -61,6 +63,7 @@ export class EtcdAdapter implements StoreAdapter {
   /** Set while a watch runs: makes it yield a resync (the hub re-lists). */
   private pokeWatch: (() => void) | null = null;
   private readonly prefixes: string[];
+  private readonly scope: EtcdScope;
 
   constructor(
     private readonly id: string,
@@ -68,6 +71,11 @@ export class EtcdAdapter implements StoreAdapter {
   ) {
     this.client = createClient(cfg);
     this.prefixes = coveringPrefixes(cfg.prefixes);
+    this.scope = new EtcdScope(cfg.prefixes);
+  }
+
+  keyProblem(key: string) {
+    return this.scope.keyProblem(key);
   }
 
   updateMode() {
@@ -212,7 +220,8 @@ export class EtcdAdapter implements StoreAdapter {
   async reread(keys: string[], signal: AbortSignal): Promise<{ locks: LockRecord[]; gone: string[]; problems: Problem[] }> {
     this.stats.rereads++;
     const started = Date.now();
-    const wanted = new Set(keys);
+    // Only keys under the prefixes are ever read (scope.ts), whatever asked.
+    const wanted = new Set(keys.filter((k) => this.scope.covers(k)));
     const groupKeys = new Set<string>();
     const lone: string[] = [];
     for (const k of wanted) {
@@ -344,14 +353,19 @@ export class EtcdAdapter implements StoreAdapter {
   // ---- the leases page ----------------------------------------------------------------------
 
   /** Every lease in the cluster with its TTLs and keys, and which of those keys are locks. */
-  async leases(signal: AbortSignal, limit = 1_000): Promise<{ total: number; leases: Array<LeaseInfo & { hex: string; lockKeys: string[] }>; error?: string }> {
+  async leases(signal: AbortSignal, limit = 1_000): Promise<{ total: number; leases: Array<LeaseInfo & { hex: string; lockKeys: string[]; keysElsewhere: number }>; error?: string }> {
     const all = await this.client.leaseClient.leaseLeases({ deadline: Date.now() + this.cfg.requestTimeoutMs });
     const ids = all.leases.map((l) => String(l.ID));
     const res = await this.leaseFacts(new Set(ids.slice(0, limit)), true, signal);
     const lockOf = new Map<string, string[]>();
     for (const [key, lease] of this.holderLease) lockOf.set(lease, [...(lockOf.get(lease) ?? []), key]);
     const leases = [...res.leases.values()]
-      .map((l) => ({ ...l, hex: leaseHex(l.id), notRenewed: this.tracker.flagged(l.id), lockKeys: lockOf.get(l.id) ?? [] }))
+      .map((l) => {
+        // Keys outside the prefixes are counted, never named (scope.ts).
+        const keys = l.keys?.filter((k) => this.scope.covers(k));
+        const keysElsewhere = (l.keys?.length ?? 0) - (keys?.length ?? 0);
+        return { ...l, keys, keysElsewhere, hex: leaseHex(l.id), notRenewed: this.tracker.flagged(l.id), lockKeys: lockOf.get(l.id) ?? [] };
+      })
       .sort((a, b) => a.ttlSec - b.ttlSec || a.hex.localeCompare(b.hex));
     return { total: ids.length, leases, error: res.error };
   }
@@ -360,7 +374,15 @@ export class EtcdAdapter implements StoreAdapter {
 
   async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
-    const fence = decodeFence(lock.fence);
+    let fence: Fence;
+    try {
+      fence = decodeFence(lock.fence);
+    } catch (err) {
+      if (isFenceError(err)) return { status: "refused", reason: err.message };
+      throw err;
+    }
+    const outside = this.scope.releaseProblem(fence);
+    if (outside) return { status: "refused", reason: `${outside}: nothing was sent` };
     const h = kvHolding(fence);
     if (!h) return { status: "refused", reason: noReleaseReason(fence.h) };
     if (mode !== "delete" && mode !== "revoke-lease") return { status: "refused", reason: `etcd locks are released by delete or revoke-lease, not ${mode}` };

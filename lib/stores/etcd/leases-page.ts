@@ -20,7 +20,10 @@ export interface LeaseRow {
   ttlSec: number;
   grantedSec: number;
   notRenewed: boolean;
+  /** Attached keys under this connection's prefixes. */
   keys: LeaseKey[];
+  /** How many attached keys lie outside the prefixes: counted, never named. */
+  keysElsewhere: number;
 }
 
 export interface LeasesPage {
@@ -35,7 +38,7 @@ export interface LeasesPage {
 
 /** What the route needs from the adapter (checked by shape: route bundles may hold other copies of the class). */
 export interface LeaseSource {
-  leases(signal: AbortSignal, limit?: number): Promise<{ total: number; leases: Array<LeaseInfo & { hex: string }>; error?: string }>;
+  leases(signal: AbortSignal, limit?: number): Promise<{ total: number; leases: Array<LeaseInfo & { hex: string; keysElsewhere?: number }>; error?: string }>;
   cluster(): Promise<ClusterStatus>;
 }
 
@@ -68,6 +71,7 @@ export async function leasesPage(a: LeaseSource, lockAt: (key: string) => LockRe
     grantedSec: l.grantedSec,
     notRenewed: !!l.notRenewed,
     keys: (l.keys ?? []).map((k) => keyRole(k, l.id, lockAt)),
+    keysElsewhere: l.keysElsewhere ?? 0,
   }));
   return {
     observedAt: new Date().toISOString(),

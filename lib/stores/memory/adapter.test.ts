@@ -67,7 +67,7 @@ describe("MemoryAdapter", () => {
     store.release("l", "h1");
     store.acquire("l", { owner: "o", holderId: "h2", ttlMs: 1_000 });
     const fence = decodeFence((await find("l"))!.fence);
-    expect(fence).toEqual({ v: 1, c: "demo", k: "l", f: "memory.mutex", h: { holder: "h2", token: 2 } });
+    expect(fence).toEqual({ v: 2, c: "demo", k: "l", f: "memory.mutex", h: { holder: "h2", token: 2 } });
   });
 
   it("warns no-expiry and not-renewed, which read as stale", async () => {

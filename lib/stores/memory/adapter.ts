@@ -2,7 +2,7 @@
 // contract tests. The store is owned by the caller (it may back several connections), so the
 // adapter never starts or stops it; close() only ends the watches this adapter handed out.
 
-import { decodeFence, FenceError } from "../../fence";
+import { decodeFence, isFenceError } from "../../fence";
 import type {
   Health,
   LockRecord,
@@ -19,6 +19,7 @@ import type { MemoryLockStore } from "./store";
 
 export class MemoryAdapter implements StoreAdapter {
   readonly kind = "memory" as const;
+  readonly formats = ["memory.mutex", "memory.semaphore"];
   /** Changes are pushed by watch(), so the hub needs no polling. */
   readonly updateMode = () => ({ mode: "live" as const });
   private readonly closed = new AbortController();
@@ -27,6 +28,11 @@ export class MemoryAdapter implements StoreAdapter {
     private readonly connectionId: string,
     private readonly store: MemoryLockStore,
   ) {}
+
+  /** An in-process store: every name is in scope, and any string is a name. */
+  keyProblem(): null {
+    return null;
+  }
 
   async health(_signal: AbortSignal): Promise<Health> {
     try {
@@ -120,7 +126,7 @@ export class MemoryAdapter implements StoreAdapter {
     try {
       fence = decodeFence(lock.fence);
     } catch (error) {
-      if (error instanceof FenceError) return { status: "refused", reason: error.message };
+      if (isFenceError(error)) return { status: "refused", reason: error.message };
       throw error;
     }
     if (fence.c !== this.connectionId || fence.k !== lock.key) {

@@ -11,12 +11,11 @@ import { readEntries, type ReadResult } from "./read";
 import { scanAndRead } from "./scan";
 import { RELEASE_HASH, RELEASE_STRING, cliCommand, scriptFor } from "./release";
 import { ensureNotifications, keyspaceChanges } from "./notify";
-import { globToRegExp } from "../../glob";
 import { keyToBytes } from "../../keys";
-import { decodeFence } from "../../fence";
-import { decodeRedis } from "../../formats/redis";
-import { isHelperKey } from "../../formats/redis/redisson";
+import { decodeFence, isFenceError, type Fence } from "../../fence";
+import { decodeRedis, REDIS_FORMATS } from "../../formats/redis";
 import { lockKeysFor, readSetFor } from "./related";
+import { RedisScope } from "./scope";
 
 const HEALTH_TIMEOUT_MS = 3_000;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -28,9 +27,12 @@ type ReleaseClient = RedisClient & {
 
 export class RedisAdapter implements StoreAdapter {
   readonly kind = "redis" as const;
+  readonly formats = REDIS_FORMATS;
   private readonly primary: ReleaseClient;
   private readonly replica: Redis | null;
-  private readonly patterns: RegExp;
+  private readonly scope: RedisScope;
+  /** Read scope: lock keys and their helper keys (scope.ts). */
+  private readonly wanted: (key: string) => boolean;
   private readonly db: number;
   private live = false;
 
@@ -42,7 +44,8 @@ export class RedisAdapter implements StoreAdapter {
     this.primary.defineCommand("lockdeckReleaseString", { numberOfKeys: 1, lua: RELEASE_STRING });
     this.primary.defineCommand("lockdeckReleaseHash", { numberOfKeys: 1, lua: RELEASE_HASH });
     this.replica = cfg.consistency === "replica" ? createReplica(cfg) : null;
-    this.patterns = globToRegExp(cfg.patterns);
+    this.scope = new RedisScope(cfg.patterns);
+    this.wanted = this.scope.wanted;
     this.db = Number(new URL(cfg.url).pathname.slice(1) || 0);
     // Errors surface through command rejections; without a listener ioredis logs every retry.
     for (const c of [this.primary, this.replica]) c?.on("error", () => {});
@@ -56,11 +59,9 @@ export class RedisAdapter implements StoreAdapter {
     return this.replica ? "replica (asynchronous, may lag the primary)" : "primary";
   }
 
-  /** Patterns match the key's text; a binary key (base64: form) is matched on its lossy text. */
-  private wanted = (key: string) => {
-    const text = key.startsWith("base64:") ? keyToBytes(key).toString("utf8") : key;
-    return this.patterns.test(text) || isHelperKey(text);
-  };
+  keyProblem(key: string) {
+    return this.scope.keyProblem(key);
+  }
 
   private reader(): RedisClient {
     return this.replica ?? this.primary;
@@ -97,7 +98,8 @@ export class RedisAdapter implements StoreAdapter {
   /** Re-reads the locks owning these keys (helpers map to their lock), with all their helper keys. */
   async reread(keys: string[], signal: AbortSignal) {
     const client = this.reader();
-    const lockKeys = lockKeysFor(keys);
+    // Only lock keys this connection covers are read (scope.ts), whatever asked.
+    const lockKeys = lockKeysFor(keys).filter((k) => !this.scope.keyProblem(k));
     const toRead = readSetFor(lockKeys);
     const started = Date.now();
     const merged = mergeReads(await Promise.all(bySlot(client, toRead).map((group) => readEntries(group.client, group.keys, this.cfg.valueCapBytes))));
@@ -147,7 +149,15 @@ export class RedisAdapter implements StoreAdapter {
 
   async forceRelease(lock: LockRecord, _mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
-    const fence = decodeFence(lock.fence);
+    let fence: Fence;
+    try {
+      fence = decodeFence(lock.fence);
+    } catch (err) {
+      if (isFenceError(err)) return { status: "refused", reason: err.message };
+      throw err;
+    }
+    const outside = this.scope.releaseProblem(fence);
+    if (outside) return { status: "refused", reason: `${outside}: nothing was sent` };
     const call = scriptFor(fence.h);
     if (!call) return { status: "refused", reason: noReleaseReason(fence.f) };
     const key = keyToBytes(fence.k);

@@ -9,7 +9,7 @@ export const RELEASE_STRING = `
 local t = redis.call('TYPE', KEYS[1]).ok
 if t == 'none' then return -2 end
 if t ~= 'string' then return -1 end
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+if redis.sha1hex(redis.call('GET', KEYS[1])) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
 return 0`;
 
 // ARGV: channel, message, n, then n field/value pairs. Every field must match and no other
@@ -31,8 +31,8 @@ export type ScriptCall = { script: "string" | "hash"; args: Array<string | Buffe
 
 /** Turns a fence holding into the script call that checks it; null when it can't be checked. */
 export function scriptFor(holding: FenceHolding): ScriptCall | null {
-  if (holding.t === "string" && typeof holding.v === "string") {
-    return { script: "string", args: [Buffer.from(holding.v, "base64")] };
+  if (holding.t === "string" && typeof holding.d === "string" && /^[0-9a-f]{40}$/.test(holding.d)) {
+    return { script: "string", args: [holding.d] };
   }
   if (holding.t === "hash" && typeof holding.fields === "string") {
     const fields = JSON.parse(holding.fields) as Array<[string, string]>;

@@ -7,8 +7,8 @@
 // replaced by a new one, which has no watches, so the next read re-arms them all.
 
 import type { Health, LockRecord, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
-import { decodeFence } from "../../fence";
-import { decodeZooKeeper } from "../../formats/zookeeper";
+import { decodeFence, isFenceError, type Fence } from "../../fence";
+import { decodeZooKeeper, ZOOKEEPER_FORMATS } from "../../formats/zookeeper";
 import { baseName, parentOf } from "../../formats/zookeeper/entry";
 import { SEMAPHORE_DIRS, classifyDir } from "../../formats/zookeeper/names";
 import type { ZooKeeperConnectionConfig } from "./config";
@@ -18,11 +18,13 @@ import { Walker, type DirInfo, type ReadResult } from "./discover";
 import { WatchSet } from "./watch";
 import { REVOKE_MESSAGE, describe, targetOf, type Target } from "./release";
 import { describeServer, parseSrvr, srvr, type ServerInfo } from "./server-info";
+import { within, zkKeyProblem, zkPathProblem, zkReleaseProblem } from "./scope";
 
 const SERVER_INFO_MAX_AGE_MS = 5_000;
 
 export class ZooKeeperAdapter implements StoreAdapter {
   readonly kind = "zookeeper" as const;
+  readonly formats = ZOOKEEPER_FORMATS;
   private session: ZkSession;
   private readonly watches: WatchSet;
   private live = false;
@@ -71,6 +73,10 @@ export class ZooKeeperAdapter implements StoreAdapter {
 
   updateMode() {
     return this.live ? { mode: "live" as const } : { mode: "polling" as const, intervalMs: this.cfg.pollIntervalMs };
+  }
+
+  keyProblem(key: string) {
+    return zkKeyProblem(this.cfg.roots, key);
   }
 
   private get consistency(): string {
@@ -158,7 +164,8 @@ export class ZooKeeperAdapter implements StoreAdapter {
    */
   async reread(keys: string[], signal: AbortSignal) {
     const started = Date.now();
-    const targets = [...new Set(keys.map((k) => this.keyFor(k)))];
+    // Only valid paths under the roots are ever sent to ZooKeeper (scope.ts).
+    const targets = [...new Set(keys.map((k) => this.keyFor(k)))].filter((k) => !zkPathProblem(k));
     await this.prepare(signal, targets.filter((k) => underRoots(this.cfg.roots, k)));
     const w = this.walker(signal);
     const scopes: string[] = [];
@@ -241,7 +248,16 @@ export class ZooKeeperAdapter implements StoreAdapter {
 
   async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
-    const fence = decodeFence(lock.fence);
+    let fence: Fence;
+    try {
+      fence = decodeFence(lock.fence);
+    } catch (err) {
+      if (isFenceError(err)) return { status: "refused", reason: err.message };
+      throw err;
+    }
+    // Every node the fence names must lie inside the lock's directory, under a root.
+    const outside = zkReleaseProblem(this.cfg.roots, fence);
+    if (outside) return { status: "refused", reason: `${outside}: nothing was sent` };
     const target = targetOf(fence.h);
     if (this.session.state !== "connected") return { status: "refused", reason: `not connected to ZooKeeper (session ${this.session.state}): nothing was sent` };
     try {
@@ -349,10 +365,6 @@ function ownersOf(locks: LockRecord[]): Map<string, string> {
 
 function join(parent: string, name: string): string {
   return parent === "/" ? `/${name}` : `${parent}/${name}`;
-}
-
-function within(root: string, path: string): boolean {
-  return root === "/" || path === root || path.startsWith(root + "/");
 }
 
 function underRoots(roots: string[], path: string): boolean {
