@@ -1,5 +1,6 @@
 import type { Metadata, Viewport } from "next";
 import type { ReactNode } from "react";
+import { connection } from "next/server";
 import { AppHeader } from "@/components/app-header";
 import { THEME_SCRIPT } from "@/components/theme";
 import { Providers } from "./providers";
@@ -15,9 +16,13 @@ export const viewport: Viewport = {
   colorScheme: "light dark",
 };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  // Rendered per request: Next stamps its inline scripts with the nonce of the page's CSP
+  // (proxy.ts), which a page prerendered at build time could not carry.
+  await connection();
   return (
     // The theme script sets data-theme before first paint; React must accept that attribute.
+    // The CSP allows it by its hash (lib/auth/csp.ts): keep it a constant.
     <html lang="en" suppressHydrationWarning>
       <head>
         <script dangerouslySetInnerHTML={{ __html: THEME_SCRIPT }} />

@@ -9,7 +9,7 @@ import type { AuditEntry } from "./api";
 import { ErrorNote } from "./error-note";
 import { formatDateTime, shortId } from "./format";
 import { lockHref } from "./lock-row";
-import { auditQuery, connectionsQuery } from "./queries";
+import { auditQuery, connectionsQuery, whoamiQuery } from "./queries";
 
 /** Outcome words as the audit log writes them (lib/audit/log.ts); anything else is a refusal or failure. */
 const OUTCOME_COLOUR: Record<string, string> = {
@@ -59,6 +59,7 @@ export function AuditTable() {
   }, [draftKey, key]);
 
   const connections = useQuery(connectionsQuery());
+  const who = useQuery(whoamiQuery());
   const { data, error, isPending } = useQuery(auditQuery({ connection, key }));
   const chainBrokenAt = data?.chainBrokenAt ?? null;
   const entries = data?.entries ?? [];
@@ -110,13 +111,15 @@ export function AuditTable() {
         >
           Export shown
         </button>
-        <a
-          href="/api/audit/export"
-          className="rounded border border-line px-2 py-0.5 text-[12px] text-muted hover:bg-hover"
-          title="the whole trail as JSON Lines, oldest first (for a SIEM)"
-        >
-          Export all (JSONL)
-        </a>
+        {who.data?.canRelease ? (
+          <a
+            href="/api/audit/export"
+            className="rounded border border-line px-2 py-0.5 text-[12px] text-muted hover:bg-hover"
+            title="the whole trail as JSON Lines, oldest first (for a SIEM); operators and admins only"
+          >
+            Export all (JSONL)
+          </a>
+        ) : null}
       </div>
 
       {chainBrokenAt ? (

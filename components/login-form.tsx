@@ -3,6 +3,7 @@
 import { useState, type FormEvent } from "react";
 import { useRouter, useSearchParams } from "next/navigation";
 import { useQueryClient } from "@tanstack/react-query";
+import { safeNext } from "@/lib/auth/next-path";
 
 /** Sign-in with a local user (auth.users in the config). Answers come from /api/auth/login. */
 export function LoginForm() {
@@ -30,8 +31,7 @@ export function LoginForm() {
         return;
       }
       await client.invalidateQueries();
-      const next = params.get("next");
-      router.replace(next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
+      router.replace(safeNext(params.get("next"), window.location.origin));
     } finally {
       setBusy(false);
     }

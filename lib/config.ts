@@ -88,6 +88,14 @@ export const DEMO_CONFIG = {
   connections: [{ id: "demo", kind: "memory", label: "Embedded demo store", workload: true }],
 };
 
+const g = globalThis as unknown as { __lockdeckConfig?: Config };
+
+/** This process's config, loaded once (the registry, route guards and proxy.ts share it). */
+export function serverConfig(): Config {
+  g.__lockdeckConfig ??= loadConfig();
+  return g.__lockdeckConfig;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const { source, raw } = readRaw(env);
   let json: unknown;

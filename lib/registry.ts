@@ -2,7 +2,7 @@
 // Kept on globalThis because Next bundles route handlers separately; module state alone
 // would give each route its own copy.
 
-import { loadConfig, publicConnection, type Config, type ConnectionConfig } from "./config";
+import { publicConnection, serverConfig, type Config, type ConnectionConfig } from "./config";
 import { openConnection, type OpenedConnection } from "./stores";
 import { Hub } from "./hub/hub";
 import { EventBus } from "./hub/bus";
@@ -10,6 +10,8 @@ import { AuditLog } from "./audit/log";
 import { HttpError } from "./api/errors";
 import { RateLimiter } from "./auth/ratelimit";
 import { ensureServerSecret } from "./auth/secret";
+import { Sessions } from "./auth/session";
+import path from "node:path";
 import { Approvals } from "./api/approvals";
 import { Recorder } from "./history/recorder";
 import { historySettings } from "./history/settings";
@@ -28,7 +30,11 @@ export class Registry {
   /** Release request ids already used: a double-click or a retried POST cannot release twice. */
   readonly usedRequestIds = new Set<string>();
   readonly releaseLimiter: RateLimiter;
+  /** Sign-in attempts per (client address, name), and per name whatever the address. */
   readonly loginLimiter: RateLimiter;
+  readonly loginNameLimiter: RateLimiter;
+  /** Signed-in users' sessions (lib/auth/session.ts). */
+  readonly sessions: Sessions;
   readonly approvals = new Approvals();
   /** Where the server secret came from: LOCKDECK_SESSION_SECRET or the key file's path. */
   readonly secretSource: string;
@@ -42,6 +48,9 @@ export class Registry {
     const { releaseRateLimit: rel, loginRateLimit: login } = config.auth;
     this.releaseLimiter = new RateLimiter(rel.max, rel.perSeconds * 1000);
     this.loginLimiter = new RateLimiter(login.max, login.perSeconds * 1000);
+    this.loginNameLimiter = new RateLimiter(login.maxPerName ?? login.max * 4, login.perSeconds * 1000);
+    // Sessions of users no longer in the config (or with a new password) end here, at start-up.
+    this.sessions = new Sessions(config.auth.users.length ? path.resolve(/*turbopackIgnore: true*/ config.dataDir, "sessions.json") : null, config.auth.users);
     // Subscribed before any hub starts, so the first snapshots are seen as the baseline.
     this.history = config.history.enabled
       ? new Recorder(this.bus, { records: (id) => this.connections.get(id)?.hub.all(), get: (id, key) => this.connections.get(id)?.hub.get(key) }, { dataDir: config.dataDir, settings: historySettings(config.history) }).start()
@@ -85,6 +94,6 @@ export class Registry {
 const g = globalThis as unknown as { __lockdeckRegistry?: Registry };
 
 export function registry(): Registry {
-  g.__lockdeckRegistry ??= new Registry(loadConfig());
+  g.__lockdeckRegistry ??= new Registry(serverConfig());
   return g.__lockdeckRegistry;
 }

@@ -1,17 +1,31 @@
-// Server start: load and check the config (a bad one stops start-up with one line naming the
-// field), then open every connection so hubs are warm before the first page.
+// Server start: load and check the config and the server secret (a bad one stops start-up with
+// one line naming the field), then open every connection so hubs are warm before the first
+// page. Says how access is controlled, in one line each.
 
 import { registry } from "./registry";
+import { needsRehash } from "./auth/password";
+import { peersKnown } from "./auth/peer";
 
 try {
   const r = registry();
   const names = r.list().map((c) => `${c.id} (${c.kind})`).join(", ");
   console.log(`lockdeck: connections: ${names}; audit trail: ${r.audit.file}`);
-  const { users, proxy } = r.config.auth;
+  const { users, proxy, allowedHosts } = r.config.auth;
+  console.log(`lockdeck: fences are signed with a key from ${r.secretSource}`);
   if (users.length === 0 && !proxy.enabled) {
-    console.log("lockdeck: no users configured: one local operator, no sign-in; serve on loopback only (npm start does)");
-  } else if (!process.env.LOCKDECK_SESSION_SECRET) {
-    console.log("lockdeck: LOCKDECK_SESSION_SECRET is not set: sessions are signed with a per-process key and end at restart");
+    console.log("lockdeck: no users configured: one local operator, no sign-in; only localhost, 127.0.0.1 and [::1] Host headers are answered");
+  } else {
+    console.log(`lockdeck: sign-in on (${[users.length ? `${users.length} users` : "", proxy.enabled ? `proxy from ${proxy.trustedProxies.join(", ")}` : ""].filter(Boolean).join(", ")}); hosts answered: ${allowedHosts?.join(", ") ?? "any"}`);
+  }
+  for (const u of users) {
+    if (needsRehash(u.passwordHash)) console.warn(`lockdeck: user ${u.name} has an old, cheaper password hash: make a new one with \`npm run hash-password\``);
+  }
+  if (!peersKnown()) {
+    console.warn(
+      proxy.enabled
+        ? "lockdeck: not started by `npm start`: the socket peer is unknown, so proxy identity headers and X-Forwarded-For are IGNORED (nobody signs in through the proxy); serve with `npm start`"
+        : "lockdeck: not started by `npm start`: client addresses are unknown (rate limits and the audit trail cannot tell clients apart); serve with `npm start`",
+    );
   }
 } catch (err) {
   if (err instanceof Error && err.name === "ConfigError") {

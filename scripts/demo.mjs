@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run demo`: the product on a fresh machine. Installs npm packages if needed, builds once,
-// and serves the console on http://localhost:3000 (loopback only: there is no sign-in yet)
+// and serves the console on http://localhost:3000 (`npm start`, loopback only: no sign-in)
 // with the embedded in-process lock store and its workload generator.
 //
 //   npm run demo                       embedded demo store
@@ -41,6 +41,6 @@ if (target) {
 if (!env.LOCKDECK_CONNECTIONS && !env.LOCKDECK_CONFIG) env.LOCKDECK_CONNECTIONS = JSON.stringify(connections);
 
 console.log(`demo: LockDeck on http://localhost:${port}`);
-const server = spawn("npx", ["next", "start", "-p", port, "-H", "127.0.0.1"], { stdio: "inherit", env });
+const server = spawn("node", ["scripts/start.mjs"], { stdio: "inherit", env: { ...env, HOST: "127.0.0.1", PORT: port } });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => server.kill(sig));
 server.on("exit", (code) => process.exit(code ?? 0));

@@ -4,7 +4,7 @@
 // specs, and stops everything. Needs a finished `next build`.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, openSync, readdirSync, rmSync } from "node:fs";
+import { createWriteStream, existsSync, mkdtempSync, openSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { E2EStore } from "./servers/e2e-store";
@@ -30,15 +30,21 @@ async function main(): Promise<number> {
       { id: "demo", kind: "memory", label: "Embedded demo store", workload: true, seed: 7 },
       ...stores.flatMap((s) => s.connections),
     ];
-    const open = await startServer({ connections }, path.join(dataDir, "open"), servers);
-    // A second console with sign-in, for the access-control specs (scripts/servers/e2e-secure.ts).
+    const open = await startServer({ connections }, path.join(dataDir, "open"), servers, { logFile: path.join(dataDir, "open.log"), echo: true });
+    // A second console with sign-in and a trusted proxy, for the access-control specs (scripts/servers/e2e-secure.ts).
     const secure = await startSecure();
     stores.push(secure.store);
-    const secured = await startServer(secure.config, path.join(dataDir, "secure"), servers, secure.logFile);
+    const secured = await startServer(secure.config, path.join(dataDir, "secure"), servers, { logFile: secure.logFile });
+    // A bare `next start` (not `npm start`): the Host allow-list must hold there too, and with no
+    // socket peer known, proxy headers must count for nothing.
+    const bare = await startServer(secure.bareConfig, path.join(dataDir, "bare"), servers, { logFile: path.join(dataDir, "bare.log"), bare: true });
     const code = await run("npx", ["playwright", "test", ...process.argv.slice(2)], {
       ...process.env,
       E2E_BASE_URL: open,
+      E2E_OPEN_LOG: path.join(dataDir, "open.log"),
       E2E_SECURE_URL: secured,
+      E2E_BARE_URL: bare,
+      E2E_BARE_LOG: path.join(dataDir, "bare.log"),
       ...Object.assign({}, ...stores.map((s) => s.env)),
       PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1",
     });
@@ -56,18 +62,30 @@ async function main(): Promise<number> {
   }
 }
 
-/** `next start` on a free loopback port with this config; answers its base URL once healthy. */
-async function startServer(config: object, dataDir: string, servers: ChildProcess[], logFile?: string): Promise<string> {
+/**
+ * The product as `npm start` serves it (scripts/start.mjs) on a free loopback port with this
+ * config, or (bare) a plain `next start`; answers its base URL once healthy. The server's
+ * output goes to logFile (specs read it), and also to this terminal when echo is set.
+ */
+async function startServer(config: object, dataDir: string, servers: ChildProcess[], o: { logFile: string; bare?: boolean; echo?: boolean }): Promise<string> {
   const port = await freePort();
-  const log = logFile ? openSync(logFile, "a") : "inherit";
-  const server = spawn("npx", ["next", "start", "-p", String(port), "-H", "127.0.0.1"], {
-    env: { ...process.env, LOCKDECK_CONNECTIONS: JSON.stringify(config), LOCKDECK_DATA_DIR: dataDir, NEXT_TELEMETRY_DISABLED: "1", ...secretEnv() },
-    stdio: ["ignore", log, log],
+  const log = openSync(o.logFile, "a");
+  const [bin, args] = o.bare ? ["npx", ["next", "start", "-p", String(port), "-H", "127.0.0.1"]] : ["node", ["scripts/start.mjs"]];
+  const server = spawn(bin as string, args as string[], {
+    env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), LOCKDECK_CONNECTIONS: JSON.stringify(config), LOCKDECK_DATA_DIR: dataDir, NEXT_TELEMETRY_DISABLED: "1", ...secretEnv() },
+    stdio: ["ignore", o.echo ? "pipe" : log, o.echo ? "pipe" : log],
     detached: true,
   });
+  if (o.echo) {
+    const sink = createWriteStream("", { fd: log });
+    for (const stream of [server.stdout!, server.stderr!]) {
+      stream.pipe(sink, { end: false });
+      stream.pipe(process.stderr, { end: false });
+    }
+  }
   servers.push(server);
   const base = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${base}/api/health`)).ok, { timeoutMs: 60_000, what: "next start to answer" });
+  await waitFor(async () => (await fetch(`${base}/api/health`)).ok, { timeoutMs: 60_000, what: `${o.bare ? "next start" : "npm start"} to answer` });
   return base;
 }
 

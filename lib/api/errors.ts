@@ -2,7 +2,9 @@
 
 import { ZodError } from "zod";
 import { FenceError } from "../fence";
-import { firstIssue } from "../config";
+import { firstIssue, serverConfig } from "../config";
+import { hostProblem, logRefusedHost, misdirected } from "../auth/host";
+import { peerOf } from "../auth/peer";
 
 // Checks go by name, not instanceof: Next bundles route handlers separately, so one class can
 // exist in several copies within a process (the registry is shared through globalThis).
@@ -34,10 +36,20 @@ export function toResponse(err: unknown): Response {
   return jsonError(500, "internal", "internal error (see the server log)");
 }
 
-/** Wraps a route handler so every failure becomes a JSON error. */
+/**
+ * Wraps a route handler: the Host allow-list first (not left to proxy.ts alone: middleware can
+ * be skipped, CVE-2025-29927), then the handler; every failure becomes a JSON error.
+ */
 export function handler<A extends unknown[]>(fn: (...args: A) => Promise<Response>) {
   return async (...args: A): Promise<Response> => {
     try {
+      const req = args[0] as Request;
+      const auth = serverConfig().auth;
+      const refused = hostProblem(req.headers.get("host"), auth);
+      if (refused) {
+        logRefusedHost(req.headers.get("host"), req.method, new URL(req.url).pathname, peerOf(req, auth).address ?? "unknown peer");
+        return misdirected(refused);
+      }
       return await fn(...args);
     } catch (err) {
       return toResponse(err);

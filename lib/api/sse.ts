@@ -4,11 +4,13 @@
 
 import type { Registry } from "../registry";
 import type { SequencedEvent } from "../hub/bus";
+import type { LockRecord } from "../model";
 
 const HEARTBEAT_MS = 15_000;
 const MAX_BACKLOG = 1_000;
 
-export function eventStream(reg: Registry, connection: string | undefined, lastId: number | null, signal: AbortSignal) {
+/** present: what of each lock this subscriber may see (lib/api/exposure.ts). */
+export function eventStream(reg: Registry, connection: string | undefined, lastId: number | null, signal: AbortSignal, present: (lock: LockRecord) => LockRecord = (l) => l) {
   const encoder = new TextEncoder();
   let cleanup = () => {};
   return new ReadableStream<Uint8Array>({
@@ -16,7 +18,8 @@ export function eventStream(reg: Registry, connection: string | undefined, lastI
       const write = (text: string) => controller.enqueue(encoder.encode(text));
       const send = (e: SequencedEvent) => {
         if (connection && e.connection !== connection) return;
-        write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`);
+        const data = e.type === "upsert" ? { ...e.data, lock: present(e.data.lock) } : e.data;
+        write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`);
       };
       const ids = connection ? [connection] : [...reg.connections.keys()];
       const missed = lastId !== null && Number.isFinite(lastId) ? reg.bus.since(lastId) : null;

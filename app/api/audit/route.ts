@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { handler } from "@/lib/api/errors";
-import { authorize } from "@/lib/auth/guard";
+import { authorize, can } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 
 export const dynamic = "force-dynamic";
@@ -12,9 +12,12 @@ const Query = z.object({
 });
 
 export const GET = handler(async (req: Request) => {
-  authorize(req, "view");
+  const actor = authorize(req, "view");
   const url = new URL(req.url);
   const q = Query.parse(Object.fromEntries([...url.searchParams].filter(([, v]) => v !== "")));
   const reg = registry();
-  return Response.json({ entries: reg.audit.read(q), chainBrokenAt: reg.audit.verify() }, { headers: { "cache-control": "no-store" } });
+  // Fences name exact holdings (and, in lines written before fences were signed, raw values):
+  // viewers get the trail without them.
+  const entries = can(actor, "release") ? reg.audit.read(q) : reg.audit.read(q).map((e) => ({ ...e, fence: "" }));
+  return Response.json({ entries, chainBrokenAt: reg.audit.verify() }, { headers: { "cache-control": "no-store" } });
 });

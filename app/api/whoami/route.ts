@@ -8,7 +8,7 @@ export const dynamic = "force-dynamic";
 /** Who the browser is; answers 200 with actor null when nobody is signed in (the UI shows sign-in). */
 export const GET = handler(async (req: Request) => {
   const auth = registry().config.auth;
-  const actor = identify(req, auth);
+  const actor = identify(req);
   return Response.json(
     {
       actor: actor?.name ?? null,

@@ -4,9 +4,9 @@ import { registry } from "@/lib/registry";
 
 export const dynamic = "force-dynamic";
 
-/** The whole audit trail as JSON Lines, oldest first, for a SIEM. */
+/** The whole audit trail as JSON Lines, oldest first, for a SIEM. Operators and admins only. */
 export const GET = handler(async (req: Request) => {
-  authorize(req, "view");
+  authorize(req, "release");
   const lines = registry().audit.read({ limit: Number.MAX_SAFE_INTEGER }).reverse().map((e) => JSON.stringify(e));
   return new Response(lines.join("\n") + (lines.length ? "\n" : ""), {
     headers: {

@@ -2,12 +2,13 @@ import { handler } from "@/lib/api/errors";
 import { checkCsrf } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { LoginBody, login } from "@/lib/api/login";
+import { readJson } from "@/lib/api/body";
 
 export const dynamic = "force-dynamic";
 
 export const POST = handler(async (req: Request) => {
   checkCsrf(req);
-  const body = LoginBody.parse(await req.json());
-  const cookie = login(registry(), body, req);
+  const body = await readJson(req, LoginBody);
+  const cookie = await login(registry(), body, req);
   return Response.json({ ok: true }, { headers: { "set-cookie": cookie, "cache-control": "no-store" } });
 });

@@ -1,10 +1,14 @@
 import { handler } from "@/lib/api/errors";
-import { checkCsrf } from "@/lib/auth/guard";
-import { sessionCookie } from "@/lib/auth/session";
+import { checkCsrf, identify } from "@/lib/auth/guard";
+import { registry } from "@/lib/registry";
+import { logout } from "@/lib/api/login";
 
 export const dynamic = "force-dynamic";
 
+/** Sign-out: the session is revoked on the server (not only the cookie cleared), and audited. */
 export const POST = handler(async (req: Request) => {
   checkCsrf(req);
-  return Response.json({ ok: true }, { headers: { "set-cookie": sessionCookie("", 0, false) } });
+  const reg = registry();
+  const cookie = logout(reg, req, identify(req)?.name ?? null);
+  return Response.json({ ok: true }, { headers: { "set-cookie": cookie, "cache-control": "no-store" } });
 });

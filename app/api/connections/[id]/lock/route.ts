@@ -3,16 +3,17 @@ import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { KeyParam } from "@/lib/api/params";
 import { lockDetail } from "@/lib/api/detail";
+import { detailFor } from "@/lib/api/exposure";
 
 export const dynamic = "force-dynamic";
 
 /** One lock, re-read from the store on every call (fresh holder, waiters and TTL). */
 export const GET = handler(async (req: Request, { params }: { params: Promise<{ id: string }> }) => {
-  authorize(req, "view");
+  const actor = authorize(req, "view");
   const { id } = await params;
   const key = KeyParam.parse(new URL(req.url).searchParams.get("key") ?? "");
   const conn = registry().get(id);
   const detail = await lockDetail(conn, key);
   if (!detail) throw new HttpError(404, "not_found", "no lock under that key (released, expired, or never a lock)");
-  return Response.json(detail, { headers: { "cache-control": "no-store" } });
+  return Response.json(detailFor(actor, detail), { headers: { "cache-control": "no-store" } });
 });

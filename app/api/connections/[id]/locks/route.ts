@@ -3,16 +3,17 @@ import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { parseLockQuery } from "@/lib/api/params";
 import { withFreshTtls } from "@/lib/hub/fresh";
+import { lockFor } from "@/lib/api/exposure";
 
 export const dynamic = "force-dynamic";
 
 export const GET = handler(async (req: Request, { params }: { params: Promise<{ id: string }> }) => {
-  authorize(req, "view");
+  const actor = authorize(req, "view");
   const { id } = await params;
   const { hub } = registry().get(id);
   const query = parseLockQuery(new URL(req.url));
   const page = hub.query(query);
-  const locks = await withFreshTtls(hub, page.locks);
+  const locks = (await withFreshTtls(hub, page.locks)).map(lockFor(actor));
   const status = hub.statusEvent();
   const next = query.offset + page.locks.length;
   return Response.json(

@@ -2,6 +2,7 @@ import { handler } from "@/lib/api/errors";
 import { authorize, checkCsrf } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { SettingsBody, applySettings, settingsOf } from "@/lib/api/settings";
+import { readJson } from "@/lib/api/body";
 
 export const dynamic = "force-dynamic";
 
@@ -17,6 +18,6 @@ export const PUT = handler(async (req: Request, { params }: Ctx) => {
   checkCsrf(req);
   const actor = authorize(req, "settings");
   const { id } = await params;
-  const body = SettingsBody.parse(await req.json());
+  const body = await readJson(req, SettingsBody);
   return Response.json(await applySettings(registry(), id, body, actor));
 });

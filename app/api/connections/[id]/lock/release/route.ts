@@ -1,4 +1,5 @@
-import { HttpError, handler } from "@/lib/api/errors";
+import { handler } from "@/lib/api/errors";
+import { readJson } from "@/lib/api/body";
 import { authorize, checkCsrf } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { ReleaseBody, requestRelease } from "@/lib/api/release";
@@ -10,10 +11,6 @@ export const POST = handler(async (req: Request, { params }: { params: Promise<{
   checkCsrf(req);
   const actor = authorize(req, "release");
   const { id } = await params;
-  const body = ReleaseBody.parse(
-    await req.json().catch(() => {
-      throw new HttpError(400, "bad_request", "body is not JSON");
-    }),
-  );
+  const body = await readJson(req, ReleaseBody);
   return releaseResponse(await requestRelease(registry(), id, body, actor));
 });
