@@ -1,6 +1,6 @@
 import { defineConfig } from "@playwright/test";
 
-// Servers (real Redis + `next start`) are started by scripts/e2e.ts, which passes their
+// Servers (real stores + `npm start`, and a bare `next start`) are started by scripts/e2e.ts, which passes their
 // addresses in E2E_BASE_URL and E2E_REDIS_URL. The browser is Debian's Chromium.
 export default defineConfig({
   testDir: "e2e",

@@ -1,7 +1,7 @@
 // `npm test`: set-up, then every test, in order, stopping at the first failure.
 //   0. set-up (scripts/setup.mjs: Debian packages when root, npm ci, cached builds)
 //   1. typecheck   2. unit + integration (vitest, real servers)   3. production build
-//   4. e2e (Playwright + Debian's Chromium against `next start`, real stores)
+//   4. e2e (Playwright + Debian's Chromium against `npm start` and a bare `next start`, real stores)
 // A missing package that set-up cannot install (not root) stops with the one command to run;
 // nothing is skipped quietly. LOCKDECK_SKIP_SETUP=1 skips step 0 (a machine known ready).
 

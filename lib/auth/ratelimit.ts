@@ -1,4 +1,5 @@
-// Fixed-window counters in memory, per key (actor, or IP + user name for sign-ins).
+// Fixed-window counters in memory, per key (the actor for releases; client address + name, and
+// name alone, for sign-ins).
 // One process = one console; several replicas would each count their own.
 
 export class RateLimiter {
