@@ -7,6 +7,7 @@ import Redis from "ioredis";
 import { Etcd3 } from "etcd3";
 import { randomBytes } from "node:crypto";
 import { CreateMode, ZkSession } from "../lib/stores/zookeeper/client";
+import { fenceOf } from "./raw-http";
 
 const csrf = { "content-type": "application/json", "x-lockdeck-csrf": "1" };
 const rand = () => `${Date.now()}-${randomBytes(3).toString("hex")}`;
@@ -24,15 +25,8 @@ function unsigned(connection: string, key: string, format: string, h: Record<str
   return Buffer.from(JSON.stringify({ v: 1, c: connection, k: key, f: format, h })).toString("base64url");
 }
 
-async function fenceOf(request: APIRequestContext, conn: string, key: string): Promise<string> {
-  let fence = "";
-  await expect
-    .poll(async () => {
-      const res = await request.get(`/api/connections/${conn}/lock?key=${encodeURIComponent(key)}`);
-      if (res.ok()) fence = (await res.json()).lock.fence;
-      return res.status();
-    }, { message: `${conn} shows ${key}`, timeout: 15_000 })
-    .toBe(200);
+async function signedFenceOf(request: APIRequestContext, conn: string, key: string): Promise<string> {
+  const fence = await fenceOf(request, conn, key);
   expect(fence).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
   return fence;
 }
@@ -68,7 +62,7 @@ test("Redis: a fence edited to name a key outside the patterns, re-aimed or unsi
     const lockKey = `e2e:lock:guard:${rand()}`;
     await redis.set(victim, "s3cr3t");
     await redis.set(lockKey, "tok-guard-0123456789", "PX", 120_000);
-    const fence = await fenceOf(request, "redis", lockKey);
+    const fence = await signedFenceOf(request, "redis", lockKey);
     await refused(request, "redis", [
       { key: victim, fence: forge(fence, (b) => (b.k = victim)), code: "bad_fence", message: /^fence: signature/ },
       { key: victim, fence, code: "bad_fence", message: /^fence: made for another key/ },
@@ -95,7 +89,7 @@ test("etcd: a holder key or lock key outside the prefixes is never deleted, revo
     const id = BigInt(await lease.grant()).toString(16);
     const group = `e2e/guard-${rand()}/`;
     await lease.put(group + id).value("");
-    const fence = await fenceOf(request, "etcd", group);
+    const fence = await signedFenceOf(request, "etcd", group);
     await refused(request, "etcd", [
       { key: "secret/", fence: forge(fence, (b) => ((b.k = "secret/"), (b.h.k = victim))), code: "bad_fence", message: /^fence: signature/ },
       { key: group, fence: forge(fence, (b) => (b.h.k = victim)), code: "bad_fence", message: /^fence: signature/ },
@@ -121,7 +115,7 @@ test("ZooKeeper: znodes outside the lock directory or the roots, and '..' paths,
     const dir = `/locks/guard-${rand()}`;
     await zk.create(dir, Buffer.alloc(0), CreateMode.PERSISTENT);
     const holder = await zk.create(`${dir}/lock-`, Buffer.alloc(0), CreateMode.EPHEMERAL_SEQUENTIAL);
-    const fence = await fenceOf(request, "zookeeper", dir);
+    const fence = await signedFenceOf(request, "zookeeper", dir);
     await refused(request, "zookeeper", [
       { key: dir, fence: forge(fence, (b) => (b.h.nodes = JSON.stringify([[`${config}/db`, 0, "1"]]))), code: "bad_fence", message: /^fence: signature/ },
       { key: config, fence: forge(fence, (b) => (b.k = config)), code: "bad_fence", message: /^fence: signature/ },
@@ -151,7 +145,7 @@ test("Consul: keys outside the prefixes, '..' and %2E%2E escapes, and foreign se
   const lockKey = `e2e/guard-${rand()}`;
   expect(await call("PUT", `/v1/kv/${lockKey}?acquire=${holderSession}`, "x")).toBe(true);
   try {
-    const fence = await fenceOf(request, "consul", lockKey);
+    const fence = await signedFenceOf(request, "consul", lockKey);
     await refused(request, "consul", [
       { key: victim, fence: forge(fence, (b) => ((b.k = victim), (b.h.s = victimSession))), mode: "destroy-session", code: "bad_fence", message: /^fence: signature/ },
       { key: victim, fence, mode: "destroy-session", code: "bad_fence", message: /^fence: made for another key/ },

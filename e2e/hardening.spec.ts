@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { JSON_POST, raw, sessionFrom } from "./raw-http";
+import { JSON_POST, fenceOf, raw, sessionFrom } from "./raw-http";
 
 const open = process.env.E2E_BASE_URL!;
 const secure = process.env.E2E_SECURE_URL!;
@@ -38,15 +38,7 @@ async function ana(): Promise<string> {
 async function redisLock(request: import("@playwright/test").APIRequestContext, redis: Redis, conn: string) {
   const key = `e2e:lock:hard:${rand()}`;
   await redis.set(key, `tok-${rand()}`, "PX", 120_000);
-  let fence = "";
-  await expect
-    .poll(async () => {
-      const res = await request.get(`/api/connections/${conn}/lock?key=${encodeURIComponent(key)}`);
-      if (res.ok()) fence = (await res.json()).lock.fence;
-      return res.status();
-    })
-    .toBe(200);
-  return { key, fence };
+  return { key, fence: await fenceOf(request, conn, key) };
 }
 
 test.describe("DNS rebinding: only allowed Host headers are answered", () => {

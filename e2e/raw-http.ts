@@ -1,7 +1,8 @@
-// Raw HTTP for the access-control specs: exact control over Host, the source address the
+// Helpers for the access-control specs. raw(): exact control over Host, the source address the
 // server sees (127.0.0.x: Linux routes all of 127/8 to loopback) and the body bytes, which
 // browsers and Playwright's request context do not give. Not a spec.
 import http from "node:http";
+import { expect, type APIRequestContext } from "@playwright/test";
 
 export interface RawAnswer {
   status: number;
@@ -47,4 +48,17 @@ export function sessionFrom(a: RawAnswer): string {
   const c = set.find((s) => s.startsWith("lockdeck_session="));
   if (!c) throw new Error(`no session cookie (status ${a.status}: ${a.text})`);
   return c.split(";")[0];
+}
+
+/** The fence of a lock once the console shows it (polls the detail API). */
+export async function fenceOf(request: APIRequestContext, conn: string, key: string): Promise<string> {
+  let fence = "";
+  await expect
+    .poll(async () => {
+      const res = await request.get(`/api/connections/${conn}/lock?key=${encodeURIComponent(key)}`);
+      if (res.ok()) fence = (await res.json()).lock.fence;
+      return res.status();
+    }, { message: `${conn} shows ${key}`, timeout: 15_000 })
+    .toBe(200);
+  return fence;
 }

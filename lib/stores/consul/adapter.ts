@@ -10,7 +10,8 @@ import { blockingChanges, stateOf, type PrefixState } from "./watch";
 import { describe, evictees, type PlanContext } from "./plan";
 import { evictOps, txnErrors, txnJson, unlockOps, MAX_TXN_OPS } from "./release";
 import { sessionsView, type SessionsView } from "./sessions";
-import { decodeFence, isFenceError, type Fence } from "../../fence";
+import { decodeFence } from "../../fence";
+import { releaseTarget } from "../release-target";
 import { CONSUL_FORMATS, decodeConsul } from "../../formats/consul";
 import { ConsulScope } from "./scope";
 import { DOT_LOCK, SEMAPHORE_FLAGS, baseName, dirOf, valueBytes, type ConsulEntry, type ConsulSession } from "../../formats/consul/entry";
@@ -254,15 +255,9 @@ export class ConsulAdapter implements StoreAdapter {
 
   async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
-    let fence: Fence;
-    try {
-      fence = decodeFence(lock.fence);
-    } catch (err) {
-      if (isFenceError(err)) return { status: "refused", reason: err.message };
-      throw err;
-    }
-    const outside = this.scope.releaseProblem(fence);
-    if (outside) return { status: "refused", reason: `${outside}: nothing was sent` };
+    const target = releaseTarget(lock, (f) => this.scope.releaseProblem(f));
+    if ("refused" in target) return target.refused;
+    const fence = target.fence;
     const h = fence.h;
     try {
       if (h.t === "kv" && mode === "delete") return await this.txnUnlock(fence.k, Number(h.mi), String(h.s), signal);

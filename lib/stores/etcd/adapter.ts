@@ -13,7 +13,8 @@ import { describe as describePlan, kvHolding, noReleaseReason, sameHolding, type
 import { clusterStatus, statusLine, type ClusterStatus } from "./status";
 import { guardedDelete } from "./txn";
 import { applyLeases, applyLeasesInPlace, ChunkedDecoder, classify, decodeStructure, ETCD_FORMATS, leaseHex, parentOf, type EtcdEntry, type LeaseInfo } from "../../formats/etcd";
-import { decodeFence, isFenceError, type Fence } from "../../fence";
+import { decodeFence } from "../../fence";
+import { releaseTarget } from "../release-target";
 import { EtcdScope } from "./scope";
 import { keyToBytes } from "../../keys";
 
@@ -374,15 +375,9 @@ export class EtcdAdapter implements StoreAdapter {
 
   async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
-    let fence: Fence;
-    try {
-      fence = decodeFence(lock.fence);
-    } catch (err) {
-      if (isFenceError(err)) return { status: "refused", reason: err.message };
-      throw err;
-    }
-    const outside = this.scope.releaseProblem(fence);
-    if (outside) return { status: "refused", reason: `${outside}: nothing was sent` };
+    const target = releaseTarget(lock, (f) => this.scope.releaseProblem(f));
+    if ("refused" in target) return target.refused;
+    const fence = target.fence;
     const h = kvHolding(fence);
     if (!h) return { status: "refused", reason: noReleaseReason(fence.h) };
     if (mode !== "delete" && mode !== "revoke-lease") return { status: "refused", reason: `etcd locks are released by delete or revoke-lease, not ${mode}` };

@@ -2,7 +2,7 @@
 // contract tests. The store is owned by the caller (it may back several connections), so the
 // adapter never starts or stops it; close() only ends the watches this adapter handed out.
 
-import { decodeFence, isFenceError } from "../../fence";
+import { releaseTarget } from "../release-target";
 import type {
   Health,
   LockRecord,
@@ -122,16 +122,9 @@ export class MemoryAdapter implements StoreAdapter {
   /** Removes exactly the holding named by lock.fence (holder id + fencing token), or nothing. */
   async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (mode !== "delete") return { status: "refused", reason: `the memory store releases by delete, not ${mode}` };
-    let fence;
-    try {
-      fence = decodeFence(lock.fence);
-    } catch (error) {
-      if (isFenceError(error)) return { status: "refused", reason: error.message };
-      throw error;
-    }
-    if (fence.c !== this.connectionId || fence.k !== lock.key) {
-      return { status: "refused", reason: "the fence names another connection or lock" };
-    }
+    const checked = releaseTarget(lock, (f) => (f.c !== this.connectionId || f.k !== lock.key ? "the fence names another connection or lock" : null));
+    if ("refused" in checked) return checked.refused;
+    const fence = checked.fence;
     const { holder, token } = fence.h;
     if (typeof holder !== "string" || typeof token !== "number") {
       return { status: "refused", reason: "the fence names no holding" };

@@ -12,7 +12,8 @@ import { scanAndRead } from "./scan";
 import { RELEASE_HASH, RELEASE_STRING, cliCommand, scriptFor } from "./release";
 import { ensureNotifications, keyspaceChanges } from "./notify";
 import { keyToBytes } from "../../keys";
-import { decodeFence, isFenceError, type Fence } from "../../fence";
+import { decodeFence } from "../../fence";
+import { releaseTarget } from "../release-target";
 import { decodeRedis, REDIS_FORMATS } from "../../formats/redis";
 import { lockKeysFor, readSetFor } from "./related";
 import { RedisScope } from "./scope";
@@ -149,15 +150,9 @@ export class RedisAdapter implements StoreAdapter {
 
   async forceRelease(lock: LockRecord, _mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
-    let fence: Fence;
-    try {
-      fence = decodeFence(lock.fence);
-    } catch (err) {
-      if (isFenceError(err)) return { status: "refused", reason: err.message };
-      throw err;
-    }
-    const outside = this.scope.releaseProblem(fence);
-    if (outside) return { status: "refused", reason: `${outside}: nothing was sent` };
+    const target = releaseTarget(lock, (f) => this.scope.releaseProblem(f));
+    if ("refused" in target) return target.refused;
+    const fence = target.fence;
     const call = scriptFor(fence.h);
     if (!call) return { status: "refused", reason: noReleaseReason(fence.f) };
     const key = keyToBytes(fence.k);

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from "vitest";
 import { CreateMode, ZkSession, digestAcl } from "./client";
-import { lockAt, signal, tcpProxy, zookeeperFixture } from "./testing";
+import { ensurePath, lockAt, signal, tcpProxy, zookeeperFixture } from "./testing";
 import { freePort } from "../../../scripts/servers/ports";
 import { waitFor } from "../../../scripts/servers/process";
 import { startZooKeeperEnsemble, serverMode } from "../../../scripts/servers/zookeeper";
@@ -13,13 +13,7 @@ import type { StoreChange } from "../../model";
 
 const zk = zookeeperFixture();
 
-async function ensure(path: string): Promise<void> {
-  let at = "";
-  for (const part of path.split("/").slice(1)) {
-    at += "/" + part;
-    if (!(await zk.raw.exists(at))) await zk.raw.create(at, Buffer.alloc(0), CreateMode.PERSISTENT);
-  }
-}
+const ensure = (path: string) => ensurePath(zk.raw, path);
 
 const KAZOO_NODE = (n: number) => `0123456789abcdef0123456789abcdef__lock__${String(n).padStart(10, "0")}`;
 

@@ -7,7 +7,8 @@
 // replaced by a new one, which has no watches, so the next read re-arms them all.
 
 import type { Health, LockRecord, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
-import { decodeFence, isFenceError, type Fence } from "../../fence";
+import { decodeFence } from "../../fence";
+import { releaseTarget } from "../release-target";
 import { decodeZooKeeper, ZOOKEEPER_FORMATS } from "../../formats/zookeeper";
 import { baseName, parentOf } from "../../formats/zookeeper/entry";
 import { SEMAPHORE_DIRS, classifyDir } from "../../formats/zookeeper/names";
@@ -248,16 +249,10 @@ export class ZooKeeperAdapter implements StoreAdapter {
 
   async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
-    let fence: Fence;
-    try {
-      fence = decodeFence(lock.fence);
-    } catch (err) {
-      if (isFenceError(err)) return { status: "refused", reason: err.message };
-      throw err;
-    }
     // Every node the fence names must lie inside the lock's directory, under a root.
-    const outside = zkReleaseProblem(this.cfg.roots, fence);
-    if (outside) return { status: "refused", reason: `${outside}: nothing was sent` };
+    const checked = releaseTarget(lock, (f) => zkReleaseProblem(this.cfg.roots, f));
+    if ("refused" in checked) return checked.refused;
+    const fence = checked.fence;
     const target = targetOf(fence.h);
     if (this.session.state !== "connected") return { status: "refused", reason: `not connected to ZooKeeper (session ${this.session.state}): nothing was sent` };
     try {

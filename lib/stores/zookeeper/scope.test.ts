@@ -5,20 +5,14 @@
 
 import { describe, expect, it } from "vitest";
 import { CreateMode } from "./client";
-import { signal, zookeeperFixture } from "./testing";
+import { ensurePath, signal, zookeeperFixture } from "./testing";
 import { zkKeyProblem, zkPathProblem } from "./scope";
 import { encodeFence } from "../../fence";
 import type { LockRecord } from "../../model";
 
 const zk = zookeeperFixture();
 
-async function ensure(path: string): Promise<void> {
-  let at = "";
-  for (const part of path.split("/").slice(1)) {
-    at += "/" + part;
-    if (!(await zk.raw.exists(at))) await zk.raw.create(at, Buffer.alloc(0), CreateMode.PERSISTENT);
-  }
-}
+const ensure = (path: string) => ensurePath(zk.raw, path);
 
 function aimed(key: string, h: Record<string, string | number | null>): LockRecord {
   return {

@@ -11,7 +11,7 @@ import { prepareKazoo } from "../../../scripts/capture/kazoo/prepare";
 import { waitFor } from "../../../scripts/servers/process";
 import { ZooKeeperAdapter } from "./adapter";
 import { ZooKeeperConnectionSchema, type ZooKeeperConnectionConfig } from "./config";
-import { ZkSession } from "./client";
+import { CreateMode, ZkSession } from "./client";
 
 export const signal = new AbortController().signal;
 
@@ -46,6 +46,15 @@ export function zookeeperFixture(opts: ZooKeeperOptions = {}): ZkFixture {
     await f.server?.stop();
   });
   return f;
+}
+
+/** Creates a persistent node and any missing parents (set-up through the raw session). */
+export async function ensurePath(raw: ZkSession, path: string): Promise<void> {
+  let at = "";
+  for (const part of path.split("/").slice(1)) {
+    at += "/" + part;
+    if (!(await raw.exists(at))) await raw.create(at, Buffer.alloc(0), CreateMode.PERSISTENT);
+  }
 }
 
 /** Every hold process a test starts; afterEach kills what is still running. */
