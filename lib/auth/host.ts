@@ -14,8 +14,8 @@ const g = globalThis as unknown as { __lockdeckHostLog?: Map<string, { at: numbe
 export function hostProblem(host: string | null, auth: AuthConfig): string | null {
   const allowed = hostPolicy(auth);
   if (hostAllowed(host, allowed)) return null;
-  const served = allowed === null ? "any" : allowed.join(", ");
-  return `host: ${JSON.stringify((host ?? "").slice(0, 100))} is not served here (allowed: ${served}${allowed !== null && auth.users.length === 0 && !auth.proxy.enabled ? "; without sign-in only loopback names are" : ""})`;
+  const why = auth.users.length === 0 && !auth.proxy.enabled ? "without sign-in only loopback names are answered" : "auth.allowedHosts";
+  return `host: ${JSON.stringify((host ?? "").slice(0, 100))} is not served here (allowed: ${(allowed ?? []).join(", ")}; ${why})`;
 }
 
 /** One log line per refused host a minute (a rebinding page retries; the log must not flood). */
