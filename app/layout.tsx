@@ -2,6 +2,7 @@ import type { Metadata, Viewport } from "next";
 import type { ReactNode } from "react";
 import { connection } from "next/server";
 import { AppHeader } from "@/components/app-header";
+import { ClientOnly } from "@/components/client-only";
 import { THEME_SCRIPT } from "@/components/theme";
 import { Providers } from "./providers";
 import "./globals.css";
@@ -30,7 +31,9 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
       <body className="flex h-dvh flex-col overflow-hidden bg-bg font-sans text-[13px] text-fg antialiased">
         <Providers>
           <AppHeader />
-          <main className="flex min-h-0 flex-1 flex-col overflow-auto">{children}</main>
+          <main className="flex min-h-0 flex-1 flex-col overflow-auto">
+            <ClientOnly fallback={<p className="p-4 text-muted">Loading…</p>}>{children}</ClientOnly>
+          </main>
         </Providers>
       </body>
     </html>

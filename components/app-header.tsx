@@ -5,7 +5,7 @@ import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { signOut, type ConnectionSummary } from "./api";
-import { connectionFromPath, useLiveState, type LiveState } from "./live-events";
+import { useLiveState, type LiveState } from "./live-events";
 import { connectionsQuery, keys, whoamiQuery } from "./queries";
 import { ThemeToggle } from "./theme-toggle";
 
@@ -47,14 +47,14 @@ export function AppHeader() {
     return () => window.removeEventListener("keydown", onKey);
   }, [onTable]);
 
+  // The search spans every connection (the overview lists matches per connection); only a
+  // console with a single connection goes straight to its table.
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const text = q.trim();
     const query = text ? `?q=${encodeURIComponent(text)}` : "";
-    const current = connectionFromPath(pathname);
     const list = client.getQueryData<ConnectionSummary[]>(keys.connections());
-    if (current) router.push(`/c/${encodeURIComponent(current)}${query}`);
-    else if (list?.length === 1) router.push(`/c/${encodeURIComponent(list[0].id)}${query}`);
+    if (list?.length === 1) router.push(`/c/${encodeURIComponent(list[0].id)}${query}`);
     else router.push(`/${query}`);
     inputRef.current?.blur();
   };
@@ -71,21 +71,26 @@ export function AppHeader() {
   );
 
   return (
-    <header className="flex shrink-0 items-center gap-3 border-b border-line bg-panel px-4 py-2">
+    // Wraps on a phone: the search takes its own row, nothing runs past the right edge.
+    <header className="flex shrink-0 flex-wrap items-center gap-x-3 gap-y-1.5 border-b border-line bg-panel px-3 py-2 sm:px-4">
       <Link href="/" className="flex items-center gap-1.5 text-[15px] font-semibold tracking-tight">
         <span aria-hidden className="text-accent">
           ⛁
         </span>
         LockDeck
       </Link>
-      <nav aria-label="Main" className="flex items-center gap-1 text-[13px]">
+      <nav aria-label="Main" className="flex items-center gap-0.5 text-[13px] sm:gap-1">
         {nav("/", "Overview", pathname === "/")}
         {nav("/audit", "Audit", pathname?.startsWith("/audit") ?? false)}
         {nav("/contention", "Contention", pathname?.startsWith("/contention") ?? false)}
       </nav>
-      <form role="search" onSubmit={submit} className="mx-auto flex w-full max-w-md items-center">
+      <form
+        role="search"
+        onSubmit={submit}
+        className="order-last flex min-w-0 basis-full items-center md:order-none md:mx-auto md:max-w-md md:flex-1 md:basis-auto"
+      >
         <label htmlFor="global-search" className="sr-only">
-          Search locks by key
+          Search locks by key in all connections
         </label>
         <input
           id="global-search"
@@ -94,14 +99,14 @@ export function AppHeader() {
           type="search"
           value={q}
           onChange={(e) => setQ(e.target.value)}
-          placeholder="search locks…  ⌘K"
+          placeholder="search all connections…  ⌘K"
           autoComplete="off"
           spellCheck={false}
           className="w-full rounded border border-line bg-sunken px-2.5 py-1 font-mono text-[12px] placeholder:font-sans placeholder:text-faint"
         />
       </form>
       <ConnectionsHint />
-      <span data-testid="live-indicator" data-state={live} className="flex items-center gap-1 text-muted" title={l.hint}>
+      <span data-testid="live-indicator" data-state={live} className="ml-auto flex items-center gap-1 text-muted md:ml-0" title={l.hint}>
         {l.text}
         <span aria-hidden className={l.colour}>
           ●
@@ -132,8 +137,8 @@ function Operator() {
     router.push("/login");
   };
   return (
-    <span data-testid="operator" className="flex items-center gap-1 whitespace-nowrap text-muted">
-      operator: <span className="font-medium text-fg">{me?.actor ?? (who.isError ? "?" : "…")}</span>
+    <span data-testid="operator" className="flex min-w-0 items-center gap-1 whitespace-nowrap text-muted">
+      <span className="hidden sm:inline">operator:</span> <span className="font-medium text-fg">{me?.actor ?? (who.isError ? "?" : "…")}</span>
       {me?.role ? <span className="text-[11px] text-faint">({me.role})</span> : null}
       {me && !me.canRelease ? (
         <span className="rounded bg-sunken px-1 text-[11px]" title="this operator cannot force-release">

@@ -4,7 +4,7 @@ import { useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { escapeControls } from "@/lib/keys";
 import { formatDateTime } from "./format";
-import { whoamiQuery } from "./queries";
+import { REFRESH_MS, whoamiQuery } from "./queries";
 
 interface Pending {
   id: string;
@@ -31,7 +31,7 @@ export function ApprovalsPanel() {
       if (!res.ok) throw new Error(`approvals: ${res.status}`);
       return ((await res.json()) as { pending: Pending[] }).pending;
     },
-    refetchInterval: 3_000,
+    refetchInterval: REFRESH_MS,
   });
   const [results, setResults] = useState<Record<string, string>>({});
 

@@ -67,7 +67,7 @@ export function AuditTable() {
   const finished = new Set(entries.filter((e) => e.phase === "outcome").map((e) => e.requestId));
 
   return (
-    <div className="mx-auto flex w-full max-w-[1500px] flex-col gap-3 p-4">
+    <div data-testid="audit-page" className="mx-auto flex w-full max-w-[1500px] flex-col gap-3 p-4">
       <div className="flex flex-wrap items-center gap-2">
         <h1 className="mr-2 text-[15px] font-semibold">Audit</h1>
         <label htmlFor="audit-connection" className="sr-only">

@@ -4,9 +4,9 @@ import Link from "next/link";
 import { useQuery } from "@tanstack/react-query";
 import type { LockStatus } from "@/lib/status";
 import { fetchLocksPage, type ConnectionSummary } from "./api";
-import { formatClock, formatCount, formatDuration, shortId } from "./format";
+import { formatClock, formatCount, formatDuration, plural, shortId } from "./format";
 import { ModeBadge } from "./mode-badge";
-import { keys } from "./queries";
+import { keys, REFRESH_MS } from "./queries";
 import { STATUS_STYLE } from "./status-badge";
 import { escapeControls } from "@/lib/keys";
 
@@ -23,7 +23,7 @@ function TopContended({ conn }: { conn: string }) {
   const { data } = useQuery({
     queryKey: [...keys.locksOf(conn), TOP_QUERY, "top"],
     queryFn: ({ signal }) => fetchLocksPage(conn, TOP_QUERY, 0, 1, signal),
-    refetchInterval: 5_000,
+    refetchInterval: REFRESH_MS,
   });
   const top = data?.locks[0];
   if (!top) return null;
@@ -106,7 +106,7 @@ export function ConnectionCard({ c }: { c: ConnectionSummary }) {
         {countLink("unknown", c.counts.unknown)}
         {c.counts.problems > 0 ? (
           <span className="text-warn" title="keys under a lock pattern that could not be read or decoded">
-            {formatCount(c.counts.problems)} problems
+            {plural(c.counts.problems, "problem")}
           </span>
         ) : null}
       </p>

@@ -1,16 +1,67 @@
 "use client";
 
+import type { ReactNode } from "react";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useQuery } from "@tanstack/react-query";
+import type { ConnectionSummary } from "./api";
+import { ErrorNote } from "./error-note";
 import { formatClock, formatDuration } from "./format";
 import { connectionsQuery } from "./queries";
 
-/** ConnectionNav: which connection this is, its health, and its tabs (Locks, Settings). */
-export function ConnectionNav({ conn }: { conn: string }) {
-  const pathname = usePathname() ?? "";
-  const { data, isPending } = useQuery(connectionsQuery());
+/**
+ * ConnectionFrame: the tabs of one connection above its page. The page itself mounts only once
+ * the connection is known to exist, so an unknown id asks the store nothing (no 404s, no event
+ * stream for it) and says so plainly instead of loading forever.
+ */
+export function ConnectionFrame({ conn, children }: { conn: string; children: ReactNode }) {
+  const { data, error } = useQuery(connectionsQuery());
   const c = data?.find((x) => x.id === conn);
+  if (data && !c) return <NoSuchConnection conn={conn} connections={data} />;
+  return (
+    <>
+      <ConnectionNav conn={conn} c={c} />
+      {c ? children : error ? <div className="p-4"><ErrorNote error={error} what="the connections" /></div> : <p className="p-4 text-muted">Loading…</p>}
+    </>
+  );
+}
+
+function NoSuchConnection({ conn, connections }: { conn: string; connections: ConnectionSummary[] }) {
+  return (
+    <div data-testid="no-such-connection" className="mx-auto flex w-full max-w-[720px] flex-col gap-2 p-4">
+      <h1 className="text-[15px] font-semibold">
+        No connection “<span className="font-mono break-all">{conn}</span>”
+      </h1>
+      <p className="text-muted">
+        This console has no connection with that id: the link may be old, or the connection was renamed or removed from
+        the configuration.
+      </p>
+      {connections.length ? (
+        <>
+          <p>Connections configured here:</p>
+          <ul className="flex flex-col gap-0.5">
+            {connections.map((x) => (
+              <li key={x.id}>
+                <Link href={`/c/${encodeURIComponent(x.id)}`} className="text-accent hover:underline">
+                  {x.label || x.id}
+                </Link>{" "}
+                <span className="text-muted">
+                  {x.kind} · <span className="font-mono text-[12px]">{x.id}</span>
+                </span>
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : (
+        <p className="text-muted">No connections are configured.</p>
+      )}
+    </div>
+  );
+}
+
+/** ConnectionNav: which connection this is, its health, and its tabs (Locks, Settings, store views). */
+function ConnectionNav({ conn, c }: { conn: string; c: ConnectionSummary | undefined }) {
+  const pathname = usePathname() ?? "";
   const base = `/c/${encodeURIComponent(conn)}`;
   const tab = (href: string, label: string, active: boolean) => (
     <Link
@@ -32,8 +83,6 @@ export function ConnectionNav({ conn }: { conn: string }) {
           <span className="text-muted">
             {c.server ?? c.kind} · {c.kind} · <span className="font-mono text-[12px]">{c.id}</span>
           </span>
-        ) : !isPending && data ? (
-          <span className="text-bad">no connection with id “{conn}”</span>
         ) : null}
         <nav aria-label="Connection" className="ml-auto flex gap-1 self-end">
           {tab(base, "Locks", pathname === base || pathname.startsWith(`${base}/lock`))}

@@ -3,9 +3,11 @@ import {
   formatAge,
   formatCount,
   formatDuration,
+  formatRawSize,
   formatReadMode,
   formatTtl,
   msBetween,
+  plural,
   shortId,
 } from "./format";
 
@@ -75,5 +77,26 @@ describe("formatCount and formatReadMode", () => {
     expect(formatReadMode({ mode: "live", stale: false, staleAgeMs: null })).toBe("live");
     expect(formatReadMode({ mode: "polling", pollIntervalMs: 5_000, stale: false, staleAgeMs: null })).toBe("polling 5s");
     expect(formatReadMode({ mode: "live", stale: true, staleAgeMs: 42_000 })).toBe("stale 42s");
+  });
+});
+
+describe("formatRawSize", () => {
+  it.each([
+    ["znode", 9, "9 bytes"],
+    ["kv", 1, "1 byte"],
+    ["string", 0, "0 bytes"],
+    ["hash", 2, "2 fields"],
+    ["list", 1, "1 item"],
+    ["zset", 3, "3 members"],
+  ])("%s of %i → %s", (type, size, text) => {
+    expect(formatRawSize(type, size)).toBe(text);
+  });
+});
+
+describe("plural", () => {
+  it("agrees with the count", () => {
+    expect(plural(1, "problem")).toBe("1 problem");
+    expect(plural(2, "problem")).toBe("2 problems");
+    expect(plural(1_284, "entry", "entries")).toBe("1,284 entries");
   });
 });

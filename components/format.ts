@@ -112,3 +112,26 @@ export function formatReadMode(m: ReadMode): string {
   if (m.mode === "polling") return m.pollIntervalMs ? `polling ${formatDuration(m.pollIntervalMs)}` : "polling";
   return "live";
 }
+
+/** plural renders a count with its noun: plural(1, "problem") → "1 problem", plural(3, "entry", "entries") → "3 entries". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
+/**
+ * Unit of a raw preview's size by store value type: byte strings (Redis string, ZooKeeper
+ * znode data, etcd and Consul KV values) count bytes; Redis collections count their elements.
+ */
+const SIZE_UNIT: Record<string, [string, string]> = {
+  hash: ["field", "fields"],
+  list: ["item", "items"],
+  set: ["member", "members"],
+  zset: ["member", "members"],
+  stream: ["entry", "entries"],
+};
+
+/** formatRawSize renders a raw preview's size in its unit: "9 bytes", "2 fields". */
+export function formatRawSize(type: string, size: number): string {
+  const [one, many] = SIZE_UNIT[type] ?? ["byte", "bytes"];
+  return plural(size, one, many);
+}

@@ -7,6 +7,7 @@
 import { queryOptions } from "@tanstack/react-query";
 import type { Incident, LockHistory, TopRow } from "@/lib/history/query";
 import { ApiError } from "./api";
+import { REFRESH_MS } from "./queries";
 
 export type { Incident, LockHistory, TopRow };
 
@@ -54,7 +55,7 @@ export const historyQuery = (conn: string, key: string, range: RangeName) =>
       const q = new URLSearchParams({ connection: conn, key, from: String(from), to: String(to), step: String(stepOf(RANGES[range])) });
       return getJson<HistoryAnswer>(`/api/history?${q}`, signal);
     },
-    refetchInterval: 5_000,
+    refetchInterval: REFRESH_MS,
     retry: (n, err) => !(err instanceof ApiError && err.status < 500) && n < 2,
   });
 
@@ -67,7 +68,7 @@ export const contentionQuery = (range: RangeName, limit = 20) =>
       const q = new URLSearchParams({ from: String(from), to: String(to), step: String(stepOf(RANGES[range])), limit: String(limit) });
       return getJson<TopAnswer>(`/api/contention/top?${q}`, signal);
     },
-    refetchInterval: 5_000,
+    refetchInterval: REFRESH_MS,
     retry: (n, err) => !(err instanceof ApiError && err.status < 500) && n < 2,
   });
 

@@ -1,4 +1,4 @@
-// The leases table: one row per lease with the TTL etcd reported (re-read every second by the
+// The leases table: one row per lease with the TTL etcd reported (re-read at the page rate by the
 // view, never counted down here), the granted TTL, and every attached key, naming the locks
 // among them and whether this lease holds or waits. Presentational.
 

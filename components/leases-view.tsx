@@ -1,7 +1,7 @@
 "use client";
 
 // The leases page of an etcd connection: cluster status, then every lease with its TTL as etcd
-// reported it (re-read every second), its attached keys and the locks among them. The read
+// reported it (re-read at the one page rate), its attached keys and the locks among them. The read
 // mode and consistency of the connection are shown as on every other view.
 
 import { useMemo, useState } from "react";
@@ -13,7 +13,7 @@ import { formatClock } from "./format";
 import { LeasesCluster } from "./leases-cluster";
 import { LeasesTable } from "./leases-table";
 import { ModeBadge } from "./mode-badge";
-import { connectionsQuery } from "./queries";
+import { connectionsQuery, REFRESH_MS, REFRESH_TEXT } from "./queries";
 
 type LeasesAnswer = LeasesPage & { consistency: string };
 
@@ -28,7 +28,7 @@ export function LeasesView({ conn }: { conn: string }) {
   const { data, error, isPending } = useQuery({
     queryKey: ["leases", conn],
     queryFn: ({ signal }) => fetchLeases(conn, signal),
-    refetchInterval: 1_000,
+    refetchInterval: REFRESH_MS,
     retry: (n, err) => !(err instanceof ApiError && err.status < 500) && n < 2,
   });
   const conns = useQuery(connectionsQuery());
@@ -51,7 +51,7 @@ export function LeasesView({ conn }: { conn: string }) {
           <span className="text-muted" data-testid="leases-summary">
             {data.total} lease{data.total === 1 ? "" : "s"}
             {data.shown < data.total ? ` (first ${data.shown} shown)` : ""} · {lockLeases} hold or wait for locks · TTLs from
-            LeaseTimeToLive at {formatClock(data.observedAt, true)}, re-read every second
+            LeaseTimeToLive at {formatClock(data.observedAt, true)}, re-read {REFRESH_TEXT}
           </span>
         ) : null}
         <input

@@ -10,14 +10,15 @@
 //   resync  → invalidate everything of that connection.
 // Events are buffered and applied at most every 100 ms, and list invalidation runs at most once
 // a second per connection, so a burst of changes costs one render, not thousands.
-// The stream is scoped to the connection in the URL (/c/<id>/...), else spans all connections.
+// The stream is scoped to the connection in the URL (/c/<id>/...) when that connection exists,
+// else spans all connections.
 
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { usePathname } from "next/navigation";
-import { useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import type { LockRecord } from "@/lib/model";
 import type { ConnectionSummary, LocksPage } from "./api";
-import { keys } from "./queries";
+import { connectionsQuery, keys } from "./queries";
 
 export type LiveState = "connecting" | "live" | "reconnecting" | "offline";
 
@@ -101,13 +102,26 @@ function parse<T>(e: Event): T | null {
 export function LiveEvents({ children }: { children: ReactNode }) {
   const client = useQueryClient();
   const pathname = usePathname();
-  const scope = connectionFromPath(pathname);
   // The sign-in page has nothing live to show (and the stream would answer 401).
   const off = pathname?.startsWith("/login") ?? false;
+  const connections = useQuery({ ...connectionsQuery(), enabled: !off });
+  const inPath = connectionFromPath(pathname);
+  // Scoped to the connection in the URL once it is known to exist (undefined: not known yet);
+  // an unknown id gets the stream of all connections, not a 404 that reads as "offline".
+  const scope =
+    inPath === null
+      ? null
+      : !connections.data
+        ? connections.isError
+          ? inPath
+          : undefined
+        : connections.data.some((c) => c.id === inPath)
+          ? inPath
+          : null;
   const [state, setState] = useState<LiveState>("connecting");
 
   useEffect(() => {
-    if (off) return;
+    if (off || scope === undefined) return;
     let source: EventSource | null = null;
     let flushTimer: ReturnType<typeof setTimeout> | null = null;
     let retryTimer: ReturnType<typeof setTimeout> | null = null;

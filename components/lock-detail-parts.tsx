@@ -4,7 +4,7 @@ import type { ReactNode } from "react";
 import Link from "next/link";
 import { escapeControls } from "@/lib/keys";
 import type { Holder, LockRecord, RawPreview, Waiter } from "@/lib/model";
-import { formatAge, formatClock, formatDuration, formatTtl, shortId } from "./format";
+import { formatAge, formatClock, formatDuration, formatRawSize, formatTtl, shortId } from "./format";
 import { lockHref } from "./lock-row";
 import { Ttl } from "./ttl";
 import { describeWarning } from "./warnings";
@@ -141,7 +141,7 @@ export function RawPreviews({ raw }: { raw: RawPreview[] }) {
             <span className="rounded bg-sunken px-1 font-mono text-[11px] uppercase">{r.type}</span>
             <span className="font-mono text-fg break-all">{escapeControls(r.key)}</span>
             <span>
-              {r.encoding} · {r.size} {r.type === "string" ? "bytes" : "entries"}
+              {r.encoding} · <span data-testid="raw-size">{formatRawSize(r.type, r.size)}</span>
               {r.truncated ? " · truncated" : ""}
             </span>
           </div>

@@ -14,12 +14,12 @@ import { formatClock } from "./format";
 import { Holders, Queue, RawPreviews, RelatedKeys, Section, TtlLine, Warnings } from "./lock-detail-parts";
 import { tableReturnKey } from "./lock-filters";
 import { ModeBadge } from "./mode-badge";
-import { keys, lockQuery, whoamiQuery } from "./queries";
+import { keys, lockQuery, REFRESH_TEXT, whoamiQuery } from "./queries";
 import { ReleaseDialog } from "./release-dialog";
 import { LockTimeline } from "./lock-timeline";
 import { StatusBadge } from "./status-badge";
 
-/** LockDetailView: one lock, re-read from the store every second (key from ?key=). */
+/** LockDetailView: one lock, re-read from the store at the page rate (key from ?key=). */
 export function LockDetailView({ conn }: { conn: string }) {
   const key = useSearchParams().get("key");
   if (key === null) {
@@ -154,7 +154,7 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
             <div className="flex flex-wrap items-center gap-x-4 gap-y-1">
               <span className="tabular-nums">{formatClock(lock.observedAt, true)}</span>
               <ModeBadge mode={data} consistency={lock.consistency || data.consistency} />
-              <span className="text-muted">re-read every second</span>
+              <span className="text-muted">re-read {REFRESH_TEXT}</span>
               {canRelease ? (
                 <button
                   ref={releaseButton}

@@ -19,7 +19,7 @@ import {
 import { FilterBar } from "./lock-table-filters";
 import { LOCK_GRID, LockRow, ROW_HEIGHT, SkeletonRow, lockHref } from "./lock-row";
 import { ModeBadge } from "./mode-badge";
-import { connectionsQuery } from "./queries";
+import { connectionsQuery, REFRESH_TEXT } from "./queries";
 import { useLockPages } from "./use-lock-pages";
 
 const COLUMNS: Array<{ label: string; sort?: SortColumn }> = [
@@ -272,7 +272,7 @@ export function LockTable({ conn }: { conn: string }) {
       </div>
       <p className="text-[11px] text-faint">
         <kbd>j</kbd>/<kbd>k</kbd> move · <kbd>Enter</kbd> open · <kbd>/</kbd> filter keys · TTLs are re-read from the
-        store every 2 s
+        store {REFRESH_TEXT}
       </p>
     </div>
   );

@@ -9,7 +9,7 @@ import { fetchLocksPage, type ConnectionSummary } from "./api";
 import { ConnectionCard } from "./connection-card";
 import { ErrorNote } from "./error-note";
 import { formatCount, shortId } from "./format";
-import { connectionsQuery, keys } from "./queries";
+import { connectionsQuery, keys, REFRESH_MS } from "./queries";
 import { StatusBadge } from "./status-badge";
 import { Ttl } from "./ttl";
 
@@ -44,7 +44,7 @@ function SearchResults({ q, connections }: { q: string; connections: ConnectionS
       queryKey: [...keys.search(q), c.id],
       queryFn: ({ signal }: { signal: AbortSignal }) => fetchLocksPage(c.id, { q }, 0, SEARCH_LIMIT, signal),
       enabled: c.status !== "unreachable" || c.observedAt !== null,
-      refetchInterval: 5_000,
+      refetchInterval: REFRESH_MS,
     })),
   });
   return (

@@ -21,6 +21,15 @@ import {
   type LocksQuery,
 } from "./api";
 
+/**
+ * Every view on a page re-reads at this one rate (the lock, its table, the header's connection
+ * ages, history, audit): two numbers on one screen never come from reads seconds apart.
+ */
+export const REFRESH_MS = 2_000;
+
+/** "every 2 s": the refresh rate in the words the pages use. */
+export const REFRESH_TEXT = `every ${REFRESH_MS / 1_000} s`;
+
 /** Rows per locks page: the table fetches only the pages covering its visible rows. */
 export const PAGE_SIZE = 200;
 
@@ -55,7 +64,7 @@ export const connectionsQuery = () =>
     queryKey: keys.connections(),
     queryFn: ({ signal }) => fetchConnections(signal),
     // SSE `status` events patch it; the interval keeps snapshot ages honest between events.
-    refetchInterval: 5_000,
+    refetchInterval: REFRESH_MS,
     retry: retryUnlessClientError,
   });
 
@@ -63,8 +72,8 @@ export const locksPageQuery = (conn: string, query: LocksQuery, offset: number) 
   queryOptions({
     queryKey: keys.locksPage(conn, query, offset),
     queryFn: ({ signal }) => fetchLocksPage(conn, query, offset, PAGE_SIZE, signal),
-    // Visible pages re-read every 2 s so the TTLs shown are the store's, not a local countdown.
-    refetchInterval: 2_000,
+    // Visible pages are re-read so the TTLs shown are the store's, not a local countdown.
+    refetchInterval: REFRESH_MS,
     staleTime: 1_000,
     // Pages scrolled past are dropped soon: at 100k rows the cache must not grow with scrolling.
     gcTime: 30_000,
@@ -75,9 +84,9 @@ export const lockQuery = (conn: string, key: string) =>
   queryOptions({
     queryKey: keys.lock(conn, key),
     queryFn: ({ signal }) => fetchLock(conn, key, signal),
-    // Each call re-reads the key from the store: the TTL bar follows the store, once a second.
+    // Each call re-reads the key from the store: the TTL bar follows the store.
     refetchInterval: (query) =>
-      query.state.error instanceof ApiError && query.state.error.status === 404 ? false : 1_000,
+      query.state.error instanceof ApiError && query.state.error.status === 404 ? false : REFRESH_MS,
     retry: retryUnlessClientError,
   });
 
@@ -92,6 +101,6 @@ export const auditQuery = (filter: { connection: string; key: string }) =>
   queryOptions({
     queryKey: keys.audit(filter),
     queryFn: ({ signal }) => fetchAudit({ ...filter, limit: 500 }, signal),
-    refetchInterval: 5_000,
+    refetchInterval: REFRESH_MS,
     retry: retryUnlessClientError,
   });

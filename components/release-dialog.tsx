@@ -94,6 +94,9 @@ export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, 
   const canSend = reasonOk && !pending && (!result || retryable);
   const changedWhileOpen = !result && liveFence !== undefined && liveFence !== lock.fence;
   const defaultMode = plan.modes[0] ?? "delete";
+  // The dialog says once that there is no fencing token (in the holder warning, or beside
+  // "Fencing token" when the holder is told); a plan note saying it again is left out.
+  const notes = lock.fencingToken ? shown.notes : shown.notes.filter((n) => !/no fencing token/i.test(n));
 
   useEffect(() => {
     const d = ref.current;
@@ -152,8 +155,10 @@ export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, 
           <dd>
             {lock.fencingToken ? (
               <span className="font-mono">{lock.fencingToken}</span>
-            ) : (
+            ) : shown.holderNotified ? (
               <span className="text-warn">none — this lock family has no fencing token</span>
+            ) : (
+              <span className="text-muted">none</span>
             )}
           </dd>
           {shown.wakes && (plans?.[mode] || mode === defaultMode) ? (
@@ -178,9 +183,9 @@ export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, 
           </p>
         ) : null}
 
-        {shown.notes.length ? (
+        {notes.length ? (
           <ul className="list-disc pl-5 text-muted">
-            {shown.notes.map((n, i) => (
+            {notes.map((n, i) => (
               <li key={i}>{n}</li>
             ))}
           </ul>

@@ -9,6 +9,7 @@ import { ErrorNote } from "./error-note";
 import { formatClock, formatDuration, shortId } from "./format";
 import { lockHref } from "./lock-row";
 import { ModeBadge } from "./mode-badge";
+import { REFRESH_MS } from "./queries";
 
 type SessionsAnswer = SessionsView & { mode: "live" | "polling"; stale: boolean; staleAgeMs: number | null };
 
@@ -24,7 +25,7 @@ const sessionsQuery = (conn: string) =>
     queryKey: ["sessions", conn] as const,
     queryFn: ({ signal }) => fetchSessions(conn, signal),
     // Each call re-reads /v1/session/list: sessions come and go with their holders.
-    refetchInterval: 2_000,
+    refetchInterval: REFRESH_MS,
     retry: (n, err) => !(err instanceof ApiError && err.status < 500) && n < 2,
   });
 

@@ -8,7 +8,7 @@ import { useQueries, useQuery } from "@tanstack/react-query";
 import { escapeControls } from "@/lib/keys";
 import { fetchLocksPage } from "./api";
 import { lockHref } from "./lock-row";
-import { connectionsQuery } from "./queries";
+import { connectionsQuery, REFRESH_MS } from "./queries";
 import { describeWarning } from "./warnings";
 import { STALE_WARNINGS } from "@/lib/status";
 
@@ -21,7 +21,7 @@ export function StaleNow() {
     queries: withStale.map((c) => ({
       queryKey: ["locks", c.id, { status: "stale" }, 0, "stale-now"],
       queryFn: ({ signal }: { signal: AbortSignal }) => fetchLocksPage(c.id, { status: "stale", sort: "age" }, 0, LIMIT, signal),
-      refetchInterval: 5_000,
+      refetchInterval: REFRESH_MS,
     })),
   });
   const rows = withStale.flatMap((c, i) => (pages[i]?.data?.locks ?? []).map((lock) => ({ conn: c.id, lock })));

@@ -16,7 +16,7 @@ export interface LockPages {
 
 /**
  * useLockPages fetches only the PAGE_SIZE pages that cover rows [first, last] (cursor = row
- * offset), each re-read every 2 s while on screen (see locksPageQuery). Before the total is
+ * offset), each re-read at REFRESH_MS while on screen (see locksPageQuery). Before the total is
  * known (first === -1) it reads the first page.
  */
 export function useLockPages(conn: string, query: LocksQuery, first: number, last: number): LockPages {

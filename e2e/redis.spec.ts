@@ -32,6 +32,8 @@ test("a release with a reason removes the lock and lands in the audit page", asy
   const dialog = page.getByTestId("release-dialog");
   await expect(dialog).toBeVisible();
   await expect(dialog).toContainText(value);
+  // A plain token has no fencing token: the dialog says so once, not in three places.
+  await expect(dialog.getByText(/no fencing token/i)).toHaveCount(1);
   await expect(page.getByTestId("release-confirm")).toBeDisabled();
   await page.getByTestId("release-reason").fill("e2e: stuck after deploy INC-1");
   await page.getByTestId("release-confirm").click();

@@ -1,6 +1,6 @@
 import type { ReactNode } from "react";
 import { routeParam } from "@/components/route-param";
-import { ConnectionNav } from "@/components/connection-nav";
+import { ConnectionFrame } from "@/components/connection-nav";
 
 export default async function ConnectionLayout({
   children,
@@ -10,10 +10,5 @@ export default async function ConnectionLayout({
   params: Promise<{ conn: string }>;
 }) {
   const { conn } = await params;
-  return (
-    <>
-      <ConnectionNav conn={routeParam(conn)} />
-      {children}
-    </>
-  );
+  return <ConnectionFrame conn={routeParam(conn)}>{children}</ConnectionFrame>;
 }
