@@ -4,7 +4,8 @@ import Link from "next/link";
 import { useQuery } from "@tanstack/react-query";
 import type { LockStatus } from "@/lib/status";
 import { fetchLocksPage, type ConnectionSummary } from "./api";
-import { formatClock, formatCount, formatDuration, plural, shortId } from "./format";
+import { formatClock, formatCount, formatDuration, plural } from "./format";
+import { whoText } from "./holder-text";
 import { ModeBadge } from "./mode-badge";
 import { keys, REFRESH_MS } from "./queries";
 import { STATUS_STYLE } from "./status-badge";
@@ -35,7 +36,7 @@ function TopContended({ conn }: { conn: string }) {
     >
       top: <span className="font-mono text-fg">{escapeControls(top.name || top.key)}</span>{" "}
       <span className="text-contended">{top.waiters.length} w</span>
-      {top.holders[0] ? <span className="text-faint"> · {shortId(top.holders[0].id)}</span> : null}
+      {top.holders[0] ? <span className="text-faint"> · {escapeControls(whoText(top.holders[0]).who)}</span> : null}
     </Link>
   );
 }

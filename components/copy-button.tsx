@@ -7,10 +7,13 @@ export function CopyButton({
   text,
   label = "Copy",
   className = "",
+  small = false,
 }: {
   text: string | (() => string);
   label?: string;
   className?: string;
+  /** Inline beside an id: smaller, and its accessible name says what it copies. */
+  small?: boolean;
 }) {
   const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
   const copy = async () => {
@@ -26,7 +29,8 @@ export function CopyButton({
     <button
       type="button"
       onClick={copy}
-      className={`rounded border border-line px-1.5 py-0.5 text-xs text-muted hover:bg-hover hover:text-fg ${className}`}
+      aria-label={small && state === "idle" ? `${label} ${typeof text === "string" ? text : ""}`.trim() : undefined}
+      className={`rounded border border-line text-muted hover:bg-hover hover:text-fg ${small ? "px-1 text-[11px] leading-4" : "px-1.5 py-0.5 text-xs"} ${className}`}
     >
       {state === "copied" ? "Copied ✓" : state === "failed" ? "Copy failed" : label}
     </button>

@@ -9,6 +9,7 @@ import {
   msBetween,
   plural,
   shortId,
+  compactIds,
 } from "./format";
 
 describe("formatDuration", () => {
@@ -62,6 +63,9 @@ describe("shortId", () => {
     ["short-holder", "short-holder"],
     ["7f3a9c1e-0b2d-4c55-9a8e-1d2c3b4a5f60:42", "7f3a…:42"],
     ["694d8f1b2c3a4e5f", "694d…a4e5f"],
+    ["_c_4f1e2a8c-9d3b-4c7e-8a51-2f6d0b9e7c13-lock-0000000003", "_c_4f1e…-lock-0000000003"],
+    ["0123456789abcdef0123456789abcdef__lock__0000000003", "0123…__lock__0000000003"],
+    ["4f1e2a8c-9d3b-4c7e-8a51-2f6d0b9e7c13", "4f1e…e7c13"],
   ])("%s → %s", (id, text) => {
     expect(shortId(id)).toBe(text);
   });
@@ -98,5 +102,12 @@ describe("plural", () => {
     expect(plural(1, "problem")).toBe("1 problem");
     expect(plural(2, "problem")).toBe("2 problems");
     expect(plural(1_284, "entry", "entries")).toBe("1,284 entries");
+  });
+});
+
+describe("compactIds", () => {
+  it("shortens uuids inside text and leaves the rest", () => {
+    expect(compactIds("Redisson client 7f3a9c1e-0b2d-4c55-9a8e-1d2c3b4a5f60 thread 42")).toBe("Redisson client 7f3a9c1e… thread 42");
+    expect(compactIds("worker-7 on app-3")).toBe("worker-7 on app-3");
   });
 });

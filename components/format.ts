@@ -95,7 +95,22 @@ export function shortId(id: string): string {
   if (id.length <= 14) return id;
   const colon = id.lastIndexOf(":");
   if (colon > 8 && id.length - colon <= 8) return `${id.slice(0, 4)}…${id.slice(colon)}`;
+  // A uuid inside a longer name (Curator "_c_<uuid>-lock-0000000003", kazoo "<hex>__lock__…"):
+  // the uuid is shortened, the readable rest (the sequence number) is kept.
+  const m = UUIDISH.exec(id);
+  if (m && m[0].length < id.length) {
+    const text = id.slice(0, m.index + 4) + "…" + id.slice(m.index + m[0].length);
+    if (text.length <= 28) return text;
+  }
   return `${id.slice(0, 4)}…${id.slice(-5)}`;
+}
+
+const UUIDISH = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}/i;
+const UUIDISH_ALL = new RegExp(UUIDISH.source, "gi");
+
+/** compactIds shortens every uuid inside display text to its first 8 characters: "client 7f3a9c1e… thread 42". */
+export function compactIds(text: string): string {
+  return text.replace(UUIDISH_ALL, (u) => `${u.slice(0, 8)}…`);
 }
 
 /** How a view was read: live push, polling at an interval, or a stale snapshot of some age. */

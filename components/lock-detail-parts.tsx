@@ -4,7 +4,9 @@ import type { ReactNode } from "react";
 import Link from "next/link";
 import { escapeControls } from "@/lib/keys";
 import type { Holder, LockRecord, RawPreview, Waiter } from "@/lib/model";
+import { CopyButton } from "./copy-button";
 import { formatAge, formatClock, formatDuration, formatRawSize, formatTtl, shortId } from "./format";
+import { whoText } from "./holder-text";
 import { lockHref } from "./lock-row";
 import { Ttl } from "./ttl";
 import { describeWarning } from "./warnings";
@@ -21,15 +23,40 @@ export function Section({ title, children, aside }: { title: string; children: R
   );
 }
 
+/** The full id, selectable and with a copy button (data-testid="holder-id" / "waiter-id" carries it). */
+function FullId({ id, testId, strong = false }: { id: string; testId: string; strong?: boolean }) {
+  return (
+    <span className="inline-flex min-w-0 flex-wrap items-baseline gap-x-1.5">
+      <span
+        data-testid={testId}
+        data-holder-id={testId === "holder-id" ? id : undefined}
+        className={`font-mono break-all ${strong ? "font-semibold" : "text-[12px] text-muted"}`}
+        title={id}
+      >
+        {escapeControls(id)}
+      </span>
+      <CopyButton text={id} label="copy" small />
+    </span>
+  );
+}
+
 function HolderRow({ h, observedAt }: { h: Holder; observedAt: string }) {
+  const t = whoText(h);
   return (
     <div className="flex flex-col gap-0.5" data-testid="holder-row">
-      <div className="flex flex-wrap items-baseline gap-x-2">
-        <span data-testid="holder-id" data-holder-id={h.id} className="font-mono font-semibold break-all" title={h.id}>
-          {escapeControls(h.id)}
-        </span>
-        {h.owner ? <span className="text-muted">{escapeControls(h.owner)}</span> : null}
-      </div>
+      {t.id === null ? (
+        <FullId id={h.id} testId="holder-id" strong />
+      ) : (
+        <>
+          <div className="flex flex-wrap items-baseline gap-x-2">
+            <span data-testid="holder-who" className="font-semibold break-words" title={t.title}>
+              {escapeControls(t.who)}
+            </span>
+            {h.ownerNote ? <span className="text-[12px] text-faint">({h.ownerNote})</span> : null}
+          </div>
+          <FullId id={h.id} testId="holder-id" />
+        </>
+      )}
       <div className="flex flex-wrap gap-x-3 text-muted tabular-nums">
         {h.reentrancy !== undefined ? <span>reentrancy {h.reentrancy}</span> : null}
         {h.since ? (
@@ -48,14 +75,15 @@ function HolderRow({ h, observedAt }: { h: Holder; observedAt: string }) {
         )}
         {h.lease ? (
           <span title={`lease ${h.lease.id}`}>
-            lease <span className="font-mono">{shortId(h.lease.id)}</span> · {formatTtl(h.lease.ttlMs)} of{" "}
+            lease <span className="font-mono">{shortId(h.lease.id)}</span> <CopyButton text={h.lease.id} label="copy" small /> ·{" "}
+            {formatTtl(h.lease.ttlMs)} of{" "}
             {formatDuration(h.lease.grantedTtlMs)}
             {h.lease.keys ? ` · ${h.lease.keys.length} key${h.lease.keys.length === 1 ? "" : "s"} attached` : ""}
           </span>
         ) : null}
         {h.session ? (
           <span title={`session ${h.session.id}`}>
-            session <span className="font-mono">{shortId(h.session.id)}</span>
+            session <span className="font-mono">{shortId(h.session.id)}</span> <CopyButton text={h.session.id} label="copy" small />
             {h.session.name ? ` “${h.session.name}”` : ""}
             {h.session.node ? ` on ${h.session.node}` : ""}
             {h.session.behavior ? ` · behavior ${h.session.behavior}` : ""}
@@ -93,13 +121,14 @@ export function TtlLine({ lock }: { lock: LockRecord }) {
 }
 
 function WaiterRow({ w, observedAt }: { w: Waiter; observedAt: string }) {
+  const t = whoText(w);
   return (
     <li data-testid="waiter-row" data-waiter-id={w.id} className="flex flex-wrap items-baseline gap-x-3 tabular-nums">
       <span className="w-6 text-right text-muted">{w.position}.</span>
-      <span className="font-mono" title={w.id}>
-        {escapeControls(shortId(w.id))}
+      {t.id === null ? null : <span title={t.title}>{escapeControls(t.who)}</span>}
+      <span className="font-mono text-[12px] text-muted" title={t.title}>
+        {escapeControls(t.id ?? t.who)}
       </span>
-      {w.owner ? <span className="text-muted">{escapeControls(w.owner)}</span> : null}
       {w.since ? <span className="text-muted">waiting {formatAge(w.since, observedAt)}</span> : null}
       {w.deadline ? <span className="text-muted">gives up at {formatClock(w.deadline)}</span> : null}
     </li>

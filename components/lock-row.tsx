@@ -2,14 +2,15 @@ import { memo, type MouseEvent } from "react";
 import { escapeControls } from "@/lib/keys";
 import type { LockRecord } from "@/lib/model";
 import { lockStatus } from "@/lib/status";
-import { formatClock, formatDuration, msBetween, shortId } from "./format";
+import { formatClock, formatDuration, msBetween } from "./format";
+import { whoText } from "./holder-text";
 import { StatusBadge } from "./status-badge";
 import { Ttl } from "./ttl";
 import { describeWarning } from "./warnings";
 
 /** Column template shared by the header and every row, so they line up. */
 export const LOCK_GRID =
-  "grid grid-cols-[112px_minmax(220px,3fr)_130px_minmax(170px,1.6fr)_76px_150px_96px_minmax(130px,1.2fr)] items-center gap-x-3 px-3";
+  "grid grid-cols-[112px_minmax(200px,2.2fr)_130px_minmax(280px,2.6fr)_76px_150px_96px_minmax(130px,1.2fr)] items-center gap-x-3 px-3";
 
 export const ROW_HEIGHT = 28;
 
@@ -17,17 +18,30 @@ export function lockHref(conn: string, key: string): string {
   return `/c/${encodeURIComponent(conn)}/lock?key=${encodeURIComponent(key)}`;
 }
 
+/** Who holds it first (owner, session), the short id after it; the id never shrinks to a stub. */
 function Holder({ lock }: { lock: LockRecord }) {
   const h = lock.holders[0];
   if (!h) return <span className="text-faint">–</span>;
   const more = lock.holders.length - 1;
+  const t = whoText(h);
   return (
-    <span className="flex min-w-0 items-baseline gap-1" title={lock.holders.map((x) => x.id + (x.owner ? ` (${x.owner})` : "")).join("\n")}>
-      <span data-testid="holder-id" data-holder-id={h.id} className="truncate font-mono">
-        {escapeControls(shortId(h.id))}
-      </span>
-      {h.reentrancy && h.reentrancy > 1 ? <span className="text-muted">(x{h.reentrancy})</span> : null}
-      {h.owner ? <span className="truncate text-muted">{escapeControls(h.owner)}</span> : null}
+    <span className="flex min-w-0 items-baseline gap-1.5" title={escapeControls(lock.holders.map((x) => whoText(x).title).join("\n\n"))}>
+      {t.id === null ? (
+        <span data-testid="holder-id" data-holder-id={h.id} className="shrink-0 font-mono">
+          {escapeControls(t.who)}
+        </span>
+      ) : (
+        <>
+          <span data-testid="holder-who" className="min-w-0 truncate">
+            {escapeControls(t.who)}
+          </span>
+          {/* The id gives way first, but never below a readable stub (the full id is in the title). */}
+          <span data-testid="holder-id" data-holder-id={h.id} className="min-w-[9ch] shrink-[4] truncate font-mono text-[11px] text-faint">
+            {escapeControls(t.id)}
+          </span>
+        </>
+      )}
+      {h.reentrancy && h.reentrancy > 1 ? <span className="shrink-0 text-muted">(x{h.reentrancy})</span> : null}
       {more > 0 ? <span className="shrink-0 rounded bg-sunken px-1 text-[11px] text-muted">+{more}</span> : null}
     </span>
   );

@@ -234,7 +234,7 @@ export function LockTable({ conn }: { conn: string }) {
         data-testid="lock-table"
         className="min-h-0 flex-1 overflow-auto rounded-md border border-line bg-panel"
       >
-        <div className="min-w-[1160px]">
+        <div className="min-w-[1250px]">
           <div
             role="row"
             aria-rowindex={1}

@@ -8,7 +8,8 @@ import { lockStatus } from "@/lib/status";
 import { fetchLocksPage, type ConnectionSummary } from "./api";
 import { ConnectionCard } from "./connection-card";
 import { ErrorNote } from "./error-note";
-import { formatCount, shortId } from "./format";
+import { formatCount } from "./format";
+import { whoText } from "./holder-text";
 import { connectionsQuery, keys, REFRESH_MS } from "./queries";
 import { StatusBadge } from "./status-badge";
 import { Ttl } from "./ttl";
@@ -82,7 +83,7 @@ function SearchResults({ q, connections }: { q: string; connections: ConnectionS
                 </span>
                 <span className="truncate font-mono">{escapeControls(lock.key)}</span>
                 <span className="truncate text-muted">{lock.format}</span>
-                <span className="truncate font-mono text-muted">{lock.holders[0] ? shortId(lock.holders[0].id) : "–"}</span>
+                <span className="truncate text-muted">{lock.holders[0] ? escapeControls(whoText(lock.holders[0]).who) : "–"}</span>
                 <span>
                   <Ttl lock={lock} />
                 </span>

@@ -7,6 +7,7 @@ import type { LockRecord, ReleaseMode } from "@/lib/model";
 import { newRequestId, releaseLock, type ReleasePlan, type ReleaseResult } from "./api";
 import { CopyButton } from "./copy-button";
 import { formatClock, formatDuration, shortId } from "./format";
+import { whoText } from "./holder-text";
 import { keys } from "./queries";
 import { ResultView } from "./release-result";
 
@@ -131,7 +132,7 @@ export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, 
           {holder ? (
             <>
               {" "}
-              held by <span className="font-mono">{escapeControls(shortId(holder.id))}</span>
+              held by <span title={whoText(holder).title}>{escapeControls(whoText(holder).who)}</span>
             </>
           ) : null}{" "}
           <span className="font-normal text-muted">(seen {formatClock(lock.observedAt)})</span>?

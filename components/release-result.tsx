@@ -4,7 +4,8 @@
 import { escapeControls } from "@/lib/keys";
 import { lockStatus } from "@/lib/status";
 import type { ReleaseResult } from "./api";
-import { formatClock, shortId } from "./format";
+import { formatClock } from "./format";
+import { whoText } from "./holder-text";
 
 /** ResultView renders what the release came to (data-testid="release-result", data-outcome). */
 export function ResultView({ result, onReview, onDone }: { result: ReleaseResult; onReview(): void; onDone(): void }) {
@@ -29,8 +30,8 @@ export function ResultView({ result, onReview, onDone }: { result: ReleaseResult
         <p>
           {cur && cur.holders[0] ? (
             <>
-              Now held by <span className="font-mono">{escapeControls(shortId(cur.holders[0].id))}</span>
-              {cur.holders[0].owner ? ` (${escapeControls(cur.holders[0].owner)})` : ""} · {lockStatus(cur)}
+              Now held by <span title={whoText(cur.holders[0]).title}>{escapeControls(whoText(cur.holders[0]).who)}</span> ·{" "}
+              {lockStatus(cur)}
               {cur.fencingToken ? ` · fencing token ${cur.fencingToken}` : ""} · read {formatClock(cur.observedAt)}
             </>
           ) : cur ? (

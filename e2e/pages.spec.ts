@@ -27,7 +27,8 @@ async function holdOneLock(kind: string): Promise<string | null> {
   if (kind === "redis") {
     const redis = new Redis(process.env.E2E_REDIS_URL!);
     const key = `e2e:lock:pages:${n}`;
-    await redis.set(key, `pages-${n}`, "PX", 120_000);
+    // A homegrown lock's JSON value: the holder reads as its fields, not as `{"ow…`.
+    await redis.set(key, JSON.stringify({ owner: "pages-worker", pid: 4242, token: n }), "PX", 120_000);
     held.push(async () => (await redis.del(key), redis.disconnect()));
     return key;
   }
@@ -108,10 +109,18 @@ const visible = (testId: string) => async (page: Page) => {
   await expect(page.getByTestId(testId).first()).toBeVisible({ timeout: 15_000 });
 };
 
-/** A lock page is ready with its holder; a znode's 9 bytes of data read as bytes, not "entries". */
+/**
+ * A lock page is ready with its holder, who reads as a person would say it: a JSON value as its
+ * fields, a Curator holder by address and session. A znode's 9 bytes of data read as bytes.
+ */
 const lockReady = (kind: string) => async (page: Page) => {
   await visible("holder-row")(page);
-  if (kind === "zookeeper") await expect(page.getByTestId("raw-size").first()).toHaveText("9 bytes");
+  if (kind === "redis") await expect(page.getByTestId("holder-who").first()).toHaveText("owner pages-worker · pid 4242");
+  if (kind === "zookeeper") {
+    await expect(page.getByTestId("holder-who").first()).toHaveText(/^127\.0\.0\.1 · session 0x[0-9a-f]{2}…[0-9a-f]{5}$/);
+    await expect(page.getByTestId("holder-id").first()).toHaveText(/^_c_4f1e2a8c-.*-lock-\d{10}$/);
+    await expect(page.getByTestId("raw-size").first()).toHaveText("9 bytes");
+  }
 };
 
 async function pagesOf(page: Page): Promise<PageVisit[]> {

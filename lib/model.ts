@@ -5,7 +5,10 @@ export type StoreKind = "redis" | "etcd" | "consul" | "zookeeper" | "memory";
 
 export interface Holder {
   id: string;
+  /** Who holds it, in words read from the store (client address, JSON fields, session name). */
   owner?: string;
+  /** What `owner` is, when the layout says so but not the text itself (e.g. "client address or id"). */
+  ownerNote?: string;
   /** When the holding started: from the store where it records it, else when LockDeck first saw it. */
   since?: string;
   /** True when `since` is LockDeck's first sighting rather than a time the store recorded. */
@@ -30,6 +33,7 @@ export interface Waiter {
   since?: string;
   deadline?: string;
   owner?: string;
+  ownerNote?: string;
 }
 
 export type LockKind = "mutex" | "rwlock" | "semaphore" | "election";

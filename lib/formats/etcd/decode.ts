@@ -12,6 +12,7 @@ import type { Holder, LockRecord, Problem, Waiter } from "../../model";
 import type { DecodeContext, DecodeResult } from "../types";
 import { encodeFence, type FenceHolding } from "../../fence";
 import { previewBytes } from "../preview";
+import { ownerOfValue } from "../owner";
 import { escapeControls } from "../../keys";
 import { leaseHex, type EtcdEntry, type LeaseInfo } from "./entry";
 import { classify, compareRevision, type Layout } from "./layout";
@@ -293,8 +294,10 @@ function holderOf(e: EtcdEntry, election: boolean, foreign: boolean): Holder {
   return h;
 }
 
-/** An election candidate's value, as escaped text (or hex) short enough for a table cell. */
+/** An election candidate's value: a JSON object's telling fields, else escaped text (or hex) short enough for a table cell. */
 function ownerText(value: Buffer): string {
+  const fields = value.length <= 4_096 && value[0] === 0x7b ? ownerOfValue(value.toString("utf8")) : undefined;
+  if (fields) return fields;
   const p = previewBytes("", "kv", value.subarray(0, OWNER_CAP), value.length, value.length > OWNER_CAP);
   return p.preview + (p.truncated ? "…" : "");
 }

@@ -173,6 +173,12 @@ describe("bad input and look-alikes", () => {
     expect(locks[1].holders[0].since).toBe("2026-11-21T10:00:00.123Z");
   });
 
+  it("a JSON token value is read as its telling fields; the value stays the holder id", () => {
+    const value = '{"owner":"billing-worker-2","pid":4242,"token":"7d1c0000"}';
+    const { locks } = decodeRedis([entry({ key: "lock:json", value: Buffer.from(value) })], ctx);
+    expect(locks[0].holders[0]).toMatchObject({ id: value, owner: "owner billing-worker-2 · pid 4242" });
+  });
+
   it("wrong types and odd hashes become unknown records with a problem, never release", () => {
     const { locks, problems } = decodeRedis(
       [

@@ -9,6 +9,7 @@ import type { DecodeContext } from "../types";
 import type { RedisEntry } from "./entry";
 import { baseRecord } from "./record";
 import { escapeControls } from "../../keys";
+import { ownerOfValue } from "../owner";
 import type { FenceHolding } from "../../fence";
 import { createHash } from "node:crypto";
 
@@ -57,7 +58,8 @@ export function decodeToken(ctx: DecodeContext, entry: RedisEntry, byKey: Map<st
   const holding: FenceHolding = entry.truncated ? { t: "none" } : { t: "string", d: createHash("sha1").update(bytes).digest("hex") };
   const rec = baseRecord(ctx, entry, guess.format, "mutex", holding);
   rec.library = guess.library;
-  rec.holders = [{ id: escapeControls(text.slice(0, 200)), owner: guess.owner, since: guess.since }];
+  // A JSON value (a homegrown lock's {"owner":…,"host":…}) is read as its telling fields.
+  rec.holders = [{ id: escapeControls(text.slice(0, 200)), owner: guess.owner ?? ownerOfValue(text), since: guess.since }];
   if (isNonUniqueToken(text)) rec.warnings.push("non-unique-token");
   // A Redisson RSemaphore is an integer string too; no structure tells them apart.
   if (/^\d+$/.test(text)) rec.warnings.push("integer-value");

@@ -7,6 +7,7 @@ import { encodeFence, type FenceHolding } from "../../fence";
 import { isUtf8 } from "node:buffer";
 import { escapeControls } from "../../keys";
 import { previewBytes } from "../preview";
+import { ownerOfValue } from "../owner";
 import { baseName, isEphemeral, type ZkNode } from "./entry";
 import type { ParsedName } from "./names";
 
@@ -24,13 +25,18 @@ export interface Contender {
 const MAX_PREVIEWS = 4;
 const OWNER_CHARS = 200;
 
-/** What the node data says about its writer, in words; binary data is named, not decoded. */
-export function ownerText(node: ZkNode, what: string): string | undefined {
+/**
+ * What the node data says about its writer, in words (a JSON object as its telling fields);
+ * binary data is named, not decoded. `what` (e.g. "client address or id") says what the text
+ * is: it goes in `ownerNote`, so holders read "10.0.0.7", not all the same long label.
+ */
+export function ownerText(node: ZkNode, what: string): { owner?: string; ownerNote?: string } {
   const data = node.data;
-  if (!data || data.length === 0) return undefined;
-  if (!isUtf8(data)) return `binary data (${data.length} bytes)`;
-  const text = escapeControls(data.toString("utf8").slice(0, OWNER_CHARS));
-  return what ? `${text} (${what})` : text;
+  if (!data || data.length === 0) return {};
+  if (!isUtf8(data)) return { owner: `binary data (${data.length} bytes)` };
+  const raw = data.toString("utf8");
+  const owner = ownerOfValue(raw) ?? escapeControls(raw.slice(0, OWNER_CHARS));
+  return what ? { owner, ownerNote: what } : { owner };
 }
 
 export function sessionOf(node: ZkNode): Holder["session"] | undefined {
@@ -40,7 +46,7 @@ export function sessionOf(node: ZkNode): Holder["session"] | undefined {
 export function holderOf(c: Contender, what: string): Holder {
   return {
     id: baseName(c.node.path),
-    owner: ownerText(c.node, what),
+    ...ownerText(c.node, what),
     // ctime is recorded by the store: when the contender's node was created.
     since: new Date(c.node.stat.ctime).toISOString(),
     session: sessionOf(c.node),
@@ -52,7 +58,7 @@ export function waitersOf(cs: Contender[], what: string, from = 1): Waiter[] {
     id: baseName(c.node.path),
     position: from + i,
     since: new Date(c.node.stat.ctime).toISOString(),
-    owner: ownerText(c.node, what),
+    ...ownerText(c.node, what),
   }));
 }
 
