@@ -3,6 +3,7 @@
 // release call instead returns a typed result because 409/404 are answers the dialog shows.
 
 import type { LockRecord, Problem, ReleaseMode, ReleasePlan } from "@/lib/model";
+import type { AfterRelease, Freshness, LockView, PlanView } from "./truth-types";
 
 export type { ReleasePlan };
 
@@ -42,7 +43,7 @@ export interface StatusCounts {
   problems: number;
 }
 
-export interface ConnectionSummary {
+export interface ConnectionSummary extends Freshness {
   id: string;
   kind: string;
   label: string;
@@ -51,24 +52,20 @@ export interface ConnectionSummary {
   consistency: string;
   lockCount: number;
   observedAt: string | null;
-  stale: boolean;
-  staleAgeMs: number | null;
   mode: UpdateMode;
   pollIntervalMs?: number;
   server?: string;
   counts: StatusCounts;
 }
 
-export interface LocksPage {
+export interface LocksPage extends Freshness {
   observedAt: string;
   consistency: string;
   mode: UpdateMode;
   pollIntervalMs?: number;
-  stale: boolean;
-  staleAgeMs: number | null;
   total: number;
   offset: number;
-  locks: LockRecord[];
+  locks: LockView[];
   problems: Problem[];
   nextCursor: string | null;
   formats: string[];
@@ -76,17 +73,17 @@ export interface LocksPage {
   removed?: string[];
 }
 
-export interface LockDetail {
-  lock: LockRecord;
+export interface LockDetail extends Freshness {
+  lock: LockView;
   related: string[];
   /** The plan of the default mode (the first of plan.modes). */
-  plan: ReleasePlan;
+  plan: PlanView;
   /** What each offered mode would do; absent from older servers. */
-  plans?: Partial<Record<ReleaseMode, ReleasePlan>>;
+  plans?: Partial<Record<ReleaseMode, PlanView>>;
+  /** Holders a release can act on alone (plan.targets): holder id → mode → plan for that holder only. */
+  targetPlans?: Record<string, Partial<Record<ReleaseMode, PlanView>>>;
   mode: UpdateMode;
   pollIntervalMs?: number;
-  stale: boolean;
-  staleAgeMs: number | null;
   consistency: string;
 }
 
@@ -223,6 +220,10 @@ export interface ReleaseRequest {
   mode?: ReleaseMode;
   /** One per confirmation: the server refuses the same id twice (double-click, replayed POST). */
   requestId?: string;
+  /** On a stale view: the age (ms) the operator acknowledged ("the view is N s old"); the server requires it then. */
+  staleAckMs?: number;
+  /** Release only this holder's slot (a plan target, e.g. one Consul semaphore holder); absent = every holder seen. */
+  target?: string;
 }
 
 /**
@@ -240,10 +241,10 @@ export function newRequestId(): string {
 
 /** What a release attempt came to; only `released` deleted anything. */
 export type ReleaseResult =
-  | { kind: "released"; detail?: string; auditId?: string }
+  | { kind: "released"; detail?: string; auditId?: string; after?: AfterRelease }
   | { kind: "pending"; approvalId: string; expiresAt: string }
-  | { kind: "changed"; message: string; current: LockRecord | null }
-  | { kind: "gone"; message: string }
+  | { kind: "changed"; message: string; current: LockRecord | null; after?: AfterRelease }
+  | { kind: "gone"; message: string; after?: AfterRelease }
   | { kind: "error"; status: number; code: string; message: string };
 
 /** Reads a release answer: 200 released, 202 held for approval (two-person rule), 409, 404, errors. */
@@ -259,18 +260,17 @@ async function releaseResult(send: () => Promise<Response>): Promise<ReleaseResu
     const body = (await res.json().catch(() => ({}))) as {
       outcome?: { status?: string; detail?: string };
       auditId?: string;
+      after?: AfterRelease;
       pending?: { approvalId: string; expiresAt: string };
     };
     if (res.status === 202 && body.pending) return { kind: "pending", ...body.pending };
-    if (body.outcome?.status === "released") return { kind: "released", detail: body.outcome.detail, auditId: body.auditId };
+    if (body.outcome?.status === "released") return { kind: "released", detail: body.outcome.detail, auditId: body.auditId, after: body.after };
     return { kind: "error", status: res.status, code: "unexpected", message: `unexpected answer: ${JSON.stringify(body).slice(0, 200)}` };
   }
   const err = await errorFrom(res);
-  if (res.status === 409 && err.code === "changed") {
-    const current = (err.body as { current?: LockRecord | null } | undefined)?.current ?? null;
-    return { kind: "changed", message: err.message, current };
-  }
-  if (res.status === 404 && err.code === "gone") return { kind: "gone", message: err.message };
+  const extra = err.body as { current?: LockRecord | null; after?: AfterRelease } | undefined;
+  if (res.status === 409 && err.code === "changed") return { kind: "changed", message: err.message, current: extra?.current ?? null, after: extra?.after };
+  if (res.status === 404 && err.code === "gone") return { kind: "gone", message: err.message, after: extra?.after };
   return { kind: "error", status: err.status, code: err.code, message: err.message };
 }
 

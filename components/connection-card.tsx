@@ -4,7 +4,8 @@ import Link from "next/link";
 import { useQuery } from "@tanstack/react-query";
 import type { LockStatus } from "@/lib/status";
 import { fetchLocksPage, type ConnectionSummary } from "./api";
-import { formatClock, formatCount, formatDuration, plural } from "./format";
+import { formatCount, plural } from "./format";
+import { staleWords } from "./freshness";
 import { whoText } from "./holder-text";
 import { ModeBadge } from "./mode-badge";
 import { keys, REFRESH_MS } from "./queries";
@@ -79,11 +80,7 @@ export function ConnectionCard({ c }: { c: ConnectionSummary }) {
         <p className="text-bad">
           <span aria-hidden>▲ </span>unreachable ({c.message || "no answer"})
           {c.observedAt ? (
-            <span className="text-muted">
-              {" "}
-              — last snapshot {formatClock(c.observedAt)}
-              {c.staleAgeMs !== null ? `, ${formatDuration(c.staleAgeMs)} old` : ""}
-            </span>
+            <span className="text-muted"> — showing the last snapshot; {staleWords(c)}</span>
           ) : (
             <span className="text-muted"> — no snapshot yet</span>
           )}

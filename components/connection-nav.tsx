@@ -6,7 +6,7 @@ import { usePathname } from "next/navigation";
 import { useQuery } from "@tanstack/react-query";
 import type { ConnectionSummary } from "./api";
 import { ErrorNote } from "./error-note";
-import { formatClock, formatDuration } from "./format";
+import { staleWords } from "./freshness";
 import { connectionsQuery } from "./queries";
 
 /**
@@ -91,14 +91,19 @@ function ConnectionNav({ conn, c }: { conn: string; c: ConnectionSummary | undef
           {tab(`${base}/settings`, "Settings", pathname.startsWith(`${base}/settings`))}
         </nav>
       </div>
-      {c && c.status !== "ok" ? (
-        <p role="status" className={`pb-1.5 ${c.status === "unreachable" ? "text-bad" : "text-warn"}`}>
-          ▲ {c.status}: {c.message}
-          {c.status === "unreachable" && c.observedAt ? (
+      {c && (c.status !== "ok" || c.stale) ? (
+        <p
+          role="status"
+          data-testid="connection-banner"
+          data-stale-age-ms={c.stale ? (c.staleAgeMs ?? "") : undefined}
+          className={`pb-1.5 ${c.status === "unreachable" ? "text-bad" : "text-warn"}`}
+        >
+          ▲ {c.status === "ok" ? "not confirmed lately" : `${c.status}: ${c.message}`}
+          {c.stale ? (
             <span className="text-muted">
               {" "}
-              — showing the last snapshot, read {formatClock(c.observedAt)}
-              {c.staleAgeMs !== null ? ` (${formatDuration(c.staleAgeMs)} old)` : ""}
+              — {c.status === "unreachable" && c.observedAt ? "showing the last snapshot; " : ""}
+              {staleWords(c)}
             </span>
           ) : null}
         </p>

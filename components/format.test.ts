@@ -10,6 +10,8 @@ import {
   plural,
   shortId,
   compactIds,
+  formatAgo,
+  laterOf,
 } from "./format";
 
 describe("formatDuration", () => {
@@ -81,6 +83,22 @@ describe("formatCount and formatReadMode", () => {
     expect(formatReadMode({ mode: "live", stale: false, staleAgeMs: null })).toBe("live");
     expect(formatReadMode({ mode: "polling", pollIntervalMs: 5_000, stale: false, staleAgeMs: null })).toBe("polling 5s");
     expect(formatReadMode({ mode: "live", stale: true, staleAgeMs: 42_000 })).toBe("stale 42s");
+  });
+
+  it("says when the server last confirmed the view", () => {
+    expect(formatReadMode({ mode: "live", stale: false, staleAgeMs: null, confirmedAgeMs: 1_400 })).toBe("live, confirmed 1 s ago");
+    expect(formatReadMode({ mode: "live", stale: false, staleAgeMs: null, confirmedAgeMs: 300 })).toBe("live, confirmed just now");
+    expect(formatReadMode({ mode: "polling", pollIntervalMs: 5_000, stale: false, staleAgeMs: null, confirmedAgeMs: 3_100 })).toBe(
+      "polling 5s, read 3 s ago",
+    );
+    // Stale wins: the age is the staleness age, whatever the last confirmation said.
+    expect(formatReadMode({ mode: "live", stale: true, staleAgeMs: 15_000, confirmedAgeMs: 15_000 })).toBe("stale 15s");
+  });
+
+  it("takes the later of two times as the reference for an age", () => {
+    expect(laterOf("2024-01-01T00:00:02Z", "2024-01-01T00:00:01Z")).toBe("2024-01-01T00:00:02Z");
+    expect(laterOf(undefined, "2024-01-01T00:00:01Z")).toBe("2024-01-01T00:00:01Z");
+    expect(formatAgo(95_000)).toBe("1m35s ago");
   });
 });
 

@@ -119,13 +119,36 @@ export interface ReadMode {
   pollIntervalMs?: number;
   stale: boolean;
   staleAgeMs: number | null;
+  /** Server-measured time since the view was last confirmed (a read, or the live feed being healthy). */
+  confirmedAgeMs?: number | null;
 }
 
-/** formatReadMode renders the read mode the way every view shows it: "live", "polling 5s", "stale 42s". */
+/** formatAgo renders a server-measured age as "just now", "4 s ago", "3m10s ago". */
+export function formatAgo(ms: number): string {
+  if (ms < SECOND) return "just now";
+  if (ms < MINUTE) return `${Math.floor(ms / SECOND)} s ago`;
+  return `${formatDuration(ms)} ago`;
+}
+
+/**
+ * formatReadMode renders the read mode the way every view shows it: "live, confirmed 1 s ago",
+ * "polling 5s, read 3 s ago", "stale 42s". Ages are the server's (confirmedAgeMs, staleAgeMs).
+ */
 export function formatReadMode(m: ReadMode): string {
   if (m.stale) return m.staleAgeMs === null ? "stale" : `stale ${formatDuration(m.staleAgeMs)}`;
-  if (m.mode === "polling") return m.pollIntervalMs ? `polling ${formatDuration(m.pollIntervalMs)}` : "polling";
-  return "live";
+  const age = m.confirmedAgeMs;
+  if (m.mode === "polling") {
+    const base = m.pollIntervalMs ? `polling ${formatDuration(m.pollIntervalMs)}` : "polling";
+    return age == null ? base : `${base}, read ${formatAgo(age)}`;
+  }
+  return age == null ? "live" : `live, confirmed ${formatAgo(age)}`;
+}
+
+/** The later of two ISO times (either may be missing): the reference "now" for an age. */
+export function laterOf(a: string | null | undefined, b: string | null | undefined): string | undefined {
+  if (!a) return b ?? undefined;
+  if (!b) return a;
+  return Date.parse(a) >= Date.parse(b) ? a : b;
 }
 
 /** plural renders a count with its noun: plural(1, "problem") → "1 problem", plural(3, "entry", "entries") → "3 entries". */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { whoText } from "./holder-text";
+import { startLabel, whoText } from "./holder-text";
 
 describe("whoText", () => {
   it("Curator holders on one host differ by session; the node name is the short id", () => {
@@ -22,5 +22,14 @@ describe("whoText", () => {
   it("without an owner the id is what there is, shortened, never to one character", () => {
     expect(whoText({ id: "694d8f1b2c3a4e5f" })).toMatchObject({ who: "694d…a4e5f", id: null });
     expect(whoText({ id: "a" })).toMatchObject({ who: "a", id: null });
+  });
+});
+
+describe("startLabel", () => {
+  it("labels a first sighting as a lower bound, a takeover and a store time in words", () => {
+    expect(startLabel({ sinceSource: "first-seen" })).toMatchObject({ prefix: "≥", word: "first seen" });
+    expect(startLabel({ sinceObserved: true })).toMatchObject({ prefix: "≥" });
+    expect(startLabel({ sinceSource: "became-holder", sinceObserved: true })).toMatchObject({ prefix: "", word: "took over" });
+    expect(startLabel({})).toMatchObject({ prefix: "", word: "since" });
   });
 });

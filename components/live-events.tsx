@@ -18,6 +18,7 @@ import { usePathname } from "next/navigation";
 import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import type { LockRecord } from "@/lib/model";
 import type { ConnectionSummary, LocksPage } from "./api";
+import type { Freshness } from "./truth-types";
 import { connectionsQuery, keys } from "./queries";
 
 export type LiveState = "connecting" | "live" | "reconnecting" | "offline";
@@ -29,15 +30,16 @@ export function useLiveState(): LiveState {
   return useContext(LiveContext);
 }
 
-interface StatusEvent {
+interface StatusEvent extends Freshness {
   connection: string;
   status: ConnectionSummary["status"];
   mode: ConnectionSummary["mode"];
-  stale: boolean;
-  staleAgeMs: number | null;
   lockCount: number;
   observedAt: string | null;
 }
+
+/** The freshness fields a status event carries (lib/api/types.ts Freshness), copied as sent. */
+const FRESHNESS_FIELDS = ["now", "confirmedAt", "confirmedBy", "confirmedAgeMs", "outageSince"] as const;
 
 /** Pending changes of one connection: key → new record, or null when removed. */
 type Pending = Map<string, Map<string, LockRecord | null>>;
@@ -85,6 +87,7 @@ function patchStatus(client: QueryClient, ev: StatusEvent) {
             staleAgeMs: ev.staleAgeMs ?? null,
             lockCount: ev.lockCount ?? c.lockCount,
             observedAt: ev.observedAt ?? c.observedAt,
+            ...Object.fromEntries(FRESHNESS_FIELDS.filter((f) => ev[f] !== undefined).map((f) => [f, ev[f]])),
           }
         : c,
     ),

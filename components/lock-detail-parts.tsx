@@ -3,10 +3,11 @@
 import type { ReactNode } from "react";
 import Link from "next/link";
 import { escapeControls } from "@/lib/keys";
-import type { Holder, LockRecord, RawPreview, Waiter } from "@/lib/model";
+import type { LockRecord, RawPreview } from "@/lib/model";
 import { CopyButton } from "./copy-button";
-import { formatAge, formatClock, formatDuration, formatRawSize, formatTtl, shortId } from "./format";
-import { whoText } from "./holder-text";
+import { formatAge, formatClock, formatDuration, formatRawSize, formatTtl, msBetween, shortId } from "./format";
+import { startLabel, whoText } from "./holder-text";
+import type { AnonymousWaiters, HolderView, LockView, WaiterView } from "./truth-types";
 import { lockHref } from "./lock-row";
 import { Ttl } from "./ttl";
 import { describeWarning } from "./warnings";
@@ -40,8 +41,9 @@ function FullId({ id, testId, strong = false }: { id: string; testId: string; st
   );
 }
 
-function HolderRow({ h, observedAt }: { h: Holder; observedAt: string }) {
+function HolderRow({ h, now }: { h: HolderView; now: string }) {
   const t = whoText(h);
+  const start = startLabel(h);
   return (
     <div className="flex flex-col gap-0.5" data-testid="holder-row">
       {t.id === null ? (
@@ -60,15 +62,9 @@ function HolderRow({ h, observedAt }: { h: Holder; observedAt: string }) {
       <div className="flex flex-wrap gap-x-3 text-muted tabular-nums">
         {h.reentrancy !== undefined ? <span>reentrancy {h.reentrancy}</span> : null}
         {h.since ? (
-          <span
-            title={
-              h.sinceObserved
-                ? "The store does not record when the lock was taken: this is when LockDeck first saw it."
-                : "As recorded by the store."
-            }
-          >
-            {h.sinceObserved ? "first seen" : "since"} {formatClock(h.since)} ({h.sinceObserved ? "≥ " : ""}
-            {formatAge(h.since, observedAt)})
+          <span data-testid="holder-since" data-held-ms={msBetween(h.since, now) ?? ""} title={start.title}>
+            {start.word} {formatClock(h.since)} (held {start.prefix}
+            {formatAge(h.since, now)})
           </span>
         ) : (
           <span>since unknown</span>
@@ -96,12 +92,13 @@ function HolderRow({ h, observedAt }: { h: Holder; observedAt: string }) {
   );
 }
 
-export function Holders({ lock }: { lock: LockRecord }) {
+/** `now`: the server's time of the latest read; ages run to it, so they tick while the page is open. */
+export function Holders({ lock, now }: { lock: LockRecord; now: string }) {
   if (!lock.holders.length) return <p className="text-muted">Nobody holds it.</p>;
   return (
     <>
       {lock.holders.map((h) => (
-        <HolderRow key={h.id} h={h} observedAt={lock.observedAt} />
+        <HolderRow key={h.id} h={h} now={now} />
       ))}
       {lock.permitsFree !== undefined ? <p className="text-muted">{lock.permitsFree} permit(s) free</p> : null}
     </>
@@ -120,8 +117,9 @@ export function TtlLine({ lock }: { lock: LockRecord }) {
   );
 }
 
-function WaiterRow({ w, observedAt }: { w: Waiter; observedAt: string }) {
+function WaiterRow({ w, now }: { w: WaiterView; now: string }) {
   const t = whoText(w);
+  const start = startLabel(w);
   return (
     <li data-testid="waiter-row" data-waiter-id={w.id} className="flex flex-wrap items-baseline gap-x-3 tabular-nums">
       <span className="w-6 text-right text-muted">{w.position}.</span>
@@ -129,20 +127,47 @@ function WaiterRow({ w, observedAt }: { w: Waiter; observedAt: string }) {
       <span className="font-mono text-[12px] text-muted" title={t.title}>
         {escapeControls(t.id ?? t.who)}
       </span>
-      {w.since ? <span className="text-muted">waiting {formatAge(w.since, observedAt)}</span> : null}
+      {w.since ? (
+        <span className="text-muted" title={`${start.word} ${formatClock(w.since)}. ${start.title}`}>
+          waiting {start.prefix}
+          {formatAge(w.since, now)}
+        </span>
+      ) : null}
       {w.deadline ? <span className="text-muted">gives up at {formatClock(w.deadline)}</span> : null}
     </li>
   );
 }
 
-export function Queue({ lock }: { lock: LockRecord }) {
-  if (!lock.waiters.length) return <p className="text-muted">No one is waiting.</p>;
+export function Queue({ lock, now }: { lock: LockView; now: string }) {
+  const anon = lock.anonymousWaiters;
+  if (!lock.waiters.length && !anon) return <p className="text-muted">No one is waiting.</p>;
   return (
-    <ol className="flex flex-col gap-0.5">
-      {lock.waiters.map((w) => (
-        <WaiterRow key={`${w.position}:${w.id}`} w={w} observedAt={lock.observedAt} />
-      ))}
-    </ol>
+    <>
+      {lock.waiters.length ? (
+        <ol className="flex flex-col gap-0.5">
+          {lock.waiters.map((w) => (
+            <WaiterRow key={`${w.position}:${w.id}`} w={w} now={now} />
+          ))}
+        </ol>
+      ) : null}
+      {anon ? <AnonymousWaitersLine anon={anon} now={now} /> : null}
+    </>
+  );
+}
+
+/** Waiters the store counts but does not name: how many, where the count comes from, since when. */
+function AnonymousWaitersLine({ anon, now }: { anon: AnonymousWaiters; now: string }) {
+  return (
+    <p data-testid="anonymous-waiters" data-count={anon.count} className="flex flex-wrap items-baseline gap-x-2">
+      <span className="font-medium text-contended">{anon.count} waiting (not identified)</span>
+      <span className="text-muted">
+        counted by <span className="font-mono text-[12px]">{anon.source}</span>: the store knows they wait, not who they
+        are or in what order
+      </span>
+      <span className="text-muted" title={`first counted ${formatClock(anon.since)}`}>
+        · the oldest waiting ≥ {formatAge(anon.since, now)}
+      </span>
+    </p>
   );
 }
 

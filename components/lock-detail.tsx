@@ -5,19 +5,20 @@ import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { escapeControls } from "@/lib/keys";
-import type { LockRecord } from "@/lib/model";
 import { lockStatus } from "@/lib/status";
-import { ApiError, type ReleasePlan } from "./api";
+import { ApiError } from "./api";
 import { CopyButton } from "./copy-button";
 import { ErrorNote } from "./error-note";
-import { formatClock } from "./format";
+import { formatClock, formatDuration, laterOf } from "./format";
+import { goneWords } from "./gone-text";
 import { Holders, Queue, RawPreviews, RelatedKeys, Section, TtlLine, Warnings } from "./lock-detail-parts";
 import { tableReturnKey } from "./lock-filters";
 import { ModeBadge } from "./mode-badge";
-import { keys, lockQuery, REFRESH_TEXT, whoamiQuery } from "./queries";
+import { connectionsQuery, keys, lockQuery, REFRESH_TEXT, whoamiQuery } from "./queries";
 import { ReleaseDialog } from "./release-dialog";
 import { LockTimeline } from "./lock-timeline";
 import { StatusBadge } from "./status-badge";
+import type { GoneLock, LockView, PlanView } from "./truth-types";
 
 /** LockDetailView: one lock, re-read from the store at the page rate (key from ?key=). */
 export function LockDetailView({ conn }: { conn: string }) {
@@ -47,10 +48,12 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
   const client = useQueryClient();
   const detail = useQuery(lockQuery(conn, lockKey));
   const who = useQuery(whoamiQuery());
+  // The connection's freshness (one source for the banner, the table and this page).
+  const summary = useQuery(connectionsQuery()).data?.find((c) => c.id === conn);
   const tableHref = useTableHref(conn);
   const releaseButton = useRef<HTMLButtonElement>(null);
   // What the operator saw when opening the dialog; the dialog never follows later reads.
-  const [target, setTarget] = useState<{ lock: LockRecord; plan: ReleasePlan } | null>(null);
+  const [target, setTarget] = useState<{ lock: LockView; plan: PlanView } | null>(null);
 
   const notFound = detail.error instanceof ApiError && detail.error.status === 404;
   const data = notFound ? undefined : detail.data;
@@ -59,6 +62,9 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
   // A free lock can still offer one action: pruning an empty ZooKeeper lock parent.
   const prunable = lock?.state === "free" && !!data?.plan.modes.includes("prune-empty");
   const canRelease = !!who.data?.canRelease && (lock?.state === "held" || prunable);
+  const fresh = summary ?? data;
+  // Ages run to the newest server time we have (this read, or the connection list's).
+  const now = laterOf(laterOf(data?.now, summary?.now), lock?.observedAt) ?? "";
 
   const closeDialog = () => {
     setTarget(null);
@@ -79,17 +85,7 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
       </div>
 
       {notFound ? (
-        <div data-testid="lock-gone" className="rounded border border-line bg-panel px-3 py-3">
-          <p className="font-semibold">
-            No lock at <span className="font-mono">{escapeControls(lockKey)}</span>
-          </p>
-          <p className="text-muted" title={(detail.error as ApiError).message}>
-            The store has no lock under this key now: it was released, expired, or never existed.
-          </p>
-          <Link href={tableHref} className="text-accent hover:underline">
-            Back to locks →
-          </Link>
-        </div>
+        <Gone lockKey={lockKey} error={detail.error as ApiError} tableHref={tableHref} />
       ) : detail.isPending ? (
         <p className="text-muted">Reading the lock from the store…</p>
       ) : detail.error && !data ? (
@@ -132,13 +128,13 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
             </Section>
           ) : null}
           <Section title={lock.holders.length > 1 ? "Holders" : "Holder"}>
-            <Holders lock={lock} />
+            <Holders lock={lock} now={now} />
           </Section>
           <Section title="TTL">
             <TtlLine lock={lock} />
           </Section>
           <Section title="Queue">
-            <Queue lock={lock} />
+            <Queue lock={lock} now={now} />
           </Section>
           {lock.raw?.length ? (
             <Section title="Raw">
@@ -152,8 +148,10 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
           ) : null}
           <Section title="Read">
             <div className="flex flex-wrap items-center gap-x-4 gap-y-1">
-              <span className="tabular-nums">{formatClock(lock.observedAt, true)}</span>
-              <ModeBadge mode={data} consistency={lock.consistency || data.consistency} />
+              <span className="tabular-nums" title="when this lock was last read from the store">
+                {formatClock(lock.observedAt, true)}
+              </span>
+              <ModeBadge mode={fresh ?? data} consistency={lock.consistency || data.consistency} />
               <span className="text-muted">re-read {REFRESH_TEXT}</span>
               {canRelease ? (
                 <button
@@ -164,6 +162,7 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
                   className="ml-auto rounded border border-bad/60 px-3 py-1 font-medium text-bad hover:bg-bad/10"
                 >
                   {prunable ? "Prune empty parent…" : "Force release…"}
+                  {fresh?.stale ? <span className="ml-1 text-[12px] font-normal">(view {formatDuration(fresh.staleAgeMs ?? 0)} old)</span> : null}
                 </button>
               ) : who.data && !who.data.canRelease && lock.state === "held" ? (
                 <span className="ml-auto text-faint">read-only: {who.data.actor} cannot force-release</span>
@@ -180,12 +179,39 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
           conn={conn}
           lock={target.lock}
           plan={target.plan}
+          freshness={fresh ?? null}
           liveFence={notFound ? null : detail.data?.lock.fence}
           onClose={closeDialog}
           onReview={review}
           onDone={() => router.push(tableHref)}
         />
       ) : null}
+    </div>
+  );
+}
+
+/** A lock that is gone: what history and the audit log last knew of it, instead of a guess. */
+function Gone({ lockKey, error, tableHref }: { lockKey: string; error: ApiError; tableHref: string }) {
+  const words = goneWords((error.body as { gone?: GoneLock } | undefined)?.gone);
+  return (
+    <div data-testid="lock-gone" className="flex flex-col gap-1 rounded border border-line bg-panel px-3 py-3">
+      <p className="font-semibold">
+        No lock at <span className="font-mono break-all">{escapeControls(lockKey)}</span> now
+      </p>
+      {words ? (
+        <>
+          <p data-testid="lock-gone-last">{words.last}</p>
+          {words.release ? <p className="text-muted">{words.release}</p> : null}
+        </>
+      ) : (
+        <p className="text-muted" title={error.message}>
+          Nothing about this key is in the last day&apos;s history or the audit log: it was released or expired before
+          that, or never existed.
+        </p>
+      )}
+      <Link href={tableHref} className="text-accent hover:underline">
+        Back to locks →
+      </Link>
     </div>
   );
 }

@@ -2,8 +2,9 @@ import { memo, type MouseEvent } from "react";
 import { escapeControls } from "@/lib/keys";
 import type { LockRecord } from "@/lib/model";
 import { lockStatus } from "@/lib/status";
-import { formatClock, formatDuration, msBetween } from "./format";
-import { whoText } from "./holder-text";
+import { formatClock, formatDuration, laterOf, msBetween } from "./format";
+import { startLabel, whoText } from "./holder-text";
+import type { HolderView, LockView } from "./truth-types";
 import { StatusBadge } from "./status-badge";
 import { Ttl } from "./ttl";
 import { describeWarning } from "./warnings";
@@ -47,28 +48,36 @@ function Holder({ lock }: { lock: LockRecord }) {
   );
 }
 
-function Waiters({ n }: { n: number }) {
+/** Named waiters as filled bars, waiters the store only counts as hollow ones; the number is both. */
+function Waiters({ lock }: { lock: LockView }) {
+  const named = lock.waiters.length;
+  const anon = lock.anonymousWaiters?.count ?? 0;
+  const n = named + anon;
   if (n === 0) return <span className="text-faint">–</span>;
+  const title = anon
+    ? `${named ? `${named} in the queue + ` : ""}${anon} waiting (not identified): ${lock.anonymousWaiters!.source}`
+    : `${n} waiting`;
   return (
-    <span className="flex items-center gap-1 tabular-nums" title={`${n} waiting`}>
+    <span data-testid="waiters" data-waiters={n} data-anonymous={anon || undefined} className="flex items-center gap-1 tabular-nums" title={title}>
       <span aria-hidden className="tracking-[-2px] text-contended">
-        {"▮".repeat(Math.min(n, 4))}
+        {"▮".repeat(Math.min(named, 4))}
+        {"▯".repeat(Math.min(anon, Math.max(0, 4 - named)))}
       </span>
       {n}
+      {anon ? <span className="text-faint">?</span> : null}
     </span>
   );
 }
 
-function Held({ lock }: { lock: LockRecord }) {
-  const h = lock.holders[0];
-  const ms = msBetween(h?.since, lock.observedAt);
+/** Held: from the holding's start to the server's "now" (never to the last change), labelled by its source. */
+function Held({ lock, now }: { lock: LockRecord; now: string | undefined }) {
+  const h: HolderView | undefined = lock.holders[0];
+  const ms = msBetween(h?.since, laterOf(now, lock.observedAt));
   if (!h?.since || ms === null) return <span className="text-faint">–</span>;
-  const title = h.sinceObserved
-    ? `first seen by LockDeck at ${formatClock(h.since)}; the store does not record when it was taken`
-    : `since ${formatClock(h.since)}`;
+  const label = startLabel(h);
   return (
-    <span className="tabular-nums" title={title}>
-      {h.sinceObserved ? "≥" : ""}
+    <span data-testid="held" data-held-ms={ms} className="tabular-nums" title={`${label.word} ${formatClock(h.since)}. ${label.title}`}>
+      {label.prefix}
       {formatDuration(ms)}
     </span>
   );
@@ -98,6 +107,10 @@ export interface LockRowProps {
   top: number;
   selected: boolean;
   removed: boolean;
+  /** Server time of the page read: ages run to it. */
+  now: string | undefined;
+  /** Set while the connection's view is stale: the row is dimmed and says how old it is. */
+  staleNote: string | null;
 }
 
 /**
@@ -105,7 +118,7 @@ export interface LockRowProps {
  * the lock's detail. A plain <a> rather than next/link: rows mount and unmount on every scroll
  * frame, so they stay as light as possible.
  */
-export const LockRow = memo(function LockRow({ conn, onOpen, lock, index, top, selected, removed }: LockRowProps) {
+export const LockRow = memo(function LockRow({ conn, onOpen, lock, index, top, selected, removed, now, staleNote }: LockRowProps) {
   const status = lockStatus(lock);
   const href = lockHref(conn, lock.key);
   const open = (e: MouseEvent<HTMLAnchorElement>) => {
@@ -124,9 +137,11 @@ export const LockRow = memo(function LockRow({ conn, onOpen, lock, index, top, s
       data-key={lock.key}
       data-index={index}
       data-status={removed ? "gone" : status}
+      data-stale={staleNote ? "true" : undefined}
+      title={staleNote ?? undefined}
       className={`${LOCK_GRID} absolute inset-x-0 top-0 border-b border-line/60 ${
         selected ? "bg-selected" : "hover:bg-hover"
-      } ${removed ? "opacity-50" : ""}`}
+      } ${removed ? "opacity-50" : staleNote ? "opacity-55 saturate-50" : ""}`}
       style={{ height: ROW_HEIGHT, transform: `translateY(${top}px)` }}
     >
       <span role="gridcell">
@@ -142,13 +157,13 @@ export const LockRow = memo(function LockRow({ conn, onOpen, lock, index, top, s
         <Holder lock={lock} />
       </span>
       <span role="gridcell">
-        <Waiters n={lock.waiters.length} />
+        <Waiters lock={lock} />
       </span>
       <span role="gridcell">
         <Ttl lock={lock} />
       </span>
       <span role="gridcell">
-        <Held lock={lock} />
+        <Held lock={lock} now={now} />
       </span>
       <span role="gridcell" className="min-w-0">
         <Warnings warnings={lock.warnings} />

@@ -6,7 +6,8 @@ import { useQuery } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { escapeControls } from "@/lib/keys";
 import { ErrorNote } from "./error-note";
-import { formatClock, formatCount } from "./format";
+import { formatCount, laterOf } from "./format";
+import { staleWords } from "./freshness";
 import {
   filtersSearch,
   nextSort,
@@ -173,6 +174,11 @@ export function LockTable({ conn }: { conn: string }) {
   const openRow = useCallback((href: string) => router.push(href), [router]);
   const meta = pages.meta;
   const problems = meta?.problems ?? [];
+  // One freshness per connection (GET /api/connections, patched by status events): the badge,
+  // the banner, the dimmed rows and the lock page all show the same age.
+  const fresh = summary ?? meta;
+  const now = laterOf(meta?.now, summary?.now);
+  const staleNote = fresh?.stale ? staleWords(fresh) : null;
 
   return (
     <div className="flex min-h-0 flex-1 flex-col gap-2 px-4 pt-2 pb-3">
@@ -193,8 +199,7 @@ export function LockTable({ conn }: { conn: string }) {
                 </span>{" "}
                 {filters.q || filters.format || filters.status.length || filters.warning ? "matching" : "locks"}
               </span>
-              <ModeBadge mode={meta} consistency={meta.consistency} />
-              <span title="when the store was read">read {formatClock(meta.observedAt)}</span>
+              <ModeBadge mode={fresh ?? meta} consistency={meta.consistency} />
               {problems.length ? (
                 <button type="button" className="text-warn hover:underline" onClick={() => setShowProblems((v) => !v)}>
                   ⚠ {problems.length} problem{problems.length === 1 ? "" : "s"}
@@ -262,6 +267,8 @@ export function LockTable({ conn }: { conn: string }) {
                   top={item.start}
                   selected={selected === item.index}
                   removed={row.removed}
+                  now={now}
+                  staleNote={staleNote}
                 />
               ) : (
                 <SkeletonRow key={item.index} index={item.index} top={item.start} />

@@ -4,21 +4,22 @@ import { useEffect, useId, useRef, useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { escapeControls } from "@/lib/keys";
 import type { LockRecord, ReleaseMode } from "@/lib/model";
-import { newRequestId, releaseLock, type ReleasePlan, type ReleaseResult } from "./api";
+import { newRequestId, releaseLock, type LockDetail, type ReleaseResult } from "./api";
 import { CopyButton } from "./copy-button";
 import { formatClock, formatDuration, shortId } from "./format";
 import { whoText } from "./holder-text";
 import { keys } from "./queries";
+import { StaleAck } from "./release-ack";
 import { ResultView } from "./release-result";
-
-/** A plan as the detail API sends it per mode; `title` says in one line what the mode does. */
-type ModePlan = ReleasePlan & { title?: string };
+import type { Freshness, PlanView } from "./truth-types";
 
 export interface ReleaseDialogProps {
   conn: string;
   /** The record as the operator saw it when opening the dialog: its fence is sent unchanged. */
   lock: LockRecord;
-  plan: ReleasePlan;
+  plan: PlanView;
+  /** The connection's freshness, kept current while the dialog is open: a stale view needs an acknowledgement. */
+  freshness: (Freshness & { message?: string }) | null;
   /** The fence of the latest read (null when the lock is gone), to warn that it changed. */
   liveFence: string | null | undefined;
   onClose(): void;
@@ -54,29 +55,44 @@ function modeText(mode: ReleaseMode, lock: LockRecord): string {
  * stays inside, Escape closes), a required reason, and one conditional release of exactly the
  * holding shown. Nothing is retried: every answer is shown as it came.
  */
-export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, onDone }: ReleaseDialogProps) {
+export function ReleaseDialog({ conn, lock, plan, freshness, liveFence, onClose, onReview, onDone }: ReleaseDialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const reasonRef = useRef<HTMLTextAreaElement>(null);
   const id = useId();
   const client = useQueryClient();
   const [reason, setReason] = useState("");
-  const [mode, setMode] = useState<ReleaseMode>(plan.modes[0] ?? "delete");
-  // The lock detail answer carries one plan per offered mode (lib/api/detail.ts `plans`);
-  // the dialog shows the chosen mode's own plan, as it was when the dialog opened.
-  const [plans] = useState(
-    () => (client.getQueryData(keys.lock(conn, lock.key)) as { plans?: Record<string, ModePlan> } | undefined)?.plans,
-  );
-  const shown: ModePlan = plans?.[mode] ?? plan;
+  // The lock detail answer carries one plan per offered mode (`plans`) and, where holders can be
+  // released one at a time (a Consul semaphore's slots), one per holder (`targetPlans`); the
+  // dialog shows the chosen plan as it was when the dialog opened.
+  const [opened] = useState(() => client.getQueryData<LockDetail>(keys.lock(conn, lock.key)));
+  const targets = plan.targets ?? [];
+  // "" = every holder seen; else one holder's id (its slot only).
+  const [targetId, setTargetId] = useState("");
+  const forTarget = targetId ? opened?.targetPlans?.[targetId] : undefined;
+  const modes: ReleaseMode[] = forTarget ? (Object.keys(forTarget) as ReleaseMode[]) : plan.modes;
+  const [chosenMode, setMode] = useState<ReleaseMode>(plan.modes[0] ?? "delete");
+  const mode = modes.includes(chosenMode) ? chosenMode : (modes[0] ?? "delete");
+  const plans = forTarget ?? opened?.plans;
+  const shown: PlanView = plans?.[mode] ?? plan;
+  const stale = !!freshness?.stale;
+  const [acked, setAcked] = useState(false);
   const release = useMutation({
     mutationFn: () =>
       releaseLock(conn, {
         key: lock.key,
         fence: lock.fence,
         reason: reason.trim(),
-        mode: plan.modes.length > 1 ? mode : plan.modes[0],
+        mode: modes.length > 1 || targetId ? mode : plan.modes[0],
         // One id per confirmation: a replayed POST of this click is refused by the server.
         requestId: newRequestId(),
+        // The age the operator acknowledged: the one on screen when they confirmed.
+        ...(stale && acked && freshness?.staleAgeMs != null && { staleAckMs: freshness.staleAgeMs }),
+        ...(targetId && { target: targetId }),
       }),
+    onSuccess: (r) => {
+      // The view grew older than acknowledged: ask again, with the new age.
+      if (r.kind === "error" && r.code === "stale_ack_required") setAcked(false);
+    },
     onSettled: () => {
       void client.invalidateQueries({ queryKey: keys.locksOf(conn) });
       void client.invalidateQueries({ queryKey: keys.lock(conn, lock.key) });
@@ -91,10 +107,12 @@ export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, 
   const reasonOk = reason.trim().length >= MIN_REASON;
   // Only answers that mean "nothing was attempted" may be sent again: a bad reason, a store
   // that could not be reached. "changed" and "unknown" need a fresh look first.
-  const retryable = result?.kind === "error" && (result.code === "bad_request" || result.code === "unreachable");
-  const canSend = reasonOk && !pending && (!result || retryable);
+  const retryable =
+    result?.kind === "error" && (result.code === "bad_request" || result.code === "unreachable" || result.code === "stale_ack_required");
+  const canSend = reasonOk && (!stale || acked) && !pending && (!result || retryable);
   const changedWhileOpen = !result && liveFence !== undefined && liveFence !== lock.fence;
-  const defaultMode = plan.modes[0] ?? "delete";
+  const defaultMode = modes[0] ?? "delete";
+  const target = targets.find((t) => t.id === targetId);
   // The dialog says once that there is no fencing token (in the holder warning, or beside
   // "Fencing token" when the holder is told); a plan note saying it again is left out.
   const notes = lock.fencingToken ? shown.notes : shown.notes.filter((n) => !/no fencing token/i.test(n));
@@ -127,16 +145,50 @@ export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, 
           if (canSend) release.mutate();
         }}
       >
-        <h2 id={`${id}-title`} className="text-[15px] font-semibold">
-          Release <span className="font-mono">{escapeControls(lock.name || lock.key)}</span>
-          {holder ? (
+        <h2 id={`${id}-title`} data-testid="release-title" className="text-[15px] font-semibold">
+          {target ? (
             <>
-              {" "}
-              held by <span title={whoText(holder).title}>{escapeControls(whoText(holder).who)}</span>
+              Release ONE slot of <span className="font-mono">{escapeControls(lock.name || lock.key)}</span>: {escapeControls(target.label)}
             </>
-          ) : null}{" "}
+          ) : targets.length > 1 ? (
+            <>
+              Release ALL {targets.length} holders of <span className="font-mono">{escapeControls(lock.name || lock.key)}</span>
+            </>
+          ) : (
+            <>
+              Release <span className="font-mono">{escapeControls(lock.name || lock.key)}</span>
+              {holder ? (
+                <>
+                  {" "}
+                  held by <span title={whoText(holder).title}>{escapeControls(whoText(holder).who)}</span>
+                </>
+              ) : null}
+            </>
+          )}{" "}
           <span className="font-normal text-muted">(seen {formatClock(lock.observedAt)})</span>?
         </h2>
+
+        {stale && freshness && !result ? (
+          <StaleAck freshness={freshness} message={freshness.message} acked={acked} onAck={setAcked} disabled={pending} />
+        ) : null}
+
+        {targets.length > 1 ? (
+          <fieldset className="flex flex-col gap-1" data-testid="release-targets">
+            <legend className="mb-1 text-muted">Which holders</legend>
+            <label className="flex items-start gap-2">
+              <input type="radio" name={`${id}-target`} value="" checked={!targetId} onChange={() => setTargetId("")} disabled={pending || !!result} className="mt-0.5" />
+              <span>All {targets.length} holders: every slot seen is freed</span>
+            </label>
+            {targets.map((t) => (
+              <label key={t.id} className="flex items-start gap-2">
+                <input type="radio" name={`${id}-target`} value={t.id} checked={targetId === t.id} onChange={() => setTargetId(t.id)} disabled={pending || !!result} className="mt-0.5" />
+                <span>
+                  Only <span className="font-mono">{escapeControls(t.label)}</span>
+                </span>
+              </label>
+            ))}
+          </fieldset>
+        ) : null}
 
         {changedWhileOpen ? (
           <p role="alert" className="rounded border border-warn/50 bg-warn/10 px-2 py-1 text-warn">
@@ -192,10 +244,10 @@ export function ReleaseDialog({ conn, lock, plan, liveFence, onClose, onReview, 
           </ul>
         ) : null}
 
-        {plan.modes.length > 1 ? (
+        {modes.length > 1 ? (
           <fieldset className="flex flex-col gap-1">
             <legend className="mb-1 text-muted">How to release</legend>
-            {plan.modes.map((m) => (
+            {modes.map((m) => (
               <label key={m} className="flex items-start gap-2">
                 <input
                   type="radio"

@@ -4,8 +4,31 @@
 import { escapeControls } from "@/lib/keys";
 import { lockStatus } from "@/lib/status";
 import type { ReleaseResult } from "./api";
+import type { AfterRelease } from "./truth-types";
 import { formatClock } from "./format";
 import { whoText } from "./holder-text";
+
+/** Who holds the lock right after the release, as the store answered (data-testid="release-after", data-state). */
+function AfterLine({ after }: { after: AfterRelease | undefined }) {
+  if (!after) return null;
+  const h = after.holders[0];
+  const waiting = after.waiters > 0 ? ` · ${after.waiters} still waiting` : "";
+  const at = after.observedAt ? ` (read ${formatClock(after.observedAt)})` : "";
+  let text: string;
+  if (after.state === "held" && h) {
+    const more = after.holders.length > 1 ? ` and ${after.holders.length - 1} more` : "";
+    text = `Now held by ${whoText(h).who}${more}${h.since ? ` since ${formatClock(h.since)}` : ""}${waiting}${at}.`;
+  } else if (after.state === "free" || after.state === "gone") {
+    text = `Now free: nobody holds it${waiting}${at}.`;
+  } else {
+    text = "Who holds it now is unknown: the store could not be read back.";
+  }
+  return (
+    <p data-testid="release-after" data-state={after.state} className="font-medium">
+      {escapeControls(text)}
+    </p>
+  );
+}
 
 /** ResultView renders what the release came to (data-testid="release-result", data-outcome). */
 export function ResultView({ result, onReview, onDone }: { result: ReleaseResult; onReview(): void; onDone(): void }) {
@@ -14,6 +37,7 @@ export function ResultView({ result, onReview, onDone }: { result: ReleaseResult
     return (
       <div data-testid="release-result" data-outcome="released" role="status" className={`${box} border-ok/50 bg-ok/10`}>
         <p className="font-semibold text-ok">Released ✓</p>
+        <AfterLine after={result.after} />
         {result.detail ? <p>{result.detail}</p> : null}
         {result.auditId ? <p className="text-muted">Audit entry {result.auditId}</p> : null}
         <button type="button" onClick={onDone} className="mt-1 text-accent hover:underline">
@@ -56,6 +80,7 @@ export function ResultView({ result, onReview, onDone }: { result: ReleaseResult
     return (
       <div data-testid="release-result" data-outcome="gone" role="status" className={`${box} border-line bg-sunken`}>
         <p className="font-semibold">Already released — nothing to do.</p>
+        <AfterLine after={result.after} />
         {result.message ? <p className="text-muted">{result.message}</p> : null}
         <button type="button" onClick={onDone} className="mt-1 text-accent hover:underline">
           Back to locks →
