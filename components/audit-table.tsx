@@ -7,7 +7,9 @@ import { useQuery } from "@tanstack/react-query";
 import { escapeControls } from "@/lib/keys";
 import type { AuditEntry } from "./api";
 import { ErrorNote } from "./error-note";
-import { formatDateTime, shortId } from "./format";
+import { attemptsOf, type Attempt } from "./audit-attempts";
+import { describeFence } from "./fence-text";
+import { formatDateTime, plural, shortId } from "./format";
 import { lockHref } from "./lock-row";
 import { auditQuery, connectionsQuery, whoamiQuery } from "./queries";
 
@@ -20,6 +22,7 @@ const OUTCOME_COLOUR: Record<string, string> = {
   changed: "text-warn",
   pending_approval: "text-muted",
   gone: "text-muted",
+  not_applied: "text-muted",
 };
 
 function setParam(name: string, value: string) {
@@ -63,8 +66,8 @@ export function AuditTable() {
   const { data, error, isPending } = useQuery(auditQuery({ connection, key }));
   const chainBrokenAt = data?.chainBrokenAt ?? null;
   const entries = data?.entries ?? [];
-  // An intent with no outcome is a release whose result was never recorded (e.g. a crash mid-call).
-  const finished = new Set(entries.filter((e) => e.phase === "outcome").map((e) => e.requestId));
+  // One row per attempt: intent, approval and outcome of one request folded together.
+  const attempts = attemptsOf(entries);
 
   return (
     <div data-testid="audit-page" className="mx-auto flex w-full max-w-[1500px] flex-col gap-3 p-4">
@@ -100,7 +103,7 @@ export function AuditTable() {
           className="w-72 rounded border border-line bg-panel px-2 py-1 font-mono text-[12px] placeholder:font-sans"
         />
         <span className="ml-auto text-muted">
-          {data ? `${entries.length} entr${entries.length === 1 ? "y" : "ies"}, newest first` : ""}
+          {data ? `${plural(attempts.length, "attempt")} (${plural(entries.length, "entry", "entries")}), newest first` : ""}
         </span>
         <button
           type="button"
@@ -133,12 +136,12 @@ export function AuditTable() {
       {isPending ? <p className="text-muted">Loading…</p> : null}
       {data && !entries.length ? <p className="text-muted">No audit entries{connection || key ? " match" : " yet"}.</p> : null}
 
-      {entries.length ? (
+      {attempts.length ? (
         <div className="overflow-auto rounded-md border border-line bg-panel">
           <table className="w-full border-collapse text-left">
             <thead className="sticky top-0 bg-sunken text-[11px] tracking-wide text-muted uppercase">
               <tr>
-                {["Time", "Actor", "Action", "Connection", "Key", "Phase", "Outcome", "Reason", "Mode", "Fence"].map((h) => (
+                {["Time", "Actor", "Action", "Connection", "Key", "Outcome", "Reason", "Mode", "Holding (fence)"].map((h) => (
                   <th key={h} scope="col" className="px-3 py-1.5 font-semibold">
                     {h}
                   </th>
@@ -146,61 +149,71 @@ export function AuditTable() {
               </tr>
             </thead>
             <tbody>
-              {entries.map((e) => (
-                <tr
-                  key={e.id}
-                  data-testid="audit-row"
-                  data-phase={e.phase}
-                  data-outcome={e.outcome ?? ""}
-                  className="border-t border-line/60 align-top hover:bg-hover"
-                >
-                  <td className="px-3 py-1 whitespace-nowrap tabular-nums" title={e.at}>
-                    {formatDateTime(e.at)}
-                  </td>
-                  <td className="px-3 py-1">
-                    {e.actor}
-                    {e.role ? <span className="ml-1 text-[11px] text-faint">{e.role}</span> : null}
-                  </td>
-                  <td className="px-3 py-1 text-muted">{e.action ?? "release"}</td>
-                  <td className="px-3 py-1">{e.connection}</td>
-                  <td className="max-w-[360px] px-3 py-1 font-mono break-all">
-                    {e.key && e.connection ? (
-                      <Link href={lockHref(e.connection, e.key)} prefetch={false} className="hover:underline">
-                        {escapeControls(e.key)}
-                      </Link>
-                    ) : (
-                      <span className="text-faint">–</span>
-                    )}
-                    {e.format ? <span className="ml-1 font-sans text-[11px] text-faint">{e.format}</span> : null}
-                  </td>
-                  <td className="px-3 py-1 text-muted">{e.phase}</td>
-                  <td className={`px-3 py-1 ${e.outcome ? (OUTCOME_COLOUR[e.outcome] ?? "text-bad") : "text-faint"}`}>
-                    {e.outcome ??
-                      (e.phase === "intent" ? (
-                        finished.has(e.requestId) ? (
-                          "–"
-                        ) : (
-                          <span className="text-warn" title="no outcome entry for this request: still running, or it never finished">
-                            no outcome yet
-                          </span>
-                        )
-                      ) : (
-                        "–"
-                      ))}
-                    {e.approvedBy ? <span className="block text-[12px] text-muted">approved by {e.approvedBy}</span> : null}
-                    {e.detail ? <span className="block text-[12px] text-muted">{e.detail}</span> : null}
-                  </td>
-                  <td className="max-w-[320px] px-3 py-1 break-words">{e.reason}</td>
-                  <td className="px-3 py-1 font-mono text-[12px] text-muted">{e.mode}</td>
-                  <td className="px-3 py-1 font-mono text-[12px] text-muted" title={`${e.fence}\nrequest ${e.requestId}`}>
-                    {shortId(e.fence)}
-                  </td>
-                </tr>
+              {attempts.map((a) => (
+                <AttemptRow key={a.id} a={a} />
               ))}
             </tbody>
           </table>
         </div>
       ) : null}
     </div>
+  );
+}
+
+/** One attempt: who asked what, how it ended (and the steps in between), the holding in words. */
+function AttemptRow({ a }: { a: Attempt }) {
+  const e = a.first;
+  const fenceWords = describeFence(e.fence);
+  const reconciled = a.entries.some((x) => (x as { reconciled?: boolean }).reconciled);
+  return (
+    <tr
+      data-testid="audit-row"
+      data-outcome={a.outcome ?? ""}
+      data-entries={a.entries.length}
+      data-entry-ids={a.entries.map((x) => x.id).join(" ")}
+      className="border-t border-line/60 align-top hover:bg-hover"
+    >
+      <td className="px-3 py-1 whitespace-nowrap tabular-nums" title={e.at}>
+        {formatDateTime(e.at)}
+      </td>
+      <td className="px-3 py-1">
+        {e.actor}
+        {e.role ? <span className="ml-1 text-[11px] text-faint">{e.role}</span> : null}
+      </td>
+      <td className="px-3 py-1 text-muted">{e.action ?? "release"}</td>
+      <td className="px-3 py-1">{e.connection}</td>
+      <td className="max-w-[360px] px-3 py-1 font-mono break-all">
+        {e.key && e.connection ? (
+          <Link href={lockHref(e.connection, e.key)} prefetch={false} className="hover:underline">
+            {escapeControls(e.key)}
+          </Link>
+        ) : (
+          <span className="text-faint">–</span>
+        )}
+      </td>
+      <td className="px-3 py-1" data-testid="audit-outcome">
+        <span className={`font-medium ${a.outcome ? (OUTCOME_COLOUR[a.outcome] ?? "text-bad") : "text-warn"}`}>
+          {a.outcome === null ? (
+            <span title="an intent with no outcome: the call never finished or its answer was lost">no outcome recorded (unknown)</span>
+          ) : (
+            a.outcome.replace(/_/g, " ")
+          )}
+        </span>
+        {reconciled ? <span className="text-[12px] text-muted"> (reconciled)</span> : null}
+        {a.approvedBy ? <span className="block text-[12px] text-muted">approved by {a.approvedBy}</span> : null}
+        {a.steps.length > 1 || a.entries[0].detail ? (
+          <ol className="mt-0.5 text-[12px] text-muted" data-testid="audit-steps">
+            {a.steps.map((s, i) => (
+              <li key={i}>{escapeControls(s)}</li>
+            ))}
+          </ol>
+        ) : null}
+      </td>
+      <td className="max-w-[320px] px-3 py-1 break-words">{e.reason}</td>
+      <td className="px-3 py-1 font-mono text-[12px] text-muted">{e.mode}</td>
+      <td className="max-w-[360px] px-3 py-1 text-[12px] text-muted" data-testid="audit-fence" title={`${e.fence}\nrequest ${e.requestId}`}>
+        {fenceWords ?? (e.fence ? <span className="font-mono">{shortId(e.fence)}</span> : <span className="text-faint">–</span>)}
+      </td>
+    </tr>
   );
 }

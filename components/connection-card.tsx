@@ -6,6 +6,8 @@ import type { LockStatus } from "@/lib/status";
 import { fetchLocksPage, type ConnectionSummary } from "./api";
 import { formatCount, plural } from "./format";
 import { staleWords } from "./freshness";
+import { Sparkline } from "./overview-parts";
+import type { HistoryGap, TrendPoint } from "./truth-types";
 import { whoText } from "./holder-text";
 import { ModeBadge } from "./mode-badge";
 import { keys, REFRESH_MS } from "./queries";
@@ -42,8 +44,16 @@ function TopContended({ conn }: { conn: string }) {
   );
 }
 
+/** The connection's trend over the last hour (GET /api/overview), when the server has one. */
+export interface CardTrend {
+  points: TrendPoint[];
+  gaps: HistoryGap[];
+  now: number;
+  stepMs: number;
+}
+
 /** ConnectionCard summarises one connection on the overview (data-testid="connection-card-<id>"). */
-export function ConnectionCard({ c }: { c: ConnectionSummary }) {
+export function ConnectionCard({ c, trend }: { c: ConnectionSummary; trend?: CardTrend }) {
   const href = `/c/${encodeURIComponent(c.id)}`;
   const countLink = (status: LockStatus, n: number) => (
     <Link
@@ -108,6 +118,14 @@ export function ConnectionCard({ c }: { c: ConnectionSummary }) {
           </span>
         ) : null}
       </p>
+      {trend ? (
+        <div className="flex flex-col gap-0.5">
+          <Sparkline points={trend.points} gaps={trend.gaps} now={trend.now} stepMs={trend.stepMs} />
+          <span className="text-[11px] text-faint">
+            waiters (line) and contended locks (bars), last hour{trend.gaps.length ? " · shaded: store out of sight" : ""}
+          </span>
+        </div>
+      ) : null}
       {c.counts.contended > 0 && c.status !== "unreachable" ? <TopContended conn={c.id} /> : null}
       <p className="text-[11px] text-faint">
         {c.kind} · {c.id}

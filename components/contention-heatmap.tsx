@@ -22,6 +22,7 @@ export function ContentionHeatmap({ data }: { data: TopAnswer }) {
           <div className="flex h-4" role="row" aria-label={r.key}>
             {r.cells.map((ms, i) => {
               const t = data.from + i * data.step;
+              const waiting = r.cellWaiters?.[i];
               const level = ms === 0 ? 0 : 0.15 + 0.85 * Math.sqrt(ms / max);
               return (
                 <Link
@@ -31,7 +32,8 @@ export function ContentionHeatmap({ data }: { data: TopAnswer }) {
                   data-key={r.key}
                   data-connection={r.connection}
                   data-wait-ms={ms}
-                  title={`${r.key} at ${formatClock(new Date(t).toISOString())}: ${formatDuration(ms)} waited`}
+                  data-waiting={waiting ?? ""}
+                  title={`${r.key} at ${formatClock(new Date(t).toISOString())}: ${formatDuration(ms)} waited${waiting ? ` by ${waiting} waiter${waiting === 1 ? "" : "s"} (waits still going included)` : ""}`}
                   className="block flex-1 border-r border-panel bg-sunken hover:outline hover:outline-1 hover:outline-fg"
                 >
                   <span className="block h-full w-full bg-contended" style={{ opacity: level }} />
@@ -41,8 +43,30 @@ export function ContentionHeatmap({ data }: { data: TopAnswer }) {
           </div>
         </div>
       ))}
+      {data.gaps?.length ? (
+        <>
+          <span className="truncate text-right text-muted" title="stretches in which a store, or the console itself, was out of sight: nothing is known of them">
+            out of sight
+          </span>
+          <div className="relative h-2 bg-sunken" data-testid="heatmap-gaps">
+            {data.gaps.map((g) => (
+              <span
+                key={g.id}
+                className="absolute inset-y-0 bg-bad/40"
+                style={{ left: `${pct(g.from, data)}%`, width: `${Math.max(0.4, pct(g.to ?? data.to, data) - pct(g.from, data))}%` }}
+                title={`${g.connection ?? "console"} ${g.kind === "console-down" ? "down" : "out of sight"} ${formatClock(new Date(g.from).toISOString())} → ${g.to ? formatClock(new Date(g.to).toISOString()) : "now"}`}
+              />
+            ))}
+          </div>
+        </>
+      ) : null}
       <span />
       <TimeAxis from={data.from} to={data.to} />
     </div>
   );
+}
+
+/** Position of a time within the window, in percent (clamped). */
+function pct(t: number, d: { from: number; to: number }): number {
+  return ((Math.min(Math.max(t, d.from), d.to) - d.from) / (d.to - d.from)) * 100;
 }

@@ -15,7 +15,15 @@ export function ContentionTable({ data }: { data: TopAnswer }) {
         <tr className="border-b border-line">
           <th className={th}>lock</th>
           <th className={th}>connection</th>
-          <th className={th}>waited (total)</th>
+          <th className={th} title="people waiting for it right now, named or only counted by the store">
+            waiting now
+          </th>
+          <th className={th} title="how long the oldest of them has waited so far">
+            longest current wait
+          </th>
+          <th className={th} title="time spent waiting in the range, waits still going included">
+            waited (total)
+          </th>
           <th className={th}>waits</th>
           <th className={th}>acquisitions</th>
           <th className={th}>handovers</th>
@@ -33,6 +41,13 @@ export function ContentionTable({ data }: { data: TopAnswer }) {
               </Link>
             </td>
             <td className={td}>{r.connection}</td>
+            <td className={`${td} ${r.waitingNow ? "font-semibold text-contended" : "text-faint"}`} data-testid="waiting-now">
+              {r.waitingNow === undefined ? "–" : r.waitingNow}
+              {r.anonymous ? <span className="ml-1 text-[11px] font-normal text-muted">({r.anonymous} not identified)</span> : null}
+            </td>
+            <td className={td} data-testid="longest-current-wait">
+              {r.longestCurrentWaitMs == null ? <span className="text-faint">–</span> : formatDuration(r.longestCurrentWaitMs)}
+            </td>
             <td className={td}>{formatDuration(r.waitMs)}</td>
             <td className={td}>{r.waits}</td>
             <td className={td}>{r.acquisitions}</td>
@@ -52,6 +67,7 @@ const INCIDENT: Record<string, { text: string; colour: string }> = {
   expired: { text: "outlived its TTL (expired)", colour: "text-stale" },
   "long-hold": { text: "long hold", colour: "text-expiring" },
   "long-wait": { text: "long wait", colour: "text-contended" },
+  lost: { text: "lost during outage", colour: "text-expiring" },
 };
 
 /** Stale-lock episodes, force-releases, expiries and long holds/waits in the window. */
@@ -62,12 +78,16 @@ export function ContentionIncidents({ data }: { data: TopAnswer }) {
       {data.incidents.map((i, n) => (
         <li key={n} className="flex flex-wrap items-baseline gap-x-3 py-1" data-testid="incident">
           <span className="tabular-nums text-muted">{formatClock(new Date(i.at).toISOString())}</span>
-          <span className={`font-medium ${INCIDENT[i.kind]?.colour ?? ""}`}>{INCIDENT[i.kind]?.text ?? i.kind}</span>
+          <span className={`font-medium ${INCIDENT[i.kind]?.colour ?? ""}`}>
+            {INCIDENT[i.kind]?.text ?? i.kind}
+            {i.ongoing ? " (still waiting)" : ""}
+          </span>
           <Link href={lockHref(i.connection, i.key)} className="font-mono text-accent hover:underline">
             {i.key}
           </Link>
           <span className="text-muted">{i.owner ?? i.holder}</span>
-          {i.ms !== undefined ? <span className="tabular-nums text-muted">{formatDuration(i.ms)}</span> : null}
+          {i.ms !== undefined ? <span className="tabular-nums text-muted">{formatDuration(i.ms)}{i.ongoing ? " so far" : ""}</span> : null}
+          {i.cause ? <span className="text-muted">({i.cause})</span> : null}
         </li>
       ))}
     </ul>

@@ -1,15 +1,14 @@
 // Fetchers and TanStack query options for the history API (docs/architecture.md §4):
 //   ["history", conn, key, range]   GET /api/history          (one lock's series)
 //   ["contention", range]           GET /api/contention/top   (top locks, heatmap, incidents)
+//   ["overview"]                    GET /api/overview         (recent events, trends, worst offenders)
 // Key roots are distinct from components/queries.ts so no prefix matches another resource.
 // Ranges are relative ("15m"): the window slides, and each refetch asks for "the last 15m".
 
 import { queryOptions } from "@tanstack/react-query";
-import type { Incident, LockHistory, TopRow } from "@/lib/history/query";
 import { ApiError } from "./api";
 import { REFRESH_MS } from "./queries";
-
-export type { Incident, LockHistory, TopRow };
+import type { HistoryGap, IncidentView, LockHistoryView, OverviewAnswer, TopRowView } from "./truth-types";
 
 export const RANGES = { "5m": 5 * 60_000, "15m": 15 * 60_000, "1h": 3_600_000, "6h": 6 * 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000 } as const;
 export type RangeName = keyof typeof RANGES;
@@ -23,13 +22,15 @@ export interface Resolution {
   mode: "live" | "polling";
   resMs: number;
 }
-export type HistoryAnswer = LockHistory & { resolution: Resolution; recording: Recording };
+export type HistoryAnswer = LockHistoryView & { resolution: Resolution; recording: Recording };
 export interface TopAnswer {
   from: number;
   to: number;
   step: number;
-  locks: TopRow[];
-  incidents: Incident[];
+  locks: TopRowView[];
+  incidents: IncidentView[];
+  /** Stretches in which a store (or the console) was out of sight; absent from older servers. */
+  gaps?: HistoryGap[];
   resolution: Record<string, Resolution>;
   recording: Recording;
 }
@@ -69,6 +70,16 @@ export const contentionQuery = (range: RangeName, limit = 20) =>
       return getJson<TopAnswer>(`/api/contention/top?${q}`, signal);
     },
     refetchInterval: REFRESH_MS,
+    retry: (n, err) => !(err instanceof ApiError && err.status < 500) && n < 2,
+  });
+
+/** Recent events, per-connection trends and worst offenders across every connection. */
+export const overviewQuery = (enabled = true) =>
+  queryOptions({
+    queryKey: ["overview"] as const,
+    queryFn: ({ signal }) => getJson<OverviewAnswer>("/api/overview", signal),
+    refetchInterval: REFRESH_MS,
+    enabled,
     retry: (n, err) => !(err instanceof ApiError && err.status < 500) && n < 2,
   });
 

@@ -11,6 +11,10 @@ import { useQuery } from "@tanstack/react-query";
 import { ErrorNote } from "./error-note";
 import { formatClock, formatDuration } from "./format";
 import { historyQuery, type HistoryAnswer, type RangeName } from "./history-api";
+import type { HistoryGap } from "./truth-types";
+
+/** A holding in the timeline; `cause` says why a lost one ended (server field, may be absent). */
+type SegmentView = Omit<HistoryAnswer["segments"][number], "endKind"> & { endKind?: string; cause?: string };
 import { RangePicker, RecordingNote, TimeAxis } from "./history-parts";
 
 const MAX_LANES = 10;
@@ -55,7 +59,7 @@ function TimelineBody({ h }: { h: HistoryAnswer }) {
       ) : (
         <div className="grid grid-cols-[minmax(0,180px)_minmax(0,1fr)] gap-x-2 text-[12px]">
           {[...lanes.entries()].map(([lane, segs]) => (
-            <Lane key={lane} lane={lane} segs={segs} x={x} now={h.to} />
+            <Lane key={lane} lane={lane} segs={segs} x={x} now={h.to} gaps={h.gaps ?? []} />
           ))}
           <span className="pt-1 text-right text-muted">waiters (max {maxQ})</span>
           <svg viewBox="0 0 1000 30" preserveAspectRatio="none" className="h-8 w-full" data-testid="waiters-band" role="img" aria-label="waiters over time">
@@ -67,6 +71,7 @@ function TimelineBody({ h }: { h: HistoryAnswer }) {
                 </rect>
               ) : null,
             )}
+            <GapMarks gaps={h.gaps ?? []} x={x} now={h.to} height={30} />
           </svg>
           <span />
           <TimeAxis from={h.from} to={h.to} />
@@ -77,7 +82,9 @@ function TimelineBody({ h }: { h: HistoryAnswer }) {
   );
 }
 
-function Lane({ lane, segs, x, now }: { lane: string; segs: HistoryAnswer["segments"]; x: (t: number) => number; now: number }) {
+const END_WORDS: Record<string, string> = { expired: "expired", "force-released": "force-released", lost: "lost during outage" };
+
+function Lane({ lane, segs, x, now, gaps }: { lane: string; segs: SegmentView[]; x: (t: number) => number; now: number; gaps: HistoryGap[] }) {
   return (
     <>
       <span className="truncate pt-0.5 text-right font-mono text-muted" title={lane}>
@@ -87,14 +94,40 @@ function Lane({ lane, segs, x, now }: { lane: string; segs: HistoryAnswer["segme
         <rect x="0" y="0" width="1000" height="16" className="fill-sunken" />
         {segs.map((s) => {
           const end = s.end ?? now;
-          const colour = s.end === null ? "fill-accent" : s.endKind === "released" ? "fill-held/70" : "fill-stale";
+          const colour =
+            s.end === null ? "fill-accent" : s.endKind === "released" ? "fill-held/70" : s.endKind === "lost" ? "fill-expiring/70" : "fill-stale";
+          const ended = s.endKind && s.endKind !== "released" ? `, ${END_WORDS[s.endKind] ?? s.endKind}${s.cause ? ` (${s.cause})` : ""}` : "";
           return (
-            <rect key={`${s.holder}-${s.start}`} data-testid="timeline-segment" x={x(s.start)} width={Math.max(2, x(end) - x(s.start))} y="2" height="12" rx="1" className={colour}>
-              <title>{`${s.owner ?? s.holder}: ${formatClock(new Date(s.start).toISOString())} → ${s.end === null ? "still held" : formatClock(new Date(s.end).toISOString())} (${formatDuration(end - s.start)}${s.endKind && s.endKind !== "released" ? `, ${s.endKind}` : ""}${s.seen ? ", already held when recording began" : ""})`}</title>
+            <rect
+              key={`${s.holder}-${s.start}`}
+              data-testid="timeline-segment"
+              data-end-kind={s.endKind ?? ""}
+              x={x(s.start)}
+              width={Math.max(2, x(end) - x(s.start))}
+              y="2"
+              height="12"
+              rx="1"
+              className={colour}
+            >
+              <title>{`${s.owner ?? s.holder}: ${formatClock(new Date(s.start).toISOString())} → ${s.end === null ? "still held" : formatClock(new Date(s.end).toISOString())} (${formatDuration(end - s.start)}${ended}${s.seen ? ", already held when recording began" : ""})`}</title>
             </rect>
           );
         })}
+        <GapMarks gaps={gaps} x={x} now={now} height={16} />
       </svg>
+    </>
+  );
+}
+
+/** Stretches in which the store was out of sight, drawn over the lanes: nothing is known of them. */
+function GapMarks({ gaps, x, now, height }: { gaps: HistoryGap[]; x: (t: number) => number; now: number; height: number }) {
+  return (
+    <>
+      {gaps.map((g) => (
+        <rect key={g.id} data-testid="timeline-gap" x={x(g.from)} width={Math.max(2, x(g.to ?? now) - x(g.from))} y="0" height={height} className="fill-bad/30">
+          <title>{`${g.kind === "console-down" ? "LockDeck was down" : "store out of sight"}: ${formatClock(new Date(g.from).toISOString())} → ${g.to ? formatClock(new Date(g.to).toISOString()) : "now"}${g.detail ? ` (${g.detail})` : ""}`}</title>
+        </rect>
+      ))}
     </>
   );
 }
@@ -112,11 +145,15 @@ function Figures({ h }: { h: HistoryAnswer }) {
     <div className="flex flex-wrap gap-x-6 gap-y-1" data-testid="timeline-figures">
       {cell("hold p50 / p95 / p99", `${p(h.hold.p50)} / ${p(h.hold.p95)} / ${p(h.hold.p99)}`, "hold-percentiles")}
       {cell("wait p50 / p95 / p99", `${p(h.wait.p50)} / ${p(h.wait.p95)} / ${p(h.wait.p99)}`, "wait-percentiles")}
+      {h.waitingNow !== undefined ? cell("waiting now", String(h.waitingNow) + (h.anonymous ? ` (${h.anonymous} not identified)` : ""), "waiting-now") : null}
+      {h.waitingNow !== undefined ? cell("longest current wait", h.longestCurrentWaitMs == null ? "–" : formatDuration(h.longestCurrentWaitMs), "longest-current-wait") : null}
+      {h.waitedTotalMs !== undefined ? cell("waited (total)", formatDuration(h.waitedTotalMs), "waited-total") : null}
       {cell("acquisitions", String(h.acquisitions), "acquisitions")}
       {cell("handovers / min", String(h.handoversPerMin))}
       {cell("max queue", String(maxQ))}
       {cell("force-released", String(h.forceReleases))}
       {cell("expired", String(h.expiries))}
+      {h.lost ? cell("lost during outage", String(h.lost), "lost") : null}
       {h.hold.basis === "bucketed" ? <span className="self-end text-[11px] text-faint">percentiles from minute roll-ups (bucketed)</span> : null}
     </div>
   );

@@ -10,7 +10,10 @@ import { ConnectionCard } from "./connection-card";
 import { ErrorNote } from "./error-note";
 import { formatCount } from "./format";
 import { whoText } from "./holder-text";
+import { overviewQuery } from "./history-api";
+import { RecentEvents, WorstOffenders } from "./overview-parts";
 import { connectionsQuery, keys, REFRESH_MS } from "./queries";
+import { serverHasOverview } from "./truth-types";
 import { StatusBadge } from "./status-badge";
 import { Ttl } from "./ttl";
 
@@ -20,6 +23,8 @@ const SEARCH_LIMIT = 8;
 export function Overview() {
   const q = useSearchParams().get("q")?.trim() ?? "";
   const { data, error, isPending } = useQuery(connectionsQuery());
+  const overview = useQuery(overviewQuery(serverHasOverview(data))).data;
+  const labels = new Map((data ?? []).map((c) => [c.id, c.label || c.id]));
 
   return (
     <div className="mx-auto flex w-full max-w-[1400px] flex-col gap-4 p-4">
@@ -32,9 +37,30 @@ export function Overview() {
         {isPending ? <p className="text-muted">Loading connections…</p> : null}
         {data && data.length === 0 ? <p className="text-muted">No connections are configured.</p> : null}
         <div className="grid grid-cols-1 gap-3 lg:grid-cols-2 2xl:grid-cols-3">
-          {data?.map((c) => <ConnectionCard key={c.id} c={c} />)}
+          {data?.map((c) => (
+            <ConnectionCard
+              key={c.id}
+              c={c}
+              trend={
+                overview
+                  ? {
+                      points: overview.trends[c.id] ?? [],
+                      gaps: overview.gaps.filter((g) => g.connection === c.id || g.connection === null),
+                      now: overview.now,
+                      stepMs: overview.trendStepMs,
+                    }
+                  : undefined
+              }
+            />
+          ))}
         </div>
       </section>
+      {overview ? (
+        <div className="grid grid-cols-1 gap-3 lg:grid-cols-2">
+          <WorstOffenders data={overview} labels={labels} />
+          <RecentEvents data={overview} labels={labels} />
+        </div>
+      ) : null}
     </div>
   );
 }

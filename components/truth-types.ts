@@ -128,3 +128,11 @@ export interface OverviewAnswer {
   gaps: HistoryGap[];
   recording: { paused: boolean; message: string | null } | null;
 }
+
+/**
+ * True when the server sends the issue-16 fields (freshness on connection rows), and so has
+ * GET /api/overview: asking an older server would be a 404 in the browser's console.
+ */
+export function serverHasOverview(list: ReadonlyArray<{ confirmedAt?: unknown }> | undefined): boolean {
+  return !!list?.some((c) => c.confirmedAt !== undefined);
+}

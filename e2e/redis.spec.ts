@@ -43,7 +43,12 @@ test("a release with a reason removes the lock and lands in the audit page", asy
   await page.goto("/audit");
   const row = page.getByTestId("audit-row").filter({ hasText: key }).filter({ hasText: "e2e: stuck after deploy INC-1" });
   await expect(row.first()).toBeVisible();
-  await expect(page.getByTestId("audit-row").filter({ hasText: key }).filter({ hasText: /applied/ })).toHaveCount(1);
+  // One row per attempt: its intent and outcome folded together, the holding it was conditional on in words.
+  const attempt = page.getByTestId("audit-row").filter({ hasText: key });
+  await expect(attempt).toHaveCount(1);
+  await expect(attempt).toHaveAttribute("data-outcome", "applied");
+  await expect(attempt).toHaveAttribute("data-entries", "2");
+  await expect(attempt.getByTestId("audit-fence")).toHaveText(`redis.token · value “${value.slice(0, 4)}…${value.slice(-5)}”`);
 });
 
 test("a release against a holding that changed shows 'changed' and deletes nothing", async ({ page }) => {
