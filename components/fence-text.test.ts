@@ -6,8 +6,8 @@ const fence = (f: string, h: Record<string, string | number | null>) => encodeFe
 
 describe("describeFence", () => {
   it("reads every store's holding in words", () => {
-    expect(describeFence(fence("redis.token", { t: "string", v: Buffer.from("9f8e7d6c5b4a39281706f5e4d3c2b1a0").toString("base64") }))).toBe(
-      "redis.token · value “9f8e…2b1a0”",
+    expect(describeFence(fence("redis.token", { t: "string", d: "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12" }))).toBe(
+      "redis.token · value with SHA-1 2fd4…3eb12",
     );
     expect(describeFence(fence("redisson.lock", { t: "hash", fields: JSON.stringify([["7f3a9c1e-0b2d-4c55-9a8e-1d2c3b4a5f60:42", "2"]]), ch: "x", msg: "0" }))).toBe(
       "redisson.lock · holder 7f3a…:42 ×2",

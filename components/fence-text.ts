@@ -1,7 +1,8 @@
-// A release fence in words for the audit page: which holding the operator saw ("Redis value
-// “a1b2…c3d4e”", "etcd holder key create revision 42, mod revision 42, lease 694d…", "znode …
-// version 0"), not base64. The fence is base64url JSON (lib/fence.ts); only the server acts on
-// it, this only reads it. Pure; an unreadable fence gives null (the raw text stays in the title).
+// A release fence in words for the audit page: which holding the operator saw ("value with
+// SHA-1 1a2b…", "holder key at create revision 42, mod revision 42, lease 694d…", "znode …
+// version 0"), not base64. A fence is base64url(JSON) + "." + its signature (lib/fence.ts): only
+// the server makes, verifies and acts on it; this only reads the part before the signature, to
+// describe it. Pure; an unreadable fence gives null (the raw text stays in the title).
 
 import { shortId } from "./format";
 
@@ -9,22 +10,14 @@ type Holding = Record<string, string | number | null>;
 
 function decode(fence: string): { k: string; f: string; h: Holding } | null {
   try {
-    const b64 = fence.replace(/-/g, "+").replace(/_/g, "/");
+    const dot = fence.lastIndexOf(".");
+    const b64 = (dot > 0 ? fence.slice(0, dot) : fence).replace(/-/g, "+").replace(/_/g, "/");
     const bytes = Uint8Array.from(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0));
     const v = JSON.parse(new TextDecoder().decode(bytes)) as { k?: unknown; f?: unknown; h?: unknown };
     if (typeof v.k !== "string" || typeof v.f !== "string" || !v.h || typeof v.h !== "object") return null;
     return { k: v.k, f: v.f, h: v.h as Holding };
   } catch {
     return null;
-  }
-}
-
-function text64(b64: string): string {
-  try {
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    return `${b64.length} base64 characters`;
   }
 }
 
@@ -48,7 +41,8 @@ function leaseHex(dec: string | number | null): string {
 function holdingWords(h: Holding): string {
   switch (h.t) {
     case "string":
-      return `value “${shortId(text64(String(h.v)))}”`;
+      // The value's SHA-1, never the value (a token is a credential of sorts).
+      return `value with SHA-1 ${shortId(String(h.d))}`;
     case "hash": {
       const fields = json<[string, string][]>(h.fields) ?? [];
       return fields.length ? fields.map(([f, c]) => `holder ${shortId(f)} ×${c}`).join(", ") : "no holder fields";

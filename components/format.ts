@@ -105,7 +105,8 @@ export function shortId(id: string): string {
   return `${id.slice(0, 4)}…${id.slice(-5)}`;
 }
 
-const UUIDISH = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}/i;
+/** A uuid, or 32 hex digits (kazoo's uuid4().hex), not part of a longer hex run. */
+const UUIDISH = /(?<![0-9a-f])(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})(?![0-9a-f])/i;
 const UUIDISH_ALL = new RegExp(UUIDISH.source, "gi");
 
 /** compactIds shortens every uuid inside display text to its first 8 characters: "client 7f3a9c1e… thread 42". */
