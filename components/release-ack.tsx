@@ -23,7 +23,7 @@ export function StaleAck({
   const age = freshness.staleAgeMs;
   const seconds = age === null ? null : staleSeconds(age);
   return (
-    <div data-testid="stale-ack-note" data-stale-age-ms={age ?? ""} role="alert" className="flex flex-col gap-1.5 rounded border border-stale/50 bg-stale/10 px-2 py-1.5">
+    <div data-testid="stale-ack-note" data-stale-age-ms={age ?? ""} className="flex flex-col gap-1.5 rounded border border-stale/50 bg-stale/10 px-2 py-1.5">
       <p>
         <strong className="text-stale">▲ {seconds === null ? "This view was never confirmed." : `This view is ${seconds} s old.`}</strong>{" "}
         {freshness.confirmedAt ? `Last confirmed ${formatClock(freshness.confirmedAt)}` : "No read has succeeded"}

@@ -168,7 +168,7 @@ export function ReleaseDialog({ conn, lock, plan, freshness, liveFence, onClose,
           <span className="font-normal text-muted">(seen {formatClock(lock.observedAt)})</span>?
         </h2>
 
-        {stale && freshness && !result ? (
+        {stale && freshness && (!result || retryable) ? (
           <StaleAck freshness={freshness} message={freshness.message} acked={acked} onAck={setAcked} disabled={pending} />
         ) : null}
 

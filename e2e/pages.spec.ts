@@ -8,6 +8,7 @@ import path from "node:path";
 import type { HoldProcess } from "../scripts/capture/hold";
 import { etcdctlLock } from "../scripts/capture/etcd/hold";
 import { CreateMode, ZkSession } from "../lib/stores/zookeeper/client";
+import { createLockDir } from "./zk-lock-dir";
 
 interface Conn {
   id: string;
@@ -52,16 +53,7 @@ async function holdOneLock(kind: string, conn = kind): Promise<string | null> {
     await zk.connected();
     held.push(async () => zk.close());
     const dir = `/locks/e2e-pages-${n}`;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        // /locks may be a container the server reaps once empty: (re)create it as needed.
-        if (!(await zk.exists("/locks"))) await zk.create("/locks", Buffer.alloc(0), CreateMode.PERSISTENT);
-        await zk.create(dir, Buffer.alloc(0), CreateMode.PERSISTENT);
-        break;
-      } catch (err) {
-        if (attempt > 3) throw err;
-      }
-    }
+    await createLockDir(zk, dir);
     // Curator's InterProcessMutex layout: _c_<uuid>-lock-<seq>, data = the client's address.
     await zk.create(`${dir}/_c_4f1e2a8c-9d3b-4c7e-8a51-2f6d0b9e7c13-lock-`, Buffer.from("127.0.0.1"), CreateMode.EPHEMERAL_SEQUENTIAL);
     return dir;

@@ -7,6 +7,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import Redis from "ioredis";
 import { CreateMode, ZkSession } from "../lib/stores/zookeeper/client";
+import { createLockDir } from "./zk-lock-dir";
 import { REDISSON, prefixName } from "../lib/formats/redis/names";
 import type { HoldProcess } from "../scripts/capture/hold";
 import { holdConsulCli } from "../scripts/capture/consul/hold";
@@ -42,17 +43,7 @@ async function curatorQueue(dir: string, addresses: string[]): Promise<ZkSession
   const sessions: ZkSession[] = [];
   for (const [i, address] of addresses.entries()) {
     const s = await zk();
-    if (i === 0) {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          if (!(await s.exists("/locks"))) await s.create("/locks", Buffer.alloc(0), CreateMode.PERSISTENT);
-          await s.create(dir, Buffer.alloc(0), CreateMode.PERSISTENT);
-          break;
-        } catch (err) {
-          if (attempt > 3) throw err;
-        }
-      }
-    }
+    if (i === 0) await createLockDir(s, dir);
     await s.create(`${dir}/_c_${crypto.randomUUID()}-lock-`, Buffer.from(address), CreateMode.EPHEMERAL_SEQUENTIAL);
     sessions.push(s);
   }

@@ -5,6 +5,7 @@ import { expect, test } from "@playwright/test";
 import { startHold, type HoldProcess } from "../scripts/capture/hold";
 import { HOLD_JVM_FLAGS } from "../scripts/capture/curator/prepare";
 import { CreateMode, ZkSession } from "../lib/stores/zookeeper/client";
+import { createLockDir } from "./zk-lock-dir";
 
 const address = process.env.E2E_ZK_ADDRESS!;
 const procs: HoldProcess[] = [];
@@ -112,16 +113,7 @@ test("an empty lock parent left behind can be pruned from its page", async ({ pa
   const raw = new ZkSession({ connectString: address, sessionTimeoutMs: 10_000, auth: [] }, 10_000);
   try {
     await raw.connected();
-    // /locks may be a Curator container that the server reaps once empty: (re)create it as needed.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if (!(await raw.exists("/locks"))) await raw.create("/locks", Buffer.alloc(0), CreateMode.PERSISTENT);
-        await raw.create(path, Buffer.alloc(0), CreateMode.PERSISTENT);
-        break;
-      } catch (err) {
-        if (attempt > 3) throw err;
-      }
-    }
+    await createLockDir(raw, path);
     // A contender came and went, as kazoo leaves it: no children, cversion > 0.
     const node = await raw.create(`${path}/0123456789abcdef0123456789abcdef__lock__`, Buffer.from("gone"), CreateMode.EPHEMERAL_SEQUENTIAL);
     await raw.remove(node, 0);
