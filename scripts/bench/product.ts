@@ -15,8 +15,9 @@ import { Hub } from "../../lib/hub/hub";
 import { EventBus } from "../../lib/hub/bus";
 import { parseLockQuery } from "../../lib/api/params";
 import { withFreshTtls } from "../../lib/hub/fresh";
+import { ROOT } from "./report";
 
-export const ROOT = path.resolve(__dirname, "../..");
+export { ROOT };
 export const CONNECTION = "bench";
 const BUILD_TIMEOUT_MS = 5 * 60_000;
 
@@ -31,8 +32,10 @@ export interface ConsoleUnderTest {
   label: string;
   /** Resolves once the connection is live (keyspace notifications) and holds `n` locks. */
   waitLive(n: number, timeoutMs: number): Promise<void>;
-  /** Calls back for every upsert event of the bench connection; resolves once subscribed. */
-  onUpsert(cb: (key: string, at: number) => void): Promise<() => void>;
+  /** Calls back for every upsert and remove event of the bench connection; resolves once subscribed. */
+  onEvent(cb: (type: "upsert" | "remove", key: string, at: number) => void): Promise<() => void>;
+  /** How the connection follows changes, as /api/connections names it (e.g. "client tracking"). */
+  feed(): Promise<string | undefined>;
   /** RSS of the console's processes, or null where it cannot be separated from the bench. */
   rss(): ProcRss[] | null;
   /** One page of the lock table, as the UI asks for it. */
@@ -165,18 +168,24 @@ export async function startProduct(redisUrl: string): Promise<ConsoleUnderTest> 
         throw new Error(`${(e as Error).message}; last seen ${last}\n--- server log ---\n${logTail(server.logFile)}`);
       });
     },
-    async onUpsert(cb) {
+    async onEvent(cb) {
       let opened!: () => void;
       const first = new Promise<void>((r) => (opened = r));
       const stream = await openSse(`${base}/api/events?connection=${CONNECTION}`, (e) => {
         opened(); // the first frame (current status) proves the stream is flowing
-        if (e.event === "upsert") cb((JSON.parse(e.data) as { lock: { key: string } }).lock.key, e.at);
+        if (e.event === "upsert") cb("upsert", (JSON.parse(e.data) as { lock: { key: string } }).lock.key, e.at);
+        if (e.event === "remove") cb("remove", (JSON.parse(e.data) as { key: string }).key, e.at);
       });
       stream.done.catch((err) => console.error(`  SSE stream broke: ${(err as Error).message}`));
       await withDeadline(first, 10_000, "the first SSE frame");
       const enc = stream.headers.get("content-encoding");
       if (enc) console.log(`  note: SSE response is ${enc}-encoded`);
       return () => stream.close();
+    },
+    async feed() {
+      const list = (await getJson("/api/connections")) as Array<Record<string, unknown>>;
+      const c = list.find((x) => x.id === CONNECTION);
+      return describeFeed(c);
     },
     rss: () => processTreeRss(server.pid),
     async tablePage(params) {
@@ -201,10 +210,14 @@ export function startInProcess(redisUrl: string): ConsoleUnderTest {
         return s.mode === "live" && s.status === "ok" && s.lockCount === n;
       }, { timeoutMs, intervalMs: 100, what: `hub live with ${n} locks` });
     },
-    async onUpsert(cb) {
+    async onEvent(cb) {
       return bus.subscribe((e) => {
-        if (e.type === "upsert") cb(e.data.lock.key, performance.now());
+        if (e.type === "upsert") cb("upsert", e.data.lock.key, performance.now());
+        if (e.type === "remove") cb("remove", e.data.key, performance.now());
       });
+    },
+    async feed() {
+      return describeFeed(hub.statusEvent() as unknown as Record<string, unknown>);
     },
     rss: () => null,
     async tablePage(params) {
@@ -214,6 +227,11 @@ export function startInProcess(redisUrl: string): ConsoleUnderTest {
     },
     stop: () => hub.stop(),
   };
+}
+
+function describeFeed(c: Record<string, unknown> | undefined): string | undefined {
+  if (!c) return undefined;
+  return c.mode === "live" ? `live (${c.feed ?? "?"})` : `${c.mode}${c.message ? `: ${c.message}` : ""}`;
 }
 
 /** VmRSS / VmHWM of `root` and all its descendants, from /proc. */

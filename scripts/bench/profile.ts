@@ -1,34 +1,51 @@
-// CPU profile of one RedisAdapter.snapshot() over N keys (default 100k) of the bench mix:
-//   npx tsx scripts/bench/profile.ts [N]
-// Prints the top functions by self time and writes snapshot.cpuprofile (open it in Chrome
-// DevTools or speedscope) to the current directory.
+// Profiles of the Redis read path, to see where time and memory go before changing anything:
+//   npx tsx scripts/bench/profile.ts cpu [N]     CPU profile of one RedisAdapter.snapshot() over N keys
+//                                                (default 100k): top functions by self and inclusive
+//                                                time, commands sent, and the phases timed apart;
+//                                                writes snapshot.cpuprofile (Chrome DevTools, speedscope)
+//   npx tsx scripts/bench/profile.ts heap [N]    a Hub holding N locks: heap used per lock after GC,
+//                                                RSS, and the heap's make-up by constructor (from a
+//                                                heap snapshot, written to hub.heapsnapshot)
+//   npx tsx scripts/bench/profile.ts fences [N]  what building the fence of N records costs
+// All against a redis-server started here, loaded with the bench mix (scripts/bench/redis-data.ts).
 
 import Redis from "ioredis";
 import fs from "node:fs";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { Session } from "node:inspector/promises";
 import { startRedis } from "../servers/redis";
+import { waitFor } from "../servers/process";
 import { RedisAdapter } from "../../lib/stores/redis/adapter";
 import { RedisConnectionSchema } from "../../lib/stores/redis/config";
 import { scanAndRead } from "../../lib/stores/redis/scan";
 import { decodeRedis } from "../../lib/formats/redis";
-import { rawFloor, serverCounters, writeLocks } from "./redis-data";
-import { ms, since } from "./stats";
+import type { RedisEntry } from "../../lib/formats/redis/entry";
+import { LargeValues } from "../../lib/stores/redis/read";
+import { Hub } from "../../lib/hub/hub";
+import { EventBus } from "../../lib/hub/bus";
+import { encodeFence } from "../../lib/fence";
+import { serverCounters, writeLocks } from "./redis-data";
+import { redisFloorRead } from "./redis-floor";
+import { mb, median, ms, since } from "./stats";
 
-interface Node {
+v8.setFlagsFromString("--expose-gc");
+const gc = vm.runInNewContext("gc") as () => void;
+
+const FLOOR = { values: "MGET", scanCount: 2000, inFlight: 4 } as const;
+const cfgFor = (url: string) => RedisConnectionSchema.parse({ id: "bench", kind: "redis", url });
+
+interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string };
   hitCount?: number;
   children?: number[];
 }
 
-async function main(): Promise<void> {
-  const n = Number(process.argv[2] ?? 100_000);
-  const server = await startRedis();
-  const redis = new Redis(server.url);
-  const adapter = new RedisAdapter("bench", RedisConnectionSchema.parse({ id: "bench", kind: "redis", url: server.url }));
+async function cpu(redis: Redis, url: string): Promise<void> {
+  const adapter = new RedisAdapter("bench", cfgFor(url));
   const session = new Session();
   try {
-    await writeLocks(redis, n, [600, 1200]);
     await adapter.snapshot(new AbortController().signal); // warm-up
     session.connect();
     await session.post("Profiler.enable");
@@ -40,12 +57,12 @@ async function main(): Promise<void> {
     const { profile } = await session.post("Profiler.stop");
     fs.writeFileSync("snapshot.cpuprofile", JSON.stringify(profile));
     // Self and inclusive samples per function (inclusive counted once per stack).
-    const nodes = new Map((profile.nodes as Node[]).map((x) => [x.id, x]));
-    const name = (x: Node) => `${x.callFrame.functionName || "(anonymous)"} ${x.callFrame.url.replace(/^.*?\/(node_modules|lib)\//, "$1/")}`;
+    const nodes = new Map((profile.nodes as ProfileNode[]).map((x) => [x.id, x]));
+    const name = (x: ProfileNode) => `${x.callFrame.functionName || "(anonymous)"} ${x.callFrame.url.replace(/^.*?\/(node_modules|lib)\//, "$1/")}`;
     const self = new Map<string, number>();
     const total = new Map<string, number>();
     let all = 0;
-    const walk = (x: Node, onStack: Set<string>) => {
+    const walk = (x: ProfileNode, onStack: Set<string>) => {
       const f = name(x);
       const hits = x.hitCount ?? 0;
       all += hits;
@@ -54,14 +71,20 @@ async function main(): Promise<void> {
       for (const g of stack) total.set(g, (total.get(g) ?? 0) + hits);
       for (const c of x.children ?? []) walk(nodes.get(c)!, stack);
     };
-    walk((profile.nodes as Node[])[0], new Set());
+    walk((profile.nodes as ProfileNode[])[0], new Set());
     const top = (m: Map<string, number>, k: number, only = (_f: string) => true) =>
-      [...m].filter(([f]) => only(f)).sort((a, b) => b[1] - a[1]).slice(0, k).map(([f, h]) => `  ${((100 * h) / all).toFixed(1).padStart(5)}%  ${f}`).join("\n");
+      [...m]
+        .filter(([f]) => only(f))
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, k)
+        .map(([f, h]) => `  ${((100 * h) / all).toFixed(1).padStart(5)}%  ${f}`)
+        .join("\n");
     console.log(`snapshot of ${snap.locks.length} locks: ${ms(took)} (profiled); ${all} samples`);
-    console.log(`top self time:\n${top(self, 20)}`);
+    console.log(`top self time:\n${top(self, 25)}`);
     console.log(`inclusive time, LockDeck code (lib/):\n${top(total, 20, (f) => f.includes(" lib/"))}`);
+    console.log(`inclusive time, ioredis:\n${top(total, 8, (f) => f.includes("ioredis"))}`);
 
-    // The same work in phases, unprofiled: raw floor, discovery + reads (scan.ts/read.ts), decode.
+    // The same work in phases, unprofiled: floor, discovery + reads (scan.ts/read.ts), decode.
     const signal = new AbortController().signal;
     const commands = async (fn: () => Promise<unknown>) => {
       const before = await serverCounters(redis);
@@ -70,28 +93,133 @@ async function main(): Promise<void> {
       const d = [...after.calls].map(([c, x]) => [c, x - (before.calls.get(c) ?? 0) - (c === "info" ? 1 : 0)] as const).filter(([, x]) => x > 0);
       return `${d.reduce((a, [, x]) => a + x, 0)} (${d.map(([c, x]) => `${c} ${x}`).join(", ")})`;
     };
-    console.log(`commands sent: floor ${await commands(() => rawFloor(redis))}`);
+    console.log(`commands sent: floor ${await commands(() => redisFloorRead(redis, FLOOR))}`);
     console.log(`commands sent: snapshot ${await commands(() => adapter.snapshot(signal))}`);
     for (let r = 0; r < 3; r++) {
+      gc();
       let t = performance.now();
-      await rawFloor(redis);
+      await redisFloorRead(redis, FLOOR);
       const floor = since(t);
+      gc();
       t = performance.now();
-      const read = await scanAndRead(redis, () => true, 64 * 1024, signal);
+      const entries: RedisEntry[] = [];
+      await scanAndRead(redis, () => true, { cap: 64 * 1024, multiGet: new LargeValues() }, (page) => void entries.push(...page.entries), signal);
       const readMs = since(t);
       t = performance.now();
-      decodeRedis(read.entries, { connection: "bench", consistency: "primary", now: Date.now() });
+      decodeRedis(entries, { connection: "bench", consistency: "primary", now: Date.now() });
       const decodeMs = since(t);
+      gc();
       t = performance.now();
       await adapter.snapshot(signal);
-      console.log(`phases: floor ${ms(floor)} | scanAndRead ${ms(readMs)} + decodeRedis ${ms(decodeMs)} | whole snapshot ${ms(since(t))}`);
+      console.log(`phases: floor ${ms(floor)} | scanAndRead (kept) ${ms(readMs)} + decodeRedis ${ms(decodeMs)} | whole snapshot (decoding as pages arrive) ${ms(since(t))}`);
     }
   } finally {
     session.disconnect();
     await adapter.close();
+  }
+}
+
+/** Heap used (after GC) by a hub holding the locks, and what the heap is made of. */
+async function heap(url: string, n: number): Promise<void> {
+  gc();
+  const base = process.memoryUsage();
+  const bus = new EventBus();
+  const hub = new Hub("bench", new RedisAdapter("bench", cfgFor(url)), bus);
+  const t0 = performance.now();
+  hub.start();
+  try {
+    await waitFor(async () => hub.statusEvent().lockCount === n && hub.statusEvent().status === "ok", { timeoutMs: 300_000, what: `hub holding ${n} locks` });
+    const ready = since(t0);
+    const peak = process.memoryUsage();
+    // Let the start-up settle (a second pass, if the feed asks for one), then measure.
+    await new Promise((r) => setTimeout(r, 3_000));
+    gc();
+    gc();
+    const held = process.memoryUsage();
+    const perLock = (held.heapUsed - base.heapUsed) / n;
+    console.log(`hub holding ${n} locks after ${ms(ready)} (mode ${hub.statusEvent().mode})`);
+    console.log(`heap used: base ${mb(base.heapUsed / 1024)}, just after the first snapshot ${mb(peak.heapUsed / 1024)}, held after GC ${mb(held.heapUsed / 1024)} → ${(perLock / 1024).toFixed(2)} KiB per lock`);
+    console.log(`RSS: base ${mb(base.rss / 1024)}, after the first snapshot ${mb(peak.rss / 1024)}, held ${mb(held.rss / 1024)}; external ${mb(held.external / 1024)}, arrayBuffers ${mb(held.arrayBuffers / 1024)}`);
+    if (n <= 50_000) {
+      const file = v8.writeHeapSnapshot("hub.heapsnapshot");
+      console.log(`heap make-up (self size by constructor, from ${file}):\n${summarizeHeap(file, 25)}`);
+    } else console.log("(heap snapshot only for N ≤ 50k: the file and its parse grow with the heap)");
+  } finally {
+    await hub.stop();
+  }
+}
+
+/** Self size and count per (node type, constructor name), largest first. */
+function summarizeHeap(file: string, k: number): string {
+  const snap = JSON.parse(fs.readFileSync(file, "utf8")) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const f = snap.snapshot.meta.node_fields;
+  const width = f.length;
+  const [iType, iName, iSize] = [f.indexOf("type"), f.indexOf("name"), f.indexOf("self_size")];
+  const types = snap.snapshot.meta.node_types[0];
+  const by = new Map<string, { size: number; count: number }>();
+  let total = 0;
+  for (let i = 0; i < snap.nodes.length; i += width) {
+    const type = types[snap.nodes[i + iType]];
+    const name = type === "string" || type === "concatenated string" || type === "sliced string" ? `(${type})` : snap.strings[snap.nodes[i + iName]];
+    const key = `${type}: ${name.slice(0, 60)}`;
+    const size = snap.nodes[i + iSize];
+    total += size;
+    const e = by.get(key) ?? { size: 0, count: 0 };
+    e.size += size;
+    e.count++;
+    by.set(key, e);
+  }
+  return [...by]
+    .sort((a, b) => b[1].size - a[1].size)
+    .slice(0, k)
+    .map(([key, e]) => `  ${((100 * e.size) / total).toFixed(1).padStart(5)}%  ${mb(e.size / 1024).padStart(7)}  ${String(e.count).padStart(8)}×  ${key}`)
+    .join("\n");
+}
+
+/** The cost of making every record's fence (today: JSON + base64url per record, at read time). */
+async function fences(url: string): Promise<void> {
+  const adapter = new RedisAdapter("bench", cfgFor(url));
+  try {
+    const snap = await adapter.snapshot(new AbortController().signal);
+    const holdings = snap.locks.map((l) => JSON.parse(Buffer.from(l.fence, "base64url").toString("utf8")) as { k: string; f: string; h: Record<string, string> });
+    const times: number[] = [];
+    let bytes = 0;
+    for (let r = 0; r < 5; r++) {
+      gc();
+      const t = performance.now();
+      bytes = 0;
+      for (const h of holdings) bytes += encodeFence("bench", h.k, h.f, h.h).length;
+      times.push(since(t));
+    }
+    console.log(
+      `fences for ${holdings.length} records: ${ms(median(times))} median of 5 (${times.map((x) => x.toFixed(0)).join(", ")} ms); ` +
+        `${(bytes / holdings.length).toFixed(0)} characters each, ${mb(bytes / 1024)} of strings held if kept on every record`,
+    );
+  } finally {
+    await adapter.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const what = process.argv[2] ?? "cpu";
+  const n = Number(process.argv[3] ?? 100_000);
+  const server = await startRedis();
+  const redis = new Redis(server.url);
+  try {
+    await writeLocks(redis, n, [600, 1200]);
+    if (what === "cpu") await cpu(redis, server.url);
+    else if (what === "heap") await heap(server.url, n);
+    else if (what === "fences") await fences(server.url);
+    else throw new Error(`unknown profile "${what}": cpu, heap or fences`);
+  } finally {
     redis.disconnect();
     await server.stop();
   }
+  process.exit(0);
 }
 
 void main();

@@ -1,15 +1,11 @@
-// Bench data in Redis: a realistic mix of lock keys written with pipelines, the "raw floor"
-// read (what any client needs at least to list them), and INFO counters.
+// Bench data in Redis: a realistic mix of lock keys written with pipelines, and INFO counters.
+// The raw floor reads are in redis-floor.ts.
 
 import type Redis from "ioredis";
 import { createRng } from "../../lib/demo/prng";
 
 const SERVICES = ["orders", "payments", "inventory", "billing", "shipping", "users", "reports", "search"];
 const CHUNK = 5_000;
-
-/** Same batching as lib/stores/redis/scan.ts: SCAN COUNT 1000, one pipeline per page, ≤ 4 pages in flight. */
-const SCAN_COUNT = 1000;
-const IN_FLIGHT = 4;
 
 export interface Mix {
   tokens: number;
@@ -50,27 +46,6 @@ export async function writeLocks(redis: Redis, n: number, ttlSec: [number, numbe
     if (failed) throw new Error(`loading locks failed: ${failed[0]!.message}`);
   }
   return mix;
-}
-
-/** The raw floor: SCAN every key and pipeline PTTL + GET for each page; returns keys read. */
-export async function rawFloor(redis: Redis): Promise<number> {
-  let cursor = "0";
-  let read = 0;
-  const inFlight = new Set<Promise<void>>();
-  do {
-    const [next, keys] = (await redis.scanBuffer(cursor, "COUNT", SCAN_COUNT)) as [Buffer, Buffer[]];
-    cursor = next.toString();
-    if (keys.length === 0) continue;
-    const p = redis.pipeline();
-    for (const k of keys) p.pttl(k).getBuffer(k);
-    // GET answers WRONGTYPE for the hashes; the round trip is what counts here.
-    const job = p.exec().then(() => void (read += keys.length));
-    const tracked = job.finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
-    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
-  } while (cursor !== "0");
-  await Promise.all(inFlight);
-  return read;
 }
 
 export interface ServerCounters {

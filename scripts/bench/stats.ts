@@ -1,5 +1,7 @@
 // Small number helpers for the benchmark: order statistics and formatting.
 
+import fs from "node:fs";
+
 export function median(xs: number[]): number {
   return percentile(xs, 50);
 }
@@ -24,4 +26,17 @@ export function mb(kb: number): string {
 /** Milliseconds since `t0` (a performance.now() reading). */
 export function since(t0: number): number {
   return performance.now() - t0;
+}
+
+/** utime + stime of another process in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+export function procCpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU ms of this process (user + system). */
+export function ownCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }

@@ -16,7 +16,9 @@ import { ZooKeeperConnectionSchema } from "../../lib/stores/zookeeper/config";
 import { CreateMode, ZkSession } from "../../lib/stores/zookeeper/client";
 import { Hub } from "../../lib/hub/hub";
 import { EventBus } from "../../lib/hub/bus";
+import os from "node:os";
 import { median, ms, percentile } from "./stats";
+import { pickFloor } from "./floor";
 
 export interface ZooKeeperBenchOptions {
   dirs?: number;
@@ -53,21 +55,25 @@ export interface ZooKeeperBench {
   notes: string[];
 }
 
-/** The snapshot target from issue 4 (as this module has always stated it). */
-export const ZK_SNAPSHOT_TARGET = 1.5;
+/** Issue 13: ZooKeeper 10k snapshot ≤ 1.3× its floor (issue 4 had asked for 1.5×). */
+export const ZK_SNAPSHOT_TARGET = 1.3;
 
 function uuid(i: number): string {
   const h = i.toString(16).padStart(12, "0");
   return `6c2e4b7d-0000-4000-8000-${h}`;
 }
 
-async function rawFloor(s: ZkSession, root: string): Promise<number> {
-  const t0 = performance.now();
+/** How many requests the floor keeps in flight on its session; the fastest is picked per run. */
+const FLOOR_IN_FLIGHT = [64, 256, 1024, 4096];
+
+/** The floor: getChildren of every lock dir + getData of every node, pipelined; returns nodes read. */
+async function rawFloor(s: ZkSession, root: string, maxInFlight: number): Promise<number> {
   const { children: dirs } = await s.getChildren(root);
   let inflight = 0;
+  let nodes = 0;
   const queue: Array<() => void> = [];
   const limited = async <T>(fn: () => Promise<T>) => {
-    if (inflight >= 256) await new Promise<void>((r) => queue.push(r));
+    if (inflight >= maxInFlight) await new Promise<void>((r) => queue.push(r));
     inflight++;
     try {
       return await fn();
@@ -80,9 +86,10 @@ async function rawFloor(s: ZkSession, root: string): Promise<number> {
     dirs.map(async (d) => {
       const { children } = await limited(() => s.getChildren(`${root}/${d}`));
       await Promise.all(children.map((c) => limited(() => s.getData(`${root}/${d}/${c}`))));
+      nodes += children.length;
     }),
   );
-  return performance.now() - t0;
+  return nodes;
 }
 
 export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => void) = {}): Promise<ZooKeeperBench> {
@@ -124,7 +131,17 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
     const a = adapter;
     const signal = new AbortController().signal;
     await a.snapshot(signal); // warm-up (JIT, watches armed once)
-    await rawFloor(raw, "/locks");
+    const picked = await pickFloor(
+      FLOOR_IN_FLIGHT.map((n) => ({ inFlight: n, label: `getChildren per dir + getData per node, ≤ ${n} requests in flight, no sync`, read: () => rawFloor(raw, "/locks", n) })),
+      DIRS * PER_DIR,
+      { log },
+    );
+    const floorOnce = async () => {
+      const t0 = performance.now();
+      const n = await rawFloor(raw, "/locks", picked.best.inFlight);
+      if (n !== DIRS * PER_DIR) throw new Error(`floor read ${n} nodes, expected ${DIRS * PER_DIR}`);
+      return performance.now() - t0;
+    };
     const floors: number[] = [];
     const snaps: number[] = [];
     const snapshot = async () => {
@@ -136,11 +153,11 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
     for (let r = 0; r < ROUNDS; r++) {
       // Alternating order, so neither side always runs second.
       if (r % 2 === 0) {
-        floors.push(await rawFloor(raw, "/locks"));
+        floors.push(await floorOnce());
         await snapshot();
       } else {
         await snapshot();
-        floors.push(await rawFloor(raw, "/locks"));
+        floors.push(await floorOnce());
       }
       log(`  round ${r + 1}: floor ${ms(floors[r])}, snapshot ${ms(snaps[r])}`);
     }
@@ -150,7 +167,7 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
     log(`zookeeper: snapshot ${snapshotMs.toFixed(0)} ms vs raw floor ${floorMs.toFixed(0)} ms (${ratio.toFixed(2)}×)`);
     rows.push({
       part: `ZooKeeper snapshot, ${nodes} lock nodes (${DIRS} Curator lock dirs × ${PER_DIR} contenders), median of ${ROUNDS}`,
-      result: `floor ${ms(floorMs)} (${range(floors)}; getChildren per dir + getData per node, ≤ 256 in flight, no sync), decoded snapshot ${ms(snapshotMs)} (${range(snaps)}; sync + walk with watches + decode): ratio **${ratio.toFixed(2)}×** (per round: ${snaps.map((x, i) => (x / floors[i]).toFixed(2)).join(", ")})`,
+      result: `floor ${ms(floorMs)} (${range(floors)}; ${picked.best.label}), decoded snapshot ${ms(snapshotMs)} (${range(snaps)}; sync + walk with watches + decode): ratio **${ratio.toFixed(2)}×** (per round: ${snaps.map((x, i) => (x / floors[i]).toFixed(2)).join(", ")}); load ${os.loadavg()[0].toFixed(1)}. Floor ${picked.summary}`,
       target: `≤ ${ZK_SNAPSHOT_TARGET}× floor`,
       verdict: ratio <= ZK_SNAPSHOT_TARGET ? "met" : "MISSED",
     });

@@ -1,0 +1,422 @@
+// The Redis section of `npm run bench`, against a default redis-server started here (no
+// notify-keyspace-events: the console's live feed has to work without touching server config):
+//   1. snapshot cost: the floor (fastest plain ioredis read, picked in this run) vs the decoded
+//      adapter.snapshot(), interleaved rounds, wall and CPU time
+//   2. store write -> SSE `upsert`, and key expiry -> SSE `remove`, through `next start`
+//   3. idle cost: commands/minute the console sends while nothing changes
+//   4. server RSS holding 100k locks
+//   5. lock-table API latency at 100k rows
+//   6. console start -> live with 100k locks, against 2 x floor + the bare start-up (empty store)
+
+import Redis from "ioredis";
+import { startRedis, type RedisServer } from "../servers/redis";
+import { waitFor } from "../servers/process";
+import { RedisAdapter } from "../../lib/stores/redis/adapter";
+import { RedisConnectionSchema } from "../../lib/stores/redis/config";
+import { createRng } from "../../lib/demo/prng";
+import { redisVersion, serverCounters, writeLocks, type Mix } from "./redis-data";
+import { REDIS_FLOOR_GRID, redisFloorCandidates, describeRedisFloor, redisFloorRead, type RedisFloorSettings } from "./redis-floor";
+import { pickFloor } from "./floor";
+import { CONNECTION, ensureBuild, startInProcess, startProduct, type ConsoleUnderTest, type ProcRss } from "./product";
+import { mb, median, ms, ownCpuMs, percentile, procCpuMs, since } from "./stats";
+import { load1, note, part, range, record, setHow, setVersion } from "./report";
+import v8 from "node:v8";
+import vm from "node:vm";
+
+v8.setFlagsFromString("--expose-gc");
+const gc = vm.runInNewContext("gc") as () => void;
+
+const SIZES = [10_000, 100_000];
+const ROUNDS: Record<number, number> = { 10_000: 5, 100_000: 5 };
+const BIG = 100_000;
+const IDLE_MS = 30_000;
+const LAT_WRITES = 200;
+const LAT_SPACING_MS = 20;
+const EXPIRIES = 100;
+const EXPIRY_PX = [300, 1_500] as const;
+const TABLE_REQUESTS = 50;
+const TABLE_FILTER = "payments"; // one service in eight
+const RSS_TARGET_MB = 250;
+/**
+ * Lock TTLs, uniform. Long enough that no key expires during the run: an expiry is a real change
+ * (the idle window must have none, and floor and snapshot must read the same keys). On a busy
+ * machine the 100k rounds alone took over a minute, so 60..600 s keys were expiring mid-run.
+ * The read cost does not depend on the TTL value.
+ */
+const TTL_SEC: [number, number] = [600, 1200];
+
+/** Appended to parts 2-5 when they ran in the fallback (no product server). */
+let where = "";
+/** The floor picked for 100k keys, for the start-up target (part 6). */
+let bigFloor: { ms: number; settings: RedisFloorSettings } | null = null;
+
+// ---- 1. snapshot vs raw floor ----------------------------------------------------------------
+
+async function snapshotVsFloor(redis: Redis, url: string, n: number): Promise<void> {
+  await redis.flushall();
+  const t = performance.now();
+  const mix = await writeLocks(redis, n, TTL_SEC);
+  console.log(`  wrote ${n} keys in ${ms(since(t))} (${describeMix(mix)}; TTLs ${TTL_SEC.join("..")} s)`);
+  const floorClient = new Redis(url);
+  const adapter = new RedisAdapter(CONNECTION, RedisConnectionSchema.parse({ id: CONNECTION, kind: "redis", url }));
+  const signal = new AbortController().signal;
+  const serverPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
+  try {
+    const picked = await pickFloor(redisFloorCandidates(floorClient), n, { log: console.log, beforeEach: gc });
+    const settings = picked.best.settings;
+    const cpu = () => ownCpuMs() + procCpuMs(serverPid);
+    const timed = async (fn: () => Promise<void>) => {
+      gc();
+      const c0 = cpu();
+      const t0 = performance.now();
+      await fn();
+      return { wall: since(t0), cpu: cpu() - c0 };
+    };
+    const floor = () =>
+      timed(async () => {
+        const keys = await redisFloorRead(floorClient, settings);
+        if (keys !== n) throw new Error(`floor read ${keys} keys, expected ${n}`);
+      });
+    const snapshot = () =>
+      timed(async () => {
+        const snap = await adapter.snapshot(signal);
+        if (snap.locks.length !== n) throw new Error(`snapshot decoded ${snap.locks.length} locks, expected ${n}`);
+        if (snap.problems.length) throw new Error(`snapshot problems: ${JSON.stringify(snap.problems.slice(0, 3))}`);
+      });
+    await snapshot(); // warm-up: connections, JIT (the floor warmed up in its pre-run)
+    const floors: Array<{ wall: number; cpu: number }> = [];
+    const snaps: Array<{ wall: number; cpu: number }> = [];
+    const loads: string[] = [];
+    for (let r = 0; r < ROUNDS[n]; r++) {
+      loads.push(load1());
+      const order = r % 2 === 0 ? ["floor", "snapshot"] : ["snapshot", "floor"];
+      for (const what of order) {
+        if (what === "floor") floors.push(await floor());
+        else snaps.push(await snapshot());
+      }
+      console.log(`  round ${r + 1}: floor ${ms(floors.at(-1)!.wall)} (cpu ${ms(floors.at(-1)!.cpu)}), snapshot ${ms(snaps.at(-1)!.wall)} (cpu ${ms(snaps.at(-1)!.cpu)}), load ${loads.at(-1)}`);
+    }
+    const fw = floors.map((x) => x.wall);
+    const sw = snaps.map((x) => x.wall);
+    const ratio = median(sw) / median(fw);
+    // Paired per round: less sensitive to load that changes between rounds.
+    const pairs = sw.map((x, i) => x / fw[i]);
+    const cpuRatio = median(snaps.map((x) => x.cpu)) / median(floors.map((x) => x.cpu));
+    if (n === BIG) bigFloor = { ms: median(fw), settings };
+    const target = n === BIG ? "≤ 1.3×" : "—";
+    record({
+      part: `1. snapshot vs floor, ${n / 1000}k keys (median of ${ROUNDS[n]})`,
+      result:
+        `floor ${ms(median(fw))} (${range(fw)}; ${describeRedisFloor(settings)}), snapshot ${ms(median(sw))} (${range(sw)}), ratio **${ratio.toFixed(2)}×** ` +
+        `(per round: ${pairs.map((x) => x.toFixed(2)).join(", ")}; median of pairs ${median(pairs).toFixed(2)}×); ` +
+        `CPU (node + redis-server) ${ms(median(floors.map((x) => x.cpu)))} vs ${ms(median(snaps.map((x) => x.cpu)))}: ${cpuRatio.toFixed(2)}×; load ${loads.join(", ")}. ` +
+        `Floor ${picked.summary}`,
+      target,
+      verdict: n === BIG ? (ratio <= 1.3 ? "met" : "MISSED") : "—",
+    });
+  } finally {
+    floorClient.disconnect();
+    await adapter.close();
+  }
+}
+
+function describeMix(m: Mix): string {
+  return `${m.tokens} SET PX tokens, ${m.redisson} Redisson hashes, ${m.noExpiry} without expiry`;
+}
+
+// ---- 2-6. against the running console ----------------------------------------------------------
+
+/**
+ * `second`: a further window right after the first, with no target of its own (diagnostic): it
+ * shows whether reads seen in the first window repeat, or were a one-off just after going live.
+ */
+async function idleCost(redis: Redis, second = false): Promise<void> {
+  const before = await serverCounters(redis);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, IDLE_MS)); // the measurement window itself
+  const after = await serverCounters(redis);
+  const minutes = since(t0) / 60_000;
+  const delta = new Map<string, number>();
+  for (const [cmd, calls] of after.calls) {
+    // Redis counts an INFO after running it: `before` is in the delta, `after` is not.
+    const d = calls - (before.calls.get(cmd) ?? 0) - (cmd === "info" ? 1 : 0);
+    if (d > 0) delta.set(cmd, d);
+  }
+  const total = [...delta.values()].reduce((a, b) => a + b, 0);
+  const scans = delta.get("scan") ?? 0;
+  const perMin = (x: number) => (x / minutes).toFixed(1);
+  const breakdown = [...delta].sort((a, b) => b[1] - a[1]).map(([c, d]) => `${c} ${perMin(d)}`).join(", ") || "none";
+  const expired = after.expiredKeys - before.expiredKeys;
+  // Every lock key gets one PTTL per full read: PTTL calls / keys = how many full passes.
+  const passes = (delta.get("pttl") ?? 0) / BIG;
+  console.log(`  ${total} commands in ${(minutes * 60).toFixed(1)} s: ${breakdown} /min; keys expired meanwhile: ${expired}; ≈ ${passes.toFixed(2)} full passes`);
+  const result = `${perMin(total)} commands/min (${breakdown}); SCAN **${perMin(scans)}/min**; ≈ ${passes.toFixed(2)} full passes over the ${BIG / 1000}k keys (PTTL calls ÷ keys); ${expired} keys expired in the window`;
+  if (second) {
+    record({
+      part: `3b. idle cost, a second ${IDLE_MS / 1000} s window right after the first (diagnostic: does it repeat?)${where}`,
+      result,
+      target: "— (diagnostic; the target is row 3's)",
+      verdict: "—",
+    });
+    return;
+  }
+  record({
+    part: `3. idle cost, ${BIG / 1000}k locks, ${IDLE_MS / 1000} s window from the moment the console reports live${where}`,
+    result,
+    target: "SCAN 0/min (no rescans)",
+    verdict: scans === 0 ? "met" : "MISSED",
+  });
+}
+
+function rssSummary(procs: ProcRss[]): { totalKb: number; text: string } {
+  const totalKb = procs.reduce((a, p) => a + p.rssKb, 0);
+  const parts = procs.map((p) => `pid ${p.pid} ${mb(p.rssKb)} (peak ${mb(p.hwmKb)})`).join(" + ");
+  return { totalKb, text: `${mb(totalKb)} [${parts}]` };
+}
+
+async function tableLatency(ui: ConsoleUnderTest): Promise<void> {
+  const rng = createRng(7);
+  for (const q of [undefined, TABLE_FILTER]) {
+    const times: number[] = [];
+    let total = 0;
+    for (let i = 0; i < TABLE_REQUESTS; i++) {
+      const offset = i === 0 ? 0 : rng.int(0, Math.max(0, total - 200));
+      const params = new URLSearchParams({ limit: "200", cursor: String(offset), sort: "ttl" });
+      if (q) params.set("q", q);
+      const t0 = performance.now();
+      const page = await ui.tablePage(params);
+      times.push(since(t0));
+      total = page.total;
+      if (page.rows === 0) throw new Error(`empty page at cursor ${offset} of ${total}`);
+    }
+    const label = q ? `q=${q} (${total} matches)` : `no filter (${total} rows)`;
+    console.log(`  ${label}: first ${ms(times[0])}, p50 ${ms(percentile(times, 50))}, p95 ${ms(percentile(times, 95))}`);
+    record({
+      part: `5. lock table API, limit=200 sort=ttl random cursor, ${label}, ${TABLE_REQUESTS} requests${where}`,
+      result: `p50 ${ms(percentile(times, 50))}, p95 ${ms(percentile(times, 95))} (first request ${ms(times[0])}); load ${load1()}`,
+      target: "—",
+      verdict: "—",
+    });
+  }
+}
+
+async function writeToEvent(redis: Redis, ui: ConsoleUnderTest, sse: boolean, feed: string): Promise<void> {
+  const arrived = new Map<string, number>();
+  const unsubscribe = await ui.onEvent((type, key, at) => {
+    if (type === "upsert" && !arrived.has(key)) arrived.set(key, at);
+  });
+  const sent = new Map<string, number>();
+  const rng = createRng(11);
+  try {
+    const start = performance.now();
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < LAT_WRITES; i++) {
+      // Open loop: write i goes out at start + i*20 ms whether or not earlier events arrived.
+      const wait = start + i * LAT_SPACING_MS - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const key = `bench:lock:lat:${i}`;
+      sent.set(key, performance.now());
+      writes.push(redis.set(key, rng.hex(16), "PX", 60_000));
+    }
+    await Promise.all(writes);
+    await waitFor(async () => [...sent.keys()].every((k) => arrived.has(k)), {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+      what: `upsert events for all ${LAT_WRITES} writes`,
+    }).catch(() => {});
+  } finally {
+    unsubscribe();
+  }
+  const lat = [...sent].filter(([k]) => arrived.has(k)).map(([k, t]) => arrived.get(k)! - t);
+  const lost = LAT_WRITES - lat.length;
+  if (lat.length === 0) throw new Error(`no upsert event arrived for any of ${LAT_WRITES} writes`);
+  const p95 = percentile(lat, 95);
+  const result = `p50 ${ms(percentile(lat, 50))}, p95 **${ms(p95)}**, max ${ms(Math.max(...lat))}; ${lost} of ${LAT_WRITES} events missing after 10 s; feed: ${feed}; load ${load1()}`;
+  console.log(`  ${result}`);
+  record({
+    part: `2. write → ${sse ? "SSE" : "EventBus (IN-PROCESS FALLBACK, no HTTP)"} upsert, ${LAT_WRITES} writes ${LAT_SPACING_MS} ms apart, default redis-server (no keyspace events)`,
+    result,
+    target: "p95 < 250 ms, none lost",
+    verdict: p95 < 250 && lost === 0 ? "met" : "MISSED",
+  });
+}
+
+/**
+ * Keys written with a short PX, one every 30 ms; latency = arrival of the `remove` event minus
+ * the moment the key was due to expire (just before the SET + PX, so slightly generous to the
+ * store, never to the console).
+ */
+async function expiryToEvent(redis: Redis, ui: ConsoleUnderTest, sse: boolean, feed: string): Promise<void> {
+  const removed = new Map<string, number>();
+  const seen = new Set<string>();
+  const unsubscribe = await ui.onEvent((type, key, at) => {
+    if (type === "upsert") seen.add(key);
+    if (type === "remove" && !removed.has(key)) removed.set(key, at);
+  });
+  const due = new Map<string, number>();
+  const rng = createRng(13);
+  try {
+    for (let i = 0; i < EXPIRIES; i++) {
+      const key = `bench:lock:exp:${i}`;
+      const px = rng.int(EXPIRY_PX[0], EXPIRY_PX[1]);
+      due.set(key, performance.now() + px);
+      await redis.set(key, rng.hex(16), "PX", px);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await waitFor(async () => [...due.keys()].every((k) => removed.has(k)), {
+      timeoutMs: 15_000,
+      intervalMs: 20,
+      what: `remove events for all ${EXPIRIES} expiring keys`,
+    }).catch(() => {});
+  } finally {
+    unsubscribe();
+  }
+  const lat = [...due].filter(([k]) => removed.has(k)).map(([k, t]) => Math.max(0, removed.get(k)! - t));
+  const lost = EXPIRIES - lat.length;
+  const shown = [...due.keys()].filter((k) => seen.has(k)).length;
+  if (lat.length === 0) throw new Error(`no remove event arrived for any of ${EXPIRIES} expiring keys`);
+  const p95 = percentile(lat, 95);
+  const result = `p50 ${ms(percentile(lat, 50))}, p95 **${ms(p95)}**, max ${ms(Math.max(...lat))} after the key was due; ${lost} of ${EXPIRIES} expiries missing after 15 s; ${shown} of them were shown first (upsert); feed: ${feed}; load ${load1()}`;
+  console.log(`  ${result}`);
+  record({
+    part: `2b. expiry → ${sse ? "SSE" : "EventBus (IN-PROCESS FALLBACK)"} remove, ${EXPIRIES} keys with PX ${EXPIRY_PX.join("–")} ms, 100k other keys with TTLs`,
+    result,
+    target: "p95 < 250 ms, none lost",
+    verdict: p95 < 250 && lost === 0 ? "met" : "MISSED",
+  });
+}
+
+async function consoleParts(redis: Redis, url: string): Promise<void> {
+  console.log("\n## server phase: bare start-up, loading data and starting the console");
+  await redis.flushall();
+  let product = process.env.BENCH_INPROC !== "1";
+  if (product) {
+    try {
+      const build = await ensureBuild(process.env.BENCH_REBUILD === "1");
+      note(`Product build: ${build}.`);
+      console.log(`  ${build}`);
+    } catch (err) {
+      product = false;
+      process.exitCode = 1;
+      console.error(`  ${(err as Error).message}`);
+      note(`**\`next build\` failed; parts 2-6 ran IN-PROCESS (Hub + EventBus, no HTTP/SSE), and server RSS was not measured.** ${(err as Error).message.split("\n")[0]}`);
+    }
+  } else note("BENCH_INPROC=1: parts 2-6 ran IN-PROCESS (Hub + EventBus, no HTTP/SSE).");
+  where = product ? "" : " [IN-PROCESS FALLBACK]";
+  const start = () => (product ? startProduct(url) : Promise.resolve(startInProcess(url)));
+
+  // The bare start-up: the same console against the same (empty) Redis, until it is live.
+  let t0 = performance.now();
+  const bare = await start();
+  let bareMs: number;
+  try {
+    await bare.waitLive(0, 120_000);
+    bareMs = since(t0);
+    console.log(`  bare start-up (empty store) → live: ${ms(bareMs)}`);
+  } finally {
+    await bare.stop();
+  }
+
+  const mix = await writeLocks(redis, BIG, TTL_SEC);
+  console.log(`  wrote ${BIG} keys (${describeMix(mix)}; TTLs ${TTL_SEC.join("..")} s)`);
+  t0 = performance.now();
+  const ui = await start();
+  try {
+    console.log(`  console: ${ui.label}`);
+    await ui.waitLive(BIG, 180_000);
+    const toLive = since(t0);
+    const feed = (await ui.feed()) ?? "?";
+    console.log(`  live with ${BIG} locks ${ms(toLive)} after start (feed: ${feed})`);
+    if (bigFloor) {
+      const budget = 2 * bigFloor.ms + bareMs;
+      record({
+        part: `6. console start → live with ${BIG / 1000}k locks${where}`,
+        result: `**${ms(toLive)}** (bare start-up with an empty store ${ms(bareMs)}; 100k floor ${ms(bigFloor.ms)}; budget 2 × floor + bare = ${ms(budget)}; feed: ${feed}; load ${load1()})`,
+        target: "≤ 2 × floor + bare start-up",
+        verdict: toLive <= budget ? "met" : "MISSED",
+      });
+    } else {
+      record({ part: `6. console start → live with ${BIG / 1000}k locks${where}`, result: `${ms(toLive)} (bare ${ms(bareMs)}; no 100k floor in this run)`, target: "≤ 2 × floor + bare start-up", verdict: "not measured" });
+    }
+
+    const atLive = ui.rss();
+    await part("3. idle cost", "SCAN 0/min (no rescans)", () => idleCost(redis));
+    const afterIdle = ui.rss();
+    await part("3b. idle cost, second window", "—", () => idleCost(redis, true));
+    await part("4. server RSS", `≤ ${RSS_TARGET_MB} MB`, async () => {
+      const afterSecond = ui.rss();
+      if (!atLive || !afterIdle || !afterSecond) {
+        const result = "not measured: the console ran inside the bench process";
+        return record({ part: "4. server RSS", result, target: `≤ ${RSS_TARGET_MB} MB`, verdict: "not measured" });
+      }
+      const a = rssSummary(atLive);
+      const b = rssSummary(afterIdle);
+      const c = rssSummary(afterSecond);
+      const worst = Math.max(a.totalKb, b.totalKb, c.totalKb);
+      console.log(`  at live: ${a.text}\n  after idle: ${b.text}\n  after the second idle window: ${c.text}`);
+      record({
+        part: `4. server RSS holding ${BIG / 1000}k locks (process tree)`,
+        result: `**${mb(worst)}** (at live ${a.text}; after ${IDLE_MS / 1000} s idle ${mb(b.totalKb)}; after ${(2 * IDLE_MS) / 1000} s idle ${mb(c.totalKb)})`,
+        target: `≤ ${RSS_TARGET_MB} MB`,
+        verdict: worst <= RSS_TARGET_MB * 1024 ? "met" : "MISSED",
+      });
+    });
+    await part("5. lock table API", "—", () => tableLatency(ui));
+    await part("2. write → event latency", "p95 < 250 ms", () => writeToEvent(redis, ui, product, feed));
+    await part("2b. expiry → event latency", "p95 < 250 ms", () => expiryToEvent(redis, ui, product, feed));
+  } finally {
+    await ui.stop();
+  }
+}
+
+export async function runRedis(): Promise<void> {
+  let server: RedisServer | null = null;
+  let redis: Redis | null = null;
+  try {
+    // A default server: no notify-keyspace-events, as most production servers run.
+    server = await startRedis();
+    redis = new Redis(server.url);
+    setVersion("redis", `redis-server ${await redisVersion(redis)} (local, loopback, no persistence, default config: no keyspace events)`);
+    setHow("redis", how());
+    for (const n of SIZES) {
+      await part(`1. snapshot vs floor, ${n / 1000}k keys`, n === BIG ? "≤ 1.3×" : "—", () => snapshotVsFloor(redis!, server!.url, n));
+    }
+    await part("2-6. console", "—", () => consoleParts(redis!, server!.url));
+  } finally {
+    redis?.disconnect();
+    await server?.stop();
+  }
+}
+
+function how(): string {
+  return `### Redis (scripts/bench/redis.ts)
+
+The redis-server is started with its default configuration: **no keyspace notifications**.
+
+1. **Snapshot vs floor.** Keys are written with pipelines: 85% \`SET <svc>:lock:<i> <32-hex> PX <ttl>\`,
+   10% Redisson hashes \`{ "<uuid>:<tid>": "1" }\` with PEXPIRE <ttl>, 5% without expiry; TTLs ${TTL_SEC.join("..")} s so that
+   none expires during the run (the read cost does not depend on the TTL value). **The floor** is the fastest plain
+   ioredis read of every key's value and PTTL found in this run (scripts/bench/redis-floor.ts): SCAN pages with COUNT
+   1000/2000/5000, one pipeline per page with a PTTL per key and either a GET per key or one MGET for the page, 2/4/8
+   pages in flight — ${REDIS_FLOOR_GRID.length} settings, each run twice in a pre-run, the fastest kept and shown in the row. No server-side
+   scripts. The snapshot is \`RedisAdapter.snapshot()\` (read, decode, records). One untimed warm-up, then alternating
+   order, GC before each run; medians (min–max of the rounds in brackets), per-round ratios, CPU time of the bench
+   process + redis-server, and the 1-minute load average at each round.
+2. **Write → SSE.** The real server (\`next start\`) holds ${BIG / 1000}k locks; a fetch-streamed \`/api/events?connection=${CONNECTION}\`
+   is open; ${LAT_WRITES} \`SET bench:lock:lat:<i> <token> PX 60000\` go out ${LAT_SPACING_MS} ms apart (open loop); latency = arrival of the
+   matching \`upsert\` frame − the moment just before the write. Missing events count as a miss. The feed named is the
+   one \`/api/connections\` reports.
+   **2b. Expiry → SSE:** ${EXPIRIES} keys written with PX ${EXPIRY_PX.join("–")} ms, 30 ms apart; latency = the \`remove\` frame − the moment the
+   key was due (just before its SET + PX).
+3. **Idle cost.** \`INFO commandstats\` before and after a ${IDLE_MS / 1000} s window with nothing changing, minus the bench's own INFO call
+   (the console's own INFO, its health check, does count). Nothing else talks to this Redis meanwhile. The window opens
+   as soon as \`/api/connections\` reports the connection live with every lock, so a re-list the console starts just after
+   going live falls inside it and counts. Row 3b is a second window straight after (no target), to tell a one-off from
+   a repeating rescan.
+4. **RSS.** VmRSS of the \`next start\` process and its descendants (/proc), read when the connection turned live and
+   again after each idle window (3 and 3b); the largest counts. "peak" is VmHWM.
+5. **Lock table.** ${TABLE_REQUESTS} sequential \`GET /api/connections/${CONNECTION}/locks?limit=200&cursor=<random>&sort=ttl\`
+   (the first at cursor 0; it pays for sorting), then the same with \`q=${TABLE_FILTER}\`. Each page also fetches fresh PTTLs.
+6. **Start → live.** From spawning \`next start\` to \`/api/connections\` reporting the connection live with all ${BIG / 1000}k locks.
+   The bare start-up is the same console against the same Redis while it is still empty, measured first.`;
+}

@@ -1,0 +1,145 @@
+// The etcd, ZooKeeper, Consul and history sections of `npm run bench`: each runs its own module
+// (etcd.ts, zookeeper.ts, consul.ts, history.ts) and turns what it returns into report rows.
+
+import fs from "node:fs";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { runEtcdBench } from "./etcd";
+import { benchZooKeeper, ZK_SNAPSHOT_TARGET } from "./zookeeper";
+import { CONSUL_SNAPSHOT_TARGET, runConsulBench } from "./consul";
+import { benchHistory } from "./history";
+import { ms } from "./stats";
+import { ROOT, note, record, setHow, setVersion, type SectionId } from "./report";
+
+// The other stores: fewer repeats than Redis, to keep the whole run near 10 minutes on 2 cores.
+const ETCD = { keys: 100_000, leases: 1_000, rounds: 5, latencyWrites: 200, idleMs: 30_000 };
+const ZK = { dirs: 1_000, perDir: 10, rounds: 5, latencyWrites: 100, idleMs: 30_000 };
+// 65 s: longer than Consul's default blocking wait (60 s + up to 1/16 jitter), so the window
+// shows what a quiet console really sends, re-issued blocking queries included.
+const CONSUL = { keys: 10_000, sessions: 100, rounds: 5, latencyWrites: 200, idleMs: 65_000 };
+const HISTORY = { rate: 1_000, seconds: 10, locks: 200 };
+
+const indent = (line: string) => console.log(`  ${line}`);
+
+export async function runEtcd(): Promise<void> {
+  setHow("etcd", HOW.etcd());
+  const r = await runEtcdBench({ ...ETCD, log: indent });
+  setVersion("etcd", `etcd ${r.serverVersion} (single member, loopback, --quota-backend-bytes 4 GiB)`);
+  for (const row of r.rows) record(row);
+  for (const n of r.notes) note(`etcd: ${n}`);
+}
+
+export async function runZooKeeper(): Promise<void> {
+  setHow("zookeeper", HOW.zookeeper());
+  const r = await benchZooKeeper({ ...ZK, log: indent });
+  setVersion("zookeeper", `ZooKeeper ${r.serverVersion} (standalone, loopback, forceSync=no; ${javaVersion()})`);
+  for (const row of r.rows) record(row);
+  for (const n of r.notes) note(n);
+}
+
+export async function runConsul(): Promise<void> {
+  setHow("consul", HOW.consul());
+  const r = await runConsulBench({ ...CONSUL, log: indent });
+  setVersion("consul", `Consul ${r.serverVersion} (one real server agent, bootstrap_expect=1, raft on disk, loopback)`);
+  for (const row of r.rows) record(row);
+  for (const n of r.notes) note(n.startsWith("Consul") ? n : `Consul: ${n}`);
+}
+
+export async function runHistory(): Promise<void> {
+  setHow("history", HOW.history());
+  const sqlite = JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules/better-sqlite3/package.json"), "utf8")).version;
+  setVersion("history", `SQLite via better-sqlite3 ${sqlite} (WAL, temp dir)`);
+  console.log(`  ${HISTORY.rate} events/s for ${HISTORY.seconds} s without the recorder, then ${HISTORY.seconds} s with it ...`);
+  const f = await benchHistory(HISTORY);
+  console.log(`  ${JSON.stringify(f)}`);
+  const overhead = f.cpuMsPerSecWithRecorder - f.cpuMsPerSecBaseline;
+  record({
+    part: `recorder CPU at ${f.eventsPerSecond} lock events/s (${f.seconds} s each, same driver with and without the recorder)`,
+    result: `${f.cpuMsPerSecBaseline} → ${f.cpuMsPerSecWithRecorder} CPU ms per wall second: overhead **${overhead.toFixed(1)} ms/s (${(overhead / 10).toFixed(1)}% of one core)**, i.e. ${((overhead * 1000) / f.eventsPerSecond).toFixed(1)} µs CPU per event`,
+    target: "— (no numeric limit given; reported)",
+    verdict: "—",
+  });
+  record({
+    part: "recorder cost on the publish path (what the live console's hub pays synchronously)",
+    result: `${f.publishUsPerEvent} µs per event (publish time with − without the recorder, over ${f.events} events)`,
+    target: "—",
+    verdict: "—",
+  });
+  const keepsUp = f.dropped === 0 && !f.paused && f.flushMsMax < 1_000;
+  record({
+    part: "recorder keeps pace: one SQLite transaction per second of events",
+    result: `${f.flushes} flushes, p50 ${ms(f.flushMsP50)}, max **${ms(f.flushMsMax)}**; ${f.lifeEventsWritten} life events written from ${f.events} bus events, ${f.dropped} dropped, ${f.paused ? "PAUSED" : "not paused"}; ${f.dbBytesPerEvent} bytes of SQLite (db + WAL) per life event`,
+    target: "bench's own check: flush max < 1 s, nothing dropped",
+    verdict: keepsUp ? "met" : "MISSED",
+  });
+}
+
+/** What a section would have reported, for its FAILED rows when it could not run at all. */
+export const TARGETS: Record<Exclude<SectionId, "redis">, Array<[string, string]>> = {
+  etcd: [
+    ["etcd snapshot vs raw paged-range floor", "≤ 1.3× floor"],
+    ["etcd watch event → hub upsert", "p95 < 250 ms"],
+    ["etcd idle", "no full re-range"],
+  ],
+  zookeeper: [
+    ["ZooKeeper snapshot vs raw floor", `≤ ${ZK_SNAPSHOT_TARGET}× floor`],
+    ["ZooKeeper idle", "no reads"],
+    ["ZooKeeper watch → hub upsert", "p95 < 250 ms"],
+  ],
+  consul: [
+    ["Consul snapshot vs raw read", `≤ ${CONSUL_SNAPSHOT_TARGET}× floor`],
+    ["Consul KV change → hub upsert", "p95 < 250 ms"],
+    ["Consul idle", "one open blocking query per prefix"],
+  ],
+  history: [["recorder overhead at 1,000 events/s", "—"]],
+};
+
+function javaVersion(): string {
+  // `java -version` writes to stderr.
+  const r = spawnSync("java", ["-version"], { encoding: "utf8", timeout: 10_000 });
+  return `${r.stderr ?? ""}${r.stdout ?? ""}`.trim().split("\n")[0] || "java ?";
+}
+
+const HOW: Record<Exclude<SectionId, "redis">, () => string> = {
+  etcd: () => `### etcd (scripts/bench/etcd.ts)
+
+- **Data.** ${ETCD.keys / 1000}k keys in the Go \`concurrency.Mutex\` layout under \`bench/\` (\`bench/job-<i>/<lease hex>\`): 80% locks with
+  one holder, the rest a holder plus one waiter, on ${ETCD.leases} leases (1 h TTL), written in 128-op txns.
+- **Snapshot vs floor.** The floor is a plain etcd3 paged range (values, revision pinned at the first page), nothing
+  else, with the fastest of 1000/2000/5000/10000 keys per page in a pre-run (shown in the row); the snapshot is
+  \`EtcdAdapter.snapshot()\` with its default \`pageSize\` (count, pages, LeaseTimeToLive of every lease, decode). One warm-up each, then ${ETCD.rounds} rounds, alternating order; medians. Also shown: CPU time of node + the etcd process, and the decode alone on the same entries.
+- **Watch → hub.** A \`Hub\` over the adapter runs **in the bench process** with the ${ETCD.keys / 1000}k keys loaded; ${ETCD.latencyWrites} puts of new
+  lock keys, each awaited then 20 ms apart; latency = the hub's \`upsert\` on its EventBus − just before the put.
+  **This is the hub, not SSE**: the Next route handler and HTTP hop are not in it (the Redis row 2 measures that hop).
+- **Idle.** The adapter's own counters (\`ranges\`, \`snapshots\`, \`leaseCalls\`) over a ${ETCD.idleMs / 1000} s window, hub live, nothing changing.`,
+  zookeeper: () => `### ZooKeeper (scripts/bench/zookeeper.ts)
+
+- **Data.** ${ZK.dirs} Curator-style lock dirs \`/locks/job-<i>\`, each with ${ZK.perDir} ephemeral-sequential contenders
+  \`_c_<uuid>-lock-<seq>\` (data: an IP) = ${(ZK.dirs * ZK.perDir) / 1000}k lock nodes.
+- **Snapshot vs floor.** Floor: getChildren of every dir + getData of every node, pipelined on a separate raw session, no
+  sync, no decoding, with the fastest of 64/256/1024/4096 requests in flight in a pre-run (shown in the row); snapshot: \`ZooKeeperAdapter.snapshot()\` (sync, srvr, walk with getData-first and watches,
+  decode). One warm-up each, ${ZK.rounds} rounds, alternating order; medians. Target ≤ ${ZK_SNAPSHOT_TARGET}× (issue 13).
+- **Idle.** The adapter session's getData / getChildren / exists and sync calls are counted over a ${ZK.idleMs / 1000} s window,
+  hub live, starting 1 s after it went live.
+- **Watch → hub.** ${ZK.latencyWrites} contender creates, one at a time (each waits for its event, 10 s timeout = lost); latency = the
+  hub's \`upsert\` showing the new waiter − just before the create. **Hub (in-process EventBus), not SSE.**`,
+  consul: () => `### Consul (scripts/bench/consul.ts)
+
+- **Data.** ${CONSUL.keys / 1000}k held keys under \`bench/\` (90% \`api.Lock\` keys with the lock flag, 10% plain session-held keys) on
+  ${CONSUL.sessions} sessions (1 h TTL), written with the txn \`lock\` verb.
+- **Snapshot vs floor.** Floor: one \`GET /v1/kv/bench/?recurse\` + \`JSON.parse\`, the faster of node:http (keep-alive) and
+  fetch in a pre-run; target ≤ ${CONSUL_SNAPSHOT_TARGET}× (issue 13); snapshot: \`ConsulAdapter.snapshot()\` (?recurse and
+  the session list in parallel, uint64-safe parse, decode). One warm-up each, **${CONSUL.rounds} rounds** (the module's default
+  was 7; fewer here for time), alternating order; medians.
+- **KV change → hub.** ${CONSUL.latencyWrites} \`PUT ?acquire=\` of new keys, each awaited then 20 ms apart; latency = the hub's \`upsert\` on its
+  EventBus − just before the PUT. **Hub (in-process EventBus), not SSE.**
+- **Idle.** Every HTTP request the adapter sends is counted (wrapped before the hub starts) over a ${CONSUL.idleMs / 1000} s window
+  starting 1 s after the last latency write; "open at the end" is the number of blocking queries in flight then.`,
+  history: () => `### History recorder (scripts/bench/history.ts)
+
+- A driver publishes hub-shaped \`upsert\`/\`remove\` events on one EventBus at ${HISTORY.rate}/s (10 ms ticks) for ${HISTORY.seconds} s, cycling
+  ${HISTORY.locks} mutex locks through acquire → waiter joins → handover → release; first with no recorder subscribed
+  (baseline), then with a \`Recorder\` on SQLite in a temp dir, flushed once a second by the bench (its own timer off).
+- CPU = process user + system time per wall second; the publish-path figure is the difference of time spent inside
+  \`publish\` between the two runs, per event (noisy at this size; can come out near zero or negative).`,
+};
