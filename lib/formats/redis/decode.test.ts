@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { decodeRedis } from "./index";
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import { RedisDecoder, decodeRedis } from "./index";
 import { loadFixture } from "./fixtures";
 import { decodeFence } from "../../fence";
 import { createHash } from "node:crypto";
@@ -167,10 +169,11 @@ describe("bad input and look-alikes", () => {
       ],
       ctx,
     );
-    expect(locks[0].warnings).toEqual(["no-expiry", "non-unique-token", "integer-value"]);
-    expect(locks[1].format).toBe("redis.shedlock");
-    expect(locks[1].holders[0].owner).toBe("web-3");
-    expect(locks[1].holders[0].since).toBe("2026-11-21T10:00:00.123Z");
+    const [constant, shed] = ["lock:report", "job-lock:default:nightly"].map((k) => locks.find((l) => l.key === k)!);
+    expect(constant.warnings).toEqual(["no-expiry", "non-unique-token", "integer-value"]);
+    expect(shed.format).toBe("redis.shedlock");
+    expect(shed.holders[0].owner).toBe("web-3");
+    expect(shed.holders[0].since).toBe("2026-11-21T10:00:00.123Z");
   });
 
   it("a JSON token value is read as its telling fields; the value stays the holder id", () => {
@@ -215,5 +218,37 @@ describe("bad input and look-alikes", () => {
     const { locks } = decodeRedis([entry({ key: "lock:\u0007bell", value: Buffer.from("tok\u001b[31mred") })], ctx);
     expect(locks[0].raw?.[0].preview).toBe("tok\\x1b[31mred");
     expect(locks[0].holders[0].id).toBe("tok\\x1b[31mred");
+  });
+});
+
+describe("decoding while pages stream in", () => {
+  // Every captured layout at once, plus a python-redis-lock whose signal list and a permit
+  // semaphore whose timeout set arrive in other pages than their lock.
+  const now = 1_700_000_000_000;
+  const captured = readdirSync(path.join(__dirname, "..", "testdata", "redis")).flatMap((f) => loadFixture(f).entries);
+  const all: RedisEntry[] = [
+    // Several fixtures capture the same key at different moments: one of each.
+    ...new Map(captured.map((e) => [e.key, e])).values(),
+    entry({ key: "lock:nightly", value: Buffer.from("abcdefghijklmnopqrstuvwx") }),
+    entry({ key: "lock-signal:nightly", type: "list", list: [Buffer.from("1")] }),
+    entry({ key: "api:quota:semaphore", value: Buffer.from("3"), pttl: -1 }),
+    entry({ key: "{api:quota:semaphore}:timeout", type: "zset", zset: [[Buffer.alloc(16, 1), now + 60_000]] }),
+  ];
+  // Related keys come in read order; the set is what counts.
+  const byKey = (r: ReturnType<typeof decodeRedis>) =>
+    JSON.stringify([r.locks.map((l) => [l.key, { ...l, relatedKeys: l.relatedKeys?.slice().sort() }]).sort(), r.problems.map((p) => p.key).sort()]);
+
+  it("gives the same locks whatever the page boundaries and page order", () => {
+    const ctx = { connection: "c1", consistency: "primary", now };
+    const whole = decodeRedis(all, ctx);
+    expect(whole.locks.find((l) => l.key === "lock:nightly")?.relatedKeys).toEqual(["lock-signal:nightly"]);
+    expect(whole.locks.find((l) => l.key === "api:quota:semaphore")?.format).toBe("redisson.permit-semaphore");
+    for (const order of [all, [...all].reverse()]) {
+      for (const size of [1, 2, 7]) {
+        const d = new RedisDecoder(ctx);
+        for (let i = 0; i < order.length; i += size) d.push(order.slice(i, i + size));
+        expect(byKey(d.finish())).toBe(byKey(whole));
+      }
+    }
   });
 });

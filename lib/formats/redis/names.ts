@@ -40,6 +40,9 @@ export const REDISSON_FIELD = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}
 /** Read-lock timeout keys: {name}:<uuid>:<tid>:rwlock_timeout:<n> (or name:... when name has "{"). */
 export const RW_TIMEOUT = /^(.*):[0-9a-f-]{36}:\d+:rwlock_timeout:\d+$/;
 
+/** The same keys split as [, head ("{name}:" or "name:"), holder field]. */
+export const RW_TIMEOUT_HEAD = /^(.*:)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:\d+(?::write)?):rwlock_timeout:\d+$/;
+
 /** Inverse of suffixName for a known suffix: the lock name candidates. */
 export function namesFromSuffixed(key: string, suffix: string): string[] {
   const tail = ":" + suffix;

@@ -12,12 +12,20 @@ import type { Holder, LockRecord, Waiter } from "../../model";
 import type { DecodeContext } from "../types";
 import type { RedisEntry } from "./entry";
 import { baseRecord, preview } from "./record";
-import { REDISSON, REDISSON_FIELD, prefixName, suffixName } from "./names";
+import { REDISSON, REDISSON_FIELD, RW_TIMEOUT_HEAD, prefixName, suffixName } from "./names";
+
+/** What the structural decoders look up besides the entry itself. */
+export interface EntryIndex {
+  byKey: Map<string, RedisEntry>;
+  /** Read-lock timeout entries whose key starts with this head ("{name}:" or "name:"). */
+  rwTimeouts(head: string): RedisEntry[];
+}
 
 const NON_EXPIRING_PERMIT = 922337203685477;
 
 /** Decodes a HASH if it has Redisson's lock shape; null when it does not. */
-export function decodeRedissonHash(ctx: DecodeContext, entry: RedisEntry, byKey: Map<string, RedisEntry>): LockRecord | null {
+export function decodeRedissonHash(ctx: DecodeContext, entry: RedisEntry, index: EntryIndex): LockRecord | null {
+  const { byKey } = index;
   const fields = entry.hash ?? [];
   const mode = fields.find(([f]) => f === "mode")?.[1].toString("utf8");
   const holders = fields.filter(([f]) => f !== "mode");
@@ -62,7 +70,7 @@ export function decodeRedissonHash(ctx: DecodeContext, entry: RedisEntry, byKey:
   if (mode === "write") rec.holders.sort((a, b) => Number(b.id.endsWith(":write")) - Number(a.id.endsWith(":write")));
   rec.waiters = waiters;
   const related = [queue, timeouts, token].filter((e): e is RedisEntry => e !== undefined);
-  if (mode !== undefined) related.push(...rwTimeoutKeys(name, new Set(holders.map(([f]) => f)), byKey));
+  if (mode !== undefined) related.push(...rwTimeoutKeys(name, new Set(holders.map(([f]) => f)), index));
   if (related.length) rec.relatedKeys = related.map((e) => e.key);
   if (ctx.previews) rec.raw = [preview(entry), ...related.map(preview)];
   if (token?.value) rec.fencingToken = token.value.toString("utf8");
@@ -99,18 +107,17 @@ function fairWaiters(queue: RedisEntry | undefined, timeouts: RedisEntry | undef
 }
 
 /** The read-timeout keys of the CURRENT readers only: a released reader's key may linger until its TTL. */
-function rwTimeoutKeys(name: string, fields: Set<string>, byKey: Map<string, RedisEntry>): RedisEntry[] {
+function rwTimeoutKeys(name: string, fields: Set<string>, index: EntryIndex): RedisEntry[] {
   const head = name.includes("{") ? name + ":" : `{${name}}:`;
-  const out: RedisEntry[] = [];
-  for (const [key, e] of byKey) {
-    if (!key.startsWith(head)) continue;
-    const m = /^(.*):rwlock_timeout:\d+$/.exec(key.slice(head.length));
-    if (m && fields.has(m[1])) out.push(e);
-  }
-  return out;
+  return index.rwTimeouts(head).filter((e) => fields.has(RW_TIMEOUT_HEAD.exec(e.key)![2]));
 }
 
 const INTEGER = /^-?\d+$/;
+
+/** A short integer string: a Redisson semaphore's counter, or a token that happens to be a number. */
+export function mayBeCounter(entry: RedisEntry): boolean {
+  return entry.value !== undefined && entry.value.length <= 20 && INTEGER.test(entry.value.toString("latin1"));
+}
 
 /** PermitExpirableSemaphore (counter + {name}:timeout ZSET), or null. */
 export function decodePermitSemaphore(ctx: DecodeContext, entry: RedisEntry, byKey: Map<string, RedisEntry>): LockRecord | null {

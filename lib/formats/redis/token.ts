@@ -31,7 +31,7 @@ const CONSTANT_TOKENS = new Set(["1", "0", "true", "yes", "lock", "locked", "hel
 export const PY_SIGNAL_PREFIX = "lock-signal:";
 
 export function guessLibrary(key: string, value: string): Guess {
-  const shed = SHEDLOCK.exec(value);
+  const shed = value.startsWith("ADDED:") ? SHEDLOCK.exec(value) : null;
   if (shed) return { format: "redis.shedlock", library: "ShedLock", owner: shed[2], since: shed[1] };
   if (key.startsWith("lock:") && PY_REDIS_LOCK.test(value)) {
     return { format: "redis.python-redis-lock", library: "python-redis-lock" };

@@ -126,7 +126,7 @@ describe("standalone Redis", () => {
   });
 
   it("a key deleted between discovery and read is reported, not decoded", async () => {
-    const res = await readEntries(client, [Buffer.from("lock:never-there")], 1024);
+    const res = await readEntries(client, [Buffer.from("lock:never-there")], { cap: 1024 });
     expect(res.vanished).toEqual(["lock:never-there"]);
     expect(res.entries).toEqual([]);
   });

@@ -4,17 +4,17 @@
 import type Redis from "ioredis";
 import { Cluster } from "ioredis";
 import calculateSlot from "cluster-key-slot";
-import type { Health, LockRecord, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import type { Health, LockRecord, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
 import type { RedisConnectionConfig } from "./config";
 import { createPrimary, createReplica, createSubscriber, neverSent, scanNodes, type RedisClient } from "./client";
-import { readEntries, type ReadResult } from "./read";
+import { LargeValues, readEntries, type ReadResult } from "./read";
 import { scanAndRead } from "./scan";
 import { RELEASE_HASH, RELEASE_STRING, cliCommand, scriptFor } from "./release";
 import { ensureNotifications, keyspaceChanges } from "./notify";
 import { keyToBytes } from "../../keys";
 import { decodeFence } from "../../fence";
 import { releaseTarget } from "../release-target";
-import { decodeRedis, REDIS_FORMATS } from "../../formats/redis";
+import { RedisDecoder, decodeRedis, REDIS_FORMATS } from "../../formats/redis";
 import { lockKeysFor, readSetFor } from "./related";
 import { RedisScope } from "./scope";
 
@@ -36,6 +36,8 @@ export class RedisAdapter implements StoreAdapter {
   private readonly wanted: (key: string) => boolean;
   private readonly db: number;
   private live = false;
+  /** Keys whose value was over valueCapBytes: full reads fetch them with GETRANGE, not MGET. */
+  private readonly large = new LargeValues();
 
   constructor(
     private readonly id: string,
@@ -83,14 +85,19 @@ export class RedisAdapter implements StoreAdapter {
     const client = this.reader();
     await ready(client, signal);
     const started = Date.now();
-    const parts = await Promise.all(
-      scanNodes(client).map((node) => scanAndRead(node, this.wanted, this.cfg.valueCapBytes, signal)),
-    );
-    const merged = mergeReads(parts);
-    const { locks, problems } = decodeRedis(merged.entries, this.ctx(started, false));
+    const decoder = new RedisDecoder(this.ctx(started, false));
+    const readProblems: Problem[] = [];
+    // Cluster nodes refuse a multi-key command whose keys are in different slots.
+    const opts = { cap: this.cfg.valueCapBytes, multiGet: client instanceof Cluster ? undefined : this.large };
+    const onPage = (page: ReadResult) => {
+      decoder.push(page.entries);
+      readProblems.push(...problemsOf(page));
+    };
+    await Promise.all(scanNodes(client).map((node) => scanAndRead(node, this.wanted, opts, onPage, signal)));
+    const { locks, problems } = decoder.finish();
     return {
       locks,
-      problems: [...merged.problems, ...problems],
+      problems: [...readProblems, ...problems],
       observedAt: new Date(started).toISOString(),
       consistency: this.consistency,
     };
@@ -103,7 +110,7 @@ export class RedisAdapter implements StoreAdapter {
     const lockKeys = lockKeysFor(keys).filter((k) => !this.scope.keyProblem(k));
     const toRead = readSetFor(lockKeys);
     const started = Date.now();
-    const merged = mergeReads(await Promise.all(bySlot(client, toRead).map((group) => readEntries(group.client, group.keys, this.cfg.valueCapBytes))));
+    const merged = mergeReads(await Promise.all(bySlot(client, toRead).map((group) => readEntries(group.client, group.keys, { cap: this.cfg.valueCapBytes }))));
     signal.throwIfAborted();
     const { locks, problems } = decodeRedis(merged.entries, this.ctx(started, true));
     const wantedLocks = new Set(lockKeys);
@@ -256,14 +263,15 @@ function wakesText(lock: LockRecord, h: Record<string, unknown>): string | undef
   return undefined;
 }
 
+function problemsOf(r: ReadResult): Problem[] {
+  return [...r.problems, ...r.vanished.map((key) => ({ key, code: "vanished", message: "deleted between discovery and read" }))];
+}
+
 function mergeReads(parts: ReadResult[]): ReadResult {
   return {
     entries: parts.flatMap((p) => p.entries),
     vanished: parts.flatMap((p) => p.vanished),
-    problems: [
-      ...parts.flatMap((p) => p.problems),
-      ...parts.flatMap((p) => p.vanished.map((key) => ({ key, code: "vanished", message: "deleted between discovery and read" }))),
-    ],
+    problems: parts.flatMap(problemsOf),
   };
 }
 

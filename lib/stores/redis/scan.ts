@@ -1,21 +1,24 @@
 // Discovery with SCAN (never KEYS): one pass per node, COUNT as a hint, duplicates dropped,
-// each page read while the next is scanned, at most a few pages in flight.
+// each page read while the next is scanned, at most a few pages in flight. Each page's entries
+// go to the caller as soon as they are read (the snapshot decodes them then), so a full pass
+// never holds every key's raw bytes at once.
 
 import type Redis from "ioredis";
 import { keyFromBytes } from "../../keys";
-import { readEntries, type ReadResult } from "./read";
+import { readEntries, type ReadOptions, type ReadResult } from "./read";
 
-const SCAN_COUNT = 1000;
+/** Keys per SCAN page; with 4 pages in flight, the fastest setting measured (docs/benchmarks.md). */
+const SCAN_COUNT = 2000;
 const IN_FLIGHT = 4;
 
 export async function scanAndRead(
   node: Redis,
   wanted: (key: string) => boolean,
-  cap: number,
+  opts: ReadOptions,
+  onPage: (page: ReadResult) => void,
   signal: AbortSignal,
-): Promise<ReadResult> {
+): Promise<void> {
   const seen = new Set<string>();
-  const total: ReadResult = { entries: [], vanished: [], problems: [] };
   const inFlight = new Set<Promise<void>>();
   let cursor = "0";
   do {
@@ -32,15 +35,10 @@ export async function scanAndRead(
       names.push(key);
     }
     if (page.length === 0) continue;
-    const job = readEntries(node, page, cap, names).then((r) => {
-      total.entries.push(...r.entries);
-      total.vanished.push(...r.vanished);
-      total.problems.push(...r.problems);
-    });
+    const job = readEntries(node, page, opts, names).then(onPage);
     const tracked = job.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
     if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
   } while (cursor !== "0");
   await Promise.all(inFlight);
-  return total;
 }
