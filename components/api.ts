@@ -53,6 +53,8 @@ export interface ConnectionSummary extends Freshness {
   lockCount: number;
   observedAt: string | null;
   mode: UpdateMode;
+  /** The live feed, e.g. "client tracking (prefixes lock:)" or "keyspace events". */
+  feed?: string;
   pollIntervalMs?: number;
   server?: string;
   counts: StatusCounts;
@@ -62,6 +64,7 @@ export interface LocksPage extends Freshness {
   observedAt: string;
   consistency: string;
   mode: UpdateMode;
+  feed?: string;
   pollIntervalMs?: number;
   total: number;
   offset: number;

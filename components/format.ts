@@ -117,6 +117,8 @@ export function compactIds(text: string): string {
 /** How a view was read: live push, polling at an interval, or a stale snapshot of some age. */
 export interface ReadMode {
   mode: "live" | "polling";
+  /** The live feed as the server names it, e.g. "client tracking (prefixes lock:)". */
+  feed?: string;
   pollIntervalMs?: number;
   stale: boolean;
   staleAgeMs: number | null;

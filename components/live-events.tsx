@@ -34,6 +34,7 @@ interface StatusEvent extends Freshness {
   connection: string;
   status: ConnectionSummary["status"];
   mode: ConnectionSummary["mode"];
+  feed?: string;
   lockCount: number;
   observedAt: string | null;
 }
@@ -83,6 +84,7 @@ function patchStatus(client: QueryClient, ev: StatusEvent) {
             ...c,
             status: ev.status ?? c.status,
             mode: ev.mode ?? c.mode,
+            feed: ev.feed,
             stale: ev.stale ?? c.stale,
             staleAgeMs: ev.staleAgeMs ?? null,
             lockCount: ev.lockCount ?? c.lockCount,

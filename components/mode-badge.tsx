@@ -7,7 +7,9 @@ const BY = { read: "a store read", "live-feed": "the live feed, healthy (it woul
 /**
  * ModeBadge says how a view was read and how current it is: "live, confirmed 1 s ago",
  * "polling 5s, read 3 s ago" or "stale 42s" — ages measured by the server
- * (data-testid="mode-indicator", data-mode = live | polling | stale, data-age-ms = that age).
+ * (data-testid="mode-indicator", data-mode = live | polling | stale, data-age-ms = that age),
+ * and while live, which feed carries the changes ("client tracking", "keyspace events";
+ * data-testid="mode-feed").
  */
 export function ModeBadge({ mode, consistency }: { mode: ModeBadgeMode; consistency?: string }) {
   const kind = mode.stale ? "stale" : mode.mode;
@@ -27,6 +29,11 @@ export function ModeBadge({ mode, consistency }: { mode: ModeBadgeMode; consiste
         <span data-testid="mode-indicator" data-mode={kind} data-age-ms={age ?? ""} className={kind === "stale" ? "text-stale" : undefined}>
           {formatReadMode(mode)}
         </span>
+        {kind === "live" && mode.feed ? (
+          <span data-testid="mode-feed" title={`changes arrive by ${mode.feed}`}>
+            · {mode.feed.replace(/ \(.*$/, "")}
+          </span>
+        ) : null}
       </span>
       {consistency ? <span title="how the store was read">· {consistency}</span> : null}
     </span>

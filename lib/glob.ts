@@ -31,3 +31,15 @@ function globBody(glob: string): string {
 function escape(c: string): string {
   return c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
+
+/** The literal text every key matching the glob starts with ("" when it starts with a wildcard). */
+export function globPrefix(glob: string): string {
+  let out = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === "\\" && i + 1 < glob.length) out += glob[++i];
+    else if (c === "*" || c === "?" || c === "[") return out;
+    else out += c;
+  }
+  return out;
+}

@@ -145,7 +145,14 @@ export interface StoreAdapter {
    * store call; forceRelease also checks every key, node, session and lease its fence names.
    */
   keyProblem(key: string): KeyProblem | null;
-  readonly updateMode: () => { mode: UpdateMode; intervalMs?: number };
+  /** How the view follows the store: live (and by which feed, e.g. "client tracking"), or polling. */
+  readonly updateMode: () => { mode: UpdateMode; intervalMs?: number; feed?: string };
+  /**
+   * True when watch()'s first item is {resync: true} once its feed is subscribed: the hub then
+   * takes its first snapshot at that moment and not before as well (subscribe, read, then apply
+   * what arrived meanwhile: one full read at start-up, and no write missed in between).
+   */
+  readonly watchBeforeSnapshot?: boolean;
   health(signal: AbortSignal): Promise<Health>;
   /** Whole or an error, never partial. */
   snapshot(signal: AbortSignal): Promise<LockSnapshot>;

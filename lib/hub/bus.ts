@@ -14,6 +14,8 @@ export interface ConnectionStatusEvent {
   connection: string;
   status: string;
   mode: string;
+  /** The live feed, when the store names it (e.g. "client tracking"). */
+  feed?: string;
   stale: boolean;
   staleAgeMs: number | null;
   lockCount: number;

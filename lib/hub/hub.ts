@@ -82,19 +82,25 @@ export class Hub {
     let backoff = 250;
     const signal = this.stopped.signal;
     while (!signal.aborted) {
-      if (!(await this.refresh())) {
+      const feed = this.adapter.watch !== undefined && !this.watchUnavailable;
+      // A feed that reads its own first snapshot (watchBeforeSnapshot) needs none before it.
+      const ok = feed && this.adapter.watchBeforeSnapshot ? await this.follow() : (await this.refresh()) && (!feed || (await this.follow()));
+      if (!ok) {
         await this.pause(backoff);
         backoff = Math.min(backoff * 2, 5_000);
         continue;
       }
       backoff = 250;
-      if (this.adapter.watch && !this.watchUnavailable) await this.follow();
-      else await this.pause(this.adapter.updateMode().intervalMs ?? 5_000);
+      if (!feed) await this.pause(this.adapter.updateMode().intervalMs ?? 5_000);
     }
   }
 
-  /** Follows the push feed until it ends, breaks, or a resync is due. */
-  private async follow(): Promise<void> {
+  /**
+   * Follows the push feed until it ends, breaks, or a resync is due. False when a snapshot it
+   * asked for failed (the caller backs off); a feed that is not available here (it failed before
+   * its first item) sets watchUnavailable and returns true, so the caller polls at once.
+   */
+  private async follow(): Promise<boolean> {
     const cycle = new AbortController();
     this.watchCycle = cycle;
     const stop = () => cycle.abort();
@@ -109,20 +115,24 @@ export class Hub {
       for await (const change of feed) {
         yielded = true;
         if (change.resync) {
-          if (!(await this.refresh())) return;
+          if (!(await this.refresh())) return false;
         } else if (change.keys.length > 0) await this.applyChanges(change.keys);
         // An adapter may turn live only once it has caught up; say so as soon as it does.
         if (this.adapter.updateMode().mode !== this.shownMode) this.emitStatus();
       }
+      return true;
     } catch (err) {
-      if (cycle.signal.aborted) return;
-      // A feed that fails before its first batch is not available here (e.g. keyspace events
-      // off); poll instead and try the feed again at the next resync.
+      if (cycle.signal.aborted) return true;
+      // A feed that fails before its first batch is not available here (e.g. no tracking and
+      // keyspace events off); poll instead and try the feed again at the next resync (or when
+      // the store comes back after a failure). A failed read will say if the store is down.
       if (!yielded) {
         this.watchUnavailable = (err as Error).message;
         setTimeout(() => (this.watchUnavailable = null), this.opts.resyncIntervalMs).unref?.();
+        return true;
       }
       this.markFailed(err);
+      return false;
     } finally {
       clearTimeout(resyncTimer);
       this.stopped.signal.removeEventListener("abort", stop);
@@ -213,7 +223,9 @@ export class Hub {
       return;
     }
     if (this.failedSince !== null) {
-      // Back after a failure: whatever the feed missed meanwhile is unknown; re-list now.
+      // Back after a failure: whatever the feed missed meanwhile is unknown; re-list now, and
+      // try the feed again (it may have failed only because the store was down).
+      this.watchUnavailable = null;
       this.watchCycle?.abort();
       this.pollWake?.();
     }
@@ -313,6 +325,7 @@ export class Hub {
       status: this.status,
       message: this.message,
       mode: mode.mode,
+      feed: mode.feed,
       pollIntervalMs: mode.intervalMs,
       stale,
       staleAgeMs: stale && this.lastGoodAt !== null ? Date.now() - this.lastGoodAt : null,

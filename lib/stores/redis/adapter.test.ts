@@ -135,10 +135,12 @@ describe("standalone Redis", () => {
     const bus = new EventBus();
     const events: SequencedEvent[] = [];
     bus.subscribe((e) => events.push(e));
-    const hub = new Hub("r1", adapterFor(server.url), bus);
+    // "enable" asks for keyspace events (client tracking is the default feed: live.test.ts).
+    const hub = new Hub("r1", adapterFor(server.url, { notifications: "enable" }), bus);
     hub.start();
     try {
       await waitFor(async () => hub.statusEvent().mode === "live", { timeoutMs: 10_000, what: "live mode" });
+      expect(hub.statusEvent().feed).toBe("keyspace events");
       await client.set("jobs:lock:live", "live-token-0123456789", "PX", 800);
       await waitFor(async () => events.some((e) => e.type === "upsert" && e.data.lock.key === "jobs:lock:live"), {
         timeoutMs: 5_000,
@@ -253,10 +255,39 @@ describe("Redis Cluster (3 masters)", { timeout: 60_000 }, () => {
       expect(Math.abs(ttls.get("svc:lock:1")! - direct)).toBeLessThan(2_000);
     } finally {
       await adapter.close();
+    }
+    // Live by client tracking on every master: a write owned by each one arrives.
+    const bus = new EventBus();
+    const seen = new Set<string>();
+    bus.subscribe((e) => void (e.type === "upsert" && seen.add(e.data.lock.key)));
+    const hub = new Hub("r1", adapterFor(cluster.urls[0], { topology: "cluster", pollIntervalMs: 60_000 }), bus, { healthIntervalMs: 60_000 });
+    hub.start();
+    try {
+      await waitFor(async () => hub.statusEvent().mode === "live", { timeoutMs: 30_000, what: "cluster hub live" });
+      expect(hub.statusEvent().feed).toMatch(/^client tracking/);
+      const masters = client.nodes("master");
+      const perMaster = new Map<number, string>();
+      for (let i = 0; perMaster.size < masters.length && i < 1000; i++) {
+        const key = `live:lock:${i}`;
+        const port = await masterPortOf(client, key);
+        if (!perMaster.has(port)) perMaster.set(port, key);
+      }
+      expect(perMaster.size).toBe(3);
+      for (const key of perMaster.values()) await client.set(key, `token-${key}-0123456789`, "PX", 60_000);
+      await waitFor(async () => [...perMaster.values()].every((k) => seen.has(k)), { timeoutMs: 5_000, what: "one write on each master" });
+    } finally {
+      await hub.stop();
       client.disconnect();
     }
   });
 });
+
+/** The port of the master that owns the key's slot. */
+async function masterPortOf(client: InstanceType<typeof Redis.Cluster>, key: string): Promise<number> {
+  const slot = Number(await client.cluster("KEYSLOT", key));
+  const slots = (await client.cluster("SLOTS")) as unknown as Array<[number, number, [string, number]]>;
+  return slots.find(([from, to]) => slot >= from && slot <= to)![2][1];
+}
 
 describe("going live", () => {
   it("announces live in a status event as soon as the feed has caught up, without waiting for a write", async () => {

@@ -6,11 +6,11 @@ import { Cluster } from "ioredis";
 import calculateSlot from "cluster-key-slot";
 import type { Health, LockRecord, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
 import type { RedisConnectionConfig } from "./config";
-import { createPrimary, createReplica, createSubscriber, neverSent, scanNodes, type RedisClient } from "./client";
+import { createPrimary, createReplica, neverSent, scanNodes, type RedisClient } from "./client";
 import { LargeValues, readEntries, type ReadResult } from "./read";
 import { scanAndRead } from "./scan";
 import { RELEASE_HASH, RELEASE_STRING, cliCommand, scriptFor } from "./release";
-import { ensureNotifications, keyspaceChanges } from "./notify";
+import { LiveFeed } from "./live";
 import { keyToBytes } from "../../keys";
 import { decodeFence } from "../../fence";
 import { releaseTarget } from "../release-target";
@@ -36,6 +36,9 @@ export class RedisAdapter implements StoreAdapter {
   private readonly wanted: (key: string) => boolean;
   private readonly db: number;
   private live = false;
+  /** The first snapshot is read once the feed is subscribed (LiveFeed yields {resync} first). */
+  readonly watchBeforeSnapshot = true;
+  private readonly feed: LiveFeed;
   /** Keys whose value was over valueCapBytes: full reads fetch them with GETRANGE, not MGET. */
   private readonly large = new LargeValues();
 
@@ -50,12 +53,15 @@ export class RedisAdapter implements StoreAdapter {
     this.scope = new RedisScope(cfg.patterns);
     this.wanted = this.scope.wanted;
     this.db = Number(new URL(cfg.url).pathname.slice(1) || 0);
+    this.feed = new LiveFeed(cfg, this.db, this.wanted);
     // Errors surface through command rejections; without a listener ioredis logs every retry.
     for (const c of [this.primary, this.replica]) c?.on("error", () => {});
   }
 
   updateMode() {
-    return this.live ? { mode: "live" as const } : { mode: "polling" as const, intervalMs: this.cfg.pollIntervalMs };
+    return this.live && this.feed.name
+      ? { mode: "live" as const, feed: this.feed.name }
+      : { mode: "polling" as const, intervalMs: this.cfg.pollIntervalMs };
   }
 
   get consistency(): string {
@@ -95,6 +101,7 @@ export class RedisAdapter implements StoreAdapter {
     };
     await Promise.all(scanNodes(client).map((node) => scanAndRead(node, this.wanted, opts, onPage, signal)));
     const { locks, problems } = decoder.finish();
+    this.feed.noteTtls(locks, started);
     return {
       locks,
       problems: [...readProblems, ...problems],
@@ -115,31 +122,18 @@ export class RedisAdapter implements StoreAdapter {
     const { locks, problems } = decodeRedis(merged.entries, this.ctx(started, true));
     const wantedLocks = new Set(lockKeys);
     const found = locks.filter((l) => wantedLocks.has(l.key) && this.wanted(l.key));
+    this.feed.noteTtls(found, started);
     const foundKeys = new Set(found.map((l) => l.key));
     return { locks: found, gone: lockKeys.filter((k) => !foundKeys.has(k)), problems: [...merged.problems, ...problems] };
   }
 
   async *watch(signal: AbortSignal): AsyncGenerator<StoreChange> {
-    if (this.cfg.notifications === "off") throw new Error("keyspace notifications are off in the connection config");
     await ready(this.primary, signal);
-    const nodes = scanNodes(this.primary);
-    for (const node of nodes) await ensureNotifications(node, this.cfg.notifications === "enable");
-    const subs = nodes.map((node) => createSubscriber(this.cfg, node));
-    for (const s of subs) s.on("error", () => {});
     try {
-      for await (const change of keyspaceChanges(subs, this.db, this.wanted, signal)) {
-        yield change;
-        // Live once the subscriptions are confirmed AND the hub has re-listed after them (the
-        // feed's first item is that resync): only then does the view follow every change. The
-        // empty batch tells the hub at once, so its status says so without waiting for a write.
-        if (!this.live) {
-          this.live = true;
-          yield { keys: [] };
-        }
-      }
+      // Live once the feed is subscribed AND the hub has read its snapshot after that.
+      yield* this.feed.open(this.primary, signal, () => (this.live = true));
     } finally {
       this.live = false;
-      for (const s of subs) s.disconnect();
     }
   }
 

@@ -54,11 +54,16 @@ export function createReplica(cfg: RedisConnectionConfig): Redis | null {
   return new Redis(cfg.replicaUrl, { ...baseOptions(cfg), enableAutoPipelining: true, readOnly: true });
 }
 
-/** A separate connection for SUBSCRIBE to one node (a subscribed connection can do nothing else). */
-export function createSubscriber(cfg: RedisConnectionConfig, node: Redis): Redis {
+/**
+ * A separate connection for SUBSCRIBE to one node (a subscribed connection can do nothing else).
+ * `tracking`: RESP2 (ioredis drops RESP3 invalidation pushes) and no automatic re-subscribe,
+ * since after a reconnect CLIENT TRACKING must be sent again before SUBSCRIBE (tracking.ts).
+ */
+export function createSubscriber(cfg: RedisConnectionConfig, node: Redis, tracking = false): Redis {
   const o = node.options;
   // PSUBSCRIBE is sent before the socket is up, and must be re-sent on reconnect: keep the queue.
-  return new Redis({ ...baseOptions(cfg), host: o.host, port: o.port, db: o.db, commandTimeout: undefined, enableOfflineQueue: true });
+  const opts = { ...baseOptions(cfg), host: o.host, port: o.port, db: o.db, commandTimeout: undefined, enableOfflineQueue: true };
+  return new Redis(tracking ? { ...opts, protocol: 2, autoResubscribe: false } : opts);
 }
 
 /** The nodes whose keyspaces together hold every key: each master of a cluster, or the one server. */

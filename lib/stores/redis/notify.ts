@@ -45,6 +45,8 @@ export async function* keyspaceChanges(
   db: number,
   wanted: (key: string) => boolean,
   signal: AbortSignal,
+  /** Extra keys to re-read (the expiry clock), merged into the same feed. */
+  attach?: (add: (keys: string[]) => void) => () => void,
 ): AsyncGenerator<StoreChange> {
   const prefix = Buffer.from(`__keyspace@${db}__:`);
   const feed = new ChangeFeed(COALESCE_MS);
@@ -69,6 +71,7 @@ export async function* keyspaceChanges(
       await sub.psubscribe(`__keyspace@${db}__:*`);
       readyOnce = true;
     }
+    if (attach) cleanups.push(attach((keys) => feed.add(keys)));
     feed.needResync();
     yield* feed.drain(signal);
   } finally {

@@ -21,6 +21,7 @@ export const GET = handler(async (req: Request, { params }: { params: Promise<{ 
       observedAt: status.observedAt,
       consistency: status.consistency,
       mode: status.mode,
+      feed: status.feed,
       pollIntervalMs: status.pollIntervalMs,
       stale: status.stale,
       staleAgeMs: status.staleAgeMs,
