@@ -17,6 +17,7 @@ function olderThan(since: string | undefined, limitMs: number | undefined, now: 
 
 /** The record with the rule warnings as of `now`; the same object when nothing changes. */
 export function applyRules(r: LockRecord, rules: StaleRules, now: number): LockRecord {
+  if (!hasRules(rules) && !r.warnings.some((w) => RULE_WARNINGS.has(w))) return r;
   const fired: string[] = [];
   if (r.holders.some((h) => olderThan(h.since, rules.heldLongerThanMs, now))) fired.push("held-too-long");
   if (r.waiters.some((w) => olderThan(w.since, rules.waiterOlderThanMs, now))) fired.push("waiter-too-long");

@@ -1,6 +1,6 @@
 // Building blocks shared by the Redis decoders. Pure.
 
-import type { LockKind, LockRecord } from "../../model";
+import type { LockKind, LockRecord, Waiter } from "../../model";
 import type { DecodeContext } from "../types";
 import type { RedisEntry } from "./entry";
 import { encodeFence, type FenceHolding } from "../../fence";
@@ -11,6 +11,13 @@ export function ttlOf(entry: RedisEntry): number | null {
   return entry.pttl >= 0 ? entry.pttl : null;
 }
 
+/** Shared by every record without waiters (most): records are replaced, never mutated in place. */
+const NO_WAITERS = Object.freeze([]) as unknown as Waiter[];
+
+/**
+ * Every field a Redis decoder may set is in this literal from the start, so V8 keeps them all
+ * inside the object (a field added later costs a separate property array: ~40 bytes a record).
+ */
 export function baseRecord(
   ctx: DecodeContext,
   entry: RedisEntry,
@@ -26,14 +33,18 @@ export function baseRecord(
     format,
     kind,
     state: "held",
+    library: undefined,
     holders: [],
-    waiters: [],
+    waiters: NO_WAITERS,
     ttlMs,
     ttlSource: ttlMs === null ? "none" : "pttl",
     fence: encodeFence(ctx.connection, entry.key, format, holding),
     observedAt: ctx.observedAtIso ?? new Date(ctx.now).toISOString(),
     consistency: ctx.consistency,
     warnings: ttlMs === null ? ["no-expiry"] : [],
+    relatedKeys: undefined,
+    permitsFree: undefined,
+    fencingToken: undefined,
     raw: ctx.previews ? [preview(entry)] : undefined,
   };
 }
