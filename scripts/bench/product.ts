@@ -43,8 +43,9 @@ export interface ConsoleUnderTest {
   stop(): Promise<void>;
 }
 
-function connectionsEnv(redisUrl: string): string {
-  return JSON.stringify([{ id: CONNECTION, kind: "redis", url: redisUrl, notifications: "use" }]);
+function connectionsEnv(redisUrl: string, history = true): string {
+  const connections = [{ id: CONNECTION, kind: "redis", url: redisUrl, notifications: "use" }];
+  return JSON.stringify(history ? connections : { connections, history: { enabled: false } });
 }
 
 /** What the server build is made of (tests excluded); a newer file makes the build stale. */
@@ -127,13 +128,14 @@ async function nextBuild(timeoutMs: number): Promise<{ code: number | string; lo
   return { code, log };
 }
 
-export async function startProduct(redisUrl: string): Promise<ConsoleUnderTest> {
+/** `history: false` turns the history recorder off (a diagnostic: what the recorder itself holds). */
+export async function startProduct(redisUrl: string, o: { history?: boolean } = {}): Promise<ConsoleUnderTest> {
   const port = await freePort();
   const dir = makeTempDir("bench-next");
   const base = `http://127.0.0.1:${port}`;
   // startProcess passes this process's environment on to the server.
   Object.assign(process.env, {
-    LOCKDECK_CONNECTIONS: connectionsEnv(redisUrl),
+    LOCKDECK_CONNECTIONS: connectionsEnv(redisUrl, o.history ?? true),
     LOCKDECK_DATA_DIR: path.join(dir, "data"),
     NEXT_TELEMETRY_DISABLED: "1",
   });

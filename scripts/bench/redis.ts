@@ -367,6 +367,38 @@ async function consoleParts(redis: Redis, url: string): Promise<void> {
   } finally {
     await ui.stop();
   }
+  if (product) await part("4b. server RSS without the history recorder", "—", () => rssWithoutHistory(redis, url));
+}
+
+/** Diagnostic: the same console with `history.enabled: false`, to show what the recorder itself holds. */
+async function rssWithoutHistory(redis: Redis, url: string): Promise<void> {
+  // The latency and expiry keys of parts 2 and 2b are still there (or expired): count what is.
+  const n = await countLocks(redis);
+  const ui = await startProduct(url, { history: false });
+  try {
+    await ui.waitLive(n, 180_000);
+    await new Promise((r) => setTimeout(r, IDLE_MS / 3));
+    const r = rssSummary(ui.rss()!);
+    record({
+      part: `4b. server RSS holding ${BIG / 1000}k locks with the history recorder off (diagnostic)`,
+      result: `${mb(r.totalKb)} ${r.text.slice(r.text.indexOf("["))}, ${IDLE_MS / 3000} s after live; the difference to row 4 is what the recorder holds`,
+      target: "—",
+      verdict: "—",
+    });
+  } finally {
+    await ui.stop();
+  }
+}
+
+async function countLocks(redis: Redis): Promise<number> {
+  let n = 0;
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", "*lock*", "COUNT", 5000);
+    cursor = next;
+    n += keys.length;
+  } while (cursor !== "0");
+  return n;
 }
 
 export async function runRedis(): Promise<void> {
