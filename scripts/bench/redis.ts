@@ -367,21 +367,27 @@ async function consoleParts(redis: Redis, url: string): Promise<void> {
   } finally {
     await ui.stop();
   }
-  if (product) await part("4b. server RSS without the history recorder", "—", () => rssWithoutHistory(redis, url));
+  if (product) await part("4b. without the history recorder", "—", () => withoutHistory(redis, url, bareMs));
 }
 
-/** Diagnostic: the same console with `history.enabled: false`, to show what the recorder itself holds. */
-async function rssWithoutHistory(redis: Redis, url: string): Promise<void> {
+/**
+ * Diagnostic: the same console with `history.enabled: false` — start → live and RSS — to show
+ * what the history recorder adds (it derives a life event for every lock of the first snapshot).
+ */
+async function withoutHistory(redis: Redis, url: string, bareMs: number): Promise<void> {
   // The latency and expiry keys of parts 2 and 2b are still there (or expired): count what is.
   const n = await countLocks(redis);
+  const t0 = performance.now();
   const ui = await startProduct(url, { history: false });
   try {
     await ui.waitLive(n, 180_000);
+    const toLive = since(t0);
     await new Promise((r) => setTimeout(r, IDLE_MS / 3));
     const r = rssSummary(ui.rss()!);
+    const budget = bigFloor ? `; budget 2 × floor + bare = ${ms(2 * bigFloor.ms + bareMs)}` : "";
     record({
-      part: `4b. server RSS holding ${BIG / 1000}k locks with the history recorder off (diagnostic)`,
-      result: `${mb(r.totalKb)} ${r.text.slice(r.text.indexOf("["))}, ${IDLE_MS / 3000} s after live; the difference to row 4 is what the recorder holds`,
+      part: `4b. the console with the history recorder off, ${n} locks (diagnostic)`,
+      result: `start → live **${ms(toLive)}**${budget}; RSS **${mb(r.totalKb)}** ${r.text.slice(r.text.indexOf("["))}, ${IDLE_MS / 3000} s after live; load ${load1()}. The difference to rows 4 and 6 is what the recorder costs`,
       target: "—",
       verdict: "—",
     });
