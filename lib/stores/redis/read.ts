@@ -4,9 +4,10 @@
 //   1. PTTL for every key, and the values: one MGET for the whole batch where the server takes
 //      multi-key commands across slots (not Cluster), else GETRANGE 0 cap-1 per key. Strings
 //      (nearly all lock keys) are done here; MGET answers nil and GETRANGE WRONGTYPE for the rest.
-//   2. TYPE for the non-strings, STRLEN for strings that GETRANGE filled to the cap.
-//   3. size and capped contents by type: hashes (HLEN, HSCAN), lists (LLEN, LRANGE),
-//      sorted sets (ZCARD, ZRANGE).
+//   2. HSCAN (COUNT 1000) for the non-strings — nearly all are Redisson hashes, done here;
+//      STRLEN for strings that GETRANGE filled to the cap.
+//   3. HLEN for hashes longer than that page; TYPE for what answered WRONGTYPE.
+//   4. lists (LLEN, LRANGE) and sorted sets (ZCARD, ZRANGE), capped.
 // Values are kept up to valueCapBytes. MGET has no cap: it transfers a long value whole, once —
 // the key is then remembered as large (LargeValues) and read with GETRANGE from then on.
 // Re-reads of single locks (reread) always use GETRANGE.
@@ -127,47 +128,70 @@ export async function readEntries(node: RedisClient, keys: Buffer[], opts: ReadO
   }
   if (others.length === 0 && full.length === 0) return out;
 
-  // 2. STRLEN of capped strings, TYPE of the rest.
+  // 2. STRLEN of capped strings; the rest read as hashes straight away (nearly every
+  //    non-string under a lock pattern is a Redisson hash): one HSCAN instead of TYPE + HLEN + HSCAN.
   const p2 = node.pipeline();
   for (const { i } of full) p2.strlen(arg(i));
-  for (const { i } of others) p2.type(arg(i));
+  for (const { i } of others) p2.hscanBuffer(arg(i), 0, "COUNT", MAX_ITEMS);
   const r2 = (await p2.exec()) as Reply[];
   full.forEach(({ entry }, j) => {
     const size = Number(r2[j][1] ?? entry.size);
     entry.size = size;
     entry.truncated = size > entry.value!.length;
   });
+  const bigHashes: Array<{ entry: RedisEntry; i: number }> = [];
+  const notHashes: typeof others = [];
+  others.forEach((o, j) => {
+    const [err, reply] = r2[full.length + j];
+    if (err) {
+      if (/WRONGTYPE/.test(err.message)) notHashes.push(o);
+      else out.problems.push({ key: o.key, code: "read-error", message: err.message });
+      return;
+    }
+    const [cursor, flat] = reply as [Buffer, Buffer[]];
+    // Redis deletes a hash with its last field: an empty answer means the key is gone.
+    if (flat.length === 0 && String(cursor) === "0") return out.vanished.push(o.key);
+    const entry: RedisEntry = { key: o.key, type: "hash", pttl: o.pttl, size: flat.length / 2, truncated: false, hash: pairs(flat).map(([f, v]) => [keyFromBytes(f), v]) };
+    out.entries.push(entry);
+    if (String(cursor) !== "0") bigHashes.push({ entry, i: o.i });
+  });
+  if (bigHashes.length === 0 && notHashes.length === 0) return out;
 
-  // 3. Contents of hashes, lists and sorted sets, capped.
+  // 3. HLEN of hashes with more fields than one HSCAN page; TYPE of what was not a hash.
   const p3 = node.pipeline();
+  for (const { i } of bigHashes) p3.hlen(arg(i));
+  for (const { i } of notHashes) p3.type(arg(i));
+  const r3 = (await p3.exec()) as Reply[];
+  bigHashes.forEach(({ entry }, j) => {
+    entry.size = Number(r3[j][1] ?? entry.size);
+    entry.truncated = true;
+  });
+
+  // 4. Lists and sorted sets (rare under lock patterns): size and capped contents.
+  const p4 = node.pipeline();
   const pending: RedisEntry[] = [];
-  others.forEach(({ i, key: name, pttl }, j) => {
-    const type = String(r2[full.length + j][1] ?? "none");
+  notHashes.forEach(({ i, key: name, pttl }, j) => {
+    const type = String(r3[bigHashes.length + j][1] ?? "none");
     if (type === "none") return out.vanished.push(name);
     const entry: RedisEntry = { key: name, type, pttl, size: 0, truncated: false };
     out.entries.push(entry);
     const k = arg(i);
-    if (type === "hash") p3.hlen(k).hscanBuffer(k, 0, "COUNT", MAX_ITEMS);
-    else if (type === "list") p3.llen(k).lrangeBuffer(k, 0, MAX_ITEMS - 1);
-    else if (type === "zset") p3.zcard(k).zrangeBuffer(k, "0", String(MAX_ITEMS - 1), "WITHSCORES");
+    if (type === "list") p4.llen(k).lrangeBuffer(k, 0, MAX_ITEMS - 1);
+    else if (type === "zset") p4.zcard(k).zrangeBuffer(k, "0", String(MAX_ITEMS - 1), "WITHSCORES");
     else return;
     pending.push(entry);
   });
   if (pending.length === 0) return out;
-  const r3 = (await p3.exec()) as Reply[];
+  const r4 = (await p4.exec()) as Reply[];
   pending.forEach((entry, j) => {
-    entry.size = Number(r3[2 * j][1] ?? 0);
+    entry.size = Number(r4[2 * j][1] ?? 0);
     entry.truncated = entry.size > MAX_ITEMS;
-    const [err, reply] = r3[2 * j + 1];
+    const [err, reply] = r4[2 * j + 1];
     if (err) {
       out.problems.push({ key: entry.key, code: "read-error", message: err.message });
       return;
     }
-    if (entry.type === "hash") {
-      const [cursor, flat] = reply as [Buffer, Buffer[]];
-      entry.hash = pairs(flat).map(([f, v]) => [keyFromBytes(f), v]);
-      if (String(cursor) !== "0") entry.truncated = true;
-    } else if (entry.type === "list") entry.list = reply as Buffer[];
+    if (entry.type === "list") entry.list = reply as Buffer[];
     else entry.zset = pairs(reply as Buffer[]).map(([m, s]) => [m, Number(s.toString())]);
   });
   return out;
