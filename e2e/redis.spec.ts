@@ -17,6 +17,8 @@ const token = () => randomBytes(16).toString("hex");
 test("a lock set in Redis appears without a reload", async ({ page }) => {
   await page.goto("/c/redis");
   await expect(page.getByTestId("mode-indicator").first()).toContainText(/live/i);
+  // The rig's server sends no keyspace events: the badge names the feed that works without them.
+  await expect(page.getByTestId("mode-feed").first()).toContainText("client tracking");
   const key = `e2e:lock:appears:${Date.now()}`;
   await redis.set(key, token(), "PX", 120_000);
   await expect(page.locator(`[data-testid="lock-row"][data-key="${key}"]`)).toBeVisible({ timeout: 10_000 });

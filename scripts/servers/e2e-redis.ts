@@ -1,11 +1,12 @@
-// The Redis part of the e2e rig: a real redis-server with keyspace events on, and a second one
-// for outage drills (e2e/truth.spec.ts pauses it with CLIENT PAUSE; its connection times out
-// after 1 s so the console sees the outage at once).
+// The Redis part of the e2e rig: a real redis-server with its default config (no keyspace
+// events, as most production servers run: the console follows it by client tracking), and a
+// second one for outage drills (e2e/truth.spec.ts pauses it with CLIENT PAUSE; its connection
+// times out after 1 s so the console sees the outage at once).
 import { startRedis } from "./redis";
 import type { E2EStore } from "./e2e-store";
 
 export async function start(): Promise<E2EStore> {
-  const [redis, outage] = await Promise.all([startRedis({ notifyKeyspaceEvents: "KA" }), startRedis({ notifyKeyspaceEvents: "KA" })]);
+  const [redis, outage] = await Promise.all([startRedis(), startRedis({ notifyKeyspaceEvents: "KA" })]);
   return {
     connections: [
       { id: "redis", kind: "redis", label: "Redis e2e", url: redis.url, notifications: "use" },
