@@ -157,6 +157,12 @@ export class RedisAdapter implements StoreAdapter {
     const call = scriptFor(fence.h);
     if (!call) return { status: "refused", reason: noReleaseReason(fence.f) };
     const key = keyToBytes(fence.k);
+    // Reads may come from a replica that connected first: wait (bounded) for the primary too.
+    try {
+      await ready(this.primary, signal);
+    } catch (err) {
+      return { status: "refused", reason: `store unreachable, nothing was sent: ${(err as Error).message}` };
+    }
     let answer: number;
     try {
       answer =
