@@ -21,6 +21,7 @@ import { ChangeFeed } from "../change-feed";
 
 const CHANNEL = "__redis__:invalidate";
 const COALESCE_MS = 15;
+const READY_TIMEOUT_MS = 10_000;
 
 /** Helper keys LockDeck reads whatever the patterns say (lib/formats/redis/redisson.ts isHelperKey). */
 const HELPER_PREFIXES = [REDISSON.queue + ":", REDISSON.timeout + ":", REDISSON.token + ":", PY_SIGNAL_PREFIX];
@@ -105,10 +106,7 @@ export async function* trackingChanges(subscribers: Redis[], o: TrackingOptions,
           sub.off("messageBuffer", onMessage);
           sub.off("ready", onReconnect);
         });
-        if (sub.status !== "ready") await new Promise<void>((resolve, reject) => {
-          sub.once("ready", () => resolve());
-          sub.once("end", () => reject(new Error("tracking connection closed before it was ready")));
-        });
+        if (sub.status !== "ready") await readyWithin(sub, READY_TIMEOUT_MS, signal);
         await setUp();
         sub.on("ready", onReconnect);
       }),
@@ -122,6 +120,27 @@ export async function* trackingChanges(subscribers: Redis[], o: TrackingOptions,
   } finally {
     for (const c of cleanups) c();
   }
+}
+
+/** Resolves when the connection is ready; rejects after `ms`, on abort, or if it ends first. */
+function readyWithin(sub: Redis, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      sub.off("ready", onReady);
+      sub.off("end", onEnd);
+      signal.removeEventListener("abort", onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = () => done();
+    const onEnd = () => done(new Error("tracking connection closed before it was ready"));
+    const onAbort = () => done(new Error("aborted"));
+    const timer = setTimeout(() => done(new Error(`tracking connection not ready after ${ms} ms (${sub.status})`)), ms);
+    sub.once("ready", onReady);
+    sub.once("end", onEnd);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 async function track(sub: Redis, prefixes: string[] | null): Promise<void> {
