@@ -36,7 +36,7 @@ export const EtcdConnectionSchema = z
      *  serializable: the member's local copy (answers during a partition, may be stale). */
     consistency: z.enum(["linearizable", "serializable"]).default("linearizable"),
     /** Keys per range page: no single reply carries more than this many keys. */
-    pageSize: z.number().int().min(10).max(10_000).default(1_000),
+    pageSize: z.number().int().min(10).max(10_000).default(10_000),
     /** A prefix with more keys than this is not read at all (a problem says so). */
     maxKeysPerPrefix: z.number().int().min(1).max(10_000_000).default(1_000_000),
     /** Largest reply LockDeck accepts; a page over it is re-read keys-only, then value by value. */
