@@ -102,17 +102,23 @@ export interface AuditEntry {
   fence: string;
   reason: string;
   mode: string;
-  /** applied | precondition_failed | gone | refused | unknown | denied | rate_limited | pending_approval | expired */
+  /** applied | precondition_failed | gone | refused | unknown | not_applied | denied | rate_limited | pending_approval | expired */
   outcome?: string;
   detail?: string;
+  /** The outcome was found afterwards by re-reading the store (it was unknown, or never recorded). */
+  reconciled?: boolean;
   /** Two-person rule: who approved this release. */
   approvedBy?: string;
 }
 
 export interface AuditAnswer {
   entries: AuditEntry[];
-  /** Id of the first entry whose hash chain does not verify (the log was edited), else null. */
+  /** Id (or "line N") of the first place the hash chain does not verify, else null. */
   chainBrokenAt?: string | null;
+  /** Every torn line (a write that did not finish) and chain mismatch (an edit), in file order. */
+  chainProblems?: Array<{ line: number; id?: string; kind: "torn" | "mismatch"; message: string }>;
+  /** Set while the trail cannot be written: releases are refused until it can. */
+  writeFailure?: { at: string; message: string } | null;
 }
 
 export interface ConnectionSettings {
