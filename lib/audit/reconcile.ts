@@ -94,19 +94,17 @@ export class Reconciler {
       for (const [id, p] of [...this.pending]) {
         const hub = this.hubOf(p.base.connection);
         if (!hub?.reachable) continue;
-        const settled = await this.settle(hub, p.base).catch(() => null);
-        if (!settled) continue;
-        this.pending.delete(id);
-        this.onSettled(settled);
+        await this.settle(hub, p.base).catch(() => null);
       }
     } finally {
       this.running = false;
     }
   }
 
-  private async settle(hub: ReconcileHub, base: Base): Promise<Settled | null> {
+  /** Reads the lock and audits what it finds; leaves the request pending if either fails. */
+  private async settle(hub: ReconcileHub, base: Base): Promise<void> {
     const current = await readCurrent(hub.adapter, base.key);
-    if (current === undefined) return null;
+    if (current === undefined) return;
     const fence = decodeFence(base.fence);
     const mode = base.mode as ReleaseMode;
     const seen = holdingIds(hub.adapter.kind, fence.h, mode);
@@ -119,8 +117,9 @@ export class Reconciler {
       : `reconciled by a fresh read at ${at}: the holding you saw is gone — removed by this release, or ended by its holder or its expiry in the same window (the store cannot tell which)`;
     // Throws while the audit trail cannot be written: the request stays pending.
     this.audit.append({ ...base, phase: "outcome", outcome, reconciled: true, detail });
+    this.pending.delete(base.requestId);
+    this.onSettled({ requestId: base.requestId, outcome });
     await hub.applyChanges([base.key]).catch(() => {});
-    return { requestId: base.requestId, outcome };
   }
 }
 

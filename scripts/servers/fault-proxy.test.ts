@@ -61,6 +61,16 @@ describe("fault proxy", () => {
     expect(await c.reply(3_000)).toBe("closed");
   });
 
+  it("a lost request: it never reaches the server, and nothing comes back", async () => {
+    const c = await connect();
+    const fired = proxy.dropReplyAfter("DELETE y", { resetAfterMs: 1_000, dropRequest: true });
+    c.sock.write("DELETE y");
+    await fired;
+    expect(await c.reply(300)).toBe("timeout");
+    expect(received).not.toContain("DELETE y");
+    expect(await c.reply(3_000)).toBe("closed");
+  });
+
   it("black hole: nothing passes and nothing closes; reset and cut end connections", async () => {
     const c = await connect();
     proxy.blackhole();

@@ -5,6 +5,7 @@
 //   dropReplyAfter(pat)  the request that carries `pat` goes through to the store (it runs),
 //                        but its connection's replies from then on are dropped — a lost reply;
 //                        after `resetAfterMs` the connection is reset so the client reconnects;
+//                        with `dropRequest` the request itself is lost too (it never runs);
 //   blackhole()          connections stay open but nothing passes either way (a dead path);
 //   reset()              RST on every open connection (new ones still pass);
 //   cut() / restore()    reset everything and refuse new connections / back to normal.
@@ -31,7 +32,7 @@ export interface FaultProxy {
    * Arms a lost reply: the first request containing `pattern` is forwarded, and every byte its
    * connection receives from the store afterwards is dropped. Resolves when it fired.
    */
-  dropReplyAfter(pattern: Buffer | string, opts?: { resetAfterMs?: number }): Promise<void>;
+  dropReplyAfter(pattern: Buffer | string, opts?: { resetAfterMs?: number; dropRequest?: boolean }): Promise<void>;
   blackhole(): void;
   reset(): void;
   cut(): void;
@@ -39,7 +40,7 @@ export interface FaultProxy {
   restore(): void;
   /** Connections open now, accepted so far, and the most open at once. */
   stats(): { open: number; accepted: number; maxOpen: number };
-  /** Called with every chunk seen in each direction (before faults): a test's protocol tap. */
+  /** Called with every chunk that actually passes, in each direction: a test's protocol tap. */
   tap(fn: ((dir: Direction, chunk: Buffer) => void) | null): void;
   close(): Promise<void>;
 }
@@ -48,6 +49,8 @@ interface Pipe {
   client: net.Socket;
   upstream: net.Socket;
   dropping: boolean;
+  /** Nothing more goes to the store on this connection (a lost request). */
+  silent: boolean;
   tail: Buffer;
   due: Record<Direction, number>;
 }
@@ -60,21 +63,25 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
   let holed = false;
   let accepted = 0;
   let maxOpen = 0;
-  let armed: { pattern: Buffer; resetAfterMs: number; fired: () => void } | null = null;
+  let armed: { pattern: Buffer; resetAfterMs: number; dropRequest: boolean; fired: () => void } | null = null;
   let tapFn: ((dir: Direction, chunk: Buffer) => void) | null = null;
 
   const forward = (p: Pipe, dir: Direction, chunk: Buffer) => {
     const to = dir === "up" ? p.upstream : p.client;
+    const write = () => {
+      tapFn?.(dir, chunk);
+      to.write(chunk);
+    };
     const ms = delays[dir];
     if (ms <= 0 && p.due[dir] <= Date.now()) {
-      to.write(chunk);
+      write();
       return;
     }
     // Later chunks never overtake earlier ones, even when the delay shrinks meanwhile.
     const due = Math.max(Date.now() + ms, p.due[dir]);
     p.due[dir] = due;
     setTimeout(() => {
-      if (!to.destroyed && !holed && !(dir === "down" && p.dropping)) to.write(chunk);
+      if (!to.destroyed && !holed && !(dir === "down" ? p.dropping : p.silent)) write();
     }, due - Date.now());
   };
 
@@ -82,7 +89,7 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
     if (refusing) return client.resetAndDestroy();
     accepted++;
     const upstream = net.connect({ host: targetHost, port: targetPort });
-    const p: Pipe = { client, upstream, dropping: false, tail: Buffer.alloc(0), due: { up: 0, down: 0 } };
+    const p: Pipe = { client, upstream, dropping: false, silent: false, tail: Buffer.alloc(0), due: { up: 0, down: 0 } };
     pipes.add(p);
     maxOpen = Math.max(maxOpen, pipes.size);
     const drop = () => {
@@ -93,22 +100,22 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
     client.on("data", (chunk: Buffer) => {
-      tapFn?.("up", chunk);
-      if (holed) return;
+      if (holed || p.silent) return;
       if (armed) {
         const window = Buffer.concat([p.tail, chunk]);
         if (window.includes(armed.pattern)) {
-          const { resetAfterMs, fired } = armed;
+          const { resetAfterMs, dropRequest, fired } = armed;
           armed = null;
           p.dropping = true;
+          p.silent = dropRequest;
           if (resetAfterMs >= 0) setTimeout(() => (client.resetAndDestroy(), upstream.destroy()), resetAfterMs).unref();
           fired();
+          if (dropRequest) return;
         } else p.tail = window.subarray(Math.max(0, window.length - armed.pattern.length + 1));
       }
       forward(p, "up", chunk);
     });
     upstream.on("data", (chunk: Buffer) => {
-      tapFn?.("down", chunk);
       if (holed || p.dropping) return;
       forward(p, "down", chunk);
     });
@@ -134,7 +141,12 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
     },
     dropReplyAfter(pattern, opts = {}) {
       return new Promise<void>((fired) => {
-        armed = { pattern: Buffer.isBuffer(pattern) ? pattern : Buffer.from(pattern), resetAfterMs: opts.resetAfterMs ?? 1_000, fired };
+        armed = {
+          pattern: Buffer.isBuffer(pattern) ? pattern : Buffer.from(pattern),
+          resetAfterMs: opts.resetAfterMs ?? 1_000,
+          dropRequest: opts.dropRequest ?? false,
+          fired,
+        };
       });
     },
     blackhole() {

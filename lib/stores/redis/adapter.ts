@@ -164,6 +164,8 @@ export class RedisAdapter implements StoreAdapter {
           : await this.primary.lockdeckReleaseHash(key, ...call.args);
     } catch (err) {
       if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${(err as Error).message}` };
+      // A reply that never came would be taken for the next command's: start a new connection.
+      this.primary.disconnect(true);
       return { status: "unknown", reason: `no answer after sending: ${(err as Error).message}` };
     }
     if (answer === -2) return { status: "gone" };

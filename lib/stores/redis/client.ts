@@ -25,6 +25,9 @@ function baseOptions(cfg: RedisConnectionConfig): RedisOptions {
     connectTimeout: Math.min(cfg.commandTimeoutMs, 5_000),
     commandTimeout: cfg.commandTimeoutMs,
     enableOfflineQueue: false,
+    // ioredis re-sends commands still waiting for a reply when it reconnects. For a release
+    // that is a blind retry of a command whose outcome is unknown: never.
+    autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 1,
     lazyConnect: false,
     connectionName: "lockdeck",

@@ -37,6 +37,7 @@ export async function readEntries(node: RedisClient, keys: Buffer[], cap: number
     const key = names?.[i] ?? keyFromBytes(k);
     const [ttlErr, pttl] = r1[2 * i];
     const [getErr, value] = r1[2 * i + 1];
+    connectionFailed(ttlErr ?? getErr);
     if (ttlErr) return out.problems.push({ key, code: "read-error", message: ttlErr.message });
     if (pttl === -2) return out.vanished.push(key);
     if (getErr) {
@@ -55,6 +56,7 @@ export async function readEntries(node: RedisClient, keys: Buffer[], cap: number
   for (const { k } of full) p2.strlen(k);
   for (const { k } of others) p2.type(k);
   const r2 = (await p2.exec()) as Reply[];
+  for (const [err] of r2) connectionFailed(err);
   full.forEach(({ entry }, i) => {
     const size = Number(r2[i][1] ?? entry.size);
     entry.size = size;
@@ -80,6 +82,7 @@ export async function readEntries(node: RedisClient, keys: Buffer[], cap: number
     entry.size = Number(r3[2 * i][1] ?? 0);
     entry.truncated = entry.size > MAX_ITEMS;
     const [err, reply] = r3[2 * i + 1];
+    connectionFailed(r3[2 * i][0] ?? err);
     if (err) {
       out.problems.push({ key: entry.key, code: "read-error", message: err.message });
       return;
@@ -92,6 +95,14 @@ export async function readEntries(node: RedisClient, keys: Buffer[], cap: number
     else entry.zset = pairs(reply as Buffer[]).map(([m, s]) => [m, Number(s.toString())]);
   });
   return out;
+}
+
+/**
+ * A reply error (WRONGTYPE, NOPERM) belongs to its key; anything else (timeout, connection
+ * closed) means the read failed, and must never pass for "the key is gone".
+ */
+function connectionFailed(err: Error | null): void {
+  if (err && err.name !== "ReplyError") throw err;
 }
 
 function pairs(flat: Buffer[]): Array<[Buffer, Buffer]> {
