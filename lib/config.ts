@@ -50,6 +50,19 @@ export const ConfigSchema = z
       .object({ connections: z.array(z.string()).default([]), windowMinutes: z.number().min(1).max(24 * 60).default(10) })
       .strict()
       .default({}),
+    /**
+     * Reads API requests make of a store (a lock page's re-read, a page's fresh TTLs): at most
+     * maxInFlight at once per connection, each request answered by deadlineMs (with the last
+     * good data if the store is slower); a read slower than slowMs shows the connection as slow.
+     */
+    storeReads: z
+      .object({
+        maxInFlight: z.number().int().min(1).max(64).default(4),
+        deadlineMs: z.number().int().min(100).max(60_000).default(2_000),
+        slowMs: z.number().int().min(10).max(60_000).default(1_000),
+      })
+      .strict()
+      .default({}),
     /** Where the audit trail (and later history) is kept. */
     dataDir: z.string().default(process.env.LOCKDECK_DATA_DIR ?? ".lockdeck-data"),
     /** Lock history (lib/history): raw events for a day, minute roll-ups for a month, in <dataDir>/history.sqlite. */

@@ -72,7 +72,7 @@ export class Registry {
   open(c: ConnectionConfig): Connection {
     const opened = openConnection(c);
     const { connections: perConnection, ...defaults } = this.config.staleRules;
-    const hub = new Hub(c.id, opened.adapter, this.bus, { rules: { ...defaults, ...perConnection[c.id] } });
+    const hub = new Hub(c.id, opened.adapter, this.bus, { rules: { ...defaults, ...perConnection[c.id] }, reads: this.config.storeReads });
     const conn = { config: c, hub, opened };
     this.connections.set(c.id, conn);
     hub.start();
