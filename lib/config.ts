@@ -5,7 +5,7 @@
 import { readFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { RedisConnectionSchema } from "./stores/redis/config";
+import { RedisConnectionSchema, redisConfigIssue } from "./stores/redis/config";
 import { ZooKeeperConnectionSchema } from "./stores/zookeeper/config";
 import { ConsulConnectionSchema } from "./stores/consul/config";
 import { EtcdConnectionSchema } from "./stores/etcd/config";
@@ -23,7 +23,12 @@ const MemoryConnectionSchema = z
   })
   .strict();
 
-export const ConnectionSchema = z.discriminatedUnion("kind", [RedisConnectionSchema, ZooKeeperConnectionSchema, ConsulConnectionSchema, EtcdConnectionSchema, MemoryConnectionSchema]);
+export const ConnectionSchema = z
+  .discriminatedUnion("kind", [RedisConnectionSchema, ZooKeeperConnectionSchema, ConsulConnectionSchema, EtcdConnectionSchema, MemoryConnectionSchema])
+  .superRefine((c, ctx) => {
+    const issue = c.kind === "redis" ? redisConfigIssue(c) : null;
+    if (issue) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [issue.path], message: issue.message });
+  });
 
 export const ConfigSchema = z
   .object({

@@ -17,6 +17,7 @@ import { releaseTarget } from "../release-target";
 import { decodeRedis, REDIS_FORMATS } from "../../formats/redis";
 import { lockKeysFor, readSetFor } from "./related";
 import { RedisScope } from "./scope";
+import { FailoverWatch, masterIdentity } from "./sentinel";
 
 const HEALTH_TIMEOUT_MS = 3_000;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -36,6 +37,9 @@ export class RedisAdapter implements StoreAdapter {
   private readonly wanted: (key: string) => boolean;
   private readonly db: number;
   private live = false;
+  private closed = false;
+  /** Sentinel topology: which locks a failover lost or changed (lib/stores/redis/sentinel.ts). */
+  private readonly failover: FailoverWatch | null;
 
   constructor(
     private readonly id: string,
@@ -50,6 +54,15 @@ export class RedisAdapter implements StoreAdapter {
     this.db = Number(new URL(cfg.url).pathname.slice(1) || 0);
     // Errors surface through command rejections; without a listener ioredis logs every retry.
     for (const c of [this.primary, this.replica]) c?.on("error", () => {});
+    this.failover = cfg.topology === "sentinel" ? new FailoverWatch() : null;
+    this.primary.on("ready", () => this.failover?.reconnected());
+    // ioredis gives up for good ("end") when a reconnect is cut short, e.g. by Sentinel's
+    // +switch-master arriving mid-reconnect. A console must not: start again, unless closed.
+    for (const c of [this.primary, this.replica]) {
+      c?.on("end", () => {
+        if (!this.closed) setTimeout(() => !this.closed && c.status === "end" && c.connect().catch(() => {}), 500).unref();
+      });
+    }
   }
 
   updateMode() {
@@ -73,6 +86,7 @@ export class RedisAdapter implements StoreAdapter {
       const info = await withTimeout(this.reader().info("server"), HEALTH_TIMEOUT_MS, signal);
       const version = /redis_version:(\S+)/.exec(info)?.[1] ?? "?";
       const mode = /redis_mode:(\S+)/.exec(info)?.[1] ?? this.cfg.topology;
+      if (this.failover) return { status: "ok", message: "", server: `Redis ${version} sentinel master "${this.cfg.masterName}"${this.failover.describe()}` };
       return { status: "ok", message: "", server: `Redis ${version} ${mode}` };
     } catch (err) {
       return { status: "unreachable", message: (err as Error).message };
@@ -82,15 +96,17 @@ export class RedisAdapter implements StoreAdapter {
   async snapshot(signal: AbortSignal) {
     const client = this.reader();
     await ready(client, signal);
+    const master = this.failover ? await masterIdentity(client) : null;
     const started = Date.now();
     const parts = await Promise.all(
       scanNodes(client).map((node) => scanAndRead(node, this.wanted, this.cfg.valueCapBytes, signal)),
     );
     const merged = mergeReads(parts);
     const { locks, problems } = decodeRedis(merged.entries, this.ctx(started, false));
+    if (master) this.failover!.afterSnapshot(master, locks);
     return {
       locks,
-      problems: [...merged.problems, ...problems],
+      problems: [...merged.problems, ...problems, ...(this.failover?.problems() ?? [])],
       observedAt: new Date(started).toISOString(),
       consistency: this.consistency,
     };
@@ -109,7 +125,9 @@ export class RedisAdapter implements StoreAdapter {
     const wantedLocks = new Set(lockKeys);
     const found = locks.filter((l) => wantedLocks.has(l.key) && this.wanted(l.key));
     const foundKeys = new Set(found.map((l) => l.key));
-    return { locks: found, gone: lockKeys.filter((k) => !foundKeys.has(k)), problems: [...merged.problems, ...problems] };
+    const gone = lockKeys.filter((k) => !foundKeys.has(k));
+    this.failover?.afterReread(found, gone);
+    return { locks: found, gone, problems: [...merged.problems, ...problems] };
   }
 
   async *watch(signal: AbortSignal): AsyncGenerator<StoreChange> {
@@ -118,9 +136,11 @@ export class RedisAdapter implements StoreAdapter {
     const nodes = scanNodes(this.primary);
     for (const node of nodes) await ensureNotifications(node, this.cfg.notifications === "enable");
     const subs = nodes.map((node) => createSubscriber(this.cfg, node));
-    for (const s of subs) s.on("error", () => {});
+    // A subscriber that gave up for good ends the feed: the hub re-lists and subscribes again.
+    const ended = new AbortController();
+    for (const s of subs) s.on("error", () => {}).on("end", () => ended.abort());
     try {
-      for await (const change of keyspaceChanges(subs, this.db, this.wanted, signal)) {
+      for await (const change of keyspaceChanges(subs, this.db, this.wanted, AbortSignal.any([signal, ended.signal]))) {
         yield change;
         // Live once the subscriptions are confirmed AND the hub has re-listed after them (the
         // feed's first item is that resync): only then does the view follow every change. The
@@ -233,6 +253,7 @@ export class RedisAdapter implements StoreAdapter {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const c of [this.primary, this.replica]) c?.disconnect();
   }
 }
