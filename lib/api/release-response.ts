@@ -18,6 +18,9 @@ export function releaseResponse(answer: ReleaseAnswer): Response {
       return jsonError(404, "gone", "the lock is already released: nothing to delete", extra);
     case "refused":
       return jsonError(400, "refused", outcome.reason, extra);
+    case "denied":
+      // The store's own permissions said no (least privilege working as meant): its words.
+      return jsonError(403, "store_denied", `the store refused the release: ${outcome.reason}. Nothing was changed.`, extra);
     case "unknown":
       // Not 200 and not 409: the store may or may not have applied it. Never retried; the
       // console re-reads the lock and audits what it finds (applied or not applied).

@@ -31,6 +31,7 @@ const AUDIT_OUTCOME: Record<ReleaseOutcome["status"], string> = {
   changed: "precondition_failed",
   gone: "gone",
   refused: "refused",
+  denied: "denied",
   unknown: "unknown",
 };
 
@@ -153,7 +154,12 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
     } catch (err) {
       outcome = { status: "unknown", reason: (err as Error).message };
     }
-    const detail = outcome.status === "refused" || outcome.status === "unknown" ? outcome.reason : outcome.status === "released" ? outcome.detail : undefined;
+    const detail =
+      outcome.status === "refused" || outcome.status === "unknown" || outcome.status === "denied"
+        ? outcome.reason
+        : outcome.status === "released"
+          ? outcome.detail
+          : undefined;
     let auditId: string | null = null;
     let auditWarning: string | undefined;
     try {

@@ -184,6 +184,8 @@ export class RedisAdapter implements StoreAdapter {
           : await this.primary.lockdeckReleaseHash(key, ...call.args);
     } catch (err) {
       if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${(err as Error).message}` };
+      // The ACL said no before the script ran: nothing happened.
+      if (/^NOPERM/.test((err as Error).message)) return { status: "denied", reason: `Redis: ${(err as Error).message}` };
       // A reply that never came would be taken for the next command's: start a new connection.
       this.primary.disconnect(true);
       return { status: "unknown", reason: `no answer after sending: ${(err as Error).message}` };

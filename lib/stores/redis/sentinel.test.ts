@@ -64,7 +64,7 @@ describe("Redis Sentinel", () => {
     // The replica stops replicating (paused, its link closed by the master, so nothing new is
     // even in flight to it); the master goes on: a new lock, and a new holder.
     process.kill(replica.pid(), "SIGSTOP");
-    expect(await m.client("KILL", "TYPE", "replica")).toBe(1);
+    expect(await m.call("CLIENT", "KILL", "TYPE", "replica")).toBe(1);
     await m.set("lock:vanishing", "tok-unreplicated-0123456789", "PX", 600_000);
     await m.set("lock:changed", "tok-after-0123456789", "PX", 600_000);
     await waitFor(async () => holderOf("lock:vanishing") !== undefined && holderOf("lock:changed") === "tok-after-0123456789", {
