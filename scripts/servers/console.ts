@@ -68,6 +68,7 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
       if (proc.running()) await proc.stop({ keepDir: true });
       proc = await launch();
     },
-    stop: () => proc.stop(),
+    // A test console holds nothing worth a graceful shutdown (SSE streams keep next waiting).
+    stop: () => proc.stop({ timeoutMs: 2_000 }),
   };
 }
