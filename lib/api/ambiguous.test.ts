@@ -7,9 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import Redis from "ioredis";
 import { Etcd3 } from "etcd3";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { startRedis } from "../../scripts/servers/redis";
 import { startEtcd } from "../../scripts/servers/etcd";
 import { startZooKeeper } from "../../scripts/servers/zookeeper";
@@ -17,8 +14,8 @@ import { startConsul } from "../../scripts/servers/consul";
 import { kv } from "../../scripts/capture/consul/dump";
 import { startFaultProxy, type FaultProxy } from "../../scripts/servers/fault-proxy";
 import { waitFor } from "../../scripts/servers/process";
-import { Registry } from "../registry";
-import { ConfigSchema } from "../config";
+import { openRegistry, closeRegistry } from "../../scripts/servers/registry";
+import type { Registry } from "../registry";
 import { CreateMode, ZkSession } from "../stores/zookeeper/client";
 import { decodeFence } from "../fence";
 import type { LockRecord } from "../model";
@@ -174,17 +171,10 @@ describe.each([redisCase(), etcdCase(), zookeeperCase(), consulCase()])("ambiguo
     proxy.tap((dir, chunk) => {
       if (dir === "up") upstream = Buffer.concat([upstream, chunk]);
     });
-    reg = new Registry(
-      ConfigSchema.parse({
-        connections: [{ id: "s", ...store.connection(proxy) }],
-        dataDir: mkdtempSync(path.join(tmpdir(), "ld-ambiguous-")),
-        history: { enabled: false },
-      }),
-    );
+    reg = openRegistry([{ id: "s", ...store.connection(proxy) }]);
   }, 120_000);
   afterAll(async () => {
-    reg?.reconciler.stop();
-    for (const c of reg?.connections.values() ?? []) await c.hub.stop();
+    await closeRegistry(reg);
     await proxy?.close();
     await stopStore?.();
   });

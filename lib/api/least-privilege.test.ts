@@ -9,17 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import Redis from "ioredis";
 import { Etcd3 } from "etcd3";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { startRedis } from "../../scripts/servers/redis";
 import { etcdctl, startEtcd } from "../../scripts/servers/etcd";
 import { startZooKeeper } from "../../scripts/servers/zookeeper";
 import { startConsul } from "../../scripts/servers/consul";
 import { kv } from "../../scripts/capture/consul/dump";
 import { waitFor } from "../../scripts/servers/process";
-import { Registry } from "../registry";
-import { ConfigSchema } from "../config";
+import { openRegistry, closeRegistry } from "../../scripts/servers/registry";
+import type { Registry } from "../registry";
 import { CreateMode, ZkSession, digestAcl } from "../stores/zookeeper/client";
 import type { LockRecord } from "../model";
 import { requestRelease } from "./release";
@@ -128,17 +125,10 @@ describe.each([redis, etcd, zookeeper, consul])("least privilege: $name", (store
 
   beforeAll(async () => {
     env = await store.setUp();
-    reg = new Registry(
-      ConfigSchema.parse({
-        connections: [{ id: "lp", ...env.connection }],
-        dataDir: mkdtempSync(path.join(tmpdir(), "ld-least-")),
-        history: { enabled: false },
-      }),
-    );
+    reg = openRegistry([{ id: "lp", ...env.connection }]);
   }, 120_000);
   afterAll(async () => {
-    reg?.reconciler.stop();
-    for (const c of reg?.connections.values() ?? []) await c.hub.stop();
+    await closeRegistry(reg);
     await env?.stop();
   });
 

@@ -11,8 +11,8 @@ import path from "node:path";
 import { startRedis, type RedisServer } from "../../scripts/servers/redis";
 import { waitFor } from "../../scripts/servers/process";
 import { tinyFs } from "../../scripts/servers/tinyfs";
-import { Registry } from "../registry";
-import { ConfigSchema } from "../config";
+import { openRegistry, closeRegistry } from "../../scripts/servers/registry";
+import type { Registry } from "../registry";
 import { requestRelease } from "../api/release";
 import { toResponse } from "../api/errors";
 import { AuditLog } from "./log";
@@ -30,11 +30,7 @@ describe("audit durability in the release flow", () => {
     client = new Redis(server.url);
   });
   afterEach(async () => {
-    for (const reg of registries.splice(0)) {
-      reg.reconciler.stop();
-      for (const c of reg.connections.values()) await c.hub.stop();
-      reg.audit.close();
-    }
+    for (const reg of registries.splice(0)) await closeRegistry(reg);
   });
   afterAll(async () => {
     client.disconnect();
@@ -42,13 +38,11 @@ describe("audit durability in the release flow", () => {
   });
 
   function open(dataDir: string): Registry {
-    const reg = new Registry(
-      ConfigSchema.parse({
-        connections: [{ id: "r", kind: "redis", url: server.url, notifications: "use" }],
-        auth: { releaseRateLimit: { max: 100, perSeconds: 60 } },
-        dataDir,
-      }),
-    );
+    const reg = openRegistry([{ id: "r", kind: "redis", url: server.url, notifications: "use" }], {
+      auth: { releaseRateLimit: { max: 100, perSeconds: 60 } },
+      dataDir,
+      history: { enabled: true },
+    });
     registries.push(reg);
     return reg;
   }

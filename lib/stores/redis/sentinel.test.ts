@@ -6,13 +6,10 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import Redis from "ioredis";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { startRedis, startRedisReplica, startRedisSentinels, type RedisSentinels, type RedisServer } from "../../../scripts/servers/redis";
 import { waitFor } from "../../../scripts/servers/process";
-import { Registry } from "../../registry";
-import { ConfigSchema } from "../../config";
+import { openRegistry, closeRegistry } from "../../../scripts/servers/registry";
+import type { Registry } from "../../registry";
 import { requestRelease } from "../../api/release";
 
 describe("Redis Sentinel", () => {
@@ -25,19 +22,12 @@ describe("Redis Sentinel", () => {
     master = await startRedis({ notifyKeyspaceEvents: "KA" });
     replica = await startRedisReplica(master, { notifyKeyspaceEvents: "KA" });
     sentinels = await startRedisSentinels(master, { n: 3 });
-    reg = new Registry(
-      ConfigSchema.parse({
-        connections: [
-          { id: "s", kind: "redis", url: "redis://sentinel/0", topology: "sentinel", sentinels: sentinels.addresses, masterName: sentinels.masterName, notifications: "use", commandTimeoutMs: 2_000 },
-        ],
-        dataDir: mkdtempSync(path.join(tmpdir(), "ld-sentinel-")),
-        history: { enabled: false },
-      }),
-    );
+    reg = openRegistry([
+      { id: "s", kind: "redis", url: "redis://sentinel/0", topology: "sentinel", sentinels: sentinels.addresses, masterName: sentinels.masterName, notifications: "use", commandTimeoutMs: 2_000 },
+    ]);
   }, 120_000);
   afterAll(async () => {
-    reg?.reconciler.stop();
-    for (const c of reg?.connections.values() ?? []) await c.hub.stop();
+    await closeRegistry(reg);
     try {
       process.kill(replica.pid(), "SIGCONT");
     } catch {
