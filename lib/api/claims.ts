@@ -48,7 +48,7 @@ export class ReleaseClaims {
   }
 
   /** The reconciler settled an unknown outcome. */
-  settled(requestId: string, outcome: "applied" | "not_applied", now = Date.now()): void {
+  settled(requestId: string, outcome: "applied" | "not_applied" | "unknown", now = Date.now()): void {
     if (outcome === "applied") this.finish(requestId, "released", now);
     else this.drop(requestId);
   }

@@ -16,6 +16,7 @@ import type { Registry } from "../registry";
 import { requestRelease } from "../api/release";
 import { toResponse } from "../api/errors";
 import { AuditLog } from "./log";
+import { secretFromFile } from "../auth/secret";
 import type { Actor } from "../auth/guard";
 
 const ana: Actor = { name: "ana", role: "operator", method: "session" };
@@ -59,6 +60,8 @@ describe("audit durability in the release flow", () => {
   function unwritableDataDir(): { dir: string; fix(): void; what: string } {
     const fsys = tinyFs(256 * 1024);
     if (!("unavailable" in fsys)) {
+      // An earlier start made the server's key file; then the disk went read-only.
+      secretFromFile(fsys.dir);
       fsys.readOnly();
       afterAll(() => fsys.unmount());
       return { dir: fsys.dir, fix: () => fsys.writable(), what: "EROFS" };

@@ -11,7 +11,7 @@
 // store answers); after a restart the pending ones are found again in the audit file.
 
 import type { StoreAdapter, LockRecord, ReleaseMode } from "../model";
-import { decodeFence } from "../fence";
+import { decodeFence, type Fence } from "../fence";
 import { holdingIds } from "../stores";
 import type { AuditEntry, AuditInput, AuditLog } from "./log";
 
@@ -25,7 +25,8 @@ type Base = Omit<AuditInput, "phase" | "outcome" | "detail" | "reconciled">;
 
 export interface Settled {
   requestId: string;
-  outcome: "applied" | "not_applied";
+  /** "unknown": it cannot be told (the fence no longer verifies); an operator must look. */
+  outcome: "applied" | "not_applied" | "unknown";
 }
 
 const READ_TIMEOUT_MS = 5_000;
@@ -49,7 +50,7 @@ export class Reconciler {
     for (const e of entries) {
       if ((e.action ?? "release") !== "release") continue;
       if (e.phase === "intent" && e.outcome === undefined) intents.set(e.requestId, e);
-      else if (e.phase === "outcome") last.set(e.requestId, e.outcome ?? "");
+      else if (e.phase === "outcome") last.set(e.requestId, e.reconciled ? "reconciled" : (e.outcome ?? ""));
     }
     for (const [id, intent] of intents) {
       const outcome = last.get(id);
@@ -103,9 +104,16 @@ export class Reconciler {
 
   /** Reads the lock and audits what it finds; leaves the request pending if either fails. */
   private async settle(hub: ReconcileHub, base: Base): Promise<void> {
+    let fence: Fence;
+    try {
+      fence = decodeFence(base.fence);
+    } catch (err) {
+      // Signed by a server with another secret (the secret changed): nothing to compare with.
+      this.record(base, "unknown", `cannot be reconciled: ${(err as Error).message}; look at the lock itself`);
+      return;
+    }
     const current = await readCurrent(hub.adapter, base.key);
     if (current === undefined) return;
-    const fence = decodeFence(base.fence);
     const mode = base.mode as ReleaseMode;
     const seen = holdingIds(hub.adapter.kind, fence.h, mode);
     const now = current ? holdingIds(hub.adapter.kind, decodeFence(current.fence).h, mode) : [];
@@ -115,11 +123,15 @@ export class Reconciler {
     const detail = present
       ? `reconciled by a fresh read at ${at}: the holding you saw is still there, so this release did not take effect; nothing was deleted`
       : `reconciled by a fresh read at ${at}: the holding you saw is gone — removed by this release, or ended by its holder or its expiry in the same window (the store cannot tell which)`;
-    // Throws while the audit trail cannot be written: the request stays pending.
+    this.record(base, outcome, detail);
+    await hub.applyChanges([base.key]).catch(() => {});
+  }
+
+  /** Throws while the audit trail cannot be written: the request then stays pending. */
+  private record(base: Base, outcome: Settled["outcome"], detail: string): void {
     this.audit.append({ ...base, phase: "outcome", outcome, reconciled: true, detail });
     this.pending.delete(base.requestId);
     this.onSettled({ requestId: base.requestId, outcome });
-    await hub.applyChanges([base.key]).catch(() => {});
   }
 }
 

@@ -40,6 +40,8 @@ export interface FaultProxy {
   restore(): void;
   /** Connections open now, accepted so far, and the most open at once. */
   stats(): { open: number; accepted: number; maxOpen: number };
+  /** Everything that reached the store through the proxy so far (latin1; the first 16 MiB). */
+  sent(): string;
   /** Called with every chunk that actually passes, in each direction: a test's protocol tap. */
   tap(fn: ((dir: Direction, chunk: Buffer) => void) | null): void;
   close(): Promise<void>;
@@ -65,11 +67,17 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
   let maxOpen = 0;
   let armed: { pattern: Buffer; resetAfterMs: number; dropRequest: boolean; fired: () => void } | null = null;
   let tapFn: ((dir: Direction, chunk: Buffer) => void) | null = null;
+  const sentChunks: Buffer[] = [];
+  let sentBytes = 0;
 
   const forward = (p: Pipe, dir: Direction, chunk: Buffer) => {
     const to = dir === "up" ? p.upstream : p.client;
     const write = () => {
       tapFn?.(dir, chunk);
+      if (dir === "up" && sentBytes < 16 << 20) {
+        sentChunks.push(chunk);
+        sentBytes += chunk.length;
+      }
       to.write(chunk);
     };
     const ms = delays[dir];
@@ -165,6 +173,7 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
       delays.down = 0;
     },
     stats: () => ({ open: pipes.size, accepted, maxOpen }),
+    sent: () => Buffer.concat(sentChunks).toString("latin1"),
     tap(fn) {
       tapFn = fn;
     },
