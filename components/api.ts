@@ -195,12 +195,13 @@ export function fetchLock(conn: string, key: string, signal?: AbortSignal): Prom
 }
 
 export function fetchAudit(
-  filter: { connection?: string; key?: string; limit?: number },
+  filter: { connection?: string; key?: string; requestId?: string; limit?: number },
   signal?: AbortSignal,
 ): Promise<AuditAnswer> {
   const params = new URLSearchParams();
   if (filter.connection) params.set("connection", filter.connection);
   if (filter.key) params.set("key", filter.key);
+  if (filter.requestId) params.set("requestId", filter.requestId);
   params.set("limit", String(filter.limit ?? 200));
   return getJson(`/api/audit?${params}`, signal);
 }
@@ -251,7 +252,7 @@ export type ReleaseResult =
   | { kind: "pending"; approvalId: string; expiresAt: string }
   | { kind: "changed"; message: string; current: LockRecord | null; after?: AfterRelease }
   | { kind: "gone"; message: string; after?: AfterRelease }
-  | { kind: "error"; status: number; code: string; message: string };
+  | { kind: "error"; status: number; code: string; message: string; requestId?: string };
 
 /** Reads a release answer: 200 released, 202 held for approval (two-person rule), 409, 404, errors. */
 async function releaseResult(send: () => Promise<Response>): Promise<ReleaseResult> {
@@ -274,10 +275,11 @@ async function releaseResult(send: () => Promise<Response>): Promise<ReleaseResu
     return { kind: "error", status: res.status, code: "unexpected", message: `unexpected answer: ${JSON.stringify(body).slice(0, 200)}` };
   }
   const err = await errorFrom(res);
-  const extra = err.body as { current?: LockRecord | null; after?: AfterRelease } | undefined;
+  const extra = err.body as { current?: LockRecord | null; after?: AfterRelease; requestId?: unknown } | undefined;
   if (res.status === 409 && err.code === "changed") return { kind: "changed", message: err.message, current: extra?.current ?? null, after: extra?.after };
   if (res.status === 404 && err.code === "gone") return { kind: "gone", message: err.message, after: extra?.after };
-  return { kind: "error", status: err.status, code: err.code, message: err.message };
+  const requestId = typeof extra?.requestId === "string" ? extra.requestId : undefined;
+  return { kind: "error", status: err.status, code: err.code, message: err.message, ...(requestId && { requestId }) };
 }
 
 export function releaseLock(conn: string, req: ReleaseRequest): Promise<ReleaseResult> {
