@@ -105,17 +105,23 @@ export interface AuditEntry {
   fence: string;
   reason: string;
   mode: string;
-  /** applied | precondition_failed | gone | refused | unknown | denied | rate_limited | pending_approval | expired */
+  /** applied | precondition_failed | gone | refused | unknown | not_applied | denied | rate_limited | pending_approval | expired */
   outcome?: string;
   detail?: string;
+  /** The outcome was found afterwards by re-reading the store (it was unknown, or never recorded). */
+  reconciled?: boolean;
   /** Two-person rule: who approved this release. */
   approvedBy?: string;
 }
 
 export interface AuditAnswer {
   entries: AuditEntry[];
-  /** Id of the first entry whose hash chain does not verify (the log was edited), else null. */
+  /** Id (or "line N") of the first place the hash chain does not verify, else null. */
   chainBrokenAt?: string | null;
+  /** Every torn line (a write that did not finish) and chain mismatch (an edit), in file order. */
+  chainProblems?: Array<{ line: number; id?: string; kind: "torn" | "mismatch"; message: string }>;
+  /** Set while the trail cannot be written: releases are refused until it can. */
+  writeFailure?: { at: string; message: string } | null;
 }
 
 export interface ConnectionSettings {
@@ -192,12 +198,13 @@ export function fetchLock(conn: string, key: string, signal?: AbortSignal): Prom
 }
 
 export function fetchAudit(
-  filter: { connection?: string; key?: string; limit?: number },
+  filter: { connection?: string; key?: string; requestId?: string; limit?: number },
   signal?: AbortSignal,
 ): Promise<AuditAnswer> {
   const params = new URLSearchParams();
   if (filter.connection) params.set("connection", filter.connection);
   if (filter.key) params.set("key", filter.key);
+  if (filter.requestId) params.set("requestId", filter.requestId);
   params.set("limit", String(filter.limit ?? 200));
   return getJson(`/api/audit?${params}`, signal);
 }
@@ -248,7 +255,7 @@ export type ReleaseResult =
   | { kind: "pending"; approvalId: string; expiresAt: string }
   | { kind: "changed"; message: string; current: LockRecord | null; after?: AfterRelease }
   | { kind: "gone"; message: string; after?: AfterRelease }
-  | { kind: "error"; status: number; code: string; message: string };
+  | { kind: "error"; status: number; code: string; message: string; requestId?: string };
 
 /** Reads a release answer: 200 released, 202 held for approval (two-person rule), 409, 404, errors. */
 async function releaseResult(send: () => Promise<Response>): Promise<ReleaseResult> {
@@ -271,10 +278,11 @@ async function releaseResult(send: () => Promise<Response>): Promise<ReleaseResu
     return { kind: "error", status: res.status, code: "unexpected", message: `unexpected answer: ${JSON.stringify(body).slice(0, 200)}` };
   }
   const err = await errorFrom(res);
-  const extra = err.body as { current?: LockRecord | null; after?: AfterRelease } | undefined;
+  const extra = err.body as { current?: LockRecord | null; after?: AfterRelease; requestId?: unknown } | undefined;
   if (res.status === 409 && err.code === "changed") return { kind: "changed", message: err.message, current: extra?.current ?? null, after: extra?.after };
   if (res.status === 404 && err.code === "gone") return { kind: "gone", message: err.message, after: extra?.after };
-  return { kind: "error", status: err.status, code: err.code, message: err.message };
+  const requestId = typeof extra?.requestId === "string" ? extra.requestId : undefined;
+  return { kind: "error", status: err.status, code: err.code, message: err.message, ...(requestId && { requestId }) };
 }
 
 export function releaseLock(conn: string, req: ReleaseRequest): Promise<ReleaseResult> {

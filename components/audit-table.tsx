@@ -65,6 +65,8 @@ export function AuditTable() {
   const who = useQuery(whoamiQuery());
   const { data, error, isPending } = useQuery(auditQuery({ connection, key }));
   const chainBrokenAt = data?.chainBrokenAt ?? null;
+  const chainProblems = data?.chainProblems ?? [];
+  const writeFailure = data?.writeFailure ?? null;
   const entries = data?.entries ?? [];
   // One row per attempt: intent, approval and outcome of one request folded together.
   const attempts = attemptsOf(entries);
@@ -125,11 +127,25 @@ export function AuditTable() {
         ) : null}
       </div>
 
-      {chainBrokenAt ? (
-        <p role="alert" data-testid="audit-chain-broken" className="rounded border border-bad/50 bg-bad/10 px-3 py-2 text-bad">
-          ▲ The audit log&apos;s hash chain breaks at entry <span className="font-mono">{chainBrokenAt}</span>: lines were
-          edited or removed after they were written.
+      {writeFailure ? (
+        <p role="alert" data-testid="audit-write-failure" className="rounded border border-bad/50 bg-bad/10 px-3 py-2 text-bad">
+          ▲ The audit trail cannot be written ({writeFailure.message}, since {formatDateTime(writeFailure.at)}): releases are
+          refused until it can, because nothing is released without its record on disk.
         </p>
+      ) : null}
+      {chainBrokenAt ? (
+        <div role="alert" data-testid="audit-chain-broken" className="rounded border border-bad/50 bg-bad/10 px-3 py-2 text-bad">
+          <p>
+            ▲ The audit log&apos;s hash chain breaks at <span className="font-mono">{chainBrokenAt}</span>.
+          </p>
+          <ul className="list-disc pl-5">
+            {chainProblems.map((p) => (
+              <li key={p.line} data-testid="audit-chain-problem" data-kind={p.kind} data-line={p.line}>
+                {p.message}
+              </li>
+            ))}
+          </ul>
+        </div>
       ) : null}
 
       {error ? <ErrorNote error={error} what="the audit log" /> : null}

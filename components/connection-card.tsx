@@ -98,6 +98,7 @@ export function ConnectionCard({ c, trend }: { c: ConnectionSummary; trend?: Car
       ) : c.status === "degraded" ? (
         <p className="text-warn">
           <span aria-hidden>▲ </span>degraded: {c.message}
+          {c.stale ? <span className="text-muted"> — {staleWords(c)}</span> : null}
         </p>
       ) : null}
 

@@ -1,9 +1,10 @@
 // What a force-release came to, in the dialog (shared/UI.md §4). Every answer is shown as it
 // came; only "released" deleted anything.
 
+import { useQuery } from "@tanstack/react-query";
 import { escapeControls } from "@/lib/keys";
 import { lockStatus } from "@/lib/status";
-import type { ReleaseResult } from "./api";
+import { fetchAudit, type ReleaseResult } from "./api";
 import type { AfterRelease } from "./truth-types";
 import { formatClock } from "./format";
 import { whoText } from "./holder-text";
@@ -100,7 +101,22 @@ export function ResultView({ result, onReview, onDone }: { result: ReleaseResult
       </div>
     );
   }
-  const unknown = result.code === "unknown" || result.code === "network";
+  if (result.code === "outcome_unknown") {
+    return (
+      <div data-testid="release-result" data-outcome="unknown" role="alert" className={`${box} border-warn/50 bg-warn/10`}>
+        <p className="font-semibold text-warn">Outcome unknown — the store did not answer after the release was sent.</p>
+        <p>
+          It may or may not have been released. LockDeck does not send it again: it re-reads the lock and records what it
+          finds. Do not retry until that is known.
+        </p>
+        {result.requestId ? <Reconciliation requestId={result.requestId} /> : null}
+        <button type="button" onClick={onReview} className="mt-1 rounded border border-line px-2 py-0.5 hover:bg-hover">
+          Review the lock
+        </button>
+      </div>
+    );
+  }
+  const unknown = result.code === "network";
   return (
     <div data-testid="release-result" data-outcome="error" data-code={result.code} role="alert" className={`${box} border-bad/50 bg-bad/10`}>
       <p className="font-semibold text-bad">{unknown ? "Outcome unknown — do not retry blindly." : "Not released."}</p>
@@ -113,5 +129,31 @@ export function ResultView({ result, onReview, onDone }: { result: ReleaseResult
         </button>
       ) : null}
     </div>
+  );
+}
+
+/** What the console found out afterwards about a release whose outcome was unknown (the audit's reconciled line). */
+function Reconciliation({ requestId }: { requestId: string }) {
+  const { data } = useQuery({
+    queryKey: ["audit", { requestId }],
+    queryFn: ({ signal }) => fetchAudit({ requestId, limit: 10 }, signal),
+    refetchInterval: (q) => (q.state.data?.entries.some((e) => e.reconciled) ? false : 2_000),
+  });
+  const settled = data?.entries.find((e) => e.reconciled);
+  if (!settled) {
+    return (
+      <p data-testid="release-reconciled" data-outcome="pending" className="text-muted">
+        Checking the store…
+      </p>
+    );
+  }
+  return (
+    <p data-testid="release-reconciled" data-outcome={settled.outcome} className="font-semibold">
+      {settled.outcome === "applied"
+        ? "Checked: the holding you saw is gone — the release took effect (or the holder let go at the same moment)."
+        : settled.outcome === "not_applied"
+          ? "Checked: not released — the holder you saw still holds the lock. Nothing was deleted."
+          : `Could not be checked: ${settled.detail ?? "look at the lock itself"}.`}
+    </p>
   );
 }

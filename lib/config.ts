@@ -5,7 +5,7 @@
 import { readFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { RedisConnectionSchema } from "./stores/redis/config";
+import { RedisConnectionSchema, redisConfigIssue } from "./stores/redis/config";
 import { ZooKeeperConnectionSchema } from "./stores/zookeeper/config";
 import { ConsulConnectionSchema } from "./stores/consul/config";
 import { EtcdConnectionSchema } from "./stores/etcd/config";
@@ -23,7 +23,12 @@ const MemoryConnectionSchema = z
   })
   .strict();
 
-export const ConnectionSchema = z.discriminatedUnion("kind", [RedisConnectionSchema, ZooKeeperConnectionSchema, ConsulConnectionSchema, EtcdConnectionSchema, MemoryConnectionSchema]);
+export const ConnectionSchema = z
+  .discriminatedUnion("kind", [RedisConnectionSchema, ZooKeeperConnectionSchema, ConsulConnectionSchema, EtcdConnectionSchema, MemoryConnectionSchema])
+  .superRefine((c, ctx) => {
+    const issue = c.kind === "redis" ? redisConfigIssue(c) : null;
+    if (issue) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [issue.path], message: issue.message });
+  });
 
 export const ConfigSchema = z
   .object({
@@ -48,6 +53,19 @@ export const ConfigSchema = z
       .default({}),
     twoPersonRule: z
       .object({ connections: z.array(z.string()).default([]), windowMinutes: z.number().min(1).max(24 * 60).default(10) })
+      .strict()
+      .default({}),
+    /**
+     * Reads API requests make of a store (a lock page's re-read, a page's fresh TTLs): at most
+     * maxInFlight at once per connection, each request answered by deadlineMs (with the last
+     * good data if the store is slower); a read slower than slowMs shows the connection as slow.
+     */
+    storeReads: z
+      .object({
+        maxInFlight: z.number().int().min(1).max(64).default(4),
+        deadlineMs: z.number().int().min(100).max(60_000).default(2_000),
+        slowMs: z.number().int().min(10).max(60_000).default(1_000),
+      })
       .strict()
       .default({}),
     /** Where the audit trail (and later history) is kept. */

@@ -116,6 +116,8 @@ export type ReleaseOutcome =
   | { status: "changed"; current: LockRecord | null }
   | { status: "gone" }
   | { status: "refused"; reason: string }
+  /** The store itself refused on permissions (Redis NOPERM, etcd permission denied, ZooKeeper NoAuth, Consul 403): nothing changed. */
+  | { status: "denied"; reason: string }
   | { status: "unknown"; reason: string };
 
 export type UpdateMode = "live" | "polling";

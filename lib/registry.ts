@@ -6,7 +6,9 @@ import { publicConnection, serverConfig, type Config, type ConnectionConfig } fr
 import { openConnection, type OpenedConnection } from "./stores";
 import { Hub } from "./hub/hub";
 import { EventBus } from "./hub/bus";
-import { AuditLog } from "./audit/log";
+import { AuditLog, type AuditEntry } from "./audit/log";
+import { Reconciler } from "./audit/reconcile";
+import { ReleaseClaims } from "./api/claims";
 import { HttpError } from "./api/errors";
 import { RateLimiter } from "./auth/ratelimit";
 import { ensureServerSecret } from "./auth/secret";
@@ -27,8 +29,12 @@ export class Registry {
   readonly bus = new EventBus();
   readonly audit: AuditLog;
   readonly connections = new Map<string, Connection>();
-  /** Release request ids already used: a double-click or a retried POST cannot release twice. */
+  /** Release request ids already used (every one in the audit trail, so also across restarts). */
   readonly usedRequestIds = new Set<string>();
+  /** One release per exact holding at a time (lib/api/claims.ts). */
+  readonly claims = new ReleaseClaims();
+  /** Settles outcomes nobody saw by re-reading the store (lib/audit/reconcile.ts). */
+  readonly reconciler: Reconciler;
   readonly releaseLimiter: RateLimiter;
   /** Sign-in attempts per (client address, name), and per name whatever the address. */
   readonly loginLimiter: RateLimiter;
@@ -45,6 +51,10 @@ export class Registry {
     // Before any adapter decodes a lock: fences are signed with a key derived from this secret.
     this.secretSource = ensureServerSecret(config.dataDir);
     this.audit = new AuditLog(config.dataDir);
+    this.reconciler = new Reconciler(this.audit, (id) => this.connections.get(id)?.hub, (s) => this.claims.settled(s.requestId, s.outcome));
+    const trail = readTrail(this.audit);
+    for (const e of trail) this.usedRequestIds.add(e.requestId);
+    this.reconciler.load(trail);
     const { releaseRateLimit: rel, loginRateLimit: login } = config.auth;
     this.releaseLimiter = new RateLimiter(rel.max, rel.perSeconds * 1000);
     this.loginLimiter = new RateLimiter(login.max, login.perSeconds * 1000);
@@ -56,12 +66,13 @@ export class Registry {
       ? new Recorder(this.bus, { records: (id) => this.connections.get(id)?.hub.all(), get: (id, key) => this.connections.get(id)?.hub.get(key) }, { dataDir: config.dataDir, settings: historySettings(config.history) }).start()
       : null;
     for (const c of config.connections) this.open(c);
+    this.reconciler.start();
   }
 
   open(c: ConnectionConfig): Connection {
     const opened = openConnection(c);
     const { connections: perConnection, ...defaults } = this.config.staleRules;
-    const hub = new Hub(c.id, opened.adapter, this.bus, { rules: { ...defaults, ...perConnection[c.id] } });
+    const hub = new Hub(c.id, opened.adapter, this.bus, { rules: { ...defaults, ...perConnection[c.id] }, reads: this.config.storeReads });
     const conn = { config: c, hub, opened };
     this.connections.set(c.id, conn);
     hub.start();
@@ -88,6 +99,16 @@ export class Registry {
 
   list() {
     return [...this.connections.values()].map((c) => ({ ...publicConnection(c.config), hub: c.hub }));
+  }
+}
+
+/** The trail at start-up; an unreadable one is reported, and the console starts anyway. */
+function readTrail(audit: AuditLog): AuditEntry[] {
+  try {
+    return audit.entries();
+  } catch (err) {
+    console.error(`lockdeck: cannot read the audit trail ${audit.file}: ${(err as Error).message}`);
+    return [];
   }
 }
 

@@ -44,6 +44,8 @@ const debian = [
   // better-sqlite3 has no prebuilt binary offline: npm builds it with node-gyp.
   [() => has("g++") && has("make"), "g++ make"],
   [() => existsSync("/usr/bin/chromium"), "chromium"],
+  // The console-clock tests run `next start` under libfaketime.
+  [() => has("faketime"), "faketime"],
   [() => has("java") && has("javac"), "openjdk-17-jdk-headless"],
   [() => has("mvn"), "maven"],
   [() => has("python3") && spawnSync("python3", ["-c", "import venv, ensurepip"], { stdio: "ignore" }).status === 0, "python3 python3-venv"],

@@ -10,7 +10,9 @@ export async function lockDetail(conn: Connection, key: string) {
   // Reads by key obey the connection's scope: nothing outside it reaches the store.
   const problem = hub.adapter.keyProblem(key);
   if (problem) throw new HttpError(400, problem.code, problem.message);
-  if (hub.reachable) await hub.applyChanges([key]);
+  // A slow store costs this request at most the read deadline: then the last good record.
+  let readError: string | undefined;
+  if (hub.reachable) await hub.reads.run(() => hub.applyChanges([key])).catch((err: Error) => (readError = err.message));
   const lock = hub.get(key);
   if (!lock) return null;
   const status = hub.statusEvent();
@@ -23,9 +25,10 @@ export async function lockDetail(conn: Connection, key: string) {
     plan,
     plans,
     mode: status.mode,
-    stale: status.stale,
+    stale: status.stale || readError !== undefined,
     staleAgeMs: status.staleAgeMs,
     consistency: status.consistency,
+    ...(readError && { readError: `not re-read: ${readError}; showing the record read ${lock.observedAt}` }),
   };
 }
 

@@ -32,6 +32,8 @@ export function toResponse(err: unknown): Response {
   }
   if (name === "ZodError") return jsonError(400, "bad_request", firstIssue(err as ZodError));
   if (name === "FenceError") return jsonError(400, "bad_fence", (err as FenceError).message);
+  // Nothing that must be audited goes ahead without its record on disk.
+  if (name === "AuditUnavailableError") return jsonError(503, "audit_unavailable", `${(err as Error).message}: nothing was done`);
   console.error("lockdeck: unhandled error in route handler:", err);
   return jsonError(500, "internal", "internal error (see the server log)");
 }

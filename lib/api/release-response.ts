@@ -7,17 +7,28 @@ export function releaseResponse(answer: ReleaseAnswer): Response {
   if (answer.kind === "pending") {
     return Response.json({ pending: { approvalId: answer.approvalId, expiresAt: answer.expiresAt } }, { status: 202 });
   }
-  const { outcome, auditId } = answer;
+  const { outcome, auditId, requestId, note } = answer;
+  const extra = { auditId, requestId, ...(answer.auditWarning && { auditWarning: answer.auditWarning }) };
   switch (outcome.status) {
     case "released":
-      return Response.json({ outcome, auditId });
+      return Response.json({ outcome, ...extra });
     case "changed":
-      return jsonError(409, "changed", "the lock changed since you looked: nothing was deleted", { current: outcome.current, auditId });
+      return jsonError(409, "changed", note ?? "the lock changed since you looked: nothing was deleted", { current: outcome.current, ...extra });
     case "gone":
-      return jsonError(404, "gone", "the lock is already released: nothing to delete", { auditId });
+      return jsonError(404, "gone", "the lock is already released: nothing to delete", extra);
     case "refused":
-      return jsonError(400, "refused", outcome.reason, { auditId });
+      return jsonError(400, "refused", outcome.reason, extra);
+    case "denied":
+      // The store's own permissions said no (least privilege working as meant): its words.
+      return jsonError(403, "store_denied", `the store refused the release: ${outcome.reason}. Nothing was changed.`, extra);
     case "unknown":
-      return jsonError(503, "unknown", `outcome unknown: ${outcome.reason}. Re-read the lock before trying again.`, { auditId });
+      // Not 200 and not 409: the store may or may not have applied it. Never retried; the
+      // console re-reads the lock and audits what it finds (applied or not applied).
+      return jsonError(
+        503,
+        "outcome_unknown",
+        `the store did not answer after the release was sent (${outcome.reason}), so it may or may not have been applied. LockDeck does not retry: it re-reads the lock and records what it finds in the audit trail.`,
+        extra,
+      );
   }
 }

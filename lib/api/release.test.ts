@@ -127,9 +127,11 @@ describe("release flow", () => {
     expect(first.kind === "done" && first.outcome.status).toBe("released");
     await expect(requestRelease(reg, "plain", body, bo)).rejects.toMatchObject({ status: 409 });
     // The duplicate was refused before counting; two more attempts use up bo's 3 per minute.
+    // The same holding again (new confirmation): 409, it was released by the first request.
     for (let i = 0; i < 2; i++) {
       const again = await requestRelease(reg, "plain", { ...body, requestId: undefined }, bo);
-      expect(again.kind === "done" && again.outcome.status).toBe("gone");
+      expect(again.kind === "done" && again.outcome.status).toBe("changed");
+      expect(again.kind === "done" && again.note).toMatch(/already released \(request 6f1c3c43/);
     }
     await expect(requestRelease(reg, "plain", { ...body, requestId: undefined }, bo)).rejects.toMatchObject({ status: 429 });
     expect((await requestRelease(reg, "plain", { ...body, requestId: undefined }, ana)).kind).toBe("done");

@@ -9,6 +9,7 @@ import type { Actor } from "../auth/guard";
 import type { LockRecord, ReleaseOutcome } from "../model";
 import { decodeFence, fenceFor, isFenceError, type Fence } from "../fence";
 import { HttpError } from "./errors";
+import { ReleaseClaims } from "./claims";
 
 export const ReleaseBody = z
   .object({
@@ -30,11 +31,20 @@ const AUDIT_OUTCOME: Record<ReleaseOutcome["status"], string> = {
   changed: "precondition_failed",
   gone: "gone",
   refused: "refused",
+  denied: "denied",
   unknown: "unknown",
 };
 
+/** What one attempt came to; `note` replaces the generic message, `auditWarning` says the outcome line is missing. */
+interface Done {
+  outcome: ReleaseOutcome;
+  auditId: string | null;
+  note?: string;
+  auditWarning?: string;
+}
+
 export type ReleaseAnswer =
-  | { kind: "done"; outcome: ReleaseOutcome; auditId: string; requestId: string }
+  | ({ kind: "done"; requestId: string } & Done)
   | { kind: "pending"; approvalId: string; expiresAt: string; requestId: string };
 
 /** A release request from the dialog: checked, rate-limited, then run or held for approval. */
@@ -104,7 +114,7 @@ export async function approveRelease(reg: Registry, approvalId: string, approver
   return { kind: "done", requestId: p.request.requestId, ...done };
 }
 
-async function execute(reg: Registry, connectionId: string, body: ReleaseRequest & { requestId: string }, actor: Actor, approvedBy?: string) {
+async function execute(reg: Registry, connectionId: string, body: ReleaseRequest & { requestId: string }, actor: Actor, approvedBy?: string): Promise<Done> {
   const { hub } = reg.get(connectionId);
   const fence = decodeFence(body.fence);
   const audit = { ...auditBase(connectionId, body, fence.f, actor), approvedBy };
@@ -112,21 +122,60 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
     reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: "store unreachable: cannot confirm the current state" });
     throw new HttpError(503, "unreachable", "the store cannot be read right now, so the holding cannot be confirmed: nothing was sent");
   }
-  reg.audit.append({ ...audit, phase: "intent", detail: "conditional on the fence" });
 
-  // The adapter acts on the operator's fence, never on a fresher read.
-  const seen = hub.get(body.key);
-  const target: LockRecord = { ...(seen ?? placeholder(connectionId, body.key, fence.f)), fence: body.fence };
-  let outcome: ReleaseOutcome;
-  try {
-    outcome = await hub.adapter.forceRelease(target, body.mode, AbortSignal.timeout(RELEASE_TIMEOUT_MS));
-  } catch (err) {
-    outcome = { status: "unknown", reason: (err as Error).message };
+  // One attempt per exact holding at a time: concurrent confirmations of the same fence get 409.
+  const claim = reg.claims.take(ReleaseClaims.idOf(connectionId, body.key, fence.h), body.requestId, actor.name);
+  if (claim) {
+    const what =
+      claim.state === "running"
+        ? `a release of this exact holding is already running (request ${claim.requestId} by ${claim.actor})`
+        : claim.state === "applied"
+          ? `this exact holding was already released (request ${claim.requestId} by ${claim.actor})`
+          : `the outcome of request ${claim.requestId} by ${claim.actor} for this exact holding is not known yet; LockDeck is re-reading the store`;
+    const entry = reg.audit.append({ ...audit, phase: "outcome", outcome: "precondition_failed", detail: `${what}: nothing was sent` });
+    return { outcome: { status: "changed", current: hub.get(body.key) ?? null }, auditId: entry.id, note: `${what}: nothing was sent. Review the lock.` };
   }
-  const detail = outcome.status === "refused" || outcome.status === "unknown" ? outcome.reason : outcome.status === "released" ? outcome.detail : undefined;
-  const entry = reg.audit.append({ ...audit, phase: "outcome", outcome: AUDIT_OUTCOME[outcome.status], detail });
-  await hub.applyChanges([body.key]);
-  return { outcome, auditId: entry.id };
+
+  let outcome: ReleaseOutcome = { status: "unknown", reason: "not sent" };
+  try {
+    try {
+      reg.audit.append({ ...audit, phase: "intent", detail: "conditional on the fence" });
+    } catch (err) {
+      // Nothing is done without its intent on disk.
+      outcome = { status: "refused", reason: "audit unavailable" };
+      throw new HttpError(503, "audit_unavailable", `${(err as Error).message}: nothing was sent to the store. Free space or fix the permissions of the data dir, then try again.`);
+    }
+
+    // The adapter acts on the operator's fence, never on a fresher read.
+    const seen = hub.get(body.key);
+    const target: LockRecord = { ...(seen ?? placeholder(connectionId, body.key, fence.f)), fence: body.fence };
+    try {
+      outcome = await hub.adapter.forceRelease(target, body.mode, AbortSignal.timeout(RELEASE_TIMEOUT_MS));
+    } catch (err) {
+      outcome = { status: "unknown", reason: (err as Error).message };
+    }
+    const detail =
+      outcome.status === "refused" || outcome.status === "unknown" || outcome.status === "denied"
+        ? outcome.reason
+        : outcome.status === "released"
+          ? outcome.detail
+          : undefined;
+    let auditId: string | null = null;
+    let auditWarning: string | undefined;
+    try {
+      auditId = reg.audit.append({ ...audit, phase: "outcome", outcome: AUDIT_OUTCOME[outcome.status], detail }).id;
+    } catch (err) {
+      // The store call happened: report it, and let the reconciler record it from a fresh read.
+      auditWarning = `${(err as Error).message}: the outcome will be recorded from a fresh read of the store once the audit trail can be written`;
+      reg.reconciler.add(audit);
+    }
+    // Never retried: a fresh read decides what happened (lib/audit/reconcile.ts).
+    if (outcome.status === "unknown") reg.reconciler.add(audit);
+    await hub.applyChanges([body.key]);
+    return { outcome, auditId, auditWarning };
+  } finally {
+    reg.claims.finish(body.requestId, outcome.status);
+  }
 }
 
 function auditBase(connection: string, body: ReleaseRequest & { requestId: string }, format: string, actor: Actor) {

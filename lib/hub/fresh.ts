@@ -4,15 +4,14 @@
 import type { LockRecord } from "../model";
 import type { Hub } from "./hub";
 
-const FRESH_TIMEOUT_MS = 1_000;
-
 export async function withFreshTtls(hub: Hub, locks: LockRecord[]): Promise<LockRecord[]> {
   const ttls = hub.adapter.ttls;
   if (!ttls || locks.length === 0 || !hub.reachable) return locks;
-  const signal = AbortSignal.timeout(FRESH_TIMEOUT_MS);
+  const signal = AbortSignal.timeout(hub.reads.deadlineMs);
   const observedAt = new Date().toISOString();
   try {
-    const fresh = await ttls.call(hub.adapter, locks.map((l) => l.key), signal);
+    // Through the hub's read gate: capped in flight, answered by the deadline.
+    const fresh = await hub.reads.run(() => ttls.call(hub.adapter, locks.map((l) => l.key), signal));
     return locks.map((l) => (l.ttlSource === "pttl" || l.ttlSource === "lease") && fresh.has(l.key)
       ? { ...l, ttlMs: fresh.get(l.key) ?? null, observedAt }
       : l);

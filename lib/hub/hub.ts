@@ -10,6 +10,7 @@ import type { ConnectionStatusEvent, EventBus } from "./bus";
 import { SortedView, applyFilters, type LockQuery } from "./query";
 import { lockStatus, type LockStatus } from "../status";
 import { applyRules, hasRules, type StaleRules } from "./rules";
+import { ReadGate } from "./gate";
 
 export interface HubOptions {
   healthIntervalMs?: number;
@@ -21,7 +22,12 @@ export interface HubOptions {
   rules?: StaleRules;
   /** How often time-based rules are re-checked. */
   rulesIntervalMs?: number;
+  /** Reads made for API requests (lib/hub/gate.ts), and when a read counts as slow. */
+  reads?: { maxInFlight: number; deadlineMs: number; slowMs: number };
 }
+
+/** A slow read is shown for this long after it completed. */
+const SLOW_SHOWN_MS = 60_000;
 
 export class Hub {
   private records = new Map<string, LockRecord>();
@@ -40,6 +46,10 @@ export class Hub {
   /** How long the last full snapshot took (ms), for /api/metrics. */
   private snapshotMs: number | null = null;
   private failedSince: number | null = null;
+  /** How long the last small store read (health check, re-read of a few keys) took, and when it answered. */
+  private lastRead: { ms: number; at: number } | null = null;
+  /** API requests' reads of this store: capped in flight, cut at the deadline. */
+  readonly reads: ReadGate;
   private stopped = new AbortController();
   private watchCycle: AbortController | null = null;
   private watchUnavailable: string | null = null;
@@ -52,8 +62,17 @@ export class Hub {
     private readonly bus: EventBus,
     opts: HubOptions = {},
   ) {
-    this.opts = { healthIntervalMs: 3_000, resyncIntervalMs: 10 * 60_000, maxEventsPerDiff: 500, rules: {}, rulesIntervalMs: 5_000, ...opts };
+    this.opts = {
+      healthIntervalMs: 3_000,
+      resyncIntervalMs: 10 * 60_000,
+      maxEventsPerDiff: 500,
+      rules: {},
+      rulesIntervalMs: 5_000,
+      reads: { maxInFlight: 4, deadlineMs: 2_000, slowMs: 1_000 },
+      ...opts,
+    };
     this.consistency = "";
+    this.reads = new ReadGate(this.opts.reads.maxInFlight, this.opts.reads.deadlineMs);
   }
 
   start(): void {
@@ -186,7 +205,10 @@ export class Hub {
       return;
     }
     try {
+      const started = performance.now();
       const res = await this.adapter.reread(keys, this.stopped.signal);
+      // A few keys' re-read is a latency sample; a full snapshot's time grows with the data.
+      if (keys.length <= 20) this.answered(performance.now() - started);
       let changed = false;
       for (const rec of res.locks) {
         const lock = this.withSince(rec);
@@ -213,7 +235,9 @@ export class Hub {
   }
 
   private async checkHealth(): Promise<void> {
+    const started = performance.now();
     const h = await this.adapter.health(this.stopped.signal);
+    if (h.status !== "unreachable") this.answered(performance.now() - started);
     this.server = h.server ?? this.server;
     if (h.status === "unreachable") {
       this.markFailed(new Error(h.message));
@@ -226,6 +250,16 @@ export class Hub {
       this.watchCycle?.abort();
       this.pollWake?.();
     }
+  }
+
+  private answered(ms: number): void {
+    this.lastRead = { ms, at: Date.now() };
+  }
+
+  /** The last answer took longer than slowMs, not long ago. */
+  private slowMs(): number | null {
+    const r = this.lastRead;
+    return r && r.ms > this.opts.reads.slowMs && Date.now() - r.at < SLOW_SHOWN_MS ? Math.round(r.ms) : null;
   }
 
   private markGood(): void {
@@ -304,13 +338,20 @@ export class Hub {
     server?: string;
     pollIntervalMs?: number;
     snapshotMs: number | null;
+    slowMs: number | null;
+    reads: { inFlight: number; peak: number; max: number; deadlineMs: number };
   } {
     const mode = this.adapter.updateMode();
     const stale = this.isStale();
+    // A store that answers, only slowly, is "degraded: slow" (with its data's age), not down.
+    const slowMs = this.slowMs();
+    const slow = slowMs !== null && (this.status === "ok" || this.lastRead!.at >= (this.failedSince ?? 0));
     return {
       connection: this.id,
-      status: this.status,
-      message: this.message,
+      status: slow ? "degraded" : this.status,
+      message: slow
+        ? `slow: the store took ${(slowMs / 1000).toFixed(1)} s to answer its last read${this.status === "ok" ? "" : `, and ${this.message}`}`
+        : this.message,
       mode: mode.mode,
       feed: mode.feed,
       pollIntervalMs: mode.intervalMs,
@@ -321,6 +362,8 @@ export class Hub {
       consistency: this.consistency,
       server: this.server,
       snapshotMs: this.snapshotMs,
+      slowMs,
+      reads: { ...this.reads.stats(), max: this.reads.maxInFlight, deadlineMs: this.reads.deadlineMs },
     };
   }
 

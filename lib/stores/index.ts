@@ -1,6 +1,11 @@
 // The store registry: one line per store kind. Each kind's client library stays in its folder.
 
-import type { StoreAdapter } from "../model";
+import type { ReleaseMode, StoreAdapter, StoreKind } from "../model";
+import type { FenceHolding } from "../fence";
+import { holdingIds as redisHoldingIds } from "./redis/release";
+import { holdingIds as etcdHoldingIds } from "./etcd/release";
+import { holdingIds as zookeeperHoldingIds } from "./zookeeper/release";
+import { holdingIds as consulHoldingIds } from "./consul/release";
 import type { ConnectionConfig } from "../config";
 import { RedisAdapter } from "./redis/adapter";
 import { ZooKeeperAdapter } from "./zookeeper/adapter";
@@ -45,5 +50,25 @@ export function openConnection(cfg: ConnectionConfig): OpenedConnection {
         },
       };
     }
+  }
+}
+
+/**
+ * The ids that name a holding in a fence of this store kind (a token value, a create
+ * revision, a czxid, a session and LockIndex). A holding is still there when a fresh record's
+ * fence shares one of them; after an unknown outcome that tells "not applied" from "gone".
+ */
+export function holdingIds(kind: StoreKind, holding: FenceHolding, mode: ReleaseMode): string[] {
+  switch (kind) {
+    case "redis":
+      return redisHoldingIds(holding);
+    case "etcd":
+      return etcdHoldingIds(holding);
+    case "zookeeper":
+      return zookeeperHoldingIds(holding, mode);
+    case "consul":
+      return consulHoldingIds(holding);
+    case "memory":
+      return typeof holding.token === "number" ? [`t:${holding.token}`] : [];
   }
 }

@@ -67,6 +67,8 @@ export interface HoldProcess {
   readonly exited: Promise<number | null>;
   /** Resolves when `line` was printed; rejects on the deadline or if the process exits first. */
   waitForLine(line: string, timeoutMs: number): Promise<void>;
+  /** The "let go" line on stdin (closing it), without waiting for an answer. */
+  letGo(): void;
   /** Protocol release: a line on stdin, then RELEASED and exit. Returns the exit code. */
   release(timeoutMs?: number): Promise<number | null>;
   /** SIGKILL if still running; resolves once it is gone. */
@@ -145,6 +147,9 @@ export function startHold(label: string, command: string, args: string[]): HoldP
     running: () => alive,
     exited,
     waitForLine,
+    letGo() {
+      child.stdin!.end("\n");
+    },
     async release(timeoutMs = 30_000) {
       child.stdin!.end("\n");
       await waitForLine("RELEASED", timeoutMs);

@@ -9,7 +9,8 @@ import fs from "node:fs";
 import { requireBinary } from "./binaries";
 import { isPortFree } from "./ports";
 import { waitFor } from "./process";
-import { ETCD_HINT, etcdctl, healthy, memberStatus, startEtcd, startEtcdCluster, startTcpProxy } from "./etcd";
+import { ETCD_HINT, etcdctl, healthy, memberStatus, startEtcd, startEtcdCluster } from "./etcd";
+import { startFaultProxy } from "./fault-proxy";
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
@@ -92,7 +93,7 @@ describe("TCP proxy", () => {
   it("forwards to etcd, cuts every connection on demand, and restores", async () => {
     const s = await startEtcd();
     cleanups.push(() => s.stop());
-    const p = await startTcpProxy(s.clientPort);
+    const p = await startFaultProxy(s.clientPort);
     cleanups.push(() => p.close());
     expect(await healthy(p.endpoint)).toBe(true);
     p.cut();

@@ -65,6 +65,8 @@ export interface StartProcessOptions {
   ready: () => Promise<boolean>;
   readyWhat: string;
   readyTimeoutMs?: number;
+  /** Extra environment variables (on top of this process's). */
+  env?: Record<string, string>;
 }
 
 export interface ServerProcess {
@@ -100,7 +102,7 @@ export async function startProcess(o: StartProcessOptions): Promise<ServerProces
     : [o.command, o.args];
   let child: ChildProcess;
   try {
-    child = spawn(cmd, args, { cwd: o.dir, stdio: ["ignore", fd, fd] });
+    child = spawn(cmd, args, { cwd: o.dir, stdio: ["ignore", fd, fd], env: o.env ? { ...process.env, ...o.env } : process.env });
   } finally {
     fs.closeSync(fd); // the child has its own copy
   }

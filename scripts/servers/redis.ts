@@ -10,6 +10,8 @@
 // A cluster node restarted after stop() lost its nodes.conf and comes back
 // as an empty node; use kill9() + restart() + waitForClusterOk() instead.
 import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import { promisify } from "node:util";
 import { requireBinary, REDIS_CLI_HINT, REDIS_SERVER_HINT } from "./binaries";
 import { freeClusterPort, freePort } from "./ports";
@@ -24,6 +26,8 @@ export interface RedisServer {
   dir: string;
   password?: string;
   logFile: string;
+  /** The server's pid now (for SIGSTOP/SIGCONT). */
+  pid(): number;
   stop(): Promise<void>;
   kill9(): Promise<void>;
   restart(): Promise<void>;
@@ -87,6 +91,7 @@ async function launch(s: Spec): Promise<RedisServer> {
     dir: s.dir,
     password: s.password,
     logFile: proc.logFile,
+    pid: () => proc.pid,
     stop: () => proc.stop(),
     kill9: () => proc.kill9(),
     async restart() {
@@ -201,4 +206,78 @@ export async function startRedisCluster(masters = 3, opts: RedisOptions = {}): P
     throw e;
   }
   return { nodes, urls: nodes.map((n) => n.url), stop };
+}
+
+export interface RedisSentinels {
+  /** "127.0.0.1:port" of each sentinel. */
+  addresses: string[];
+  masterName: string;
+  /** The master's port as the sentinels see it now (asks the first one that answers). */
+  masterPort(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `n` real sentinels (redis-server --sentinel, the same binary Debian's redis-sentinel is)
+ * watching `master` under `masterName`, quorum n/2+1, down-after 1 s, so a failover takes a
+ * few seconds. Resolves once every sentinel knows the others and `replicas` replicas.
+ */
+export async function startRedisSentinels(master: RedisServer, o: { n?: number; masterName?: string; replicas?: number } = {}): Promise<RedisSentinels> {
+  const n = o.n ?? 3;
+  const name = o.masterName ?? "lockdeck-master";
+  const started: ServerProcess[] = [];
+  const ports: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const port = await freePort();
+      const dir = makeTempDir("sentinel");
+      const conf = path.join(dir, "sentinel.conf");
+      writeFileSync(conf, [
+        `port ${port}`,
+        `bind ${HOST}`,
+        `dir ${dir}`,
+        `sentinel monitor ${name} ${HOST} ${master.port} ${Math.floor(n / 2) + 1}`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 5000`,
+        `sentinel parallel-syncs ${name} 1`,
+        ...(master.password ? [`sentinel auth-pass ${name} ${master.password}`] : []),
+        "",
+      ].join("\n"));
+      started.push(
+        await startProcess({
+          name: `redis-sentinel-${i}`,
+          command: requireBinary("redis-server", REDIS_SERVER_HINT),
+          args: [conf, "--sentinel"],
+          dir,
+          ready: ping.bind(null, port, undefined),
+          readyWhat: "PING -> PONG",
+        }),
+      );
+      ports.push(port);
+    }
+    const askAll = async (args: string[]) => Promise.all(ports.map((p) => redisCommand(p, args)));
+    await waitFor(
+      async () => {
+        const others = await askAll(["SENTINEL", "SENTINELS", name]);
+        const replicas = await askAll(["SENTINEL", "REPLICAS", name]);
+        return others.every((r) => Array.isArray(r) && r.length === n - 1) && replicas.every((r) => Array.isArray(r) && r.length >= (o.replicas ?? 1));
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: `${n} sentinels to find each other and the replicas of ${name}` },
+    );
+  } catch (e) {
+    await Promise.all(started.map((p) => p.stop()));
+    throw e;
+  }
+  return {
+    addresses: ports.map((p) => `${HOST}:${p}`),
+    masterName: name,
+    async masterPort() {
+      for (const p of ports) {
+        const r = await redisCommand(p, ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name]).catch(() => null);
+        if (Array.isArray(r)) return Number(r[1]);
+      }
+      throw new Error("no sentinel answered GET-MASTER-ADDR-BY-NAME");
+    },
+    stop: async () => void (await Promise.all(started.map((p) => p.stop()))),
+  };
 }

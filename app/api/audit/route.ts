@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { handler } from "@/lib/api/errors";
+import { HttpError, handler } from "@/lib/api/errors";
 import { authorize, can } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 
@@ -8,6 +8,7 @@ export const dynamic = "force-dynamic";
 const Query = z.object({
   connection: z.string().max(64).optional(),
   key: z.string().max(64 * 1024).optional(),
+  requestId: z.string().uuid().optional(),
   limit: z.coerce.number().int().min(1).max(5_000).default(500),
 });
 
@@ -15,9 +16,24 @@ export const GET = handler(async (req: Request) => {
   const actor = authorize(req, "view");
   const url = new URL(req.url);
   const q = Query.parse(Object.fromEntries([...url.searchParams].filter(([, v]) => v !== "")));
-  const reg = registry();
+  const { audit } = registry();
+  let view;
+  try {
+    view = audit.view(q);
+  } catch (err) {
+    throw new HttpError(503, "audit_unavailable", `the audit trail cannot be read: ${(err as Error).message}`);
+  }
   // Fences name exact holdings (and, in lines written before fences were signed, raw values):
   // viewers get the trail without them.
-  const entries = can(actor, "release") ? reg.audit.read(q) : reg.audit.read(q).map((e) => ({ ...e, fence: "" }));
-  return Response.json({ entries, chainBrokenAt: reg.audit.verify() }, { headers: { "cache-control": "no-store" } });
+  const entries = can(actor, "release") ? view.entries : view.entries.map((e) => ({ ...e, fence: "" }));
+  const chainProblems = view.problems;
+  return Response.json(
+    {
+      entries,
+      chainBrokenAt: chainProblems[0] ? (chainProblems[0].id ?? `line ${chainProblems[0].line}`) : null,
+      chainProblems,
+      writeFailure: audit.unavailable(),
+    },
+    { headers: { "cache-control": "no-store" } },
+  );
 });

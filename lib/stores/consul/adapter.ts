@@ -270,8 +270,9 @@ export class ConsulAdapter implements StoreAdapter {
       }
       return { status: "refused", reason: h.t === "none" ? "nothing exact to release for this record" : `mode ${mode} does not apply to this lock` };
     } catch (err) {
-      if (err instanceof ConsulError && (!err.sent || err.code === "forbidden")) {
-        return { status: "refused", reason: err.sent || err.code === "bad-path" ? err.message : `Consul unreachable, nothing was sent: ${err.message}` };
+      if (err instanceof ConsulError && err.code === "forbidden") return { status: "denied", reason: `Consul: ${err.message}` };
+      if (err instanceof ConsulError && !err.sent) {
+        return { status: "refused", reason: err.code === "bad-path" ? err.message : `Consul unreachable, nothing was sent: ${err.message}` };
       }
       return { status: "unknown", reason: `no clear answer after sending: ${(err as Error).message}` };
     }
@@ -324,7 +325,7 @@ export class ConsulAdapter implements StoreAdapter {
    * "changed" only when the lock really changed; "not permitted" and anything else is refused.
    */
   private async rolledBack(lockKey: string, seen: string | null, errors: string, signal: AbortSignal): Promise<ReleaseOutcome> {
-    if (/permission denied|ACL not found/i.test(errors)) return { status: "refused", reason: `not permitted by Consul's ACLs: ${errors}` };
+    if (/permission denied|ACL not found/i.test(errors)) return { status: "denied", reason: `Consul rolled the transaction back: ${errors}` };
     const out = await this.changed(lockKey, signal);
     if (out.status === "changed" && seen !== null && out.current && holdingOf(out.current) === seen) {
       return { status: "refused", reason: `Consul rolled the transaction back although the lock is unchanged: ${errors}` };

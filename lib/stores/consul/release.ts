@@ -96,3 +96,16 @@ export function txnCurl(base: string, ops: Op[], dc?: string): string {
 export function destroyCurl(base: string, session: string, dc?: string): string {
   return `curl -sS -X PUT ${TOKEN} ${endpoint(base, `/v1/session/destroy/${encodeURIComponent(session)}`, dc)}`;
 }
+
+/**
+ * What names the holding in a fence, to tell after an unknown outcome whether it is still
+ * there: the session and LockIndex of a key (both modes end that acquisition), or each
+ * evicted semaphore holder's contender key and session (the txn evicts all or none).
+ */
+export function holdingIds(holding: Record<string, unknown>): string[] {
+  if (holding.t === "kv" && holding.s) return [`s:${String(holding.s)}@${String(holding.li)}`];
+  if (holding.t === "sem" && typeof holding.hs === "string") {
+    return (JSON.parse(holding.hs) as Array<[string, string, number]>).map(([k, s]) => `sem:${k}@${s}`);
+  }
+  return [];
+}

@@ -6,7 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startConsul, type ConsulServer } from "../../../scripts/servers/consul";
-import { startTcpProxy, type TcpProxy } from "../../../scripts/servers/etcd";
+import { startFaultProxy, type FaultProxy } from "../../../scripts/servers/fault-proxy";
 import { acquire, adapterFor, BUILD_TIMEOUT_MS, createSession, rawEntry, signal } from "./testing";
 import { ConsulHttp, kvPath } from "./http";
 import { ConsulConnectionSchema } from "./config";
@@ -23,11 +23,11 @@ function aimed(key: string, format: string, h: Record<string, string | number | 
 
 describe("Consul scope", () => {
   let consul: ConsulServer;
-  let proxy: TcpProxy;
+  let proxy: FaultProxy;
   let adapter: ConsulAdapter;
   beforeAll(async () => {
     consul = await startConsul();
-    proxy = await startTcpProxy(consul.ports.http);
+    proxy = await startFaultProxy(consul.ports.http);
     adapter = adapterFor({ url: proxy.endpoint });
   }, BUILD_TIMEOUT_MS);
   afterAll(async () => {

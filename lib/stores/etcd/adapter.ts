@@ -401,6 +401,7 @@ export class EtcdAdapter implements StoreAdapter {
         ({ succeeded, revision } = await guardedDelete(this.client, keyBytes, h));
       } catch (err) {
         if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${errorText(err)}` };
+        if (denied(err)) return { status: "denied", reason: `etcd: ${errorText(err)}` };
         return { status: "unknown", reason: `no answer after sending the guarded delete: ${errorText(err)}` };
       }
       if (!succeeded) return this.notAsSeen(lock.key, signal);
@@ -416,6 +417,7 @@ export class EtcdAdapter implements StoreAdapter {
       const msg = errorText(err);
       if (/lease not found/i.test(msg)) return { status: "gone" };
       if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${msg}` };
+      if (denied(err)) return { status: "denied", reason: `etcd: ${msg}` };
       return { status: "unknown", reason: `no answer after sending the lease revoke: ${msg}` };
     }
     const list = keys ? ` (${keys.length} key${keys.length === 1 ? "" : "s"} deleted: ${keys.join(", ")})` : " (its key list could not be read first)";
@@ -459,4 +461,9 @@ function flagOf(info: LeaseInfo): "ok" | "not-renewed" | "expired" {
 
 function leaseProblems(error: string | undefined): Problem[] {
   return error ? [{ key: "(leases)", code: "lease-ttl-unavailable", message: `LeaseTimeToLive failed, TTLs unknown: ${error}` }] : [];
+}
+
+/** etcd's answer when the user's role lacks write on the key (or the lease's keys). */
+function denied(err: unknown): boolean {
+  return /permission denied/i.test(errorText(err));
 }

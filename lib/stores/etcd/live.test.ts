@@ -11,7 +11,8 @@ import { Hub } from "../../hub/hub";
 import { EventBus } from "../../hub/bus";
 import { lockStatus } from "../../status";
 import { etcdctlLock, interrupt } from "../../../scripts/capture/etcd/hold";
-import { startEtcd, startTcpProxy } from "../../../scripts/servers/etcd";
+import { startEtcd } from "../../../scripts/servers/etcd";
+import { startFaultProxy } from "../../../scripts/servers/fault-proxy";
 import { waitFor } from "../../../scripts/servers/process";
 import { etcdSuite, lineMatching, signal } from "./testing";
 
@@ -23,7 +24,7 @@ describe("etcd live feed", () => {
 
   it("follows changes live, resumes a cut watch from its revision, re-lists after compaction, and ends equal to a fresh read", { timeout: 60_000 }, async () => {
     const ep = t.s.etcd.endpoint;
-    const proxy = await startTcpProxy(t.s.etcd.clientPort);
+    const proxy = await startFaultProxy(t.s.etcd.clientPort);
     const a = t.adapter({ prefixes: ["w/"], leaseCheckMs: 600_000 }, [proxy.endpoint]);
     // Health checks off: this test is about the feed's own resume, not the hub's re-list on recovery.
     const hub = new Hub("e1", a, new EventBus(), { healthIntervalMs: 600_000 });

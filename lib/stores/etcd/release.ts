@@ -139,3 +139,11 @@ function guardedByHand(c: PlanContext, lock: LockRecord): string {
 function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:@=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+/**
+ * What names the holding in a fence, to tell after an unknown outcome whether it is still
+ * there: the holder key's create_revision (unique in the cluster; both modes remove the key).
+ */
+export function holdingIds(holding: FenceHolding): string[] {
+  return holding.t === "kv" && typeof holding.cr === "string" ? [`cr:${holding.cr}`] : [];
+}

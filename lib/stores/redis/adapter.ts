@@ -17,6 +17,7 @@ import { releaseTarget } from "../release-target";
 import { RedisDecoder, decodeRedis, REDIS_FORMATS } from "../../formats/redis";
 import { lockKeysFor, readSetFor } from "./related";
 import { RedisScope } from "./scope";
+import { FailoverWatch, masterIdentity } from "./sentinel";
 
 const HEALTH_TIMEOUT_MS = 3_000;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -41,6 +42,9 @@ export class RedisAdapter implements StoreAdapter {
   private readonly feed: LiveFeed;
   /** Keys whose value was over valueCapBytes: full reads fetch them with GETRANGE, not MGET. */
   private readonly large = new LargeValues();
+  private closed = false;
+  /** Sentinel topology: which locks a failover lost or changed (lib/stores/redis/sentinel.ts). */
+  private readonly failover: FailoverWatch | null;
 
   constructor(
     private readonly id: string,
@@ -56,6 +60,15 @@ export class RedisAdapter implements StoreAdapter {
     this.feed = new LiveFeed(cfg, this.db, this.wanted);
     // Errors surface through command rejections; without a listener ioredis logs every retry.
     for (const c of [this.primary, this.replica]) c?.on("error", () => {});
+    this.failover = cfg.topology === "sentinel" ? new FailoverWatch() : null;
+    this.primary.on("ready", () => this.failover?.reconnected());
+    // ioredis gives up for good ("end") when a reconnect is cut short, e.g. by Sentinel's
+    // +switch-master arriving mid-reconnect. A console must not: start again, unless closed.
+    for (const c of [this.primary, this.replica]) {
+      c?.on("end", () => {
+        if (!this.closed) setTimeout(() => !this.closed && c.status === "end" && c.connect().catch(() => {}), 500).unref();
+      });
+    }
   }
 
   updateMode() {
@@ -81,6 +94,7 @@ export class RedisAdapter implements StoreAdapter {
       const info = await withTimeout(this.reader().info("server"), HEALTH_TIMEOUT_MS, signal);
       const version = /redis_version:(\S+)/.exec(info)?.[1] ?? "?";
       const mode = /redis_mode:(\S+)/.exec(info)?.[1] ?? this.cfg.topology;
+      if (this.failover) return { status: "ok", message: "", server: `Redis ${version} sentinel master "${this.cfg.masterName}"${this.failover.describe()}` };
       return { status: "ok", message: "", server: `Redis ${version} ${mode}` };
     } catch (err) {
       return { status: "unreachable", message: (err as Error).message };
@@ -90,6 +104,7 @@ export class RedisAdapter implements StoreAdapter {
   async snapshot(signal: AbortSignal) {
     const client = this.reader();
     await ready(client, signal);
+    const master = this.failover ? await masterIdentity(client) : null;
     const started = Date.now();
     const decoder = new RedisDecoder(this.ctx(started, false));
     const readProblems: Problem[] = [];
@@ -102,9 +117,10 @@ export class RedisAdapter implements StoreAdapter {
     await Promise.all(scanNodes(client).map((node) => scanAndRead(node, this.wanted, opts, onPage, signal)));
     const { locks, problems } = decoder.finish();
     this.feed.noteTtls(locks, started);
+    if (master) this.failover!.afterSnapshot(master, locks);
     return {
       locks,
-      problems: [...readProblems, ...problems],
+      problems: [...readProblems, ...problems, ...(this.failover?.problems() ?? [])],
       observedAt: new Date(started).toISOString(),
       consistency: this.consistency,
     };
@@ -124,7 +140,9 @@ export class RedisAdapter implements StoreAdapter {
     const found = locks.filter((l) => wantedLocks.has(l.key) && this.wanted(l.key));
     this.feed.noteTtls(found, started);
     const foundKeys = new Set(found.map((l) => l.key));
-    return { locks: found, gone: lockKeys.filter((k) => !foundKeys.has(k)), problems: [...merged.problems, ...problems] };
+    const gone = lockKeys.filter((k) => !foundKeys.has(k));
+    this.failover?.afterReread(found, gone);
+    return { locks: found, gone, problems: [...merged.problems, ...problems] };
   }
 
   async *watch(signal: AbortSignal): AsyncGenerator<StoreChange> {
@@ -171,6 +189,10 @@ export class RedisAdapter implements StoreAdapter {
           : await this.primary.lockdeckReleaseHash(key, ...call.args);
     } catch (err) {
       if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${(err as Error).message}` };
+      // The ACL said no before the script ran: nothing happened.
+      if (/^NOPERM/.test((err as Error).message)) return { status: "denied", reason: `Redis: ${(err as Error).message}` };
+      // A reply that never came would be taken for the next command's: start a new connection.
+      this.primary.disconnect(true);
       return { status: "unknown", reason: `no answer after sending: ${(err as Error).message}` };
     }
     if (answer === -2) return { status: "gone" };
@@ -238,6 +260,7 @@ export class RedisAdapter implements StoreAdapter {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const c of [this.primary, this.replica]) c?.disconnect();
   }
 }

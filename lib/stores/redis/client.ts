@@ -25,6 +25,9 @@ function baseOptions(cfg: RedisConnectionConfig): RedisOptions {
     connectTimeout: Math.min(cfg.commandTimeoutMs, 5_000),
     commandTimeout: cfg.commandTimeoutMs,
     enableOfflineQueue: false,
+    // ioredis re-sends commands still waiting for a reply when it reconnects. For a release
+    // that is a blind retry of a command whose outcome is unknown: never.
+    autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 1,
     lazyConnect: false,
     connectionName: "lockdeck",
@@ -32,8 +35,29 @@ function baseOptions(cfg: RedisConnectionConfig): RedisOptions {
   };
 }
 
+/** Sentinel topology: the master named masterName, wherever the sentinels say it is now. */
+function sentinelOptions(cfg: RedisConnectionConfig): RedisOptions {
+  const u = new URL(cfg.url);
+  return {
+    sentinels: (cfg.sentinels ?? []).map((s) => {
+      const i = s.lastIndexOf(":");
+      return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+    }),
+    name: cfg.masterName,
+    role: "master",
+    db: Number(u.pathname.slice(1) || 0),
+    sentinelUsername: cfg.sentinelUsername,
+    sentinelPassword: cfg.sentinelPassword,
+    sentinelCommandTimeout: cfg.commandTimeoutMs,
+    // Sentinel announces +switch-master: reconnect to the new master at once, not at the next error.
+    failoverDetector: true,
+    enableTLSForSentinelMode: u.protocol === "rediss:",
+  };
+}
+
 export function createPrimary(cfg: RedisConnectionConfig): RedisClient {
   const opts = baseOptions(cfg);
+  if (cfg.topology === "sentinel") return new Redis({ ...opts, ...sentinelOptions(cfg), enableAutoPipelining: true });
   if (cfg.topology === "cluster") {
     const u = new URL(cfg.url);
     // Node connections keep their queue: the cluster's own slot discovery needs it. The
@@ -50,7 +74,7 @@ export function createPrimary(cfg: RedisConnectionConfig): RedisClient {
 }
 
 export function createReplica(cfg: RedisConnectionConfig): Redis | null {
-  if (!cfg.replicaUrl || cfg.topology === "cluster") return null;
+  if (!cfg.replicaUrl || cfg.topology !== "standalone") return null;
   return new Redis(cfg.replicaUrl, { ...baseOptions(cfg), enableAutoPipelining: true, readOnly: true });
 }
 
@@ -60,10 +84,12 @@ export function createReplica(cfg: RedisConnectionConfig): Redis | null {
  * since after a reconnect CLIENT TRACKING must be sent again before SUBSCRIBE (tracking.ts).
  */
 export function createSubscriber(cfg: RedisConnectionConfig, node: Redis, tracking = false): Redis {
+  const feed = tracking ? ({ protocol: 2, autoResubscribe: false } as const) : {};
+  // The master moves with a failover: follow it through the sentinels, not a fixed address.
+  if (cfg.topology === "sentinel") return new Redis({ ...baseOptions(cfg), ...sentinelOptions(cfg), commandTimeout: undefined, enableOfflineQueue: true, ...feed });
   const o = node.options;
   // PSUBSCRIBE is sent before the socket is up, and must be re-sent on reconnect: keep the queue.
-  const opts = { ...baseOptions(cfg), host: o.host, port: o.port, db: o.db, commandTimeout: undefined, enableOfflineQueue: true };
-  return new Redis(tracking ? { ...opts, protocol: 2, autoResubscribe: false } : opts);
+  return new Redis({ ...baseOptions(cfg), host: o.host, port: o.port, db: o.db, commandTimeout: undefined, enableOfflineQueue: true, ...feed });
 }
 
 /** The nodes whose keyspaces together hold every key: each master of a cluster, or the one server. */

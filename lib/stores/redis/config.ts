@@ -19,10 +19,24 @@ export const RedisConnectionSchema = z
     id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - (at most 64)"),
     kind: z.literal("redis"),
     label: z.string().optional(),
-    /** redis://[user:pass@]host:port[/db] or rediss:// */
+    /**
+     * redis://[user:pass@]host:port[/db] or rediss://. With topology "sentinel" the host is not
+     * used (Sentinel names the master): "redis://sentinel/2" picks db 2, "rediss://…" turns on TLS.
+     */
     url: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://"),
-    /** standalone (one primary, optional replica) or cluster (url is one seed; every master is scanned) */
-    topology: z.enum(["standalone", "cluster"]).default("standalone"),
+    /**
+     * standalone (one primary, optional replica), cluster (url is one seed; every master is
+     * scanned), or sentinel (the master `masterName` as `sentinels` name it, followed across
+     * failovers).
+     */
+    topology: z.enum(["standalone", "cluster", "sentinel"]).default("standalone"),
+    /** Sentinel: "host:port" of each sentinel (at least one). */
+    sentinels: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, "host:port")).min(1).optional(),
+    /** Sentinel: the master's name in the sentinels' configuration. */
+    masterName: z.string().min(1).optional(),
+    /** Sentinel: credentials for the sentinels themselves (the data nodes use username/password). */
+    sentinelUsername: z.string().optional(),
+    sentinelPassword: z.string().optional(),
     /** A replica to read from when consistency is "replica" (standalone only). */
     replicaUrl: z.string().regex(/^rediss?:\/\//).optional(),
     username: z.string().optional(),
@@ -46,3 +60,11 @@ export const RedisConnectionSchema = z
   .strict();
 
 export type RedisConnectionConfig = z.infer<typeof RedisConnectionSchema>;
+
+/** Checks across fields (the config's superRefine calls it): the field at fault and why, or null. */
+export function redisConfigIssue(c: RedisConnectionConfig): { path: string; message: string } | null {
+  if (c.topology !== "sentinel") return null;
+  if (!c.sentinels) return { path: "sentinels", message: 'topology "sentinel" needs the sentinels\' host:port list' };
+  if (!c.masterName) return { path: "masterName", message: 'topology "sentinel" needs the master\'s name as the sentinels know it' };
+  return null;
+}

@@ -51,8 +51,12 @@ export class LiveFeed {
       due = add;
       return () => (due = null);
     };
+    // A subscriber that gave up for good (ioredis "end") ends the feed: the hub re-lists and
+    // subscribes again, rather than following a feed that no longer hears anything.
+    const ended = new AbortController();
     try {
-      const { feed, name } = await this.source(nodes, subs, attach, signal);
+      const { feed, name } = await this.source(nodes, subs, attach, AbortSignal.any([signal, ended.signal]));
+      for (const s of subs) s.on("end", () => ended.abort());
       this.clock = clock;
       let first = true;
       for await (const change of feed) {

@@ -90,6 +90,7 @@ export async function readEntries(node: RedisClient, keys: Buffer[], opts: ReadO
   for (let i = 0; i < keys.length; i++) {
     const name = key(i);
     const [ttlErr, pttl] = r1[i];
+    connectionFailed(ttlErr ?? (ranged[i] === undefined ? null : r1[ranged[i]][0]));
     if (ttlErr) {
       out.problems.push({ key: name, code: "read-error", message: ttlErr.message });
       continue;
@@ -134,6 +135,7 @@ export async function readEntries(node: RedisClient, keys: Buffer[], opts: ReadO
   for (const { i } of full) p2.strlen(arg(i));
   for (const { i } of others) p2.hscanBuffer(arg(i), 0, "COUNT", MAX_ITEMS);
   const r2 = (await p2.exec()) as Reply[];
+  for (const [err] of r2) connectionFailed(err);
   full.forEach(({ entry }, j) => {
     const size = Number(r2[j][1] ?? entry.size);
     entry.size = size;
@@ -162,6 +164,7 @@ export async function readEntries(node: RedisClient, keys: Buffer[], opts: ReadO
   for (const { i } of bigHashes) p3.hlen(arg(i));
   for (const { i } of notHashes) p3.type(arg(i));
   const r3 = (await p3.exec()) as Reply[];
+  for (const [err] of r3) connectionFailed(err);
   bigHashes.forEach(({ entry }, j) => {
     entry.size = Number(r3[j][1] ?? entry.size);
     entry.truncated = true;
@@ -187,6 +190,7 @@ export async function readEntries(node: RedisClient, keys: Buffer[], opts: ReadO
     entry.size = Number(r4[2 * j][1] ?? 0);
     entry.truncated = entry.size > MAX_ITEMS;
     const [err, reply] = r4[2 * j + 1];
+    connectionFailed(r4[2 * j][0] ?? err);
     if (err) {
       out.problems.push({ key: entry.key, code: "read-error", message: err.message });
       return;
@@ -195,6 +199,14 @@ export async function readEntries(node: RedisClient, keys: Buffer[], opts: ReadO
     else entry.zset = pairs(reply as Buffer[]).map(([m, s]) => [m, Number(s.toString())]);
   });
   return out;
+}
+
+/**
+ * A reply error (WRONGTYPE, NOPERM) belongs to its key; anything else (timeout, connection
+ * closed) means the read failed, and must never pass for "the key is gone".
+ */
+function connectionFailed(err: Error | null): void {
+  if (err && err.name !== "ReplyError") throw err;
 }
 
 function pairs(flat: Buffer[]): Array<[Buffer, Buffer]> {

@@ -53,3 +53,16 @@ export function cliCommand(key: string, call: ScriptCall | null): string {
 function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:{}@=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+/**
+ * What names the holding in a fence, to tell after an unknown outcome whether it is still
+ * there: the token value's digest, or the Redisson holder fields (the release deletes the whole hash,
+ * so a hash that still has one of them was not deleted). [] when there is nothing exact.
+ */
+export function holdingIds(holding: FenceHolding): string[] {
+  if (holding.t === "string" && typeof holding.d === "string") return [`d:${holding.d}`];
+  if (holding.t === "hash" && typeof holding.fields === "string") {
+    return (JSON.parse(holding.fields) as Array<[string, string]>).map(([f]) => `f:${f}`);
+  }
+  return [];
+}

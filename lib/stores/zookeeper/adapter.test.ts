@@ -5,7 +5,8 @@
 
 import { describe, expect, it } from "vitest";
 import { CreateMode, ZkSession, digestAcl } from "./client";
-import { ensurePath, lockAt, signal, tcpProxy, zookeeperFixture } from "./testing";
+import { ensurePath, lockAt, signal, zookeeperFixture } from "./testing";
+import { startFaultProxy } from "../../../scripts/servers/fault-proxy";
 import { freePort } from "../../../scripts/servers/ports";
 import { waitFor } from "../../../scripts/servers/process";
 import { startZooKeeperEnsemble, serverMode } from "../../../scripts/servers/zookeeper";
@@ -77,7 +78,7 @@ describe("faults: nothing crashes, everything is reported", () => {
 
   it("session expired: a new session replaces it, the feed asks for a re-list, reads go on", async () => {
     await ensure("/locks/exp");
-    const proxy = await tcpProxy(zk.server.port);
+    const proxy = await startFaultProxy(zk.server.port);
     const adapter = zk.adapter({ connectString: proxy.address });
     await adapter.snapshot(signal);
     const feed = follow(adapter);
@@ -86,7 +87,7 @@ describe("faults: nothing crashes, everything is reported", () => {
       const creds = before.sessionCredentials();
       // Cut LockDeck off, and end its session on the server meanwhile (attach to it and close it,
       // as ZooKeeper's own tests do); then let it reconnect: the server says "expired".
-      proxy.block();
+      proxy.cut();
       await waitFor(
         async () => {
           const probe = new ZkSession({ connectString: zk.server.address, sessionTimeoutMs: 10_000, auth: [], session: creds }, 5_000);
@@ -101,7 +102,7 @@ describe("faults: nothing crashes, everything is reported", () => {
         },
         { timeoutMs: 15_000, what: "the session to be gone on the server" },
       );
-      proxy.unblock();
+      proxy.restore();
       await waitFor(async () => adapter.sessionForTests() !== before, { timeoutMs: 15_000, what: "a new session" });
       expect(adapter.sessionForTests().sessionId).not.toBe(before.sessionId);
       await waitFor(async () => feed.batches.some((b) => b.resync), { timeoutMs: 10_000, what: "a resync" });

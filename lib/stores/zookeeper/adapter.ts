@@ -328,7 +328,7 @@ export class ZooKeeperAdapter implements StoreAdapter {
       case ZK.NOT_EMPTY:
         return this.changed(key, signal);
       case ZK.NO_AUTH:
-        return { status: "refused", reason: `ZooKeeper refused (NoAuth): LockDeck's credentials need DELETE/WRITE on ${parentOf(key)}` };
+        return { status: "denied", reason: `ZooKeeper: ${err.message} (LockDeck's credentials need DELETE on ${parentOf(key)}, WRITE for ask-holder)` };
       default:
         return err.sent ? { status: "unknown", reason: err.message } : { status: "refused", reason: `${err.message}: nothing was sent` };
     }

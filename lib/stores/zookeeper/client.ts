@@ -258,7 +258,8 @@ export function toStat(s: zookeeper.Stat): ZkStat {
 export const CreateMode = zookeeper.CreateMode;
 
 /** An ACL granting everything to one digest user (ZooKeeper's digest: base64(sha1("user:password"))). */
-export function digestAcl(user: string, password: string): zookeeper.ACL[] {
+export function digestAcl(user: string, password: string, perms: "all" | "read" = "all"): zookeeper.ACL[] {
   const hash = createHash("sha1").update(`${user}:${password}`).digest("base64");
-  return [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id("digest", `${user}:${hash}`))];
+  const p = perms === "all" ? zookeeper.Permission.ALL : zookeeper.Permission.READ;
+  return [new zookeeper.ACL(p, new zookeeper.Id("digest", `${user}:${hash}`))];
 }

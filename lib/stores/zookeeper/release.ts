@@ -98,3 +98,16 @@ export function describe(lock: LockRecord, target: Target, mode: ReleaseMode, ct
   notes.push(`Read with ${ctx.consistency}.`);
   return { modes, deletes, wakes, command: zkCliCommands(ctx.connectString, target, mode), holderNotified, notes };
 }
+
+/**
+ * What names the holding in a fence, to tell after an unknown outcome whether it is still
+ * there: each holder node's czxid (a multi deletes all or none); for ask-holder, the node at
+ * the version seen (writing the marker bumps it); for prune-empty, the empty parent itself.
+ */
+export function holdingIds(holding: FenceHolding, mode: ReleaseMode): string[] {
+  const t = targetOf(holding);
+  if (t.t === "delete" && mode === "ask-holder" && t.revoke) return [`rv:${t.revoke.path}@${t.revoke.version}`];
+  if (t.t === "delete") return t.nodes.map((n) => `cz:${n.czxid}`);
+  if (t.t === "empty") return [`empty:${t.path}`];
+  return [];
+}

@@ -4,6 +4,7 @@
 //	consul-capture lock      [flags] <http-addr> <key>            api.Lock on <key>
 //	consul-capture pair      [flags] <http-addr> <key1> <key2>    one session, two api.Locks
 //	consul-capture semaphore [flags] <http-addr> <prefix> <limit> api.Semaphore
+//	consul-capture churn     [flags] <http-addr> <key> <contenders> N api.Locks in a loop (churn.go)
 //
 // Flags: -ttl 15s (session TTL), -lock-delay 0 (session lock-delay; 0 = Consul's default
 // 15s, because api.Lock does not send a zero), -value s, -name s (session name), -token s.
@@ -52,6 +53,7 @@ func main() {
 	fs.StringVar(&o.value, "value", "", "value stored with the lock")
 	fs.StringVar(&o.name, "name", "", "session name (default: the library's)")
 	fs.StringVar(&o.token, "token", "", "ACL token")
+	register := fs.String("register", "", "churn: URL of the fenced register")
 	_ = fs.Parse(os.Args[2:])
 	args := fs.Args()
 	if len(args) < 2 {
@@ -72,6 +74,15 @@ func main() {
 			usage()
 		}
 		holdLocks(client, o, createSession(client, o), args[1], args[2])
+	case "churn":
+		if len(args) < 3 {
+			usage()
+		}
+		n, err := strconv.Atoi(args[2])
+		if err != nil || n < 1 {
+			usage()
+		}
+		churn(client, args[1], n, *register)
 	case "semaphore":
 		if len(args) < 3 {
 			usage()

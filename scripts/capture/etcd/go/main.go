@@ -3,6 +3,7 @@
 // tests can see a live holder, waiter or candidate (hold).
 //
 //	etcd-capture hold <endpoints> [--ttl seconds] <what>...
+//	etcd-capture churn <endpoints> <prefix> <contenders> [--register url]   (churn.go)
 //
 // <endpoints> is a comma list (http://127.0.0.1:PORT,...). Every <what> shares ONE session
 // (one lease), so a test can put several locks and an election key on the same lease:
@@ -45,6 +46,10 @@ type held struct {
 
 func main() {
 	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "churn" {
+		churn(args[1:])
+		return
+	}
 	if len(args) < 3 || args[0] != "hold" {
 		usage()
 	}

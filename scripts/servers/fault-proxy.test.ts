@@ -1,0 +1,92 @@
+// The fault proxy against a plain echo server: each fault does what the tests rely on.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import net from "node:net";
+import { startFaultProxy, type FaultProxy } from "./fault-proxy";
+
+describe("fault proxy", () => {
+  let echo: net.Server;
+  let proxy: FaultProxy;
+  const received: string[] = [];
+
+  beforeAll(async () => {
+    echo = net.createServer((s) => s.on("data", (d) => (received.push(d.toString()), s.write(d))));
+    await new Promise<void>((r) => echo.listen(0, "127.0.0.1", () => r()));
+    proxy = await startFaultProxy((echo.address() as net.AddressInfo).port);
+  });
+  afterAll(async () => {
+    await proxy.close();
+    echo.close();
+  });
+
+  function connect(): Promise<{ sock: net.Socket; reply(timeoutMs: number): Promise<string | "timeout" | "closed"> }> {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect(proxy.port, "127.0.0.1", () => {
+        const chunks: string[] = [];
+        let closed = false;
+        sock.on("data", (d) => chunks.push(d.toString())).on("close", () => (closed = true)).on("error", () => (closed = true));
+        const reply = async (timeoutMs: number) => {
+          const end = Date.now() + timeoutMs;
+          while (Date.now() < end) {
+            if (chunks.length) return chunks.splice(0).join("");
+            if (closed) return "closed" as const;
+            await new Promise((r) => setTimeout(r, 5));
+          }
+          return "timeout" as const;
+        };
+        resolve({ sock, reply });
+      }).on("error", reject);
+    });
+  }
+
+  it("passes bytes through, then delays replies by the latency set", async () => {
+    const c = await connect();
+    c.sock.write("ping");
+    expect(await c.reply(1_000)).toBe("ping");
+    proxy.delay(300);
+    const t0 = Date.now();
+    c.sock.write("slow");
+    expect(await c.reply(2_000)).toBe("slow");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    proxy.restore();
+    c.sock.destroy();
+  });
+
+  it("a lost reply: the request reaches the server, its reply never comes back, then the connection is reset", async () => {
+    const c = await connect();
+    const fired = proxy.dropReplyAfter("DELETE x", { resetAfterMs: 1_000 });
+    c.sock.write("DELETE x");
+    await fired;
+    expect(await c.reply(300)).toBe("timeout");
+    expect(received).toContain("DELETE x");
+    expect(await c.reply(3_000)).toBe("closed");
+  });
+
+  it("a lost request: it never reaches the server, and nothing comes back", async () => {
+    const c = await connect();
+    const fired = proxy.dropReplyAfter("DELETE y", { resetAfterMs: 1_000, dropRequest: true });
+    c.sock.write("DELETE y");
+    await fired;
+    expect(await c.reply(300)).toBe("timeout");
+    expect(received).not.toContain("DELETE y");
+    expect(await c.reply(3_000)).toBe("closed");
+  });
+
+  it("black hole: nothing passes and nothing closes; reset and cut end connections", async () => {
+    const c = await connect();
+    proxy.blackhole();
+    c.sock.write("lost");
+    expect(await c.reply(300)).toBe("timeout");
+    expect(received).not.toContain("lost");
+    proxy.reset();
+    expect(await c.reply(1_000)).toBe("closed");
+    proxy.restore();
+    proxy.cut();
+    const refused = await connect().then((r) => r.reply(1_000), () => "closed");
+    expect(refused).toBe("closed");
+    proxy.restore();
+    const ok = await connect();
+    ok.sock.write("back");
+    expect(await ok.reply(1_000)).toBe("back");
+    ok.sock.destroy();
+  });
+});

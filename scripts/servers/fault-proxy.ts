@@ -1,0 +1,190 @@
+// A fault-injecting TCP proxy for tests: in-process, on loopback, in front of one store port.
+// The console (or any client) connects to the proxy; faults are switched on and off at run
+// time, in the spirit of Toxiproxy's toxics:
+//   delay(ms, dir)       latency on every chunk in one direction (order kept);
+//   dropReplyAfter(pat)  the request that carries `pat` goes through to the store (it runs),
+//                        but its connection's replies from then on are dropped — a lost reply;
+//                        after `resetAfterMs` the connection is reset so the client reconnects;
+//                        with `dropRequest` the request itself is lost too (it never runs);
+//   blackhole()          connections stay open but nothing passes either way (a dead path);
+//   reset()              RST on every open connection (new ones still pass);
+//   cut() / restore()    reset everything and refuse new connections / back to normal.
+// Nothing here parses a protocol: patterns are raw bytes the test picks (a Redis command name,
+// an HTTP request line, a ZooKeeper opcode and path, a protobuf field).
+
+import net from "node:net";
+import { freePort } from "./ports";
+
+const HOST = "127.0.0.1";
+
+export type Direction = "up" | "down";
+
+export interface FaultProxy {
+  port: number;
+  host: typeof HOST;
+  /** host:port */
+  address: string;
+  /** http://host:port (an etcd or Consul endpoint through the proxy). */
+  endpoint: string;
+  /** Adds latency to every chunk: "down" = store → client (replies), "up" = client → store. */
+  delay(ms: number, dir?: Direction | "both"): void;
+  /**
+   * Arms a lost reply: the first request containing `pattern` is forwarded, and every byte its
+   * connection receives from the store afterwards is dropped. Resolves when it fired.
+   */
+  dropReplyAfter(pattern: Buffer | string, opts?: { resetAfterMs?: number; dropRequest?: boolean }): Promise<void>;
+  blackhole(): void;
+  reset(): void;
+  cut(): void;
+  /** Clears every fault (delays, black hole, refusal, armed drops). */
+  restore(): void;
+  /** Connections open now, accepted so far, and the most open at once. */
+  stats(): { open: number; accepted: number; maxOpen: number };
+  /** Everything that reached the store through the proxy so far (latin1; the first 16 MiB). */
+  sent(): string;
+  /** Called with every chunk that actually passes, in each direction: a test's protocol tap. */
+  tap(fn: ((dir: Direction, chunk: Buffer) => void) | null): void;
+  close(): Promise<void>;
+}
+
+interface Pipe {
+  client: net.Socket;
+  upstream: net.Socket;
+  dropping: boolean;
+  /** Nothing more goes to the store on this connection (a lost request). */
+  silent: boolean;
+  tail: Buffer;
+  due: Record<Direction, number>;
+}
+
+export async function startFaultProxy(targetPort: number, targetHost = HOST): Promise<FaultProxy> {
+  const port = await freePort();
+  const pipes = new Set<Pipe>();
+  const delays: Record<Direction, number> = { up: 0, down: 0 };
+  let refusing = false;
+  let holed = false;
+  let accepted = 0;
+  let maxOpen = 0;
+  let armed: { pattern: Buffer; resetAfterMs: number; dropRequest: boolean; fired: () => void } | null = null;
+  let tapFn: ((dir: Direction, chunk: Buffer) => void) | null = null;
+  const sentChunks: Buffer[] = [];
+  let sentBytes = 0;
+
+  const forward = (p: Pipe, dir: Direction, chunk: Buffer) => {
+    const to = dir === "up" ? p.upstream : p.client;
+    const write = () => {
+      tapFn?.(dir, chunk);
+      if (dir === "up" && sentBytes < 16 << 20) {
+        sentChunks.push(chunk);
+        sentBytes += chunk.length;
+      }
+      to.write(chunk);
+    };
+    const ms = delays[dir];
+    if (ms <= 0 && p.due[dir] <= Date.now()) {
+      write();
+      return;
+    }
+    // Later chunks never overtake earlier ones, even when the delay shrinks meanwhile.
+    const due = Math.max(Date.now() + ms, p.due[dir]);
+    p.due[dir] = due;
+    setTimeout(() => {
+      if (!to.destroyed && !holed && !(dir === "down" ? p.dropping : p.silent)) write();
+    }, due - Date.now());
+  };
+
+  const server = net.createServer((client) => {
+    if (refusing) return client.resetAndDestroy();
+    accepted++;
+    const upstream = net.connect({ host: targetHost, port: targetPort });
+    const p: Pipe = { client, upstream, dropping: false, silent: false, tail: Buffer.alloc(0), due: { up: 0, down: 0 } };
+    pipes.add(p);
+    maxOpen = Math.max(maxOpen, pipes.size);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      pipes.delete(p);
+    };
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
+    client.on("data", (chunk: Buffer) => {
+      if (holed || p.silent) return;
+      if (armed) {
+        const window = Buffer.concat([p.tail, chunk]);
+        if (window.includes(armed.pattern)) {
+          const { resetAfterMs, dropRequest, fired } = armed;
+          armed = null;
+          p.dropping = true;
+          p.silent = dropRequest;
+          if (resetAfterMs >= 0) setTimeout(() => (client.resetAndDestroy(), upstream.destroy()), resetAfterMs).unref();
+          fired();
+          if (dropRequest) return;
+        } else p.tail = window.subarray(Math.max(0, window.length - armed.pattern.length + 1));
+      }
+      forward(p, "up", chunk);
+    });
+    upstream.on("data", (chunk: Buffer) => {
+      if (holed || p.dropping) return;
+      forward(p, "down", chunk);
+    });
+  });
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, HOST, () => resolve()));
+
+  const resetAll = () => {
+    for (const p of pipes) {
+      p.client.resetAndDestroy();
+      p.upstream.destroy();
+    }
+    pipes.clear();
+  };
+
+  return {
+    port,
+    host: HOST,
+    address: `${HOST}:${port}`,
+    endpoint: `http://${HOST}:${port}`,
+    delay(ms, dir = "down") {
+      if (dir === "both" || dir === "up") delays.up = ms;
+      if (dir === "both" || dir === "down") delays.down = ms;
+    },
+    dropReplyAfter(pattern, opts = {}) {
+      return new Promise<void>((fired) => {
+        armed = {
+          pattern: Buffer.isBuffer(pattern) ? pattern : Buffer.from(pattern),
+          resetAfterMs: opts.resetAfterMs ?? 1_000,
+          dropRequest: opts.dropRequest ?? false,
+          fired,
+        };
+      });
+    },
+    blackhole() {
+      holed = true;
+    },
+    reset: resetAll,
+    cut() {
+      refusing = true;
+      resetAll();
+    },
+    restore() {
+      refusing = false;
+      holed = false;
+      armed = null;
+      delays.up = 0;
+      delays.down = 0;
+    },
+    stats: () => ({ open: pipes.size, accepted, maxOpen }),
+    sent: () => Buffer.concat(sentChunks).toString("latin1"),
+    tap(fn) {
+      tapFn = fn;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const p of pipes) {
+          p.client.destroy();
+          p.upstream.destroy();
+        }
+        pipes.clear();
+        server.close(() => resolve());
+      }),
+  };
+}
