@@ -11,6 +11,13 @@ const common = [
 
 /** @type {import('next').NextConfig} */
 const nextConfig = {
+  // A self-contained server in .next/standalone (its own trimmed node_modules): what the deploy
+  // kit's image runs, and what the e2e suite tests (scripts/standalone.mjs completes it with the
+  // static assets; scripts/start.mjs serves it, there as here).
+  output: "standalone",
+  // The server wrapper and its plain-JS helpers are not imported by any route, so tracing would
+  // leave them out; the wrapper must run from the standalone folder too.
+  outputFileTracingIncludes: { "/*": ["./scripts/start.mjs", "./scripts/healthcheck.mjs", "./lib/auth/net.mjs"] },
   // Store client libraries stay in Node, never in a bundle.
   serverExternalPackages: ["ioredis", "etcd3"],
   poweredByHeader: false,

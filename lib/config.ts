@@ -68,16 +68,35 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * The one PostgreSQL that several replicas share (lib/shared/db.ts): sign-in sessions,
+     * rate-limit counters, pending approvals, used confirmation ids, and history. The URL may
+     * come from LOCKDECK_POSTGRES_URL instead (or history.postgresUrl, an older name for the
+     * same database). Without one, each replica keeps these in memory and in dataDir.
+     */
+    postgres: z
+      .object({
+        url: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL").optional(),
+        /** Connections this replica opens at most (history's writer keeps one more of its own). */
+        poolMax: z.number().int().min(2).max(100).default(10),
+        /** Every query's deadline (and the connect timeout): a dead server costs a request no more. */
+        statementTimeoutMs: z.number().int().min(100).max(60_000).default(3_000),
+      })
+      .strict()
+      .default({}),
     /** Where the audit trail (and later history) is kept. */
     dataDir: z.string().default(process.env.LOCKDECK_DATA_DIR ?? ".lockdeck-data"),
     /** Lock history (lib/history): raw events for a day, minute roll-ups for a month, in <dataDir>/history.sqlite. */
     history: z
       .object({
         enabled: z.boolean().default(true),
-        /** "sqlite": <dataDir>/history.sqlite, one per replica. "postgres": shared by replicas, one writes at a time. */
-        storage: z.enum(["sqlite", "postgres"]).default("sqlite"),
-        /** postgres://…; else LOCKDECK_HISTORY_POSTGRES_URL. Never sent to the browser. */
-        postgresUrl: z.string().optional(),
+        /**
+         * "sqlite": <dataDir>/history.sqlite, one per replica. "postgres": shared by replicas, one
+         * writes at a time. Default: "postgres" when a shared PostgreSQL is configured, else "sqlite".
+         */
+        storage: z.enum(["sqlite", "postgres"]).optional(),
+        /** The shared PostgreSQL (an older name for postgres.url); else LOCKDECK_HISTORY_POSTGRES_URL. Never sent to the browser. */
+        postgresUrl: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL").optional(),
         rawRetentionHours: z.number().min(1).max(24 * 31).default(24),
         rollupRetentionDays: z.number().min(1).max(3650).default(30),
         /** Incidents: holds longer than this, waits longer than that. */
@@ -87,15 +106,31 @@ export const ConfigSchema = z
         metricsTopN: z.number().int().min(0).max(1_000).default(20),
       })
       .strict()
-      .refine((h) => h.storage !== "postgres" || !!(h.postgresUrl ?? process.env.LOCKDECK_HISTORY_POSTGRES_URL), {
-        message: 'postgresUrl (or LOCKDECK_HISTORY_POSTGRES_URL) is required when storage is "postgres"',
-        path: ["postgresUrl"],
-      })
       .default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const named = [
+      ["postgres.url", c.postgres.url],
+      ["LOCKDECK_POSTGRES_URL", process.env.LOCKDECK_POSTGRES_URL || undefined],
+      ["history.postgresUrl", c.history.postgresUrl],
+      ["LOCKDECK_HISTORY_POSTGRES_URL", process.env.LOCKDECK_HISTORY_POSTGRES_URL || undefined],
+    ].filter((n): n is [string, string] => n[1] !== undefined);
+    const other = named.find(([, url]) => url !== named[0][1]);
+    if (other) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["postgres", "url"], message: `${named[0][0]} and ${other[0]} name different databases: replicas share one PostgreSQL, name it once` });
+    }
+    if (c.history.storage === "postgres" && named.length === 0) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["history", "postgresUrl"], message: 'history.storage is "postgres" but no database is named: set postgres.url (or LOCKDECK_POSTGRES_URL)' });
+    }
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** The shared PostgreSQL's URL (config, then environment, then the history's older name), or null. */
+export function sharedPostgresUrl(c: Config, env: NodeJS.ProcessEnv = process.env): string | null {
+  return c.postgres.url || env.LOCKDECK_POSTGRES_URL || c.history.postgresUrl || env.LOCKDECK_HISTORY_POSTGRES_URL || null;
+}
 export type ConnectionConfig = z.infer<typeof ConnectionSchema>;
 
 export class ConfigError extends Error {

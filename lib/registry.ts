@@ -2,7 +2,7 @@
 // Kept on globalThis because Next bundles route handlers separately; module state alone
 // would give each route its own copy.
 
-import { publicConnection, serverConfig, type Config, type ConnectionConfig } from "./config";
+import { publicConnection, serverConfig, sharedPostgresUrl, type Config, type ConnectionConfig } from "./config";
 import { openConnection, type OpenedConnection } from "./stores";
 import { Hub } from "./hub/hub";
 import { EventBus } from "./hub/bus";
@@ -11,12 +11,19 @@ import { Reconciler } from "./audit/reconcile";
 import { ReleaseClaims } from "./api/claims";
 import { HttpError } from "./api/errors";
 import { RateLimiter } from "./auth/ratelimit";
-import { ensureServerSecret } from "./auth/secret";
+import { ensureServerSecret, secretFromEnv, SecretError, SECRET_ENV } from "./auth/secret";
 import { Sessions } from "./auth/session";
 import path from "node:path";
 import { Approvals } from "./api/approvals";
 import { Recorder } from "./history/recorder";
 import { historySettings } from "./history/settings";
+import { SharedDb } from "./shared/db";
+import { SharedSessions } from "./shared/sessions";
+import { SharedRateLimiter, SharedRequestIds } from "./shared/ratelimit";
+import { SharedApprovals } from "./shared/approvals";
+
+/** A limiter here (one replica) or in PostgreSQL (all replicas); callers await take(). */
+export type Limiter = Pick<RateLimiter, "take"> | SharedRateLimiter;
 
 export interface Connection {
   config: ConnectionConfig;
@@ -29,19 +36,22 @@ export class Registry {
   readonly bus = new EventBus();
   readonly audit: AuditLog;
   readonly connections = new Map<string, Connection>();
-  /** Release request ids already used (every one in the audit trail, so also across restarts). */
+  /** Release request ids already used (every one in this replica's audit trail, so also across restarts; with PostgreSQL see useRequestId). */
   readonly usedRequestIds = new Set<string>();
-  /** One release per exact holding at a time (lib/api/claims.ts). */
+  /** One release per exact holding at a time, on this replica (lib/api/claims.ts). */
   readonly claims = new ReleaseClaims();
   /** Settles outcomes nobody saw by re-reading the store (lib/audit/reconcile.ts). */
   readonly reconciler: Reconciler;
-  readonly releaseLimiter: RateLimiter;
+  readonly releaseLimiter: Limiter;
   /** Sign-in attempts per (client address, name), and per name whatever the address. */
-  readonly loginLimiter: RateLimiter;
-  readonly loginNameLimiter: RateLimiter;
-  /** Signed-in users' sessions (lib/auth/session.ts). */
-  readonly sessions: Sessions;
-  readonly approvals = new Approvals();
+  readonly loginLimiter: Limiter;
+  readonly loginNameLimiter: Limiter;
+  /** Signed-in users' sessions: <dataDir>/sessions.json (lib/auth/session.ts), or PostgreSQL. */
+  readonly sessions: Sessions | SharedSessions;
+  readonly approvals: Approvals | SharedApprovals;
+  /** The PostgreSQL replicas share (lib/shared/db.ts); null = one replica, state in memory and dataDir. */
+  readonly shared: SharedDb | null;
+  private readonly sharedRequestIds: SharedRequestIds | null;
   /** Where the server secret came from: LOCKDECK_SESSION_SECRET or the key file's path. */
   readonly secretSource: string;
   /** Lock history (lib/history); null when config.history.enabled is false. */
@@ -49,21 +59,41 @@ export class Registry {
 
   constructor(readonly config: Config) {
     // Before any adapter decodes a lock: fences are signed with a key derived from this secret.
+    const url = sharedPostgresUrl(config);
+    // Several replicas: a fence one signed must verify on another, so they need one secret.
+    if (url && !secretFromEnv()) {
+      throw new SecretError(`config error (${SECRET_ENV}): a shared PostgreSQL means several replicas, and they must all sign fences with one key: set ${SECRET_ENV} (at least 32 bytes, e.g. \`openssl rand -base64 48\`), the same on every replica`);
+    }
     this.secretSource = ensureServerSecret(config.dataDir);
     this.audit = new AuditLog(config.dataDir);
     this.reconciler = new Reconciler(this.audit, (id) => this.connections.get(id)?.hub, (s) => this.claims.settled(s.requestId, s.outcome));
     const trail = readTrail(this.audit);
     for (const e of trail) this.usedRequestIds.add(e.requestId);
     this.reconciler.load(trail);
+    const db = (this.shared = url ? new SharedDb({ url, poolMax: config.postgres.poolMax, statementTimeoutMs: config.postgres.statementTimeoutMs }) : null);
     const { releaseRateLimit: rel, loginRateLimit: login } = config.auth;
-    this.releaseLimiter = new RateLimiter(rel.max, rel.perSeconds * 1000);
-    this.loginLimiter = new RateLimiter(login.max, login.perSeconds * 1000);
-    this.loginNameLimiter = new RateLimiter(login.maxPerName ?? login.max * 4, login.perSeconds * 1000);
-    // Sessions of users no longer in the config (or with a new password) end here, at start-up.
-    this.sessions = new Sessions(config.auth.users.length ? path.resolve(/*turbopackIgnore: true*/ config.dataDir, "sessions.json") : null, config.auth.users);
+    const limiter = (name: string, max: number, perSeconds: number) => (db ? new SharedRateLimiter(db, name, max, perSeconds * 1000) : new RateLimiter(max, perSeconds * 1000));
+    this.releaseLimiter = limiter("release", rel.max, rel.perSeconds);
+    this.loginLimiter = limiter("login", login.max, login.perSeconds);
+    this.loginNameLimiter = limiter("login-name", login.maxPerName ?? login.max * 4, login.perSeconds);
+    this.approvals = db ? new SharedApprovals(db) : new Approvals();
+    this.sharedRequestIds = db ? new SharedRequestIds(db) : null;
+    if (db) {
+      const shared = new SharedSessions(db);
+      this.sessions = shared;
+      // Schema first (under an advisory lock), then expired sessions go; a database that is down
+      // now is retried by every later query, and /api/ready says so meanwhile.
+      void db.migrate().then(
+        () => shared.prune(),
+        (err) => console.warn(`lockdeck: shared state (PostgreSQL) not ready yet: ${(err as Error).message}`),
+      );
+    } else {
+      // Sessions of users no longer in the config (or with a new password) end here, at start-up.
+      this.sessions = new Sessions(config.auth.users.length ? path.resolve(/*turbopackIgnore: true*/ config.dataDir, "sessions.json") : null, config.auth.users);
+    }
     // Subscribed before any hub starts, so the first snapshots are seen as the baseline.
     this.history = config.history.enabled
-      ? new Recorder(this.bus, { records: (id) => this.connections.get(id)?.hub.all(), get: (id, key) => this.connections.get(id)?.hub.get(key) }, { dataDir: config.dataDir, settings: historySettings(config.history) }).start()
+      ? new Recorder(this.bus, { records: (id) => this.connections.get(id)?.hub.all(), get: (id, key) => this.connections.get(id)?.hub.get(key) }, { dataDir: config.dataDir, settings: historySettings(config) }).start()
       : null;
     for (const c of config.connections) this.open(c);
     this.reconciler.start();
@@ -89,6 +119,29 @@ export class Registry {
     const conn = this.open(c);
     this.bus.publish({ type: "resync", connection: c.id, data: { connection: c.id } });
     return conn;
+  }
+
+  /** True the first time a release confirmation id is used (on any replica, with PostgreSQL). */
+  async useRequestId(id: string): Promise<boolean> {
+    if (this.sharedRequestIds) return this.sharedRequestIds.use(id);
+    if (this.usedRequestIds.has(id)) return false;
+    this.usedRequestIds.add(id);
+    return true;
+  }
+
+  /**
+   * Server shutdown (scripts/start.mjs on SIGTERM, through lib/ops/shutdown.ts), after live
+   * streams ended and requests finished: history is flushed, store and database clients close.
+   */
+  async close(): Promise<void> {
+    await Promise.allSettled([
+      this.history?.stop(),
+      ...[...this.connections.values()].map(async (c) => {
+        c.opened.stop();
+        await c.hub.stop();
+      }),
+    ]);
+    await this.shared?.close();
   }
 
   get(id: string): Connection {

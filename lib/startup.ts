@@ -5,13 +5,20 @@
 import { registry } from "./registry";
 import { needsRehash } from "./auth/password";
 import { peersKnown } from "./auth/peer";
+import { installShutdown } from "./ops/shutdown";
 
 try {
   const r = registry();
+  installShutdown(r);
   const names = r.list().map((c) => `${c.id} (${c.kind})`).join(", ");
   console.log(`lockdeck: connections: ${names}; audit trail: ${r.audit.file}`);
   const { users, proxy, allowedHosts } = r.config.auth;
   console.log(`lockdeck: fences are signed with a key from ${r.secretSource}`);
+  console.log(
+    r.shared
+      ? `lockdeck: shared state (sessions, rate limits, approvals, confirmation ids, history) in PostgreSQL ${redactUrl(r.shared.opts.url)} (pool of ${r.shared.opts.poolMax})`
+      : "lockdeck: no PostgreSQL configured: sessions, rate limits and approvals are this replica's own (one replica)",
+  );
   if (users.length === 0 && !proxy.enabled) {
     console.log("lockdeck: no users configured: one local operator, no sign-in; only localhost, 127.0.0.1 and [::1] Host headers are answered");
   } else {
@@ -33,4 +40,14 @@ try {
     process.exit(1);
   }
   throw err;
+}
+
+/** host:port/database only: credentials never reach a log. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}${u.port ? `:${u.port}` : ""}${u.pathname}`;
+  } catch {
+    return "(unparsable URL)";
+  }
 }

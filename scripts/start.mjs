@@ -11,10 +11,23 @@
 // Without users or a trusted proxy in the config there is no sign-in, so it listens on loopback
 // only; binding elsewhere then is refused.
 //   HOST=0.0.0.0 PORT=3000 npm start     (needs auth.users or auth.proxy in the config)
+//
+// The same file serves the repository's build and the self-contained one (next.config.js has
+// output: "standalone"; scripts/standalone.mjs completes .next/standalone, whose copy of this
+// file is what the deploy kit's image runs): Next's app directory is the parent of this file's
+// folder, and the config Next saved at build time is used, so no next.config.js is needed.
+//
+// SIGTERM / SIGINT (a rolling update, Ctrl-C): stop accepting connections, answer requests that
+// still arrive on open ones with 503, end every live event stream with a retry hint (browsers
+// reconnect — behind a load balancer, to another replica), let requests in flight finish, flush
+// history and close store and database clients, then exit 0; whatever is left at 9.5 s is cut
+// and the exit code is 1. Kubernetes' default grace period is 30 s; this stays well inside 10.
 
 import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { FORWARDED_HEADERS, PEER_HEADER, hostAllowed, hostPolicy, isTrusted, normalizeAddress, trustList, cidrProblem } from "../lib/auth/net.mjs";
 
 function rawConfig() {
@@ -49,8 +62,17 @@ globalThis.__lockdeckPeers = peers;
 
 process.env.NODE_ENV ??= "production";
 process.env.NEXT_TELEMETRY_DISABLED ??= "1";
+const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const saved = path.join(appDir, ".next", "required-server-files.json");
+if (!existsSync(saved)) {
+  console.error(`lockdeck: no production build in ${appDir}: run \`npx next build\` first`);
+  process.exit(1);
+}
+// The build's own Next config (what `next build` resolved): the standalone folder has no
+// next.config.js, and Next reads this variable instead of looking for one.
+process.env.__NEXT_PRIVATE_STANDALONE_CONFIG ??= JSON.stringify(JSON.parse(readFileSync(saved, "utf8")).config);
 const { default: next } = await import("next");
-const app = next({ dev: false, dir: process.cwd(), hostname: host, port });
+const app = next({ dev: false, dir: appDir, hostname: host, port });
 await app.prepare();
 const handle = app.getRequestHandler();
 
@@ -68,14 +90,25 @@ function refuse(req, res, peer) {
   res.end(body);
 }
 
+let draining = false;
+let inFlight = 0;
 const server = http.createServer((req, res) => {
   const peer = normalizeAddress(req.socket.remoteAddress ?? "");
+  if (draining) {
+    const body = JSON.stringify({ error: { code: "shutting_down", message: "this replica is shutting down: try again (another replica will answer)" } });
+    res.writeHead(503, { "content-type": "application/json", "cache-control": "no-store", "retry-after": "1", connection: "close", "content-length": Buffer.byteLength(body) });
+    return res.end(body);
+  }
   if (!hostAllowed(req.headers.host, allowed)) return refuse(req, res, peer || "unknown peer");
   if (!isTrusted(peer, trusted)) for (const h of [...FORWARDED_HEADERS, ...identity]) delete req.headers[h];
   const id = randomBytes(16).toString("base64url");
   peers.set(id, peer);
   req.headers[PEER_HEADER] = id;
-  res.once("close", () => peers.delete(id));
+  inFlight++;
+  res.once("close", () => {
+    peers.delete(id);
+    inFlight--;
+  });
   handle(req, res).catch((err) => {
     console.error("lockdeck: request failed:", err);
     if (!res.headersSent) res.writeHead(500).end();
@@ -85,9 +118,41 @@ server.listen(port, host, () => {
   const at = server.address();
   console.log(`lockdeck: listening on http://${host.includes(":") ? `[${host}]` : host}:${typeof at === "object" && at ? at.port : port}`);
 });
-for (const sig of ["SIGINT", "SIGTERM"]) {
-  process.on(sig, () => {
-    server.close();
-    process.exit(0);
-  });
+const SHUTDOWN_MS = 9_500;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function until(check, ms) {
+  const end = Date.now() + ms;
+  while (!check() && Date.now() < end) await sleep(25);
+  return check();
 }
+
+async function shutdown(sig) {
+  if (draining) return;
+  draining = true;
+  const started = Date.now();
+  const left = () => SHUTDOWN_MS - (Date.now() - started);
+  const hard = setTimeout(() => {
+    console.error(`lockdeck: ${sig}: not finished after ${SHUTDOWN_MS} ms (${inFlight} requests still open): exiting anyway`);
+    process.exit(1);
+  }, SHUTDOWN_MS);
+  hard.unref();
+  // The app's side (lib/ops/shutdown.ts), installed at start-up; absent if start-up failed.
+  const appSide = globalThis.__lockdeckShutdown;
+  server.close();
+  server.closeIdleConnections();
+  const streams = appSide ? appSide.endStreams() : 0;
+  console.log(`lockdeck: ${sig}: shutting down: not accepting connections, ended ${streams} live event streams, waiting for ${inFlight} requests`);
+  const settled = await until(() => inFlight === 0, Math.max(0, left() - 3_000));
+  if (!settled) console.warn(`lockdeck: ${sig}: ${inFlight} requests still open: closing them`);
+  if (appSide) {
+    try {
+      await Promise.race([appSide.close(), sleep(Math.max(0, left() - 500))]);
+    } catch (err) {
+      console.error(`lockdeck: ${sig}: closing: ${err?.message ?? err}`);
+    }
+  }
+  server.closeAllConnections();
+  console.log(`lockdeck: ${sig}: stopped in ${Date.now() - started} ms`);
+  process.exit(0);
+}
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => void shutdown(sig));

@@ -1,7 +1,8 @@
 // The two-person rule: on connections that require it, a release is held as a pending request
 // until a second operator (not the requester) approves it within the window. The approved
 // release then runs exactly as requested: same fence, so a lock that changed meanwhile is
-// still refused. Pending requests live in memory; a restart drops them (they are audited).
+// still refused. Pending requests live in memory (one replica; a restart drops them — each was
+// audited); with PostgreSQL they are shared by every replica (lib/shared/approvals.ts).
 
 import { randomUUID } from "node:crypto";
 import type { Actor } from "../auth/guard";
@@ -30,9 +31,11 @@ export class Approvals {
     return this.pending.get(id) ?? null;
   }
 
-  /** Removes it: an approval is used once. */
-  delete(id: string): void {
+  /** Removes it and answers it (null when already taken): an approval is used once. */
+  take(id: string): PendingRelease | null {
+    const p = this.pending.get(id) ?? null;
     this.pending.delete(id);
+    return p;
   }
 
   /** Requests still inside their window. */

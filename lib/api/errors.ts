@@ -40,7 +40,8 @@ export function toResponse(err: unknown): Response {
 
 /**
  * Wraps a route handler: the Host allow-list first (not left to proxy.ts alone: middleware can
- * be skipped, CVE-2025-29927), then the handler; every failure becomes a JSON error.
+ * be skipped, CVE-2025-29927), then the requester's identity (lib/auth/guard.ts), then the
+ * handler; every failure becomes a JSON error.
  */
 export function handler<A extends unknown[]>(fn: (...args: A) => Promise<Response>) {
   return async (...args: A): Promise<Response> => {
@@ -52,6 +53,12 @@ export function handler<A extends unknown[]>(fn: (...args: A) => Promise<Respons
         logRefusedHost(req.headers.get("host"), req.method, new URL(req.url).pathname, peerOf(req, auth).address ?? "unknown peer");
         return misdirected(refused);
       }
+      // Who is asking, worked out before the route runs (a shared session is a PostgreSQL
+      // lookup): authorize() inside the route is synchronous. Imported lazily: guard.ts
+      // imports the registry, which imports this file.
+      const { resolveIdentity } = await import("../auth/guard");
+      // A failure here (no config) leaves it unresolved: identify() then fails closed.
+      await resolveIdentity(req).catch(() => undefined);
       return await fn(...args);
     } catch (err) {
       return toResponse(err);

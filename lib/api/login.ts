@@ -36,11 +36,11 @@ export async function login(reg: Registry, body: z.infer<typeof LoginBody>, req:
   const audit = auditBase(req, body.name, "login", peer.client);
   // Per address first: attempts it already refuses do not count against the name, so one
   // client cannot lock a user out alone.
-  if (!reg.loginLimiter.take(`${ip}|${body.name}`)) {
+  if (!(await reg.loginLimiter.take(`${ip}|${body.name}`))) {
     reg.audit.append({ ...audit, outcome: "rate_limited", detail: `too many attempts from ${ip} for this name` });
     throw new HttpError(429, "rate_limited", "too many sign-in attempts: wait a minute");
   }
-  if (!reg.loginNameLimiter.take(body.name)) {
+  if (!(await reg.loginNameLimiter.take(body.name))) {
     reg.audit.append({ ...audit, outcome: "rate_limited", detail: "too many attempts for this name from all addresses" });
     throw new HttpError(429, "rate_limited", "too many sign-in attempts for this name: wait a minute");
   }
@@ -53,15 +53,15 @@ export async function login(reg: Registry, body: z.infer<typeof LoginBody>, req:
   const rehash = check.rehash ? `password hash is cheaper than N=2^${Math.log2(SCRYPT_PARAMS.N)}: rehash it with npm run hash-password` : undefined;
   reg.audit.append({ ...audit, role: user.role, outcome: "applied", detail: rehash });
   const seconds = Math.round(auth.sessionHours * 3600);
-  const token = reg.sessions.create(user, seconds * 1000);
+  const token = await reg.sessions.create(user, seconds * 1000);
   return sessionCookie(token, seconds, isHttps(req, peer.trusted));
 }
 
 /** Ends the session the cookie names (if any) and answers the Set-Cookie header that clears it. */
-export function logout(reg: Registry, req: Request, actor: string | null): string {
+export async function logout(reg: Registry, req: Request, actor: string | null): Promise<string> {
   const auth = reg.config.auth;
   const peer = peerOf(req, auth);
-  const ended = reg.sessions.revoke(readCookie(req, SESSION_COOKIE));
+  const ended = await reg.sessions.revoke(readCookie(req, SESSION_COOKIE));
   const who = ended?.user ?? actor ?? "(nobody signed in)";
   reg.audit.append({ ...auditBase(req, who, "logout", peer.client), outcome: ended ? "applied" : "no_session", detail: ended ? "session revoked" : undefined });
   return sessionCookie("", 0, isHttps(req, peer.trusted));

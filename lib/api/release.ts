@@ -57,15 +57,14 @@ export async function requestRelease(reg: Registry, connectionId: string, body: 
     reg.audit.append({ ...audit, phase: "outcome", outcome: "denied", detail: "connection is read-only" });
     throw new HttpError(403, "read_only", "this connection is read-only");
   }
-  if (reg.usedRequestIds.has(requestId)) throw new HttpError(409, "duplicate", "this confirmation was already used");
-  reg.usedRequestIds.add(requestId);
-  if (!reg.releaseLimiter.take(actor.name)) {
+  if (!(await reg.useRequestId(requestId))) throw new HttpError(409, "duplicate", "this confirmation was already used");
+  if (!(await reg.releaseLimiter.take(actor.name))) {
     reg.audit.append({ ...audit, phase: "outcome", outcome: "rate_limited" });
     throw new HttpError(429, "rate_limited", "too many releases in a short time: wait a minute");
   }
   const rule = reg.config.twoPersonRule;
   if (rule.connections.includes(connectionId)) {
-    const p = reg.approvals.add(connectionId, { ...body, requestId }, actor, rule.windowMinutes * 60_000);
+    const p = await reg.approvals.add(connectionId, { ...body, requestId }, actor, rule.windowMinutes * 60_000);
     reg.audit.append({ ...audit, phase: "intent", outcome: "pending_approval", detail: `approval ${p.id} needed within ${rule.windowMinutes} min` });
     return { kind: "pending", approvalId: p.id, expiresAt: new Date(p.expiresAt).toISOString(), requestId };
   }
@@ -97,14 +96,16 @@ function checkTarget(reg: Registry, conn: Connection, body: ReleaseRequest & { r
 
 /** A second operator approves a pending release; it then runs with the original fence. */
 export async function approveRelease(reg: Registry, approvalId: string, approver: Actor): Promise<ReleaseAnswer> {
-  const p = reg.approvals.get(approvalId);
-  if (!p) throw new HttpError(404, "not_found", "no pending release with that id (approved, expired or never made)");
+  const gone = () => new HttpError(404, "not_found", "no pending release with that id (approved, expired or never made)");
+  const p = await reg.approvals.get(approvalId);
+  if (!p) throw gone();
   const base = { ...auditBase(p.connection, p.request, decodeFence(p.request.fence).f, approver), action: "approve" as const };
   if (approver.name === p.requester.name) {
     reg.audit.append({ ...base, phase: "outcome", outcome: "denied", detail: "the requester cannot approve their own release" });
     throw new HttpError(403, "forbidden", "a second operator must approve this release");
   }
-  reg.approvals.delete(approvalId);
+  // Taken once: another operator approving at the same moment (on any replica) gets 404.
+  if (!(await reg.approvals.take(approvalId))) throw gone();
   if (p.expiresAt <= Date.now()) {
     reg.audit.append({ ...base, phase: "outcome", outcome: "expired" });
     throw new HttpError(410, "expired", "the approval window has passed: nothing was released");

@@ -5,9 +5,12 @@
 import type { Registry } from "../registry";
 import type { SequencedEvent } from "../hub/bus";
 import type { LockRecord } from "../model";
+import { liveStreams } from "../ops/shutdown";
 
 const HEARTBEAT_MS = 15_000;
 const MAX_BACKLOG = 1_000;
+/** On shutdown, browsers are told to reconnect after this long (EventSource's `retry`). */
+export const SHUTDOWN_RETRY_MS = 1_000;
 
 /** present: what of each lock this subscriber may see (lib/api/exposure.ts). */
 export function eventStream(reg: Registry, connection: string | undefined, lastId: number | null, signal: AbortSignal, present: (lock: LockRecord) => LockRecord = (l) => l) {
@@ -45,10 +48,21 @@ export function eventStream(reg: Registry, connection: string | undefined, lastI
           // already closed
         }
       };
+      // Server shutdown (lib/ops/shutdown.ts): a retry hint, then the end of the stream.
+      const end = () => {
+        try {
+          write(`retry: ${SHUTDOWN_RETRY_MS}\n: this replica is shutting down; reconnect\n\n`);
+        } catch {
+          // already closed
+        }
+        close();
+      };
+      liveStreams().add(end);
       cleanup = () => {
         unsubscribe();
         clearInterval(heartbeat);
         signal.removeEventListener("abort", close);
+        liveStreams().delete(end);
       };
       signal.addEventListener("abort", close);
     },

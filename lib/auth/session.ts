@@ -3,7 +3,8 @@
 // cannot be replayed) with the user, the expiry and a fingerprint of the user's password hash.
 // A session ends when it expires, on sign-out, when its user is removed from the config, or
 // when the user's password hash changes. Records are kept in <dataDir>/sessions.json (0600),
-// so a restart does not sign everyone out; each replica has its own (see README).
+// so a restart does not sign everyone out. With PostgreSQL (several replicas) they live there
+// instead: lib/shared/sessions.ts.
 // Cookie: HttpOnly, SameSite=Strict (a cross-site request never carries it), Secure on https.
 
 import { createHash, randomBytes } from "node:crypto";
@@ -20,14 +21,14 @@ export interface SessionRecord {
   fp: string;
 }
 
-interface User {
+export interface User {
   name: string;
   passwordHash: string;
 }
 
-const MAX_SESSIONS = 10_000;
+export const MAX_SESSIONS = 10_000;
 
-function digest(token: string): string {
+export function digest(token: string): string {
   return createHash("sha256").update(token).digest("base64url");
 }
 

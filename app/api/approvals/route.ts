@@ -7,9 +7,7 @@ export const dynamic = "force-dynamic";
 /** Releases waiting for a second operator (two-person rule). */
 export const GET = handler(async (req: Request) => {
   authorize(req, "view");
-  const pending = registry()
-    .approvals.list()
-    .map((p) => ({
+  const pending = (await registry().approvals.list()).map((p) => ({
       id: p.id,
       connection: p.connection,
       key: p.request.key,

@@ -9,6 +9,6 @@ export const dynamic = "force-dynamic";
 export const POST = handler(async (req: Request) => {
   checkCsrf(req);
   const reg = registry();
-  const cookie = logout(reg, req, identify(req)?.name ?? null);
+  const cookie = await logout(reg, req, identify(req)?.name ?? null);
   return Response.json({ ok: true }, { headers: { "set-cookie": cookie, "cache-control": "no-store" } });
 });

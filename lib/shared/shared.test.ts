@@ -1,0 +1,123 @@
+// Shared state on a real PostgreSQL (a throwaway cluster, lib/history/pg-rig.ts), seen from two
+// "replicas" (two SharedDb pools, as two processes would have): the schema is migrated once
+// under the advisory lock however many start together; a session made on A works on B and a
+// sign-out on A ends it on B; attempts spread over A and B hit one limit; an approval is taken
+// once; a confirmation id is used once. PostgreSQL stopped: each call refuses with
+// shared_state_unavailable (a session B checked recently still views), and started again:
+// everything works with nothing restarted.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startPostgres, type PgRig } from "../history/pg-rig";
+import { SharedDb } from "./db";
+import { SharedSessions } from "./sessions";
+import { SharedRateLimiter, SharedRequestIds } from "./ratelimit";
+import { SharedApprovals } from "./approvals";
+import { MIGRATIONS } from "./migrations";
+import type { Actor } from "../auth/guard";
+
+let rig: PgRig;
+const dbs: SharedDb[] = [];
+const open = () => {
+  const db = new SharedDb({ url: rig.url, poolMax: 4, statementTimeoutMs: 2_000 });
+  dbs.push(db);
+  return db;
+};
+
+beforeAll(async () => {
+  const r = await startPostgres();
+  if (!r) throw new Error("PostgreSQL binaries are not installed: apt-get install -y postgresql");
+  rig = r;
+}, 60_000);
+afterAll(async () => {
+  for (const db of dbs) await db.close();
+  await rig?.stop();
+});
+
+const ana = { name: "ana", passwordHash: "scrypt$131072$8$1$YQ==$YQ==" };
+const operator: Actor = { name: "ana", role: "operator", method: "session" };
+
+describe("shared state in PostgreSQL", () => {
+  it("migrates once, under the advisory lock, however many replicas start at the same moment", async () => {
+    const many = Array.from({ length: 4 }, open);
+    await Promise.all(many.map((db) => db.migrate()));
+    const { rows } = await many[0].query<{ version: number }>("SELECT version FROM lockdeck_schema ORDER BY version");
+    expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  it("a session made on A works on B; a sign-out on A ends it on B", async () => {
+    const a = new SharedSessions(open());
+    const b = new SharedSessions(open());
+    const token = await a.create(ana, 60_000);
+    expect((await b.lookup(token, [ana]))?.user.name).toBe("ana");
+    expect((await a.revoke(token))?.user).toBe("ana");
+    expect(await b.lookup(token, [ana])).toBeNull();
+    expect(await b.lookup("made-up", [ana])).toBeNull();
+    // A user missing from B's config (a rolling config change) is refused there, kept for A.
+    const t2 = await a.create(ana, 60_000);
+    expect(await b.lookup(t2, [])).toBeNull();
+    expect((await a.lookup(t2, [ana]))?.user.name).toBe("ana");
+    // Expired: refused and deleted.
+    const t3 = await a.create(ana, 1, Date.now() - 10);
+    expect(await b.lookup(t3, [ana])).toBeNull();
+  });
+
+  it("wrong sign-ins spread over A and B hit one limit", async () => {
+    const a = new SharedRateLimiter(open(), "login-t", 5, 60_000);
+    const b = new SharedRateLimiter(open(), "login-t", 5, 60_000);
+    const answers: boolean[] = [];
+    for (let i = 0; i < 8; i++) answers.push(await (i % 2 ? b : a).take("203.0.113.9|zed"));
+    expect(answers).toEqual([true, true, true, true, true, false, false, false]);
+    // Another key, and another limiter with the same key, count on their own.
+    expect(await a.take("203.0.113.9|ana")).toBe(true);
+    expect(await new SharedRateLimiter(open(), "release-t", 5, 60_000).take("203.0.113.9|zed")).toBe(true);
+    // Concurrent attempts on both replicas: exactly `max` pass.
+    const c = new SharedRateLimiter(open(), "burst-t", 3, 60_000);
+    const d = new SharedRateLimiter(open(), "burst-t", 3, 60_000);
+    const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? c : d).take("k")));
+    expect(burst.filter(Boolean)).toHaveLength(3);
+  });
+
+  it("a pending approval made on A is listed on B and taken once; a confirmation id is used once", async () => {
+    const a = new SharedApprovals(open());
+    const b = new SharedApprovals(open());
+    const request = { key: "lock:1", fence: "f", reason: "stale", mode: "delete" as const, requestId: crypto.randomUUID() };
+    const p = await a.add("redis", request, operator, 60_000);
+    expect((await b.list()).map((x) => x.id)).toContain(p.id);
+    expect(await b.get(p.id)).toMatchObject({ connection: "redis", request, requester: operator });
+    const [one, two] = await Promise.all([a.take(p.id), b.take(p.id)]);
+    expect([one, two].filter(Boolean)).toHaveLength(1);
+    expect(await b.get(p.id)).toBeNull();
+    expect(await b.get("not-a-uuid")).toBeNull();
+    const ids = [new SharedRequestIds(open()), new SharedRequestIds(open())];
+    const id = crypto.randomUUID();
+    const used = await Promise.all([ids[0].use(id), ids[1].use(id)]);
+    expect(used.sort()).toEqual([false, true]);
+  });
+
+  it("PostgreSQL stopped: calls refuse with shared_state_unavailable, a recently checked session still views; started: all resumes", async () => {
+    const dbA = open();
+    const a = new SharedSessions(dbA);
+    const b = new SharedSessions(open());
+    const approvals = new SharedApprovals(dbA);
+    const token = await a.create(ana, 60_000);
+    expect((await b.lookup(token, [ana]))?.degraded).toBeNull();
+    await rig.pause();
+    try {
+      await expect(a.create(ana, 60_000)).rejects.toMatchObject({ status: 503, code: "shared_state_unavailable" });
+      await expect(approvals.list()).rejects.toMatchObject({ code: "shared_state_unavailable", message: expect.stringMatching(/PostgreSQL.*live view carries on/) });
+      const seen = await b.lookup(token, [ana]);
+      expect(seen?.user.name).toBe("ana");
+      expect(seen?.degraded).toBeTruthy();
+      // A token B never checked is not accepted on trust.
+      expect(await a.lookup("never-seen-token", [ana])).toBeNull();
+      expect(dbA.unavailable()).not.toBeNull();
+      expect((await dbA.check()).ok).toBe(false);
+    } finally {
+      await rig.start();
+    }
+    expect((await b.lookup(token, [ana]))?.degraded).toBeNull();
+    const p = await approvals.add("redis", { key: "k", fence: "f", reason: "after", mode: "delete", requestId: crypto.randomUUID() }, operator, 60_000);
+    expect(await approvals.take(p.id)).not.toBeNull();
+    expect(dbA.unavailable()).toBeNull();
+  });
+});
