@@ -15,9 +15,11 @@ const nextConfig = {
   // kit's image runs, and what the e2e suite tests (scripts/standalone.mjs completes it with the
   // static assets; scripts/start.mjs serves it, there as here).
   output: "standalone",
-  // The server wrapper and its plain-JS helpers are not imported by any route, so tracing would
-  // leave them out; the wrapper must run from the standalone folder too.
-  outputFileTracingIncludes: { "/*": ["./scripts/start.mjs", "./scripts/healthcheck.mjs", "./lib/auth/net.mjs"] },
+  // Files tracing cannot see: the server wrapper and its plain-JS helpers (no route imports
+  // them), and etcd3's .proto files (read from disk when the client starts).
+  outputFileTracingIncludes: {
+    "/*": ["./scripts/start.mjs", "./scripts/healthcheck.mjs", "./lib/auth/net.mjs", "./node_modules/etcd3/proto/**/*"],
+  },
   // Store client libraries stay in Node, never in a bundle.
   serverExternalPackages: ["ioredis", "etcd3"],
   poweredByHeader: false,

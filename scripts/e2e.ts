@@ -1,14 +1,16 @@
 // Runs the Playwright suite against the real product: starts every store rig
-// (scripts/servers/e2e-<kind>.ts: real servers on free ports), `next start` on another port
-// with a config holding the embedded demo and those stores, waits until it answers, runs the
-// specs, and stops everything. Needs a finished `next build`.
+// (scripts/servers/e2e-<kind>.ts: real servers on free ports), the self-contained server the
+// deploy kit ships (.next/standalone, completed by scripts/standalone.mjs, served by its copy of
+// scripts/start.mjs) on another port with a config holding the embedded demo and those stores,
+// waits until it answers, runs the specs, and stops everything. Needs a finished `next build`.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdtempSync, openSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { E2EStore } from "./servers/e2e-store";
 import { secretEnv, startSecure } from "./servers/e2e-secure";
+import { STANDALONE_START } from "./servers/lockdeck";
 import { freePort } from "./servers/ports";
 import { waitFor } from "./servers/process";
 
@@ -16,6 +18,7 @@ async function main(): Promise<number> {
   const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
   if (!existsSync(chromium)) throw new Error(`${chromium} not found: install it with \`apt-get install -y chromium\``);
   if (!existsSync(".next/BUILD_ID")) throw new Error("no production build: run `npx next build` first");
+  if (spawnSync(process.execPath, ["scripts/standalone.mjs"], { stdio: "inherit" }).status !== 0) throw new Error("could not complete the standalone output");
 
   const stores: E2EStore[] = [];
   const dataDir = mkdtempSync(path.join(tmpdir(), "lockdeck-e2e-"));
@@ -63,14 +66,15 @@ async function main(): Promise<number> {
 }
 
 /**
- * The product as `npm start` serves it (scripts/start.mjs) on a free loopback port with this
- * config, or (bare) a plain `next start`; answers its base URL once healthy. The server's
+ * The product as the deploy kit runs it (.next/standalone/scripts/start.mjs, the same wrapper
+ * as `npm start`) on a free loopback port with this config, or (bare) a plain `next start`;
+ * answers its base URL once healthy. The server's
  * output goes to logFile (specs read it), and also to this terminal when echo is set.
  */
 async function startServer(config: object, dataDir: string, servers: ChildProcess[], o: { logFile: string; bare?: boolean; echo?: boolean }): Promise<string> {
   const port = await freePort();
   const log = openSync(o.logFile, "a");
-  const [bin, args] = o.bare ? ["npx", ["next", "start", "-p", String(port), "-H", "127.0.0.1"]] : ["node", ["scripts/start.mjs"]];
+  const [bin, args] = o.bare ? ["npx", ["next", "start", "-p", String(port), "-H", "127.0.0.1"]] : [process.execPath, [STANDALONE_START]];
   const server = spawn(bin as string, args as string[], {
     env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), LOCKDECK_CONNECTIONS: JSON.stringify(config), LOCKDECK_DATA_DIR: dataDir, NEXT_TELEMETRY_DISABLED: "1", ...secretEnv() },
     stdio: ["ignore", o.echo ? "pipe" : log, o.echo ? "pipe" : log],

@@ -78,6 +78,8 @@ export interface ServerProcess {
   stop(opts?: { keepDir?: boolean; timeoutMs?: number }): Promise<void>;
   /** SIGKILL and wait for exit; keeps dir (for restart / post-mortem). */
   kill9(): Promise<void>;
+  /** Resolves when the process has exited: "code N" or "signal NAME". */
+  readonly exited: Promise<string>;
 }
 
 let setpriv: string | null | undefined;
@@ -144,5 +146,5 @@ export async function startProcess(o: StartProcessOptions): Promise<ServerProces
     const tail = logTail(logFile);
     throw new Error(`${(e as Error).message}\n--- last lines of ${logFile} ---\n${tail}`);
   }
-  return { pid: child.pid!, logFile, dir: o.dir, running: () => alive, stop, kill9 };
+  return { pid: child.pid!, logFile, dir: o.dir, running: () => alive, stop, kill9, exited };
 }

@@ -1,0 +1,227 @@
+// Several replicas: two consoles A and B (the standalone server the deploy kit runs, on
+// loopback) share one real PostgreSQL and watch one real Redis. What one replica does, the
+// other knows: a release requested on A is listed and approved on B (in B's browser); a
+// sign-out on A ends the session on B; wrong sign-ins spread over A and B hit one limit.
+// PostgreSQL stopped: the live view carries on, admin actions are refused with a clear message;
+// started again: they are accepted, nothing lost, nothing restarted. Operations: /api/ready,
+// and SIGTERM under 50 live event streams exits cleanly in < 10 s.
+import { expect, test, type APIRequestContext, type Browser } from "@playwright/test";
+import Redis from "ioredis";
+import { randomBytes } from "node:crypto";
+import { startPostgres, type PgRig } from "../lib/history/pg-rig";
+import { startRedis, type RedisServer } from "../scripts/servers/redis";
+import { startLockdeck, type Lockdeck } from "../scripts/servers/lockdeck";
+import { hashPassword } from "../lib/auth/scrypt.mjs";
+
+test.describe.configure({ mode: "serial" });
+
+const csrf = { "content-type": "application/json", "x-lockdeck-csrf": "1" };
+const SECRET = { LOCKDECK_SESSION_SECRET: `replicas-e2e-${"k".repeat(40)}` };
+const PASSWORDS = { ana: "ana-pass-1", bo: "bo-pass-1", zed: "zed-pass-1" } as const;
+
+let pg: PgRig;
+let redisServer: RedisServer;
+let redis: Redis;
+let a: Lockdeck;
+let b: Lockdeck;
+let config: Record<string, unknown>;
+
+test.beforeAll(async () => {
+  test.setTimeout(180_000);
+  const rig = await startPostgres();
+  if (!rig) throw new Error("PostgreSQL binaries are not installed: apt-get install -y postgresql");
+  pg = rig;
+  redisServer = await startRedis({ notifyKeyspaceEvents: "KA" });
+  redis = new Redis(redisServer.url);
+  const users = await Promise.all(
+    ([["ana", "operator"], ["bo", "operator"], ["zed", "viewer"]] as const).map(async ([name, role]) => ({ name, role, passwordHash: await hashPassword(PASSWORDS[name]) })),
+  );
+  config = {
+    connections: [{ id: "r", kind: "redis", url: redisServer.url, patterns: ["rep:*"], notifications: "use" }],
+    auth: { users, allowedHosts: ["127.0.0.1"], loginRateLimit: { max: 3, perSeconds: 300, maxPerName: 6 }, releaseRateLimit: { max: 100, perSeconds: 60 } },
+    twoPersonRule: { connections: ["r"], windowMinutes: 10 },
+    postgres: { url: pg.url, statementTimeoutMs: 1_500 },
+  };
+  [a, b] = await Promise.all([startLockdeck({ config, env: SECRET, name: "replica-a" }), startLockdeck({ config, env: SECRET, name: "replica-b" })]);
+  for (const r of [a, b]) await expect.poll(async () => (await fetch(`${r.url}/api/ready`)).status, { timeout: 30_000 }).toBe(200);
+});
+
+test.afterAll(async () => {
+  redis?.disconnect();
+  await Promise.allSettled([a?.stop(), b?.stop()]);
+  await redisServer?.stop();
+  await pg?.stop();
+});
+
+/** A signed-in API client on one replica. */
+async function client(request: APIRequestContext, r: Lockdeck, name: keyof typeof PASSWORDS) {
+  const res = await request.post(`${r.url}/api/auth/login`, { headers: csrf, data: { name, password: PASSWORDS[name] } });
+  expect(res.status(), `sign in as ${name} on ${r.url}`).toBe(200);
+  return /lockdeck_session=([^;]+)/.exec(res.headers()["set-cookie"] ?? "")![1];
+}
+
+const withCookie = (token: string) => ({ cookie: `lockdeck_session=${token}` });
+
+async function whoami(r: Lockdeck, token: string): Promise<string | null> {
+  return ((await (await fetch(`${r.url}/api/whoami`, { headers: withCookie(token) })).json()) as { actor: string | null }).actor;
+}
+
+async function newLock(r: Lockdeck, token: string): Promise<{ key: string; fence: string }> {
+  const key = `rep:lock:${Date.now()}:${randomBytes(3).toString("hex")}`;
+  await redis.set(key, randomBytes(16).toString("hex"), "PX", 300_000);
+  let fence = "";
+  await expect
+    .poll(async () => {
+      const res = await fetch(`${r.url}/api/connections/r/lock?key=${encodeURIComponent(key)}`, { headers: withCookie(token) });
+      if (res.ok) fence = ((await res.json()) as { lock: { fence: string } }).lock.fence;
+      return res.status;
+    })
+    .toBe(200);
+  return { key, fence };
+}
+
+async function signInPage(browser: Browser, r: Lockdeck, name: keyof typeof PASSWORDS) {
+  const page = await browser.newPage({ baseURL: r.url });
+  await page.goto("/login");
+  await page.getByTestId("login-name").fill(name);
+  await page.getByTestId("login-password").fill(PASSWORDS[name]);
+  await page.getByTestId("login-submit").click();
+  await expect(page).not.toHaveURL(/\/login/);
+  return page;
+}
+
+test("a release requested on A is listed on B and approved there, in B's browser", async ({ request, browser }) => {
+  const ana = await client(request, a, "ana");
+  const lock = await newLock(a, ana);
+  const asked = await request.post(`${a.url}/api/connections/r/lock/release`, { headers: { ...csrf, ...withCookie(ana) }, data: { key: lock.key, fence: lock.fence, reason: "stale after a deploy" } });
+  expect(asked.status()).toBe(202);
+  const { approvalId } = (await asked.json()).pending;
+  expect(approvalId).toMatch(/^[0-9a-f-]{36}$/);
+
+  const page = await signInPage(browser, b, "bo");
+  await page.goto("/audit");
+  const row = page.getByTestId("approval-row").filter({ hasText: lock.key });
+  await expect(row).toContainText("by ana");
+  await row.getByTestId("approve-button").click();
+  await expect(page.getByTestId("approval-result").first()).toContainText("released");
+  expect(await redis.exists(lock.key)).toBe(0);
+  // Used once: approving again on A finds nothing.
+  const again = await request.post(`${a.url}/api/approvals/${approvalId}/approve`, { headers: { ...csrf, ...withCookie(await client(request, a, "bo")) }, data: {} });
+  expect(again.status()).toBe(404);
+  await page.close();
+});
+
+test("a sign-out on A ends the session on B", async ({ request }) => {
+  const ana = await client(request, a, "ana");
+  expect(await whoami(b, ana)).toBe("ana");
+  const out = await request.post(`${a.url}/api/auth/logout`, { headers: { ...csrf, ...withCookie(ana) }, data: {} });
+  expect(out.status()).toBe(200);
+  expect(await whoami(b, ana)).toBeNull();
+  expect((await fetch(`${b.url}/api/connections`, { headers: withCookie(ana) })).status).toBe(401);
+});
+
+test("wrong sign-ins spread over A and B hit one limit", async ({ request }) => {
+  const statuses: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const res = await request.post(`${(i % 2 ? b : a).url}/api/auth/login`, { headers: csrf, data: { name: "zed", password: `guess-${i}` } });
+    statuses.push(res.status());
+  }
+  // max 3 per (address, name) in all: one replica alone would have let 3 more through.
+  expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
+});
+
+test("PostgreSQL stopped: the live view carries on, admin actions are refused; started: accepted, nothing lost", async ({ request }) => {
+  test.setTimeout(90_000);
+  const ana = await client(request, a, "ana");
+  const bo = await client(request, b, "bo");
+  const lock = await newLock(a, ana);
+  const pending = await request.post(`${a.url}/api/connections/r/lock/release`, { headers: { ...csrf, ...withCookie(ana) }, data: { key: lock.key, fence: lock.fence, reason: "made before the outage" } });
+  expect(pending.status()).toBe(202);
+  const { approvalId } = (await pending.json()).pending;
+  expect(await whoami(b, bo)).toBe("bo"); // B has checked bo's session: it may view through the outage
+
+  await pg.pause();
+  let restarted = false;
+  try {
+    // The live view: B still lists the lock and follows a new one (Redis is fine).
+    const key2 = `rep:lock:outage:${randomBytes(3).toString("hex")}`;
+    await redis.set(key2, "tok-outage-0123456789", "PX", 300_000);
+    await expect
+      .poll(async () => {
+        const res = await fetch(`${b.url}/api/connections/r/locks?limit=500`, { headers: withCookie(bo) });
+        return res.ok ? ((await res.json()) as { locks: Array<{ key: string }> }).locks.map((l) => l.key) : [`status ${res.status}`];
+      }, { timeout: 20_000 })
+      .toEqual(expect.arrayContaining([lock.key, key2]));
+    // Admin actions: refused, saying why; nothing reaches Redis.
+    const approve = await request.post(`${b.url}/api/approvals/${approvalId}/approve`, { headers: { ...csrf, ...withCookie(bo) }, data: {} });
+    expect(approve.status()).toBe(503);
+    expect((await approve.json()).error).toMatchObject({ code: "shared_state_unavailable", message: expect.stringMatching(/PostgreSQL.*unavailable/) });
+    const signIn = await request.post(`${a.url}/api/auth/login`, { headers: csrf, data: { name: "bo", password: PASSWORDS.bo } });
+    expect(signIn.status()).toBe(503);
+    expect(await redis.exists(lock.key)).toBe(1);
+    // Still ready (the live view works), and says PostgreSQL is down.
+    const ready = await (await fetch(`${a.url}/api/ready`)).json();
+    expect(ready).toMatchObject({ ready: true, postgres: { configured: true, ok: false } });
+    await pg.start();
+    restarted = true;
+    // Back by itself: the approval made before the outage is still there and now runs.
+    const answers: string[] = [];
+    await expect
+      .poll(async () => {
+        const res = await request.post(`${b.url}/api/approvals/${approvalId}/approve`, { headers: { ...csrf, ...withCookie(bo) }, data: {} });
+        answers.push(`${res.status()} ${await res.text()}`);
+        return res.status();
+      }, { timeout: 20_000 })
+      .not.toBe(503);
+    expect(answers.at(-1), answers.join("\n")).toMatch(/^200 /);
+    expect(await redis.exists(lock.key)).toBe(0);
+    expect((await (await fetch(`${a.url}/api/ready`)).json()).postgres.ok).toBe(true);
+  } finally {
+    if (!restarted) await pg.start();
+  }
+});
+
+test("/api/ready: 503 with the reason while the shared PostgreSQL has never been reached; /api/health stays 200", async () => {
+  const dead = await startLockdeck({ config: { ...config, postgres: { url: "postgres://lockdeck@127.0.0.1:1/none", statementTimeoutMs: 500 } }, env: SECRET, name: "replica-nopg" });
+  try {
+    const res = await fetch(`${dead.url}/api/ready`);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { reasons: string[] }).reasons.join("\n")).toMatch(/postgres: not reached since start-up/);
+    expect((await fetch(`${dead.url}/api/health`)).status).toBe(200);
+  } finally {
+    await dead.stop();
+  }
+});
+
+test("SIGTERM under 50 live event streams: every stream ends with a retry hint, the process exits 0 in < 10 s", async () => {
+  test.setTimeout(90_000);
+  // As the image runs it: an unprivileged user (nobody), app files it cannot write.
+  const asRoot = process.getuid?.() === 0;
+  const local = await startLockdeck({ config: { connections: config.connections, postgres: config.postgres }, env: SECRET, name: "replica-term", uid: asRoot ? 65534 : undefined });
+  const streams = await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      const res = await fetch(`${local.url}/api/events`);
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      let text = "";
+      const done = (async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return text;
+          text += new TextDecoder().decode(value);
+        }
+      })();
+      return { done, seen: () => text };
+    }),
+  );
+  await expect.poll(() => streams.every((s) => s.seen().includes("event: status")), { timeout: 20_000 }).toBe(true);
+  const started = Date.now();
+  local.signal("SIGTERM");
+  const how = await local.exited();
+  const took = Date.now() - started;
+  expect(how).toBe("code 0");
+  expect(took).toBeLessThan(10_000);
+  const texts = await Promise.all(streams.map((s) => s.done));
+  for (const t of texts) expect(t).toMatch(/\nretry: \d+\n/);
+  await local.stop();
+});
