@@ -10,7 +10,9 @@ import Redis from "ioredis";
 import { randomBytes } from "node:crypto";
 import { startPostgres, type PgRig } from "../lib/history/pg-rig";
 import { startRedis, type RedisServer } from "../scripts/servers/redis";
-import { startLockdeck, type Lockdeck } from "../scripts/servers/lockdeck";
+import { STANDALONE_START, startLockdeck, type Lockdeck } from "../scripts/servers/lockdeck";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { hashPassword } from "../lib/auth/scrypt.mjs";
 
 test.describe.configure({ mode: "serial" });
@@ -188,6 +190,11 @@ test("/api/ready: 503 with the reason while the shared PostgreSQL has never been
     expect(res.status).toBe(503);
     expect(((await res.json()) as { reasons: string[] }).reasons.join("\n")).toMatch(/postgres: not reached since start-up/);
     expect((await fetch(`${dead.url}/api/health`)).status).toBe(200);
+    // The image's HEALTHCHECK script, from the standalone output: live yes, ready no.
+    const probe = (...args: string[]) => spawnSync(process.execPath, [path.join(path.dirname(STANDALONE_START), "healthcheck.mjs"), ...args], { env: { ...process.env, PORT: String(dead.port), LOCKDECK_HEALTH_HOST: "127.0.0.1" } }).status;
+    expect(probe()).toBe(0);
+    expect(probe("--ready")).toBe(1);
+    expect(spawnSync(process.execPath, [path.join(path.dirname(STANDALONE_START), "healthcheck.mjs")], { env: { ...process.env, PORT: String(dead.port), LOCKDECK_HEALTH_HOST: "evil.example" } }).status).toBe(1);
   } finally {
     await dead.stop();
   }
