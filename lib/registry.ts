@@ -21,6 +21,8 @@ import { SharedDb } from "./shared/db";
 import { SharedSessions } from "./shared/sessions";
 import { SharedRateLimiter, SharedRequestIds } from "./shared/ratelimit";
 import { SharedApprovals } from "./shared/approvals";
+import { FeedSession } from "./shared/feed";
+import { Replicated } from "./shared/replicated";
 
 /** A limiter here (one replica) or in PostgreSQL (all replicas); callers await take(). */
 export type Limiter = Pick<RateLimiter, "take"> | SharedRateLimiter;
@@ -29,7 +31,8 @@ export interface Connection {
   config: ConnectionConfig;
   hub: Hub;
   opened: OpenedConnection;
-  /** Settings changed at run time (consistency is fixed per adapter; see settings route). */
+  /** With a shared PostgreSQL: this replica's part in reading the store (lib/shared/replicated.ts). */
+  replicated: Replicated | null;
 }
 
 export class Registry {
@@ -52,6 +55,8 @@ export class Registry {
   /** The PostgreSQL replicas share (lib/shared/db.ts); null = one replica, state in memory and dataDir. */
   readonly shared: SharedDb | null;
   private readonly sharedRequestIds: SharedRequestIds | null;
+  /** One replica reads each store and the others follow it (lib/shared/feed.ts); null without PostgreSQL. */
+  readonly feed: FeedSession | null;
   /** Where the server secret came from: LOCKDECK_SESSION_SECRET or the key file's path. */
   readonly secretSource: string;
   /** Lock history (lib/history); null when config.history.enabled is false. */
@@ -78,6 +83,7 @@ export class Registry {
     this.loginNameLimiter = limiter("login-name", login.maxPerName ?? login.max * 4, login.perSeconds);
     this.approvals = db ? new SharedApprovals(db) : new Approvals();
     this.sharedRequestIds = db ? new SharedRequestIds(db) : null;
+    this.feed = db ? new FeedSession(db) : null;
     if (db) {
       const shared = new SharedSessions(db);
       this.sessions = shared;
@@ -102,8 +108,11 @@ export class Registry {
   open(c: ConnectionConfig): Connection {
     const opened = openConnection(c);
     const { connections: perConnection, ...defaults } = this.config.staleRules;
-    const hub = new Hub(c.id, opened.adapter, this.bus, { rules: { ...defaults, ...perConnection[c.id] }, reads: this.config.storeReads });
-    const conn = { config: c, hub, opened };
+    // The embedded demo store lives in each process: there is nothing to share.
+    const replicated = this.feed && c.kind !== "memory" ? new Replicated(c.id, opened.adapter, this.feed, this.bus) : null;
+    const hub = new Hub(c.id, replicated?.adapter ?? opened.adapter, this.bus, { rules: { ...defaults, ...perConnection[c.id] }, reads: this.config.storeReads });
+    replicated?.bind({ all: () => hub.all(), get: (k) => hub.get(k), status: () => hub.statusEvent(), problems: () => hub.currentProblems() });
+    const conn = { config: c, hub, opened, replicated };
     this.connections.set(c.id, conn);
     hub.start();
     return conn;
@@ -141,6 +150,7 @@ export class Registry {
         await c.hub.stop();
       }),
     ]);
+    await this.feed?.close();
     await this.shared?.close();
   }
 

@@ -16,18 +16,20 @@ export interface Readiness {
   ready: boolean;
   /** Why not, one line each (empty when ready). */
   reasons: string[];
-  connections: Array<{ id: string; state: "snapshot" | "failed" | "waiting"; message: string | null }>;
+  /** role/reader: with PostgreSQL, whether this replica reads the store or follows the one that does. */
+  connections: Array<{ id: string; state: "snapshot" | "failed" | "waiting"; message: string | null; role: string; reader: string | null }>;
   postgres: { configured: boolean; ok: boolean; everReached: boolean; message: string | null };
 }
 
 export async function readiness(reg: Registry): Promise<Readiness> {
   const reasons: string[] = [];
-  const connections = reg.list().map(({ id, hub }) => {
+  const connections = [...reg.connections.values()].map(({ config: { id }, hub, replicated }) => {
     const s = hub.statusEvent();
     // A first snapshot gives observedAt; a failed first read gives a reason (the store's error).
     const state: "snapshot" | "failed" | "waiting" = s.observedAt !== null ? "snapshot" : s.status === "unreachable" && s.message !== "connecting" ? "failed" : "waiting";
     if (state === "waiting") reasons.push(`connection ${id}: no first snapshot yet`);
-    return { id, state, message: state === "snapshot" ? null : s.message };
+    const part = replicated?.describe() ?? { role: "solo", reader: null };
+    return { id, state, message: state === "snapshot" ? null : s.message, ...part };
   });
   const postgres = { configured: reg.shared !== null, ok: true, everReached: false, message: null as string | null };
   if (reg.shared) {

@@ -29,4 +29,25 @@ export const MIGRATIONS: Migration[] = [
       CREATE TABLE lockdeck_request_ids (id TEXT PRIMARY KEY, used_at BIGINT NOT NULL);
     `,
   },
+  {
+    version: 2,
+    name: "change feed: one reading replica per connection",
+    sql: `
+      -- Who reads each connection's store (the holder of its advisory lock) and in which term:
+      -- a publish commits only while its epoch is the current one.
+      CREATE TABLE lockdeck_feed_leaders (
+        connection TEXT PRIMARY KEY, epoch BIGINT NOT NULL, replica TEXT NOT NULL,
+        since BIGINT NOT NULL, heartbeat BIGINT NOT NULL);
+      -- The reading replica's current records and status, for followers to start from.
+      CREATE TABLE lockdeck_feed_records (
+        connection TEXT NOT NULL, key TEXT NOT NULL, record JSONB NOT NULL, PRIMARY KEY (connection, key));
+      CREATE TABLE lockdeck_feed_status (
+        connection TEXT PRIMARY KEY, status JSONB NOT NULL, problems JSONB NOT NULL, at BIGINT NOT NULL);
+      -- What changed, in order (followers catch up from their last seq; kept 10 minutes).
+      CREATE TABLE lockdeck_feed_changes (
+        seq BIGSERIAL PRIMARY KEY, connection TEXT NOT NULL, keys TEXT[] NOT NULL,
+        resync BOOLEAN NOT NULL, at BIGINT NOT NULL);
+      CREATE INDEX lockdeck_feed_changes_conn ON lockdeck_feed_changes (connection, seq);
+    `,
+  },
 ];

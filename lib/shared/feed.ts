@@ -1,0 +1,374 @@
+// One reading replica per connection, so the load on a store does not grow with the number of
+// replicas. Per connection, the replica holding a PostgreSQL advisory lock (taken on one
+// dedicated session per process) reads the store as a single replica would, and publishes what
+// its hub sees: the current records and status (lockdeck_feed_records/_status) and an ordered
+// log of changed lock keys (lockdeck_feed_changes), with a NOTIFY after each commit. The other
+// replicas follow that feed instead of the store (lib/shared/replicated.ts).
+//
+// Contracts:
+// - election: every ELECT_MS each replica tries the locks of the connections it does not lead;
+//   a dead leader's session closes, its locks free, and another replica leads within about
+//   ELECT_MS (kill -9 included: the kernel closes the socket). Each term has an epoch
+//   (lockdeck_feed_leaders); a publish commits only if its epoch is still the current one, so a
+//   replica that lost its session without noticing cannot overwrite its successor;
+// - publishing: changes are batched for up to FLUSH_MS, one transaction per batch, serialized
+//   per connection (so the change log's order is the commit order); a takeover first writes
+//   the whole state from the new leader's own first snapshot;
+// - PostgreSQL unreachable: every replica reads its stores itself ("solo", as without
+//   PostgreSQL) until the database is back, then the election runs again: the live view never
+//   depends on the database.
+
+import pg from "pg";
+import { hostname } from "node:os";
+import type { LockRecord, Problem } from "../model";
+import type { EventBus } from "../hub/bus";
+import type { SharedDb } from "./db";
+
+export type Role = "solo" | "leader" | "follower";
+
+export const ELECT_MS = 2_000;
+const FLUSH_MS = 20;
+const HEARTBEAT_MS = 2_000;
+/** A leader silent for this long is taken as gone (followers say so; one of them takes over). */
+export const SILENT_MS = 10_000;
+const KEEP_CHANGES_MS = 10 * 60_000;
+const LOCK_CLASS = 0x10c4; // advisory lock class: "lockdeck feed"; the object is hashtext(connection)
+
+/** What a reading replica's hub offers the publisher. */
+export interface FeedSource {
+  all(): Iterable<LockRecord>;
+  get(key: string): LockRecord | undefined;
+  status(): object;
+  problems(): Problem[];
+}
+
+interface Member {
+  id: string;
+  role: Role;
+  epoch: number | null;
+  onRole(role: Role, epoch: number | null): void;
+}
+
+export function replicaName(): string {
+  return process.env.LOCKDECK_REPLICA_NAME || `${hostname()}:${process.env.PORT ?? ""}#${process.pid}`;
+}
+
+/** The process's one dedicated PostgreSQL session: advisory locks (leadership) and LISTEN. */
+export class FeedSession {
+  private client: pg.Client | null = null;
+  private connecting: Promise<pg.Client> | null = null;
+  private readonly members = new Map<string, Member>();
+  private readonly wakers = new Map<string, Set<() => void>>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private ticking = false;
+  /** Bumped whenever the session is (re)made: followers resync after a gap in LISTEN. */
+  generation = 0;
+
+  constructor(
+    readonly db: SharedDb,
+    readonly replica = replicaName(),
+  ) {}
+
+  join(id: string, onRole: Member["onRole"]): void {
+    this.members.set(id, { id, role: "solo", epoch: null, onRole });
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.tick(), ELECT_MS);
+      this.timer.unref?.();
+    }
+    void this.tick();
+  }
+
+  async leave(id: string): Promise<void> {
+    const m = this.members.get(id);
+    this.members.delete(id);
+    if (m?.role === "leader" && this.client) await this.client.query("SELECT pg_advisory_unlock($1, hashtext($2))", [LOCK_CLASS, id]).catch(() => undefined);
+  }
+
+  /** Called on NOTIFY for this connection (followers wait on it between polls). */
+  onChange(id: string, wake: () => void): () => void {
+    let set = this.wakers.get(id);
+    if (!set) this.wakers.set(id, (set = new Set()));
+    set.add(wake);
+    return () => set.delete(wake);
+  }
+
+  /** A leader found its epoch superseded: it is a follower now (the next tick may elect it again). */
+  demote(id: string): void {
+    const m = this.members.get(id);
+    if (m && m.role === "leader") {
+      void this.client?.query("SELECT pg_advisory_unlock($1, hashtext($2))", [LOCK_CLASS, id]).catch(() => undefined);
+      this.set(m, "follower", null);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const c = this.client;
+    this.client = null;
+    await c?.end().catch(() => undefined);
+  }
+
+  private set(m: Member, role: Role, epoch: number | null): void {
+    if (m.role === role && m.epoch === epoch) return;
+    m.role = role;
+    m.epoch = epoch;
+    m.onRole(role, epoch);
+  }
+
+  private async session(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    this.connecting ??= (async () => {
+      await this.db.migrate();
+      const c = new pg.Client({ connectionString: this.db.opts.url, connectionTimeoutMillis: this.db.opts.statementTimeoutMs, application_name: `lockdeck feed ${this.replica}`.slice(0, 63) });
+      c.on("error", () => undefined);
+      c.on("end", () => {
+        if (this.client === c) this.client = null;
+      });
+      c.on("notification", (n) => {
+        for (const wake of this.wakers.get(n.payload ?? "") ?? []) wake();
+      });
+      await c.connect();
+      // A network partition must not keep a dead leader's locks for the OS default (hours).
+      await c.query("SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3").catch(() => undefined);
+      await c.query("LISTEN lockdeck_feed");
+      this.client = c;
+      this.generation++;
+      return c;
+    })().finally(() => (this.connecting = null));
+    return this.connecting;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.members.size === 0) return;
+    this.ticking = true;
+    try {
+      let c: pg.Client;
+      try {
+        c = await this.session();
+        // Leaders check their session is alive (their locks live with it).
+        await c.query("SELECT 1");
+      } catch {
+        // No database: every connection is read here, as without PostgreSQL.
+        const c = this.client;
+        this.client = null;
+        await c?.end().catch(() => undefined);
+        for (const m of this.members.values()) this.set(m, "solo", null);
+        return;
+      }
+      for (const m of [...this.members.values()]) {
+        if (m.role === "leader") continue;
+        try {
+          const { rows } = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok", [LOCK_CLASS, m.id]);
+          if (!rows[0]?.ok) {
+            this.set(m, "follower", null);
+            continue;
+          }
+          const now = Date.now();
+          const term = await c.query<{ epoch: string }>(
+            `INSERT INTO lockdeck_feed_leaders (connection, epoch, replica, since, heartbeat) VALUES ($1, 1, $2, $3, $3)
+             ON CONFLICT (connection) DO UPDATE SET epoch = lockdeck_feed_leaders.epoch + 1, replica = EXCLUDED.replica, since = EXCLUDED.since, heartbeat = EXCLUDED.heartbeat
+             RETURNING epoch`,
+            [m.id, this.replica, now],
+          );
+          if (!this.members.has(m.id)) {
+            await c.query("SELECT pg_advisory_unlock($1, hashtext($2))", [LOCK_CLASS, m.id]);
+            continue;
+          }
+          this.set(m, "leader", Number(term.rows[0].epoch));
+        } catch {
+          // The next tick tries again.
+        }
+      }
+    } finally {
+      this.ticking = false;
+    }
+  }
+}
+
+/** The leader's side: what its hub publishes on the bus goes to PostgreSQL, batched. */
+export class FeedPublisher {
+  private dirty = new Set<string>();
+  private full = true;
+  private statusDirty = true;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private heartbeat: ReturnType<typeof setInterval>;
+  private flushing: Promise<void> | null = null;
+  private lastPrune = 0;
+  private stopped = false;
+  private readonly unsubscribe: () => void;
+
+  /** ready(): the hub holds a snapshot read from the store in this term (the first full write waits for it). */
+  constructor(
+    private readonly db: SharedDb,
+    private readonly id: string,
+    private readonly epoch: number,
+    bus: EventBus,
+    private readonly source: FeedSource,
+    private readonly ready: () => boolean,
+    private readonly onLost: () => void,
+  ) {
+    this.unsubscribe = bus.subscribe((e) => {
+      if (e.connection !== id) return;
+      if (e.type === "upsert") this.dirty.add(e.data.lock.key);
+      else if (e.type === "remove") this.dirty.add(e.data.key);
+      else if (e.type === "resync") this.full = true;
+      this.statusDirty = true;
+      this.schedule();
+    });
+    this.heartbeat = setInterval(() => {
+      this.statusDirty = true;
+      this.schedule();
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref?.();
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe();
+    clearInterval(this.heartbeat);
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, FLUSH_MS);
+  }
+
+  /** One batch, one transaction; a failure keeps the batch for the next try. */
+  flush(): Promise<void> {
+    if (this.flushing) {
+      this.schedule();
+      return this.flushing;
+    }
+    this.flushing = this.write().finally(() => (this.flushing = null));
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
+    if (this.stopped) return;
+    if (this.full && !this.ready()) return this.retryLater();
+    const full = this.full;
+    const keys = full ? [] : [...this.dirty];
+    const withStatus = this.statusDirty;
+    if (!full && keys.length === 0 && !withStatus) return;
+    this.full = false;
+    this.dirty = new Set();
+    this.statusDirty = false;
+    const now = Date.now();
+    try {
+      const current = await this.db.transaction(async (c) => {
+        const term = await c.query("UPDATE lockdeck_feed_leaders SET heartbeat = $3 WHERE connection = $1 AND epoch = $2", [this.id, this.epoch, now]);
+        if (term.rowCount !== 1) return false;
+        if (full) {
+          await c.query("DELETE FROM lockdeck_feed_records WHERE connection = $1", [this.id]);
+          await upsert(c, this.id, [...this.source.all()]);
+        } else if (keys.length) {
+          const present = keys.map((k) => this.source.get(k)).filter((r): r is LockRecord => !!r);
+          await upsert(c, this.id, present);
+          const gone = keys.filter((k) => !this.source.get(k));
+          if (gone.length) await c.query("DELETE FROM lockdeck_feed_records WHERE connection = $1 AND key = ANY($2)", [this.id, gone]);
+        }
+        if (full || keys.length) await c.query("INSERT INTO lockdeck_feed_changes (connection, keys, resync, at) VALUES ($1, $2, $3, $4)", [this.id, keys, full, now]);
+        if (withStatus || full) {
+          await c.query(
+            `INSERT INTO lockdeck_feed_status (connection, status, problems, at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at`,
+            [this.id, JSON.stringify(this.source.status()), JSON.stringify(this.source.problems()), now],
+          );
+        }
+        await c.query("SELECT pg_notify('lockdeck_feed', $1)", [this.id]);
+        return true;
+      });
+      if (!current) {
+        this.stop();
+        this.onLost();
+        return;
+      }
+      this.prune(now);
+    } catch {
+      // PostgreSQL down: keep what was not written (the election turns this replica solo if it lasts).
+      if (full) this.full = true;
+      for (const k of keys) this.dirty.add(k);
+      if (withStatus) this.statusDirty = true;
+      return this.retryLater();
+    }
+  }
+
+  private retryLater(): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, 250);
+  }
+
+  private prune(now: number): void {
+    if (now - this.lastPrune < 60_000) return;
+    this.lastPrune = now;
+    void this.db.query("DELETE FROM lockdeck_feed_changes WHERE connection = $1 AND at < $2", [this.id, now - KEEP_CHANGES_MS]).catch(() => undefined);
+  }
+}
+
+async function upsert(c: pg.PoolClient, connection: string, records: LockRecord[]): Promise<void> {
+  for (let i = 0; i < records.length; i += 1_000) {
+    const batch = records.slice(i, i + 1_000);
+    await c.query(
+      `INSERT INTO lockdeck_feed_records (connection, key, record) SELECT $1, k, r FROM unnest($2::text[], $3::jsonb[]) AS t(k, r)
+       ON CONFLICT (connection, key) DO UPDATE SET record = EXCLUDED.record`,
+      [connection, batch.map((r) => r.key), batch.map((r) => JSON.stringify(r))],
+    );
+  }
+}
+
+/** What a follower reads: the leader's published state and changes. */
+export interface LeaderStatus {
+  status: { status: string; message: string; mode: string; pollIntervalMs?: number; observedAt: string | null; consistency: string; server?: string };
+  problems: Problem[];
+  at: number;
+  replica: string;
+  heartbeat: number;
+}
+
+export class FeedReader {
+  constructor(
+    private readonly db: SharedDb,
+    private readonly id: string,
+  ) {}
+
+  async status(): Promise<LeaderStatus | null> {
+    const { rows } = await this.db.query<{ status: LeaderStatus["status"]; problems: Problem[]; at: string; replica: string; heartbeat: string }>(
+      `SELECT s.status, s.problems, s.at, l.replica, l.heartbeat FROM lockdeck_feed_status s JOIN lockdeck_feed_leaders l USING (connection) WHERE s.connection = $1`,
+      [this.id],
+    );
+    const r = rows[0];
+    return r ? { status: r.status, problems: r.problems, at: Number(r.at), replica: r.replica, heartbeat: Number(r.heartbeat) } : null;
+  }
+
+  /** Every record and the last change's seq, as of one instant. */
+  async state(): Promise<{ records: LockRecord[]; seq: number }> {
+    return this.db.transaction(async (c) => {
+      await c.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      const seq = await c.query<{ s: string | null }>("SELECT max(seq) AS s FROM lockdeck_feed_changes WHERE connection = $1", [this.id]);
+      const recs = await c.query<{ record: LockRecord }>("SELECT record FROM lockdeck_feed_records WHERE connection = $1", [this.id]);
+      return { records: recs.rows.map((r) => r.record), seq: Number(seq.rows[0]?.s ?? 0) };
+    });
+  }
+
+  async changes(after: number): Promise<Array<{ seq: number; keys: string[]; resync: boolean }>> {
+    const { rows } = await this.db.query<{ seq: string; keys: string[]; resync: boolean }>(
+      "SELECT seq, keys, resync FROM lockdeck_feed_changes WHERE connection = $1 AND seq > $2 ORDER BY seq LIMIT 1000",
+      [this.id, after],
+    );
+    return rows.map((r) => ({ seq: Number(r.seq), keys: r.keys, resync: r.resync }));
+  }
+
+  async records(keys: string[]): Promise<LockRecord[]> {
+    const { rows } = await this.db.query<{ record: LockRecord }>("SELECT record FROM lockdeck_feed_records WHERE connection = $1 AND key = ANY($2)", [this.id, keys]);
+    return rows.map((r) => r.record);
+  }
+}

@@ -1,0 +1,215 @@
+// A store adapter for a connection shared by several replicas (lib/shared/feed.ts). The hub is
+// the same hub as ever; only where its reads come from depends on this replica's role:
+//   - leader or solo: the store, through the connection's own adapter (a leader also publishes
+//     what its hub sees);
+//   - follower: the leader's published state (snapshot), change log (watch, woken by NOTIFY,
+//     polled every second as a fallback) and records (reread); health, mode and consistency are
+//     the leader's, and `server` names the replica that reads the store.
+// A role change ends the current feed, so the hub takes a fresh snapshot from the new source
+// and diffs it against what it holds: browsers see only what really changed.
+// Everything else — releases, release plans, scope, fresh TTLs for a page, the Consul sessions
+// and etcd leases pages — goes to the store from whichever replica serves the request: those
+// are asked for by people, not repeated per replica, and the fence decides what a release does.
+
+import type { Health, LockSnapshot, StoreAdapter, StoreChange } from "../model";
+import type { EventBus } from "../hub/bus";
+import { FeedPublisher, FeedReader, SILENT_MS, type FeedSession, type FeedSource, type LeaderStatus, type Role } from "./feed";
+
+const POLL_MS = 1_000;
+/** How long snapshot() waits for the first election before reading the store itself. */
+const FIRST_ROLE_MS = 3_000;
+
+export class Replicated {
+  role: Role = "solo";
+  private epoch: number | null = null;
+  private roleKnown: Promise<void>;
+  private settleRole: () => void = () => {};
+  /** Ends the current feed when the role changes. */
+  private feedEnd = new AbortController();
+  private publisher: FeedPublisher | null = null;
+  private source: FeedSource | null = null;
+  /** Store snapshots this replica has taken (a new leader publishes its state after its first). */
+  private storeReads = 0;
+  private readsAtElection = 0;
+  private leader: LeaderStatus | null = null;
+  private readonly reader: FeedReader;
+  readonly adapter: StoreAdapter;
+
+  constructor(
+    private readonly id: string,
+    private readonly store: StoreAdapter,
+    private readonly session: FeedSession,
+    private readonly bus: EventBus,
+  ) {
+    this.reader = new FeedReader(session.db, id);
+    this.roleKnown = new Promise((r) => (this.settleRole = r));
+    this.adapter = this.proxy();
+    session.join(id, (role, epoch) => this.onRole(role, epoch));
+  }
+
+  /** The hub that reads through this adapter (the publisher reads its records and status). */
+  bind(source: FeedSource): void {
+    this.source = source;
+  }
+
+  /** For /api/ready and the status line: this replica's part and who reads the store. */
+  describe(): { role: Role; reader: string | null } {
+    return { role: this.role, reader: this.role === "follower" ? (this.leader?.replica ?? null) : this.session.replica };
+  }
+
+  private onRole(role: Role, epoch: number | null): void {
+    const was = this.role;
+    this.role = role;
+    this.epoch = epoch;
+    this.settleRole();
+    this.publisher?.stop();
+    this.publisher = null;
+    if (role === "leader" && this.source) {
+      this.readsAtElection = this.storeReads;
+      this.publisher = new FeedPublisher(this.session.db, this.id, epoch!, this.bus, this.source, () => this.storeReads > this.readsAtElection, () => this.session.demote(this.id));
+    }
+    // Leader and solo both read the store: no new source, nothing to end.
+    const reads = (r: Role) => (r === "follower" ? "feed" : "store");
+    if (reads(was) !== reads(role)) {
+      console.log(`lockdeck: ${this.id}: this replica is now ${role === "follower" ? "following the reading replica" : role === "leader" ? "the reading replica" : "reading the store itself (PostgreSQL unavailable)"}`);
+      this.feedEnd.abort();
+    } else if (role === "leader" && was !== "leader") {
+      console.log(`lockdeck: ${this.id}: this replica is now the reading replica`);
+    }
+  }
+
+  private proxy(): StoreAdapter {
+    const store = this.store;
+    const own: Partial<StoreAdapter> = {
+      updateMode: () => {
+        if (this.role !== "follower") return store.updateMode();
+        const s = this.leader?.status;
+        return { mode: s?.mode === "live" ? "live" : "polling", intervalMs: s?.pollIntervalMs ?? POLL_MS };
+      },
+      health: (signal) => (this.role === "follower" ? Promise.resolve(this.followerHealth()) : store.health(signal)),
+      snapshot: (signal) => this.snapshot(signal),
+      reread: (keys, signal) => (this.role === "follower" ? this.followerReread(keys) : store.reread ? store.reread(keys, signal) : this.viaSnapshot(signal)),
+      watch: (signal) => this.watch(signal),
+      close: async () => {
+        this.publisher?.stop();
+        await this.session.leave(this.id);
+        await store.close();
+      },
+    };
+    return new Proxy(store, {
+      get: (target, prop, receiver) => {
+        if (prop in own) return own[prop as keyof StoreAdapter];
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+  }
+
+  private async snapshot(signal: AbortSignal): Promise<LockSnapshot> {
+    await Promise.race([this.roleKnown, new Promise((r) => setTimeout(r, FIRST_ROLE_MS))]);
+    if (this.role !== "follower") {
+      const snap = await this.store.snapshot(signal);
+      // A new leader publishes its whole state once its hub holds a read of its own (the
+      // status event that follows this snapshot schedules that write).
+      this.storeReads++;
+      this.lastFrom = "store";
+      return snap;
+    }
+    const [leader, state] = await Promise.all([this.reader.status(), this.reader.state()]);
+    this.leader = leader;
+    this.seq = state.seq;
+    this.lastFrom = "feed";
+    const problem = this.leaderProblem();
+    if (problem) throw new Error(problem);
+    return { locks: state.records, problems: leader!.problems, observedAt: leader!.status.observedAt ?? new Date(leader!.at).toISOString(), consistency: leader!.status.consistency };
+  }
+
+  /** The last change of the leader's log this replica has applied. */
+  private seq = 0;
+  /** Where the hub's last snapshot came from: a feed must start from a snapshot of its own source. */
+  private lastFrom: "store" | "feed" | null = null;
+
+  /** Why the leader's view cannot be shown as current, or null. */
+  private leaderProblem(): string | null {
+    const l = this.leader;
+    if (!l) return "no replica has read this store yet (the reading replica is being elected)";
+    if (Date.now() - l.heartbeat > SILENT_MS) return `the replica reading this store (${l.replica}) has been silent for ${Math.round((Date.now() - l.heartbeat) / 1000)} s; another takes over within seconds`;
+    if (l.status.status === "unreachable") return `${l.status.message} (as read by ${l.replica})`;
+    return null;
+  }
+
+  private followerHealth(): Health {
+    const problem = this.leaderProblem();
+    const server = `${this.leader?.status.server ?? ""}${this.leader ? ` · read by replica ${this.leader.replica}` : ""}`.replace(/^ · /, "");
+    if (problem) return { status: "unreachable", message: problem, server };
+    return { status: this.leader!.status.status === "degraded" ? "degraded" : "ok", message: this.leader!.status.message, server };
+  }
+
+  private async followerReread(keys: string[]) {
+    const locks = await this.reader.records(keys);
+    const found = new Set(locks.map((l) => l.key));
+    return { locks, gone: keys.filter((k) => !found.has(k)), problems: [] };
+  }
+
+  private async viaSnapshot(signal: AbortSignal) {
+    const snap = await this.store.snapshot(signal);
+    return { locks: snap.locks, gone: [], problems: snap.problems };
+  }
+
+  /** The store's own feed (leader, solo) or the leader's change log (follower), until the role changes. */
+  private async *watch(signal: AbortSignal): AsyncGenerator<StoreChange> {
+    const end = (this.feedEnd = new AbortController());
+    const both = AbortSignal.any([signal, end.signal]);
+    if (this.role !== "follower") {
+      if (!this.store.watch) throw new Error("this store has no change feed");
+      // The role changed between the snapshot and now: re-list from the store first.
+      if (this.lastFrom !== "store") yield { keys: [], resync: true };
+      try {
+        for await (const change of this.store.watch(both)) yield change;
+      } catch (err) {
+        // Ended for a role change: not a failure of the store's feed.
+        if (!end.signal.aborted || signal.aborted) throw err;
+      }
+      return;
+    }
+    if (this.lastFrom !== "feed") yield { keys: [], resync: true };
+    let generation = this.session.generation;
+    let wake: () => void = () => {};
+    const off = this.session.onChange(this.id, () => wake());
+    try {
+      while (!both.aborted) {
+        try {
+          const [changes, leader] = await Promise.all([this.reader.changes(this.seq), this.reader.status()]);
+          this.leader = leader;
+          // The LISTEN session was re-made: notifications may have been missed; start over.
+          if (this.session.generation !== generation) {
+            generation = this.session.generation;
+            yield { keys: [], resync: true };
+            continue;
+          }
+          let keys = new Set<string>();
+          for (const c of changes) {
+            this.seq = c.seq;
+            if (c.resync) {
+              keys = new Set();
+              yield { keys: [], resync: true };
+            } else for (const k of c.keys) keys.add(k);
+          }
+          yield { keys: [...keys] };
+        } catch {
+          // PostgreSQL down: the election turns this replica solo; until then, wait.
+        }
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, POLL_MS);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+          both.addEventListener("abort", () => wake(), { once: true });
+        });
+      }
+    } finally {
+      off();
+    }
+  }
+}
