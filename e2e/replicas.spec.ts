@@ -19,7 +19,8 @@ test.describe.configure({ mode: "serial" });
 
 const csrf = { "content-type": "application/json", "x-lockdeck-csrf": "1" };
 const SECRET = { LOCKDECK_SESSION_SECRET: `replicas-e2e-${"k".repeat(40)}` };
-const PASSWORDS = { ana: "ana-pass-1", bo: "bo-pass-1", zed: "zed-pass-1" } as const;
+// Sign-ins count against a small limit (3 per address and name): each test signs in its own users.
+const PASSWORDS = { ana: "ana-pass-1", bo: "bo-pass-1", zed: "zed-pass-1", cy: "cy-pass-1" } as const;
 
 let pg: PgRig;
 let redisServer: RedisServer;
@@ -36,7 +37,7 @@ test.beforeAll(async () => {
   redisServer = await startRedis({ notifyKeyspaceEvents: "KA" });
   redis = new Redis(redisServer.url);
   const users = await Promise.all(
-    ([["ana", "operator"], ["bo", "operator"], ["zed", "viewer"]] as const).map(async ([name, role]) => ({ name, role, passwordHash: await hashPassword(PASSWORDS[name]) })),
+    ([["ana", "operator"], ["bo", "operator"], ["zed", "viewer"], ["cy", "viewer"]] as const).map(async ([name, role]) => ({ name, role, passwordHash: await hashPassword(PASSWORDS[name]) })),
   );
   config = {
     connections: [{ id: "r", kind: "redis", url: redisServer.url, patterns: ["rep:*"], notifications: "use" }],
@@ -180,6 +181,57 @@ test("PostgreSQL stopped: the live view carries on, admin actions are refused; s
     expect((await (await fetch(`${a.url}/api/ready`)).json()).postgres.ok).toBe(true);
   } finally {
     if (!restarted) await pg.start();
+  }
+});
+
+test("kill -9 of the replica reading Redis: another takes over within 10 s; browsers and streams on the others keep receiving changes", async ({ request, browser }) => {
+  test.setTimeout(120_000);
+  const c = await startLockdeck({ config, env: SECRET, name: "replica-c" });
+  try {
+    const all = [a, b, c];
+    const readerName = async (r: Lockdeck) => ((await (await fetch(`${r.url}/api/ready`)).json()) as { connections: Array<{ role: string; reader: string | null }> }).connections[0];
+    // Exactly one reads; the others follow it.
+    await expect.poll(async () => (await Promise.all(all.map(readerName))).map((x) => x.role).sort().join(","), { timeout: 20_000 }).toBe("follower,follower,leader");
+    const roles = await Promise.all(all.map(readerName));
+    const reader = all[roles.findIndex((x) => x.role === "leader")];
+    const others = all.filter((r) => r !== reader);
+    expect(roles.filter((x) => x.role === "follower").every((x) => x.reader?.includes(`:${reader.port}#`))).toBe(true);
+
+    // A browser and a raw event stream on each remaining replica.
+    const pages = await Promise.all(others.map(async (r) => {
+      const page = await signInPage(browser, r, "cy");
+      await page.goto("/c/r");
+      return page;
+    }));
+    const cy = await client(request, others[0], "cy");
+    const streams = others.map((r) => {
+      const ctl = new AbortController();
+      let text = "";
+      void fetch(`${r.url}/api/events?connection=r`, { headers: withCookie(cy), signal: ctl.signal }).then(async (res) => {
+        const reader = res.body!.getReader();
+        for (let r = await reader.read(); !r.done; r = await reader.read()) text += Buffer.from(r.value).toString("utf8");
+      }).catch(() => undefined);
+      return { seen: () => text, stop: () => ctl.abort() };
+    });
+    const before = `rep:lock:before-kill:${randomBytes(3).toString("hex")}`;
+    await redis.set(before, "tok-before-0123456789", "PX", 300_000);
+    for (const page of pages) await expect(page.getByText(before)).toBeVisible({ timeout: 10_000 });
+
+    await reader.kill9();
+    const killed = Date.now();
+    await expect.poll(async () => (await Promise.all(others.map(readerName))).some((x) => x.role === "leader"), { timeout: 10_000, intervals: [200] }).toBe(true);
+    const takeover = Date.now() - killed;
+    expect(takeover).toBeLessThan(10_000);
+    console.log(`replicas: a new reading replica took over ${takeover} ms after kill -9`);
+
+    const after = `rep:lock:after-kill:${randomBytes(3).toString("hex")}`;
+    await redis.set(after, "tok-after-0123456789", "PX", 300_000);
+    for (const page of pages) await expect(page.getByText(after)).toBeVisible({ timeout: 10_000 });
+    for (const s of streams) await expect.poll(() => s.seen().includes(after), { timeout: 10_000 }).toBe(true);
+    for (const s of streams) s.stop();
+    for (const page of pages) await page.close();
+  } finally {
+    await c.stop();
   }
 });
 

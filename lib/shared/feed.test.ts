@@ -122,6 +122,10 @@ describe("one reading replica per connection", () => {
       await pg.start();
     }
     await waitFor(async () => roles().filter((x) => x === "leader").length === 1, { timeoutMs: 3 * ELECT_MS + 10_000, what: "one leader again" });
+    // The new leader (it was reading Redis itself) publishes at once: followers see lock d,
+    // made during the outage, and what changes next.
+    await redis.set("feed:lock:e", "tok-e-0123456789", "PX", 120_000);
+    for (const r of replicas) await waitFor(async () => r.hub.get("feed:lock:d") !== undefined && r.hub.get("feed:lock:e") !== undefined, { timeoutMs: 10_000, what: `${r.name} sees locks d and e` });
     await redis.del("feed:lock:d");
     for (const r of replicas) await waitFor(async () => r.hub.get("feed:lock:d") === undefined && r.hub.statusEvent().status === "ok", { timeoutMs: 10_000, what: `${r.name} sees lock d go` });
   }, 60_000);

@@ -28,9 +28,6 @@ export class Replicated {
   private feedEnd = new AbortController();
   private publisher: FeedPublisher | null = null;
   private source: FeedSource | null = null;
-  /** Store snapshots this replica has taken (a new leader publishes its state after its first). */
-  private storeReads = 0;
-  private readsAtElection = 0;
   private leader: LeaderStatus | null = null;
   private readonly reader: FeedReader;
   readonly adapter: StoreAdapter;
@@ -65,8 +62,9 @@ export class Replicated {
     this.publisher?.stop();
     this.publisher = null;
     if (role === "leader" && this.source) {
-      this.readsAtElection = this.storeReads;
-      this.publisher = new FeedPublisher(this.session.db, this.id, epoch!, this.bus, this.source, () => this.storeReads > this.readsAtElection, () => this.session.demote(this.id));
+      // Its whole state is published once the hub holds a read of the store of its own: at once
+      // when it was reading the store already (solo), after the next snapshot when it followed.
+      this.publisher = new FeedPublisher(this.session.db, this.id, epoch!, this.bus, this.source, () => this.lastFrom === "store", () => this.session.demote(this.id));
     }
     // Leader and solo both read the store: no new source, nothing to end.
     const reads = (r: Role) => (r === "follower" ? "feed" : "store");
@@ -109,9 +107,7 @@ export class Replicated {
     await Promise.race([this.roleKnown, new Promise((r) => setTimeout(r, FIRST_ROLE_MS))]);
     if (this.role !== "follower") {
       const snap = await this.store.snapshot(signal);
-      // A new leader publishes its whole state once its hub holds a read of its own (the
-      // status event that follows this snapshot schedules that write).
-      this.storeReads++;
+      // The status event that follows this snapshot schedules the publisher's next write.
       this.lastFrom = "store";
       return snap;
     }
