@@ -170,10 +170,17 @@ export class Replicated {
     }
     if (this.lastFrom !== "feed") yield { keys: [], resync: true };
     let generation = this.session.generation;
+    // A NOTIFY that arrives while a batch is being applied must not wait for the next poll.
+    let woken = false;
     let wake: () => void = () => {};
-    const off = this.session.onChange(this.id, () => wake());
+    const off = this.session.onChange(this.id, () => {
+      woken = true;
+      wake();
+    });
+    both.addEventListener("abort", () => wake(), { once: true });
     try {
       while (!both.aborted) {
+        woken = false;
         try {
           const [changes, leader] = await Promise.all([this.reader.changes(this.seq), this.reader.status()]);
           this.leader = leader;
@@ -195,13 +202,13 @@ export class Replicated {
         } catch {
           // PostgreSQL down: the election turns this replica solo; until then, wait.
         }
+        if (woken) continue;
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, POLL_MS);
           wake = () => {
             clearTimeout(t);
             resolve();
           };
-          both.addEventListener("abort", () => wake(), { once: true });
         });
       }
     } finally {
