@@ -1,7 +1,7 @@
 // Several replicas: two consoles A and B (the standalone server the deploy kit runs, on
 // loopback) share one real PostgreSQL and watch one real Redis. What one replica does, the
-// other knows: a release requested on A is listed and approved on B (in B's browser); a
-// sign-out on A ends the session on B; wrong sign-ins spread over A and B hit one limit.
+// other knows: a release requested on A is listed and approved on B (in B's browser), and A's
+// audit page shows B's approval; a sign-out on A ends the session on B; wrong sign-ins spread over A and B hit one limit.
 // PostgreSQL stopped: the live view carries on, admin actions are refused with a clear message;
 // started again: they are accepted, nothing lost, nothing restarted. Operations: /api/ready,
 // and SIGTERM under 50 live event streams exits cleanly in < 10 s.
@@ -20,7 +20,7 @@ test.describe.configure({ mode: "serial" });
 const csrf = { "content-type": "application/json", "x-lockdeck-csrf": "1" };
 const SECRET = { LOCKDECK_SESSION_SECRET: `replicas-e2e-${"k".repeat(40)}` };
 // Sign-ins count against a small limit (3 per address and name): each test signs in its own users.
-const PASSWORDS = { ana: "ana-pass-1", bo: "bo-pass-1", zed: "zed-pass-1", cy: "cy-pass-1" } as const;
+const PASSWORDS = { ana: "ana-pass-1", bo: "bo-pass-1", zed: "zed-pass-1", cy: "cy-pass-1", di: "di-pass-1" } as const;
 
 let pg: PgRig;
 let redisServer: RedisServer;
@@ -37,7 +37,7 @@ test.beforeAll(async () => {
   redisServer = await startRedis({ notifyKeyspaceEvents: "KA" });
   redis = new Redis(redisServer.url);
   const users = await Promise.all(
-    ([["ana", "operator"], ["bo", "operator"], ["zed", "viewer"], ["cy", "viewer"]] as const).map(async ([name, role]) => ({ name, role, passwordHash: await hashPassword(PASSWORDS[name]) })),
+    ([["ana", "operator"], ["bo", "operator"], ["zed", "viewer"], ["cy", "viewer"], ["di", "viewer"]] as const).map(async ([name, role]) => ({ name, role, passwordHash: await hashPassword(PASSWORDS[name]) })),
   );
   config = {
     connections: [{ id: "r", kind: "redis", url: redisServer.url, patterns: ["rep:*"], notifications: "use" }],
@@ -108,6 +108,14 @@ test("a release requested on A is listed on B and approved there, in B's browser
   await row.getByTestId("approve-button").click();
   await expect(page.getByTestId("approval-result").first()).toContainText("released");
   expect(await redis.exists(lock.key)).toBe(0);
+  // A's audit page shows the whole attempt: asked on A by ana, approved on B by bo, applied.
+  const onA = await signInPage(browser, a, "ana");
+  await onA.goto("/audit");
+  const attempt = onA.getByTestId("audit-row").filter({ hasText: lock.key });
+  await expect(attempt).toContainText("approved by bo");
+  await expect(attempt.getByTestId("audit-outcome")).toContainText(/applied/);
+  await expect(onA.getByTestId("audit-chain-broken")).toHaveCount(0);
+  await onA.close();
   // Used once: approving again on A finds nothing.
   const again = await request.post(`${a.url}/api/approvals/${approvalId}/approve`, { headers: { ...csrf, ...withCookie(await client(request, a, "bo")) }, data: {} });
   expect(again.status()).toBe(404);
@@ -115,12 +123,12 @@ test("a release requested on A is listed on B and approved there, in B's browser
 });
 
 test("a sign-out on A ends the session on B", async ({ request }) => {
-  const ana = await client(request, a, "ana");
-  expect(await whoami(b, ana)).toBe("ana");
-  const out = await request.post(`${a.url}/api/auth/logout`, { headers: { ...csrf, ...withCookie(ana) }, data: {} });
+  const di = await client(request, a, "di");
+  expect(await whoami(b, di)).toBe("di");
+  const out = await request.post(`${a.url}/api/auth/logout`, { headers: { ...csrf, ...withCookie(di) }, data: {} });
   expect(out.status()).toBe(200);
-  expect(await whoami(b, ana)).toBeNull();
-  expect((await fetch(`${b.url}/api/connections`, { headers: withCookie(ana) })).status).toBe(401);
+  expect(await whoami(b, di)).toBeNull();
+  expect((await fetch(`${b.url}/api/connections`, { headers: withCookie(di) })).status).toBe(401);
 });
 
 test("wrong sign-ins spread over A and B hit one limit", async ({ request }) => {

@@ -6,7 +6,7 @@ import { publicConnection, serverConfig, sharedPostgresUrl, type Config, type Co
 import { openConnection, type OpenedConnection } from "./stores";
 import { Hub } from "./hub/hub";
 import { EventBus } from "./hub/bus";
-import { AuditLog, type AuditEntry } from "./audit/log";
+import { AuditLog, type AuditEntry, type AuditFilter, type ChainProblem } from "./audit/log";
 import { Reconciler } from "./audit/reconcile";
 import { ReleaseClaims } from "./api/claims";
 import { HttpError } from "./api/errors";
@@ -23,6 +23,7 @@ import { SharedRateLimiter, SharedRequestIds } from "./shared/ratelimit";
 import { SharedApprovals } from "./shared/approvals";
 import { FeedSession } from "./shared/feed";
 import { Replicated } from "./shared/replicated";
+import { SharedAudit } from "./shared/audit";
 
 /** A limiter here (one replica) or in PostgreSQL (all replicas); callers await take(). */
 export type Limiter = Pick<RateLimiter, "take"> | SharedRateLimiter;
@@ -57,6 +58,8 @@ export class Registry {
   private readonly sharedRequestIds: SharedRequestIds | null;
   /** One replica reads each store and the others follow it (lib/shared/feed.ts); null without PostgreSQL. */
   readonly feed: FeedSession | null;
+  /** Every replica's audit trail in PostgreSQL (lib/shared/audit.ts); null without it. */
+  readonly sharedAudit: SharedAudit | null;
   /** Where the server secret came from: LOCKDECK_SESSION_SECRET or the key file's path. */
   readonly secretSource: string;
   /** Lock history (lib/history); null when config.history.enabled is false. */
@@ -84,6 +87,7 @@ export class Registry {
     this.approvals = db ? new SharedApprovals(db) : new Approvals();
     this.sharedRequestIds = db ? new SharedRequestIds(db) : null;
     this.feed = db ? new FeedSession(db) : null;
+    this.sharedAudit = db ? new SharedAudit(db, this.audit.file).start() : null;
     if (db) {
       const shared = new SharedSessions(db);
       this.sessions = shared;
@@ -145,6 +149,7 @@ export class Registry {
   async close(): Promise<void> {
     await Promise.allSettled([
       this.history?.stop(),
+      this.sharedAudit?.stop(),
       ...[...this.connections.values()].map(async (c) => {
         c.opened.stop();
         await c.hub.stop();
@@ -152,6 +157,23 @@ export class Registry {
     ]);
     await this.feed?.close();
     await this.shared?.close();
+  }
+
+  /**
+   * The audit trail to show: every replica's (PostgreSQL: chain mismatches per trail, and this
+   * replica's torn lines, which are not copied), or this replica's own file when there is no
+   * PostgreSQL or it cannot be read right now (`source` says which).
+   */
+  async auditView(filter: AuditFilter): Promise<{ entries: AuditEntry[]; problems: ChainProblem[]; source: "shared" | "local" }> {
+    if (this.sharedAudit) {
+      try {
+        const [entries, mismatches] = await Promise.all([this.sharedAudit.read(filter), this.sharedAudit.problems()]);
+        return { entries, problems: [...mismatches, ...this.audit.problems().filter((p) => p.kind === "torn")], source: "shared" };
+      } catch {
+        // PostgreSQL down: this replica's own trail, said as such.
+      }
+    }
+    return { ...this.audit.view(filter), source: "local" };
   }
 
   get(id: string): Connection {

@@ -50,4 +50,21 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX lockdeck_feed_changes_conn ON lockdeck_feed_changes (connection, seq);
     `,
   },
+  {
+    version: 3,
+    name: "audit trails of all replicas, append-only",
+    sql: `
+      -- Each replica's audit.jsonl lines as written (the hash covers the text), by trail (its
+      -- first entry's id) and line number; filter columns beside them.
+      CREATE TABLE lockdeck_audit (
+        trail TEXT NOT NULL, line INTEGER NOT NULL, id UUID NOT NULL UNIQUE, at TIMESTAMPTZ NOT NULL,
+        connection TEXT, key TEXT, request_id TEXT, text TEXT NOT NULL, PRIMARY KEY (trail, line));
+      CREATE INDEX lockdeck_audit_at ON lockdeck_audit (at);
+      CREATE INDEX lockdeck_audit_lock ON lockdeck_audit (connection, key);
+      CREATE FUNCTION lockdeck_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
+        $f$ BEGIN RAISE EXCEPTION 'lockdeck_audit is append-only'; END $f$;
+      CREATE TRIGGER lockdeck_audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON lockdeck_audit
+        FOR EACH STATEMENT EXECUTE FUNCTION lockdeck_audit_append_only();
+    `,
+  },
 ];

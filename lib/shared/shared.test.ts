@@ -14,6 +14,11 @@ import { SharedRateLimiter, SharedRequestIds } from "./ratelimit";
 import { SharedApprovals } from "./approvals";
 import { MIGRATIONS } from "./migrations";
 import type { Actor } from "../auth/guard";
+import { SharedAudit } from "./audit";
+import { AuditLog } from "../audit/log";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 
 let rig: PgRig;
 const dbs: SharedDb[] = [];
@@ -119,5 +124,41 @@ describe("shared state in PostgreSQL", () => {
     const p = await approvals.add("redis", { key: "k", fence: "f", reason: "after", mode: "delete", requestId: crypto.randomUUID() }, operator, 60_000);
     expect(await approvals.take(p.id)).not.toBeNull();
     expect(dbA.unavailable()).toBeNull();
+  });
+
+  it("every replica's audit trail lands in one append-only table: merged, filtered, chains checked per trail, copied once", async () => {
+    const trail = () => new AuditLog(mkdtempSync(path.join(tmpdir(), "lockdeck-audit-")));
+    const [logA, logB] = [trail(), trail()];
+    const base = { action: "release" as const, role: "operator", format: "redis.token", fence: "f", mode: "delete" };
+    const db = open();
+    const [a, b] = [new SharedAudit(db, logA.file), new SharedAudit(open(), logB.file)];
+    // Entries of different replicas are ordered by time: each one here in a later millisecond.
+    const nextMs = async () => {
+      const t = Date.now();
+      while (Date.now() === t) await new Promise((r) => setImmediate(r));
+    };
+    logA.append({ ...base, requestId: "r1", phase: "intent", actor: "ana", connection: "redis", key: "k1", reason: "on A" });
+    await nextMs();
+    logB.append({ ...base, requestId: "r1", phase: "outcome", outcome: "applied", actor: "bo", connection: "redis", key: "k1", reason: "approved on B" });
+    await nextMs();
+    logA.append({ ...base, requestId: "r2", phase: "intent", actor: "ana", connection: "etcd", key: "k2", reason: "other" });
+    await Promise.all([a.ship(), b.ship(), a.ship()]);
+    // Seen from either replica: all three, newest first; filters as in the file.
+    expect((await b.read()).map((e) => e.reason)).toEqual(["other", "approved on B", "on A"]);
+    expect((await a.read({ connection: "redis", key: "k1" })).map((e) => e.actor)).toEqual(["bo", "ana"]);
+    expect(await a.problems()).toEqual([]);
+    // A restarted replica copies nothing twice.
+    await new SharedAudit(open(), logA.file).ship();
+    expect(await a.read()).toHaveLength(3);
+    // The table refuses edits and deletions.
+    await expect(db.query("UPDATE lockdeck_audit SET text = '{}'")).rejects.toThrow(/append-only/);
+    await expect(db.query("DELETE FROM lockdeck_audit")).rejects.toThrow(/append-only/);
+    // A line edited in a file before it was copied shows as a broken chain, named by its entry.
+    const logC = trail();
+    logC.append({ ...base, requestId: "r3", phase: "intent", actor: "cy", connection: "redis", key: "k3", reason: "genuine" });
+    const e = logC.append({ ...base, requestId: "r3", phase: "outcome", outcome: "applied", actor: "cy", connection: "redis", key: "k3", reason: "genuine" });
+    writeFileSync(logC.file, readFileSync(logC.file, "utf8").replace('"outcome":"applied"', '"outcome":"refused"'));
+    await new SharedAudit(open(), logC.file).ship();
+    expect((await a.problems()).map((p) => p.id)).toEqual([e.id]);
   });
 });

@@ -16,10 +16,11 @@ export const GET = handler(async (req: Request) => {
   const actor = authorize(req, "view");
   const url = new URL(req.url);
   const q = Query.parse(Object.fromEntries([...url.searchParams].filter(([, v]) => v !== "")));
-  const { audit } = registry();
+  const reg = registry();
   let view;
   try {
-    view = audit.view(q);
+    // Every replica's trail with a shared PostgreSQL (source "shared"), else this one's ("local").
+    view = await reg.auditView(q);
   } catch (err) {
     throw new HttpError(503, "audit_unavailable", `the audit trail cannot be read: ${(err as Error).message}`);
   }
@@ -32,7 +33,8 @@ export const GET = handler(async (req: Request) => {
       entries,
       chainBrokenAt: chainProblems[0] ? (chainProblems[0].id ?? `line ${chainProblems[0].line}`) : null,
       chainProblems,
-      writeFailure: audit.unavailable(),
+      writeFailure: reg.audit.unavailable(),
+      source: view.source,
     },
     { headers: { "cache-control": "no-store" } },
   );

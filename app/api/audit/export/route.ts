@@ -4,10 +4,10 @@ import { registry } from "@/lib/registry";
 
 export const dynamic = "force-dynamic";
 
-/** The whole audit trail as JSON Lines, oldest first, for a SIEM. Operators and admins only. */
+/** The whole audit trail (every replica's, with PostgreSQL) as JSON Lines, oldest first, for a SIEM. Operators and admins only. */
 export const GET = handler(async (req: Request) => {
   authorize(req, "release");
-  const lines = registry().audit.read({ limit: Number.MAX_SAFE_INTEGER }).reverse().map((e) => JSON.stringify(e));
+  const lines = (await registry().auditView({ limit: Number.MAX_SAFE_INTEGER })).entries.reverse().map((e) => JSON.stringify(e));
   return new Response(lines.join("\n") + (lines.length ? "\n" : ""), {
     headers: {
       "content-type": "application/x-ndjson; charset=utf-8",
