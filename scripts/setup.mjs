@@ -81,6 +81,7 @@ const builds = [
   ["etcd concurrency hold program (Go)", "scripts/capture/etcd/build.sh"],
   ["go-redsync hold program (Go)", "scripts/capture/redsync/build.sh"],
   ["Consul api hold program (Go)", "scripts/capture/consul/build.sh"],
+  ["deploy kit validator (Go: BuildKit, k8s.io/api)", "scripts/deploy-check/build.sh"],
   ["kazoo venv (PyPI)", "scripts/capture/kazoo/setup.sh"],
   ["python-redis-lock venv (PyPI)", "scripts/capture/python-redis-lock/setup.sh"],
 ];
