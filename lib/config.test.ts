@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ConfigError, loadConfig, publicConnection } from "./config";
+import { ConfigError, loadConfig, publicConnection, sharedPostgresUrl } from "./config";
+import { historySettings } from "./history/settings";
 
 const load = (env: Record<string, string>) => loadConfig({ ...env } as NodeJS.ProcessEnv);
 
@@ -56,5 +57,28 @@ describe("config", () => {
   it("what the browser sees of a connection has no credentials", () => {
     const cfg = load({ LOCKDECK_CONNECTIONS: JSON.stringify([{ id: "r", kind: "redis", url: "redis://u:SECRET@h:1", password: "SECRET" }]) });
     expect(JSON.stringify(publicConnection(cfg.connections[0]))).not.toContain("SECRET");
+  });
+
+  it("one PostgreSQL, named once: postgres.url, LOCKDECK_POSTGRES_URL or history's older name; two different ones stop start-up", () => {
+    const conns = [{ id: "m", kind: "memory" }];
+    const withDb = (extra: object) => load({ LOCKDECK_CONNECTIONS: JSON.stringify({ connections: conns, ...extra }) });
+    const a = withDb({ postgres: { url: "postgres://db/a" } });
+    expect([sharedPostgresUrl(a, {}), historySettings(a).storage, a.postgres.poolMax]).toEqual(["postgres://db/a", "postgres", 10]);
+    const old = withDb({ history: { storage: "postgres", postgresUrl: "postgres://db/a" } });
+    expect(sharedPostgresUrl(old, {})).toBe("postgres://db/a");
+    expect(historySettings(withDb({})).storage).toBe("sqlite");
+    expect(historySettings(withDb({ postgres: { url: "postgres://db/a" }, history: { storage: "sqlite" } })).storage).toBe("sqlite");
+    expect(() => withDb({ postgres: { url: "postgres://db/a" }, history: { postgresUrl: "postgres://db/b" } })).toThrow(/postgres\.url: postgres\.url and history\.postgresUrl name different databases/);
+    expect(() => withDb({ history: { storage: "postgres" } })).toThrow(/history\.postgresUrl: .*no database is named/);
+    expect(() => withDb({ postgres: { url: "mysql://db/a" } })).toThrow(/postgres\.url: a postgres:\/\/ URL/);
+    const saved = process.env.LOCKDECK_POSTGRES_URL;
+    process.env.LOCKDECK_POSTGRES_URL = "postgres://db/env";
+    try {
+      expect(sharedPostgresUrl(withDb({}))).toBe("postgres://db/env");
+      expect(() => withDb({ postgres: { url: "postgres://db/a" } })).toThrow(/different databases/);
+    } finally {
+      if (saved === undefined) delete process.env.LOCKDECK_POSTGRES_URL;
+      else process.env.LOCKDECK_POSTGRES_URL = saved;
+    }
   });
 });

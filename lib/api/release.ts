@@ -57,18 +57,32 @@ export async function requestRelease(reg: Registry, connectionId: string, body: 
     reg.audit.append({ ...audit, phase: "outcome", outcome: "denied", detail: "connection is read-only" });
     throw new HttpError(403, "read_only", "this connection is read-only");
   }
-  if (!(await reg.useRequestId(requestId))) throw new HttpError(409, "duplicate", "this confirmation was already used");
-  if (!(await reg.releaseLimiter.take(actor.name))) {
+  if (!(await shared(reg, audit, () => reg.useRequestId(requestId)))) throw new HttpError(409, "duplicate", "this confirmation was already used");
+  if (!(await shared(reg, audit, () => reg.releaseLimiter.take(actor.name)))) {
     reg.audit.append({ ...audit, phase: "outcome", outcome: "rate_limited" });
     throw new HttpError(429, "rate_limited", "too many releases in a short time: wait a minute");
   }
   const rule = reg.config.twoPersonRule;
   if (rule.connections.includes(connectionId)) {
-    const p = await reg.approvals.add(connectionId, { ...body, requestId }, actor, rule.windowMinutes * 60_000);
+    const p = await shared(reg, audit, () => reg.approvals.add(connectionId, { ...body, requestId }, actor, rule.windowMinutes * 60_000));
     reg.audit.append({ ...audit, phase: "intent", outcome: "pending_approval", detail: `approval ${p.id} needed within ${rule.windowMinutes} min` });
     return { kind: "pending", approvalId: p.id, expiresAt: new Date(p.expiresAt).toISOString(), requestId };
   }
   return { kind: "done", requestId, ...(await execute(reg, connectionId, { ...body, requestId }, actor)) };
+}
+
+/**
+ * A call on shared state (PostgreSQL, with several replicas). When the database is down the
+ * release is refused (503 shared_state_unavailable) before anything is sent, and the refusal is
+ * audited in this replica's trail.
+ */
+async function shared<T>(reg: Registry, audit: Omit<ReturnType<typeof auditBase>, "action"> & { action: "release" | "approve" }, call: () => T | Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if ((err as { code?: string }).code === "shared_state_unavailable") reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: (err as Error).message });
+    throw err;
+  }
 }
 
 /**
@@ -105,7 +119,7 @@ export async function approveRelease(reg: Registry, approvalId: string, approver
     throw new HttpError(403, "forbidden", "a second operator must approve this release");
   }
   // Taken once: another operator approving at the same moment (on any replica) gets 404.
-  if (!(await reg.approvals.take(approvalId))) throw gone();
+  if (!(await shared(reg, base, () => reg.approvals.take(approvalId)))) throw gone();
   if (p.expiresAt <= Date.now()) {
     reg.audit.append({ ...base, phase: "outcome", outcome: "expired" });
     throw new HttpError(410, "expired", "the approval window has passed: nothing was released");

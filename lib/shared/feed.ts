@@ -45,6 +45,8 @@ export interface FeedSource {
 interface Member {
   id: string;
   role: Role;
+  /** The first election result was announced (even when it is "solo", the starting role). */
+  known: boolean;
   epoch: number | null;
   onRole(role: Role, epoch: number | null): void;
 }
@@ -70,7 +72,7 @@ export class FeedSession {
   ) {}
 
   join(id: string, onRole: Member["onRole"]): void {
-    this.members.set(id, { id, role: "solo", epoch: null, onRole });
+    this.members.set(id, { id, role: "solo", known: false, epoch: null, onRole });
     if (!this.timer) {
       this.timer = setInterval(() => void this.tick(), ELECT_MS);
       this.timer.unref?.();
@@ -110,7 +112,8 @@ export class FeedSession {
   }
 
   private set(m: Member, role: Role, epoch: number | null): void {
-    if (m.role === role && m.epoch === epoch) return;
+    if (m.known && m.role === role && m.epoch === epoch) return;
+    m.known = true;
     m.role = role;
     m.epoch = epoch;
     m.onRole(role, epoch);

@@ -120,6 +120,8 @@ export class Replicated {
     return { locks: state.records, problems: leader!.problems, observedAt: leader!.status.observedAt ?? new Date(leader!.at).toISOString(), consistency: leader!.status.consistency };
   }
 
+  /** The reader's last published read time, while it polls. */
+  private leaderObservedAt: string | null = null;
   /** The last change of the leader's log this replica has applied. */
   private seq = 0;
   /** Where the hub's last snapshot came from: a feed must start from a snapshot of its own source. */
@@ -187,6 +189,14 @@ export class Replicated {
           // The LISTEN session was re-made: notifications may have been missed; start over.
           if (this.session.generation !== generation) {
             generation = this.session.generation;
+            yield { keys: [], resync: true };
+            continue;
+          }
+          // A polling reader publishes a new read every interval even when nothing changed:
+          // take it too, so this view is as fresh as the reader's (and not marked stale).
+          const observed = leader?.status.mode === "live" ? null : (leader?.status.observedAt ?? null);
+          if (observed !== null && observed !== this.leaderObservedAt) {
+            this.leaderObservedAt = observed;
             yield { keys: [], resync: true };
             continue;
           }
