@@ -63,9 +63,9 @@ describe("config", () => {
     const conns = [{ id: "m", kind: "memory" }];
     const withDb = (extra: object) => load({ LOCKDECK_CONNECTIONS: JSON.stringify({ connections: conns, ...extra }) });
     const a = withDb({ postgres: { url: "postgres://db/a" } });
-    expect([sharedPostgresUrl(a, {}), historySettings(a).storage, a.postgres.poolMax]).toEqual(["postgres://db/a", "postgres", 10]);
+    expect([sharedPostgresUrl(a, {} as NodeJS.ProcessEnv), historySettings(a).storage, a.postgres.poolMax]).toEqual(["postgres://db/a", "postgres", 10]);
     const old = withDb({ history: { storage: "postgres", postgresUrl: "postgres://db/a" } });
-    expect(sharedPostgresUrl(old, {})).toBe("postgres://db/a");
+    expect(sharedPostgresUrl(old, {} as NodeJS.ProcessEnv)).toBe("postgres://db/a");
     expect(historySettings(withDb({})).storage).toBe("sqlite");
     expect(historySettings(withDb({ postgres: { url: "postgres://db/a" }, history: { storage: "sqlite" } })).storage).toBe("sqlite");
     expect(() => withDb({ postgres: { url: "postgres://db/a" }, history: { postgresUrl: "postgres://db/b" } })).toThrow(/postgres\.url: postgres\.url and history\.postgresUrl name different databases/);

@@ -11,7 +11,7 @@
 //   ELECT_MS (kill -9 included: the kernel closes the socket). Each term has an epoch
 //   (lockdeck_feed_leaders); a publish commits only if its epoch is still the current one, so a
 //   replica that lost its session without noticing cannot overwrite its successor;
-// - publishing: changes are batched for up to FLUSH_MS, one transaction per batch, serialized
+// - publishing: changes are batched for up to FLUSH_MS, one statement per batch, serialized
 //   per connection (so the change log's order is the commit order); a takeover first writes
 //   the whole state from the new leader's own first snapshot;
 // - PostgreSQL unreachable: every replica reads its stores itself ("solo", as without
@@ -27,7 +27,7 @@ import type { SharedDb } from "./db";
 export type Role = "solo" | "leader" | "follower";
 
 export const ELECT_MS = 2_000;
-const FLUSH_MS = 20;
+const FLUSH_MS = 10;
 const HEARTBEAT_MS = 2_000;
 /** A leader silent for this long is taken as gone (followers say so; one of them takes over). */
 export const SILENT_MS = 10_000;
@@ -216,7 +216,7 @@ export class FeedPublisher {
       if (e.type === "upsert") this.dirty.add(e.data.lock.key);
       else if (e.type === "remove") this.dirty.add(e.data.key);
       else if (e.type === "resync") this.full = true;
-      this.statusDirty = true;
+      else this.statusDirty = true;
       this.schedule();
     });
     this.heartbeat = setInterval(() => {
@@ -264,29 +264,7 @@ export class FeedPublisher {
     this.statusDirty = false;
     const now = Date.now();
     try {
-      const current = await this.db.transaction(async (c) => {
-        const term = await c.query("UPDATE lockdeck_feed_leaders SET heartbeat = $3 WHERE connection = $1 AND epoch = $2", [this.id, this.epoch, now]);
-        if (term.rowCount !== 1) return false;
-        if (full) {
-          await c.query("DELETE FROM lockdeck_feed_records WHERE connection = $1", [this.id]);
-          await upsert(c, this.id, [...this.source.all()]);
-        } else if (keys.length) {
-          const present = keys.map((k) => this.source.get(k)).filter((r): r is LockRecord => !!r);
-          await upsert(c, this.id, present);
-          const gone = keys.filter((k) => !this.source.get(k));
-          if (gone.length) await c.query("DELETE FROM lockdeck_feed_records WHERE connection = $1 AND key = ANY($2)", [this.id, gone]);
-        }
-        if (full || keys.length) await c.query("INSERT INTO lockdeck_feed_changes (connection, keys, resync, at) VALUES ($1, $2, $3, $4)", [this.id, keys, full, now]);
-        if (withStatus || full) {
-          await c.query(
-            `INSERT INTO lockdeck_feed_status (connection, status, problems, at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at`,
-            [this.id, JSON.stringify(this.source.status()), JSON.stringify(this.source.problems()), now],
-          );
-        }
-        await c.query("SELECT pg_notify('lockdeck_feed', $1)", [this.id]);
-        return true;
-      });
+      const current = full ? await this.writeAll(now) : await this.writeChanges(keys, withStatus, now);
       if (!current) {
         this.stop();
         this.onLost();
@@ -300,6 +278,48 @@ export class FeedPublisher {
       if (withStatus) this.statusDirty = true;
       return this.retryLater();
     }
+  }
+
+  /** A new term, or a resync: the whole state, in one transaction. */
+  private writeAll(now: number): Promise<boolean> {
+    return this.db.transaction(async (c) => {
+      const term = await c.query("UPDATE lockdeck_feed_leaders SET heartbeat = $3 WHERE connection = $1 AND epoch = $2", [this.id, this.epoch, now]);
+      if (term.rowCount !== 1) return false;
+      await c.query("DELETE FROM lockdeck_feed_records WHERE connection = $1", [this.id]);
+      await upsert(c, this.id, [...this.source.all()]);
+      await c.query("INSERT INTO lockdeck_feed_changes (connection, keys, resync, at) VALUES ($1, '{}', true, $2)", [this.id, now]);
+      await c.query(STATUS_UPSERT, [this.id, JSON.stringify(this.source.status()), JSON.stringify(this.source.problems()), now]);
+      await c.query("SELECT pg_notify('lockdeck_feed', $1)", [this.id]);
+      return true;
+    });
+  }
+
+  /**
+   * A batch of changed keys (and the status): one statement, so one round trip — the epoch
+   * check guards every part of it, and the NOTIFY goes out when it commits.
+   */
+  private async writeChanges(keys: string[], withStatus: boolean, now: number): Promise<boolean> {
+    const present = keys.map((k) => this.source.get(k)).filter((r): r is LockRecord => !!r);
+    const gone = keys.filter((k) => !this.source.get(k));
+    const { rows } = await this.db.query<{ lead: string }>(
+      `WITH lead AS (UPDATE lockdeck_feed_leaders SET heartbeat = $3 WHERE connection = $1 AND epoch = $2 RETURNING 1),
+       up AS (INSERT INTO lockdeck_feed_records (connection, key, record)
+              SELECT $1, k, r FROM unnest($4::text[], $5::jsonb[]) AS t(k, r) WHERE EXISTS (SELECT 1 FROM lead)
+              ON CONFLICT (connection, key) DO UPDATE SET record = EXCLUDED.record RETURNING 1),
+       del AS (DELETE FROM lockdeck_feed_records WHERE connection = $1 AND key = ANY($6::text[]) AND EXISTS (SELECT 1 FROM lead) RETURNING 1),
+       ch AS (INSERT INTO lockdeck_feed_changes (connection, keys, resync, at)
+              SELECT $1, $7::text[], false, $3 WHERE EXISTS (SELECT 1 FROM lead) AND cardinality($7::text[]) > 0 RETURNING 1),
+       st AS (INSERT INTO lockdeck_feed_status (connection, status, problems, at)
+              SELECT $1, $8::jsonb, $9::jsonb, $3 WHERE EXISTS (SELECT 1 FROM lead) AND $8::jsonb IS NOT NULL
+              ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at RETURNING 1)
+       SELECT (SELECT count(*) FROM lead) AS lead, (SELECT pg_notify('lockdeck_feed', $1) FROM lead) AS notified`,
+      [
+        this.id, this.epoch, now,
+        present.map((r) => r.key), present.map((r) => JSON.stringify(r)), gone, keys,
+        withStatus ? JSON.stringify(this.source.status()) : null, withStatus ? JSON.stringify(this.source.problems()) : null,
+      ],
+    );
+    return Number(rows[0]?.lead) === 1;
   }
 
   private retryLater(): void {
@@ -316,6 +336,9 @@ export class FeedPublisher {
     void this.db.query("DELETE FROM lockdeck_feed_changes WHERE connection = $1 AND at < $2", [this.id, now - KEEP_CHANGES_MS]).catch(() => undefined);
   }
 }
+
+const STATUS_UPSERT = `INSERT INTO lockdeck_feed_status (connection, status, problems, at) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at`;
 
 async function upsert(c: pg.PoolClient, connection: string, records: LockRecord[]): Promise<void> {
   for (let i = 0; i < records.length; i += 1_000) {
@@ -362,12 +385,23 @@ export class FeedReader {
     });
   }
 
-  async changes(after: number): Promise<Array<{ seq: number; keys: string[]; resync: boolean }>> {
-    const { rows } = await this.db.query<{ seq: string; keys: string[]; resync: boolean }>(
-      "SELECT seq, keys, resync FROM lockdeck_feed_changes WHERE connection = $1 AND seq > $2 ORDER BY seq LIMIT 1000",
+  /**
+   * One round trip per wake-up: the changes after `after`, the current records of the keys they
+   * name, and the leader's status.
+   */
+  async poll(after: number): Promise<{ changes: Array<{ seq: number; keys: string[]; resync: boolean }>; records: LockRecord[]; leader: LeaderStatus | null }> {
+    const { rows } = await this.db.query<{ changes: Array<{ seq: number; keys: string[]; resync: boolean }>; records: LockRecord[]; leader: LeaderStatus | null }>(
+      `WITH ch AS (SELECT seq, keys, resync FROM lockdeck_feed_changes WHERE connection = $1 AND seq > $2 ORDER BY seq LIMIT 1000)
+       SELECT (SELECT coalesce(json_agg(json_build_object('seq', seq, 'keys', keys, 'resync', resync) ORDER BY seq), '[]') FROM ch) AS changes,
+              (SELECT coalesce(json_agg(r.record), '[]') FROM lockdeck_feed_records r
+                WHERE r.connection = $1 AND r.key IN (SELECT unnest(keys) FROM ch WHERE NOT resync)) AS records,
+              (SELECT json_build_object('status', s.status, 'problems', s.problems, 'at', s.at, 'replica', l.replica, 'heartbeat', l.heartbeat)
+                 FROM lockdeck_feed_status s JOIN lockdeck_feed_leaders l USING (connection) WHERE s.connection = $1) AS leader`,
       [this.id, after],
     );
-    return rows.map((r) => ({ seq: Number(r.seq), keys: r.keys, resync: r.resync }));
+    const r = rows[0];
+    const leader = r.leader ? { ...r.leader, at: Number(r.leader.at), heartbeat: Number(r.leader.heartbeat) } : null;
+    return { changes: r.changes.map((c) => ({ ...c, seq: Number(c.seq) })), records: r.records, leader };
   }
 
   async records(keys: string[]): Promise<LockRecord[]> {

@@ -11,7 +11,7 @@
 // and etcd leases pages — goes to the store from whichever replica serves the request: those
 // are asked for by people, not repeated per replica, and the fence decides what a release does.
 
-import type { Health, LockSnapshot, StoreAdapter, StoreChange } from "../model";
+import type { Health, LockRecord, LockSnapshot, StoreAdapter, StoreChange } from "../model";
 import type { EventBus } from "../hub/bus";
 import { FeedPublisher, FeedReader, SILENT_MS, type FeedSession, type FeedSource, type LeaderStatus, type Role } from "./feed";
 
@@ -120,6 +120,8 @@ export class Replicated {
     return { locks: state.records, problems: leader!.problems, observedAt: leader!.status.observedAt ?? new Date(leader!.at).toISOString(), consistency: leader!.status.consistency };
   }
 
+  /** Records the current follower poll brought, for the reread that follows its yield. */
+  private prefetched: { keys: Set<string>; records: Map<string, LockRecord> } | null = null;
   /** The reader's last published read time, while it polls. */
   private leaderObservedAt: string | null = null;
   /** The last change of the leader's log this replica has applied. */
@@ -144,7 +146,8 @@ export class Replicated {
   }
 
   private async followerReread(keys: string[]) {
-    const locks = await this.reader.records(keys);
+    const pre = this.prefetched;
+    const locks = pre && keys.every((k) => pre.keys.has(k)) ? keys.map((k) => pre.records.get(k)).filter((r): r is LockRecord => !!r) : await this.reader.records(keys);
     const found = new Set(locks.map((l) => l.key));
     return { locks, gone: keys.filter((k) => !found.has(k)), problems: [] };
   }
@@ -184,7 +187,7 @@ export class Replicated {
       while (!both.aborted) {
         woken = false;
         try {
-          const [changes, leader] = await Promise.all([this.reader.changes(this.seq), this.reader.status()]);
+          const { changes, records, leader } = await this.reader.poll(this.seq);
           this.leader = leader;
           // The LISTEN session was re-made: notifications may have been missed; start over.
           if (this.session.generation !== generation) {
@@ -208,7 +211,10 @@ export class Replicated {
               yield { keys: [], resync: true };
             } else for (const k of c.keys) keys.add(k);
           }
+          // The hub's reread of these keys is answered from what this poll brought.
+          this.prefetched = { keys, records: new Map(records.map((r) => [r.key, r])) };
           yield { keys: [...keys] };
+          this.prefetched = null;
         } catch {
           // PostgreSQL down: the election turns this replica solo; until then, wait.
         }
