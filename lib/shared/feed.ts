@@ -11,7 +11,7 @@
 //   ELECT_MS (kill -9 included: the kernel closes the socket). Each term has an epoch
 //   (lockdeck_feed_leaders); a publish commits only if its epoch is still the current one, so a
 //   replica that lost its session without noticing cannot overwrite its successor;
-// - publishing: changes are batched for up to FLUSH_MS, one statement per batch, serialized
+// - publishing: changes go out at once, one statement per batch (what arrives while one is written is the next batch), serialized
 //   per connection (so the change log's order is the commit order); a takeover first writes
 //   the whole state from the new leader's own first snapshot;
 // - PostgreSQL unreachable: every replica reads its stores itself ("solo", as without
@@ -27,7 +27,8 @@ import type { SharedDb } from "./db";
 export type Role = "solo" | "leader" | "follower";
 
 export const ELECT_MS = 2_000;
-const FLUSH_MS = 10;
+/** 0: a batch goes at once; what arrives while one is being written makes the next batch. */
+const FLUSH_MS = 0;
 const HEARTBEAT_MS = 2_000;
 /** A leader silent for this long is taken as gone (followers say so; one of them takes over). */
 export const SILENT_MS = 10_000;

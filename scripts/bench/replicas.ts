@@ -7,7 +7,8 @@
 // commandstats, less the workload's own commands (counted by the workload) and INFO itself.
 // Targets: 3 replicas ≤ 1.2 × 1 replica; change → SSE event on a follower p95 < 250 ms (an
 // event stream of /api/events, read as a browser's EventSource reads it: scripts/bench/sse.ts).
-// Needs `npx next build` (scripts/standalone.mjs is run here).
+// Needs `npx next build` (scripts/standalone.mjs is run here). Writes its section of
+// docs/benchmarks.md between its own markers (`npm run bench` keeps text outside its block).
 
 import Redis from "ioredis";
 import { spawnSync } from "node:child_process";
@@ -18,6 +19,9 @@ import { startLockdeck, type Lockdeck } from "../servers/lockdeck";
 import { waitFor } from "../servers/process";
 import { openSse } from "./sse";
 import { percentile } from "./stats";
+import { writeBlock } from "./doc-block";
+import os from "node:os";
+import path from "node:path";
 
 const SECONDS = Number(process.env.BENCH_REPLICAS_SECONDS ?? 60);
 const SECRET = { LOCKDECK_SESSION_SECRET: randomBytes(48).toString("base64") };
@@ -85,6 +89,8 @@ async function phase(n: number, redis: Redis, pgUrl: string, redisUrl: string) {
   }
 }
 
+const loadAtStart = os.loadavg();
+
 async function main() {
   if (spawnSync(process.execPath, ["scripts/standalone.mjs"], { stdio: "inherit" }).status !== 0) throw new Error("run `npx next build` first");
   const pg = await startPostgres();
@@ -102,7 +108,31 @@ async function main() {
       `| change → SSE event, through a follower (3 replicas) | p50 ${three.p50.toFixed(0)} ms, p95 ${three.p95.toFixed(0)} ms (${three.samples} changes) | p95 < 250 ms | ${three.p95 < 250 ? "met" : "MISSED"} |`,
       `| change → SSE event, 1 replica (for comparison) | p50 ${one.p50.toFixed(0)} ms, p95 ${one.p95.toFixed(0)} ms (${one.samples} changes) | — | — |`,
     ];
-    console.log(`\nReplicas (${SECONDS} s per phase, ${CHANGES_PER_SECOND} changes/s over ${LOCKS} locks):\n| what | result | target | verdict |\n|---|---|---|---|\n${rows.join("\n")}`);
+    const table = `| what | result | target | verdict |\n|---|---|---|---|\n${rows.join("\n")}`;
+    console.log(`\nReplicas (${SECONDS} s per phase, ${CHANGES_PER_SECOND} changes/s over ${LOCKS} locks):\n${table}`);
+    const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(" / ");
+    writeBlock(
+      path.join(__dirname, "..", "..", "docs", "benchmarks.md"),
+      "replicas",
+      `## Replicas (one reading replica per store)
+
+Run: \`npx tsx scripts/bench/replicas.ts\` (not a section of \`npm run bench\`: it starts 1 then 3
+standalone consoles, a PostgreSQL and a Redis, ~3 min). ${new Date().toISOString()}; Node ${process.version};
+${SECONDS} s per phase; ${CHANGES_PER_SECOND} changes/s over ${LOCKS} Redis locks (a plain client takes, renews and
+releases them); load average at start ${load(loadAtStart)}, at end ${load(os.loadavg())} (above 2 = other jobs
+shared the 2 CPUs).
+
+${table}
+
+How: the deploy kit's standalone server (\`.next/standalone/scripts/start.mjs\`) with \`postgres.url\`,
+first 1 replica, then 3 sharing the database, each phase under the same workload. After every replica
+is ready and 5 s of settling, Redis \`INFO commandstats\` is read at the start and end of the phase;
+the product's commands = the difference less the workload's own commands (it counts them) and \`INFO\`.
+Latency: the workload's SET (a \`performance.now()\` stamp before the command) to the \`upsert\` event
+for that key on \`/api/events\` of a follower (3 replicas) or of the only replica, read like a
+browser's EventSource (\`scripts/bench/sse.ts\`); the path through a follower is Redis → reading
+replica (keyspace event, re-read) → PostgreSQL (one statement + NOTIFY) → follower (one query) → SSE.`,
+    );
   } finally {
     redis.disconnect();
     await server.stop();
