@@ -1,4 +1,4 @@
-// kill -9 of a real console (`next start`) in the middle of a burst of releases, then a
+// kill -9 of a real console (the standalone server) in the middle of a burst of releases, then a
 // restart on the same data dir. Nothing may have been deleted without its intent on disk;
 // every intent on disk ends with an outcome — the one written before the crash, or one the
 // restarted console reconciles from the store — and that outcome matches the store. A torn

@@ -1,4 +1,4 @@
-// The console's clock is wrong (reliability plan row 24): `next start` runs under libfaketime,
+// The console's clock is wrong (reliability plan row 24): the console (the standalone server) runs under libfaketime,
 // 30 s behind and then 30 s ahead of the stores and the browser. Every TTL it shows — in the
 // API and on the page — is still the store's own (Redis PTTL, etcd LeaseTimeToLive) to within
 // a second: nothing is counted down against the console's clock.

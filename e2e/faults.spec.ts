@@ -1,4 +1,4 @@
-// Faults between a real console (`next start`) and a real Redis, through the test rig's TCP
+// Faults between a real console (the standalone server) and a real Redis, through the test rig's TCP
 // proxy: what an operator sees when the release's reply is lost, and what twenty operators
 // confirming the same release at once get.
 import { expect, test } from "@playwright/test";

@@ -10,7 +10,7 @@ import Redis from "ioredis";
 import { randomBytes } from "node:crypto";
 import { startPostgres, type PgRig } from "../lib/history/pg-rig";
 import { startRedis, type RedisServer } from "../scripts/servers/redis";
-import { STANDALONE_START, startLockdeck, type Lockdeck } from "../scripts/servers/lockdeck";
+import { STANDALONE_START, startConsole, type Console } from "../scripts/servers/console";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { hashPassword } from "../lib/auth/scrypt.mjs";
@@ -25,8 +25,8 @@ const PASSWORDS = { ana: "ana-pass-1", bo: "bo-pass-1", zed: "zed-pass-1", cy: "
 let pg: PgRig;
 let redisServer: RedisServer;
 let redis: Redis;
-let a: Lockdeck;
-let b: Lockdeck;
+let a: Console;
+let b: Console;
 let config: Record<string, unknown>;
 
 test.beforeAll(async () => {
@@ -45,7 +45,7 @@ test.beforeAll(async () => {
     twoPersonRule: { connections: ["r"], windowMinutes: 10 },
     postgres: { url: pg.url, statementTimeoutMs: 1_500 },
   };
-  [a, b] = await Promise.all([startLockdeck({ config, env: SECRET, name: "replica-a" }), startLockdeck({ config, env: SECRET, name: "replica-b" })]);
+  [a, b] = await Promise.all([startConsole({ config, env: SECRET, name: "replica-a" }), startConsole({ config, env: SECRET, name: "replica-b" })]);
   for (const r of [a, b]) await expect.poll(async () => (await fetch(`${r.url}/api/ready`)).status, { timeout: 30_000 }).toBe(200);
 });
 
@@ -57,7 +57,7 @@ test.afterAll(async () => {
 });
 
 /** A signed-in API client on one replica. */
-async function client(request: APIRequestContext, r: Lockdeck, name: keyof typeof PASSWORDS) {
+async function client(request: APIRequestContext, r: Console, name: keyof typeof PASSWORDS) {
   const res = await request.post(`${r.url}/api/auth/login`, { headers: csrf, data: { name, password: PASSWORDS[name] } });
   expect(res.status(), `sign in as ${name} on ${r.url}`).toBe(200);
   return /lockdeck_session=([^;]+)/.exec(res.headers()["set-cookie"] ?? "")![1];
@@ -65,11 +65,11 @@ async function client(request: APIRequestContext, r: Lockdeck, name: keyof typeo
 
 const withCookie = (token: string) => ({ cookie: `lockdeck_session=${token}` });
 
-async function whoami(r: Lockdeck, token: string): Promise<string | null> {
+async function whoami(r: Console, token: string): Promise<string | null> {
   return ((await (await fetch(`${r.url}/api/whoami`, { headers: withCookie(token) })).json()) as { actor: string | null }).actor;
 }
 
-async function newLock(r: Lockdeck, token: string): Promise<{ key: string; fence: string }> {
+async function newLock(r: Console, token: string): Promise<{ key: string; fence: string }> {
   const key = `rep:lock:${Date.now()}:${randomBytes(3).toString("hex")}`;
   await redis.set(key, randomBytes(16).toString("hex"), "PX", 300_000);
   let fence = "";
@@ -83,7 +83,7 @@ async function newLock(r: Lockdeck, token: string): Promise<{ key: string; fence
   return { key, fence };
 }
 
-async function signInPage(browser: Browser, r: Lockdeck, name: keyof typeof PASSWORDS) {
+async function signInPage(browser: Browser, r: Console, name: keyof typeof PASSWORDS) {
   const page = await browser.newPage({ baseURL: r.url });
   await page.goto("/login");
   await page.getByTestId("login-name").fill(name);
@@ -194,10 +194,10 @@ test("PostgreSQL stopped: the live view carries on, admin actions are refused; s
 
 test("kill -9 of the replica reading Redis: another takes over within 10 s; browsers and streams on the others keep receiving changes", async ({ request, browser }) => {
   test.setTimeout(120_000);
-  const c = await startLockdeck({ config, env: SECRET, name: "replica-c" });
+  const c = await startConsole({ config, env: SECRET, name: "replica-c" });
   try {
     const all = [a, b, c];
-    const readerName = async (r: Lockdeck) => ((await (await fetch(`${r.url}/api/ready`)).json()) as { connections: Array<{ role: string; reader: string | null }> }).connections[0];
+    const readerName = async (r: Console) => ((await (await fetch(`${r.url}/api/ready`)).json()) as { connections: Array<{ role: string; reader: string | null }> }).connections[0];
     // Exactly one reads; the others follow it.
     await expect.poll(async () => (await Promise.all(all.map(readerName))).map((x) => x.role).sort().join(","), { timeout: 20_000 }).toBe("follower,follower,leader");
     const roles = await Promise.all(all.map(readerName));
@@ -244,7 +244,7 @@ test("kill -9 of the replica reading Redis: another takes over within 10 s; brow
 });
 
 test("/api/ready: 503 with the reason while the shared PostgreSQL has never been reached; /api/health stays 200", async () => {
-  const dead = await startLockdeck({ config: { ...config, postgres: { url: "postgres://lockdeck@127.0.0.1:1/none", statementTimeoutMs: 500 } }, env: SECRET, name: "replica-nopg" });
+  const dead = await startConsole({ config: { ...config, postgres: { url: "postgres://lockdeck@127.0.0.1:1/none", statementTimeoutMs: 500 } }, env: SECRET, name: "replica-nopg" });
   try {
     const res = await fetch(`${dead.url}/api/ready`);
     expect(res.status).toBe(503);
@@ -264,7 +264,7 @@ test("SIGTERM under 50 live event streams: every stream ends with a retry hint, 
   test.setTimeout(90_000);
   // As the image runs it: an unprivileged user (nobody), app files it cannot write.
   const asRoot = process.getuid?.() === 0;
-  const local = await startLockdeck({ config: { connections: config.connections, postgres: config.postgres }, env: SECRET, name: "replica-term", uid: asRoot ? 65534 : undefined });
+  const local = await startConsole({ config: { connections: config.connections, postgres: config.postgres }, env: SECRET, name: "replica-term", uid: asRoot ? 65534 : undefined });
   const streams = await Promise.all(
     Array.from({ length: 50 }, async () => {
       const res = await fetch(`${local.url}/api/events`);

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { E2EStore } from "./servers/e2e-store";
 import { secretEnv, startSecure } from "./servers/e2e-secure";
-import { STANDALONE_START } from "./servers/lockdeck";
+import { STANDALONE_START } from "./servers/console";
 import { freePort } from "./servers/ports";
 import { waitFor } from "./servers/process";
 

@@ -15,7 +15,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { startPostgres } from "../../lib/history/pg-rig";
 import { startRedis } from "../servers/redis";
-import { startLockdeck, type Lockdeck } from "../servers/lockdeck";
+import { startConsole, type Console } from "../servers/console";
 import { waitFor } from "../servers/process";
 import { openSse } from "./sse";
 import { percentile } from "./stats";
@@ -53,10 +53,10 @@ function workload(redis: Redis, onSet: (key: string, at: number) => void) {
 
 async function phase(n: number, redis: Redis, pgUrl: string, redisUrl: string) {
   const config = { connections: [{ id: "r", kind: "redis", url: redisUrl, patterns: ["bench:*"], notifications: "use" }], postgres: { url: pgUrl } };
-  const consoles: Lockdeck[] = [];
+  const consoles: Console[] = [];
   try {
-    for (let k = 0; k < n; k++) consoles.push(await startLockdeck({ config, env: SECRET, name: `bench-replica-${k}` }));
-    const role = async (c: Lockdeck) => ((await (await fetch(`${c.url}/api/ready`)).json()) as { ready: boolean; connections: Array<{ role: string }> });
+    for (let k = 0; k < n; k++) consoles.push(await startConsole({ config, env: SECRET, name: `bench-replica-${k}` }));
+    const role = async (c: Console) => ((await (await fetch(`${c.url}/api/ready`)).json()) as { ready: boolean; connections: Array<{ role: string }> });
     await waitFor(async () => (await Promise.all(consoles.map(role))).every((r) => r.ready), { timeoutMs: 60_000, what: "replicas ready" });
     const roles = await Promise.all(consoles.map(role));
     const follower = consoles[roles.findIndex((r) => r.connections[0].role === "follower")] ?? consoles[0];
