@@ -16,7 +16,7 @@ try {
   console.log(`lockdeck: fences are signed with a key from ${r.secretSource}`);
   console.log(
     r.shared
-      ? `lockdeck: shared state (sessions, rate limits, approvals, confirmation ids, history) in PostgreSQL ${redactUrl(r.shared.opts.url)} (pool of ${r.shared.opts.poolMax})`
+      ? `lockdeck: shared state (sessions, rate limits, approvals, confirmation ids, audit trail, history, one reading replica per store) in PostgreSQL ${redactUrl(r.shared.opts.url)} (pool of ${r.shared.opts.poolMax})`
       : "lockdeck: no PostgreSQL configured: sessions, rate limits and approvals are this replica's own (one replica)",
   );
   if (users.length === 0 && !proxy.enabled) {
