@@ -160,6 +160,16 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
       outcome = { status: "refused", reason: "audit unavailable" };
       throw new HttpError(503, "audit_unavailable", `${(err as Error).message}: nothing was sent to the store. Free space or fix the permissions of the data dir, then try again.`);
     }
+    // Several replicas: the intent is in the shared trail too before the store is called.
+    if (reg.sharedAudit) {
+      try {
+        await reg.sharedAudit.ship();
+      } catch (err) {
+        outcome = { status: "refused", reason: "shared audit trail unavailable" };
+        reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: `the shared audit trail cannot be written (${(err as Error).message}): nothing was sent` });
+        throw err;
+      }
+    }
 
     // The adapter acts on the operator's fence, never on a fresher read.
     const seen = hub.get(body.key);

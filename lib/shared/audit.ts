@@ -2,15 +2,16 @@
 //
 // Each replica still writes its own trail first (lib/audit/log.ts: <dataDir>/audit.jsonl, the
 // intent on disk before the store is called, hash-chained); this copies every complete line,
-// as written, into lockdeck_audit (about twice a second, and before every read), so the audit
-// page, its filters and the export show every replica's entries. A trail is named by its first
+// as written, into lockdeck_audit — before a release is sent (lib/api/release.ts: no release
+// without its intent in the shared table either), before every read, and about twice a second
+// — so the audit page, its filters and the export show every replica's entries. A trail is named by its first
 // entry's id and each line keeps its line number, so a copy is idempotent (re-shipping after a
 // restart inserts nothing twice) and each trail's hash chain is checked in the table exactly as
 // in its file (the raw text is kept: the hash covers its key order). The table refuses UPDATE
 // and DELETE (a trigger), so the copy is append-only too.
 //
-// Not yet the durable primary: a replica whose disk is lost before its lines are copied (~0.5 s)
-// loses them from the shared view, as it would without PostgreSQL. PostgreSQL down: reads fall
+// Lines other than release intents (outcomes, sign-ins) are copied within ~0.5 s: a replica
+// whose disk is lost before that loses them from the shared view, as it would without PostgreSQL. PostgreSQL down: reads fall
 // back to this replica's own file (`source: "local"`), copying resumes by itself.
 
 import { createHash } from "node:crypto";
@@ -26,7 +27,7 @@ export class SharedAudit {
   private line = 0;
   private trail: string | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
-  private shipping: Promise<void> | null = null;
+  private shipping: Promise<void> = Promise.resolve();
   private primed = false;
 
   constructor(
@@ -45,10 +46,14 @@ export class SharedAudit {
     return this.ship().catch(() => undefined);
   }
 
-  /** Copies the lines written since the last copy (one at a time: calls share the run in flight). */
+  /**
+   * Copies every line written before this call (copies run one after another, so a line
+   * appended while another copy is in flight is in this one). Throws when PostgreSQL fails.
+   */
   ship(): Promise<void> {
-    this.shipping ??= this.copy().finally(() => (this.shipping = null));
-    return this.shipping;
+    const run = this.shipping.catch(() => undefined).then(() => this.copy());
+    this.shipping = run;
+    return run;
   }
 
   private async copy(): Promise<void> {
