@@ -100,6 +100,9 @@ describe("one reading replica per connection", () => {
   it("the reading replica's session dies: another takes over within the election period, followers keep up", async () => {
     const leader = replicas.find((r) => r.rep.role === "leader")!;
     const others = replicas.filter((r) => r !== leader);
+    // Redis records no start time: the first sighting is the reader's, and must survive it.
+    const firstSeen = others[0].hub.get("feed:lock:b")?.holders[0]?.since;
+    expect(firstSeen).toBeTruthy();
     // As kill -9 does: the session closes, the advisory lock frees; the process stops reading.
     await leader.hub.stop();
     await leader.session.close();
@@ -110,6 +113,9 @@ describe("one reading replica per connection", () => {
     const follower = others.find((r) => r.rep.role === "follower")!;
     await redis.set("feed:lock:c", "tok-c-0123456789", "PX", 120_000);
     await waitFor(async () => holders(follower, "feed:lock:c") !== null && follower.hub.statusEvent().status === "ok", { timeoutMs: 10_000, what: "the follower sees lock c through the new leader" });
+    // The new reader has read Redis itself by now (lock c came through its feed): the first
+    // sighting of lock b's holder is still the one its predecessor made.
+    for (const r of others) expect(r.hub.get("feed:lock:b")?.holders[0]?.since).toBe(firstSeen);
   }, 60_000);
 
   it("PostgreSQL stops: every replica reads Redis itself and the view carries on; back: one reader again", async () => {
