@@ -16,6 +16,7 @@ export async function lockDetail(conn: Connection, key: string) {
   const lock = hub.get(key);
   if (!lock) return null;
   const status = hub.statusEvent();
+  const fresh = hub.freshness();
   const plan = hub.adapter.describeRelease(lock, "delete");
   // One plan per offered mode: the dialog shows what the chosen mode deletes (blast radius).
   const plans = Object.fromEntries(plan.modes.map((m) => [m, m === "delete" ? plan : hub.adapter.describeRelease(lock, m)]));
@@ -25,8 +26,11 @@ export async function lockDetail(conn: Connection, key: string) {
     plan,
     plans,
     mode: status.mode,
-    stale: status.stale || readError !== undefined,
-    staleAgeMs: status.staleAgeMs,
+    pollIntervalMs: status.pollIntervalMs,
+    // now, confirmedAt, confirmedBy, confirmedAgeMs, stale, staleAgeMs, outageSince (lib/api/types.ts
+    // Freshness); a re-read cut at the deadline makes this answer stale, aged from the last confirmation.
+    ...fresh,
+    ...(readError !== undefined && !fresh.stale && { stale: true, staleAgeMs: fresh.confirmedAgeMs }),
     consistency: status.consistency,
     ...(readError && { readError: `not re-read: ${readError}; showing the record read ${lock.observedAt}` }),
   };
