@@ -194,9 +194,10 @@ export interface StoreAdapter {
   anonymousWaiters?(locks: LockRecord[], signal: AbortSignal): Promise<Map<string, { count: number; source: string }>>;
   /** Fresh remaining TTLs for a few lock keys, straight from the store. */
   ttls?(keys: string[], signal: AbortSignal): Promise<Map<string, number | null>>;
-  forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome>;
-  /** What a release would do, in the store's own words, for the dialog. */
-  describeRelease(lock: LockRecord, mode: ReleaseMode): ReleasePlan;
+  /** `target`: one holder's id (ReleasePlan.targets) to release alone; absent = the whole holding seen. */
+  forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal, target?: string): Promise<ReleaseOutcome>;
+  /** What a release would do, in the store's own words, for the dialog (for one target holder, if given). */
+  describeRelease(lock: LockRecord, mode: ReleaseMode, target?: string): ReleasePlan;
   close(): Promise<void>;
 }
 
@@ -209,4 +210,12 @@ export interface ReleasePlan {
   command: string;
   holderNotified: boolean;
   notes: string[];
+  /**
+   * Holders this mode can release one at a time (Consul semaphore: one slot), with a label;
+   * the release request names one in `target`, the plan for it says so in its title.
+   * Absent: the release acts on the whole holding seen.
+   */
+  targets?: { id: string; label: string }[];
+  /** The holder this plan is for, when it was asked for one target. */
+  target?: string;
 }

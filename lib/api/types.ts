@@ -117,3 +117,7 @@ export interface GoneLock {
   /** The last force-release attempt on it, from the audit log. */
   release: { at: string; actor: string; reason: string; outcome?: string; mode?: string } | null;
 }
+
+// History answers (GET /api/history → LockHistory, GET /api/contention/top → { locks: TopRow[],
+// incidents: Incident[], gaps, … }), declared beside their builders in lib/history/query.ts.
+export type { Incident, LockHistory, TopRow } from "../history/query";

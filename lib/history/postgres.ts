@@ -137,7 +137,7 @@ export class PostgresHistoryStore implements HistoryStore {
     }
   }
 
-  async events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number }): Promise<LifeEvent[]> {
+  async events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number; newestFirst?: boolean }): Promise<LifeEvent[]> {
     await this.ready();
     const where = ["at >= $1", "at < $2"];
     const args: unknown[] = [q.from, q.to];
@@ -145,7 +145,7 @@ export class PostgresHistoryStore implements HistoryStore {
     if (q.key !== undefined) (args.push(q.key), where.push(`key = $${args.length}`));
     if (q.kinds?.length) (args.push(q.kinds), where.push(`kind = ANY($${args.length})`));
     const limit = q.limit ? ` LIMIT ${Math.floor(q.limit)}` : "";
-    const { rows } = await this.pool.query(`SELECT * FROM lockdeck_events WHERE ${where.join(" AND ")} ORDER BY at${limit}`, args);
+    const { rows } = await this.pool.query(`SELECT * FROM lockdeck_events WHERE ${where.join(" AND ")} ORDER BY at${q.newestFirst ? " DESC" : ""}${limit}`, args);
     return rows.map(toEvent);
   }
 

@@ -33,8 +33,8 @@ export interface HistoryStore {
   lastHeartbeat(): Promise<number | null>;
   /** Closes gaps left open by a previous process (it died during an outage) at `at`. */
   closeOpenGaps(at: number): Promise<number>;
-  /** Events of one lock (or all locks when key is omitted) in [from, to), oldest first. */
-  events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number }): Promise<LifeEvent[]>;
+  /** Events of one lock (or all locks when key is omitted) in [from, to), oldest first (or newest first). */
+  events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number; newestFirst?: boolean }): Promise<LifeEvent[]>;
   rollups(q: { connection?: string; key?: string; from: number; to: number }): Promise<Rollup[]>;
   compact(now: number, settings: Pick<HistorySettings, "rawRetentionMs" | "rollupRetentionMs">): Promise<{ rolled: number; dropped: number }>;
   close(): Promise<void>;
@@ -151,14 +151,14 @@ export class SqliteHistoryStore implements HistoryStore {
     return this.db.prepare("UPDATE gaps SET to_ms = MAX(from_ms, ?) WHERE to_ms IS NULL").run(Math.round(at)).changes;
   }
 
-  async events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number }): Promise<LifeEvent[]> {
+  async events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number; newestFirst?: boolean }): Promise<LifeEvent[]> {
     const where = ["at >= ?", "at < ?"];
     const args: unknown[] = [q.from, q.to];
     if (q.connection !== undefined) (where.push("connection = ?"), args.push(q.connection));
     if (q.key !== undefined) (where.push("key = ?"), args.push(q.key));
     if (q.kinds?.length) (where.push(`kind IN (${q.kinds.map(() => "?").join(",")})`), args.push(...q.kinds));
     const limit = q.limit ? ` LIMIT ${Math.floor(q.limit)}` : "";
-    const rows = this.db.prepare(`SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY at${limit}`).all(...args) as EventRow[];
+    const rows = this.db.prepare(`SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY at${q.newestFirst ? " DESC" : ""}${limit}`).all(...args) as EventRow[];
     return rows.map(toEvent);
   }
 
