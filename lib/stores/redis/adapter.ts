@@ -18,6 +18,7 @@ import { RedisDecoder, decodeRedis, REDIS_FORMATS } from "../../formats/redis";
 import { lockKeysFor, readSetFor } from "./related";
 import { RedisScope } from "./scope";
 import { FailoverWatch, masterIdentity } from "./sentinel";
+import { redissonWaiters } from "./waiters";
 
 const HEALTH_TIMEOUT_MS = 3_000;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -87,6 +88,11 @@ export class RedisAdapter implements StoreAdapter {
 
   private reader(): RedisClient {
     return this.replica ?? this.primary;
+  }
+
+  /** Redisson clients blocked on a lock, counted as its channel's subscribers (waiters.ts). */
+  async anonymousWaiters(locks: LockRecord[], signal: AbortSignal): Promise<Map<string, { count: number; source: string }>> {
+    return withTimeout(redissonWaiters(this.primary, this.replica, locks), this.cfg.commandTimeoutMs, signal);
   }
 
   async health(signal: AbortSignal): Promise<Health> {
