@@ -71,6 +71,8 @@ export interface HoldProcess {
   waitForLine(line: string, timeoutMs: number): Promise<void>;
   /** The "let go" line on stdin (closing it), without waiting for an answer. */
   letGo(): void;
+  /** Writes one line to the program's stdin (e.g. Curator's "let-go 0"). */
+  send(line: string): void;
   /** Protocol release: a line on stdin, then RELEASED and exit. Returns the exit code. */
   release(timeoutMs?: number): Promise<number | null>;
   /** SIGKILL if still running; resolves once it is gone. */
@@ -155,6 +157,9 @@ export function startHold(label: string, command: string, args: string[], opts: 
     waitForLine,
     letGo() {
       child.stdin!.end("\n");
+    },
+    send(line: string) {
+      child.stdin!.write(line + "\n");
     },
     async release(timeoutMs = 30_000) {
       child.stdin!.end("\n");

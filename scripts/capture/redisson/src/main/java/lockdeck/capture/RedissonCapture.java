@@ -37,7 +37,9 @@ import org.redisson.config.Config;
  * LOCKDECK_REDISSON_WATCHDOG_MS (Config.lockWatchdogTimeout, default
  * 30000) and LOCKDECK_REDISSON_FAIR_WAIT_MS (Config.fairLockWaitTimeout, default 300000: how
  * long a fair-lock waiter may stay in the queue before it is dropped as stale and re-queues at
- * the tail — a queue reorder).
+ * the tail — a queue reorder), LOCKDECK_REDISSON_WAITER_HOLD_MS (how long a fair waiter holds
+ * the lock once it gets it; default 0), LOCKDECK_REDISSON_FAIR_PROBE_MS (fairlock: one more
+ * thread tries tryLock(0) this often, dropping a stale queue head as a polling service would).
  */
 public final class RedissonCapture {
 
@@ -111,6 +113,7 @@ public final class RedissonCapture {
             say("QUEUED " + i + " " + id + " " + System.currentTimeMillis());
             lock.lock();
             say("ACQUIRED " + i + " " + id + " " + System.currentTimeMillis());
+            sleepEnv("LOCKDECK_REDISSON_WAITER_HOLD_MS");
             lock.unlock();
         }, label);
         waiters.add(t);
@@ -137,6 +140,39 @@ public final class RedissonCapture {
         }, "blocked-" + i);
         waiters.add(t);
         t.start();
+    }
+
+    private volatile boolean probing = true;
+
+    /**
+     * Another thread that tries the fair lock without waiting (tryLock(0)) every few ms, as a
+     * service polling for a lock does: each attempt runs Redisson's acquire script, which drops a
+     * stale queue head — the head then re-queues at the tail on its own next attempt.
+     */
+    private void prober(RLock lock, long everyMs) {
+        Thread t = new Thread(() -> {
+            while (probing) {
+                try {
+                    Thread.sleep(everyMs);
+                    if (probing && lock.tryLock(0, TimeUnit.MILLISECONDS)) lock.unlock();
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "fairlock-prober");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Sleeps for the ms an environment variable names (0 when unset): a waiter holding a while. */
+    static void sleepEnv(String name) {
+        String v = System.getenv(name);
+        if (v == null) return;
+        try {
+            Thread.sleep(Long.parseLong(v));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Waits until n clients are subscribed to a lock's channel (they are blocked then). */
@@ -236,6 +272,8 @@ public final class RedissonCapture {
                 await("first fair waiter", () -> redisson.getList(queue, StringCodec.INSTANCE).size() >= 1);
                 waiter("fairlock-waiter-2", lock);
                 await("second fair waiter", () -> redisson.getList(queue, StringCodec.INSTANCE).size() >= 2);
+                String probe = System.getenv("LOCKDECK_REDISSON_FAIR_PROBE_MS");
+                if (probe != null) prober(lock, Long.parseLong(probe));
             }
             case "rwlock-read" -> {
                 RReadWriteLock rw = redisson.getReadWriteLock(name);
@@ -272,6 +310,7 @@ public final class RedissonCapture {
 
     /** Lets go in reverse order of taking; fair waiters then get the lock in turn and drop it. */
     boolean releaseAll() throws InterruptedException {
+        probing = false;
         boolean ok = true;
         for (int i = holders.size() - 1; i >= 0; i--) {
             Holder h = holders.get(i);
