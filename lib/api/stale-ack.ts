@@ -5,8 +5,11 @@
 
 import type { Freshness } from "./types";
 
-/** Time an operator may take between reading the age and the request arriving. */
-export const STALE_ACK_SLACK_MS = 5_000;
+/**
+ * The age grows while the request travels: the UI sends the age it shows at the click, so the
+ * server allows this much more (request latency, clock steps), not the operator's think time.
+ */
+export const STALE_ACK_SLACK_MS = 2_000;
 
 /** Null when the request may go ahead; else why not (the 428 answer's message and fields). */
 export function staleAckProblem(f: Freshness, staleAckMs: number | undefined): { message: string; extra: Record<string, unknown> } | null {
