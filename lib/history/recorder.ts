@@ -96,7 +96,8 @@ export class Recorder {
   /** Events of the queue's head being written right now (not "pending" for queries meanwhile). */
   private inFlight = 0;
   private lastHeartbeat = 0;
-  private readonly startedAt: number;
+  /** When this recorder started: the end of a console-down gap before it. */
+  readonly startedAt: number;
   /** Holdings open when the previous process stopped, per connection, until its first snapshot here. */
   private openBefore: Map<string, Map<string, { holder: string; owner?: string; start: number }[]>> | null = null;
   /** When the previous process was last alive (its last heartbeat); null = unknown or not checked yet. */
