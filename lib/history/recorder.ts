@@ -262,7 +262,23 @@ export class Recorder {
 
   /** What queries add to the store: waits in progress, and events derived but not written yet. */
   liveView(): LiveView {
-    return { now: this.now(), waits: this.currentWaits(), pending: this.queue.slice(this.inFlight) };
+    return { now: this.now(), waits: this.currentWaits(), pending: [...this.queue.slice(this.inFlight), ...this.departures()] };
+  }
+
+  /**
+   * Waiters that left and may still come back (the reorder grace): for queries they have left
+   * now — their wait is finished and counted — until they return (then they wait on) or the
+   * grace ends (then the same event is written).
+   */
+  private departures(): LifeEvent[] {
+    const now = this.now();
+    const out: LifeEvent[] = [];
+    for (const [connection, memos] of this.memos) {
+      for (const [key, memo] of memos) {
+        if (memo.departed) out.push(...expireDeparted(memo, { connection, key }, now, 0).events);
+      }
+    }
+    return out;
   }
 
   /** The overview's sparkline points per connection (oldest first, the last hour). */
@@ -270,7 +286,8 @@ export class Recorder {
     return Object.fromEntries(this.trendRing);
   }
 
-  private sampleTrend(): void {
+  /** One trend point per connection (the timer calls it every TREND_STEP_MS). */
+  sampleTrend(): void {
     const t = this.now();
     for (const s of this.source.sample?.() ?? []) {
       const ring = this.trendRing.get(s.connection) ?? [];
