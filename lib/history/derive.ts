@@ -104,7 +104,7 @@ export function memoOf(rec: LockRecord, at: number): Memo {
 function carryAnonymous(before: Memo, after: Memo, at: number): Memo {
   const prev = before.waiters.filter((w) => isAnonymous(w.id));
   const next = after.waiters.filter((w) => isAnonymous(w.id));
-  if (prev.length === 0 || (next.length === 0 && prev.length === 0)) return after;
+  if (prev.length === 0) return after;
   const named = after.waiters.filter((w) => !isAnonymous(w.id));
   let slots: MemoEntry[];
   if (next.length <= prev.length) slots = prev.slice(prev.length - next.length);

@@ -179,7 +179,7 @@ export class Recorder {
           // Out of sight from the last confirmation on: a marked gap, written at once.
           if (conn.primed && !conn.outage) {
             const from = Date.parse(d.outageSince ?? d.confirmedAt ?? "") || at;
-            conn.outage = { id: `${e.connection}:${from}`, connection: e.connection, kind: "store-unreachable", from, to: null, detail: (d as { message?: string }).message || undefined };
+            conn.outage = { id: `${e.connection}:${from}`, connection: e.connection, kind: "store-unreachable", from, to: null, detail: d.message || undefined };
             this.gapQueue.push({ ...conn.outage });
           }
         }
@@ -191,7 +191,7 @@ export class Recorder {
         }
         conn.status = d.status;
         conn.mode = mode;
-        conn.resMs = mode === "live" ? 0 : ((d as { pollIntervalMs?: number }).pollIntervalMs ?? 5_000);
+        conn.resMs = mode === "live" ? 0 : (d.pollIntervalMs ?? 5_000);
         if (d.observedAt !== null && !conn.primed) {
           conn.primed = true;
           this.settleRestart(e.connection);
@@ -320,17 +320,25 @@ export class Recorder {
   private async checkRestart(store: HistoryStore): Promise<void> {
     if (this.restartChecked) return;
     const last = await store.lastHeartbeat();
-    this.restartChecked = true;
-    if (last === null || this.startedAt - last < RESTART_GAP_MS) return;
+    // Nothing was recorded from the last heartbeat until this process started — or, for a
+    // PostgreSQL standby taking over from a writer that died, until now (it dropped what it saw).
+    const end = last !== null && last >= this.startedAt ? this.now() : this.startedAt;
+    if (last === null || end - last < RESTART_GAP_MS) {
+      this.restartChecked = true;
+      return;
+    }
     this.downSince = last;
     await store.closeOpenGaps(last);
-    this.gapQueue.push({ id: `console:${last}`, connection: null, kind: "console-down", from: last, to: this.startedAt, detail: "LockDeck was not running (or not recording): changes in this gap were not seen" });
     const events = await store.events({ from: last - OPEN_LOOKBACK_MS, to: last + 1, kinds: ["acquired", "seen", "released", "expired", "force-released", "lost"] });
     const byLock = new Map<string, typeof events>();
     for (const e of events) {
       const id = `${e.connection}\u0000${e.key}`;
-      byLock.set(id, [...(byLock.get(id) ?? []), e]);
+      const list = byLock.get(id);
+      if (list) list.push(e);
+      else byLock.set(id, [e]);
     }
+    this.gapQueue.push({ id: `console:${last}`, connection: null, kind: "console-down", from: last, to: end, detail: "LockDeck was not running (or not recording): changes in this gap were not seen" });
+    this.restartChecked = true;
     this.openBefore = new Map();
     for (const evs of byLock.values()) {
       const open = segments(evs).filter((sg) => sg.end === null);

@@ -20,6 +20,10 @@ export interface ConnectionStatusEvent extends Freshness {
   lockCount: number;
   /** When the last full snapshot was read (a live feed's changes do not move it; confirmedAt does). */
   observedAt: string | null;
+  /** Why it is degraded or unreachable (the hub always sends it; "" when fine). */
+  message?: string;
+  /** Polling: how often the store is read. */
+  pollIntervalMs?: number;
 }
 
 export type SequencedEvent = HubEvent & { id: number };
