@@ -14,7 +14,7 @@
 import path from "node:path";
 import type { EventBus, SequencedEvent } from "../hub/bus";
 import type { LockRecord } from "../model";
-import { AuditTail, markForced } from "./audit-tail";
+import { AuditTail, markForcedOnce, type ReleaseIntent } from "./audit-tail";
 import { derive, expireDeparted, isAnonymous, refreshExpiry, type Memo } from "./derive";
 import type { HistoryGap, TrendPoint } from "../api/types";
 import { segments } from "./stats";
@@ -41,6 +41,8 @@ const TREND_POINTS = 240;
 const RESTART_GAP_MS = 5_000;
 /** How far back to look for holdings still open when the console went down. */
 const OPEN_LOOKBACK_MS = 6 * 3_600_000;
+/** How long a release intent can still mark a release as forced (markForced's window + the slowest polling). */
+const INTENT_TTL_MS = 70_000;
 /** At most this often a heartbeat is written when there is nothing else to write. */
 const HEARTBEAT_MS = 5_000;
 
@@ -106,6 +108,8 @@ export class Recorder {
   private readonly trendRing = new Map<string, TrendPoint[]>();
   /** Sessions still seen on a connection when a gap closes (to tell "session gone" from "unknown"). */
   private liveSessions = new Map<string, Set<string>>();
+  /** Release intents read from the audit log in the last INTENT_TTL_MS. */
+  private intents: ReleaseIntent[] = [];
 
   constructor(
     private readonly bus: EventBus,
@@ -404,11 +408,16 @@ export class Recorder {
     this.flushing = true;
     try {
       this.refreshExpiries();
-      const intents = this.audit.read();
-      if (intents.length) {
-        const marked = markForced(this.queue, intents);
+      // Intents stay in play for a while: the release they announce may be derived after the
+      // flush that read them (the store call and the hub's re-read take a few ms more).
+      const now = this.now();
+      this.intents = [...this.intents.filter((i) => now - i.at < INTENT_TTL_MS), ...this.audit.read()];
+      const intents = this.intents;
+      if (intents.length && this.queue.length) {
+        const { events: marked, used } = markForcedOnce(this.queue, intents);
         marked.forEach((m, i) => m !== this.queue[i] && this.metrics.relabel(this.queue[i], m));
         this.queue = marked;
+        this.intents = this.intents.filter((i) => !used.has(i));
       }
       this.expireDepartures();
       this.tryOpen();
