@@ -33,7 +33,11 @@ describe("a store outage (real redis-server killed and restarted empty)", () => 
     client.on("error", () => {});
     reg = new Registry(
       ConfigSchema.parse({
-        connections: [{ id: "r", kind: "redis", url: server.url, notifications: "use" }],
+        connections: [
+          { id: "r", kind: "redis", url: server.url, notifications: "use" },
+          // Reads time out well within a pause (the pause test).
+          { id: "rp", kind: "redis", url: server.url, notifications: "use", commandTimeoutMs: 1_000 },
+        ],
         dataDir: mkdtempSync(path.join(tmpdir(), "ld-outage-")),
       }),
     );
@@ -120,9 +124,31 @@ describe("a store outage (real redis-server killed and restarted empty)", () => 
     expect(await goneLock(reg, "r", "lock:outage:b")).toMatchObject({ last: { kind: "lost", cause: "unknown" } });
     const ov = await overviewAnswer(reg);
     expect(ov.recent.some((e) => e.kind === "outage" && e.connection === "r" && e.to !== null)).toBe(true);
-    expect(ov.recent.filter((e) => e.kind === "lost").map((e) => e.key).sort()).toEqual(["lock:outage:a", "lock:outage:b", "lock:outage:c"]);
+    expect(ov.recent.filter((e) => e.kind === "lost" && e.connection === "r").map((e) => e.key).sort()).toEqual(["lock:outage:a", "lock:outage:b", "lock:outage:c"]);
     expect(hub.freshness().stale).toBe(false);
   }, 90_000);
+
+  it("a store that stops answering (CLIENT PAUSE) makes the view stale; a read that timed out is never taken for a release", async () => {
+    const hub = reg.get("rp").hub;
+    const client = new Redis(server.url);
+    try {
+      await client.set("lock:paused", "tok-p-0123456789", "PX", 60_000);
+      await waitFor(async () => hub.get("lock:paused") !== undefined && !hub.freshness().stale, { timeoutMs: 10_000, what: "the lock" });
+      const t0 = Date.now();
+      await client.call("CLIENT", "PAUSE", "6000", "ALL");
+      // The lock page re-reads the key while Redis does not answer (the read times out).
+      await lockDetail(reg.get("rp"), "lock:paused");
+      await waitFor(async () => hub.freshness().stale, { timeoutMs: 10_000, what: "the view stale" });
+      expect(hub.get("lock:paused")).toBeDefined();
+      await waitFor(async () => !hub.freshness().stale, { timeoutMs: 20_000, what: "fresh again after the pause" });
+      expect(hub.get("lock:paused")).toBeDefined();
+      await reg.history!.flush();
+      const ends = await reg.history!.reader()!.events({ connection: "rp", key: "lock:paused", from: t0 - 1_000, to: Date.now() + 1, kinds: ["released", "expired", "force-released", "lost"] });
+      expect(ends).toEqual([]);
+    } finally {
+      client.disconnect();
+    }
+  }, 40_000);
 
   it("after a release the answer names who holds the lock now (a waiter that took over), or that it is free", async () => {
     const hub = reg.get("r").hub;

@@ -146,7 +146,10 @@ export class RedisAdapter implements StoreAdapter {
     const found = locks.filter((l) => wantedLocks.has(l.key) && this.wanted(l.key));
     this.feed.noteTtls(found, started);
     const foundKeys = new Set(found.map((l) => l.key));
-    const gone = lockKeys.filter((k) => !foundKeys.has(k));
+    // A key the server refused to read (a reply error on it) is not gone: it keeps its last
+    // record, and its problem says why. (Timeouts and closed connections fail the read: read.ts.)
+    const unread = new Set(merged.problems.filter((p) => p.code === "read-error").map((p) => p.key));
+    const gone = lockKeys.filter((k) => !foundKeys.has(k) && !unread.has(k));
     this.failover?.afterReread(found, gone);
     return { locks: found, gone, problems: [...merged.problems, ...problems] };
   }
