@@ -187,8 +187,9 @@ export class Recorder {
             this.gapQueue.push({ ...conn.outage });
           }
         }
-        if (d.status === "ok" && conn.outage) {
-          // The re-list that ends the gap has been applied (the hub publishes it before this status).
+        if (d.status !== "unreachable" && conn.outage) {
+          // The store answers again ("ok", or "degraded": slow, no leader) and the re-list that
+          // ends the gap has been applied (the hub publishes it before this status).
           this.gapQueue.push({ ...conn.outage, to: Date.parse(d.confirmedAt ?? "") || at });
           conn.outage = null;
           this.liveSessions.delete(e.connection);
