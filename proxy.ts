@@ -6,13 +6,13 @@
 // Static security headers for every answer are in next.config.js.
 
 import { NextResponse, type NextRequest } from "next/server";
-import { serverConfig } from "./lib/config";
+import { serverAuth } from "./lib/auth/server-auth";
 import { hostProblem, logRefusedHost, misdirected } from "./lib/auth/host";
 import { newNonce, pageCsp } from "./lib/auth/csp";
 
 export function proxy(req: NextRequest) {
   const host = req.headers.get("host");
-  const refused = hostProblem(host, serverConfig().auth);
+  const refused = hostProblem(host, serverAuth());
   if (refused) {
     logRefusedHost(host, req.method, req.nextUrl.pathname);
     return misdirected(refused);

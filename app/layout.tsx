@@ -4,6 +4,7 @@ import { connection } from "next/server";
 import { AppHeader } from "@/components/app-header";
 import { ClientOnly } from "@/components/client-only";
 import { THEME_SCRIPT } from "@/components/theme";
+import { storeWarnings } from "@/lib/stores";
 import { Providers } from "./providers";
 import "./globals.css";
 
@@ -29,7 +30,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
         <script dangerouslySetInnerHTML={{ __html: THEME_SCRIPT }} />
       </head>
       <body className="flex h-dvh flex-col overflow-hidden bg-bg font-sans text-[13px] text-fg antialiased">
-        <Providers>
+        <Providers warnings={storeWarnings()}>
           <AppHeader />
           <main className="flex min-h-0 flex-1 flex-col overflow-auto">
             <ClientOnly fallback={<p className="p-4 text-muted">Loading…</p>}>{children}</ClientOnly>

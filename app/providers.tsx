@@ -4,6 +4,8 @@ import { useState, type ReactNode } from "react";
 import { QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { ApiError } from "@/components/api";
 import { LiveEvents } from "@/components/live-events";
+import { WarningTexts } from "@/components/warnings";
+import type { WarningText } from "@/lib/stores/module";
 
 /** A 401 means nobody is signed in (or the session ended): go to sign-in, then come back. */
 function signInOn401(error: unknown) {
@@ -13,8 +15,11 @@ function signInOn401(error: unknown) {
   window.location.assign(`/login?next=${encodeURIComponent(next)}`);
 }
 
-/** Providers gives the client tree its query cache (one per browser tab) and the live event stream. */
-export function Providers({ children }: { children: ReactNode }) {
+/**
+ * Providers gives the client tree its query cache (one per browser tab), the live event stream,
+ * and the stores' warning texts (from the server's store registry).
+ */
+export function Providers({ warnings, children }: { warnings: Record<string, WarningText>; children: ReactNode }) {
   const [client] = useState(
     () =>
       new QueryClient({
@@ -29,7 +34,9 @@ export function Providers({ children }: { children: ReactNode }) {
   );
   return (
     <QueryClientProvider client={client}>
-      <LiveEvents>{children}</LiveEvents>
+      <WarningTexts stores={warnings}>
+        <LiveEvents>{children}</LiveEvents>
+      </WarningTexts>
     </QueryClientProvider>
   );
 }

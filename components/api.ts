@@ -85,6 +85,8 @@ export interface LockDetail extends Freshness {
   plans?: Partial<Record<ReleaseMode, PlanView>>;
   /** Holders a release can act on alone (plan.targets): holder id → mode → plan for that holder only. */
   targetPlans?: Record<string, Partial<Record<ReleaseMode, PlanView>>>;
+  /** A mode of the plan acts on a lock nobody holds (an empty ZooKeeper lock parent): the button's label for it. */
+  freeLockRelease?: string;
   mode: UpdateMode;
   pollIntervalMs?: number;
   consistency: string;

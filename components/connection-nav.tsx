@@ -9,18 +9,24 @@ import { ErrorNote } from "./error-note";
 import { staleWords } from "./freshness";
 import { connectionsQuery } from "./queries";
 
+/** A tab of a store's own view (lib/stores/<kind>/module.ts `views`), as the layout passes it. */
+export interface ViewTab {
+  path: string;
+  label: string;
+}
+
 /**
  * ConnectionFrame: the tabs of one connection above its page. The page itself mounts only once
  * the connection is known to exist, so an unknown id asks the store nothing (no 404s, no event
  * stream for it) and says so plainly instead of loading forever.
  */
-export function ConnectionFrame({ conn, children }: { conn: string; children: ReactNode }) {
+export function ConnectionFrame({ conn, views, children }: { conn: string; views: ViewTab[]; children: ReactNode }) {
   const { data, error } = useQuery(connectionsQuery());
   const c = data?.find((x) => x.id === conn);
   if (data && !c) return <NoSuchConnection conn={conn} connections={data} />;
   return (
     <>
-      <ConnectionNav conn={conn} c={c} />
+      <ConnectionNav conn={conn} c={c} views={views} />
       {c ? children : error ? <div className="p-4"><ErrorNote error={error} what="the connections" /></div> : <p className="p-4 text-muted">Loading…</p>}
     </>
   );
@@ -59,12 +65,13 @@ function NoSuchConnection({ conn, connections }: { conn: string; connections: Co
   );
 }
 
-/** ConnectionNav: which connection this is, its health, and its tabs (Locks, Settings, store views). */
-function ConnectionNav({ conn, c }: { conn: string; c: ConnectionSummary | undefined }) {
+/** ConnectionNav: which connection this is, its health, and its tabs (Locks, the store's own views, Settings). */
+function ConnectionNav({ conn, c, views }: { conn: string; c: ConnectionSummary | undefined; views: ViewTab[] }) {
   const pathname = usePathname() ?? "";
   const base = `/c/${encodeURIComponent(conn)}`;
   const tab = (href: string, label: string, active: boolean) => (
     <Link
+      key={href}
       href={href}
       aria-current={active ? "page" : undefined}
       className={`border-b-2 px-2 pb-1 ${active ? "border-accent text-fg" : "border-transparent text-muted hover:text-fg"}`}
@@ -86,8 +93,7 @@ function ConnectionNav({ conn, c }: { conn: string; c: ConnectionSummary | undef
         ) : null}
         <nav aria-label="Connection" className="ml-auto flex gap-1 self-end">
           {tab(base, "Locks", pathname === base || pathname.startsWith(`${base}/lock`))}
-          {c?.kind === "consul" ? tab(`${base}/sessions`, "Sessions", pathname.startsWith(`${base}/sessions`)) : null}
-          {c?.kind === "etcd" ? tab(`${base}/leases`, "Leases", pathname.startsWith(`${base}/leases`)) : null}
+          {c ? views.map((v) => tab(`${base}/${v.path}`, v.label, pathname.startsWith(`${base}/${v.path}`))) : null}
           {tab(`${base}/settings`, "Settings", pathname.startsWith(`${base}/settings`))}
         </nav>
       </div>

@@ -10,7 +10,7 @@ import { startLabel, whoText } from "./holder-text";
 import type { AnonymousWaiters, HolderView, LockView, WaiterView } from "./truth-types";
 import { lockHref } from "./lock-row";
 import { Ttl } from "./ttl";
-import { describeWarning } from "./warnings";
+import { useWarnings } from "./warnings";
 
 export function Section({ title, children, aside }: { title: string; children: ReactNode; aside?: ReactNode }) {
   return (
@@ -172,6 +172,7 @@ function AnonymousWaitersLine({ anon, now }: { anon: AnonymousWaiters; now: stri
 }
 
 export function Warnings({ warnings }: { warnings: string[] }) {
+  const { describe: describeWarning } = useWarnings();
   return (
     <ul className="flex flex-col gap-1">
       {warnings.map((w) => (

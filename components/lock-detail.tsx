@@ -59,9 +59,9 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
   const data = notFound ? undefined : detail.data;
   const lock = data?.lock;
   const status = lock ? lockStatus(lock) : null;
-  // A free lock can still offer one action: pruning an empty ZooKeeper lock parent.
-  const prunable = lock?.state === "free" && !!data?.plan.modes.includes("prune-empty");
-  const canRelease = !!who.data?.canRelease && (lock?.state === "held" || prunable);
+  // A free lock can still offer a mode that acts on it (pruning an empty ZooKeeper lock parent).
+  const freeRelease = lock?.state === "free" ? data?.freeLockRelease : undefined;
+  const canRelease = !!who.data?.canRelease && (lock?.state === "held" || !!freeRelease);
   const fresh = summary ?? data;
   // Ages run to the newest server time we have (this read, or the connection list's).
   const now = laterOf(laterOf(data?.now, summary?.now), lock?.observedAt) ?? "";
@@ -161,7 +161,7 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
                   onClick={() => setTarget({ lock, plan: data.plan })}
                   className="ml-auto rounded border border-bad/60 px-3 py-1 font-medium text-bad hover:bg-bad/10"
                 >
-                  {prunable ? "Prune empty parent…" : "Force release…"}
+                  {freeRelease ? `${freeRelease}…` : "Force release…"}
                   {fresh?.stale ? <span className="ml-1 text-[12px] font-normal">(view {formatDuration(fresh.staleAgeMs ?? 0)} old)</span> : null}
                 </button>
               ) : who.data && !who.data.canRelease && lock.state === "held" ? (

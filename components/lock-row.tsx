@@ -7,7 +7,7 @@ import { startLabel, whoText } from "./holder-text";
 import type { HolderView, LockView } from "./truth-types";
 import { StatusBadge } from "./status-badge";
 import { Ttl } from "./ttl";
-import { describeWarning } from "./warnings";
+import { useWarnings } from "./warnings";
 
 /** Column template shared by the header and every row, so they line up. */
 export const LOCK_GRID =
@@ -84,6 +84,7 @@ function Held({ lock, now }: { lock: LockRecord; now: string | undefined }) {
 }
 
 function Warnings({ warnings }: { warnings: string[] }) {
+  const { describe: describeWarning } = useWarnings();
   if (!warnings.length) return null;
   const shown = warnings.slice(0, 2);
   return (

@@ -6,7 +6,7 @@ import type { StatusCounts } from "./api";
 import { formatCount } from "./format";
 import type { LockFilters } from "./lock-filters";
 import { STATUS_STYLE } from "./status-badge";
-import { KNOWN_WARNINGS, describeWarning } from "./warnings";
+import { useWarnings } from "./warnings";
 
 export interface FilterBarProps {
   filters: LockFilters;
@@ -40,7 +40,8 @@ export const FilterBar = memo(function FilterBar({ filters, formats, counts, sea
     onChange({ status: LOCK_STATUSES.filter((x) => next.includes(x)) });
   };
   const formatOptions = filters.format && !formats.includes(filters.format) ? [filters.format, ...formats] : formats;
-  const warningOptions = filters.warning && !KNOWN_WARNINGS.includes(filters.warning) ? [filters.warning, ...KNOWN_WARNINGS] : KNOWN_WARNINGS;
+  const { known, describe: describeWarning } = useWarnings();
+  const warningOptions = filters.warning && !known.includes(filters.warning) ? [filters.warning, ...known] : known;
   const anyFilter = filters.q || filters.format || filters.status.length || filters.warning;
 
   return (

@@ -6,7 +6,7 @@ import { escapeControls } from "@/lib/keys";
 import type { LockRecord, ReleaseMode } from "@/lib/model";
 import { newRequestId, releaseLock, type LockDetail, type ReleaseResult } from "./api";
 import { CopyButton } from "./copy-button";
-import { formatClock, formatDuration, shortId } from "./format";
+import { formatClock } from "./format";
 import { whoText } from "./holder-text";
 import { keys } from "./queries";
 import { StaleAck } from "./release-ack";
@@ -31,23 +31,9 @@ export interface ReleaseDialogProps {
 
 const MIN_REASON = 3;
 
-function modeText(mode: ReleaseMode, lock: LockRecord): string {
-  const h = lock.holders[0];
-  if (mode === "revoke-lease") {
-    const lease = h?.lease;
-    const n = lease?.keys?.length;
-    return `Revoke lease ${lease ? shortId(lease.id) : "of the holder"}: ends the holder's session and deletes every key attached to it${
-      n ? ` (${n} key${n === 1 ? "" : "s"}: ${lease!.keys!.slice(0, 5).map(escapeControls).join(", ")}${n > 5 ? ", …" : ""})` : ""
-    }.`;
-  }
-  if (mode === "destroy-session") {
-    const s = h?.session;
-    const delay = s?.lockDelayMs ? ` Lock-delay ${formatDuration(s.lockDelayMs)} follows: nobody can acquire during it.` : "";
-    return `Destroy session ${s ? shortId(s.id) : "of the holder"}${s?.name ? ` (${s.name})` : ""}: releases every lock the session holds${
-      s?.behavior === "delete" ? " and deletes their keys" : ""
-    }.${delay}`;
-  }
-  return "Delete only this lock's key(s), and only if they still hold exactly what you saw.";
+/** A mode's words when the answer carries no plan for it (each store's plans say what their modes do). */
+function modeText(mode: ReleaseMode): string {
+  return mode === "delete" ? "Delete only this lock's key(s), and only if they still hold exactly what you saw." : `${mode}: re-read the lock to see what it does`;
 }
 
 /**
@@ -202,7 +188,7 @@ export function ReleaseDialog({ conn, lock, plan, freshness, liveFence, onClose,
         <dl className="grid grid-cols-[max-content_1fr] gap-x-3 gap-y-1.5">
           <dt className="text-muted">This deletes exactly:</dt>
           <dd data-testid="release-deletes" className="font-mono [overflow-wrap:anywhere]">
-            {plans?.[mode] ? shown.deletes : mode === defaultMode ? plan.deletes : modeText(mode, lock)}
+            {plans?.[mode] ? shown.deletes : mode === defaultMode ? plan.deletes : modeText(mode)}
           </dd>
           <dt className="text-muted">Fencing token:</dt>
           <dd>
@@ -259,7 +245,7 @@ export function ReleaseDialog({ conn, lock, plan, freshness, liveFence, onClose,
                   className="mt-0.5"
                 />
                 <span>
-                  <span className="font-mono">{m}</span> — {plans?.[m]?.title ?? modeText(m, lock)}
+                  <span className="font-mono">{m}</span> — {plans?.[m]?.title ?? modeText(m)}
                 </span>
               </label>
             ))}

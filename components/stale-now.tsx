@@ -9,12 +9,13 @@ import { escapeControls } from "@/lib/keys";
 import { fetchLocksPage } from "./api";
 import { lockHref } from "./lock-row";
 import { connectionsQuery, REFRESH_MS } from "./queries";
-import { describeWarning } from "./warnings";
+import { useWarnings } from "./warnings";
 import { STALE_WARNINGS } from "@/lib/status";
 
 const LIMIT = 50;
 
 export function StaleNow() {
+  const { describe: describeWarning } = useWarnings();
   const conns = useQuery(connectionsQuery());
   const withStale = (conns.data ?? []).filter((c) => c.counts.stale > 0);
   const pages = useQueries({

@@ -2,33 +2,12 @@
 // LOCKDECK_CONNECTIONS (the same JSON in the environment). No config at all = the embedded demo.
 // A bad config stops start-up with one line that names the field.
 
-import { readFileSync, existsSync } from "node:fs";
-import path from "node:path";
 import { z } from "zod";
-import { RedisConnectionSchema, redisConfigIssue } from "./stores/redis/config";
-import { ZooKeeperConnectionSchema } from "./stores/zookeeper/config";
-import { ConsulConnectionSchema } from "./stores/consul/config";
-import { EtcdConnectionSchema } from "./stores/etcd/config";
 import { AuthSchema } from "./auth/config";
+import { ConnectionSchema, DEMO_CONNECTIONS, type ConnectionConfig } from "./stores";
+import { ConfigError, firstIssue, readConfigJson } from "./config-source";
 
-const MemoryConnectionSchema = z
-  .object({
-    id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
-    kind: z.literal("memory"),
-    label: z.string().optional(),
-    /** Run the demo workload generator against this in-process store. */
-    workload: z.boolean().default(true),
-    seed: z.number().int().optional(),
-    readOnly: z.boolean().default(false),
-  })
-  .strict();
-
-export const ConnectionSchema = z
-  .discriminatedUnion("kind", [RedisConnectionSchema, ZooKeeperConnectionSchema, ConsulConnectionSchema, EtcdConnectionSchema, MemoryConnectionSchema])
-  .superRefine((c, ctx) => {
-    const issue = c.kind === "redis" ? redisConfigIssue(c) : null;
-    if (issue) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [issue.path], message: issue.message });
-  });
+export { ConnectionSchema, ConfigError, firstIssue, type ConnectionConfig };
 
 export const ConfigSchema = z
   .object({
@@ -131,60 +110,22 @@ export type Config = z.infer<typeof ConfigSchema>;
 export function sharedPostgresUrl(c: Config, env: NodeJS.ProcessEnv = process.env): string | null {
   return c.postgres.url || env.LOCKDECK_POSTGRES_URL || c.history.postgresUrl || env.LOCKDECK_HISTORY_POSTGRES_URL || null;
 }
-export type ConnectionConfig = z.infer<typeof ConnectionSchema>;
 
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
-
-export const DEMO_CONFIG = {
-  connections: [{ id: "demo", kind: "memory", label: "Embedded demo store", workload: true }],
-};
+export const DEMO_CONFIG = { connections: DEMO_CONNECTIONS };
 
 const g = globalThis as unknown as { __lockdeckConfig?: Config };
 
-/** This process's config, loaded once (the registry, route guards and proxy.ts share it). */
+/** This process's config, loaded once (the registry and route guards share it; proxy.ts reads its auth part, lib/auth/server-auth.ts). */
 export function serverConfig(): Config {
   g.__lockdeckConfig ??= loadConfig();
   return g.__lockdeckConfig;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const { source, raw } = readRaw(env);
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch (err) {
-    throw new ConfigError(`config error (${source}): not valid JSON: ${(err as Error).message}`);
-  }
-  // LOCKDECK_CONNECTIONS may be just the array.
-  if (Array.isArray(json)) json = { connections: json };
+  const { source, json } = readConfigJson(env, DEMO_CONFIG);
   const parsed = ConfigSchema.safeParse(json);
   if (!parsed.success) throw new ConfigError(`config error (${source}): ${firstIssue(parsed.error)}`);
   return parsed.data;
-}
-
-function readRaw(env: NodeJS.ProcessEnv): { source: string; raw: string } {
-  if (env.LOCKDECK_CONNECTIONS) return { source: "LOCKDECK_CONNECTIONS", raw: env.LOCKDECK_CONNECTIONS };
-  const file = env.LOCKDECK_CONFIG ?? path.resolve(/*turbopackIgnore: true*/ process.cwd(), "lockdeck.config.json");
-  if (env.LOCKDECK_CONFIG || existsSync(/*turbopackIgnore: true*/ file)) {
-    try {
-      return { source: file, raw: readFileSync(/*turbopackIgnore: true*/ file, "utf8") };
-    } catch (err) {
-      throw new ConfigError(`config error (${file}): cannot read: ${(err as Error).message}`);
-    }
-  }
-  return { source: "embedded demo", raw: JSON.stringify(DEMO_CONFIG) };
-}
-
-/** One line: the path of the first bad field and what is wrong with it. */
-export function firstIssue(err: z.ZodError): string {
-  const issue = err.issues[0];
-  const at = issue.path.reduce<string>(
-    (acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${p}` : String(p)),
-    "",
-  );
-  return `${at || "(root)"}: ${issue.message}`;
 }
 
 /** What a connection looks like to the browser: never credentials. */

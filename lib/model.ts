@@ -1,7 +1,10 @@
 // The lock model shared by adapters, decoders, the hub, the API and the UI.
 // Shapes may grow; renaming a field means updating docs/architecture.md, the API and e2e tests.
 
-export type StoreKind = "redis" | "etcd" | "consul" | "zookeeper" | "memory";
+import type { ReleaseMode as RegisteredReleaseMode, StoreKind as RegisteredKind } from "./stores";
+
+/** The kinds in the store registry (lib/stores/index.ts). */
+export type StoreKind = RegisteredKind;
 
 export interface Holder {
   id: string;
@@ -126,14 +129,8 @@ export interface Health {
   server?: string;
 }
 
-export type ReleaseMode =
-  | "delete"
-  | "revoke-lease"
-  | "destroy-session"
-  /** ZooKeeper: write Curator's revoke marker to a revocable holder's node (nothing is deleted). */
-  | "ask-holder"
-  /** ZooKeeper: delete an empty lock parent node (and empty ancestors), version-checked. */
-  | "prune-empty";
+/** Every mode some store offers; each store's modes, and what they do, are in its module (lib/stores/<kind>/module.ts). */
+export type ReleaseMode = RegisteredReleaseMode;
 
 export type ReleaseOutcome =
   | { status: "released"; detail?: string }
@@ -215,7 +212,7 @@ export interface ReleasePlan {
    * the release request names one in `target`, the plan for it says so in its title.
    * Absent: the release acts on the whole holding seen.
    */
-  targets?: { id: string; label: string }[];
+  targets?: { id: string; label: string; /** The modes a release of this one holder offers (absent: the plan's). */ modes?: ReleaseMode[] }[];
   /** The holder this plan is for, when it was asked for one target. */
   target?: string;
 }

@@ -3,7 +3,8 @@
 // would give each route its own copy.
 
 import { publicConnection, serverConfig, sharedPostgresUrl, type Config, type ConnectionConfig } from "./config";
-import { openConnection, type OpenedConnection } from "./stores";
+import { storeModule } from "./stores";
+import type { OpenedConnection } from "./stores/module";
 import { Hub } from "./hub/hub";
 import { EventBus } from "./hub/bus";
 import { AuditLog, type AuditEntry, type AuditFilter, type ChainProblem } from "./audit/log";
@@ -118,10 +119,11 @@ export class Registry {
   }
 
   open(c: ConnectionConfig): Connection {
-    const opened = openConnection(c);
+    const store = storeModule(c.kind);
+    const opened = store.open(c);
     const { connections: perConnection, ...defaults } = this.config.staleRules;
-    // The embedded demo store lives in each process: there is nothing to share.
-    const replicated = this.feed && c.kind !== "memory" ? new Replicated(c.id, opened.adapter, this.feed, this.bus) : null;
+    // A store that lives in each process (the embedded demo store) has nothing to share.
+    const replicated = this.feed && store.shared ? new Replicated(c.id, opened.adapter, this.feed, this.bus) : null;
     const hub = new Hub(c.id, replicated?.adapter ?? opened.adapter, this.bus, { rules: { ...defaults, ...perConnection[c.id] }, reads: this.config.storeReads });
     replicated?.bind({ all: () => hub.all(), get: (k) => hub.get(k), status: () => hub.statusEvent(), problems: () => hub.currentProblems() });
     const conn = { config: c, hub, opened, replicated };

@@ -4,6 +4,7 @@
 import type { Connection, Registry } from "../registry";
 import type { LockRecord } from "../model";
 import { HttpError } from "./errors";
+import { storeModule } from "../stores";
 import type { GoneLock } from "./types";
 
 /** How far back the history of a lock that is gone is searched. */
@@ -27,7 +28,7 @@ export async function lockDetail(conn: Connection, key: string) {
   // Holders that can be released alone (a Consul semaphore's slots): one plan per holder and
   // mode, so the dialog's title names the one slot (or "all") the release will act on.
   const targetPlans = plan.targets?.length
-    ? Object.fromEntries(plan.targets.map((t) => [t.id, Object.fromEntries([...new Set([...plan.modes, "destroy-session" as const])].map((m) => [m, hub.adapter.describeRelease(lock, m, t.id)]))]))
+    ? Object.fromEntries(plan.targets.map((t) => [t.id, Object.fromEntries((t.modes ?? plan.modes).map((m) => [m, hub.adapter.describeRelease(lock, m, t.id)]))]))
     : undefined;
   return {
     lock,
@@ -35,6 +36,8 @@ export async function lockDetail(conn: Connection, key: string) {
     plan,
     plans,
     ...(targetPlans && { targetPlans }),
+    // A mode that acts on a lock nobody holds (an empty ZooKeeper lock parent): its button label.
+    ...freeLockRelease(hub.adapter.kind, plan.modes),
     mode: status.mode,
     pollIntervalMs: status.pollIntervalMs,
     // now, confirmedAt, confirmedBy, confirmedAgeMs, stale, staleAgeMs, outageSince (lib/api/types.ts
@@ -44,6 +47,13 @@ export async function lockDetail(conn: Connection, key: string) {
     consistency: status.consistency,
     ...(readError && { readError: `not re-read: ${readError}; showing the record read ${lock.observedAt}` }),
   };
+}
+
+/** The label of the first mode that acts on a lock nobody holds, when the plan offers one. */
+function freeLockRelease(kind: string, modes: string[]): { freeLockRelease?: string } {
+  const labels: Partial<Record<string, string>> = storeModule(kind).freeLockModes;
+  const label = modes.map((m) => labels[m]).find(Boolean);
+  return label ? { freeLockRelease: label } : {};
 }
 
 /** Other LOCKS on the same lease or session (the lock's own helper keys are in lock.relatedKeys). */

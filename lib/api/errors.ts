@@ -5,20 +5,9 @@ import { FenceError } from "../fence";
 import { firstIssue, serverConfig } from "../config";
 import { hostProblem, logRefusedHost, misdirected } from "../auth/host";
 import { peerOf } from "../auth/peer";
+import { HttpError } from "./http-error";
 
-// Checks go by name, not instanceof: Next bundles route handlers separately, so one class can
-// exist in several copies within a process (the registry is shared through globalThis).
-export class HttpError extends Error {
-  override readonly name = "HttpError";
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
+export { HttpError };
 
 export function jsonError(status: number, code: string, message: string, extra: Record<string, unknown> = {}): Response {
   return Response.json({ error: { code, message }, ...extra }, { status, headers: { "cache-control": "no-store" } });

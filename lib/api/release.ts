@@ -14,13 +14,15 @@ import { staleAckProblem } from "./stale-ack";
 import { afterRelease } from "./after-release";
 import type { AfterRelease } from "./types";
 import type { Hub } from "../hub/hub";
+import { RELEASE_MODES } from "../stores";
 
 export const ReleaseBody = z
   .object({
     key: z.string().min(1).max(64 * 1024),
     fence: z.string().min(1).max(256 * 1024),
     reason: z.string().trim().min(3, "a reason of at least 3 characters is required").max(2_000),
-    mode: z.enum(["delete", "revoke-lease", "destroy-session", "ask-holder", "prune-empty"]).default("delete"),
+    /** Any store's mode (lib/stores/<kind>/module.ts); the adapter refuses one it does not offer for this lock. */
+    mode: z.enum(RELEASE_MODES).default("delete"),
     /** One per confirmation: the same id twice is refused (double-click, retried POST). */
     requestId: z.string().uuid().optional(),
     /** On a stale view: the age (ms) the operator acknowledged ("the view is N s old"); required then. */

@@ -6,9 +6,7 @@ import { z } from "zod";
 import type { ConnectionConfig } from "../config";
 import type { Registry } from "../registry";
 import { HttpError } from "./errors";
-import { CONSUL_CONSISTENCY_OPTIONS } from "../stores/consul/config";
-import { ZOOKEEPER_CONSISTENCY_OPTIONS } from "../stores/zookeeper/config";
-import { ETCD_CONSISTENCY_OPTIONS } from "../stores/etcd/config";
+import { storeModule } from "../stores";
 import type { Actor } from "../auth/guard";
 import { randomUUID } from "node:crypto";
 
@@ -16,48 +14,21 @@ export const SettingsBody = z
   .object({ consistency: z.string().min(1).max(50), waitReplicas: z.number().int().min(0).max(16).optional() })
   .strict();
 
-interface Option {
-  value: string;
-  label: string;
-  description: string;
-}
-
-function optionsOf(c: ConnectionConfig): Option[] {
-  if (c.kind === "redis") {
-    const opts: Option[] = [
-      {
-        value: "primary",
-        label: "Primary",
-        description: "Read from the primary: what lock clients see. Costs the primary one SCAN pass and small pipelines.",
-      },
-    ];
-    if (c.replicaUrl) {
-      opts.push({
-        value: "replica",
-        label: "Replica (may lag)",
-        description: "Read from the replica to spare the primary. Replication is asynchronous, so a lock can show held after it was released, or the reverse. Releases still go to the primary.",
-      });
-    }
-    return opts;
-  }
-  if (c.kind === "consul") return CONSUL_CONSISTENCY_OPTIONS;
-  if (c.kind === "zookeeper") return ZOOKEEPER_CONSISTENCY_OPTIONS;
-  if (c.kind === "etcd") return ETCD_CONSISTENCY_OPTIONS;
-  return [{ value: "linearizable", label: "In-process", description: "The embedded store answers from memory: always current." }];
-}
-
+/** What the settings page shows: the read mode, the modes this connection can use, and WAIT replicas where they apply. */
 export function settingsOf(c: ConnectionConfig) {
+  const s = storeModule(c.kind).settings;
   return {
-    consistency: c.kind === "memory" ? "linearizable" : c.consistency,
-    options: optionsOf(c),
-    /** Redis only: WAIT for this many replicas after a release; null where it does not apply. */
-    waitReplicas: c.kind === "redis" ? c.waitReplicas : null,
+    consistency: s.consistency(c),
+    options: s.options(c),
+    /** Replicas a release WAITs for (Redis); null where it does not apply. */
+    waitReplicas: s.waitReplicas(c),
   };
 }
 
 export async function applySettings(reg: Registry, id: string, body: z.infer<typeof SettingsBody>, actor: Actor) {
   const current = reg.get(id).config;
-  if (!optionsOf(current).some((o) => o.value === body.consistency)) {
+  const store = storeModule(current.kind).settings;
+  if (!store.options(current).some((o) => o.value === body.consistency)) {
     throw new HttpError(400, "bad_request", `consistency "${body.consistency}" is not available for this connection`);
   }
   reg.audit.append({
@@ -65,13 +36,9 @@ export async function applySettings(reg: Registry, id: string, body: z.infer<typ
     key: "", format: "", fence: "", reason: "", mode: "", outcome: "applied", detail: JSON.stringify(body),
     sourceIp: actor.sourceIp, userAgent: actor.userAgent,
   });
-  if (current.kind === "memory") return settingsOf(current);
   // The value was checked against this store's own options just above.
-  const next = {
-    ...current,
-    consistency: body.consistency,
-    ...(current.kind === "redis" ? { waitReplicas: body.waitReplicas ?? current.waitReplicas } : {}),
-  } as ConnectionConfig;
+  const next = store.apply(current, body) as ConnectionConfig | null;
+  if (!next) return settingsOf(current);
   await reg.reopen(next);
   return settingsOf(next);
 }

@@ -10,9 +10,9 @@
 // Until then the request stays pending (kept in memory, re-tried every few seconds while its
 // store answers); after a restart the pending ones are found again in the audit file.
 
-import type { StoreAdapter, LockRecord, ReleaseMode } from "../model";
+import type { StoreAdapter, LockRecord } from "../model";
 import { decodeFence, type Fence } from "../fence";
-import { holdingIds } from "../stores";
+import { storeModule } from "../stores";
 import type { AuditEntry, AuditInput, AuditLog } from "./log";
 
 export interface ReconcileHub {
@@ -114,9 +114,9 @@ export class Reconciler {
     }
     const current = await readCurrent(hub.adapter, base.key);
     if (current === undefined) return;
-    const mode = base.mode as ReleaseMode;
-    const seen = holdingIds(hub.adapter.kind, fence.h, mode);
-    const now = current ? holdingIds(hub.adapter.kind, decodeFence(current.fence).h, mode) : [];
+    const ids = (h: Fence["h"]) => storeModule(hub.adapter.kind).holdingIds(h, base.mode);
+    const seen = ids(fence.h);
+    const now = current ? ids(decodeFence(current.fence).h) : [];
     const present = seen.some((id) => now.includes(id));
     const at = new Date().toISOString();
     const outcome = present ? "not_applied" : "applied";

@@ -40,13 +40,15 @@ export function modesFor(lock: LockRecord, ctx: PlanContext): ReleaseMode[] {
   return [];
 }
 
-/** A semaphore's holders that can be released one at a time (each its own slot), with a label. */
-export function targetsFor(lock: LockRecord, ctx: PlanContext): { id: string; label: string }[] | undefined {
+/** A semaphore's holders that can be released one at a time (each its own slot), with a label and their modes. */
+export function targetsFor(lock: LockRecord, ctx: PlanContext): NonNullable<ReleasePlan["targets"]> | undefined {
   const h = decodeFence(lock.fence).h;
   if (h.t !== "sem" || ctx.readOnly) return undefined;
+  // One holder's session can always be destroyed alone, even where the whole semaphore's cannot.
+  const modes = [...new Set<ReleaseMode>([...modesFor(lock, ctx), "destroy-session"])];
   return evictees(h).map(([key, sid]) => {
     const name = ctx.sessions.get(sid)?.Name;
-    return { id: sid, label: `${name ? `${name} · ` : ""}session ${sid.slice(0, 8)} · ${key}` };
+    return { id: sid, label: `${name ? `${name} · ` : ""}session ${sid.slice(0, 8)} · ${key}`, modes };
   });
 }
 

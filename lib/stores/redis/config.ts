@@ -61,6 +61,25 @@ export const RedisConnectionSchema = z
 
 export type RedisConnectionConfig = z.infer<typeof RedisConnectionSchema>;
 
+/** The settings page's read modes: the primary, and the replica when one is configured. */
+export function redisConsistencyOptions(c: RedisConnectionConfig) {
+  const opts = [
+    {
+      value: "primary",
+      label: "Primary",
+      description: "Read from the primary: what lock clients see. Costs the primary one SCAN pass and small pipelines.",
+    },
+  ];
+  if (c.replicaUrl) {
+    opts.push({
+      value: "replica",
+      label: "Replica (may lag)",
+      description: "Read from the replica to spare the primary. Replication is asynchronous, so a lock can show held after it was released, or the reverse. Releases still go to the primary.",
+    });
+  }
+  return opts;
+}
+
 /** Checks across fields (the config's superRefine calls it): the field at fault and why, or null. */
 export function redisConfigIssue(c: RedisConnectionConfig): { path: string; message: string } | null {
   if (c.topology !== "sentinel") return null;

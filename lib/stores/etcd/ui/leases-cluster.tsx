@@ -1,7 +1,7 @@
 // The cluster status panel of the leases page: members, leader, raft term and index, and which
 // member answered. Presentational.
 
-import type { ClusterStatus } from "@/lib/stores/etcd/status";
+import type { ClusterStatus } from "../status";
 
 export function LeasesCluster({ cluster, error }: { cluster: ClusterStatus | null; error?: string }) {
   if (!cluster) {

@@ -6,14 +6,14 @@
 
 import { useMemo, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
-import type { LeasesPage } from "@/lib/stores/etcd/leases-page";
-import { ApiError } from "./api";
-import { ErrorNote } from "./error-note";
-import { formatClock } from "./format";
+import type { LeasesPage } from "../leases-page";
+import { ApiError } from "@/components/api";
+import { ErrorNote } from "@/components/error-note";
+import { formatClock } from "@/components/format";
 import { LeasesCluster } from "./leases-cluster";
 import { LeasesTable } from "./leases-table";
-import { ModeBadge } from "./mode-badge";
-import { connectionsQuery, REFRESH_MS, REFRESH_TEXT } from "./queries";
+import { ModeBadge } from "@/components/mode-badge";
+import { connectionsQuery, REFRESH_MS, REFRESH_TEXT } from "@/components/queries";
 
 type LeasesAnswer = LeasesPage & { consistency: string };
 

@@ -4,10 +4,10 @@
 
 import Link from "next/link";
 import { escapeControls } from "@/lib/keys";
-import type { LeaseRow } from "@/lib/stores/etcd/leases-page";
-import { formatDuration } from "./format";
-import { lockHref } from "./lock-row";
-import { describeWarning } from "./warnings";
+import type { LeaseRow } from "../leases-page";
+import { formatDuration } from "@/components/format";
+import { lockHref } from "@/components/lock-row";
+import { useWarnings } from "@/components/warnings";
 
 function TtlCell({ l }: { l: LeaseRow }) {
   if (l.ttlSec < 0) return <span className="text-stale">expired</span>;
@@ -28,6 +28,7 @@ function TtlCell({ l }: { l: LeaseRow }) {
 }
 
 export function LeasesTable({ conn, leases }: { conn: string; leases: LeaseRow[] }) {
+  const { describe: describeWarning } = useWarnings();
   if (!leases.length) return <p className="text-muted">No leases match.</p>;
   return (
     <table className="w-full border-collapse text-left">

@@ -3,13 +3,13 @@
 import Link from "next/link";
 import { queryOptions, useQuery } from "@tanstack/react-query";
 import { escapeControls } from "@/lib/keys";
-import type { SessionRow, SessionsView } from "@/lib/stores/consul/sessions";
-import { ApiError } from "./api";
-import { ErrorNote } from "./error-note";
-import { formatClock, formatDuration, shortId } from "./format";
-import { lockHref } from "./lock-row";
-import { ModeBadge } from "./mode-badge";
-import { REFRESH_MS } from "./queries";
+import type { SessionRow, SessionsView } from "../sessions";
+import { ApiError } from "@/components/api";
+import { ErrorNote } from "@/components/error-note";
+import { formatClock, formatDuration, shortId } from "@/components/format";
+import { lockHref } from "@/components/lock-row";
+import { ModeBadge } from "@/components/mode-badge";
+import { REFRESH_MS } from "@/components/queries";
 
 type SessionsAnswer = SessionsView & { mode: "live" | "polling"; stale: boolean; staleAgeMs: number | null };
 
