@@ -272,6 +272,11 @@ export class ZooKeeperAdapter implements StoreAdapter {
   }
 
   private async deleteHolders(key: string, target: Extract<Target, { t: "delete" }>, signal: AbortSignal): Promise<ReleaseOutcome> {
+    // delete(path, version) checks the version only, and a node made again at the same path
+    // starts at version 0 again (a lone ephemeral lock taken anew): its czxid tells the nodes
+    // apart. Checked first; only a re-creation within this one round trip could still slip by.
+    const stats = await Promise.all(target.nodes.map((n) => this.session.exists(n.path)));
+    if (stats.some((st, i) => st !== null && st.czxid !== target.nodes[i].czxid)) return this.changed(key, signal);
     if (target.nodes.length === 1) await this.session.remove(target.nodes[0].path, target.nodes[0].version);
     else {
       try {
