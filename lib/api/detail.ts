@@ -10,7 +10,8 @@ import type { GoneLock } from "./types";
 /** How far back the history of a lock that is gone is searched. */
 const GONE_LOOKBACK_MS = 86_400_000;
 
-export async function lockDetail(conn: Connection, key: string) {
+/** Only the connection's hub is read (the adapter contract suite calls it with a bare hub). */
+export async function lockDetail(conn: Pick<Connection, "hub">, key: string) {
   const { hub } = conn;
   // Reads by key obey the connection's scope: nothing outside it reaches the store.
   const problem = hub.adapter.keyProblem(key);
