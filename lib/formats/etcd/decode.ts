@@ -214,6 +214,7 @@ function waitersOf(queue: EtcdEntry[], ownSet: Set<EtcdEntry> | null, election: 
       id: mine ? leaseHex(e.lease) : lastSegment(e.key),
       position: i,
       owner: !mine ? `not a lock key: ${escapeControls(e.key)}` : election && e.value.length ? ownerText(e.value) : undefined,
+      ownerKey: mine && e.lease !== "0" ? leaseOwnerKey(e.lease) : undefined,
     });
   }
   return out;
@@ -287,8 +288,17 @@ function base(
   };
 }
 
+/**
+ * A concurrency.Session (Go, etcdctl) or an etcd3 Lock/Election is one lease: every key the
+ * client holds or waits with is attached to it, so the lease is the owner.
+ */
+export function leaseOwnerKey(lease: string): string {
+  return `lease:${leaseHex(lease)}`;
+}
+
 function holderOf(e: EtcdEntry, election: boolean, foreign: boolean): Holder {
   const h: Holder = { id: foreign || e.lease === "0" ? lastSegment(e.key) : leaseHex(e.lease) };
+  if (!foreign && e.lease !== "0") h.ownerKey = leaseOwnerKey(e.lease);
   if (foreign) h.owner = `not a lock key: ${escapeControls(e.key)}`;
   else if (election && e.value.length) h.owner = ownerText(e.value);
   return h;

@@ -4,6 +4,7 @@
 //
 //	etcd-capture hold <endpoints> [--ttl seconds] <what>...
 //	etcd-capture churn <endpoints> <prefix> <contenders> [--register url]   (churn.go)
+//	etcd-capture waits <endpoints> [--ttl seconds] <hold>[,<hold>...][><waitFor>]...   (waits.go)
 //
 // <endpoints> is a comma list (http://127.0.0.1:PORT,...). Every <what> shares ONE session
 // (one lease), so a test can put several locks and an election key on the same lease:
@@ -48,6 +49,10 @@ func main() {
 	args := os.Args[1:]
 	if len(args) > 0 && args[0] == "churn" {
 		churn(args[1:])
+		return
+	}
+	if len(args) > 0 && args[0] == "waits" {
+		waits(args[1:])
 		return
 	}
 	if len(args) < 3 || args[0] != "hold" {
