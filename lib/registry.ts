@@ -17,6 +17,7 @@ import path from "node:path";
 import { Approvals } from "./api/approvals";
 import { Recorder } from "./history/recorder";
 import { historySettings } from "./history/settings";
+import { WaitTracker } from "./waits/tracker";
 import { SharedDb } from "./shared/db";
 import { SharedSessions } from "./shared/sessions";
 import { SharedRateLimiter, SharedRequestIds } from "./shared/ratelimit";
@@ -64,6 +65,8 @@ export class Registry {
   readonly secretSource: string;
   /** Lock history (lib/history); null when config.history.enabled is false. */
   readonly history: Recorder | null;
+  /** The wait-for graph of every connection (lib/waits), fed by the bus; it marks deadlocked locks. */
+  readonly waits: WaitTracker;
 
   constructor(readonly config: Config) {
     // Before any adapter decodes a lock: fences are signed with a key derived from this secret.
@@ -105,6 +108,10 @@ export class Registry {
     this.history = config.history.enabled
       ? new Recorder(this.bus, { records: (id) => this.connections.get(id)?.hub.all(), get: (id, key) => this.connections.get(id)?.hub.get(key) }, { dataDir: config.dataDir, settings: historySettings(config) }).start()
       : null;
+    this.waits = new WaitTracker(this.bus, {
+      records: (id) => this.connections.get(id)?.hub.all(),
+      annotate: (id, key, warnings) => this.connections.get(id)?.hub.setDerivedWarnings(key, warnings),
+    }).start();
     for (const c of config.connections) this.open(c);
     this.reconciler.start();
   }

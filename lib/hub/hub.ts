@@ -11,6 +11,7 @@ import { SortedView, applyFilters, type LockQuery } from "./query";
 import { lockStatus, type LockStatus } from "../status";
 import { applyRules, hasRules, type StaleRules } from "./rules";
 import { ReadGate } from "./gate";
+import { withDerived } from "./derived";
 
 export interface HubOptions {
   healthIntervalMs?: number;
@@ -32,6 +33,8 @@ const SLOW_SHOWN_MS = 60_000;
 export class Hub {
   private records = new Map<string, LockRecord>();
   private problems: Problem[] = [];
+  /** Warnings derived across locks (lib/waits), by lock key: put on every new record of that key. */
+  private derived = new Map<string, readonly string[]>();
   private version = 0;
   private view = new SortedView();
   private countsCache: { version: number; counts: Record<LockStatus | "problems", number> } | null = null;
@@ -296,7 +299,23 @@ export class Hub {
       if (w.since) continue;
       w.since = old?.waiters.find((x) => x.id === w.id)?.since ?? r.observedAt;
     }
-    return applyRules(r, this.opts.rules, Date.now());
+    return withDerived(applyRules(r, this.opts.rules, Date.now()), this.derived.get(r.key));
+  }
+
+  /**
+   * Warnings derived across locks (lib/waits: "deadlock") for one lock key, replacing the ones
+   * given before; kept for the key's later records, and published at once when they change the
+   * current one.
+   */
+  setDerivedWarnings(key: string, warnings: readonly string[]): void {
+    if (warnings.length) this.derived.set(key, warnings);
+    else this.derived.delete(key);
+    const cur = this.records.get(key);
+    const next = cur && withDerived(cur, warnings);
+    if (!cur || !next || next === cur) return;
+    this.records.set(key, next);
+    this.version++;
+    this.publishUpsert(next);
   }
 
   /** Time alone makes a rule fire: re-check every record and publish the ones that changed. */
