@@ -1,0 +1,61 @@
+// Real deadlocks on a real etcd: Go concurrency.Mutex clients (one session = one lease each,
+// scripts/capture/etcd/go waits) take a then b and b then a; the console's hub and wait-for
+// graph must mark both locks "deadlock", name the cycle by its leases, leave a chain alone,
+// find a three-party cycle, and clear the warning when one side is force-released.
+import { describe, expect, it } from "vitest";
+import { goWaits, prepareGoHold } from "../../scripts/capture/etcd/hold";
+import { clientLine } from "../../scripts/capture/waits";
+import { etcdSuite, signal } from "../stores/etcd/testing";
+import { deadlocked, expectCycle, watchWaits } from "./testing";
+
+describe("wait-for graph on etcd (Go concurrency.Mutex)", () => {
+  const t = etcdSuite();
+  let go: string;
+
+  it("a then b / b then a: both locks deadlocked, the cycle named by the two leases; a force-release ends it", { timeout: 120_000 }, async () => {
+    go = await prepareGoHold();
+    const w = watchWaits("e1", t.adapter({ prefixes: ["locks/two/"] }));
+    try {
+      const p = t.track(goWaits(go, t.s.etcd.endpoint, ["locks/two/a>locks/two/b", "locks/two/b>locks/two/a"], 30));
+      await p.waitForLine("READY", 30_000);
+      const leases = [0, 1].map((i) => `lease:${clientLine(p, "LEASE", i)}`);
+      await w.until("both locks deadlocked", (get) => deadlocked(get("locks/two/a/")) && deadlocked(get("locks/two/b/")));
+      expectCycle(w, "e1", ["locks/two/a/", "locks/two/b/"], leases);
+
+      // Force-release a (guarded txn delete of client 0's key): client 1 gets a; client 0 still waits for b.
+      const outcome = await w.hub.adapter.forceRelease(w.hub.get("locks/two/a/")!, "delete", signal);
+      expect(outcome.status).toBe("released");
+      await p.waitForLine("ACQUIRED 1 locks/two/a/" + clientLine(p, "LEASE", 1), 20_000);
+      await w.until("the warning gone from both", (get) => !deadlocked(get("locks/two/a/")) && !deadlocked(get("locks/two/b/")));
+      expect(w.tracker.graph("e1").cycles()).toEqual([]);
+      expect(w.hub.get("locks/two/b/")!.waiters.map((x) => x.ownerKey)).toEqual([leases[0]]);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it("a three-party cycle is one deadlock of three locks; a chain without a cycle is none", { timeout: 120_000 }, async () => {
+    go ??= await prepareGoHold();
+    const w = watchWaits("e1", t.adapter({ prefixes: ["locks/three/", "locks/chain/"] }));
+    try {
+      const chain = t.track(goWaits(go, t.s.etcd.endpoint, ["locks/chain/a>locks/chain/b", "locks/chain/b>locks/chain/c", "locks/chain/c"], 30));
+      const three = t.track(goWaits(go, t.s.etcd.endpoint, ["locks/three/a>locks/three/b", "locks/three/b>locks/three/c", "locks/three/c>locks/three/a"], 30));
+      await Promise.all([chain.waitForLine("READY", 30_000), three.waitForLine("READY", 30_000)]);
+      const three3 = ["a", "b", "c"].map((x) => `locks/three/${x}/`);
+      await w.until("the three-party cycle", (get) => three3.every((k) => deadlocked(get(k))));
+      expectCycle(w, "e1", three3, [0, 1, 2].map((i) => `lease:${clientLine(three, "LEASE", i)}`));
+      // The chain is in the graph (two waits) but nothing on it is a deadlock.
+      await w.until("the chain's waits", (get) => get("locks/chain/b/")?.waiters.length === 1 && get("locks/chain/c/")?.waiters.length === 1);
+      for (const x of ["a", "b", "c"]) expect(w.hub.get(`locks/chain/${x}/`)!.warnings).not.toContain("deadlock");
+      const edges = w.tracker.graph("e1").edges().edges.filter((e) => e.lock.startsWith("locks/chain/"));
+      expect(edges.map((e) => [e.waiter, e.lock, e.holder])).toEqual(
+        expect.arrayContaining([
+          [`lease:${clientLine(chain, "LEASE", 0)}`, "locks/chain/b/", `lease:${clientLine(chain, "LEASE", 1)}`],
+          [`lease:${clientLine(chain, "LEASE", 1)}`, "locks/chain/c/", `lease:${clientLine(chain, "LEASE", 2)}`],
+        ]),
+      );
+    } finally {
+      await w.stop();
+    }
+  });
+});
