@@ -59,6 +59,7 @@ export function waitsAnswer(connection: string, g: WaitGraph, hub: Hub, limit: n
   const names = namesOf(g, lockKeys);
   return {
     connection,
+    now: new Date().toISOString(),
     edges: edges.map((e) => ({ ...e, lockName: names[e.lock], deadlock: g.isDeadlocked(e.lock) })),
     edgesTotal: total,
     cycles,
@@ -99,6 +100,7 @@ export function lockWaitsAnswer(connection: string, g: WaitGraph, key: string, r
   }
   return {
     connection,
+    now: new Date().toISOString(),
     key,
     holders,
     unidentifiedHolders: record?.holders.filter((h) => !h.ownerKey).length ?? 0,

@@ -20,6 +20,8 @@ export interface WaitsOwner {
 
 export interface WaitsAnswer {
   connection: string;
+  /** Server time of the answer (ISO): wait ages are "now − since" on the server's clock. */
+  now: string;
   /** waiter owner → holder owner, labelled by the lock; locks on a cycle first. */
   edges: Array<WaitEdge & { lockName: string; deadlock: boolean }>;
   /** All edges; more than edges.length means the answer was cut at `limit`. */
@@ -51,6 +53,7 @@ export interface HolderWaits {
 /** GET …/waits?key=<lock>: the lock's holders through the graph, and the deadlocks it is on. */
 export interface LockWaitsAnswer {
   connection: string;
+  now: string;
   key: string;
   holders: HolderWaits[];
   /** Holders that carry no client identity (plain tokens): the graph cannot follow them. */
