@@ -3,7 +3,8 @@
 // graph must mark both locks "deadlock", name the cycle by its leases, leave a chain alone,
 // find a three-party cycle, and clear the warning when one side is force-released.
 import { describe, expect, it } from "vitest";
-import { goWaits, prepareGoHold } from "../../scripts/capture/etcd/hold";
+import { goHold, goWaits, lineValue, prepareGoHold } from "../../scripts/capture/etcd/hold";
+import { waitsAnswer } from "./api";
 import { clientLine } from "../../scripts/capture/waits";
 import { etcdSuite, signal } from "../stores/etcd/testing";
 import { deadlocked, expectCycle, watchWaits } from "./testing";
@@ -55,6 +56,29 @@ describe("wait-for graph on etcd (Go concurrency.Mutex)", () => {
         ]),
       );
     } finally {
+      await w.stop();
+    }
+  });
+
+  it("a holder whose lease is not renewed is judged dead in the graph, and the answer says why", { timeout: 120_000 }, async () => {
+    go ??= await prepareGoHold();
+    const w = watchWaits("e1", t.adapter({ prefixes: ["locks/dead/"], leaseCheckMs: 300 }));
+    const holder = t.track(goHold(go, t.s.etcd.endpoint, ["mutex:locks/dead/b"], 6));
+    try {
+      await holder.waitForLine("READY", 30_000);
+      const waiter = t.track(goWaits(go, t.s.etcd.endpoint, ["locks/dead/a>locks/dead/b"], 30));
+      await waiter.waitForLine("READY", 30_000);
+      await w.until("the wait", (get) => get("locks/dead/b/")?.waiters.length === 1);
+      process.kill(holder.pid, "SIGSTOP"); // its keep-alives stop; the lease counts down
+      await w.until("not-renewed", (get) => !!get("locks/dead/b/")?.warnings.includes("not-renewed"), 10_000);
+      const a = waitsAnswer("e1", w.tracker.graph("e1"), w.hub, 100);
+      const dead = `lease:${lineValue(holder, "LEASE")}`;
+      expect(a.owners[dead].dead).toMatch(/^its lease is not renewed/);
+      expect(w.hub.get("locks/dead/b/")!.holders[0].liveness).toMatchObject({ state: "dead" });
+      expect(a.owners[`lease:${clientLine(waiter, "LEASE", 0)}`].dead).toBeUndefined();
+      expect(a.edges.map((e) => [e.waiter, e.holder])).toEqual([[`lease:${clientLine(waiter, "LEASE", 0)}`, dead]]);
+    } finally {
+      if (holder.running()) process.kill(holder.pid, "SIGCONT");
       await w.stop();
     }
   });
