@@ -109,3 +109,12 @@ export function lockWaitsAnswer(connection: string, g: WaitGraph, key: string, r
     lockNames: namesOf(g, lockKeys),
   };
 }
+
+/** The graph's figures for /api/metrics (lib/alerts/metrics.ts). */
+export function waitFigures(connection: string, g: WaitGraph): { connection: string; waits: number; deadlocks: number; deadlockedLocks: number; deadHolders: number } {
+  const { edges, total } = g.edges(20_000);
+  const blockers = new Set(edges.map((e) => e.holder));
+  let deadHolders = 0;
+  for (const o of blockers) if (deadReason(g, o)) deadHolders++;
+  return { connection, waits: total, deadlocks: g.cycles().length, deadlockedLocks: g.deadlockedLocks().length, deadHolders };
+}

@@ -7,21 +7,40 @@ import { goHold, goWaits, lineValue, prepareGoHold } from "../../scripts/capture
 import { waitsAnswer } from "./api";
 import { clientLine } from "../../scripts/capture/waits";
 import { etcdSuite, signal } from "../stores/etcd/testing";
-import { deadlocked, expectCycle, watchWaits } from "./testing";
+import { alertsOn, deadlocked, expectCycle, watchWaits } from "./testing";
+import { webhookSink } from "../alerts/testing";
+import { waitFor } from "../../scripts/servers/process";
 
 describe("wait-for graph on etcd (Go concurrency.Mutex)", () => {
   const t = etcdSuite();
   let go: string;
 
-  it("a then b / b then a: both locks deadlocked, the cycle named by the two leases; a force-release ends it", { timeout: 120_000 }, async () => {
+  it("a then b / b then a: both locks deadlocked, the cycle named by the two leases, people told; a force-release ends it and says so", { timeout: 120_000 }, async () => {
     go = await prepareGoHold();
     const w = watchWaits("e1", t.adapter({ prefixes: ["locks/two/"] }));
+    const sink = await webhookSink();
+    const alerts = alertsOn(w, "e1", {
+      webhooks: [
+        { name: "ops", kind: "json", url: `${sink.url}/hook` },
+        { name: "am", kind: "alertmanager", url: sink.url },
+      ],
+    });
+    const got = (path: string, status: string) =>
+      sink.received
+        .filter((r) => r.path === path)
+        .flatMap((r) => (path === "/hook" ? (r.body as { alerts: Array<{ status: string; lock: string; alertname: string; detail?: string }> }).alerts : []))
+        .filter((a) => a.status === status);
     try {
       const p = t.track(goWaits(go, t.s.etcd.endpoint, ["locks/two/a>locks/two/b", "locks/two/b>locks/two/a"], 30));
       await p.waitForLine("READY", 30_000);
       const leases = [0, 1].map((i) => `lease:${clientLine(p, "LEASE", i)}`);
       await w.until("both locks deadlocked", (get) => deadlocked(get("locks/two/a/")) && deadlocked(get("locks/two/b/")));
       expectCycle(w, "e1", ["locks/two/a/", "locks/two/b/"], leases);
+      // People are told: one firing deadlock alert per lock of the cycle, with the cycle in words.
+      await waitFor(async () => got("/hook", "firing").length === 2, { timeoutMs: 10_000, what: "two firing deadlock alerts" });
+      expect(got("/hook", "firing").map((a) => [a.alertname, a.lock]).sort()).toEqual([["LockDeadlock", "locks/two/a/"], ["LockDeadlock", "locks/two/b/"]]);
+      expect(got("/hook", "firing")[0].detail).toMatch(new RegExp(`${leases[0]} waits for locks/two/`));
+      await waitFor(async () => sink.received.some((r) => r.path === "/api/v2/alerts"), { timeoutMs: 10_000, what: "the Alertmanager post" });
 
       // Force-release a (guarded txn delete of client 0's key): client 1 gets a; client 0 still waits for b.
       const outcome = await w.hub.adapter.forceRelease(w.hub.get("locks/two/a/")!, "delete", signal);
@@ -30,7 +49,15 @@ describe("wait-for graph on etcd (Go concurrency.Mutex)", () => {
       await w.until("the warning gone from both", (get) => !deadlocked(get("locks/two/a/")) && !deadlocked(get("locks/two/b/")));
       expect(w.tracker.graph("e1").cycles()).toEqual([]);
       expect(w.hub.get("locks/two/b/")!.waiters.map((x) => x.ownerKey)).toEqual([leases[0]]);
+      // The resolve reaches every webhook, once per alert.
+      await waitFor(async () => got("/hook", "resolved").length === 2, { timeoutMs: 10_000, what: "two resolved notifications" });
+      const am = sink.received.filter((r) => r.path === "/api/v2/alerts").at(-1)!.body as Array<{ labels: { alertname: string; lock: string }; endsAt: string }>;
+      expect(am.map((a) => a.labels.alertname)).toEqual(["LockDeadlock", "LockDeadlock"]);
+      expect(am.every((a) => Date.parse(a.endsAt) <= Date.now())).toBe(true);
+      expect(alerts.answer().alerts).toEqual([]);
     } finally {
+      alerts.stop();
+      await sink.close();
       await w.stop();
     }
   });

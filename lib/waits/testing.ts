@@ -7,6 +7,9 @@ import { EventBus } from "../hub/bus";
 import { Hub } from "../hub/hub";
 import { waitFor } from "../../scripts/servers/process";
 import { WaitTracker } from "./tracker";
+import { Alerter } from "../alerts/alerter";
+import { AlertsSchema } from "../alerts/config";
+import { alertDetail } from "../alerts/detail";
 
 export interface Watched {
   bus: EventBus;
@@ -50,4 +53,14 @@ export function expectCycle(w: Watched, id: string, locks: string[], owners: str
   expect(new Set(cycles[0].locks)).toEqual(new Set(locks));
   expect(new Set(cycles[0].owners)).toEqual(new Set(owners));
   expect(cycles[0].locks).toHaveLength(locks.length);
+}
+
+/** An alerter on the watched hub's bus (as the registry wires it), ticking every 100 ms. Stop it after. */
+export function alertsOn(w: Watched, id: string, cfg: Record<string, unknown>): Alerter {
+  return new Alerter(
+    w.bus,
+    AlertsSchema.parse(cfg),
+    { records: () => w.hub.all(), detail: (a) => alertDetail(a.rule, a.key, w.tracker.graph(id), w.hub.get(a.key)) },
+    100,
+  ).start();
 }
