@@ -4,8 +4,8 @@
 //     They stay alive (they keep renewing) and stuck until an operator force-releases one lock;
 //     then the other gets it, finishes, lets go, and after a pause the pair deadlocks again;
 //   - a long chain: six ETL stages, each holding its own lock and waiting for the next stage's;
-//     the last stage works for a minute or two, then the chain unwinds stage by stage and forms
-//     again after a pause.
+//     the last stage works for five to ten minutes, then the chain unwinds stage by stage and
+//     forms again after a pause (so it is there nearly all the time).
 // Clients renew their leases like a keep-alive, so the only warnings are the graph's own.
 // Driven by the workload's seeded scheduler (same seed, same run under fake timers).
 
@@ -131,13 +131,13 @@ export function startWaitScenarios(store: MemoryLockStore, timers: Scheduler): {
     const finish = (c: Client, workMs: readonly [number, number]) =>
       timers.after(workMs, () => {
         c.quit();
-        if (++done === chain.length) timers.after([15 * S, 30 * S], runChain);
+        if (++done === chain.length) timers.after([10 * S, 20 * S], runChain);
       });
     timers.after([1 * S, 3 * S], () => {
       chain.forEach((c, i) => {
         if (i < chain.length - 1) c.wait(CHAIN.locks[i + 1], () => finish(c, [2 * S, 5 * S]));
       });
-      finish(chain[chain.length - 1], [60 * S, 120 * S]);
+      finish(chain[chain.length - 1], [300 * S, 600 * S]);
     });
   };
 
