@@ -19,12 +19,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
 
@@ -40,29 +38,7 @@ func waits(args []string) {
 	if len(args) < 2 {
 		usage()
 	}
-	endpoints := strings.Split(args[0], ",")
-	ttl := 0
-	specs := []string{}
-	for i := 1; i < len(args); i++ {
-		if args[i] == "--ttl" && i+1 < len(args) {
-			n, err := strconv.Atoi(args[i+1])
-			if err != nil || n <= 0 {
-				usage()
-			}
-			ttl = n
-			i++
-			continue
-		}
-		specs = append(specs, args[i])
-	}
-	if len(specs) == 0 {
-		usage()
-	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "connect:", err)
-		os.Exit(1)
-	}
+	cli, opts, specs := connect(args)
 	defer cli.Close()
 	ctx := context.Background()
 	var out sync.Mutex
@@ -75,10 +51,6 @@ func waits(args []string) {
 	clients := make([]*waitClient, len(specs))
 	for i, spec := range specs {
 		holdPart, waitFor, _ := strings.Cut(spec, ">")
-		opts := []concurrency.SessionOption{}
-		if ttl > 0 {
-			opts = append(opts, concurrency.WithTTL(ttl))
-		}
 		s, err := concurrency.NewSession(cli, opts...)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "session:", err)
