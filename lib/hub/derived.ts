@@ -12,6 +12,8 @@ const NONE: readonly string[] = [];
 
 /** The record carrying exactly `derived` of the derived warnings; the same object when it already does. */
 export function withDerived(r: LockRecord, derived: readonly string[] = NONE): LockRecord {
+  // The common case, every record of a 100k re-list: none wanted, none there; no allocation.
+  if (derived.length === 0 && !r.warnings.some((w) => DERIVED_WARNINGS.has(w))) return r;
   const had = r.warnings.filter((w) => DERIVED_WARNINGS.has(w));
   if (had.length === derived.length && had.every((w, i) => w === derived[i])) return r;
   return { ...r, warnings: [...r.warnings.filter((w) => !DERIVED_WARNINGS.has(w)), ...derived] };

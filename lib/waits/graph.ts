@@ -17,7 +17,7 @@
 // lock count. A lock without identified waiters before and after is not even that. Pure: no
 // I/O, no clocks.
 
-import type { Holder, Liveness, LockRecord } from "../model";
+import type { Holder, LockRecord } from "../model";
 
 /** One wait: `waiter` waits for `lock`, which `holder` holds. */
 export interface WaitEdge {
@@ -426,6 +426,3 @@ function remove(m: Map<string, Set<string>>, k: string, v: string): void {
   s.delete(v);
   if (s.size === 0) m.delete(k);
 }
-
-/** The liveness a holder entry reports, if the store could tell. */
-export type { Liveness };
