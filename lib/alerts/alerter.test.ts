@@ -146,4 +146,21 @@ describe("Alerter", () => {
     await alerter.tick(T + 31_000);
     expect((at("/hook")[0].body as { alerts: Array<{ alertname: string }> }).alerts.map((a) => a.alertname)).toEqual(["LockWaiterQueuedTooLong"]);
   });
+
+  it("a replica that follows another's reads sends nothing for that store; once it reads, it announces what is firing", async () => {
+    const sink = await webhookSink();
+    sinks.push(sink);
+    const bus = new EventBus();
+    let reader = false;
+    const alerter = new Alerter(bus, AlertsSchema.parse({ webhooks: [{ name: "ops", kind: "json", url: sink.url }] }), { records: () => [], detail: () => undefined, sends: () => reader }, 3_600_000).start();
+    alerters.push(alerter);
+    bus.publish({ type: "upsert", connection: "c1", data: { connection: "c1", lock: rec("a", ["deadlock"]) } });
+    const T = Date.now() + 1_000;
+    await alerter.tick(T);
+    expect(sink.received).toHaveLength(0);
+    expect(alerter.answer().alerts).toHaveLength(1); // the book is kept all the same
+    reader = true;
+    await alerter.tick(T + 1_000);
+    expect((sink.received[0].body as { alerts: Array<{ status: string; lock: string }> }).alerts).toMatchObject([{ status: "firing", lock: "a" }]);
+  });
 });
