@@ -11,6 +11,7 @@
 
 import type { Holding, MemoryLockStore } from "../stores/memory/store";
 import type { Scheduler } from "./scheduler";
+import type { WorkloadLogEntry } from "./workload";
 
 export const DEADLOCK_PAIR = {
   locks: ["ledger:account:1001", "ledger:account:2002"],
@@ -35,6 +36,7 @@ class Client {
     private readonly store: MemoryLockStore,
     private readonly timers: Scheduler,
     readonly owner: string,
+    private readonly log?: (e: WorkloadLogEntry) => void,
   ) {}
 
   private id(): string {
@@ -45,16 +47,17 @@ class Client {
   take(lock: string): boolean {
     const r = this.store.acquire(lock, { owner: this.owner, holderId: this.id(), ttlMs: TTL_MS, waitMs: 0 });
     if (r.status !== "acquired") return false;
-    this.keep(lock, r.holding);
+    this.keep(lock, r.holding, r.holding.acquiredAt);
     return true;
   }
 
   /** Queues for the lock with no deadline; `got` runs when it is granted. */
   wait(lock: string, got: () => void): void {
     const holderId = this.id();
+    const askedAt = this.store.now();
     const r = this.store.acquire(lock, { owner: this.owner, holderId, ttlMs: TTL_MS, waitMs: null });
     if (r.status === "acquired") {
-      this.keep(lock, r.holding);
+      this.keep(lock, r.holding, askedAt);
       return got();
     }
     if (r.status !== "queued") return;
@@ -62,7 +65,7 @@ class Client {
     void r.granted.then((h) => {
       this.waiting = null;
       if (!h || this.timers.stopped) return;
-      this.keep(lock, h);
+      this.keep(lock, h, askedAt);
       got();
     });
   }
@@ -78,12 +81,17 @@ class Client {
     this.waiting = null;
   }
 
-  letGo(): void {
-    for (const [lock, h] of this.holdings) this.store.release(lock, h.holderId); // false when force-released: fine
+  /** `logged`: false when the workload is stopping (its own workers' last releases are not logged either). */
+  letGo(logged = true): void {
+    for (const [lock, h] of this.holdings) {
+      // False when an operator force-released it: then it was not this client's release.
+      if (this.store.release(lock, h.holderId) && logged) this.log?.({ kind: "released", at: this.store.now(), lock, holderId: h.holderId, heldMs: this.store.now() - h.acquiredAt });
+    }
     this.holdings.clear();
   }
 
-  private keep(lock: string, h: Holding): void {
+  private keep(lock: string, h: Holding, askedAt: number): void {
+    this.log?.({ kind: "acquired", at: h.acquiredAt, lock, holderId: h.holderId, waitedMs: h.acquiredAt - askedAt });
     this.holdings.set(lock, h);
     const renew = () =>
       this.timers.after([TTL_MS / 3, TTL_MS / 3], () => {
@@ -96,10 +104,10 @@ class Client {
   }
 }
 
-/** Starts both scenarios on `store`; stop() withdraws every wait and holding they have. */
-export function startWaitScenarios(store: MemoryLockStore, timers: Scheduler): { stop(): void } {
-  const pair = DEADLOCK_PAIR.owners.map((o) => new Client(store, timers, o));
-  const chain = CHAIN.owners.map((o) => new Client(store, timers, o));
+/** Starts both scenarios on `store` (logging to `log` like the workload's workers); stop() withdraws every wait and holding they have. */
+export function startWaitScenarios(store: MemoryLockStore, timers: Scheduler, log?: (e: WorkloadLogEntry) => void): { stop(): void } {
+  const pair = DEADLOCK_PAIR.owners.map((o) => new Client(store, timers, o, log));
+  const chain = CHAIN.owners.map((o) => new Client(store, timers, o, log));
 
   const runPair = () => {
     const [a, b] = pair;
@@ -147,7 +155,7 @@ export function startWaitScenarios(store: MemoryLockStore, timers: Scheduler): {
     stop() {
       // Every wait first: a release would otherwise hand a lock to a waiter nobody drives any more.
       for (const c of [...pair, ...chain]) c.stopWaiting();
-      for (const c of [...pair, ...chain]) c.letGo();
+      for (const c of [...pair, ...chain]) c.letGo(false);
     },
   };
 }

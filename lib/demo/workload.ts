@@ -123,7 +123,7 @@ export function startWorkload(store: MemoryLockStore, opts: WorkloadOptions = {}
   }
 
   // A deadlocked pair and a long chain for the Waits view (lib/demo/waits.ts).
-  const waits = startWaitScenarios(store, timers);
+  const waits = startWaitScenarios(store, timers, opts.log);
 
   return {
     stop() {
