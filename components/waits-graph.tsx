@@ -122,58 +122,7 @@ export default function WaitsGraph({ conn, answer }: { conn: string; answer: Wai
     <div className="flex flex-col gap-1">
       <div className="flex flex-wrap items-start gap-x-6 gap-y-2 overflow-auto rounded border border-line bg-sunken/40 p-1" data-testid="waits-graph">
         {laid.parts.map((part, pi) => (
-        <svg key={pi} width={part.width} height={part.height} viewBox={`0 0 ${part.width} ${part.height}`} role="img" aria-label="wait-for graph" className="shrink-0 text-[12px]">
-          <defs>
-            <marker id={`wg-arrow-${pi}`} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
-              <path d="M0,0 L10,5 L0,10 z" className="fill-muted" />
-            </marker>
-            <marker id={`wg-arrow-hot-${pi}`} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
-              <path d="M0,0 L10,5 L0,10 z" className="fill-stale" />
-            </marker>
-          </defs>
-          {part.edges.map((e) => (
-            <path
-              key={`${e.from}>${e.to}`}
-              data-testid="graph-edge"
-              data-kind={e.kind}
-              data-hot={e.hot || undefined}
-              d={e.points.map((p, i) => `${i ? "L" : "M"}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ")}
-              fill="none"
-              strokeWidth={e.hot ? 2 : 1.2}
-              strokeDasharray={e.kind === "waits" ? "5 3" : undefined}
-              markerEnd={`url(#${e.hot ? "wg-arrow-hot" : "wg-arrow"}-${pi})`}
-              className={e.hot ? "stroke-stale" : "stroke-muted"}
-            />
-          ))}
-          {part.nodes.map((n) => {
-            const { x, y, width, height } = n.box;
-            const box = (
-              <g data-testid={n.kind === "lock" ? "graph-lock" : "graph-owner"} data-key={n.key} data-hot={n.hot || undefined}>
-                <title>{n.title}</title>
-                <rect
-                  x={x - width / 2}
-                  y={y - height / 2}
-                  width={width}
-                  height={height}
-                  rx={n.kind === "lock" ? 3 : height / 2}
-                  strokeWidth={n.hot ? 2 : 1}
-                  className={`${n.kind === "lock" ? "fill-panel" : "fill-sunken"} ${n.hot || n.dead ? "stroke-stale" : "stroke-line"}`}
-                />
-                <text x={x} y={y + 4} textAnchor="middle" className={`${n.kind === "lock" ? "font-mono" : ""} ${n.hot ? "fill-stale" : "fill-fg"}`}>
-                  {n.dead ? "▲ " : ""}
-                  {n.label}
-                </text>
-              </g>
-            );
-            return n.kind === "lock" ? (
-              <Link key={n.id} href={lockHref(conn, n.key)} aria-label={`lock ${n.title}`}>
-                {box}
-              </Link>
-            ) : (
-              <g key={n.id}>{box}</g>
-            );
-          })}
-        </svg>
+          <GraphPart key={pi} conn={conn} part={part} id={pi} />
         ))}
       </div>
       <p className="text-muted">
@@ -181,5 +130,65 @@ export default function WaitsGraph({ conn, answer }: { conn: string; answer: Wai
         {laid.hidden ? ` ${laid.hidden} more contended locks are not drawn (the tree above lists them).` : ""}
       </p>
     </div>
+  );
+}
+
+type Laid = ReturnType<typeof layout>;
+
+/** One connected part of the graph, as its own SVG (`id` keeps its arrow markers apart). */
+function GraphPart({ conn, part, id }: { conn: string; part: Laid; id: number }) {
+  return (
+    <svg width={part.width} height={part.height} viewBox={`0 0 ${part.width} ${part.height}`} role="img" aria-label="wait-for graph" className="shrink-0 text-[12px]">
+      <defs>
+        <marker id={`wg-arrow-${id}`} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+          <path d="M0,0 L10,5 L0,10 z" className="fill-muted" />
+        </marker>
+        <marker id={`wg-arrow-hot-${id}`} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+          <path d="M0,0 L10,5 L0,10 z" className="fill-stale" />
+        </marker>
+      </defs>
+      {part.edges.map((e) => (
+        <path
+          key={`${e.from}>${e.to}`}
+          data-testid="graph-edge"
+          data-kind={e.kind}
+          data-hot={e.hot || undefined}
+          d={e.points.map((p, i) => `${i ? "L" : "M"}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ")}
+          fill="none"
+          strokeWidth={e.hot ? 2 : 1.2}
+          strokeDasharray={e.kind === "waits" ? "5 3" : undefined}
+          markerEnd={`url(#${e.hot ? "wg-arrow-hot" : "wg-arrow"}-${id})`}
+          className={e.hot ? "stroke-stale" : "stroke-muted"}
+        />
+      ))}
+      {part.nodes.map((n) => {
+        const { x, y, width, height } = n.box;
+        const box = (
+          <g data-testid={n.kind === "lock" ? "graph-lock" : "graph-owner"} data-key={n.key} data-hot={n.hot || undefined}>
+            <title>{n.title}</title>
+            <rect
+              x={x - width / 2}
+              y={y - height / 2}
+              width={width}
+              height={height}
+              rx={n.kind === "lock" ? 3 : height / 2}
+              strokeWidth={n.hot ? 2 : 1}
+              className={`${n.kind === "lock" ? "fill-panel" : "fill-sunken"} ${n.hot || n.dead ? "stroke-stale" : "stroke-line"}`}
+            />
+            <text x={x} y={y + 4} textAnchor="middle" className={`${n.kind === "lock" ? "font-mono" : ""} ${n.hot ? "fill-stale" : "fill-fg"}`}>
+              {n.dead ? "▲ " : ""}
+              {n.label}
+            </text>
+          </g>
+        );
+        return n.kind === "lock" ? (
+          <Link key={n.id} href={lockHref(conn, n.key)} aria-label={`lock ${n.title}`}>
+            {box}
+          </Link>
+        ) : (
+          <g key={n.id}>{box}</g>
+        );
+      })}
+    </svg>
   );
 }
