@@ -104,6 +104,22 @@ export function AlertsView() {
               </table>
             )}
           </section>
+          {data.recent.length ? (
+            <section className="rounded-md border border-line bg-panel px-4 py-3" data-testid="alerts-recent">
+              <h2 className="mb-2 text-[11px] font-semibold tracking-wide text-muted uppercase">Recently fired and resolved</h2>
+              <ul className="flex flex-col gap-0.5 tabular-nums">
+                {data.recent.slice(0, 50).map((r, i) => (
+                  <li key={i}>
+                    {formatClock(r.at)} · <span className={r.status === "firing" ? "text-stale" : "text-free"}>{r.status}</span> · {r.alertname}{" "}
+                    <Link href={lockHref(r.connection, r.key)} className="font-mono text-accent hover:underline">
+                      {escapeControls(r.lockName || r.key)}
+                    </Link>{" "}
+                    <span className="text-muted">({r.connection})</span>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          ) : null}
           {data.deliveries.length ? (
             <section className="rounded-md border border-line bg-panel px-4 py-3" data-testid="alerts-deliveries">
               <h2 className="mb-2 text-[11px] font-semibold tracking-wide text-muted uppercase">Last deliveries</h2>

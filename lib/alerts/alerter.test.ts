@@ -95,6 +95,12 @@ describe("Alerter", () => {
     const resolved = at("/am/api/v2/alerts").at(-1)!.body as Array<{ endsAt: string }>;
     expect(Date.parse(resolved[0].endsAt)).toBeLessThanOrEqual(Date.now());
     expect(alerter.answer().alerts).toEqual([]);
+    expect(alerter.answer().recent.map((r) => [r.status, r.key])).toEqual([
+      ["resolved", "b"],
+      ["resolved", "a"],
+      ["firing", "b"],
+      ["firing", "a"],
+    ]);
   });
 
   it("retries a failing webhook with back-off and in order, and gives up after maxAttempts; failures show in answer() and the metrics", async () => {

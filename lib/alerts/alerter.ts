@@ -26,6 +26,8 @@ export interface AlertsAnswer {
   webhooks: WebhookStatus[];
   /** The last delivery attempts, newest first. */
   deliveries: Attempt[];
+  /** Alerts that started firing or ended lately, newest first (for an overview of recent events). */
+  recent: Array<{ at: string; status: "firing" | "resolved"; rule: RuleId; alertname: string; connection: string; key: string; lockName: string }>;
   settings: { forMs: number; repeatIntervalMs: number; alertmanagerResendMs: number; rules: RuleId[]; consoleUrl: boolean };
 }
 
@@ -169,6 +171,15 @@ export class Alerter {
       }),
       webhooks: this.hooks.map((h) => ({ ...h.queue.status })),
       deliveries: [...this.deliveries],
+      recent: this.book.recent().map((t) => ({
+        at: new Date(t.at).toISOString(),
+        status: t.status,
+        rule: t.alert.rule,
+        alertname: RULES[t.alert.rule].alertname,
+        connection: t.alert.connection,
+        key: t.alert.key,
+        lockName: t.alert.lockName,
+      })),
       settings: {
         forMs: this.cfg.forMs,
         repeatIntervalMs: this.cfg.repeatIntervalMs,

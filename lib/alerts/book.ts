@@ -37,6 +37,16 @@ export interface Recipient {
 
 const idOf = (rule: RuleId, connection: string, key: string) => `${rule}\u0000${connection}\u0000${key}`;
 
+/** An alert starting to fire or ending (what an overview of recent events lists). */
+export interface Transition {
+  at: number;
+  status: "firing" | "resolved";
+  alert: Alert;
+}
+
+/** How many transitions are kept. */
+const RECENT = 200;
+
 export class AlertBook {
   private alerts = new Map<string, Alert>();
   /** Alerts whose condition ended since the last take(). */
@@ -44,8 +54,19 @@ export class AlertBook {
   /** Per recipient: alert id → when it was last sent (firing or repeat). */
   private sent = new Map<string, Map<string, number>>();
   private byLock = new Map<string, Set<string>>();
+  private transitions: Transition[] = [];
 
   constructor(private readonly forMs: number) {}
+
+  private note(t: Transition): void {
+    this.transitions.unshift(t);
+    if (this.transitions.length > RECENT) this.transitions.length = RECENT;
+  }
+
+  /** The latest alerts that started firing or ended, newest first. */
+  recent(): Transition[] {
+    return [...this.transitions];
+  }
 
   /** The rules one lock breaks now (none: every alert of it ends). */
   set(connection: string, key: string, lockName: string, rules: RuleId[], now: number): void {
@@ -56,7 +77,11 @@ export class AlertBook {
       if (want.has(id)) continue;
       const a = this.alerts.get(id)!;
       this.alerts.delete(id);
-      if (a.firingAt !== null) this.ended.push({ ...a, endedAt: now });
+      if (a.firingAt !== null) {
+        const ended = { ...a, endedAt: now };
+        this.ended.push(ended);
+        this.note({ at: now, status: "resolved", alert: ended });
+      }
     }
     for (const rule of rules) {
       const id = idOf(rule, connection, key);
@@ -83,7 +108,11 @@ export class AlertBook {
    * sent only to recipients that were sent the firing alert.
    */
   take(now: number, recipients: Recipient[]): Map<string, Due> {
-    for (const a of this.alerts.values()) if (a.firingAt === null && now - a.since >= this.forMs) a.firingAt = now;
+    for (const a of this.alerts.values()) {
+      if (a.firingAt !== null || now - a.since < this.forMs) continue;
+      a.firingAt = now;
+      this.note({ at: now, status: "firing", alert: a });
+    }
     const ended = this.ended;
     this.ended = [];
     const out = new Map<string, Due>();
