@@ -6,7 +6,8 @@
 // in "warning" are named but judge nothing. Pure: the adapter reads the non-passing checks
 // (/v1/health/state/critical and /warning) and hands them here.
 
-import type { Holder, Liveness, LockRecord } from "../../model";
+import type { Liveness, LockRecord } from "../../model";
+import { applyHolderLiveness } from "../liveness";
 
 /** One entry of /v1/health/state/<state>. */
 export interface ConsulCheck {
@@ -41,21 +42,8 @@ export function sessionLiveness(node: string | undefined, h: NodeHealth): Livene
 
 /** Sets each session holder's liveness and the holder-node-failing warning, in place (fresh records only). */
 export function applyNodeHealth(locks: LockRecord[], h: NodeHealth): void {
-  // Holder objects are shared between the records of one decode (one per session): each gets
-  // one copy with its liveness, shared the same way.
-  const copies = new Map<Holder, Holder>();
-  for (const l of locks) {
-    let dead = false;
-    l.holders = l.holders.map((holder) => {
-      if (!holder.session || l.warnings.includes("holder-session-dead")) return holder;
-      let copy = copies.get(holder);
-      if (!copy) copies.set(holder, (copy = { ...holder, liveness: sessionLiveness(holder.session.node, h) }));
-      if (copy.liveness!.state === "dead") dead = true;
-      return copy;
-    });
-    l.warnings = l.warnings.filter((w) => w !== "holder-node-failing");
-    if (dead) l.warnings.push("holder-node-failing");
-  }
+  // A holder whose session is gone already has its warning (holder-session-dead): nothing to add.
+  applyHolderLiveness(locks, "holder-node-failing", (holder, l) => (holder.session && !l.warnings.includes("holder-session-dead") ? sessionLiveness(holder.session.node, h) : undefined));
 }
 
 /** The nodes of some records' session holders. */

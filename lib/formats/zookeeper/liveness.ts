@@ -16,6 +16,7 @@
 // 4lw.commands.whitelist, down) → unknown, since the session may be on that one.
 
 import type { Liveness, LockRecord } from "../../model";
+import { applyHolderLiveness } from "../liveness";
 
 export interface ConsConnection {
   /** The server (host:port) the client is connected to. */
@@ -86,17 +87,7 @@ export function livenessOf(sid: string, f: SessionFacts): Liveness {
 
 /** Sets each holder's liveness and the holder-disconnected warning, in place (fresh records only). */
 export function applyLiveness(locks: LockRecord[], f: SessionFacts): void {
-  for (const l of locks) {
-    let dead = false;
-    for (const h of l.holders) {
-      const sid = h.session?.id;
-      if (!sid) continue;
-      h.liveness = livenessOf(sid, f);
-      if (h.liveness.state === "dead") dead = true;
-    }
-    l.warnings = l.warnings.filter((w) => w !== "holder-disconnected");
-    if (dead) l.warnings.push("holder-disconnected");
-  }
+  applyHolderLiveness(locks, "holder-disconnected", (h) => (h.session?.id ? livenessOf(h.session.id, f) : undefined));
 }
 
 /** The holder sessions of some records (what the adapter asks `cons` about). */
