@@ -23,7 +23,9 @@ test("the contention page draws the heatmap with data, and a cell opens that loc
   const timeline = page.getByTestId("lock-timeline");
   await expect(timeline).toBeVisible();
   await expect.poll(() => timeline.getByTestId("timeline-segment").count(), { timeout: 15_000 }).toBeGreaterThan(0);
-  await expect(timeline.getByTestId("wait-percentiles")).not.toContainText("– / – / –");
+  // A cell is hot as soon as someone waits (waits in progress count); the percentiles are of
+  // finished waits, so they fill once that lock's first wait ends (the timeline refetches).
+  await expect(timeline.getByTestId("wait-percentiles")).not.toContainText("– / – / –", { timeout: 30_000 });
   await expect(timeline.getByTestId("history-resolution")).toContainText(/live/);
 });
 

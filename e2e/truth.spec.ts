@@ -18,17 +18,6 @@ test.afterEach(async () => {
   await Promise.all(cleanups.splice(0).map(async (c) => c()));
 });
 
-// These views read fields of the issue-16 server (freshness on every answer, GET /api/overview,
-// `after` on release answers, `gone` on a 404): without them there is nothing to check.
-let truthServer = false;
-test.beforeAll(async ({ request }) => {
-  const conns = (await (await request.get("/api/connections")).json()) as Array<{ confirmedAt?: unknown }>;
-  truthServer = conns.some((c) => c.confirmedAt !== undefined);
-});
-test.beforeEach(() => {
-  test.skip(!truthServer, "the server does not report freshness yet (issue 16 server side, branch truth-data)");
-});
-
 const lockPage = (conn: string, key: string) => `/c/${conn}/lock?key=${encodeURIComponent(key)}`;
 
 async function zk(): Promise<ZkSession> {

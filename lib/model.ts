@@ -46,6 +46,8 @@ export interface Holder {
   since?: string;
   /** True when `since` is LockDeck's first sighting rather than a time the store recorded. */
   sinceObserved?: boolean;
+  /** Where `since` comes from (the UI labels the age with it); set by the hub. */
+  sinceSource?: SinceSource;
   reentrancy?: number;
   /** When this holding ends on its own (Redisson permit lease), as the store records it. */
   expiresAt?: string;
@@ -63,12 +65,32 @@ export interface Holder {
 export interface Waiter {
   id: string;
   position: number;
+  /** When it joined the queue: from the store where it records it, else LockDeck's first sighting. */
   since?: string;
+  sinceSource?: SinceSource;
   deadline?: string;
   owner?: string;
   ownerNote?: string;
   /** The waiting client's identity on this connection (see OwnerKey); absent when the layout has none. */
   ownerKey?: OwnerKey;
+}
+
+/** Where a `since` comes from, so an age can be labelled. */
+export type SinceSource =
+  /** Recorded by the store (ZooKeeper ctime, …): exact. */
+  | "store"
+  /** LockDeck's first sighting: the holding (or wait) is at least this old. */
+  | "first-seen"
+  /** LockDeck saw this holder take over from the queue (a handover): when it became the holder. */
+  | "became-holder";
+
+/** Waiters the store counts but does not name (Redisson clients subscribed to the lock's channel). */
+export interface AnonymousWaiters {
+  count: number;
+  /** Where the count comes from, in the store's words, e.g. "PUBSUB NUMSUB redisson_lock__channel:{orders}". */
+  source: string;
+  /** First time LockDeck saw the count above zero (ISO): the oldest of these waits is at least this old. */
+  since: string;
 }
 
 export type LockKind = "mutex" | "rwlock" | "semaphore" | "election";
@@ -87,6 +109,8 @@ export interface LockRecord {
   state: LockState;
   holders: Holder[];
   waiters: Waiter[];
+  /** Waiters the store only counts (no ids, no order); absent when none or unknown. Set by the hub. */
+  anonymousWaiters?: AnonymousWaiters;
   /** Remaining time as the STORE reported it at observedAt; null = never expires. */
   ttlMs: number | null;
   ttlSource: TtlSource;
@@ -197,11 +221,18 @@ export interface StoreAdapter {
   reread?(keys: string[], signal: AbortSignal): Promise<{ locks: LockRecord[]; gone: string[]; problems: Problem[] }>;
   /** Push where the store can: yields batches of changed store keys. Ends when the signal aborts. */
   watch?(signal: AbortSignal): AsyncIterable<StoreChange>;
+  /**
+   * Waiters the store counts but does not name, for the locks given (held ones the adapter
+   * knows a count for; others are left out of the map). Polled by the hub, since a waiter
+   * arriving changes no key (Redisson: a subscription to the lock's channel).
+   */
+  anonymousWaiters?(locks: LockRecord[], signal: AbortSignal): Promise<Map<string, { count: number; source: string }>>;
   /** Fresh remaining TTLs for a few lock keys, straight from the store. */
   ttls?(keys: string[], signal: AbortSignal): Promise<Map<string, number | null>>;
-  forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome>;
-  /** What a release would do, in the store's own words, for the dialog. */
-  describeRelease(lock: LockRecord, mode: ReleaseMode): ReleasePlan;
+  /** `target`: one holder's id (ReleasePlan.targets) to release alone; absent = the whole holding seen. */
+  forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal, target?: string): Promise<ReleaseOutcome>;
+  /** What a release would do, in the store's own words, for the dialog (for one target holder, if given). */
+  describeRelease(lock: LockRecord, mode: ReleaseMode, target?: string): ReleasePlan;
   close(): Promise<void>;
 }
 
@@ -214,4 +245,12 @@ export interface ReleasePlan {
   command: string;
   holderNotified: boolean;
   notes: string[];
+  /**
+   * Holders this mode can release one at a time (Consul semaphore: one slot), with a label;
+   * the release request names one in `target`, the plan for it says so in its title.
+   * Absent: the release acts on the whole holding seen.
+   */
+  targets?: { id: string; label: string }[];
+  /** The holder this plan is for, when it was asked for one target. */
+  target?: string;
 }

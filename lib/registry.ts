@@ -110,7 +110,15 @@ export class Registry {
     }
     // Subscribed before any hub starts, so the first snapshots are seen as the baseline.
     this.history = config.history.enabled
-      ? new Recorder(this.bus, { records: (id) => this.connections.get(id)?.hub.all(), get: (id, key) => this.connections.get(id)?.hub.get(key) }, { dataDir: config.dataDir, settings: historySettings(config) }).start()
+      ? new Recorder(
+          this.bus,
+          {
+            records: (id) => this.connections.get(id)?.hub.all(),
+            get: (id, key) => this.connections.get(id)?.hub.get(key),
+            sample: () => [...this.connections.values()].map(({ hub }) => hub.sample()),
+          },
+          { dataDir: config.dataDir, settings: historySettings(config) },
+        ).start()
       : null;
     this.waits = new WaitTracker(this.bus, {
       records: (id) => this.connections.get(id)?.hub.all(),

@@ -31,7 +31,7 @@ export function lockStatus(lock: LockRecord): LockStatus {
   if (lock.state === "unknown") return "unknown";
   if (lock.state === "free") return "free";
   if (lock.warnings.some((w) => STALE_WARNINGS.has(w))) return "stale";
-  if (lock.waiters.length > 0) return "contended";
+  if (lock.waiters.length > 0 || (lock.anonymousWaiters?.count ?? 0) > 0) return "contended";
   if (lock.ttlMs !== null && lock.ttlMs >= 0) {
     const granted = lock.holders[0]?.lease?.grantedTtlMs;
     if (granted ? lock.ttlMs < granted * EXPIRING_FRACTION : lock.ttlMs < EXPIRING_MS) return "expiring";

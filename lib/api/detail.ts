@@ -1,9 +1,13 @@
 // The lock detail answer: the record re-read from the store, what a release would do, and
 // the other locks that share its lease or session (its blast radius).
 
-import type { Connection } from "../registry";
+import type { Connection, Registry } from "../registry";
 import type { LockRecord } from "../model";
 import { HttpError } from "./errors";
+import type { GoneLock } from "./types";
+
+/** How far back the history of a lock that is gone is searched. */
+const GONE_LOOKBACK_MS = 86_400_000;
 
 export async function lockDetail(conn: Connection, key: string) {
   const { hub } = conn;
@@ -16,17 +20,27 @@ export async function lockDetail(conn: Connection, key: string) {
   const lock = hub.get(key);
   if (!lock) return null;
   const status = hub.statusEvent();
+  const fresh = hub.freshness();
   const plan = hub.adapter.describeRelease(lock, "delete");
   // One plan per offered mode: the dialog shows what the chosen mode deletes (blast radius).
   const plans = Object.fromEntries(plan.modes.map((m) => [m, m === "delete" ? plan : hub.adapter.describeRelease(lock, m)]));
+  // Holders that can be released alone (a Consul semaphore's slots): one plan per holder and
+  // mode, so the dialog's title names the one slot (or "all") the release will act on.
+  const targetPlans = plan.targets?.length
+    ? Object.fromEntries(plan.targets.map((t) => [t.id, Object.fromEntries([...new Set([...plan.modes, "destroy-session" as const])].map((m) => [m, hub.adapter.describeRelease(lock, m, t.id)]))]))
+    : undefined;
   return {
     lock,
     related: related(lock, hub.all()),
     plan,
     plans,
+    ...(targetPlans && { targetPlans }),
     mode: status.mode,
-    stale: status.stale || readError !== undefined,
-    staleAgeMs: status.staleAgeMs,
+    pollIntervalMs: status.pollIntervalMs,
+    // now, confirmedAt, confirmedBy, confirmedAgeMs, stale, staleAgeMs, outageSince (lib/api/types.ts
+    // Freshness); a re-read cut at the deadline makes this answer stale, aged from the last confirmation.
+    ...fresh,
+    ...(readError !== undefined && !fresh.stale && { stale: true, staleAgeMs: fresh.confirmedAgeMs }),
     consistency: status.consistency,
     ...(readError && { readError: `not re-read: ${readError}; showing the record read ${lock.observedAt}` }),
   };
@@ -43,4 +57,42 @@ function related(lock: LockRecord, all: Iterable<LockRecord>): string[] {
     }
   }
   return [...out];
+}
+
+/**
+ * What is known of a lock that is gone (404 of GET …/lock): its last life event from history
+ * (released, expired, force-released, lost in a gap) and the last force-release attempt on it
+ * from the audit log (who, why, what came of it). Each part is null when nothing is known.
+ */
+export async function goneLock(reg: Registry, connection: string, key: string): Promise<GoneLock> {
+  let last: GoneLock["last"] = null;
+  const store = reg.history?.reader();
+  if (store) {
+    try {
+      const now = Date.now();
+      const ends = await store.events({ connection, key, from: now - GONE_LOOKBACK_MS, to: now + 1, kinds: ["released", "expired", "force-released", "lost"] });
+      const e = ends.at(-1);
+      if (e) last = { at: e.at, kind: e.kind, holder: e.holder, owner: e.owner, holdMs: e.holdMs, ...(e.cause && { cause: e.cause }) };
+    } catch {
+      // History unavailable: say nothing rather than guess.
+    }
+  }
+  let release: GoneLock["release"] = null;
+  const entries = reg.audit.read({ connection, key, limit: 50 }).filter((e) => (e.action ?? "release") === "release");
+  const intent = entries.find((e) => e.phase === "intent" && e.outcome !== "pending_approval") ?? entries.find((e) => e.phase === "intent");
+  if (intent) {
+    const outcome = entries.find((e) => e.phase === "outcome" && e.requestId === intent.requestId);
+    release = { at: intent.at, actor: intent.actor, reason: intent.reason, mode: intent.mode, ...(outcome?.outcome && { outcome: outcome.outcome }) };
+  }
+  return { last, release };
+}
+
+/** The 404's message in words, from what history and the audit log know. */
+export function goneMessage(g: GoneLock): string {
+  const l = g.last;
+  if (!l) return "no lock under that key (not seen in history: released, expired, or never a lock)";
+  const when = new Date(l.at).toISOString();
+  if (l.kind === "force-released" && g.release) return `force-released by ${g.release.actor} at ${when}, reason: ${g.release.reason}`;
+  if (l.kind === "lost") return `lost at ${when} while LockDeck could not see the store (${l.cause ?? "unknown"})`;
+  return `${l.kind} at ${when}${l.holder ? ` (holder ${l.holder})` : ""}`;
 }

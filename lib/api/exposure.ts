@@ -19,5 +19,6 @@ export function lockFor(actor: Actor | null): (lock: LockRecord) => LockRecord {
 /** A lock detail answer as this actor may see it. */
 export function detailFor<D extends { lock: LockRecord; plan: ReleasePlan; plans: Record<string, ReleasePlan> }>(actor: Actor | null, detail: D): D {
   if (can(actor, "release")) return detail;
-  return { ...detail, lock: lockFor(actor)(detail.lock), plan: NO_PLAN, plans: {} };
+  // targetPlans (one plan per holder that can be released alone) name holdings too.
+  return { ...detail, lock: lockFor(actor)(detail.lock), plan: NO_PLAN, plans: {}, ...("targetPlans" in detail && { targetPlans: {} }) };
 }

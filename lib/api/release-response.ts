@@ -7,8 +7,9 @@ export function releaseResponse(answer: ReleaseAnswer): Response {
   if (answer.kind === "pending") {
     return Response.json({ pending: { approvalId: answer.approvalId, expiresAt: answer.expiresAt } }, { status: 202 });
   }
-  const { outcome, auditId, requestId, note } = answer;
-  const extra = { auditId, requestId, ...(answer.auditWarning && { auditWarning: answer.auditWarning }) };
+  // after: who holds the lock now, read back right after the attempt (lib/api/types.ts AfterRelease).
+  const { outcome, auditId, requestId, note, after } = answer;
+  const extra = { auditId, requestId, after, ...(answer.auditWarning && { auditWarning: answer.auditWarning }) };
   switch (outcome.status) {
     case "released":
       return Response.json({ outcome, ...extra });

@@ -10,6 +10,10 @@ import type { LockRecord, ReleaseOutcome } from "../model";
 import { decodeFence, fenceFor, isFenceError, type Fence } from "../fence";
 import { HttpError } from "./errors";
 import { ReleaseClaims } from "./claims";
+import { staleAckProblem } from "./stale-ack";
+import { afterRelease } from "./after-release";
+import type { AfterRelease } from "./types";
+import type { Hub } from "../hub/hub";
 
 export const ReleaseBody = z
   .object({
@@ -19,6 +23,10 @@ export const ReleaseBody = z
     mode: z.enum(["delete", "revoke-lease", "destroy-session", "ask-holder", "prune-empty"]).default("delete"),
     /** One per confirmation: the same id twice is refused (double-click, retried POST). */
     requestId: z.string().uuid().optional(),
+    /** On a stale view: the age (ms) the operator acknowledged ("the view is N s old"); required then. */
+    staleAckMs: z.number().int().min(0).max(30 * 86_400_000).optional(),
+    /** Several holders (Consul semaphore): release only this holder's slot (its id); absent = every holder seen. */
+    target: z.string().min(1).max(1_024).optional(),
   })
   .strict();
 
@@ -41,6 +49,8 @@ interface Done {
   auditId: string | null;
   note?: string;
   auditWarning?: string;
+  /** Who holds the lock right after (read back by the hub). */
+  after: AfterRelease;
 }
 
 export type ReleaseAnswer =
@@ -56,6 +66,11 @@ export async function requestRelease(reg: Registry, connectionId: string, body: 
   if (conn.config.readOnly) {
     reg.audit.append({ ...audit, phase: "outcome", outcome: "denied", detail: "connection is read-only" });
     throw new HttpError(403, "read_only", "this connection is read-only");
+  }
+  const stale = staleAckProblem(conn.hub.freshness(), body.staleAckMs);
+  if (stale) {
+    reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: `stale view not acknowledged: ${stale.message}` });
+    throw new HttpError(428, "stale_ack_required", stale.message, stale.extra);
   }
   if (!(await shared(reg, audit, () => reg.useRequestId(requestId)))) throw new HttpError(409, "duplicate", "this confirmation was already used");
   if (!(await shared(reg, audit, () => reg.releaseLimiter.take(actor.name)))) {
@@ -133,9 +148,20 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
   const { hub } = reg.get(connectionId);
   const fence = decodeFence(body.fence);
   const audit = { ...auditBase(connectionId, body, fence.f, actor), approvedBy };
-  if (!hub.reachable) {
+  // A stale view whose age the operator acknowledged: if the store answers now (it may be back
+  // before the hub has re-listed), the fence-conditional release may go ahead.
+  const acked = body.staleAckMs !== undefined && hub.freshness().stale;
+  if (!hub.reachable && !(acked && (await answersNow(hub)))) {
     reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: "store unreachable: cannot confirm the current state" });
     throw new HttpError(503, "unreachable", "the store cannot be read right now, so the holding cannot be confirmed: nothing was sent");
+  }
+  if (body.target !== undefined) {
+    const seen = hub.get(body.key);
+    const plan = hub.adapter.describeRelease({ ...(seen ?? placeholder(connectionId, body.key, fence.f)), fence: body.fence }, body.mode);
+    if (!plan.targets?.some((t) => t.id === body.target)) {
+      reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: `target ${body.target} is not a holder that can be released alone` });
+      throw new HttpError(400, "bad_request", `target: "${body.target}" is not one of the holders this release can act on alone (${plan.targets?.map((t) => t.id).join(", ") || "none for this lock and mode"})`, { field: "target" });
+    }
   }
 
   // One attempt per exact holding at a time: concurrent confirmations of the same fence get 409.
@@ -148,13 +174,14 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
           ? `this exact holding was already released (request ${claim.requestId} by ${claim.actor})`
           : `the outcome of request ${claim.requestId} by ${claim.actor} for this exact holding is not known yet; LockDeck is re-reading the store`;
     const entry = reg.audit.append({ ...audit, phase: "outcome", outcome: "precondition_failed", detail: `${what}: nothing was sent` });
-    return { outcome: { status: "changed", current: hub.get(body.key) ?? null }, auditId: entry.id, note: `${what}: nothing was sent. Review the lock.` };
+    return { outcome: { status: "changed", current: hub.get(body.key) ?? null }, auditId: entry.id, note: `${what}: nothing was sent. Review the lock.`, after: afterRelease(hub, body.key) };
   }
 
   let outcome: ReleaseOutcome = { status: "unknown", reason: "not sent" };
   try {
     try {
-      reg.audit.append({ ...audit, phase: "intent", detail: "conditional on the fence" });
+      const ack = acked ? `; the operator acknowledged a view ${Math.round(body.staleAckMs! / 1000)} s old` : "";
+      reg.audit.append({ ...audit, phase: "intent", detail: `conditional on the fence${body.target ? `; only holder ${body.target}` : ""}${ack}` });
     } catch (err) {
       // Nothing is done without its intent on disk.
       outcome = { status: "refused", reason: "audit unavailable" };
@@ -175,7 +202,7 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
     const seen = hub.get(body.key);
     const target: LockRecord = { ...(seen ?? placeholder(connectionId, body.key, fence.f)), fence: body.fence };
     try {
-      outcome = await hub.adapter.forceRelease(target, body.mode, AbortSignal.timeout(RELEASE_TIMEOUT_MS));
+      outcome = await hub.adapter.forceRelease(target, body.mode, AbortSignal.timeout(RELEASE_TIMEOUT_MS), body.target);
     } catch (err) {
       outcome = { status: "unknown", reason: (err as Error).message };
     }
@@ -197,9 +224,26 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
     // Never retried: a fresh read decides what happened (lib/audit/reconcile.ts).
     if (outcome.status === "unknown") reg.reconciler.add(audit);
     await hub.applyChanges([body.key]);
-    return { outcome, auditId, auditWarning };
+    return { outcome, auditId, auditWarning, after: afterRelease(hub, body.key) };
   } finally {
     reg.claims.finish(body.requestId, outcome.status);
+  }
+}
+
+/**
+ * Does the store answer right now? Health checks for up to 3 s (a client that is reconnecting
+ * after the store came back answers within its back-off).
+ */
+async function answersNow(hub: Hub): Promise<boolean> {
+  const until = Date.now() + 3_000;
+  for (;;) {
+    try {
+      if ((await hub.adapter.health(AbortSignal.timeout(2_000))).status !== "unreachable") return true;
+    } catch {
+      // counts as no answer
+    }
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

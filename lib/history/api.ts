@@ -56,7 +56,7 @@ export async function historyAnswer(reg: Registry, req: Request) {
   reg.get(q.connection); // 404 for an unknown connection
   const rec = recorderOf(reg);
   const w = parseWindow(q);
-  const h = await lockHistory(readerOf(rec), q.connection, q.key, w);
+  const h = await lockHistory(readerOf(rec), q.connection, q.key, w, rec.liveView());
   const s = rec.state();
   return { ...h, resolution: resolutionOf(reg, rec, q.connection), recording: { paused: s.paused, message: s.message } };
 }
@@ -65,7 +65,7 @@ export async function topAnswer(reg: Registry, req: Request) {
   const q = TopQuery.parse(params(req));
   const rec = recorderOf(reg);
   const w = parseWindow(q);
-  const top = await contentionTop(readerOf(rec), w, q.limit, rec.settings);
+  const top = await contentionTop(readerOf(rec), w, q.limit, rec.settings, rec.liveView());
   const s = rec.state();
   const resolution = Object.fromEntries([...reg.connections.keys()].map((id) => [id, resolutionOf(reg, rec, id)]));
   return { ...top, resolution, recording: { paused: s.paused, message: s.message } };

@@ -12,14 +12,30 @@ export interface ReleaseIntent {
   at: number;
 }
 
-/** A release/expiry of (connection, key) within `windowMs` after an intent becomes "force-released". Pure. */
+/**
+ * A release/expiry of (connection, key) within `windowMs` after an intent becomes
+ * "force-released": the first such change after each intent (every holder that ended in it —
+ * a semaphore eviction ends several), and only that one, so a later ordinary release of the
+ * same lock inside the window stays a release. `used` lists the intents that matched (the
+ * recorder keeps the others for the next flush: the release may be derived after it). Pure.
+ */
+export function markForcedOnce(events: LifeEvent[], intents: ReleaseIntent[], windowMs = 10_000): { events: LifeEvent[]; used: Set<ReleaseIntent> } {
+  const used = new Set<ReleaseIntent>();
+  if (intents.length === 0) return { events, used };
+  const relabel = new Set<LifeEvent>();
+  for (const i of intents) {
+    const hits = events.filter((e) => (e.kind === "released" || e.kind === "expired") && !relabel.has(e) && e.connection === i.connection && e.key === i.key && e.at >= i.at - 1_000 && e.at <= i.at + windowMs + e.resMs);
+    if (hits.length === 0) continue;
+    const first = Math.min(...hits.map((e) => e.at));
+    for (const e of hits) if (e.at === first) relabel.add(e);
+    used.add(i);
+  }
+  return { events: relabel.size ? events.map((e) => (relabel.has(e) ? { ...e, kind: "force-released" as const } : e)) : events, used };
+}
+
+/** markForcedOnce's events only. */
 export function markForced(events: LifeEvent[], intents: ReleaseIntent[], windowMs = 10_000): LifeEvent[] {
-  if (intents.length === 0) return events;
-  return events.map((e) => {
-    if (e.kind !== "released" && e.kind !== "expired") return e;
-    const hit = intents.some((i) => i.connection === e.connection && i.key === e.key && e.at >= i.at - 1_000 && e.at <= i.at + windowMs + e.resMs);
-    return hit ? { ...e, kind: "force-released" } : e;
-  });
+  return markForcedOnce(events, intents, windowMs).events;
 }
 
 export class AuditTail {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { LockRecord } from "../model";
-import { derive, refreshExpiry, type Memo } from "./derive";
+import { DEPARTED_GRACE_MS, derive, expireDeparted, refreshExpiry, type Memo } from "./derive";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 const iso = (ms: number) => new Date(T0 + ms).toISOString();
@@ -53,9 +53,11 @@ describe("derive", () => {
     expect(ev.some((e) => e.kind === "waiter-left")).toBe(false);
   });
 
-  it("a waiter that leaves without holding is waiter-left with its wait", () => {
-    const ev = run([[rec([["a", 0]], [["w", 100]]), 100], [rec([["a", 0]]), 2_100]]);
-    expect(ev.at(-1)).toMatchObject({ kind: "waiter-left", waitMs: 2_000, waiters: 0 });
+  it("a waiter that leaves without holding is waiter-left with its wait (once the reorder grace has passed)", () => {
+    let { memo } = derive(undefined, rec([["a", 0]], [["w", 100]]), ctx(100));
+    ({ memo } = derive(memo, rec([["a", 0]]), ctx(2_100)));
+    const ev = expireDeparted(memo!, { connection: "c", key: "k" }, T0 + 2_100 + DEPARTED_GRACE_MS).events;
+    expect(ev.at(-1)).toMatchObject({ kind: "waiter-left", waitMs: 2_000, waiters: 0, at: T0 + 2_100 });
   });
 
   it("a holding that vanishes after its last known expiry has expired", () => {
@@ -86,5 +88,67 @@ describe("derive", () => {
   it("polling resolution is carried on every event", () => {
     const { events } = derive(undefined, rec([["a", 0]]), ctx(0, { resMs: 5_000 }));
     expect(events[0].resMs).toBe(5_000);
+  });
+});
+
+describe("derive: queue reorders, anonymous waiters, gaps", () => {
+  it("a waiter that drops out and re-queues within the grace (a fair-queue reorder) is no departure and keeps its wait", () => {
+    let memo: Memo | undefined;
+    const step = (r: LockRecord | null, at: number) => {
+      const out = derive(memo, r, ctx(at));
+      memo = out.memo;
+      return out.events;
+    };
+    const evs = [
+      ...step(rec([["a", 0]], [["w1", 100], ["w2", 200]]), 200),
+      ...step(rec([["a", 0]], [["w2", 200]]), 5_000), // w1 dropped as stale head
+      ...step(rec([["a", 0]], [["w2", 200], ["w1", 6_000]]), 6_000), // …and re-queued at the tail
+    ];
+    expect(evs.filter((e) => e.kind === "waiter-left" || e.kind === "waiter-joined").map((e) => [e.kind, e.holder])).toEqual([
+      ["waiter-joined", "w1"],
+      ["waiter-joined", "w2"],
+    ]);
+    expect(memo!.departed).toBeUndefined();
+    // When it finally holds, its wait runs from when it first queued.
+    const done = step(rec([["w1", 9_000]], [["w2", 200]]), 9_000);
+    expect(done.find((e) => e.kind === "acquired")).toMatchObject({ holder: "w1", waitMs: 8_900 });
+    expect(expireDeparted(memo!, { connection: "c", key: "k" }, T0 + 60_000).events).toEqual([]);
+  });
+
+  it("a departure that does not come back is reported after the grace, at the time it left", () => {
+    let { memo } = derive(undefined, rec([["a", 0]], [["w1", 100]]), ctx(100));
+    ({ memo } = derive(memo, rec([["a", 0]]), ctx(2_100)));
+    expect(expireDeparted(memo!, { connection: "c", key: "k" }, T0 + 2_100 + DEPARTED_GRACE_MS - 1).events).toEqual([]);
+    const out = expireDeparted(memo!, { connection: "c", key: "k" }, T0 + 2_100 + DEPARTED_GRACE_MS);
+    expect(out.events).toMatchObject([{ kind: "waiter-left", holder: "w1", at: T0 + 2_100, waitMs: 2_000 }]);
+    expect(out.memo.departed).toBeUndefined();
+  });
+
+  it("anonymous waiters are counted slots: new ones start now, the oldest leave first, and one that leaves as a holder appears is its wait", () => {
+    const anon = (count: number, since: number) => ({ count, source: "PUBSUB NUMSUB ch", since: iso(since) });
+    let memo: Memo | undefined;
+    const step = (r: LockRecord, at: number) => {
+      const out = derive(memo, r, ctx(at));
+      memo = out.memo;
+      return out.events;
+    };
+    const held = (n: number, since: number, holder: [string, number] = ["a", 0]) => ({ ...rec([holder]), anonymousWaiters: n ? anon(n, since) : undefined });
+    const e1 = step(held(2, 1_000), 1_000);
+    const e2 = step(held(3, 1_000), 4_000);
+    expect([...e1, ...e2].filter((e) => e.kind === "waiter-joined").map((e) => e.at - T0)).toEqual([1_000, 1_000, 4_000]);
+    // The holder changes and one waiter left in the same change: the oldest slot was its wait.
+    const e3 = step(held(2, 1_000, ["b", 10_000]), 10_000);
+    expect(e3.find((e) => e.kind === "acquired")).toMatchObject({ holder: "b", waitMs: 9_000 });
+    expect(memo!.waiters.map((w) => w.since - T0)).toEqual([1_000, 4_000]);
+  });
+
+  it("across a gap, a holding that vanished is lost at the gap's start (not released); its cause says what is known", () => {
+    const withSession = (id: string, session: string) => ({ ...rec([[id, 0]], [], { ttlMs: null }), holders: [{ id, since: iso(0), session: { id: session } }] });
+    const { memo } = derive(undefined, withSession("n1", "s1"), ctx(0));
+    const gap = { from: T0 + 5_000, liveSessions: new Set(["s2"]) };
+    const out = derive(memo, null, { ...ctx(20_000), gap });
+    expect(out.events).toMatchObject([{ kind: "lost", at: T0 + 5_000, holdMs: 5_000, cause: "session-gone" }]);
+    const ttl = derive(derive(undefined, rec([["t", 0]], [], { ttlMs: 2_000 }), ctx(0)).memo, null, { ...ctx(20_000), gap: { from: T0 + 1_000 } });
+    expect(ttl.events[0]).toMatchObject({ kind: "lost", cause: "ttl-ran-out" });
   });
 });

@@ -4,11 +4,23 @@
 //
 // Contract:
 //   - holders and waiters are matched by id between the previous and the next view;
-//   - a new holder whose id was a waiter (memory store, Redisson) waited from that waiter's
-//     `since`; else, if waiters left in the same change, the front-most one is taken as it;
+//   - a holding starts when it became the holder: the hub's `since` for a holder that was
+//     queued is the moment it took over (sinceSource "became-holder"), never its join time;
+//   - a new holder whose id was a waiter (memory store, Redisson, ZooKeeper) waited from that
+//     waiter's `since`; else, if waiters left in the same change, the front-most one is taken;
+//   - a waiter that leaves without holding is not a departure yet: it is kept as "departed" for
+//     a grace period, and a waiter with the same id that comes back within it (a queue reorder,
+//     e.g. Redisson's fair queue dropping a stale head that then re-queues at the tail) simply
+//     keeps waiting from its first `since` — no waiter-left, no waiter-joined, no false long
+//     wait. Departures older than the grace are emitted by expireDeparted() (at their time);
+//   - waiters the store only counts (anonymousWaiters) are memo entries "~anonymous:…" with a
+//     per-slot since: when the count drops the oldest are taken as the ones that left;
 //   - an ended holding is "expired" when it ends at/after the last expiry seen for it (minus
 //     the resolution), else "released" — renewals that do not change the record are only seen
 //     through refreshExpiry(), which the recorder calls from the hub's current records;
+//   - across a gap (the store was unreachable, ctx.gap), a holding that vanished is "lost" at
+//     the gap's start: it ended somewhere in the gap, how is unknown (cause: its TTL ran out,
+//     its session is gone, or "unknown"); a waiter that vanished left at the gap's start;
 //   - before a connection's first snapshot is complete ("baseline"), holders are "seen", not
 //     acquired: a restart must not count every held lock as a fresh acquisition.
 
@@ -19,6 +31,13 @@ export interface MemoEntry {
   id: string;
   owner?: string;
   since: number;
+  /** The holder's session or lease, to tell after a gap whether it still exists. */
+  session?: string;
+}
+
+export interface Departed extends MemoEntry {
+  leftAt: number;
+  resMs: number;
 }
 
 export interface Memo {
@@ -26,6 +45,8 @@ export interface Memo {
   waiters: MemoEntry[];
   /** Last known expiry of the lock (ms), null = never expires / unknown. */
   expiresAt: number | null;
+  /** Waiters that left without holding, not yet reported (see expireDeparted). */
+  departed?: Departed[];
 }
 
 export interface DeriveContext {
@@ -35,7 +56,16 @@ export interface DeriveContext {
   at: number;
   resMs: number;
   baseline: boolean;
+  /** The change closes a gap in which the store could not be seen. */
+  gap?: { from: number; liveSessions?: ReadonlySet<string> };
 }
+
+/** How long a departed waiter may come back and keep its wait (a queue reorder): Redisson's fair-lock
+ *  waiters re-poll at least every lockWatchdogTimeout (30 s by default), and re-queue then. */
+export const DEPARTED_GRACE_MS = 45_000;
+
+const ANON = "~anonymous:";
+export const isAnonymous = (id: string) => id.startsWith(ANON);
 
 const parse = (iso: string | undefined): number | null => {
   if (!iso) return null;
@@ -48,13 +78,38 @@ export function expiryOf(rec: LockRecord): number | null {
   return rec.ttlMs === null || seen === null ? null : seen + rec.ttlMs;
 }
 
-/** The memo for a record as it is now (no events). */
+/** The memo for a record as it is now (no events). Anonymous waiters all carry the count's since. */
 export function memoOf(rec: LockRecord, at: number): Memo {
+  const anon = rec.anonymousWaiters;
+  const anonSince = Math.min(at, parse(anon?.since) ?? at);
   return {
-    holders: rec.holders.map((h) => ({ id: h.id, owner: h.owner, since: Math.min(at, (!h.sinceObserved && parse(h.since)) || at) })),
-    waiters: rec.waiters.map((w) => ({ id: w.id, owner: w.owner, since: Math.min(at, parse(w.since) ?? at) })),
+    holders: rec.holders.map((h) => ({
+      id: h.id,
+      owner: h.owner,
+      since: Math.min(at, (!h.sinceObserved && parse(h.since)) || at),
+      session: h.session?.id ?? h.lease?.id,
+    })),
+    waiters: [
+      ...rec.waiters.map((w) => ({ id: w.id, owner: w.owner, since: Math.min(at, parse(w.since) ?? at) })),
+      ...Array.from({ length: anon?.count ?? 0 }, (_, i) => ({ id: `${ANON}${anonSince}:${i}`, owner: "not identified", since: anonSince })),
+    ],
     expiresAt: expiryOf(rec),
   };
+}
+
+/**
+ * Anonymous slots carry over from the previous memo: when the count grows the new ones start
+ * now (or at the count's first sighting if there were none), when it drops the oldest leave.
+ */
+function carryAnonymous(before: Memo, after: Memo, at: number): Memo {
+  const prev = before.waiters.filter((w) => isAnonymous(w.id));
+  const next = after.waiters.filter((w) => isAnonymous(w.id));
+  if (prev.length === 0) return after;
+  const named = after.waiters.filter((w) => !isAnonymous(w.id));
+  let slots: MemoEntry[];
+  if (next.length <= prev.length) slots = prev.slice(prev.length - next.length);
+  else slots = [...prev, ...next.slice(prev.length).map((w, i) => ({ ...w, id: `${ANON}${at}:${prev.length + i}`, since: at }))];
+  return { ...after, waiters: [...named, ...slots] };
 }
 
 /** A renewal moved the expiry without a published change: keep the memo's expiry current. */
@@ -63,24 +118,61 @@ export function refreshExpiry(memo: Memo, rec: LockRecord): Memo {
   return e === memo.expiresAt ? memo : { ...memo, expiresAt: e };
 }
 
+/** Departures older than the grace period become waiter-left events (at the time they left). */
+export function expireDeparted(memo: Memo, ctx: Pick<DeriveContext, "connection" | "key">, now: number, graceMs = DEPARTED_GRACE_MS): { memo: Memo; events: LifeEvent[] } {
+  const gone = (memo.departed ?? []).filter((d) => now - d.leftAt >= graceMs);
+  if (gone.length === 0) return { memo, events: [] };
+  const events = gone.map((d): LifeEvent => ({
+    connection: ctx.connection,
+    key: ctx.key,
+    at: d.leftAt,
+    kind: "waiter-left",
+    holder: d.id,
+    owner: d.owner,
+    waitMs: Math.max(0, d.leftAt - d.since),
+    waiters: memo.waiters.length,
+    resMs: d.resMs,
+  }));
+  const rest = (memo.departed ?? []).filter((d) => now - d.leftAt < graceMs);
+  return { memo: { ...memo, departed: rest.length ? rest : undefined }, events };
+}
+
+/** True when a memo is only kept for pending departures (the lock itself is gone). */
+export function onlyDepartures(memo: Memo): boolean {
+  return memo.holders.length === 0 && memo.waiters.length === 0 && (memo.departed?.length ?? 0) > 0;
+}
+
 /** Next memo (undefined when the lock is gone) and the life events between prev and rec. */
 export function derive(prev: Memo | undefined, rec: LockRecord | null, ctx: DeriveContext): { memo: Memo | undefined; events: LifeEvent[] } {
   const { at } = ctx;
-  const next = rec ? memoOf(rec, at) : undefined;
   const before: Memo = prev ?? { holders: [], waiters: [], expiresAt: null };
-  const after: Memo = next ?? { holders: [], waiters: [], expiresAt: null };
-  const depth = after.waiters.length;
-  const base = { connection: ctx.connection, key: ctx.key, waiters: depth, resMs: ctx.resMs };
+  let after: Memo = rec ? carryAnonymous(before, memoOf(rec, at), at) : { holders: [], waiters: [], expiresAt: null };
+  const base = { connection: ctx.connection, key: ctx.key, resMs: ctx.resMs };
   const events: LifeEvent[] = [];
 
   if (ctx.baseline && !prev) {
-    for (const h of after.holders) events.push({ ...base, at: h.since, kind: "seen", holder: h.id, owner: h.owner });
-    return { memo: next, events };
+    for (const h of after.holders) events.push({ ...base, waiters: after.waiters.length, at: h.since, kind: "seen", holder: h.id, owner: h.owner });
+    return { memo: rec ? after : undefined, events };
   }
+
+  // A waiter that departed a moment ago and is queued again: a reorder, it keeps its wait.
+  const departed = new Map((before.departed ?? []).map((d) => [d.id, d]));
+  const returned = new Map<string, Departed>();
+  after = {
+    ...after,
+    waiters: after.waiters.map((w) => {
+      const d = departed.get(w.id);
+      if (!d || isAnonymous(w.id)) return w;
+      returned.set(w.id, d);
+      return { ...w, since: d.since };
+    }),
+  };
+  const depth = after.waiters.length;
 
   const nextHolders = new Set(after.holders.map((h) => h.id));
   const prevHolders = new Set(before.holders.map((h) => h.id));
   const nextWaiters = new Set(after.waiters.map((w) => w.id));
+  const prevWaiters = new Set(before.waiters.map((w) => w.id));
 
   const ended = before.holders.filter((h) => !nextHolders.has(h.id));
   const started = after.holders.filter((h) => !prevHolders.has(h.id));
@@ -91,26 +183,45 @@ export function derive(prev: Memo | undefined, rec: LockRecord | null, ctx: Deri
   const slack = Math.max(ctx.resMs, 250);
   const expired = before.expiresAt !== null && at >= before.expiresAt - slack;
   for (const h of ended) {
-    events.push({ ...base, at, kind: expired ? "expired" : "released", holder: h.id, owner: h.owner, holdMs: Math.max(0, at - h.since) });
+    if (ctx.gap) {
+      const cause = expired ? "ttl-ran-out" : h.session && ctx.gap.liveSessions && !ctx.gap.liveSessions.has(h.session) ? "session-gone" : "unknown";
+      events.push({ ...base, waiters: depth, at: ctx.gap.from, kind: "lost", holder: h.id, owner: h.owner, holdMs: Math.max(0, ctx.gap.from - h.since), cause });
+    } else {
+      events.push({ ...base, waiters: depth, at, kind: expired ? "expired" : "released", holder: h.id, owner: h.owner, holdMs: Math.max(0, at - h.since) });
+    }
   }
 
   for (const h of started) {
-    let waitedFrom = before.waiters.find((w) => w.id === h.id)?.since;
+    let waitedFrom = before.waiters.find((w) => w.id === h.id)?.since ?? departed.get(h.id)?.since;
     if (waitedFrom === undefined && unmatchedLeft.length > 0) waitedFrom = unmatchedLeft.shift()!.since;
     // A holding cannot start before the previous one ended as we saw it, nor after now.
     const start = Math.min(at, h.since);
-    events.push({ ...base, at: start, kind: "acquired", holder: h.id, owner: h.owner, waitMs: waitedFrom === undefined ? 0 : Math.max(0, start - waitedFrom) });
+    if (departed.has(h.id)) departed.delete(h.id);
+    events.push({ ...base, waiters: depth, at: start, kind: "acquired", holder: h.id, owner: h.owner, waitMs: waitedFrom === undefined ? 0 : Math.max(0, start - waitedFrom) });
   }
 
   if (ended.length > 0 && started.length > 0) {
-    events.push({ ...base, at, kind: "handover", holder: started[0].id, owner: started[0].owner });
+    events.push({ ...base, waiters: depth, at, kind: "handover", holder: started[0].id, owner: started[0].owner });
   }
 
   for (const w of after.waiters) {
-    if (!before.waiters.some((p) => p.id === w.id)) events.push({ ...base, at: w.since, kind: "waiter-joined", holder: w.id, owner: w.owner });
+    if (!prevWaiters.has(w.id) && !returned.has(w.id)) events.push({ ...base, waiters: depth, at: w.since, kind: "waiter-joined", holder: w.id, owner: w.owner });
   }
+
+  // Departures: still pending ones (not back, not holding) plus the new ones.
+  const pending: Departed[] = [...departed.values()].filter((d) => !returned.has(d.id));
   for (const w of unmatchedLeft) {
-    events.push({ ...base, at, kind: "waiter-left", holder: w.id, owner: w.owner, waitMs: Math.max(0, at - w.since) });
+    if (ctx.gap) {
+      events.push({ ...base, waiters: depth, at: ctx.gap.from, kind: "waiter-left", holder: w.id, owner: w.owner, waitMs: Math.max(0, ctx.gap.from - w.since), cause: "gap" });
+    } else if (isAnonymous(w.id)) {
+      // Anonymous slots have no identity to come back with: they leave now.
+      events.push({ ...base, waiters: depth, at, kind: "waiter-left", holder: w.id, owner: w.owner, waitMs: Math.max(0, at - w.since) });
+    } else {
+      pending.push({ ...w, leftAt: at, resMs: ctx.resMs });
+    }
   }
-  return { memo: next, events };
+  const memo: Memo = { ...after, ...(pending.length ? { departed: pending } : { departed: undefined }) };
+  if (!rec && pending.length === 0) return { memo: undefined, events };
+  if (!pending.length) delete memo.departed;
+  return { memo, events };
 }

@@ -12,7 +12,8 @@
 // the recorder, and the next tick reconnects.
 
 import pg from "pg";
-import type { HistoryStore } from "./sqlite";
+import { toGap, type BatchMeta, type HistoryStore } from "./sqlite";
+import type { HistoryGap } from "../api/types";
 import { mergeRollup, rollup } from "./stats";
 import type { HistorySettings, LifeEvent, Rollup } from "./types";
 
@@ -30,6 +31,10 @@ CREATE TABLE IF NOT EXISTS lockdeck_rollups (
   expiries INTEGER NOT NULL, max_waiters INTEGER NOT NULL, hold_count INTEGER NOT NULL,
   hold_sum BIGINT NOT NULL, wait_count INTEGER NOT NULL, wait_sum BIGINT NOT NULL,
   hold_hist TEXT NOT NULL, wait_hist TEXT NOT NULL, PRIMARY KEY (connection, key, minute));
+ALTER TABLE lockdeck_events ADD COLUMN IF NOT EXISTS cause TEXT;
+CREATE TABLE IF NOT EXISTS lockdeck_gaps (
+  id TEXT PRIMARY KEY, connection TEXT, kind TEXT NOT NULL, from_ms BIGINT NOT NULL, to_ms BIGINT, detail TEXT);
+CREATE TABLE IF NOT EXISTS lockdeck_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 `;
 
 const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
@@ -40,6 +45,7 @@ function toEvent(r: Record<string, unknown>): LifeEvent {
   if (r.owner !== null) e.owner = String(r.owner);
   if (r.hold_ms !== null) e.holdMs = num(r.hold_ms);
   if (r.wait_ms !== null) e.waitMs = num(r.wait_ms);
+  if (r.cause !== null && r.cause !== undefined) e.cause = String(r.cause);
   return e;
 }
 
@@ -99,7 +105,7 @@ export class PostgresHistoryStore implements HistoryStore {
     return false;
   }
 
-  async append(events: LifeEvent[]): Promise<void> {
+  async append(events: LifeEvent[], meta: BatchMeta = {}): Promise<void> {
     await this.ready();
     const c = this.writer ?? (await this.pool.connect());
     try {
@@ -107,9 +113,20 @@ export class PostgresHistoryStore implements HistoryStore {
       for (let i = 0; i < events.length; i += 1_000) {
         const b = events.slice(i, i + 1_000);
         await c.query(
-          `INSERT INTO lockdeck_events SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $10::int[])`,
-          [b.map((e) => Math.round(e.at)), b.map((e) => e.connection), b.map((e) => e.key), b.map((e) => e.kind), b.map((e) => e.holder ?? null), b.map((e) => e.owner ?? null), b.map((e) => e.holdMs ?? null), b.map((e) => e.waitMs ?? null), b.map((e) => e.waiters), b.map((e) => e.resMs)],
+          `INSERT INTO lockdeck_events (at, connection, key, kind, holder, owner, hold_ms, wait_ms, waiters, res_ms, cause)
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $10::int[], $11::text[])`,
+          [b.map((e) => Math.round(e.at)), b.map((e) => e.connection), b.map((e) => e.key), b.map((e) => e.kind), b.map((e) => e.holder ?? null), b.map((e) => e.owner ?? null), b.map((e) => e.holdMs ?? null), b.map((e) => e.waitMs ?? null), b.map((e) => e.waiters), b.map((e) => e.resMs), b.map((e) => e.cause ?? null)],
         );
+      }
+      for (const g of meta.gaps ?? []) {
+        await c.query(
+          `INSERT INTO lockdeck_gaps (id, connection, kind, from_ms, to_ms, detail) VALUES ($1,$2,$3,$4,$5,$6)
+           ON CONFLICT (id) DO UPDATE SET to_ms = EXCLUDED.to_ms, detail = EXCLUDED.detail`,
+          [g.id, g.connection, g.kind, Math.round(g.from), g.to === null ? null : Math.round(g.to), g.detail ?? null],
+        );
+      }
+      if (meta.heartbeat !== undefined) {
+        await c.query("INSERT INTO lockdeck_meta (name, value) VALUES ('heartbeat', $1) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value", [Math.round(meta.heartbeat)]);
       }
       await c.query("COMMIT");
     } catch (err) {
@@ -120,7 +137,7 @@ export class PostgresHistoryStore implements HistoryStore {
     }
   }
 
-  async events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number }): Promise<LifeEvent[]> {
+  async events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number; newestFirst?: boolean }): Promise<LifeEvent[]> {
     await this.ready();
     const where = ["at >= $1", "at < $2"];
     const args: unknown[] = [q.from, q.to];
@@ -128,8 +145,29 @@ export class PostgresHistoryStore implements HistoryStore {
     if (q.key !== undefined) (args.push(q.key), where.push(`key = $${args.length}`));
     if (q.kinds?.length) (args.push(q.kinds), where.push(`kind = ANY($${args.length})`));
     const limit = q.limit ? ` LIMIT ${Math.floor(q.limit)}` : "";
-    const { rows } = await this.pool.query(`SELECT * FROM lockdeck_events WHERE ${where.join(" AND ")} ORDER BY at${limit}`, args);
+    const { rows } = await this.pool.query(`SELECT * FROM lockdeck_events WHERE ${where.join(" AND ")} ORDER BY at${q.newestFirst ? " DESC" : ""}${limit}`, args);
     return rows.map(toEvent);
+  }
+
+  async gaps(q: { connection?: string; from: number; to: number }): Promise<HistoryGap[]> {
+    await this.ready();
+    const args: unknown[] = [q.to, q.from];
+    let conn = "";
+    if (q.connection !== undefined) (args.push(q.connection), (conn = ` AND (connection IS NULL OR connection = $3)`));
+    const { rows } = await this.pool.query(`SELECT * FROM lockdeck_gaps WHERE from_ms < $1 AND (to_ms IS NULL OR to_ms > $2)${conn} ORDER BY from_ms`, args);
+    return rows.map((r) => toGap(r as Parameters<typeof toGap>[0]));
+  }
+
+  async lastHeartbeat(): Promise<number | null> {
+    await this.ready();
+    const { rows } = await this.pool.query("SELECT value FROM lockdeck_meta WHERE name = 'heartbeat'");
+    return rows[0] ? Number(rows[0].value) : null;
+  }
+
+  async closeOpenGaps(at: number): Promise<number> {
+    await this.ready();
+    const r = await this.pool.query("UPDATE lockdeck_gaps SET to_ms = GREATEST(from_ms, $1) WHERE to_ms IS NULL", [Math.round(at)]);
+    return r.rowCount ?? 0;
   }
 
   async rollups(q: { connection?: string; key?: string; from: number; to: number }): Promise<Rollup[]> {
@@ -164,6 +202,7 @@ export class PostgresHistoryStore implements HistoryStore {
       }
       await c.query("DELETE FROM lockdeck_events WHERE at < $1", [cutoff]);
       const dropped = (await c.query("DELETE FROM lockdeck_rollups WHERE minute < $1", [now - s.rollupRetentionMs])).rowCount ?? 0;
+      await c.query("DELETE FROM lockdeck_gaps WHERE to_ms IS NOT NULL AND to_ms < $1", [now - s.rollupRetentionMs]);
       await c.query("COMMIT");
       return { rolled: old.length, dropped };
     } catch (err) {

@@ -46,7 +46,7 @@ export function exposition(conns: ConnectionFigures[], locks: LockCounters[], re
   const per = (f: (c: ConnectionFigures) => number) => conns.map((c): [Record<string, string>, number] => [{ connection: c.id, kind: c.kind }, f(c)]);
   family("lockdeck_connection_up", "gauge", "1 when the last read of the store succeeded.", per((c) => (c.up ? 1 : 0)));
   family("lockdeck_connection_stale", "gauge", "1 when the shown snapshot is stale.", per((c) => (c.stale ? 1 : 0)));
-  family("lockdeck_connection_snapshot_age_seconds", "gauge", "Age of the last good snapshot when stale (0 when fresh).", per((c) => (c.staleAgeMs ?? 0) / 1000));
+  family("lockdeck_connection_snapshot_age_seconds", "gauge", "Time since the view was last confirmed (a read, or a health check while the feed is live), when stale (0 when fresh).", per((c) => (c.staleAgeMs ?? 0) / 1000));
   family("lockdeck_connection_live", "gauge", "1 when following the store's push feed, 0 when polling.", per((c) => (c.mode === "live" ? 1 : 0)));
   family("lockdeck_locks", "gauge", "Locks known (held, waited for or free-but-listed).", per((c) => c.locks));
   family("lockdeck_locks_held", "gauge", "Locks held now.", per((c) => c.held));

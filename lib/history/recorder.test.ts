@@ -156,3 +156,36 @@ describe("recorder on PostgreSQL, server down", () => {
     expect(got.map((e) => e.kind)).toEqual(["acquired", "released"]);
   }, 40_000);
 });
+
+describe("recorder: gaps follow the store's reachability", () => {
+  const status = (status: string, confirmedAt: string, extra: Record<string, unknown> = {}) => ({
+    type: "status" as const,
+    connection: "g",
+    data: { connection: "g", status, mode: "live", stale: status === "unreachable", staleAgeMs: null, lockCount: 1, observedAt: confirmedAt, now: new Date().toISOString(), confirmedAt, confirmedBy: "read" as const, confirmedAgeMs: 0, outageSince: status === "unreachable" ? confirmedAt : null, ...extra },
+  });
+  const lock = (holder: string | null) => ({
+    connection: "g", key: "k", name: "k", format: "t", kind: "mutex" as const, state: holder ? ("held" as const) : ("free" as const),
+    holders: holder ? [{ id: holder, since: new Date().toISOString(), sinceSource: "store" as const }] : [], waiters: [],
+    ttlMs: null, ttlSource: "none" as const, fence: "f", observedAt: new Date().toISOString(), consistency: "x", warnings: [],
+  });
+
+  it("a store that comes back slow ('degraded') closes the gap: a later release is a release, not lost", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "lockdeck-hist-"));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const bus = new EventBus();
+    const recorder = new Recorder(bus, { records: () => [], get: () => undefined }, { dataDir: dir, settings: SETTINGS, flushEveryMs: 60_000 }).start();
+    cleanup.push(() => recorder.stop());
+    const t = new Date().toISOString();
+    bus.publish(status("ok", t));
+    bus.publish({ type: "upsert", connection: "g", data: { connection: "g", lock: lock("h1") } });
+    bus.publish(status("unreachable", t));
+    expect(recorder.connections.get("g")?.outage).not.toBeNull();
+    bus.publish(status("degraded", new Date().toISOString(), { message: "slow: the store took 2.5 s to answer its last read" }));
+    expect(recorder.connections.get("g")?.outage).toBeNull();
+    bus.publish({ type: "upsert", connection: "g", data: { connection: "g", lock: lock(null) } });
+    await recorder.flush();
+    const evs = await recorder.reader()!.events({ key: "k", from: 0, to: Date.now() + 1 });
+    expect(evs.map((e) => e.kind)).toEqual(["acquired", "released"]);
+    expect(await recorder.reader()!.gaps({ connection: "g", from: 0, to: Date.now() + 1 })).toMatchObject([{ kind: "store-unreachable", to: expect.any(Number) }]);
+  });
+});

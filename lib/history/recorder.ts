@@ -14,8 +14,11 @@
 import path from "node:path";
 import type { EventBus, SequencedEvent } from "../hub/bus";
 import type { LockRecord } from "../model";
-import { AuditTail, markForced } from "./audit-tail";
-import { derive, refreshExpiry, type Memo } from "./derive";
+import { AuditTail, markForcedOnce, type ReleaseIntent } from "./audit-tail";
+import { derive, expireDeparted, isAnonymous, refreshExpiry, type Memo } from "./derive";
+import type { HistoryGap, TrendPoint } from "../api/types";
+import { segments } from "./stats";
+import type { LiveView } from "./query";
 import { MetricsState } from "./metrics-state";
 import { PostgresHistoryStore } from "./postgres";
 import { SqliteHistoryStore, type HistoryStore } from "./sqlite";
@@ -27,7 +30,21 @@ export interface RecorderSource {
   /** The current records of a connection (for resync and expiry refresh); undefined if unknown. */
   records(connection: string): Iterable<LockRecord> | undefined;
   get(connection: string, key: string): LockRecord | undefined;
+  /** Per-connection figures for the overview's trend (sampled every trendStepMs). */
+  sample?(): (Omit<TrendPoint, "t"> & { connection: string })[];
 }
+
+/** How often the trend is sampled, and how many points are kept (1 h). */
+export const TREND_STEP_MS = 15_000;
+const TREND_POINTS = 240;
+/** A restart this long after the last heartbeat is a gap in the timeline (a few missed flushes are not). */
+const RESTART_GAP_MS = 5_000;
+/** How far back to look for holdings still open when the console went down. */
+const OPEN_LOOKBACK_MS = 6 * 3_600_000;
+/** How long a release intent can still mark a release as forced (markForced's window + the slowest polling). */
+const INTENT_TTL_MS = 70_000;
+/** At most this often a heartbeat is written when there is nothing else to write. */
+const HEARTBEAT_MS = 5_000;
 
 export interface RecorderOptions {
   dataDir: string;
@@ -46,6 +63,17 @@ export interface ConnectionResolution {
   /** The first full snapshot has arrived: changes from here on are real acquisitions. */
   primed: boolean;
   status: string;
+  /** The store is out of sight since this gap's start (open until the view is confirmed again). */
+  outage: HistoryGap | null;
+}
+
+/** A waiter present now, as the recorder's memos know it (named or anonymous). */
+export interface CurrentWait {
+  connection: string;
+  key: string;
+  id: string;
+  since: number;
+  anonymous: boolean;
 }
 
 export class Recorder {
@@ -65,6 +93,23 @@ export class Recorder {
   private unsubscribe: (() => void) | null = null;
   private readonly audit: AuditTail;
   private readonly now: () => number;
+  /** Gaps opened or closed since the last flush (written with the next batch). */
+  private gapQueue: HistoryGap[] = [];
+  /** Events of the queue's head being written right now (not "pending" for queries meanwhile). */
+  private inFlight = 0;
+  private lastHeartbeat = 0;
+  /** When this recorder started: the end of a console-down gap before it. */
+  readonly startedAt: number;
+  /** Holdings open when the previous process stopped, per connection, until its first snapshot here. */
+  private openBefore: Map<string, Map<string, { holder: string; owner?: string; start: number }[]>> | null = null;
+  /** When the previous process was last alive (its last heartbeat); null = unknown or not checked yet. */
+  private downSince: number | null = null;
+  private restartChecked = false;
+  private readonly trendRing = new Map<string, TrendPoint[]>();
+  /** Sessions still seen on a connection when a gap closes (to tell "session gone" from "unknown"). */
+  private liveSessions = new Map<string, Set<string>>();
+  /** Release intents read from the audit log in the last INTENT_TTL_MS. */
+  private intents: ReleaseIntent[] = [];
 
   constructor(
     private readonly bus: EventBus,
@@ -72,6 +117,7 @@ export class Recorder {
     private readonly opts: RecorderOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    this.startedAt = this.now();
     this.audit = new AuditTail(path.resolve(/*turbopackIgnore: true*/ opts.dataDir, "audit.jsonl"));
     this.audit.read();
   }
@@ -85,15 +131,18 @@ export class Recorder {
     this.tryOpen();
     const flush = setInterval(() => void this.flush(), this.opts.flushEveryMs ?? 1_000);
     const compact = setInterval(() => void this.compact(), this.opts.compactEveryMs ?? 10 * 60_000);
+    const trend = setInterval(() => this.sampleTrend(), TREND_STEP_MS);
     flush.unref?.();
     compact.unref?.();
-    this.timers.push(flush, compact);
+    trend.unref?.();
+    this.timers.push(flush, compact, trend);
     return this;
   }
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
     for (const t of this.timers) clearInterval(t);
+    this.lastHeartbeat = 0; // the last heartbeat says when this process stopped recording
     await this.flush();
     await this.store?.close().catch(() => undefined);
     this.store = null;
@@ -127,13 +176,31 @@ export class Recorder {
     const conn = this.resolution(e.connection);
     switch (e.type) {
       case "status": {
-        const d = e.data as SequencedEvent["data"] & { mode: string; status: string; observedAt: string | null; pollIntervalMs?: number };
+        const d = e.data;
         const mode = d.mode === "live" ? "live" : "polling";
-        if (d.status === "unreachable" && conn.status !== "unreachable") this.metrics.readError(e.connection);
+        if (d.status === "unreachable" && conn.status !== "unreachable") {
+          this.metrics.readError(e.connection);
+          // Out of sight from the last confirmation on: a marked gap, written at once.
+          if (conn.primed && !conn.outage) {
+            const from = Date.parse(d.outageSince ?? d.confirmedAt ?? "") || at;
+            conn.outage = { id: `${e.connection}:${from}`, connection: e.connection, kind: "store-unreachable", from, to: null, detail: d.message || undefined };
+            this.gapQueue.push({ ...conn.outage });
+          }
+        }
+        if (d.status !== "unreachable" && conn.outage) {
+          // The store answers again ("ok", or "degraded": slow, no leader) and the re-list that
+          // ends the gap has been applied (the hub publishes it before this status).
+          this.gapQueue.push({ ...conn.outage, to: Date.parse(d.confirmedAt ?? "") || at });
+          conn.outage = null;
+          this.liveSessions.delete(e.connection);
+        }
         conn.status = d.status;
         conn.mode = mode;
         conn.resMs = mode === "live" ? 0 : (d.pollIntervalMs ?? 5_000);
-        if (d.observedAt !== null) conn.primed = true;
+        if (d.observedAt !== null && !conn.primed) {
+          conn.primed = true;
+          this.settleRestart(e.connection);
+        }
         return;
       }
       case "upsert":
@@ -148,7 +215,7 @@ export class Recorder {
   private resolution(connection: string): ConnectionResolution {
     let r = this.connections.get(connection);
     if (!r) {
-      r = { mode: "live", resMs: 0, primed: false, status: "unreachable" };
+      r = { mode: "live", resMs: 0, primed: false, status: "unreachable", outage: null };
       this.connections.set(connection, r);
     }
     return r;
@@ -163,10 +230,131 @@ export class Recorder {
   private apply(connection: string, key: string, rec: LockRecord | null, at: number): void {
     const conn = this.resolution(connection);
     const memos = this.memosOf(connection);
-    const { memo, events } = derive(memos.get(key), rec, { connection, key, at, resMs: conn.resMs, baseline: !conn.primed });
+    // A change that arrives while the connection is out of sight is the re-list that closes the gap.
+    const gap = conn.outage && conn.primed ? { from: conn.outage.from, liveSessions: this.sessionsOf(connection) } : undefined;
+    const { memo, events } = derive(memos.get(key), rec, { connection, key, at, resMs: conn.resMs, baseline: !conn.primed, gap });
     if (memo) memos.set(key, memo);
     else memos.delete(key);
     for (const ev of events) this.push(ev);
+  }
+
+  /** Sessions and leases that hold or wait on this connection now (computed once per gap). */
+  private sessionsOf(connection: string): Set<string> {
+    let live = this.liveSessions.get(connection);
+    if (!live) {
+      live = new Set();
+      for (const r of this.source.records(connection) ?? []) for (const h of r.holders) {
+        const s = h.session?.id ?? h.lease?.id;
+        if (s) live.add(s);
+      }
+      this.liveSessions.set(connection, live);
+    }
+    return live;
+  }
+
+  /** Waiters present now, per lock (all connections, or one), with when each started waiting. */
+  currentWaits(connection?: string, key?: string): CurrentWait[] {
+    const out: CurrentWait[] = [];
+    for (const [conn, memos] of this.memos) {
+      if (connection !== undefined && conn !== connection) continue;
+      for (const [k, memo] of memos) {
+        if (key !== undefined && k !== key) continue;
+        for (const w of memo.waiters) out.push({ connection: conn, key: k, id: w.id, since: w.since, anonymous: isAnonymous(w.id) });
+      }
+    }
+    return out;
+  }
+
+  /** What queries add to the store: waits in progress, and events derived but not written yet. */
+  liveView(): LiveView {
+    return { now: this.now(), waits: this.currentWaits(), pending: [...this.queue.slice(this.inFlight), ...this.departures()] };
+  }
+
+  /**
+   * Waiters that left and may still come back (the reorder grace): for queries they have left
+   * now — their wait is finished and counted — until they return (then they wait on) or the
+   * grace ends (then the same event is written).
+   */
+  private departures(): LifeEvent[] {
+    const now = this.now();
+    const out: LifeEvent[] = [];
+    for (const [connection, memos] of this.memos) {
+      for (const [key, memo] of memos) {
+        if (memo.departed) out.push(...expireDeparted(memo, { connection, key }, now, 0).events);
+      }
+    }
+    return out;
+  }
+
+  /** The overview's sparkline points per connection (oldest first, the last hour). */
+  trends(): Record<string, TrendPoint[]> {
+    return Object.fromEntries(this.trendRing);
+  }
+
+  /** One trend point per connection (the timer calls it every TREND_STEP_MS). */
+  sampleTrend(): void {
+    const t = this.now();
+    for (const s of this.source.sample?.() ?? []) {
+      const ring = this.trendRing.get(s.connection) ?? [];
+      ring.push({ t, contended: s.contended, waiters: s.waiters, locks: s.locks, stale: s.stale });
+      if (ring.length > TREND_POINTS) ring.splice(0, ring.length - TREND_POINTS);
+      this.trendRing.set(s.connection, ring);
+    }
+  }
+
+  /**
+   * After a restart: the gap since the previous process's last heartbeat is marked, and each
+   * holding it had open is, once the connection's first snapshot is in, either still there
+   * (its bar continues) or "lost" at the gap's start — never silently skipped.
+   */
+  private settleRestart(connection: string): void {
+    const open = this.openBefore?.get(connection);
+    if (!open || this.downSince === null) return;
+    this.openBefore!.delete(connection);
+    const current = new Map<string, Set<string>>();
+    for (const r of this.source.records(connection) ?? []) current.set(r.key, new Set(r.holders.map((h) => h.id)));
+    for (const [key, holdings] of open) {
+      for (const h of holdings) {
+        if (current.get(key)?.has(h.holder)) continue;
+        this.push({ at: this.downSince, connection, key, kind: "lost", holder: h.holder, owner: h.owner, holdMs: Math.max(0, this.downSince - h.start), waiters: 0, resMs: 0, cause: "console-down" });
+      }
+    }
+  }
+
+  /** Once per process, before its first write: the previous process's heartbeat and open holdings. */
+  private async checkRestart(store: HistoryStore): Promise<void> {
+    if (this.restartChecked) return;
+    const last = await store.lastHeartbeat();
+    // Nothing was recorded from the last heartbeat until this process started — or, for a
+    // PostgreSQL standby taking over from a writer that died, until now (it dropped what it saw).
+    const end = last !== null && last >= this.startedAt ? this.now() : this.startedAt;
+    if (last === null || end - last < RESTART_GAP_MS) {
+      this.restartChecked = true;
+      return;
+    }
+    this.downSince = last;
+    await store.closeOpenGaps(last);
+    const events = await store.events({ from: last - OPEN_LOOKBACK_MS, to: last + 1, kinds: ["acquired", "seen", "released", "expired", "force-released", "lost"] });
+    const byLock = new Map<string, typeof events>();
+    for (const e of events) {
+      const id = `${e.connection}\u0000${e.key}`;
+      const list = byLock.get(id);
+      if (list) list.push(e);
+      else byLock.set(id, [e]);
+    }
+    this.gapQueue.push({ id: `console:${last}`, connection: null, kind: "console-down", from: last, to: end, detail: "LockDeck was not running (or not recording): changes in this gap were not seen" });
+    this.restartChecked = true;
+    this.openBefore = new Map();
+    for (const evs of byLock.values()) {
+      const open = segments(evs).filter((sg) => sg.end === null);
+      if (open.length === 0) continue;
+      const { connection, key } = evs[0];
+      const m = this.openBefore.get(connection) ?? new Map();
+      m.set(key, open.map((sg) => ({ holder: sg.holder, owner: sg.owner, start: sg.start })));
+      this.openBefore.set(connection, m);
+    }
+    // Connections whose first snapshot came before this check ran.
+    for (const [id, r] of this.connections) if (r.primed) this.settleRestart(id);
   }
 
   /** The hub lost track and sent a resync hint: diff our memos against its current records. */
@@ -221,14 +409,22 @@ export class Recorder {
     this.flushing = true;
     try {
       this.refreshExpiries();
-      const intents = this.audit.read();
-      if (intents.length) {
-        const marked = markForced(this.queue, intents);
+      // Intents stay in play for a while: the release they announce may be derived after the
+      // flush that read them (the store call and the hub's re-read take a few ms more).
+      const now = this.now();
+      this.intents = [...this.intents.filter((i) => now - i.at < INTENT_TTL_MS), ...this.audit.read()];
+      const intents = this.intents;
+      if (intents.length && this.queue.length) {
+        const { events: marked, used } = markForcedOnce(this.queue, intents);
         marked.forEach((m, i) => m !== this.queue[i] && this.metrics.relabel(this.queue[i], m));
         this.queue = marked;
+        this.intents = this.intents.filter((i) => !used.has(i));
       }
+      this.expireDepartures();
       this.tryOpen();
-      if (!this.store || this.queue.length === 0) return;
+      if (!this.store) return;
+      const heartbeatDue = this.now() - this.lastHeartbeat >= HEARTBEAT_MS;
+      if (this.queue.length === 0 && this.gapQueue.length === 0 && !heartbeatDue && this.restartChecked) return;
       // A copy: events derived while the write is in flight (PostgreSQL awaits the network) are
       // pushed to this.queue and must stay queued for the next tick, not be counted as written.
       const batch = this.queue.slice();
@@ -239,11 +435,22 @@ export class Recorder {
         this.standby = this.store.leader ? !(await this.store.leader()) : false;
         if (this.standby) {
           this.queue = rest();
+          this.gapQueue = [];
           this.error = null;
           this.pausedSince = null;
           return;
         }
-        await this.store.append(batch);
+        await this.checkRestart(this.store);
+        const gaps = this.gapQueue.slice();
+        const now = this.now();
+        this.inFlight = batch.length;
+        try {
+          await this.store.append(batch, { gaps, heartbeat: now });
+        } finally {
+          this.inFlight = 0;
+        }
+        this.lastHeartbeat = now;
+        this.gapQueue = this.gapQueue.slice(gaps.length);
         this.queue = rest();
         this.written += batch.length;
         if (this.error !== null) console.warn("lockdeck: history recording resumed");
@@ -254,6 +461,21 @@ export class Recorder {
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /** Waiters that left and did not come back within the grace period are reported now. */
+  private expireDepartures(): void {
+    const now = this.now();
+    for (const [connection, memos] of this.memos) {
+      for (const [key, memo] of memos) {
+        if (!memo.departed) continue;
+        const out = expireDeparted(memo, { connection, key }, now);
+        for (const e of out.events) this.push(e);
+        const empty = out.memo.holders.length === 0 && out.memo.waiters.length === 0 && !out.memo.departed;
+        if (empty && !this.source.get(connection, key)) memos.delete(key);
+        else memos.set(key, out.memo);
+      }
     }
   }
 

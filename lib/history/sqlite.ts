@@ -12,13 +12,29 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import type { HistorySettings, LifeEvent, Rollup } from "./types";
+import type { HistoryGap } from "../api/types";
 import { mergeRollup, rollup } from "./stats";
+
+/** Written with a batch, in the same transaction. */
+export interface BatchMeta {
+  /** Gaps to insert or update (by id): outages as they open and close, console-down gaps. */
+  gaps?: HistoryGap[];
+  /** The recorder was alive and had flushed everything up to this moment (ms). */
+  heartbeat?: number;
+}
 
 export interface HistoryStore {
   readonly kind: string;
-  append(events: LifeEvent[]): Promise<void>;
-  /** Events of one lock (or all locks when key is omitted) in [from, to), oldest first. */
-  events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number }): Promise<LifeEvent[]>;
+  /** All or nothing: the events, the gaps and the heartbeat in one transaction. */
+  append(events: LifeEvent[], meta?: BatchMeta): Promise<void>;
+  /** Gaps overlapping [from, to) on this connection, plus console-down gaps (connection null). */
+  gaps(q: { connection?: string; from: number; to: number }): Promise<HistoryGap[]>;
+  /** The last heartbeat written (ms), null on a new store. */
+  lastHeartbeat(): Promise<number | null>;
+  /** Closes gaps left open by a previous process (it died during an outage) at `at`. */
+  closeOpenGaps(at: number): Promise<number>;
+  /** Events of one lock (or all locks when key is omitted) in [from, to), oldest first (or newest first). */
+  events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number; newestFirst?: boolean }): Promise<LifeEvent[]>;
   rollups(q: { connection?: string; key?: string; from: number; to: number }): Promise<Rollup[]>;
   compact(now: number, settings: Pick<HistorySettings, "rawRetentionMs" | "rollupRetentionMs">): Promise<{ rolled: number; dropped: number }>;
   close(): Promise<void>;
@@ -39,11 +55,22 @@ CREATE TABLE IF NOT EXISTS rollups (
   hold_sum INTEGER NOT NULL, wait_count INTEGER NOT NULL, wait_sum INTEGER NOT NULL,
   hold_hist TEXT NOT NULL, wait_hist TEXT NOT NULL, PRIMARY KEY (connection, key, minute));
 CREATE INDEX IF NOT EXISTS rollups_minute ON rollups (minute);
+CREATE TABLE IF NOT EXISTS gaps (
+  id TEXT PRIMARY KEY, connection TEXT, kind TEXT NOT NULL, from_ms INTEGER NOT NULL, to_ms INTEGER, detail TEXT);
+CREATE INDEX IF NOT EXISTS gaps_from ON gaps (from_ms);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
+
+interface GapRow { id: string; connection: string | null; kind: string; from_ms: number; to_ms: number | null; detail: string | null }
+
+export const toGap = (r: GapRow): HistoryGap => ({
+  id: r.id, connection: r.connection, kind: r.kind as HistoryGap["kind"], from: Number(r.from_ms), to: r.to_ms === null ? null : Number(r.to_ms),
+  ...(r.detail !== null && { detail: r.detail }),
+});
 
 interface EventRow {
   at: number; connection: string; key: string; kind: string; holder: string | null; owner: string | null;
-  hold_ms: number | null; wait_ms: number | null; waiters: number; res_ms: number;
+  hold_ms: number | null; wait_ms: number | null; waiters: number; res_ms: number; cause: string | null;
 }
 
 const toEvent = (r: EventRow): LifeEvent => ({
@@ -52,6 +79,7 @@ const toEvent = (r: EventRow): LifeEvent => ({
   ...(r.owner !== null && { owner: r.owner }),
   ...(r.hold_ms !== null && { holdMs: r.hold_ms }),
   ...(r.wait_ms !== null && { waitMs: r.wait_ms }),
+  ...(r.cause !== null && r.cause !== undefined && { cause: r.cause }),
 });
 
 interface RollupRow {
@@ -80,28 +108,57 @@ export class SqliteHistoryStore implements HistoryStore {
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 2000");
     this.db.exec(SCHEMA);
+    // Files from before "cause" existed get the column (nullable, nothing rewritten).
+    const cols = this.db.prepare("PRAGMA table_info(events)").all() as { name: string }[];
+    if (!cols.some((c) => c.name === "cause")) this.db.exec("ALTER TABLE events ADD COLUMN cause TEXT");
     this.insert = this.db.prepare(
-      "INSERT INTO events (at, connection, key, kind, holder, owner, hold_ms, wait_ms, waiters, res_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+      "INSERT INTO events (at, connection, key, kind, holder, owner, hold_ms, wait_ms, waiters, res_ms, cause) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
     );
+    this.putGap = this.db.prepare(
+      "INSERT INTO gaps (id, connection, kind, from_ms, to_ms, detail) VALUES (?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET to_ms = excluded.to_ms, detail = excluded.detail",
+    );
+    this.putMeta = this.db.prepare("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value");
   }
 
-  async append(events: LifeEvent[]): Promise<void> {
+  private putGap: Database.Statement;
+  private putMeta: Database.Statement;
+
+  async append(events: LifeEvent[], meta: BatchMeta = {}): Promise<void> {
     const run = this.db.transaction((batch: LifeEvent[]) => {
       for (const e of batch) {
-        this.insert.run(Math.round(e.at), e.connection, e.key, e.kind, e.holder ?? null, e.owner ?? null, e.holdMs ?? null, e.waitMs ?? null, e.waiters, e.resMs);
+        this.insert.run(Math.round(e.at), e.connection, e.key, e.kind, e.holder ?? null, e.owner ?? null, e.holdMs ?? null, e.waitMs ?? null, e.waiters, e.resMs, e.cause ?? null);
       }
+      for (const g of meta.gaps ?? []) this.putGap.run(g.id, g.connection, g.kind, Math.round(g.from), g.to === null ? null : Math.round(g.to), g.detail ?? null);
+      if (meta.heartbeat !== undefined) this.putMeta.run("heartbeat", Math.round(meta.heartbeat));
     });
     run(events);
   }
 
-  async events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number }): Promise<LifeEvent[]> {
+  async gaps(q: { connection?: string; from: number; to: number }): Promise<HistoryGap[]> {
+    const conn = q.connection === undefined ? "" : " AND (connection IS NULL OR connection = ?)";
+    const args: unknown[] = [q.to, q.from];
+    if (q.connection !== undefined) args.push(q.connection);
+    const rows = this.db.prepare(`SELECT * FROM gaps WHERE from_ms < ? AND (to_ms IS NULL OR to_ms > ?)${conn} ORDER BY from_ms`).all(...args) as GapRow[];
+    return rows.map(toGap);
+  }
+
+  async lastHeartbeat(): Promise<number | null> {
+    const row = this.db.prepare("SELECT value FROM meta WHERE name = 'heartbeat'").get() as { value: number } | undefined;
+    return row ? Number(row.value) : null;
+  }
+
+  async closeOpenGaps(at: number): Promise<number> {
+    return this.db.prepare("UPDATE gaps SET to_ms = MAX(from_ms, ?) WHERE to_ms IS NULL").run(Math.round(at)).changes;
+  }
+
+  async events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number; newestFirst?: boolean }): Promise<LifeEvent[]> {
     const where = ["at >= ?", "at < ?"];
     const args: unknown[] = [q.from, q.to];
     if (q.connection !== undefined) (where.push("connection = ?"), args.push(q.connection));
     if (q.key !== undefined) (where.push("key = ?"), args.push(q.key));
     if (q.kinds?.length) (where.push(`kind IN (${q.kinds.map(() => "?").join(",")})`), args.push(...q.kinds));
     const limit = q.limit ? ` LIMIT ${Math.floor(q.limit)}` : "";
-    const rows = this.db.prepare(`SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY at${limit}`).all(...args) as EventRow[];
+    const rows = this.db.prepare(`SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY at${q.newestFirst ? " DESC" : ""}${limit}`).all(...args) as EventRow[];
     return rows.map(toEvent);
   }
 
@@ -129,6 +186,7 @@ export class SqliteHistoryStore implements HistoryStore {
       }
       this.db.prepare("DELETE FROM events WHERE at < ?").run(cutoff);
       const dropped = this.db.prepare("DELETE FROM rollups WHERE minute < ?").run(now - s.rollupRetentionMs).changes;
+      this.db.prepare("DELETE FROM gaps WHERE to_ms IS NOT NULL AND to_ms < ?").run(now - s.rollupRetentionMs);
       return { rolled: old.length, dropped };
     });
     return tx();

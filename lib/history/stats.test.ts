@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { histPercentile, percentile, rollup, segments, summarize, emptyHist, bucketIndex } from "./stats";
-import { markForced } from "./audit-tail";
+import { markForced, markForcedOnce } from "./audit-tail";
 import type { LifeEvent } from "./types";
 
 const ev = (at: number, kind: LifeEvent["kind"], extra: Partial<LifeEvent> = {}): LifeEvent => ({ at, connection: "c", key: "k", kind, waiters: 0, resMs: 0, ...extra });
@@ -36,5 +36,15 @@ describe("stats", () => {
   it("releases right after an audited intent for the same lock are force-released", () => {
     const out = markForced([ev(10_500, "released"), ev(10_500, "released", { key: "other" }), ev(30_000, "released")], [{ connection: "c", key: "k", at: 10_000 }]);
     expect(out.map((e) => e.kind)).toEqual(["force-released", "released", "released"]);
+  });
+
+  it("an intent marks the first change after it (every holder that ended in it), once; unmatched ones wait for a later flush", () => {
+    const intent = { connection: "c", key: "k", at: 10_000 };
+    // Flush 1: the release is not derived yet: the intent is not used.
+    expect(markForcedOnce([], [intent]).used.size).toBe(0);
+    // Flush 2: two holders ended in one change (a semaphore eviction), then an ordinary release later.
+    const { events, used } = markForcedOnce([ev(10_020, "released", { holder: "a" }), ev(10_020, "released", { holder: "b" }), ev(15_000, "released", { holder: "c" })], [intent]);
+    expect(events.map((e) => e.kind)).toEqual(["force-released", "force-released", "released"]);
+    expect([...used]).toEqual([intent]);
   });
 });

@@ -55,7 +55,10 @@ export function summarize(values: number[], hists: number[][]): Percentiles {
   return { count: values.length + histCount, p50: histPercentile(h, 50), p95: histPercentile(h, 95), p99: histPercentile(h, 99), basis: "bucketed" };
 }
 
+/** Ends with a known hold time ("lost" ends somewhere in a gap: not counted in hold figures). */
 export const isEnd = (k: LifeEvent["kind"]) => k === "released" || k === "expired" || k === "force-released";
+/** Every kind that ends a holding on the timeline. */
+export const endsHolding = (k: LifeEvent["kind"]) => isEnd(k) || k === "lost";
 
 /** Hold durations of ended holdings and wait durations of granted or abandoned waits. */
 export function durations(events: LifeEvent[]): { hold: number[]; wait: number[] } {
@@ -121,7 +124,9 @@ export interface Segment {
   start: number;
   /** null = still held at the end of the events. */
   end: number | null;
-  endKind?: "released" | "expired" | "force-released";
+  endKind?: "released" | "expired" | "force-released" | "lost";
+  /** lost: what is known of why (LifeEvent.cause). */
+  cause?: string;
   /** The start is a first sighting (recording began while it was held), not an acquisition. */
   seen?: boolean;
 }
@@ -133,10 +138,10 @@ export function segments(events: LifeEvent[]): Segment[] {
   for (const e of [...events].sort((a, b) => a.at - b.at)) {
     if ((e.kind === "acquired" || e.kind === "seen") && e.holder) {
       if (!open.has(e.holder)) open.set(e.holder, { holder: e.holder, owner: e.owner, start: e.at, end: null, seen: e.kind === "seen" || undefined });
-    } else if (isEnd(e.kind) && e.holder) {
+    } else if (endsHolding(e.kind) && e.holder) {
       const s = open.get(e.holder) ?? { holder: e.holder, owner: e.owner, start: e.at - (e.holdMs ?? 0), end: null };
       open.delete(e.holder);
-      done.push({ ...s, end: e.at, endKind: e.kind as Segment["endKind"] });
+      done.push({ ...s, end: e.at, endKind: e.kind as Segment["endKind"], ...(e.cause && { cause: e.cause }) });
     }
   }
   return [...done, ...open.values()].sort((a, b) => a.start - b.start);

@@ -49,6 +49,30 @@ describe.each(kinds)("HistoryStore on %s", (_name, open) => {
     await s.close();
   });
 
+  it("gaps, the heartbeat and a lost holding's cause are written with the batch and read back", async () => {
+    const s = await open();
+    const tag = `t${Date.now()}`; // the PostgreSQL cluster is shared by this file's tests
+    await s.append([ev(5_000, "lost", { holder: "a", holdMs: 4_000, cause: "session-gone" })], {
+      gaps: [{ id: `${tag}-1`, connection: "c", kind: "store-unreachable", from: 5_000, to: null, detail: "connection refused" }],
+      heartbeat: 6_000,
+    });
+    expect((await s.events({ connection: "c", key: "k", from: 0, to: 10_000 }))[0]).toMatchObject({ kind: "lost", cause: "session-gone" });
+    expect(await s.lastHeartbeat()).toBe(6_000);
+    const open1 = (await s.gaps({ connection: "c", from: 0, to: 10_000 })).filter((g) => g.id.startsWith(tag));
+    expect(open1).toEqual([{ id: `${tag}-1`, connection: "c", kind: "store-unreachable", from: 5_000, to: null, detail: "connection refused" }]);
+    // Closed by the next batch (same id); a console-down gap (connection null) shows on every connection.
+    await s.append([], { gaps: [{ id: `${tag}-1`, connection: "c", kind: "store-unreachable", from: 5_000, to: 8_000 }, { id: `${tag}-2`, connection: null, kind: "console-down", from: 9_000, to: 12_000 }] });
+    const got = (await s.gaps({ connection: "other", from: 0, to: 20_000 })).filter((g) => g.id.startsWith(tag));
+    expect(got.map((g) => [g.id, g.to])).toEqual([[`${tag}-2`, 12_000]]);
+    const all = (await s.gaps({ from: 7_000, to: 20_000 })).filter((g) => g.id.startsWith(tag));
+    expect(all.map((g) => [g.kind, g.from, g.to])).toEqual([["store-unreachable", 5_000, 8_000], ["console-down", 9_000, 12_000]]);
+    // A gap left open by a process that died is closed at a given time.
+    await s.append([], { gaps: [{ id: `${tag}-3`, connection: "c", kind: "store-unreachable", from: 13_000, to: null }] });
+    expect(await s.closeOpenGaps(15_000)).toBeGreaterThanOrEqual(1);
+    expect((await s.gaps({ from: 12_500, to: 20_000 })).find((g) => g.id === `${tag}-3`)?.to).toBe(15_000);
+    await s.close();
+  });
+
   it("compaction folds raw events older than the raw retention into minute roll-ups, then drops old roll-ups", async () => {
     const s = await open();
     const now = 100 * MIN;

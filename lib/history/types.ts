@@ -16,7 +16,13 @@ export type LifeKind =
   /** A waiter left without becoming holder (gave up, timed out, cancelled). waitMs = time queued. */
   | "waiter-left"
   /** First sighting of a holder that was already there when recording started (not an acquisition). */
-  | "seen";
+  | "seen"
+  /**
+   * A holding that vanished while LockDeck could not see the store (an outage, or the console
+   * was down): it ended somewhere in the gap, not necessarily released. `at` is the gap's start
+   * (the last time it was known held), `holdMs` a lower bound, `cause` what is known of why.
+   */
+  | "lost";
 
 export interface LifeEvent {
   /** ms since epoch. For "acquired": when the holding began (store time where the store records it). */
@@ -32,6 +38,12 @@ export interface LifeEvent {
   waiters: number;
   /** Time resolution of this observation: 0 = live feed, else the polling interval in ms. */
   resMs: number;
+  /**
+   * lost: "ttl-ran-out" (its last known expiry passed in the gap), "session-gone" (its session
+   * or lease holds nothing any more), "console-down" (LockDeck itself was down), "unknown";
+   * waiter-left: "gap" when it left unseen during a gap.
+   */
+  cause?: string;
 }
 
 /** Histogram bucket upper bounds (ms), shared by roll-ups and Prometheus; +Inf is implied. */

@@ -3,6 +3,7 @@
 // no longer reaches back that far.
 
 import type { LockRecord } from "../model";
+import type { Freshness } from "../api/types";
 
 export type HubEvent =
   | { type: "status"; connection: string; data: ConnectionStatusEvent }
@@ -10,16 +11,19 @@ export type HubEvent =
   | { type: "remove"; connection: string; data: { connection: string; key: string } }
   | { type: "resync"; connection: string; data: { connection: string } };
 
-export interface ConnectionStatusEvent {
+export interface ConnectionStatusEvent extends Freshness {
   connection: string;
   status: string;
   mode: string;
   /** The live feed, when the store names it (e.g. "client tracking"). */
   feed?: string;
-  stale: boolean;
-  staleAgeMs: number | null;
   lockCount: number;
+  /** When the last full snapshot was read (a live feed's changes do not move it; confirmedAt does). */
   observedAt: string | null;
+  /** Why it is degraded or unreachable (the hub always sends it; "" when fine). */
+  message?: string;
+  /** Polling: how often the store is read. */
+  pollIntervalMs?: number;
 }
 
 export type SequencedEvent = HubEvent & { id: number };

@@ -14,6 +14,7 @@ export function fingerprint(r: LockRecord): string {
     r.permitsFree,
     r.ttlMs === null,
     r.fencingToken,
+    r.anonymousWaiters?.count ?? 0,
   ]);
 }
 

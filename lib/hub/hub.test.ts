@@ -112,3 +112,172 @@ describe("stale rules", () => {
     }
   });
 });
+
+describe("freshness: one confirmation time behind every age", () => {
+  it("a live feed counts as confirmation; an outage's stale age runs from the last confirmation, not the first snapshot", async () => {
+    const adapter = new ScriptedAdapter();
+    adapter.locks = [rec("a", "h1")];
+    const bus = new EventBus();
+    const statuses: SequencedEvent[] = [];
+    bus.subscribe((e) => e.type === "status" && statuses.push(e));
+    const hub = new Hub("c", adapter, bus, { healthIntervalMs: 50, resyncIntervalMs: 60_000 });
+    hub.start();
+    try {
+      await waitFor(async () => hub.get("a") !== undefined && hub.statusEvent().confirmedAt !== null, { timeoutMs: 2_000, what: "first snapshot" });
+      const first = Date.parse(hub.statusEvent().confirmedAt!);
+      const snapshotAt = hub.statusEvent().observedAt;
+      // Quiet live feed: nothing changes, yet the confirmation moves with each health check.
+      await waitFor(async () => hub.statusEvent().confirmedBy === "live-feed" && Date.parse(hub.statusEvent().confirmedAt!) > first + 300, { timeoutMs: 3_000, what: "live confirmations" });
+      expect(hub.statusEvent().observedAt).toBe(snapshotAt); // the last full read did not move
+      expect(hub.statusEvent().stale).toBe(false);
+      expect(hub.statusEvent().confirmedAgeMs).toBeLessThan(500);
+      expect(statuses.some((e) => e.type === "status" && e.data.confirmedBy === "live-feed")).toBe(true);
+
+      const lastOk = Date.parse(hub.statusEvent().confirmedAt!);
+      adapter.fail = true;
+      await waitFor(async () => hub.statusEvent().status === "unreachable", { timeoutMs: 2_000, what: "unreachable" });
+      const f = hub.statusEvent();
+      expect(f.stale).toBe(true);
+      expect(Date.parse(f.outageSince!)).toBe(Date.parse(f.confirmedAt!));
+      expect(Date.parse(f.confirmedAt!)).toBeGreaterThanOrEqual(lastOk);
+      // The age is now − last confirmation: well under the time since the first snapshot.
+      expect(f.staleAgeMs!).toBeLessThan(Date.parse(f.now) - first);
+      expect(f.staleAgeMs).toBe(Date.parse(f.now) - Date.parse(f.confirmedAt!));
+      adapter.fail = false;
+      await waitFor(async () => !hub.statusEvent().stale, { timeoutMs: 3_000, what: "recovery" });
+      expect(hub.statusEvent().outageSince).toBeNull();
+    } finally {
+      await hub.stop();
+    }
+  });
+});
+
+describe("since: when a holding really started", () => {
+  class RereadAdapter extends ScriptedAdapter {
+    problems: { key: string; code: string; message: string }[] = [];
+    override async snapshot(): Promise<LockSnapshot> {
+      return { ...(await super.snapshot()), problems: this.problems };
+    }
+    async reread(keys: string[]) {
+      const locks = this.locks.filter((l) => keys.includes(l.key)).map((l) => ({ ...l, observedAt: new Date().toISOString() }));
+      return { locks, gone: keys.filter((k) => !locks.some((l) => l.key === k)), problems: this.problems.filter((p) => keys.includes(p.key)) };
+    }
+  }
+
+  it("a queued waiter that takes over starts now (not at its store-recorded join); a holder that re-locks starts again", async () => {
+    const adapter = new RereadAdapter();
+    const joined = new Date(Date.now() - 60_000).toISOString();
+    const a = rec("a", "n1");
+    a.holders[0].since = new Date(Date.now() - 120_000).toISOString(); // store time (ZooKeeper ctime)
+    a.waiters = [{ id: "n2", position: 1, since: joined }];
+    adapter.locks = [a];
+    const hub = new Hub("c", adapter, new EventBus(), { healthIntervalMs: 60_000, resyncIntervalMs: 60_000 });
+    hub.start();
+    try {
+      await waitFor(async () => hub.get("a") !== undefined, { timeoutMs: 2_000, what: "first snapshot" });
+      expect(hub.get("a")!.holders[0]).toMatchObject({ since: a.holders[0].since, sinceSource: "store" });
+      expect(hub.get("a")!.holders[0].sinceObserved).not.toBe(true);
+      expect(hub.get("a")!.waiters[0]).toMatchObject({ since: joined, sinceSource: "store" });
+      // Handover: n1 gone, n2 (queued since a minute ago, per the store) holds.
+      const b = rec("a", "n2");
+      b.holders[0].since = joined;
+      adapter.locks = [b];
+      const before = Date.now();
+      await hub.applyChanges(["a"]);
+      const h = hub.get("a")!.holders[0];
+      expect(h.sinceSource).toBe("became-holder");
+      expect(Date.parse(h.since!)).toBeGreaterThanOrEqual(before - 5);
+      // It stays so on later reads.
+      await hub.applyChanges(["a"]);
+      expect(hub.get("a")!.holders[0].since).toBe(h.since);
+
+      // Redis-like: no store time; the same holder id unlocks and locks again later.
+      adapter.locks = [rec("a", "t1")];
+      await hub.applyChanges(["a"]);
+      const first = hub.get("a")!.holders[0];
+      expect(first.sinceSource).toBe("first-seen");
+      adapter.locks = [];
+      await hub.applyChanges(["a"]);
+      await new Promise((r) => setTimeout(r, 20));
+      adapter.locks = [rec("a", "t1")];
+      await hub.applyChanges(["a"]);
+      expect(Date.parse(hub.get("a")!.holders[0].since!)).toBeGreaterThan(Date.parse(first.since!));
+    } finally {
+      await hub.stop();
+    }
+  });
+
+  it("a waiter that leaves the queue and comes back (a reorder) keeps its first sighting", async () => {
+    const adapter = new RereadAdapter();
+    const a = rec("a", "h");
+    a.waiters = [{ id: "w1", position: 1 }, { id: "w2", position: 2 }];
+    adapter.locks = [a];
+    const hub = new Hub("c", adapter, new EventBus(), { healthIntervalMs: 60_000, resyncIntervalMs: 60_000 });
+    hub.start();
+    try {
+      await waitFor(async () => hub.get("a") !== undefined, { timeoutMs: 2_000, what: "first snapshot" });
+      const w1 = hub.get("a")!.waiters[0].since;
+      await new Promise((r) => setTimeout(r, 20));
+      adapter.locks = [{ ...a, waiters: [{ id: "w2", position: 1 }] }];
+      await hub.applyChanges(["a"]);
+      adapter.locks = [{ ...a, waiters: [{ id: "w2", position: 1 }, { id: "w1", position: 2 }] }];
+      await hub.applyChanges(["a"]);
+      expect(hub.get("a")!.waiters[1]).toMatchObject({ id: "w1", since: w1, sinceSource: "first-seen" });
+    } finally {
+      await hub.stop();
+    }
+  });
+
+  it("a problem under a re-read key clears when the re-read no longer finds it (a root created after start-up)", async () => {
+    const adapter = new RereadAdapter();
+    adapter.problems = [{ key: "/locks", code: "root-missing", message: "/locks does not exist (yet)" }];
+    const hub = new Hub("c", adapter, new EventBus(), { healthIntervalMs: 60_000, resyncIntervalMs: 60_000 });
+    hub.start();
+    try {
+      await waitFor(async () => hub.currentProblems().length === 1, { timeoutMs: 2_000, what: "first snapshot" });
+      adapter.problems = [];
+      adapter.locks = [rec("/locks/x", "n1")];
+      await hub.applyChanges(["/locks"]);
+      expect(hub.currentProblems()).toEqual([]);
+      expect(hub.counts().problems).toBe(0);
+    } finally {
+      await hub.stop();
+    }
+  });
+});
+
+describe("anonymous waiters", () => {
+  it("are polled for held locks, make the lock contended, and keep the time they were first seen", async () => {
+    class CountingAdapter extends ScriptedAdapter {
+      count = 0;
+      async anonymousWaiters(locks: LockRecord[]) {
+        return new Map(locks.map((l) => [l.key, { count: this.count, source: `PUBSUB NUMSUB ch:${l.key}` }]));
+      }
+    }
+    const adapter = new CountingAdapter();
+    adapter.locks = [rec("a", "h1")];
+    const bus = new EventBus();
+    const events: SequencedEvent[] = [];
+    bus.subscribe((e) => events.push(e));
+    const hub = new Hub("c", adapter, bus, { waitersIntervalMs: 30, healthIntervalMs: 60_000, resyncIntervalMs: 60_000 });
+    hub.start();
+    try {
+      await waitFor(async () => hub.get("a") !== undefined, { timeoutMs: 2_000, what: "first snapshot" });
+      expect(hub.counts().contended).toBe(0);
+      adapter.count = 2;
+      await waitFor(async () => hub.get("a")!.anonymousWaiters?.count === 2, { timeoutMs: 2_000, what: "count" });
+      const since = hub.get("a")!.anonymousWaiters!.since;
+      expect(hub.get("a")!.anonymousWaiters!.source).toBe("PUBSUB NUMSUB ch:a");
+      expect(hub.counts().contended).toBe(1);
+      expect(events.some((e) => e.type === "upsert" && e.data.lock.anonymousWaiters?.count === 2)).toBe(true);
+      adapter.count = 3;
+      await waitFor(async () => hub.get("a")!.anonymousWaiters?.count === 3, { timeoutMs: 2_000, what: "count 3" });
+      expect(hub.get("a")!.anonymousWaiters!.since).toBe(since);
+      adapter.count = 0;
+      await waitFor(async () => hub.get("a")!.anonymousWaiters === undefined, { timeoutMs: 2_000, what: "none" });
+      expect(hub.counts().contended).toBe(0);
+    } finally {
+      await hub.stop();
+    }
+  });
+});

@@ -2,9 +2,14 @@
 //   - keeps the last good snapshot; on a failed read it stays, marked stale with its age;
 //   - follows the store's push feed (adapter.watch) where there is one, else polls;
 //   - watches health while live, and takes a fresh snapshot when the store comes back;
-//   - fills "since" for holders the store gives no start time for (first sighting).
+//   - fills "since" for holders the store gives no start time for (first sighting), and for a
+//     waiter that took over (when it became the holder, not when it joined the queue);
+//   - tracks when the view was last confirmed (a read, or a health check while the feed is
+//     live): every age and the staleness come from that one time (freshness());
+//   - polls the counts of waiters the store does not name (adapter.anonymousWaiters).
 
-import type { ConnectionStatus, LockRecord, Problem, StoreAdapter } from "../model";
+import type { AnonymousWaiters, ConnectionStatus, LockRecord, Problem, SinceSource, StoreAdapter } from "../model";
+import type { Freshness } from "../api/types";
 import { diffSnapshots, fingerprint } from "./diff";
 import type { ConnectionStatusEvent, EventBus } from "./bus";
 import { SortedView, applyFilters, type LockQuery } from "./query";
@@ -25,13 +30,24 @@ export interface HubOptions {
   rulesIntervalMs?: number;
   /** Reads made for API requests (lib/hub/gate.ts), and when a read counts as slow. */
   reads?: { maxInFlight: number; deadlineMs: number; slowMs: number };
+  /** How often the counts of anonymous waiters are polled (adapters that have them). */
+  waitersIntervalMs?: number;
+  /** A departed waiter's first sighting is kept this long, so a queue reorder keeps its wait. */
+  departedGraceMs?: number;
 }
+
+/** At most this many held locks are asked about anonymous waiters per poll. */
+const MAX_WAITER_PROBES = 10_000;
 
 /** A slow read is shown for this long after it completed. */
 const SLOW_SHOWN_MS = 60_000;
 
 export class Hub {
   private records = new Map<string, LockRecord>();
+  /** Anonymous waiter counts per lock key, from the last poll. */
+  private anon = new Map<string, AnonymousWaiters>();
+  /** Waiters that left a queue lately (key + id → their start), for a reorder that brings them back. */
+  private departed = new Map<string, { since: string; source: SinceSource; at: number }>();
   private problems: Problem[] = [];
   /** Warnings derived across locks (lib/waits), by lock key: put on every new record of that key. */
   private derived = new Map<string, readonly string[]>();
@@ -43,7 +59,11 @@ export class Hub {
   private server: string | undefined;
   private observedAt: string | null = null;
   private consistency: string;
-  private lastGoodAt: number | null = null;
+  /** Last time the view was confirmed current (ms), and by what. */
+  private confirmedAt: number | null = null;
+  private confirmedBy: Freshness["confirmedBy"] = null;
+  /** The last confirmation before the current failure (ms); null while reachable. */
+  private outageSince: number | null = null;
   /** The mode the last status event announced. */
   private shownMode: string | null = null;
   /** How long the last full snapshot took (ms), for /api/metrics. */
@@ -72,6 +92,8 @@ export class Hub {
       rules: {},
       rulesIntervalMs: 5_000,
       reads: { maxInFlight: 4, deadlineMs: 2_000, slowMs: 1_000 },
+      waitersIntervalMs: 2_000,
+      departedGraceMs: 60_000,
       ...opts,
     };
     this.consistency = "";
@@ -84,9 +106,12 @@ export class Hub {
     timer.unref?.();
     const rules = hasRules(this.opts.rules) ? setInterval(() => this.reapplyRules(), this.opts.rulesIntervalMs) : null;
     rules?.unref?.();
+    const waiters = this.adapter.anonymousWaiters ? setInterval(() => void this.probeWaiters(), this.opts.waitersIntervalMs) : null;
+    waiters?.unref?.();
     this.stopped.signal.addEventListener("abort", () => {
       clearInterval(timer);
       if (rules) clearInterval(rules);
+      if (waiters) clearInterval(waiters);
     });
   }
 
@@ -152,7 +177,8 @@ export class Hub {
         setTimeout(() => (this.watchUnavailable = null), this.opts.resyncIntervalMs).unref?.();
         return true;
       }
-      this.markFailed(err);
+      // A feed that breaks does not make the store unreachable: the re-list that follows (run())
+      // decides. Marking it here would record an outage for every feed reconnect.
       return false;
     } finally {
       clearTimeout(resyncTimer);
@@ -185,6 +211,7 @@ export class Hub {
       this.observedAt = snap.observedAt;
       this.consistency = snap.consistency;
       this.markGood();
+      this.pruneAnon();
       this.version++;
       if (diff.upserts.length + diff.removes.length > this.opts.maxEventsPerDiff) {
         this.bus.publish({ type: "resync", connection: this.id, data: { connection: this.id } });
@@ -212,7 +239,7 @@ export class Hub {
       const res = await this.adapter.reread(keys, this.stopped.signal);
       // A few keys' re-read is a latency sample; a full snapshot's time grows with the data.
       if (keys.length <= 20) this.answered(performance.now() - started);
-      let changed = false;
+      let changed = this.replaceProblems([...keys, ...res.locks.map((l) => l.key), ...res.gone], res.problems);
       for (const rec of res.locks) {
         const lock = this.withSince(rec);
         const old = this.records.get(lock.key);
@@ -227,14 +254,35 @@ export class Hub {
         changed = true;
         this.publishRemove(key);
       }
+      // While the live feed runs, a successful re-read confirms the view (the feed covers the
+      // rest). Polling, or during an outage, a re-read of a few keys (the lock page) does not
+      // make the rest of the view current: the next poll or re-list does.
+      if (this.status === "ok" && this.watchCycle && this.adapter.updateMode().mode === "live") this.confirm("read");
       if (changed) {
         this.version++;
+        this.pruneAnon();
         this.emitStatus();
       }
     } catch (err) {
       this.markFailed(err);
       this.watchCycle?.abort();
     }
+  }
+
+  /**
+   * A re-read covers some keys: problems reported under them before are replaced by what the
+   * re-read found (a ZooKeeper root that did not exist at start-up clears once it is created).
+   */
+  private replaceProblems(keys: string[], found: Problem[]): boolean {
+    const scopes = [...new Set(keys)];
+    const covered = (k: string) => scopes.some((s) => k === s || k.startsWith(s.endsWith("/") ? s : s + "/"));
+    const id = (p: Problem) => `${p.key}\u0000${p.code}\u0000${p.message}`;
+    const kept = this.problems.filter((p) => !covered(p.key));
+    const have = new Set(kept.map(id));
+    const next = [...kept, ...found.filter((p) => !have.has(id(p)))];
+    const same = next.length === this.problems.length && next.every((p, i) => id(p) === id(this.problems[i]));
+    if (!same) this.problems = next;
+    return !same;
   }
 
   private async checkHealth(): Promise<void> {
@@ -252,7 +300,19 @@ export class Hub {
       this.watchUnavailable = null;
       this.watchCycle?.abort();
       this.pollWake?.();
+      return;
     }
+    // The store answers and the live feed is open: it would have told us of any change, so the
+    // view is confirmed as of now. Published, so open pages see "live, confirmed 1 s ago".
+    if (this.status === "ok" && this.watchCycle && this.adapter.updateMode().mode === "live") {
+      this.confirm("live-feed");
+      this.emitStatus();
+    }
+  }
+
+  private confirm(by: "read" | "live-feed"): void {
+    this.confirmedAt = Date.now();
+    this.confirmedBy = by;
   }
 
   private answered(ms: number): void {
@@ -268,8 +328,9 @@ export class Hub {
   private markGood(): void {
     this.status = "ok";
     this.message = this.watchUnavailable ? `polling: ${this.watchUnavailable}` : "";
-    this.lastGoodAt = Date.now();
+    this.confirm("read");
     this.failedSince = null;
+    this.outageSince = null;
   }
 
   private markFailed(err: unknown): void {
@@ -277,28 +338,58 @@ export class Hub {
     this.status = "unreachable";
     this.message = err instanceof Error ? err.message : String(err);
     this.failedSince ??= Date.now();
-    if (was !== "unreachable") this.emitStatus();
+    if (was !== "unreachable") {
+      this.outageSince = this.confirmedAt;
+      this.emitStatus();
+    }
   }
 
   /**
-   * Fills first-sighting times where the store records none (from the record this one replaces:
-   * same key, same holder or waiter id → same first sighting; else the read's time), then
-   * applies the stale rules. Fills the new record in place: it comes fresh from the adapter and
-   * is not shared yet. (A copy per holder gave every holder object its own hidden class in V8:
-   * ~180 bytes each.)
+   * Fills `since` and labels where it comes from (sinceSource), from the record this one
+   * replaces: the same holder or waiter keeps its start; a holder that was queued there took
+   * over in this change, so its start is now (ZooKeeper's ctime is its queue join, not the
+   * take-over) — unless the store records the acquisition itself (later than the join); a
+   * waiter that left the queue moments ago and is back (a reorder) keeps its first sighting;
+   * anything else new starts at the store's time where it records one, else at this read. Then
+   * the anonymous waiter count and the stale rules. Fills the new record in place: it comes
+   * fresh from the adapter and is not shared yet (a copy per holder gave every holder object its
+   * own hidden class in V8).
    */
   private withSince(r: LockRecord): LockRecord {
     const old = this.records.get(r.key);
     for (const h of r.holders) {
-      if (h.since) continue;
-      const prev = old?.holders.find((x) => x.id === h.id && x.sinceObserved);
-      h.since = prev?.since ?? r.observedAt;
-      h.sinceObserved = true;
+      const prev = old?.holders.find((x) => x.id === h.id);
+      if (prev) {
+        h.since = prev.since;
+        h.sinceObserved = prev.sinceObserved;
+        h.sinceSource = prev.sinceSource;
+        continue;
+      }
+      const queued = old?.waiters.find((x) => x.id === h.id);
+      if (queued && (!h.since || h.sinceObserved || !queued.since || Date.parse(h.since) <= Date.parse(queued.since))) {
+        h.since = r.observedAt;
+        h.sinceObserved = true;
+        h.sinceSource = "became-holder";
+      } else if (h.since) {
+        h.sinceSource ??= h.sinceObserved ? "first-seen" : "store";
+      } else {
+        h.since = r.observedAt;
+        h.sinceObserved = true;
+        h.sinceSource = "first-seen";
+      }
     }
     for (const w of r.waiters) {
-      if (w.since) continue;
-      w.since = old?.waiters.find((x) => x.id === w.id)?.since ?? r.observedAt;
+      if (w.since) {
+        w.sinceSource ??= "store";
+        continue;
+      }
+      const prev = old?.waiters.find((x) => x.id === w.id) ?? this.returning(r.key, w.id);
+      w.since = prev?.since ?? r.observedAt;
+      w.sinceSource = prev?.sinceSource ?? "first-seen";
     }
+    if (old) this.noteDepartures(old, r);
+    const anon = r.state === "held" ? this.anon.get(r.key) : undefined;
+    if (anon) r.anonymousWaiters = anon;
     return withDerived(applyRules(r, this.opts.rules, Date.now()), this.derived.get(r.key));
   }
 
@@ -318,6 +409,25 @@ export class Hub {
     this.publishUpsert(next);
   }
 
+  /** Waiters in `old` that are neither waiting nor holding in `next`: remembered for the grace period. */
+  private noteDepartures(old: LockRecord, next: LockRecord): void {
+    if (old.waiters.length === 0) return;
+    const now = Date.now();
+    for (const w of old.waiters) {
+      if (next.waiters.some((x) => x.id === w.id) || next.holders.some((x) => x.id === w.id)) continue;
+      this.departed.set(`${old.key}\u0001${w.id}`, { since: w.since ?? old.observedAt, source: w.sinceSource ?? "first-seen", at: now });
+    }
+    if (this.departed.size > 1_000) for (const [k, d] of this.departed) if (now - d.at > this.opts.departedGraceMs) this.departed.delete(k);
+  }
+
+  /** A waiter that left this queue within the grace period and is back (a queue reorder). */
+  private returning(key: string, id: string): { since: string; sinceSource: SinceSource } | undefined {
+    const d = this.departed.get(`${key}\u0001${id}`);
+    if (!d) return undefined;
+    this.departed.delete(`${key}\u0001${id}`);
+    return Date.now() - d.at <= this.opts.departedGraceMs ? { since: d.since, sinceSource: d.source } : undefined;
+  }
+
   /** Time alone makes a rule fire: re-check every record and publish the ones that changed. */
   private reapplyRules(): void {
     const now = Date.now();
@@ -327,6 +437,46 @@ export class Hub {
       if (next === r) continue;
       this.records.set(key, next);
       this.publishUpsert(next);
+      changed = true;
+    }
+    if (changed) {
+      this.version++;
+      this.emitStatus();
+    }
+  }
+
+  private pruneAnon(): void {
+    for (const key of this.anon.keys()) if (this.records.get(key)?.state !== "held") this.anon.delete(key);
+  }
+
+  /** Polls the counts of waiters the store does not name, and publishes the locks whose count changed. */
+  private async probeWaiters(): Promise<void> {
+    if (this.status !== "ok" || !this.adapter.anonymousWaiters) return;
+    const held: LockRecord[] = [];
+    for (const r of this.records.values()) {
+      if (r.state === "held") held.push(r);
+      if (held.length >= MAX_WAITER_PROBES) break;
+    }
+    let counts: Map<string, { count: number; source: string }>;
+    try {
+      counts = await this.adapter.anonymousWaiters(held, AbortSignal.any([this.stopped.signal, AbortSignal.timeout(this.opts.waitersIntervalMs * 2)]));
+    } catch {
+      return; // a failed probe changes nothing; the next one tries again
+    }
+    const nowIso = new Date().toISOString();
+    let changed = false;
+    for (const r of held) {
+      const c = counts.get(r.key);
+      const before = this.anon.get(r.key);
+      const next = c && c.count > 0 ? { count: c.count, source: c.source, since: before?.since ?? nowIso } : undefined;
+      if (before?.count === next?.count && before?.source === next?.source) continue;
+      if (next) this.anon.set(r.key, next);
+      else this.anon.delete(r.key);
+      const cur = this.records.get(r.key);
+      if (!cur) continue;
+      const rec: LockRecord = { ...cur, anonymousWaiters: next };
+      this.records.set(r.key, rec);
+      this.publishUpsert(rec);
       changed = true;
     }
     if (changed) {
@@ -361,7 +511,6 @@ export class Hub {
     reads: { inFlight: number; peak: number; max: number; deadlineMs: number };
   } {
     const mode = this.adapter.updateMode();
-    const stale = this.isStale();
     // A store that answers, only slowly, is "degraded: slow" (with its data's age), not down.
     const slowMs = this.slowMs();
     const slow = slowMs !== null && (this.status === "ok" || this.lastRead!.at >= (this.failedSince ?? 0));
@@ -374,8 +523,7 @@ export class Hub {
       mode: mode.mode,
       feed: mode.feed,
       pollIntervalMs: mode.intervalMs,
-      stale,
-      staleAgeMs: stale && this.lastGoodAt !== null ? Date.now() - this.lastGoodAt : null,
+      ...this.freshness(),
       lockCount: this.records.size,
       observedAt: this.observedAt,
       consistency: this.consistency,
@@ -386,10 +534,30 @@ export class Hub {
     };
   }
 
-  isStale(): boolean {
-    if (this.status !== "ok" || this.lastGoodAt === null) return true;
+  /** How current the view is: the one place every age and the staleness are computed. */
+  freshness(now = Date.now()): Freshness {
+    const stale = this.isStale(now);
+    const age = this.confirmedAt === null ? null : Math.max(0, now - this.confirmedAt);
+    return {
+      now: new Date(now).toISOString(),
+      confirmedAt: this.confirmedAt === null ? null : new Date(this.confirmedAt).toISOString(),
+      confirmedBy: this.confirmedBy,
+      confirmedAgeMs: age,
+      stale,
+      staleAgeMs: stale ? age : null,
+      outageSince: this.status === "ok" || this.outageSince === null ? null : new Date(this.outageSince).toISOString(),
+    };
+  }
+
+  /**
+   * Stale = the view may not match the store: unreachable, never read, or not confirmed for
+   * too long (polling: 3 intervals; live: 3 health checks, at least 10 s).
+   */
+  isStale(now = Date.now()): boolean {
+    if (this.status !== "ok" || this.confirmedAt === null) return true;
     const mode = this.adapter.updateMode();
-    return mode.mode === "polling" && Date.now() - this.lastGoodAt > 3 * (mode.intervalMs ?? 5_000);
+    const limit = mode.mode === "polling" ? 3 * (mode.intervalMs ?? 5_000) : Math.max(3 * this.opts.healthIntervalMs, 10_000);
+    return now - this.confirmedAt > limit;
   }
 
   get reachable(): boolean {
@@ -416,6 +584,18 @@ export class Hub {
     for (const r of this.records.values()) counts[lockStatus(r)]++;
     this.countsCache = { version: this.version, counts };
     return counts;
+  }
+
+  /** One point of the overview's trend: locks with waiters, waiters (named + anonymous), locks. */
+  sample(): { connection: string; contended: number; waiters: number; locks: number; stale: boolean } {
+    let waiters = 0;
+    let contended = 0;
+    for (const r of this.records.values()) {
+      const n = r.waiters.length + (r.anonymousWaiters?.count ?? 0);
+      waiters += n;
+      if (n > 0) contended++;
+    }
+    return { connection: this.id, contended, waiters, locks: this.records.size, stale: this.isStale() };
   }
 
   formats(): string[] {

@@ -97,7 +97,7 @@ export async function benchHistory(opts: { rate?: number; seconds?: number; lock
     const recorder = new Recorder(bus, { records: () => [], get: () => undefined }, { dataDir: dir, settings: SETTINGS, flushEveryMs: 3_600_000 });
     recorder.start();
     // The connection's first snapshot is done: changes are real acquisitions, not "seen".
-    bus.publish({ type: "status", connection: "bench", data: { connection: "bench", status: "ok", mode: "live", stale: false, staleAgeMs: null, lockCount: 0, observedAt: new Date().toISOString() } });
+    bus.publish({ type: "status", connection: "bench", data: { connection: "bench", status: "ok", mode: "live", stale: false, staleAgeMs: null, lockCount: 0, observedAt: new Date().toISOString(), now: new Date().toISOString(), confirmedAt: new Date().toISOString(), confirmedBy: "read", confirmedAgeMs: 0, outageSince: null } });
     const flushes: number[] = [];
     let lastFlush = performance.now();
     let pending: Promise<void> | null = null;

@@ -61,6 +61,8 @@ export interface HoldProcess {
   readonly pid: number;
   /** Complete stdout lines so far. */
   lines(): string[];
+  /** The same lines with when each arrived here (ms since epoch). */
+  timedLines(): { line: string; at: number }[];
   stderr(): string;
   running(): boolean;
   /** Exit code (null when killed by a signal); resolves once the process is gone. */
@@ -69,6 +71,8 @@ export interface HoldProcess {
   waitForLine(line: string, timeoutMs: number): Promise<void>;
   /** The "let go" line on stdin (closing it), without waiting for an answer. */
   letGo(): void;
+  /** Writes one line to the program's stdin (e.g. Curator's "let-go 0"). */
+  send(line: string): void;
   /** Protocol release: a line on stdin, then RELEASED and exit. Returns the exit code. */
   release(timeoutMs?: number): Promise<number | null>;
   /** SIGKILL if still running; resolves once it is gone. */
@@ -88,18 +92,21 @@ function pdeathsig(): string | null {
 }
 
 /** Spawns `command args` (absolute command path) in hold mode; does not wait for READY. */
-export function startHold(label: string, command: string, args: string[]): HoldProcess {
+export function startHold(label: string, command: string, args: string[], opts: { env?: Record<string, string> } = {}): HoldProcess {
   const wrapper = pdeathsig();
   const [cmd, argv] = wrapper ? [wrapper, ["--pdeathsig", "KILL", "--", command, ...args]] : [command, args];
-  const child: ChildProcess = spawn(cmd, argv, { stdio: ["pipe", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(cmd, argv, { stdio: ["pipe", "pipe", "pipe"], env: opts.env ? { ...process.env, ...opts.env } : undefined });
   trackChild(child);
   const out: string[] = [];
+  const times: number[] = [];
   let partial = "";
   let err = "";
   child.stdout!.setEncoding("utf8").on("data", (s: string) => {
     const parts = (partial + s).split("\n");
     partial = parts.pop()!;
     out.push(...parts.map((l) => l.replace(/\r$/, "")));
+    const now = Date.now();
+    for (let i = 0; i < parts.length; i++) times.push(now);
   });
   child.stderr!.setEncoding("utf8").on("data", (s: string) => {
     err += s;
@@ -143,12 +150,16 @@ export function startHold(label: string, command: string, args: string[]): HoldP
     label,
     pid: child.pid ?? -1,
     lines: () => [...out],
+    timedLines: () => out.map((line, i) => ({ line, at: times[i] })),
     stderr: () => err,
     running: () => alive,
     exited,
     waitForLine,
     letGo() {
       child.stdin!.end("\n");
+    },
+    send(line: string) {
+      child.stdin!.write(line + "\n");
     },
     async release(timeoutMs = 30_000) {
       child.stdin!.end("\n");

@@ -59,8 +59,10 @@ export function decodeToken(ctx: DecodeContext, entry: RedisEntry, byKey: Map<st
   const rec = baseRecord(ctx, entry, guess.format, "mutex", holding);
   rec.library = guess.library;
   // A JSON value (a homegrown lock's {"owner":…,"host":…}) is read as its telling fields.
-  // sinceObserved: the hub fills it in (first sighting); present from the start, see baseRecord.
-  rec.holders = [{ id: escapeControls(text.slice(0, 200)), owner: guess.owner ?? ownerOfValue(text), since: guess.since, sinceObserved: undefined }];
+  // sinceObserved / sinceSource: the hub fills them in (first sighting); present from the start,
+  // see baseRecord. ShedLock writes its start into the value: recorded in the store (by the
+  // holder's clock).
+  rec.holders = [{ id: escapeControls(text.slice(0, 200)), owner: guess.owner ?? ownerOfValue(text), since: guess.since, sinceObserved: undefined, sinceSource: guess.since ? "store" : undefined }];
   if (isNonUniqueToken(text)) rec.warnings.push("non-unique-token");
   // A Redisson RSemaphore is an integer string too; no structure tells them apart.
   if (/^\d+$/.test(text)) rec.warnings.push("integer-value");

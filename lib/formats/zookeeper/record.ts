@@ -53,8 +53,10 @@ export function holderOf(c: Contender, what: string): Holder {
     id: baseName(c.node.path),
     ...ownerText(c.node, what),
     ownerKey: sessionOwnerKey(c.node),
-    // ctime is recorded by the store: when the contender's node was created.
+    // ctime is recorded by the store: when the contender's node was created (for a holder that
+    // queued first, the hub corrects it to when it took over: lib/hub/hub.ts).
     since: new Date(c.node.stat.ctime).toISOString(),
+    sinceSource: "store",
     session: sessionOf(c.node),
   };
 }
@@ -64,6 +66,7 @@ export function waitersOf(cs: Contender[], what: string, from = 1): Waiter[] {
     id: baseName(c.node.path),
     position: from + i,
     since: new Date(c.node.stat.ctime).toISOString(),
+    sinceSource: "store",
     ...ownerText(c.node, what),
     ownerKey: sessionOwnerKey(c.node),
   }));

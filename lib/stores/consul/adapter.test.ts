@@ -209,6 +209,45 @@ describe("force-release of a semaphore: evict the holders seen", () => {
     expect(after.waiters).toEqual([]);
   });
 
+  it("one slot: a target names one holder; only it loses its permit, the other holder keeps its, the waiter gets the freed one", async () => {
+    const prefix = "locks/t8b/pool";
+    const a = track(s, holdApiSemaphore(s.bin, s.consul.addr, prefix, 2, { name: "worker-a" }));
+    await a.waitForLine("READY", READY_MS);
+    const b = track(s, holdApiSemaphore(s.bin, s.consul.addr, prefix, 2, { name: "worker-b" }));
+    await b.waitForLine("READY", READY_MS);
+    const c = track(s, holdApiSemaphore(s.bin, s.consul.addr, prefix, 2, { name: "worker-c" }));
+    await waitFor(async () => (await lockAt(s.adapter, `${prefix}/.lock`)).waiters.length === 1, { timeoutMs: READY_MS, what: "a waiter" });
+    const rec = await lockAt(s.adapter, `${prefix}/.lock`);
+    // The Go program names each contender's session (api.SemaphoreOptions.SessionName).
+    const sessionOf = (r: typeof rec, name: string) => r.holders.find((h) => h.owner === name)?.id ?? "?";
+    const sa = sessionOf(rec, "worker-a");
+    const sb = sessionOf(rec, "worker-b");
+    expect(rec.holders).toHaveLength(2);
+
+    // The plans say which: all holders, or one named slot.
+    const all = s.adapter.describeRelease(rec, "delete");
+    expect(all.title).toMatch(/^Evict ALL 2 holders seen/);
+    expect(all.targets?.map((t) => t.id).sort()).toEqual([sa, sb].sort());
+    expect(all.targets?.find((t) => t.id === sa)?.label).toContain("worker-a");
+    const one = s.adapter.describeRelease(rec, "delete", sa);
+    expect(one.title).toMatch(/^Free ONE slot — worker-a \(session /);
+    expect(one.title).toContain("the other 1 holder stay");
+    expect(one.target).toBe(sa);
+    expect(one.command).not.toContain(`${prefix}/${sb}`);
+    expect(s.adapter.describeRelease(rec, "delete", "not-a-holder").title).toMatch(/^not releasable/);
+    expect((await s.adapter.forceRelease(rec, "delete", signal, "not-a-holder")).status).toBe("refused");
+
+    expect(await s.adapter.forceRelease(rec, "delete", signal, sa)).toMatchObject({ status: "released" });
+    await a.waitForLine("LOST", 10_000);
+    await c.waitForLine("READY", 10_000);
+    expect(await rawEntry(s.consul, `${prefix}/${sa}`)).toBeNull();
+    expect(await rawEntry(s.consul, `${prefix}/${sb}`)).not.toBeNull();
+    const after = await lockAt(s.adapter, `${prefix}/.lock`);
+    expect(after.holders.map((h) => h.owner).sort()).toEqual(["worker-b", "worker-c"]);
+    expect(sessionOf(after, "worker-b")).toBe(sb);
+    expect(b.lines()).not.toContain("LOST");
+  });
+
   it("a stale .lock (another holder came and went) → changed", async () => {
     const a = track(s, holdApiSemaphore(s.bin, s.consul.addr, "locks/t9/two", 2));
     await a.waitForLine("READY", READY_MS);

@@ -7,7 +7,7 @@ import type { ConsulConnectionConfig } from "./config";
 import { ConsulError, ConsulHttp, errorFromAnswer, type ReadMeta } from "./http";
 import { describeConsistency, readDir, readKey, readPrefix, readPrefixIndexes, readSession, readSessions } from "./read";
 import { blockingChanges, stateOf, type PrefixState } from "./watch";
-import { describe, evictees, type PlanContext } from "./plan";
+import { describe, semaphoreEvictees, type PlanContext } from "./plan";
 import { evictOps, txnErrors, txnJson, unlockOps, MAX_TXN_OPS } from "./release";
 import { sessionsView, type SessionsView } from "./sessions";
 import { decodeFence } from "../../fence";
@@ -283,8 +283,8 @@ export class ConsulAdapter implements StoreAdapter {
     };
   }
 
-  describeRelease(lock: LockRecord, mode: ReleaseMode): ReleasePlan {
-    return describe(lock, mode, this.planContext());
+  describeRelease(lock: LockRecord, mode: ReleaseMode, target?: string): ReleasePlan {
+    return describe(lock, mode, this.planContext(), target);
   }
 
   /** The sessions page: every session with its checks' status and the keys it holds here. */
@@ -310,19 +310,24 @@ export class ConsulAdapter implements StoreAdapter {
     });
   }
 
-  async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
+  async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal, holderId?: string): Promise<ReleaseOutcome> {
     if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
     const target = releaseTarget(lock, (f) => this.scope.releaseProblem(f));
     if ("refused" in target) return target.refused;
     const fence = target.fence;
     const h = fence.h;
+    // The request's target names one holder of the holding seen (a semaphore slot); anything
+    // else is refused.
+    const ev = h.t === "sem" ? semaphoreEvictees(h, holderId) : [];
+    if (ev === null || (h.t !== "sem" && holderId !== undefined && holderId !== String(h.s))) {
+      return { status: "refused", reason: `${holderId} is not a holder in the holding you saw: nothing was sent` };
+    }
     try {
       if (h.t === "kv" && mode === "delete") return await this.txnUnlock(fence.k, Number(h.mi), String(h.s), signal);
       if (h.t === "kv" && mode === "destroy-session") return await this.destroyFor(fence.k, String(h.s), Number(h.li), signal);
-      if (h.t === "sem" && mode === "delete") return await this.evict(fence.k, Number(h.mi), evictees(h), signal);
+      if (h.t === "sem" && mode === "delete") return await this.evict(fence.k, Number(h.mi), ev, signal);
       if (h.t === "sem" && mode === "destroy-session") {
-        const ev = evictees(h);
-        if (ev.length !== 1) return { status: "refused", reason: "destroying a session is offered for a semaphore with exactly one holder" };
+        if (ev.length !== 1) return { status: "refused", reason: "destroying a session needs one holder: name it (target), or the semaphore must have exactly one" };
         return await this.destroyFor(ev[0][0], ev[0][1], null, signal, fence.k);
       }
       return { status: "refused", reason: h.t === "none" ? "nothing exact to release for this record" : `mode ${mode} does not apply to this lock` };

@@ -40,11 +40,46 @@ export function modesFor(lock: LockRecord, ctx: PlanContext): ReleaseMode[] {
   return [];
 }
 
-export function describe(lock: LockRecord, mode: ReleaseMode, ctx: PlanContext): ConsulPlan {
+/** A semaphore's holders that can be released one at a time (each its own slot), with a label. */
+export function targetsFor(lock: LockRecord, ctx: PlanContext): { id: string; label: string }[] | undefined {
+  const h = decodeFence(lock.fence).h;
+  if (h.t !== "sem" || ctx.readOnly) return undefined;
+  return evictees(h).map(([key, sid]) => {
+    const name = ctx.sessions.get(sid)?.Name;
+    return { id: sid, label: `${name ? `${name} · ` : ""}session ${sid.slice(0, 8)} · ${key}` };
+  });
+}
+
+/**
+ * The holders a semaphore release acts on: the one named by `target`, or every holder seen.
+ * null when the target is not one of the holders in the fence (nothing may be released then).
+ */
+export function semaphoreEvictees(h: FenceHolding, target: string | undefined): Array<[string, string, number]> | null {
+  const all = evictees(h);
+  if (target === undefined) return all;
+  const one = all.filter(([, sid]) => sid === target);
+  return one.length === 1 ? one : null;
+}
+
+export function describe(lock: LockRecord, mode: ReleaseMode, ctx: PlanContext, target?: string): ConsulPlan {
   const h = decodeFence(lock.fence).h;
   const modes = modesFor(lock, ctx);
   const notes: string[] = [];
-  if (modes.length === 0) {
+  const targets = targetsFor(lock, ctx);
+  const chosen = h.t === "sem" ? semaphoreEvictees(h, target) : target === undefined || target === String(h.s) ? [] : null;
+  if (chosen === null) {
+    return {
+      title: `not releasable: ${target} is not a holder of this lock as you saw it`,
+      modes,
+      deletes: "nothing",
+      command: "(no such holder in the holding seen)",
+      holderNotified: false,
+      notes: ["Re-read the lock: the holder may have left or the lock changed."],
+      targets,
+      target,
+    };
+  }
+  if (modes.length === 0 && !(h.t === "sem" && target !== undefined && mode === "destroy-session" && !ctx.readOnly)) {
     return {
       title: "not releasable",
       modes,
@@ -59,9 +94,9 @@ export function describe(lock: LockRecord, mode: ReleaseMode, ctx: PlanContext):
   if (lock.consistency.startsWith("stale") || lock.consistency.includes("NO KNOWN LEADER")) notes.push("This view was read in stale mode; the release itself always goes through the leader and checks the index.");
 
   if (mode === "destroy-session") {
-    const sid = h.t === "kv" ? String(h.s) : evictees(h)[0]?.[1] ?? "";
+    const sid = h.t === "kv" ? String(h.s) : chosen[0]?.[1] ?? "";
     // The key the check is made on: the lock's own key, or a semaphore holder's contender key.
-    const heldKey = h.t === "kv" ? lock.key : evictees(h)[0]?.[0] ?? lock.key;
+    const heldKey = h.t === "kv" ? lock.key : chosen[0]?.[0] ?? lock.key;
     const s = ctx.sessions.get(sid);
     const keys = ctx.keysOfSession(sid);
     const delayMs = s?.LockDelay !== undefined ? Math.round(s.LockDelay / 1e6) : 15_000;
@@ -78,11 +113,14 @@ export function describe(lock: LockRecord, mode: ReleaseMode, ctx: PlanContext):
       command: destroyCurl(ctx.base, sid, ctx.datacenter),
       holderNotified: monitored,
       notes,
+      targets,
+      ...(target !== undefined && { target }),
     };
   }
 
   if (h.t === "sem") {
-    const ev = evictees(h);
+    const ev = chosen;
+    const all = evictees(h).length;
     const lockEntry = ctx.entries.get(lock.key);
     const limit = Number(h.lim);
     const ops = evictOps({
@@ -94,8 +132,15 @@ export function describe(lock: LockRecord, mode: ReleaseMode, ctx: PlanContext):
       evict: ev.map(([k, s]) => [k, s]),
     });
     notes.push("api.Semaphore holders watch .lock: each evicted holder sees it lost its slot. Contender keys of waiters stay.");
+    const one = target !== undefined;
+    const who = one ? `${ctx.sessions.get(ev[0][1])?.Name ?? "holder"} (session ${ev[0][1].slice(0, 8)})` : "";
+    if (one && all > 1) notes.push(`The other ${all - 1} holder${all - 1 === 1 ? " keeps its slot" : "s keep their slots"}.`);
     return {
-      title: `Evict the ${ev.length} holder${ev.length === 1 ? "" : "s"} seen: one /v1/txn rewrites .lock without ${ev.length === 1 ? "it" : "them"} (CAS on ModifyIndex ${h.mi}) and deletes ${ev.length === 1 ? "its contender key" : "their contender keys"}; no lock-delay.`,
+      title: one
+        ? `Free ONE slot — ${who}: one /v1/txn rewrites .lock without it (CAS on ModifyIndex ${h.mi}) and deletes its contender key ${ev[0][0]}; ${all > 1 ? `the other ${all - 1} holder${all - 1 === 1 ? "" : "s"} stay` : "it was the only holder"}; no lock-delay.`
+        : `Evict ALL ${ev.length} holder${ev.length === 1 ? "" : "s"} seen: one /v1/txn rewrites .lock without ${ev.length === 1 ? "it" : "them"} (CAS on ModifyIndex ${h.mi}) and deletes ${ev.length === 1 ? "its contender key" : "their contender keys"}; no lock-delay.`,
+      targets,
+      ...(one && { target }),
       modes,
       deletes: `${ev.map(([k]) => k).join(", ")} (each only while its session holds it), and ${ev.length === 1 ? "that holder" : "those holders"} from ${lock.key} (only while its ModifyIndex is ${h.mi})`,
       wakes: `waiters (${lock.waiters.length}) see ${ev.length} permit${ev.length === 1 ? "" : "s"} free at once`,

@@ -61,6 +61,7 @@ export function lockRecordFromView(connection: string, view: LockView): LockReco
         id: w.waiterId,
         position: i + 1,
         since: iso(w.enqueuedAt),
+        sinceSource: "store",
         ...(w.deadline !== null && { deadline: iso(w.deadline) }),
         owner: w.owner,
         ownerKey: memoryOwnerKey(w.owner),
@@ -95,6 +96,7 @@ function holderFrom(h: Holding, at: number): Holder {
     ownerKey: memoryOwnerKey(h.owner),
     since: iso(h.acquiredAt),
     sinceObserved: false,
+    sinceSource: "store",
     // The holding is its own lease here: one lease per holding, named by the holder id.
     ...(h.ttlMs !== null && { lease: { id: h.holderId, ttlMs: remainingMs(h, at)!, grantedTtlMs: h.ttlMs } }),
   };

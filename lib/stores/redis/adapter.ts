@@ -18,6 +18,7 @@ import { RedisDecoder, decodeRedis, REDIS_FORMATS } from "../../formats/redis";
 import { lockKeysFor, readSetFor } from "./related";
 import { RedisScope } from "./scope";
 import { FailoverWatch, masterIdentity } from "./sentinel";
+import { redissonWaiters } from "./waiters";
 
 const HEALTH_TIMEOUT_MS = 3_000;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -89,6 +90,11 @@ export class RedisAdapter implements StoreAdapter {
     return this.replica ?? this.primary;
   }
 
+  /** Redisson clients blocked on a lock, counted as its channel's subscribers (waiters.ts). */
+  async anonymousWaiters(locks: LockRecord[], signal: AbortSignal): Promise<Map<string, { count: number; source: string }>> {
+    return withTimeout(redissonWaiters(this.primary, this.replica, locks), this.cfg.commandTimeoutMs, signal);
+  }
+
   async health(signal: AbortSignal): Promise<Health> {
     try {
       const info = await withTimeout(this.reader().info("server"), HEALTH_TIMEOUT_MS, signal);
@@ -140,7 +146,10 @@ export class RedisAdapter implements StoreAdapter {
     const found = locks.filter((l) => wantedLocks.has(l.key) && this.wanted(l.key));
     this.feed.noteTtls(found, started);
     const foundKeys = new Set(found.map((l) => l.key));
-    const gone = lockKeys.filter((k) => !foundKeys.has(k));
+    // A key the server refused to read (a reply error on it) is not gone: it keeps its last
+    // record, and its problem says why. (Timeouts and closed connections fail the read: read.ts.)
+    const unread = new Set(merged.problems.filter((p) => p.code === "read-error").map((p) => p.key));
+    const gone = lockKeys.filter((k) => !foundKeys.has(k) && !unread.has(k));
     this.failover?.afterReread(found, gone);
     return { locks: found, gone, problems: [...merged.problems, ...problems] };
   }

@@ -2,7 +2,7 @@ import { HttpError, handler } from "@/lib/api/errors";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { KeyParam } from "@/lib/api/params";
-import { lockDetail } from "@/lib/api/detail";
+import { goneLock, goneMessage, lockDetail } from "@/lib/api/detail";
 import { detailFor } from "@/lib/api/exposure";
 
 export const dynamic = "force-dynamic";
@@ -12,8 +12,14 @@ export const GET = handler(async (req: Request, { params }: { params: Promise<{ 
   const actor = authorize(req, "view");
   const { id } = await params;
   const key = KeyParam.parse(new URL(req.url).searchParams.get("key") ?? "");
-  const conn = registry().get(id);
+  const reg = registry();
+  const conn = reg.get(id);
   const detail = await lockDetail(conn, key);
-  if (!detail) throw new HttpError(404, "not_found", "no lock under that key (released, expired, or never a lock)");
+  if (!detail) {
+    // gone: the lock's last history and last force-release (lib/api/types.ts GoneLock), so the
+    // page can say "force-released by alice at …, reason …" instead of guessing.
+    const gone = await goneLock(reg, id, key);
+    throw new HttpError(404, "not_found", goneMessage(gone), { gone });
+  }
   return Response.json(detailFor(actor, detail), { headers: { "cache-control": "no-store" } });
 });

@@ -23,8 +23,8 @@ export const GET = handler(async (req: Request, { params }: { params: Promise<{ 
       mode: status.mode,
       feed: status.feed,
       pollIntervalMs: status.pollIntervalMs,
-      stale: status.stale,
-      staleAgeMs: status.staleAgeMs,
+      // now, confirmedAt, confirmedBy, confirmedAgeMs, stale, staleAgeMs, outageSince (lib/api/types.ts Freshness)
+      ...hub.freshness(),
       total: page.total,
       offset: query.offset,
       locks,

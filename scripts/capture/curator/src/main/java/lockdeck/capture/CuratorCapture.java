@@ -39,8 +39,9 @@ import org.apache.curator.retry.ExponentialBackoffRetry;
  *   REVOKED i                  contender i was asked to release (mutex-revocable) and lets go
  *   LET_GO i                   contender i released
  *   READY                      everything is in place
- * A line on stdin (or stdin closing) means "let go": holders release, waiters that get the lock
- * afterwards release at once; then RELEASED and exit 0.
+ * "let-go i" on stdin lets contender i go alone (it releases and prints LET_GO i; the next in line
+ * takes over and keeps holding). Any other line (or stdin closing) means "let go": holders
+ * release, waiters that get the lock afterwards release at once; then RELEASED and exit 0.
  */
 public final class CuratorCapture {
 
@@ -263,8 +264,15 @@ public final class CuratorCapture {
                 c.take(connect, args[2], args[3], n);
             }
             say("READY");
-            // A line or EOF both mean "let go".
-            new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+            // "let-go <i>" lets contender i go alone (a handover to the next in line); any
+            // other line, or EOF, means "let everything go".
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            for (String line; (line = in.readLine()) != null; ) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("let-go (\\d+)").matcher(line.trim());
+                if (!m.matches()) break;
+                int i = Integer.parseInt(m.group(1));
+                if (i < c.contenders.size()) c.contenders.get(i).done.countDown();
+            }
             if (!c.releaseAll()) status = 1;
             say("RELEASED");
         } catch (Exception e) {

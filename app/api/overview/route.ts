@@ -1,0 +1,12 @@
+import { handler } from "@/lib/api/errors";
+import { authorize } from "@/lib/auth/guard";
+import { registry } from "@/lib/registry";
+import { overviewAnswer } from "@/lib/api/overview";
+
+export const dynamic = "force-dynamic";
+
+/** Recent events across connections, per-connection trends, worst offenders, gaps (lib/api/types.ts OverviewAnswer). */
+export const GET = handler(async (req: Request) => {
+  authorize(req, "view");
+  return Response.json(await overviewAnswer(registry()), { headers: { "cache-control": "no-store" } });
+});
