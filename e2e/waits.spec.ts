@@ -103,3 +103,9 @@ test("the alerts page lists the demo's deadlock as firing, each alert linked to 
   await row.getByRole("link").click();
   await expect(page).toHaveURL(new RegExp(`/c/demo/lock\\?key=${encodeURIComponent(PAIR[0])}$`));
 });
+
+test("the overview's recent events list the demo's deadlock", async ({ page }) => {
+  await page.goto("/");
+  const events = page.getByTestId("recent-events");
+  await expect(events.locator('[data-testid="recent-event"][data-kind="deadlock"]').first()).toContainText("deadlock", { timeout: 20_000 });
+});
