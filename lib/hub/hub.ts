@@ -69,6 +69,8 @@ export class Hub {
   /** How long the last full snapshot took (ms), for /api/metrics. */
   private snapshotMs: number | null = null;
   private failedSince: number | null = null;
+  /** Why the store's own health check says "degraded" (no leader, cluster_state:fail), or null. */
+  private healthNote: string | null = null;
   /** How long the last small store read (health check, re-read of a few keys) took, and when it answered. */
   private lastRead: { ms: number; at: number } | null = null;
   /** API requests' reads of this store: capped in flight, cut at the deadline. */
@@ -290,6 +292,11 @@ export class Hub {
     const h = await this.adapter.health(this.stopped.signal);
     if (h.status !== "unreachable") this.answered(performance.now() - started);
     this.server = h.server ?? this.server;
+    const note = h.status === "degraded" ? h.message : null;
+    if (note !== this.healthNote) {
+      this.healthNote = note;
+      this.emitStatus();
+    }
     if (h.status === "unreachable") {
       this.markFailed(new Error(h.message));
       return;
@@ -514,12 +521,14 @@ export class Hub {
     // A store that answers, only slowly, is "degraded: slow" (with its data's age), not down.
     const slowMs = this.slowMs();
     const slow = slowMs !== null && (this.status === "ok" || this.lastRead!.at >= (this.failedSince ?? 0));
+    // Reads that still work do not make a store that says it is degraded healthy.
+    const note = this.status === "ok" ? this.healthNote : null;
     return {
       connection: this.id,
-      status: slow ? "degraded" : this.status,
+      status: slow || note ? "degraded" : this.status,
       message: slow
-        ? `slow: the store took ${(slowMs / 1000).toFixed(1)} s to answer its last read${this.status === "ok" ? "" : `, and ${this.message}`}`
-        : this.message,
+        ? `slow: the store took ${(slowMs / 1000).toFixed(1)} s to answer its last read${this.status === "ok" ? (note ? `; ${note}` : "") : `, and ${this.message}`}`
+        : (note ?? this.message),
       mode: mode.mode,
       feed: mode.feed,
       pollIntervalMs: mode.intervalMs,
