@@ -65,7 +65,7 @@ function NoSuchConnection({ conn, connections }: { conn: string; connections: Co
   );
 }
 
-/** ConnectionNav: which connection this is, its health, and its tabs (Locks, the store's own views, Settings). */
+/** ConnectionNav: which connection this is, its health, and its tabs (Locks, Waits, the store's own views, Settings). */
 function ConnectionNav({ conn, c, views }: { conn: string; c: ConnectionSummary | undefined; views: ViewTab[] }) {
   const pathname = usePathname() ?? "";
   const base = `/c/${encodeURIComponent(conn)}`;
@@ -93,6 +93,7 @@ function ConnectionNav({ conn, c, views }: { conn: string; c: ConnectionSummary 
         ) : null}
         <nav aria-label="Connection" className="ml-auto flex gap-1 self-end">
           {tab(base, "Locks", pathname === base || pathname.startsWith(`${base}/lock`))}
+          {tab(`${base}/waits`, "Waits", pathname.startsWith(`${base}/waits`))}
           {c ? views.map((v) => tab(`${base}/${v.path}`, v.label, pathname.startsWith(`${base}/${v.path}`))) : null}
           {tab(`${base}/settings`, "Settings", pathname.startsWith(`${base}/settings`))}
         </nav>

@@ -26,6 +26,11 @@ const MODEL_WARNINGS: Record<string, WarningText> = {
     short: "waiting too long",
     text: "A waiter has been queued for longer than this connection's stale rule allows (staleRules.waiterOlderThanMs).",
   },
+  // The wait-for graph (lib/waits) puts it on a lock of any store.
+  deadlock: {
+    short: "deadlock",
+    text: "This lock is on a cycle of waits: its holder waits (directly or down a chain) for a lock held by one of its own waiters. Nobody on the cycle moves until one of them is stopped or a lock on it is force-released. The Waits tab shows the cycle.",
+  },
   "lease-expired": {
     short: "lease expired",
     text: "The holder's lease has expired but the store still shows the key.",

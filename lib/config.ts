@@ -6,6 +6,7 @@ import { z } from "zod";
 import { AuthSchema } from "./auth/config";
 import { ConnectionSchema, DEMO_CONNECTIONS, type ConnectionConfig } from "./stores";
 import { ConfigError, firstIssue, readConfigJson } from "./config-source";
+import { AlertsSchema } from "./alerts/config";
 
 export { ConnectionSchema, ConfigError, firstIssue, type ConnectionConfig };
 
@@ -16,7 +17,6 @@ export const ConfigSchema = z
       .min(1)
       .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, "connection ids must be unique"),
     auth: AuthSchema.default({}),
-    /** Connections where a release needs a second operator's approval within the window. */
     /** Stale-lock rules: defaults for every connection, overridden per connection id. */
     staleRules: z
       .object({
@@ -30,6 +30,9 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Alerts to webhooks (lib/alerts): rules, webhooks, repeat interval, retries. */
+    alerts: AlertsSchema.default({}),
+    /** Connections where a release needs a second operator's approval within the window. */
     twoPersonRule: z
       .object({ connections: z.array(z.string()).default([]), windowMinutes: z.number().min(1).max(24 * 60).default(10) })
       .strict()

@@ -23,6 +23,10 @@ export const consul: StoreModule<"consul", ConsulConnectionConfig, "delete" | "d
   freeLockModes: {},
   holdingIds: (h) => holdingIds(h),
   warnings: {
+    "holder-node-failing": {
+      short: "holder's node failing",
+      text: "The holder's Consul session lives on, but a health check on its node is not passing (the session is not bound to it, so Consul keeps the lock): the process holding it may be gone.",
+    },
     "semaphore-dead-holder": {
       short: "dead holder entry",
       text: "The semaphore's .lock still names a session that holds no contender key (it ended). It uses no permit: api.Semaphore prunes it on its next acquire or release.",

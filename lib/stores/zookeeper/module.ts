@@ -26,6 +26,10 @@ export const zookeeper: StoreModule<"zookeeper", ZooKeeperConnectionConfig, "del
   freeLockModes: { "prune-empty": "Prune empty parent" },
   holdingIds,
   warnings: {
+    "holder-disconnected": {
+      short: "holder disconnected",
+      text: "No ZooKeeper server has a connection for the holder's session (from each server's cons): the client is gone or cut off, and the lock stays held until the session times out.",
+    },
     revocable: {
       short: "revocable",
       text: "The Curator holder made this lock revocable: LockDeck can ask it to release (Curator's __REVOKE__ marker) instead of deleting its node.",
