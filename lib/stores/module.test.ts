@@ -1,6 +1,8 @@
 // The store registry's own rules: what the compiler checks (a module that forgets a part does
 // not compile) and what it cannot (keys, paths, modes agree).
 
+import { readdirSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { StoreModule } from "./module";
@@ -38,7 +40,10 @@ describe("StoreModule", () => {
   });
 
   it("gives each view a path no built-in route of a connection takes", () => {
-    const builtIn = new Set(["lock", "locks", "settings"]);
+    // Every static segment under a connection's pages and API (a store view there would be shadowed).
+    const segments = (dir: string) => readdirSync(path.join(process.cwd(), dir), { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith("[")).map((d) => d.name);
+    const builtIn = new Set([...segments("app/c/[conn]"), ...segments("app/api/connections/[id]")]);
+    expect(builtIn).toEqual(new Set(["lock", "locks", "settings", "waits"]));
     for (const m of Object.values(STORES)) {
       const paths = m.views.map((v) => v.path);
       expect(new Set(paths).size).toBe(paths.length);
