@@ -77,3 +77,31 @@ test("connections never carry credentials; the event stream starts with status",
   expect(new TextDecoder().decode(value)).toMatch(/^id: \d+\nevent: status\ndata: \{"connection":"redis"/);
   await reader.cancel();
 });
+
+test("every route that reads a query refuses an unknown parameter with a 400 naming it, and takes its real ones", async ({ request, baseURL }) => {
+  const now = Date.now();
+  // [a typo the route must refuse, the same request spelled right]
+  const pairs: Array<[string, string, string]> = [
+    ["state", "/api/connections/redis/locks?state=held", "/api/connections/redis/locks?status=held"],
+    ["keys", "/api/connections/demo/lock?key=x&keys=x", "/api/connections/redis/lock?key=e2e%3Anone"],
+    ["lock", "/api/connections/redis/waits?lock=x", "/api/connections/redis/waits?limit=10"],
+    ["from", "/api/audit?from=2026-01-01", "/api/audit?limit=5"],
+    ["range", `/api/history?connection=redis&key=x&range=1h`, `/api/history?connection=redis&key=x&from=${now - 60_000}&to=${now}`],
+    ["top", "/api/contention/top?top=5", "/api/contention/top?limit=5"],
+    ["max", "/api/connections/etcd/leases?max=5", "/api/connections/etcd/leases?limit=5"],
+  ];
+  for (const [name, wrong, right] of pairs) {
+    const bad = await request.get(wrong);
+    expect(bad.status(), wrong).toBe(400);
+    const body = await bad.json();
+    expect(body.error.code, wrong).toBe("bad_request");
+    expect(body.error.message, wrong).toMatch(new RegExp(`^${name}: unknown parameter`));
+    expect(body.parameter, wrong).toBe(name);
+    const good = await request.get(right);
+    // The lock detail of a key nobody holds is a 404 with what is known of it: the query itself was taken.
+    expect(good.status(), right).toBe(right.includes("/lock?") ? 404 : 200);
+  }
+  const stream = await fetch(`${baseURL}/api/events?conection=redis`);
+  expect(stream.status).toBe(400);
+  expect((await stream.json()).error.message).toMatch(/^conection: unknown parameter/);
+});

@@ -1,10 +1,33 @@
-// Query-string parsing for the lock API, with zod: bad input is a 400 naming the parameter.
+// Query strings of the API, parsed with strict zod schemas: a bad value or an unknown parameter
+// (a typo such as `state=` for `status=`, which a lenient parser would silently ignore and so
+// answer with the whole list) is a 400 naming the parameter. Every route that reads its query
+// goes through parseQuery.
 
 import { z } from "zod";
 import { LOCK_STATUSES, type LockStatus } from "../status";
 import type { LockQuery } from "../hub/query";
+import { HttpError } from "./http-error";
 
-const LockQuerySchema = z.object({
+export const KeyParam = z.string({ required_error: "required" }).min(1, "required").max(64 * 1024);
+
+/**
+ * The query of `req` (or a URL) parsed with `schema`, which is made strict: an unknown
+ * parameter answers 400 "name: unknown parameter (this endpoint takes …)". An empty value
+ * counts as absent (`?status=` is no filter); a repeated parameter keeps its last value.
+ */
+export function parseQuery<T extends z.AnyZodObject>(schema: T, from: Request | URL): z.infer<T> {
+  const url = from instanceof URL ? from : new URL(from.url);
+  const raw = Object.fromEntries([...url.searchParams].filter(([, v]) => v !== ""));
+  const unknown = Object.keys(raw).find((k) => !(k in schema.shape));
+  if (unknown !== undefined) {
+    const takes = Object.keys(schema.shape);
+    const name = unknown.length > 100 ? `${unknown.slice(0, 100)}…` : unknown;
+    throw new HttpError(400, "bad_request", `${name}: unknown parameter (this endpoint takes ${takes.length ? takes.join(", ") : "none"})`, { parameter: name });
+  }
+  return schema.strict().parse(raw);
+}
+
+export const LockQuerySchema = z.object({
   q: z.string().max(500).optional(),
   format: z.string().max(100).optional(),
   status: z
@@ -26,10 +49,28 @@ const LockQuerySchema = z.object({
     .default("0"),
 });
 
-export function parseLockQuery(url: URL): LockQuery {
-  const raw = Object.fromEntries([...url.searchParams.entries()].filter(([, v]) => v !== ""));
-  const p = LockQuerySchema.parse(raw);
+/** GET /api/connections/:id/locks: filters, order and page. */
+export function parseLockQuery(from: Request | URL): LockQuery {
+  const p = parseQuery(LockQuerySchema, from);
   return { q: p.q, format: p.format, status: p.status, warning: p.warning, sort: p.sort, dir: p.dir, limit: p.limit, offset: Number(p.cursor) };
 }
 
-export const KeyParam = z.string().min(1, "key is required").max(64 * 1024);
+/** GET /api/connections/:id/lock?key= */
+export const LockKeyQuery = z.object({ key: KeyParam });
+
+/** GET /api/connections/:id/waits, and ?key= for one lock. */
+export const WaitsQuery = z.object({
+  key: KeyParam.optional(),
+  limit: z.coerce.number().int().min(1).max(20_000).default(5_000),
+});
+
+/** GET /api/events, and ?connection= for one connection's stream. */
+export const EventsQuery = z.object({ connection: z.string().max(64).optional() });
+
+/** GET /api/audit: filters and how many entries, newest first. */
+export const AuditQuery = z.object({
+  connection: z.string().max(64).optional(),
+  key: z.string().max(64 * 1024).optional(),
+  requestId: z.string().uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(5_000).default(500),
+});

@@ -2,7 +2,8 @@
 // the route files stay thin. Times are ms since epoch or ISO strings.
 
 import { z } from "zod";
-import { HttpError } from "../api/errors";
+import { HttpError } from "../api/http-error";
+import { KeyParam, parseQuery } from "../api/params";
 import type { Registry } from "../registry";
 import { exposition, type ConnectionFigures } from "./prometheus";
 import { contentionTop, lockHistory, window } from "./query";
@@ -19,10 +20,8 @@ const Time = z
 
 const WindowQuery = z.object({ from: Time, to: Time, step: z.coerce.number().int().min(1000).max(86_400_000).optional() });
 
-const HistoryQuery = WindowQuery.extend({ connection: z.string().min(1).max(64), key: z.string().min(1, "key is required").max(64 * 1024) });
+const HistoryQuery = WindowQuery.extend({ connection: z.string().min(1).max(64), key: KeyParam });
 const TopQuery = WindowQuery.extend({ limit: z.coerce.number().int().min(1).max(200).default(20) });
-
-const params = (req: Request) => Object.fromEntries([...new URL(req.url).searchParams].filter(([, v]) => v !== ""));
 
 function recorderOf(reg: Registry): Recorder {
   if (!reg.history) throw new HttpError(404, "history_disabled", "history is disabled in the config (history.enabled = false)");
@@ -52,7 +51,7 @@ function resolutionOf(reg: Registry, rec: Recorder, connection: string) {
 }
 
 export async function historyAnswer(reg: Registry, req: Request) {
-  const q = HistoryQuery.parse(params(req));
+  const q = parseQuery(HistoryQuery, req);
   reg.get(q.connection); // 404 for an unknown connection
   const rec = recorderOf(reg);
   const w = parseWindow(q);
@@ -62,7 +61,7 @@ export async function historyAnswer(reg: Registry, req: Request) {
 }
 
 export async function topAnswer(reg: Registry, req: Request) {
-  const q = TopQuery.parse(params(req));
+  const q = parseQuery(TopQuery, req);
   const rec = recorderOf(reg);
   const w = parseWindow(q);
   const top = await contentionTop(readerOf(rec), w, q.limit, rec.settings, rec.liveView());

@@ -1,21 +1,13 @@
-import { z } from "zod";
 import { HttpError, handler } from "@/lib/api/errors";
 import { authorize, can } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
+import { AuditQuery, parseQuery } from "@/lib/api/params";
 
 export const dynamic = "force-dynamic";
 
-const Query = z.object({
-  connection: z.string().max(64).optional(),
-  key: z.string().max(64 * 1024).optional(),
-  requestId: z.string().uuid().optional(),
-  limit: z.coerce.number().int().min(1).max(5_000).default(500),
-});
-
 export const GET = handler(async (req: Request) => {
   const actor = authorize(req, "view");
-  const url = new URL(req.url);
-  const q = Query.parse(Object.fromEntries([...url.searchParams].filter(([, v]) => v !== "")));
+  const q = parseQuery(AuditQuery, req);
   const reg = registry();
   let view;
   try {

@@ -3,13 +3,13 @@ import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { eventStream } from "@/lib/api/sse";
 import { lockFor } from "@/lib/api/exposure";
+import { EventsQuery, parseQuery } from "@/lib/api/params";
 
 export const dynamic = "force-dynamic";
 
 export const GET = handler(async (req: Request) => {
   const actor = authorize(req, "view");
-  const url = new URL(req.url);
-  const connection = url.searchParams.get("connection") || undefined;
+  const { connection } = parseQuery(EventsQuery, req);
   if (connection) registry().get(connection); // 404 for an unknown connection
   const last = req.headers.get("last-event-id");
   return new Response(eventStream(registry(), connection, last ? Number(last) : null, req.signal, lockFor(actor)), {

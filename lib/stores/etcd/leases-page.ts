@@ -6,7 +6,9 @@ import type { LockRecord, StoreAdapter } from "../../model";
 import { classify, leaseHex, type LeaseInfo } from "../../formats/etcd";
 import type { ClusterStatus } from "./status";
 import type { Hub } from "../../hub/hub";
+import { z } from "zod";
 import { HttpError } from "../../api/http-error";
+import { parseQuery } from "../../api/params";
 
 export interface LeaseKey {
   key: string;
@@ -86,10 +88,12 @@ export async function leasesPage(a: LeaseSource, lockAt: (key: string) => LockRe
   };
 }
 
+const LeasesQuery = z.object({ limit: z.coerce.number().int().min(1).max(5_000).default(1_000) });
+
 /** GET /api/connections/:id/leases (lib/stores/etcd/module.ts): every lease, at most `limit` (1..5000, default 1000). */
 export async function leasesApi(req: Request, { hub }: { hub: Hub }): Promise<Response> {
   if (!isLeaseSource(hub.adapter)) throw new HttpError(404, "not_found", "leases exist only on etcd connections");
-  const limit = Math.min(Math.max(Number(new URL(req.url).searchParams.get("limit") ?? 1000) || 1000, 1), 5000);
+  const { limit } = parseQuery(LeasesQuery, req);
   try {
     const page = await leasesPage(hub.adapter, (k) => hub.get(k), AbortSignal.timeout(10_000), limit);
     return Response.json({ ...page, consistency: hub.statusEvent().consistency }, { headers: { "cache-control": "no-store" } });

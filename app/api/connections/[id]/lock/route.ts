@@ -1,7 +1,7 @@
 import { HttpError, handler } from "@/lib/api/errors";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
-import { KeyParam } from "@/lib/api/params";
+import { LockKeyQuery, parseQuery } from "@/lib/api/params";
 import { goneLock, goneMessage, lockDetail } from "@/lib/api/detail";
 import { detailFor } from "@/lib/api/exposure";
 
@@ -11,7 +11,7 @@ export const dynamic = "force-dynamic";
 export const GET = handler(async (req: Request, { params }: { params: Promise<{ id: string }> }) => {
   const actor = authorize(req, "view");
   const { id } = await params;
-  const key = KeyParam.parse(new URL(req.url).searchParams.get("key") ?? "");
+  const { key } = parseQuery(LockKeyQuery, req);
   const reg = registry();
   const conn = reg.get(id);
   const detail = await lockDetail(conn, key);

@@ -1,18 +1,10 @@
-import { z } from "zod";
 import { handler, HttpError } from "@/lib/api/errors";
-import { KeyParam } from "@/lib/api/params";
+import { WaitsQuery, parseQuery } from "@/lib/api/params";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { lockWaitsAnswer, waitsAnswer } from "@/lib/waits/api";
 
 export const dynamic = "force-dynamic";
-
-const Query = z
-  .object({
-    key: KeyParam.optional(),
-    limit: z.coerce.number().int().min(1).max(20_000).default(5_000),
-  })
-  .strict();
 
 /**
  * The wait-for graph of one connection: `{ edges, cycles, owners, … }` (lib/waits/types.ts), or
@@ -23,7 +15,7 @@ export const GET = handler(async (req: Request, { params }: { params: Promise<{ 
   const { id } = await params;
   const r = registry();
   const { hub } = r.get(id);
-  const q = Query.parse(Object.fromEntries(new URL(req.url).searchParams));
+  const q = parseQuery(WaitsQuery, req);
   const graph = r.waits.graph(id);
   if (q.key !== undefined) {
     const problem = hub.adapter.keyProblem(q.key);
