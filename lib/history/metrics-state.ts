@@ -3,7 +3,7 @@
 // entries are capped (MAX_LOCKS, oldest-touched dropped); the exposition then emits only the
 // top N by contention, so label cardinality stays bounded.
 
-import { emptyHist, bucketIndex } from "./stats";
+import { emptyHist, foldEvent } from "./stats";
 import type { LifeEvent } from "./types";
 
 export interface LockCounters {
@@ -33,17 +33,7 @@ export class MetricsState {
     else c = { connection: e.connection, key: e.key, acquisitions: 0, forceReleases: 0, expiries: 0, holdHist: emptyHist(), holdSumMs: 0, waitHist: emptyHist(), waitSumMs: 0 };
     this.locks.set(id, c);
     if (this.locks.size > MAX_LOCKS) this.locks.delete(this.locks.keys().next().value!);
-    if (e.kind === "acquired") c.acquisitions++;
-    if (e.kind === "force-released") c.forceReleases++;
-    if (e.kind === "expired") c.expiries++;
-    if ((e.kind === "released" || e.kind === "expired" || e.kind === "force-released") && e.holdMs !== undefined) {
-      c.holdHist[bucketIndex(e.holdMs)]++;
-      c.holdSumMs += e.holdMs;
-    }
-    if ((e.kind === "acquired" || e.kind === "waiter-left") && e.waitMs) {
-      c.waitHist[bucketIndex(e.waitMs)]++;
-      c.waitSumMs += e.waitMs;
-    }
+    foldEvent(c, e);
   }
 
   /** A failed force-release relabel arrives after observe(): move the count. */

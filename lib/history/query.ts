@@ -3,7 +3,7 @@
 // are only made from deleted raw events, so the two never count the same thing twice).
 
 import type { HistoryStore } from "./sqlite";
-import { durations, isEnd, segments, summarize, type Percentiles, type Segment } from "./stats";
+import { addCounts, countEvents, durations, foldEvent, isEnd, segments, summarize, type Percentiles, type Segment } from "./stats";
 import type { HistorySettings, LifeEvent, Rollup } from "./types";
 import type { CurrentWaits, HistoryGap } from "../api/types";
 
@@ -141,8 +141,7 @@ export async function lockHistory(store: HistoryStore, connection: string, key: 
       const e = inWin[ei++];
       depth = e.waiters;
       b.maxWaiters = Math.max(b.maxWaiters, depth);
-      if (e.kind === "acquired") b.acquisitions++;
-      if (e.kind === "handover") b.handovers++;
+      foldEvent(b, e);
     }
   }
   const ms = new Array<number>(n).fill(0);
@@ -157,15 +156,15 @@ export async function lockHistory(store: HistoryStore, connection: string, key: 
   });
   for (const r of rolls) {
     const b = at(r.minute);
-    b.acquisitions += r.acquisitions;
-    b.handovers += r.handovers;
+    addCounts(b, r);
     b.maxWaiters = Math.max(b.maxWaiters, r.maxWaiters);
     b.waitMs += r.waitSumMs;
     waitedTotalMs += r.waitSumMs;
   }
   const { hold, wait } = durations(inWin);
-  const count = (k: LifeEvent["kind"]) => inWin.filter((e) => e.kind === k).length;
-  const handovers = count("handover") + sum(rolls, (r) => r.handovers);
+  const counts = countEvents(inWin);
+  for (const r of rolls) addCounts(counts, r);
+  const { handovers } = counts;
   const clip = (s: Segment) => (s.end === null || s.end > w.from) && s.start < w.to;
   return {
     connection,
@@ -177,12 +176,12 @@ export async function lockHistory(store: HistoryStore, connection: string, key: 
     wait: summarize(wait, rolls.map((r) => r.waitHist)),
     waitedTotalMs,
     ...currentWaits(waits, live.now),
-    acquisitions: count("acquired") + sum(rolls, (r) => r.acquisitions),
+    acquisitions: counts.acquisitions,
     handovers,
     handoversPerMin: round2(handovers / ((w.to - w.from) / 60_000)),
-    forceReleases: count("force-released") + sum(rolls, (r) => r.forceReleases),
-    expiries: count("expired") + sum(rolls, (r) => r.expiries),
-    lost: count("lost"),
+    forceReleases: counts.forceReleases,
+    expiries: counts.expiries,
+    lost: counts.lost,
     gaps,
     recent: inWin.slice(-200).reverse(),
   };
@@ -244,11 +243,7 @@ export async function contentionTop(store: HistoryStore, w: Window, limit: numbe
   for (const e of events) {
     const r = row(e.connection, e.key);
     r.maxWaiters = Math.max(r.maxWaiters, e.waiters);
-    if (e.kind === "acquired") r.acquisitions++;
-    if (e.kind === "handover") r.handovers++;
-    if (e.kind === "force-released") r.forceReleases++;
-    if (e.kind === "expired") r.expiries++;
-    if (e.kind === "lost") r.lost++;
+    foldEvent(r, e);
     const base = { at: e.at, connection: e.connection, key: e.key, holder: e.holder, owner: e.owner };
     if (e.kind === "force-released" || e.kind === "expired") incidents.push({ ...base, kind: e.kind, ms: e.holdMs });
     else if (e.kind === "lost") incidents.push({ ...base, kind: "lost", ms: e.holdMs, cause: e.cause });
@@ -291,13 +286,9 @@ export async function contentionTop(store: HistoryStore, w: Window, limit: numbe
 function addRollup(r: TopRow, ru: Rollup, i: number) {
   r.waitMs += ru.waitSumMs;
   r.waits += ru.waitCount;
-  r.acquisitions += ru.acquisitions;
-  r.handovers += ru.handovers;
+  addCounts(r, ru);
   r.maxWaiters = Math.max(r.maxWaiters, ru.maxWaiters);
-  r.forceReleases += ru.forceReleases;
-  r.expiries += ru.expiries;
   r.cells[i] += ru.waitSumMs;
 }
 
-const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((s, x) => s + f(x), 0);
 const round2 = (x: number) => Math.round(x * 100) / 100;

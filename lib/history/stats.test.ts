@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { histPercentile, percentile, rollup, segments, summarize, emptyHist, bucketIndex } from "./stats";
+import { addCounts, countEvents, foldEvent, histPercentile, percentile, rollup, segments, summarize, emptyHist, bucketIndex } from "./stats";
 import { markForced, markForcedOnce } from "./audit-tail";
 import type { LifeEvent } from "./types";
 
@@ -24,6 +24,36 @@ describe("stats", () => {
   it("segments pair acquisitions with their ends; open ones have end null", () => {
     const s = segments([ev(0, "acquired", { holder: "a" }), ev(100, "released", { holder: "a", holdMs: 100 }), ev(100, "acquired", { holder: "b" })]);
     expect(s).toMatchObject([{ holder: "a", start: 0, end: 100, endKind: "released" }, { holder: "b", start: 100, end: null }]);
+  });
+
+  it("one fold counts each kind into the counts a figure keeps, and sums hold and wait times where it has histograms", () => {
+    const events = [
+      ev(0, "acquired", { waitMs: 40 }),
+      ev(1, "acquired", { waitMs: 0 }),
+      ev(2, "handover"),
+      ev(3, "released", { holdMs: 700 }),
+      ev(4, "expired", { holdMs: 9 }),
+      ev(5, "force-released"),
+      ev(6, "lost", { holdMs: 50 }),
+      ev(7, "waiter-left", { waitMs: 3 }),
+      ev(8, "seen"),
+    ];
+    expect(countEvents(events)).toEqual({ acquisitions: 2, handovers: 1, forceReleases: 1, expiries: 1, lost: 1 });
+    // A chart bucket keeps two counts and no histograms: nothing else is added to it.
+    const bucket = { t: 0, acquisitions: 0, handovers: 0, waitMs: 0 };
+    for (const e of events) foldEvent(bucket, e);
+    expect(bucket).toEqual({ t: 0, acquisitions: 2, handovers: 1, waitMs: 0 });
+    // A counter with histograms: holds of ends with a known hold ("lost" ends in a gap), waits over 0 ms.
+    const counter = { acquisitions: 0, expiries: 0, holdHist: emptyHist(), holdSumMs: 0, waitHist: emptyHist(), waitSumMs: 0, waitCount: 0 };
+    for (const e of events) foldEvent(counter, e);
+    expect(counter).toMatchObject({ acquisitions: 2, expiries: 1, holdSumMs: 709, waitSumMs: 43, waitCount: 2 });
+    expect(counter).not.toHaveProperty("holdCount");
+    expect(counter.holdHist[bucketIndex(700)] + counter.holdHist[bucketIndex(9)]).toBe(2);
+    expect(counter.waitHist.reduce((a, b) => a + b, 0)).toBe(2);
+    // Roll-up counts add to what the figure keeps ("lost" is not rolled up).
+    const row = { acquisitions: 1, handovers: 0, lost: 4 };
+    addCounts(row, { acquisitions: 2, handovers: 3, forceReleases: 5 });
+    expect(row).toEqual({ acquisitions: 3, handovers: 3, lost: 4 });
   });
 
   it("minute roll-ups count and bucket", () => {

@@ -71,6 +71,70 @@ export function durations(events: LifeEvent[]): { hold: number[]; wait: number[]
   return { hold, wait };
 }
 
+/** How many events of each counted kind a figure (roll-up, table row, chart bucket, counter) has seen. */
+export interface EventCounts {
+  acquisitions: number;
+  handovers: number;
+  forceReleases: number;
+  expiries: number;
+  /** Holdings that vanished in a gap. */
+  lost: number;
+}
+
+const COUNTED: Partial<Record<LifeEvent["kind"], keyof EventCounts>> = {
+  acquired: "acquisitions",
+  handover: "handovers",
+  "force-released": "forceReleases",
+  expired: "expiries",
+  lost: "lost",
+};
+
+/** Hold and wait times a figure sums and buckets (with their counts, where it keeps them). */
+export interface DurationSums {
+  holdHist: number[];
+  holdSumMs: number;
+  holdCount?: number;
+  waitHist: number[];
+  waitSumMs: number;
+  waitCount?: number;
+}
+
+/**
+ * The one fold of a life event into a figure. Counts its kind among the counts the figure keeps
+ * (a field left out is not counted: a chart bucket keeps acquisitions and handovers only, a
+ * roll-up no `lost`); and, for a figure with histograms, the hold time of an end with a known
+ * hold and the wait time of a granted or abandoned wait (a wait of 0 ms is no wait).
+ */
+export function foldEvent(into: Partial<EventCounts> & Partial<DurationSums>, e: LifeEvent): void {
+  const field = COUNTED[e.kind];
+  if (field && into[field] !== undefined) into[field] = (into[field] as number) + 1;
+  if (!into.holdHist || !into.waitHist) return;
+  if (isEnd(e.kind) && e.holdMs !== undefined) {
+    if (into.holdCount !== undefined) into.holdCount++;
+    into.holdSumMs = (into.holdSumMs ?? 0) + e.holdMs;
+    into.holdHist[bucketIndex(e.holdMs)]++;
+  }
+  if ((e.kind === "acquired" || e.kind === "waiter-left") && e.waitMs) {
+    if (into.waitCount !== undefined) into.waitCount++;
+    into.waitSumMs = (into.waitSumMs ?? 0) + e.waitMs;
+    into.waitHist[bucketIndex(e.waitMs)]++;
+  }
+}
+
+/** The counts of `events` by kind. */
+export function countEvents(events: Iterable<LifeEvent>): EventCounts {
+  const c: EventCounts = { acquisitions: 0, handovers: 0, forceReleases: 0, expiries: 0, lost: 0 };
+  for (const e of events) foldEvent(c, e);
+  return c;
+}
+
+/** Adds `from`'s counts (a roll-up's) to those `into` keeps. */
+export function addCounts(into: Partial<EventCounts>, from: Partial<EventCounts>): void {
+  for (const field of Object.values(COUNTED)) {
+    if (into[field] !== undefined && from[field] !== undefined) into[field] = into[field] + from[field];
+  }
+}
+
 /** Minute roll-ups of raw events (grouped by connection, key, minute). */
 export function rollup(events: LifeEvent[]): Rollup[] {
   const out = new Map<string, Rollup>();
@@ -83,31 +147,17 @@ export function rollup(events: LifeEvent[]): Rollup[] {
       out.set(id, r);
     }
     r.maxWaiters = Math.max(r.maxWaiters, e.waiters);
-    if (e.kind === "acquired") r.acquisitions++;
-    if (e.kind === "handover") r.handovers++;
-    if (e.kind === "force-released") r.forceReleases++;
-    if (e.kind === "expired") r.expiries++;
-    if (isEnd(e.kind) && e.holdMs !== undefined) {
-      r.holdCount++;
-      r.holdSumMs += e.holdMs;
-      r.holdHist[bucketIndex(e.holdMs)]++;
-    }
-    if ((e.kind === "acquired" || e.kind === "waiter-left") && e.waitMs) {
-      r.waitCount++;
-      r.waitSumMs += e.waitMs;
-      r.waitHist[bucketIndex(e.waitMs)]++;
-    }
+    foldEvent(r, e);
   }
   return [...out.values()];
 }
 
 export function mergeRollup(a: Rollup, b: Rollup): Rollup {
+  const counts = { acquisitions: a.acquisitions, handovers: a.handovers, forceReleases: a.forceReleases, expiries: a.expiries };
+  addCounts(counts, b);
   return {
     ...a,
-    acquisitions: a.acquisitions + b.acquisitions,
-    handovers: a.handovers + b.handovers,
-    forceReleases: a.forceReleases + b.forceReleases,
-    expiries: a.expiries + b.expiries,
+    ...counts,
     maxWaiters: Math.max(a.maxWaiters, b.maxWaiters),
     holdCount: a.holdCount + b.holdCount,
     holdSumMs: a.holdSumMs + b.holdSumMs,
