@@ -2,8 +2,23 @@
 // ApiError on a non-OK answer, so TanStack Query never caches an error body as data; the
 // release call instead returns a typed result because 409/404 are answers the dialog shows.
 
-import type { LockRecord, Problem, ReleaseMode, ReleasePlan } from "@/lib/model";
-import type { AfterRelease, Freshness, LockView, PlanView } from "./truth-types";
+// Answer types are declared once, on the server side (lib/api/types.ts): type-only imports,
+// nothing of the server's code reaches the browser bundle.
+import type { LockRecord, ReleasePlan } from "@/lib/model";
+import type {
+  AfterRelease,
+  AuditAnswer,
+  AuditEntry,
+  ConnectionSettings,
+  ConnectionStatus,
+  ConnectionSummary,
+  LockDetail,
+  LocksPage as ServerLocksPage,
+  ReleaseRequest,
+  StatusCounts,
+  UpdateMode,
+  WhoamiAnswer,
+} from "@/lib/api/types";
 
 export type { ReleasePlan };
 
@@ -20,116 +35,12 @@ export class ApiError extends Error {
   }
 }
 
-export interface Whoami {
-  /** null when nobody is signed in (then signInRequired says whether the console has users). */
-  actor: string | null;
-  role?: string | null;
-  method?: "local" | "session" | "proxy" | null;
-  canRelease: boolean;
-  canSettings?: boolean;
-  signInRequired?: boolean;
-}
+export type { AuditAnswer, AuditEntry, ConnectionSettings, ConnectionStatus, ConnectionSummary, LockDetail, StatusCounts, UpdateMode };
+export type Whoami = WhoamiAnswer;
 
-export type ConnectionStatus = "ok" | "degraded" | "unreachable";
-export type UpdateMode = "live" | "polling";
-
-export interface StatusCounts {
-  held: number;
-  contended: number;
-  stale: number;
-  expiring: number;
-  free: number;
-  unknown: number;
-  problems: number;
-}
-
-export interface ConnectionSummary extends Freshness {
-  id: string;
-  kind: string;
-  label: string;
-  status: ConnectionStatus;
-  message: string;
-  consistency: string;
-  lockCount: number;
-  observedAt: string | null;
-  mode: UpdateMode;
-  /** The live feed, e.g. "client tracking (prefixes lock:)" or "keyspace events". */
-  feed?: string;
-  pollIntervalMs?: number;
-  server?: string;
-  counts: StatusCounts;
-}
-
-export interface LocksPage extends Freshness {
-  observedAt: string;
-  consistency: string;
-  mode: UpdateMode;
-  feed?: string;
-  pollIntervalMs?: number;
-  total: number;
-  offset: number;
-  locks: LockView[];
-  problems: Problem[];
-  nextCursor: string | null;
-  formats: string[];
+export interface LocksPage extends ServerLocksPage {
   /** Client-only: keys an SSE `remove` event reported gone since this page was fetched. */
   removed?: string[];
-}
-
-export interface LockDetail extends Freshness {
-  lock: LockView;
-  related: string[];
-  /** The plan of the default mode (the first of plan.modes). */
-  plan: PlanView;
-  /** What each offered mode would do; absent from older servers. */
-  plans?: Partial<Record<ReleaseMode, PlanView>>;
-  /** Holders a release can act on alone (plan.targets): holder id → mode → plan for that holder only. */
-  targetPlans?: Record<string, Partial<Record<ReleaseMode, PlanView>>>;
-  /** A mode of the plan acts on a lock nobody holds (an empty ZooKeeper lock parent): the button's label for it. */
-  freeLockRelease?: string;
-  mode: UpdateMode;
-  pollIntervalMs?: number;
-  consistency: string;
-}
-
-export interface AuditEntry {
-  id: string;
-  at: string;
-  /** What was attempted; absent means a release. */
-  action?: "release" | "approve" | "login" | "logout" | "settings";
-  requestId: string;
-  phase: "intent" | "outcome";
-  actor: string;
-  role?: string;
-  connection: string;
-  key: string;
-  format: string;
-  fence: string;
-  reason: string;
-  mode: string;
-  /** applied | precondition_failed | gone | refused | unknown | not_applied | denied | rate_limited | pending_approval | expired */
-  outcome?: string;
-  detail?: string;
-  /** The outcome was found afterwards by re-reading the store (it was unknown, or never recorded). */
-  reconciled?: boolean;
-  /** Two-person rule: who approved this release. */
-  approvedBy?: string;
-}
-
-export interface AuditAnswer {
-  entries: AuditEntry[];
-  /** Id (or "line N") of the first place the hash chain does not verify, else null. */
-  chainBrokenAt?: string | null;
-  /** Every torn line (a write that did not finish) and chain mismatch (an edit), in file order. */
-  chainProblems?: Array<{ line: number; id?: string; kind: "torn" | "mismatch"; message: string }>;
-  /** Set while the trail cannot be written: releases are refused until it can. */
-  writeFailure?: { at: string; message: string } | null;
-}
-
-export interface ConnectionSettings {
-  consistency: string;
-  options: Array<{ value: string; label: string; description: string }>;
-  waitReplicas: number | null;
 }
 
 async function errorFrom(res: Response): Promise<ApiError> {
@@ -224,19 +135,7 @@ export async function saveSettings(
   return (await res.json()) as ConnectionSettings;
 }
 
-export interface ReleaseRequest {
-  key: string;
-  /** Sent exactly as the lock endpoint returned it: the release is conditional on it. */
-  fence: string;
-  reason: string;
-  mode?: ReleaseMode;
-  /** One per confirmation: the server refuses the same id twice (double-click, replayed POST). */
-  requestId?: string;
-  /** On a stale view: the age (ms) the operator acknowledged ("the view is N s old"); the server requires it then. */
-  staleAckMs?: number;
-  /** Release only this holder's slot (a plan target, e.g. one Consul semaphore holder); absent = every holder seen. */
-  target?: string;
-}
+export type { ReleaseRequest };
 
 /**
  * newRequestId makes a UUID v4 for one confirmation. crypto.randomUUID exists only in secure

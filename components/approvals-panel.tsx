@@ -3,19 +3,11 @@
 import { useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { escapeControls } from "@/lib/keys";
+import type { PendingApproval } from "@/lib/api/types";
 import { formatDateTime } from "./format";
 import { REFRESH_MS, whoamiQuery } from "./queries";
 
-interface Pending {
-  id: string;
-  connection: string;
-  key: string;
-  reason: string;
-  mode: string;
-  requester: string;
-  createdAt: string;
-  expiresAt: string;
-}
+type Pending = PendingApproval;
 
 /**
  * ApprovalsPanel: releases held by the two-person rule. A second operator (never the requester)

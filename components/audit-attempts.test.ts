@@ -6,7 +6,7 @@ let n = 0;
 function entry(p: Partial<AuditEntry>): AuditEntry {
   n++;
   return {
-    id: `e${n}`, at: new Date(Date.UTC(2024, 0, 1, 12, 0, n)).toISOString(), requestId: "r1", phase: "intent", actor: "alice",
+    id: `e${n}`, at: new Date(Date.UTC(2024, 0, 1, 12, 0, n)).toISOString(), prev: "", hash: "", requestId: "r1", phase: "intent", actor: "alice", role: "operator",
     connection: "redis", key: "lock:a", format: "redis.token", fence: "f", reason: "stuck", mode: "delete", action: "release", ...p,
   };
 }

@@ -8,32 +8,13 @@
 import { queryOptions } from "@tanstack/react-query";
 import { ApiError } from "./api";
 import { REFRESH_MS } from "./queries";
-import type { HistoryGap, IncidentView, LockHistoryView, OverviewAnswer, TopRowView } from "./truth-types";
+import type { HistoryAnswer, OverviewAnswer, Recording, Resolution, TopAnswer } from "@/lib/api/types";
 
 export const RANGES = { "5m": 5 * 60_000, "15m": 15 * 60_000, "1h": 3_600_000, "6h": 6 * 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000 } as const;
 export type RangeName = keyof typeof RANGES;
 export const isRange = (s: string | null | undefined): s is RangeName => !!s && s in RANGES;
 
-export interface Recording {
-  paused: boolean;
-  message: string | null;
-}
-export interface Resolution {
-  mode: "live" | "polling";
-  resMs: number;
-}
-export type HistoryAnswer = LockHistoryView & { resolution: Resolution; recording: Recording };
-export interface TopAnswer {
-  from: number;
-  to: number;
-  step: number;
-  locks: TopRowView[];
-  incidents: IncidentView[];
-  /** Stretches in which a store (or the console) was out of sight; absent from older servers. */
-  gaps?: HistoryGap[];
-  resolution: Record<string, Resolution>;
-  recording: Recording;
-}
+export type { HistoryAnswer, Recording, Resolution, TopAnswer };
 
 async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
   const res = await fetch(url, { signal, cache: "no-store", headers: { accept: "application/json" } });

@@ -17,8 +17,8 @@ import { createContext, useContext, useEffect, useState, type ReactNode } from "
 import { usePathname } from "next/navigation";
 import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import type { LockRecord } from "@/lib/model";
+import type { ConnectionStatusEvent } from "@/lib/api/types";
 import type { ConnectionSummary, LocksPage } from "./api";
-import type { Freshness } from "./truth-types";
 import { connectionsQuery, keys } from "./queries";
 
 export type LiveState = "connecting" | "live" | "reconnecting" | "offline";
@@ -30,14 +30,8 @@ export function useLiveState(): LiveState {
   return useContext(LiveContext);
 }
 
-interface StatusEvent extends Freshness {
-  connection: string;
-  status: ConnectionSummary["status"];
-  mode: ConnectionSummary["mode"];
-  feed?: string;
-  lockCount: number;
-  observedAt: string | null;
-}
+/** A `status` event as the hub sends it (lib/hub/bus.ts). */
+type StatusEvent = ConnectionStatusEvent;
 
 /** The freshness fields a status event carries (lib/api/types.ts Freshness), copied as sent. */
 const FRESHNESS_FIELDS = ["now", "confirmedAt", "confirmedBy", "confirmedAgeMs", "outageSince"] as const;

@@ -5,13 +5,13 @@ import type { Connection, Registry } from "../registry";
 import type { LockRecord } from "../model";
 import { HttpError } from "./errors";
 import { storeModule } from "../stores";
-import type { GoneLock } from "./types";
+import type { GoneLock, LockDetail } from "./types";
 
 /** How far back the history of a lock that is gone is searched. */
 const GONE_LOOKBACK_MS = 86_400_000;
 
 /** Only the connection's hub is read (the adapter contract suite calls it with a bare hub). */
-export async function lockDetail(conn: Pick<Connection, "hub">, key: string) {
+export async function lockDetail(conn: Pick<Connection, "hub">, key: string): Promise<LockDetail | null> {
   const { hub } = conn;
   // Reads by key obey the connection's scope: nothing outside it reaches the store.
   const problem = hub.adapter.keyProblem(key);

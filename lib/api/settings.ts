@@ -8,6 +8,7 @@ import type { Registry } from "../registry";
 import { HttpError } from "./errors";
 import { storeModule } from "../stores";
 import type { Actor } from "../auth/guard";
+import type { ConnectionSettings } from "./types";
 import { randomUUID } from "node:crypto";
 
 export const SettingsBody = z
@@ -15,12 +16,11 @@ export const SettingsBody = z
   .strict();
 
 /** What the settings page shows: the read mode, the modes this connection can use, and WAIT replicas where they apply. */
-export function settingsOf(c: ConnectionConfig) {
+export function settingsOf(c: ConnectionConfig): ConnectionSettings {
   const s = storeModule(c.kind).settings;
   return {
     consistency: s.consistency(c),
     options: s.options(c),
-    /** Replicas a release WAITs for (Redis); null where it does not apply. */
     waitReplicas: s.waitReplicas(c),
   };
 }

@@ -1,6 +1,17 @@
-// Shapes of API answers that the route handlers build and the components read, declared once.
-// Pure types (no runtime code): safe to import from client components. Server modules build
-// these values; components/api.ts still copies some older shapes by hand (to be folded in here).
+// Shapes of API answers (and the release request) that the route handlers build and the
+// components read, declared once. Pure types (no runtime code, type-only imports): safe to
+// import from client components. Route handlers check what they send with `satisfies`;
+// components/api.ts re-exports these under the names the UI uses.
+
+import type { z } from "zod";
+import type { ConnectionStatus, LockRecord, Problem, ReleaseMode, ReleasePlan, UpdateMode } from "../model";
+import type { LockStatus } from "../status";
+import type { Role } from "../auth/config";
+import type { ConsistencyOption } from "../stores/module";
+import type { ConnectionStatusEvent } from "../hub/bus";
+import type { AuditEntry, ChainProblem } from "../audit/log";
+import type { ReleaseBody } from "./release";
+import type { Incident, LockHistory, TopRow } from "../history/query";
 
 /**
  * How current a connection's view is. One set of numbers, computed in one place
@@ -119,6 +130,142 @@ export interface GoneLock {
   release: { at: string; actor: string; reason: string; outcome?: string; mode?: string } | null;
 }
 
-// History answers (GET /api/history → LockHistory, GET /api/contention/top → { locks: TopRow[],
-// incidents: Incident[], gaps, … }), declared beside their builders in lib/history/query.ts.
-export type { Incident, LockHistory, TopRow } from "../history/query";
+// History answers (GET /api/history → HistoryAnswer, GET /api/contention/top → TopAnswer); their
+// parts are declared beside their builders in lib/history/query.ts.
+export type { Incident, LockHistory, TopRow };
+export type { AuditEntry, ChainProblem, ConnectionStatus, ConnectionStatusEvent, UpdateMode };
+
+/** GET /api/whoami: who the browser is (actor null: nobody signed in). */
+export interface WhoamiAnswer {
+  actor: string | null;
+  role: Role | null;
+  method: "local" | "session" | "proxy" | null;
+  canRelease: boolean;
+  canSettings: boolean;
+  /** The console has users: the UI shows sign-in when actor is null. */
+  signInRequired: boolean;
+}
+
+/** Lock counts per state word (lib/status.ts), plus the read problems. */
+export type StatusCounts = Record<LockStatus | "problems", number>;
+
+/** A connection's health and read mode as the hub answers it (a `status` event and more). */
+export interface ConnectionStatusAnswer extends ConnectionStatusEvent {
+  message: string;
+  consistency: string;
+  /** The store's own server name/version, where it says. */
+  server?: string;
+  /** How long the last full snapshot read took (ms); null before the first. */
+  snapshotMs: number | null;
+  /** The last read was slow (ms), else null. */
+  slowMs: number | null;
+  reads: { inFlight: number; peak: number; max: number; deadlineMs: number };
+}
+
+/** One row of GET /api/connections: never credentials, not even the store's address. */
+export interface ConnectionSummary extends ConnectionStatusAnswer {
+  id: string;
+  kind: string;
+  label: string;
+  readOnly: boolean;
+  counts: StatusCounts;
+}
+
+/** GET /api/connections/:id/locks: one page of the filtered, sorted table. */
+export interface LocksPage extends Freshness {
+  observedAt: string | null;
+  consistency: string;
+  mode: UpdateMode;
+  /** The live feed, e.g. "client tracking (prefixes lock:)" or "keyspace events". */
+  feed?: string;
+  pollIntervalMs?: number;
+  total: number;
+  offset: number;
+  locks: LockRecord[];
+  problems: Problem[];
+  nextCursor: string | null;
+  formats: string[];
+}
+
+/** GET /api/connections/:id/lock?key=: the lock re-read from the store, and what a release would do. */
+export interface LockDetail extends Freshness {
+  lock: LockRecord;
+  /** Other locks on the same lease or session (its blast radius). */
+  related: string[];
+  /** The plan of the default mode (the first of plan.modes). */
+  plan: ReleasePlan;
+  /** What each offered mode would do. */
+  plans: Partial<Record<ReleaseMode, ReleasePlan>>;
+  /** Holders a release can act on alone (plan.targets): holder id → mode → plan for that holder only. */
+  targetPlans?: Record<string, Partial<Record<ReleaseMode, ReleasePlan>>>;
+  /** A mode of the plan acts on a lock nobody holds (an empty ZooKeeper lock parent): the button's label for it. */
+  freeLockRelease?: string;
+  mode: UpdateMode;
+  pollIntervalMs?: number;
+  consistency: string;
+  /** The re-read was cut at its deadline: the record shown is the last one read. */
+  readError?: string;
+}
+
+/** GET /api/audit: the trail, newest first, with what checking its hash chain found. */
+export interface AuditAnswer {
+  entries: AuditEntry[];
+  /** Id (or "line N") of the first place the hash chain does not verify, else null. */
+  chainBrokenAt: string | null;
+  /** Every torn line (a write that did not finish) and chain mismatch (an edit), in file order. */
+  chainProblems: ChainProblem[];
+  /** Set while the trail cannot be written: releases are refused until it can. */
+  writeFailure: { at: string; message: string } | null;
+  /** Every replica's trail (a shared PostgreSQL) or this one's. */
+  source: "shared" | "local";
+}
+
+/** GET/PUT /api/connections/:id/settings: the read mode, the modes this connection can use, WAIT replicas. */
+export interface ConnectionSettings {
+  consistency: string;
+  options: ConsistencyOption[];
+  /** Replicas a release WAITs for (Redis); null where it does not apply. */
+  waitReplicas: number | null;
+}
+
+/** POST /api/connections/:id/lock/release, as the browser sends it (lib/api/release.ts ReleaseBody). */
+export type ReleaseRequest = z.input<typeof ReleaseBody>;
+
+/** One row of GET /api/approvals: a release held by the two-person rule. */
+export interface PendingApproval {
+  id: string;
+  connection: string;
+  key: string;
+  reason: string;
+  mode: string;
+  requester: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** Whether history is being written (paused: the store failed; message says why). */
+export interface Recording {
+  paused: boolean;
+  message: string | null;
+}
+
+/** How fine a connection's history is: every change (live) or every poll. */
+export interface Resolution {
+  mode: "live" | "polling";
+  resMs: number;
+}
+
+/** GET /api/history: one lock's series. */
+export type HistoryAnswer = LockHistory & { resolution: Resolution; recording: Recording };
+
+/** GET /api/contention/top: the most contended locks in a window, the incidents and gaps in it. */
+export interface TopAnswer {
+  from: number;
+  to: number;
+  step: number;
+  locks: TopRow[];
+  incidents: Incident[];
+  gaps: HistoryGap[];
+  resolution: Record<string, Resolution>;
+  recording: Recording;
+}

@@ -8,6 +8,7 @@ import type { Registry } from "../registry";
 import { exposition, type ConnectionFigures } from "./prometheus";
 import { contentionTop, lockHistory, window } from "./query";
 import type { Recorder } from "./recorder";
+import type { HistoryAnswer, Resolution, TopAnswer } from "../api/types";
 
 const Time = z
   .string()
@@ -43,14 +44,14 @@ function readerOf(rec: Recorder) {
 }
 
 /** Resolution of a connection's history, for the UI's "every N s" note. */
-function resolutionOf(reg: Registry, rec: Recorder, connection: string) {
+function resolutionOf(reg: Registry, rec: Recorder, connection: string): Resolution {
   const r = rec.connections.get(connection);
   const status = reg.connections.get(connection)?.hub.statusEvent();
   const mode = r?.mode ?? (status?.mode === "live" ? "live" : "polling");
   return { mode, resMs: r?.resMs ?? (mode === "live" ? 0 : (status?.pollIntervalMs ?? 5_000)) };
 }
 
-export async function historyAnswer(reg: Registry, req: Request) {
+export async function historyAnswer(reg: Registry, req: Request): Promise<HistoryAnswer> {
   const q = parseQuery(HistoryQuery, req);
   reg.get(q.connection); // 404 for an unknown connection
   const rec = recorderOf(reg);
@@ -60,7 +61,7 @@ export async function historyAnswer(reg: Registry, req: Request) {
   return { ...h, resolution: resolutionOf(reg, rec, q.connection), recording: { paused: s.paused, message: s.message } };
 }
 
-export async function topAnswer(reg: Registry, req: Request) {
+export async function topAnswer(reg: Registry, req: Request): Promise<TopAnswer> {
   const q = parseQuery(TopQuery, req);
   const rec = recorderOf(reg);
   const w = parseWindow(q);

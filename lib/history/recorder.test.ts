@@ -14,6 +14,7 @@ import { startWorkload, type WorkloadLogEntry } from "../demo/workload";
 import { Recorder } from "./recorder";
 import { lockHistory, window } from "./query";
 import type { LifeEvent } from "./types";
+import type { ConnectionStatus } from "../model";
 import type { HistoryStore } from "./sqlite";
 import { PostgresHistoryStore } from "./postgres";
 import { startPostgres, type PgRig } from "./pg-rig";
@@ -158,10 +159,10 @@ describe("recorder on PostgreSQL, server down", () => {
 });
 
 describe("recorder: gaps follow the store's reachability", () => {
-  const status = (status: string, confirmedAt: string, extra: Record<string, unknown> = {}) => ({
+  const status = (status: ConnectionStatus, confirmedAt: string, extra: Record<string, unknown> = {}) => ({
     type: "status" as const,
     connection: "g",
-    data: { connection: "g", status, mode: "live", stale: status === "unreachable", staleAgeMs: null, lockCount: 1, observedAt: confirmedAt, now: new Date().toISOString(), confirmedAt, confirmedBy: "read" as const, confirmedAgeMs: 0, outageSince: status === "unreachable" ? confirmedAt : null, ...extra },
+    data: { connection: "g", status, mode: "live" as const, stale: status === "unreachable", staleAgeMs: null, lockCount: 1, observedAt: confirmedAt, now: new Date().toISOString(), confirmedAt, confirmedBy: "read" as const, confirmedAgeMs: 0, outageSince: status === "unreachable" ? confirmedAt : null, ...extra },
   });
   const lock = (holder: string | null) => ({
     connection: "g", key: "k", name: "k", format: "t", kind: "mutex" as const, state: holder ? ("held" as const) : ("free" as const),

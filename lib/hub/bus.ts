@@ -2,7 +2,7 @@
 // so a browser that reconnects with Last-Event-ID gets what it missed, or a resync if the ring
 // no longer reaches back that far.
 
-import type { LockRecord } from "../model";
+import type { ConnectionStatus, LockRecord, UpdateMode } from "../model";
 import type { Freshness } from "../api/types";
 
 export type HubEvent =
@@ -13,8 +13,8 @@ export type HubEvent =
 
 export interface ConnectionStatusEvent extends Freshness {
   connection: string;
-  status: string;
-  mode: string;
+  status: ConnectionStatus;
+  mode: UpdateMode;
   /** The live feed, when the store names it (e.g. "client tracking"). */
   feed?: string;
   lockCount: number;

@@ -9,7 +9,7 @@
 //   - polls the counts of waiters the store does not name (adapter.anonymousWaiters).
 
 import type { AnonymousWaiters, ConnectionStatus, LockRecord, Problem, SinceSource, StoreAdapter } from "../model";
-import type { Freshness } from "../api/types";
+import type { ConnectionStatusAnswer, Freshness } from "../api/types";
 import { diffSnapshots, fingerprint } from "./diff";
 import type { ConnectionStatusEvent, EventBus } from "./bus";
 import { SortedView, applyFilters, type LockQuery } from "./query";
@@ -508,15 +508,7 @@ export class Hub {
 
   // ---- answering ---------------------------------------------------------------------------
 
-  statusEvent(): ConnectionStatusEvent & {
-    message: string;
-    consistency: string;
-    server?: string;
-    pollIntervalMs?: number;
-    snapshotMs: number | null;
-    slowMs: number | null;
-    reads: { inFlight: number; peak: number; max: number; deadlineMs: number };
-  } {
+  statusEvent(): ConnectionStatusAnswer {
     const mode = this.adapter.updateMode();
     // A store that answers, only slowly, is "degraded: slow" (with its data's age), not down.
     const slowMs = this.slowMs();

@@ -1,13 +1,14 @@
 import { handler } from "@/lib/api/errors";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
+import type { PendingApproval } from "@/lib/api/types";
 
 export const dynamic = "force-dynamic";
 
 /** Releases waiting for a second operator (two-person rule). */
 export const GET = handler(async (req: Request) => {
   authorize(req, "view");
-  const pending = (await registry().approvals.list()).map((p) => ({
+  const pending = (await registry().approvals.list()).map((p): PendingApproval => ({
       id: p.id,
       connection: p.connection,
       key: p.request.key,

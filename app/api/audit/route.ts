@@ -2,6 +2,7 @@ import { HttpError, handler } from "@/lib/api/errors";
 import { authorize, can } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { AuditQuery, parseQuery } from "@/lib/api/params";
+import type { AuditAnswer } from "@/lib/api/types";
 
 export const dynamic = "force-dynamic";
 
@@ -27,7 +28,7 @@ export const GET = handler(async (req: Request) => {
       chainProblems,
       writeFailure: reg.audit.unavailable(),
       source: view.source,
-    },
+    } satisfies AuditAnswer,
     { headers: { "cache-control": "no-store" } },
   );
 });

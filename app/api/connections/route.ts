@@ -1,6 +1,7 @@
 import { handler } from "@/lib/api/errors";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
+import type { ConnectionSummary } from "@/lib/api/types";
 
 export const dynamic = "force-dynamic";
 
@@ -8,6 +9,6 @@ export const GET = handler(async (req: Request) => {
   authorize(req, "view");
   const body = registry()
     .list()
-    .map(({ hub, ...c }) => ({ ...c, ...hub.statusEvent(), id: c.id, counts: hub.counts() }));
+    .map(({ hub, ...c }): ConnectionSummary => ({ ...c, ...hub.statusEvent(), id: c.id, counts: hub.counts() }));
   return Response.json(body, { headers: { "cache-control": "no-store" } });
 });

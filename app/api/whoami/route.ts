@@ -2,6 +2,7 @@ import { handler } from "@/lib/api/errors";
 import { can, identify } from "@/lib/auth/guard";
 import { authEnabled } from "@/lib/auth/config";
 import { registry } from "@/lib/registry";
+import type { WhoamiAnswer } from "@/lib/api/types";
 
 export const dynamic = "force-dynamic";
 
@@ -17,7 +18,7 @@ export const GET = handler(async (req: Request) => {
       canRelease: actor ? can(actor, "release") : false,
       canSettings: actor ? can(actor, "settings") : false,
       signInRequired: authEnabled(auth),
-    },
+    } satisfies WhoamiAnswer,
     { headers: { "cache-control": "no-store" } },
   );
 });

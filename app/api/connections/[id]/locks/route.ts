@@ -4,6 +4,7 @@ import { registry } from "@/lib/registry";
 import { parseLockQuery } from "@/lib/api/params";
 import { withFreshTtls } from "@/lib/hub/fresh";
 import { lockFor } from "@/lib/api/exposure";
+import type { LocksPage } from "@/lib/api/types";
 
 export const dynamic = "force-dynamic";
 
@@ -31,7 +32,7 @@ export const GET = handler(async (req: Request, { params }: { params: Promise<{ 
       problems: hub.currentProblems().slice(0, 100),
       nextCursor: next < page.total ? String(next) : null,
       formats: hub.formats(),
-    },
+    } satisfies LocksPage,
     { headers: { "cache-control": "no-store" } },
   );
 });
