@@ -83,7 +83,7 @@ test("every route that reads a query refuses an unknown parameter with a 400 nam
   // [a typo the route must refuse, the same request spelled right]
   const pairs: Array<[string, string, string]> = [
     ["state", "/api/connections/redis/locks?state=held", "/api/connections/redis/locks?status=held"],
-    ["keys", "/api/connections/demo/lock?key=x&keys=x", "/api/connections/redis/lock?key=e2e%3Anone"],
+    ["keys", "/api/connections/demo/lock?key=x&keys=x", "/api/connections/redis/lock?key=e2e%3Alock%3Aquery-probe"],
     ["lock", "/api/connections/redis/waits?lock=x", "/api/connections/redis/waits?limit=10"],
     ["from", "/api/audit?from=2026-01-01", "/api/audit?limit=5"],
     ["range", `/api/history?connection=redis&key=x&range=1h`, `/api/history?connection=redis&key=x&from=${now - 60_000}&to=${now}`],
