@@ -159,6 +159,12 @@ export interface Health {
   message: string;
   /** e.g. "Redis 7.0.15 standalone" */
   server?: string;
+  /**
+   * Set when the check stopped waiting (its timeout) while its request is still out: resolves
+   * null once the store answers after all, or with why it never did. Never rejects. A store
+   * whose answers come late is slow, not down (the hub shows "slow" while they keep coming).
+   */
+  late?: Promise<string | null>;
 }
 
 export type ReleaseMode =

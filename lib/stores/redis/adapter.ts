@@ -96,8 +96,16 @@ export class RedisAdapter implements StoreAdapter {
   }
 
   async health(signal: AbortSignal): Promise<Health> {
+    const probe = this.reader().info("server");
+    // Registered first, so `settled` is true by the time a failure of the probe itself arrives
+    // below; a timeout leaves it false: the answer may still come (slowly), and `late` says so.
+    let settled = false;
+    const late = probe.then(
+      () => ((settled = true), null),
+      (err: Error) => ((settled = true), err.message),
+    );
     try {
-      const info = await withTimeout(this.reader().info("server"), HEALTH_TIMEOUT_MS, signal);
+      const info = await withTimeout(probe, HEALTH_TIMEOUT_MS, signal);
       const version = /redis_version:(\S+)/.exec(info)?.[1] ?? "?";
       const mode = /redis_mode:(\S+)/.exec(info)?.[1] ?? this.cfg.topology;
       if (this.failover) return { status: "ok", message: "", server: `Redis ${version} sentinel master "${this.cfg.masterName}"${this.failover.describe()}` };
@@ -108,7 +116,7 @@ export class RedisAdapter implements StoreAdapter {
       }
       return { status: "ok", message: "", server: `Redis ${version} ${mode}` };
     } catch (err) {
-      return { status: "unreachable", message: (err as Error).message };
+      return { status: "unreachable", message: (err as Error).message, ...(settled ? {} : { late }) };
     }
   }
 
