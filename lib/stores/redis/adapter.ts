@@ -194,7 +194,7 @@ export class RedisAdapter implements StoreAdapter {
     const target = releaseTarget(lock, (f) => this.scope.releaseProblem(f));
     if ("refused" in target) return target.refused;
     const fence = target.fence;
-    const call = scriptFor(fence.h);
+    const call = scriptFor(fence.h, this.primary instanceof Cluster);
     if (!call) return { status: "refused", reason: noReleaseReason(fence.f) };
     const key = keyToBytes(fence.k);
     // Reads may come from a replica that connected first: wait (bounded) for the primary too.
@@ -252,7 +252,7 @@ export class RedisAdapter implements StoreAdapter {
 
   describeRelease(lock: LockRecord): ReleasePlan {
     const fence = decodeFence(lock.fence);
-    const call = scriptFor(fence.h);
+    const call = scriptFor(fence.h, this.primary instanceof Cluster);
     const notes: string[] = [];
     if (!call) notes.push(noReleaseReason(fence.f));
     if (lock.warnings.includes("non-unique-token")) {
@@ -270,7 +270,7 @@ export class RedisAdapter implements StoreAdapter {
     return {
       modes: call && !this.cfg.readOnly ? ["delete"] : [],
       deletes: deletesText(lock, fence.h),
-      wakes: wakesText(lock, fence.h),
+      wakes: wakesText(lock, fence.h, this.primary instanceof Cluster),
       command: cliCommand(lock.key, call),
       holderNotified: false,
       notes,
@@ -299,10 +299,10 @@ function deletesText(lock: LockRecord, h: Record<string, unknown>): string {
   return "nothing";
 }
 
-function wakesText(lock: LockRecord, h: Record<string, unknown>): string | undefined {
+function wakesText(lock: LockRecord, h: Record<string, unknown>, sharded: boolean): string | undefined {
   if (h.t === "hash" && h.ch) {
     const head = lock.format === "redisson.fair" && lock.waiters[0] ? `the head waiter ${lock.waiters[0].id}` : "waiters";
-    return `${head}: PUBLISH ${h.msg} on ${h.ch}`;
+    return `${head}: PUBLISH ${h.msg} on ${h.ch}${sharded ? " (and SPUBLISH where the node runs Redis ≥ 7: sharded pub/sub)" : ""}`;
   }
   if (lock.format === "redis.python-redis-lock") return `waiters blocked on lock-signal:${lock.name} (LPUSH 1)`;
   return undefined;
