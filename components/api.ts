@@ -143,7 +143,7 @@ async function errorFrom(res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message, body);
 }
 
-async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
   const res = await fetch(url, { signal, cache: "no-store", headers: { accept: "application/json" } });
   if (!res.ok) throw await errorFrom(res);
   return (await res.json()) as T;

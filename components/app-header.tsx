@@ -83,6 +83,7 @@ export function AppHeader() {
         {nav("/", "Overview", pathname === "/")}
         {nav("/audit", "Audit", pathname?.startsWith("/audit") ?? false)}
         {nav("/contention", "Contention", pathname?.startsWith("/contention") ?? false)}
+        {nav("/alerts", "Alerts", pathname?.startsWith("/alerts") ?? false)}
       </nav>
       <form
         role="search"

@@ -59,7 +59,7 @@ function NoSuchConnection({ conn, connections }: { conn: string; connections: Co
   );
 }
 
-/** ConnectionNav: which connection this is, its health, and its tabs (Locks, Settings, store views). */
+/** ConnectionNav: which connection this is, its health, and its tabs (Locks, Waits, Settings, store views). */
 function ConnectionNav({ conn, c }: { conn: string; c: ConnectionSummary | undefined }) {
   const pathname = usePathname() ?? "";
   const base = `/c/${encodeURIComponent(conn)}`;
@@ -86,6 +86,7 @@ function ConnectionNav({ conn, c }: { conn: string; c: ConnectionSummary | undef
         ) : null}
         <nav aria-label="Connection" className="ml-auto flex gap-1 self-end">
           {tab(base, "Locks", pathname === base || pathname.startsWith(`${base}/lock`))}
+          {tab(`${base}/waits`, "Waits", pathname.startsWith(`${base}/waits`))}
           {c?.kind === "consul" ? tab(`${base}/sessions`, "Sessions", pathname.startsWith(`${base}/sessions`)) : null}
           {c?.kind === "etcd" ? tab(`${base}/leases`, "Leases", pathname.startsWith(`${base}/leases`)) : null}
           {tab(`${base}/settings`, "Settings", pathname.startsWith(`${base}/settings`))}

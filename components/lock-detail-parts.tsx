@@ -88,7 +88,21 @@ function HolderRow({ h, now }: { h: HolderView; now: string }) {
           </span>
         ) : null}
       </div>
+      {h.liveness ? <LivenessLine h={h} now={now} /> : null}
     </div>
+  );
+}
+
+const LIVENESS_STYLE = { alive: "text-free", dead: "text-stale", unknown: "text-muted" } as const;
+
+/** Is the holder's client still there, as the store tells (ZooKeeper cons, Consul node checks). */
+function LivenessLine({ h, now }: { h: HolderView; now: string }) {
+  const l = h.liveness!;
+  return (
+    <p data-testid="holder-liveness" data-state={l.state} className={LIVENESS_STYLE[l.state]}>
+      {l.state === "dead" ? "▲ judged dead" : l.state === "alive" ? "● client present" : "? liveness unknown"}: {l.reason}
+      {l.lastActivity ? <span className="text-muted tabular-nums"> · last answered by {formatClock(l.lastActivity)} ({formatAge(l.lastActivity, now)} ago)</span> : null}
+    </p>
   );
 }
 

@@ -17,6 +17,7 @@ import { ModeBadge } from "./mode-badge";
 import { connectionsQuery, keys, lockQuery, REFRESH_TEXT, whoamiQuery } from "./queries";
 import { ReleaseDialog } from "./release-dialog";
 import { LockTimeline } from "./lock-timeline";
+import { HolderDead, LockWaits } from "./lock-waits";
 import { StatusBadge } from "./status-badge";
 import type { GoneLock, LockView, PlanView } from "./truth-types";
 
@@ -122,6 +123,7 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
             </div>
           ) : null}
 
+          <HolderDead conn={conn} lockKey={lockKey} />
           {lock.warnings.length ? (
             <Section title="Warnings">
               <Warnings warnings={lock.warnings} />
@@ -136,6 +138,7 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
           <Section title="Queue">
             <Queue lock={lock} now={now} />
           </Section>
+          <LockWaits conn={conn} lockKey={lockKey} />
           {lock.raw?.length ? (
             <Section title="Raw">
               <RawPreviews raw={lock.raw} />

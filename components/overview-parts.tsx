@@ -14,6 +14,8 @@ const KIND: Record<string, { text: string; colour: string }> = {
   lost: { text: "lost during outage", colour: "text-expiring" },
   outage: { text: "outage", colour: "text-bad" },
   "console-down": { text: "console down", colour: "text-bad" },
+  deadlock: { text: "deadlock", colour: "text-bad" },
+  "holder-dead": { text: "holder judged dead", colour: "text-bad" },
 };
 
 const CAUSE: Record<string, string> = {
@@ -46,6 +48,9 @@ function EventDetail({ e, now }: { e: RecentEvent; now: number }) {
       </span>
     );
   }
+  if (e.kind === "deadlock" || e.kind === "holder-dead") {
+    return <span className="text-muted">{e.to == null ? `ongoing, ${formatDuration(now - e.at)} so far` : `ended after ${formatDuration(e.to - e.at)}`}</span>;
+  }
   if (e.kind === "lost") return <span className="text-muted">{CAUSE[e.cause ?? "unknown"] ?? escapeControls(e.cause ?? "")}, not necessarily released</span>;
   return (
     <span className="text-muted">
@@ -55,7 +60,7 @@ function EventDetail({ e, now }: { e: RecentEvent; now: number }) {
   );
 }
 
-/** Force-releases, expiries, holdings lost in an outage, and outages across every connection, newest first. */
+/** Force-releases, expiries, holdings lost in an outage, outages, deadlocks and dead holders across every connection, newest first. */
 export function RecentEvents({ data, labels }: { data: OverviewAnswer; labels: Map<string, string> }) {
   return (
     <section aria-labelledby="recent-h" data-testid="recent-events" className="flex min-w-0 flex-col gap-1 rounded-md border border-line bg-panel p-3">

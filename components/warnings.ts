@@ -25,6 +25,19 @@ const WARNINGS: Record<string, { short: string; text: string }> = {
     short: "waiting too long",
     text: "A waiter has been queued for longer than this connection's stale rule allows (staleRules.waiterOlderThanMs).",
   },
+  // Wait-for graph (lib/waits) and holder liveness (lib/stores/<kind>)
+  deadlock: {
+    short: "deadlock",
+    text: "This lock is on a cycle of waits: its holder waits (directly or down a chain) for a lock held by one of its own waiters. Nobody on the cycle moves until one of them is stopped or a lock on it is force-released. The Waits tab shows the cycle.",
+  },
+  "holder-node-failing": {
+    short: "holder's node failing",
+    text: "The holder's Consul session lives on, but a health check on its node is not passing (the session is not bound to it, so Consul keeps the lock): the process holding it may be gone.",
+  },
+  "holder-disconnected": {
+    short: "holder disconnected",
+    text: "No ZooKeeper server has a connection for the holder's session (from each server's cons): the client is gone or cut off, and the lock stays held until the session times out.",
+  },
   "lease-expired": {
     short: "lease expired",
     text: "The holder's lease has expired but the store still shows the key.",

@@ -121,6 +121,7 @@ async function pagesOf(page: Page): Promise<PageVisit[]> {
     { url: "/", ready: visible("connection-card-demo"), shot: "overview" },
     { url: "/audit", ready: visible("audit-page"), shot: "audit" },
     { url: "/contention", ready: visible("stale-now"), shot: "contention" },
+    { url: "/alerts", ready: visible("alerts-summary"), shot: "alerts" },
     { url: "/login", ready: visible("login-name") },
     { url: `/c/no-such-${stamp}`, ready: visible("no-such-connection"), shot: "unknown-connection" },
   ];
@@ -133,6 +134,7 @@ async function pagesOf(page: Page): Promise<PageVisit[]> {
     const key = await holdOneLock(c.kind, c.id);
     if (key) out.push({ url: `${base}/lock?key=${encodeURIComponent(key)}`, ready: lockReady(c.kind), shot: shot ? `lock-${c.id}` : undefined });
     out.push({ url: `${base}/settings`, ready: visible("settings-form") });
+    out.push({ url: `${base}/waits`, ready: visible("waits-summary"), shot: c.id === "demo" ? "waits-demo" : undefined });
     if (c.kind === "etcd") out.push({ url: `${base}/leases`, ready: visible("leases-summary") });
     if (c.kind === "consul") out.push({ url: `${base}/sessions`, ready: visible("sessions-count") });
   }

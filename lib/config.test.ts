@@ -50,6 +50,22 @@ describe("config", () => {
     expect(message).not.toContain("\n");
   });
 
+  it.each([
+    [{ webhooks: [{ name: "s", kind: "slack", url: "ftp://hooks" }] }, "alerts.webhooks[0].url: an http:// or https:// URL"],
+    [{ webhooks: [{ name: "s", kind: "teams", url: "https://x" }] }, "alerts.webhooks[0].kind"],
+    [{ webhooks: [{ name: "s", kind: "json", url: "https://x", secret: "typo" }] }, "alerts.webhooks[0]: Unrecognized key(s) in object: 'secret'"],
+    [{ webhooks: [{ name: "a", kind: "json", url: "https://x" }, { name: "a", kind: "slack", url: "https://y" }] }, "alerts.webhooks: webhook names must be unique"],
+    [{ repeatIntervalMs: 1000 }, "alerts.repeatIntervalMs"],
+    [{ rules: { deadlocks: true } }, "alerts.rules: Unrecognized key(s) in object: 'deadlocks'"],
+  ])("a bad alerts section stops start-up naming the field (%#)", (alerts, expected) => {
+    expect(() => load({ LOCKDECK_CONNECTIONS: JSON.stringify({ connections: [{ id: "m", kind: "memory" }], alerts }) })).toThrow(expected);
+  });
+
+  it("alerts default to every rule on, no webhook, a 4 h repeat", () => {
+    const a = load({ LOCKDECK_CONNECTIONS: JSON.stringify([{ id: "m", kind: "memory" }]) }).alerts;
+    expect(a).toMatchObject({ rules: { deadlock: true, holderDead: true, heldTooLong: true, waiterTooLong: true }, webhooks: [], repeatIntervalMs: 14_400_000, forMs: 0 });
+  });
+
   it("invalid JSON is named as such", () => {
     expect(() => load({ LOCKDECK_CONNECTIONS: "{nope" })).toThrow(/LOCKDECK_CONNECTIONS\): not valid JSON/);
   });

@@ -10,6 +10,7 @@ import { ZooKeeperConnectionSchema } from "./stores/zookeeper/config";
 import { ConsulConnectionSchema } from "./stores/consul/config";
 import { EtcdConnectionSchema } from "./stores/etcd/config";
 import { AuthSchema } from "./auth/config";
+import { AlertsSchema } from "./alerts/config";
 
 const MemoryConnectionSchema = z
   .object({
@@ -51,6 +52,8 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Alerts to webhooks (lib/alerts): rules, webhooks, repeat interval, retries. */
+    alerts: AlertsSchema.default({}),
     twoPersonRule: z
       .object({ connections: z.array(z.string()).default([]), windowMinutes: z.number().min(1).max(24 * 60).default(10) })
       .strict()

@@ -3,10 +3,43 @@
 
 export type StoreKind = "redis" | "etcd" | "consul" | "zookeeper" | "memory";
 
+/**
+ * ownerKey: the client that holds or waits, as the store identifies it — the same string wherever
+ * the same client appears on one connection, so a holder of one lock and a waiter of another can
+ * be told to be one client (the wait-for graph, lib/waits). Set by the decoders (pure):
+ *   Redisson      "redisson:<client uuid>:<thread id>" (locks belong to a thread)
+ *   etcd          "lease:<lease id hex>" (a concurrency.Session is one lease)
+ *   ZooKeeper     "session:0x<ephemeralOwner>"
+ *   Consul        "session:<session id>"
+ *   memory store  "owner:<owner>"
+ * Absent where the layout records no client identity: plain token locks (node-redlock,
+ * go-redsync, python-redis-lock, SET NX), Redisson semaphores, persistent znodes, keys that are
+ * not the library's layout. Such holders and waiters are not in the wait-for graph.
+ */
+export type OwnerKey = string;
+
+/** Whether the holder's client is still there, where the store can tell (lib/stores/<kind>). */
+export interface Liveness {
+  /** alive: the store shows the client connected/renewing; dead: it shows it gone or failing. */
+  state: "alive" | "dead" | "unknown";
+  /** In words: "connected from 10.0.0.7:53122", "node web-3: check service:api critical", "cons not whitelisted". */
+  reason: string;
+  /** ZooKeeper: the client's address and its last request's answer time, from the server's `cons`. */
+  clientAddress?: string;
+  lastActivity?: string;
+  /** Consul: the session's node and the node's checks that are not passing. */
+  node?: string;
+  failingChecks?: Array<{ id: string; status: string; name?: string }>;
+}
+
 export interface Holder {
   id: string;
   /** Who holds it, in words read from the store (client address, JSON fields, session name). */
   owner?: string;
+  /** The holding client's identity on this connection (see OwnerKey); absent when the layout has none. */
+  ownerKey?: OwnerKey;
+  /** Is the holding client still there? Only where the store can tell. */
+  liveness?: Liveness;
   /** What `owner` is, when the layout says so but not the text itself (e.g. "client address or id"). */
   ownerNote?: string;
   /** When the holding started: from the store where it records it, else when LockDeck first saw it. */
@@ -38,6 +71,8 @@ export interface Waiter {
   deadline?: string;
   owner?: string;
   ownerNote?: string;
+  /** The waiting client's identity on this connection (see OwnerKey); absent when the layout has none. */
+  ownerKey?: OwnerKey;
 }
 
 /** Where a `since` comes from, so an age can be labelled. */

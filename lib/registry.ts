@@ -17,6 +17,9 @@ import path from "node:path";
 import { Approvals } from "./api/approvals";
 import { Recorder } from "./history/recorder";
 import { historySettings } from "./history/settings";
+import { WaitTracker } from "./waits/tracker";
+import { Alerter } from "./alerts/alerter";
+import { alertDetail } from "./alerts/detail";
 import { SharedDb } from "./shared/db";
 import { SharedSessions } from "./shared/sessions";
 import { SharedRateLimiter, SharedRequestIds } from "./shared/ratelimit";
@@ -64,6 +67,10 @@ export class Registry {
   readonly secretSource: string;
   /** Lock history (lib/history); null when config.history.enabled is false. */
   readonly history: Recorder | null;
+  /** The wait-for graph of every connection (lib/waits), fed by the bus; it marks deadlocked locks. */
+  readonly waits: WaitTracker;
+  /** Alerts to the configured webhooks (lib/alerts), fed by the bus. */
+  readonly alerts: Alerter;
 
   constructor(readonly config: Config) {
     // Before any adapter decodes a lock: fences are signed with a key derived from this secret.
@@ -113,6 +120,16 @@ export class Registry {
           { dataDir: config.dataDir, settings: historySettings(config) },
         ).start()
       : null;
+    this.waits = new WaitTracker(this.bus, {
+      records: (id) => this.connections.get(id)?.hub.all(),
+      annotate: (id, key, warnings) => this.connections.get(id)?.hub.setDerivedWarnings(key, warnings),
+    }).start();
+    this.alerts = new Alerter(this.bus, config.alerts, {
+      records: (id) => this.connections.get(id)?.hub.all(),
+      detail: (a) => alertDetail(a.rule, a.key, this.waits.graph(a.connection), this.connections.get(a.connection)?.hub.get(a.key)),
+      // With several replicas only the one reading a store notifies about it (others follow it).
+      sends: (id) => this.connections.get(id)?.replicated?.role !== "follower",
+    }).start();
     for (const c of config.connections) this.open(c);
     this.reconciler.start();
   }
@@ -155,6 +172,8 @@ export class Registry {
    * streams ended and requests finished: history is flushed, store and database clients close.
    */
   async close(): Promise<void> {
+    this.alerts.stop();
+    this.waits.stop();
     await Promise.allSettled([
       this.history?.stop(),
       this.sharedAudit?.stop(),

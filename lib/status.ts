@@ -15,6 +15,11 @@ export const STALE_WARNINGS = new Set([
   "held-too-long",
   "waiter-too-long",
   "lease-expired",
+  // A cycle of waits (lib/waits): nobody on it will ever move on its own.
+  "deadlock",
+  // The holder's client is gone while its session lives on (lib/stores/<kind> liveness).
+  "holder-node-failing",
+  "holder-disconnected",
 ]);
 
 /** Fraction of the granted TTL below which a lock counts as expiring. */

@@ -82,6 +82,9 @@ const builds = [
   ["go-redsync hold program (Go)", "scripts/capture/redsync/build.sh"],
   ["Consul api hold program (Go)", "scripts/capture/consul/build.sh"],
   ["deploy kit validator (Go: BuildKit, k8s.io/api)", "scripts/deploy-check/build.sh"],
+  ["promtool, to check deploy/prometheus-rules.yml (Go; cold: several minutes, then cached)", "scripts/servers/build-promtool.sh"],
+  ["Grafana dashboard checker (Go)", "scripts/monitoring/dashboard-check/build.sh"],
+  ["Alertmanager, to test the v2 alerts API webhook (Go)", "scripts/servers/build-alertmanager.sh"],
   ["kazoo venv (PyPI)", "scripts/capture/kazoo/setup.sh"],
   ["python-redis-lock venv (PyPI)", "scripts/capture/python-redis-lock/setup.sh"],
 ];

@@ -1,6 +1,7 @@
 // GET /api/overview: the overview page's sense of time across every connection —
 //   recent: force-releases (with who and why, from the audit log), expiries, holdings lost in
-//           a gap, outages and console-down gaps, newest first (last 24 h, at most 50);
+//           a gap, outages and console-down gaps, deadlocks and holders judged dead (from the
+//           alert book, in memory), newest first (last 24 h, at most 50);
 //   trends: per connection, locks with waiters and waiters over the last hour (the recorder
 //           samples each hub every 15 s; in memory, so a restart starts a new line);
 //   worst:  from the live views, the oldest waiter, the longest hold and the most waiters,
@@ -39,6 +40,7 @@ export async function overviewAnswer(reg: Registry, now = Date.now()): Promise<O
       }
       return base;
     });
+    recent.push(...alertEvents(reg, from));
     for (const gp of g) recent.push({ at: gp.from, to: gp.to, connection: gp.connection, kind: gp.kind === "console-down" ? "console-down" : "outage", cause: gp.detail, ...(gp.to !== null && { ms: gp.to - gp.from }) });
     recent.sort((a, b) => b.at - a.at);
     recent = recent.slice(0, RECENT_MAX);
@@ -53,6 +55,26 @@ export async function overviewAnswer(reg: Registry, now = Date.now()): Promise<O
     gaps,
     recording: s ? { paused: s.paused, message: s.message } : null,
   };
+}
+
+/** Deadlocks and dead holders that started (with `to` once they ended), from the alert book. */
+function alertEvents(reg: Registry, from: number): RecentEvent[] {
+  const out: RecentEvent[] = [];
+  const ended = new Map<string, number>();
+  // Newest first: a resolve is met before the firing it ends.
+  for (const t of reg.alerts.book.recent()) {
+    const { rule, connection, key } = t.alert;
+    if (rule !== "deadlock" && rule !== "holder-dead") continue;
+    const id = `${rule}\u0000${connection}\u0000${key}`;
+    if (t.status === "resolved") {
+      ended.set(id, t.at);
+      continue;
+    }
+    if (t.at < from) continue;
+    out.push({ at: t.at, to: ended.get(id) ?? null, connection, key, kind: rule });
+    ended.delete(id);
+  }
+  return out;
 }
 
 /** Oldest waiter, longest hold, most waiters across every connection's live view. */

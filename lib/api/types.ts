@@ -58,7 +58,8 @@ export interface RecentEvent {
   at: number;
   connection: string | null;
   key?: string;
-  kind: "force-released" | "expired" | "lost" | "outage" | "console-down";
+  /** deadlock / holder-dead: from the alert rules (lib/alerts), whether or not a webhook is set. */
+  kind: "force-released" | "expired" | "lost" | "outage" | "console-down" | "deadlock" | "holder-dead";
   holder?: string;
   owner?: string;
   /** Who released it and why (force-released, from the audit log). */

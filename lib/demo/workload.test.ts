@@ -6,6 +6,8 @@ import { MemoryLockStore } from "../stores/memory/store";
 import { T0 } from "../stores/memory/testing";
 import { DEMO_LOCKS } from "./catalogue";
 import { startWorkload } from "./workload";
+import { CHAIN, DEADLOCK_PAIR } from "./waits";
+import { WaitGraph } from "../waits/graph";
 
 const signal = new AbortController().signal;
 
@@ -105,5 +107,32 @@ describe("startWorkload", () => {
     // Once the dead holders' leases have run out, only the locks taken without expiry remain.
     await vi.advanceTimersByTimeAsync(120_000);
     expect((await snapshot()).map((l) => l.key).sort()).toEqual(["cache:warmup:eu-west-1", "migrations/schema", "report:nightly"]);
+  });
+
+  it("shows a deadlocked pair and a chain of six stages; a force-release ends the deadlock, which forms again later", async () => {
+    const { store, snapshot, shutdown } = demo(2);
+    const graphNow = async () => {
+      const g = new WaitGraph();
+      for (const l of await snapshot()) g.update(l.key, l);
+      return g;
+    };
+    await vi.advanceTimersByTimeAsync(6_000);
+    let g = await graphNow();
+    expect(new Set(g.deadlockedLocks())).toEqual(new Set(DEADLOCK_PAIR.locks));
+    expect(g.cycles()).toEqual([{ owners: DEADLOCK_PAIR.owners.map((o) => `owner:${o}`), locks: [DEADLOCK_PAIR.locks[1], DEADLOCK_PAIR.locks[0]] }]);
+    const chainWaits = g.edges().edges.filter((e) => CHAIN.locks.includes(e.lock));
+    expect(chainWaits.map((e) => e.lock).sort()).toEqual(CHAIN.locks.slice(1));
+    // Still stuck a minute later: both sides keep renewing, nothing expires.
+    await vi.advanceTimersByTimeAsync(60_000);
+    g = await graphNow();
+    expect(new Set(g.deadlockedLocks())).toEqual(new Set(DEADLOCK_PAIR.locks));
+    // An operator force-releases one side: the deadlock is gone at once...
+    const held = (await snapshot()).find((l) => l.key === DEADLOCK_PAIR.locks[0])!;
+    expect(store.releaseIf(held.key, held.holders[0].id, Number(held.fencingToken))).toBe("released");
+    expect((await graphNow()).deadlockedLocks()).toEqual([]);
+    // ...and the pair deadlocks again after its pause.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(new Set((await graphNow()).deadlockedLocks())).toEqual(new Set(DEADLOCK_PAIR.locks));
+    shutdown();
   });
 });

@@ -12,6 +12,7 @@ import type { Holding, MemoryLockStore } from "../stores/memory/store";
 import { demoLocks, workersFor, type DemoLock, type WorkerPlan } from "./catalogue";
 import { createRng } from "./prng";
 import { createScheduler } from "./scheduler";
+import { startWaitScenarios } from "./waits";
 
 export interface WorkloadOptions {
   /** Same seed, same run (under fake timers). Default 1. */
@@ -121,10 +122,14 @@ export function startWorkload(store: MemoryLockStore, opts: WorkloadOptions = {}
     });
   }
 
+  // A deadlocked pair and a long chain for the Waits view (lib/demo/waits.ts).
+  const waits = startWaitScenarios(store, timers, opts.log);
+
   return {
     stop() {
       if (timers.stopped) return;
       timers.stop();
+      waits.stop();
       // Waits first: a release would otherwise hand the lock to a waiter nobody drives any more.
       for (const w of live.values()) if (w.state === "waiting") store.cancel(w.lock, w.id);
       for (const w of live.values()) if (w.state === "holding") store.release(w.lock, w.id);

@@ -34,12 +34,15 @@ export interface RecorderFigures {
 const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 const labels = (l: Record<string, string>) => `{${Object.entries(l).map(([k, v]) => `${k}="${esc(v)}"`).join(",")}}`;
 
+/** One metric family (HELP, TYPE, one line per labelled value) appended to `out`. */
+export function writeFamily(out: string[], name: string, type: string, help: string, rows: [Record<string, string>, number][]): void {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  for (const [l, v] of rows) out.push(`${name}${Object.keys(l).length ? labels(l) : ""} ${Number.isFinite(v) ? v : 0}`);
+}
+
 export function exposition(conns: ConnectionFigures[], locks: LockCounters[], rec: RecorderFigures | null): string {
   const out: string[] = [];
-  const family = (name: string, type: string, help: string, rows: [Record<string, string>, number][]) => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [l, v] of rows) out.push(`${name}${Object.keys(l).length ? labels(l) : ""} ${Number.isFinite(v) ? v : 0}`);
-  };
+  const family = (name: string, type: string, help: string, rows: [Record<string, string>, number][]) => writeFamily(out, name, type, help, rows);
   const per = (f: (c: ConnectionFigures) => number) => conns.map((c): [Record<string, string>, number] => [{ connection: c.id, kind: c.kind }, f(c)]);
   family("lockdeck_connection_up", "gauge", "1 when the last read of the store succeeded.", per((c) => (c.up ? 1 : 0)));
   family("lockdeck_connection_stale", "gauge", "1 when the shown snapshot is stale.", per((c) => (c.stale ? 1 : 0)));

@@ -16,6 +16,7 @@ import { SortedView, applyFilters, type LockQuery } from "./query";
 import { lockStatus, type LockStatus } from "../status";
 import { applyRules, hasRules, type StaleRules } from "./rules";
 import { ReadGate } from "./gate";
+import { withDerived } from "./derived";
 
 export interface HubOptions {
   healthIntervalMs?: number;
@@ -48,6 +49,8 @@ export class Hub {
   /** Waiters that left a queue lately (key + id → their start), for a reorder that brings them back. */
   private departed = new Map<string, { since: string; source: SinceSource; at: number }>();
   private problems: Problem[] = [];
+  /** Warnings derived across locks (lib/waits), by lock key: put on every new record of that key. */
+  private derived = new Map<string, readonly string[]>();
   private version = 0;
   private view = new SortedView();
   private countsCache: { version: number; counts: Record<LockStatus | "problems", number> } | null = null;
@@ -66,6 +69,8 @@ export class Hub {
   /** How long the last full snapshot took (ms), for /api/metrics. */
   private snapshotMs: number | null = null;
   private failedSince: number | null = null;
+  /** Why the store's own health check says "degraded" (no leader, cluster_state:fail), or null. */
+  private healthNote: string | null = null;
   /** How long the last small store read (health check, re-read of a few keys) took, and when it answered. */
   private lastRead: { ms: number; at: number } | null = null;
   /** API requests' reads of this store: capped in flight, cut at the deadline. */
@@ -287,6 +292,11 @@ export class Hub {
     const h = await this.adapter.health(this.stopped.signal);
     if (h.status !== "unreachable") this.answered(performance.now() - started);
     this.server = h.server ?? this.server;
+    const note = h.status === "degraded" ? h.message : null;
+    if (note !== this.healthNote) {
+      this.healthNote = note;
+      this.emitStatus();
+    }
     if (h.status === "unreachable") {
       this.markFailed(new Error(h.message));
       return;
@@ -387,7 +397,23 @@ export class Hub {
     if (old) this.noteDepartures(old, r);
     const anon = r.state === "held" ? this.anon.get(r.key) : undefined;
     if (anon) r.anonymousWaiters = anon;
-    return applyRules(r, this.opts.rules, Date.now());
+    return withDerived(applyRules(r, this.opts.rules, Date.now()), this.derived.get(r.key));
+  }
+
+  /**
+   * Warnings derived across locks (lib/waits: "deadlock") for one lock key, replacing the ones
+   * given before; kept for the key's later records, and published at once when they change the
+   * current one.
+   */
+  setDerivedWarnings(key: string, warnings: readonly string[]): void {
+    if (warnings.length) this.derived.set(key, warnings);
+    else this.derived.delete(key);
+    const cur = this.records.get(key);
+    const next = cur && withDerived(cur, warnings);
+    if (!cur || !next || next === cur) return;
+    this.records.set(key, next);
+    this.version++;
+    this.publishUpsert(next);
   }
 
   /** Waiters in `old` that are neither waiting nor holding in `next`: remembered for the grace period. */
@@ -495,12 +521,14 @@ export class Hub {
     // A store that answers, only slowly, is "degraded: slow" (with its data's age), not down.
     const slowMs = this.slowMs();
     const slow = slowMs !== null && (this.status === "ok" || this.lastRead!.at >= (this.failedSince ?? 0));
+    // Reads that still work do not make a store that says it is degraded healthy.
+    const note = this.status === "ok" ? this.healthNote : null;
     return {
       connection: this.id,
-      status: slow ? "degraded" : this.status,
+      status: slow || note ? "degraded" : this.status,
       message: slow
-        ? `slow: the store took ${(slowMs / 1000).toFixed(1)} s to answer its last read${this.status === "ok" ? "" : `, and ${this.message}`}`
-        : this.message,
+        ? `slow: the store took ${(slowMs / 1000).toFixed(1)} s to answer its last read${this.status === "ok" ? (note ? `; ${note}` : "") : `, and ${this.message}`}`
+        : (note ?? this.message),
       mode: mode.mode,
       feed: mode.feed,
       pollIntervalMs: mode.intervalMs,

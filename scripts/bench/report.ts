@@ -9,15 +9,16 @@ import path from "node:path";
 
 export const ROOT = path.resolve(__dirname, "../..");
 
-export type SectionId = "redis" | "etcd" | "zookeeper" | "consul" | "history";
+export type SectionId = "redis" | "etcd" | "zookeeper" | "consul" | "history" | "waits";
 export const SECTIONS: Array<{ id: SectionId; title: string }> = [
   { id: "redis", title: "Redis" },
   { id: "etcd", title: "etcd" },
   { id: "zookeeper", title: "ZooKeeper" },
   { id: "consul", title: "Consul" },
   { id: "history", title: "History recorder" },
+  { id: "waits", title: "Wait-for graph" },
 ];
-export const ALIASES: Record<string, SectionId> = { redis: "redis", etcd: "etcd", zookeeper: "zookeeper", zk: "zookeeper", consul: "consul", history: "history" };
+export const ALIASES: Record<string, SectionId> = { redis: "redis", etcd: "etcd", zookeeper: "zookeeper", zk: "zookeeper", consul: "consul", history: "history", waits: "waits" };
 
 export type Verdict = "met" | "MISSED" | "—" | "FAILED" | "not measured";
 export interface Row {
@@ -160,7 +161,7 @@ ${command}
 \`\`\`
 
 (\`npm run bench\` = \`tsx scripts/bench/run.ts\`; all sections by default, or a subset: \`npm run bench -- redis etcd\`;
-names: redis, etcd, zookeeper (zk), consul, history.)
+names: redis, etcd, zookeeper (zk), consul, history, waits.)
 
 - Date: ${started.toISOString()}; the run took ${runtimeS.toFixed(0)} s (${(runtimeS / 60).toFixed(1)} min)
 ${env.map((e) => `- ${e}`).join("\n")}

@@ -1,5 +1,6 @@
-// The etcd, ZooKeeper, Consul and history sections of `npm run bench`: each runs its own module
-// (etcd.ts, zookeeper.ts, consul.ts, history.ts) and turns what it returns into report rows.
+// The etcd, ZooKeeper, Consul, history and waits sections of `npm run bench`: each runs its own
+// module (etcd.ts, zookeeper.ts, consul.ts, history.ts, waits.ts) and turns what it returns into
+// report rows.
 
 import fs from "node:fs";
 import path from "node:path";
@@ -8,6 +9,7 @@ import { runEtcdBench } from "./etcd";
 import { benchZooKeeper, ZK_SNAPSHOT_TARGET } from "./zookeeper";
 import { CONSUL_SNAPSHOT_TARGET, runConsulBench } from "./consul";
 import { benchHistory } from "./history";
+import { benchWaits } from "./waits";
 import { ms } from "./stats";
 import { ROOT, note, record, setHow, setVersion, type SectionId } from "./report";
 
@@ -43,6 +45,22 @@ export async function runConsul(): Promise<void> {
   setVersion("consul", `Consul ${r.serverVersion} (one real server agent, bootstrap_expect=1, raft on disk, loopback)`);
   for (const row of r.rows) record(row);
   for (const n of r.notes) note(n.startsWith("Consul") ? n : `Consul: ${n}`);
+}
+
+const WAITS = { locks: 100_000, events: 20_000 };
+
+export async function runWaits(): Promise<void> {
+  setHow("waits", HOW.waits());
+  setVersion("waits", "in-process (lib/waits WaitTracker on one EventBus; no store)");
+  console.log(`  ${WAITS.locks / 1000}k locks, ${WAITS.events / 1000}k upsert events ...`);
+  const f = await benchWaits(WAITS.locks, WAITS.events);
+  console.log(`  ${JSON.stringify(f)}`);
+  record({
+    part: `wait-for graph: one bus event at ${f.locks / 1000}k locks (${f.edges} waits, ${f.deadlocks} deadlocks)`,
+    result: `mean ${f.perEventUsMean} µs, p50 ${f.perEventUsP50} µs, **p99 ${f.perEventUsP99} µs** per event (tracker on the publish path, bus alone subtracted; ${f.visitedPerEvent} owners searched per event); a full rebuild takes **${f.rebuildMs} ms**`,
+    target: "p99 ≤ 1% of a full rebuild",
+    verdict: f.perEventUsP99 / 1000 <= f.rebuildMs / 100 ? "met" : "MISSED",
+  });
 }
 
 export async function runHistory(): Promise<void> {
@@ -92,6 +110,7 @@ export const TARGETS: Record<Exclude<SectionId, "redis">, Array<[string, string]
     ["Consul idle", "one open blocking query per prefix"],
   ],
   history: [["recorder overhead at 1,000 events/s", "—"]],
+  waits: [["wait-for graph: one bus event at 100k locks", "p99 ≤ 1% of a full rebuild"]],
 };
 
 function javaVersion(): string {
@@ -135,6 +154,14 @@ const HOW: Record<Exclude<SectionId, "redis">, () => string> = {
   EventBus − just before the PUT. **Hub (in-process EventBus), not SSE.**
 - **Idle.** Every HTTP request the adapter sends is counted (wrapped before the hub starts) over a ${CONSUL.idleMs / 1000} s window
   starting 1 s after the last latency write; "open at the end" is the number of blocking queries in flight then.`,
+  waits: () => `### Wait-for graph (scripts/bench/waits.ts)
+
+- ${WAITS.locks / 1000}k mutex records held by ${WAITS.locks / 2000}k owners (two each); every tenth lock has 1-3 waiters, each a client that waits for
+  one lock at a time; 40 two-party deadlocks and 20 chains of 10 locks among them. A \`WaitTracker\` subscribed to one
+  \`EventBus\` builds its graph from a \`resync\`, then ${WAITS.events / 1000}k \`upsert\` events go through the bus: 60% renewals (same
+  holders and waiters), 30% a waiter joins or leaves, 10% a handover, and every 500 events a chain closed into a cycle or
+  broken again. Per-event cost = time inside \`publish\` with the tracker, minus the same events on a bus with no
+  subscriber. The rebuild row is one \`WaitGraph\` fed every record: what a rebuild per event would cost.`,
   history: () => `### History recorder (scripts/bench/history.ts)
 
 - A driver publishes hub-shaped \`upsert\`/\`remove\` events on one EventBus at ${HISTORY.rate}/s (10 ms ticks) for ${HISTORY.seconds} s, cycling

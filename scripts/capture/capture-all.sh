@@ -2,7 +2,7 @@
 # Runs every real lock library against a fresh redis-server and dumps what it wrote into
 # lib/formats/testdata/redis/<library>-<scenario>.json. See scripts/capture/README.md.
 #
-#   bash scripts/capture/capture-all.sh [redisson|node-redlock|redsync|python-redis-lock ...]
+#   bash scripts/capture/capture-all.sh [redisson|redisson-waits|node-redlock|redsync|python-redis-lock ...]
 #
 # Each capture program prints READY once its locks are held and RELEASED once it let go
 # (after a line on stdin); this script dumps at those two moments.
@@ -111,6 +111,19 @@ capture_redisson() {
   stop_redis
 }
 
+# Two Redisson clients (two client UUIDs), each holding one fair lock and queued on the other's:
+# a real deadlock, so the decoders' owner keys are proven to match across locks.
+capture_redisson_waits() {
+  library=redisson
+  local jar
+  jar="$("$here/redisson/build.sh" | tail -n1)"
+  version="$(sed -n 's:.*<redisson.version>\(.*\)</redisson.version>.*:\1:p' "$here/redisson/pom.xml")"
+  start_redis
+  session waits-cycle - "scripts/capture/redisson RedissonWaits orders:a>orders:b orders:b>orders:a" -- \
+    java -cp "$jar" lockdeck.capture.RedissonWaits "$url" "orders:a>orders:b" "orders:b>orders:a"
+  stop_redis
+}
+
 capture_node_redlock() {
   library=node-redlock
   version="$(node -p 'JSON.parse(require("fs").readFileSync("node_modules/redlock/package.json")).version.replace(/^v/, "")')"
@@ -148,7 +161,7 @@ capture_python_redis_lock() {
 
 cd "$root"
 libs=("$@")
-[[ ${#libs[@]} -eq 0 ]] && libs=(redisson node-redlock redsync python-redis-lock)
+[[ ${#libs[@]} -eq 0 ]] && libs=(redisson redisson-waits node-redlock redsync python-redis-lock)
 for lib in "${libs[@]}"; do
   echo "== $lib" >&2
   "capture_${lib//-/_}"

@@ -71,13 +71,19 @@ export function sessionHolder(id: string, sessions: Sessions): { holder: Holder;
   return hit;
 }
 
+/** A Consul session is its client: every key it holds or contends with names it. */
+export function sessionOwnerKey(id: string): string {
+  return `session:${id}`;
+}
+
 function makeHolder(id: string, sessions: Sessions): { holder: Holder; session: ConsulSession | null } {
   const s = sessions.get(id) ?? null;
-  if (!s) return { holder: { id, session: { id } }, session: null };
+  if (!s) return { holder: { id, ownerKey: sessionOwnerKey(id), session: { id } }, session: null };
   return {
     holder: {
       id,
       ...(s.Name ? { owner: s.Name } : {}),
+      ownerKey: sessionOwnerKey(id),
       session: {
         id,
         name: s.Name || undefined,

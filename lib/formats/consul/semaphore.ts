@@ -103,7 +103,7 @@ export function decodeSemaphore(ctx: DecodeContext, lock: ConsulEntry, siblings:
     .filter((c) => c.Session && !inHolders.has(c.Session))
     .map((c, i): Waiter => {
       const { holder } = sessionHolder(c.Session!, sessions);
-      return { id: c.Session!, position: i + 1, ...(holder.owner ? { owner: holder.owner } : {}) };
+      return { id: c.Session!, position: i + 1, ...(holder.owner ? { owner: holder.owner } : {}), ownerKey: holder.ownerKey };
     });
   for (const s of parsed.holders) if (!sessions.has(s) && liveSessions.has(s)) warnings.add("holder-session-dead");
   rec.state = live.length > 0 ? "held" : "free";

@@ -134,7 +134,7 @@ const LEASE_WARNINGS = new Set(["lease-ttl-unknown", "lease-expired", "not-renew
  */
 export function applyLeases(rec: LockRecord, lease: string, leases: Leases): LockRecord {
   // A copy, down to the head holder that setLease fills in: the input stays as it was.
-  const holders = rec.holders.map((h, i) => (i === 0 ? { ...h, lease: undefined } : h));
+  const holders = rec.holders.map((h, i) => (i === 0 ? { ...h, lease: undefined, liveness: undefined } : h));
   const out = { ...rec, warnings: rec.warnings.filter((w) => !LEASE_WARNINGS.has(w)), holders };
   setLease(out, lease, leases);
   return out;
@@ -169,6 +169,10 @@ function setLease(rec: LockRecord, lease: string, leases: Leases): void {
     if (info.keys) l.keys = info.keys;
     // The record is ours (being built, or copied by applyLeases): its head holder takes the lease.
     head.lease = l;
+    // A lease nobody renews (or one that ran out) is the holder's client gone: the only
+    // liveness etcd can tell. A renewing lease says nothing more, so nothing is claimed then.
+    if (info.ttlSec < 0) head.liveness = { state: "dead", reason: "its lease expired" };
+    else if (info.notRenewed) head.liveness = { state: "dead", reason: "its lease is not renewed: no keep-alive arrived when one was due" };
   }
 }
 
@@ -213,6 +217,7 @@ function waitersOf(queue: EtcdEntry[], ownSet: Set<EtcdEntry> | null, election: 
       id: mine ? leaseHex(e.lease) : lastSegment(e.key),
       position: i,
       owner: !mine ? `not a lock key: ${escapeControls(e.key)}` : election && e.value.length ? ownerText(e.value) : undefined,
+      ownerKey: mine && e.lease !== "0" ? leaseOwnerKey(e.lease) : undefined,
     });
   }
   return out;
@@ -286,8 +291,17 @@ function base(
   };
 }
 
+/**
+ * A concurrency.Session (Go, etcdctl) or an etcd3 Lock/Election is one lease: every key the
+ * client holds or waits with is attached to it, so the lease is the owner.
+ */
+export function leaseOwnerKey(lease: string): string {
+  return `lease:${leaseHex(lease)}`;
+}
+
 function holderOf(e: EtcdEntry, election: boolean, foreign: boolean): Holder {
   const h: Holder = { id: foreign || e.lease === "0" ? lastSegment(e.key) : leaseHex(e.lease) };
+  if (!foreign && e.lease !== "0") h.ownerKey = leaseOwnerKey(e.lease);
   if (foreign) h.owner = `not a lock key: ${escapeControls(e.key)}`;
   else if (election && e.value.length) h.owner = ownerText(e.value);
   return h;

@@ -83,8 +83,18 @@ function holderOf(field: string, count: Buffer, mode: string | undefined): Holde
   return {
     id: field,
     owner: `Redisson client ${m[1]} thread ${m[2]}${role}`,
+    ownerKey: redissonOwnerKey(m),
     reentrancy: Number.parseInt(count.toString("utf8"), 10),
   };
+}
+
+/**
+ * A Redisson lock belongs to a thread of a client (the hash field and the fair queue entry are
+ * both "<uuid>:<tid>"): the same thread holding one lock and queued on another is one owner.
+ * A writer's ":write" suffix is the role, not another owner.
+ */
+function redissonOwnerKey(m: RegExpExecArray): string {
+  return `redisson:${m[1]}:${m[2]}`;
 }
 
 /** Queue order from the LIST; deadlines from the ZSET. Entries past their deadline are left out. */
@@ -101,6 +111,7 @@ function fairWaiters(queue: RedisEntry | undefined, timeouts: RedisEntry | undef
       position: waiters.length + 1,
       deadline: deadline === undefined ? undefined : new Date(deadline).toISOString(),
       owner: m ? `Redisson client ${m[1]} thread ${m[2]}` : undefined,
+      ownerKey: m ? redissonOwnerKey(m) : undefined,
     });
   }
   return waiters;

@@ -42,10 +42,16 @@ export function sessionOf(node: ZkNode): Holder["session"] | undefined {
   return isEphemeral(node.stat) ? { id: node.stat.ephemeralOwner } : undefined;
 }
 
+/** The session that owns an ephemeral contender node is its client; a persistent node has none. */
+export function sessionOwnerKey(node: ZkNode): string | undefined {
+  return isEphemeral(node.stat) ? `session:${node.stat.ephemeralOwner}` : undefined;
+}
+
 export function holderOf(c: Contender, what: string): Holder {
   return {
     id: baseName(c.node.path),
     ...ownerText(c.node, what),
+    ownerKey: sessionOwnerKey(c.node),
     // ctime is recorded by the store: when the contender's node was created (for a holder that
     // queued first, the hub corrects it to when it took over: lib/hub/hub.ts).
     since: new Date(c.node.stat.ctime).toISOString(),
@@ -61,6 +67,7 @@ export function waitersOf(cs: Contender[], what: string, from = 1): Waiter[] {
     since: new Date(c.node.stat.ctime).toISOString(),
     sinceSource: "store",
     ...ownerText(c.node, what),
+    ownerKey: sessionOwnerKey(c.node),
   }));
 }
 

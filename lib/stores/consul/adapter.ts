@@ -16,6 +16,7 @@ import { CONSUL_FORMATS, decodeConsul } from "../../formats/consul";
 import { ConsulScope } from "./scope";
 import { DOT_LOCK, SEMAPHORE_FLAGS, baseName, dirOf, valueBytes, type ConsulEntry, type ConsulSession } from "../../formats/consul/entry";
 import { parseSemaphoreValue } from "../../formats/consul/semaphore";
+import { applyNodeHealth, holderNodes, sessionLiveness, type ConsulCheck, type NodeHealth } from "../../formats/consul/liveness";
 
 const HEALTH_TIMEOUT_MS = 3_000;
 const REREAD_CONCURRENCY = 16;
@@ -34,6 +35,9 @@ export class ConsulAdapter implements StoreAdapter {
   private watchStart: { prefixes: Map<string, PrefixState>; sessions: { index: number; ids: Set<string> } } | null = null;
   /** Called when a blocking query loop opens (tests count them: idle cost = one per prefix + sessions). */
   onBlocking?: (what: string) => void;
+  /** The datacenter's failing checks, last read (holder liveness), and per lock its holders' node states. */
+  private checks: { at: number; h: Promise<NodeHealth> } | null = null;
+  private holderHealth = new Map<string, string>();
 
   constructor(
     private readonly id: string,
@@ -84,6 +88,7 @@ export class ConsulAdapter implements StoreAdapter {
 
   async snapshot(signal: AbortSignal) {
     const started = Date.now();
+    const health = this.nodeHealth(signal);
     const [reads, sess] = await Promise.all([
       Promise.all(this.cfg.prefixes.map((p) => readPrefix(this.http, this.cfg, p, signal))),
       readSessions(this.http, signal),
@@ -93,6 +98,7 @@ export class ConsulAdapter implements StoreAdapter {
     const entries = [...byKey.values()];
     const consistency = describeConsistency(this.cfg.consistency, [...reads.map((r) => r.meta), sess.meta]);
     const { locks, problems } = decodeConsul(entries, sess.sessions, { connection: this.id, consistency, now: started });
+    await this.withLiveness(locks, health, true);
     this.entries = byKey;
     this.sessionsById = new Map(sess.sessions.map((s) => [s.ID, s]));
     this.watchStart = {
@@ -145,6 +151,8 @@ export class ConsulAdapter implements StoreAdapter {
     const { locks, problems } = decodeConsul([...fetched.values()], [...sessions.values()], { connection: this.id, consistency, now: started });
     const lockKeys = new Set(wanted.map((k) => this.lockKeyOf(k, dirs, fetched)));
     const found = locks.filter((l) => lockKeys.has(l.key));
+    await this.withLiveness(found, this.nodeHealth(signal), false);
+    for (const k of lockKeys) if (!found.some((l) => l.key === k)) this.holderHealth.delete(k);
     const foundKeys = new Set(found.map((l) => l.key));
     return { locks: found, gone: [...lockKeys].filter((k) => !foundKeys.has(k)), problems };
   }
@@ -200,12 +208,61 @@ export class ConsulAdapter implements StoreAdapter {
           readSessions: (index, s) => readSessions(this.http, s, { index, waitSec }, waitSec * 1000 * (17 / 16) + this.cfg.requestTimeoutMs),
           keysOfSession: (sid) => this.keysOfSession(sid),
           onBlocking: (what) => this.onBlocking?.(what),
+          ...(this.cfg.livenessCheckMs > 0 && { tick: (s: AbortSignal) => this.checkLiveness(s), tickMs: this.cfg.livenessCheckMs }),
         },
         signal,
       );
     } finally {
       this.live = false;
     }
+  }
+
+  /**
+   * The datacenter's non-passing checks (holder liveness), read at most every 2 s; "unknown"
+   * with the reason when the token may not read them or the agent does not answer.
+   */
+  private nodeHealth(signal: AbortSignal, fresh = false): Promise<NodeHealth> {
+    if (this.cfg.livenessCheckMs === 0) return Promise.resolve({ unknown: "liveness checks are off for this connection (livenessCheckMs: 0)" });
+    if (!fresh && this.checks && Date.now() - this.checks.at < 2_000) return this.checks.h;
+    const read = async (state: string) => {
+      const a = await this.http.call("GET", `/v1/health/state/${state}`, { read: true, signal });
+      if (a.status === 403) throw new ConsulError("forbidden", "health checks are not readable with LockDeck's token (needs node_prefix and service_prefix read)", true);
+      if (a.status !== 200) throw errorFromAnswer(a);
+      return { checks: (JSON.parse(a.body.toString("utf8")) as ConsulCheck[] | null) ?? [], filtered: a.meta.filtered };
+    };
+    const h = Promise.all([read("critical"), read("warning")]).then(
+      ([c, w]): NodeHealth => ({ checks: [...c.checks, ...w.checks], filtered: c.filtered || w.filtered }),
+      (err): NodeHealth => ({ unknown: `health checks not read: ${(err as Error).message}` }),
+    );
+    this.checks = { at: Date.now(), h };
+    return h;
+  }
+
+  /** Liveness on fresh records, and what it was per lock (the live check compares against it). */
+  private async withLiveness(locks: LockRecord[], health: Promise<NodeHealth>, all: boolean): Promise<void> {
+    const h = await health;
+    applyNodeHealth(locks, h);
+    if (all) this.holderHealth = new Map();
+    for (const l of locks) this.holderHealth.set(l.key, healthSig(l, h));
+  }
+
+  /** Live check: locks whose holders' nodes started or stopped failing, for the hub to re-read. */
+  private async checkLiveness(signal: AbortSignal): Promise<string[]> {
+    if (this.holderHealth.size === 0) return [];
+    const h = await this.nodeHealth(signal, true);
+    const changed: string[] = [];
+    for (const [key, sig] of this.holderHealth) {
+      const l = { holders: this.holdersOf(key) } as Pick<LockRecord, "holders">;
+      if (healthSig(l, h) !== sig) changed.push(key);
+    }
+    return changed;
+  }
+
+  /** The session holders of a lock as last read (its key's session, or a semaphore's contenders). */
+  private holdersOf(lockKey: string): LockRecord["holders"] {
+    const e = this.entries.get(lockKey);
+    const ids = e?.Flags === SEMAPHORE_FLAGS && baseName(lockKey) === DOT_LOCK ? (parseSemaphoreValue(valueBytes(e))?.holders ?? []) : e?.Session ? [e.Session] : [];
+    return ids.map((id) => ({ id, session: { id, node: this.sessionsById.get(id)?.Node } }));
   }
 
   /** Keys under the watched prefixes this session holds, per the last reads. */
@@ -348,6 +405,14 @@ export class ConsulAdapter implements StoreAdapter {
   async close(): Promise<void> {
     this.http.close();
   }
+}
+
+/** A lock's holders' node states, for telling when one changed. */
+function healthSig(l: Pick<LockRecord, "holders">, h: NodeHealth): string {
+  return l.holders
+    .filter((x) => x.session)
+    .map((x) => `${x.session!.id}:${sessionLiveness(x.session!.node, h).state}`)
+    .join(",");
 }
 
 /** The identity of a single-key holding, as the fence records it. */

@@ -47,6 +47,11 @@ export const ConsulConnectionSchema = z
     /** The `wait=` of a blocking query, seconds (Consul caps it at 600). */
     blockingWaitSec: z.number().int().min(1).max(600).default(60),
     pollIntervalMs: z.number().int().min(500).max(600_000).default(5_000),
+    /**
+     * Holder liveness: the datacenter's failing checks (/v1/health/state/critical and /warning)
+     * are read with each snapshot and, while live, this often; 0 = never (liveness "unknown").
+     */
+    livenessCheckMs: z.number().int().min(0).max(600_000).default(5_000),
     requestTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     readOnly: z.boolean().default(false),
   })

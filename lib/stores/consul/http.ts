@@ -44,6 +44,8 @@ export class ConsulError extends Error {
   }
 }
 
+/** A reused keep-alive socket the other side had already closed. */
+const STALE_SOCKET = new Set(["ECONNRESET", "EPIPE"]);
 const NEVER_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"]);
 
 export interface RequestOptions {
@@ -104,8 +106,17 @@ export class ConsulHttp {
     if (o.body !== undefined) headers["content-type"] = "application/json";
     const maxBytes = o.maxBytes ?? 64 * 1024 * 1024;
     const timeoutMs = o.timeoutMs ?? this.cfg.requestTimeoutMs;
-    const lib = url.protocol === "https:" ? https : http;
+    return this.send(method, url, headers, o, maxBytes, timeoutMs, true);
+  }
 
+  /**
+   * One HTTP exchange. A GET whose pooled keep-alive socket turns out to be closed (the agent
+   * restarted, or dropped the idle connection just as we reused it) is sent once more on a new
+   * socket, as Go's net/http does for idempotent requests: that failure says nothing about the
+   * agent. Writes are never re-sent (their outcome would be unknown).
+   */
+  private send(method: string, url: URL, headers: Record<string, string>, o: RequestOptions, maxBytes: number, timeoutMs: number, mayRetry: boolean): Promise<ConsulAnswer> {
+    const lib = url.protocol === "https:" ? https : http;
     return new Promise<ConsulAnswer>((resolve, reject) => {
       let settled = false;
       const fail = (err: ConsulError) => {
@@ -125,6 +136,12 @@ export class ConsulHttp {
       if (o.signal?.aborted) return onAbort();
       o.signal?.addEventListener("abort", onAbort, { once: true });
       req.on("error", (err: NodeJS.ErrnoException) => {
+        if (mayRetry && method === "GET" && req.reusedSocket && STALE_SOCKET.has(err.code ?? "") && !settled) {
+          settled = true;
+          cleanup();
+          resolve(this.send(method, url, headers, o, maxBytes, timeoutMs, false));
+          return;
+        }
         const never = NEVER_SENT.has(err.code ?? "");
         const what = err.code && !err.message.includes(err.code) ? `${err.code} (${err.message})` : err.message || err.code;
         fail(new ConsulError(never ? "unreachable" : "http", `${url.origin}: ${what}`, !never));

@@ -19,6 +19,7 @@ import type { StoreChange } from "../../model";
 import type { ConsulEntry, ConsulSession } from "../../formats/consul/entry";
 import { ConsulError } from "./http";
 import { ChangeFeed } from "../change-feed";
+import { startTicks } from "../ticks";
 import type { PrefixIndexes } from "./read";
 
 export interface PrefixState {
@@ -36,6 +37,9 @@ export interface WatchDeps {
   keysOfSession(id: string): string[];
   /** Called once per loop when it has its first blocking query open (tests, idle-cost checks). */
   onBlocking?(what: string): void;
+  /** Called every tickMs while following (holder liveness); returns lock keys to re-read. */
+  tick?(signal: AbortSignal): Promise<string[]>;
+  tickMs?: number;
 }
 
 const MAX_BACKOFF_MS = 5_000;
@@ -128,9 +132,11 @@ export async function* blockingChanges(deps: WatchDeps, outer: AbortSignal): Asy
     }),
   );
 
+  const stopTicks = deps.tick ? startTicks(deps.tick, deps.tickMs ?? 5_000, signal, (keys) => push(keys)) : null;
   try {
     yield* feed.drain(signal);
   } finally {
+    stopTicks?.();
     outer.removeEventListener("abort", stopInner);
     inner.abort();
     void Promise.allSettled(loops);

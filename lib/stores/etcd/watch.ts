@@ -15,6 +15,7 @@ import type { StoreChange } from "../../model";
 import type { EtcdEntry } from "../../formats/etcd";
 import { entryOf, prefixEnd, prefixStart } from "./read";
 import { ChangeFeed } from "../change-feed";
+import { startTicks } from "../ticks";
 
 const COALESCE_MS = 15;
 
@@ -62,19 +63,7 @@ export async function* watchPrefixes(
   );
 
   hooks.onResyncHandle?.(() => feed.needResync());
-  let ticker: ReturnType<typeof setInterval> | null = null;
-  if (hooks.tick) {
-    let busy = false;
-    ticker = setInterval(() => {
-      if (busy || signal.aborted) return;
-      busy = true;
-      hooks.tick!(signal)
-        .then((keys) => feed.add(keys))
-        .catch(() => {})
-        .finally(() => (busy = false));
-    }, hooks.tickMs ?? 5_000);
-    ticker.unref?.();
-  }
+  const stopTicks = hooks.tick ? startTicks(hooks.tick, hooks.tickMs ?? 5_000, signal, (keys) => feed.add(keys)) : null;
   try {
     for await (const change of feed.drain(signal)) {
       yield change;
@@ -82,7 +71,7 @@ export async function* watchPrefixes(
       if (change.resync) for (const w of watchers) w.restartAfterResync();
     }
   } finally {
-    if (ticker) clearInterval(ticker);
+    stopTicks?.();
     for (const w of watchers) w.stop();
   }
 }

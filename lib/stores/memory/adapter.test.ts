@@ -40,6 +40,7 @@ describe("MemoryAdapter", () => {
         {
           id: "h1",
           owner: "payout-worker-1 pid 4121",
+          ownerKey: "owner:payout-worker-1 pid 4121",
           since: iso(T0),
           sinceObserved: false,
           sinceSource: "store",
@@ -47,8 +48,8 @@ describe("MemoryAdapter", () => {
         },
       ],
       waiters: [
-        { id: "w1", position: 1, since: iso(T0 + 1_000), sinceSource: "store", deadline: iso(T0 + 61_000), owner: "payout-worker-2 pid 77" },
-        { id: "w2", position: 2, since: iso(T0 + 2_000), sinceSource: "store", owner: "payout-worker-3 pid 78" },
+        { id: "w1", position: 1, since: iso(T0 + 1_000), sinceSource: "store", deadline: iso(T0 + 61_000), owner: "payout-worker-2 pid 77", ownerKey: "owner:payout-worker-2 pid 77" },
+        { id: "w2", position: 2, since: iso(T0 + 2_000), sinceSource: "store", owner: "payout-worker-3 pid 78", ownerKey: "owner:payout-worker-3 pid 78" },
       ],
       ttlMs: 25_000,
       ttlSource: "lease",

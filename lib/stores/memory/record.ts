@@ -63,6 +63,7 @@ export function lockRecordFromView(connection: string, view: LockView): LockReco
         sinceSource: "store",
         ...(w.deadline !== null && { deadline: iso(w.deadline) }),
         owner: w.owner,
+        ownerKey: memoryOwnerKey(w.owner),
       }),
     ),
     ttlMs,
@@ -79,10 +80,19 @@ export function lockRecordFromView(connection: string, view: LockView): LockReco
   };
 }
 
+/**
+ * The memory store names each client by its owner label ("billing-worker-3 pid 4121"): one
+ * process takes every lock under the same label, with a new holder id per acquire.
+ */
+export function memoryOwnerKey(owner: string): string {
+  return `owner:${owner}`;
+}
+
 function holderFrom(h: Holding, at: number): Holder {
   return {
     id: h.holderId,
     owner: h.owner,
+    ownerKey: memoryOwnerKey(h.owner),
     since: iso(h.acquiredAt),
     sinceObserved: false,
     sinceSource: "store",

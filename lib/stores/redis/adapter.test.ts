@@ -284,6 +284,34 @@ describe("Redis Cluster (3 masters)", { timeout: 60_000 }, () => {
   });
 });
 
+describe("Redis Cluster, a master lost", () => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster(3);
+  });
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  it("connects at once, and once a master is lost says degraded with the cluster's own state, on the page too", async () => {
+    const bus = new EventBus();
+    const hub = new Hub("r1", adapterFor(cluster.urls[0], { topology: "cluster", pollIntervalMs: 500 }), bus, { healthIntervalMs: 300 });
+    const started = Date.now();
+    hub.start();
+    try {
+      // ioredis's own ready check once raced the node sockets and kept a healthy cluster
+      // "connecting" for up to 17 s.
+      await waitFor(async () => hub.statusEvent().status === "ok" && hub.statusEvent().confirmedAt !== null, { timeoutMs: 10_000, what: "cluster hub ok" });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      await cluster.nodes[2].kill9();
+      await waitFor(async () => hub.statusEvent().status === "degraded", { timeoutMs: 20_000, what: "hub degraded" });
+      expect(hub.statusEvent().message).toMatch(/cluster_state:fail/);
+    } finally {
+      await hub.stop();
+    }
+  });
+});
+
 /** The port of the master that owns the key's slot. */
 async function masterPortOf(client: InstanceType<typeof Redis.Cluster>, key: string): Promise<number> {
   const slot = Number(await client.cluster("KEYSLOT", key));

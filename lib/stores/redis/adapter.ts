@@ -101,6 +101,11 @@ export class RedisAdapter implements StoreAdapter {
       const version = /redis_version:(\S+)/.exec(info)?.[1] ?? "?";
       const mode = /redis_mode:(\S+)/.exec(info)?.[1] ?? this.cfg.topology;
       if (this.failover) return { status: "ok", message: "", server: `Redis ${version} sentinel master "${this.cfg.masterName}"${this.failover.describe()}` };
+      if (this.primary instanceof Cluster) {
+        // A cluster that lost a master (or quorum) answers, but refuses keys in the slots it lost.
+        const state = /cluster_state:(\S+)/.exec(String(await withTimeout(this.primary.cluster("INFO"), HEALTH_TIMEOUT_MS, signal)))?.[1];
+        if (state !== "ok") return { status: "degraded", message: `cluster_state:${state ?? "?"}`, server: `Redis ${version} cluster` };
+      }
       return { status: "ok", message: "", server: `Redis ${version} ${mode}` };
     } catch (err) {
       return { status: "unreachable", message: (err as Error).message };

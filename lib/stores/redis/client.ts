@@ -66,6 +66,11 @@ export function createPrimary(cfg: RedisConnectionConfig): RedisClient {
     return new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
       redisOptions: nodeOpts,
       enableOfflineQueue: false,
+      // ioredis's ready check sends CLUSTER INFO through a node socket that may still be
+      // connecting; with no offline queue that is refused as "Connection is closed", and the
+      // client tears everything down and retries with backoff: a healthy cluster stayed
+      // "connecting" for up to 17 s. health() reads cluster_state itself (adapter.ts).
+      enableReadyCheck: false,
       enableAutoPipelining: true,
       clusterRetryStrategy: (times) => Math.min(200 * times, 2_000),
     });

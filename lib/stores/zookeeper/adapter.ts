@@ -20,6 +20,9 @@ import { WatchSet } from "./watch";
 import { REVOKE_MESSAGE, describe, targetOf, type Target } from "./release";
 import { describeServer, parseSrvr, srvr, type ServerInfo } from "./server-info";
 import { within, zkKeyProblem, zkPathProblem, zkReleaseProblem } from "./scope";
+import { ConsReader, serversOf } from "./liveness";
+import { applyLiveness, holderSessions, livenessOf } from "../../formats/zookeeper/liveness";
+import { startTicks } from "../ticks";
 
 const SERVER_INFO_MAX_AGE_MS = 5_000;
 
@@ -36,6 +39,10 @@ export class ZooKeeperAdapter implements StoreAdapter {
   private owner = new Map<string, string>();
   private serverInfo: (ServerInfo & { at: number }) | null = null;
   private closed = false;
+  /** Holder liveness from the servers' cons (null: livenessCheckMs 0). */
+  private readonly cons: ConsReader | null;
+  /** Per lock key: its holders' sessions and their liveness states as last decoded. */
+  private holderLiveness = new Map<string, { sessions: string[]; states: string }>();
 
   constructor(
     private readonly id: string,
@@ -43,6 +50,7 @@ export class ZooKeeperAdapter implements StoreAdapter {
   ) {
     this.watches = new WatchSet((path, kind) => this.keyFor(kind === "data" ? parentOf(path) : path));
     this.session = this.open();
+    this.cons = cfg.livenessCheckMs > 0 ? new ConsReader(serversOf(cfg.connectString), { maxAgeMs: 2_000, graceMs: cfg.holderGoneMs, timeoutMs: 2_000 }) : null;
   }
 
   private open(): ZkSession {
@@ -152,6 +160,9 @@ export class ZooKeeperAdapter implements StoreAdapter {
       await this.watchCreation(root);
     }
     const { locks, problems } = this.decode(w.out, started, false);
+    await this.applyLiveness(locks);
+    this.holderLiveness = new Map();
+    this.rememberLiveness(locks);
     this.known = new Set(locks.map((l) => l.key));
     this.dirs = w.out.dirs;
     this.owner = ownersOf(locks);
@@ -184,6 +195,9 @@ export class ZooKeeperAdapter implements StoreAdapter {
     const { locks, problems } = this.decode(w.out, started, true);
     const inScope = (k: string) => scopes.some((s) => k === s || k.startsWith(s === "/" ? "/" : s + "/"));
     const found = locks.filter((l) => inScope(l.key));
+    await this.applyLiveness(found);
+    this.rememberLiveness(found);
+    for (const k of [...this.known]) if (inScope(k) && !found.some((l) => l.key === k)) this.holderLiveness.delete(k);
     const foundKeys = new Set(found.map((l) => l.key));
     const gone = [...this.known].filter((k) => inScope(k) && !foundKeys.has(k));
     for (const k of gone) this.known.delete(k);
@@ -240,11 +254,48 @@ export class ZooKeeperAdapter implements StoreAdapter {
   async *watch(signal: AbortSignal): AsyncGenerator<StoreChange> {
     if (!this.cfg.watch) throw new Error("watches are off in the connection config");
     this.live = true;
+    // A holder's client leaving shows in no watch: the servers' cons is checked on a timer.
+    const stopTicks = this.cons ? startTicks((s) => this.checkLiveness(s), this.cfg.livenessCheckMs, signal, (keys) => this.watches.changed(keys)) : null;
     try {
       yield* this.watches.feed(signal);
     } finally {
+      stopTicks?.();
       this.live = false;
     }
+  }
+
+  /** Holder liveness from cons, on fresh records; a failed cons read leaves them without it. */
+  private async applyLiveness(locks: LockRecord[]): Promise<void> {
+    if (!this.cons || locks.length === 0) return;
+    try {
+      applyLiveness(locks, await this.cons.facts(this.allHolderSessions(holderSessions(locks))));
+    } catch {
+      // cons unreadable right now: liveness is simply not shown
+    }
+  }
+
+  private allHolderSessions(extra: Iterable<string>): Set<string> {
+    const all = new Set(extra);
+    for (const { sessions } of this.holderLiveness.values()) for (const s of sessions) all.add(s);
+    return all;
+  }
+
+  private rememberLiveness(locks: LockRecord[]): void {
+    for (const l of locks) {
+      const held = l.holders.filter((h) => h.session?.id);
+      this.holderLiveness.set(l.key, { sessions: held.map((h) => h.session!.id), states: held.map((h) => h.liveness?.state ?? "-").join(",") });
+    }
+  }
+
+  /** Live check: locks whose holders' liveness changed (left every server, came back), for the hub to re-read. */
+  private async checkLiveness(_signal: AbortSignal): Promise<string[]> {
+    if (!this.cons || this.holderLiveness.size === 0) return [];
+    const facts = await this.cons.facts(this.allHolderSessions([]), true);
+    const changed: string[] = [];
+    for (const [key, { sessions, states }] of this.holderLiveness) {
+      if (sessions.length && sessions.map((s) => livenessOf(s, facts).state).join(",") !== states) changed.push(key);
+    }
+    return changed;
   }
 
   async forceRelease(lock: LockView, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {

@@ -26,6 +26,13 @@ export const ZooKeeperConnectionSchema = z
     maxDepth: z.number().int().min(0).max(32).default(6),
     maxNodes: z.number().int().min(100).max(5_000_000).default(200_000),
     sessionTimeoutMs: z.number().int().min(2_000).max(120_000).default(15_000),
+    /**
+     * Holder liveness: every server's `cons` (it must be in 4lw.commands.whitelist) is read with
+     * each snapshot and, while live, this often; 0 = never read cons (liveness "unknown").
+     */
+    livenessCheckMs: z.number().int().min(0).max(600_000).default(5_000),
+    /** A holder's session absent from every server's cons this long: the holder is judged dead. */
+    holderGoneMs: z.number().int().min(0).max(600_000).default(5_000),
     commandTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     readOnly: z.boolean().default(false),
   })

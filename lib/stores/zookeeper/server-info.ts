@@ -14,6 +14,11 @@ export interface ServerInfo {
 }
 
 export function srvr(address: string, timeoutMs = 2_000): Promise<string> {
+  return fourLetterWord(address, "srvr", timeoutMs);
+}
+
+/** Sends one four-letter word (srvr, cons) to a server and returns its whole answer. */
+export function fourLetterWord(address: string, word: "srvr" | "cons", timeoutMs = 2_000, maxBytes = 4 << 20): Promise<string> {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
   if (!m) return Promise.reject(new Error(`bad server address ${address}`));
   return new Promise((resolve, reject) => {
@@ -21,11 +26,18 @@ export function srvr(address: string, timeoutMs = 2_000): Promise<string> {
     let out = "";
     sock.setTimeout(timeoutMs, () => {
       sock.destroy();
-      reject(new Error(`srvr to ${address} timed out`));
+      reject(new Error(`${word} to ${address} timed out`));
     });
     sock.on("error", reject);
-    sock.on("connect", () => sock.write("srvr"));
-    sock.on("data", (d) => (out += d.toString("utf8")));
+    sock.on("connect", () => sock.write(word));
+    sock.on("data", (d) => {
+      out += d.toString("utf8");
+      // cons lists every connection of the server: a bounded answer, whatever the ensemble's size.
+      if (out.length > maxBytes) {
+        sock.destroy();
+        reject(new Error(`${word} from ${address} is over ${maxBytes} bytes`));
+      }
+    });
     sock.on("close", () => resolve(out));
   });
 }

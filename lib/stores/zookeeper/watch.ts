@@ -50,6 +50,11 @@ export class WatchSet implements WatchArming {
     return this.armedChild.size + this.armedData.size;
   }
 
+  /** Keys to re-read for a reason no watch reports (a holder's session left every server). */
+  changed(keys: string[]): void {
+    for (const k of keys) this.push(k);
+  }
+
   /** The session was replaced: the server forgot every watch. */
   sessionLost(): void {
     this.armedChild.clear();

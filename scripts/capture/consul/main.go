@@ -4,6 +4,7 @@
 //	consul-capture lock      [flags] <http-addr> <key>            api.Lock on <key>
 //	consul-capture pair      [flags] <http-addr> <key1> <key2>    one session, two api.Locks
 //	consul-capture semaphore [flags] <http-addr> <prefix> <limit> api.Semaphore
+//	consul-capture semwaits [flags] <http-addr> <prefix>[,<prefix>...][><prefix>]...  (semwaits.go)
 //	consul-capture churn     [flags] <http-addr> <key> <contenders> N api.Locks in a loop (churn.go)
 //
 // Flags: -ttl 15s (session TTL), -lock-delay 0 (session lock-delay; 0 = Consul's default
@@ -83,6 +84,8 @@ func main() {
 			usage()
 		}
 		churn(client, args[1], n, *register)
+	case "semwaits":
+		semWaits(client, o, args[1:])
 	case "semaphore":
 		if len(args) < 3 {
 			usage()

@@ -12,7 +12,8 @@ import { Etcd3 } from "etcd3";
 import { startEtcd, etcdctl, type EtcdServer } from "../../servers/etcd";
 import { waitFor } from "../../servers/process";
 import type { HoldProcess } from "../hold";
-import { etcdctlElect, etcdctlLock, goHold, interrupt, lineValue, prepareGoHold } from "./hold";
+import { etcdctlElect, etcdctlLock, goHold, goWaits, interrupt, lineValue, prepareGoHold } from "./hold";
+import { clientLine } from "../waits";
 import { bytesToJson, type EtcdFixture, type LeaseInfo } from "../../../lib/formats/etcd/entry";
 import { keyFromBytes } from "../../../lib/keys";
 
@@ -124,6 +125,16 @@ const SCENARIOS: Record<string, (c: Ctx) => Promise<void>> = {
     c.notes.lease = lineValue(p, "LEASE");
     c.notes.held = p.lines().filter((l) => l.startsWith("HELD "));
     await dump(c, "go-shared-lease", "go.etcd.io/etcd/client/v3/concurrency Mutex + Election", GO_VERSION(), "scripts/capture/etcd/go hold --ttl 20 mutex:... mutex:... elect:...");
+  },
+  /**
+   * Two Go sessions, each holding one Mutex and waiting for the other's: a real deadlock. The
+   * lease that holds locks/waits/a is the one queued on locks/waits/b, and the other way round.
+   */
+  async "go-waits-cycle"(c) {
+    const p = track(c, goWaits(c.go, c.etcd.endpoint, ["locks/waits/a>locks/waits/b", "locks/waits/b>locks/waits/a"], 30));
+    await p.waitForLine("READY", READY_MS);
+    c.notes.leases = [clientLine(p, "LEASE", 0), clientLine(p, "LEASE", 1)];
+    await dump(c, "go-waits-cycle", "go.etcd.io/etcd/client/v3/concurrency Mutex", GO_VERSION(), "scripts/capture/etcd/go waits --ttl 30 locks/waits/a>locks/waits/b locks/waits/b>locks/waits/a");
   },
   /** The server's v3lock API (gRPC gateway POST /v3/lock/lock) on caller leases: a holder and a blocked caller. */
   async "v3lock-api"(c) {

@@ -37,6 +37,16 @@ export function goHold(bin: string, endpoints: string | string[], whats: string[
   return startHold(`etcd-go ${whats.join(" ")}`, bin, args);
 }
 
+/**
+ * Several Go clients, one session (lease) each: client i holds the prefixes of specs[i] and,
+ * once all hold, waits for the one after ">" ("/locks/a>/locks/b"). Prints LEASE i <hex>,
+ * HOLDS i <key>, WAITING i <prefix>, READY (every wait is in etcd), ACQUIRED i <key>.
+ */
+export function goWaits(bin: string, endpoints: string | string[], specs: string[], ttlSec?: number): HoldProcess {
+  const eps = Array.isArray(endpoints) ? endpoints.join(",") : endpoints;
+  return startHold(`etcd-go waits ${specs.join(" ")}`, bin, ["waits", eps, ...(ttlSec ? ["--ttl", String(ttlSec)] : []), ...specs]);
+}
+
 /** `etcdctl lock <name>` holding until interrupted (prints the key once it holds the lock). */
 export function etcdctlLock(endpoint: string, name: string, ttlSec = 10): HoldProcess {
   return startHold(`etcdctl lock ${name}`, etcdctlBinary(), [`--endpoints=${endpoint}`, "lock", name, `--ttl=${ttlSec}`]);

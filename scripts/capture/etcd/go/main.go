@@ -4,6 +4,7 @@
 //
 //	etcd-capture hold <endpoints> [--ttl seconds] <what>...
 //	etcd-capture churn <endpoints> <prefix> <contenders> [--register url]   (churn.go)
+//	etcd-capture waits <endpoints> [--ttl seconds] <hold>[,<hold>...][><waitFor>]...   (waits.go)
 //
 // <endpoints> is a comma list (http://127.0.0.1:PORT,...). Every <what> shares ONE session
 // (one lease), so a test can put several locks and an election key on the same lease:
@@ -44,44 +45,50 @@ type held struct {
 	what   string
 }
 
+// connect parses "<endpoints> [--ttl seconds] <item>..." (exits with the usage on bad input),
+// connects, and returns the client, the session options and the items.
+func connect(args []string) (*clientv3.Client, []concurrency.SessionOption, []string) {
+	endpoints := strings.Split(args[0], ",")
+	opts := []concurrency.SessionOption{}
+	items := []string{}
+	for i := 1; i < len(args); i++ {
+		if args[i] == "--ttl" && i+1 < len(args) {
+			n, err := strconv.Atoi(args[i+1])
+			if err != nil || n <= 0 {
+				usage()
+			}
+			opts = append(opts, concurrency.WithTTL(n))
+			i++
+			continue
+		}
+		items = append(items, args[i])
+	}
+	if len(items) == 0 {
+		usage()
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "connect:", err)
+		os.Exit(1)
+	}
+	return cli, opts, items
+}
+
 func main() {
 	args := os.Args[1:]
 	if len(args) > 0 && args[0] == "churn" {
 		churn(args[1:])
 		return
 	}
+	if len(args) > 0 && args[0] == "waits" {
+		waits(args[1:])
+		return
+	}
 	if len(args) < 3 || args[0] != "hold" {
 		usage()
 	}
-	endpoints := strings.Split(args[1], ",")
-	ttl := 0
-	whats := []string{}
-	for i := 2; i < len(args); i++ {
-		if args[i] == "--ttl" && i+1 < len(args) {
-			n, err := strconv.Atoi(args[i+1])
-			if err != nil || n <= 0 {
-				usage()
-			}
-			ttl = n
-			i++
-			continue
-		}
-		whats = append(whats, args[i])
-	}
-	if len(whats) == 0 {
-		usage()
-	}
-
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "connect:", err)
-		os.Exit(1)
-	}
+	cli, opts, whats := connect(args[1:])
 	defer cli.Close()
-	opts := []concurrency.SessionOption{}
-	if ttl > 0 {
-		opts = append(opts, concurrency.WithTTL(ttl))
-	}
 	session, err := concurrency.NewSession(cli, opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "session:", err)

@@ -1,0 +1,11 @@
+import { handler } from "@/lib/api/errors";
+import { authorize } from "@/lib/auth/guard";
+import { registry } from "@/lib/registry";
+
+export const dynamic = "force-dynamic";
+
+/** Alerts firing and pending, each webhook's delivery state (never its URL), the last delivery attempts. */
+export const GET = handler(async (req: Request) => {
+  authorize(req, "view");
+  return Response.json(registry().alerts.answer(), { headers: { "cache-control": "no-store" } });
+});

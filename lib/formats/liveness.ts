@@ -1,0 +1,29 @@
+// Putting holder liveness on fresh records, the same way for every store that can tell
+// (lib/formats/<store>/liveness.ts says how each judges). Pure.
+
+import type { Holder, Liveness, LockRecord } from "../model";
+
+/**
+ * Sets each holder's liveness (`judge` returns undefined where there is nothing to judge) and the
+ * store's dead-holder `warning` on the lock when a holder is judged dead. Holder objects may be
+ * shared between the records of one decode (Consul: one per session): each gets one copy with
+ * its liveness, shared the same way.
+ */
+export function applyHolderLiveness(locks: LockRecord[], warning: string, judge: (h: Holder, l: LockRecord) => Liveness | undefined): void {
+  const copies = new Map<Holder, Holder>();
+  for (const l of locks) {
+    let dead = false;
+    l.holders = l.holders.map((holder) => {
+      let copy = copies.get(holder);
+      if (!copy) {
+        const liveness = judge(holder, l);
+        copy = liveness ? { ...holder, liveness } : holder;
+        copies.set(holder, copy);
+      }
+      if (copy.liveness?.state === "dead") dead = true;
+      return copy;
+    });
+    l.warnings = l.warnings.filter((w) => w !== warning);
+    if (dead) l.warnings.push(warning);
+  }
+}

@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import type { LockRecord } from "../model";
+import { WaitGraph } from "./graph";
+
+/** A lock held by `holders` with `waiters` queued (owner keys); "-" prefix = no identity. */
+function lock(key: string, holders: string[], waiters: string[] = [], kind: LockRecord["kind"] = "mutex"): LockRecord {
+  const party = (o: string, i: number) => (o.startsWith("-") ? { id: `${o}-${i}` } : { id: `${o}-${i}`, ownerKey: o, owner: `client ${o}` });
+  return {
+    connection: "c",
+    key,
+    name: key,
+    format: "memory.mutex",
+    kind,
+    state: holders.length ? "held" : "free",
+    holders: holders.map(party),
+    waiters: waiters.map((o, i) => ({ ...party(o, i), position: i + 1, since: "2026-01-01T00:00:00.000Z" })),
+    ttlMs: null,
+    ttlSource: "none",
+    holding: {},
+    observedAt: "2026-01-01T00:00:00.000Z",
+    consistency: "",
+    warnings: [],
+  };
+}
+
+function feed(g: WaitGraph, ...recs: LockRecord[]): string[] {
+  return recs.flatMap((r) => g.update(r.key, r));
+}
+
+describe("WaitGraph", () => {
+  it("a two-party cycle is a deadlock on both locks, as one cycle of locks and owners", () => {
+    const g = new WaitGraph();
+    expect(feed(g, lock("a", ["A"]), lock("b", ["B"]))).toEqual([]);
+    expect(feed(g, lock("a", ["A"], ["B"]))).toEqual([]);
+    expect(feed(g, lock("b", ["B"], ["A"])).sort()).toEqual(["a", "b"]);
+    expect(g.isDeadlocked("a") && g.isDeadlocked("b")).toBe(true);
+    expect(g.cycles()).toEqual([{ owners: ["A", "B"], locks: ["b", "a"] }]);
+    expect(g.edges().total).toBe(2);
+  });
+
+  it("a chain is no deadlock; a three-party cycle is", () => {
+    const g = new WaitGraph();
+    feed(g, lock("a", ["A"], ["B"]), lock("b", ["B"], ["C"]), lock("c", ["C"]));
+    expect(g.deadlockedLocks()).toEqual([]);
+    expect(g.cycles()).toEqual([]);
+    expect(feed(g, lock("c", ["C"], ["A"])).sort()).toEqual(["a", "b", "c"]);
+    expect(g.cycles()).toEqual([{ owners: ["A", "C", "B"], locks: ["c", "b", "a"] }]);
+  });
+
+  it("a cycle that breaks (a holder released, a waiter gave up) clears every lock on it", () => {
+    const g = new WaitGraph();
+    feed(g, lock("a", ["A"], ["B"]), lock("b", ["B"], ["A"]));
+    // Force-release a: B takes it; A still waits for b, now held by B: a chain.
+    expect(feed(g, lock("a", ["B"])).sort()).toEqual(["a", "b"]);
+    expect(g.deadlockedLocks()).toEqual([]);
+    // And a lock that disappears altogether.
+    feed(g, lock("a", ["A"], ["B"]), lock("b", ["B"], ["A"]));
+    expect(g.update("b", null).sort()).toEqual(["a", "b"]);
+  });
+
+  it("a lock outside the cycle that only waits on it is not a deadlock of its own", () => {
+    const g = new WaitGraph();
+    feed(g, lock("a", ["A"], ["B"]), lock("b", ["B"], ["A"]), lock("x", ["A"], ["X"]));
+    expect(g.deadlockedLocks().sort()).toEqual(["a", "b"]);
+  });
+
+  it("semaphores: a waiter is stuck only if every holder is; a permit held outside the cycle can still free it", () => {
+    const g = new WaitGraph();
+    // A holds a, waits for sem (held by B and C); B waits for a. C waits for nothing: it may let go.
+    feed(g, lock("a", ["A"], ["B"]), lock("sem", ["B", "C"], ["A"], "semaphore"));
+    expect(g.deadlockedLocks()).toEqual([]);
+    // C now waits for a too: every holder of sem is stuck behind A.
+    expect(feed(g, lock("a", ["A"], ["B", "C"])).sort()).toEqual(["a", "sem"]);
+  });
+
+  it("holders and waiters without identity are not in the graph, and are counted", () => {
+    const g = new WaitGraph();
+    feed(g, lock("t", ["-token"], ["-other"]), lock("a", ["A"], ["-x"]));
+    expect(g.edges().total).toBe(0);
+    expect(g.unidentifiedCount()).toBe(2);
+  });
+
+  it("tells what an owner holds and waits for", () => {
+    const g = new WaitGraph();
+    feed(g, lock("a", ["A"], ["B"]), lock("b", ["B"]), lock("c", ["B"]));
+    expect([...g.holdsOf("B")].sort()).toEqual(["b", "c"]);
+    expect([...g.waitsOf("B")]).toEqual(["a"]);
+    expect(g.party("B")?.owner).toBe("client B");
+  });
+
+  it("incremental updates agree with a graph built from scratch (random waits, 2,000 steps)", () => {
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const owners = Array.from({ length: 12 }, (_, i) => `o${i}`);
+    const keys = Array.from({ length: 15 }, (_, i) => `l${i}`);
+    const current = new Map<string, LockRecord>();
+    const g = new WaitGraph();
+    const dead = new Set<string>();
+    for (let step = 0; step < 2_000; step++) {
+      const key = keys[rnd(keys.length)];
+      let rec: LockRecord | null = null;
+      if (rnd(5) > 0) {
+        const sem = rnd(4) === 0;
+        const holders = [...new Set(Array.from({ length: sem ? 1 + rnd(3) : 1 }, () => owners[rnd(owners.length)]))];
+        const waiters = [...new Set(Array.from({ length: rnd(3) }, () => owners[rnd(owners.length)]))];
+        rec = lock(key, holders, waiters, sem ? "semaphore" : "mutex");
+      }
+      for (const k of g.update(key, rec)) (g.isDeadlocked(k) ? dead.add(k) : dead.delete(k));
+      if (rec) current.set(key, rec);
+      else current.delete(key);
+      const fresh = new WaitGraph();
+      for (const r of current.values()) fresh.update(r.key, r);
+      expect(new Set(g.deadlockedLocks()), `step ${step}`).toEqual(new Set(fresh.deadlockedLocks()));
+      // The changes reported are exactly the flags that moved.
+      expect(dead).toEqual(new Set(g.deadlockedLocks()));
+    }
+  });
+
+  it("at 100,000 locks an update visits only the waits it can reach", () => {
+    const g = new WaitGraph();
+    for (let i = 0; i < 100_000; i++) g.update(`k${i}`, lock(`k${i}`, [`o${i}`]));
+    // A chain of 10: o0 waits for k1 (o1), o1 for k2, ... o9 holds k9.
+    for (let i = 0; i < 9; i++) g.update(`k${i + 1}`, lock(`k${i + 1}`, [`o${i + 1}`], [`o${i}`]));
+    g.visited = 0;
+    g.update("k50000", lock("k50000", [`o50000`])); // uncontended: no search at all
+    expect(g.visited).toBe(0);
+    g.update("k5", lock("k5", ["o5"], ["o4"])); // same edges
+    expect(g.visited).toBe(0);
+    g.update("k9", lock("k9", ["o9"], ["o8", "o70000"])); // a new waiter joins the chain's tail
+    expect(g.visited).toBeLessThanOrEqual(4);
+    expect(g.update("k0", lock("k0", ["o0"], ["o9"])).length).toBe(10); // closes the chain: a 10-lock deadlock
+    expect(g.visited).toBeLessThanOrEqual(4 + 10);
+  });
+});
