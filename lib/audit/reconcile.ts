@@ -11,7 +11,7 @@
 // store answers); after a restart the pending ones are found again in the audit file.
 
 import type { StoreAdapter, LockRecord, ReleaseMode } from "../model";
-import { decodeFence, type Fence } from "../fence";
+import { decodeFence, fenceHolding, type Fence } from "../fence";
 import { holdingIds } from "../stores";
 import type { AuditEntry, AuditInput, AuditLog } from "./log";
 
@@ -116,7 +116,7 @@ export class Reconciler {
     if (current === undefined) return;
     const mode = base.mode as ReleaseMode;
     const seen = holdingIds(hub.adapter.kind, fence.h, mode);
-    const now = current ? holdingIds(hub.adapter.kind, decodeFence(current.fence).h, mode) : [];
+    const now = current ? holdingIds(hub.adapter.kind, fenceHolding(current.holding), mode) : [];
     const present = seen.some((id) => now.includes(id));
     const at = new Date().toISOString();
     const outcome = present ? "not_applied" : "applied";

@@ -8,7 +8,7 @@ import { waitFor } from "../../scripts/servers/process";
 function rec(key: string, holder: string): LockRecord {
   return {
     connection: "c", key, name: key, format: "t", kind: "mutex", state: "held", holders: [{ id: holder }], waiters: [],
-    ttlMs: 1000, ttlSource: "pttl", fence: `${key}=${holder}`, observedAt: new Date().toISOString(), consistency: "x", warnings: [],
+    ttlMs: 1000, ttlSource: "pttl", holding: { holder }, observedAt: new Date().toISOString(), consistency: "x", warnings: [],
   };
 }
 

@@ -4,7 +4,7 @@
 import type Redis from "ioredis";
 import { Cluster } from "ioredis";
 import calculateSlot from "cluster-key-slot";
-import type { Health, LockRecord, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import type { Health, LockRecord, LockView, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
 import type { RedisConnectionConfig } from "./config";
 import { createPrimary, createReplica, neverSent, scanNodes, type RedisClient } from "./client";
 import { LargeValues, readEntries, type ReadResult } from "./read";
@@ -189,7 +189,7 @@ export class RedisAdapter implements StoreAdapter {
     return out;
   }
 
-  async forceRelease(lock: LockRecord, _mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
+  async forceRelease(lock: LockView, _mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
     const target = releaseTarget(lock, (f) => this.scope.releaseProblem(f));
     if ("refused" in target) return target.refused;
@@ -250,7 +250,7 @@ export class RedisAdapter implements StoreAdapter {
     }
   }
 
-  describeRelease(lock: LockRecord): ReleasePlan {
+  describeRelease(lock: LockView): ReleasePlan {
     const fence = decodeFence(lock.fence);
     const call = scriptFor(fence.h, this.primary instanceof Cluster);
     const notes: string[] = [];
@@ -293,13 +293,13 @@ function noReleaseReason(format: string): string {
   return "The value is larger than LockDeck reads, so it cannot be compared exactly.";
 }
 
-function deletesText(lock: LockRecord, h: Record<string, unknown>): string {
+function deletesText(lock: LockView, h: Record<string, unknown>): string {
   if (h.t === "string") return `STRING ${lock.key} while its value is exactly ${JSON.stringify(lock.holders[0]?.id ?? "")}`;
   if (h.t === "hash") return `HASH ${lock.key} while its fields are exactly ${h.fields}`;
   return "nothing";
 }
 
-function wakesText(lock: LockRecord, h: Record<string, unknown>, sharded: boolean): string | undefined {
+function wakesText(lock: LockView, h: Record<string, unknown>, sharded: boolean): string | undefined {
   if (h.t === "hash" && h.ch) {
     const head = lock.format === "redisson.fair" && lock.waiters[0] ? `the head waiter ${lock.waiters[0].id}` : "waiters";
     return `${head}: PUBLISH ${h.msg} on ${h.ch}${sharded ? " (and SPUBLISH where the node runs Redis ≥ 7: sharded pub/sub)" : ""}`;

@@ -16,6 +16,7 @@ import { lockStatus } from "../../status";
 import { RedisAdapter } from "./adapter";
 import { RedisConnectionSchema } from "./config";
 import type { LockRecord } from "../../model";
+import { withFence } from "../../fence";
 
 const procs: HoldProcess[] = [];
 const hubs: Hub[] = [];
@@ -116,9 +117,9 @@ describe("Redisson waiters that Redis only counts (real Redisson clients blocked
       const waiting = (await adapter.anonymousWaiters([rec!], signal)).get(name);
       expect(waiting).toMatchObject({ count: 1 });
       expect(waiting!.source).toContain(`PUBSUB SHARDNUMSUB redisson_lock__channel:{${name}}`);
-      expect(adapter.describeRelease(rec!).wakes).toContain("SPUBLISH");
+      expect(adapter.describeRelease(withFence(rec!)).wakes).toContain("SPUBLISH");
       const released = Date.now();
-      expect(await adapter.forceRelease(rec!, "delete", signal)).toMatchObject({ status: "released" });
+      expect(await adapter.forceRelease(withFence(rec!), "delete", signal)).toMatchObject({ status: "released" });
       const line = () => p.lines().find((l) => l.startsWith("ACQUIRED 0 "));
       await waitFor(async () => !!line(), { timeoutMs: 10_000, what: "the waiter to acquire" });
       const acquired = Number(line()!.split(" ")[2]);
