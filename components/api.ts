@@ -4,7 +4,7 @@
 
 // Answer types are declared once, on the server side (lib/api/types.ts): type-only imports,
 // nothing of the server's code reaches the browser bundle.
-import type { LockRecord, ReleasePlan } from "@/lib/model";
+import type { LockView, ReleasePlan } from "@/lib/model";
 import type {
   AfterRelease,
   AuditAnswer,
@@ -154,7 +154,7 @@ export function newRequestId(): string {
 export type ReleaseResult =
   | { kind: "released"; detail?: string; auditId?: string; after?: AfterRelease }
   | { kind: "pending"; approvalId: string; expiresAt: string }
-  | { kind: "changed"; message: string; current: LockRecord | null; after?: AfterRelease }
+  | { kind: "changed"; message: string; current: LockView | null; after?: AfterRelease }
   | { kind: "gone"; message: string; after?: AfterRelease }
   | { kind: "error"; status: number; code: string; message: string; requestId?: string };
 
@@ -179,7 +179,7 @@ async function releaseResult(send: () => Promise<Response>): Promise<ReleaseResu
     return { kind: "error", status: res.status, code: "unexpected", message: `unexpected answer: ${JSON.stringify(body).slice(0, 200)}` };
   }
   const err = await errorFrom(res);
-  const extra = err.body as { current?: LockRecord | null; after?: AfterRelease; requestId?: unknown } | undefined;
+  const extra = err.body as { current?: LockView | null; after?: AfterRelease; requestId?: unknown } | undefined;
   if (res.status === 409 && err.code === "changed") return { kind: "changed", message: err.message, current: extra?.current ?? null, after: extra?.after };
   if (res.status === 404 && err.code === "gone") return { kind: "gone", message: err.message, after: extra?.after };
   const requestId = typeof extra?.requestId === "string" ? extra.requestId : undefined;

@@ -4,7 +4,7 @@
 // components/api.ts re-exports these under the names the UI uses.
 
 import type { z } from "zod";
-import type { ConnectionStatus, LockRecord, Problem, ReleaseMode, ReleasePlan, UpdateMode } from "../model";
+import type { ConnectionStatus, LockView, Problem, ReleaseMode, ReleasePlan, UpdateMode } from "../model";
 import type { LockStatus } from "../status";
 import type { Role } from "../auth/config";
 import type { ConsistencyOption } from "../stores/module";
@@ -181,7 +181,8 @@ export interface LocksPage extends Freshness {
   pollIntervalMs?: number;
   total: number;
   offset: number;
-  locks: LockRecord[];
+  /** With their fences (empty for viewers). */
+  locks: LockView[];
   problems: Problem[];
   nextCursor: string | null;
   formats: string[];
@@ -189,7 +190,7 @@ export interface LocksPage extends Freshness {
 
 /** GET /api/connections/:id/lock?key=: the lock re-read from the store, and what a release would do. */
 export interface LockDetail extends Freshness {
-  lock: LockRecord;
+  lock: LockView;
   /** Other locks on the same lease or session (its blast radius). */
   related: string[];
   /** The plan of the default mode (the first of plan.modes). */
