@@ -14,7 +14,7 @@ import { etcdctlLock, interrupt } from "../../../scripts/capture/etcd/hold";
 import { startEtcd } from "../../../scripts/servers/etcd";
 import { startFaultProxy } from "../../../scripts/servers/fault-proxy";
 import { waitFor } from "../../../scripts/servers/process";
-import { etcdSuite, lineMatching, signal } from "./testing";
+import { etcdSuite, lineMatching, signal } from "../../../test/support/etcd";
 
 const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) =>
   waitFor(async () => await check(), { timeoutMs, intervalMs: 50, what });

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from "vitest";
 import { CreateMode, ZkSession, digestAcl } from "./client";
-import { ensurePath, lockAt, signal, zookeeperFixture } from "./testing";
+import { ensurePath, lockAt, signal, zookeeperFixture } from "../../../test/support/zookeeper";
 import { startFaultProxy } from "../../../scripts/servers/fault-proxy";
 import { freePort } from "../../../scripts/servers/ports";
 import { waitFor } from "../../../scripts/servers/process";
