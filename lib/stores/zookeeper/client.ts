@@ -8,6 +8,7 @@
 //   - which server answered (host:port of the live socket).
 // Contract: one ZkSession = one ZooKeeper session. After "expired" it is dead: make a new one.
 
+import "server-only";
 import { createHash } from "node:crypto";
 import zookeeper from "node-zookeeper-client";
 import type { ZkStat } from "../../formats/zookeeper/entry";
