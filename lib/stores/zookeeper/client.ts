@@ -20,8 +20,6 @@ export interface SessionOptions {
   connectString: string;
   sessionTimeoutMs: number;
   auth: Array<{ scheme: string; credentials: string }>;
-  /** Reuse an existing session (tests use this to expire a session on purpose). */
-  session?: { id: Buffer; password: Buffer };
 }
 
 export type Watcher = (event: { type: number; path: string }) => void;
@@ -69,7 +67,6 @@ export class ZkSession {
       sessionTimeout: opts.sessionTimeoutMs,
       spinDelay: 500,
       retries: 0,
-      ...(opts.session ? { sessionId: opts.session.id, sessionPassword: opts.session.password } : {}),
     } as zookeeper.Option);
     for (const a of opts.auth) this.client.addAuthInfo(a.scheme, Buffer.from(a.credentials));
     this.client.on("state", (s: zookeeper.State) => {
@@ -110,10 +107,6 @@ export class ZkSession {
 
   get sessionId(): string {
     return "0x" + this.client.getSessionId().toString("hex").replace(/^0+(?=.)/, "");
-  }
-
-  sessionCredentials(): { id: Buffer; password: Buffer } {
-    return { id: this.client.getSessionId(), password: this.client.getSessionPassword() };
   }
 
   /** host:port of the server this session talks to right now, or null while disconnected. */
