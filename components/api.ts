@@ -2,7 +2,7 @@
 // ApiError on a non-OK answer, so TanStack Query never caches an error body as data; the
 // release call instead returns a typed result because 409/404 are answers the dialog shows.
 
-import type { LockRecord, Problem, ReleaseMode, ReleasePlan } from "@/lib/model";
+import type { Problem, ReleaseMode, ReleasePlan } from "@/lib/model";
 import type { AfterRelease, Freshness, LockView, PlanView } from "./truth-types";
 
 export type { ReleasePlan };
@@ -255,7 +255,7 @@ export function newRequestId(): string {
 export type ReleaseResult =
   | { kind: "released"; detail?: string; auditId?: string; after?: AfterRelease }
   | { kind: "pending"; approvalId: string; expiresAt: string }
-  | { kind: "changed"; message: string; current: LockRecord | null; after?: AfterRelease }
+  | { kind: "changed"; message: string; current: LockView | null; after?: AfterRelease }
   | { kind: "gone"; message: string; after?: AfterRelease }
   | { kind: "error"; status: number; code: string; message: string; requestId?: string };
 
@@ -280,7 +280,7 @@ async function releaseResult(send: () => Promise<Response>): Promise<ReleaseResu
     return { kind: "error", status: res.status, code: "unexpected", message: `unexpected answer: ${JSON.stringify(body).slice(0, 200)}` };
   }
   const err = await errorFrom(res);
-  const extra = err.body as { current?: LockRecord | null; after?: AfterRelease; requestId?: unknown } | undefined;
+  const extra = err.body as { current?: LockView | null; after?: AfterRelease; requestId?: unknown } | undefined;
   if (res.status === 409 && err.code === "changed") return { kind: "changed", message: err.message, current: extra?.current ?? null, after: extra?.after };
   if (res.status === 404 && err.code === "gone") return { kind: "gone", message: err.message, after: extra?.after };
   const requestId = typeof extra?.requestId === "string" ? extra.requestId : undefined;

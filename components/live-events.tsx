@@ -16,7 +16,7 @@
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { usePathname } from "next/navigation";
 import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
-import type { LockRecord } from "@/lib/model";
+import type { LockView } from "@/lib/model";
 import type { ConnectionSummary, LocksPage } from "./api";
 import type { Freshness } from "./truth-types";
 import { connectionsQuery, keys } from "./queries";
@@ -43,7 +43,7 @@ interface StatusEvent extends Freshness {
 const FRESHNESS_FIELDS = ["now", "confirmedAt", "confirmedBy", "confirmedAgeMs", "outageSince"] as const;
 
 /** Pending changes of one connection: key → new record, or null when removed. */
-type Pending = Map<string, Map<string, LockRecord | null>>;
+type Pending = Map<string, Map<string, LockView | null>>;
 
 const FLUSH_MS = 100;
 const INVALIDATE_MS = 1_000;
@@ -53,7 +53,7 @@ export function connectionFromPath(pathname: string | null): string | null {
   return m ? decodeURIComponent(m[1]) : null;
 }
 
-function applyChanges(client: QueryClient, conn: string, changes: Map<string, LockRecord | null>) {
+function applyChanges(client: QueryClient, conn: string, changes: Map<string, LockView | null>) {
   client.setQueriesData<LocksPage>({ queryKey: keys.locksOf(conn) }, (page) => {
     if (!page) return page;
     let touched = false;
@@ -163,7 +163,7 @@ export function LiveEvents({ children }: { children: ReactNode }) {
         scheduleInvalidate(conn);
       }
     };
-    const queue = (conn: string, key: string, record: LockRecord | null) => {
+    const queue = (conn: string, key: string, record: LockView | null) => {
       let changes = pending.get(conn);
       if (!changes) pending.set(conn, (changes = new Map()));
       changes.set(key, record);
@@ -206,7 +206,7 @@ export function LiveEvents({ children }: { children: ReactNode }) {
         }
       };
       es.addEventListener("upsert", (e) => {
-        const ev = parse<{ connection: string; lock: LockRecord }>(e);
+        const ev = parse<{ connection: string; lock: LockView }>(e);
         if (ev?.lock) queue(ev.connection, ev.lock.key, ev.lock);
       });
       es.addEventListener("remove", (e) => {

@@ -3,7 +3,7 @@
 import type { ReactNode } from "react";
 import Link from "next/link";
 import { escapeControls } from "@/lib/keys";
-import type { LockRecord, RawPreview } from "@/lib/model";
+import type { RawPreview } from "@/lib/model";
 import { CopyButton } from "./copy-button";
 import { formatAge, formatClock, formatDuration, formatRawSize, formatTtl, msBetween, shortId } from "./format";
 import { startLabel, whoText } from "./holder-text";
@@ -107,7 +107,7 @@ function LivenessLine({ h, now }: { h: HolderView; now: string }) {
 }
 
 /** `now`: the server's time of the latest read; ages run to it, so they tick while the page is open. */
-export function Holders({ lock, now }: { lock: LockRecord; now: string }) {
+export function Holders({ lock, now }: { lock: LockView; now: string }) {
   if (!lock.holders.length) return <p className="text-muted">Nobody holds it.</p>;
   return (
     <>
@@ -119,7 +119,7 @@ export function Holders({ lock, now }: { lock: LockRecord; now: string }) {
   );
 }
 
-export function TtlLine({ lock }: { lock: LockRecord }) {
+export function TtlLine({ lock }: { lock: LockView }) {
   return (
     <div className="flex flex-wrap items-center gap-3">
       <Ttl lock={lock} precise wide />

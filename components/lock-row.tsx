@@ -1,6 +1,5 @@
 import { memo, type MouseEvent } from "react";
 import { escapeControls } from "@/lib/keys";
-import type { LockRecord } from "@/lib/model";
 import { lockStatus } from "@/lib/status";
 import { formatClock, formatDuration, laterOf, msBetween } from "./format";
 import { startLabel, whoText } from "./holder-text";
@@ -20,7 +19,7 @@ export function lockHref(conn: string, key: string): string {
 }
 
 /** Who holds it first (owner, session), the short id after it; the id never shrinks to a stub. */
-function Holder({ lock }: { lock: LockRecord }) {
+function Holder({ lock }: { lock: LockView }) {
   const h = lock.holders[0];
   if (!h) return <span className="text-faint">–</span>;
   const more = lock.holders.length - 1;
@@ -70,7 +69,7 @@ function Waiters({ lock }: { lock: LockView }) {
 }
 
 /** Held: from the holding's start to the server's "now" (never to the last change), labelled by its source. */
-function Held({ lock, now }: { lock: LockRecord; now: string | undefined }) {
+function Held({ lock, now }: { lock: LockView; now: string | undefined }) {
   const h: HolderView | undefined = lock.holders[0];
   const ms = msBetween(h?.since, laterOf(now, lock.observedAt));
   if (!h?.since || ms === null) return <span className="text-faint">–</span>;
@@ -103,7 +102,7 @@ export interface LockRowProps {
   conn: string;
   /** Client-side navigation to the detail (a plain click; modified clicks keep the browser's behaviour). */
   onOpen(href: string): void;
-  lock: LockRecord;
+  lock: LockView;
   index: number;
   top: number;
   selected: boolean;

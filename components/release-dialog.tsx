@@ -3,7 +3,7 @@
 import { useEffect, useId, useRef, useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { escapeControls } from "@/lib/keys";
-import type { LockRecord, ReleaseMode } from "@/lib/model";
+import type { LockView, ReleaseMode } from "@/lib/model";
 import { newRequestId, releaseLock, type LockDetail, type ReleaseResult } from "./api";
 import { CopyButton } from "./copy-button";
 import { formatClock } from "./format";
@@ -16,7 +16,7 @@ import type { Freshness, PlanView } from "./truth-types";
 export interface ReleaseDialogProps {
   conn: string;
   /** The record as the operator saw it when opening the dialog: its fence is sent unchanged. */
-  lock: LockRecord;
+  lock: LockView;
   plan: PlanView;
   /** The connection's freshness, kept current while the dialog is open: a stale view needs an acknowledgement. */
   freshness: (Freshness & { message?: string }) | null;

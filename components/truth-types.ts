@@ -2,7 +2,7 @@
 // server side (lib/api/types.ts, lib/model.ts, lib/history/query.ts, lib/hub/bus.ts) and
 // re-exported here under the names the components use. Pure types, safe in client bundles.
 
-import type { Holder, LockRecord, ReleasePlan, Waiter } from "@/lib/model";
+import type { Holder, ReleasePlan, Waiter } from "@/lib/model";
 import type { Freshness as ServerFreshness } from "@/lib/api/types";
 
 export type {
@@ -31,7 +31,8 @@ export type ReleaseTarget = NonNullable<ReleasePlan["targets"]>[number];
 
 export type HolderView = Holder;
 export type WaiterView = Waiter;
-export type LockView = LockRecord;
+/** A lock as the API sends it: with its fence (empty for viewers), no holding. */
+export type { LockView } from "@/lib/model";
 export type PlanView = ReleasePlan;
 
 /**

@@ -1,13 +1,13 @@
-import type { LockRecord } from "@/lib/model";
+import type { LockView } from "@/lib/model";
 import { formatTtl } from "./format";
 
 /** grantedTtl is the TTL the holding was granted, when the store tells it (etcd leases). */
-export function grantedTtl(lock: LockRecord): number | null {
+export function grantedTtl(lock: LockView): number | null {
   const g = lock.holders[0]?.lease?.grantedTtlMs;
   return g && g > 0 ? g : null;
 }
 
-const SOURCE: Record<LockRecord["ttlSource"], string> = {
+const SOURCE: Record<LockView["ttlSource"], string> = {
   pttl: "PTTL",
   lease: "lease TTL",
   session: "session TTL",
@@ -27,7 +27,7 @@ function barColour(fraction: number): string {
  * data-testid="lock-ttl", data-ttl-ms = the raw value ("" for no expiry).
  */
 /** Consul reports a session's configured TTL only, never the time left: say so, never "∞". */
-function SessionTtl({ lock }: { lock: LockRecord }) {
+function SessionTtl({ lock }: { lock: LockView }) {
   const s = lock.holders[0]?.session;
   const text = lock.holders.length === 0 ? "–" : s?.ttl ? `session TTL ${s.ttl}` : "no session TTL";
   return (
@@ -43,7 +43,7 @@ function SessionTtl({ lock }: { lock: LockRecord }) {
   );
 }
 
-export function Ttl({ lock, precise = false, wide = false }: { lock: LockRecord; precise?: boolean; wide?: boolean }) {
+export function Ttl({ lock, precise = false, wide = false }: { lock: LockView; precise?: boolean; wide?: boolean }) {
   if (lock.ttlSource === "session" && lock.ttlMs === null) return <SessionTtl lock={lock} />;
   if (lock.ttlSource === "zk-session" && lock.ttlMs === null) {
     // ZooKeeper: an ephemeral holder node lives exactly as long as its session, whose time left

@@ -1,7 +1,7 @@
 "use client";
 
 import { useQueries, useQueryClient } from "@tanstack/react-query";
-import type { LockRecord } from "@/lib/model";
+import type { LockView } from "@/lib/model";
 import type { LocksPage, LocksQuery } from "./api";
 import { PAGE_SIZE, keys, locksPageQuery } from "./queries";
 
@@ -9,7 +9,7 @@ export interface LockPages {
   /** The newest page read for these filters: total, mode, consistency, formats, problems. */
   meta: LocksPage | undefined;
   /** The row at a table index, or undefined while its page loads. */
-  rowAt(index: number): { lock: LockRecord; removed: boolean } | undefined;
+  rowAt(index: number): { lock: LockView; removed: boolean } | undefined;
   error: unknown;
   fetching: boolean;
 }

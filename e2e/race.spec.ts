@@ -2,7 +2,9 @@
 // unique identities churn one lock while 2 operators force-release it through a real console's
 // HTTP API as fast as they can, each with the fence of the holding it just read. It passes only
 // if every holding that ended without its owner releasing it is exactly one the console
-// answered 200 for (and every 200 is such a holding), at least 20 releases applied, some were
+// answered 200 for (and every 200 is such a holding) — counting a holding taken away before its
+// contender's lock call returned, which the churn programs report from the store's own record —,
+// no release removed a contender that was only waiting, at least 20 releases applied, some were
 // refused as changed, and nothing answered 5xx. Where the store has a fencing token, a fenced
 // register shows what it buys: an evicted holder's late write is refused once the next holder
 // wrote, and a holder that still held the lock is never refused.
@@ -64,11 +66,14 @@ async function race(connection: string, key: string, start: (register: Register)
     console.log(
       `${connection}: ${v.holdings} holdings by ${CONTENDERS} ${churn.label} contenders in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
         `operators: ${v.applied} applied, ${v.changed} refused as changed (409), ${v.gone} gone (404), ${answers.filter((a) => a.status === 0).length} reads with no holder; ` +
-        `lost holdings ${holdings.filter((h) => h.end === "lost").length}` +
+        `lost holdings ${holdings.filter((h) => h.end === "lost").length} (${holdings.filter((h) => h.end === "lost" && h.from === h.to).length} before their contender saw them)` +
         (v.register ? `; register: ${v.register.lateRefused} late writes of evicted holders refused, ${v.register.lateAcceptedAfterEviction} landed before the next holder wrote` : ""),
     );
+    const said = churn.stderr?.().trim();
+    if (said) console.log(`${connection} contenders' stderr (last lines):\n${said.split("\n").slice(-20).join("\n")}`);
     expect(v.serverErrors, "no 5xx").toEqual([]);
     expect(v.unknownEnds, "every holder knows how its holding ended").toEqual([]);
+    expect(v.waitersRemoved, "no release removed a contender that was still waiting").toEqual([]);
     expect(v.lostUnexplained, "every holding lost without its owner releasing it is one the console said it released").toEqual([]);
     expect(v.appliedUnexplained, "every 200 is a holding its owner then found gone").toEqual([]);
     expect(v.applied).toBeGreaterThanOrEqual(MIN_APPLIED);

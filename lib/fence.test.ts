@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { decodeFence, encodeFence, fenceFor, FenceError } from "./fence";
+import { createHash } from "node:crypto";
+import { decodeFence, encodeFence, fenceFor, fenceOf, FenceError } from "./fence";
+import { decodeRedis } from "./formats/redis";
+import { present } from "./api/exposure";
 
 const want = { connection: "c", key: "k", formats: ["redis.token"] };
 
@@ -36,5 +39,40 @@ describe("fences", () => {
     expect(() => fenceFor(encodeFence("other", "k", "redis.token", {}), want)).toThrow(/^fence: made for connection "other"/);
     expect(() => fenceFor(encodeFence("c", "k2", "redis.token", {}), want)).toThrow(/^fence: made for another key/);
     expect(() => fenceFor(encodeFence("c", "k", "zk.recipe", {}), want)).toThrow(/^fence: format "zk.recipe"/);
+  });
+});
+
+describe("fences made on demand", () => {
+  const ctx = { connection: "c1", consistency: "primary", now: Date.parse("2026-01-01T00:00:00Z") };
+  const sha1 = (b: Buffer) => createHash("sha1").update(b).digest("hex");
+  const token = (key: string, value: Buffer) => decodeRedis([{ key, type: "string", pttl: 5_000, size: value.length, truncated: false, value }], ctx).locks[0];
+  const values: Array<[string, Buffer]> = [
+    ["a hex token (kept as its holder id)", Buffer.from("0123456789abcdef0123456789abcdef")],
+    ["a non-ASCII token (kept as its holder id)", Buffer.from("héllo-wörld-tøken", "utf8")],
+    ["a token with control characters (digested at read)", Buffer.from("tok\u001b[31mred-0123")],
+    ["bytes that are not UTF-8 (digested at read)", Buffer.from([0xff, 0xfe, 0x41, 0x42, 0x43, 0x44, 0x45, 0xc3])],
+    ["a token longer than a holder id (digested at read)", Buffer.alloc(300, 0x61)],
+  ];
+
+  it.each(values)("%s: the record holds no fence; its fence names the value's SHA-1, never the value, the same every time", (_what, bytes) => {
+    const rec = token("lock:t", bytes);
+    expect("fence" in rec).toBe(false);
+    expect(JSON.stringify(rec)).not.toMatch(/"fence"/);
+    const fence = fenceOf(rec);
+    // The same fence the read path used to make eagerly, so fences already handed out still match.
+    expect(fence).toBe(encodeFence("c1", "lock:t", rec.format, { t: "string", d: sha1(bytes) }));
+    expect(fenceOf(rec)).toBe(fence);
+    expect(Buffer.from(fence.split(".")[0], "base64url").toString("utf8")).not.toContain(bytes.toString("utf8").slice(0, 16));
+    expect(fenceFor(fence, { connection: "c1", key: "lock:t", formats: [rec.format] }).h).toEqual({ t: "string", d: sha1(bytes) });
+  });
+
+  it("viewers get neither fence nor holding nor raw preview; releasers a verifiable fence and no holding", () => {
+    const rec = { ...token("lock:v", Buffer.from("0123456789abcdef0123456789abcdef")), raw: [{ key: "lock:v", type: "string", preview: "x", encoding: "text" as const, size: 1, truncated: false }] };
+    const seen = present("view", rec);
+    expect(seen.fence).toBe("");
+    expect("holding" in seen || "raw" in seen).toBe(false);
+    const full = present("release", rec);
+    expect("holding" in full).toBe(false);
+    expect(decodeFence(full.fence)).toMatchObject({ c: "c1", k: "lock:v", f: "redis.token" });
   });
 });

@@ -8,12 +8,15 @@
 // about. Holdings carry identities (revisions, sessions, znode versions, a digest of a token),
 // never a raw value.
 //
-// encodeFence is a pure function of its four arguments and the process's fence key: cheap
-// enough (one JSON.stringify and one HMAC, ~5 µs) to make fences on demand.
+// Fences are made on demand: a record keeps only its compact holding (LockRecord.holding), and
+// fenceOf makes the fence when one is sent (an API page, an SSE upsert, a release plan). It is a
+// pure function of (connection, key, format, holding) and the process's fence key: the same
+// holding gives the same fence on every call and every replica sharing the secret.
 
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { derivedKey } from "./auth/secret";
+import type { Holding, LockRecord, LockView } from "./model";
 
 const FenceSchema = z
   .object({
@@ -40,6 +43,35 @@ export function encodeFence(connection: string, key: string, format: string, hol
   return `${payload}.${mac(payload)}`;
 }
 
+/** The holding of a lock nobody can release (unknown layout, truncated value): shared, never mutated. */
+export const NO_HOLDING: Holding = Object.freeze({ t: "none" }) as Holding;
+
+/**
+ * A Redis token whose value is its holder id verbatim (the caller checked that the UTF-8 text
+ * round-trips to the stored bytes): the record keeps the string it already holds, and the
+ * digest a fence carries is taken only when a fence is made.
+ */
+export function tokenHolding(value: string): Holding {
+  return { t: "token", v: value };
+}
+
+/** The fence's `h` for a record's holding: the same except a kept token, which becomes its SHA-1 (never the value). */
+export function fenceHolding(h: Holding): FenceHolding {
+  if (h.t !== "token") return h;
+  return { t: "string", d: createHash("sha1").update(String(h.v), "utf8").digest("hex") };
+}
+
+/** The fence of a record as it is now (a pure function of connection, key, format and holding). */
+export function fenceOf(rec: Pick<LockRecord, "connection" | "key" | "format" | "holding">): string {
+  return encodeFence(rec.connection, rec.key, rec.format, fenceHolding(rec.holding));
+}
+
+/** The record as the API sends it to someone who may release: its fence made, its holding left out. */
+export function withFence(rec: LockRecord): LockView {
+  const { holding: _holding, ...rest } = rec;
+  return { ...rest, fence: fenceOf(rec) };
+}
+
 /** A refused fence; the message names the field ("fence: ..."). */
 export class FenceError extends Error {
   override readonly name = "FenceError";
@@ -47,8 +79,8 @@ export class FenceError extends Error {
 
 /** Verifies the signature first, then reads the fence. Throws FenceError. */
 export function decodeFence(text: string): Fence {
-  const dot = text.length - MAC_CHARS - 1;
-  if (typeof text !== "string" || dot < 1 || text[dot] !== ".") throw new FenceError("fence: not a fence made by this server");
+  const dot = typeof text === "string" ? text.length - MAC_CHARS - 1 : -1;
+  if (dot < 1 || text[dot] !== ".") throw new FenceError("fence: not a fence made by this server");
   const payload = text.slice(0, dot);
   const given = Buffer.from(text.slice(dot + 1), "base64url");
   const want = Buffer.from(mac(payload), "base64url");

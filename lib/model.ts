@@ -118,8 +118,11 @@ export interface LockRecord {
   ttlMs: number | null;
   ttlSource: TtlSource;
   fencingToken?: string;
-  /** Opaque: the exact holding observed; force-release is conditional on it (lib/fence.ts). */
-  fence: string;
+  /**
+   * The exact holding observed, compact and server-only: a release is conditional on it. The
+   * API never sends it; it sends a fence made from it on demand (lib/fence.ts fenceOf).
+   */
+  holding: Holding;
   observedAt: string;
   consistency: string;
   warnings: string[];
@@ -130,6 +133,22 @@ export interface LockRecord {
   /** A short, escaped preview of the raw store value(s). */
   raw?: RawPreview[];
 }
+
+/**
+ * Store-specific identity of a holding (revisions, sessions, znode versions, a token's digest),
+ * as a fence names it (its `h`). One compact form is kept only in memory: a Redis token whose
+ * value is its holder id verbatim, {t: "token", v}, digested when a fence is made.
+ */
+export type Holding = Record<string, string | number | null>;
+
+/**
+ * A lock as the API sends it: no holding; instead an opaque fence (lib/fence.ts) naming it,
+ * made for this answer, empty for those who may not release. Releases act on one of these.
+ */
+export type LockView = Omit<LockRecord, "holding"> & {
+  /** Opaque: the exact holding observed; force-release is conditional on it (lib/fence.ts). */
+  fence: string;
+};
 
 export interface RawPreview {
   key: string;
@@ -162,6 +181,12 @@ export interface Health {
   message: string;
   /** e.g. "Redis 7.0.15 standalone" */
   server?: string;
+  /**
+   * Set when the check stopped waiting (its timeout) while its request is still out: resolves
+   * null once the store answers after all, or with why it never did. Never rejects. A store
+   * whose answers come late is slow, not down (the hub shows "slow" while they keep coming).
+   */
+  late?: Promise<string | null>;
 }
 
 /** Every mode some store offers; each store's modes, and what they do, are in its module (lib/stores/<kind>/module.ts). */
@@ -226,10 +251,13 @@ export interface StoreAdapter {
   anonymousWaiters?(locks: LockRecord[], signal: AbortSignal): Promise<Map<string, { count: number; source: string }>>;
   /** Fresh remaining TTLs for a few lock keys, straight from the store. */
   ttls?(keys: string[], signal: AbortSignal): Promise<Map<string, number | null>>;
-  /** `target`: one holder's id (ReleasePlan.targets) to release alone; absent = the whole holding seen. */
-  forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal, target?: string): Promise<ReleaseOutcome>;
+  /**
+   * Acts on the holding the fence of `lock` names (verified first: lib/stores/release-target.ts).
+   * `target`: one holder's id (ReleasePlan.targets) to release alone; absent = the whole holding seen.
+   */
+  forceRelease(lock: LockView, mode: ReleaseMode, signal: AbortSignal, target?: string): Promise<ReleaseOutcome>;
   /** What a release would do, in the store's own words, for the dialog (for one target holder, if given). */
-  describeRelease(lock: LockRecord, mode: ReleaseMode, target?: string): ReleasePlan;
+  describeRelease(lock: LockView, mode: ReleaseMode, target?: string): ReleasePlan;
   close(): Promise<void>;
 }
 

@@ -27,7 +27,8 @@ const EXPIRING_FRACTION = 0.1;
 /** Without a granted TTL (Redis PTTL), under this many ms left counts as expiring. */
 const EXPIRING_MS = 3_000;
 
-export function lockStatus(lock: LockRecord): LockStatus {
+/** Of a record (server) or a lock as sent (browser): the same fields decide. */
+export function lockStatus(lock: Pick<LockRecord, "state" | "warnings" | "waiters" | "anonymousWaiters" | "ttlMs" | "holders">): LockStatus {
   if (lock.state === "unknown") return "unknown";
   if (lock.state === "free") return "free";
   if (lock.warnings.some((w) => STALE_WARNINGS.has(w))) return "stale";

@@ -13,7 +13,7 @@ function rec(key: string, warnings: string[]): LockRecord {
   return {
     connection: "c1", key, name: key, format: "memory.mutex", kind: "mutex", state: "held",
     holders: [{ id: "h", owner: "svc-1", ownerKey: "owner:svc-1" }], waiters: [], ttlMs: null, ttlSource: "none",
-    fence: "", observedAt: new Date().toISOString(), consistency: "", warnings,
+    holding: {}, observedAt: new Date().toISOString(), consistency: "", warnings,
   };
 }
 

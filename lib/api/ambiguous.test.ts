@@ -17,7 +17,7 @@ import { waitFor } from "../../scripts/servers/process";
 import { openRegistry, closeRegistry } from "../../scripts/servers/registry";
 import type { Registry } from "../registry";
 import { CreateMode, ZkSession } from "../stores/zookeeper/client";
-import { decodeFence } from "../fence";
+import { decodeFence, fenceOf } from "../fence";
 import type { LockRecord } from "../model";
 import { requestRelease } from "./release";
 import { releaseResponse } from "./release-response";
@@ -98,7 +98,7 @@ function etcdCase(): StoreCase {
     },
     // The txn's success op: RequestOp{request_delete_range (3): DeleteRangeRequest{key (1)}}.
     releaseBytes(lock) {
-      const h = decodeFence(lock.fence).h;
+      const h = decodeFence(fenceOf(lock)).h;
       const key = Buffer.from(`${lock.key}${BigInt(String(h.l)).toString(16)}`);
       return Buffer.concat([Buffer.from([0x1a, key.length + 2, 0x0a, key.length]), key]);
     },
@@ -126,7 +126,7 @@ function zookeeperCase(): StoreCase {
     },
     // A delete request: opcode 2, then the holder node's path as a length-prefixed string.
     releaseBytes(lock) {
-      const node = Buffer.from(JSON.parse(String(decodeFence(lock.fence).h.nodes))[0][0] as string);
+      const node = Buffer.from(JSON.parse(String(decodeFence(fenceOf(lock)).h.nodes))[0][0] as string);
       return Buffer.concat([int32(2), int32(node.length), node]);
     },
   };
@@ -197,7 +197,7 @@ describe.each([redisCase(), etcdCase(), zookeeperCase(), consulCase()])("ambiguo
     const bytes = store.releaseBytes(lock);
     const before = sent(bytes);
     const fired = proxy.dropReplyAfter(bytes, { dropRequest: lose === "request", resetAfterMs: store.keepConnection ? -1 : TIMEOUT_MS + 500 });
-    const answer = await requestRelease(reg, "s", { key: lock.key, fence: lock.fence, reason: `lost ${lose}`, mode: "delete" }, ana);
+    const answer = await requestRelease(reg, "s", { key: lock.key, fence: fenceOf(lock), reason: `lost ${lose}`, mode: "delete" }, ana);
     await fired;
     expect(answer.kind === "done" && answer.outcome.status).toBe("unknown");
     const res = releaseResponse(answer);
@@ -231,7 +231,7 @@ describe.each([redisCase(), etcdCase(), zookeeperCase(), consulCase()])("ambiguo
     expect(settled).toMatchObject({ phase: "outcome", outcome: "not_applied", reconciled: true });
     expect(await held.stillHeld()).toBe(true);
     // The holding is free for a new, deliberate attempt once the unknown is settled.
-    const again = await requestRelease(reg, "s", { key: lock.key, fence: lock.fence, reason: "now for real", mode: "delete" }, ana);
+    const again = await requestRelease(reg, "s", { key: lock.key, fence: fenceOf(lock), reason: "now for real", mode: "delete" }, ana);
     expect(again.kind === "done" && [again.outcome.status, again.note]).toEqual(["released", undefined]);
     expect(await held.stillHeld()).toBe(false);
   });

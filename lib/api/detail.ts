@@ -5,6 +5,7 @@ import type { Connection, Registry } from "../registry";
 import type { LockRecord } from "../model";
 import { HttpError } from "./errors";
 import { storeModule } from "../stores";
+import { withFence } from "../fence";
 import type { GoneLock } from "./types";
 
 /** How far back the history of a lock that is gone is searched. */
@@ -19,8 +20,10 @@ export async function lockDetail(conn: Pick<Connection, "hub">, key: string) {
   // A slow store costs this request at most the read deadline: then the last good record.
   let readError: string | undefined;
   if (hub.reachable) await hub.reads.run(() => hub.applyChanges([key])).catch((err: Error) => (readError = err.message));
-  const lock = hub.get(key);
-  if (!lock) return null;
+  const record = hub.get(key);
+  if (!record) return null;
+  // The fence is made here, for this answer (viewers get it blanked: lib/api/exposure.ts).
+  const lock = withFence(record);
   const status = hub.statusEvent();
   const fresh = hub.freshness();
   const plan = hub.adapter.describeRelease(lock, "delete");
@@ -33,7 +36,7 @@ export async function lockDetail(conn: Pick<Connection, "hub">, key: string) {
     : undefined;
   return {
     lock,
-    related: related(lock, hub.all()),
+    related: related(record, hub.all()),
     plan,
     plans,
     ...(targetPlans && { targetPlans }),

@@ -22,6 +22,7 @@ import type { LockRecord } from "../model";
 import { requestRelease } from "./release";
 import { releaseResponse } from "./release-response";
 import type { Actor } from "../auth/guard";
+import { fenceOf } from "../fence";
 
 const ana: Actor = { name: "ana", role: "operator", method: "session" };
 
@@ -140,7 +141,7 @@ describe.each([redis, etcd, zookeeper, consul])("least privilege: $name", (store
     });
     expect(lock!.holders).toHaveLength(1);
 
-    const answer = await requestRelease(reg, "lp", { key: lock!.key, fence: lock!.fence, reason: "least privilege drill", mode: "delete" }, ana);
+    const answer = await requestRelease(reg, "lp", { key: lock!.key, fence: fenceOf(lock!), reason: "least privilege drill", mode: "delete" }, ana);
     expect(answer.kind === "done" && answer.outcome.status).toBe("denied");
     const res = releaseResponse(answer);
     expect(res.status).toBe(403);

@@ -19,6 +19,7 @@ import { requestRelease } from "./release";
 import { goneLock, lockDetail } from "./detail";
 import { overviewAnswer } from "./overview";
 import { lockHistory, window } from "../history/query";
+import { fenceOf } from "../fence";
 
 const ana: Actor = { name: "ana", role: "operator", method: "session" };
 
@@ -82,7 +83,7 @@ describe("a store outage (real redis-server killed and restarted empty)", () => 
 
     // A release on the stale view: refused until the age is acknowledged (428, naming the field)…
     const a = hub.get("lock:outage:a")!;
-    const body = { key: a.key, fence: a.fence, reason: "INC-42 outage", mode: "delete" as const };
+    const body = { key: a.key, fence: fenceOf(a), reason: "INC-42 outage", mode: "delete" as const };
     await expect(requestRelease(reg, "r", body, ana)).rejects.toMatchObject({ status: 428, code: "stale_ack_required", extra: { field: "staleAckMs" } });
     await waitFor(async () => hub.freshness().staleAgeMs! > 3_000, { timeoutMs: 10_000, what: "the view 3 s old" });
     await expect(requestRelease(reg, "r", { ...body, staleAckMs: 500 }, ana)).rejects.toMatchObject({ status: 428 });
@@ -159,7 +160,7 @@ describe("a store outage (real redis-server killed and restarted empty)", () => 
     await client.set("lock:after", "tok-1-0123456789", "PX", 60_000);
     await waitFor(async () => hub.get("lock:after") !== undefined && !hub.freshness().stale, { timeoutMs: 10_000, what: "the lock" });
     const lock = hub.get("lock:after")!;
-    const done = await requestRelease(reg, "r", { key: lock.key, fence: lock.fence, reason: "INC-43 stuck", mode: "delete" }, ana);
+    const done = await requestRelease(reg, "r", { key: lock.key, fence: fenceOf(lock), reason: "INC-43 stuck", mode: "delete" }, ana);
     expect(done.kind === "done" && done.outcome.status).toBe("released");
     expect(done.kind === "done" && done.after).toMatchObject({ state: "gone", holders: [] });
     // A lock that someone else holds right after: the answer names the new holder.
@@ -167,7 +168,7 @@ describe("a store outage (real redis-server killed and restarted empty)", () => 
     await waitFor(async () => hub.get("lock:after2") !== undefined, { timeoutMs: 10_000, what: "lock:after2" });
     const l2 = hub.get("lock:after2")!;
     await client.set("lock:after2", "tok-3-0123456789", "PX", 60_000); // taken over before the release lands
-    const changed = await requestRelease(reg, "r", { key: l2.key, fence: l2.fence, reason: "INC-44", mode: "delete" }, ana);
+    const changed = await requestRelease(reg, "r", { key: l2.key, fence: fenceOf(l2), reason: "INC-44", mode: "delete" }, ana);
     expect(changed.kind === "done" && changed.outcome.status).toBe("changed");
     expect(changed.kind === "done" && changed.after).toMatchObject({ state: "held", holders: [{ id: "tok-3-0123456789" }] });
     // The gone lock's page: force-released by ana, with the reason.

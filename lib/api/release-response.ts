@@ -1,6 +1,7 @@
 // How a release answer maps to HTTP: one place for the release and approval routes.
 
 import { jsonError } from "./errors";
+import { withFence } from "../fence";
 import type { ReleaseAnswer } from "./release";
 
 export function releaseResponse(answer: ReleaseAnswer): Response {
@@ -14,7 +15,8 @@ export function releaseResponse(answer: ReleaseAnswer): Response {
     case "released":
       return Response.json({ outcome, ...extra });
     case "changed":
-      return jsonError(409, "changed", note ?? "the lock changed since you looked: nothing was deleted", { current: outcome.current, ...extra });
+      // Only those who may release get here, so the current holding comes with its fence.
+      return jsonError(409, "changed", note ?? "the lock changed since you looked: nothing was deleted", { current: outcome.current && withFence(outcome.current), ...extra });
     case "gone":
       return jsonError(404, "gone", "the lock is already released: nothing to delete", extra);
     case "refused":

@@ -13,6 +13,7 @@ import { ConfigSchema } from "../config";
 import { approveRelease, requestRelease } from "./release";
 import { lockDetail } from "./detail";
 import type { Actor } from "../auth/guard";
+import { fenceOf } from "../fence";
 
 const ana: Actor = { name: "ana", role: "operator", method: "session" };
 const bo: Actor = { name: "bo", role: "operator", method: "session" };
@@ -55,7 +56,7 @@ describe("release flow", () => {
     await client.set("session:admin", "s3cr3t");
     const mine = await seen("plain", "lock:mine");
     await seen("plain", "lock:theirs");
-    const [payload, mac] = mine.fence.split(".");
+    const [payload, mac] = fenceOf(mine).split(".");
     const edited = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
     edited.k = "session:admin";
     const forged = `${Buffer.from(JSON.stringify(edited)).toString("base64url")}.${mac}`;
@@ -63,14 +64,14 @@ describe("release flow", () => {
     const attempts: Array<[Record<string, string>, string, RegExp]> = [
       [{ key: "session:admin", fence: forged }, "bad_fence", /^fence: signature/],
       [{ key: "session:admin", fence: unsigned }, "bad_fence", /^fence: /],
-      [{ key: "lock:theirs", fence: mine.fence }, "bad_fence", /^fence: made for another key/],
-      [{ key: "lock:mine", fence: mine.fence.replace(/^./, (c) => (c === "e" ? "f" : "e")) }, "bad_fence", /^fence: /],
+      [{ key: "lock:theirs", fence: fenceOf(mine) }, "bad_fence", /^fence: made for another key/],
+      [{ key: "lock:mine", fence: fenceOf(mine).replace(/^./, (c) => (c === "e" ? "f" : "e")) }, "bad_fence", /^fence: /],
     ];
     for (const [body, code, message] of attempts) {
       await expect(requestRelease(reg, "plain", { ...body, reason: "attack", mode: "delete" } as never, ana)).rejects.toMatchObject({ status: 400, code, message: expect.stringMatching(message) });
     }
     // A genuine fence on another connection of the same store: refused too.
-    await expect(requestRelease(reg, "guarded", { key: "lock:mine", fence: mine.fence, reason: "attack", mode: "delete" }, ana)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/made for connection "plain"/) });
+    await expect(requestRelease(reg, "guarded", { key: "lock:mine", fence: fenceOf(mine), reason: "attack", mode: "delete" }, ana)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/made for connection "plain"/) });
     expect(await client.get("session:admin")).toBe("s3cr3t");
     expect(await client.get("lock:mine")).toBe("tok-mine-0123456789");
     expect(await client.get("lock:theirs")).toBe("tok-theirs-0123456789");
@@ -87,7 +88,7 @@ describe("release flow", () => {
   it("read-only connections refuse and audit the denial", async () => {
     await client.set("lock:ro", "tok-ro-0123456789", "PX", 60_000);
     const lock = await seen("ro", "lock:ro");
-    await expect(requestRelease(reg, "ro", { key: lock.key, fence: lock.fence, reason: "try", mode: "delete" }, ana)).rejects.toMatchObject({ status: 403 });
+    await expect(requestRelease(reg, "ro", { key: lock.key, fence: fenceOf(lock), reason: "try", mode: "delete" }, ana)).rejects.toMatchObject({ status: 403 });
     expect(await client.exists("lock:ro")).toBe(1);
     expect(reg.audit.read({ connection: "ro" })[0]).toMatchObject({ outcome: "denied", actor: "ana" });
   });
@@ -95,7 +96,7 @@ describe("release flow", () => {
   it("two-person rule: held until a different operator approves, then released with the original fence", async () => {
     await client.set("lock:two", "tok-two-0123456789", "PX", 60_000);
     const lock = await seen("guarded", "lock:two");
-    const pending = await requestRelease(reg, "guarded", { key: lock.key, fence: lock.fence, reason: "INC-7", mode: "delete" }, ana);
+    const pending = await requestRelease(reg, "guarded", { key: lock.key, fence: fenceOf(lock), reason: "INC-7", mode: "delete" }, ana);
     expect(pending.kind).toBe("pending");
     expect(await client.exists("lock:two")).toBe(1);
     const id = pending.kind === "pending" ? pending.approvalId : "";
@@ -111,7 +112,7 @@ describe("release flow", () => {
   it("an approved release still refuses a lock that changed while it waited", async () => {
     await client.set("lock:two-b", "tok-old-0123456789", "PX", 60_000);
     const lock = await seen("guarded", "lock:two-b");
-    const pending = await requestRelease(reg, "guarded", { key: lock.key, fence: lock.fence, reason: "INC-8", mode: "delete" }, ana);
+    const pending = await requestRelease(reg, "guarded", { key: lock.key, fence: fenceOf(lock), reason: "INC-8", mode: "delete" }, ana);
     await client.set("lock:two-b", "tok-new-0123456789", "PX", 60_000);
     const done = await approveRelease(reg, pending.kind === "pending" ? pending.approvalId : "", bo);
     expect(done.kind === "done" && done.outcome.status).toBe("changed");
@@ -122,7 +123,7 @@ describe("release flow", () => {
     await client.set("lock:rl", "tok-rl-0123456789", "PX", 60_000);
     const lock = await seen("plain", "lock:rl");
     const requestId = "6f1c3c43-3b8f-4b7a-9a55-2a7f4c1d2e3f";
-    const body = { key: lock.key, fence: lock.fence, reason: "dup", mode: "delete" as const, requestId };
+    const body = { key: lock.key, fence: fenceOf(lock), reason: "dup", mode: "delete" as const, requestId };
     const first = await requestRelease(reg, "plain", body, bo);
     expect(first.kind === "done" && first.outcome.status).toBe("released");
     await expect(requestRelease(reg, "plain", body, bo)).rejects.toMatchObject({ status: 409 });

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { randomUUID } from "node:crypto";
 import type { Connection, Registry } from "../registry";
 import type { Actor } from "../auth/guard";
-import type { LockRecord, ReleaseOutcome } from "../model";
+import type { LockRecord, LockView, ReleaseOutcome } from "../model";
 import { decodeFence, fenceFor, isFenceError, type Fence } from "../fence";
 import { HttpError } from "./errors";
 import { ReleaseClaims } from "./claims";
@@ -159,7 +159,7 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
   }
   if (body.target !== undefined) {
     const seen = hub.get(body.key);
-    const plan = hub.adapter.describeRelease({ ...(seen ?? placeholder(connectionId, body.key, fence.f)), fence: body.fence }, body.mode);
+    const plan = hub.adapter.describeRelease(withOperatorFence(seen, connectionId, body, fence.f), body.mode);
     if (!plan.targets?.some((t) => t.id === body.target)) {
       reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: `target ${body.target} is not a holder that can be released alone` });
       throw new HttpError(400, "bad_request", `target: "${body.target}" is not one of the holders this release can act on alone (${plan.targets?.map((t) => t.id).join(", ") || "none for this lock and mode"})`, { field: "target" });
@@ -202,7 +202,7 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
 
     // The adapter acts on the operator's fence, never on a fresher read.
     const seen = hub.get(body.key);
-    const target: LockRecord = { ...(seen ?? placeholder(connectionId, body.key, fence.f)), fence: body.fence };
+    const target = withOperatorFence(seen, connectionId, body, fence.f);
     try {
       outcome = await hub.adapter.forceRelease(target, body.mode, AbortSignal.timeout(RELEASE_TIMEOUT_MS), body.target);
     } catch (err) {
@@ -266,9 +266,17 @@ function auditBase(connection: string, body: ReleaseRequest & { requestId: strin
   };
 }
 
-function placeholder(connection: string, key: string, format: string): LockRecord {
+/**
+ * What the adapter acts on: the lock as last seen (or a placeholder when it is gone from the
+ * view) carrying the operator's fence, never a fence made from a fresher read.
+ */
+function withOperatorFence(seen: LockRecord | undefined, connection: string, body: ReleaseRequest, format: string): LockView {
+  if (seen) {
+    const { holding: _holding, ...rest } = seen;
+    return { ...rest, fence: body.fence };
+  }
   return {
-    connection, key, name: key, format, kind: "mutex", state: "unknown", holders: [], waiters: [],
-    ttlMs: null, ttlSource: "none", fence: "", observedAt: new Date().toISOString(), consistency: "", warnings: [],
+    connection, key: body.key, name: body.key, format, kind: "mutex", state: "unknown", holders: [], waiters: [],
+    ttlMs: null, ttlSource: "none", fence: body.fence, observedAt: new Date().toISOString(), consistency: "", warnings: [],
   };
 }

@@ -1,10 +1,14 @@
 // The live event stream. It carries changes, not keyspaces: a reconnecting browser sends
 // Last-Event-ID and gets the events it missed, or a resync hint when they are gone. A client
 // that cannot keep up is cut off (it reconnects and resyncs) instead of growing our memory.
+//
+// Fan-out: each event is serialised once per exposure (lib/api/exposure.ts), not once per client.
+// The bus calls every subscriber for an event in the same loop, so the frames of the last event
+// are kept and handed to every stream as the same bytes (an upsert's fence is made once too).
 
 import type { Registry } from "../registry";
 import type { SequencedEvent } from "../hub/bus";
-import type { LockRecord } from "../model";
+import { present, type Exposure } from "./exposure";
 import { liveStreams } from "../ops/shutdown";
 
 const HEARTBEAT_MS = 15_000;
@@ -12,17 +16,35 @@ const MAX_BACKLOG = 1_000;
 /** On shutdown, browsers are told to reconnect after this long (EventSource's `retry`). */
 export const SHUTDOWN_RETRY_MS = 1_000;
 
-/** present: what of each lock this subscriber may see (lib/api/exposure.ts). */
-export function eventStream(reg: Registry, connection: string | undefined, lastId: number | null, signal: AbortSignal, present: (lock: LockRecord) => LockRecord = (l) => l) {
-  const encoder = new TextEncoder();
+const encoder = new TextEncoder();
+let last: { event: SequencedEvent; frames: Partial<Record<Exposure, Uint8Array>> } | null = null;
+/** Frames serialised so far (tests check that a fan-out serialises each event once per exposure). */
+export const frameStats = { made: 0 };
+
+/** The SSE frame of an event as sent with this exposure: made once, then the same bytes for every stream. */
+export function frameOf(e: SequencedEvent, exposure: Exposure): Uint8Array {
+  if (last?.event !== e) last = { event: e, frames: {} };
+  // Only an upsert differs per exposure (its fence and raw preview); the rest is one frame.
+  const as: Exposure = e.type === "upsert" ? exposure : "view";
+  let frame = last.frames[as];
+  if (!frame) {
+    const data = e.type === "upsert" ? { ...e.data, lock: present(as, e.data.lock) } : e.data;
+    frame = encoder.encode(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`);
+    last.frames[as] = frame;
+    frameStats.made++;
+  }
+  return frame;
+}
+
+/** exposure: what of each lock this subscriber may see (lib/api/exposure.ts). */
+export function eventStream(reg: Registry, connection: string | undefined, lastId: number | null, signal: AbortSignal, exposure: Exposure) {
   let cleanup = () => {};
   return new ReadableStream<Uint8Array>({
     start(controller) {
       const write = (text: string) => controller.enqueue(encoder.encode(text));
       const send = (e: SequencedEvent) => {
         if (connection && e.connection !== connection) return;
-        const data = e.type === "upsert" ? { ...e.data, lock: present(e.data.lock) } : e.data;
-        write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`);
+        controller.enqueue(frameOf(e, exposure));
       };
       const ids = connection ? [connection] : [...reg.connections.keys()];
       const missed = lastId !== null && Number.isFinite(lastId) ? reg.bus.since(lastId) : null;

@@ -18,6 +18,7 @@ import { toResponse } from "../api/errors";
 import { AuditLog } from "./log";
 import { secretFromFile } from "../auth/secret";
 import type { Actor } from "../auth/guard";
+import { fenceOf } from "../fence";
 
 const ana: Actor = { name: "ana", role: "operator", method: "session" };
 
@@ -78,7 +79,7 @@ describe("audit durability in the release flow", () => {
     const reg = open(data.dir);
     const lock = await seen(reg, "lock:audit-ro");
 
-    const err = await requestRelease(reg, "r", { key: lock.key, fence: lock.fence, reason: "stuck job", mode: "delete" }, ana).catch((e) => e);
+    const err = await requestRelease(reg, "r", { key: lock.key, fence: fenceOf(lock), reason: "stuck job", mode: "delete" }, ana).catch((e) => e);
     const res = toResponse(err);
     expect(res.status).toBe(503);
     const body = (await res.json()) as { error: { code: string; message: string } };
@@ -93,7 +94,7 @@ describe("audit durability in the release flow", () => {
 
     // Once the disk is fixed, the same console releases and audits again, without a restart.
     data.fix();
-    const done = await requestRelease(reg, "r", { key: lock.key, fence: lock.fence, reason: "stuck job", mode: "delete" }, ana);
+    const done = await requestRelease(reg, "r", { key: lock.key, fence: fenceOf(lock), reason: "stuck job", mode: "delete" }, ana);
     expect(done.kind === "done" && done.outcome.status).toBe("released");
     expect(await client.exists("lock:audit-ro")).toBe(0);
     expect(reg.audit.read({ key: lock.key }).map((e) => e.phase)).toEqual(["outcome", "intent"]);
@@ -110,7 +111,7 @@ describe("audit durability in the release flow", () => {
     const unknown = await seen(first, "lock:rc-unknown");
     const base = (lock: typeof gone, requestId: string) => ({
       action: "release" as const, requestId, actor: "ana", role: "operator", connection: "r", key: lock.key,
-      format: lock.format, fence: lock.fence, reason: "INC-1", mode: "delete",
+      format: lock.format, fence: fenceOf(lock), reason: "INC-1", mode: "delete",
     });
     // What the release flow writes before it calls the store; then the console "dies".
     const ids = { gone: crypto.randomUUID(), kept: crypto.randomUUID(), unknown: crypto.randomUUID() };
@@ -135,7 +136,7 @@ describe("audit durability in the release flow", () => {
 
     // A confirmation id is used once, also across the restart.
     await expect(
-      requestRelease(second, "r", { key: kept.key, fence: kept.fence, reason: "again", mode: "delete", requestId: ids.kept }, ana),
+      requestRelease(second, "r", { key: kept.key, fence: fenceOf(kept), reason: "again", mode: "delete", requestId: ids.kept }, ana),
     ).rejects.toMatchObject({ status: 409 });
     expect(await client.get("lock:rc-kept")).toBe("tok-kept-0123456789");
   });

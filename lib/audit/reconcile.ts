@@ -11,7 +11,7 @@
 // store answers); after a restart the pending ones are found again in the audit file.
 
 import type { StoreAdapter, LockRecord } from "../model";
-import { decodeFence, type Fence } from "../fence";
+import { decodeFence, fenceHolding, type Fence } from "../fence";
 import { storeModule } from "../stores";
 import type { AuditEntry, AuditInput, AuditLog } from "./log";
 
@@ -116,7 +116,7 @@ export class Reconciler {
     if (current === undefined) return;
     const ids = (h: Fence["h"]) => storeModule(hub.adapter.kind).holdingIds(h, base.mode);
     const seen = ids(fence.h);
-    const now = current ? ids(decodeFence(current.fence).h) : [];
+    const now = current ? ids(fenceHolding(current.holding)) : [];
     const present = seen.some((id) => now.includes(id));
     const at = new Date().toISOString();
     const outcome = present ? "not_applied" : "applied";

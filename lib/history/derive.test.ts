@@ -11,7 +11,7 @@ function rec(holders: [string, number][], waiters: [string, number][] = [], opts
     state: holders.length ? "held" : "free",
     holders: holders.map(([id, since]) => ({ id, owner: `o-${id}`, since: iso(since) })),
     waiters: waiters.map(([id, since], i) => ({ id, position: i, since: iso(since) })),
-    ttlMs: opts.ttlMs === undefined ? null : opts.ttlMs, ttlSource: "lease", fence: "f",
+    ttlMs: opts.ttlMs === undefined ? null : opts.ttlMs, ttlSource: "lease", holding: { t: "none" },
     observedAt: iso(opts.at ?? 0), consistency: "x", warnings: [],
   };
 }

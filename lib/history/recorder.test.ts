@@ -166,7 +166,7 @@ describe("recorder: gaps follow the store's reachability", () => {
   const lock = (holder: string | null) => ({
     connection: "g", key: "k", name: "k", format: "t", kind: "mutex" as const, state: holder ? ("held" as const) : ("free" as const),
     holders: holder ? [{ id: holder, since: new Date().toISOString(), sinceSource: "store" as const }] : [], waiters: [],
-    ttlMs: null, ttlSource: "none" as const, fence: "f", observedAt: new Date().toISOString(), consistency: "x", warnings: [],
+    ttlMs: null, ttlSource: "none" as const, holding: { t: "none" }, observedAt: new Date().toISOString(), consistency: "x", warnings: [],
   });
 
   it("a store that comes back slow ('degraded') closes the gap: a later release is a release, not lost", async () => {

@@ -7,7 +7,7 @@ export function fingerprint(r: LockRecord): string {
   return JSON.stringify([
     r.format,
     r.state,
-    r.fence,
+    r.holding,
     r.holders.map((h) => [h.id, h.reentrancy, h.lease?.id, h.session?.id, h.expiresAt]),
     r.waiters.map((w) => [w.id, w.deadline]),
     r.warnings,

@@ -8,7 +8,7 @@ import { waitFor } from "../../scripts/servers/process";
 function rec(key: string, holder: string): LockRecord {
   return {
     connection: "c", key, name: key, format: "t", kind: "mutex", state: "held", holders: [{ id: holder }], waiters: [],
-    ttlMs: 1000, ttlSource: "pttl", fence: `${key}=${holder}`, observedAt: new Date().toISOString(), consistency: "x", warnings: [],
+    ttlMs: 1000, ttlSource: "pttl", holding: { holder }, observedAt: new Date().toISOString(), consistency: "x", warnings: [],
   };
 }
 
@@ -76,6 +76,48 @@ describe("hub", () => {
       await waitFor(async () => (hub.statusEvent().staleAgeMs ?? 0) > 0, { timeoutMs: 2_000, what: "stale age" });
       adapter.fail = false;
       await waitFor(async () => hub.statusEvent().status === "ok" && !hub.statusEvent().stale, { timeoutMs: 3_000, what: "recovery" });
+    } finally {
+      await hub.stop();
+    }
+  });
+});
+
+/** A store that answers every request, but only after `latencyMs`; its health check gives up sooner. */
+class SlowAdapter extends ScriptedAdapter {
+  latencyMs = 80;
+  checkTimeoutMs = 30;
+  /** The late answers stop coming: they fail instead (a store that went from slow to gone). */
+  gone = false;
+  override async health() {
+    const answer = new Promise<string | null>((r) => setTimeout(() => r(this.gone ? "connection lost" : null), this.latencyMs));
+    return { status: "unreachable" as const, message: `timed out after ${this.checkTimeoutMs} ms`, late: answer };
+  }
+  override async snapshot(): Promise<LockSnapshot> {
+    await new Promise((r) => setTimeout(r, this.latencyMs));
+    if (this.gone) throw new Error("connection lost");
+    return super.snapshot();
+  }
+}
+
+describe("a slow store", () => {
+  it("whose checks time out but are answered later stays 'slow' (degraded), through re-lists; once answers stop coming, it is unreachable", async () => {
+    const adapter = new SlowAdapter();
+    adapter.locks = [rec("a", "h1")];
+    // Checks every 40 ms, each answered 80 ms later; re-lists (a successful read, "ok") every 150 ms.
+    const hub = new Hub("c", adapter, new EventBus(), { healthIntervalMs: 40, resyncIntervalMs: 150, reads: { maxInFlight: 4, deadlineMs: 1_000, slowMs: 50 } });
+    hub.start();
+    try {
+      await waitFor(async () => hub.statusEvent().status === "degraded", { timeoutMs: 3_000, what: "slow" });
+      const seen = new Set<string>();
+      for (const end = Date.now() + 1_000; Date.now() < end; await new Promise((r) => setTimeout(r, 5))) {
+        const s = hub.statusEvent();
+        seen.add(`${s.status}: ${s.message.replace(/[\d.]+ s/, "N s")}`);
+      }
+      expect([...seen].every((s) => s.startsWith("degraded: slow: the store took N s to answer its last read"))).toBe(true);
+      expect(adapter.snapshots).toBeGreaterThan(3);
+      adapter.gone = true;
+      await waitFor(async () => /no answer after all: connection lost/.test(hub.statusEvent().message), { timeoutMs: 3_000, what: "a failed late answer" });
+      for (const end = Date.now() + 300; Date.now() < end; await new Promise((r) => setTimeout(r, 5))) expect(hub.statusEvent().status).toBe("unreachable");
     } finally {
       await hub.stop();
     }

@@ -71,6 +71,8 @@ export class Hub {
   private failedSince: number | null = null;
   /** Why the store's own health check says "degraded" (no leader, cluster_state:fail), or null. */
   private healthNote: string | null = null;
+  /** Last failure that was not just a check still waiting for its answer (ms). */
+  private hardFailureAt = 0;
   /** How long the last small store read (health check, re-read of a few keys) took, and when it answered. */
   private lastRead: { ms: number; at: number } | null = null;
   /** API requests' reads of this store: capped in flight, cut at the deadline. */
@@ -298,7 +300,15 @@ export class Hub {
       this.emitStatus();
     }
     if (h.status === "unreachable") {
-      this.markFailed(new Error(h.message));
+      // A check that timed out with its request still out is no proof the store is down: if
+      // the answer comes after all, it is a (slow) answer; if it never does, that is a failure.
+      this.markFailed(new Error(h.message), !!h.late);
+      void h.late?.then((why) => {
+        if (this.stopped.signal.aborted) return;
+        if (why === null) this.answered(performance.now() - started);
+        else this.markFailed(new Error(`${h.message}; no answer after all: ${why}`));
+        this.emitStatus();
+      });
       return;
     }
     if (this.failedSince !== null) {
@@ -340,11 +350,13 @@ export class Hub {
     this.outageSince = null;
   }
 
-  private markFailed(err: unknown): void {
+  /** `pending`: a check that stopped waiting while its answer may still come (Health.late). */
+  private markFailed(err: unknown, pending = false): void {
     const was = this.status;
     this.status = "unreachable";
     this.message = err instanceof Error ? err.message : String(err);
     this.failedSince ??= Date.now();
+    if (!pending) this.hardFailureAt = Date.now();
     if (was !== "unreachable") {
       this.outageSince = this.confirmedAt;
       this.emitStatus();
@@ -518,9 +530,11 @@ export class Hub {
     reads: { inFlight: number; peak: number; max: number; deadlineMs: number };
   } {
     const mode = this.adapter.updateMode();
-    // A store that answers, only slowly, is "degraded: slow" (with its data's age), not down.
+    // A store that answers, only slowly, is "degraded: slow" (with its data's age), not down:
+    // its last answer was slow, and nothing has failed outright since (a check that timed out
+    // but whose answer may still come does not count; if that answer never comes, it does).
     const slowMs = this.slowMs();
-    const slow = slowMs !== null && (this.status === "ok" || this.lastRead!.at >= (this.failedSince ?? 0));
+    const slow = slowMs !== null && (this.status === "ok" || this.lastRead!.at >= this.hardFailureAt);
     // Reads that still work do not make a store that says it is degraded healthy.
     const note = this.status === "ok" ? this.healthNote : null;
     return {

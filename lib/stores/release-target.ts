@@ -3,9 +3,9 @@
 // scope.ts). Either the fence, or the refusal to return.
 
 import { decodeFence, isFenceError, type Fence } from "../fence";
-import type { LockRecord, ReleaseOutcome } from "../model";
+import type { LockView, ReleaseOutcome } from "../model";
 
-export function releaseTarget(lock: LockRecord, scopeProblem: (fence: Fence) => string | null): { fence: Fence } | { refused: ReleaseOutcome } {
+export function releaseTarget(lock: LockView, scopeProblem: (fence: Fence) => string | null): { fence: Fence } | { refused: ReleaseOutcome } {
   let fence: Fence;
   try {
     fence = decodeFence(lock.fence);

@@ -10,7 +10,7 @@ function lock(key: string, holders: string[], waiters: string[] = []): LockRecor
   const p = (o: string) => (o.startsWith("-") ? { id: o } : { id: o, ownerKey: o, owner: `client ${o}` });
   return {
     connection: "c", key, name: `name of ${key}`, format: "f", kind: "mutex", state: "held", holders: holders.map(p),
-    waiters: waiters.map((o, i) => ({ ...p(o), position: i + 1, since: T })), ttlMs: null, ttlSource: "none", fence: "", observedAt: T, consistency: "", warnings: [],
+    waiters: waiters.map((o, i) => ({ ...p(o), position: i + 1, since: T })), ttlMs: null, ttlSource: "none", holding: {}, observedAt: T, consistency: "", warnings: [],
   };
 }
 

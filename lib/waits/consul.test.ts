@@ -4,6 +4,7 @@
 // must mark both semaphores "deadlock", name the cycle by the two sessions, and clear it when
 // one holder is evicted by a force-release.
 import { describe, expect, it } from "vitest";
+import { withFence } from "../fence";
 import type { HoldProcess } from "../../scripts/capture/hold";
 import { clientLine, consulSemWaits } from "../../scripts/capture/waits";
 import { adapterFor, consulFixture, signal, track } from "../../test/support/consul";
@@ -21,7 +22,7 @@ describe("wait-for graph on Consul (api.Semaphore)", () => {
     try {
       await w.until("both semaphores deadlocked", (get) => deadlocked(get(a)) && deadlocked(get(b)));
       expectCycle(w, "c1", [a, b], sessions);
-      const outcome = await w.hub.adapter.forceRelease(w.hub.get(a)!, "delete", signal);
+      const outcome = await w.hub.adapter.forceRelease(withFence(w.hub.get(a)!), "delete", signal);
       expect(outcome.status).toBe("released");
       await p.waitForLine("ACQUIRED 1 locks/semc/a", 30_000);
       await w.until("the warning gone from both", (get) => !deadlocked(get(a)) && !deadlocked(get(b)));

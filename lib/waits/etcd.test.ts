@@ -3,6 +3,7 @@
 // graph must mark both locks "deadlock", name the cycle by its leases, leave a chain alone,
 // find a three-party cycle, and clear the warning when one side is force-released.
 import { describe, expect, it } from "vitest";
+import { withFence } from "../fence";
 import { goHold, goWaits, lineValue, prepareGoHold } from "../../scripts/capture/etcd/hold";
 import { waitsAnswer } from "./api";
 import { clientLine } from "../../scripts/capture/waits";
@@ -43,7 +44,7 @@ describe("wait-for graph on etcd (Go concurrency.Mutex)", () => {
       await waitFor(async () => sink.received.some((r) => r.path === "/api/v2/alerts"), { timeoutMs: 10_000, what: "the Alertmanager post" });
 
       // Force-release a (guarded txn delete of client 0's key): client 1 gets a; client 0 still waits for b.
-      const outcome = await w.hub.adapter.forceRelease(w.hub.get("locks/two/a/")!, "delete", signal);
+      const outcome = await w.hub.adapter.forceRelease(withFence(w.hub.get("locks/two/a/")!), "delete", signal);
       expect(outcome.status).toBe("released");
       await p.waitForLine("ACQUIRED 1 locks/two/a/" + clientLine(p, "LEASE", 1), 20_000);
       await w.until("the warning gone from both", (get) => !deadlocked(get("locks/two/a/")) && !deadlocked(get("locks/two/b/")));

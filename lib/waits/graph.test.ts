@@ -16,7 +16,7 @@ function lock(key: string, holders: string[], waiters: string[] = [], kind: Lock
     waiters: waiters.map((o, i) => ({ ...party(o, i), position: i + 1, since: "2026-01-01T00:00:00.000Z" })),
     ttlMs: null,
     ttlSource: "none",
-    fence: "",
+    holding: {},
     observedAt: "2026-01-01T00:00:00.000Z",
     consistency: "",
     warnings: [],

@@ -4,6 +4,7 @@
 // thread, and clear it when one side is force-released (Lua compare-and-delete, then the
 // queue head is woken on its own channel, as Redisson's unlock does).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { withFence } from "../fence";
 import { startRedis, type RedisServer } from "../../scripts/servers/redis";
 import { prepareRedisson, type HoldProcess } from "../../scripts/capture/hold";
 import { clientLine, redissonWaits } from "../../scripts/capture/waits";
@@ -34,7 +35,7 @@ describe("wait-for graph on Redis (Redisson fair locks)", () => {
       await w.until("both locks deadlocked", (get) => deadlocked(get("orders:a")) && deadlocked(get("orders:b")));
       expectCycle(w, "r1", ["orders:a", "orders:b"], owners);
 
-      const outcome = await w.hub.adapter.forceRelease(w.hub.get("orders:a")!, "delete", signal);
+      const outcome = await w.hub.adapter.forceRelease(withFence(w.hub.get("orders:a")!), "delete", signal);
       expect(outcome.status).toBe("released");
       await p.waitForLine("ACQUIRED 1 orders:a", 30_000);
       await w.until("the warning gone from both", (get) => !deadlocked(get("orders:a")) && !deadlocked(get("orders:b")));

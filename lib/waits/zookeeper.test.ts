@@ -3,6 +3,7 @@
 // hub and wait-for graph must mark both locks "deadlock", name the cycle by the two sessions,
 // and clear it when one side is force-released (version-checked delete of the holder node).
 import { describe, expect, it } from "vitest";
+import { withFence } from "../fence";
 import { prepareCurator } from "../../scripts/capture/curator/prepare";
 import { clientLine, curatorWaits } from "../../scripts/capture/waits";
 import type { HoldProcess } from "../../scripts/capture/hold";
@@ -24,7 +25,7 @@ describe("wait-for graph on ZooKeeper (Curator InterProcessMutex)", () => {
       await w.until("both locks deadlocked", (get) => deadlocked(get("/locks/zk-cycle/a")) && deadlocked(get("/locks/zk-cycle/b")));
       expectCycle(w, "zk", ["/locks/zk-cycle/a", "/locks/zk-cycle/b"], sessions);
 
-      const outcome = await w.hub.adapter.forceRelease(w.hub.get("/locks/zk-cycle/a")!, "delete", signal);
+      const outcome = await w.hub.adapter.forceRelease(withFence(w.hub.get("/locks/zk-cycle/a")!), "delete", signal);
       expect(outcome.status).toBe("released");
       await p.waitForLine("ACQUIRED 1 /locks/zk-cycle/a", 20_000);
       await w.until("the warning gone from both", (get) => !deadlocked(get("/locks/zk-cycle/a")) && !deadlocked(get("/locks/zk-cycle/b")));

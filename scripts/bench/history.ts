@@ -43,7 +43,7 @@ function lockRec(key: string, holder: string | null, waiters: string[], now: num
     connection: "bench", key, name: key, format: "memory.mutex", kind: "mutex", state: holder ? "held" : "free",
     holders: holder ? [{ id: holder, owner: `svc ${holder}`, since: new Date(now).toISOString() }] : [],
     waiters: waiters.map((id, position) => ({ id, position, since: new Date(now).toISOString() })),
-    ttlMs: 30_000, ttlSource: "lease", fence: `${holder}`, observedAt: new Date(now).toISOString(), consistency: "bench", warnings: [],
+    ttlMs: 30_000, ttlSource: "lease", holding: { holder }, observedAt: new Date(now).toISOString(), consistency: "bench", warnings: [],
   };
 }
 

@@ -24,7 +24,7 @@ import type { RedisEntry } from "../../lib/formats/redis/entry";
 import { LargeValues } from "../../lib/stores/redis/read";
 import { Hub } from "../../lib/hub/hub";
 import { EventBus } from "../../lib/hub/bus";
-import { decodeFence, encodeFence } from "../../lib/fence";
+import { decodeFence, encodeFence, fenceOf } from "../../lib/fence";
 import { serverCounters, writeLocks } from "./redis-data";
 import { redisFloorRead } from "./redis-floor";
 import { mb, median, ms, since } from "./stats";
@@ -180,12 +180,12 @@ function summarizeHeap(file: string, k: number): string {
     .join("\n");
 }
 
-/** The cost of making every record's fence (today: signed JSON per record, at read time). */
+/** The cost of making every record's fence (signed JSON per record), as fences were made at read time before they were made on demand. */
 async function fences(url: string): Promise<void> {
   const adapter = new RedisAdapter("bench", cfgFor(url));
   try {
     const snap = await adapter.snapshot(new AbortController().signal);
-    const holdings = snap.locks.map((l) => decodeFence(l.fence));
+    const holdings = snap.locks.map((l) => decodeFence(fenceOf(l)));
     const times: number[] = [];
     let bytes = 0;
     for (let r = 0; r < 5; r++) {

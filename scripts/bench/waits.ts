@@ -37,7 +37,7 @@ function rec(key: string, holder: string, waiters: string[]): LockRecord {
     connection: "bench", key, name: key, format: "memory.mutex", kind: "mutex", state: "held",
     holders: [{ id: `${holder}/${key}`, owner: holder, ownerKey: holder }],
     waiters: waiters.map((w, i) => ({ id: `${w}/${key}`, position: i + 1, owner: w, ownerKey: w })),
-    ttlMs: 30_000, ttlSource: "lease", fence: "", observedAt: "", consistency: "bench", warnings: [],
+    ttlMs: 30_000, ttlSource: "lease", holding: {}, observedAt: "", consistency: "bench", warnings: [],
   };
 }
 

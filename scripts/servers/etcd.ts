@@ -285,6 +285,9 @@ export async function etcdctl(endpoints: string | string[], args: string[], o: {
       { env: { ...process.env, ETCDCTL_API: "3" }, timeout: o.timeoutMs ?? 15_000 },
       (err, stdout, stderr) => (err ? reject(new Error(`etcdctl ${args.join(" ")}: ${err.message}\n${stderr}`)) : resolve(stdout)),
     );
+    // etcdctl may exit (or fail) before it reads stdin: the EPIPE that follows is not an
+    // error of ours (the exit status above says how the command went), and must not go uncaught.
+    child.stdin?.on("error", () => {});
     child.stdin?.end(o.input ?? "");
   });
 }

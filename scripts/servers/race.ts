@@ -18,9 +18,19 @@ export interface Holding {
   who: string;
   /** The holding's identity as LockDeck shows it: the fencing token, or the holder id. */
   id: string;
+  /**
+   * Its holder id as LockDeck shows it, where that names one holding (a Consul session). A
+   * holding taken away before its contender could read its token has only this ("" id).
+   */
+  holder?: string;
   from: number;
   to: number;
-  end: "released" | "lost" | "unknown";
+  /**
+   * "lost": someone else removed it (possibly before its owner saw that it held the lock: the
+   * store had made it the holder, the client had not told its caller yet); "waiter-removed":
+   * the contender's entry was removed while it was still only waiting (never allowed).
+   */
+  end: "released" | "lost" | "waiter-removed" | "unknown";
   /** The late write to the fenced register ("" without one). */
   late: string;
 }
@@ -29,6 +39,8 @@ export interface Churn {
   label: string;
   /** Stop taking the lock; resolves with every holding once each contender let go. */
   stop(): Promise<Holding[]>;
+  /** What the contenders said on stderr (their lock errors), for a failure's context. */
+  stderr?(): string;
 }
 
 /** A churn program (READY, then one JSON line per holding; a stdin line stops it; DONE). */
@@ -48,7 +60,7 @@ export async function startChurnProcess(label: string, command: string, args: st
       .filter((l) => l.startsWith("{"))
       .map((l) => JSON.parse(l) as Holding);
   };
-  return { label, stop: () => (stopped ??= stop()) };
+  return { label, stop: () => (stopped ??= stop()), stderr: () => proc.stderr() };
 }
 
 export interface RegisterWrite {
@@ -96,6 +108,8 @@ export interface OperatorAnswer {
   code?: string;
   /** Identity of the holding whose fence was sent. */
   id?: string;
+  /** Its holder's id. */
+  holder?: string;
 }
 
 interface LockAnswer {
@@ -131,7 +145,7 @@ export async function operate(o: { base: string; connection: string; key: string
         body: JSON.stringify({ key: o.key, fence: lock.fence, reason: `race operator ${operator}`, mode: "delete" }),
       });
       const body = (await res.json().catch(() => ({}))) as { error?: { code?: string } };
-      answers.push({ operator, at: Date.now(), status: res.status, code: body.error?.code, id: holdingId(lock) });
+      answers.push({ operator, at: Date.now(), status: res.status, code: body.error?.code, id: holdingId(lock), holder: lock.holders[0]?.id });
     }
   };
   await Promise.all(Array.from({ length: o.operators }, (_, i) => loop(i)));
@@ -149,19 +163,20 @@ export interface RaceVerdict {
   /** 200s that match no lost holding (the console said it released something nobody lost). */
   appliedUnexplained: OperatorAnswer[];
   unknownEnds: Holding[];
+  /** Contenders whose queue entry was removed while they still waited (a release that hit a waiter). */
+  waitersRemoved: Holding[];
   register?: { lateRefused: number; lateAcceptedAfterEviction: number; refusedLegit: RegisterWrite[] };
 }
 
-/** Matches lost holdings to applied releases one to one. */
+/** Matches lost holdings to applied releases one to one (by token; by holder for a holding known only by it). */
 export function judgeRace(holdings: Holding[], answers: OperatorAnswer[], register?: Register): RaceVerdict {
   const applied = answers.filter((a) => a.status === 200);
   const lost = holdings.filter((h) => h.end === "lost");
-  const appliedLeft = new Map<string, OperatorAnswer[]>();
-  for (const a of applied) appliedLeft.set(a.id ?? "?", [...(appliedLeft.get(a.id ?? "?") ?? []), a]);
+  const appliedLeft = [...applied];
   const lostUnexplained: Holding[] = [];
   for (const h of lost) {
-    const match = appliedLeft.get(h.id);
-    if (match?.length) match.shift();
+    const i = appliedLeft.findIndex((a) => (h.id ? a.id === h.id : !!h.holder && a.holder === h.holder));
+    if (i >= 0) appliedLeft.splice(i, 1);
     else lostUnexplained.push(h);
   }
   const verdict: RaceVerdict = {
@@ -171,8 +186,9 @@ export function judgeRace(holdings: Holding[], answers: OperatorAnswer[], regist
     serverErrors: answers.filter((a) => a.status >= 500),
     holdings: holdings.length,
     lostUnexplained,
-    appliedUnexplained: [...appliedLeft.values()].flat(),
+    appliedUnexplained: appliedLeft,
     unknownEnds: holdings.filter((h) => h.end === "unknown"),
+    waitersRemoved: holdings.filter((h) => h.end === "waiter-removed"),
   };
   if (register) {
     const lostIds = new Set(lost.map((h) => h.id));

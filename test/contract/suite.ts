@@ -17,8 +17,8 @@ import { EventBus, type SequencedEvent } from "../../lib/hub/bus";
 import { Hub } from "../../lib/hub/hub";
 import { ConnectionSchema, storeModule } from "../../lib/stores";
 import type { OpenedConnection } from "../../lib/stores/module";
-import { decodeFence, encodeFence } from "../../lib/fence";
-import type { LockRecord, TtlSource } from "../../lib/model";
+import { decodeFence, encodeFence, withFence } from "../../lib/fence";
+import type { LockView, TtlSource } from "../../lib/model";
 import { lockDetail } from "../../lib/api/detail";
 import { waitFor } from "../../scripts/servers/process";
 
@@ -113,7 +113,11 @@ export function adapterContract(driver: ContractDriver): void {
         waitFor(async () => events.some(match), { timeoutMs, intervalMs: 50, what });
       return { hub: h, events, seen };
     };
-    const recordOf = async (a: ReturnType<typeof adapter>, key: string) => (await a.snapshot(signal())).locks.find((l) => l.key === key);
+    /** The lock at `key` as a fresh snapshot reads it, with its fence made (as the API sends it to an operator). */
+    const recordOf = async (a: ReturnType<typeof adapter>, key: string): Promise<LockView | undefined> => {
+      const r = (await a.snapshot(signal())).locks.find((l) => l.key === key);
+      return r && withFence(r);
+    };
 
     it("snapshot: a held lock is one whole record, with a signed fence and the store's own TTL", async () => {
       const a = adapter();
@@ -125,7 +129,7 @@ export function adapterContract(driver: ContractDriver): void {
       expect(snap.consistency).not.toBe("");
       const r = snap.locks.find((l) => l.key === key);
       expect(r, `a record for ${key}; read: ${snap.locks.map((l) => l.key).join(", ")}`).toBeDefined();
-      const rec = r!;
+      const rec = withFence(r!);
       expect(rec).toMatchObject({ connection: CONNECTION, key, state: "held" });
       expect(a.formats).toContain(rec.format);
       expect(rec.holders.length).toBeGreaterThan(0);
@@ -200,7 +204,7 @@ export function adapterContract(driver: ContractDriver): void {
       const seenFirst = (await recordOf(a, key))!;
       await first.release();
       await hold("guarded");
-      let now: LockRecord | undefined;
+      let now: LockView | undefined;
       await waitFor(async () => (now = await recordOf(a, key)) !== undefined && now.state === "held" && now.fence !== seenFirst.fence, { timeoutMs: 15_000, what: `${key} held again` });
       const current = now!;
       const refused = await a.forceRelease(seenFirst, "delete", signal());
@@ -224,7 +228,7 @@ export function adapterContract(driver: ContractDriver): void {
       await hold("in-scope");
       const rec = (await recordOf(a, s.keyOf("in-scope")))!;
       // A fence this server signed, naming the out-of-scope key with the holding seen in scope.
-      const aimed: LockRecord = { ...rec, key: outOfScope, fence: encodeFence(CONNECTION, outOfScope, rec.format, decodeFence(rec.fence).h) };
+      const aimed: LockView = { ...rec, key: outOfScope, fence: encodeFence(CONNECTION, outOfScope, rec.format, decodeFence(rec.fence).h) };
       const out = await a.forceRelease(aimed, "delete", signal());
       expect(out.status).toBe("refused");
       expect((await recordOf(a, s.keyOf("in-scope")))?.fence).toBe(rec.fence);

@@ -2,7 +2,7 @@ import { handler } from "@/lib/api/errors";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { eventStream } from "@/lib/api/sse";
-import { lockFor } from "@/lib/api/exposure";
+import { exposureOf } from "@/lib/api/exposure";
 
 export const dynamic = "force-dynamic";
 
@@ -12,7 +12,7 @@ export const GET = handler(async (req: Request) => {
   const connection = url.searchParams.get("connection") || undefined;
   if (connection) registry().get(connection); // 404 for an unknown connection
   const last = req.headers.get("last-event-id");
-  return new Response(eventStream(registry(), connection, last ? Number(last) : null, req.signal, lockFor(actor)), {
+  return new Response(eventStream(registry(), connection, last ? Number(last) : null, req.signal, exposureOf(actor)), {
     headers: {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache, no-transform",

@@ -6,7 +6,7 @@ import { decodeConsul } from "./index";
 import { loadConsulFixture } from "../../../test/support/fixtures/consul";
 import { LOCK_FLAGS, SEMAPHORE_FLAGS, flagsAsStrings, parseKv, type ConsulEntry } from "./entry";
 import { parseSemaphoreValue } from "./semaphore";
-import { decodeFence } from "../../fence";
+import { decodeFence, fenceOf } from "../../fence";
 
 function decode(name: string) {
   const f = loadConsulFixture(name);
@@ -47,7 +47,7 @@ describe("api.Lock (hashicorp/consul/api)", () => {
     expect(l.warnings).toEqual([]);
     expect(l.raw?.[0].preview).toBe("worker-7");
     const e = f.entries.find((x) => x.Key === l.key)!;
-    expect(decodeFence(l.fence).h).toEqual({ t: "kv", mi: e.ModifyIndex, li: 1, s: s.ID });
+    expect(decodeFence(fenceOf(l)).h).toEqual({ t: "kv", mi: e.ModifyIndex, li: 1, s: s.ID });
   });
 
   it("a key api.Lock unlocked (not destroyed) stays as a free lock, not releasable", () => {
@@ -56,7 +56,7 @@ describe("api.Lock (hashicorp/consul/api)", () => {
     expect(l.state).toBe("free");
     expect(l.holders).toEqual([]);
     expect(l.fencingToken).toBe("1");
-    expect(decodeFence(l.fence).h).toEqual({ t: "none" });
+    expect(decodeFence(fenceOf(l)).h).toEqual({ t: "none" });
   });
 
   it("one session holding two keys: both records name the same session", () => {
@@ -114,7 +114,7 @@ describe("api.Semaphore", () => {
     expect(l.waiters.map((w) => w.position)).toEqual([1]);
     expect(l.permitsFree).toBe(0);
     expect(l.fencingToken).toBeUndefined();
-    const h = decodeFence(l.fence).h;
+    const h = decodeFence(fenceOf(l)).h;
     expect(h.t).toBe("sem");
     expect(h.lim).toBe(2);
     expect((JSON.parse(String(h.hs)) as unknown[]).length).toBe(2);
@@ -130,7 +130,7 @@ describe("api.Semaphore", () => {
     expect(l.holders[0].id).toBe(live);
     expect(l.holders[1].owner).toMatch(/stale entry/);
     expect(l.permitsFree).toBe(2); // limit 3, one live holder
-    expect(JSON.parse(String(decodeFence(l.fence).h.hs))).toEqual([[f.entries.find((e) => e.Session)!.Key, live, expect.any(Number)]]);
+    expect(JSON.parse(String(decodeFence(fenceOf(l)).h.hs))).toEqual([[f.entries.find((e) => e.Session)!.Key, live, expect.any(Number)]]);
   });
 });
 
@@ -171,7 +171,7 @@ describe("look-alikes that do not parse", () => {
     ]);
     for (const l of byKey.values()) {
       expect(l.state).toBe("unknown");
-      expect(decodeFence(l.fence).h).toEqual({ t: "none" });
+      expect(decodeFence(fenceOf(l)).h).toEqual({ t: "none" });
     }
     expect(byKey.get("capture/bad/sem/.lock")!.relatedKeys).toHaveLength(1);
   });

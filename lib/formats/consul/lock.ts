@@ -6,8 +6,7 @@
 // (Unlock leaves the key; only Destroy removes it). A plain key that was once acquired
 // (LockIndex > 0) and is now free is shown free; one never acquired is not a lock.
 
-import type { LockRecord } from "../../model";
-import type { FenceHolding } from "../../fence";
+import type { Holding, LockRecord } from "../../model";
 import type { DecodeContext } from "../types";
 import { baseName, dirOf, DOT_LOCK, LOCK_FLAGS, type ConsulEntry } from "./entry";
 import { baseRecord, libraryFromSession, sessionHolder, sessionWarnings, type Sessions } from "./record";
@@ -29,7 +28,7 @@ export function decodeLock(ctx: DecodeContext, e: ConsulEntry, sessions: Session
   const cli = api && baseName(e.Key) === DOT_LOCK;
   const format = api ? LOCK_FORMAT : SESSION_FORMAT;
   const name = cli ? dirOf(e.Key).replace(/\/$/, "") || e.Key : e.Key;
-  const holding: FenceHolding = e.Session ? { t: "kv", mi: e.ModifyIndex, li: e.LockIndex, s: e.Session } : { t: "none" };
+  const holding: Holding = e.Session ? { t: "kv", mi: e.ModifyIndex, li: e.LockIndex, s: e.Session } : { t: "none" };
   const rec = baseRecord(ctx, e, { name, format, kind: "mutex", holding });
   rec.fencingToken = String(e.LockIndex);
   if (!e.Session) {

@@ -5,9 +5,8 @@
 // leader failover). So every Consul record has ttlMs = null with ttlSource "session" and the
 // configured TTL in holder.session.ttl — no countdown is ever invented.
 
-import type { Holder, LockKind, LockRecord, RawPreview } from "../../model";
+import type { Holder, Holding, LockKind, LockRecord, RawPreview } from "../../model";
 import type { DecodeContext } from "../types";
-import { encodeFence, type FenceHolding } from "../../fence";
 import { PREVIEW_BYTES, previewBytes } from "../preview";
 import { nodeChecks, serviceChecks, valueBytes, type ConsulEntry, type ConsulSession } from "./entry";
 
@@ -16,7 +15,7 @@ export type Sessions = ReadonlyMap<string, ConsulSession>;
 export function baseRecord(
   ctx: DecodeContext,
   entry: ConsulEntry,
-  opts: { name: string; format: string; library?: string; kind: LockKind; holding: FenceHolding },
+  opts: { name: string; format: string; library?: string; kind: LockKind; holding: Holding },
 ): LockRecord {
   return {
     connection: ctx.connection,
@@ -30,7 +29,7 @@ export function baseRecord(
     waiters: [],
     ttlMs: null,
     ttlSource: "session",
-    fence: encodeFence(ctx.connection, entry.Key, opts.format, opts.holding),
+    holding: opts.holding,
     observedAt: isoOf(ctx.now),
     consistency: ctx.consistency,
     warnings: [],

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeEtcd, decodeStructure, applyLeases, holderKeyOf, leaseHex, type EtcdEntry, type LeaseInfo } from ".";
 import { loadEtcdFixture } from "../../../test/support/fixtures/etcd";
-import { decodeFence } from "../../fence";
+import { decodeFence, fenceOf } from "../../fence";
 import { lockStatus } from "../../status";
 import type { LockRecord } from "../../model";
 
@@ -51,7 +51,7 @@ describe("etcdctl lock (etcd 3.4 etcdctl, --ttl=10): holder + 2 waiters", () => 
   });
 
   it("fences the holder key by create and mod revision and lease", () => {
-    const f = decodeFence(l.fence);
+    const f = decodeFence(fenceOf(l));
     expect(f).toMatchObject({ c: "e1", k: "locks/etcdctl-job/", f: "etcd.mutex" });
     expect(f.h).toMatchObject({ t: "kv", cr: l.fencingToken, mr: l.fencingToken });
     expect(holderKeyOf(f.k, f.f, f.h)).toBe(fixture.notes!.holderKey); // derived: k + lease hex
@@ -155,7 +155,7 @@ describe("look-alike keys and an expired lease", () => {
     ]) {
       const l = lock(key);
       expect(l).toMatchObject({ format: "etcd.unknown", state: "unknown", warnings: [code] });
-      expect(decodeFence(l.fence).h.t).toBe("none");
+      expect(decodeFence(fenceOf(l)).h.t).toBe("none");
       expect(res.problems).toContainEqual(expect.objectContaining({ key, code }));
     }
   });
@@ -198,7 +198,7 @@ describe("edge cases", () => {
     const l = res.locks.find((r) => r.key === "locks/f/")!;
     expect(l.holders[0]).toMatchObject({ id: "debris" });
     expect(l.warnings).toEqual(expect.arrayContaining(["foreign-holder", "no-expiry"]));
-    expect(decodeFence(l.fence).h).toMatchObject({ t: "none", why: "foreign-holder" });
+    expect(decodeFence(fenceOf(l)).h).toMatchObject({ t: "none", why: "foreign-holder" });
     expect(l.waiters[0]).toMatchObject({ id: "1f", position: 1 });
   });
 

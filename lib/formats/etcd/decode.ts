@@ -8,9 +8,8 @@
 // Lone keys: a key with a lease and an empty value is an npm etcd3 Lock (one key, no queue);
 // anything else under a lock prefix is an "unknown" record with the reason, never released.
 
-import type { Holder, LockRecord, Problem, Waiter } from "../../model";
+import type { Holder, Holding, LockRecord, Problem, Waiter } from "../../model";
 import type { DecodeContext, DecodeResult } from "../types";
-import { encodeFence, type FenceHolding } from "../../fence";
 import { previewBytes } from "../preview";
 import { ownerOfValue } from "../owner";
 import { escapeControls } from "../../keys";
@@ -189,7 +188,7 @@ function groupRecord(ctx: DecodeContext, group: string, g: Group, queue: EtcdEnt
   const foreignHead = ownSet !== null && !ownSet.has(head);
   const election = g.kind === "js" || hasValue(g.members);
   const format = g.kind === "js" ? "etcd3js.election" : election ? "etcd.election" : "etcd.mutex";
-  const holding: FenceHolding = foreignHead ? { t: "none", why: "foreign-holder" } : kvHolding(head, group, format);
+  const holding: Holding = foreignHead ? { t: "none", why: "foreign-holder" } : kvHolding(head, group, format);
   const rec = base(ctx, group, group.slice(0, -1), format, election ? "election" : "mutex", holding, head);
   rec.holders = [holderOf(head, election, foreignHead)];
   rec.waiters = queue.length > 1 ? waitersOf(queue, ownSet, election) : NO_WAITERS;
@@ -246,14 +245,14 @@ function unknownRecord(ctx: DecodeContext, e: EtcdEntry, warning: string, leases
  * left out when the lock key and lease give it (holderKeyOf), which is always for the layouts
  * decoded here: 100k fences a snapshot, each base64 of JSON, are worth keeping short.
  */
-function kvHolding(e: EtcdEntry, lockKey: string, format: string): FenceHolding {
-  const h: FenceHolding = { t: "kv", cr: e.createRevision, mr: e.modRevision, l: e.lease };
+function kvHolding(e: EtcdEntry, lockKey: string, format: string): Holding {
+  const h: Holding = { t: "kv", cr: e.createRevision, mr: e.modRevision, l: e.lease };
   if (holderKeyOf(lockKey, format, h) !== e.key) h.k = e.key;
   return h;
 }
 
 /** The holder key a kv fence names: its `k`, else derived from the lock key, format and lease. */
-export function holderKeyOf(lockKey: string, format: string, h: FenceHolding): string {
+export function holderKeyOf(lockKey: string, format: string, h: Holding): string {
   if (typeof h.k === "string") return h.k;
   const lease = String(h.l);
   if (format === "etcd3js.lock") return lockKey;
@@ -267,7 +266,7 @@ function base(
   name: string,
   format: string,
   kind: LockRecord["kind"],
-  holding: FenceHolding,
+  holding: Holding,
   head: EtcdEntry,
 ): LockRecord {
   const warnings: string[] = head.lease === "0" ? ["no-expiry"] : [];
@@ -283,7 +282,7 @@ function base(
     waiters: [],
     ttlMs: null,
     ttlSource: head.lease === "0" ? "none" : "lease",
-    fence: encodeFence(ctx.connection, key, format, holding),
+    holding,
     observedAt: isoOf(ctx.now),
     consistency: ctx.consistency,
     warnings,

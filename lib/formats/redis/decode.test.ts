@@ -3,7 +3,7 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 import { RedisDecoder, decodeRedis } from "./index";
 import { loadFixture } from "../../../test/support/fixtures/redis";
-import { decodeFence } from "../../fence";
+import { decodeFence, fenceOf } from "../../fence";
 import { createHash } from "node:crypto";
 import type { RedisEntry } from "./entry";
 
@@ -26,7 +26,7 @@ describe("Redisson layouts captured from the real library", () => {
     expect(l.ttlSource).toBe("pttl");
     expect(l.ttlMs).toBeGreaterThan(0);
     expect(l.warnings).toEqual([]);
-    const fence = decodeFence(l.fence);
+    const fence = decodeFence(fenceOf(l));
     expect(fence.h.t).toBe("hash");
     expect(fence.h.ch).toBe("redisson_lock__channel:{orders:payout}");
   });
@@ -39,7 +39,7 @@ describe("Redisson layouts captured from the real library", () => {
     expect(l.waiters.map((w) => w.id)).toEqual(queue);
     expect(l.waiters.map((w) => w.position)).toEqual([1, 2]);
     expect(Date.parse(l.waiters[0].deadline!)).toBeLessThan(Date.parse(l.waiters[1].deadline!));
-    expect(decodeFence(l.fence).h.ch).toBe(`redisson_lock__channel:{orders:fair}:${queue[0]}`);
+    expect(decodeFence(fenceOf(l)).h.ch).toBe(`redisson_lock__channel:{orders:fair}:${queue[0]}`);
     expect(l.relatedKeys).toEqual(["redisson_lock_queue:{orders:fair}", "redisson_lock_timeout:{orders:fair}"]);
   });
 
@@ -72,7 +72,7 @@ describe("Redisson layouts captured from the real library", () => {
     expect(read.holders).toHaveLength(2);
     expect(read.holders.every((h) => h.owner?.includes("(reader)"))).toBe(true);
     expect(read.relatedKeys).toHaveLength(2);
-    expect(decodeFence(read.fence).h.ch).toBe("redisson_rwlock:{catalog:prices}");
+    expect(decodeFence(fenceOf(read)).h.ch).toBe("redisson_rwlock:{catalog:prices}");
     const write = decode("redisson-rwlock-write.json").byKey.get("catalog:stock")!;
     expect(write.holders[0].id).toMatch(/:write$/);
     expect(write.holders[0].owner).toContain("(writer)");
@@ -100,7 +100,7 @@ describe("Redisson layouts captured from the real library", () => {
     // one permit was taken with a lease time, one without
     expect(l.holders.filter((h) => h.expiresAt).length).toBe(1);
     expect(l.warnings).not.toContain("no-expiry");
-    expect(decodeFence(l.fence).h.t).toBe("none");
+    expect(decodeFence(fenceOf(l)).h.t).toBe("none");
   });
 
   it("the whole Redisson capture decodes with no unknowns; unlock latches are not locks", () => {
@@ -197,7 +197,7 @@ describe("bad input and look-alikes", () => {
       ["lock:proto", "unknown", "unrecognised-hash"],
     ]);
     expect(problems.map((p) => p.code).sort()).toEqual(["unrecognised-hash", "unrecognised-hash", "wrong-type"]);
-    for (const l of locks) expect(decodeFence(l.fence).h.t).toBe("none");
+    for (const l of locks) expect(decodeFence(fenceOf(l)).h.t).toBe("none");
   });
 
   it("binary and truncated values preview as hex and cannot be released exactly", () => {
@@ -208,9 +208,9 @@ describe("bad input and look-alikes", () => {
     );
     expect(locks[0].raw?.[0].encoding).toBe("hex");
     expect(locks[0].raw?.[0].preview).toBe("ff fe 00 41 c3");
-    expect(decodeFence(locks[0].fence).h).toEqual({ t: "string", d: createHash("sha1").update(bin).digest("hex") });
+    expect(decodeFence(fenceOf(locks[0])).h).toEqual({ t: "string", d: createHash("sha1").update(bin).digest("hex") });
     expect(locks[1].warnings).toContain("value-too-large");
-    expect(decodeFence(locks[1].fence).h.t).toBe("none");
+    expect(decodeFence(fenceOf(locks[1])).h.t).toBe("none");
     expect(locks[1].raw?.[0].truncated).toBe(true);
   });
 

@@ -1,9 +1,9 @@
 // Building blocks shared by the Redis decoders. Pure.
 
-import type { LockKind, LockRecord, Waiter } from "../../model";
+import type { Holding, LockKind, LockRecord, Waiter } from "../../model";
 import type { DecodeContext } from "../types";
 import type { RedisEntry } from "./entry";
-import { encodeFence, type FenceHolding } from "../../fence";
+import { NO_HOLDING } from "../../fence";
 import { previewBytes, previewText } from "../preview";
 
 export function ttlOf(entry: RedisEntry): number | null {
@@ -23,7 +23,7 @@ export function baseRecord(
   entry: RedisEntry,
   format: string,
   kind: LockKind,
-  holding: FenceHolding,
+  holding: Holding,
 ): LockRecord {
   const ttlMs = ttlOf(entry);
   return {
@@ -38,7 +38,7 @@ export function baseRecord(
     waiters: NO_WAITERS,
     ttlMs,
     ttlSource: ttlMs === null ? "none" : "pttl",
-    fence: encodeFence(ctx.connection, entry.key, format, holding),
+    holding,
     observedAt: ctx.observedAtIso ?? new Date(ctx.now).toISOString(),
     consistency: ctx.consistency,
     warnings: ttlMs === null ? ["no-expiry"] : [],
@@ -51,7 +51,7 @@ export function baseRecord(
 
 /** A key under a lock pattern that LockDeck cannot read as a lock: shown, never released. */
 export function unknownRecord(ctx: DecodeContext, entry: RedisEntry, warning: string): LockRecord {
-  const rec = baseRecord(ctx, entry, "redis.unknown", "mutex", { t: "none" });
+  const rec = baseRecord(ctx, entry, "redis.unknown", "mutex", NO_HOLDING);
   rec.state = "unknown";
   rec.warnings = [warning];
   return rec;

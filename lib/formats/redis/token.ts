@@ -10,7 +10,7 @@ import type { RedisEntry } from "./entry";
 import { baseRecord } from "./record";
 import { escapeControls } from "../../keys";
 import { ownerOfValue } from "../owner";
-import type { FenceHolding } from "../../fence";
+import { NO_HOLDING, tokenHolding } from "../../fence";
 import { createHash } from "node:crypto";
 
 interface Guess {
@@ -49,20 +49,28 @@ export function isNonUniqueToken(value: string): boolean {
   return value.length < 8 || /^\d+$/.test(value) || CONSTANT_TOKENS.has(value.toLowerCase());
 }
 
+/** The text is the bytes exactly: UTF-8 decoding replaced nothing (so encoding it gives the bytes back). */
+function roundTrips(text: string, bytes: Buffer): boolean {
+  return Buffer.byteLength(text, "utf8") === bytes.length && !text.includes("\uFFFD");
+}
+
 export function decodeToken(ctx: DecodeContext, entry: RedisEntry, byKey: Map<string, RedisEntry>): LockRecord {
   const bytes = entry.value ?? Buffer.alloc(0);
   const text = bytes.toString("utf8");
   const guess = guessLibrary(entry.key, text);
+  const id = escapeControls(text.slice(0, 200));
   // A truncated value cannot be compared exactly, so its fence forbids release. The fence holds
-  // the value's SHA-1 (compared in the release script with redis.sha1hex), never the value.
-  const holding: FenceHolding = entry.truncated ? { t: "none" } : { t: "string", d: createHash("sha1").update(bytes).digest("hex") };
+  // the value's SHA-1 (compared in the release script with redis.sha1hex), never the value. A
+  // value that is its holder id verbatim (most tokens) is kept as that same string and digested
+  // only when a fence is made; any other is digested now (its bytes die with the page).
+  const holding = entry.truncated ? NO_HOLDING : id === text && roundTrips(text, bytes) ? tokenHolding(id) : { t: "string", d: createHash("sha1").update(bytes).digest("hex") };
   const rec = baseRecord(ctx, entry, guess.format, "mutex", holding);
   rec.library = guess.library;
   // A JSON value (a homegrown lock's {"owner":…,"host":…}) is read as its telling fields.
   // sinceObserved / sinceSource: the hub fills them in (first sighting); present from the start,
   // see baseRecord. ShedLock writes its start into the value: recorded in the store (by the
   // holder's clock).
-  rec.holders = [{ id: escapeControls(text.slice(0, 200)), owner: guess.owner ?? ownerOfValue(text), since: guess.since, sinceObserved: undefined, sinceSource: guess.since ? "store" : undefined }];
+  rec.holders = [{ id, owner: guess.owner ?? ownerOfValue(text), since: guess.since, sinceObserved: undefined, sinceSource: guess.since ? "store" : undefined }];
   if (isNonUniqueToken(text)) rec.warnings.push("non-unique-token");
   // A Redisson RSemaphore is an integer string too; no structure tells them apart.
   if (/^\d+$/.test(text)) rec.warnings.push("integer-value");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeZooKeeper } from "./index";
 import { loadFixture } from "../../../test/support/fixtures/zookeeper";
-import { decodeFence } from "../../fence";
+import { decodeFence, fenceOf } from "../../fence";
 import { baseName, type ZkNode, type ZkStat } from "./entry";
 import { targetOf } from "../../stores/zookeeper/release";
 
@@ -35,7 +35,7 @@ describe("Apache Curator 5.9 layouts captured from the real library", () => {
     expect(l.fencingToken).toBe(holderNode.stat.czxid);
     expect(l.ttlSource).toBe("zk-session");
     expect(l.warnings).toEqual([]);
-    const t = targetOf(decodeFence(l.fence).h);
+    const t = targetOf(decodeFence(fenceOf(l)).h);
     expect(t).toEqual({ t: "delete", nodes: [{ path: holderNode.path, version: 0, czxid: holderNode.stat.czxid }], revoke: null });
   });
 
@@ -43,7 +43,7 @@ describe("Apache Curator 5.9 layouts captured from the real library", () => {
     const l = decode("curator-all.json").at("mutex-revocable");
     expect(l.format).toBe("curator.mutex");
     expect(l.warnings).toContain("revocable");
-    const t = targetOf(decodeFence(l.fence).h);
+    const t = targetOf(decodeFence(fenceOf(l)).h);
     expect(t.t === "delete" && t.revoke?.path).toBe(`/capture/curator/mutex-revocable/${l.holders[0].id}`);
   });
 
@@ -64,7 +64,7 @@ describe("Apache Curator 5.9 layouts captured from the real library", () => {
     expect(read.holders.map((h) => seqOf(h.id))).toEqual([0, 1]);
     expect(names(read.waiters).map((id) => id.includes("__WRIT__"))).toEqual([true]);
     expect(read.fencingToken).toBeUndefined(); // several holders: no single token
-    expect(JSON.parse(decodeFence(read.fence).h.nodes as string)).toHaveLength(2);
+    expect(JSON.parse(decodeFence(fenceOf(read)).h.nodes as string)).toHaveLength(2);
     const write = at("rwlock-write");
     expect(write.holders.map((h) => [seqOf(h.id), h.id.includes("__WRIT__")])).toEqual([[0, true]]);
     expect(write.waiters.map((w) => seqOf(w.id))).toEqual([1, 2]);
@@ -106,7 +106,7 @@ describe("Apache Curator 5.9 layouts captured from the real library", () => {
     expect(empty.map((l) => baseName(l.key)).sort()).toEqual(["latch", "mutex", "mutex-revocable", "rwlock-read", "rwlock-write", "selector"]);
     for (const l of empty) {
       expect(l.state).toBe("free");
-      expect(decodeFence(l.fence).h.t).toBe("zk-empty");
+      expect(decodeFence(fenceOf(l)).h.t).toBe("zk-empty");
     }
     const sem = locks.find((l) => l.key.endsWith("/semaphore"))!;
     expect(sem.format).toBe("curator.semaphore");
@@ -216,7 +216,7 @@ describe("bad input, look-alikes and other layouts", () => {
     // b has no parsable contender at all: an unknown record, never releasable
     const b = locks.find((l) => l.key === "/locks/b")!;
     expect([b.state, b.format, b.warnings]).toEqual(["unknown", "zk.unknown", ["unparsed-lock-nodes"]]);
-    expect(decodeFence(b.fence).h.t).toBe("none");
+    expect(decodeFence(fenceOf(b)).h.t).toBe("none");
     expect(locks.some((l) => l.key.startsWith("/locks/b/"))).toBe(false);
   });
 

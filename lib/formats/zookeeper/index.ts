@@ -10,7 +10,7 @@ import type { DecodeResult } from "../types";
 import { baseName, isEphemeral, joinPath, parentOf, type ZkNode } from "./entry";
 import { bySeq, classifyDir, looksLikeLock, parseName, SEMAPHORE_DIRS, type DirKind, type Family } from "./names";
 import { baseRecord, fill, releaseHolding, type Contender, type ZkDecodeContext } from "./record";
-import { encodeFence } from "../../fence";
+import { NO_HOLDING } from "../../fence";
 import { previewBytes } from "../preview";
 
 export type { ZkDecodeContext } from "./record";
@@ -132,7 +132,7 @@ function decodeLockDir(ctx: ZkDecodeContext, dir: ZkNode, kind: Extract<DirKind,
   if (cs.length === 0) {
     rec.state = "unknown";
     rec.format = "zk.unknown";
-    rec.fence = encodeFence(ctx.connection, dir.path, "zk.unknown", { t: "none" });
+    rec.holding = NO_HOLDING;
     rec.warnings.push("unparsed-lock-nodes");
   }
   if (kind.mixed) rec.warnings.push("mixed-recipes");

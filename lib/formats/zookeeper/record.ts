@@ -1,9 +1,8 @@
 // Building blocks of ZooKeeper lock records: contenders (a lock node with its parsed name),
 // holders and waiters from them, fences and previews. Pure.
 
-import type { Holder, LockKind, LockRecord, Waiter } from "../../model";
+import type { Holder, Holding, LockKind, LockRecord, Waiter } from "../../model";
 import type { DecodeContext } from "../types";
-import { encodeFence, type FenceHolding } from "../../fence";
 import { isUtf8 } from "node:buffer";
 import { escapeControls } from "../../keys";
 import { previewBytes } from "../preview";
@@ -73,7 +72,7 @@ export function waitersOf(cs: Contender[], what: string, from = 1): Waiter[] {
 }
 
 /** The exact nodes a release deletes: [path, version, czxid] each (lib/stores/zookeeper/release.ts). */
-export function releaseHolding(holders: ZkNode[], revocable: ZkNode | null): FenceHolding {
+export function releaseHolding(holders: ZkNode[], revocable: ZkNode | null): Holding {
   if (holders.length === 0) return { t: "none" };
   return {
     t: "zk",
@@ -87,7 +86,7 @@ export function baseRecord(
   dir: ZkNode,
   format: string,
   kind: LockKind,
-  holding: FenceHolding,
+  holding: Holding,
 ): LockRecord {
   return {
     connection: ctx.connection,
@@ -102,7 +101,7 @@ export function baseRecord(
     // long as its session, which the store does not expose per node.
     ttlMs: null,
     ttlSource: "zk-session",
-    fence: encodeFence(ctx.connection, dir.path, format, holding),
+    holding,
     observedAt: ctx.observedAtIso ?? new Date(ctx.now).toISOString(),
     consistency: ctx.consistency,
     warnings: [],

@@ -9,7 +9,7 @@ import { waitFor } from "../../../scripts/servers/process";
 import { holdApiLock, holdApiPair, holdApiSemaphore, holdConsulCli, stderrValue } from "../../../scripts/capture/consul/hold";
 import { LOCK_FLAGS } from "../../formats/consul/entry";
 import { parseSemaphoreValue } from "../../formats/consul/semaphore";
-import { decodeFence } from "../../fence";
+import { decodeFence, fenceOf, withFence } from "../../fence";
 import { acquire, consulFixture, createSession, lockAt, rawEntry, signal, track } from "../../../test/support/consul";
 
 const READY_MS = 30_000;
@@ -70,14 +70,14 @@ describe("force-release (a): one /v1/txn, check-index + check-session + unlock",
     await contender.waitForLine("WAITING", READY_MS);
     const rec = await lockAt(s.adapter, "locks/t4/a");
     const sid = rec.holders[0].id;
-    const plan = s.adapter.describeRelease(rec, "delete");
+    const plan = s.adapter.describeRelease(withFence(rec), "delete");
     expect(plan.modes).toEqual(["delete", "destroy-session"]);
     expect(plan.command).toContain('"Verb":"check-index"');
     expect(plan.command).toContain(`"Flags":${LOCK_FLAGS}`);
     expect(plan.notes.join(" ")).toContain("locks/t4/b");
 
     const t0 = Date.now();
-    const out = await s.adapter.forceRelease(rec, "delete", signal);
+    const out = await s.adapter.forceRelease(withFence(rec), "delete", signal);
     expect(out.status).toBe("released");
     // The waiting api.Lock acquires well inside the 20 s lock-delay: txn unlock applies none.
     await contender.waitForLine("READY", 10_000);
@@ -95,7 +95,7 @@ describe("force-release (a): one /v1/txn, check-index + check-session + unlock",
     const p = track(s, holdApiLock(s.bin, s.consul.addr, "locks/t4b/k", { value: "v-123" }));
     await p.waitForLine("READY", READY_MS);
     const rec = await lockAt(s.adapter, "locks/t4b/k");
-    expect((await s.adapter.forceRelease(rec, "delete", signal)).status).toBe("released");
+    expect((await s.adapter.forceRelease(withFence(rec), "delete", signal)).status).toBe("released");
     const e = (await rawEntry(s.consul, "locks/t4b/k"))!;
     expect(e.Session).toBeUndefined();
     expect(e.Flags).toBe(LOCK_FLAGS);
@@ -112,7 +112,7 @@ describe("force-release (a): one /v1/txn, check-index + check-session + unlock",
     const before = (await rawEntry(s.consul, "locks/t5/k"))!;
     expect(before.LockIndex).toBe(Number(seen.fencingToken) + 1);
 
-    const out = await s.adapter.forceRelease(seen, "delete", signal);
+    const out = await s.adapter.forceRelease(withFence(seen), "delete", signal);
     expect(out.status).toBe("changed");
     expect(out.status === "changed" && out.current?.holders[0].id).toBe(stderrValue(second, "session"));
     expect(await rawEntry(s.consul, "locks/t5/k")).toEqual(before);
@@ -125,8 +125,8 @@ describe("force-release (a): one /v1/txn, check-index + check-session + unlock",
     const seen = await lockAt(s.adapter, "locks/t5b/k");
     await acquire(s.consul, "locks/t5b/k", sid, "two"); // holder rewrites its value: ModifyIndex moves
     const before = (await rawEntry(s.consul, "locks/t5b/k"))!;
-    expect(before.ModifyIndex).not.toBe(decodeFence(seen.fence).h.mi);
-    expect((await s.adapter.forceRelease(seen, "delete", signal)).status).toBe("changed");
+    expect(before.ModifyIndex).not.toBe(decodeFence(fenceOf(seen)).h.mi);
+    expect((await s.adapter.forceRelease(withFence(seen), "delete", signal)).status).toBe("changed");
     expect(await rawEntry(s.consul, "locks/t5b/k")).toEqual(before);
   });
 
@@ -136,7 +136,7 @@ describe("force-release (a): one /v1/txn, check-index + check-session + unlock",
     const seen = await lockAt(s.adapter, "locks/t5c/k");
     await fetch(`${s.consul.url}/v1/session/destroy/${sid}`, { method: "PUT" });
     await waitFor(async () => (await rawEntry(s.consul, "locks/t5c/k")) === null, { timeoutMs: 10_000, what: "the key deleted" });
-    expect((await s.adapter.forceRelease(seen, "delete", signal)).status).toBe("gone");
+    expect((await s.adapter.forceRelease(withFence(seen), "delete", signal)).status).toBe("gone");
   });
 });
 
@@ -147,7 +147,7 @@ describe("force-release (b): destroy the session", () => {
     await s.adapter.snapshot(signal); // the adapter knows both keys (blast radius)
     const rec = await lockAt(s.adapter, "locks/t6/a");
     const sid = rec.holders[0].id;
-    const plan = s.adapter.describeRelease(rec, "destroy-session");
+    const plan = s.adapter.describeRelease(withFence(rec), "destroy-session");
     expect(plan.deletes).toContain("locks/t6/a");
     expect(plan.deletes).toContain("locks/t6/b");
     expect(plan.wakes).toContain("3 s");
@@ -158,7 +158,7 @@ describe("force-release (b): destroy the session", () => {
     const contender = track(s, holdApiLock(s.bin, s.consul.addr, "locks/t6/b"));
     await contender.waitForLine("WAITING", READY_MS);
     const t0 = Date.now();
-    const out = await s.adapter.forceRelease(rec, "destroy-session", signal);
+    const out = await s.adapter.forceRelease(withFence(rec), "destroy-session", signal);
     expect(out.status).toBe("released");
     expect(out.status === "released" && out.detail).toContain("locks/t6/b");
     for (const k of ["locks/t6/a", "locks/t6/b"]) expect((await rawEntry(s.consul, k))!.Session).toBeUndefined();
@@ -181,7 +181,7 @@ describe("force-release (b): destroy the session", () => {
     await p.release();
     const q = track(s, holdApiLock(s.bin, s.consul.addr, "locks/t7/k"));
     await q.waitForLine("READY", READY_MS);
-    const out = await s.adapter.forceRelease(seen, "destroy-session", signal);
+    const out = await s.adapter.forceRelease(withFence(seen), "destroy-session", signal);
     expect(out.status).toBe("changed");
     expect((await rawEntry(s.consul, "locks/t7/k"))!.Session).toBe(stderrValue(q, "session"));
   });
@@ -195,11 +195,11 @@ describe("force-release of a semaphore: evict the holders seen", () => {
     await waitFor(async () => (await lockAt(s.adapter, "locks/t8/one/.lock")).waiters.length === 1, { timeoutMs: READY_MS, what: "a waiter" });
     const rec = await lockAt(s.adapter, "locks/t8/one/.lock");
     const hid = rec.holders[0].id;
-    const plan = s.adapter.describeRelease(rec, "delete");
+    const plan = s.adapter.describeRelease(withFence(rec), "delete");
     expect(plan.modes).toEqual(["delete", "destroy-session"]);
     expect(plan.command).toContain('"Verb":"cas"');
 
-    expect((await s.adapter.forceRelease(rec, "delete", signal)).status).toBe("released");
+    expect((await s.adapter.forceRelease(withFence(rec), "delete", signal)).status).toBe("released");
     await holder.waitForLine("LOST", 10_000);
     await waiter.waitForLine("READY", 10_000);
     expect(await rawEntry(s.consul, `locks/t8/one/${hid}`)).toBeNull();
@@ -225,19 +225,19 @@ describe("force-release of a semaphore: evict the holders seen", () => {
     expect(rec.holders).toHaveLength(2);
 
     // The plans say which: all holders, or one named slot.
-    const all = s.adapter.describeRelease(rec, "delete");
+    const all = s.adapter.describeRelease(withFence(rec), "delete");
     expect(all.title).toMatch(/^Evict ALL 2 holders seen/);
     expect(all.targets?.map((t) => t.id).sort()).toEqual([sa, sb].sort());
     expect(all.targets?.find((t) => t.id === sa)?.label).toContain("worker-a");
-    const one = s.adapter.describeRelease(rec, "delete", sa);
+    const one = s.adapter.describeRelease(withFence(rec), "delete", sa);
     expect(one.title).toMatch(/^Free ONE slot — worker-a \(session /);
     expect(one.title).toContain("the other 1 holder stay");
     expect(one.target).toBe(sa);
     expect(one.command).not.toContain(`${prefix}/${sb}`);
-    expect(s.adapter.describeRelease(rec, "delete", "not-a-holder").title).toMatch(/^not releasable/);
-    expect((await s.adapter.forceRelease(rec, "delete", signal, "not-a-holder")).status).toBe("refused");
+    expect(s.adapter.describeRelease(withFence(rec), "delete", "not-a-holder").title).toMatch(/^not releasable/);
+    expect((await s.adapter.forceRelease(withFence(rec), "delete", signal, "not-a-holder")).status).toBe("refused");
 
-    expect(await s.adapter.forceRelease(rec, "delete", signal, sa)).toMatchObject({ status: "released" });
+    expect(await s.adapter.forceRelease(withFence(rec), "delete", signal, sa)).toMatchObject({ status: "released" });
     await a.waitForLine("LOST", 10_000);
     await c.waitForLine("READY", 10_000);
     expect(await rawEntry(s.consul, `${prefix}/${sa}`)).toBeNull();
@@ -254,7 +254,7 @@ describe("force-release of a semaphore: evict the holders seen", () => {
     const seen = await lockAt(s.adapter, "locks/t9/two/.lock");
     const b = track(s, holdApiSemaphore(s.bin, s.consul.addr, "locks/t9/two", 2));
     await b.waitForLine("READY", READY_MS);
-    const out = await s.adapter.forceRelease(seen, "delete", signal);
+    const out = await s.adapter.forceRelease(withFence(seen), "delete", signal);
     expect(out.status).toBe("changed");
     expect(out.status === "changed" && out.current?.holders).toHaveLength(2);
     expect(a.lines()).not.toContain("LOST");

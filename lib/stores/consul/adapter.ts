@@ -2,7 +2,7 @@
 // re-reads of single locks, the sessions view, and conditional force-release
 // (txn unlock · session destroy · semaphore eviction). Only lib/stores/consul talks to Consul.
 
-import type { Health, LockRecord, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import type { Health, LockRecord, LockView, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
 import type { ConsulConnectionConfig } from "./config";
 import { ConsulError, ConsulHttp, errorFromAnswer, type ReadMeta } from "./http";
 import { describeConsistency, readDir, readKey, readPrefix, readPrefixIndexes, readSession, readSessions } from "./read";
@@ -283,7 +283,7 @@ export class ConsulAdapter implements StoreAdapter {
     };
   }
 
-  describeRelease(lock: LockRecord, mode: ReleaseMode, target?: string): ReleasePlan {
+  describeRelease(lock: LockView, mode: ReleaseMode, target?: string): ReleasePlan {
     return describe(lock, mode, this.planContext(), target);
   }
 
@@ -310,7 +310,7 @@ export class ConsulAdapter implements StoreAdapter {
     });
   }
 
-  async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal, holderId?: string): Promise<ReleaseOutcome> {
+  async forceRelease(lock: LockView, mode: ReleaseMode, signal: AbortSignal, holderId?: string): Promise<ReleaseOutcome> {
     if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
     const target = releaseTarget(lock, (f) => this.scope.releaseProblem(f));
     if ("refused" in target) return target.refused;
@@ -421,7 +421,7 @@ function lockFence(key: string, mi: number, session: string): string {
 }
 
 function holdingOf(rec: LockRecord): string | null {
-  const h = decodeFence(rec.fence).h;
+  const h = rec.holding;
   return h.t === "kv" ? lockFence(rec.key, Number(h.mi), String(h.s)) : null;
 }
 

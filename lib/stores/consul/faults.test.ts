@@ -9,6 +9,7 @@ import { holdApiLock, prepareConsulCapture, stderrValue } from "../../../scripts
 import { kv } from "../../../scripts/capture/consul/dump";
 import { acquire, adapterFor, BUILD_TIMEOUT_MS, createSession, lockAt, signal } from "../../../test/support/consul";
 import type { ConsulAdapter } from "./adapter";
+import { withFence } from "../../fence";
 
 const servers: ConsulServer[] = [];
 const adapters: ConsulAdapter[] = [];
@@ -144,7 +145,7 @@ describe("ACLs (default deny)", () => {
     expect(snap.locks.map((l) => l.key)).toEqual(["locks/acl/a"]);
     expect(snap.problems).toEqual([expect.objectContaining({ key: "secret/", code: "acl-filtered" })]);
     const rec = snap.locks[0];
-    const out = await viewer.forceRelease(rec, "delete", signal);
+    const out = await viewer.forceRelease(withFence(rec), "delete", signal);
     expect(out.status).toBe("denied");
     expect(out.status === "denied" && out.reason).toMatch(/Permission denied|not permitted/i);
     expect(JSON.parse(await kv(c, "GET", "/v1/kv/locks/acl/a")).at(0).Session).toBe(sid);

@@ -1,7 +1,7 @@
 // What a Consul force-release would do, in words and in curl, for the release dialog. Pure:
 // the adapter passes what it last read (entries by key, sessions by id).
 
-import type { LockRecord, ReleaseMode, ReleasePlan } from "../../model";
+import type { LockView, ReleaseMode, ReleasePlan } from "../../model";
 import { decodeFence, type FenceHolding } from "../../fence";
 import type { ConsulEntry, ConsulSession } from "../../formats/consul/entry";
 import { destroyCurl, evictOps, txnCurl, unlockOps, MAX_TXN_OPS } from "./release";
@@ -28,7 +28,7 @@ export function evictees(h: FenceHolding): Array<[string, string, number]> {
   }
 }
 
-export function modesFor(lock: LockRecord, ctx: PlanContext): ReleaseMode[] {
+export function modesFor(lock: LockView, ctx: PlanContext): ReleaseMode[] {
   if (ctx.readOnly) return [];
   const h = decodeFence(lock.fence).h;
   if (h.t === "kv") return ["delete", "destroy-session"];
@@ -41,7 +41,7 @@ export function modesFor(lock: LockRecord, ctx: PlanContext): ReleaseMode[] {
 }
 
 /** A semaphore's holders that can be released one at a time (each its own slot), with a label and their modes. */
-export function targetsFor(lock: LockRecord, ctx: PlanContext): NonNullable<ReleasePlan["targets"]> | undefined {
+export function targetsFor(lock: LockView, ctx: PlanContext): NonNullable<ReleasePlan["targets"]> | undefined {
   const h = decodeFence(lock.fence).h;
   if (h.t !== "sem" || ctx.readOnly) return undefined;
   // One holder's session can always be destroyed alone, even where the whole semaphore's cannot.
@@ -63,7 +63,7 @@ export function semaphoreEvictees(h: FenceHolding, target: string | undefined): 
   return one.length === 1 ? one : null;
 }
 
-export function describe(lock: LockRecord, mode: ReleaseMode, ctx: PlanContext, target?: string): ConsulPlan {
+export function describe(lock: LockView, mode: ReleaseMode, ctx: PlanContext, target?: string): ConsulPlan {
   const h = decodeFence(lock.fence).h;
   const modes = modesFor(lock, ctx);
   const notes: string[] = [];
@@ -169,7 +169,7 @@ export function describe(lock: LockRecord, mode: ReleaseMode, ctx: PlanContext, 
   };
 }
 
-function notReleasable(lock: LockRecord, h: FenceHolding): string {
+function notReleasable(lock: LockView, h: FenceHolding): string {
   if (lock.state === "free") return "Nobody holds this lock.";
   if (h.t === "sem") return "No live holder to evict (or too many for one transaction).";
   if (lock.format === "consul.unknown") return "This key does not have a known lock layout, so there is nothing exact to release.";

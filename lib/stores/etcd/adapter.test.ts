@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { Etcd3 } from "etcd3";
 import { etcdctlLock, etcdctlElect } from "../../../scripts/capture/etcd/hold";
 import { etcdctl, startEtcd } from "../../../scripts/servers/etcd";
-import { decodeFence } from "../../fence";
+import { decodeFence, fenceOf, withFence } from "../../fence";
 import { holderKeyOf } from "../../formats/etcd";
 import { etcdSuite, lineMatching, lockAt, lockWhen, signal, suffix } from "../../../test/support/etcd";
 
@@ -71,7 +71,7 @@ describe("etcd adapter: reading", () => {
       expect(by.get("election/r3-web/")).toMatchObject({ format: "etcd3js.election", kind: "election" });
       expect(by.get("election/r3-web/")!.holders[0].owner).toBe("node-1");
       expect(by.get("r3/api/")).toMatchObject({ format: "etcd.mutex" });
-      expect(holderKeyOf("r3/api/", "etcd.mutex", decodeFence(by.get("r3/api/")!.fence).h)).toBe(Buffer.from(got.key, "base64").toString());
+      expect(holderKeyOf("r3/api/", "etcd.mutex", decodeFence(fenceOf(by.get("r3/api/")!)).h)).toBe(Buffer.from(got.key, "base64").toString());
       await lock.release();
       await campaign.resign();
     } finally {
@@ -126,11 +126,11 @@ describe("etcd adapter: reading", () => {
     await lease.put("r6/js").value("");
     const unknown = await lockAt(a, "r6/plain");
     expect(unknown).toMatchObject({ format: "etcd.unknown", state: "unknown", warnings: ["no-lease"] });
-    expect(a.describeRelease(unknown, "delete").modes).toEqual([]);
-    expect(await a.forceRelease(unknown, "delete", signal)).toMatchObject({ status: "refused" });
+    expect(a.describeRelease(withFence(unknown), "delete").modes).toEqual([]);
+    expect(await a.forceRelease(withFence(unknown), "delete", signal)).toMatchObject({ status: "refused" });
     const js = await lockAt(ro, "r6/js");
-    expect(ro.describeRelease(js, "delete").modes).toEqual([]);
-    expect(await ro.forceRelease(js, "delete", signal)).toEqual({ status: "refused", reason: "this connection is read-only" });
+    expect(ro.describeRelease(withFence(js), "delete").modes).toEqual([]);
+    expect(await ro.forceRelease(withFence(js), "delete", signal)).toEqual({ status: "refused", reason: "this connection is read-only" });
     expect((await t.s.raw.get("r6/js").exists())).toBe(true);
     await lease.revoke();
   });

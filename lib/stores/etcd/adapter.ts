@@ -3,7 +3,7 @@
 // force-release modes (guarded txn delete, lease revoke). Only lib/stores/etcd imports etcd3.
 
 import type { Etcd3, IMember } from "etcd3";
-import type { Health, LockRecord, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import type { Health, LockRecord, LockView, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
 import type { EtcdConnectionConfig } from "./config";
 import { createClient, errorText, neverSent } from "./client";
 import { coveringPrefixes, readKey, readPrefixes, type ReadResult } from "./read";
@@ -373,7 +373,7 @@ export class EtcdAdapter implements StoreAdapter {
 
   // ---- force-release --------------------------------------------------------------------------
 
-  async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
+  async forceRelease(lock: LockView, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
     const target = releaseTarget(lock, (f) => this.scope.releaseProblem(f));
     if ("refused" in target) return target.refused;
@@ -441,7 +441,7 @@ export class EtcdAdapter implements StoreAdapter {
     return current ? { status: "changed", current } : { status: "gone" };
   }
 
-  describeRelease(lock: LockRecord, mode: ReleaseMode): ReleasePlan {
+  describeRelease(lock: LockView, mode: ReleaseMode): ReleasePlan {
     const fence = decodeFence(lock.fence);
     return describePlan(lock, mode, fence, this.planContext());
   }

@@ -14,6 +14,7 @@ import type { HoldProcess } from "../../../scripts/capture/hold";
 import { EtcdAdapter } from "./adapter";
 import { EtcdConnectionSchema } from "./config";
 import { signal } from "../../../test/support/etcd";
+import { fenceOf, withFence } from "../../fence";
 
 const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) =>
   waitFor(async () => await check(), { timeoutMs, intervalMs: 50, what });
@@ -79,9 +80,9 @@ describe("etcd cluster: a member in the minority", () => {
         // The hub notices through health: it keeps what it had, marked stale, and says why.
         await until("the hub to mark the view stale", () => hub.statusEvent().stale && hub.statusEvent().status === "unreachable");
         expect(hub.statusEvent().message).toMatch(/cannot confirm/);
-        expect(hub.get("m/job/")?.fence).toBe(seen.fence);
-        expect(await lin.forceRelease(seen, "delete", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/cannot confirm/) });
-        expect(await lin.forceRelease(seen, "revoke-lease", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/cannot confirm/) });
+        expect(fenceOf(hub.get("m/job/")!)).toBe(fenceOf(seen));
+        expect(await lin.forceRelease(withFence(seen), "delete", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/cannot confirm/) });
+        expect(await lin.forceRelease(withFence(seen), "revoke-lease", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/cannot confirm/) });
 
         // Serializable: the member's own copy still reads, re-listed and labelled as maybe stale; no release.
         await until("the serializable view to say NO LEADER", () => /NO LEADER/.test(serHub.statusEvent().consistency));
@@ -89,13 +90,13 @@ describe("etcd cluster: a member in the minority", () => {
         const s = serHub.get("m/job/")!;
         expect(s.consistency).toMatch(/NO LEADER/);
         expect(s.warnings).toContain("lease-ttl-unknown"); // LeaseTimeToLive needs the leader
-        expect(await ser.forceRelease(s, "delete", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/cannot confirm/) });
+        expect(await ser.forceRelease(withFence(s), "delete", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/cannot confirm/) });
       } finally {
         for (const m of others) m.resume();
       }
       await until("fresh again after the heal", () => hub.statusEvent().status === "ok" && !hub.statusEvent().stale, 30_000);
       await until("the serializable label without NO LEADER", () => !/NO LEADER/.test(serHub.statusEvent().consistency), 30_000);
-      expect(hub.get("m/job/")?.fence).toBe(seen.fence);
+      expect(fenceOf(hub.get("m/job/")!)).toBe(fenceOf(seen));
       expect(await etcdctl(leader.endpoint, ["get", "m/job/", "--prefix", "--keys-only"])).toContain("m/job/");
       expect(holder.running()).toBe(true);
     } finally {

@@ -15,6 +15,8 @@ import { startEtcd } from "../../../scripts/servers/etcd";
 import { startFaultProxy } from "../../../scripts/servers/fault-proxy";
 import { waitFor } from "../../../scripts/servers/process";
 import { etcdSuite, lineMatching, signal } from "../../../test/support/etcd";
+import { fenceOf, withFence } from "../../fence";
+import type { LockRecord } from "../../model";
 
 const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) =>
   waitFor(async () => await check(), { timeoutMs, intervalMs: 50, what });
@@ -61,7 +63,7 @@ describe("etcd live feed", () => {
       expect(a.stats.snapshots).toBe(afterResync);
 
       const fresh = await t.adapter({ prefixes: ["w/"] }).snapshot(signal);
-      const view = (ls: Iterable<{ key: string; fence: string }>) => [...ls].map((l) => [l.key, l.fence]).sort();
+      const view = (ls: Iterable<LockRecord>) => [...ls].map((l) => [l.key, fenceOf(l)]).sort();
       expect(view(hub.all())).toEqual(view(fresh.locks));
     } finally {
       await hub.stop();
@@ -115,9 +117,9 @@ describe("etcd down", () => {
         const seen = hub.get("d/job/")!;
         await etcd.kill9();
         await until("the hub to see etcd down", () => hub.statusEvent().status === "unreachable" && hub.statusEvent().stale);
-        expect(hub.get("d/job/")?.fence).toBe(seen.fence); // last snapshot kept
+        expect(fenceOf(hub.get("d/job/")!)).toBe(fenceOf(seen)); // last snapshot kept
         expect((await a.health(signal)).status).toBe("unreachable");
-        const out = await a.forceRelease(seen, "delete", signal);
+        const out = await a.forceRelease(withFence(seen), "delete", signal);
         expect(out).toMatchObject({ status: "refused", reason: expect.stringMatching(/cannot confirm.*nothing was sent/) });
         await etcd.restart();
         await until("fresh again", () => hub.statusEvent().status === "ok" && !hub.statusEvent().stale && !!hub.get("d/job/"), 20_000);

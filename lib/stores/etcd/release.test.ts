@@ -3,7 +3,7 @@
 // the npm etcd3 Lock, and etcdctl. A missing Go toolchain fails the suite with how to install it.
 import { beforeAll, describe, expect, it } from "vitest";
 import { goHold, lineValue, prepareGoHold } from "../../../scripts/capture/etcd/hold";
-import { decodeFence } from "../../fence";
+import { decodeFence, fenceOf, withFence } from "../../fence";
 import { guardedDelete } from "./txn";
 import { etcdSuite, lockAt, lockWhen, signal } from "../../../test/support/etcd";
 
@@ -26,7 +26,7 @@ describe("etcd force-release", () => {
     const holderKey = lineValue(holder, "HELD").split(" ")[0];
     expect(seen.holders[0].id).toBe(lineValue(holder, "LEASE"));
 
-    const plan = a.describeRelease(seen, "delete");
+    const plan = a.describeRelease(withFence(seen), "delete");
     expect(plan.modes).toEqual(["delete", "revoke-lease"]);
     expect(plan.holderNotified).toBe(false);
     expect(plan.deletes).toContain(`create_revision is ${seen.fencingToken}`);
@@ -34,7 +34,7 @@ describe("etcd force-release", () => {
     expect(plan.command).toContain(`del ${JSON.stringify(holderKey)}`);
     expect(plan.wakes).toContain(lineValue(waiter, "LEASE"));
 
-    const out = await a.forceRelease(seen, "delete", signal);
+    const out = await a.forceRelease(withFence(seen), "delete", signal);
     expect(out).toMatchObject({ status: "released" });
     await waiter.waitForLine("READY", 15_000);
     const newRev = Number(lineValue(waiter, "HELD").split(" ")[1]);
@@ -58,17 +58,17 @@ describe("etcd force-release", () => {
       await first.release();
       const second = js.lock("g2/job").ttl(30);
       await second.acquire();
-      const out = await a.forceRelease(seen, "delete", signal);
+      const out = await a.forceRelease(withFence(seen), "delete", signal);
       expect(out.status).toBe("changed");
       const cur = (out as { current: { holders: Array<{ id: string }>; fencingToken?: string } }).current;
       expect(cur.holders[0].id).toBe(BigInt((await second.leaseId())!).toString(16));
       expect(Number(cur.fencingToken)).toBeGreaterThan(Number(seen.fencingToken));
       expect(await js.get("g2/job").exists()).toBe(true);
       // The revoke mode checks the holding first too: nothing is revoked.
-      expect((await a.forceRelease(seen, "revoke-lease", signal)).status).toBe("changed");
+      expect((await a.forceRelease(withFence(seen), "revoke-lease", signal)).status).toBe("changed");
       expect(await js.get("g2/job").exists()).toBe(true);
       await second.release();
-      expect((await a.forceRelease(seen, "delete", signal)).status).toBe("gone");
+      expect((await a.forceRelease(withFence(seen), "delete", signal)).status).toBe("gone");
     } finally {
       js.close();
     }
@@ -89,19 +89,19 @@ describe("etcd force-release", () => {
     const lease = lineValue(holder, "LEASE");
     const keys = [`g3/orders/${lease}`, `g3/payments/${lease}`, `g3e/billing/${lease}`];
     expect([...seen.holders[0].lease!.keys!].sort()).toEqual(keys.sort());
-    const plan = a.describeRelease(seen, "revoke-lease");
+    const plan = a.describeRelease(withFence(seen), "revoke-lease");
     expect(plan.holderNotified).toBe(true);
     for (const k of keys) expect(plan.deletes).toContain(k);
     expect(plan.command).toContain(`lease timetolive ${lease} --keys`);
     expect(plan.command).toContain(`lease revoke ${lease}`);
 
-    const out = await a.forceRelease(seen, "revoke-lease", signal);
+    const out = await a.forceRelease(withFence(seen), "revoke-lease", signal);
     expect(out.status).toBe("released");
     for (const k of keys) expect((out as { detail: string }).detail).toContain(k);
     await holder.waitForLine("SESSION-LOST", 15_000);
     for (const k of keys) expect((await t.s.raw.kv.range({ key: Buffer.from(k) })).kvs).toEqual([]);
     await waiter.waitForLine("READY", 15_000);
-    expect(decodeFence((await lockAt(a, "g3/orders/")).fence).h.l).not.toBe(decodeFence(seen.fence).h.l);
+    expect(decodeFence(fenceOf((await lockAt(a, "g3/orders/")))).h.l).not.toBe(decodeFence(fenceOf(seen)).h.l);
   });
 
   it("the guarded txn itself (without LockDeck's re-read in front) deletes only the exact revision seen", async () => {
@@ -131,7 +131,7 @@ describe("etcd force-release", () => {
     const holder = t.track(goHold(go, t.s.etcd.endpoint, ["mutex:g4/job"], 30));
     await holder.waitForLine("READY", 20_000);
     const seen = await lockAt(a, "g4/job/");
-    expect(await a.forceRelease(seen, "destroy-session", signal)).toMatchObject({ status: "refused" });
-    expect((await lockAt(a, "g4/job/")).fence).toBe(seen.fence);
+    expect(await a.forceRelease(withFence(seen), "destroy-session", signal)).toMatchObject({ status: "refused" });
+    expect(fenceOf((await lockAt(a, "g4/job/")))).toBe(fenceOf(seen));
   });
 });

@@ -9,7 +9,7 @@
 // ("cannot confirm"). This file holds the pure parts: the fence holding and the plan texts.
 
 import type { Fence, FenceHolding } from "../../fence";
-import type { LockRecord, ReleaseMode, ReleasePlan } from "../../model";
+import type { LockView, ReleaseMode, ReleasePlan } from "../../model";
 import type { EtcdEntry } from "../../formats/etcd";
 import { holderKeyOf, leaseHex } from "../../formats/etcd";
 import { escapeControls } from "../../keys";
@@ -76,7 +76,7 @@ export function revokeCommand(c: PlanContext, leaseDecimal: string): string {
 }
 
 /** What each mode would do, in etcd's words, for the dialog. */
-export function describe(lock: LockRecord, mode: ReleaseMode, fence: Fence, c: PlanContext): ReleasePlan {
+export function describe(lock: LockView, mode: ReleaseMode, fence: Fence, c: PlanContext): ReleasePlan {
   const holding = fence.h;
   const h = kvHolding(fence);
   const head = lock.waiters[0];
@@ -131,7 +131,7 @@ export function describe(lock: LockRecord, mode: ReleaseMode, fence: Fence, c: P
   };
 }
 
-function guardedByHand(c: PlanContext, lock: LockRecord): string {
+function guardedByHand(c: PlanContext, lock: LockView): string {
   const head = lock.relatedKeys?.[0] ?? lock.key;
   return `${etcdctlPrefix(c)} get ${JSON.stringify(head)} -w json   # then a txn guarded on its create/mod revision`;
 }

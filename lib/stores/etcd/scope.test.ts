@@ -5,10 +5,10 @@
 
 import { describe, expect, it } from "vitest";
 import { etcdSuite, lockAt, signal } from "../../../test/support/etcd";
-import { encodeFence } from "../../fence";
-import type { LockRecord } from "../../model";
+import { encodeFence, fenceOf, withFence } from "../../fence";
+import type { LockRecord, LockView } from "../../model";
 
-function aimed(key: string, format: string, h: Record<string, string | number | null>): LockRecord {
+function aimed(key: string, format: string, h: Record<string, string | number | null>): LockView {
   return {
     connection: "e1", key, name: key, format, kind: "mutex", state: "held", holders: [], waiters: [],
     ttlMs: null, ttlSource: "lease", fence: encodeFence("e1", key, format, h), observedAt: "", consistency: "", warnings: [],
@@ -45,7 +45,7 @@ describe("etcd scope", () => {
     expect(await a.forceRelease(reaimed, "delete", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/holder key "secret\/db-password" is not part of the lock locks\/job\//) });
     expect(await a.forceRelease(reaimed, "revoke-lease", signal)).toMatchObject({ status: "refused" });
     expect(await t.s.raw.get("secret/db-password").string()).toBe("hunter2");
-    expect((await lockAt(a, "locks/job/")).fence).toBe(seen.fence);
+    expect(fenceOf((await lockAt(a, "locks/job/")))).toBe(fenceOf(seen));
     await lease.revoke();
   });
 

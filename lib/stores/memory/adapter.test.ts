@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodeFence, encodeFence } from "../../fence";
-import type { LockRecord, StoreChange } from "../../model";
+import { decodeFence, encodeFence, fenceOf, withFence } from "../../fence";
+import type { LockRecord, LockView, StoreChange } from "../../model";
 import { lockStatus } from "../../status";
 import { MemoryAdapter } from "./adapter";
 import { MemoryLockStore } from "./store";
@@ -54,7 +54,7 @@ describe("MemoryAdapter", () => {
       ttlMs: 25_000,
       ttlSource: "lease",
       fencingToken: "1",
-      fence: encodeFence("demo", "orders:payout", "memory.mutex", { holder: "h1", token: 1 }),
+      holding: { holder: "h1", token: 1 },
       observedAt: iso(T0 + 5_000),
       consistency: "linearizable (in-process)",
       warnings: [],
@@ -68,7 +68,7 @@ describe("MemoryAdapter", () => {
     store.acquire("l", { owner: "o", holderId: "h1", ttlMs: 1_000 });
     store.release("l", "h1");
     store.acquire("l", { owner: "o", holderId: "h2", ttlMs: 1_000 });
-    const fence = decodeFence((await find("l"))!.fence);
+    const fence = decodeFence(fenceOf((await find("l"))!));
     expect(fence).toEqual({ v: 2, c: "demo", k: "l", f: "memory.mutex", h: { holder: "h2", token: 2 } });
   });
 
@@ -127,14 +127,14 @@ describe("MemoryAdapter", () => {
     store.acquire("l", { owner: "dead", holderId: "h1", ttlMs: null });
     store.acquire("l", { owner: "next", holderId: "w1", ttlMs: 5_000 });
     const seen = (await find("l"))!;
-    expect(adapter.describeRelease(seen, "delete")).toMatchObject({
+    expect(adapter.describeRelease(withFence(seen), "delete")).toMatchObject({
       modes: ["delete"],
       command: "lockdeck-memory release l if holder=h1 token=1",
       holderNotified: false,
     });
-    expect(adapter.describeRelease(seen, "delete").wakes).toContain("w1");
+    expect(adapter.describeRelease(withFence(seen), "delete").wakes).toContain("w1");
 
-    expect(await adapter.forceRelease(seen, "delete", signal())).toMatchObject({ status: "released" });
+    expect(await adapter.forceRelease(withFence(seen), "delete", signal())).toMatchObject({ status: "released" });
     const now = (await find("l"))!;
     expect(now.holders.map((h) => h.id)).toEqual(["w1"]);
     expect(now.fencingToken).toBe("2");
@@ -146,7 +146,7 @@ describe("MemoryAdapter", () => {
     const seen = (await find("l"))!;
     store.release("l", "h1");
     store.acquire("l", { owner: "o", holderId: "h1", ttlMs: 5_000 }); // same holder id, new token
-    const outcome = await adapter.forceRelease(seen, "delete", signal());
+    const outcome = await adapter.forceRelease(withFence(seen), "delete", signal());
     expect(outcome.status).toBe("changed");
     expect(outcome.status === "changed" && outcome.current?.fencingToken).toBe("2");
     expect((await find("l"))!.holders[0].id).toBe("h1");
@@ -157,14 +157,14 @@ describe("MemoryAdapter", () => {
     store.acquire("l", { owner: "o", ttlMs: 1_000 });
     const seen = (await find("l"))!;
     clock.advance(1_000);
-    expect(await adapter.forceRelease(seen, "delete", signal())).toEqual({ status: "gone" });
+    expect(await adapter.forceRelease(withFence(seen), "delete", signal())).toEqual({ status: "gone" });
   });
 
   it("refuses other modes, foreign and malformed fences", async () => {
     const { store, adapter, find } = setup();
     store.acquire("l", { owner: "o", ttlMs: 1_000 });
-    const seen = (await find("l"))!;
-    const refused = async (lock: LockRecord, mode: "delete" | "revoke-lease" = "delete") =>
+    const seen = withFence((await find("l"))!);
+    const refused = async (lock: LockView, mode: "delete" | "revoke-lease" = "delete") =>
       (await adapter.forceRelease(lock, mode, signal())).status;
     expect(await refused(seen, "revoke-lease")).toBe("refused");
     expect(await refused({ ...seen, fence: encodeFence("other", "l", "memory.mutex", { holder: "x", token: 1 }) })).toBe("refused");

@@ -6,6 +6,7 @@ import { releaseTarget } from "../release-target";
 import type {
   Health,
   LockRecord,
+  LockView,
   LockSnapshot,
   Problem,
   ReleaseMode,
@@ -120,7 +121,7 @@ export class MemoryAdapter implements StoreAdapter {
   }
 
   /** Removes exactly the holding named by lock.fence (holder id + fencing token), or nothing. */
-  async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
+  async forceRelease(lock: LockView, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (mode !== "delete") return { status: "refused", reason: `the memory store releases by delete, not ${mode}` };
     const checked = releaseTarget(lock, (f) => (f.c !== this.connectionId || f.k !== lock.key ? "the fence names another connection or lock" : null));
     if ("refused" in checked) return checked.refused;
@@ -143,7 +144,7 @@ export class MemoryAdapter implements StoreAdapter {
     }
   }
 
-  describeRelease(lock: LockRecord, _mode: ReleaseMode): ReleasePlan {
+  describeRelease(lock: LockView, _mode: ReleaseMode): ReleasePlan {
     const holder = lock.holders[0];
     const head = lock.waiters[0];
     const token = lock.fencingToken ?? "none";

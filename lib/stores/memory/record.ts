@@ -1,7 +1,6 @@
 // How a MemoryLockStore lock looks as a LockRecord. Pure: the view carries the instant it was
 // read (readAt), and every remaining TTL is computed against that instant.
 
-import { encodeFence } from "../../fence";
 import type { Holder, LockRecord, Waiter } from "../../model";
 import type { Holding, LockView } from "./store";
 
@@ -70,10 +69,10 @@ export function lockRecordFromView(connection: string, view: LockView): LockReco
     ttlMs,
     ttlSource: ttlMs === null ? "none" : "lease",
     ...(first && { fencingToken: String(first.fencingToken) }),
-    fence: encodeFence(connection, view.name, format, {
+    holding: {
       holder: first?.holderId ?? null,
       token: first?.fencingToken ?? null,
-    }),
+    },
     observedAt: iso(view.readAt),
     consistency: MEMORY_CONSISTENCY,
     warnings: memoryWarnings(view),

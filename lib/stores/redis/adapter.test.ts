@@ -12,6 +12,8 @@ import { readEntries } from "./read";
 import { Hub } from "../../hub/hub";
 import { EventBus, type SequencedEvent } from "../../hub/bus";
 import { keyFromBytes } from "../../keys";
+import { withFence } from "../../fence";
+import type { LockRecord } from "../../model";
 
 const signal = new AbortController().signal;
 
@@ -55,15 +57,15 @@ describe("standalone Redis", () => {
     const seen = (await adapter.snapshot(signal)).locks.find((l) => l.key === "lock:a")!;
     // The holding changes after the operator looked: A expired, B took the lock.
     await client.set("lock:a", "token-B-0123456789", "PX", 30_000);
-    const changed = await adapter.forceRelease(seen, "delete", signal);
+    const changed = await adapter.forceRelease(withFence(seen), "delete", signal);
     expect(changed.status).toBe("changed");
     expect(changed.status === "changed" && changed.current?.holders[0].id).toBe("token-B-0123456789");
     expect(await client.get("lock:a")).toBe("token-B-0123456789");
 
     const fresh = (await adapter.snapshot(signal)).locks.find((l) => l.key === "lock:a")!;
-    expect((await adapter.forceRelease(fresh, "delete", signal)).status).toBe("released");
+    expect((await adapter.forceRelease(withFence(fresh), "delete", signal)).status).toBe("released");
     expect(await client.exists("lock:a")).toBe(0);
-    expect((await adapter.forceRelease(fresh, "delete", signal)).status).toBe("gone");
+    expect((await adapter.forceRelease(withFence(fresh), "delete", signal)).status).toBe("gone");
   });
 
   it("python-redis-lock release pushes the wake-up to its signal list", async () => {
@@ -72,7 +74,7 @@ describe("standalone Redis", () => {
     expect(seen.format).toBe("redis.python-redis-lock");
     const waiter = client.duplicate();
     const woke = waiter.blpop("lock-signal:report", 10);
-    expect((await adapter.forceRelease(seen, "delete", signal)).status).toBe("released");
+    expect((await adapter.forceRelease(withFence(seen), "delete", signal)).status).toBe("released");
     expect(await woke).toEqual(["lock-signal:report", "1"]);
     waiter.disconnect();
   });
@@ -89,9 +91,9 @@ describe("standalone Redis", () => {
     await sub.subscribe("redisson_lock__channel:{orders:payout:lock}");
     // Re-entrant acquire changes the count: the release must refuse.
     await client.hincrby("orders:payout:lock", field, 1);
-    expect((await adapter.forceRelease(seen, "delete", signal)).status).toBe("changed");
+    expect((await adapter.forceRelease(withFence(seen), "delete", signal)).status).toBe("changed");
     await client.hincrby("orders:payout:lock", field, -1);
-    expect((await adapter.forceRelease(seen, "delete", signal)).status).toBe("released");
+    expect((await adapter.forceRelease(withFence(seen), "delete", signal)).status).toBe("released");
     await waitFor(async () => messages.length > 0, { timeoutMs: 5_000, what: "unlock message" });
     expect(messages).toEqual(["redisson_lock__channel:{orders:payout:lock}=0"]);
     sub.disconnect();
@@ -111,13 +113,13 @@ describe("standalone Redis", () => {
     const [hugeDetail] = (await adapter.reread(["lock:huge"], signal)).locks;
     expect(hugeDetail.raw?.[0].size).toBe(10 * 1024 * 1024);
     expect(hugeDetail.raw?.[0].truncated).toBe(true);
-    expect((await adapter.forceRelease(huge, "delete", signal)).status).toBe("refused");
+    expect((await adapter.forceRelease(withFence(huge), "delete", signal)).status).toBe("refused");
     expect(await client.exists("lock:huge")).toBe(1);
 
     const bin = byKey.get(keyFromBytes(binaryKey))!;
     expect(bin.key.startsWith("base64:")).toBe(true);
     expect((await adapter.reread([bin.key], signal)).locks[0].raw?.[0].encoding).toBe("hex");
-    expect((await adapter.forceRelease(bin, "delete", signal)).status).toBe("released");
+    expect((await adapter.forceRelease(withFence(bin), "delete", signal)).status).toBe("released");
     expect(await client.exists(binaryKey)).toBe(0);
 
     expect(byKey.get("lock:\u0007ctl\nkey")?.state).toBe("held");
@@ -210,13 +212,13 @@ describe("primary + replica", () => {
     await client.set("lock:replicated", "tok-replicated-0123", "PX", 30_000);
     const adapter = adapterFor(primary.url, { replicaUrl: replica.url, consistency: "replica", waitReplicas: 1 });
     try {
-      let seen;
+      let seen: LockRecord | undefined;
       await waitFor(
         async () => (seen = (await adapter.snapshot(signal)).locks.find((l) => l.key === "lock:replicated")) !== undefined,
         { timeoutMs: 5_000, what: "replica has the key" },
       );
       expect(seen!.consistency).toMatch(/^replica/);
-      const out = await adapter.forceRelease(seen!, "delete", signal);
+      const out = await adapter.forceRelease(withFence(seen!), "delete", signal);
       expect(out).toEqual({ status: "released", detail: "acknowledged by 1 of 1 replicas within 1 s" });
       expect(await client.exists("lock:replicated")).toBe(0);
     } finally {
@@ -246,7 +248,7 @@ describe("Redis Cluster (3 masters)", { timeout: 60_000 }, () => {
       const snap = await adapter.snapshot(signal);
       expect(snap.locks.map((l) => l.key).sort()).toEqual([...keys].sort());
       const one = snap.locks.find((l) => l.key === "svc:lock:7")!;
-      expect((await adapter.forceRelease(one, "delete", signal)).status).toBe("released");
+      expect((await adapter.forceRelease(withFence(one), "delete", signal)).status).toBe("released");
       expect(await client.exists("svc:lock:7")).toBe(0);
       // The TTL shown is the store's own PTTL (compared with a direct read, not with our clock).
       const ttls = await adapter.ttls(["svc:lock:1", "svc:lock:2"]);

@@ -5,7 +5,7 @@ import "server-only";
 import type Redis from "ioredis";
 import { Cluster } from "ioredis";
 import calculateSlot from "cluster-key-slot";
-import type { Health, LockRecord, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import type { Health, LockRecord, LockView, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
 import type { RedisConnectionConfig } from "./config";
 import { createPrimary, createReplica, neverSent, scanNodes, type RedisClient } from "./client";
 import { LargeValues, readEntries, type ReadResult } from "./read";
@@ -97,8 +97,16 @@ export class RedisAdapter implements StoreAdapter {
   }
 
   async health(signal: AbortSignal): Promise<Health> {
+    const probe = this.reader().info("server");
+    // Registered first, so `settled` is true by the time a failure of the probe itself arrives
+    // below; a timeout leaves it false: the answer may still come (slowly), and `late` says so.
+    let settled = false;
+    const late = probe.then(
+      () => ((settled = true), null),
+      (err: Error) => ((settled = true), err.message),
+    );
     try {
-      const info = await withTimeout(this.reader().info("server"), HEALTH_TIMEOUT_MS, signal);
+      const info = await withTimeout(probe, HEALTH_TIMEOUT_MS, signal);
       const version = /redis_version:(\S+)/.exec(info)?.[1] ?? "?";
       const mode = /redis_mode:(\S+)/.exec(info)?.[1] ?? this.cfg.topology;
       if (this.failover) return { status: "ok", message: "", server: `Redis ${version} sentinel master "${this.cfg.masterName}"${this.failover.describe()}` };
@@ -109,7 +117,7 @@ export class RedisAdapter implements StoreAdapter {
       }
       return { status: "ok", message: "", server: `Redis ${version} ${mode}` };
     } catch (err) {
-      return { status: "unreachable", message: (err as Error).message };
+      return { status: "unreachable", message: (err as Error).message, ...(settled ? {} : { late }) };
     }
   }
 
@@ -182,12 +190,12 @@ export class RedisAdapter implements StoreAdapter {
     return out;
   }
 
-  async forceRelease(lock: LockRecord, _mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
+  async forceRelease(lock: LockView, _mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
     const target = releaseTarget(lock, (f) => this.scope.releaseProblem(f));
     if ("refused" in target) return target.refused;
     const fence = target.fence;
-    const call = scriptFor(fence.h);
+    const call = scriptFor(fence.h, this.primary instanceof Cluster);
     if (!call) return { status: "refused", reason: noReleaseReason(fence.f) };
     const key = keyToBytes(fence.k);
     // Reads may come from a replica that connected first: wait (bounded) for the primary too.
@@ -243,9 +251,9 @@ export class RedisAdapter implements StoreAdapter {
     }
   }
 
-  describeRelease(lock: LockRecord): ReleasePlan {
+  describeRelease(lock: LockView): ReleasePlan {
     const fence = decodeFence(lock.fence);
-    const call = scriptFor(fence.h);
+    const call = scriptFor(fence.h, this.primary instanceof Cluster);
     const notes: string[] = [];
     if (!call) notes.push(noReleaseReason(fence.f));
     if (lock.warnings.includes("non-unique-token")) {
@@ -263,7 +271,7 @@ export class RedisAdapter implements StoreAdapter {
     return {
       modes: call && !this.cfg.readOnly ? ["delete"] : [],
       deletes: deletesText(lock, fence.h),
-      wakes: wakesText(lock, fence.h),
+      wakes: wakesText(lock, fence.h, this.primary instanceof Cluster),
       command: cliCommand(lock.key, call),
       holderNotified: false,
       notes,
@@ -286,16 +294,16 @@ function noReleaseReason(format: string): string {
   return "The value is larger than LockDeck reads, so it cannot be compared exactly.";
 }
 
-function deletesText(lock: LockRecord, h: Record<string, unknown>): string {
+function deletesText(lock: LockView, h: Record<string, unknown>): string {
   if (h.t === "string") return `STRING ${lock.key} while its value is exactly ${JSON.stringify(lock.holders[0]?.id ?? "")}`;
   if (h.t === "hash") return `HASH ${lock.key} while its fields are exactly ${h.fields}`;
   return "nothing";
 }
 
-function wakesText(lock: LockRecord, h: Record<string, unknown>): string | undefined {
+function wakesText(lock: LockView, h: Record<string, unknown>, sharded: boolean): string | undefined {
   if (h.t === "hash" && h.ch) {
     const head = lock.format === "redisson.fair" && lock.waiters[0] ? `the head waiter ${lock.waiters[0].id}` : "waiters";
-    return `${head}: PUBLISH ${h.msg} on ${h.ch}`;
+    return `${head}: PUBLISH ${h.msg} on ${h.ch}${sharded ? " (and SPUBLISH where the node runs Redis ≥ 7: sharded pub/sub)" : ""}`;
   }
   if (lock.format === "redis.python-redis-lock") return `waiters blocked on lock-signal:${lock.name} (LPUSH 1)`;
   return undefined;

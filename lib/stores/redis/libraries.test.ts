@@ -19,6 +19,7 @@ import {
 } from "../../../scripts/capture/hold";
 import type { LockRecord } from "../../model";
 import { RedisAdapter } from "./adapter";
+import { withFence } from "../../fence";
 import { RedisConnectionSchema } from "./config";
 
 const signal = new AbortController().signal;
@@ -136,7 +137,7 @@ describe("Redisson 3.52.0 (real client in a JVM)", () => {
     // Unwoken, the head would sleep for the lock's remaining TTL (20-30 s, the watchdog's range).
     expect(rec.ttlMs).toBeGreaterThan(15_000);
     const releasedAt = Date.now();
-    expect(await s.adapter.forceRelease(rec, "delete", signal)).toMatchObject({ status: "released" });
+    expect(await s.adapter.forceRelease(withFence(rec), "delete", signal)).toMatchObject({ status: "released" });
     // Each waiter locks and unlocks as soon as it gets the lock, waking the next one itself.
     await waitFor(async () => (await s.raw.exists(name, `redisson_lock_queue:{${name}}`, `redisson_lock_timeout:{${name}}`)) === 0, {
       timeoutMs: 15_000,
@@ -197,7 +198,7 @@ describe("Redisson 3.52.0 (real client in a JVM)", () => {
     const rec = await lockAt(s.adapter, name);
     expect(rec).toMatchObject({ format: "redisson.semaphore", library: "Redisson", kind: "semaphore", permitsFree: 2, ttlMs: null });
     expect(rec.warnings).toContain("holders-not-recorded");
-    expect((await s.adapter.forceRelease(rec, "delete", signal)).status).toBe("refused");
+    expect((await s.adapter.forceRelease(withFence(rec), "delete", signal)).status).toBe("refused");
   });
 
   it("PermitExpirableSemaphore: free permits and the two permit ids the API returned", async () => {
@@ -237,7 +238,7 @@ describe("Redisson 3.52.0 (real client in a JVM)", () => {
     // The watchdog keeps A's TTL in 20-30 s: unwoken, B would sleep at least ~20 s from its start.
     expect(seen.ttlMs).toBeGreaterThan(15_000);
     const releasedAt = Date.now();
-    expect(await s.adapter.forceRelease(seen, "delete", signal)).toMatchObject({ status: "released" });
+    expect(await s.adapter.forceRelease(withFence(seen), "delete", signal)).toMatchObject({ status: "released" });
     await b.waitForLine("READY", 15_000);
     const wokeAfterMs = Date.now() - releasedAt;
     expect(wokeAfterMs).toBeLessThan(5_000);
@@ -274,7 +275,7 @@ describe("Redisson 3.52.0 (real client in a JVM)", () => {
     expect(seen.format).toBe("redisson.rwlock");
     expect(seen.ttlMs).toBeGreaterThan(15_000);
     const releasedAt = Date.now();
-    expect(await s.adapter.forceRelease(seen, "delete", signal)).toMatchObject({ status: "released" });
+    expect(await s.adapter.forceRelease(withFence(seen), "delete", signal)).toMatchObject({ status: "released" });
     await b.waitForLine("READY", 15_000);
     expect(Date.now() - releasedAt).toBeLessThan(5_000);
     expect(Date.now() - bStarted).toBeLessThan(18_000);
@@ -379,7 +380,7 @@ describe("python-redis-lock 4.0.1", () => {
     });
     expect(waiter.lines()).not.toContain("READY");
 
-    const out = await s.adapter.forceRelease(rec, "delete", signal);
+    const out = await s.adapter.forceRelease(withFence(rec), "delete", signal);
     expect(out).toMatchObject({ status: "released", detail: `pushed a wake-up to lock-signal:${name}` });
     // The waiter was blocked without a timeout: only LockDeck's push can wake it.
     await waiter.waitForLine("READY", 10_000);
@@ -399,10 +400,10 @@ describe("python-redis-lock 4.0.1", () => {
     const name = "report:weekly";
     const p = await hold(name, "none");
     const rec = await lockAt(s.adapter, `lock:${name}`);
-    expect(await s.adapter.forceRelease(rec, "delete", signal)).toMatchObject({ status: "released" });
+    expect(await s.adapter.forceRelease(withFence(rec), "delete", signal)).toMatchObject({ status: "released" });
     expect(await s.raw.exists(`lock:${name}`)).toBe(0);
     expect((await s.adapter.snapshot(signal)).locks).toEqual([]);
-    expect(await s.adapter.forceRelease(rec, "delete", signal)).toEqual({ status: "gone" });
+    expect(await s.adapter.forceRelease(withFence(rec), "delete", signal)).toEqual({ status: "gone" });
     expect(await p.release()).toBe(0);
   });
 

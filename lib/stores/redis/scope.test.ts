@@ -8,8 +8,8 @@ import Redis from "ioredis";
 import { startRedis, type RedisServer } from "../../../scripts/servers/redis";
 import { RedisAdapter } from "./adapter";
 import { RedisConnectionSchema } from "./config";
-import { encodeFence } from "../../fence";
-import type { LockRecord } from "../../model";
+import { encodeFence, fenceOf, withFence } from "../../fence";
+import type { LockRecord, LockView } from "../../model";
 import { createHash } from "node:crypto";
 
 const signal = new AbortController().signal;
@@ -37,7 +37,7 @@ describe("Redis scope", () => {
 
   const sha1 = (s: string) => createHash("sha1").update(s).digest("hex");
 
-  function aimedAt(key: string, holding: Record<string, string | number | null>): LockRecord {
+  function aimedAt(key: string, holding: Record<string, string | number | null>): LockView {
     return {
       connection: "r1", key, name: key, format: "redis.token", kind: "mutex", state: "held", holders: [], waiters: [],
       ttlMs: null, ttlSource: "none", fence: encodeFence("r1", key, "redis.token", holding), observedAt: "", consistency: "", warnings: [],

@@ -11,6 +11,7 @@ import { waitFor } from "../../../scripts/servers/process";
 import { openRegistry, closeRegistry } from "../../../scripts/servers/registry";
 import type { Registry } from "../../registry";
 import { requestRelease } from "../../api/release";
+import { fenceOf } from "../../fence";
 
 describe("Redis Sentinel", () => {
   let master: RedisServer;
@@ -87,7 +88,7 @@ describe("Redis Sentinel", () => {
 
     // Releases go to the new master.
     const kept = hub().get("lock:kept")!;
-    const done = await requestRelease(reg, "s", { key: kept.key, fence: kept.fence, reason: "after the failover", mode: "delete" }, { name: "ana", role: "operator", method: "session" });
+    const done = await requestRelease(reg, "s", { key: kept.key, fence: fenceOf(kept), reason: "after the failover", mode: "delete" }, { name: "ana", role: "operator", method: "session" });
     expect(done.kind === "done" && done.outcome.status).toBe("released");
     const promoted = new Redis(replica.url);
     expect(await promoted.exists("lock:kept")).toBe(0);

@@ -15,6 +15,8 @@ import { Hub } from "../../hub/hub";
 import { lockStatus } from "../../status";
 import { RedisAdapter } from "./adapter";
 import { RedisConnectionSchema } from "./config";
+import type { LockRecord } from "../../model";
+import { withFence } from "../../fence";
 
 const procs: HoldProcess[] = [];
 const hubs: Hub[] = [];
@@ -98,5 +100,33 @@ describe("Redisson waiters that Redis only counts (real Redisson clients blocked
     }
     expect(await p.release(60_000)).toBe(0);
     await waitFor(async () => !hub.get(name)?.anonymousWaiters, { timeoutMs: 10_000, what: "no waiters after release" });
+  }, 120_000);
+
+  it("on a Redis Cluster, a force-release wakes a Redisson waiter on sharded pub/sub at once (SPUBLISH), not at its own retry", async () => {
+    const name = "cluster:payout:lock";
+    // The holder's lease (watchdog) is 60 s: a waiter nobody wakes retries only when that runs out.
+    const p = hold(cluster.urls[0], "rlock-contended", name, 1, { LOCKDECK_REDISSON_CLUSTER: "1", LOCKDECK_REDISSON_WATCHDOG_MS: "60000" });
+    await p.waitForLine("READY", 60_000);
+    const cfg = RedisConnectionSchema.parse({ id: "rel", kind: "redis", url: cluster.urls[0], topology: "cluster", notifications: "off" });
+    const adapter = new RedisAdapter("rel", cfg);
+    const signal = new AbortController().signal;
+    try {
+      let rec: LockRecord | undefined;
+      await waitFor(async () => !!(rec = (await adapter.snapshot(signal)).locks.find((l) => l.key === name)), { timeoutMs: 15_000, what: `${name} read` });
+      // The waiter is on sharded pub/sub (what PUBLISH alone does not reach).
+      const waiting = (await adapter.anonymousWaiters([rec!], signal)).get(name);
+      expect(waiting).toMatchObject({ count: 1 });
+      expect(waiting!.source).toContain(`PUBSUB SHARDNUMSUB redisson_lock__channel:{${name}}`);
+      expect(adapter.describeRelease(withFence(rec!)).wakes).toContain("SPUBLISH");
+      const released = Date.now();
+      expect(await adapter.forceRelease(withFence(rec!), "delete", signal)).toMatchObject({ status: "released" });
+      const line = () => p.lines().find((l) => l.startsWith("ACQUIRED 0 "));
+      await waitFor(async () => !!line(), { timeoutMs: 10_000, what: "the waiter to acquire" });
+      const acquired = Number(line()!.split(" ")[2]);
+      console.info(`[redisson on cluster] waiter acquired ${acquired - released} ms after the force-release (its own retry: ~60 s)`);
+      expect(acquired - released).toBeLessThan(10_000);
+    } finally {
+      await adapter.close();
+    }
   }, 120_000);
 });

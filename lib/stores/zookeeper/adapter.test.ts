@@ -12,6 +12,7 @@ import { freePort } from "../../../scripts/servers/ports";
 import { waitFor } from "../../../scripts/servers/process";
 import { startZooKeeperEnsemble, serverMode } from "../../../scripts/servers/zookeeper";
 import type { StoreChange } from "../../model";
+import { withFence } from "../../fence";
 
 const zk = zookeeperFixture();
 
@@ -40,7 +41,7 @@ describe("faults: nothing crashes, everything is reported", () => {
     expect(l.raw).toBeUndefined(); // whole snapshots carry no previews; a re-read of the lock does
     expect((await lockAt(adapter, "/locks/odd")).raw?.[0]).toMatchObject({ encoding: "hex", preview: "ff 00 fe" });
     expect(snap.problems).toContainEqual({ key: "/locks/odd/garbage__lock__12", code: "malformed-lock-node", message: expect.any(String) });
-    expect((await adapter.forceRelease(l, "delete", signal)).status).toBe("released");
+    expect((await adapter.forceRelease(withFence(l), "delete", signal)).status).toBe("released");
     expect(await zk.raw.exists(`/locks/odd/${KAZOO_NODE(0)}`)).toBeNull();
     await zk.raw.remove("/locks/odd/garbage__lock__12", 0);
   });
@@ -151,8 +152,8 @@ describe("connection options", () => {
       const adapter = zk.adapter({ connectString, digest: "ops:s3cret" });
       const l = await lockAt(adapter, "/locks/secret");
       expect(l.holders[0].owner).toBe("payments-1");
-      expect(adapter.describeRelease(l, "delete").command).toBe(`zkCli.sh -server ${connectString} delete -v 0 /locks/secret/${KAZOO_NODE(0)}`);
-      expect((await adapter.forceRelease(l, "delete", signal)).status).toBe("released");
+      expect(adapter.describeRelease(withFence(l), "delete").command).toBe(`zkCli.sh -server ${connectString} delete -v 0 /locks/secret/${KAZOO_NODE(0)}`);
+      expect((await adapter.forceRelease(withFence(l), "delete", signal)).status).toBe("released");
       expect(await authed.exists(`/app/locks/secret/${KAZOO_NODE(0)}`)).toBeNull();
     } finally {
       authed.close();

@@ -6,7 +6,7 @@
 // re-registers our watches) but the feed still asks the hub to re-list; an expired session is
 // replaced by a new one, which has no watches, so the next read re-arms them all.
 
-import type { Health, LockRecord, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import type { Health, LockRecord, LockView, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
 import { decodeFence } from "../../fence";
 import { releaseTarget } from "../release-target";
 import { decodeZooKeeper, ZOOKEEPER_FORMATS } from "../../formats/zookeeper";
@@ -293,7 +293,7 @@ export class ZooKeeperAdapter implements StoreAdapter {
     return changed;
   }
 
-  async forceRelease(lock: LockRecord, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
+  async forceRelease(lock: LockView, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
     // Every node the fence names must lie inside the lock's directory, under a root.
     const checked = releaseTarget(lock, (f) => zkReleaseProblem(this.cfg.roots, f));
@@ -385,7 +385,7 @@ export class ZooKeeperAdapter implements StoreAdapter {
     }
   }
 
-  describeRelease(lock: LockRecord, mode: ReleaseMode): ReleasePlan {
+  describeRelease(lock: LockView, mode: ReleaseMode): ReleasePlan {
     const target = targetOf(decodeFence(lock.fence).h);
     const plan = describe(lock, target, mode, { connectString: this.cfg.connectString, readOnly: this.cfg.readOnly, consistency: consistencyLabel(this.cfg.consistency) });
     return { ...plan, title: titleOf(mode) };

@@ -5,7 +5,7 @@
 // A missing toolchain (java, mvn, python3, zkServer.sh) FAILS the suite with how to install it.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { decodeFence } from "../../fence";
+import { decodeFence, fenceOf, withFence } from "../../fence";
 import { CreateMode } from "./client";
 import { targetOf } from "./release";
 import { BUILD_TIMEOUT_MS, curatorCapture, curatorHold, kazooCapture, kazooHold, lockAt, signal, until, zookeeperFixture } from "../../../test/support/zookeeper";
@@ -48,7 +48,7 @@ describe("Apache Curator 5.9 (real clients in a JVM)", () => {
     const adapter = zk.adapter();
     const seen = await lockAt(adapter, "/locks/payout");
     const holderPath = `/locks/payout/${seen.holders[0].id}`;
-    const plan = adapter.describeRelease(seen, "delete");
+    const plan = adapter.describeRelease(withFence(seen), "delete");
     expect(plan.modes).toEqual(["delete"]);
     expect(plan.command).toBe(`zkCli.sh -server ${zk.server.address} delete -v 0 ${holderPath}`);
     expect(plan.notes.join(" ")).toMatch(new RegExp(`session ${h.sessions[0]} is still alive .* is NOT told`));
@@ -57,21 +57,21 @@ describe("Apache Curator 5.9 (real clients in a JVM)", () => {
 
     // The holder's node changes (its data version moves) between the look and the release.
     await zk.raw.setData(holderPath, Buffer.from("10.0.0.9"), 0);
-    const refused = await adapter.forceRelease(seen, "delete", signal);
+    const refused = await adapter.forceRelease(withFence(seen), "delete", signal);
     expect(refused.status).toBe("changed");
     const current = refused.status === "changed" ? refused.current! : seen;
     expect(current.holders[0].id).toBe(seen.holders[0].id);
-    expect(targetOf(decodeFence(current.fence).h)).toMatchObject({ t: "delete", nodes: [{ path: holderPath, version: 1 }] });
+    expect(targetOf(decodeFence(fenceOf(current)).h)).toMatchObject({ t: "delete", nodes: [{ path: holderPath, version: 1 }] });
     expect(await zk.raw.exists(holderPath)).not.toBeNull(); // nothing deleted
 
     // Re-observed: the release of exactly what is there now goes through.
-    expect(await adapter.forceRelease(current, "delete", signal)).toEqual({ status: "released", detail: `deleted ${holderPath}` });
+    expect(await adapter.forceRelease(withFence(current), "delete", signal)).toEqual({ status: "released", detail: `deleted ${holderPath}` });
     await h.proc.waitForLine("HOLDS 1", 15_000);
     const after = await until(adapter, "/locks/payout", "contender 1 holds", (l) => h.who(l?.holders[0]?.session?.id) === 1);
     expect(after!.waiters).toHaveLength(1);
     expect(Number(after!.fencingToken)).toBeGreaterThan(Number(seen.fencingToken));
     // The same fence again: the node is gone.
-    expect(await adapter.forceRelease(current, "delete", signal)).toEqual({ status: "gone" });
+    expect(await adapter.forceRelease(withFence(current), "delete", signal)).toEqual({ status: "gone" });
     // The evicted holder still believes it holds: Curator is not told. Its own release later is harmless.
     expect(h.proc.lines()).not.toContain("LET_GO 0");
   });
@@ -81,11 +81,11 @@ describe("Apache Curator 5.9 (real clients in a JVM)", () => {
     const adapter = zk.adapter();
     const seen = await lockAt(adapter, "/locks/revocable");
     expect(seen.warnings).toContain("revocable");
-    const plan = adapter.describeRelease(seen, "ask-holder");
+    const plan = adapter.describeRelease(withFence(seen), "ask-holder");
     expect(plan.modes).toEqual(["delete", "ask-holder"]);
     expect(plan.holderNotified).toBe(true);
     expect(plan.command).toMatch(/ set -v 0 \/locks\/revocable\/_c_.* __REVOKE__$/);
-    const out = await adapter.forceRelease(seen, "ask-holder", signal);
+    const out = await adapter.forceRelease(withFence(seen), "ask-holder", signal);
     expect(out.status).toBe("released");
     await h.proc.waitForLine("REVOKED 0", 15_000);
     await h.proc.waitForLine("HOLDS 1", 15_000);
@@ -117,7 +117,7 @@ describe("kazoo 2.11 (real clients in Python)", () => {
     expect(seen.holders[0].owner).toBe("kazoo-0");
     expect(seen.waiters.map((w) => w.owner)).toEqual(["kazoo-1", "kazoo-2"]);
     expect(h.who(seen.holders[0].session?.id)).toBe(0);
-    expect((await adapter.forceRelease(seen, "delete", signal)).status).toBe("released");
+    expect((await adapter.forceRelease(withFence(seen), "delete", signal)).status).toBe("released");
     await h.proc.waitForLine("HOLDS 1", 15_000);
     const now = await until(adapter, "/locks/kazoo-job", "kazoo-1 holds", (l) => l?.holders[0]?.owner === "kazoo-1");
     expect(now!.waiters.map((w) => w.owner)).toEqual(["kazoo-2"]);
@@ -162,16 +162,16 @@ describe("live updates and left-behind parents", () => {
       await waitUntil(() => batches.some((b) => b.keys.includes("/live/job")), "a change on /live/job");
       const empty = await lockAt(adapter, "/live/job");
       expect([empty.format, empty.state]).toEqual(["zk.empty-parent", "free"]);
-      const plan = adapter.describeRelease(empty, "prune-empty");
+      const plan = adapter.describeRelease(withFence(empty), "prune-empty");
       expect(plan.modes).toEqual(["prune-empty"]);
 
       // A contender arrives between the look and the prune: ZooKeeper refuses, nothing deleted.
       const node = await zk.raw.create("/live/job/0123456789abcdef0123456789abcdef__lock__", Buffer.from("late"), CreateMode.EPHEMERAL_SEQUENTIAL);
-      const refused = await adapter.forceRelease(empty, "prune-empty", signal);
+      const refused = await adapter.forceRelease(withFence(empty), "prune-empty", signal);
       expect(refused.status).toBe("changed");
       await zk.raw.remove(node, 0);
       const again = await lockAt(adapter, "/live/job");
-      expect(await adapter.forceRelease(again, "prune-empty", signal)).toEqual({ status: "released", detail: "deleted empty /live/job" });
+      expect(await adapter.forceRelease(withFence(again), "prune-empty", signal)).toEqual({ status: "released", detail: "deleted empty /live/job" });
       expect(await zk.raw.exists("/live/job")).toBeNull();
       expect(await zk.raw.exists("/live")).not.toBeNull(); // never the root path
     } finally {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { encodeFence } from "../../fence";
-import type { LockRecord } from "../../model";
+import type { LockView } from "../../model";
 import { describe as plan, modesFor, targetOf, zkCliCommands } from "./release";
 
-function lock(h: Record<string, string | number | null>, extra: Partial<LockRecord> = {}): LockRecord {
+function lock(h: Record<string, string | number | null>, extra: Partial<LockView> = {}): LockView {
   return {
     connection: "zk", key: "/locks/job", name: "/locks/job", format: "curator.rwlock", kind: "rwlock", state: "held",
     holders: [{ id: "a", session: { id: "0x1" } }, { id: "b", session: { id: "0x2" } }], waiters: [{ id: "c", position: 1 }],

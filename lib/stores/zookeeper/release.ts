@@ -9,7 +9,7 @@
 // Version -1 ("any version") is never sent. This file holds the pure parts: fence parsing, the
 // plan the dialog shows, and the zkCli.sh commands an operator could type instead.
 
-import type { LockRecord, ReleaseMode, ReleasePlan } from "../../model";
+import type { LockView, ReleaseMode, ReleasePlan } from "../../model";
 import type { FenceHolding } from "../../fence";
 import { parentOf } from "../../formats/zookeeper/entry";
 
@@ -62,7 +62,7 @@ export function zkCliCommands(connectString: string, target: Target, mode: Relea
   return "(no conditional delete exists for this lock)";
 }
 
-export function describe(lock: LockRecord, target: Target, mode: ReleaseMode, ctx: { connectString: string; readOnly: boolean; consistency: string }): ReleasePlan {
+export function describe(lock: LockView, target: Target, mode: ReleaseMode, ctx: { connectString: string; readOnly: boolean; consistency: string }): ReleasePlan {
   const modes = modesFor(target, ctx.readOnly);
   const notes: string[] = [];
   let deletes = "nothing";

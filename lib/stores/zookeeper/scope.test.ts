@@ -7,14 +7,14 @@ import { describe, expect, it } from "vitest";
 import { CreateMode } from "./client";
 import { ensurePath, signal, zookeeperFixture } from "../../../test/support/zookeeper";
 import { zkKeyProblem, zkPathProblem } from "./scope";
-import { encodeFence } from "../../fence";
-import type { LockRecord } from "../../model";
+import { encodeFence, withFence } from "../../fence";
+import type { LockRecord, LockView } from "../../model";
 
 const zk = zookeeperFixture();
 
 const ensure = (path: string) => ensurePath(zk.raw, path);
 
-function aimed(key: string, h: Record<string, string | number | null>): LockRecord {
+function aimed(key: string, h: Record<string, string | number | null>): LockView {
   return {
     connection: "zk", key, name: key, format: "zk.recipe", kind: "mutex", state: "held", holders: [], waiters: [],
     ttlMs: null, ttlSource: "zk-session", fence: encodeFence("zk", key, "zk.recipe", h), observedAt: "", consistency: "", warnings: [],

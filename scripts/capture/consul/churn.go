@@ -3,13 +3,19 @@
 //
 //	consul-capture churn <http-addr> <key> <contenders> [-register url]
 //
-// A contender that got the lock (api.Lock makes it a fresh session each time) reads the key
+// A contender that got the lock (a fresh session each time) reads the key
 // consistently for its LockIndex (the fencing token), writes it to the fenced register (if
 // given), holds 20–100 ms, writes again (the "late" write), then releases with a /v1/txn
 // check-session + unlock: rolled back only if its session no longer holds the key, i.e. it
-// lost the lock without letting go. Then api.Lock's Unlock tidies the session away.
+// lost the lock without letting go. Then api.Lock's Unlock, and the session is destroyed.
 //
-//	{"who":"c3","id":"<LockIndex>","from":<ms>,"to":<ms>,"end":"released"|"lost","late":"accepted"|"refused"|""}
+//	{"who":"c3","id":"<LockIndex>","holder":"<session>","from":<ms>,"to":<ms>,"end":"released"|"lost","late":"accepted"|"refused"|""}
+//
+// Each holding has its own session, made here and handed to api.Lock (as api.Lock would make
+// one): the key can be taken away after Consul gave it to the session but before the contender
+// read it back, and then the session is what names that holding (Consul keeps no history to
+// tell its LockIndex): "id" is "" and "end" "lost". A read that shows another session's pair
+// is such a loss too, never a holding of this contender's.
 //
 // "READY" once started; a line on stdin (or EOF) means stop; "DONE" at exit.
 package main
@@ -29,12 +35,13 @@ import (
 )
 
 type holding struct {
-	Who  string `json:"who"`
-	ID   string `json:"id"`
-	From int64  `json:"from"`
-	To   int64  `json:"to"`
-	End  string `json:"end"`
-	Late string `json:"late"`
+	Who    string `json:"who"`
+	ID     string `json:"id"`
+	Holder string `json:"holder"`
+	From   int64  `json:"from"`
+	To     int64  `json:"to"`
+	End    string `json:"end"`
+	Late   string `json:"late"`
 }
 
 func emit(v any) {
@@ -82,7 +89,16 @@ func churn(client *api.Client, key string, n int, register string) {
 			defer wg.Done()
 			rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 			for !stopped() {
-				l, err := client.LockOpts(&api.LockOptions{Key: key, SessionName: who, SessionTTL: "30s", LockWaitTime: time.Second})
+				session, _, err := client.Session().Create(&api.SessionEntry{Name: who, TTL: "30s"}, nil)
+				if err != nil {
+					if !stopped() {
+						fmt.Fprintf(os.Stderr, "%s session: %v\n", who, err)
+						time.Sleep(50 * time.Millisecond)
+					}
+					continue
+				}
+				done := func() { _, _ = client.Session().Destroy(session, nil) }
+				l, err := client.LockOpts(&api.LockOptions{Key: key, Session: session, SessionName: who, SessionTTL: "30s", LockWaitTime: time.Second})
 				if err != nil {
 					fail("lock opts: %v", err)
 				}
@@ -91,13 +107,22 @@ func churn(client *api.Client, key string, n int, register string) {
 					if err != nil && !stopped() {
 						fmt.Fprintf(os.Stderr, "%s lock: %v\n", who, err)
 					}
+					done()
 					continue
 				}
 				from := time.Now().UnixMilli()
 				pair, _, err := client.KV().Get(key, &api.QueryOptions{RequireConsistent: true})
-				if err != nil || pair == nil || pair.Session == "" {
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "%s read back: %v\n", who, err)
 					_ = l.Unlock()
-					emit(holding{Who: who, From: from, To: time.Now().UnixMilli(), End: "lost"})
+					done()
+					emit(holding{Who: who, Holder: session, From: from, To: time.Now().UnixMilli(), End: "unknown"})
+					continue
+				}
+				if pair == nil || pair.Session != session {
+					_ = l.Unlock()
+					done()
+					emit(holding{Who: who, Holder: session, From: from, To: time.Now().UnixMilli(), End: "lost"})
 					continue
 				}
 				registerWrite(register, who, pair.LockIndex, "start")
@@ -115,7 +140,8 @@ func churn(client *api.Client, key string, n int, register string) {
 					end = "lost"
 				}
 				_ = l.Unlock()
-				emit(holding{Who: who, ID: strconv.FormatUint(pair.LockIndex, 10), From: from, To: time.Now().UnixMilli(), End: end, Late: late})
+				done()
+				emit(holding{Who: who, ID: strconv.FormatUint(pair.LockIndex, 10), Holder: session, From: from, To: time.Now().UnixMilli(), End: end, Late: late})
 			}
 		}(fmt.Sprintf("c%d", i))
 	}

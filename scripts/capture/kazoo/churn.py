@@ -10,7 +10,13 @@ fenced register (if given), holds 20-100 ms, writes again (the "late" write), th
 recipe's way -- delete its own node -- but looks at the answer kazoo's release() throws away:
 NoNodeError means someone else deleted the node, i.e. it lost the lock without letting go.
 
-    {"who":"c3","id":"<czxid>","from":<ms>,"to":<ms>,"end":"released"|"lost","late":"accepted"|"refused"|""}
+    {"who":"c3","id":"<czxid>","from":<ms>,"to":<ms>,"end":"released"|"lost"|"waiter-removed","late":"accepted"|"refused"|""}
+
+A node can also be deleted before its contender saw that it holds the lock: after it became the
+lowest (the lock is its owner's from then on) but before kazoo looked again -- kazoo then quietly
+makes a new node and keeps waiting -- or before the contender read it back. That holding is
+printed too, "lost", with the czxid the node had (kept from its create); "waiter-removed" when a
+lower node still exists, so it was only waiting (nobody may delete a waiter's node).
 
 READY once every client is connected; a line on stdin (or EOF) means stop; DONE at exit.
 """
@@ -24,6 +30,8 @@ import urllib.request
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import LockTimeout, NoNodeError
+from kazoo.recipe.lock import Lock
+from kazoo.retry import ForceRetryError
 
 _out = threading.Lock()
 
@@ -50,21 +58,62 @@ def register_write(url, who, token, phase):
         return "error"
 
 
+def remember_creates(client):
+    """Wraps client.create so every node's czxid is known, even after someone deleted it."""
+    created = {}
+    create = client.create
+
+    def create_and_remember(path, value=b"", acl=None, ephemeral=False, sequence=False, makepath=False, include_data=False):
+        made, stat = create(path, value, acl=acl, ephemeral=ephemeral, sequence=sequence, makepath=makepath, include_data=True)
+        created[made] = stat.czxid
+        return (made, stat) if include_data else made
+
+    client.create = create_and_remember
+    return created
+
+
+class WatchedLock(Lock):
+    """kazoo's Lock, noting each of its nodes that vanished while it was acquiring (kazoo itself
+    just makes a new one), and whether a lower node still existed then."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.vanished = []
+
+    def _get_predecessor(self, node):
+        try:
+            return super()._get_predecessor(node)
+        except ForceRetryError:
+            seq = node[len(self.prefix):]
+            lower = [c for c in self.client.get_children(self.path) if self._contenders_re.search(c) and c[-10:] < seq]
+            self.vanished.append((node, bool(lower)))
+            raise
+
+
+def lost_unseen(who, czxid, waiting):
+    at = now_ms()
+    emit({"who": who, "id": str(czxid), "from": at, "to": at, "end": "waiter-removed" if waiting else "lost", "late": ""})
+
+
 def contender(client, path, who, register, stop):
     rng = random.Random()
+    created = remember_creates(client)
     while not stop.is_set():
-        lock = client.Lock(path, who)
+        lock = WatchedLock(client, path, who)
         try:
-            if not lock.acquire(timeout=1):
-                continue
+            got = lock.acquire(timeout=1)
         except LockTimeout:
+            got = False
+        for node, waiting in lock.vanished:
+            lost_unseen(who, created[path + "/" + node], waiting)
+        if not got:
             continue
         start = now_ms()
         node = path + "/" + lock.node
         stat = client.exists(node)
         if stat is None:
             lock.release()
-            emit({"who": who, "id": "", "from": start, "to": now_ms(), "end": "lost", "late": ""})
+            lost_unseen(who, created[node], False)
             continue
         token = stat.czxid
         register_write(register, who, token, "start")

@@ -9,7 +9,14 @@
 // txn fails only if someone else deleted its key meanwhile, i.e. it lost the lock without
 // letting go. One JSON line per holding on stdout:
 //
-//	{"who":"c3","id":"<create_revision>","from":<ms>,"to":<ms>,"end":"released"|"lost","late":"accepted"|"refused"|""}
+//	{"who":"c3","id":"<create_revision>","from":<ms>,"to":<ms>,"end":"released"|"lost"|"waiter-removed"|"unknown","late":"accepted"|"refused"|""}
+//
+// A key can also be deleted before its contender saw that it holds the lock: after it became
+// the oldest key (the lock is its owner's from then on, in etcd's eyes) but before Lock()
+// returned (Lock says ErrSessionExpired) or before the contender read it back. That holding is
+// printed too, "lost", with the create_revision the key had — or "waiter-removed" if, by the
+// revision history, an older key still existed when it was deleted (it was only waiting, and
+// nobody may delete a waiter's key).
 //
 // "READY" once every contender has its session; a line on stdin (or EOF) means stop: each
 // contender finishes the holding it has, then "DONE" and exit 0.
@@ -20,6 +27,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand"
 	"net/http"
@@ -113,7 +121,20 @@ func churn(args []string) {
 			rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 			for ctx.Err() == nil {
 				m := concurrency.NewMutex(s, prefix)
+				// A revision before this attempt's key exists: its history starts after it.
+				before, err := cli.Get(ctx, prefix+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+				if err != nil {
+					if ctx.Err() == nil {
+						fmt.Fprintf(os.Stderr, "%s revision: %v\n", who, err)
+						time.Sleep(50 * time.Millisecond)
+					}
+					continue
+				}
 				if err := m.Lock(ctx); err != nil {
+					if errors.Is(err, concurrency.ErrSessionExpired) {
+						emit(lostUnseen(cli, who, m.Key(), prefix+"/", before.Header.Revision))
+						continue
+					}
 					if ctx.Err() == nil {
 						fmt.Fprintf(os.Stderr, "%s lock: %v\n", who, err)
 						time.Sleep(50 * time.Millisecond)
@@ -124,9 +145,15 @@ func churn(args []string) {
 				// The holding's own timeouts: a stop must not cut a holding short.
 				op, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				got, err := cli.Get(op, m.Key())
-				if err != nil || len(got.Kvs) == 0 {
+				if err != nil {
 					cancel()
-					emit(holding{Who: who, From: from, To: time.Now().UnixMilli(), End: "lost"})
+					fmt.Fprintf(os.Stderr, "%s read back: %v\n", who, err)
+					emit(holding{Who: who, From: from, To: time.Now().UnixMilli(), End: "unknown"})
+					continue
+				}
+				if len(got.Kvs) == 0 {
+					cancel()
+					emit(lostUnseen(cli, who, m.Key(), prefix+"/", before.Header.Revision))
 					continue
 				}
 				rev := got.Kvs[0].CreateRevision
@@ -151,4 +178,41 @@ func churn(args []string) {
 		_ = s.Close()
 	}
 	fmt.Println("DONE")
+}
+
+// lostUnseen tells how a contender's key that was deleted before it saw itself holding ended,
+// from etcd's revision history after `after` (the key is created and deleted there): its
+// create_revision, and whether it was the oldest key under the prefix just before the delete
+// ("lost": it held the lock) or an older key still existed ("waiter-removed").
+func lostUnseen(cli *clientv3.Client, who, key, pfx string, after int64) holding {
+	at := time.Now().UnixMilli()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var created, deleted int64
+	wch := cli.Watch(ctx, key, clientv3.WithRev(after+1))
+	for deleted == 0 {
+		wr, ok := <-wch
+		if !ok || wr.Err() != nil {
+			fmt.Fprintf(os.Stderr, "%s history of %s: %v\n", who, key, wr.Err())
+			return holding{Who: who, From: at, To: at, End: "unknown"}
+		}
+		for _, ev := range wr.Events {
+			if ev.Type == clientv3.EventTypePut && created == 0 {
+				created = ev.Kv.CreateRevision
+			} else if ev.Type == clientv3.EventTypeDelete && created != 0 {
+				deleted = ev.Kv.ModRevision
+				break
+			}
+		}
+	}
+	first, err := cli.Get(ctx, pfx, append(clientv3.WithFirstCreate(), clientv3.WithRev(deleted-1))...)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s owner at revision %d: %v\n", who, deleted-1, err)
+		return holding{Who: who, ID: strconv.FormatInt(created, 10), From: at, To: at, End: "unknown"}
+	}
+	end := "lost"
+	if len(first.Kvs) == 0 || first.Kvs[0].CreateRevision != created {
+		end = "waiter-removed"
+	}
+	return holding{Who: who, ID: strconv.FormatInt(created, 10), From: at, To: at, End: end}
 }
