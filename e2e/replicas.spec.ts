@@ -8,7 +8,7 @@
 import { expect, test, type APIRequestContext, type Browser } from "@playwright/test";
 import Redis from "ioredis";
 import { randomBytes } from "node:crypto";
-import { startPostgres, type PgRig } from "../lib/history/pg-rig";
+import { startPostgres, type PgRig } from "../test/support/postgres";
 import { startRedis, type RedisServer } from "../scripts/servers/redis";
 import { STANDALONE_START, startConsole, type Console } from "../scripts/servers/console";
 import { spawnSync } from "node:child_process";

@@ -2,6 +2,7 @@
 // checks the whole of it (with every store's schema, lib/stores), lib/auth/server-auth.ts only
 // its auth part (for proxy.ts, which should not load the stores' code to answer a Host check).
 
+import "server-only";
 import { readFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import type { z } from "zod";

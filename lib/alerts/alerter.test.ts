@@ -6,7 +6,7 @@ import { EventBus } from "../hub/bus";
 import type { LockRecord } from "../model";
 import { Alerter } from "./alerter";
 import { AlertsSchema } from "./config";
-import { webhookSink, type WebhookSink } from "./testing";
+import { webhookSink, type WebhookSink } from "../../test/support/webhook";
 import { waitsAndAlertsExposition } from "./metrics";
 
 function rec(key: string, warnings: string[]): LockRecord {

@@ -14,6 +14,7 @@
 //   kept as is and reported by problems() (and so on the audit page) as a break at its line.
 // - Reading never throws on a bad line: it is skipped and reported; the console keeps working.
 
+import "server-only";
 import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
 import { createHash, randomUUID } from "node:crypto";
 import path from "node:path";

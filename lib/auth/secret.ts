@@ -6,6 +6,7 @@
 //   - tools and tests that never open a registry get a random key per process.
 // Kept on globalThis: Next bundles route handlers separately, and one key must serve them all.
 
+import "server-only";
 import { createHmac, randomBytes } from "node:crypto";
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import path from "node:path";

@@ -7,6 +7,7 @@
 // instead: lib/shared/sessions.ts.
 // Cookie: HttpOnly, SameSite=Strict (a cross-site request never carries it), Secure on https.
 
+import "server-only";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";

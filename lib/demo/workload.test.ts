@@ -3,7 +3,7 @@ import type { LockRecord } from "../model";
 import { lockStatus } from "../status";
 import { MemoryAdapter } from "../stores/memory/adapter";
 import { MemoryLockStore } from "../stores/memory/store";
-import { T0 } from "../stores/memory/testing";
+import { T0 } from "../../test/support/clock";
 import { DEMO_LOCKS } from "./catalogue";
 import { startWorkload } from "./workload";
 import { CHAIN, DEADLOCK_PAIR } from "./waits";

@@ -8,13 +8,13 @@
 import { describe, expect, it } from "vitest";
 import type { LockRecord } from "../model";
 import { decodeRedis } from "./redis";
-import { loadFixture as loadRedis } from "./redis/fixtures";
+import { loadFixture as loadRedis } from "../../test/support/fixtures/redis";
 import { decodeEtcd } from "./etcd";
-import { loadEtcdFixture } from "./etcd/fixtures";
+import { loadEtcdFixture } from "../../test/support/fixtures/etcd";
 import { decodeZooKeeper } from "./zookeeper";
-import { loadFixture as loadZk } from "./zookeeper/fixtures";
+import { loadFixture as loadZk } from "../../test/support/fixtures/zookeeper";
 import { decodeConsul } from "./consul";
-import { loadConsulFixture } from "./consul/fixtures";
+import { loadConsulFixture } from "../../test/support/fixtures/consul";
 import { lockRecordFromView } from "../stores/memory/record";
 
 function redis(name: string): LockRecord[] {

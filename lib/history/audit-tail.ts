@@ -3,6 +3,7 @@
 // reports the holder gone, the intent is on disk. The recorder tails the file from where it
 // last read (never the whole file) on each flush and relabels matching releases.
 
+import "server-only";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { LifeEvent } from "./types";
 

@@ -11,6 +11,7 @@
 // Faults: every method (re)connects lazily; a down server makes append() throw, which pauses
 // the recorder, and the next tick reconnects.
 
+import "server-only";
 import pg from "pg";
 import { toGap, type BatchMeta, type HistoryStore } from "./sqlite";
 import type { HistoryGap } from "../api/types";

@@ -17,7 +17,7 @@ import type { LifeEvent } from "./types";
 import type { ConnectionStatus } from "../model";
 import type { HistoryStore } from "./sqlite";
 import { PostgresHistoryStore } from "./postgres";
-import { startPostgres, type PgRig } from "./pg-rig";
+import { startPostgres, type PgRig } from "../../test/support/postgres";
 
 const SETTINGS = { storage: "sqlite" as const, rawRetentionMs: 86_400_000, rollupRetentionMs: 30 * 86_400_000, longHoldMs: 60_000, longWaitMs: 10_000, metricsTopN: 20 };
 /** Live feed: the hub re-reads on the store's change notification; allow for that hop. */

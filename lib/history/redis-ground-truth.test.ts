@@ -27,7 +27,7 @@ import { Recorder } from "./recorder";
 import type { LifeEvent } from "./types";
 import type { HistoryStore } from "./sqlite";
 import { PostgresHistoryStore } from "./postgres";
-import { startPostgres, type PgRig } from "./pg-rig";
+import { startPostgres, type PgRig } from "../../test/support/postgres";
 
 const SETTINGS = { storage: "sqlite" as const, rawRetentionMs: 86_400_000, rollupRetentionMs: 30 * 86_400_000, longHoldMs: 60_000, longWaitMs: 10_000, metricsTopN: 20 };
 /** Live keyspace feed: event + 15 ms coalescing + re-read, on a shared event loop (see above). */

@@ -8,6 +8,7 @@
 // older than the raw retention into minute roll-ups in the same transaction that deletes
 // them, so nothing recorded is lost between the two tables.
 
+import "server-only";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";

@@ -1,12 +1,12 @@
 // The HistoryStore contract on both back ends: SQLite (a temp file) and a real PostgreSQL
-// (a throwaway cluster, lib/history/pg-rig.ts). Plus, on PostgreSQL: one writer among replicas,
+// (a throwaway cluster, test/support/postgres.ts). Plus, on PostgreSQL: one writer among replicas,
 // and a server outage that the store rides out.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPostgres, type PgRig } from "./pg-rig";
+import { startPostgres, type PgRig } from "../../test/support/postgres";
 import { PostgresHistoryStore } from "./postgres";
 import { SqliteHistoryStore, type HistoryStore } from "./sqlite";
 import type { LifeEvent } from "./types";

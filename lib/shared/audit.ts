@@ -14,6 +14,7 @@
 // whose disk is lost before that loses them from the shared view, as it would without PostgreSQL. PostgreSQL down: reads fall
 // back to this replica's own file (`source: "local"`), copying resumes by itself.
 
+import "server-only";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import type { AuditEntry, AuditFilter, ChainProblem } from "../audit/log";

@@ -15,6 +15,7 @@
 //   view does not depend on it, and the next query simply tries again (the pool reconnects),
 //   so everything resumes by itself.
 
+import "server-only";
 import pg from "pg";
 import { HttpError } from "../api/errors";
 import { MIGRATIONS } from "./migrations";

@@ -7,7 +7,7 @@
 
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPostgres, type PgRig } from "../history/pg-rig";
+import { startPostgres, type PgRig } from "../../test/support/postgres";
 import { startRedis, type RedisServer } from "../../scripts/servers/redis";
 import { waitFor } from "../../scripts/servers/process";
 import { RedisAdapter } from "../stores/redis/adapter";

@@ -18,6 +18,7 @@
 //   PostgreSQL) until the database is back, then the election runs again: the live view never
 //   depends on the database.
 
+import "server-only";
 import pg from "pg";
 import { hostname } from "node:os";
 import type { LockRecord, Problem } from "../model";

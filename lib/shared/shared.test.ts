@@ -1,4 +1,4 @@
-// Shared state on a real PostgreSQL (a throwaway cluster, lib/history/pg-rig.ts), seen from two
+// Shared state on a real PostgreSQL (a throwaway cluster, test/support/postgres.ts), seen from two
 // "replicas" (two SharedDb pools, as two processes would have): the schema is migrated once
 // under the advisory lock however many start together; a session made on A works on B and a
 // sign-out on A ends it on B; attempts spread over A and B hit one limit; an approval is taken
@@ -7,7 +7,7 @@
 // everything works with nothing restarted.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPostgres, type PgRig } from "../history/pg-rig";
+import { startPostgres, type PgRig } from "../../test/support/postgres";
 import { SharedDb } from "./db";
 import { SharedSessions } from "./sessions";
 import { SharedRateLimiter, SharedRequestIds } from "./ratelimit";

@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 import { withFence } from "../fence";
 import type { HoldProcess } from "../../scripts/capture/hold";
 import { clientLine, consulSemWaits } from "../../scripts/capture/waits";
-import { adapterFor, consulFixture, signal, track } from "../stores/consul/testing";
-import { deadlocked, expectCycle, watchWaits } from "./testing";
+import { adapterFor, consulFixture, signal, track } from "../../test/support/consul";
+import { deadlocked, expectCycle, watchWaits } from "../../test/support/waits";
 
 describe("wait-for graph on Consul (api.Semaphore)", () => {
   const s = consulFixture();

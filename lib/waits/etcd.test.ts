@@ -7,9 +7,9 @@ import { withFence } from "../fence";
 import { goHold, goWaits, lineValue, prepareGoHold } from "../../scripts/capture/etcd/hold";
 import { waitsAnswer } from "./api";
 import { clientLine } from "../../scripts/capture/waits";
-import { etcdSuite, signal } from "../stores/etcd/testing";
-import { alertsOn, deadlocked, expectCycle, watchWaits } from "./testing";
-import { webhookSink } from "../alerts/testing";
+import { etcdSuite, signal } from "../../test/support/etcd";
+import { alertsOn, deadlocked, expectCycle, watchWaits } from "../../test/support/waits";
+import { webhookSink } from "../../test/support/webhook";
 import { waitFor } from "../../scripts/servers/process";
 
 describe("wait-for graph on etcd (Go concurrency.Mutex)", () => {

@@ -10,7 +10,7 @@ import { prepareRedisson, type HoldProcess } from "../../scripts/capture/hold";
 import { clientLine, redissonWaits } from "../../scripts/capture/waits";
 import { RedisAdapter } from "../stores/redis/adapter";
 import { RedisConnectionSchema } from "../stores/redis/config";
-import { deadlocked, expectCycle, watchWaits } from "./testing";
+import { deadlocked, expectCycle, watchWaits } from "../../test/support/waits";
 
 const signal = new AbortController().signal;
 

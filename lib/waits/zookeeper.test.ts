@@ -7,8 +7,8 @@ import { withFence } from "../fence";
 import { prepareCurator } from "../../scripts/capture/curator/prepare";
 import { clientLine, curatorWaits } from "../../scripts/capture/waits";
 import type { HoldProcess } from "../../scripts/capture/hold";
-import { ensurePath, signal, zookeeperFixture } from "../stores/zookeeper/testing";
-import { deadlocked, expectCycle, watchWaits } from "./testing";
+import { ensurePath, signal, zookeeperFixture } from "../../test/support/zookeeper";
+import { deadlocked, expectCycle, watchWaits } from "../../test/support/waits";
 
 describe("wait-for graph on ZooKeeper (Curator InterProcessMutex)", () => {
   const f = zookeeperFixture();

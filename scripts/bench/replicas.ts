@@ -13,7 +13,7 @@
 import Redis from "ioredis";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { startPostgres } from "../../lib/history/pg-rig";
+import { startPostgres } from "../../test/support/postgres";
 import { startRedis } from "../servers/redis";
 import { startConsole, type Console } from "../servers/console";
 import { waitFor } from "../servers/process";

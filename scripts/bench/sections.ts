@@ -138,8 +138,9 @@ const HOW: Record<Exclude<SectionId, "redis">, () => string> = {
 - **Snapshot vs floor.** Floor: getChildren of every dir + getData of every node, pipelined on a separate raw session, no
   sync, no decoding, with the fastest of 64/256/1024/4096 requests in flight in a pre-run (shown in the row); snapshot: \`ZooKeeperAdapter.snapshot()\` (sync, srvr, walk with getData-first and watches,
   decode). One warm-up each, ${ZK.rounds} rounds, alternating order; medians. Target ≤ ${ZK_SNAPSHOT_TARGET}× (issue 13).
-- **Idle.** The adapter session's getData / getChildren / exists and sync calls are counted over a ${ZK.idleMs / 1000} s window,
-  hub live, starting 1 s after it went live.
+- **Idle.** The getData / getChildren / exists and sync requests an adapter sends are counted on the wire (a second adapter and
+  hub behind a pass-through proxy that reads ZooKeeper's protocol) over a ${ZK.idleMs / 1000} s window, hub live, starting 1 s
+  after it went live.
 - **Watch → hub.** ${ZK.latencyWrites} contender creates, one at a time (each waits for its event, 10 s timeout = lost); latency = the
   hub's \`upsert\` showing the new waiter − just before the create. **Hub (in-process EventBus), not SSE.**`,
   consul: () => `### Consul (scripts/bench/consul.ts)

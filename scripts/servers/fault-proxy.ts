@@ -42,12 +42,18 @@ export interface FaultProxy {
   stats(): { open: number; accepted: number; maxOpen: number };
   /** Everything that reached the store through the proxy so far (latin1; the first 16 MiB). */
   sent(): string;
-  /** Called with every chunk that actually passes, in each direction: a test's protocol tap. */
-  tap(fn: ((dir: Direction, chunk: Buffer) => void) | null): void;
+  /**
+   * Called with every chunk that actually passes, in each direction: a test's protocol tap.
+   * `conn` numbers the proxied connection (1, 2, … in the order they were accepted).
+   */
+  tap(fn: TapFn | null): void;
   close(): Promise<void>;
 }
 
+export type TapFn = (dir: Direction, chunk: Buffer, conn: number) => void;
+
 interface Pipe {
+  conn: number;
   client: net.Socket;
   upstream: net.Socket;
   dropping: boolean;
@@ -66,14 +72,14 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
   let accepted = 0;
   let maxOpen = 0;
   let armed: { pattern: Buffer; resetAfterMs: number; dropRequest: boolean; fired: () => void } | null = null;
-  let tapFn: ((dir: Direction, chunk: Buffer) => void) | null = null;
+  let tapFn: TapFn | null = null;
   const sentChunks: Buffer[] = [];
   let sentBytes = 0;
 
   const forward = (p: Pipe, dir: Direction, chunk: Buffer) => {
     const to = dir === "up" ? p.upstream : p.client;
     const write = () => {
-      tapFn?.(dir, chunk);
+      tapFn?.(dir, chunk, p.conn);
       if (dir === "up" && sentBytes < 16 << 20) {
         sentChunks.push(chunk);
         sentBytes += chunk.length;
@@ -97,7 +103,7 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
     if (refusing) return client.resetAndDestroy();
     accepted++;
     const upstream = net.connect({ host: targetHost, port: targetPort });
-    const p: Pipe = { client, upstream, dropping: false, silent: false, tail: Buffer.alloc(0), due: { up: 0, down: 0 } };
+    const p: Pipe = { conn: accepted, client, upstream, dropping: false, silent: false, tail: Buffer.alloc(0), due: { up: 0, down: 0 } };
     pipes.add(p);
     maxOpen = Math.max(maxOpen, pipes.size);
     const drop = () => {

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { decodeConsul } from "./index";
-import { loadConsulFixture } from "./fixtures";
+import { loadConsulFixture } from "../../../test/support/fixtures/consul";
 import { LOCK_FLAGS, SEMAPHORE_FLAGS, flagsAsStrings, parseKv, type ConsulEntry } from "./entry";
 import { parseSemaphoreValue } from "./semaphore";
 import { decodeFence, fenceOf } from "../../fence";

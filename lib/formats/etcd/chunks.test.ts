@@ -3,7 +3,7 @@
 // crosses what would otherwise be a chunk boundary.
 import { describe, expect, it } from "vitest";
 import { ChunkedDecoder, decodeStructure, type EtcdEntry } from ".";
-import { loadEtcdFixture } from "./fixtures";
+import { loadEtcdFixture } from "../../../test/support/fixtures/etcd";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 

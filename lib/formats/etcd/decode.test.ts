@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { decodeEtcd, decodeStructure, applyLeases, holderKeyOf, leaseHex, type EtcdEntry, type LeaseInfo } from ".";
-import { loadEtcdFixture } from "./fixtures";
+import { loadEtcdFixture } from "../../../test/support/fixtures/etcd";
 import { decodeFence, fenceOf } from "../../fence";
 import { lockStatus } from "../../status";
 import type { LockRecord } from "../../model";

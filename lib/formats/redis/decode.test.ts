@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { RedisDecoder, decodeRedis } from "./index";
-import { loadFixture } from "./fixtures";
+import { loadFixture } from "../../../test/support/fixtures/redis";
 import { decodeFence, fenceOf } from "../../fence";
 import { createHash } from "node:crypto";
 import type { RedisEntry } from "./entry";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeZooKeeper } from "./index";
-import { loadFixture } from "./fixtures";
+import { loadFixture } from "../../../test/support/fixtures/zookeeper";
 import { decodeFence, fenceOf } from "../../fence";
 import { baseName, type ZkNode, type ZkStat } from "./entry";
 import { targetOf } from "../../stores/zookeeper/release";

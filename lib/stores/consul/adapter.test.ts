@@ -10,7 +10,7 @@ import { holdApiLock, holdApiPair, holdApiSemaphore, holdConsulCli, stderrValue 
 import { LOCK_FLAGS } from "../../formats/consul/entry";
 import { parseSemaphoreValue } from "../../formats/consul/semaphore";
 import { decodeFence, fenceOf, withFence } from "../../fence";
-import { acquire, consulFixture, createSession, lockAt, rawEntry, signal, track } from "./testing";
+import { acquire, consulFixture, createSession, lockAt, rawEntry, signal, track } from "../../../test/support/consul";
 
 const READY_MS = 30_000;
 const s = consulFixture();
@@ -293,7 +293,7 @@ describe("reads", () => {
   it("a prefix over its bound is a named problem; the other prefixes are still read", async () => {
     const sid = await createSession(s.consul, { TTL: "30s" });
     for (const k of ["big/1", "big/2", "big/3", "small/1"]) await acquire(s.consul, k, sid);
-    const bounded = (await import("./testing")).adapterFor(s.consul, { prefixes: ["big/", "small/"], maxKeysPerPrefix: 2 });
+    const bounded = (await import("../../../test/support/consul")).adapterFor(s.consul, { prefixes: ["big/", "small/"], maxKeysPerPrefix: 2 });
     try {
       const snap = await bounded.snapshot(signal);
       expect(snap.problems).toEqual([expect.objectContaining({ key: "big/", code: "prefix-too-large" })]);

@@ -7,7 +7,7 @@ import { startConsul, startConsulCluster, type ConsulServer } from "../../../scr
 import { waitFor } from "../../../scripts/servers/process";
 import { holdApiLock, prepareConsulCapture, stderrValue } from "../../../scripts/capture/consul/hold";
 import { kv } from "../../../scripts/capture/consul/dump";
-import { acquire, adapterFor, BUILD_TIMEOUT_MS, createSession, lockAt, signal } from "./testing";
+import { acquire, adapterFor, BUILD_TIMEOUT_MS, createSession, lockAt, signal } from "../../../test/support/consul";
 import type { ConsulAdapter } from "./adapter";
 import { withFence } from "../../fence";
 

@@ -8,6 +8,7 @@
 // - ConsulError.sent = false only when the request provably never reached the agent
 //   (connection refused, no route, DNS): a release then is "refused", otherwise "unknown".
 
+import "server-only";
 import http from "node:http";
 import https from "node:https";
 import { readFileSync } from "node:fs";

@@ -9,7 +9,7 @@ import type { HoldProcess } from "../../../scripts/capture/hold";
 import { Hub } from "../../hub/hub";
 import { EventBus, type SequencedEvent } from "../../hub/bus";
 import type { StoreChange } from "../../model";
-import { acquire, adapterFor, BUILD_TIMEOUT_MS, createSession, signal } from "./testing";
+import { acquire, adapterFor, BUILD_TIMEOUT_MS, createSession, signal } from "../../../test/support/consul";
 import type { ConsulAdapter } from "./adapter";
 
 let consul: ConsulServer;

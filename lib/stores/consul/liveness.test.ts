@@ -5,8 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { holdApiLock } from "../../../scripts/capture/consul/hold";
 import { kv } from "../../../scripts/capture/consul/dump";
-import { watchWaits } from "../../waits/testing";
-import { adapterFor, consulFixture, track } from "./testing";
+import { watchWaits } from "../../../test/support/waits";
+import { adapterFor, consulFixture, track } from "../../../test/support/consul";
 
 describe("holder liveness on Consul (the session's node checks)", () => {
   const s = consulFixture();

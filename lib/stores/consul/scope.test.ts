@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startConsul, type ConsulServer } from "../../../scripts/servers/consul";
 import { startFaultProxy, type FaultProxy } from "../../../scripts/servers/fault-proxy";
-import { acquire, adapterFor, BUILD_TIMEOUT_MS, createSession, rawEntry, signal } from "./testing";
+import { acquire, adapterFor, BUILD_TIMEOUT_MS, createSession, rawEntry, signal } from "../../../test/support/consul";
 import { ConsulHttp, kvPath } from "./http";
 import { ConsulConnectionSchema } from "./config";
 import { encodeFence, withFence } from "../../fence";

@@ -8,7 +8,7 @@ import { etcdctlLock, etcdctlElect } from "../../../scripts/capture/etcd/hold";
 import { etcdctl, startEtcd } from "../../../scripts/servers/etcd";
 import { decodeFence, fenceOf, withFence } from "../../fence";
 import { holderKeyOf } from "../../formats/etcd";
-import { etcdSuite, lineMatching, lockAt, lockWhen, signal, suffix } from "./testing";
+import { etcdSuite, lineMatching, lockAt, lockWhen, signal, suffix } from "../../../test/support/etcd";
 
 describe("etcd adapter: reading", () => {
   const t = etcdSuite();

@@ -2,6 +2,7 @@
 // retries and circuit breakers are off: the hub decides when to read again, and a release must
 // never be sent twice behind our back (reliability.md §2.0 step 5).
 
+import "server-only";
 import { readFileSync } from "node:fs";
 import { Etcd3, type IOptions } from "etcd3";
 import type { EtcdConnectionConfig } from "./config";

@@ -13,7 +13,7 @@ import { goHold, prepareGoHold } from "../../../scripts/capture/etcd/hold";
 import type { HoldProcess } from "../../../scripts/capture/hold";
 import { EtcdAdapter } from "./adapter";
 import { EtcdConnectionSchema } from "./config";
-import { signal } from "./testing";
+import { signal } from "../../../test/support/etcd";
 import { fenceOf, withFence } from "../../fence";
 
 const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) =>

@@ -14,7 +14,7 @@ import { etcdctlLock, interrupt } from "../../../scripts/capture/etcd/hold";
 import { startEtcd } from "../../../scripts/servers/etcd";
 import { startFaultProxy } from "../../../scripts/servers/fault-proxy";
 import { waitFor } from "../../../scripts/servers/process";
-import { etcdSuite, lineMatching, signal } from "./testing";
+import { etcdSuite, lineMatching, signal } from "../../../test/support/etcd";
 import { fenceOf, withFence } from "../../fence";
 import type { LockRecord } from "../../model";
 

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { goHold, lineValue, prepareGoHold } from "../../../scripts/capture/etcd/hold";
 import { decodeFence, fenceOf, withFence } from "../../fence";
 import { guardedDelete } from "./txn";
-import { etcdSuite, lockAt, lockWhen, signal } from "./testing";
+import { etcdSuite, lockAt, lockWhen, signal } from "../../../test/support/etcd";
 
 const BUILD_TIMEOUT_MS = 300_000;
 

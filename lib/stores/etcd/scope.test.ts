@@ -4,7 +4,7 @@
 // bug; the store is checked with the npm etcd3 client.
 
 import { describe, expect, it } from "vitest";
-import { etcdSuite, lockAt, signal } from "./testing";
+import { etcdSuite, lockAt, signal } from "../../../test/support/etcd";
 import { encodeFence, fenceOf, withFence } from "../../fence";
 import type { LockRecord, LockView } from "../../model";
 

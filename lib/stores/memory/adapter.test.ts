@@ -4,7 +4,7 @@ import type { LockRecord, LockView, StoreChange } from "../../model";
 import { lockStatus } from "../../status";
 import { MemoryAdapter } from "./adapter";
 import { MemoryLockStore } from "./store";
-import { fakeClock, soon, T0 } from "./testing";
+import { fakeClock, soon, T0 } from "../../../test/support/clock";
 
 const signal = () => new AbortController().signal;
 const iso = (ms: number) => new Date(ms).toISOString();

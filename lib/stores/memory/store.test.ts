@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { MemoryLockStore, type AcquireResult, type Holding } from "./store";
-import { fakeClock, soon, T0 } from "./testing";
+import { fakeClock, soon, T0 } from "../../../test/support/clock";
 
 function setup() {
   const clock = fakeClock();

@@ -1,6 +1,7 @@
 // The Redis store adapter: discovery (SCAN every node), reads, keyspace-notification watch,
 // fresh TTLs and conditional force-release. Only this folder imports ioredis.
 
+import "server-only";
 import type Redis from "ioredis";
 import { Cluster } from "ioredis";
 import calculateSlot from "cluster-key-slot";

@@ -2,6 +2,7 @@
 // queue) and the client keeps reconnecting in the background, so a dead Redis costs the hub a
 // quick error, not a hung request, and recovers by itself.
 
+import "server-only";
 import Redis, { Cluster, type RedisOptions } from "ioredis";
 import { readFileSync } from "node:fs";
 import type { RedisConnectionConfig } from "./config";

@@ -10,6 +10,7 @@
 // every node serving the channel's slot — the channel carries the lock name's hash tag
 // ({name}), so that is the shard that owns the lock key.
 
+import "server-only";
 import Redis, { Cluster } from "ioredis";
 import calculateSlot from "cluster-key-slot";
 import type { LockRecord } from "../../model";

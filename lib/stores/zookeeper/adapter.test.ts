@@ -5,8 +5,9 @@
 
 import { describe, expect, it } from "vitest";
 import { CreateMode, ZkSession, digestAcl } from "./client";
-import { ensurePath, lockAt, signal, zookeeperFixture } from "./testing";
+import { ensurePath, lockAt, signal, zookeeperFixture } from "../../../test/support/zookeeper";
 import { startFaultProxy } from "../../../scripts/servers/fault-proxy";
+import { endSession, tapZooKeeper } from "../../../test/support/zookeeper-wire";
 import { freePort } from "../../../scripts/servers/ports";
 import { waitFor } from "../../../scripts/servers/process";
 import { startZooKeeperEnsemble, serverMode } from "../../../scripts/servers/zookeeper";
@@ -80,32 +81,24 @@ describe("faults: nothing crashes, everything is reported", () => {
   it("session expired: a new session replaces it, the feed asks for a re-list, reads go on", async () => {
     await ensure("/locks/exp");
     const proxy = await startFaultProxy(zk.server.port);
+    const wire = tapZooKeeper(proxy);
     const adapter = zk.adapter({ connectString: proxy.address });
     await adapter.snapshot(signal);
     const feed = follow(adapter);
     try {
-      const before = adapter.sessionForTests();
-      const creds = before.sessionCredentials();
+      // The session the server granted LockDeck, as seen on the wire.
+      expect(wire.sessions).toHaveLength(1);
+      const [before] = wire.sessions;
       // Cut LockDeck off, and end its session on the server meanwhile (attach to it and close it,
       // as ZooKeeper's own tests do); then let it reconnect: the server says "expired".
       proxy.cut();
-      await waitFor(
-        async () => {
-          const probe = new ZkSession({ connectString: zk.server.address, sessionTimeoutMs: 10_000, auth: [], session: creds }, 5_000);
-          try {
-            await probe.connected();
-            return false; // still alive: this probe's close() ends it; look again
-          } catch (err) {
-            return /expired/.test((err as Error).message);
-          } finally {
-            probe.close();
-          }
-        },
-        { timeoutMs: 15_000, what: "the session to be gone on the server" },
-      );
+      await waitFor(async () => (await endSession(zk.server.address, before.credentials)) === "expired", {
+        timeoutMs: 15_000,
+        what: "the session to be gone on the server",
+      });
       proxy.restore();
-      await waitFor(async () => adapter.sessionForTests() !== before, { timeoutMs: 15_000, what: "a new session" });
-      expect(adapter.sessionForTests().sessionId).not.toBe(before.sessionId);
+      await waitFor(async () => wire.sessions.length > 1, { timeoutMs: 15_000, what: "a new session" });
+      expect(wire.sessions.map((x) => x.id)).toEqual([before.id, expect.not.stringMatching(`^${before.id}$`)]);
       await waitFor(async () => feed.batches.some((b) => b.resync), { timeoutMs: 10_000, what: "a resync" });
       // Watches are re-armed by the next read, and work on the new session.
       await adapter.snapshot(signal);
@@ -171,14 +164,19 @@ describe("connection options", () => {
     await ensure("/locks");
     const counts = { sync: 0, local: 0 };
     for (const mode of ["sync", "local"] as const) {
-      const adapter = zk.adapter({ consistency: mode });
-      const s = adapter.sessionForTests();
-      const sync = s.sync.bind(s);
-      s.sync = (p) => (counts[mode]++, sync(p));
-      const snap = await adapter.snapshot(signal);
-      const label = mode === "sync" ? "sync\\(\\) then read" : "local read \\(the connected server may lag the leader\\)";
-      expect(snap.consistency).toMatch(new RegExp(`^${label} · answered by ${zk.server.address.replace(/\./g, "\\.")} \\(standalone\\)$`));
-      expect((await adapter.health(signal)).server).toMatch(/^ZooKeeper 3\.8\.\d+ standalone · 127\.0\.0\.1:\d+$/);
+      const proxy = await startFaultProxy(zk.server.port);
+      try {
+        const wire = tapZooKeeper(proxy);
+        const adapter = zk.adapter({ connectString: proxy.address, consistency: mode });
+        const snap = await adapter.snapshot(signal);
+        counts[mode] = wire.requests.filter((r) => r.op === "sync").length;
+        const label = mode === "sync" ? "sync\\(\\) then read" : "local read \\(the connected server may lag the leader\\)";
+        expect(snap.consistency).toMatch(new RegExp(`^${label} · answered by ${proxy.address.replace(/\./g, "\\.")} \\(standalone\\)$`));
+        expect((await adapter.health(signal)).server).toMatch(/^ZooKeeper 3\.8\.\d+ standalone · 127\.0\.0\.1:\d+$/);
+        expect(wire.requests.filter((r) => r.op === "getChildren2" || r.op === "getChildren").length).toBeGreaterThan(0);
+      } finally {
+        await proxy.close();
+      }
     }
     expect(counts.sync).toBeGreaterThan(0);
     expect(counts.local).toBe(0);
@@ -226,25 +224,28 @@ describe("scale", () => {
     await ensure("/scale/ok");
     await zk.raw.create(`/scale/ok/${KAZOO_NODE(0)}`, Buffer.from("worker-1"), CreateMode.EPHEMERAL);
 
-    const adapter = zk.adapter({ roots: ["/scale"] });
-    const session = adapter.sessionForTests();
-    const listed: string[] = [];
-    const getChildren = session.getChildren.bind(session);
-    session.getChildren = (path, w) => (listed.push(path), getChildren(path, w));
-    await session.connected();
-    const id = session.sessionId;
-    for (let i = 0; i < 2; i++) {
-      const snap = await adapter.snapshot(signal);
-      expect(snap.problems).toEqual([
-        { key: "/scale/big", code: "too-many-children", message: expect.stringMatching(/^300000 children, more than the listing limit of 10000/) },
-      ]);
-      expect(snap.locks.map((l) => [l.key, l.holders[0]?.owner])).toEqual([["/scale/ok", "worker-1"]]);
+    // Through a proxy that only watches: which paths LockDeck lists, and on which sessions.
+    const proxy = await startFaultProxy(zk.server.port);
+    const wire = tapZooKeeper(proxy);
+    try {
+      const adapter = zk.adapter({ connectString: proxy.address, roots: ["/scale"] });
+      for (let i = 0; i < 2; i++) {
+        const snap = await adapter.snapshot(signal);
+        expect(snap.problems).toEqual([
+          { key: "/scale/big", code: "too-many-children", message: expect.stringMatching(/^300000 children, more than the listing limit of 10000/) },
+        ]);
+        expect(snap.locks.map((l) => [l.key, l.holders[0]?.owner])).toEqual([["/scale/ok", "worker-1"]]);
+      }
+      const { problems } = await adapter.reread(["/scale/big"], signal);
+      expect(problems.map((p) => p.code)).toEqual(["too-many-children"]);
+      const listed = wire.requests.filter((r) => r.op === "getChildren2" || r.op === "getChildren").map((r) => r.path);
+      expect(listed).toContain("/scale");
+      expect(listed).not.toContain("/scale/big");
+      expect(new Set(wire.sessions.map((x) => x.id)).size).toBe(1); // no new session: the same one throughout
+      expect((await adapter.health(signal)).status).toBe("ok");
+    } finally {
+      await proxy.close();
     }
-    const { problems } = await adapter.reread(["/scale/big"], signal);
-    expect(problems.map((p) => p.code)).toEqual(["too-many-children"]);
-    expect(listed).not.toContain("/scale/big");
-    expect(adapter.sessionForTests().sessionId).toBe(id);
-    expect((await adapter.health(signal)).status).toBe("ok");
     await zk.raw.remove(`/scale/ok/${KAZOO_NODE(0)}`, 0);
   }, 120_000);
 });

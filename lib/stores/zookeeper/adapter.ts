@@ -75,11 +75,6 @@ export class ZooKeeperAdapter implements StoreAdapter {
     return s;
   }
 
-  /** For tests: the live session's credentials (to expire it from outside, as ZooKeeper's own tests do). */
-  sessionForTests(): ZkSession {
-    return this.session;
-  }
-
   updateMode() {
     return this.live ? { mode: "live" as const } : { mode: "polling" as const, intervalMs: this.cfg.pollIntervalMs };
   }

@@ -8,6 +8,7 @@
 //   - which server answered (host:port of the live socket).
 // Contract: one ZkSession = one ZooKeeper session. After "expired" it is dead: make a new one.
 
+import "server-only";
 import { createHash } from "node:crypto";
 import zookeeper from "node-zookeeper-client";
 import type { ZkStat } from "../../formats/zookeeper/entry";
@@ -19,8 +20,6 @@ export interface SessionOptions {
   connectString: string;
   sessionTimeoutMs: number;
   auth: Array<{ scheme: string; credentials: string }>;
-  /** Reuse an existing session (tests use this to expire a session on purpose). */
-  session?: { id: Buffer; password: Buffer };
 }
 
 export type Watcher = (event: { type: number; path: string }) => void;
@@ -68,7 +67,6 @@ export class ZkSession {
       sessionTimeout: opts.sessionTimeoutMs,
       spinDelay: 500,
       retries: 0,
-      ...(opts.session ? { sessionId: opts.session.id, sessionPassword: opts.session.password } : {}),
     } as zookeeper.Option);
     for (const a of opts.auth) this.client.addAuthInfo(a.scheme, Buffer.from(a.credentials));
     this.client.on("state", (s: zookeeper.State) => {
@@ -109,10 +107,6 @@ export class ZkSession {
 
   get sessionId(): string {
     return "0x" + this.client.getSessionId().toString("hex").replace(/^0+(?=.)/, "");
-  }
-
-  sessionCredentials(): { id: Buffer; password: Buffer } {
-    return { id: this.client.getSessionId(), password: this.client.getSessionPassword() };
   }
 
   /** host:port of the server this session talks to right now, or null while disconnected. */

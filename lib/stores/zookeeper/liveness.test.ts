@@ -7,9 +7,9 @@ import { describe, expect, it } from "vitest";
 import { startZooKeeper } from "../../../scripts/servers/zookeeper";
 import { parseCons } from "../../formats/zookeeper/liveness";
 import { deadReason } from "../../waits/api";
-import { deadlocked, watchWaits } from "../../waits/testing";
+import { deadlocked, watchWaits } from "../../../test/support/waits";
 import { waitFor } from "../../../scripts/servers/process";
-import { curatorHold, lockAt, zookeeperFixture } from "./testing";
+import { curatorHold, lockAt, zookeeperFixture } from "../../../test/support/zookeeper";
 
 describe("parseCons", () => {
   it("reads ZooKeeper 3.8's cons lines and skips the asking connection", () => {

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from "vitest";
 import { CreateMode } from "./client";
-import { ensurePath, signal, zookeeperFixture } from "./testing";
+import { ensurePath, signal, zookeeperFixture } from "../../../test/support/zookeeper";
 import { zkKeyProblem, zkPathProblem } from "./scope";
 import { encodeFence, withFence } from "../../fence";
 import type { LockRecord, LockView } from "../../model";

@@ -2,6 +2,7 @@
 // default since ZooKeeper 3.5: 4lw.commands.whitelist=srvr). A server that refuses it is shown
 // with its address and "mode unknown".
 
+import "server-only";
 import net from "node:net";
 
 export interface ServerInfo {

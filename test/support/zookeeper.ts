@@ -3,15 +3,15 @@
 // Not imported by product code.
 
 import { afterAll, afterEach, beforeAll } from "vitest";
-import type { LockRecord } from "../../model";
-import { startZooKeeper, type ZooKeeperOptions, type ZooKeeperServer } from "../../../scripts/servers/zookeeper";
-import { startHold, type HoldProcess } from "../../../scripts/capture/hold";
-import { HOLD_JVM_FLAGS, prepareCurator } from "../../../scripts/capture/curator/prepare";
-import { prepareKazoo } from "../../../scripts/capture/kazoo/prepare";
-import { waitFor } from "../../../scripts/servers/process";
-import { ZooKeeperAdapter } from "./adapter";
-import { ZooKeeperConnectionSchema, type ZooKeeperConnectionConfig } from "./config";
-import { CreateMode, ZkSession } from "./client";
+import type { LockRecord } from "../../lib/model";
+import { startZooKeeper, type ZooKeeperOptions, type ZooKeeperServer } from "../../scripts/servers/zookeeper";
+import { startHold, type HoldProcess } from "../../scripts/capture/hold";
+import { HOLD_JVM_FLAGS, prepareCurator } from "../../scripts/capture/curator/prepare";
+import { prepareKazoo } from "../../scripts/capture/kazoo/prepare";
+import { waitFor } from "../../scripts/servers/process";
+import { ZooKeeperAdapter } from "../../lib/stores/zookeeper/adapter";
+import { ZooKeeperConnectionSchema, type ZooKeeperConnectionConfig } from "../../lib/stores/zookeeper/config";
+import { CreateMode, ZkSession } from "../../lib/stores/zookeeper/client";
 
 export const signal = new AbortController().signal;
 

@@ -2,14 +2,14 @@
 // tracker on its bus (as the registry wires them), and waits by condition. Not product code.
 
 import { expect } from "vitest";
-import type { LockRecord, StoreAdapter } from "../model";
-import { EventBus } from "../hub/bus";
-import { Hub } from "../hub/hub";
+import type { LockRecord, StoreAdapter } from "../../lib/model";
+import { EventBus } from "../../lib/hub/bus";
+import { Hub } from "../../lib/hub/hub";
 import { waitFor } from "../../scripts/servers/process";
-import { WaitTracker } from "./tracker";
-import { Alerter } from "../alerts/alerter";
-import { AlertsSchema } from "../alerts/config";
-import { alertDetail } from "../alerts/detail";
+import { WaitTracker } from "../../lib/waits/tracker";
+import { Alerter } from "../../lib/alerts/alerter";
+import { AlertsSchema } from "../../lib/alerts/config";
+import { alertDetail } from "../../lib/alerts/detail";
 
 export interface Watched {
   bus: EventBus;

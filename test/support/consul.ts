@@ -2,14 +2,14 @@
 // adapter on it, raw HTTP for cross-checks, and the hold programs' bookkeeping.
 
 import { afterAll, afterEach, beforeAll } from "vitest";
-import { startConsul, type ConsulOptions, type ConsulServer } from "../../../scripts/servers/consul";
-import { prepareConsulCapture } from "../../../scripts/capture/consul/hold";
-import { kv } from "../../../scripts/capture/consul/dump";
-import type { HoldProcess } from "../../../scripts/capture/hold";
-import { parseKv, type ConsulEntry } from "../../formats/consul/entry";
-import type { LockRecord } from "../../model";
-import { ConsulAdapter } from "./adapter";
-import { ConsulConnectionSchema } from "./config";
+import { startConsul, type ConsulOptions, type ConsulServer } from "../../scripts/servers/consul";
+import { prepareConsulCapture } from "../../scripts/capture/consul/hold";
+import { kv } from "../../scripts/capture/consul/dump";
+import type { HoldProcess } from "../../scripts/capture/hold";
+import { parseKv, type ConsulEntry } from "../../lib/formats/consul/entry";
+import type { LockRecord } from "../../lib/model";
+import { ConsulAdapter } from "../../lib/stores/consul/adapter";
+import { ConsulConnectionSchema } from "../../lib/stores/consul/config";
 
 export const BUILD_TIMEOUT_MS = 45 * 60_000;
 export const signal = new AbortController().signal;

@@ -3,13 +3,13 @@
 // condition with deadlines (no fixed sleeps).
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { Etcd3 } from "etcd3";
-import { startEtcd, type EtcdOptions, type EtcdServer } from "../../../scripts/servers/etcd";
-import { waitFor } from "../../../scripts/servers/process";
-import type { HoldProcess } from "../../../scripts/capture/hold";
-import { interrupt } from "../../../scripts/capture/etcd/hold";
-import type { LockRecord } from "../../model";
-import { EtcdAdapter } from "./adapter";
-import { EtcdConnectionSchema, type EtcdConnectionConfig } from "./config";
+import { startEtcd, type EtcdOptions, type EtcdServer } from "../../scripts/servers/etcd";
+import { waitFor } from "../../scripts/servers/process";
+import type { HoldProcess } from "../../scripts/capture/hold";
+import { interrupt } from "../../scripts/capture/etcd/hold";
+import type { LockRecord } from "../../lib/model";
+import { EtcdAdapter } from "../../lib/stores/etcd/adapter";
+import { EtcdConnectionSchema, type EtcdConnectionConfig } from "../../lib/stores/etcd/config";
 
 export const signal = new AbortController().signal;
 
