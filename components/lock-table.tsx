@@ -1,9 +1,8 @@
 "use client";
 
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useMemo, useRef, useState } from "react";
 import { useRouter, useSearchParams } from "next/navigation";
 import { useQuery } from "@tanstack/react-query";
-import { useVirtualizer } from "@tanstack/react-virtual";
 import { escapeControls } from "@/lib/keys";
 import { ErrorNote } from "./error-note";
 import { formatCount, laterOf } from "./format";
@@ -12,16 +11,17 @@ import {
   filtersSearch,
   nextSort,
   parseFilters,
-  tableReturnKey,
   toLocksQuery,
   type LockFilters,
   type SortColumn,
 } from "./lock-filters";
 import { FilterBar } from "./lock-table-filters";
-import { LOCK_GRID, LockRow, ROW_HEIGHT, SkeletonRow, lockHref } from "./lock-row";
+import { LOCK_GRID, LockRow, SkeletonRow } from "./lock-row";
 import { ModeBadge } from "./mode-badge";
 import { connectionsQuery, REFRESH_TEXT } from "./queries";
-import { useLockPages } from "./use-lock-pages";
+import { useVirtualLockRows } from "./use-virtual-lock-rows";
+import { useRestoredPlace, useReturnSearch } from "./use-table-place";
+import { useTableKeys } from "./use-table-keys";
 
 const COLUMNS: Array<{ label: string; sort?: SortColumn }> = [
   { label: "State" },
@@ -34,15 +34,11 @@ const COLUMNS: Array<{ label: string; sort?: SortColumn }> = [
   { label: "Warnings" },
 ];
 
-function isTyping(target: EventTarget | null): boolean {
-  const el = target as HTMLElement | null;
-  return !!el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
-}
-
 /**
  * LockTable: one connection's locks, filtered and sorted by the server, virtualised so that
  * 100k rows cost only the ~50 rendered ones and the pages covering them.
- * Keyboard: j/k move the selection, Enter opens it, "/" focuses the key filter.
+ * Keyboard: j/k move the selection, Enter opens it, "/" focuses the key filter (use-table-keys.ts);
+ * coming back from a lock's page restores the scroll and selection (use-table-place.ts).
  */
 export function LockTable({ conn }: { conn: string }) {
   const router = useRouter();
@@ -56,72 +52,13 @@ export function LockTable({ conn }: { conn: string }) {
   const [selected, setSelected] = useState<number | null>(null);
   const [showProblems, setShowProblems] = useState(false);
 
-  // Total first (from whichever page is newest), then the rows on screen.
-  const [range, setRange] = useState<{ first: number; last: number }>({ first: -1, last: -1 });
-  const pages = useLockPages(conn, query, range.first, range.last);
-  const total = pages.meta?.total ?? 0;
-
-  const virtualizer = useVirtualizer({
-    count: total,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_HEIGHT,
-    overscan: 15,
-    // Let React batch scroll updates instead of a synchronous render per scroll event.
-    useFlushSync: false,
-  });
-  const items = virtualizer.getVirtualItems();
-  const first = items.length ? items[0].index : -1;
-  const last = items.length ? items[items.length - 1].index : -1;
-  useEffect(() => {
-    setRange((r) => (r.first === first && r.last === last ? r : { first, last }));
-  }, [first, last]);
+  const { pages, total, virtualizer, items } = useVirtualLockRows(conn, query, scrollRef);
 
   const connections = useQuery(connectionsQuery());
   const summary = connections.data?.find((c) => c.id === conn);
 
-  useEffect(() => {
-    try {
-      sessionStorage.setItem(tableReturnKey(conn), search);
-    } catch {
-      // No storage: the back link goes to the unfiltered table.
-    }
-  }, [conn, search]);
-
-  // Keyboard handlers and unmount read the latest render's values; the selection stays within the rows.
-  const latest = useRef({ selected, total, pages });
-  useEffect(() => {
-    latest.current = { selected, total, pages };
-  });
-
-  // Coming back from a lock's detail puts the table where it was (scroll and selection).
-  const restoreKey = `lockdeck-scroll:${conn}${search}`;
-  const restored = useRef(false);
-  // Kept on scroll: by the time an unmount cleanup runs, the element is detached and reads 0.
-  const scrollTop = useRef(0);
-  useEffect(() => {
-    return () => {
-      // Nothing shown yet, nothing to remember (and a saved place must survive StrictMode's re-mount).
-      if (!restored.current) return;
-      try {
-        sessionStorage.setItem(restoreKey, JSON.stringify({ top: scrollTop.current, selected: latest.current.selected }));
-      } catch {
-        // No storage: the table opens at the top.
-      }
-    };
-  }, [restoreKey]);
-  useEffect(() => {
-    if (restored.current || !total) return;
-    restored.current = true;
-    try {
-      const saved = JSON.parse(sessionStorage.getItem(restoreKey) ?? "null") as { top: number; selected: number | null } | null;
-      if (saved) {
-        scrollRef.current?.scrollTo({ top: saved.top });
-        setSelected(saved.selected);
-      }
-    } catch {
-      // Unreadable entry: start at the top.
-    }
-  }, [restoreKey, total]);
+  useReturnSearch(conn, search);
+  const onScroll = useRestoredPlace({ conn, search, total, selected, setSelected, scrollRef });
 
   const onChange = useCallback(
     (patch: Partial<LockFilters>, replace = false) => {
@@ -137,39 +74,7 @@ export function LockTable({ conn }: { conn: string }) {
     [],
   );
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.metaKey || e.ctrlKey || e.altKey || isTyping(e.target)) return;
-      // A focused link or button handles its own Enter.
-      if (e.key === "Enter" && (e.target as HTMLElement | null)?.closest?.("a,button")) return;
-      if (e.key === "/") {
-        e.preventDefault();
-        searchRef.current?.focus();
-        searchRef.current?.select();
-        return;
-      }
-      const { selected: cur, total: count, pages: rows } = latest.current;
-      if (!count) return;
-      if (e.key === "j" || e.key === "k" || e.key === "ArrowDown" || e.key === "ArrowUp") {
-        e.preventDefault();
-        const down = e.key === "j" || e.key === "ArrowDown";
-        const next =
-          cur === null ? (virtualizer.range?.startIndex ?? 0) : Math.max(0, Math.min(count - 1, cur + (down ? 1 : -1)));
-        setSelected(next);
-        virtualizer.scrollToIndex(next, { align: "auto" });
-      } else if (e.key === "Enter" && cur !== null) {
-        const row = rows.rowAt(cur);
-        if (row) {
-          e.preventDefault();
-          router.push(lockHref(conn, row.lock.key));
-        }
-      } else if (e.key === "Escape") {
-        setSelected(null);
-      }
-    };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [conn, router, virtualizer]);
+  useTableKeys({ conn, virtualizer, searchRef, selected, setSelected, total, pages });
 
   const openRow = useCallback((href: string) => router.push(href), [router]);
   const meta = pages.meta;
@@ -230,9 +135,7 @@ export function LockTable({ conn }: { conn: string }) {
 
       <div
         ref={scrollRef}
-        onScroll={(e) => {
-          scrollTop.current = e.currentTarget.scrollTop;
-        }}
+        onScroll={onScroll}
         role="grid"
         aria-label="Locks"
         aria-rowcount={total + 1}

@@ -22,3 +22,24 @@ test("the contention page lists the locks that are stale right now, each a link 
   await expect(page).toHaveURL(/\/c\/demo\/lock\?key=/);
   await expect(page.getByTestId("lock-status").first()).toContainText(/stale/i);
 });
+
+test("the lock table's keyboard and its place: j selects, Enter opens, ← locks comes back filtered with the selection kept, / focuses the key filter", async ({ page }) => {
+  await page.goto("/c/demo?sort=key&dir=asc");
+  const rows = page.getByTestId("lock-row");
+  await expect.poll(async () => rows.count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(3);
+  const second = page.locator('[data-testid="lock-row"][aria-rowindex="3"]');
+  await page.keyboard.press("j");
+  await expect(page.locator('[data-testid="lock-row"][aria-rowindex="2"]')).toHaveAttribute("aria-selected", "true");
+  await page.keyboard.press("j");
+  await expect(second).toHaveAttribute("aria-selected", "true");
+  const key = (await second.getAttribute("data-key"))!;
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(`/c/demo/lock?key=${encodeURIComponent(key)}`);
+  const back = page.getByRole("link", { name: "← locks" });
+  await expect(back).toHaveAttribute("href", "/c/demo?sort=key&dir=asc");
+  await back.click();
+  await expect(page).toHaveURL(/\/c\/demo\?sort=key&dir=asc$/);
+  await expect(second).toHaveAttribute("aria-selected", "true");
+  await page.keyboard.press("/");
+  await expect(page.getByTestId("filter-q")).toBeFocused();
+});

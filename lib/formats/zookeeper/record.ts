@@ -53,7 +53,7 @@ export function holderOf(c: Contender, what: string): Holder {
     ...ownerText(c.node, what),
     ownerKey: sessionOwnerKey(c.node),
     // ctime is recorded by the store: when the contender's node was created (for a holder that
-    // queued first, the hub corrects it to when it took over: lib/hub/hub.ts).
+    // queued first, the hub corrects it to when it took over: lib/hub/since.ts).
     since: new Date(c.node.stat.ctime).toISOString(),
     sinceSource: "store",
     session: sessionOf(c.node),

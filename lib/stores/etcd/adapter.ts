@@ -1,31 +1,30 @@
 // The etcd store adapter: paged discovery under the configured prefixes at one revision, lease
-// TTLs from LeaseTimeToLive, a watch from the snapshot's revision, cluster status, and the two
-// force-release modes (guarded txn delete, lease revoke). Only lib/stores/etcd imports etcd3.
+// TTLs from LeaseTimeToLive (through the lease monitor, lease-monitor.ts), a watch from the
+// snapshot's revision, cluster status, the leases page, and the two force-release modes (guarded
+// txn delete, lease revoke: force-release.ts). Owns what links locks to leases (lock key →
+// holder lease) and the snapshot's revision. Only lib/stores/etcd imports etcd3.
 
 import type { Etcd3, IMember } from "etcd3";
 import type { Health, LockRecord, LockView, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
 import type { EtcdConnectionConfig } from "./config";
-import { createClient, errorText, neverSent } from "./client";
+import { createClient, errorText } from "./client";
 import { coveringPrefixes, readKey, readPrefixes, type ReadResult } from "./read";
-import { LeaseBatch, LeaseTracker, readLeases } from "./leases";
+import { LeaseBatch, readLeases } from "./leases";
+import { LeaseMonitor } from "./lease-monitor";
+import { releaseHolding } from "./force-release";
 import { watchPrefixes } from "./watch";
-import { describe as describePlan, kvHolding, noReleaseReason, sameHolding, type PlanContext } from "./release";
+import { describe as describePlan, type PlanContext } from "./release";
 import { clusterStatus, statusLine, type ClusterStatus } from "./status";
-import { guardedDelete } from "./txn";
 import { applyLeases, applyLeasesInPlace, ChunkedDecoder, classify, decodeStructure, ETCD_FORMATS, leaseHex, parentOf, type EtcdEntry, type LeaseInfo } from "../../formats/etcd";
 import { decodeFence } from "../../fence";
-import { releaseTarget } from "../release-target";
 import { EtcdScope } from "./scope";
 import { keyToBytes } from "../../keys";
 
 const HEALTH_TIMEOUT_MS = 3_000;
-const CONFIRM_TIMEOUT_MS = 3_000;
 const FRESH_TTL_TIMEOUT_MS = 1_000;
 const MEMBERS_TTL_MS = 30_000;
 /** Rereads of at most this many locks also list each holder lease's keys (the blast radius). */
 const KEYS_FOR_AT_MOST = 20;
-/** Lease TTLs re-read per live tick; a rotating window when there are more. */
-const LEASES_PER_TICK = 256;
 /** A snapshot reads the TTL of every lease it meets while paging, up to this many. */
 const LEASES_WHILE_PAGING = 10_000;
 
@@ -55,9 +54,8 @@ export class EtcdAdapter implements StoreAdapter {
   private holderLease = new Map<string, string>();
   /** The lock keys that are single keys (etcd3 Lock, unknown), usually few. */
   private loneLocks = new Set<string>();
-  private readonly tracker = new LeaseTracker();
-  private leaseFlags = new Map<string, "ok" | "not-renewed" | "expired">();
-  private tickCursor = 0;
+  /** Lease TTLs, the not-renewed flags and the live lease check. */
+  private readonly leaseMonitor: LeaseMonitor;
   private members: { list: IMember[]; at: number } | null = null;
   private lastStatus: ClusterStatus | null = null;
   private noLeader = false;
@@ -73,6 +71,7 @@ export class EtcdAdapter implements StoreAdapter {
     this.client = createClient(cfg);
     this.prefixes = coveringPrefixes(cfg.prefixes);
     this.scope = new EtcdScope(cfg.prefixes);
+    this.leaseMonitor = new LeaseMonitor(this.client, cfg.requestTimeoutMs, this.stats);
   }
 
   keyProblem(key: string) {
@@ -177,14 +176,12 @@ export class EtcdAdapter implements StoreAdapter {
       for (const [id, info] of more.leases) leases.leases.set(id, info);
       leases.error ??= more.error;
     }
-    this.tracker.apply(leases.leases);
-    for (const info of leases.leases.values()) this.leaseFlags.set(info.id, flagOf(info));
+    this.leaseMonitor.recordSnapshot(leases.leases);
     applyLeasesInPlace(decoded.locks, decoded.holderLease, leases.leases);
     this.revision = read.revision;
     this.holderLease = decoded.holderLease;
     this.loneLocks = new Set();
     for (const k of this.holderLease.keys()) if (!k.endsWith("/")) this.loneLocks.add(k);
-    this.tracker.retain(new Set(leases.leases.keys()));
     return {
       locks: decoded.locks,
       problems: [...read.problems, ...decoded.problems, ...leaseProblems(leases.error)],
@@ -203,15 +200,6 @@ export class EtcdAdapter implements StoreAdapter {
     });
     this.stats.ranges += read.ranges;
     return { read, batch, chunks };
-  }
-
-  /** LeaseTimeToLive for these leases, run through the not-renewed tracker. */
-  private async leaseFacts(ids: Set<string>, keys: boolean, signal: AbortSignal, timeoutMs = this.cfg.requestTimeoutMs) {
-    const res = await readLeases(this.client, ids, { keys, timeoutMs }, signal);
-    this.stats.leaseCalls += res.calls;
-    this.tracker.apply(res.leases);
-    for (const info of res.leases.values()) this.leaseFlags.set(info.id, flagOf(info));
-    return res;
   }
 
   /**
@@ -254,7 +242,7 @@ export class EtcdAdapter implements StoreAdapter {
     const structure = decodeStructure([...entries.values()], ctx);
     const found = structure.locks.filter((l) => wanted.has(l.key) || groupKeys.has(l.key));
     const holderIds = new Set(found.map((l) => structure.holderLease.get(l.key) ?? "0"));
-    const leases = await this.leaseFacts(holderIds, found.length <= KEYS_FOR_AT_MOST, signal);
+    const leases = await this.leaseMonitor.facts(holderIds, found.length <= KEYS_FOR_AT_MOST, signal);
     const locks = found.map((r) => applyLeases(r, structure.holderLease.get(r.key) ?? "0", leases.leases));
 
     // Bookkeeping: which locks exist now under what was read.
@@ -308,7 +296,7 @@ export class EtcdAdapter implements StoreAdapter {
         {
           snapshotRevision: () => this.revision,
           lockKeysOf: this.lockKeysOf,
-          tick: (s) => this.checkLeases(s),
+          tick: (s) => this.leaseMonitor.check(this.holderLease, s),
           tickMs: this.cfg.leaseCheckMs,
           onLive: (live) => (this.live = live),
           onResyncHandle: (poke) => (this.pokeWatch = poke),
@@ -321,28 +309,11 @@ export class EtcdAdapter implements StoreAdapter {
     }
   }
 
-  /**
-   * Live lease check: re-reads some holders' lease TTLs and returns the locks whose lease
-   * became not-renewed, recovered, or expired, so the hub re-reads them.
-   */
-  private async checkLeases(signal: AbortSignal): Promise<string[]> {
-    const all = [...new Set(this.holderLease.values())].filter((l) => l !== "0");
-    if (all.length === 0) return [];
-    const start = this.tickCursor % all.length;
-    const batch = all.length <= LEASES_PER_TICK ? all : [...all, ...all].slice(start, start + LEASES_PER_TICK);
-    this.tickCursor = start + batch.length;
-    const before = new Map(batch.map((id) => [id, this.leaseFlags.get(id) ?? "ok"]));
-    const res = await this.leaseFacts(new Set(batch), false, signal);
-    const changed = new Set(batch.filter((id) => res.leases.has(id) && this.leaseFlags.get(id) !== before.get(id)));
-    if (changed.size === 0) return [];
-    return [...this.holderLease].filter(([, lease]) => changed.has(lease)).map(([key]) => key);
-  }
-
   /** Remaining TTLs of some locks' holder leases, straight from LeaseTimeToLive. */
   async ttls(keys: string[], signal: AbortSignal): Promise<Map<string, number | null>> {
     const leaseOf = new Map(keys.map((k) => [k, this.holderLease.get(k) ?? "0"]));
     // A page of the table waits for this: a short deadline, and stale beats late.
-    const res = await this.leaseFacts(new Set(leaseOf.values()), false, signal, FRESH_TTL_TIMEOUT_MS);
+    const res = await this.leaseMonitor.facts(new Set(leaseOf.values()), false, signal, FRESH_TTL_TIMEOUT_MS);
     const out = new Map<string, number | null>();
     for (const [k, lease] of leaseOf) {
       const info = res.leases.get(lease);
@@ -357,7 +328,7 @@ export class EtcdAdapter implements StoreAdapter {
   async leases(signal: AbortSignal, limit = 1_000): Promise<{ total: number; leases: Array<LeaseInfo & { hex: string; lockKeys: string[]; keysElsewhere: number }>; error?: string }> {
     const all = await this.client.leaseClient.leaseLeases({ deadline: Date.now() + this.cfg.requestTimeoutMs });
     const ids = all.leases.map((l) => String(l.ID));
-    const res = await this.leaseFacts(new Set(ids.slice(0, limit)), true, signal);
+    const res = await this.leaseMonitor.facts(new Set(ids.slice(0, limit)), true, signal);
     const lockOf = new Map<string, string[]>();
     for (const [key, lease] of this.holderLease) lockOf.set(lease, [...(lockOf.get(lease) ?? []), key]);
     const leases = [...res.leases.values()]
@@ -365,7 +336,7 @@ export class EtcdAdapter implements StoreAdapter {
         // Keys outside the prefixes are counted, never named (scope.ts).
         const keys = l.keys?.filter((k) => this.scope.covers(k));
         const keysElsewhere = (l.keys?.length ?? 0) - (keys?.length ?? 0);
-        return { ...l, keys, keysElsewhere, hex: leaseHex(l.id), notRenewed: this.tracker.flagged(l.id), lockKeys: lockOf.get(l.id) ?? [] };
+        return { ...l, keys, keysElsewhere, hex: leaseHex(l.id), notRenewed: this.leaseMonitor.notRenewed(l.id), lockKeys: lockOf.get(l.id) ?? [] };
       })
       .sort((a, b) => a.ttlSec - b.ttlSec || a.hex.localeCompare(b.hex));
     return { total: ids.length, leases, error: res.error };
@@ -373,72 +344,20 @@ export class EtcdAdapter implements StoreAdapter {
 
   // ---- force-release --------------------------------------------------------------------------
 
-  async forceRelease(lock: LockView, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
-    if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
-    const target = releaseTarget(lock, (f) => this.scope.releaseProblem(f));
-    if ("refused" in target) return target.refused;
-    const fence = target.fence;
-    const h = kvHolding(fence);
-    if (!h) return { status: "refused", reason: noReleaseReason(fence.h) };
-    if (mode !== "delete" && mode !== "revoke-lease") return { status: "refused", reason: `etcd locks are released by delete or revoke-lease, not ${mode}` };
-    if (mode === "revoke-lease" && h.l === "0") return { status: "refused", reason: "the holder key has no lease to revoke" };
-    const keyBytes = keyToBytes(h.k);
-
-    // Confirm with a linearizable read, whatever the connection's read setting: a member that
-    // cannot reach consensus must not be the basis of a delete.
-    let seen: EtcdEntry | null;
-    try {
-      seen = (await readKey(this.client, h.k, keyBytes, false, Math.min(this.cfg.requestTimeoutMs, CONFIRM_TIMEOUT_MS))).entry;
-    } catch (err) {
-      return { status: "refused", reason: `cannot confirm the holding (a linearizable read failed: ${errorText(err)}): nothing was sent` };
-    }
-    if (!sameHolding(h, seen)) return this.notAsSeen(lock.key, signal);
-
-    if (mode === "delete") {
-      let succeeded: boolean;
-      let revision: string;
-      try {
-        ({ succeeded, revision } = await guardedDelete(this.client, keyBytes, h));
-      } catch (err) {
-        if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${errorText(err)}` };
-        if (denied(err)) return { status: "denied", reason: `etcd: ${errorText(err)}` };
-        return { status: "unknown", reason: `no answer after sending the guarded delete: ${errorText(err)}` };
-      }
-      if (!succeeded) return this.notAsSeen(lock.key, signal);
-      return { status: "released", detail: `deleted ${h.k} (create_revision ${h.cr}, mod_revision ${h.mr}) at revision ${revision}; the holder was not told` };
-    }
-
-    // revoke-lease: what is on the lease right now is what goes.
-    const onLease = await readLeases(this.client, [h.l], { keys: true, timeoutMs: CONFIRM_TIMEOUT_MS }, signal);
-    const keys = onLease.leases.get(h.l)?.keys;
-    try {
-      await this.client.leaseClient.leaseRevoke({ ID: h.l });
-    } catch (err) {
-      const msg = errorText(err);
-      if (/lease not found/i.test(msg)) return { status: "gone" };
-      if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${msg}` };
-      if (denied(err)) return { status: "denied", reason: `etcd: ${msg}` };
-      return { status: "unknown", reason: `no answer after sending the lease revoke: ${msg}` };
-    }
-    const list = keys ? ` (${keys.length} key${keys.length === 1 ? "" : "s"} deleted: ${keys.join(", ")})` : " (its key list could not be read first)";
-    return { status: "released", detail: `revoked lease ${leaseHex(h.l)}${list}; the holder's keep-alive now fails` };
+  /** Force-release (force-release.ts): confirms the fence's holding first, then deletes or revokes. */
+  forceRelease(lock: LockView, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
+    const { client, scope } = this;
+    const { readOnly, requestTimeoutMs } = this.cfg;
+    return releaseHolding({ client, scope, readOnly, requestTimeoutMs, current: (key, s) => this.current(key, s) }, lock, mode, signal);
   }
 
+  /** The lock as it is now, re-read; null when there is none or it cannot be read. */
   private async current(lockKey: string, signal: AbortSignal): Promise<LockRecord | null> {
     try {
       return (await this.reread([lockKey], signal)).locks.find((l) => l.key === lockKey) ?? null;
     } catch {
       return null;
     }
-  }
-
-  /**
-   * The holding seen is not there any more: "changed" (409, with who holds it now) while the
-   * lock itself still exists, e.g. the next waiter took over; "gone" when nothing is left.
-   */
-  private async notAsSeen(lockKey: string, signal: AbortSignal): Promise<ReleaseOutcome> {
-    const current = await this.current(lockKey, signal);
-    return current ? { status: "changed", current } : { status: "gone" };
   }
 
   describeRelease(lock: LockView, mode: ReleaseMode): ReleasePlan {
@@ -455,15 +374,6 @@ export class EtcdAdapter implements StoreAdapter {
   }
 }
 
-function flagOf(info: LeaseInfo): "ok" | "not-renewed" | "expired" {
-  return info.ttlSec < 0 ? "expired" : info.notRenewed ? "not-renewed" : "ok";
-}
-
 function leaseProblems(error: string | undefined): Problem[] {
   return error ? [{ key: "(leases)", code: "lease-ttl-unavailable", message: `LeaseTimeToLive failed, TTLs unknown: ${error}` }] : [];
-}
-
-/** etcd's answer when the user's role lacks write on the key (or the lease's keys). */
-function denied(err: unknown): boolean {
-  return /permission denied/i.test(errorText(err));
 }

@@ -6,7 +6,8 @@
 //                 Session.Done() fires) and deletes EVERY key on that lease.
 // Both start with a linearizable read of the holder key: if it is not what the operator saw,
 // nothing is sent (409 with the current state); if that read fails, nothing is sent either
-// ("cannot confirm"). This file holds the pure parts: the fence holding and the plan texts.
+// ("cannot confirm"). This file holds the pure parts: the fence holding and the plan texts;
+// force-release.ts sends the release.
 
 import type { Fence, FenceHolding } from "../../fence";
 import type { LockView, ReleaseMode, ReleasePlan } from "../../model";

@@ -1,0 +1,136 @@
+// The hub's read loop: follow the store's push feed (adapter.watch) where there is one, else
+// poll; back off after a failed read; re-list a quiet feed now and then (resyncIntervalMs).
+// Owns the open feed cycle, why the feed is not available here (then it polls until the next
+// resync), and the wake-up of a pause. It keeps no lock state: reading, applying and publishing
+// are the hub's steps (FeedLoopSteps), called from here.
+
+import type { StoreAdapter } from "../model";
+
+/** What the loop asks of the hub. */
+export interface FeedLoopSteps {
+  /** A full snapshot; false (the last good one kept) when the read fails. */
+  refresh(): Promise<boolean>;
+  /** Re-read the locks behind some changed store keys and publish what changed. */
+  applyChanges(keys: string[]): Promise<void>;
+  /** Publish the connection's status. */
+  publishStatus(): void;
+  /** The update mode the last status event announced. */
+  shownMode(): string | null;
+}
+
+export class FeedLoop {
+  private cycle: AbortController | null = null;
+  private unavailable: string | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly adapter: StoreAdapter,
+    /** Aborted when the hub stops: the loop ends. */
+    private readonly stopped: AbortSignal,
+    private readonly resyncIntervalMs: number,
+    private readonly steps: FeedLoopSteps,
+  ) {}
+
+  /** A feed cycle is open (its events reach the hub). */
+  get following(): boolean {
+    return this.cycle !== null;
+  }
+
+  /** Why the feed is not used here (the hub polls meanwhile), or null. */
+  get unavailableReason(): string | null {
+    return this.unavailable;
+  }
+
+  /** Ends the open feed cycle: the loop re-lists and opens a new one. */
+  abortFeed(): void {
+    this.cycle?.abort();
+  }
+
+  /** The store is back after a failure: try the feed again, and re-list now. */
+  retryFeed(): void {
+    this.unavailable = null;
+    this.cycle?.abort();
+    this.wake?.();
+  }
+
+  /** The hub stopped (its signal is aborted): end the feed and any pause at once. */
+  stop(): void {
+    this.cycle?.abort();
+    this.wake?.();
+  }
+
+  /** Runs until the hub's signal is aborted. */
+  async run(): Promise<void> {
+    let backoff = 250;
+    const signal = this.stopped;
+    while (!signal.aborted) {
+      const feed = this.adapter.watch !== undefined && !this.unavailable;
+      // A feed that reads its own first snapshot (watchBeforeSnapshot) needs none before it.
+      const ok = feed && this.adapter.watchBeforeSnapshot ? await this.follow() : (await this.steps.refresh()) && (!feed || (await this.follow()));
+      if (!ok) {
+        await this.pause(backoff);
+        backoff = Math.min(backoff * 2, 5_000);
+        continue;
+      }
+      backoff = 250;
+      if (!feed) await this.pause(this.adapter.updateMode().intervalMs ?? 5_000);
+    }
+  }
+
+  /**
+   * Follows the push feed until it ends, breaks, or a resync is due. False when a snapshot it
+   * asked for failed (the caller backs off); a feed that is not available here (it failed before
+   * its first item) sets `unavailable` and returns true, so the caller polls at once.
+   */
+  private async follow(): Promise<boolean> {
+    const cycle = new AbortController();
+    this.cycle = cycle;
+    const stop = () => cycle.abort();
+    this.stopped.addEventListener("abort", stop, { once: true });
+    let yielded = false;
+    // Even a quiet feed is re-listed now and then: a missed event would otherwise stay missed.
+    const resyncTimer = setTimeout(() => cycle.abort(), this.resyncIntervalMs);
+    resyncTimer.unref?.();
+    try {
+      const feed = this.adapter.watch!(cycle.signal);
+      this.steps.publishStatus();
+      for await (const change of feed) {
+        yielded = true;
+        if (change.resync) {
+          if (!(await this.steps.refresh())) return false;
+        } else if (change.keys.length > 0) await this.steps.applyChanges(change.keys);
+        // An adapter may turn live only once it has caught up; say so as soon as it does.
+        if (this.adapter.updateMode().mode !== this.steps.shownMode()) this.steps.publishStatus();
+      }
+      return true;
+    } catch (err) {
+      if (cycle.signal.aborted) return true;
+      // A feed that fails before its first batch is not available here (e.g. no tracking and
+      // keyspace events off); poll instead and try the feed again at the next resync (or when
+      // the store comes back after a failure). A failed read will say if the store is down.
+      if (!yielded) {
+        this.unavailable = (err as Error).message;
+        setTimeout(() => (this.unavailable = null), this.resyncIntervalMs).unref?.();
+        return true;
+      }
+      // A feed that breaks does not make the store unreachable: the re-list that follows (run())
+      // decides. Marking it here would record an outage for every feed reconnect.
+      return false;
+    } finally {
+      clearTimeout(resyncTimer);
+      this.stopped.removeEventListener("abort", stop);
+      this.cycle = null;
+      this.steps.publishStatus();
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,96 @@
+// Force-release on etcd, the part that talks to the store (the pure parts — fence holding,
+// plan texts — are in release.ts). Contract: acts only on the fence's holder key (scope-checked),
+// and first confirms it with a linearizable read whatever the connection's read setting; a
+// holding that differs is "changed" (with the lock as it is now) or "gone", and nothing is
+// sent; a failure before sending is "refused", after sending with no answer "unknown".
+
+import type { Etcd3 } from "etcd3";
+import type { LockRecord, LockView, ReleaseMode, ReleaseOutcome } from "../../model";
+import type { EtcdEntry } from "../../formats/etcd";
+import { leaseHex } from "../../formats/etcd";
+import { keyToBytes } from "../../keys";
+import { releaseTarget } from "../release-target";
+import { errorText, neverSent } from "./client";
+import { readKey } from "./read";
+import { readLeases } from "./leases";
+import { kvHolding, noReleaseReason, sameHolding } from "./release";
+import type { EtcdScope } from "./scope";
+import { guardedDelete } from "./txn";
+
+const CONFIRM_TIMEOUT_MS = 3_000;
+
+/** What a release needs from the adapter. */
+export interface EtcdReleaseContext {
+  client: Etcd3;
+  scope: EtcdScope;
+  readOnly: boolean;
+  requestTimeoutMs: number;
+  /** The lock as it is now (a fresh re-read), or null when there is none or it cannot be read. */
+  current(lockKey: string, signal: AbortSignal): Promise<LockRecord | null>;
+}
+
+/** Releases the holding in `lock.fence` by a guarded delete of its key, or by revoking its lease. */
+export async function releaseHolding(ctx: EtcdReleaseContext, lock: LockView, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
+  if (ctx.readOnly) return { status: "refused", reason: "this connection is read-only" };
+  const target = releaseTarget(lock, (f) => ctx.scope.releaseProblem(f));
+  if ("refused" in target) return target.refused;
+  const fence = target.fence;
+  const h = kvHolding(fence);
+  if (!h) return { status: "refused", reason: noReleaseReason(fence.h) };
+  if (mode !== "delete" && mode !== "revoke-lease") return { status: "refused", reason: `etcd locks are released by delete or revoke-lease, not ${mode}` };
+  if (mode === "revoke-lease" && h.l === "0") return { status: "refused", reason: "the holder key has no lease to revoke" };
+  const keyBytes = keyToBytes(h.k);
+
+  // Confirm with a linearizable read, whatever the connection's read setting: a member that
+  // cannot reach consensus must not be the basis of a delete.
+  let seen: EtcdEntry | null;
+  try {
+    seen = (await readKey(ctx.client, h.k, keyBytes, false, Math.min(ctx.requestTimeoutMs, CONFIRM_TIMEOUT_MS))).entry;
+  } catch (err) {
+    return { status: "refused", reason: `cannot confirm the holding (a linearizable read failed: ${errorText(err)}): nothing was sent` };
+  }
+  if (!sameHolding(h, seen)) return notAsSeen(ctx, lock.key, signal);
+
+  if (mode === "delete") {
+    let succeeded: boolean;
+    let revision: string;
+    try {
+      ({ succeeded, revision } = await guardedDelete(ctx.client, keyBytes, h));
+    } catch (err) {
+      if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${errorText(err)}` };
+      if (denied(err)) return { status: "denied", reason: `etcd: ${errorText(err)}` };
+      return { status: "unknown", reason: `no answer after sending the guarded delete: ${errorText(err)}` };
+    }
+    if (!succeeded) return notAsSeen(ctx, lock.key, signal);
+    return { status: "released", detail: `deleted ${h.k} (create_revision ${h.cr}, mod_revision ${h.mr}) at revision ${revision}; the holder was not told` };
+  }
+
+  // revoke-lease: what is on the lease right now is what goes.
+  const onLease = await readLeases(ctx.client, [h.l], { keys: true, timeoutMs: CONFIRM_TIMEOUT_MS }, signal);
+  const keys = onLease.leases.get(h.l)?.keys;
+  try {
+    await ctx.client.leaseClient.leaseRevoke({ ID: h.l });
+  } catch (err) {
+    const msg = errorText(err);
+    if (/lease not found/i.test(msg)) return { status: "gone" };
+    if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${msg}` };
+    if (denied(err)) return { status: "denied", reason: `etcd: ${msg}` };
+    return { status: "unknown", reason: `no answer after sending the lease revoke: ${msg}` };
+  }
+  const list = keys ? ` (${keys.length} key${keys.length === 1 ? "" : "s"} deleted: ${keys.join(", ")})` : " (its key list could not be read first)";
+  return { status: "released", detail: `revoked lease ${leaseHex(h.l)}${list}; the holder's keep-alive now fails` };
+}
+
+/**
+ * The holding seen is not there any more: "changed" (409, with who holds it now) while the
+ * lock itself still exists, e.g. the next waiter took over; "gone" when nothing is left.
+ */
+async function notAsSeen(ctx: EtcdReleaseContext, lockKey: string, signal: AbortSignal): Promise<ReleaseOutcome> {
+  const current = await ctx.current(lockKey, signal);
+  return current ? { status: "changed", current } : { status: "gone" };
+}
+
+/** etcd's answer when the user's role lacks write on the key (or the lease's keys). */
+function denied(err: unknown): boolean {
+  return /permission denied/i.test(errorText(err));
+}
