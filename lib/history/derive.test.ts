@@ -92,6 +92,20 @@ describe("derive", () => {
 });
 
 describe("derive: queue reorders, anonymous waiters, gaps", () => {
+  it("a lock that vanishes for a moment between holders: a waiter still queued after it keeps its first start, even when later records give a later one", () => {
+    // Redisson fair lock: the hash is gone between release and the next acquire; the console's
+    // first sighting of the queue after that is later than the waiter's real start.
+    const ev = run([
+      [rec([["a", 0]], [["w1", 100], ["w2", 100]]), 100],
+      [null, 5_000],
+      [rec([["w1", 5_010]], [["w2", 5_010]]), 5_010],
+      [rec([["w1", 5_010]], [["w2", 5_010]]), 5_200],
+      [rec([["w2", 5_600]]), 5_600],
+    ]);
+    expect(ev.filter((e) => e.kind === "acquired").map((e) => [e.holder, e.waitMs])).toEqual([["a", 0], ["w1", 4_910], ["w2", 5_500]]);
+    expect(ev.some((e) => e.kind === "waiter-left")).toBe(false);
+  });
+
   it("a waiter that drops out and re-queues within the grace (a fair-queue reorder) is no departure and keeps its wait", () => {
     let memo: Memo | undefined;
     const step = (r: LockRecord | null, at: number) => {

@@ -155,14 +155,21 @@ export function derive(prev: Memo | undefined, rec: LockRecord | null, ctx: Deri
     return { memo: rec ? after : undefined, events };
   }
 
-  // A waiter that departed a moment ago and is queued again: a reorder, it keeps its wait.
+  // A waiter that departed a moment ago and is queued again: a reorder, it keeps its wait. One
+  // still queued keeps the start it has here, whatever the record says: a record may give a
+  // later one (the console's first sighting after the lock vanished for a moment), and a wait
+  // that never ended does not start again.
   const departed = new Map((before.departed ?? []).map((d) => [d.id, d]));
+  const queued = new Map(before.waiters.map((w) => [w.id, w]));
   const returned = new Map<string, Departed>();
   after = {
     ...after,
     waiters: after.waiters.map((w) => {
+      if (isAnonymous(w.id)) return w;
+      const q = queued.get(w.id);
+      if (q) return q.since < w.since ? { ...w, since: q.since } : w;
       const d = departed.get(w.id);
-      if (!d || isAnonymous(w.id)) return w;
+      if (!d) return w;
       returned.set(w.id, d);
       return { ...w, since: d.since };
     }),

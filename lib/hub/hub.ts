@@ -129,6 +129,7 @@ export class Hub {
       this.snapshotMs = performance.now() - started;
       const next = new Map(snap.locks.map((r) => [r.key, this.withSince(r)]));
       const diff = diffSnapshots(this.records, next);
+      for (const key of diff.removes) this.starts.gone(this.records.get(key));
       this.records = next;
       this.problems = snap.problems;
       this.observedAt = snap.observedAt;
@@ -173,7 +174,9 @@ export class Hub {
         }
       }
       for (const key of res.gone) {
+        const old = this.records.get(key);
         if (!this.records.delete(key)) continue;
+        this.starts.gone(old);
         changed = true;
         this.publishRemove(key);
       }

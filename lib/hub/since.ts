@@ -57,6 +57,14 @@ export class StartTimes {
     if (old) this.noteDepartures(old, r);
   }
 
+  /**
+   * The lock's record is gone (a Redisson fair lock between two holders, for a moment): its
+   * waiters are remembered like any departure, so one queued again keeps its first sighting.
+   */
+  gone(old: LockRecord | undefined): void {
+    if (old) this.noteDepartures(old, { ...old, holders: [], waiters: [] });
+  }
+
   /** Waiters in `old` that are neither waiting nor holding in `next`: remembered for the grace period. */
   private noteDepartures(old: LockRecord, next: LockRecord): void {
     if (old.waiters.length === 0) return;
