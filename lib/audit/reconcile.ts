@@ -92,7 +92,7 @@ export class Reconciler {
     if (this.running || this.pending.size === 0) return;
     this.running = true;
     try {
-      for (const [id, p] of [...this.pending]) {
+      for (const p of [...this.pending.values()]) {
         const hub = this.hubOf(p.base.connection);
         if (!hub?.reachable) continue;
         await this.settle(hub, p.base).catch(() => null);

@@ -142,9 +142,18 @@ export class PostgresHistoryStore implements HistoryStore {
     await this.ready();
     const where = ["at >= $1", "at < $2"];
     const args: unknown[] = [q.from, q.to];
-    if (q.connection !== undefined) (args.push(q.connection), where.push(`connection = $${args.length}`));
-    if (q.key !== undefined) (args.push(q.key), where.push(`key = $${args.length}`));
-    if (q.kinds?.length) (args.push(q.kinds), where.push(`kind = ANY($${args.length})`));
+    if (q.connection !== undefined) {
+      args.push(q.connection);
+      where.push(`connection = $${args.length}`);
+    }
+    if (q.key !== undefined) {
+      args.push(q.key);
+      where.push(`key = $${args.length}`);
+    }
+    if (q.kinds?.length) {
+      args.push(q.kinds);
+      where.push(`kind = ANY($${args.length})`);
+    }
     const limit = q.limit ? ` LIMIT ${Math.floor(q.limit)}` : "";
     const { rows } = await this.pool.query(`SELECT * FROM lockdeck_events WHERE ${where.join(" AND ")} ORDER BY at${q.newestFirst ? " DESC" : ""}${limit}`, args);
     return rows.map(toEvent);
@@ -154,7 +163,10 @@ export class PostgresHistoryStore implements HistoryStore {
     await this.ready();
     const args: unknown[] = [q.to, q.from];
     let conn = "";
-    if (q.connection !== undefined) (args.push(q.connection), (conn = ` AND (connection IS NULL OR connection = $3)`));
+    if (q.connection !== undefined) {
+      args.push(q.connection);
+      conn = ` AND (connection IS NULL OR connection = $3)`;
+    }
     const { rows } = await this.pool.query(`SELECT * FROM lockdeck_gaps WHERE from_ms < $1 AND (to_ms IS NULL OR to_ms > $2)${conn} ORDER BY from_ms`, args);
     return rows.map((r) => toGap(r as Parameters<typeof toGap>[0]));
   }
@@ -175,8 +187,14 @@ export class PostgresHistoryStore implements HistoryStore {
     await this.ready();
     const where = ["minute >= $1", "minute < $2"];
     const args: unknown[] = [Math.floor(q.from / 60_000) * 60_000, q.to];
-    if (q.connection !== undefined) (args.push(q.connection), where.push(`connection = $${args.length}`));
-    if (q.key !== undefined) (args.push(q.key), where.push(`key = $${args.length}`));
+    if (q.connection !== undefined) {
+      args.push(q.connection);
+      where.push(`connection = $${args.length}`);
+    }
+    if (q.key !== undefined) {
+      args.push(q.key);
+      where.push(`key = $${args.length}`);
+    }
     const { rows } = await this.pool.query(`SELECT * FROM lockdeck_rollups WHERE ${where.join(" AND ")} ORDER BY minute`, args);
     return rows.map(toRollup);
   }

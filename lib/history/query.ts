@@ -273,7 +273,7 @@ export async function contentionTop(store: HistoryStore, w: Window, limit: numbe
       incidents.push({ at: oldest.since, connection: r.connection, key: r.key, kind: "long-wait", ms: r.longestCurrentWaitMs!, ongoing: true });
     }
   }
-  for (const r of rows.values()) r.cellWaiters.forEach((c, i) => (r.maxWaiters = Math.max(r.maxWaiters, c)));
+  for (const r of rows.values()) r.cellWaiters.forEach((c) => (r.maxWaiters = Math.max(r.maxWaiters, c)));
   for (const ru of rolls) addRollup(row(ru.connection, ru.key), ru, cell(ru.minute));
   const top = [...rows.values()]
     .filter((r) => r.waitMs > 0 || r.acquisitions > 0 || r.maxWaiters > 0 || r.waitingNow > 0)

@@ -155,9 +155,18 @@ export class SqliteHistoryStore implements HistoryStore {
   async events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number; newestFirst?: boolean }): Promise<LifeEvent[]> {
     const where = ["at >= ?", "at < ?"];
     const args: unknown[] = [q.from, q.to];
-    if (q.connection !== undefined) (where.push("connection = ?"), args.push(q.connection));
-    if (q.key !== undefined) (where.push("key = ?"), args.push(q.key));
-    if (q.kinds?.length) (where.push(`kind IN (${q.kinds.map(() => "?").join(",")})`), args.push(...q.kinds));
+    if (q.connection !== undefined) {
+      where.push("connection = ?");
+      args.push(q.connection);
+    }
+    if (q.key !== undefined) {
+      where.push("key = ?");
+      args.push(q.key);
+    }
+    if (q.kinds?.length) {
+      where.push(`kind IN (${q.kinds.map(() => "?").join(",")})`);
+      args.push(...q.kinds);
+    }
     const limit = q.limit ? ` LIMIT ${Math.floor(q.limit)}` : "";
     const rows = this.db.prepare(`SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY at${q.newestFirst ? " DESC" : ""}${limit}`).all(...args) as EventRow[];
     return rows.map(toEvent);
@@ -166,8 +175,14 @@ export class SqliteHistoryStore implements HistoryStore {
   async rollups(q: { connection?: string; key?: string; from: number; to: number }): Promise<Rollup[]> {
     const where = ["minute >= ?", "minute < ?"];
     const args: unknown[] = [Math.floor(q.from / 60_000) * 60_000, q.to];
-    if (q.connection !== undefined) (where.push("connection = ?"), args.push(q.connection));
-    if (q.key !== undefined) (where.push("key = ?"), args.push(q.key));
+    if (q.connection !== undefined) {
+      where.push("connection = ?");
+      args.push(q.connection);
+    }
+    if (q.key !== undefined) {
+      where.push("key = ?");
+      args.push(q.key);
+    }
     return (this.db.prepare(`SELECT * FROM rollups WHERE ${where.join(" AND ")} ORDER BY minute`).all(...args) as RollupRow[]).map(toRollup);
   }
 

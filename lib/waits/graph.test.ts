@@ -105,7 +105,10 @@ describe("WaitGraph", () => {
         const waiters = [...new Set(Array.from({ length: rnd(3) }, () => owners[rnd(owners.length)]))];
         rec = lock(key, holders, waiters, sem ? "semaphore" : "mutex");
       }
-      for (const k of g.update(key, rec)) (g.isDeadlocked(k) ? dead.add(k) : dead.delete(k));
+      for (const k of g.update(key, rec)) {
+        if (g.isDeadlocked(k)) dead.add(k);
+        else dead.delete(k);
+      }
       if (rec) current.set(key, rec);
       else current.delete(key);
       const fresh = new WaitGraph();

@@ -243,14 +243,26 @@ export class WaitGraph {
   }
 
   private link(e: LockEntry, touched: Set<string>): void {
-    for (const h of e.holders) add(this.holds, h, e.key), touched.add(h);
-    for (const w of e.waiters) add(this.waits, w.owner, e.key), touched.add(w.owner);
+    for (const h of e.holders) {
+      add(this.holds, h, e.key);
+      touched.add(h);
+    }
+    for (const w of e.waiters) {
+      add(this.waits, w.owner, e.key);
+      touched.add(w.owner);
+    }
     if (hasEdges(e)) this.edged.add(e.key);
   }
 
   private unlink(e: LockEntry, touched: Set<string>): void {
-    for (const h of e.holders) remove(this.holds, h, e.key), touched.add(h);
-    for (const w of e.waiters) remove(this.waits, w.owner, e.key), touched.add(w.owner);
+    for (const h of e.holders) {
+      remove(this.holds, h, e.key);
+      touched.add(h);
+    }
+    for (const w of e.waiters) {
+      remove(this.waits, w.owner, e.key);
+      touched.add(w.owner);
+    }
     this.edged.delete(e.key);
   }
 

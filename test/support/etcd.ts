@@ -2,6 +2,7 @@
 // that are closed afterwards, real lock holders that never outlive a test, and waits by
 // condition with deadlines (no fixed sleeps).
 import { afterAll, afterEach, beforeAll } from "vitest";
+import { readFileSync } from "node:fs";
 import { Etcd3 } from "etcd3";
 import { startEtcd, type EtcdOptions, type EtcdServer } from "../../scripts/servers/etcd";
 import { waitFor } from "../../scripts/servers/process";
@@ -20,7 +21,7 @@ export function etcdSuite(opts: EtcdOptions = {}) {
   const holds: HoldProcess[] = [];
   beforeAll(async () => {
     s.etcd = await startEtcd(opts);
-    s.raw = new Etcd3({ hosts: s.etcd.endpoint, ...(s.etcd.tls && { credentials: { rootCertificate: require("node:fs").readFileSync(s.etcd.tls.caFile) } }) });
+    s.raw = new Etcd3({ hosts: s.etcd.endpoint, ...(s.etcd.tls && { credentials: { rootCertificate: readFileSync(s.etcd.tls.caFile) } }) });
   });
   afterEach(async () => {
     await Promise.all(holds.splice(0).map((p) => (p.label.startsWith("etcdctl") ? interrupt(p).catch(() => p.kill()) : p.kill())));

@@ -10,13 +10,12 @@ import { blockingChanges, stateOf, type PrefixState } from "./watch";
 import { describe, semaphoreEvictees, type PlanContext } from "./plan";
 import { evictOps, txnErrors, txnJson, unlockOps, MAX_TXN_OPS } from "./release";
 import { sessionsView, type SessionsView } from "./sessions";
-import { decodeFence } from "../../fence";
 import { releaseTarget } from "../release-target";
 import { CONSUL_FORMATS, decodeConsul } from "../../formats/consul";
 import { ConsulScope } from "./scope";
 import { DOT_LOCK, SEMAPHORE_FLAGS, baseName, dirOf, valueBytes, type ConsulEntry, type ConsulSession } from "../../formats/consul/entry";
 import { parseSemaphoreValue } from "../../formats/consul/semaphore";
-import { applyNodeHealth, holderNodes, sessionLiveness, type ConsulCheck, type NodeHealth } from "../../formats/consul/liveness";
+import { applyNodeHealth, sessionLiveness, type ConsulCheck, type NodeHealth } from "../../formats/consul/liveness";
 
 const HEALTH_TIMEOUT_MS = 3_000;
 const REREAD_CONCURRENCY = 16;
@@ -122,7 +121,10 @@ export class ConsulAdapter implements StoreAdapter {
     const wanted = [...new Set(keys)].filter((k) => this.inPrefixes(k));
     const dirs = new Set<string>();
     const singles: string[] = [];
-    for (const k of wanted) (this.isSemaphoreRelated(k) ? dirs.add(dirOf(k)) : singles.push(k));
+    for (const k of wanted) {
+      if (this.isSemaphoreRelated(k)) dirs.add(dirOf(k));
+      else singles.push(k);
+    }
 
     const metas: ReadMeta[] = [];
     const fetched = new Map<string, ConsulEntry>();

@@ -10,8 +10,8 @@ import { startFaultProxy, type FaultProxy } from "../../../scripts/servers/fault
 import { acquire, adapterFor, BUILD_TIMEOUT_MS, createSession, rawEntry, signal } from "../../../test/support/consul";
 import { ConsulHttp, kvPath } from "./http";
 import { ConsulConnectionSchema } from "./config";
-import { encodeFence, withFence } from "../../fence";
-import type { LockRecord, LockView } from "../../model";
+import { encodeFence } from "../../fence";
+import type { LockView } from "../../model";
 import type { ConsulAdapter } from "./adapter";
 
 function aimed(key: string, format: string, h: Record<string, string | number | null>): LockView {

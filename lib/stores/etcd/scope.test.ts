@@ -5,8 +5,8 @@
 
 import { describe, expect, it } from "vitest";
 import { etcdSuite, lockAt, signal } from "../../../test/support/etcd";
-import { encodeFence, fenceOf, withFence } from "../../fence";
-import type { LockRecord, LockView } from "../../model";
+import { encodeFence, fenceOf } from "../../fence";
+import type { LockView } from "../../model";
 
 function aimed(key: string, format: string, h: Record<string, string | number | null>): LockView {
   return {

@@ -8,8 +8,8 @@ import Redis from "ioredis";
 import { startRedis, type RedisServer } from "../../../scripts/servers/redis";
 import { RedisAdapter } from "./adapter";
 import { RedisConnectionSchema } from "./config";
-import { encodeFence, fenceOf, withFence } from "../../fence";
-import type { LockRecord, LockView } from "../../model";
+import { encodeFence } from "../../fence";
+import type { LockView } from "../../model";
 import { createHash } from "node:crypto";
 
 const signal = new AbortController().signal;

@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 import { CreateMode } from "./client";
 import { ensurePath, signal, zookeeperFixture } from "../../../test/support/zookeeper";
 import { zkKeyProblem, zkPathProblem } from "./scope";
-import { encodeFence, withFence } from "../../fence";
-import type { LockRecord, LockView } from "../../model";
+import { encodeFence } from "../../fence";
+import type { LockView } from "../../model";
 
 const zk = zookeeperFixture();
 
