@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useRef, useState } from "react";
+import { useRef, useState, useSyncExternalStore } from "react";
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
@@ -31,17 +31,22 @@ export function LockDetailView({ conn }: { conn: string }) {
   return <LockDetail key={key} conn={conn} lockKey={key} />;
 }
 
+/** "← locks" goes back to the table as the user left it. The server render (and so hydration)
+ *  links the unfiltered table; the browser then reads the query the table stored. */
 function useTableHref(conn: string): string {
-  const base = `/c/${encodeURIComponent(conn)}`;
-  const [href, setHref] = useState(base);
-  useEffect(() => {
-    try {
-      setHref(base + (sessionStorage.getItem(tableReturnKey(conn)) ?? ""));
-    } catch {
-      // No storage: the unfiltered table.
-    }
-  }, [base, conn]);
-  return href;
+  const search = useSyncExternalStore(noSubscription, () => storedTableQuery(conn), () => "");
+  return `/c/${encodeURIComponent(conn)}${search}`;
+}
+
+/** The table writes its query before the user leaves it, so there is no change to listen for. */
+const noSubscription = () => () => {};
+
+function storedTableQuery(conn: string): string {
+  try {
+    return sessionStorage.getItem(tableReturnKey(conn)) ?? "";
+  } catch {
+    return ""; // No storage: the unfiltered table.
+  }
 }
 
 function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
