@@ -12,6 +12,7 @@ function signInOn401(error: unknown) {
   if (!(error instanceof ApiError) || error.status !== 401) return;
   if (window.location.pathname.startsWith("/login")) return;
   const next = window.location.pathname + window.location.search;
+  // eslint-disable-next-line @next/next/no-location-assign-relative-destination -- runs in the QueryCache's onError, outside any component, so there is no router; a full load also drops the signed-out cache
   window.location.assign(`/login?next=${encodeURIComponent(next)}`);
 }
 
