@@ -13,7 +13,7 @@
 import type { LockRecord, Problem, StoreAdapter } from "../model";
 import type { ConnectionStatusAnswer, Freshness } from "../api/types";
 import { diffSnapshots, fingerprint } from "./diff";
-import type { ConnectionStatusEvent, EventBus } from "./bus";
+import type { EventBus } from "./bus";
 import { SortedView, applyFilters, type LockQuery } from "./query";
 import { lockStatus, type LockStatus } from "../status";
 import { applyRules, hasRules, type StaleRules } from "./rules";
