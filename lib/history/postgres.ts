@@ -142,18 +142,10 @@ export class PostgresHistoryStore implements HistoryStore {
     await this.ready();
     const where = ["at >= $1", "at < $2"];
     const args: unknown[] = [q.from, q.to];
-    if (q.connection !== undefined) {
-      args.push(q.connection);
-      where.push(`connection = $${args.length}`);
-    }
-    if (q.key !== undefined) {
-      args.push(q.key);
-      where.push(`key = $${args.length}`);
-    }
-    if (q.kinds?.length) {
-      args.push(q.kinds);
-      where.push(`kind = ANY($${args.length})`);
-    }
+    // args.push returns the new length: the number of the parameter just added.
+    if (q.connection !== undefined) where.push(`connection = $${args.push(q.connection)}`);
+    if (q.key !== undefined) where.push(`key = $${args.push(q.key)}`);
+    if (q.kinds?.length) where.push(`kind = ANY($${args.push(q.kinds)})`);
     const limit = q.limit ? ` LIMIT ${Math.floor(q.limit)}` : "";
     const { rows } = await this.pool.query(`SELECT * FROM lockdeck_events WHERE ${where.join(" AND ")} ORDER BY at${q.newestFirst ? " DESC" : ""}${limit}`, args);
     return rows.map(toEvent);
@@ -163,10 +155,7 @@ export class PostgresHistoryStore implements HistoryStore {
     await this.ready();
     const args: unknown[] = [q.to, q.from];
     let conn = "";
-    if (q.connection !== undefined) {
-      args.push(q.connection);
-      conn = ` AND (connection IS NULL OR connection = $3)`;
-    }
+    if (q.connection !== undefined) conn = ` AND (connection IS NULL OR connection = $${args.push(q.connection)})`;
     const { rows } = await this.pool.query(`SELECT * FROM lockdeck_gaps WHERE from_ms < $1 AND (to_ms IS NULL OR to_ms > $2)${conn} ORDER BY from_ms`, args);
     return rows.map((r) => toGap(r as Parameters<typeof toGap>[0]));
   }
@@ -187,14 +176,8 @@ export class PostgresHistoryStore implements HistoryStore {
     await this.ready();
     const where = ["minute >= $1", "minute < $2"];
     const args: unknown[] = [Math.floor(q.from / 60_000) * 60_000, q.to];
-    if (q.connection !== undefined) {
-      args.push(q.connection);
-      where.push(`connection = $${args.length}`);
-    }
-    if (q.key !== undefined) {
-      args.push(q.key);
-      where.push(`key = $${args.length}`);
-    }
+    if (q.connection !== undefined) where.push(`connection = $${args.push(q.connection)}`);
+    if (q.key !== undefined) where.push(`key = $${args.push(q.key)}`);
     const { rows } = await this.pool.query(`SELECT * FROM lockdeck_rollups WHERE ${where.join(" AND ")} ORDER BY minute`, args);
     return rows.map(toRollup);
   }

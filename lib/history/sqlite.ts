@@ -96,6 +96,18 @@ const toRollup = (r: RollupRow): Rollup => ({
   holdHist: JSON.parse(r.hold_hist) as number[], waitHist: JSON.parse(r.wait_hist) as number[],
 });
 
+/** Narrows a query to its connection and key when given: conditions for WHERE, values for their "?". */
+function narrow(q: { connection?: string; key?: string }, where: string[], args: unknown[]): void {
+  if (q.connection !== undefined) {
+    where.push("connection = ?");
+    args.push(q.connection);
+  }
+  if (q.key !== undefined) {
+    where.push("key = ?");
+    args.push(q.key);
+  }
+}
+
 export class SqliteHistoryStore implements HistoryStore {
   readonly kind = "sqlite";
   private db: Database.Database;
@@ -155,14 +167,7 @@ export class SqliteHistoryStore implements HistoryStore {
   async events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number; newestFirst?: boolean }): Promise<LifeEvent[]> {
     const where = ["at >= ?", "at < ?"];
     const args: unknown[] = [q.from, q.to];
-    if (q.connection !== undefined) {
-      where.push("connection = ?");
-      args.push(q.connection);
-    }
-    if (q.key !== undefined) {
-      where.push("key = ?");
-      args.push(q.key);
-    }
+    narrow(q, where, args);
     if (q.kinds?.length) {
       where.push(`kind IN (${q.kinds.map(() => "?").join(",")})`);
       args.push(...q.kinds);
@@ -175,14 +180,7 @@ export class SqliteHistoryStore implements HistoryStore {
   async rollups(q: { connection?: string; key?: string; from: number; to: number }): Promise<Rollup[]> {
     const where = ["minute >= ?", "minute < ?"];
     const args: unknown[] = [Math.floor(q.from / 60_000) * 60_000, q.to];
-    if (q.connection !== undefined) {
-      where.push("connection = ?");
-      args.push(q.connection);
-    }
-    if (q.key !== undefined) {
-      where.push("key = ?");
-      args.push(q.key);
-    }
+    narrow(q, where, args);
     return (this.db.prepare(`SELECT * FROM rollups WHERE ${where.join(" AND ")} ORDER BY minute`).all(...args) as RollupRow[]).map(toRollup);
   }
 

@@ -108,18 +108,10 @@ export class SharedAudit {
     await this.ship();
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.connection) {
-      args.push(filter.connection);
-      where.push(`connection = $${args.length}`);
-    }
-    if (filter.key) {
-      args.push(filter.key);
-      where.push(`key = $${args.length}`);
-    }
-    if (filter.requestId) {
-      args.push(filter.requestId);
-      where.push(`request_id = $${args.length}`);
-    }
+    // args.push returns the new length: the number of the parameter just added.
+    if (filter.connection) where.push(`connection = $${args.push(filter.connection)}`);
+    if (filter.key) where.push(`key = $${args.push(filter.key)}`);
+    if (filter.requestId) where.push(`request_id = $${args.push(filter.requestId)}`);
     args.push(Math.min(filter.limit ?? 500, 1_000_000));
     const { rows } = await this.db.query<{ text: string }>(
       `SELECT text FROM lockdeck_audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY at DESC, trail, line DESC LIMIT $${args.length}`,

@@ -72,6 +72,11 @@ function entryOf(r: LockRecord): LockEntry {
 }
 
 const hasEdges = (e: LockEntry | undefined) => !!e && e.holders.length > 0 && e.waiters.length > 0;
+/** Marks every owner of the entry, holder or waiter, as touched by the change. */
+function touch(e: LockEntry, touched: Set<string>): void {
+  for (const h of e.holders) touched.add(h);
+  for (const w of e.waiters) touched.add(w.owner);
+}
 
 /** A contended lock that is not in the graph because its holders or waiters carry no identity. */
 function unidentified(r: LockRecord): boolean {
@@ -243,26 +248,16 @@ export class WaitGraph {
   }
 
   private link(e: LockEntry, touched: Set<string>): void {
-    for (const h of e.holders) {
-      add(this.holds, h, e.key);
-      touched.add(h);
-    }
-    for (const w of e.waiters) {
-      add(this.waits, w.owner, e.key);
-      touched.add(w.owner);
-    }
+    for (const h of e.holders) add(this.holds, h, e.key);
+    for (const w of e.waiters) add(this.waits, w.owner, e.key);
+    touch(e, touched);
     if (hasEdges(e)) this.edged.add(e.key);
   }
 
   private unlink(e: LockEntry, touched: Set<string>): void {
-    for (const h of e.holders) {
-      remove(this.holds, h, e.key);
-      touched.add(h);
-    }
-    for (const w of e.waiters) {
-      remove(this.waits, w.owner, e.key);
-      touched.add(w.owner);
-    }
+    for (const h of e.holders) remove(this.holds, h, e.key);
+    for (const w of e.waiters) remove(this.waits, w.owner, e.key);
+    touch(e, touched);
     this.edged.delete(e.key);
   }
 
