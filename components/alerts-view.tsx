@@ -32,9 +32,9 @@ export function AlertsView() {
         {data ? (
           <span className="text-muted" data-testid="alerts-summary">
             {plural(firing.length, "firing alert")}
-            {pending.length ? `, ${pending.length} pending (forMs ${formatDuration(data.settings.forMs)})` : ""} · rules: {data.settings.rules.join(", ") || "none"} ·
-            repeated every {formatDuration(data.settings.repeatIntervalMs)} (Alertmanager re-posted every {formatDuration(data.settings.alertmanagerResendMs)}) · re-read{" "}
-            {REFRESH_TEXT}
+            {pending.length ? `, ${pending.length} pending (forMs ${formatDuration(data.settings.forMs)})` : ""} · rules:{" "}
+            {data.settings.rules.join(", ") || "none"} · repeated every {formatDuration(data.settings.repeatIntervalMs)} (Alertmanager re-posted every{" "}
+            {formatDuration(data.settings.alertmanagerResendMs)}) · re-read {REFRESH_TEXT}
           </span>
         ) : null}
       </div>
@@ -56,7 +56,8 @@ export function AlertsView() {
                       {escapeControls(a.lockName || a.key)}
                     </Link>{" "}
                     <span className="text-muted">
-                      ({a.connection}) · {a.firingAt ? `firing since ${formatClock(a.firingAt)} (${formatAge(a.firingAt, data.now)})` : `pending since ${formatClock(a.since)}`}
+                      ({a.connection}) ·{" "}
+                      {a.firingAt ? `firing since ${formatClock(a.firingAt)} (${formatAge(a.firingAt, data.now)})` : `pending since ${formatClock(a.since)}`}
                     </span>
                   </span>
                   <span className="text-muted">{a.summary}</span>

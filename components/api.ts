@@ -92,13 +92,7 @@ export interface LocksQuery {
   dir?: string;
 }
 
-export function fetchLocksPage(
-  conn: string,
-  query: LocksQuery,
-  offset: number,
-  limit: number,
-  signal?: AbortSignal,
-): Promise<LocksPage> {
+export function fetchLocksPage(conn: string, query: LocksQuery, offset: number, limit: number, signal?: AbortSignal): Promise<LocksPage> {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v) params.set(k, v);
   params.set("limit", String(limit));
@@ -110,10 +104,7 @@ export function fetchLock(conn: string, key: string, signal?: AbortSignal): Prom
   return getJson(`${connPath(conn)}/lock?key=${encodeURIComponent(key)}`, signal);
 }
 
-export function fetchAudit(
-  filter: { connection?: string; key?: string; requestId?: string; limit?: number },
-  signal?: AbortSignal,
-): Promise<AuditAnswer> {
+export function fetchAudit(filter: { connection?: string; key?: string; requestId?: string; limit?: number }, signal?: AbortSignal): Promise<AuditAnswer> {
   const params = new URLSearchParams();
   if (filter.connection) params.set("connection", filter.connection);
   if (filter.key) params.set("key", filter.key);
@@ -126,10 +117,7 @@ export function fetchSettings(conn: string, signal?: AbortSignal): Promise<Conne
   return getJson(`${connPath(conn)}/settings`, signal);
 }
 
-export async function saveSettings(
-  conn: string,
-  settings: { consistency: string; waitReplicas?: number },
-): Promise<ConnectionSettings> {
+export async function saveSettings(conn: string, settings: { consistency: string; waitReplicas?: number }): Promise<ConnectionSettings> {
   const res = await sendJson(`${connPath(conn)}/settings`, "PUT", settings);
   if (!res.ok) throw await errorFrom(res);
   return (await res.json()) as ConnectionSettings;

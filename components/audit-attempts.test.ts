@@ -6,8 +6,22 @@ let n = 0;
 function entry(p: Partial<AuditEntry>): AuditEntry {
   n++;
   return {
-    id: `e${n}`, at: new Date(Date.UTC(2024, 0, 1, 12, 0, n)).toISOString(), prev: "", hash: "", requestId: "r1", phase: "intent", actor: "alice", role: "operator",
-    connection: "redis", key: "lock:a", format: "redis.token", fence: "f", reason: "stuck", mode: "delete", action: "release", ...p,
+    id: `e${n}`,
+    at: new Date(Date.UTC(2024, 0, 1, 12, 0, n)).toISOString(),
+    prev: "",
+    hash: "",
+    requestId: "r1",
+    phase: "intent",
+    actor: "alice",
+    role: "operator",
+    connection: "redis",
+    key: "lock:a",
+    format: "redis.token",
+    fence: "f",
+    reason: "stuck",
+    mode: "delete",
+    action: "release",
+    ...p,
   };
 }
 
@@ -34,12 +48,7 @@ describe("attemptsOf", () => {
     const [a] = attemptsOf(es);
     expect(a).toMatchObject({ outcome: "applied", approvedBy: "bob" });
     expect(a.first.actor).toBe("alice");
-    expect(a.steps.map((s) => s.replace(/^\S+ /, ""))).toEqual([
-      "asked: approval p1 needed within 10 min",
-      "approved by bob",
-      "sent",
-      "applied",
-    ]);
+    expect(a.steps.map((s) => s.replace(/^\S+ /, ""))).toEqual(["asked: approval p1 needed within 10 min", "approved by bob", "sent", "applied"]);
     expect(attemptsOf(es.slice(3))[0].outcome).toBe("pending_approval");
   });
   it("a refusal before anything was sent is one attempt with that outcome; lone entries stay single; newest first", () => {

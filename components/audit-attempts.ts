@@ -40,7 +40,8 @@ const STEP: Record<string, string> = {
 function step(e: AuditEntry): string {
   const at = formatClock(e.at);
   const detail = e.detail ? `: ${e.detail}` : "";
-  if (e.action === "approve") return `${at} ${e.outcome === "applied" ? `approved by ${e.actor}` : `approval by ${e.actor} ${STEP[e.outcome ?? ""] ?? e.outcome}`}`;
+  if (e.action === "approve")
+    return `${at} ${e.outcome === "applied" ? `approved by ${e.actor}` : `approval by ${e.actor} ${STEP[e.outcome ?? ""] ?? e.outcome}`}`;
   if (e.phase === "intent") return e.outcome === "pending_approval" ? `${at} asked${detail}` : `${at} sent${detail}`;
   return `${at} ${STEP[e.outcome ?? ""] ?? e.outcome ?? "outcome"}${detail}`;
 }

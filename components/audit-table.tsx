@@ -129,8 +129,8 @@ export function AuditTable() {
 
       {writeFailure ? (
         <p role="alert" data-testid="audit-write-failure" className="rounded border border-bad/50 bg-bad/10 px-3 py-2 text-bad">
-          ▲ The audit trail cannot be written ({writeFailure.message}, since {formatDateTime(writeFailure.at)}): releases are
-          refused until it can, because nothing is released without its record on disk.
+          ▲ The audit trail cannot be written ({writeFailure.message}, since {formatDateTime(writeFailure.at)}): releases are refused until it can, because
+          nothing is released without its record on disk.
         </p>
       ) : null}
       {chainBrokenAt ? (

@@ -37,8 +37,7 @@ function TopContended({ conn }: { conn: string }) {
       className="relative z-10 truncate text-muted hover:text-fg"
       title="the contended lock with the most waiters"
     >
-      top: <span className="font-mono text-fg">{escapeControls(top.name || top.key)}</span>{" "}
-      <span className="text-contended">{top.waiters.length} w</span>
+      top: <span className="font-mono text-fg">{escapeControls(top.name || top.key)}</span> <span className="text-contended">{top.waiters.length} w</span>
       {top.holders[0] ? <span className="text-faint"> · {escapeControls(whoText(top.holders[0]).who)}</span> : null}
     </Link>
   );
@@ -56,11 +55,7 @@ export interface CardTrend {
 export function ConnectionCard({ c, trend }: { c: ConnectionSummary; trend?: CardTrend }) {
   const href = `/c/${encodeURIComponent(c.id)}`;
   const countLink = (status: LockStatus, n: number) => (
-    <Link
-      key={status}
-      href={`${href}?status=${status}`}
-      className={`relative z-10 hover:underline ${n > 0 ? STATUS_STYLE[status].text : "text-faint"}`}
-    >
+    <Link key={status} href={`${href}?status=${status}`} className={`relative z-10 hover:underline ${n > 0 ? STATUS_STYLE[status].text : "text-faint"}`}>
       <span aria-hidden>{STATUS_STYLE[status].icon} </span>
       {formatCount(n)} {status}
     </Link>

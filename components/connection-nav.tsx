@@ -27,7 +27,15 @@ export function ConnectionFrame({ conn, views, children }: { conn: string; views
   return (
     <>
       <ConnectionNav conn={conn} c={c} views={views} />
-      {c ? children : error ? <div className="p-4"><ErrorNote error={error} what="the connections" /></div> : <p className="p-4 text-muted">Loading…</p>}
+      {c ? (
+        children
+      ) : error ? (
+        <div className="p-4">
+          <ErrorNote error={error} what="the connections" />
+        </div>
+      ) : (
+        <p className="p-4 text-muted">Loading…</p>
+      )}
     </>
   );
 }
@@ -39,8 +47,7 @@ function NoSuchConnection({ conn, connections }: { conn: string; connections: Co
         No connection “<span className="font-mono break-all">{conn}</span>”
       </h1>
       <p className="text-muted">
-        This console has no connection with that id: the link may be old, or the connection was renamed or removed from
-        the configuration.
+        This console has no connection with that id: the link may be old, or the connection was renamed or removed from the configuration.
       </p>
       {connections.length ? (
         <>

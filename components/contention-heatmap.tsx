@@ -45,7 +45,10 @@ export function ContentionHeatmap({ data }: { data: TopAnswer }) {
       ))}
       {data.gaps?.length ? (
         <>
-          <span className="truncate text-right text-muted" title="stretches in which a store, or the console itself, was out of sight: nothing is known of them">
+          <span
+            className="truncate text-right text-muted"
+            title="stretches in which a store, or the console itself, was out of sight: nothing is known of them"
+          >
             out of sight
           </span>
           <div className="relative h-2 bg-sunken" data-testid="heatmap-gaps">

@@ -86,7 +86,12 @@ export function ContentionIncidents({ data }: { data: TopAnswer }) {
             {i.key}
           </Link>
           <span className="text-muted">{i.owner ?? i.holder}</span>
-          {i.ms !== undefined ? <span className="tabular-nums text-muted">{formatDuration(i.ms)}{i.ongoing ? " so far" : ""}</span> : null}
+          {i.ms !== undefined ? (
+            <span className="tabular-nums text-muted">
+              {formatDuration(i.ms)}
+              {i.ongoing ? " so far" : ""}
+            </span>
+          ) : null}
           {i.cause ? <span className="text-muted">({i.cause})</span> : null}
         </li>
       ))}

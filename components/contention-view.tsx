@@ -35,13 +35,15 @@ export function ContentionView() {
           {resolutions
             .filter(([, r]) => r.mode === "polling")
             .map(([id, r]) => `${id}: polled every ${Math.round(r.resMs / 1000)} s`)
-            .join(" · ")}
-          {" "}— holds and waits shorter than that may be missing.
+            .join(" · ")}{" "}
+          — holds and waits shorter than that may be missing.
         </p>
       ) : null}
       {q.error && !d ? <ErrorNote error={q.error} what="contention history" /> : null}
       {!d ? (
-        q.isPending ? <p className="text-muted">Loading contention…</p> : null
+        q.isPending ? (
+          <p className="text-muted">Loading contention…</p>
+        ) : null
       ) : (
         <>
           <Panel title="Waiting, lock × time">

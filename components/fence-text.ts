@@ -49,7 +49,8 @@ function holdingWords(h: Holding): string {
     }
     case "kv":
       // etcd (create/mod revision, lease) or Consul (session, LockIndex, ModifyIndex).
-      if (h.cr !== undefined) return `holder key at create revision ${h.cr}, mod revision ${h.mr}${h.l && h.l !== "0" ? `, lease ${shortId(leaseHex(h.l))}` : ""}`;
+      if (h.cr !== undefined)
+        return `holder key at create revision ${h.cr}, mod revision ${h.mr}${h.l && h.l !== "0" ? `, lease ${shortId(leaseHex(h.l))}` : ""}`;
       return `session ${shortId(String(h.s))}, LockIndex ${h.li}, ModifyIndex ${h.mi}`;
     case "sem": {
       const holders = json<[string, string, number][]>(h.hs) ?? [];

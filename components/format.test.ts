@@ -88,9 +88,7 @@ describe("formatCount and formatReadMode", () => {
   it("says when the server last confirmed the view", () => {
     expect(formatReadMode({ mode: "live", stale: false, staleAgeMs: null, confirmedAgeMs: 1_400 })).toBe("live, confirmed 1 s ago");
     expect(formatReadMode({ mode: "live", stale: false, staleAgeMs: null, confirmedAgeMs: 300 })).toBe("live, confirmed just now");
-    expect(formatReadMode({ mode: "polling", pollIntervalMs: 5_000, stale: false, staleAgeMs: null, confirmedAgeMs: 3_100 })).toBe(
-      "polling 5s, read 3 s ago",
-    );
+    expect(formatReadMode({ mode: "polling", pollIntervalMs: 5_000, stale: false, staleAgeMs: null, confirmedAgeMs: 3_100 })).toBe("polling 5s, read 3 s ago");
     // Stale wins: the age is the staleness age, whatever the last confirmation said.
     expect(formatReadMode({ mode: "live", stale: true, staleAgeMs: 15_000, confirmedAgeMs: 15_000 })).toBe("stale 15s");
   });

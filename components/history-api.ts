@@ -68,5 +68,7 @@ export const lockHref = (conn: string, key: string) => `/c/${encodeURIComponent(
 
 export function resolutionText(r: Resolution | undefined): string {
   if (!r) return "resolution unknown";
-  return r.mode === "live" ? "live: every change is seen" : `polling every ${Math.round(r.resMs / 1000)} s: shorter holds and waits may be missed, times are ±${Math.round(r.resMs / 1000)} s`;
+  return r.mode === "live"
+    ? "live: every change is seen"
+    : `polling every ${Math.round(r.resMs / 1000)} s: shorter holds and waits may be missed, times are ±${Math.round(r.resMs / 1000)} s`;
 }

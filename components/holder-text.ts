@@ -34,9 +34,7 @@ export function whoText(p: Party | Waiter): WhoText {
   const lease = "lease" in p ? p.lease : undefined;
   if (lease && lease.id !== p.id) full.push(`lease ${lease.id}`);
   full.push(`id ${p.id}`);
-  return parts.length
-    ? { who: parts.join(" · "), id: shortId(p.id), title: full.join("\n") }
-    : { who: shortId(p.id), id: null, title: full.join("\n") };
+  return parts.length ? { who: parts.join(" · "), id: shortId(p.id), title: full.join("\n") } : { who: shortId(p.id), id: null, title: full.join("\n") };
 }
 
 /** Where a holding's (or wait's) start comes from, for labelling its age. */
@@ -52,7 +50,11 @@ export interface StartLabel {
 export function startLabel(p: { since?: string; sinceObserved?: boolean; sinceSource?: SinceSource }): StartLabel {
   const source: SinceSource = p.sinceSource ?? (p.sinceObserved ? "first-seen" : "store");
   if (source === "first-seen") {
-    return { prefix: "≥", word: "first seen", title: "The store does not record when this started: the age counts from when LockDeck first saw it, so it is at least this long." };
+    return {
+      prefix: "≥",
+      word: "first seen",
+      title: "The store does not record when this started: the age counts from when LockDeck first saw it, so it is at least this long.",
+    };
   }
   if (source === "became-holder") {
     return { prefix: "", word: "took over", title: "When LockDeck saw it take over from the queue (the store records only when it joined the queue)." };

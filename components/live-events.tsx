@@ -108,15 +108,7 @@ export function LiveEvents({ children }: { children: ReactNode }) {
   // Scoped to the connection in the URL once it is known to exist (undefined: not known yet);
   // an unknown id gets the stream of all connections, not a 404 that reads as "offline".
   const scope =
-    inPath === null
-      ? null
-      : !connections.data
-        ? connections.isError
-          ? inPath
-          : undefined
-        : connections.data.some((c) => c.id === inPath)
-          ? inPath
-          : null;
+    inPath === null ? null : !connections.data ? (connections.isError ? inPath : undefined) : connections.data.some((c) => c.id === inPath) ? inPath : null;
   const [state, setState] = useState<LiveState>("connecting");
 
   useEffect(() => {

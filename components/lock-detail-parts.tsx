@@ -71,8 +71,7 @@ function HolderRow({ h, now }: { h: HolderView; now: string }) {
         )}
         {h.lease ? (
           <span title={`lease ${h.lease.id}`}>
-            lease <span className="font-mono">{shortId(h.lease.id)}</span> <CopyButton text={h.lease.id} label="copy" small /> ·{" "}
-            {formatTtl(h.lease.ttlMs)} of{" "}
+            lease <span className="font-mono">{shortId(h.lease.id)}</span> <CopyButton text={h.lease.id} label="copy" small /> · {formatTtl(h.lease.ttlMs)} of{" "}
             {formatDuration(h.lease.grantedTtlMs)}
             {h.lease.keys ? ` · ${h.lease.keys.length} key${h.lease.keys.length === 1 ? "" : "s"} attached` : ""}
           </span>
@@ -101,7 +100,12 @@ function LivenessLine({ h, now }: { h: HolderView; now: string }) {
   return (
     <p data-testid="holder-liveness" data-state={l.state} className={LIVENESS_STYLE[l.state]}>
       {l.state === "dead" ? "▲ judged dead" : l.state === "alive" ? "● client present" : "? liveness unknown"}: {l.reason}
-      {l.lastActivity ? <span className="text-muted tabular-nums"> · last answered by {formatClock(l.lastActivity)} ({formatAge(l.lastActivity, now)} ago)</span> : null}
+      {l.lastActivity ? (
+        <span className="text-muted tabular-nums">
+          {" "}
+          · last answered by {formatClock(l.lastActivity)} ({formatAge(l.lastActivity, now)} ago)
+        </span>
+      ) : null}
     </p>
   );
 }
@@ -124,8 +128,7 @@ export function TtlLine({ lock }: { lock: LockView }) {
     <div className="flex flex-wrap items-center gap-3">
       <Ttl lock={lock} precise wide />
       <span className="text-muted">
-        {lock.ttlSource === "none" ? "no TTL" : `from ${lock.ttlSource}`}, as the store reported it at{" "}
-        {formatClock(lock.observedAt, true)}
+        {lock.ttlSource === "none" ? "no TTL" : `from ${lock.ttlSource}`}, as the store reported it at {formatClock(lock.observedAt, true)}
       </span>
     </div>
   );
@@ -175,8 +178,7 @@ function AnonymousWaitersLine({ anon, now }: { anon: AnonymousWaiters; now: stri
     <p data-testid="anonymous-waiters" data-count={anon.count} className="flex flex-wrap items-baseline gap-x-2">
       <span className="font-medium text-contended">{anon.count} waiting (not identified)</span>
       <span className="text-muted">
-        counted by <span className="font-mono text-[12px]">{anon.source}</span>: the store knows they wait, not who they
-        are or in what order
+        counted by <span className="font-mono text-[12px]">{anon.source}</span>: the store knows they wait, not who they are or in what order
       </span>
       <span className="text-muted" title={`first counted ${formatClock(anon.since)}`}>
         · the oldest waiting ≥ {formatAge(anon.since, now)}
@@ -214,9 +216,7 @@ export function RawPreviews({ raw }: { raw: RawPreview[] }) {
               {r.truncated ? " · truncated" : ""}
             </span>
           </div>
-          <pre className="max-h-48 overflow-auto rounded bg-sunken px-2 py-1 font-mono text-[12px] whitespace-pre-wrap break-all">
-            {r.preview}
-          </pre>
+          <pre className="max-h-48 overflow-auto rounded bg-sunken px-2 py-1 font-mono text-[12px] whitespace-pre-wrap break-all">{r.preview}</pre>
         </div>
       ))}
     </div>

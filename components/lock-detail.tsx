@@ -34,7 +34,11 @@ export function LockDetailView({ conn }: { conn: string }) {
 /** "← locks" goes back to the table as the user left it. The server render (and so hydration)
  *  links the unfiltered table; the browser then reads the query the table stored. */
 function useTableHref(conn: string): string {
-  const search = useSyncExternalStore(noSubscription, () => storedTableQuery(conn), () => "");
+  const search = useSyncExternalStore(
+    noSubscription,
+    () => storedTableQuery(conn),
+    () => "",
+  );
   return `/c/${encodeURIComponent(conn)}${search}`;
 }
 
@@ -213,8 +217,7 @@ function Gone({ lockKey, error, tableHref }: { lockKey: string; error: ApiError;
         </>
       ) : (
         <p className="text-muted" title={error.message}>
-          Nothing about this key is in the last day&apos;s history or the audit log: it was released or expired before
-          that, or never existed.
+          Nothing about this key is in the last day&apos;s history or the audit log: it was released or expired before that, or never existed.
         </p>
       )}
       <Link href={tableHref} className="text-accent hover:underline">

@@ -9,8 +9,7 @@ import { Ttl } from "./ttl";
 import { useWarnings } from "./warnings";
 
 /** Column template shared by the header and every row, so they line up. */
-export const LOCK_GRID =
-  "grid grid-cols-[112px_minmax(200px,2.2fr)_130px_minmax(280px,2.6fr)_76px_150px_96px_minmax(130px,1.2fr)] items-center gap-x-3 px-3";
+export const LOCK_GRID = "grid grid-cols-[112px_minmax(200px,2.2fr)_130px_minmax(280px,2.6fr)_76px_150px_96px_minmax(130px,1.2fr)] items-center gap-x-3 px-3";
 
 export const ROW_HEIGHT = 28;
 
@@ -53,9 +52,7 @@ function Waiters({ lock }: { lock: LockView }) {
   const anon = lock.anonymousWaiters?.count ?? 0;
   const n = named + anon;
   if (n === 0) return <span className="text-faint">–</span>;
-  const title = anon
-    ? `${named ? `${named} in the queue + ` : ""}${anon} waiting (not identified): ${lock.anonymousWaiters!.source}`
-    : `${n} waiting`;
+  const title = anon ? `${named ? `${named} in the queue + ` : ""}${anon} waiting (not identified): ${lock.anonymousWaiters!.source}` : `${n} waiting`;
   return (
     <span data-testid="waiters" data-waiters={n} data-anonymous={anon || undefined} className="flex items-center gap-1 tabular-nums" title={title}>
       <span aria-hidden className="tracking-[-2px] text-contended">

@@ -7,14 +7,7 @@ import { escapeControls } from "@/lib/keys";
 import { ErrorNote } from "./error-note";
 import { formatCount, laterOf } from "./format";
 import { staleWords } from "./freshness";
-import {
-  filtersSearch,
-  nextSort,
-  parseFilters,
-  toLocksQuery,
-  type LockFilters,
-  type SortColumn,
-} from "./lock-filters";
+import { filtersSearch, nextSort, parseFilters, toLocksQuery, type LockFilters, type SortColumn } from "./lock-filters";
 import { FilterBar } from "./lock-table-filters";
 import { LOCK_GRID, LockRow, SkeletonRow } from "./lock-row";
 import { ModeBadge } from "./mode-badge";
@@ -60,19 +53,16 @@ export function LockTable({ conn }: { conn: string }) {
   useReturnSearch(conn, search);
   const onScroll = useRestoredPlace({ conn, search, total, selected, setSelected, scrollRef });
 
-  const onChange = useCallback(
-    (patch: Partial<LockFilters>, replace = false) => {
-      // A debounced change landing after a row was opened must not rewrite the detail's URL.
-      if (!/^\/c\/[^/]+\/?$/.test(window.location.pathname)) return;
-      const next = filtersSearch({ ...parseFilters(new URLSearchParams(window.location.search)), ...patch });
-      const url = `${window.location.pathname}${next}`;
-      if (replace) window.history.replaceState(null, "", url);
-      else window.history.pushState(null, "", url);
-      setSelected(null);
-      scrollRef.current?.scrollTo({ top: 0 });
-    },
-    [],
-  );
+  const onChange = useCallback((patch: Partial<LockFilters>, replace = false) => {
+    // A debounced change landing after a row was opened must not rewrite the detail's URL.
+    if (!/^\/c\/[^/]+\/?$/.test(window.location.pathname)) return;
+    const next = filtersSearch({ ...parseFilters(new URLSearchParams(window.location.search)), ...patch });
+    const url = `${window.location.pathname}${next}`;
+    if (replace) window.history.replaceState(null, "", url);
+    else window.history.pushState(null, "", url);
+    setSelected(null);
+    scrollRef.current?.scrollTo({ top: 0 });
+  }, []);
 
   useTableKeys({ conn, virtualizer, searchRef, selected, setSelected, total, pages });
 
@@ -88,13 +78,7 @@ export function LockTable({ conn }: { conn: string }) {
   return (
     <div className="flex min-h-0 flex-1 flex-col gap-2 px-4 pt-2 pb-3">
       <div className="flex flex-wrap items-center justify-between gap-2">
-        <FilterBar
-          filters={filters}
-          formats={meta?.formats ?? []}
-          counts={summary?.counts}
-          searchRef={searchRef}
-          onChange={onChange}
-        />
+        <FilterBar filters={filters} formats={meta?.formats ?? []} counts={summary?.counts} searchRef={searchRef} onChange={onChange} />
         <div data-testid="table-summary" className="flex items-center gap-3 text-muted tabular-nums">
           {meta ? (
             <>
@@ -124,8 +108,7 @@ export function LockTable({ conn }: { conn: string }) {
         <ul className="max-h-40 overflow-auto rounded border border-warn/40 bg-warn/8 px-3 py-1.5 text-[12px]">
           {problems.map((p) => (
             <li key={`${p.key}:${p.code}`}>
-              <span className="font-mono">{escapeControls(p.key)}</span> — <span className="text-warn">{p.code}</span>:{" "}
-              {p.message}
+              <span className="font-mono">{escapeControls(p.key)}</span> — <span className="text-warn">{p.code}</span>: {p.message}
             </li>
           ))}
         </ul>
@@ -153,9 +136,7 @@ export function LockTable({ conn }: { conn: string }) {
             ))}
           </div>
           {meta && total === 0 ? (
-            <p className="px-3 py-6 text-muted">
-              {search ? "No locks match these filters." : "No locks in this connection right now."}
-            </p>
+            <p className="px-3 py-6 text-muted">{search ? "No locks match these filters." : "No locks in this connection right now."}</p>
           ) : null}
           <div className="relative" style={{ height: virtualizer.getTotalSize() }}>
             {items.map((item) => {
@@ -181,8 +162,7 @@ export function LockTable({ conn }: { conn: string }) {
         </div>
       </div>
       <p className="text-[11px] text-faint">
-        <kbd>j</kbd>/<kbd>k</kbd> move · <kbd>Enter</kbd> open · <kbd>/</kbd> filter keys · TTLs are re-read from the
-        store {REFRESH_TEXT}
+        <kbd>j</kbd>/<kbd>k</kbd> move · <kbd>Enter</kbd> open · <kbd>/</kbd> filter keys · TTLs are re-read from the store {REFRESH_TEXT}
       </p>
     </div>
   );

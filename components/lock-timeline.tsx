@@ -33,7 +33,7 @@ export function LockTimeline({ conn, lockKey }: { conn: string; lockKey: string 
         </span>
       </header>
       {q.error && !h ? <ErrorNote error={q.error} what="this lock's history" /> : null}
-      {!h ? (q.isPending ? <p className="text-muted">Loading history…</p> : null) : <TimelineBody h={h} />}
+      {!h ? q.isPending ? <p className="text-muted">Loading history…</p> : null : <TimelineBody h={h} />}
     </section>
   );
 }
@@ -66,7 +66,14 @@ function TimelineBody({ h }: { h: HistoryAnswer }) {
             <rect x="0" y="0" width="1000" height="30" className="fill-sunken" />
             {h.buckets.map((b) =>
               b.maxWaiters > 0 ? (
-                <rect key={b.t} x={x(b.t)} width={Math.max(1, x(b.t + h.step) - x(b.t))} y={30 - (b.maxWaiters / maxQ) * 30} height={(b.maxWaiters / maxQ) * 30} className="fill-contended/70">
+                <rect
+                  key={b.t}
+                  x={x(b.t)}
+                  width={Math.max(1, x(b.t + h.step) - x(b.t))}
+                  y={30 - (b.maxWaiters / maxQ) * 30}
+                  height={(b.maxWaiters / maxQ) * 30}
+                  className="fill-contended/70"
+                >
                   <title>{`${formatClock(new Date(b.t).toISOString())}: up to ${b.maxWaiters} waiting, ${b.acquisitions} acquisitions, ${b.handovers} handovers`}</title>
                 </rect>
               ) : null,
@@ -94,8 +101,7 @@ function Lane({ lane, segs, x, now, gaps }: { lane: string; segs: SegmentView[];
         <rect x="0" y="0" width="1000" height="16" className="fill-sunken" />
         {segs.map((s) => {
           const end = s.end ?? now;
-          const colour =
-            s.end === null ? "fill-accent" : s.endKind === "released" ? "fill-held/70" : s.endKind === "lost" ? "fill-expiring/70" : "fill-stale";
+          const colour = s.end === null ? "fill-accent" : s.endKind === "released" ? "fill-held/70" : s.endKind === "lost" ? "fill-expiring/70" : "fill-stale";
           const ended = s.endKind && s.endKind !== "released" ? `, ${END_WORDS[s.endKind] ?? s.endKind}${s.cause ? ` (${s.cause})` : ""}` : "";
           return (
             <rect
@@ -146,7 +152,9 @@ function Figures({ h }: { h: HistoryAnswer }) {
       {cell("hold p50 / p95 / p99", `${p(h.hold.p50)} / ${p(h.hold.p95)} / ${p(h.hold.p99)}`, "hold-percentiles")}
       {cell("wait p50 / p95 / p99", `${p(h.wait.p50)} / ${p(h.wait.p95)} / ${p(h.wait.p99)}`, "wait-percentiles")}
       {h.waitingNow !== undefined ? cell("waiting now", String(h.waitingNow) + (h.anonymous ? ` (${h.anonymous} not identified)` : ""), "waiting-now") : null}
-      {h.waitingNow !== undefined ? cell("longest current wait", h.longestCurrentWaitMs == null ? "–" : formatDuration(h.longestCurrentWaitMs), "longest-current-wait") : null}
+      {h.waitingNow !== undefined
+        ? cell("longest current wait", h.longestCurrentWaitMs == null ? "–" : formatDuration(h.longestCurrentWaitMs), "longest-current-wait")
+        : null}
       {h.waitedTotalMs !== undefined ? cell("waited (total)", formatDuration(h.waitedTotalMs), "waited-total") : null}
       {cell("acquisitions", String(h.acquisitions), "acquisitions")}
       {cell("handovers / min", String(h.handoversPerMin))}

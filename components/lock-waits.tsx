@@ -47,8 +47,8 @@ export function LockWaits({ conn, lockKey }: { conn: string; lockKey: string }) 
           {c.owners.map((o, k) => (
             <span key={k}>
               {k ? "; " : ""}
-              <OwnerName answer={a} owner={o} /> waits for <LockLink conn={conn} lock={c.locks[k]} name={a.lockNames[c.locks[k]] ?? c.locks[k]} deadlock />, held by{" "}
-              <OwnerName answer={a} owner={c.owners[(k + 1) % c.owners.length]} />
+              <OwnerName answer={a} owner={o} /> waits for <LockLink conn={conn} lock={c.locks[k]} name={a.lockNames[c.locks[k]] ?? c.locks[k]} deadlock />,
+              held by <OwnerName answer={a} owner={c.owners[(k + 1) % c.owners.length]} />
             </span>
           ))}
           . Nobody on it moves until one of them is stopped or a lock on it force-released.

@@ -43,18 +43,38 @@ export function LoginForm() {
       <form onSubmit={submit} className="flex flex-col gap-3">
         <label className="flex flex-col gap-1 text-sm">
           Name
-          <input data-testid="login-name" className="rounded border border-line bg-transparent px-2 py-1" autoComplete="username" value={name} onChange={(e) => setName(e.target.value)} required />
+          <input
+            data-testid="login-name"
+            className="rounded border border-line bg-transparent px-2 py-1"
+            autoComplete="username"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            required
+          />
         </label>
         <label className="flex flex-col gap-1 text-sm">
           Password
-          <input data-testid="login-password" type="password" className="rounded border border-line bg-transparent px-2 py-1" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+          <input
+            data-testid="login-password"
+            type="password"
+            className="rounded border border-line bg-transparent px-2 py-1"
+            autoComplete="current-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            required
+          />
         </label>
         {error ? (
           <p data-testid="login-error" role="alert" className="text-sm text-stale">
             {error}
           </p>
         ) : null}
-        <button data-testid="login-submit" type="submit" disabled={busy} className="rounded bg-accent px-3 py-1.5 text-sm font-medium text-white disabled:opacity-50">
+        <button
+          data-testid="login-submit"
+          type="submit"
+          disabled={busy}
+          className="rounded bg-accent px-3 py-1.5 text-sm font-medium text-white disabled:opacity-50"
+        >
           {busy ? "Signing in…" : "Sign in"}
         </button>
       </form>

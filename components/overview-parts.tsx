@@ -72,7 +72,12 @@ export function RecentEvents({ data, labels }: { data: OverviewAnswer; labels: M
       ) : (
         <ul className="flex max-h-72 flex-col divide-y divide-line/60 overflow-auto">
           {data.recent.map((e, i) => (
-            <li key={`${e.at}-${e.kind}-${e.key ?? ""}-${i}`} data-testid="recent-event" data-kind={e.kind} className="flex flex-wrap items-baseline gap-x-2 py-1">
+            <li
+              key={`${e.at}-${e.kind}-${e.key ?? ""}-${i}`}
+              data-testid="recent-event"
+              data-kind={e.kind}
+              className="flex flex-wrap items-baseline gap-x-2 py-1"
+            >
               <span className="tabular-nums text-muted">{when(e.at, data.now)}</span>
               <span className={`font-medium ${KIND[e.kind]?.colour ?? ""}`}>{KIND[e.kind]?.text ?? e.kind}</span>
               <span className="text-faint">{e.connection ? (labels.get(e.connection) ?? e.connection) : "all connections"}</span>
@@ -138,7 +143,19 @@ const H = 36;
  * Sparkline: waiters (line) and locks with waiters (bars) over the trend window; stretches in
  * which the store was out of sight are hatched, not drawn through.
  */
-export function Sparkline({ points, gaps, now, stepMs, windowMs = 3_600_000 }: { points: TrendPoint[]; gaps: HistoryGap[]; now: number; stepMs: number; windowMs?: number }) {
+export function Sparkline({
+  points,
+  gaps,
+  now,
+  stepMs,
+  windowMs = 3_600_000,
+}: {
+  points: TrendPoint[];
+  gaps: HistoryGap[];
+  now: number;
+  stepMs: number;
+  windowMs?: number;
+}) {
   const from = now - windowMs;
   const x = (t: number) => ((Math.max(from, Math.min(now, t)) - from) / windowMs) * W;
   const max = Math.max(1, ...points.map((p) => Math.max(p.waiters, p.contended)));
@@ -158,7 +175,15 @@ export function Sparkline({ points, gaps, now, stepMs, windowMs = 3_600_000 }: {
     ? `last hour: up to ${peak} waiting; now ${last.waiters} waiting on ${last.contended} lock${last.contended === 1 ? "" : "s"}`
     : "no samples yet";
   return (
-    <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="h-9 w-full" role="img" aria-label={label} data-testid="sparkline" data-points={points.length}>
+    <svg
+      viewBox={`0 0 ${W} ${H}`}
+      preserveAspectRatio="none"
+      className="h-9 w-full"
+      role="img"
+      aria-label={label}
+      data-testid="sparkline"
+      data-points={points.length}
+    >
       <title>{label}</title>
       <rect x="0" y="0" width={W} height={H} className="fill-sunken" />
       {gaps.map((g) => (
@@ -169,7 +194,14 @@ export function Sparkline({ points, gaps, now, stepMs, windowMs = 3_600_000 }: {
       ))}
       {points.map((p) =>
         !p.stale && p.contended > 0 ? (
-          <rect key={`c${p.t}`} x={x(p.t - stepMs)} width={Math.max(1, x(p.t) - x(p.t - stepMs) - 0.5)} y={y(p.contended)} height={H - 2 - y(p.contended)} className="fill-contended/30" />
+          <rect
+            key={`c${p.t}`}
+            x={x(p.t - stepMs)}
+            width={Math.max(1, x(p.t) - x(p.t - stepMs) - 0.5)}
+            y={y(p.contended)}
+            height={H - 2 - y(p.contended)}
+            className="fill-contended/30"
+          />
         ) : null,
       )}
       {runs.map((run) => (

@@ -10,16 +10,7 @@
 //   ["search", q]                           overview search across connections
 
 import { queryOptions } from "@tanstack/react-query";
-import {
-  ApiError,
-  fetchAudit,
-  fetchConnections,
-  fetchLock,
-  fetchLocksPage,
-  fetchSettings,
-  fetchWhoami,
-  type LocksQuery,
-} from "./api";
+import { ApiError, fetchAudit, fetchConnections, fetchLock, fetchLocksPage, fetchSettings, fetchWhoami, type LocksQuery } from "./api";
 
 /**
  * Every view on a page re-reads at this one rate (the lock, its table, the header's connection
@@ -85,8 +76,7 @@ export const lockQuery = (conn: string, key: string) =>
     queryKey: keys.lock(conn, key),
     queryFn: ({ signal }) => fetchLock(conn, key, signal),
     // Each call re-reads the key from the store: the TTL bar follows the store.
-    refetchInterval: (query) =>
-      query.state.error instanceof ApiError && query.state.error.status === 404 ? false : REFRESH_MS,
+    refetchInterval: (query) => (query.state.error instanceof ApiError && query.state.error.status === 404 ? false : REFRESH_MS),
     retry: retryUnlessClientError,
   });
 

@@ -27,15 +27,13 @@ export function StaleAck({
       <p>
         <strong className="text-stale">▲ {seconds === null ? "This view was never confirmed." : `This view is ${seconds} s old.`}</strong>{" "}
         {freshness.confirmedAt ? `Last confirmed ${formatClock(freshness.confirmedAt)}` : "No read has succeeded"}
-        {message ? ` (${message})` : ""}. The lock may have changed since; the release is still conditional on exactly the
-        holding you saw, so a changed lock is left alone.
+        {message ? ` (${message})` : ""}. The lock may have changed since; the release is still conditional on exactly the holding you saw, so a changed lock is
+        left alone.
       </p>
       {seconds !== null ? (
         <label className="flex items-start gap-2 font-medium">
           <input type="checkbox" data-testid="stale-ack" checked={acked} disabled={disabled} onChange={(e) => onAck(e.target.checked)} className="mt-0.5" />
-          <span>
-            I know the view is {seconds} s old and want to release anyway
-          </span>
+          <span>I know the view is {seconds} s old and want to release anyway</span>
         </label>
       ) : (
         <p className="text-muted">A view that was never read cannot be released: wait for the store to answer.</p>

@@ -33,7 +33,9 @@ const MIN_REASON = 3;
 
 /** A mode's words when the answer carries no plan for it (each store's plans say what their modes do). */
 function modeText(mode: ReleaseMode): string {
-  return mode === "delete" ? "Delete only this lock's key(s), and only if they still hold exactly what you saw." : `${mode}: re-read the lock to see what it does`;
+  return mode === "delete"
+    ? "Delete only this lock's key(s), and only if they still hold exactly what you saw."
+    : `${mode}: re-read the lock to see what it does`;
 }
 
 /**
@@ -93,8 +95,7 @@ export function ReleaseDialog({ conn, lock, plan, freshness, liveFence, onClose,
   const reasonOk = reason.trim().length >= MIN_REASON;
   // Only answers that mean "nothing was attempted" may be sent again: a bad reason, a store
   // that could not be reached. "changed" and "unknown" need a fresh look first.
-  const retryable =
-    result?.kind === "error" && (result.code === "bad_request" || result.code === "unreachable" || result.code === "stale_ack_required");
+  const retryable = result?.kind === "error" && (result.code === "bad_request" || result.code === "unreachable" || result.code === "stale_ack_required");
   const canSend = reasonOk && (!stale || acked) && !pending && (!result || retryable);
   const changedWhileOpen = !result && liveFence !== undefined && liveFence !== lock.fence;
   const defaultMode = modes[0] ?? "delete";
@@ -162,12 +163,28 @@ export function ReleaseDialog({ conn, lock, plan, freshness, liveFence, onClose,
           <fieldset className="flex flex-col gap-1" data-testid="release-targets">
             <legend className="mb-1 text-muted">Which holders</legend>
             <label className="flex items-start gap-2">
-              <input type="radio" name={`${id}-target`} value="" checked={!targetId} onChange={() => setTargetId("")} disabled={pending || !!result} className="mt-0.5" />
+              <input
+                type="radio"
+                name={`${id}-target`}
+                value=""
+                checked={!targetId}
+                onChange={() => setTargetId("")}
+                disabled={pending || !!result}
+                className="mt-0.5"
+              />
               <span>All {targets.length} holders: every slot seen is freed</span>
             </label>
             {targets.map((t) => (
               <label key={t.id} className="flex items-start gap-2">
-                <input type="radio" name={`${id}-target`} value={t.id} checked={targetId === t.id} onChange={() => setTargetId(t.id)} disabled={pending || !!result} className="mt-0.5" />
+                <input
+                  type="radio"
+                  name={`${id}-target`}
+                  value={t.id}
+                  checked={targetId === t.id}
+                  onChange={() => setTargetId(t.id)}
+                  disabled={pending || !!result}
+                  className="mt-0.5"
+                />
                 <span>
                   Only <span className="font-mono">{escapeControls(t.label)}</span>
                 </span>
@@ -213,8 +230,7 @@ export function ReleaseDialog({ conn, lock, plan, freshness, liveFence, onClose,
             <strong>The holder is NOT told.</strong> If it is alive it may keep writing —{" "}
             {lock.fencingToken ? (
               <>
-                fencing token <span className="font-mono font-semibold">{lock.fencingToken}</span> is the guard it should
-                check.
+                fencing token <span className="font-mono font-semibold">{lock.fencingToken}</span> is the guard it should check.
               </>
             ) : (
               <>this lock has no fencing token, so nothing stops a paused holder&apos;s late writes.</>
@@ -276,9 +292,7 @@ export function ReleaseDialog({ conn, lock, plan, freshness, liveFence, onClose,
         </div>
 
         <div className="flex flex-col gap-1">
-          <span className="text-muted">
-            Equivalent{mode !== defaultMode && !plans?.[mode] ? ` (for ${defaultMode})` : ""}:
-          </span>
+          <span className="text-muted">Equivalent{mode !== defaultMode && !plans?.[mode] ? ` (for ${defaultMode})` : ""}:</span>
           <div className="flex items-start gap-2">
             <pre className="min-w-0 flex-1 overflow-x-auto rounded bg-sunken px-2 py-1.5 font-mono text-[12px] whitespace-pre-wrap break-all">
               <code>{shown.command}</code>

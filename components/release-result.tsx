@@ -55,8 +55,7 @@ export function ResultView({ result, onReview, onDone }: { result: ReleaseResult
         <p>
           {cur && cur.holders[0] ? (
             <>
-              Now held by <span title={whoText(cur.holders[0]).title}>{escapeControls(whoText(cur.holders[0]).who)}</span> ·{" "}
-              {lockStatus(cur)}
+              Now held by <span title={whoText(cur.holders[0]).title}>{escapeControls(whoText(cur.holders[0]).who)}</span> · {lockStatus(cur)}
               {cur.fencingToken ? ` · fencing token ${cur.fencingToken}` : ""} · read {formatClock(cur.observedAt)}
             </>
           ) : cur ? (
@@ -66,12 +65,7 @@ export function ResultView({ result, onReview, onDone }: { result: ReleaseResult
           )}
         </p>
         {result.message ? <p className="text-muted">{result.message}</p> : null}
-        <button
-          type="button"
-          data-testid="release-review"
-          onClick={onReview}
-          className="mt-1 rounded border border-line px-2 py-0.5 hover:bg-hover"
-        >
+        <button type="button" data-testid="release-review" onClick={onReview} className="mt-1 rounded border border-line px-2 py-0.5 hover:bg-hover">
           Review
         </button>
       </div>
@@ -94,9 +88,8 @@ export function ResultView({ result, onReview, onDone }: { result: ReleaseResult
       <div data-testid="release-result" data-outcome="pending" role="status" className={`${box} border-line bg-sunken`}>
         <p className="font-semibold">Waiting for a second operator — nothing is released yet.</p>
         <p className="text-muted">
-          This connection needs two people for a release. Another operator must approve it on the Audit page before{" "}
-          {formatClock(result.expiresAt)}; it then runs with the fence you saw, so a lock that changed meanwhile is still
-          left alone.
+          This connection needs two people for a release. Another operator must approve it on the Audit page before {formatClock(result.expiresAt)}; it then
+          runs with the fence you saw, so a lock that changed meanwhile is still left alone.
         </p>
       </div>
     );
@@ -106,8 +99,8 @@ export function ResultView({ result, onReview, onDone }: { result: ReleaseResult
       <div data-testid="release-result" data-outcome="unknown" role="alert" className={`${box} border-warn/50 bg-warn/10`}>
         <p className="font-semibold text-warn">Outcome unknown — the store did not answer after the release was sent.</p>
         <p>
-          It may or may not have been released. LockDeck does not send it again: it re-reads the lock and records what it
-          finds. Do not retry until that is known.
+          It may or may not have been released. LockDeck does not send it again: it re-reads the lock and records what it finds. Do not retry until that is
+          known.
         </p>
         {result.requestId ? <Reconciliation requestId={result.requestId} /> : null}
         <button type="button" onClick={onReview} className="mt-1 rounded border border-line px-2 py-0.5 hover:bg-hover">

@@ -13,8 +13,8 @@ export function SettingsForm({ conn }: { conn: string }) {
     <div className="mx-auto flex w-full max-w-[860px] flex-col gap-3 p-4">
       <h2 className="text-[15px] font-semibold">Read settings</h2>
       <p className="text-muted">
-        How LockDeck reads this connection. Stronger reads show exactly what the store agreed on, at the cost of load on
-        its leader or primary; weaker reads can lag behind a failover.
+        How LockDeck reads this connection. Stronger reads show exactly what the store agreed on, at the cost of load on its leader or primary; weaker reads can
+        lag behind a failover.
       </p>
       {error ? <ErrorNote error={error} what="settings" /> : null}
       {isPending ? <p className="text-muted">Loading…</p> : null}
@@ -65,8 +65,7 @@ function Form({ conn, saved }: { conn: string; saved: ConnectionSettings }) {
             />
             <span className="flex flex-col">
               <span>
-                <span className="font-medium">{o.label}</span>{" "}
-                <span className="font-mono text-[12px] text-faint">{o.value}</span>
+                <span className="font-medium">{o.label}</span> <span className="font-mono text-[12px] text-faint">{o.value}</span>
                 {o.value === saved.consistency ? <span className="ml-2 text-[12px] text-muted">(current)</span> : null}
               </span>
               <span className="text-muted">{o.description}</span>
@@ -76,26 +75,25 @@ function Form({ conn, saved }: { conn: string; saved: ConnectionSettings }) {
       </fieldset>
 
       {hasReplicas ? (
-      <div className="flex flex-col gap-1">
-        <label htmlFor={`${id}-replicas`} className="font-medium">
-          Wait for replicas
-        </label>
-        <input
-          id={`${id}-replicas`}
-          type="number"
-          min={0}
-          step={1}
-          value={waitReplicas}
-          onChange={(e) => setWaitReplicas(e.target.value)}
-          aria-invalid={!valid}
-          aria-describedby={`${id}-replicas-hint`}
-          className="w-28 rounded border border-line bg-sunken px-2 py-1 tabular-nums"
-        />
-        <span id={`${id}-replicas-hint`} className="text-[12px] text-muted">
-          How many replicas must acknowledge a force-release before LockDeck reports it (e.g. Redis WAIT); 0 = do
-          not wait.
-        </span>
-      </div>
+        <div className="flex flex-col gap-1">
+          <label htmlFor={`${id}-replicas`} className="font-medium">
+            Wait for replicas
+          </label>
+          <input
+            id={`${id}-replicas`}
+            type="number"
+            min={0}
+            step={1}
+            value={waitReplicas}
+            onChange={(e) => setWaitReplicas(e.target.value)}
+            aria-invalid={!valid}
+            aria-describedby={`${id}-replicas-hint`}
+            className="w-28 rounded border border-line bg-sunken px-2 py-1 tabular-nums"
+          />
+          <span id={`${id}-replicas-hint`} className="text-[12px] text-muted">
+            How many replicas must acknowledge a force-release before LockDeck reports it (e.g. Redis WAIT); 0 = do not wait.
+          </span>
+        </div>
       ) : null}
 
       <div className="flex items-center gap-3">

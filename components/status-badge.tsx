@@ -15,14 +15,9 @@ export const STATUS_STYLE: Record<LockStatus, { icon: string; text: string; bg: 
  * data-testid="lock-status" (with data-status), so tests read "contended", not the icon.
  */
 export function StatusBadge({ status, gone = false }: { status: LockStatus; gone?: boolean }) {
-  const s = gone
-    ? { icon: "×", text: "text-faint line-through", bg: "", hint: "released: the store no longer has it" }
-    : STATUS_STYLE[status];
+  const s = gone ? { icon: "×", text: "text-faint line-through", bg: "", hint: "released: the store no longer has it" } : STATUS_STYLE[status];
   return (
-    <span
-      className={`inline-flex items-center gap-1 rounded px-1.5 text-[12px] leading-5 font-medium ${s.text} ${s.bg}`}
-      title={s.hint}
-    >
+    <span className={`inline-flex items-center gap-1 rounded px-1.5 text-[12px] leading-5 font-medium ${s.text} ${s.bg}`} title={s.hint}>
       <span aria-hidden className="w-3 text-center">
         {s.icon}
       </span>

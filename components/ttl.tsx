@@ -49,7 +49,12 @@ export function Ttl({ lock, precise = false, wide = false }: { lock: LockView; p
     // ZooKeeper: an ephemeral holder node lives exactly as long as its session, whose time left
     // the store does not report. Not "never expires".
     return (
-      <span data-testid="lock-ttl" data-ttl-source="zk-session" className="text-muted" title="The holder's ephemeral node is deleted when its ZooKeeper session ends; ZooKeeper does not report how long that is.">
+      <span
+        data-testid="lock-ttl"
+        data-ttl-source="zk-session"
+        className="text-muted"
+        title="The holder's ephemeral node is deleted when its ZooKeeper session ends; ZooKeeper does not report how long that is."
+      >
         {lock.holders.length === 0 ? "–" : "while its session lives"}
       </span>
     );
@@ -57,17 +62,11 @@ export function Ttl({ lock, precise = false, wide = false }: { lock: LockView; p
   const granted = grantedTtl(lock);
   const ttl = lock.ttlMs;
   const fraction = ttl !== null && granted ? Math.max(0, Math.min(1, ttl / granted)) : null;
-  const title =
-    ttl === null
-      ? "never expires"
-      : `${SOURCE[lock.ttlSource]}: ${ttl} ms left at the store read${granted ? ` of ${granted} ms granted` : ""}`;
+  const title = ttl === null ? "never expires" : `${SOURCE[lock.ttlSource]}: ${ttl} ms left at the store read${granted ? ` of ${granted} ms granted` : ""}`;
   return (
     <span className="inline-flex items-center gap-1.5 tabular-nums" title={title}>
       {fraction !== null ? (
-        <span
-          aria-hidden
-          className={`relative inline-block overflow-hidden rounded-sm bg-sunken ${wide ? "h-2.5 w-40" : "h-2 w-10"}`}
-        >
+        <span aria-hidden className={`relative inline-block overflow-hidden rounded-sm bg-sunken ${wide ? "h-2.5 w-40" : "h-2 w-10"}`}>
           <span className={`absolute inset-y-0 left-0 ${barColour(fraction)}`} style={{ width: `${fraction * 100}%` }} />
         </span>
       ) : null}

@@ -49,8 +49,7 @@ export function useTableKeys(opts: {
       if (e.key === "j" || e.key === "k" || e.key === "ArrowDown" || e.key === "ArrowUp") {
         e.preventDefault();
         const down = e.key === "j" || e.key === "ArrowDown";
-        const next =
-          cur === null ? (virtualizer.range?.startIndex ?? 0) : Math.max(0, Math.min(count - 1, cur + (down ? 1 : -1)));
+        const next = cur === null ? (virtualizer.range?.startIndex ?? 0) : Math.max(0, Math.min(count - 1, cur + (down ? 1 : -1)));
         setSelected(next);
         virtualizer.scrollToIndex(next, { align: "auto" });
       } else if (e.key === "Enter" && cur !== null) {

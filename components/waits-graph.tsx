@@ -54,7 +54,15 @@ export function graphOf(a: WaitsAnswer): { nodes: GNode[]; edges: GEdge[]; hidde
     const info = a.owners[o];
     const t = info ? whoText(info.party) : { who: o, title: o };
     const prev = nodes.get(id);
-    nodes.set(id, { id, kind: "owner", label: cut(t.who), title: `${t.title}\nowner ${o}${info?.dead ? `\nDEAD: ${info.dead}` : ""}`, key: o, hot: hot || !!prev?.hot, dead: !!info?.dead });
+    nodes.set(id, {
+      id,
+      kind: "owner",
+      label: cut(t.who),
+      title: `${t.title}\nowner ${o}${info?.dead ? `\nDEAD: ${info.dead}` : ""}`,
+      key: o,
+      hot: hot || !!prev?.hot,
+      dead: !!info?.dead,
+    });
     return id;
   };
   let hidden = 0;
@@ -138,7 +146,14 @@ type Laid = ReturnType<typeof layout>;
 /** One connected part of the graph, as its own SVG (`id` keeps its arrow markers apart). */
 function GraphPart({ conn, part, id }: { conn: string; part: Laid; id: number }) {
   return (
-    <svg width={part.width} height={part.height} viewBox={`0 0 ${part.width} ${part.height}`} role="img" aria-label="wait-for graph" className="shrink-0 text-[12px]">
+    <svg
+      width={part.width}
+      height={part.height}
+      viewBox={`0 0 ${part.width} ${part.height}`}
+      role="img"
+      aria-label="wait-for graph"
+      className="shrink-0 text-[12px]"
+    >
       <defs>
         <marker id={`wg-arrow-${id}`} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
           <path d="M0,0 L10,5 L0,10 z" className="fill-muted" />

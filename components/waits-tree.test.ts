@@ -3,7 +3,14 @@ import type { WaitsAnswer } from "@/lib/waits/types";
 import { blockingTree } from "./waits-tree";
 
 const edge = (waiter: string, lock: string, holder: string, deadlock = false, position = 1) => ({ waiter, lock, holder, lockName: lock, deadlock, position });
-const owner = (key: string, extra: Partial<WaitsAnswer["owners"][string]> = {}) => ({ key, party: { id: key }, holds: 1, waitsFor: [], deadlocked: false, ...extra });
+const owner = (key: string, extra: Partial<WaitsAnswer["owners"][string]> = {}) => ({
+  key,
+  party: { id: key },
+  holds: 1,
+  waitsFor: [],
+  deadlocked: false,
+  ...extra,
+});
 
 describe("blockingTree", () => {
   it("dead holders first, then each deadlock once, then the biggest and deepest blockers", () => {
@@ -23,11 +30,13 @@ describe("blockingTree", () => {
         edge("W", "z", "Z"),
       ],
       owners: Object.fromEntries(
-        ["A", "B", "C", "X", "P", "Q", "R", "W"].map((k) => [k, owner(k)]).concat([
-          ["D1", owner("D1", { deadlocked: true })],
-          ["D2", owner("D2", { deadlocked: true })],
-          ["Z", owner("Z", { dead: "its lease is not renewed" })],
-        ]),
+        ["A", "B", "C", "X", "P", "Q", "R", "W"]
+          .map((k) => [k, owner(k)])
+          .concat([
+            ["D1", owner("D1", { deadlocked: true })],
+            ["D2", owner("D2", { deadlocked: true })],
+            ["Z", owner("Z", { dead: "its lease is not renewed" })],
+          ]),
       ),
       cycles: [{ owners: ["D1", "D2"], locks: ["d2", "d1"] }],
     };

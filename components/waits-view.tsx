@@ -40,7 +40,12 @@ export function OwnerName({ answer, owner }: { answer: Pick<WaitsAnswer, "owners
 
 export function LockLink({ conn, lock, name, deadlock }: { conn: string; lock: string; name: string; deadlock?: boolean }) {
   return (
-    <Link href={lockHref(conn, lock)} data-testid="waits-lock" data-key={lock} className={`font-mono break-all hover:underline ${deadlock ? "text-stale" : "text-accent"}`}>
+    <Link
+      href={lockHref(conn, lock)}
+      data-testid="waits-lock"
+      data-key={lock}
+      className={`font-mono break-all hover:underline ${deadlock ? "text-stale" : "text-accent"}`}
+    >
       {escapeControls(name)}
     </Link>
   );
@@ -59,7 +64,8 @@ export function WaitsView({ conn }: { conn: string }) {
         {c ? <ModeBadge mode={c} consistency={c.consistency} /> : null}
         {data ? (
           <span className="text-muted" data-testid="waits-summary">
-            {plural(data.cycles.length, "deadlock")} · {plural(data.edgesTotal, "wait")} · {plural(tree?.nodes.size ?? 0, "client")} blocking others · re-read {REFRESH_TEXT}
+            {plural(data.cycles.length, "deadlock")} · {plural(data.edgesTotal, "wait")} · {plural(tree?.nodes.size ?? 0, "client")} blocking others · re-read{" "}
+            {REFRESH_TEXT}
           </span>
         ) : null}
       </div>
@@ -99,8 +105,9 @@ export function WaitsView({ conn }: { conn: string }) {
               <ol key={i} data-testid="waits-cycle" className="flex flex-col gap-0.5 rounded border border-stale/40 bg-stale/5 px-3 py-2">
                 {cy.owners.map((o, k) => (
                   <li key={k}>
-                    <OwnerName answer={data} owner={o} /> waits for <LockLink conn={conn} lock={cy.locks[k]} name={data.lockNames[cy.locks[k]] ?? cy.locks[k]} deadlock />{" "}
-                    held by <OwnerName answer={data} owner={cy.owners[(k + 1) % cy.owners.length]} />
+                    <OwnerName answer={data} owner={o} /> waits for{" "}
+                    <LockLink conn={conn} lock={cy.locks[k]} name={data.lockNames[cy.locks[k]] ?? cy.locks[k]} deadlock /> held by{" "}
+                    <OwnerName answer={data} owner={cy.owners[(k + 1) % cy.owners.length]} />
                   </li>
                 ))}
               </ol>

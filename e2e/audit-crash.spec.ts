@@ -53,7 +53,9 @@ test("kill -9 during a burst of releases: every intent on disk ends reconciled w
     });
     const base = lockdeck.url;
     const trailFile = path.join(lockdeck.dataDir, "audit.jsonl");
-    await expect.poll(async () => ((await (await fetch(`${base}/api/connections/r/locks?limit=100`)).json()) as { total: number }).total, { timeout: 20_000 }).toBe(LOCKS);
+    await expect
+      .poll(async () => ((await (await fetch(`${base}/api/connections/r/locks?limit=100`)).json()) as { total: number }).total, { timeout: 20_000 })
+      .toBe(LOCKS);
     const page1 = (await (await fetch(`${base}/api/connections/r/locks?limit=100`)).json()) as { locks: Array<{ key: string; fence: string }> };
     const fences = new Map(page1.locks.map((l) => [l.key, l.fence]));
 
@@ -87,7 +89,9 @@ test("kill -9 during a burst of releases: every intent on disk ends reconciled w
     for (const k of keys) if (!(await redis.exists(k))) deleted.push(k);
     expect(deleted.length).toBeGreaterThan(0);
     for (const k of deleted) expect(intentKeys.has(k), `${k} was deleted with no intent on disk`).toBe(true);
-    console.log(`at the crash: ${intents.size} intents, ${atCrash.lines.length - intents.size} outcomes, ${deleted.length} locks deleted, ${atCrash.torn} torn lines`);
+    console.log(
+      `at the crash: ${intents.size} intents, ${atCrash.lines.length - intents.size} outcomes, ${deleted.length} locks deleted, ${atCrash.torn} torn lines`,
+    );
 
     // A crash mid-write on a filesystem that tears lines leaves a fragment like this one.
     appendFileSync(trailFile, '{"action":"release","requestId":"torn-by-the-crash","phase":"intent","act');
@@ -98,10 +102,13 @@ test("kill -9 during a burst of releases: every intent on disk ends reconciled w
     const trail = async () => (await (await fetch(`${base}/api/audit?limit=5000`)).json()) as Trail;
     // Every intent on disk gets an outcome: written before the crash, or reconciled now.
     await expect
-      .poll(async () => {
-        const outcomes = new Set((await trail()).entries.filter((e) => e.phase === "outcome" && e.outcome !== "unknown").map((e) => e.requestId));
-        return [...intents.keys()].filter((id) => !outcomes.has(id));
-      }, { timeout: 30_000, message: "every intent has an outcome" })
+      .poll(
+        async () => {
+          const outcomes = new Set((await trail()).entries.filter((e) => e.phase === "outcome" && e.outcome !== "unknown").map((e) => e.requestId));
+          return [...intents.keys()].filter((id) => !outcomes.has(id));
+        },
+        { timeout: 30_000, message: "every intent has an outcome" },
+      )
       .toEqual([]);
     const after = await trail();
     expect(after.chainProblems).toEqual([expect.objectContaining({ line: tornLine, kind: "torn" })]);

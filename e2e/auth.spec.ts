@@ -41,7 +41,11 @@ async function evalCalls(): Promise<number> {
 
 test("nobody signed in gets 401 everywhere, whatever middleware headers they send", async ({ request }) => {
   for (const path of ["/api/connections", "/api/connections/vault/locks", "/api/audit", "/api/events"]) {
-    const variants: Array<Record<string, string>> = [{}, { "x-middleware-subrequest": "middleware:middleware:middleware:middleware:middleware" }, { "x-middleware-subrequest": "src/middleware" }];
+    const variants: Array<Record<string, string>> = [
+      {},
+      { "x-middleware-subrequest": "middleware:middleware:middleware:middleware:middleware" },
+      { "x-middleware-subrequest": "src/middleware" },
+    ];
     for (const extra of variants) {
       const res = await request.get(path, { headers: extra });
       expect(res.status(), `${path} ${JSON.stringify(extra)}`).toBe(401);
@@ -99,7 +103,15 @@ test("an operator's release through the UI is audited with the right actor and r
   expect(await redis.exists(lock.key)).toBe(0);
   const { entries, chainBrokenAt } = await (await page.request.get(`/api/audit?key=${encodeURIComponent(lock.key)}`)).json();
   expect(chainBrokenAt).toBeNull();
-  expect(entries.map((e: { phase: string; actor: string; role: string; reason: string; outcome?: string }) => [e.phase, e.actor, e.role, e.reason, e.outcome ?? null])).toEqual([
+  expect(
+    entries.map((e: { phase: string; actor: string; role: string; reason: string; outcome?: string }) => [
+      e.phase,
+      e.actor,
+      e.role,
+      e.reason,
+      e.outcome ?? null,
+    ]),
+  ).toEqual([
     ["outcome", "ana", "operator", "stuck after deploy, INC-4242", "applied"],
     ["intent", "ana", "operator", "stuck after deploy, INC-4242", null],
   ]);

@@ -23,7 +23,9 @@ test("the contention page lists the locks that are stale right now, each a link 
   await expect(page.getByTestId("lock-status").first()).toContainText(/stale/i);
 });
 
-test("the lock table's keyboard and its place: j selects, Enter opens, ← locks comes back filtered with the selection kept, / focuses the key filter", async ({ page }) => {
+test("the lock table's keyboard and its place: j selects, Enter opens, ← locks comes back filtered with the selection kept, / focuses the key filter", async ({
+  page,
+}) => {
   await page.goto("/c/demo?sort=key&dir=asc");
   const rows = page.getByTestId("lock-row");
   await expect.poll(async () => rows.count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(3);

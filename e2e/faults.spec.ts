@@ -60,9 +60,7 @@ test("a release whose reply is lost says 'outcome unknown' in plain words, then 
 test("20 operators confirm the same release at once: exactly one applies, the other 19 get 409", async () => {
   const key = `faults:concurrent:${Date.now()}`;
   await redis.set(key, token(), "PX", 120_000);
-  await expect
-    .poll(async () => (await fetch(`${lockdeck.url}/api/connections/r/lock?key=${encodeURIComponent(key)}`)).status, { timeout: 10_000 })
-    .toBe(200);
+  await expect.poll(async () => (await fetch(`${lockdeck.url}/api/connections/r/lock?key=${encodeURIComponent(key)}`)).status, { timeout: 10_000 }).toBe(200);
   const { lock } = (await (await fetch(`${lockdeck.url}/api/connections/r/lock?key=${encodeURIComponent(key)}`)).json()) as { lock: { fence: string } };
   const answers = await Promise.all(
     Array.from({ length: 20 }, (_, i) =>
@@ -81,7 +79,9 @@ test("20 operators confirm the same release at once: exactly one applies, the ot
   }
   expect(await redis.exists(key)).toBe(0);
   // One intent reached the store; every attempt is in the audit trail.
-  const trail = (await (await fetch(`${lockdeck.url}/api/audit?key=${encodeURIComponent(key)}`)).json()) as { entries: Array<{ phase: string; outcome?: string }> };
+  const trail = (await (await fetch(`${lockdeck.url}/api/audit?key=${encodeURIComponent(key)}`)).json()) as {
+    entries: Array<{ phase: string; outcome?: string }>;
+  };
   expect(trail.entries.filter((e) => e.phase === "intent")).toHaveLength(1);
   expect(trail.entries.filter((e) => e.outcome === "applied")).toHaveLength(1);
   expect(trail.entries.filter((e) => e.outcome === "precondition_failed")).toHaveLength(19);

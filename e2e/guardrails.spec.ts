@@ -32,10 +32,17 @@ async function signedFenceOf(request: APIRequestContext, conn: string, key: stri
 }
 
 /** Every attempt answers 400 with the code and a message naming the field, and is audited as refused. */
-async function refused(request: APIRequestContext, conn: string, attempts: Array<{ key: string; fence: string; mode?: string; code: string; message: RegExp }>) {
+async function refused(
+  request: APIRequestContext,
+  conn: string,
+  attempts: Array<{ key: string; fence: string; mode?: string; code: string; message: RegExp }>,
+) {
   const reason = `attack ${rand()}`;
   for (const a of attempts) {
-    const res = await request.post(`/api/connections/${conn}/lock/release`, { headers: csrf, data: { key: a.key, fence: a.fence, reason, mode: a.mode ?? "delete" } });
+    const res = await request.post(`/api/connections/${conn}/lock/release`, {
+      headers: csrf,
+      data: { key: a.key, fence: a.fence, reason, mode: a.mode ?? "delete" },
+    });
     expect(res.status(), `${conn} ${a.key}`).toBe(400);
     const body = await res.json();
     expect(body.error.code).toBe(a.code);
@@ -66,7 +73,12 @@ test("Redis: a fence edited to name a key outside the patterns, re-aimed or unsi
     await refused(request, "redis", [
       { key: victim, fence: forge(fence, (b) => (b.k = victim)), code: "bad_fence", message: /^fence: signature/ },
       { key: victim, fence, code: "bad_fence", message: /^fence: made for another key/ },
-      { key: victim, fence: unsigned("redis", victim, "redis.token", { t: "string", v: Buffer.from("s3cr3t").toString("base64") }), code: "bad_fence", message: /^fence: / },
+      {
+        key: victim,
+        fence: unsigned("redis", victim, "redis.token", { t: "string", v: Buffer.from("s3cr3t").toString("base64") }),
+        code: "bad_fence",
+        message: /^fence: /,
+      },
     ]);
     await readRefused(request, "redis", victim, "out_of_scope");
     expect(await redis.get(victim)).toBe("s3cr3t");
@@ -120,7 +132,15 @@ test("ZooKeeper: znodes outside the lock directory or the roots, and '..' paths,
       { key: dir, fence: forge(fence, (b) => (b.h.nodes = JSON.stringify([[`${config}/db`, 0, "1"]]))), code: "bad_fence", message: /^fence: signature/ },
       { key: config, fence: forge(fence, (b) => (b.k = config)), code: "bad_fence", message: /^fence: signature/ },
       { key: `${config}/db`, fence, code: "bad_fence", message: /^fence: made for another key/ },
-      { key: `/locks/../${config.slice(1)}/db`, fence: unsigned("zookeeper", `/locks/../${config.slice(1)}/db`, "zk.recipe", { t: "zk", nodes: JSON.stringify([[`/locks/../${config.slice(1)}/db`, 0, "1"]]) }), code: "bad_fence", message: /^fence: / },
+      {
+        key: `/locks/../${config.slice(1)}/db`,
+        fence: unsigned("zookeeper", `/locks/../${config.slice(1)}/db`, "zk.recipe", {
+          t: "zk",
+          nodes: JSON.stringify([[`/locks/../${config.slice(1)}/db`, 0, "1"]]),
+        }),
+        code: "bad_fence",
+        message: /^fence: /,
+      },
     ]);
     await readRefused(request, "zookeeper", `${config}/db`, "out_of_scope");
     await readRefused(request, "zookeeper", `/locks/../${config.slice(1)}/db`, "bad_key");
@@ -147,9 +167,20 @@ test("Consul: keys outside the prefixes, '..' and %2E%2E escapes, and foreign se
   try {
     const fence = await signedFenceOf(request, "consul", lockKey);
     await refused(request, "consul", [
-      { key: victim, fence: forge(fence, (b) => ((b.k = victim), (b.h.s = victimSession))), mode: "destroy-session", code: "bad_fence", message: /^fence: signature/ },
+      {
+        key: victim,
+        fence: forge(fence, (b) => ((b.k = victim), (b.h.s = victimSession))),
+        mode: "destroy-session",
+        code: "bad_fence",
+        message: /^fence: signature/,
+      },
       { key: victim, fence, mode: "destroy-session", code: "bad_fence", message: /^fence: made for another key/ },
-      { key: "e2e/../../agent/self", fence: unsigned("consul", "e2e/../../agent/self", "consul.lock", { t: "kv", mi: 1, li: 1, s: victimSession }), code: "bad_fence", message: /^fence: / },
+      {
+        key: "e2e/../../agent/self",
+        fence: unsigned("consul", "e2e/../../agent/self", "consul.lock", { t: "kv", mi: 1, li: 1, s: victimSession }),
+        code: "bad_fence",
+        message: /^fence: /,
+      },
     ]);
     await readRefused(request, "consul", victim, "out_of_scope");
     await readRefused(request, "consul", "e2e/../../agent/self", "bad_key");

@@ -61,7 +61,9 @@ test.describe("DNS rebinding: only allowed Host headers are answered", () => {
       for (const host of [`localhost:${port(open)}`, `127.0.0.1:${port(open)}`, `[::1]:${port(open)}`]) {
         expect((await raw(open, "/api/health", { headers: { host } })).status, host).toBe(200);
       }
-      await expect.poll(() => readFileSync(process.env.E2E_OPEN_LOG!, "utf8")).toMatch(/refused (GET|POST) \S+ for Host "attacker\.example:\d+" from 127\.0\.0\.1: not an allowed host \(421\)/);
+      await expect
+        .poll(() => readFileSync(process.env.E2E_OPEN_LOG!, "utf8"))
+        .toMatch(/refused (GET|POST) \S+ for Host "attacker\.example:\d+" from 127\.0\.0\.1: not an allowed host \(421\)/);
     } finally {
       redis.disconnect();
     }
@@ -110,10 +112,27 @@ test.describe("trusted proxies", () => {
 
   test("the audit's source address is the peer, or what the trusted proxy saw; never a client's X-Forwarded-For", async () => {
     const name = `ghost-${rand()}`;
-    await raw(secure, "/api/auth/login", { method: "POST", headers: { ...JSON_POST, "x-forwarded-for": "6.6.6.6" }, body: JSON.stringify({ name, password: "x" }), from: "127.0.0.3" });
-    await raw(secure, "/api/auth/login", { method: "POST", headers: { ...JSON_POST, "x-forwarded-for": "6.6.6.6, 198.51.100.9" }, body: JSON.stringify({ name, password: "x" }), from: proxyAddr });
-    const { entries } = (await raw(secure, "/api/audit", { headers: { cookie: await ana() } })).json() as { entries: Array<{ actor: string; sourceIp?: string }> };
-    expect(entries.filter((e) => e.actor === name).map((e) => e.sourceIp).sort()).toEqual(["127.0.0.3", "198.51.100.9"]);
+    await raw(secure, "/api/auth/login", {
+      method: "POST",
+      headers: { ...JSON_POST, "x-forwarded-for": "6.6.6.6" },
+      body: JSON.stringify({ name, password: "x" }),
+      from: "127.0.0.3",
+    });
+    await raw(secure, "/api/auth/login", {
+      method: "POST",
+      headers: { ...JSON_POST, "x-forwarded-for": "6.6.6.6, 198.51.100.9" },
+      body: JSON.stringify({ name, password: "x" }),
+      from: proxyAddr,
+    });
+    const { entries } = (await raw(secure, "/api/audit", { headers: { cookie: await ana() } })).json() as {
+      entries: Array<{ actor: string; sourceIp?: string }>;
+    };
+    expect(
+      entries
+        .filter((e) => e.actor === name)
+        .map((e) => e.sourceIp)
+        .sort(),
+    ).toEqual(["127.0.0.3", "198.51.100.9"]);
   });
 });
 
@@ -122,7 +141,12 @@ test.describe("sign-in limits", () => {
     const name = `mallory-${rand()}`;
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const a = await raw(secure, "/api/auth/login", { method: "POST", headers: { ...JSON_POST, "x-forwarded-for": `10.0.${i}.1` }, body: JSON.stringify({ name, password: `guess-${i}` }), from: "127.0.0.4" });
+      const a = await raw(secure, "/api/auth/login", {
+        method: "POST",
+        headers: { ...JSON_POST, "x-forwarded-for": `10.0.${i}.1` },
+        body: JSON.stringify({ name, password: `guess-${i}` }),
+        from: "127.0.0.4",
+      });
       statuses.push(a.status);
     }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
@@ -131,17 +155,33 @@ test.describe("sign-in limits", () => {
   test("behind the trusted proxy, its clients are told apart", async () => {
     const name = `carol-${rand()}`;
     for (let i = 0; i < 5; i++) {
-      const a = await raw(secure, "/api/auth/login", { method: "POST", headers: { ...JSON_POST, "x-forwarded-for": "198.51.100.1" }, body: JSON.stringify({ name, password: "x" }), from: proxyAddr });
+      const a = await raw(secure, "/api/auth/login", {
+        method: "POST",
+        headers: { ...JSON_POST, "x-forwarded-for": "198.51.100.1" },
+        body: JSON.stringify({ name, password: "x" }),
+        from: proxyAddr,
+      });
       expect(a.status).toBe(401);
     }
-    const same = await raw(secure, "/api/auth/login", { method: "POST", headers: { ...JSON_POST, "x-forwarded-for": "198.51.100.1" }, body: JSON.stringify({ name, password: "x" }), from: proxyAddr });
+    const same = await raw(secure, "/api/auth/login", {
+      method: "POST",
+      headers: { ...JSON_POST, "x-forwarded-for": "198.51.100.1" },
+      body: JSON.stringify({ name, password: "x" }),
+      from: proxyAddr,
+    });
     expect(same.status).toBe(429);
-    const other = await raw(secure, "/api/auth/login", { method: "POST", headers: { ...JSON_POST, "x-forwarded-for": "198.51.100.2" }, body: JSON.stringify({ name, password: "x" }), from: proxyAddr });
+    const other = await raw(secure, "/api/auth/login", {
+      method: "POST",
+      headers: { ...JSON_POST, "x-forwarded-for": "198.51.100.2" },
+      body: JSON.stringify({ name, password: "x" }),
+      from: proxyAddr,
+    });
     expect(other.status).toBe(401);
   });
 
   test("many addresses guessing one name hit the per-name limit (8 a minute here), whatever the password", async () => {
-    const attempt = (from: string, password: string) => raw(secure, "/api/auth/login", { method: "POST", headers: JSON_POST, body: JSON.stringify({ name: "zed", password }), from });
+    const attempt = (from: string, password: string) =>
+      raw(secure, "/api/auth/login", { method: "POST", headers: JSON_POST, body: JSON.stringify({ name: "zed", password }), from });
     const statuses: number[] = [];
     for (const from of ["127.0.0.5", "127.0.0.6"]) for (let i = 0; i < 4; i++) statuses.push((await attempt(from, `guess-${i}`)).status);
     expect(statuses).toEqual(Array(8).fill(401));
@@ -159,7 +199,9 @@ test.describe("sessions", () => {
     expect(String(out.headers["set-cookie"])).toMatch(/lockdeck_session=; .*Max-Age=0/);
     // The old cookie, replayed, is nobody.
     expect((await raw(secure, "/api/connections", { headers: { cookie } })).status).toBe(401);
-    const { entries } = (await raw(secure, "/api/audit", { headers: { cookie: await ana() } })).json() as { entries: Array<{ actor: string; action: string; outcome: string }> };
+    const { entries } = (await raw(secure, "/api/audit", { headers: { cookie: await ana() } })).json() as {
+      entries: Array<{ actor: string; action: string; outcome: string }>;
+    };
     expect(entries.find((e) => e.action === "logout" && e.actor === "bo")).toMatchObject({ outcome: "applied" });
   });
 });
@@ -202,7 +244,12 @@ test.describe("security headers", () => {
       const inline = [...a.text.matchAll(/<script(?![^>]*\bsrc=)([^>]*)>/g)];
       expect(inline.filter((m) => !m[1].includes(`nonce="${nonce}"`))).toHaveLength(1);
     }
-    for (const [base, p] of [[open, "/api/connections"], [open, "/api/health"], [secure, "/api/whoami"], [open, "/api/connections/nope/locks"]]) {
+    for (const [base, p] of [
+      [open, "/api/connections"],
+      [open, "/api/health"],
+      [secure, "/api/whoami"],
+      [open, "/api/connections/nope/locks"],
+    ]) {
       const a = await raw(base, p);
       expect(a.headers["content-security-policy"], p).toMatch(/default-src 'none'.*frame-ancestors 'none'/);
       expect(a.headers["x-content-type-options"]).toBe("nosniff");
@@ -251,11 +298,13 @@ test.describe("least exposure", () => {
       const operator = await ana();
       const detail = async (cookie: string) => {
         let body: Record<string, unknown> = {};
-        await expect.poll(async () => {
-          const a = await raw(secure, `/api/connections/vault/lock?key=${encodeURIComponent(key)}`, { headers: { cookie } });
-          if (a.status === 200) body = a.json();
-          return a.status;
-        }).toBe(200);
+        await expect
+          .poll(async () => {
+            const a = await raw(secure, `/api/connections/vault/lock?key=${encodeURIComponent(key)}`, { headers: { cookie } });
+            if (a.status === 200) body = a.json();
+            return a.status;
+          })
+          .toBe(200);
         return body as { lock: { fence: string; raw?: unknown[]; holders: Array<{ id: string }>; ttlMs: number }; plans: Record<string, unknown> };
       };
       const v = await detail(viewer);
@@ -267,7 +316,9 @@ test.describe("least exposure", () => {
       const o = await detail(operator);
       expect(o.lock.fence).not.toBe("");
       expect(o.lock.raw?.length).toBeGreaterThan(0);
-      const list = (await raw(secure, "/api/connections/vault/locks?limit=500", { headers: { cookie: viewer } })).json() as { locks: Array<{ key: string; fence: string; raw?: unknown }> };
+      const list = (await raw(secure, "/api/connections/vault/locks?limit=500", { headers: { cookie: viewer } })).json() as {
+        locks: Array<{ key: string; fence: string; raw?: unknown }>;
+      };
       expect(list.locks.find((l) => l.key === key)).toMatchObject({ fence: "" });
       expect((await raw(secure, "/api/audit/export", { headers: { cookie: viewer } })).status).toBe(403);
       expect((await raw(secure, "/api/audit/export", { headers: { cookie: operator } })).status).toBe(200);
@@ -294,7 +345,9 @@ test.describe("start-up refuses unsafe settings, in one line naming the field", 
   });
 
   test("a proxy without trustedProxies", () => {
-    const r = start({ LOCKDECK_CONNECTIONS: JSON.stringify({ connections: [{ id: "m", kind: "memory", workload: false }], auth: { proxy: { enabled: true } } }) });
+    const r = start({
+      LOCKDECK_CONNECTIONS: JSON.stringify({ connections: [{ id: "m", kind: "memory", workload: false }], auth: { proxy: { enabled: true } } }),
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/auth\.proxy\.trustedProxies: required when the proxy is enabled/);
   });

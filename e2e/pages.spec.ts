@@ -42,7 +42,9 @@ async function holdOneLock(kind: string, conn = kind): Promise<string | null> {
   }
   if (kind === "consul") {
     const url = process.env.E2E_CONSUL_URL!;
-    const sid = ((await (await fetch(`${url}/v1/session/create`, { method: "PUT", body: JSON.stringify({ Name: "e2e-pages", TTL: "60s" }) })).json()) as { ID: string }).ID;
+    const sid = (
+      (await (await fetch(`${url}/v1/session/create`, { method: "PUT", body: JSON.stringify({ Name: "e2e-pages", TTL: "60s" }) })).json()) as { ID: string }
+    ).ID;
     const key = `e2e/pages-${n}/.lock`;
     expect(await (await fetch(`${url}/v1/kv/${key}?acquire=${sid}`, { method: "PUT", body: "{}" })).text()).toBe("true");
     held.push(() => fetch(`${url}/v1/session/destroy/${sid}`, { method: "PUT" }));
@@ -160,7 +162,9 @@ test("at 1440 and 390 px the main pages fit their width (header included); scree
       await page.goto(p.url);
       await p.ready(page);
       // Nothing in the header reaches past the right edge of the viewport.
-      const right = await page.getByRole("banner").evaluate((h) => Math.max(h.getBoundingClientRect().right, ...[...h.querySelectorAll("*")].map((e) => e.getBoundingClientRect().right)));
+      const right = await page
+        .getByRole("banner")
+        .evaluate((h) => Math.max(h.getBoundingClientRect().right, ...[...h.querySelectorAll("*")].map((e) => e.getBoundingClientRect().right)));
       expect(right, `${p.url} header at ${width} px`).toBeLessThanOrEqual(width);
       const docWidth = await page.evaluate(() => document.documentElement.scrollWidth);
       expect(docWidth, `${p.url} page width at ${width} px`).toBeLessThanOrEqual(width);

@@ -67,7 +67,9 @@ async function race(connection: string, key: string, start: (register: Register)
       `${connection}: ${v.holdings} holdings by ${CONTENDERS} ${churn.label} contenders in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
         `operators: ${v.applied} applied, ${v.changed} refused as changed (409), ${v.gone} gone (404), ${answers.filter((a) => a.status === 0).length} reads with no holder; ` +
         `lost holdings ${holdings.filter((h) => h.end === "lost").length} (${holdings.filter((h) => h.end === "lost" && h.from === h.to).length} before their contender saw them)` +
-        (v.register ? `; register: ${v.register.lateRefused} late writes of evicted holders refused, ${v.register.lateAcceptedAfterEviction} landed before the next holder wrote` : ""),
+        (v.register
+          ? `; register: ${v.register.lateRefused} late writes of evicted holders refused, ${v.register.lateAcceptedAfterEviction} landed before the next holder wrote`
+          : ""),
     );
     const said = churn.stderr?.().trim();
     if (said) console.log(`${connection} contenders' stderr (last lines):\n${said.split("\n").slice(-20).join("\n")}`);
@@ -97,18 +99,33 @@ test("Redis: node-redlock contenders, 2 operators force-releasing", async () => 
 test("etcd: Go concurrency.Mutex contenders, 2 operators force-releasing, fenced by create_revision", async () => {
   const prefix = `race/go-${Date.now()}`;
   const bin = await prepareGoHold();
-  await race("etcd", `${prefix}/`, (r) => startChurnProcess("etcd Go Mutex", bin, ["churn", env.E2E_ETCD_ENDPOINT!, prefix, String(CONTENDERS), "--register", r.url]), true);
+  await race(
+    "etcd",
+    `${prefix}/`,
+    (r) => startChurnProcess("etcd Go Mutex", bin, ["churn", env.E2E_ETCD_ENDPOINT!, prefix, String(CONTENDERS), "--register", r.url]),
+    true,
+  );
 });
 
 test("ZooKeeper: kazoo Lock contenders, 2 operators force-releasing, fenced by czxid", async () => {
   const lockPath = `/race/kazoo-${Date.now()}`;
   const kazoo = await prepareKazoo();
   const script = path.join(path.dirname(kazoo.script), "churn.py");
-  await race("zookeeper", lockPath, (r) => startChurnProcess("kazoo Lock", kazoo.python, [script, env.E2E_ZK_ADDRESS!, lockPath, String(CONTENDERS), r.url]), true);
+  await race(
+    "zookeeper",
+    lockPath,
+    (r) => startChurnProcess("kazoo Lock", kazoo.python, [script, env.E2E_ZK_ADDRESS!, lockPath, String(CONTENDERS), r.url]),
+    true,
+  );
 });
 
 test("Consul: api.Lock contenders, 2 operators force-releasing, fenced by LockIndex", async () => {
   const key = `race/api-${Date.now()}`;
   const bin = await prepareConsulCapture();
-  await race("consul", key, (r) => startChurnProcess("consul api.Lock", bin, ["churn", "-register", r.url, env.E2E_CONSUL_ADDR!, key, String(CONTENDERS)]), true);
+  await race(
+    "consul",
+    key,
+    (r) => startChurnProcess("consul api.Lock", bin, ["churn", "-register", r.url, env.E2E_CONSUL_ADDR!, key, String(CONTENDERS)]),
+    true,
+  );
 });

@@ -19,7 +19,15 @@ export function raw(
   const url = new URL(path, base);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: o.method ?? "GET", headers: o.headers, localAddress: o.from, setHost: !o.headers?.host && !o.headers?.Host },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: o.method ?? "GET",
+        headers: o.headers,
+        localAddress: o.from,
+        setHost: !o.headers?.host && !o.headers?.Host,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -54,11 +62,14 @@ export function sessionFrom(a: RawAnswer): string {
 export async function fenceOf(request: APIRequestContext, conn: string, key: string): Promise<string> {
   let fence = "";
   await expect
-    .poll(async () => {
-      const res = await request.get(`/api/connections/${conn}/lock?key=${encodeURIComponent(key)}`);
-      if (res.ok()) fence = (await res.json()).lock.fence;
-      return res.status();
-    }, { message: `${conn} shows ${key}`, timeout: 15_000 })
+    .poll(
+      async () => {
+        const res = await request.get(`/api/connections/${conn}/lock?key=${encodeURIComponent(key)}`);
+        if (res.ok()) fence = (await res.json()).lock.fence;
+        return res.status();
+      },
+      { message: `${conn} shows ${key}`, timeout: 15_000 },
+    )
     .toBe(200);
   return fence;
 }

@@ -37,7 +37,15 @@ test.beforeAll(async () => {
   redisServer = await startRedis({ notifyKeyspaceEvents: "KA" });
   redis = new Redis(redisServer.url);
   const users = await Promise.all(
-    ([["ana", "operator"], ["bo", "operator"], ["zed", "viewer"], ["cy", "viewer"], ["di", "viewer"]] as const).map(async ([name, role]) => ({ name, role, passwordHash: await hashPassword(PASSWORDS[name]) })),
+    (
+      [
+        ["ana", "operator"],
+        ["bo", "operator"],
+        ["zed", "viewer"],
+        ["cy", "viewer"],
+        ["di", "viewer"],
+      ] as const
+    ).map(async ([name, role]) => ({ name, role, passwordHash: await hashPassword(PASSWORDS[name]) })),
   );
   config = {
     connections: [{ id: "r", kind: "redis", url: redisServer.url, patterns: ["rep:*"], notifications: "use" }],
@@ -96,7 +104,10 @@ async function signInPage(browser: Browser, r: Console, name: keyof typeof PASSW
 test("a release requested on A is listed on B and approved there, in B's browser", async ({ request, browser }) => {
   const ana = await client(request, a, "ana");
   const lock = await newLock(a, ana);
-  const asked = await request.post(`${a.url}/api/connections/r/lock/release`, { headers: { ...csrf, ...withCookie(ana) }, data: { key: lock.key, fence: lock.fence, reason: "stale after a deploy" } });
+  const asked = await request.post(`${a.url}/api/connections/r/lock/release`, {
+    headers: { ...csrf, ...withCookie(ana) },
+    data: { key: lock.key, fence: lock.fence, reason: "stale after a deploy" },
+  });
   expect(asked.status()).toBe(202);
   const { approvalId } = (await asked.json()).pending;
   expect(approvalId).toMatch(/^[0-9a-f-]{36}$/);
@@ -117,7 +128,10 @@ test("a release requested on A is listed on B and approved there, in B's browser
   await expect(onA.getByTestId("audit-chain-broken")).toHaveCount(0);
   await onA.close();
   // Used once: approving again on A finds nothing.
-  const again = await request.post(`${a.url}/api/approvals/${approvalId}/approve`, { headers: { ...csrf, ...withCookie(await client(request, a, "bo")) }, data: {} });
+  const again = await request.post(`${a.url}/api/approvals/${approvalId}/approve`, {
+    headers: { ...csrf, ...withCookie(await client(request, a, "bo")) },
+    data: {},
+  });
   expect(again.status()).toBe(404);
   await page.close();
 });
@@ -146,7 +160,10 @@ test("PostgreSQL stopped: the live view carries on, admin actions are refused; s
   const ana = await client(request, a, "ana");
   const bo = await client(request, b, "bo");
   const lock = await newLock(a, ana);
-  const pending = await request.post(`${a.url}/api/connections/r/lock/release`, { headers: { ...csrf, ...withCookie(ana) }, data: { key: lock.key, fence: lock.fence, reason: "made before the outage" } });
+  const pending = await request.post(`${a.url}/api/connections/r/lock/release`, {
+    headers: { ...csrf, ...withCookie(ana) },
+    data: { key: lock.key, fence: lock.fence, reason: "made before the outage" },
+  });
   expect(pending.status()).toBe(202);
   const { approvalId } = (await pending.json()).pending;
   expect(await whoami(b, bo)).toBe("bo"); // B has checked bo's session: it may view through the outage
@@ -158,10 +175,13 @@ test("PostgreSQL stopped: the live view carries on, admin actions are refused; s
     const key2 = `rep:lock:outage:${randomBytes(3).toString("hex")}`;
     await redis.set(key2, "tok-outage-0123456789", "PX", 300_000);
     await expect
-      .poll(async () => {
-        const res = await fetch(`${b.url}/api/connections/r/locks?limit=500`, { headers: withCookie(bo) });
-        return res.ok ? ((await res.json()) as { locks: Array<{ key: string }> }).locks.map((l) => l.key) : [`status ${res.status}`];
-      }, { timeout: 20_000 })
+      .poll(
+        async () => {
+          const res = await fetch(`${b.url}/api/connections/r/locks?limit=500`, { headers: withCookie(bo) });
+          return res.ok ? ((await res.json()) as { locks: Array<{ key: string }> }).locks.map((l) => l.key) : [`status ${res.status}`];
+        },
+        { timeout: 20_000 },
+      )
       .toEqual(expect.arrayContaining([lock.key, key2]));
     // Admin actions: refused, saying why; nothing reaches Redis.
     const approve = await request.post(`${b.url}/api/approvals/${approvalId}/approve`, { headers: { ...csrf, ...withCookie(bo) }, data: {} });
@@ -178,11 +198,14 @@ test("PostgreSQL stopped: the live view carries on, admin actions are refused; s
     // Back by itself: the approval made before the outage is still there and now runs.
     const answers: string[] = [];
     await expect
-      .poll(async () => {
-        const res = await request.post(`${b.url}/api/approvals/${approvalId}/approve`, { headers: { ...csrf, ...withCookie(bo) }, data: {} });
-        answers.push(`${res.status()} ${await res.text()}`);
-        return res.status();
-      }, { timeout: 20_000 })
+      .poll(
+        async () => {
+          const res = await request.post(`${b.url}/api/approvals/${approvalId}/approve`, { headers: { ...csrf, ...withCookie(bo) }, data: {} });
+          answers.push(`${res.status()} ${await res.text()}`);
+          return res.status();
+        },
+        { timeout: 20_000 },
+      )
       .not.toBe(503);
     expect(answers.at(-1), answers.join("\n")).toMatch(/^200 /);
     expect(await redis.exists(lock.key)).toBe(0);
@@ -192,33 +215,50 @@ test("PostgreSQL stopped: the live view carries on, admin actions are refused; s
   }
 });
 
-test("kill -9 of the replica reading Redis: another takes over within 10 s; browsers and streams on the others keep receiving changes", async ({ request, browser }) => {
+test("kill -9 of the replica reading Redis: another takes over within 10 s; browsers and streams on the others keep receiving changes", async ({
+  request,
+  browser,
+}) => {
   test.setTimeout(120_000);
   const c = await startConsole({ config, env: SECRET, name: "replica-c" });
   try {
     const all = [a, b, c];
-    const readerName = async (r: Console) => ((await (await fetch(`${r.url}/api/ready`)).json()) as { connections: Array<{ role: string; reader: string | null }> }).connections[0];
+    const readerName = async (r: Console) =>
+      ((await (await fetch(`${r.url}/api/ready`)).json()) as { connections: Array<{ role: string; reader: string | null }> }).connections[0];
     // Exactly one reads; the others follow it.
-    await expect.poll(async () => (await Promise.all(all.map(readerName))).map((x) => x.role).sort().join(","), { timeout: 20_000 }).toBe("follower,follower,leader");
+    await expect
+      .poll(
+        async () =>
+          (await Promise.all(all.map(readerName)))
+            .map((x) => x.role)
+            .sort()
+            .join(","),
+        { timeout: 20_000 },
+      )
+      .toBe("follower,follower,leader");
     const roles = await Promise.all(all.map(readerName));
     const reader = all[roles.findIndex((x) => x.role === "leader")];
     const others = all.filter((r) => r !== reader);
     expect(roles.filter((x) => x.role === "follower").every((x) => x.reader?.includes(`:${reader.port}#`))).toBe(true);
 
     // A browser and a raw event stream on each remaining replica.
-    const pages = await Promise.all(others.map(async (r) => {
-      const page = await signInPage(browser, r, "cy");
-      await page.goto("/c/r");
-      return page;
-    }));
+    const pages = await Promise.all(
+      others.map(async (r) => {
+        const page = await signInPage(browser, r, "cy");
+        await page.goto("/c/r");
+        return page;
+      }),
+    );
     const cy = await client(request, others[0], "cy");
     const streams = others.map((r) => {
       const ctl = new AbortController();
       let text = "";
-      void fetch(`${r.url}/api/events?connection=r`, { headers: withCookie(cy), signal: ctl.signal }).then(async (res) => {
-        const reader = res.body!.getReader();
-        for (let r = await reader.read(); !r.done; r = await reader.read()) text += Buffer.from(r.value).toString("utf8");
-      }).catch(() => undefined);
+      void fetch(`${r.url}/api/events?connection=r`, { headers: withCookie(cy), signal: ctl.signal })
+        .then(async (res) => {
+          const reader = res.body!.getReader();
+          for (let r = await reader.read(); !r.done; r = await reader.read()) text += Buffer.from(r.value).toString("utf8");
+        })
+        .catch(() => undefined);
       return { seen: () => text, stop: () => ctl.abort() };
     });
     const before = `rep:lock:before-kill:${randomBytes(3).toString("hex")}`;
@@ -227,7 +267,9 @@ test("kill -9 of the replica reading Redis: another takes over within 10 s; brow
 
     await reader.kill9();
     const killed = Date.now();
-    await expect.poll(async () => (await Promise.all(others.map(readerName))).some((x) => x.role === "leader"), { timeout: 10_000, intervals: [200] }).toBe(true);
+    await expect
+      .poll(async () => (await Promise.all(others.map(readerName))).some((x) => x.role === "leader"), { timeout: 10_000, intervals: [200] })
+      .toBe(true);
     const takeover = Date.now() - killed;
     expect(takeover).toBeLessThan(10_000);
     console.log(`replicas: a new reading replica took over ${takeover} ms after kill -9`);
@@ -244,17 +286,28 @@ test("kill -9 of the replica reading Redis: another takes over within 10 s; brow
 });
 
 test("/api/ready: 503 with the reason while the shared PostgreSQL has never been reached; /api/health stays 200", async () => {
-  const dead = await startConsole({ config: { ...config, postgres: { url: "postgres://lockdeck@127.0.0.1:1/none", statementTimeoutMs: 500 } }, env: SECRET, name: "replica-nopg" });
+  const dead = await startConsole({
+    config: { ...config, postgres: { url: "postgres://lockdeck@127.0.0.1:1/none", statementTimeoutMs: 500 } },
+    env: SECRET,
+    name: "replica-nopg",
+  });
   try {
     const res = await fetch(`${dead.url}/api/ready`);
     expect(res.status).toBe(503);
     expect(((await res.json()) as { reasons: string[] }).reasons.join("\n")).toMatch(/postgres: not reached since start-up/);
     expect((await fetch(`${dead.url}/api/health`)).status).toBe(200);
     // The image's HEALTHCHECK script, from the standalone output: live yes, ready no.
-    const probe = (...args: string[]) => spawnSync(process.execPath, [path.join(path.dirname(STANDALONE_START), "healthcheck.mjs"), ...args], { env: { ...process.env, PORT: String(dead.port), LOCKDECK_HEALTH_HOST: "127.0.0.1" } }).status;
+    const probe = (...args: string[]) =>
+      spawnSync(process.execPath, [path.join(path.dirname(STANDALONE_START), "healthcheck.mjs"), ...args], {
+        env: { ...process.env, PORT: String(dead.port), LOCKDECK_HEALTH_HOST: "127.0.0.1" },
+      }).status;
     expect(probe()).toBe(0);
     expect(probe("--ready")).toBe(1);
-    expect(spawnSync(process.execPath, [path.join(path.dirname(STANDALONE_START), "healthcheck.mjs")], { env: { ...process.env, PORT: String(dead.port), LOCKDECK_HEALTH_HOST: "evil.example" } }).status).toBe(1);
+    expect(
+      spawnSync(process.execPath, [path.join(path.dirname(STANDALONE_START), "healthcheck.mjs")], {
+        env: { ...process.env, PORT: String(dead.port), LOCKDECK_HEALTH_HOST: "evil.example" },
+      }).status,
+    ).toBe(1);
   } finally {
     await dead.stop();
   }
@@ -264,7 +317,12 @@ test("SIGTERM under 50 live event streams: every stream ends with a retry hint, 
   test.setTimeout(90_000);
   // As the image runs it: an unprivileged user (nobody), app files it cannot write.
   const asRoot = process.getuid?.() === 0;
-  const local = await startConsole({ config: { connections: config.connections, postgres: config.postgres }, env: SECRET, name: "replica-term", uid: asRoot ? 65534 : undefined });
+  const local = await startConsole({
+    config: { connections: config.connections, postgres: config.postgres },
+    env: SECRET,
+    name: "replica-term",
+    uid: asRoot ? 65534 : undefined,
+  });
   const streams = await Promise.all(
     Array.from({ length: 50 }, async () => {
       const res = await fetch(`${local.url}/api/events`);

@@ -36,9 +36,22 @@ test("no page, RSC payload, API answer, error page or log line contains the secr
   // The connection works only with the right password, so the secret is really in use.
   await expect.poll(async () => (await (await request.get("/api/connections")).json())[0].status).toBe("ok");
   const paths = [
-    "/", "/login", "/audit", "/c/vault", "/c/vault/settings", "/c/vault/lock?key=none", "/no-such-page",
-    "/api/connections", "/api/connections/vault/locks", "/api/connections/vault/settings", "/api/whoami", "/api/audit",
-    "/api/audit/export", "/api/connections/vault/lock?key=%00", "/api/connections/nope/locks", "/api/connections/vault/locks?limit=-1",
+    "/",
+    "/login",
+    "/audit",
+    "/c/vault",
+    "/c/vault/settings",
+    "/c/vault/lock?key=none",
+    "/no-such-page",
+    "/api/connections",
+    "/api/connections/vault/locks",
+    "/api/connections/vault/settings",
+    "/api/whoami",
+    "/api/audit",
+    "/api/audit/export",
+    "/api/connections/vault/lock?key=%00",
+    "/api/connections/nope/locks",
+    "/api/connections/vault/locks?limit=-1",
   ];
   for (const p of paths) {
     const variants: Array<Record<string, string>> = [{}, { RSC: "1" }];

@@ -100,7 +100,9 @@ async function measureFast(run: string, stream: ReturnType<typeof sse>) {
   return { api: p95(api), sse: p95(events) };
 }
 
-test("5 s of latency on one store: the other keeps its latency, the slow one answers by the deadline with at most 4 reads in flight, and says it is slow", async ({ page }) => {
+test("5 s of latency on one store: the other keeps its latency, the slow one answers by the deadline with at most 4 reads in flight, and says it is slow", async ({
+  page,
+}) => {
   test.setTimeout(120_000);
   const key = "slowtest:held";
   await slow.set(key, "tok-slow-0123456789abcdef", "PX", 600_000);

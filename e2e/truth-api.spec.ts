@@ -33,7 +33,10 @@ test("every view carries the one confirmation time; the overview answers; a rele
     expect(detail.lock.holders[0].sinceSource).toBe("first-seen");
     expect(detail).toMatchObject({ stale: false, confirmedAt: expect.any(String), now: expect.any(String) });
 
-    const res = await request.post("/api/connections/redis/lock/release", { headers: csrf, data: { key, fence: lock!.fence, reason: "e2e truth check", mode: "delete" } });
+    const res = await request.post("/api/connections/redis/lock/release", {
+      headers: csrf,
+      data: { key, fence: lock!.fence, reason: "e2e truth check", mode: "delete" },
+    });
     expect(res.status()).toBe(200);
     expect((await res.json()).after).toMatchObject({ state: "gone", holders: [] });
 
@@ -48,8 +51,14 @@ test("every view carries the one confirmation time; the overview answers; a rele
     expect(body.error.message).toMatch(/^force-released by \S+ at .*, reason: e2e truth check$/);
 
     const ov = await (await request.get("/api/overview")).json();
-    expect(ov).toMatchObject({ now: expect.any(Number), trendStepMs: 15_000, worst: { oldestWaiter: expect.any(Array), longestHold: expect.any(Array), mostWaiters: expect.any(Array) } });
-    expect(ov.recent.some((e: { kind: string; key?: string; reason?: string }) => e.kind === "force-released" && e.key === key && e.reason === "e2e truth check")).toBe(true);
+    expect(ov).toMatchObject({
+      now: expect.any(Number),
+      trendStepMs: 15_000,
+      worst: { oldestWaiter: expect.any(Array), longestHold: expect.any(Array), mostWaiters: expect.any(Array) },
+    });
+    expect(
+      ov.recent.some((e: { kind: string; key?: string; reason?: string }) => e.kind === "force-released" && e.key === key && e.reason === "e2e truth check"),
+    ).toBe(true);
   } finally {
     client.disconnect();
   }

@@ -50,7 +50,10 @@ test("an outage: one age everywhere, dimmed rows, an acknowledged release, and a
   test.setTimeout(90_000);
   const redis = new Redis(process.env.E2E_OUTAGE_REDIS_URL!);
   const control = new Redis(process.env.E2E_OUTAGE_REDIS_URL!);
-  cleanups.push(() => redis.disconnect(), () => control.disconnect());
+  cleanups.push(
+    () => redis.disconnect(),
+    () => control.disconnect(),
+  );
   const key = `e2e:lock:outage:${stamp}`;
   await redis.set(key, `tok-${stamp}-outage`, "PX", 600_000);
 
@@ -131,9 +134,12 @@ test("a release says who holds the lock now; a released lock's page tells who re
   // History records the force-release from the audit intent within a flush or two.
   await expect(async () => {
     await page.goto(lockPage("redis", key));
-    await expect(page.getByTestId("lock-gone-last")).toContainText(/^Force-released by \S+ at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d, reason: e2e: INC-16 stuck writer/, {
-      timeout: 1_000,
-    });
+    await expect(page.getByTestId("lock-gone-last")).toContainText(
+      /^Force-released by \S+ at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d, reason: e2e: INC-16 stuck writer/,
+      {
+        timeout: 1_000,
+      },
+    );
   }).toPass({ timeout: 20_000 });
 
   // The overview lists it among recent events, with who and why.
@@ -148,7 +154,10 @@ test("a release says who holds the lock now; a released lock's page tells who re
 test("Redisson waiters Redis only counts show as 'N waiting (not identified)', with where the count comes from", async ({ page }) => {
   const redis = new Redis(process.env.E2E_REDIS_URL!);
   const sub = new Redis(process.env.E2E_REDIS_URL!);
-  cleanups.push(() => redis.disconnect(), () => sub.disconnect());
+  cleanups.push(
+    () => redis.disconnect(),
+    () => sub.disconnect(),
+  );
   const name = `e2e-anon-lock-${stamp}`;
   await redis.hset(name, `${crypto.randomUUID()}:1`, "1");
   await redis.pexpire(name, 120_000);
@@ -196,13 +205,20 @@ test("a Consul semaphore: release ONE holder's slot, chosen in the dialog; the o
 test("waits in progress: counted on the lock's history, the contention page and the overview's worst offenders", async ({ page }) => {
   // A pile-up: one holder and 11 waiters, a longer queue than the demo workload ever makes.
   const dir = `/locks/e2e-pileup-${stamp}`;
-  await curatorQueue(dir, Array.from({ length: 12 }, (_, i) => `10.0.1.${i + 1}`));
+  await curatorQueue(
+    dir,
+    Array.from({ length: 12 }, (_, i) => `10.0.1.${i + 1}`),
+  );
   await page.goto(lockPage("zookeeper", dir));
   const timeline = page.getByTestId("lock-timeline");
   await expect(timeline.getByTestId("waiting-now")).toContainText(/^waiting now11$/, { timeout: 15_000 });
   await expect(timeline.getByTestId("longest-current-wait")).not.toContainText("–");
   await page.goto("/");
-  const most = page.getByTestId("worst-offenders").getByTestId("offender").filter({ hasText: `e2e-pileup-${stamp}` }).filter({ hasText: "11 w" });
+  const most = page
+    .getByTestId("worst-offenders")
+    .getByTestId("offender")
+    .filter({ hasText: `e2e-pileup-${stamp}` })
+    .filter({ hasText: "11 w" });
   await expect(most).toBeVisible({ timeout: 15_000 });
   // The contention page ranks by time waited (the demo's queues outrank a pile-up seconds old),
   // and shows who waits now beside it.

@@ -72,7 +72,12 @@ async function scriptsLoaded(page: Page, url: string, ready: () => Promise<void>
   const seen: Array<Promise<{ url: string; gzip: number; body: string } | null>> = [];
   page.on("response", (r) => {
     if (r.request().resourceType() !== "script") return;
-    seen.push(r.body().then((b) => ({ url: r.url(), gzip: gzipSync(b).length, body: b.toString("utf8") }), () => null));
+    seen.push(
+      r.body().then(
+        (b) => ({ url: r.url(), gzip: gzipSync(b).length, body: b.toString("utf8") }),
+        () => null,
+      ),
+    );
   });
   await page.goto(url);
   await ready();
@@ -85,7 +90,9 @@ test("the graph layout library loads on the Waits view only, and that view stays
   const total = waits.reduce((n, s) => n + s.gzip, 0);
   const layout = waits.filter((s) => s.body.includes("ranksep"));
   expect(layout.length, "the layout chunk").toBeGreaterThan(0);
-  console.log(`first-load JS of /c/demo/waits: ${(total / 1024).toFixed(1)} KB gzip in ${waits.length} scripts (layout chunk ${(layout.reduce((n, s) => n + s.gzip, 0) / 1024).toFixed(1)} KB)`);
+  console.log(
+    `first-load JS of /c/demo/waits: ${(total / 1024).toFixed(1)} KB gzip in ${waits.length} scripts (layout chunk ${(layout.reduce((n, s) => n + s.gzip, 0) / 1024).toFixed(1)} KB)`,
+  );
   expect(total, `first-load JS of /c/demo/waits: ${(total / 1024).toFixed(1)} KB gzip`).toBeLessThanOrEqual(250 * 1024);
 
   const other = await browser.newPage();

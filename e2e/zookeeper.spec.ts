@@ -15,7 +15,14 @@ test.afterEach(async () => {
 
 async function curator(scenario: string, path: string, contenders: number): Promise<HoldProcess> {
   const p = startHold(`curator ${scenario}`, process.env.E2E_CURATOR_JAVA!, [
-    ...HOLD_JVM_FLAGS, "-jar", process.env.E2E_CURATOR_JAR!, "hold", address, scenario, path, String(contenders),
+    ...HOLD_JVM_FLAGS,
+    "-jar",
+    process.env.E2E_CURATOR_JAR!,
+    "hold",
+    address,
+    scenario,
+    path,
+    String(contenders),
   ]);
   procs.push(p);
   await p.waitForLine("READY", 60_000);
@@ -23,7 +30,11 @@ async function curator(scenario: string, path: string, contenders: number): Prom
 }
 
 const seq = (id: string | null) => Number(/(\d{10})$/.exec(id ?? "")?.[1]);
-const session = (p: HoldProcess, i: number) => p.lines().find((l) => l.startsWith(`SESSION ${i} `))!.split(" ")[2];
+const session = (p: HoldProcess, i: number) =>
+  p
+    .lines()
+    .find((l) => l.startsWith(`SESSION ${i} `))!
+    .split(" ")[2];
 
 test("a Curator holder and two waiters appear live in order; a release hands the lock to the next waiter", async ({ page }) => {
   const path = `/locks/e2e-${Date.now()}`;

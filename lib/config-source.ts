@@ -40,10 +40,6 @@ function readRaw(env: NodeJS.ProcessEnv, fallback: unknown): { source: string; r
 /** One line: the path of the first bad field and what is wrong with it. */
 export function firstIssue(err: z.ZodError): string {
   const issue = err.issues[0];
-  const at = issue.path.reduce<string>(
-    (acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${p}` : String(p)),
-    "",
-  );
+  const at = issue.path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${p}` : String(p)), "");
   return `${at || "(root)"}: ${issue.message}`;
 }
-

@@ -36,7 +36,13 @@ describe("config", () => {
     [[{ id: "r", kind: "redis", url: "http://x" }], "connections[0].url: must start with redis:// or rediss://"],
     [[{ id: "r", kind: "redis", url: "redis://x", consistency: "eventual" }], "connections[0].consistency"],
     [[{ id: "r", kind: "redis", url: "redis://x", pasword: "typo" }], "connections[0]: Unrecognized key(s) in object: 'pasword'"],
-    [[{ id: "a", kind: "memory" }, { id: "a", kind: "memory" }], "connections: connection ids must be unique"],
+    [
+      [
+        { id: "a", kind: "memory" },
+        { id: "a", kind: "memory" },
+      ],
+      "connections: connection ids must be unique",
+    ],
     [[{ id: "x", kind: "mongo" }], "connections[0].kind"],
   ])("a bad config stops start-up with one line naming the field (%#)", (conns, expected) => {
     let message = "";
@@ -54,7 +60,15 @@ describe("config", () => {
     [{ webhooks: [{ name: "s", kind: "slack", url: "ftp://hooks" }] }, "alerts.webhooks[0].url: an http:// or https:// URL"],
     [{ webhooks: [{ name: "s", kind: "teams", url: "https://x" }] }, "alerts.webhooks[0].kind"],
     [{ webhooks: [{ name: "s", kind: "json", url: "https://x", secret: "typo" }] }, "alerts.webhooks[0]: Unrecognized key(s) in object: 'secret'"],
-    [{ webhooks: [{ name: "a", kind: "json", url: "https://x" }, { name: "a", kind: "slack", url: "https://y" }] }, "alerts.webhooks: webhook names must be unique"],
+    [
+      {
+        webhooks: [
+          { name: "a", kind: "json", url: "https://x" },
+          { name: "a", kind: "slack", url: "https://y" },
+        ],
+      },
+      "alerts.webhooks: webhook names must be unique",
+    ],
     [{ repeatIntervalMs: 1000 }, "alerts.repeatIntervalMs"],
     [{ rules: { deadlocks: true } }, "alerts.rules: Unrecognized key(s) in object: 'deadlocks'"],
   ])("a bad alerts section stops start-up naming the field (%#)", (alerts, expected) => {
@@ -63,7 +77,12 @@ describe("config", () => {
 
   it("alerts default to every rule on, no webhook, a 4 h repeat", () => {
     const a = load({ LOCKDECK_CONNECTIONS: JSON.stringify([{ id: "m", kind: "memory" }]) }).alerts;
-    expect(a).toMatchObject({ rules: { deadlock: true, holderDead: true, heldTooLong: true, waiterTooLong: true }, webhooks: [], repeatIntervalMs: 14_400_000, forMs: 0 });
+    expect(a).toMatchObject({
+      rules: { deadlock: true, holderDead: true, heldTooLong: true, waiterTooLong: true },
+      webhooks: [],
+      repeatIntervalMs: 14_400_000,
+      forMs: 0,
+    });
   });
 
   it("invalid JSON is named as such", () => {
@@ -84,7 +103,9 @@ describe("config", () => {
     expect(sharedPostgresUrl(old, {} as NodeJS.ProcessEnv)).toBe("postgres://db/a");
     expect(historySettings(withDb({})).storage).toBe("sqlite");
     expect(historySettings(withDb({ postgres: { url: "postgres://db/a" }, history: { storage: "sqlite" } })).storage).toBe("sqlite");
-    expect(() => withDb({ postgres: { url: "postgres://db/a" }, history: { postgresUrl: "postgres://db/b" } })).toThrow(/postgres\.url: postgres\.url and history\.postgresUrl name different databases/);
+    expect(() => withDb({ postgres: { url: "postgres://db/a" }, history: { postgresUrl: "postgres://db/b" } })).toThrow(
+      /postgres\.url: postgres\.url and history\.postgresUrl name different databases/,
+    );
     expect(() => withDb({ history: { storage: "postgres" } })).toThrow(/history\.postgresUrl: .*no database is named/);
     expect(() => withDb({ postgres: { url: "mysql://db/a" } })).toThrow(/postgres\.url: a postgres:\/\/ URL/);
     const saved = process.env.LOCKDECK_POSTGRES_URL;

@@ -23,9 +23,7 @@ export const ConfigSchema = z
         heldLongerThanMs: z.number().int().positive().optional(),
         waiterOlderThanMs: z.number().int().positive().optional(),
         connections: z
-          .record(
-            z.object({ heldLongerThanMs: z.number().int().positive().optional(), waiterOlderThanMs: z.number().int().positive().optional() }).strict(),
-          )
+          .record(z.object({ heldLongerThanMs: z.number().int().positive().optional(), waiterOlderThanMs: z.number().int().positive().optional() }).strict())
           .default({}),
       })
       .strict()
@@ -34,7 +32,14 @@ export const ConfigSchema = z
     alerts: AlertsSchema.default({}),
     /** Connections where a release needs a second operator's approval within the window. */
     twoPersonRule: z
-      .object({ connections: z.array(z.string()).default([]), windowMinutes: z.number().min(1).max(24 * 60).default(10) })
+      .object({
+        connections: z.array(z.string()).default([]),
+        windowMinutes: z
+          .number()
+          .min(1)
+          .max(24 * 60)
+          .default(10),
+      })
       .strict()
       .default({}),
     /**
@@ -58,7 +63,10 @@ export const ConfigSchema = z
      */
     postgres: z
       .object({
-        url: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL").optional(),
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, "a postgres:// URL")
+          .optional(),
         /** Connections this replica opens at most (history's writer keeps one more of its own). */
         poolMax: z.number().int().min(2).max(100).default(10),
         /** Every query's deadline (and the connect timeout): a dead server costs a request no more. */
@@ -78,8 +86,15 @@ export const ConfigSchema = z
          */
         storage: z.enum(["sqlite", "postgres"]).optional(),
         /** The shared PostgreSQL (an older name for postgres.url); else LOCKDECK_HISTORY_POSTGRES_URL. Never sent to the browser. */
-        postgresUrl: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL").optional(),
-        rawRetentionHours: z.number().min(1).max(24 * 31).default(24),
+        postgresUrl: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, "a postgres:// URL")
+          .optional(),
+        rawRetentionHours: z
+          .number()
+          .min(1)
+          .max(24 * 31)
+          .default(24),
         rollupRetentionDays: z.number().min(1).max(3650).default(30),
         /** Incidents: holds longer than this, waits longer than that. */
         longHoldMs: z.number().int().min(1).default(60_000),
@@ -100,10 +115,18 @@ export const ConfigSchema = z
     ].filter((n): n is [string, string] => n[1] !== undefined);
     const other = named.find(([, url]) => url !== named[0][1]);
     if (other) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["postgres", "url"], message: `${named[0][0]} and ${other[0]} name different databases: replicas share one PostgreSQL, name it once` });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["postgres", "url"],
+        message: `${named[0][0]} and ${other[0]} name different databases: replicas share one PostgreSQL, name it once`,
+      });
     }
     if (c.history.storage === "postgres" && named.length === 0) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["history", "postgresUrl"], message: 'history.storage is "postgres" but no database is named: set postgres.url (or LOCKDECK_POSTGRES_URL)' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["history", "postgresUrl"],
+        message: 'history.storage is "postgres" but no database is named: set postgres.url (or LOCKDECK_POSTGRES_URL)',
+      });
     }
   });
 

@@ -67,7 +67,10 @@ describe("fences made on demand", () => {
   });
 
   it("viewers get neither fence nor holding nor raw preview; releasers a verifiable fence and no holding", () => {
-    const rec = { ...token("lock:v", Buffer.from("0123456789abcdef0123456789abcdef")), raw: [{ key: "lock:v", type: "string", preview: "x", encoding: "text" as const, size: 1, truncated: false }] };
+    const rec = {
+      ...token("lock:v", Buffer.from("0123456789abcdef0123456789abcdef")),
+      raw: [{ key: "lock:v", type: "string", preview: "x", encoding: "text" as const, size: 1, truncated: false }],
+    };
     const seen = present("view", rec);
     expect(seen.fence).toBe("");
     expect("holding" in seen || "raw" in seen).toBe(false);

@@ -78,17 +78,24 @@ export class Registry {
     const url = sharedPostgresUrl(config);
     // Several replicas: a fence one signed must verify on another, so they need one secret.
     if (url && !secretFromEnv()) {
-      throw new SecretError(`config error (${SECRET_ENV}): a shared PostgreSQL means several replicas, and they must all sign fences with one key: set ${SECRET_ENV} (at least 32 bytes, e.g. \`openssl rand -base64 48\`), the same on every replica`);
+      throw new SecretError(
+        `config error (${SECRET_ENV}): a shared PostgreSQL means several replicas, and they must all sign fences with one key: set ${SECRET_ENV} (at least 32 bytes, e.g. \`openssl rand -base64 48\`), the same on every replica`,
+      );
     }
     this.secretSource = ensureServerSecret(config.dataDir);
     this.audit = new AuditLog(config.dataDir);
-    this.reconciler = new Reconciler(this.audit, (id) => this.connections.get(id)?.hub, (s) => this.claims.settled(s.requestId, s.outcome));
+    this.reconciler = new Reconciler(
+      this.audit,
+      (id) => this.connections.get(id)?.hub,
+      (s) => this.claims.settled(s.requestId, s.outcome),
+    );
     const trail = readTrail(this.audit);
     for (const e of trail) this.usedRequestIds.add(e.requestId);
     this.reconciler.load(trail);
     const db = (this.shared = url ? new SharedDb({ url, poolMax: config.postgres.poolMax, statementTimeoutMs: config.postgres.statementTimeoutMs }) : null);
     const { releaseRateLimit: rel, loginRateLimit: login } = config.auth;
-    const limiter = (name: string, max: number, perSeconds: number) => (db ? new SharedRateLimiter(db, name, max, perSeconds * 1000) : new RateLimiter(max, perSeconds * 1000));
+    const limiter = (name: string, max: number, perSeconds: number) =>
+      db ? new SharedRateLimiter(db, name, max, perSeconds * 1000) : new RateLimiter(max, perSeconds * 1000);
     this.releaseLimiter = limiter("release", rel.max, rel.perSeconds);
     this.loginLimiter = limiter("login", login.max, login.perSeconds);
     this.loginNameLimiter = limiter("login-name", login.maxPerName ?? login.max * 4, login.perSeconds);
@@ -107,7 +114,10 @@ export class Registry {
       );
     } else {
       // Sessions of users no longer in the config (or with a new password) end here, at start-up.
-      this.sessions = new Sessions(config.auth.users.length ? path.resolve(/*turbopackIgnore: true*/ config.dataDir, "sessions.json") : null, config.auth.users);
+      this.sessions = new Sessions(
+        config.auth.users.length ? path.resolve(/*turbopackIgnore: true*/ config.dataDir, "sessions.json") : null,
+        config.auth.users,
+      );
     }
     // Subscribed before any hub starts, so the first snapshots are seen as the baseline.
     this.history = config.history.enabled
@@ -141,7 +151,10 @@ export class Registry {
     const { connections: perConnection, ...defaults } = this.config.staleRules;
     // A store that lives in each process (the embedded demo store) has nothing to share.
     const replicated = this.feed && store.shared ? new Replicated(c.id, opened.adapter, this.feed, this.bus) : null;
-    const hub = new Hub(c.id, replicated?.adapter ?? opened.adapter, this.bus, { rules: { ...defaults, ...perConnection[c.id] }, reads: this.config.storeReads });
+    const hub = new Hub(c.id, replicated?.adapter ?? opened.adapter, this.bus, {
+      rules: { ...defaults, ...perConnection[c.id] },
+      reads: this.config.storeReads,
+    });
     replicated?.bind({ all: () => hub.all(), get: (k) => hub.get(k), status: () => hub.statusEvent(), problems: () => hub.currentProblems() });
     const conn = { config: c, hub, opened, replicated };
     this.connections.set(c.id, conn);

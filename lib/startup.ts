@@ -10,7 +10,10 @@ import { installShutdown } from "./ops/shutdown";
 try {
   const r = registry();
   installShutdown(r);
-  const names = r.list().map((c) => `${c.id} (${c.kind})`).join(", ");
+  const names = r
+    .list()
+    .map((c) => `${c.id} (${c.kind})`)
+    .join(", ");
   console.log(`lockdeck: connections: ${names}; audit trail: ${r.audit.file}`);
   const { users, proxy, allowedHosts } = r.config.auth;
   console.log(`lockdeck: fences are signed with a key from ${r.secretSource}`);
@@ -22,7 +25,9 @@ try {
   if (users.length === 0 && !proxy.enabled) {
     console.log("lockdeck: no users configured: one local operator, no sign-in; only localhost, 127.0.0.1 and [::1] Host headers are answered");
   } else {
-    console.log(`lockdeck: sign-in on (${[users.length ? `${users.length} users` : "", proxy.enabled ? `proxy from ${proxy.trustedProxies.join(", ")}` : ""].filter(Boolean).join(", ")}); hosts answered: ${allowedHosts?.join(", ") ?? "any"}`);
+    console.log(
+      `lockdeck: sign-in on (${[users.length ? `${users.length} users` : "", proxy.enabled ? `proxy from ${proxy.trustedProxies.join(", ")}` : ""].filter(Boolean).join(", ")}); hosts answered: ${allowedHosts?.join(", ") ?? "any"}`,
+    );
   }
   for (const u of users) {
     if (needsRehash(u.passwordHash)) console.warn(`lockdeck: user ${u.name} has an old, cheaper password hash: make a new one with \`npm run hash-password\``);

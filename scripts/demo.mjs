@@ -36,7 +36,15 @@ if (target) {
     console.error("demo: --target takes a redis:// URL");
     process.exit(2);
   }
-  connections.push({ id: "redis", kind: "redis", label: `Redis ${new URL(target).host}`, url: target, demoWorkload: true, notifications: "enable", patterns: ["*"] });
+  connections.push({
+    id: "redis",
+    kind: "redis",
+    label: `Redis ${new URL(target).host}`,
+    url: target,
+    demoWorkload: true,
+    notifications: "enable",
+    patterns: ["*"],
+  });
 }
 if (!env.LOCKDECK_CONNECTIONS && !env.LOCKDECK_CONFIG) env.LOCKDECK_CONNECTIONS = JSON.stringify(connections);
 

@@ -24,15 +24,14 @@ async function main(): Promise<number> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "lockdeck-e2e-"));
   const servers: ChildProcess[] = [];
   try {
-    const rigs = readdirSync(path.join(__dirname, "servers")).filter((f) => /^e2e-(?!store|secure).*\.ts$/.test(f)).sort();
+    const rigs = readdirSync(path.join(__dirname, "servers"))
+      .filter((f) => /^e2e-(?!store|secure).*\.ts$/.test(f))
+      .sort();
     for (const rig of rigs) {
       const mod = (await import(`./servers/${rig}`)) as { start(): Promise<E2EStore> };
       stores.push(await mod.start());
     }
-    const connections = [
-      { id: "demo", kind: "memory", label: "Embedded demo store", workload: true, seed: 7 },
-      ...stores.flatMap((s) => s.connections),
-    ];
+    const connections = [{ id: "demo", kind: "memory", label: "Embedded demo store", workload: true, seed: 7 }, ...stores.flatMap((s) => s.connections)];
     const open = await startServer({ connections }, path.join(dataDir, "open"), servers, { logFile: path.join(dataDir, "open.log"), echo: true });
     // A second console with sign-in and a trusted proxy, for the access-control specs (scripts/servers/e2e-secure.ts).
     const secure = await startSecure();
@@ -76,7 +75,15 @@ async function startServer(config: object, dataDir: string, servers: ChildProces
   const log = openSync(o.logFile, "a");
   const [bin, args] = o.bare ? ["npx", ["next", "start", "-p", String(port), "-H", "127.0.0.1"]] : [process.execPath, [STANDALONE_START]];
   const server = spawn(bin as string, args as string[], {
-    env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), LOCKDECK_CONNECTIONS: JSON.stringify(config), LOCKDECK_DATA_DIR: dataDir, NEXT_TELEMETRY_DISABLED: "1", ...secretEnv() },
+    env: {
+      ...process.env,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      LOCKDECK_CONNECTIONS: JSON.stringify(config),
+      LOCKDECK_DATA_DIR: dataDir,
+      NEXT_TELEMETRY_DISABLED: "1",
+      ...secretEnv(),
+    },
     stdio: ["ignore", o.echo ? "pipe" : log, o.echo ? "pipe" : log],
     detached: true,
   });

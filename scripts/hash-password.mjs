@@ -6,7 +6,9 @@ import { hashPassword } from "../lib/auth/scrypt.mjs";
 
 const chunks = [];
 for await (const c of process.stdin) chunks.push(c);
-const password = Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+const password = Buffer.concat(chunks)
+  .toString("utf8")
+  .replace(/\r?\n$/, "");
 if (!password) {
   console.error("usage: printf '%s' 'the password' | npm run -s hash-password");
   process.exit(2);

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const out = path.join(root, ".next", "standalone");
 if (!existsSync(path.join(out, "scripts", "start.mjs"))) {
-  console.error("standalone: no .next/standalone with scripts/start.mjs: run `npx next build` first (next.config.js sets output: \"standalone\")");
+  console.error('standalone: no .next/standalone with scripts/start.mjs: run `npx next build` first (next.config.js sets output: "standalone")');
   process.exit(1);
 }
 for (const [from, to] of [
@@ -23,4 +23,6 @@ for (const [from, to] of [
   rmSync(to, { recursive: true, force: true });
   cpSync(from, to, { recursive: true });
 }
-console.log(`standalone: ${path.relative(process.cwd(), out) || "."} is complete; start it with \`node ${path.relative(process.cwd(), path.join(out, "scripts", "start.mjs"))}\``);
+console.log(
+  `standalone: ${path.relative(process.cwd(), out) || "."} is complete; start it with \`node ${path.relative(process.cwd(), path.join(out, "scripts", "start.mjs"))}\``,
+);

@@ -81,12 +81,21 @@ let quiet = 0;
 function refuse(req, res, peer) {
   const now = Date.now();
   if (now - lastLog >= 60_000) {
-    console.warn(`lockdeck: refused ${req.method} ${String(req.url).slice(0, 200)} for Host ${JSON.stringify(String(req.headers.host ?? "").slice(0, 100))} from ${peer}: not an allowed host (421)${quiet ? ` (${quiet} more since the last line)` : ""}`);
+    console.warn(
+      `lockdeck: refused ${req.method} ${String(req.url).slice(0, 200)} for Host ${JSON.stringify(String(req.headers.host ?? "").slice(0, 100))} from ${peer}: not an allowed host (421)${quiet ? ` (${quiet} more since the last line)` : ""}`,
+    );
     lastLog = now;
     quiet = 0;
   } else quiet++;
-  const body = JSON.stringify({ error: { code: "misdirected", message: `host: ${JSON.stringify(String(req.headers.host ?? "").slice(0, 100))} is not served here` } });
-  res.writeHead(421, { "content-type": "application/json", "cache-control": "no-store", "x-content-type-options": "nosniff", "content-length": Buffer.byteLength(body) });
+  const body = JSON.stringify({
+    error: { code: "misdirected", message: `host: ${JSON.stringify(String(req.headers.host ?? "").slice(0, 100))} is not served here` },
+  });
+  res.writeHead(421, {
+    "content-type": "application/json",
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "content-length": Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -96,7 +105,13 @@ const server = http.createServer((req, res) => {
   const peer = normalizeAddress(req.socket.remoteAddress ?? "");
   if (draining) {
     const body = JSON.stringify({ error: { code: "shutting_down", message: "this replica is shutting down: try again (another replica will answer)" } });
-    res.writeHead(503, { "content-type": "application/json", "cache-control": "no-store", "retry-after": "1", connection: "close", "content-length": Buffer.byteLength(body) });
+    res.writeHead(503, {
+      "content-type": "application/json",
+      "cache-control": "no-store",
+      "retry-after": "1",
+      connection: "close",
+      "content-length": Buffer.byteLength(body),
+    });
     return res.end(body);
   }
   if (!hostAllowed(req.headers.host, allowed)) return refuse(req, res, peer || "unknown peer");

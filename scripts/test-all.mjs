@@ -1,6 +1,6 @@
 // `npm test`: set-up, then every test, in order, stopping at the first failure.
 //   0. set-up (scripts/setup.mjs: Debian packages when root, npm ci, cached builds)
-//   1. typecheck   2. lint (ESLint; Prettier's check, see CHECK_FORMAT)
+//   1. typecheck   2. lint (ESLint, then Prettier's check)
 //   3. unit + integration (vitest, real servers)   4. production build
 //   5. e2e (Playwright + Debian's Chromium against `npm start` and a bare `next start`, real stores)
 // A missing package that set-up cannot install (not root) stops with the one command to run;
@@ -16,15 +16,12 @@ const buildSecrets = {
   LOCKDECK_SESSION_SECRET: `${marker}-session`,
   LOCKDECK_CONNECTIONS: JSON.stringify([{ id: "build", kind: "redis", url: "redis://127.0.0.1:1", password: marker }]),
 };
-// Prettier's check joins `npm test` in the commit that formats the whole tree (`npm run format`);
-// until then it would fail on every file written before Prettier was set up.
-const CHECK_FORMAT = false;
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1" };
 const steps = [
   ...(process.env.LOCKDECK_SKIP_SETUP === "1" ? [] : [["set-up", "node", ["scripts/setup.mjs"]]]),
   ["typecheck", "npx", ["tsc", "--noEmit", "-p", "."]],
   ["lint", "npx", ["eslint", "--max-warnings", "0", "."]],
-  ...(CHECK_FORMAT ? [["format", "npx", ["prettier", "--check", "."]]] : []),
+  ["format", "npx", ["prettier", "--check", "."]],
   ["unit + integration", "npx", ["vitest", "run"]],
   ["build", "npx", ["next", "build"], buildSecrets],
   ["e2e", "npx", ["tsx", "scripts/e2e.ts"]],

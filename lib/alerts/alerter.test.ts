@@ -11,9 +11,20 @@ import { waitsAndAlertsExposition } from "./metrics";
 
 function rec(key: string, warnings: string[]): LockRecord {
   return {
-    connection: "c1", key, name: key, format: "memory.mutex", kind: "mutex", state: "held",
-    holders: [{ id: "h", owner: "svc-1", ownerKey: "owner:svc-1" }], waiters: [], ttlMs: null, ttlSource: "none",
-    holding: {}, observedAt: new Date().toISOString(), consistency: "", warnings,
+    connection: "c1",
+    key,
+    name: key,
+    format: "memory.mutex",
+    kind: "mutex",
+    state: "held",
+    holders: [{ id: "h", owner: "svc-1", ownerKey: "owner:svc-1" }],
+    waiters: [],
+    ttlMs: null,
+    ttlSource: "none",
+    holding: {},
+    observedAt: new Date().toISOString(),
+    consistency: "",
+    warnings,
   };
 }
 
@@ -42,7 +53,12 @@ describe("Alerter", () => {
       retry: { maxAttempts: 3, initialBackoffMs: 1_000, maxBackoffMs: 10_000 },
       ...(typeof extra === "function" ? extra(sink.url) : extra),
     });
-    const alerter = new Alerter(bus, cfg, { records: () => [], detail: (a) => (a.rule === "deadlock" ? "A waits for b, held by B; B waits for a, held by A" : undefined) }, 3_600_000).start();
+    const alerter = new Alerter(
+      bus,
+      cfg,
+      { records: () => [], detail: (a) => (a.rule === "deadlock" ? "A waits for b, held by B; B waits for a, held by A" : undefined) },
+      3_600_000,
+    ).start();
     alerters.push(alerter);
     const upsert = (l: LockRecord) => bus.publish({ type: "upsert", connection: "c1", data: { connection: "c1", lock: l } });
     const at = (path: string) => sink.received.filter((r) => r.path === path);
@@ -62,7 +78,17 @@ describe("Alerter", () => {
       version: 1,
       source: "lockdeck",
       alerts: [
-        { status: "firing", repeat: false, rule: "deadlock", alertname: "LockDeadlock", severity: "critical", connection: "c1", lock: "a", detail: "A waits for b, held by B; B waits for a, held by A", url: "https://lockdeck.example/c/c1/lock?key=a" },
+        {
+          status: "firing",
+          repeat: false,
+          rule: "deadlock",
+          alertname: "LockDeadlock",
+          severity: "critical",
+          connection: "c1",
+          lock: "a",
+          detail: "A waits for b, held by B; B waits for a, held by A",
+          url: "https://lockdeck.example/c/c1/lock?key=a",
+        },
         { status: "firing", lock: "b" },
       ],
     });
@@ -71,7 +97,13 @@ describe("Alerter", () => {
     expect(slack.blocks[0].text.text).toContain("*FIRING* LockDeadlock on <https://lockdeck.example/c/c1/lock?key=a|a> (c1)");
     const am = at("/am/api/v2/alerts");
     expect(am).toHaveLength(1);
-    const [alertA] = am[0].body as Array<{ labels: Record<string, string>; annotations: Record<string, string>; startsAt: string; endsAt: string; generatorURL: string }>;
+    const [alertA] = am[0].body as Array<{
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+      startsAt: string;
+      endsAt: string;
+      generatorURL: string;
+    }>;
     expect(alertA.labels).toEqual({ alertname: "LockDeadlock", severity: "critical", service: "lockdeck", connection: "c1", lock: "a" });
     expect(Date.parse(alertA.endsAt)).toBe(T + 4 * 60_000); // Alertmanager resolves it itself if LockDeck goes quiet
     expect(alertA.generatorURL).toBe("https://lockdeck.example/c/c1/lock?key=a");
@@ -158,7 +190,12 @@ describe("Alerter", () => {
     sinks.push(sink);
     const bus = new EventBus();
     let reader = false;
-    const alerter = new Alerter(bus, AlertsSchema.parse({ webhooks: [{ name: "ops", kind: "json", url: sink.url }] }), { records: () => [], detail: () => undefined, sends: () => reader }, 3_600_000).start();
+    const alerter = new Alerter(
+      bus,
+      AlertsSchema.parse({ webhooks: [{ name: "ops", kind: "json", url: sink.url }] }),
+      { records: () => [], detail: () => undefined, sends: () => reader },
+      3_600_000,
+    ).start();
     alerters.push(alerter);
     bus.publish({ type: "upsert", connection: "c1", data: { connection: "c1", lock: rec("a", ["deadlock"]) } });
     const T = Date.now() + 1_000;

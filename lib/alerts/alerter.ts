@@ -22,7 +22,18 @@ export interface AlertSource {
 /** GET /api/alerts (declared once; the alerts page reads it). */
 export interface AlertsAnswer {
   now: string;
-  alerts: Array<{ rule: RuleId; alertname: string; severity: string; connection: string; key: string; lockName: string; since: string; firingAt: string | null; summary: string; detail?: string }>;
+  alerts: Array<{
+    rule: RuleId;
+    alertname: string;
+    severity: string;
+    connection: string;
+    key: string;
+    lockName: string;
+    since: string;
+    firingAt: string | null;
+    summary: string;
+    detail?: string;
+  }>;
   webhooks: WebhookStatus[];
   /** The last delivery attempts, newest first. */
   deliveries: Attempt[];
@@ -66,7 +77,8 @@ export class Alerter {
       recipient: {
         name: w.name,
         repeatMs: w.kind === "alertmanager" ? cfg.alertmanagerResendMs : cfg.repeatIntervalMs,
-        wants: (a) => (!w.connections || w.connections.includes(a.connection)) && (!w.rules || w.rules.includes(a.rule)) && (source.sends?.(a.connection) ?? true),
+        wants: (a) =>
+          (!w.connections || w.connections.includes(a.connection)) && (!w.rules || w.rules.includes(a.rule)) && (source.sends?.(a.connection) ?? true),
       },
     }));
   }
@@ -122,7 +134,13 @@ export class Alerter {
         ...d.repeat.map((alert) => this.notice(alert, "firing", true)),
       ];
       if (!notices.length) continue;
-      const what = [d.firing.length && `${d.firing.length} firing`, d.repeat.length && `${d.repeat.length} repeated`, d.resolved.length && `${d.resolved.length} resolved`].filter(Boolean).join(", ");
+      const what = [
+        d.firing.length && `${d.firing.length} firing`,
+        d.repeat.length && `${d.repeat.length} repeated`,
+        d.resolved.length && `${d.resolved.length} resolved`,
+      ]
+        .filter(Boolean)
+        .join(", ");
       h.queue.enqueue(JSON.stringify(this.body(h.cfg, notices, now)), what, now);
     }
   }
@@ -134,7 +152,9 @@ export class Alerter {
     } catch {
       detail = undefined;
     }
-    const url = this.cfg.consoleUrl ? `${this.cfg.consoleUrl.replace(/\/+$/, "")}/c/${encodeURIComponent(alert.connection)}/lock?key=${encodeURIComponent(alert.key)}` : undefined;
+    const url = this.cfg.consoleUrl
+      ? `${this.cfg.consoleUrl.replace(/\/+$/, "")}/c/${encodeURIComponent(alert.connection)}/lock?key=${encodeURIComponent(alert.key)}`
+      : undefined;
     return { status, repeat, alert, detail, url };
   }
 

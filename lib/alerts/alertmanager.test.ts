@@ -34,8 +34,20 @@ describe("Alertmanager v2 API (real alertmanager)", () => {
       3_600_000,
     ).start();
     const rec = (warnings: string[]): LockRecord => ({
-      connection: "redis-prod", key: "orders:a", name: "orders:a", format: "redisson.fair", kind: "mutex", state: "held",
-      holders: [{ id: "h" }], waiters: [], ttlMs: null, ttlSource: "none", holding: {}, observedAt: new Date().toISOString(), consistency: "", warnings,
+      connection: "redis-prod",
+      key: "orders:a",
+      name: "orders:a",
+      format: "redisson.fair",
+      kind: "mutex",
+      state: "held",
+      holders: [{ id: "h" }],
+      waiters: [],
+      ttlMs: null,
+      ttlSource: "none",
+      holding: {},
+      observedAt: new Date().toISOString(),
+      consistency: "",
+      warnings,
     });
     const listed = async () => (await (await fetch(`${am.url}/api/v2/alerts`)).json()) as AmAlert[];
     try {

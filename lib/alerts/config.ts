@@ -42,7 +42,12 @@ export const AlertsSchema = z
     /** A condition must hold this long before its alert fires (a deadlock that resolves itself at once is not news). */
     forMs: z.number().int().min(0).max(3_600_000).default(0),
     /** A firing alert is sent again this often to json and slack webhooks (Alertmanager repeats by its own rules). */
-    repeatIntervalMs: z.number().int().min(60_000).max(7 * 86_400_000).default(4 * 3_600_000),
+    repeatIntervalMs: z
+      .number()
+      .int()
+      .min(60_000)
+      .max(7 * 86_400_000)
+      .default(4 * 3_600_000),
     /** Alertmanager webhooks: firing alerts are re-posted this often (with endsAt 4 periods ahead), as Prometheus does. */
     alertmanagerResendMs: z.number().int().min(5_000).max(3_600_000).default(60_000),
     /** The console's address as people reach it (links in notifications); none: no links. */
@@ -51,7 +56,10 @@ export const AlertsSchema = z
       .url()
       .refine((u) => /^https?:\/\//i.test(u), "an http:// or https:// URL")
       .optional(),
-    webhooks: z.array(WebhookSchema).default([]).refine((w) => new Set(w.map((x) => x.name)).size === w.length, "webhook names must be unique"),
+    webhooks: z
+      .array(WebhookSchema)
+      .default([])
+      .refine((w) => new Set(w.map((x) => x.name)).size === w.length, "webhook names must be unique"),
     /** Delivery: each POST has this deadline; a failure is retried with exponential back-off up to maxAttempts. */
     timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
     retry: z

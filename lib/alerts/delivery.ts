@@ -64,7 +64,18 @@ export class WebhookQueue {
     private readonly record: (a: Attempt) => void,
   ) {
     const u = new URL(url);
-    this.status = { name, kind, target: `${u.protocol}//${u.host}`, pending: 0, sent: 0, failures: 0, dropped: 0, lastSuccessAt: null, lastError: null, failing: 0 };
+    this.status = {
+      name,
+      kind,
+      target: `${u.protocol}//${u.host}`,
+      pending: 0,
+      sent: 0,
+      failures: 0,
+      dropped: 0,
+      lastSuccessAt: null,
+      lastError: null,
+      failing: 0,
+    };
   }
 
   enqueue(body: string, what: string, now: number): void {
@@ -72,7 +83,14 @@ export class WebhookQueue {
     while (this.queue.length > MAX_QUEUE) {
       const lost = this.queue.shift()!;
       this.status.dropped++;
-      this.record({ at: new Date(now).toISOString(), webhook: this.status.name, what: lost.what, attempt: lost.attempts, outcome: "dropped", error: `queue full (${MAX_QUEUE} batches waiting)` });
+      this.record({
+        at: new Date(now).toISOString(),
+        webhook: this.status.name,
+        what: lost.what,
+        attempt: lost.attempts,
+        outcome: "dropped",
+        error: `queue full (${MAX_QUEUE} batches waiting)`,
+      });
     }
     this.status.pending = this.queue.length;
   }
@@ -101,7 +119,15 @@ export class WebhookQueue {
       if (head.attempts >= this.retry.maxAttempts) {
         this.queue.shift();
         this.status.dropped++;
-        this.record({ at, webhook: this.status.name, what: head.what, attempt: head.attempts, outcome: "dropped", status: e.status, error: `${message}; gave up after ${head.attempts} attempts` });
+        this.record({
+          at,
+          webhook: this.status.name,
+          what: head.what,
+          attempt: head.attempts,
+          outcome: "dropped",
+          status: e.status,
+          error: `${message}; gave up after ${head.attempts} attempts`,
+        });
       } else {
         head.nextAt = now + Math.min(this.retry.maxBackoffMs, this.retry.initialBackoffMs * 2 ** (head.attempts - 1));
         this.record({ at, webhook: this.status.name, what: head.what, attempt: head.attempts, outcome: "retrying", status: e.status, error: message });

@@ -40,17 +40,39 @@ async function tool(bin: string, args: string[], cwd = ROOT): Promise<{ code: nu
 }
 
 function dashboardExprs(): string[] {
-  const d = JSON.parse(readFileSync(DASHBOARD, "utf8")) as { panels: Array<{ targets?: Array<{ expr: string }>; panels?: Array<{ targets?: Array<{ expr: string }> }> }> };
+  const d = JSON.parse(readFileSync(DASHBOARD, "utf8")) as {
+    panels: Array<{ targets?: Array<{ expr: string }>; panels?: Array<{ targets?: Array<{ expr: string }> }> }>;
+  };
   return d.panels.flatMap((p) => [...(p.targets ?? []), ...(p.panels ?? []).flatMap((x) => x.targets ?? [])]).map((t) => t.expr);
 }
 
 /** The metric names /api/metrics exports (histograms with their series suffixes). */
 function exportedNames(): Set<string> {
-  const conn = { id: "c", kind: "redis", up: true, stale: false, staleAgeMs: null, mode: "live", locks: 1, held: 1, contended: 0, staleLocks: 0, waiters: 0, problems: 0, readErrors: 0, lifeEvents: 0, snapshotSeconds: 0.1 };
+  const conn = {
+    id: "c",
+    kind: "redis",
+    up: true,
+    stale: false,
+    staleAgeMs: null,
+    mode: "live",
+    locks: 1,
+    held: 1,
+    contended: 0,
+    staleLocks: 0,
+    waiters: 0,
+    problems: 0,
+    readErrors: 0,
+    lifeEvents: 0,
+    snapshotSeconds: 0.1,
+  };
   const lock = { connection: "c", key: "k", acquisitions: 1, forceReleases: 0, expiries: 0, holdHist: [], waitHist: [], holdSumMs: 0, waitSumMs: 0 };
   const text =
     exposition([conn], [lock as never], { paused: false, queued: 0, dropped: 0, written: 0 }) +
-    waitsAndAlertsExposition([{ connection: "c", waits: 0, deadlocks: 0, deadlockedLocks: 0, deadHolders: 0 }], [], [{ name: "w", kind: "json", target: "", pending: 0, sent: 0, failures: 0, dropped: 0, lastSuccessAt: null, lastError: null, failing: 0 }]);
+    waitsAndAlertsExposition(
+      [{ connection: "c", waits: 0, deadlocks: 0, deadlockedLocks: 0, deadHolders: 0 }],
+      [],
+      [{ name: "w", kind: "json", target: "", pending: 0, sent: 0, failures: 0, dropped: 0, lastSuccessAt: null, lastError: null, failing: 0 }],
+    );
   const names = new Set<string>();
   for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
     names.add(m[1]);
@@ -81,7 +103,10 @@ describe("deploy/ monitoring kit", () => {
     expect(exprs.length).toBeGreaterThan(15);
     const asRules = path.join(dir, "dashboard-queries.yml");
     const filled = exprs.map((e) => e.replace(/\$__rate_interval/g, "5m").replace(/\$connection/g, ".*"));
-    writeFileSync(asRules, `groups:\n  - name: dashboard\n    rules:\n${filled.map((e, i) => `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(e)}\n`).join("")}`);
+    writeFileSync(
+      asRules,
+      `groups:\n  - name: dashboard\n    rules:\n${filled.map((e, i) => `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(e)}\n`).join("")}`,
+    );
     const queries = await tool(promtool, ["check", "rules", asRules]);
     expect(queries.code, queries.out).toBe(0);
   });

@@ -15,10 +15,14 @@ export function alertDetail(rule: RuleId, key: string, g: WaitGraph, rec: LockRe
   if (rule === "deadlock") {
     const c = g.cycles().find((x) => x.locks.includes(key));
     if (!c) return undefined;
-    return c.owners.map((o, i) => `${ownerWords(g, o)} waits for ${g.lock(c.locks[i])?.name ?? c.locks[i]}, held by ${ownerWords(g, c.owners[(i + 1) % c.owners.length])}`).join("; ");
+    return c.owners
+      .map((o, i) => `${ownerWords(g, o)} waits for ${g.lock(c.locks[i])?.name ?? c.locks[i]}, held by ${ownerWords(g, c.owners[(i + 1) % c.owners.length])}`)
+      .join("; ");
   }
   if (rule === "holder-dead" && rec) {
-    const reasons = rec.holders.map((h) => (h.ownerKey ? deadReason(g, h.ownerKey) : h.liveness?.state === "dead" ? h.liveness.reason : undefined)).filter(Boolean);
+    const reasons = rec.holders
+      .map((h) => (h.ownerKey ? deadReason(g, h.ownerKey) : h.liveness?.state === "dead" ? h.liveness.reason : undefined))
+      .filter(Boolean);
     if (reasons.length) return `holder ${rec.holders.map((h) => h.owner ?? h.id).join(", ")}: ${reasons.join("; ")}`;
     return `warnings: ${rec.warnings.join(", ")}`;
   }

@@ -59,14 +59,18 @@ export function slackBody(notices: Notice[]): unknown {
   const text = `LockDeck: ${[firing && `${firing} firing`, resolved && `${resolved} resolved`].filter(Boolean).join(", ")}`;
   const blocks: unknown[] = notices.slice(0, SLACK_SECTIONS).map((n) => {
     const r = RULES[n.alert.rule];
-    const head = n.status === "resolved" ? ":white_check_mark: *RESOLVED*" : `${r.severity === "critical" ? ":rotating_light:" : ":warning:"} *${n.repeat ? "STILL FIRING" : "FIRING"}*`;
+    const head =
+      n.status === "resolved"
+        ? ":white_check_mark: *RESOLVED*"
+        : `${r.severity === "critical" ? ":rotating_light:" : ":warning:"} *${n.repeat ? "STILL FIRING" : "FIRING"}*`;
     const lock = n.url ? `<${n.url}|${slackEscape(n.alert.lockName)}>` : `\`${slackEscape(n.alert.lockName)}\``;
     const lines = [`${head} ${r.alertname} on ${lock} (${slackEscape(n.alert.connection)})`, slackEscape(r.summary(n.alert.lockName, n.alert.connection))];
     if (n.detail) lines.push(slackEscape(n.detail));
     lines.push(`since ${iso(n.alert.since)}${n.alert.endedAt !== undefined ? `, ended ${iso(n.alert.endedAt)}` : ""}`);
     return { type: "section", text: { type: "mrkdwn", text: lines.join("\n").slice(0, 2_900) } };
   });
-  if (notices.length > SLACK_SECTIONS) blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: `and ${notices.length - SLACK_SECTIONS} more (see the alerts page)` }] });
+  if (notices.length > SLACK_SECTIONS)
+    blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: `and ${notices.length - SLACK_SECTIONS} more (see the alerts page)` }] });
   return { text, blocks };
 }
 

@@ -32,7 +32,9 @@ export async function lockDetail(conn: Pick<Connection, "hub">, key: string): Pr
   // Holders that can be released alone (a Consul semaphore's slots): one plan per holder and
   // mode, so the dialog's title names the one slot (or "all") the release will act on.
   const targetPlans = plan.targets?.length
-    ? Object.fromEntries(plan.targets.map((t) => [t.id, Object.fromEntries((t.modes ?? plan.modes).map((m) => [m, hub.adapter.describeRelease(lock, m, t.id)]))]))
+    ? Object.fromEntries(
+        plan.targets.map((t) => [t.id, Object.fromEntries((t.modes ?? plan.modes).map((m) => [m, hub.adapter.describeRelease(lock, m, t.id)]))]),
+      )
     : undefined;
   return {
     lock,

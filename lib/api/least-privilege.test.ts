@@ -108,7 +108,8 @@ const consul: Case = {
     const s = await startConsul({ aclManagementToken: root });
     const rules = `key_prefix "locks/" { policy = "read" }\nsession_prefix "" { policy = "read" }\nnode_prefix "" { policy = "read" }`;
     await kv(s, "PUT", "/v1/acl/policy", JSON.stringify({ Name: "lockdeck-viewer", Rules: rules }));
-    const token = (JSON.parse(await kv(s, "PUT", "/v1/acl/token", JSON.stringify({ Policies: [{ Name: "lockdeck-viewer" }] }))) as { SecretID: string }).SecretID;
+    const token = (JSON.parse(await kv(s, "PUT", "/v1/acl/token", JSON.stringify({ Policies: [{ Name: "lockdeck-viewer" }] }))) as { SecretID: string })
+      .SecretID;
     const session = (JSON.parse(await kv(s, "PUT", "/v1/session/create", JSON.stringify({ TTL: "60s" }))) as { ID: string }).ID;
     expect((await kv(s, "PUT", `/v1/kv/locks/lp?acquire=${session}`, "holder")).trim()).toBe("true");
     return {

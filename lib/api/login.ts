@@ -18,8 +18,18 @@ const DUMMY = `scrypt$${SCRYPT_PARAMS.N}$${SCRYPT_PARAMS.r}$${SCRYPT_PARAMS.p}$A
 
 function auditBase(req: Request, actor: string, action: "login" | "logout", sourceIp: string | undefined) {
   return {
-    action, requestId: randomUUID(), phase: "outcome" as const, actor, role: "",
-    connection: "", key: "", format: "", fence: "", reason: "", mode: "", sourceIp,
+    action,
+    requestId: randomUUID(),
+    phase: "outcome" as const,
+    actor,
+    role: "",
+    connection: "",
+    key: "",
+    format: "",
+    fence: "",
+    reason: "",
+    mode: "",
+    sourceIp,
     userAgent: req.headers.get("user-agent")?.slice(0, 300) ?? undefined,
   };
 }

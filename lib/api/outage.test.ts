@@ -75,7 +75,10 @@ describe("a store outage (real redis-server killed and restarted empty)", () => 
     expect(Date.parse(f.outageSince!) - firstSnapshot).toBeGreaterThan(2_000);
     expect(f.staleAgeMs!).toBeLessThan(Date.parse(f.now) - firstSnapshot - 2_000);
     // One age, one source: the connections list, the locks page and the lock page agree.
-    const listed = reg.list().find((c) => c.id === "r")!.hub.statusEvent();
+    const listed = reg
+      .list()
+      .find((c) => c.id === "r")!
+      .hub.statusEvent();
     const detail = (await lockDetail(reg.get("r"), "lock:outage:a"))!;
     expect(detail.confirmedAt).toBe(f.confirmedAt);
     expect(listed.confirmedAt).toBe(f.confirmedAt);
@@ -103,7 +106,10 @@ describe("a store outage (real redis-server killed and restarted empty)", () => 
 
     // History: a marked gap, and the three holdings lost in it (not released, not expired).
     const rec = reg.history!;
-    await waitFor(async () => (await rec.reader()!.gaps({ connection: "r", from: lastOk - 1, to: Date.now() + 1 })).some((g) => g.to !== null), { timeoutMs: 5_000, what: "the gap closed in history" });
+    await waitFor(async () => (await rec.reader()!.gaps({ connection: "r", from: lastOk - 1, to: Date.now() + 1 })).some((g) => g.to !== null), {
+      timeoutMs: 5_000,
+      what: "the gap closed in history",
+    });
     await rec.flush();
     const store = rec.reader()!;
     const gaps = await store.gaps({ connection: "r", from: lastOk - 1, to: Date.now() + 1 });
@@ -125,7 +131,12 @@ describe("a store outage (real redis-server killed and restarted empty)", () => 
     expect(await goneLock(reg, "r", "lock:outage:b")).toMatchObject({ last: { kind: "lost", cause: "unknown" } });
     const ov = await overviewAnswer(reg);
     expect(ov.recent.some((e) => e.kind === "outage" && e.connection === "r" && e.to !== null)).toBe(true);
-    expect(ov.recent.filter((e) => e.kind === "lost" && e.connection === "r").map((e) => e.key).sort()).toEqual(["lock:outage:a", "lock:outage:b", "lock:outage:c"]);
+    expect(
+      ov.recent
+        .filter((e) => e.kind === "lost" && e.connection === "r")
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual(["lock:outage:a", "lock:outage:b", "lock:outage:c"]);
     expect(hub.freshness().stale).toBe(false);
   }, 90_000);
 
@@ -147,7 +158,9 @@ describe("a store outage (real redis-server killed and restarted empty)", () => 
       // from here on are seen, not lost in a gap.
       expect(reg.history!.connections.get("rp")?.outage).toBeNull();
       await reg.history!.flush();
-      const ends = await reg.history!.reader()!.events({ connection: "rp", key: "lock:paused", from: t0 - 1_000, to: Date.now() + 1, kinds: ["released", "expired", "force-released", "lost"] });
+      const ends = await reg
+        .history!.reader()!
+        .events({ connection: "rp", key: "lock:paused", from: t0 - 1_000, to: Date.now() + 1, kinds: ["released", "expired", "force-released", "lost"] });
       expect(ends).toEqual([]);
     } finally {
       client.disconnect();
@@ -173,11 +186,17 @@ describe("a store outage (real redis-server killed and restarted empty)", () => 
     expect(changed.kind === "done" && changed.after).toMatchObject({ state: "held", holders: [{ id: "tok-3-0123456789" }] });
     // The gone lock's page: force-released by ana, with the reason.
     await reg.history!.flush();
-    await waitFor(async () => (await goneLock(reg, "r", "lock:after")).last?.kind === "force-released", { timeoutMs: 5_000, what: "history of the release" }).catch(async (e) => {
+    await waitFor(async () => (await goneLock(reg, "r", "lock:after")).last?.kind === "force-released", {
+      timeoutMs: 5_000,
+      what: "history of the release",
+    }).catch(async (e) => {
       const evs = await reg.history!.reader()!.events({ key: "lock:after", from: 0, to: Date.now() + 1 });
       throw new Error(`${e.message}: recorded ${JSON.stringify(evs)}`);
     });
-    expect(await goneLock(reg, "r", "lock:after")).toMatchObject({ last: { kind: "force-released" }, release: { actor: "ana", reason: "INC-43 stuck", outcome: "applied" } });
+    expect(await goneLock(reg, "r", "lock:after")).toMatchObject({
+      last: { kind: "force-released" },
+      release: { actor: "ana", reason: "INC-43 stuck", outcome: "applied" },
+    });
     client.disconnect();
   }, 30_000);
 });

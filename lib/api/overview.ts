@@ -31,7 +31,15 @@ export async function overviewAnswer(reg: Registry, now = Date.now()): Promise<O
     gaps = g;
     const releases = reg.audit.read({ limit: 2_000 }).filter((e) => (e.action ?? "release") === "release" && e.phase === "intent");
     recent = events.map((e): RecentEvent => {
-      const base: RecentEvent = { at: e.at, connection: e.connection, key: e.key, kind: e.kind as RecentEvent["kind"], holder: e.holder, owner: e.owner, ms: e.holdMs };
+      const base: RecentEvent = {
+        at: e.at,
+        connection: e.connection,
+        key: e.key,
+        kind: e.kind as RecentEvent["kind"],
+        holder: e.holder,
+        owner: e.owner,
+        ms: e.holdMs,
+      };
       if (e.cause) base.cause = e.cause;
       if (e.kind === "force-released") {
         // The intent written just before the store call (audit-tail.ts matches the same way).
@@ -41,7 +49,15 @@ export async function overviewAnswer(reg: Registry, now = Date.now()): Promise<O
       return base;
     });
     recent.push(...alertEvents(reg, from));
-    for (const gp of g) recent.push({ at: gp.from, to: gp.to, connection: gp.connection, kind: gp.kind === "console-down" ? "console-down" : "outage", cause: gp.detail, ...(gp.to !== null && { ms: gp.to - gp.from }) });
+    for (const gp of g)
+      recent.push({
+        at: gp.from,
+        to: gp.to,
+        connection: gp.connection,
+        kind: gp.kind === "console-down" ? "console-down" : "outage",
+        cause: gp.detail,
+        ...(gp.to !== null && { ms: gp.to - gp.from }),
+      });
     recent.sort((a, b) => b.at - a.at);
     recent = recent.slice(0, RECENT_MAX);
   }

@@ -18,7 +18,9 @@ async function answer<T extends z.AnyZodObject>(schema: T, q: string) {
 describe("parseQuery", () => {
   it("refuses a misspelt locks filter instead of answering the whole list", () => {
     expect(parseLockQuery(url("status=held,contended&sort=ttl"))).toMatchObject({ status: ["held", "contended"], sort: "ttl", offset: 0, limit: 100 });
-    expect(() => parseLockQuery(url("state=held"))).toThrow(/^state: unknown parameter \(this endpoint takes q, format, status, warning, sort, dir, limit, cursor\)$/);
+    expect(() => parseLockQuery(url("state=held"))).toThrow(
+      /^state: unknown parameter \(this endpoint takes q, format, status, warning, sort, dir, limit, cursor\)$/,
+    );
   });
 
   it.each([

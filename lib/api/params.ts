@@ -8,7 +8,10 @@ import { LOCK_STATUSES, type LockStatus } from "../status";
 import type { LockQuery } from "../hub/query";
 import { HttpError } from "./http-error";
 
-export const KeyParam = z.string({ required_error: "required" }).min(1, "required").max(64 * 1024);
+export const KeyParam = z
+  .string({ required_error: "required" })
+  .min(1, "required")
+  .max(64 * 1024);
 
 /**
  * The query of `req` (or a URL) parsed with `schema`, which is made strict: an unknown
@@ -22,7 +25,9 @@ export function parseQuery<T extends z.AnyZodObject>(schema: T, from: Request | 
   if (unknown !== undefined) {
     const takes = Object.keys(schema.shape);
     const name = unknown.length > 100 ? `${unknown.slice(0, 100)}…` : unknown;
-    throw new HttpError(400, "bad_request", `${name}: unknown parameter (this endpoint takes ${takes.length ? takes.join(", ") : "none"})`, { parameter: name });
+    throw new HttpError(400, "bad_request", `${name}: unknown parameter (this endpoint takes ${takes.length ? takes.join(", ") : "none"})`, {
+      parameter: name,
+    });
   }
   return schema.strict().parse(raw);
 }
@@ -70,7 +75,10 @@ export const EventsQuery = z.object({ connection: z.string().max(64).optional() 
 /** GET /api/audit: filters and how many entries, newest first. */
 export const AuditQuery = z.object({
   connection: z.string().max(64).optional(),
-  key: z.string().max(64 * 1024).optional(),
+  key: z
+    .string()
+    .max(64 * 1024)
+    .optional(),
   requestId: z.string().uuid().optional(),
   limit: z.coerce.number().int().min(1).max(5_000).default(500),
 });

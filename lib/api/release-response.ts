@@ -16,7 +16,10 @@ export function releaseResponse(answer: ReleaseAnswer): Response {
       return Response.json({ outcome, ...extra });
     case "changed":
       // Only those who may release get here, so the current holding comes with its fence.
-      return jsonError(409, "changed", note ?? "the lock changed since you looked: nothing was deleted", { current: outcome.current && withFence(outcome.current), ...extra });
+      return jsonError(409, "changed", note ?? "the lock changed since you looked: nothing was deleted", {
+        current: outcome.current && withFence(outcome.current),
+        ...extra,
+      });
     case "gone":
       return jsonError(404, "gone", "the lock is already released: nothing to delete", extra);
     case "refused":

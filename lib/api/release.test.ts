@@ -60,7 +60,9 @@ describe("release flow", () => {
     const edited = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
     edited.k = "session:admin";
     const forged = `${Buffer.from(JSON.stringify(edited)).toString("base64url")}.${mac}`;
-    const unsigned = Buffer.from(JSON.stringify({ v: 1, c: "plain", k: "session:admin", f: "redis.token", h: { t: "string", v: Buffer.from("s3cr3t").toString("base64") } })).toString("base64url");
+    const unsigned = Buffer.from(
+      JSON.stringify({ v: 1, c: "plain", k: "session:admin", f: "redis.token", h: { t: "string", v: Buffer.from("s3cr3t").toString("base64") } }),
+    ).toString("base64url");
     const attempts: Array<[Record<string, string>, string, RegExp]> = [
       [{ key: "session:admin", fence: forged }, "bad_fence", /^fence: signature/],
       [{ key: "session:admin", fence: unsigned }, "bad_fence", /^fence: /],
@@ -68,10 +70,17 @@ describe("release flow", () => {
       [{ key: "lock:mine", fence: fenceOf(mine).replace(/^./, (c) => (c === "e" ? "f" : "e")) }, "bad_fence", /^fence: /],
     ];
     for (const [body, code, message] of attempts) {
-      await expect(requestRelease(reg, "plain", { ...body, reason: "attack", mode: "delete" } as never, ana)).rejects.toMatchObject({ status: 400, code, message: expect.stringMatching(message) });
+      await expect(requestRelease(reg, "plain", { ...body, reason: "attack", mode: "delete" } as never, ana)).rejects.toMatchObject({
+        status: 400,
+        code,
+        message: expect.stringMatching(message),
+      });
     }
     // A genuine fence on another connection of the same store: refused too.
-    await expect(requestRelease(reg, "guarded", { key: "lock:mine", fence: fenceOf(mine), reason: "attack", mode: "delete" }, ana)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/made for connection "plain"/) });
+    await expect(requestRelease(reg, "guarded", { key: "lock:mine", fence: fenceOf(mine), reason: "attack", mode: "delete" }, ana)).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/made for connection "plain"/),
+    });
     expect(await client.get("session:admin")).toBe("s3cr3t");
     expect(await client.get("lock:mine")).toBe("tok-mine-0123456789");
     expect(await client.get("lock:theirs")).toBe("tok-theirs-0123456789");
@@ -81,7 +90,11 @@ describe("release flow", () => {
   });
 
   it("a read by key outside the connection's patterns answers 400 and reads nothing", async () => {
-    await expect(lockDetail(reg.get("plain"), "session:admin")).rejects.toMatchObject({ status: 400, code: "out_of_scope", message: expect.stringMatching(/^key: "session:admin"/) });
+    await expect(lockDetail(reg.get("plain"), "session:admin")).rejects.toMatchObject({
+      status: 400,
+      code: "out_of_scope",
+      message: expect.stringMatching(/^key: "session:admin"/),
+    });
     expect(reg.get("plain").hub.get("session:admin")).toBeUndefined();
   });
 

@@ -18,15 +18,26 @@ import { RELEASE_MODES } from "../stores";
 
 export const ReleaseBody = z
   .object({
-    key: z.string().min(1).max(64 * 1024),
-    fence: z.string().min(1).max(256 * 1024),
+    key: z
+      .string()
+      .min(1)
+      .max(64 * 1024),
+    fence: z
+      .string()
+      .min(1)
+      .max(256 * 1024),
     reason: z.string().trim().min(3, "a reason of at least 3 characters is required").max(2_000),
     /** Any store's mode (lib/stores/<kind>/module.ts); the adapter refuses one it does not offer for this lock. */
     mode: z.enum(RELEASE_MODES).default("delete"),
     /** One per confirmation: the same id twice is refused (double-click, retried POST). */
     requestId: z.string().uuid().optional(),
     /** On a stale view: the age (ms) the operator acknowledged ("the view is N s old"); required then. */
-    staleAckMs: z.number().int().min(0).max(30 * 86_400_000).optional(),
+    staleAckMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400_000)
+      .optional(),
     /** Several holders (Consul semaphore): release only this holder's slot (its id); absent = every holder seen. */
     target: z.string().min(1).max(1_024).optional(),
   })
@@ -55,9 +66,7 @@ interface Done {
   after: AfterRelease;
 }
 
-export type ReleaseAnswer =
-  | ({ kind: "done"; requestId: string } & Done)
-  | { kind: "pending"; approvalId: string; expiresAt: string; requestId: string };
+export type ReleaseAnswer = ({ kind: "done"; requestId: string } & Done) | { kind: "pending"; approvalId: string; expiresAt: string; requestId: string };
 
 /** A release request from the dialog: checked, rate-limited, then run or held for approval. */
 export async function requestRelease(reg: Registry, connectionId: string, body: ReleaseRequest, actor: Actor): Promise<ReleaseAnswer> {
@@ -93,11 +102,16 @@ export async function requestRelease(reg: Registry, connectionId: string, body: 
  * release is refused (503 shared_state_unavailable) before anything is sent, and the refusal is
  * audited in this replica's trail.
  */
-async function shared<T>(reg: Registry, audit: Omit<ReturnType<typeof auditBase>, "action"> & { action: "release" | "approve" }, call: () => T | Promise<T>): Promise<T> {
+async function shared<T>(
+  reg: Registry,
+  audit: Omit<ReturnType<typeof auditBase>, "action"> & { action: "release" | "approve" },
+  call: () => T | Promise<T>,
+): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if ((err as { code?: string }).code === "shared_state_unavailable") reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: (err as Error).message });
+    if ((err as { code?: string }).code === "shared_state_unavailable")
+      reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: (err as Error).message });
     throw err;
   }
 }
@@ -162,7 +176,12 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
     const plan = hub.adapter.describeRelease(withOperatorFence(seen, connectionId, body, fence.f), body.mode);
     if (!plan.targets?.some((t) => t.id === body.target)) {
       reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: `target ${body.target} is not a holder that can be released alone` });
-      throw new HttpError(400, "bad_request", `target: "${body.target}" is not one of the holders this release can act on alone (${plan.targets?.map((t) => t.id).join(", ") || "none for this lock and mode"})`, { field: "target" });
+      throw new HttpError(
+        400,
+        "bad_request",
+        `target: "${body.target}" is not one of the holders this release can act on alone (${plan.targets?.map((t) => t.id).join(", ") || "none for this lock and mode"})`,
+        { field: "target" },
+      );
     }
   }
 
@@ -176,7 +195,12 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
           ? `this exact holding was already released (request ${claim.requestId} by ${claim.actor})`
           : `the outcome of request ${claim.requestId} by ${claim.actor} for this exact holding is not known yet; LockDeck is re-reading the store`;
     const entry = reg.audit.append({ ...audit, phase: "outcome", outcome: "precondition_failed", detail: `${what}: nothing was sent` });
-    return { outcome: { status: "changed", current: hub.get(body.key) ?? null }, auditId: entry.id, note: `${what}: nothing was sent. Review the lock.`, after: afterRelease(hub, body.key) };
+    return {
+      outcome: { status: "changed", current: hub.get(body.key) ?? null },
+      auditId: entry.id,
+      note: `${what}: nothing was sent. Review the lock.`,
+      after: afterRelease(hub, body.key),
+    };
   }
 
   let outcome: ReleaseOutcome = { status: "unknown", reason: "not sent" };
@@ -187,7 +211,11 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
     } catch (err) {
       // Nothing is done without its intent on disk.
       outcome = { status: "refused", reason: "audit unavailable" };
-      throw new HttpError(503, "audit_unavailable", `${(err as Error).message}: nothing was sent to the store. Free space or fix the permissions of the data dir, then try again.`);
+      throw new HttpError(
+        503,
+        "audit_unavailable",
+        `${(err as Error).message}: nothing was sent to the store. Free space or fix the permissions of the data dir, then try again.`,
+      );
     }
     // Several replicas: the intent is in the shared trail too before the store is called.
     if (reg.sharedAudit) {
@@ -195,7 +223,12 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
         await reg.sharedAudit.ship();
       } catch (err) {
         outcome = { status: "refused", reason: "shared audit trail unavailable" };
-        reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: `the shared audit trail cannot be written (${(err as Error).message}): nothing was sent` });
+        reg.audit.append({
+          ...audit,
+          phase: "outcome",
+          outcome: "refused",
+          detail: `the shared audit trail cannot be written (${(err as Error).message}): nothing was sent`,
+        });
         throw err;
       }
     }
@@ -276,7 +309,19 @@ function withOperatorFence(seen: LockRecord | undefined, connection: string, bod
     return { ...rest, fence: body.fence };
   }
   return {
-    connection, key: body.key, name: body.key, format, kind: "mutex", state: "unknown", holders: [], waiters: [],
-    ttlMs: null, ttlSource: "none", fence: body.fence, observedAt: new Date().toISOString(), consistency: "", warnings: [],
+    connection,
+    key: body.key,
+    name: body.key,
+    format,
+    kind: "mutex",
+    state: "unknown",
+    holders: [],
+    waiters: [],
+    ttlMs: null,
+    ttlSource: "none",
+    fence: body.fence,
+    observedAt: new Date().toISOString(),
+    consistency: "",
+    warnings: [],
   };
 }

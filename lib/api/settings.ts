@@ -11,9 +11,7 @@ import type { Actor } from "../auth/guard";
 import type { ConnectionSettings } from "./types";
 import { randomUUID } from "node:crypto";
 
-export const SettingsBody = z
-  .object({ consistency: z.string().min(1).max(50), waitReplicas: z.number().int().min(0).max(16).optional() })
-  .strict();
+export const SettingsBody = z.object({ consistency: z.string().min(1).max(50), waitReplicas: z.number().int().min(0).max(16).optional() }).strict();
 
 /** What the settings page shows: the read mode, the modes this connection can use, and WAIT replicas where they apply. */
 export function settingsOf(c: ConnectionConfig): ConnectionSettings {
@@ -32,9 +30,21 @@ export async function applySettings(reg: Registry, id: string, body: z.infer<typ
     throw new HttpError(400, "bad_request", `consistency "${body.consistency}" is not available for this connection`);
   }
   reg.audit.append({
-    action: "settings", requestId: randomUUID(), phase: "outcome", actor: actor.name, role: actor.role, connection: id,
-    key: "", format: "", fence: "", reason: "", mode: "", outcome: "applied", detail: JSON.stringify(body),
-    sourceIp: actor.sourceIp, userAgent: actor.userAgent,
+    action: "settings",
+    requestId: randomUUID(),
+    phase: "outcome",
+    actor: actor.name,
+    role: actor.role,
+    connection: id,
+    key: "",
+    format: "",
+    fence: "",
+    reason: "",
+    mode: "",
+    outcome: "applied",
+    detail: JSON.stringify(body),
+    sourceIp: actor.sourceIp,
+    userAgent: actor.userAgent,
   });
   // The value was checked against this store's own options just above.
   const next = store.apply(current, body) as ConnectionConfig | null;

@@ -13,7 +13,13 @@ import { fenceFor } from "../fence";
 import { eventStream, frameStats } from "./sse";
 import type { Exposure } from "./exposure";
 
-const reg = new Registry(ConfigSchema.parse({ connections: [{ id: "m", kind: "memory", workload: false }], dataDir: mkdtempSync(path.join(tmpdir(), "ld-sse-")), history: { enabled: false } }));
+const reg = new Registry(
+  ConfigSchema.parse({
+    connections: [{ id: "m", kind: "memory", workload: false }],
+    dataDir: mkdtempSync(path.join(tmpdir(), "ld-sse-")),
+    history: { enabled: false },
+  }),
+);
 const stop = new AbortController();
 setMaxListeners(200, stop.signal); // one per open stream
 afterAll(async () => {
@@ -27,7 +33,12 @@ function open(exposure: Exposure) {
 }
 
 const lock = (key: string) =>
-  decodeRedis([{ key, type: "string", pttl: 5_000, size: 32, truncated: false, value: Buffer.from("0123456789abcdef0123456789abcdef") }], { connection: "m", consistency: "x", now: Date.now(), previews: true }).locks[0];
+  decodeRedis([{ key, type: "string", pttl: 5_000, size: 32, truncated: false, value: Buffer.from("0123456789abcdef0123456789abcdef") }], {
+    connection: "m",
+    consistency: "x",
+    now: Date.now(),
+    previews: true,
+  }).locks[0];
 
 const frameData = (bytes: Uint8Array) => JSON.parse(/data: (.*)\n/.exec(new TextDecoder().decode(bytes))![1]);
 

@@ -110,8 +110,16 @@ describe("audit durability in the release flow", () => {
     const kept = await seen(first, "lock:rc-kept");
     const unknown = await seen(first, "lock:rc-unknown");
     const base = (lock: typeof gone, requestId: string) => ({
-      action: "release" as const, requestId, actor: "ana", role: "operator", connection: "r", key: lock.key,
-      format: lock.format, fence: fenceOf(lock), reason: "INC-1", mode: "delete",
+      action: "release" as const,
+      requestId,
+      actor: "ana",
+      role: "operator",
+      connection: "r",
+      key: lock.key,
+      format: lock.format,
+      fence: fenceOf(lock),
+      reason: "INC-1",
+      mode: "delete",
     });
     // What the release flow writes before it calls the store; then the console "dies".
     const ids = { gone: crypto.randomUUID(), kept: crypto.randomUUID(), unknown: crypto.randomUUID() };

@@ -6,8 +6,17 @@ import { AuditLog, type AuditInput } from "./log";
 import { tinyFs, type TinyFs } from "../../scripts/servers/tinyfs";
 
 const input = (over: Partial<AuditInput> = {}): AuditInput => ({
-  requestId: "r1", phase: "intent", actor: "ana", role: "operator", connection: "c", key: "lock:a",
-  format: "redis.token", fence: "f", reason: "stuck", mode: "delete", ...over,
+  requestId: "r1",
+  phase: "intent",
+  actor: "ana",
+  role: "operator",
+  connection: "c",
+  key: "lock:a",
+  format: "redis.token",
+  fence: "f",
+  reason: "stuck",
+  mode: "delete",
+  ...over,
 });
 
 describe("audit log", () => {

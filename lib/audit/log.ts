@@ -213,7 +213,12 @@ export class AuditLog {
       }
       const { hash, ...body } = e;
       if (e.prev !== prev || sha256(e.prev + JSON.stringify(body)) !== hash) {
-        problems.push({ line, id: e.id, kind: "mismatch", message: `entry ${e.id} (line ${line}) does not match the hash chain: lines before it were edited or removed, or it was edited` });
+        problems.push({
+          line,
+          id: e.id,
+          kind: "mismatch",
+          message: `entry ${e.id} (line ${line}) does not match the hash chain: lines before it were edited or removed, or it was edited`,
+        });
       }
       entries.push(e);
       prev = hash;

@@ -35,7 +35,9 @@ describe("passwords", () => {
 
 async function oldHash(password: string, salt: string): Promise<string> {
   const { scrypt } = await import("node:crypto");
-  return new Promise((resolve, reject) => scrypt(password, Buffer.from(salt, "base64"), 32, { N: 16384, r: 8, p: 1 }, (e, k) => (e ? reject(e) : resolve(k.toString("base64")))));
+  return new Promise((resolve, reject) =>
+    scrypt(password, Buffer.from(salt, "base64"), 32, { N: 16384, r: 8, p: 1 }, (e, k) => (e ? reject(e) : resolve(k.toString("base64")))),
+  );
 }
 
 describe("server-side sessions", () => {
@@ -85,7 +87,8 @@ describe("hosts, trusted proxies and client addresses", () => {
   it("without sign-in only loopback names are answered; with sign-in allowedHosts (default any)", () => {
     const local = hostPolicy({});
     for (const h of ["localhost", "localhost:3000", "127.0.0.1:8080", "[::1]:3000", "LOCALHOST"]) expect(hostAllowed(h, local), h).toBe(true);
-    for (const h of ["attacker.example", "attacker.example:3000", "127.0.0.1.nip.io", "localhost.attacker.example", "", null, "127.0.0.1:3000@evil", "[::1]x"]) expect(hostAllowed(h, local), String(h)).toBe(false);
+    for (const h of ["attacker.example", "attacker.example:3000", "127.0.0.1.nip.io", "localhost.attacker.example", "", null, "127.0.0.1:3000@evil", "[::1]x"])
+      expect(hostAllowed(h, local), String(h)).toBe(false);
     const signedIn = { users: [{}] };
     expect(hostPolicy(signedIn)).toBeNull();
     expect(hostAllowed("anything.example", hostPolicy(signedIn))).toBe(true);

@@ -42,8 +42,14 @@ export const AuthSchema = z
     proxy: z
       .object({
         enabled: z.boolean().default(false),
-        userHeader: z.string().regex(/^[A-Za-z0-9-]{1,64}$/).default("x-forwarded-user"),
-        groupsHeader: z.string().regex(/^[A-Za-z0-9-]{1,64}$/).default("x-forwarded-groups"),
+        userHeader: z
+          .string()
+          .regex(/^[A-Za-z0-9-]{1,64}$/)
+          .default("x-forwarded-user"),
+        groupsHeader: z
+          .string()
+          .regex(/^[A-Za-z0-9-]{1,64}$/)
+          .default("x-forwarded-groups"),
         /** Group names that grant a role; anyone else signed in by the proxy is a viewer. */
         operatorGroups: z.array(z.string()).default([]),
         adminGroups: z.array(z.string()).default([]),
@@ -52,16 +58,22 @@ export const AuthSchema = z
          * name a user, or say where it came from (X-Forwarded-For). Required when enabled.
          */
         trustedProxies: z
-          .array(z.string().superRefine((c, ctx) => {
-            const bad = cidrProblem(c);
-            if (bad) ctx.addIssue({ code: z.ZodIssueCode.custom, message: bad });
-          }))
+          .array(
+            z.string().superRefine((c, ctx) => {
+              const bad = cidrProblem(c);
+              if (bad) ctx.addIssue({ code: z.ZodIssueCode.custom, message: bad });
+            }),
+          )
           .default([]),
       })
       .strict()
       .superRefine((p, ctx) => {
         if (p.enabled && p.trustedProxies.length === 0) {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["trustedProxies"], message: "required when the proxy is enabled: the CIDRs of the proxies allowed to name users (e.g. [\"10.0.0.5/32\"])" });
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: ["trustedProxies"],
+            message: 'required when the proxy is enabled: the CIDRs of the proxies allowed to name users (e.g. ["10.0.0.5/32"])',
+          });
         }
       })
       .default({}),
@@ -69,10 +81,12 @@ export const AuthSchema = z
      * With sign-in: the Host headers answered ("name" for any port, or "name:port"); default any.
      * Without sign-in only localhost, 127.0.0.1 and [::1] are answered, whatever this says.
      */
-    allowedHosts: z
-      .array(z.string().refine((h) => parseHost(h) !== null, "a host name or address, optionally :port"))
-      .optional(),
-    sessionHours: z.number().min(0.1).max(24 * 30).default(12),
+    allowedHosts: z.array(z.string().refine((h) => parseHost(h) !== null, "a host name or address, optionally :port")).optional(),
+    sessionHours: z
+      .number()
+      .min(0.1)
+      .max(24 * 30)
+      .default(12),
     releaseRateLimit: Limit.default({ max: 10, perSeconds: 60 }),
     /** Sign-in attempts per (client address, name) and, in total, per name (default 4 × max). */
     loginRateLimit: z

@@ -114,7 +114,11 @@ export function authorize(req: Request, action: Action): Actor {
   if (!actor) throw new HttpError(401, "unauthenticated", "sign in first");
   if (RANK[actor.role] < RANK[NEEDS[action]]) throw new HttpError(403, "forbidden", `${actor.role} may not ${action}`);
   if (actor.degraded && action !== "view") {
-    throw new HttpError(503, "shared_state_unavailable", `shared state (PostgreSQL) is unavailable (${actor.degraded}): your session can only view until it is back`);
+    throw new HttpError(
+      503,
+      "shared_state_unavailable",
+      `shared state (PostgreSQL) is unavailable (${actor.degraded}): your session can only view until it is back`,
+    );
   }
   return actor;
 }

@@ -116,7 +116,10 @@ export function isTrusted(address, list) {
 export function clientAddress(peer, forwardedFor, list) {
   let client = normalizeAddress(peer);
   if (!isTrusted(client, list) || !forwardedFor) return client;
-  const hops = forwardedFor.split(",").map((s) => normalizeAddress(s)).filter(Boolean);
+  const hops = forwardedFor
+    .split(",")
+    .map((s) => normalizeAddress(s))
+    .filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i--) {
     if (!isIP(hops[i])) return client;
     client = hops[i];

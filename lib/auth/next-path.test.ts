@@ -9,8 +9,19 @@ describe("the page after sign-in", () => {
   });
 
   it.each([
-    "//evil.com", "/\\evil.com", "/\\/evil.com", "https://evil.com", "http://127.0.0.1:3000.evil.com/", "javascript:alert(1)",
-    "/%5Cevil.com", "\t//evil.com", "/\t/evil.com", "", null, "evil.com", "/%2F%2Fevil.com",
+    "//evil.com",
+    "/\\evil.com",
+    "/\\/evil.com",
+    "https://evil.com",
+    "http://127.0.0.1:3000.evil.com/",
+    "javascript:alert(1)",
+    "/%5Cevil.com",
+    "\t//evil.com",
+    "/\t/evil.com",
+    "",
+    null,
+    "evil.com",
+    "/%2F%2Fevil.com",
   ])("sends %j home", (p) => {
     const out = safeNext(p, origin);
     expect(new URL(out, origin).origin).toBe(origin);

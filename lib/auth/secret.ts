@@ -46,12 +46,14 @@ export function secretFromFile(dataDir: string): Buffer {
     }
     chmodSync(file, 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new SecretError(`config error (${file}): cannot create the key file: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST")
+      throw new SecretError(`config error (${file}): cannot create the key file: ${(err as Error).message}`);
   }
   const mode = statSync(file).mode & 0o777;
   if (mode & 0o077) throw new SecretError(`config error (${file}): the key file is readable by others (mode ${mode.toString(8)}): chmod 600 it`);
   const key = Buffer.from(readFileSync(file, "utf8").trim(), "base64");
-  if (key.length < MIN_SECRET_BYTES) throw new SecretError(`config error (${file}): holds fewer than ${MIN_SECRET_BYTES} bytes of key: delete it to have a new one made`);
+  if (key.length < MIN_SECRET_BYTES)
+    throw new SecretError(`config error (${file}): holds fewer than ${MIN_SECRET_BYTES} bytes of key: delete it to have a new one made`);
   return key;
 }
 

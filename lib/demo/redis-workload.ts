@@ -178,7 +178,7 @@ export async function startRedisWorkload(url: string, opts: RedisWorkloadOptions
   /** Holds for `forMs`, renewing on the client's schedule at most `renewals` times. False if the lock was lost. */
   async function keep(client: LockClient, token: string, ttlMs: number | null, forMs: number, renewals: number) {
     const every = ttlMs === null ? null : client.renewAfter(ttlMs);
-    for (let left = forMs; left > 0 && !timers.stopped; ) {
+    for (let left = forMs; left > 0 && !timers.stopped;) {
       const step = every !== null && renewals > 0 ? Math.min(left, every) : left;
       await timers.sleep([step, step]);
       left -= step;
@@ -257,10 +257,7 @@ export async function startRedisWorkload(url: string, opts: RedisWorkloadOptions
         timers.stop(); // wakes every sleeping worker: holders release, the rest return
         for (const blocker of blockers) blocker.disconnect(); // ends blocked BLPOPs
         let grace: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          Promise.allSettled(workers),
-          new Promise<void>((resolve) => (grace = setTimeout(resolve, STOP_GRACE_MS))),
-        ]);
+        await Promise.race([Promise.allSettled(workers), new Promise<void>((resolve) => (grace = setTimeout(resolve, STOP_GRACE_MS)))]);
         clearTimeout(grace);
         main.disconnect();
       })();

@@ -85,7 +85,8 @@ class Client {
   letGo(logged = true): void {
     for (const [lock, h] of this.holdings) {
       // False when an operator force-released it: then it was not this client's release.
-      if (this.store.release(lock, h.holderId) && logged) this.log?.({ kind: "released", at: this.store.now(), lock, holderId: h.holderId, heldMs: this.store.now() - h.acquiredAt });
+      if (this.store.release(lock, h.holderId) && logged)
+        this.log?.({ kind: "released", at: this.store.now(), lock, holderId: h.holderId, heldMs: this.store.now() - h.acquiredAt });
     }
     this.holdings.clear();
   }

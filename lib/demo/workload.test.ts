@@ -101,9 +101,12 @@ describe("startWorkload", () => {
     expect(vi.getTimerCount()).toBe(0);
     const left = await snapshot();
     expect(left.every((l) => l.waiters.length === 0)).toBe(true);
-    expect(left.filter((l) => l.warnings.includes("no-expiry")).map((l) => l.key).sort()).toEqual(
-      ["cache:warmup:eu-west-1", "migrations/schema", "report:nightly"],
-    );
+    expect(
+      left
+        .filter((l) => l.warnings.includes("no-expiry"))
+        .map((l) => l.key)
+        .sort(),
+    ).toEqual(["cache:warmup:eu-west-1", "migrations/schema", "report:nightly"]);
     // Once the dead holders' leases have run out, only the locks taken without expiry remain.
     await vi.advanceTimersByTimeAsync(120_000);
     expect((await snapshot()).map((l) => l.key).sort()).toEqual(["cache:warmup:eu-west-1", "migrations/schema", "report:nightly"]);

@@ -4,7 +4,29 @@
 import { escapeControls } from "../keys";
 
 /** Fields that name a holder, in the order they are shown (compared case-insensitively). */
-const TELLING = ["owner", "holder", "client", "clientname", "name", "instance", "service", "app", "host", "hostname", "node", "pod", "ip", "address", "pid", "process", "thread", "threadid", "threadname", "worker", "user"];
+const TELLING = [
+  "owner",
+  "holder",
+  "client",
+  "clientname",
+  "name",
+  "instance",
+  "service",
+  "app",
+  "host",
+  "hostname",
+  "node",
+  "pod",
+  "ip",
+  "address",
+  "pid",
+  "process",
+  "thread",
+  "threadid",
+  "threadname",
+  "worker",
+  "user",
+];
 const MAX_FIELDS = 4;
 const MAX_CHARS = 160;
 /** Values longer than this are not parsed: a holder's identity is short. */

@@ -97,5 +97,9 @@ export function metricsText(reg: Registry): string {
     };
   });
   const s = rec?.state();
-  return exposition(conns, rec ? rec.metrics.top(rec.settings.metricsTopN) : [], s ? { paused: s.paused, queued: s.queued, dropped: s.dropped, written: s.written } : null);
+  return exposition(
+    conns,
+    rec ? rec.metrics.top(rec.settings.metricsTopN) : [],
+    s ? { paused: s.paused, queued: s.queued, dropped: s.dropped, written: s.written } : null,
+  );
 }

@@ -25,7 +25,15 @@ export function markForcedOnce(events: LifeEvent[], intents: ReleaseIntent[], wi
   if (intents.length === 0) return { events, used };
   const relabel = new Set<LifeEvent>();
   for (const i of intents) {
-    const hits = events.filter((e) => (e.kind === "released" || e.kind === "expired") && !relabel.has(e) && e.connection === i.connection && e.key === i.key && e.at >= i.at - 1_000 && e.at <= i.at + windowMs + e.resMs);
+    const hits = events.filter(
+      (e) =>
+        (e.kind === "released" || e.kind === "expired") &&
+        !relabel.has(e) &&
+        e.connection === i.connection &&
+        e.key === i.key &&
+        e.at >= i.at - 1_000 &&
+        e.at <= i.at + windowMs + e.resMs,
+    );
     if (hits.length === 0) continue;
     const first = Math.min(...hits.map((e) => e.at));
     for (const e of hits) if (e.at === first) relabel.add(e);

@@ -7,15 +7,30 @@ const iso = (ms: number) => new Date(T0 + ms).toISOString();
 
 function rec(holders: [string, number][], waiters: [string, number][] = [], opts: { ttlMs?: number | null; at?: number } = {}): LockRecord {
   return {
-    connection: "c", key: "k", name: "k", format: "memory.mutex", kind: "mutex",
+    connection: "c",
+    key: "k",
+    name: "k",
+    format: "memory.mutex",
+    kind: "mutex",
     state: holders.length ? "held" : "free",
     holders: holders.map(([id, since]) => ({ id, owner: `o-${id}`, since: iso(since) })),
     waiters: waiters.map(([id, since], i) => ({ id, position: i, since: iso(since) })),
-    ttlMs: opts.ttlMs === undefined ? null : opts.ttlMs, ttlSource: "lease", holding: { t: "none" },
-    observedAt: iso(opts.at ?? 0), consistency: "x", warnings: [],
+    ttlMs: opts.ttlMs === undefined ? null : opts.ttlMs,
+    ttlSource: "lease",
+    holding: { t: "none" },
+    observedAt: iso(opts.at ?? 0),
+    consistency: "x",
+    warnings: [],
   };
 }
-const ctx = (at: number, extra: Partial<{ resMs: number; baseline: boolean }> = {}) => ({ connection: "c", key: "k", at: T0 + at, resMs: 0, baseline: false, ...extra });
+const ctx = (at: number, extra: Partial<{ resMs: number; baseline: boolean }> = {}) => ({
+  connection: "c",
+  key: "k",
+  at: T0 + at,
+  resMs: 0,
+  baseline: false,
+  ...extra,
+});
 
 function run(steps: [LockRecord | null, number][], first?: Memo) {
   let memo = first;
@@ -30,8 +45,14 @@ function run(steps: [LockRecord | null, number][], first?: Memo) {
 
 describe("derive", () => {
   it("acquire then release: hold time from the store's since", () => {
-    const ev = run([[rec([["a", 100]]), 120], [null, 1_100]]);
-    expect(ev.map((e) => [e.kind, e.at, e.holdMs ?? e.waitMs])).toEqual([["acquired", 100, 0], ["released", 1_100, 1_000]]);
+    const ev = run([
+      [rec([["a", 100]]), 120],
+      [null, 1_100],
+    ]);
+    expect(ev.map((e) => [e.kind, e.at, e.holdMs ?? e.waitMs])).toEqual([
+      ["acquired", 100, 0],
+      ["released", 1_100, 1_000],
+    ]);
   });
 
   it("a waiter that becomes holder (same id) waited from its since; the change is a handover", () => {
@@ -48,7 +69,10 @@ describe("derive", () => {
   });
 
   it("a waiter with another id that left as a new holder appeared is taken as that holder's wait", () => {
-    const ev = run([[rec([["a", 0]], [["w1", 100]]), 100], [rec([["h2", 500]]), 500]]);
+    const ev = run([
+      [rec([["a", 0]], [["w1", 100]]), 100],
+      [rec([["h2", 500]]), 500],
+    ]);
     expect(ev.find((e) => e.kind === "acquired" && e.holder === "h2")!.waitMs).toBe(400);
     expect(ev.some((e) => e.kind === "waiter-left")).toBe(false);
   });
@@ -61,7 +85,10 @@ describe("derive", () => {
   });
 
   it("a holding that vanishes after its last known expiry has expired", () => {
-    const ev = run([[rec([["a", 0]], [], { ttlMs: 3_000 }), 0], [null, 3_100]]);
+    const ev = run([
+      [rec([["a", 0]], [], { ttlMs: 3_000 }), 0],
+      [null, 3_100],
+    ]);
     expect(ev.at(-1)).toMatchObject({ kind: "expired", holdMs: 3_100 });
   });
 
@@ -96,13 +123,26 @@ describe("derive: queue reorders, anonymous waiters, gaps", () => {
     // Redisson fair lock: the hash is gone between release and the next acquire; the console's
     // first sighting of the queue after that is later than the waiter's real start.
     const ev = run([
-      [rec([["a", 0]], [["w1", 100], ["w2", 100]]), 100],
+      [
+        rec(
+          [["a", 0]],
+          [
+            ["w1", 100],
+            ["w2", 100],
+          ],
+        ),
+        100,
+      ],
       [null, 5_000],
       [rec([["w1", 5_010]], [["w2", 5_010]]), 5_010],
       [rec([["w1", 5_010]], [["w2", 5_010]]), 5_200],
       [rec([["w2", 5_600]]), 5_600],
     ]);
-    expect(ev.filter((e) => e.kind === "acquired").map((e) => [e.holder, e.waitMs])).toEqual([["a", 0], ["w1", 4_910], ["w2", 5_500]]);
+    expect(ev.filter((e) => e.kind === "acquired").map((e) => [e.holder, e.waitMs])).toEqual([
+      ["a", 0],
+      ["w1", 4_910],
+      ["w2", 5_500],
+    ]);
     expect(ev.some((e) => e.kind === "waiter-left")).toBe(false);
   });
 
@@ -114,9 +154,27 @@ describe("derive: queue reorders, anonymous waiters, gaps", () => {
       return out.events;
     };
     const evs = [
-      ...step(rec([["a", 0]], [["w1", 100], ["w2", 200]]), 200),
+      ...step(
+        rec(
+          [["a", 0]],
+          [
+            ["w1", 100],
+            ["w2", 200],
+          ],
+        ),
+        200,
+      ),
       ...step(rec([["a", 0]], [["w2", 200]]), 5_000), // w1 dropped as stale head
-      ...step(rec([["a", 0]], [["w2", 200], ["w1", 6_000]]), 6_000), // …and re-queued at the tail
+      ...step(
+        rec(
+          [["a", 0]],
+          [
+            ["w2", 200],
+            ["w1", 6_000],
+          ],
+        ),
+        6_000,
+      ), // …and re-queued at the tail
     ];
     expect(evs.filter((e) => e.kind === "waiter-left" || e.kind === "waiter-joined").map((e) => [e.kind, e.holder])).toEqual([
       ["waiter-joined", "w1"],
@@ -157,7 +215,10 @@ describe("derive: queue reorders, anonymous waiters, gaps", () => {
   });
 
   it("across a gap, a holding that vanished is lost at the gap's start (not released); its cause says what is known", () => {
-    const withSession = (id: string, session: string) => ({ ...rec([[id, 0]], [], { ttlMs: null }), holders: [{ id, since: iso(0), session: { id: session } }] });
+    const withSession = (id: string, session: string) => ({
+      ...rec([[id, 0]], [], { ttlMs: null }),
+      holders: [{ id, since: iso(0), session: { id: session } }],
+    });
     const { memo } = derive(undefined, withSession("n1", "s1"), ctx(0));
     const gap = { from: T0 + 5_000, liveSessions: new Set(["s2"]) };
     const out = derive(memo, null, { ...ctx(20_000), gap });

@@ -119,7 +119,12 @@ export function refreshExpiry(memo: Memo, rec: LockRecord): Memo {
 }
 
 /** Departures older than the grace period become waiter-left events (at the time they left). */
-export function expireDeparted(memo: Memo, ctx: Pick<DeriveContext, "connection" | "key">, now: number, graceMs = DEPARTED_GRACE_MS): { memo: Memo; events: LifeEvent[] } {
+export function expireDeparted(
+  memo: Memo,
+  ctx: Pick<DeriveContext, "connection" | "key">,
+  now: number,
+  graceMs = DEPARTED_GRACE_MS,
+): { memo: Memo; events: LifeEvent[] } {
   const gone = (memo.departed ?? []).filter((d) => now - d.leftAt >= graceMs);
   if (gone.length === 0) return { memo, events: [] };
   const events = gone.map((d): LifeEvent => ({
@@ -192,7 +197,16 @@ export function derive(prev: Memo | undefined, rec: LockRecord | null, ctx: Deri
   for (const h of ended) {
     if (ctx.gap) {
       const cause = expired ? "ttl-ran-out" : h.session && ctx.gap.liveSessions && !ctx.gap.liveSessions.has(h.session) ? "session-gone" : "unknown";
-      events.push({ ...base, waiters: depth, at: ctx.gap.from, kind: "lost", holder: h.id, owner: h.owner, holdMs: Math.max(0, ctx.gap.from - h.since), cause });
+      events.push({
+        ...base,
+        waiters: depth,
+        at: ctx.gap.from,
+        kind: "lost",
+        holder: h.id,
+        owner: h.owner,
+        holdMs: Math.max(0, ctx.gap.from - h.since),
+        cause,
+      });
     } else {
       events.push({ ...base, waiters: depth, at, kind: expired ? "expired" : "released", holder: h.id, owner: h.owner, holdMs: Math.max(0, at - h.since) });
     }
@@ -204,7 +218,15 @@ export function derive(prev: Memo | undefined, rec: LockRecord | null, ctx: Deri
     // A holding cannot start before the previous one ended as we saw it, nor after now.
     const start = Math.min(at, h.since);
     if (departed.has(h.id)) departed.delete(h.id);
-    events.push({ ...base, waiters: depth, at: start, kind: "acquired", holder: h.id, owner: h.owner, waitMs: waitedFrom === undefined ? 0 : Math.max(0, start - waitedFrom) });
+    events.push({
+      ...base,
+      waiters: depth,
+      at: start,
+      kind: "acquired",
+      holder: h.id,
+      owner: h.owner,
+      waitMs: waitedFrom === undefined ? 0 : Math.max(0, start - waitedFrom),
+    });
   }
 
   if (ended.length > 0 && started.length > 0) {
@@ -212,14 +234,24 @@ export function derive(prev: Memo | undefined, rec: LockRecord | null, ctx: Deri
   }
 
   for (const w of after.waiters) {
-    if (!prevWaiters.has(w.id) && !returned.has(w.id)) events.push({ ...base, waiters: depth, at: w.since, kind: "waiter-joined", holder: w.id, owner: w.owner });
+    if (!prevWaiters.has(w.id) && !returned.has(w.id))
+      events.push({ ...base, waiters: depth, at: w.since, kind: "waiter-joined", holder: w.id, owner: w.owner });
   }
 
   // Departures: still pending ones (not back, not holding) plus the new ones.
   const pending: Departed[] = [...departed.values()].filter((d) => !returned.has(d.id));
   for (const w of unmatchedLeft) {
     if (ctx.gap) {
-      events.push({ ...base, waiters: depth, at: ctx.gap.from, kind: "waiter-left", holder: w.id, owner: w.owner, waitMs: Math.max(0, ctx.gap.from - w.since), cause: "gap" });
+      events.push({
+        ...base,
+        waiters: depth,
+        at: ctx.gap.from,
+        kind: "waiter-left",
+        holder: w.id,
+        owner: w.owner,
+        waitMs: Math.max(0, ctx.gap.from - w.since),
+        cause: "gap",
+      });
     } else if (isAnonymous(w.id)) {
       // Anonymous slots have no identity to come back with: they leave now.
       events.push({ ...base, waiters: depth, at, kind: "waiter-left", holder: w.id, owner: w.owner, waitMs: Math.max(0, at - w.since) });

@@ -40,7 +40,9 @@ afterAll(async () => {
 
 function child(dataDir: string, flushMs: number): HoldProcess {
   // Polling: the burst's 20 000 new keys come in one snapshot, so one flush writes them all.
-  const p = startHold("recorder child", process.execPath, ["--import", "tsx", CHILD, redis.url, dataDir], { env: { LOCKDECK_FLUSH_MS: String(flushMs), LOCKDECK_POLL_MS: "1000" } });
+  const p = startHold("recorder child", process.execPath, ["--import", "tsx", CHILD, redis.url, dataDir], {
+    env: { LOCKDECK_FLUSH_MS: String(flushMs), LOCKDECK_POLL_MS: "1000" },
+  });
   procs.push(p);
   return p;
 }
@@ -74,7 +76,11 @@ describe("history durability: kill -9 of the console during a flush", () => {
       },
       { timeoutMs: 30_000, intervalMs: 1, what: "a large batch to start" },
     ).catch((e) => {
-      throw new Error(`${(e as Error).message}; flushes: ${flushes(first).map((l) => l.line).join(", ")}\n${first.stderr().slice(-2000)}`);
+      throw new Error(
+        `${(e as Error).message}; flushes: ${flushes(first)
+          .map((l) => l.line)
+          .join(", ")}\n${first.stderr().slice(-2000)}`,
+      );
     });
     await first.kill();
     const killedAt = Date.now();
@@ -89,10 +95,18 @@ describe("history durability: kill -9 of the console during a flush", () => {
     // 4. Started again on the same file.
     const second = child(dataDir, 250);
     await second.waitForLine("PRIMED", 60_000);
-    const startedAt = Number(second.lines().find((l) => l.startsWith("STARTED "))!.split(" ")[1]);
+    const startedAt = Number(
+      second
+        .lines()
+        .find((l) => l.startsWith("STARTED "))!
+        .split(" ")[1],
+    );
     const store = new SqliteHistoryStore(file);
     try {
-      await waitFor(async () => (await store.events({ key: "lock:dur:1", from: 0, to: Date.now() + 1, kinds: ["lost"] })).length === 1, { timeoutMs: 20_000, what: "lock:dur:1 lost in the gap" });
+      await waitFor(async () => (await store.events({ key: "lock:dur:1", from: 0, to: Date.now() + 1, kinds: ["lost"] })).length === 1, {
+        timeoutMs: 20_000,
+        what: "lock:dur:1 lost in the gap",
+      });
 
       // SQLite opened clean, and the killed batch is all there or not at all.
       const db = new Database(file, { readonly: true });
@@ -105,7 +119,10 @@ describe("history durability: kill -9 of the console during a flush", () => {
       // What the first process said it committed (FLUSH-DONE), minus the two lock:dur
       // acquisitions: the killed batch is all there on top (its commit beat the signal, before
       // it could print FLUSH-DONE) or not at all — never a part of it.
-      const committed = flushes(first).filter((l) => l.line.startsWith("FLUSH-DONE")).reduce((n, l) => n + Number(l.line.split(" ")[1]), 0) - 2;
+      const committed =
+        flushes(first)
+          .filter((l) => l.line.startsWith("FLUSH-DONE"))
+          .reduce((n, l) => n + Number(l.line.split(" ")[1]), 0) - 2;
       const allowed = finished ? [committed] : [committed, committed + batch];
       expect(allowed, `burst acquisitions recorded: ${burstAcq} (batch of ${batch} ${finished ? "committed" : "in flight"})`).toContain(burstAcq);
 
@@ -115,13 +132,21 @@ describe("history durability: kill -9 of the console during a flush", () => {
       const gap = gaps[0];
       expect(gap).toMatchObject({ connection: null, kind: "console-down", to: startedAt });
       expect(gap.from).toBeLessThanOrEqual(killedAt);
-      const lastDone = flushes(first).filter((l) => l.line.startsWith("FLUSH-DONE")).at(-1)!.at;
+      const lastDone = flushes(first)
+        .filter((l) => l.line.startsWith("FLUSH-DONE"))
+        .at(-1)!.at;
       expect(gap.from).toBeGreaterThanOrEqual(lastDone - 6_000);
 
       // Re-derived from the first snapshot after the restart.
       const ev = async (key: string) => (await store.events({ key, from: 0, to: Date.now() + 1 })).map((e) => [e.kind, e.cause ?? ""]);
-      expect(await ev("lock:dur:1")).toEqual([["acquired", ""], ["lost", "console-down"]]);
-      expect(await ev("lock:dur:2")).toEqual([["acquired", ""], ["seen", ""]]);
+      expect(await ev("lock:dur:1")).toEqual([
+        ["acquired", ""],
+        ["lost", "console-down"],
+      ]);
+      expect(await ev("lock:dur:2")).toEqual([
+        ["acquired", ""],
+        ["seen", ""],
+      ]);
       expect(await ev("lock:dur:3")).toEqual([["seen", ""]]);
       const lost = (await store.events({ key: "lock:dur:1", from: 0, to: Date.now() + 1, kinds: ["lost"] }))[0];
       expect(lost.at).toBe(gap.from);

@@ -37,7 +37,14 @@ import { Recorder } from "./recorder";
 import { lockHistory, window } from "./query";
 import type { LifeEvent } from "./types";
 
-const SETTINGS = { storage: "sqlite" as const, rawRetentionMs: 86_400_000, rollupRetentionMs: 30 * 86_400_000, longHoldMs: 60_000, longWaitMs: 2_000, metricsTopN: 20 };
+const SETTINGS = {
+  storage: "sqlite" as const,
+  rawRetentionMs: 86_400_000,
+  rollupRetentionMs: 30 * 86_400_000,
+  longHoldMs: 60_000,
+  longWaitMs: 2_000,
+  metricsTopN: 20,
+};
 const TOLERANCE_MS = 400;
 
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -93,9 +100,15 @@ async function recorded(recorder: Recorder, key: string, from: number): Promise<
 describe("history truth on handovers and reorders (real clients)", () => {
   it("ZooKeeper, Curator mutex: a holding starts when it took over, its wait runs from its node's creation, bars do not overlap", async () => {
     const key = "/locks/handover";
-    const adapter = new ZooKeeperAdapter("zk-gt", ZooKeeperConnectionSchema.parse({ id: "zk-gt", kind: "zookeeper", connectString: zk.address, roots: ["/locks"] }));
+    const adapter = new ZooKeeperAdapter(
+      "zk-gt",
+      ZooKeeperConnectionSchema.parse({ id: "zk-gt", kind: "zookeeper", connectString: zk.address, roots: ["/locks"] }),
+    );
     const { hub, recorder } = rig("zk-gt", adapter);
-    await waitFor(async () => hub.statusEvent().mode === "live" && recorder.connections.get("zk-gt")?.primed === true, { timeoutMs: 15_000, what: "the hub live and the recorder primed" });
+    await waitFor(async () => hub.statusEvent().mode === "live" && recorder.connections.get("zk-gt")?.primed === true, {
+      timeoutMs: 15_000,
+      what: "the hub live and the recorder primed",
+    });
     const t0 = Date.now();
     const { java, jar } = await prepareCurator();
     const p = track(startHold("curator mutex handover", java, [...HOLD_JVM_FLAGS, "-jar", jar, "hold", zk.address, "mutex", key, "3"]));
@@ -163,7 +176,10 @@ describe("history truth on handovers and reorders (real clients)", () => {
     const id = "redis-gt";
     const adapter = new RedisAdapter(id, RedisConnectionSchema.parse({ id, kind: "redis", url: redis.url, patterns: ["*"] }));
     const { hub, recorder, upserts } = rig(id, adapter);
-    await waitFor(async () => hub.statusEvent().mode === "live" && recorder.connections.get(id)?.primed === true, { timeoutMs: 15_000, what: "the hub live and the recorder primed" });
+    await waitFor(async () => hub.statusEvent().mode === "live" && recorder.connections.get(id)?.primed === true, {
+      timeoutMs: 15_000,
+      what: "the hub live and the recorder primed",
+    });
     const t0 = Date.now();
     const { java, jar } = await prepareRedisson();
     // Watchdog 2 s (TTL ≤ 2 s, renewed each 0.7 s), fair wait 1 s: the queue head goes stale
@@ -173,7 +189,12 @@ describe("history truth on handovers and reorders (real clients)", () => {
     // else's attempt and is out of the queue until its own next attempt re-queues it.
     const p = track(
       startHold("redisson fairlock reorder", java, [...HOLD_JVM_FLAGS, "-jar", jar, "hold", redis.url, "fairlock", name], {
-        env: { LOCKDECK_REDISSON_WATCHDOG_MS: "2000", LOCKDECK_REDISSON_FAIR_WAIT_MS: "1000", LOCKDECK_REDISSON_WAITER_HOLD_MS: "500", LOCKDECK_REDISSON_FAIR_PROBE_MS: "300" },
+        env: {
+          LOCKDECK_REDISSON_WATCHDOG_MS: "2000",
+          LOCKDECK_REDISSON_FAIR_WAIT_MS: "1000",
+          LOCKDECK_REDISSON_WAITER_HOLD_MS: "500",
+          LOCKDECK_REDISSON_FAIR_PROBE_MS: "300",
+        },
       }),
     );
     await p.waitForLine("READY", 60_000);
@@ -183,7 +204,14 @@ describe("history truth on handovers and reorders (real clients)", () => {
     const holder = hub.get(name)!.holders[0].id;
     const orders = () =>
       upserts.flatMap((e) =>
-        e.type === "upsert" && e.data.lock.key === name && e.data.lock.holders[0]?.id === holder ? [e.data.lock.waiters.map((w) => w.id).filter((w) => waiterIds.includes(w)).join(",")] : [],
+        e.type === "upsert" && e.data.lock.key === name && e.data.lock.holders[0]?.id === holder
+          ? [
+              e.data.lock.waiters
+                .map((w) => w.id)
+                .filter((w) => waiterIds.includes(w))
+                .join(","),
+            ]
+          : [],
       );
     const changes = () => {
       const seq = orders();
@@ -192,7 +220,10 @@ describe("history truth on handovers and reorders (real clients)", () => {
     };
     const reorders = () => changes().filter((o) => o.split(",").length === 2).length;
     const dropouts = () => changes().filter((o) => o.split(",").length < 2).length;
-    await waitFor(async () => reorders() >= 2 && dropouts() >= 1, { timeoutMs: 30_000, what: "two queue reorders by Redisson, one with the head gone for a moment" });
+    await waitFor(async () => reorders() >= 2 && dropouts() >= 1, {
+      timeoutMs: 30_000,
+      what: "two queue reorders by Redisson, one with the head gone for a moment",
+    });
     const firstSince = hub.get(name)!.waiters.find((w) => w.id === waiterIds[0])?.since;
     expect(await p.release(30_000)).toBe(0);
     await waitFor(async () => !hub.get(name), { timeoutMs: 10_000, what: "the fair lock drained" });
@@ -201,8 +232,14 @@ describe("history truth on handovers and reorders (real clients)", () => {
     const ofWaiter = (wid: string) => events.filter((e) => e.holder === wid);
     for (const [i, wid] of waiterIds.entries()) {
       const mine = ofWaiter(wid);
-      expect(mine.filter((e) => e.kind === "waiter-left"), `waiter ${i}: a reorder recorded as leaving`).toEqual([]);
-      expect(mine.filter((e) => e.kind === "waiter-joined"), `waiter ${i} joined once`).toHaveLength(1);
+      expect(
+        mine.filter((e) => e.kind === "waiter-left"),
+        `waiter ${i}: a reorder recorded as leaving`,
+      ).toEqual([]);
+      expect(
+        mine.filter((e) => e.kind === "waiter-joined"),
+        `waiter ${i} joined once`,
+      ).toHaveLength(1);
       const queued = Number(stamp(p, new RegExp(`^QUEUED ${i} \\S+ (\\d+)$`)).m[1]);
       const got = Number(stamp(p, new RegExp(`^ACQUIRED ${i} \\S+ (\\d+)$`)).m[1]);
       const a = mine.find((e) => e.kind === "acquired");
@@ -217,7 +254,12 @@ describe("history truth on handovers and reorders (real clients)", () => {
     const top = await (await import("./query")).contentionTop(recorder.reader()!, window({ from: t0 - 1_000, to: Date.now() + 1 }, Date.now()), 10, SETTINGS);
     const longWaits = top.incidents.filter((x) => x.key === name && x.kind === "long-wait");
     expect(longWaits.map((x) => x.holder).sort()).toEqual([...waiterIds].sort());
-    const short = (o: string) => o.split(",").filter(Boolean).map((w) => `w${waiterIds.indexOf(w)}`).join(",") || "-";
+    const short = (o: string) =>
+      o
+        .split(",")
+        .filter(Boolean)
+        .map((w) => `w${waiterIds.indexOf(w)}`)
+        .join(",") || "-";
     console.info(`[redisson reorder] ${reorders()} reorders and ${dropouts()} drop-outs seen; queue as the hub saw it: ${orders().map(short).join(" → ")}`);
   }, 120_000);
 });

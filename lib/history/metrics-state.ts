@@ -29,8 +29,20 @@ export class MetricsState {
     this.events.set(e.connection, (this.events.get(e.connection) ?? 0) + 1);
     const id = `${e.connection}\u0000${e.key}`;
     let c = this.locks.get(id);
-    if (c) this.locks.delete(id); // re-insert: Map order = least recently touched first
-    else c = { connection: e.connection, key: e.key, acquisitions: 0, forceReleases: 0, expiries: 0, holdHist: emptyHist(), holdSumMs: 0, waitHist: emptyHist(), waitSumMs: 0 };
+    if (c)
+      this.locks.delete(id); // re-insert: Map order = least recently touched first
+    else
+      c = {
+        connection: e.connection,
+        key: e.key,
+        acquisitions: 0,
+        forceReleases: 0,
+        expiries: 0,
+        holdHist: emptyHist(),
+        holdSumMs: 0,
+        waitHist: emptyHist(),
+        waitSumMs: 0,
+      };
     this.locks.set(id, c);
     if (this.locks.size > MAX_LOCKS) this.locks.delete(this.locks.keys().next().value!);
     foldEvent(c, e);

@@ -48,23 +48,46 @@ const get = (url: string) => new Request(`http://lockdeck.test${url}`);
 
 describe("a pile-up of waiters while it lasts (real Curator and Redisson clients)", () => {
   it("the heatmap's current cell, waiting now, the longest current wait and the totals show it; they stay counted once the waits end", async () => {
-    await waitFor(async () => [...reg.connections.values()].every((c) => c.hub.statusEvent().mode === "live") && reg.history!.connections.get("zk")?.primed === true && reg.history!.connections.get("redis")?.primed === true, {
-      timeoutMs: 20_000,
-      what: "both connections live and primed",
-    });
+    await waitFor(
+      async () =>
+        [...reg.connections.values()].every((c) => c.hub.statusEvent().mode === "live") &&
+        reg.history!.connections.get("zk")?.primed === true &&
+        reg.history!.connections.get("redis")?.primed === true,
+      {
+        timeoutMs: 20_000,
+        what: "both connections live and primed",
+      },
+    );
     // A fresh ZooKeeper: /locks does not exist yet, and the overview says so…
-    expect(reg.get("zk").hub.currentProblems().map((p) => p.code)).toEqual(["root-missing"]);
+    expect(
+      reg
+        .get("zk")
+        .hub.currentProblems()
+        .map((p) => p.code),
+    ).toEqual(["root-missing"]);
     const t0 = Date.now();
     const { java: cj, jar: cjar } = await prepareCurator();
     const curator = startHold("curator mutex pile-up", cj, [...HOLD_JVM_FLAGS, "-jar", cjar, "hold", zk.address, "mutex", "/locks/pileup", "4"]);
     procs.push(curator);
     const { java, jar } = await prepareRedisson();
-    const redisson = startHold("redisson rlock pile-up", java, [...HOLD_JVM_FLAGS, "-jar", jar, "hold", redis.url, "rlock-contended", "orders:pileup:lock", "2"]);
+    const redisson = startHold("redisson rlock pile-up", java, [
+      ...HOLD_JVM_FLAGS,
+      "-jar",
+      jar,
+      "hold",
+      redis.url,
+      "rlock-contended",
+      "orders:pileup:lock",
+      "2",
+    ]);
     procs.push(redisson);
     await Promise.all([curator.waitForLine("READY", 60_000), redisson.waitForLine("READY", 60_000)]);
     const zkHub = reg.get("zk").hub;
     await waitFor(async () => zkHub.get("/locks/pileup")?.waiters.length === 3, { timeoutMs: 10_000, what: "3 Curator waiters in the hub" });
-    await waitFor(async () => reg.get("redis").hub.get("orders:pileup:lock")?.anonymousWaiters?.count === 2, { timeoutMs: 10_000, what: "2 Redisson waiters in the hub" });
+    await waitFor(async () => reg.get("redis").hub.get("orders:pileup:lock")?.anonymousWaiters?.count === 2, {
+      timeoutMs: 10_000,
+      what: "2 Redisson waiters in the hub",
+    });
     // …until Curator creates it: the start-up problem clears (no stale "1 problem" forever).
     await waitFor(async () => reg.get("zk").hub.currentProblems().length === 0, { timeoutMs: 10_000, what: "the root-missing problem to clear" });
     expect(reg.get("zk").hub.counts().problems).toBe(0);
@@ -88,7 +111,10 @@ describe("a pile-up of waiters while it lasts (real Curator and Redisson clients
     // The overview: worst offenders across stores, and the trend point taken now.
     reg.history!.sampleTrend();
     const ov = await overviewAnswer(reg);
-    expect(ov.worst.mostWaiters.map((o) => [o.connection, o.key, o.count])).toEqual([["zk", "/locks/pileup", 3], ["redis", "orders:pileup:lock", 2]]);
+    expect(ov.worst.mostWaiters.map((o) => [o.connection, o.key, o.count])).toEqual([
+      ["zk", "/locks/pileup", 3],
+      ["redis", "orders:pileup:lock", 2],
+    ]);
     expect(ov.worst.oldestWaiter[0]).toMatchObject({ connection: "zk", key: "/locks/pileup" });
     expect(Math.abs(ov.worst.oldestWaiter[0].ms! - (ov.now - firstJoin))).toBeLessThanOrEqual(1_000);
     expect(ov.worst.longestHold.map((o) => o.key).sort()).toEqual(["/locks/pileup", "orders:pileup:lock"]);

@@ -41,7 +41,14 @@ CREATE TABLE IF NOT EXISTS lockdeck_meta (name TEXT PRIMARY KEY, value BIGINT NO
 const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
 
 function toEvent(r: Record<string, unknown>): LifeEvent {
-  const e: LifeEvent = { at: Number(r.at), connection: String(r.connection), key: String(r.key), kind: r.kind as LifeEvent["kind"], waiters: Number(r.waiters), resMs: Number(r.res_ms) };
+  const e: LifeEvent = {
+    at: Number(r.at),
+    connection: String(r.connection),
+    key: String(r.key),
+    kind: r.kind as LifeEvent["kind"],
+    waiters: Number(r.waiters),
+    resMs: Number(r.res_ms),
+  };
   if (r.holder !== null) e.holder = String(r.holder);
   if (r.owner !== null) e.owner = String(r.owner);
   if (r.hold_ms !== null) e.holdMs = num(r.hold_ms);
@@ -52,10 +59,20 @@ function toEvent(r: Record<string, unknown>): LifeEvent {
 
 function toRollup(r: Record<string, unknown>): Rollup {
   return {
-    connection: String(r.connection), key: String(r.key), minute: Number(r.minute), acquisitions: Number(r.acquisitions),
-    handovers: Number(r.handovers), forceReleases: Number(r.force_releases), expiries: Number(r.expiries), maxWaiters: Number(r.max_waiters),
-    holdCount: Number(r.hold_count), holdSumMs: Number(r.hold_sum), waitCount: Number(r.wait_count), waitSumMs: Number(r.wait_sum),
-    holdHist: JSON.parse(String(r.hold_hist)) as number[], waitHist: JSON.parse(String(r.wait_hist)) as number[],
+    connection: String(r.connection),
+    key: String(r.key),
+    minute: Number(r.minute),
+    acquisitions: Number(r.acquisitions),
+    handovers: Number(r.handovers),
+    forceReleases: Number(r.force_releases),
+    expiries: Number(r.expiries),
+    maxWaiters: Number(r.max_waiters),
+    holdCount: Number(r.hold_count),
+    holdSumMs: Number(r.hold_sum),
+    waitCount: Number(r.wait_count),
+    waitSumMs: Number(r.wait_sum),
+    holdHist: JSON.parse(String(r.hold_hist)) as number[],
+    waitHist: JSON.parse(String(r.wait_hist)) as number[],
   };
 }
 
@@ -116,7 +133,19 @@ export class PostgresHistoryStore implements HistoryStore {
         await c.query(
           `INSERT INTO lockdeck_events (at, connection, key, kind, holder, owner, hold_ms, wait_ms, waiters, res_ms, cause)
            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $10::int[], $11::text[])`,
-          [b.map((e) => Math.round(e.at)), b.map((e) => e.connection), b.map((e) => e.key), b.map((e) => e.kind), b.map((e) => e.holder ?? null), b.map((e) => e.owner ?? null), b.map((e) => e.holdMs ?? null), b.map((e) => e.waitMs ?? null), b.map((e) => e.waiters), b.map((e) => e.resMs), b.map((e) => e.cause ?? null)],
+          [
+            b.map((e) => Math.round(e.at)),
+            b.map((e) => e.connection),
+            b.map((e) => e.key),
+            b.map((e) => e.kind),
+            b.map((e) => e.holder ?? null),
+            b.map((e) => e.owner ?? null),
+            b.map((e) => e.holdMs ?? null),
+            b.map((e) => e.waitMs ?? null),
+            b.map((e) => e.waiters),
+            b.map((e) => e.resMs),
+            b.map((e) => e.cause ?? null),
+          ],
         );
       }
       for (const g of meta.gaps ?? []) {
@@ -127,7 +156,9 @@ export class PostgresHistoryStore implements HistoryStore {
         );
       }
       if (meta.heartbeat !== undefined) {
-        await c.query("INSERT INTO lockdeck_meta (name, value) VALUES ('heartbeat', $1) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value", [Math.round(meta.heartbeat)]);
+        await c.query("INSERT INTO lockdeck_meta (name, value) VALUES ('heartbeat', $1) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value", [
+          Math.round(meta.heartbeat),
+        ]);
       }
       await c.query("COMMIT");
     } catch (err) {
@@ -138,7 +169,15 @@ export class PostgresHistoryStore implements HistoryStore {
     }
   }
 
-  async events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number; newestFirst?: boolean }): Promise<LifeEvent[]> {
+  async events(q: {
+    connection?: string;
+    key?: string;
+    from: number;
+    to: number;
+    kinds?: LifeEvent["kind"][];
+    limit?: number;
+    newestFirst?: boolean;
+  }): Promise<LifeEvent[]> {
     await this.ready();
     const where = ["at >= $1", "at < $2"];
     const args: unknown[] = [q.from, q.to];
@@ -147,7 +186,10 @@ export class PostgresHistoryStore implements HistoryStore {
     if (q.key !== undefined) where.push(`key = $${args.push(q.key)}`);
     if (q.kinds?.length) where.push(`kind = ANY($${args.push(q.kinds)})`);
     const limit = q.limit ? ` LIMIT ${Math.floor(q.limit)}` : "";
-    const { rows } = await this.pool.query(`SELECT * FROM lockdeck_events WHERE ${where.join(" AND ")} ORDER BY at${q.newestFirst ? " DESC" : ""}${limit}`, args);
+    const { rows } = await this.pool.query(
+      `SELECT * FROM lockdeck_events WHERE ${where.join(" AND ")} ORDER BY at${q.newestFirst ? " DESC" : ""}${limit}`,
+      args,
+    );
     return rows.map(toEvent);
   }
 
@@ -191,7 +233,8 @@ export class PostgresHistoryStore implements HistoryStore {
       await c.query("BEGIN");
       const old = (await c.query("SELECT * FROM lockdeck_events WHERE at < $1", [cutoff])).rows.map(toEvent);
       for (const r of rollup(old)) {
-        const prev = (await c.query("SELECT * FROM lockdeck_rollups WHERE connection = $1 AND key = $2 AND minute = $3", [r.connection, r.key, r.minute])).rows[0];
+        const prev = (await c.query("SELECT * FROM lockdeck_rollups WHERE connection = $1 AND key = $2 AND minute = $3", [r.connection, r.key, r.minute]))
+          .rows[0];
         const m = prev ? mergeRollup(toRollup(prev), r) : r;
         await c.query(
           `INSERT INTO lockdeck_rollups VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
@@ -199,7 +242,22 @@ export class PostgresHistoryStore implements HistoryStore {
            force_releases = EXCLUDED.force_releases, expiries = EXCLUDED.expiries, max_waiters = EXCLUDED.max_waiters,
            hold_count = EXCLUDED.hold_count, hold_sum = EXCLUDED.hold_sum, wait_count = EXCLUDED.wait_count,
            wait_sum = EXCLUDED.wait_sum, hold_hist = EXCLUDED.hold_hist, wait_hist = EXCLUDED.wait_hist`,
-          [m.connection, m.key, m.minute, m.acquisitions, m.handovers, m.forceReleases, m.expiries, m.maxWaiters, m.holdCount, m.holdSumMs, m.waitCount, m.waitSumMs, JSON.stringify(m.holdHist), JSON.stringify(m.waitHist)],
+          [
+            m.connection,
+            m.key,
+            m.minute,
+            m.acquisitions,
+            m.handovers,
+            m.forceReleases,
+            m.expiries,
+            m.maxWaiters,
+            m.holdCount,
+            m.holdSumMs,
+            m.waitCount,
+            m.waitSumMs,
+            JSON.stringify(m.holdHist),
+            JSON.stringify(m.waitHist),
+          ],
         );
       }
       await c.query("DELETE FROM lockdeck_events WHERE at < $1", [cutoff]);

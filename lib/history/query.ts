@@ -63,14 +63,27 @@ function spread(sp: Span, w: Window, n: number, ms: number[], present: number[])
 /** Waiting now, the longest current wait, and how many of them are anonymous. */
 export function currentWaits(waits: LiveWait[], now: number): CurrentWaits {
   const oldest = waits.reduce((m, x) => Math.min(m, x.since), Infinity);
-  return { waitingNow: waits.length, longestCurrentWaitMs: waits.length ? Math.max(0, now - oldest) : null, anonymous: waits.filter((x) => x.anonymous).length };
+  return {
+    waitingNow: waits.length,
+    longestCurrentWaitMs: waits.length ? Math.max(0, now - oldest) : null,
+    anonymous: waits.filter((x) => x.anonymous).length,
+  };
 }
 
 /** Events in [from, to) from the store plus the ones not flushed yet. */
-async function eventsWithPending(store: HistoryStore, live: LiveView, q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][] }) {
+async function eventsWithPending(
+  store: HistoryStore,
+  live: LiveView,
+  q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][] },
+) {
   const stored = await store.events(q);
   const extra = live.pending.filter(
-    (e) => e.at >= q.from && e.at < q.to && (q.connection === undefined || e.connection === q.connection) && (q.key === undefined || e.key === q.key) && (!q.kinds || q.kinds.includes(e.kind)),
+    (e) =>
+      e.at >= q.from &&
+      e.at < q.to &&
+      (q.connection === undefined || e.connection === q.connection) &&
+      (q.key === undefined || e.key === q.key) &&
+      (!q.kinds || q.kinds.includes(e.kind)),
   );
   return extra.length ? [...stored, ...extra].sort((a, b) => a.at - b.at) : stored;
 }
@@ -125,7 +138,16 @@ export interface LockHistory extends Window, CurrentWaits {
 export async function lockHistory(store: HistoryStore, connection: string, key: string, w: Window, live: LiveView = NO_LIVE): Promise<LockHistory> {
   const all = await eventsWithPending(store, live, { connection, key, from: w.from - LOOKBACK_MS, to: w.to });
   // Waits that began in the window and ended after it still count in it.
-  const later = w.to < live.now ? await eventsWithPending(store, live, { connection, key, from: w.to, to: Math.min(live.now, w.to + LOOKBACK_MS) + 1, kinds: ["acquired", "waiter-left"] }) : [];
+  const later =
+    w.to < live.now
+      ? await eventsWithPending(store, live, {
+          connection,
+          key,
+          from: w.to,
+          to: Math.min(live.now, w.to + LOOKBACK_MS) + 1,
+          kinds: ["acquired", "waiter-left"],
+        })
+      : [];
   const inWin = all.filter((e) => e.at >= w.from);
   const rolls = await store.rollups({ connection, key, from: w.from, to: w.to });
   const gaps = await store.gaps({ connection, from: w.from, to: w.to });
@@ -172,8 +194,14 @@ export async function lockHistory(store: HistoryStore, connection: string, key: 
     ...w,
     segments: segments(all).filter(clip),
     buckets,
-    hold: summarize(hold, rolls.map((r) => r.holdHist)),
-    wait: summarize(wait, rolls.map((r) => r.waitHist)),
+    hold: summarize(
+      hold,
+      rolls.map((r) => r.holdHist),
+    ),
+    wait: summarize(
+      wait,
+      rolls.map((r) => r.waitHist),
+    ),
     waitedTotalMs,
     ...currentWaits(waits, live.now),
     acquisitions: counts.acquisitions,
@@ -220,9 +248,18 @@ export interface Incident {
   cause?: string;
 }
 
-export async function contentionTop(store: HistoryStore, w: Window, limit: number, s: Pick<HistorySettings, "longHoldMs" | "longWaitMs">, live: LiveView = NO_LIVE) {
+export async function contentionTop(
+  store: HistoryStore,
+  w: Window,
+  limit: number,
+  s: Pick<HistorySettings, "longHoldMs" | "longWaitMs">,
+  live: LiveView = NO_LIVE,
+) {
   const events = await eventsWithPending(store, live, { from: w.from, to: w.to });
-  const later = w.to < live.now ? await eventsWithPending(store, live, { from: w.to, to: Math.min(live.now, w.to + LOOKBACK_MS) + 1, kinds: ["acquired", "waiter-left"] }) : [];
+  const later =
+    w.to < live.now
+      ? await eventsWithPending(store, live, { from: w.to, to: Math.min(live.now, w.to + LOOKBACK_MS) + 1, kinds: ["acquired", "waiter-left"] })
+      : [];
   const rolls = await store.rollups({ from: w.from, to: w.to });
   const gaps = await store.gaps({ from: w.from, to: w.to });
   const n = Math.ceil((w.to - w.from) / w.step);
@@ -231,10 +268,26 @@ export async function contentionTop(store: HistoryStore, w: Window, limit: numbe
     const id = `${connection}\u0000${key}`;
     let r = rows.get(id);
     if (!r) {
-      rows.set(id, (r = {
-        connection, key, waitMs: 0, waits: 0, acquisitions: 0, handovers: 0, maxWaiters: 0, forceReleases: 0, expiries: 0, lost: 0,
-        cells: new Array(n).fill(0), cellWaiters: new Array(n).fill(0), waitingNow: 0, longestCurrentWaitMs: null, anonymous: 0,
-      }));
+      rows.set(
+        id,
+        (r = {
+          connection,
+          key,
+          waitMs: 0,
+          waits: 0,
+          acquisitions: 0,
+          handovers: 0,
+          maxWaiters: 0,
+          forceReleases: 0,
+          expiries: 0,
+          lost: 0,
+          cells: new Array(n).fill(0),
+          cellWaiters: new Array(n).fill(0),
+          waitingNow: 0,
+          longestCurrentWaitMs: null,
+          anonymous: 0,
+        }),
+      );
     }
     return r;
   };
@@ -248,7 +301,8 @@ export async function contentionTop(store: HistoryStore, w: Window, limit: numbe
     if (e.kind === "force-released" || e.kind === "expired") incidents.push({ ...base, kind: e.kind, ms: e.holdMs });
     else if (e.kind === "lost") incidents.push({ ...base, kind: "lost", ms: e.holdMs, cause: e.cause });
     else if (isEnd(e.kind) && (e.holdMs ?? 0) > s.longHoldMs) incidents.push({ ...base, kind: "long-hold", ms: e.holdMs });
-    else if ((e.kind === "acquired" || e.kind === "waiter-left") && (e.waitMs ?? 0) > s.longWaitMs) incidents.push({ ...base, kind: "long-wait", ms: e.waitMs });
+    else if ((e.kind === "acquired" || e.kind === "waiter-left") && (e.waitMs ?? 0) > s.longWaitMs)
+      incidents.push({ ...base, kind: "long-wait", ms: e.waitMs });
   }
   // Every wait overlapping the window, finished or in progress, colours the buckets it spans.
   for (const sp of spansOf([...events, ...later], live.waits, live.now)) {

@@ -19,7 +19,14 @@ import type { HistoryStore } from "./sqlite";
 import { PostgresHistoryStore } from "./postgres";
 import { startPostgres, type PgRig } from "../../test/support/postgres";
 
-const SETTINGS = { storage: "sqlite" as const, rawRetentionMs: 86_400_000, rollupRetentionMs: 30 * 86_400_000, longHoldMs: 60_000, longWaitMs: 10_000, metricsTopN: 20 };
+const SETTINGS = {
+  storage: "sqlite" as const,
+  rawRetentionMs: 86_400_000,
+  rollupRetentionMs: 30 * 86_400_000,
+  longHoldMs: 60_000,
+  longWaitMs: 10_000,
+  metricsTopN: 20,
+};
 /** Live feed: the hub re-reads on the store's change notification; allow for that hop. */
 const TOLERANCE_MS = 150;
 
@@ -41,7 +48,11 @@ function rig(dataDir: string, openStore?: () => HistoryStore) {
   const store = new MemoryLockStore();
   store.start();
   const hub = new Hub("mem", new MemoryAdapter("mem", store), bus);
-  const recorder = new Recorder(bus, { records: () => hub.all(), get: (_, k) => hub.get(k) }, { dataDir, settings: SETTINGS, flushEveryMs: 200, openStore }).start();
+  const recorder = new Recorder(
+    bus,
+    { records: () => hub.all(), get: (_, k) => hub.get(k) },
+    { dataDir, settings: SETTINGS, flushEveryMs: 200, openStore },
+  ).start();
   hub.start();
   cleanup.push(async () => {
     await recorder.stop();
@@ -162,12 +173,37 @@ describe("recorder: gaps follow the store's reachability", () => {
   const status = (status: ConnectionStatus, confirmedAt: string, extra: Record<string, unknown> = {}) => ({
     type: "status" as const,
     connection: "g",
-    data: { connection: "g", status, mode: "live" as const, stale: status === "unreachable", staleAgeMs: null, lockCount: 1, observedAt: confirmedAt, now: new Date().toISOString(), confirmedAt, confirmedBy: "read" as const, confirmedAgeMs: 0, outageSince: status === "unreachable" ? confirmedAt : null, ...extra },
+    data: {
+      connection: "g",
+      status,
+      mode: "live" as const,
+      stale: status === "unreachable",
+      staleAgeMs: null,
+      lockCount: 1,
+      observedAt: confirmedAt,
+      now: new Date().toISOString(),
+      confirmedAt,
+      confirmedBy: "read" as const,
+      confirmedAgeMs: 0,
+      outageSince: status === "unreachable" ? confirmedAt : null,
+      ...extra,
+    },
   });
   const lock = (holder: string | null) => ({
-    connection: "g", key: "k", name: "k", format: "t", kind: "mutex" as const, state: holder ? ("held" as const) : ("free" as const),
-    holders: holder ? [{ id: holder, since: new Date().toISOString(), sinceSource: "store" as const }] : [], waiters: [],
-    ttlMs: null, ttlSource: "none" as const, holding: { t: "none" }, observedAt: new Date().toISOString(), consistency: "x", warnings: [],
+    connection: "g",
+    key: "k",
+    name: "k",
+    format: "t",
+    kind: "mutex" as const,
+    state: holder ? ("held" as const) : ("free" as const),
+    holders: holder ? [{ id: holder, since: new Date().toISOString(), sinceSource: "store" as const }] : [],
+    waiters: [],
+    ttlMs: null,
+    ttlSource: "none" as const,
+    holding: { t: "none" },
+    observedAt: new Date().toISOString(),
+    consistency: "x",
+    warnings: [],
   });
 
   it("a store that comes back slow ('degraded') closes the gap: a later release is a release, not lost", async () => {
@@ -187,6 +223,8 @@ describe("recorder: gaps follow the store's reachability", () => {
     await recorder.flush();
     const evs = await recorder.reader()!.events({ key: "k", from: 0, to: Date.now() + 1 });
     expect(evs.map((e) => e.kind)).toEqual(["acquired", "released"]);
-    expect(await recorder.reader()!.gaps({ connection: "g", from: 0, to: Date.now() + 1 })).toMatchObject([{ kind: "store-unreachable", to: expect.any(Number) }]);
+    expect(await recorder.reader()!.gaps({ connection: "g", from: 0, to: Date.now() + 1 })).toMatchObject([
+      { kind: "store-unreachable", to: expect.any(Number) },
+    ]);
   });
 });

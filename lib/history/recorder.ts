@@ -183,7 +183,14 @@ export class Recorder {
           // Out of sight from the last confirmation on: a marked gap, written at once.
           if (conn.primed && !conn.outage) {
             const from = Date.parse(d.outageSince ?? d.confirmedAt ?? "") || at;
-            conn.outage = { id: `${e.connection}:${from}`, connection: e.connection, kind: "store-unreachable", from, to: null, detail: d.message || undefined };
+            conn.outage = {
+              id: `${e.connection}:${from}`,
+              connection: e.connection,
+              kind: "store-unreachable",
+              from,
+              to: null,
+              detail: d.message || undefined,
+            };
             this.gapQueue.push({ ...conn.outage });
           }
         }
@@ -243,10 +250,11 @@ export class Recorder {
     let live = this.liveSessions.get(connection);
     if (!live) {
       live = new Set();
-      for (const r of this.source.records(connection) ?? []) for (const h of r.holders) {
-        const s = h.session?.id ?? h.lease?.id;
-        if (s) live.add(s);
-      }
+      for (const r of this.source.records(connection) ?? [])
+        for (const h of r.holders) {
+          const s = h.session?.id ?? h.lease?.id;
+          if (s) live.add(s);
+        }
       this.liveSessions.set(connection, live);
     }
     return live;
@@ -316,7 +324,18 @@ export class Recorder {
     for (const [key, holdings] of open) {
       for (const h of holdings) {
         if (current.get(key)?.has(h.holder)) continue;
-        this.push({ at: this.downSince, connection, key, kind: "lost", holder: h.holder, owner: h.owner, holdMs: Math.max(0, this.downSince - h.start), waiters: 0, resMs: 0, cause: "console-down" });
+        this.push({
+          at: this.downSince,
+          connection,
+          key,
+          kind: "lost",
+          holder: h.holder,
+          owner: h.owner,
+          holdMs: Math.max(0, this.downSince - h.start),
+          waiters: 0,
+          resMs: 0,
+          cause: "console-down",
+        });
       }
     }
   }
@@ -334,7 +353,11 @@ export class Recorder {
     }
     this.downSince = last;
     await store.closeOpenGaps(last);
-    const events = await store.events({ from: last - OPEN_LOOKBACK_MS, to: last + 1, kinds: ["acquired", "seen", "released", "expired", "force-released", "lost"] });
+    const events = await store.events({
+      from: last - OPEN_LOOKBACK_MS,
+      to: last + 1,
+      kinds: ["acquired", "seen", "released", "expired", "force-released", "lost"],
+    });
     const byLock = new Map<string, typeof events>();
     for (const e of events) {
       const id = `${e.connection}\u0000${e.key}`;
@@ -342,7 +365,14 @@ export class Recorder {
       if (list) list.push(e);
       else byLock.set(id, [e]);
     }
-    this.gapQueue.push({ id: `console:${last}`, connection: null, kind: "console-down", from: last, to: end, detail: "LockDeck was not running (or not recording): changes in this gap were not seen" });
+    this.gapQueue.push({
+      id: `console:${last}`,
+      connection: null,
+      kind: "console-down",
+      from: last,
+      to: end,
+      detail: "LockDeck was not running (or not recording): changes in this gap were not seen",
+    });
     this.restartChecked = true;
     this.openBefore = new Map();
     for (const evs of byLock.values()) {
@@ -350,7 +380,10 @@ export class Recorder {
       if (open.length === 0) continue;
       const { connection, key } = evs[0];
       const m = this.openBefore.get(connection) ?? new Map();
-      m.set(key, open.map((sg) => ({ holder: sg.holder, owner: sg.owner, start: sg.start })));
+      m.set(
+        key,
+        open.map((sg) => ({ holder: sg.holder, owner: sg.owner, start: sg.start })),
+      );
       this.openBefore.set(connection, m);
     }
     // Connections whose first snapshot came before this check ran.

@@ -35,7 +35,15 @@ export interface HistoryStore {
   /** Closes gaps left open by a previous process (it died during an outage) at `at`. */
   closeOpenGaps(at: number): Promise<number>;
   /** Events of one lock (or all locks when key is omitted) in [from, to), oldest first (or newest first). */
-  events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number; newestFirst?: boolean }): Promise<LifeEvent[]>;
+  events(q: {
+    connection?: string;
+    key?: string;
+    from: number;
+    to: number;
+    kinds?: LifeEvent["kind"][];
+    limit?: number;
+    newestFirst?: boolean;
+  }): Promise<LifeEvent[]>;
   rollups(q: { connection?: string; key?: string; from: number; to: number }): Promise<Rollup[]>;
   compact(now: number, settings: Pick<HistorySettings, "rawRetentionMs" | "rollupRetentionMs">): Promise<{ rolled: number; dropped: number }>;
   close(): Promise<void>;
@@ -62,20 +70,45 @@ CREATE INDEX IF NOT EXISTS gaps_from ON gaps (from_ms);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
-interface GapRow { id: string; connection: string | null; kind: string; from_ms: number; to_ms: number | null; detail: string | null }
+interface GapRow {
+  id: string;
+  connection: string | null;
+  kind: string;
+  from_ms: number;
+  to_ms: number | null;
+  detail: string | null;
+}
 
 export const toGap = (r: GapRow): HistoryGap => ({
-  id: r.id, connection: r.connection, kind: r.kind as HistoryGap["kind"], from: Number(r.from_ms), to: r.to_ms === null ? null : Number(r.to_ms),
+  id: r.id,
+  connection: r.connection,
+  kind: r.kind as HistoryGap["kind"],
+  from: Number(r.from_ms),
+  to: r.to_ms === null ? null : Number(r.to_ms),
   ...(r.detail !== null && { detail: r.detail }),
 });
 
 interface EventRow {
-  at: number; connection: string; key: string; kind: string; holder: string | null; owner: string | null;
-  hold_ms: number | null; wait_ms: number | null; waiters: number; res_ms: number; cause: string | null;
+  at: number;
+  connection: string;
+  key: string;
+  kind: string;
+  holder: string | null;
+  owner: string | null;
+  hold_ms: number | null;
+  wait_ms: number | null;
+  waiters: number;
+  res_ms: number;
+  cause: string | null;
 }
 
 const toEvent = (r: EventRow): LifeEvent => ({
-  at: r.at, connection: r.connection, key: r.key, kind: r.kind as LifeEvent["kind"], waiters: r.waiters, resMs: r.res_ms,
+  at: r.at,
+  connection: r.connection,
+  key: r.key,
+  kind: r.kind as LifeEvent["kind"],
+  waiters: r.waiters,
+  resMs: r.res_ms,
   ...(r.holder !== null && { holder: r.holder }),
   ...(r.owner !== null && { owner: r.owner }),
   ...(r.hold_ms !== null && { holdMs: r.hold_ms }),
@@ -84,16 +117,37 @@ const toEvent = (r: EventRow): LifeEvent => ({
 });
 
 interface RollupRow {
-  connection: string; key: string; minute: number; acquisitions: number; handovers: number; force_releases: number;
-  expiries: number; max_waiters: number; hold_count: number; hold_sum: number; wait_count: number; wait_sum: number;
-  hold_hist: string; wait_hist: string;
+  connection: string;
+  key: string;
+  minute: number;
+  acquisitions: number;
+  handovers: number;
+  force_releases: number;
+  expiries: number;
+  max_waiters: number;
+  hold_count: number;
+  hold_sum: number;
+  wait_count: number;
+  wait_sum: number;
+  hold_hist: string;
+  wait_hist: string;
 }
 
 const toRollup = (r: RollupRow): Rollup => ({
-  connection: r.connection, key: r.key, minute: r.minute, acquisitions: r.acquisitions, handovers: r.handovers,
-  forceReleases: r.force_releases, expiries: r.expiries, maxWaiters: r.max_waiters, holdCount: r.hold_count,
-  holdSumMs: r.hold_sum, waitCount: r.wait_count, waitSumMs: r.wait_sum,
-  holdHist: JSON.parse(r.hold_hist) as number[], waitHist: JSON.parse(r.wait_hist) as number[],
+  connection: r.connection,
+  key: r.key,
+  minute: r.minute,
+  acquisitions: r.acquisitions,
+  handovers: r.handovers,
+  forceReleases: r.force_releases,
+  expiries: r.expiries,
+  maxWaiters: r.max_waiters,
+  holdCount: r.hold_count,
+  holdSumMs: r.hold_sum,
+  waitCount: r.wait_count,
+  waitSumMs: r.wait_sum,
+  holdHist: JSON.parse(r.hold_hist) as number[],
+  waitHist: JSON.parse(r.wait_hist) as number[],
 });
 
 /** Narrows a query to its connection and key when given: conditions for WHERE, values for their "?". */
@@ -139,9 +193,22 @@ export class SqliteHistoryStore implements HistoryStore {
   async append(events: LifeEvent[], meta: BatchMeta = {}): Promise<void> {
     const run = this.db.transaction((batch: LifeEvent[]) => {
       for (const e of batch) {
-        this.insert.run(Math.round(e.at), e.connection, e.key, e.kind, e.holder ?? null, e.owner ?? null, e.holdMs ?? null, e.waitMs ?? null, e.waiters, e.resMs, e.cause ?? null);
+        this.insert.run(
+          Math.round(e.at),
+          e.connection,
+          e.key,
+          e.kind,
+          e.holder ?? null,
+          e.owner ?? null,
+          e.holdMs ?? null,
+          e.waitMs ?? null,
+          e.waiters,
+          e.resMs,
+          e.cause ?? null,
+        );
       }
-      for (const g of meta.gaps ?? []) this.putGap.run(g.id, g.connection, g.kind, Math.round(g.from), g.to === null ? null : Math.round(g.to), g.detail ?? null);
+      for (const g of meta.gaps ?? [])
+        this.putGap.run(g.id, g.connection, g.kind, Math.round(g.from), g.to === null ? null : Math.round(g.to), g.detail ?? null);
       if (meta.heartbeat !== undefined) this.putMeta.run("heartbeat", Math.round(meta.heartbeat));
     });
     run(events);
@@ -164,7 +231,15 @@ export class SqliteHistoryStore implements HistoryStore {
     return this.db.prepare("UPDATE gaps SET to_ms = MAX(from_ms, ?) WHERE to_ms IS NULL").run(Math.round(at)).changes;
   }
 
-  async events(q: { connection?: string; key?: string; from: number; to: number; kinds?: LifeEvent["kind"][]; limit?: number; newestFirst?: boolean }): Promise<LifeEvent[]> {
+  async events(q: {
+    connection?: string;
+    key?: string;
+    from: number;
+    to: number;
+    kinds?: LifeEvent["kind"][];
+    limit?: number;
+    newestFirst?: boolean;
+  }): Promise<LifeEvent[]> {
     const where = ["at >= ?", "at < ?"];
     const args: unknown[] = [q.from, q.to];
     narrow(q, where, args);
@@ -173,7 +248,9 @@ export class SqliteHistoryStore implements HistoryStore {
       args.push(...q.kinds);
     }
     const limit = q.limit ? ` LIMIT ${Math.floor(q.limit)}` : "";
-    const rows = this.db.prepare(`SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY at${q.newestFirst ? " DESC" : ""}${limit}`).all(...args) as EventRow[];
+    const rows = this.db
+      .prepare(`SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY at${q.newestFirst ? " DESC" : ""}${limit}`)
+      .all(...args) as EventRow[];
     return rows.map(toEvent);
   }
 

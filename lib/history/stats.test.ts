@@ -3,7 +3,15 @@ import { addCounts, countEvents, foldEvent, histPercentile, percentile, rollup, 
 import { markForced, markForcedOnce } from "./audit-tail";
 import type { LifeEvent } from "./types";
 
-const ev = (at: number, kind: LifeEvent["kind"], extra: Partial<LifeEvent> = {}): LifeEvent => ({ at, connection: "c", key: "k", kind, waiters: 0, resMs: 0, ...extra });
+const ev = (at: number, kind: LifeEvent["kind"], extra: Partial<LifeEvent> = {}): LifeEvent => ({
+  at,
+  connection: "c",
+  key: "k",
+  kind,
+  waiters: 0,
+  resMs: 0,
+  ...extra,
+});
 
 describe("stats", () => {
   it("percentiles by nearest rank", () => {
@@ -23,7 +31,10 @@ describe("stats", () => {
 
   it("segments pair acquisitions with their ends; open ones have end null", () => {
     const s = segments([ev(0, "acquired", { holder: "a" }), ev(100, "released", { holder: "a", holdMs: 100 }), ev(100, "acquired", { holder: "b" })]);
-    expect(s).toMatchObject([{ holder: "a", start: 0, end: 100, endKind: "released" }, { holder: "b", start: 100, end: null }]);
+    expect(s).toMatchObject([
+      { holder: "a", start: 0, end: 100, endKind: "released" },
+      { holder: "b", start: 100, end: null },
+    ]);
   });
 
   it("one fold counts each kind into the counts a figure keeps, and sums hold and wait times where it has histograms", () => {
@@ -64,7 +75,10 @@ describe("stats", () => {
   });
 
   it("releases right after an audited intent for the same lock are force-released", () => {
-    const out = markForced([ev(10_500, "released"), ev(10_500, "released", { key: "other" }), ev(30_000, "released")], [{ connection: "c", key: "k", at: 10_000 }]);
+    const out = markForced(
+      [ev(10_500, "released"), ev(10_500, "released", { key: "other" }), ev(30_000, "released")],
+      [{ connection: "c", key: "k", at: 10_000 }],
+    );
     expect(out.map((e) => e.kind)).toEqual(["force-released", "released", "released"]);
   });
 
@@ -73,7 +87,10 @@ describe("stats", () => {
     // Flush 1: the release is not derived yet: the intent is not used.
     expect(markForcedOnce([], [intent]).used.size).toBe(0);
     // Flush 2: two holders ended in one change (a semaphore eviction), then an ordinary release later.
-    const { events, used } = markForcedOnce([ev(10_020, "released", { holder: "a" }), ev(10_020, "released", { holder: "b" }), ev(15_000, "released", { holder: "c" })], [intent]);
+    const { events, used } = markForcedOnce(
+      [ev(10_020, "released", { holder: "a" }), ev(10_020, "released", { holder: "b" }), ev(15_000, "released", { holder: "c" })],
+      [intent],
+    );
     expect(events.map((e) => e.kind)).toEqual(["force-released", "force-released", "released"]);
     expect([...used]).toEqual([intent]);
   });

@@ -143,7 +143,22 @@ export function rollup(events: LifeEvent[]): Rollup[] {
     const id = `${e.connection}\u0000${e.key}\u0000${minute}`;
     let r = out.get(id);
     if (!r) {
-      r = { connection: e.connection, key: e.key, minute, acquisitions: 0, handovers: 0, forceReleases: 0, expiries: 0, maxWaiters: 0, holdCount: 0, holdSumMs: 0, waitCount: 0, waitSumMs: 0, holdHist: emptyHist(), waitHist: emptyHist() };
+      r = {
+        connection: e.connection,
+        key: e.key,
+        minute,
+        acquisitions: 0,
+        handovers: 0,
+        forceReleases: 0,
+        expiries: 0,
+        maxWaiters: 0,
+        holdCount: 0,
+        holdSumMs: 0,
+        waitCount: 0,
+        waitSumMs: 0,
+        holdHist: emptyHist(),
+        waitHist: emptyHist(),
+      };
       out.set(id, r);
     }
     r.maxWaiters = Math.max(r.maxWaiters, e.waiters);

@@ -21,28 +21,46 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const ev = (at: number, kind: LifeEvent["kind"], extra: Partial<LifeEvent> = {}): LifeEvent => ({ at, connection: "c", key: "k", kind, waiters: 0, resMs: 0, ...extra });
+const ev = (at: number, kind: LifeEvent["kind"], extra: Partial<LifeEvent> = {}): LifeEvent => ({
+  at,
+  connection: "c",
+  key: "k",
+  kind,
+  waiters: 0,
+  resMs: 0,
+  ...extra,
+});
 const MIN = 60_000;
 
 const kinds: [string, () => Promise<HistoryStore>][] = [
-  ["sqlite", async () => {
-    const d = mkdtempSync(path.join(tmpdir(), "lockdeck-store-"));
-    dirs.push(d);
-    return new SqliteHistoryStore(path.join(d, "history.sqlite"));
-  }],
-  ["postgres", async () => {
-    if (!rig) throw new Error("PostgreSQL binaries are not installed (apt-get install postgresql)");
-    const s = new PostgresHistoryStore(rig.url);
-    // A clean slate per test: the cluster is shared by the tests of this file.
-    await s.compact(Date.now() + 1000 * 86_400_000, { rawRetentionMs: 0, rollupRetentionMs: 0 });
-    return s;
-  }],
+  [
+    "sqlite",
+    async () => {
+      const d = mkdtempSync(path.join(tmpdir(), "lockdeck-store-"));
+      dirs.push(d);
+      return new SqliteHistoryStore(path.join(d, "history.sqlite"));
+    },
+  ],
+  [
+    "postgres",
+    async () => {
+      if (!rig) throw new Error("PostgreSQL binaries are not installed (apt-get install postgresql)");
+      const s = new PostgresHistoryStore(rig.url);
+      // A clean slate per test: the cluster is shared by the tests of this file.
+      await s.compact(Date.now() + 1000 * 86_400_000, { rawRetentionMs: 0, rollupRetentionMs: 0 });
+      return s;
+    },
+  ],
 ];
 
 describe.each(kinds)("HistoryStore on %s", (_name, open) => {
   it("appends and reads back one lock's events in time order, and filters by kind", async () => {
     const s = await open();
-    await s.append([ev(2_000, "released", { holdMs: 1_000, holder: "a" }), ev(1_000, "acquired", { holder: "a", owner: "svc 1", waitMs: 0 }), ev(1_500, "acquired", { key: "other" })]);
+    await s.append([
+      ev(2_000, "released", { holdMs: 1_000, holder: "a" }),
+      ev(1_000, "acquired", { holder: "a", owner: "svc 1", waitMs: 0 }),
+      ev(1_500, "acquired", { key: "other" }),
+    ]);
     const got = await s.events({ connection: "c", key: "k", from: 0, to: 10_000 });
     expect(got).toEqual([ev(1_000, "acquired", { holder: "a", owner: "svc 1", waitMs: 0 }), ev(2_000, "released", { holdMs: 1_000, holder: "a" })]);
     expect(await s.events({ from: 0, to: 10_000, kinds: ["acquired"] })).toHaveLength(2);
@@ -61,11 +79,19 @@ describe.each(kinds)("HistoryStore on %s", (_name, open) => {
     const open1 = (await s.gaps({ connection: "c", from: 0, to: 10_000 })).filter((g) => g.id.startsWith(tag));
     expect(open1).toEqual([{ id: `${tag}-1`, connection: "c", kind: "store-unreachable", from: 5_000, to: null, detail: "connection refused" }]);
     // Closed by the next batch (same id); a console-down gap (connection null) shows on every connection.
-    await s.append([], { gaps: [{ id: `${tag}-1`, connection: "c", kind: "store-unreachable", from: 5_000, to: 8_000 }, { id: `${tag}-2`, connection: null, kind: "console-down", from: 9_000, to: 12_000 }] });
+    await s.append([], {
+      gaps: [
+        { id: `${tag}-1`, connection: "c", kind: "store-unreachable", from: 5_000, to: 8_000 },
+        { id: `${tag}-2`, connection: null, kind: "console-down", from: 9_000, to: 12_000 },
+      ],
+    });
     const got = (await s.gaps({ connection: "other", from: 0, to: 20_000 })).filter((g) => g.id.startsWith(tag));
     expect(got.map((g) => [g.id, g.to])).toEqual([[`${tag}-2`, 12_000]]);
     const all = (await s.gaps({ from: 7_000, to: 20_000 })).filter((g) => g.id.startsWith(tag));
-    expect(all.map((g) => [g.kind, g.from, g.to])).toEqual([["store-unreachable", 5_000, 8_000], ["console-down", 9_000, 12_000]]);
+    expect(all.map((g) => [g.kind, g.from, g.to])).toEqual([
+      ["store-unreachable", 5_000, 8_000],
+      ["console-down", 9_000, 12_000],
+    ]);
     // A gap left open by a process that died is closed at a given time.
     await s.append([], { gaps: [{ id: `${tag}-3`, connection: "c", kind: "store-unreachable", from: 13_000, to: null }] });
     expect(await s.closeOpenGaps(15_000)).toBeGreaterThanOrEqual(1);
@@ -87,7 +113,16 @@ describe.each(kinds)("HistoryStore on %s", (_name, open) => {
     expect(await s.events({ from: 0, to: now })).toHaveLength(1);
     const rolls = await s.rollups({ from: 0, to: now });
     expect(rolls).toHaveLength(1);
-    expect(rolls[0]).toMatchObject({ minute: 10 * MIN, acquisitions: 1, handovers: 1, holdCount: 1, holdSumMs: 1_000, waitCount: 1, waitSumMs: 40, maxWaiters: 3 });
+    expect(rolls[0]).toMatchObject({
+      minute: 10 * MIN,
+      acquisitions: 1,
+      handovers: 1,
+      holdCount: 1,
+      holdSumMs: 1_000,
+      waitCount: 1,
+      waitSumMs: 40,
+      maxWaiters: 3,
+    });
     // A second compaction of the same minute merges instead of replacing.
     await s.append([ev(10 * MIN + 4_000, "acquired", { waitMs: 10 })]);
     await s.compact(now, { rawRetentionMs: 30 * MIN, rollupRetentionMs: 1_000 * MIN });

@@ -118,7 +118,10 @@ describe("ages against the store's clock, live feed, nothing changing", () => {
   }, 60_000);
 
   it("ZooKeeper (Curator): held = now − the node's ctime, compared with ZooKeeper's clock", async () => {
-    const { hub, events } = follow("z", new ZooKeeperAdapter("z", ZooKeeperConnectionSchema.parse({ id: "z", kind: "zookeeper", connectString: zk.address, roots: ["/locks"] })));
+    const { hub, events } = follow(
+      "z",
+      new ZooKeeperAdapter("z", ZooKeeperConnectionSchema.parse({ id: "z", kind: "zookeeper", connectString: zk.address, roots: ["/locks"] })),
+    );
     const { java, jar } = await prepareCurator();
     const p: HoldProcess = startHold("curator mutex ages", java, [...HOLD_JVM_FLAGS, "-jar", jar, "hold", zk.address, "mutex", "/locks/ages", "1"]);
     cleanup.push(() => p.kill());
@@ -133,11 +136,16 @@ describe("ages against the store's clock, live feed, nothing changing", () => {
     const storeHeld = zkNow - Date.parse(rec.holders[0].since!);
     expect(rec.holders[0].sinceSource).toBe("store");
     expect(heldMs).toBeGreaterThanOrEqual(QUIET_MS);
-    expect(Math.abs(heldMs + (zkNow - now) - storeHeld), `shown ${heldMs} ms at ${now}, ZooKeeper clock ${storeHeld} ms at ${zkNow}`).toBeLessThanOrEqual(TOLERANCE_MS);
+    expect(Math.abs(heldMs + (zkNow - now) - storeHeld), `shown ${heldMs} ms at ${now}, ZooKeeper clock ${storeHeld} ms at ${zkNow}`).toBeLessThanOrEqual(
+      TOLERANCE_MS,
+    );
   }, 90_000);
 
   it("etcd (etcdctl lock): held = now − first sighting, compared with when etcdctl got the lock", async () => {
-    const { hub, events } = follow("e", new EtcdAdapter("e", EtcdConnectionSchema.parse({ id: "e", kind: "etcd", endpoints: [etcd.endpoint], prefixes: ["ages/"] })));
+    const { hub, events } = follow(
+      "e",
+      new EtcdAdapter("e", EtcdConnectionSchema.parse({ id: "e", kind: "etcd", endpoints: [etcd.endpoint], prefixes: ["ages/"] })),
+    );
     await waitFor(async () => hub.statusEvent().mode === "live", { timeoutMs: 15_000, what: "live" });
     const p = etcdctlLock(etcd.endpoint, "ages/job", 10);
     cleanup.push(() => interrupt(p).catch(() => p.kill()));
@@ -149,7 +157,10 @@ describe("ages against the store's clock, live feed, nothing changing", () => {
   }, 60_000);
 
   it("Consul (api.Lock): held = now − first sighting, compared with when api.Lock acquired", async () => {
-    const { hub, events } = follow("c", new ConsulAdapter("c", ConsulConnectionSchema.parse({ id: "c", kind: "consul", url: consul.url, prefixes: ["locks/"] })));
+    const { hub, events } = follow(
+      "c",
+      new ConsulAdapter("c", ConsulConnectionSchema.parse({ id: "c", kind: "consul", url: consul.url, prefixes: ["locks/"] })),
+    );
     await waitFor(async () => hub.statusEvent().mode === "live", { timeoutMs: 15_000, what: "live" });
     const p = holdApiLock(consulHold, consul.addr, "locks/ages");
     cleanup.push(() => p.kill());

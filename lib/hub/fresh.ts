@@ -11,10 +11,16 @@ export async function withFreshTtls(hub: Hub, locks: LockRecord[]): Promise<Lock
   const observedAt = new Date().toISOString();
   try {
     // Through the hub's read gate: capped in flight, answered by the deadline.
-    const fresh = await hub.reads.run(() => ttls.call(hub.adapter, locks.map((l) => l.key), signal));
-    return locks.map((l) => (l.ttlSource === "pttl" || l.ttlSource === "lease") && fresh.has(l.key)
-      ? { ...l, ttlMs: fresh.get(l.key) ?? null, observedAt }
-      : l);
+    const fresh = await hub.reads.run(() =>
+      ttls.call(
+        hub.adapter,
+        locks.map((l) => l.key),
+        signal,
+      ),
+    );
+    return locks.map((l) =>
+      (l.ttlSource === "pttl" || l.ttlSource === "lease") && fresh.has(l.key) ? { ...l, ttlMs: fresh.get(l.key) ?? null, observedAt } : l,
+    );
   } catch {
     // Stale beats partial: the snapshot's values, with their own observedAt.
     return locks;

@@ -7,8 +7,20 @@ import { waitFor } from "../../scripts/servers/process";
 
 function rec(key: string, holder: string): LockRecord {
   return {
-    connection: "c", key, name: key, format: "t", kind: "mutex", state: "held", holders: [{ id: holder }], waiters: [],
-    ttlMs: 1000, ttlSource: "pttl", holding: { holder }, observedAt: new Date().toISOString(), consistency: "x", warnings: [],
+    connection: "c",
+    key,
+    name: key,
+    format: "t",
+    kind: "mutex",
+    state: "held",
+    holders: [{ id: holder }],
+    waiters: [],
+    ttlMs: 1000,
+    ttlSource: "pttl",
+    holding: { holder },
+    observedAt: new Date().toISOString(),
+    consistency: "x",
+    warnings: [],
   };
 }
 
@@ -54,8 +66,15 @@ describe("hub", () => {
       await waitFor(async () => hub.get("a") !== undefined, { timeoutMs: 2_000, what: "first snapshot" });
       adapter.locks = [rec("a", "h2")];
       await waitFor(async () => hub.get("b") === undefined && hub.get("a")?.holders[0].id === "h2", { timeoutMs: 2_000, what: "resync" });
-      const changes = events.filter((e) => e.type === "upsert" || e.type === "remove").map((e) => [e.type, e.type === "upsert" ? e.data.lock.holders[0].id : e.data.key]);
-      expect(changes).toEqual([["upsert", "h1"], ["upsert", "h1"], ["upsert", "h2"], ["remove", "b"]]);
+      const changes = events
+        .filter((e) => e.type === "upsert" || e.type === "remove")
+        .map((e) => [e.type, e.type === "upsert" ? e.data.lock.holders[0].id : e.data.key]);
+      expect(changes).toEqual([
+        ["upsert", "h1"],
+        ["upsert", "h1"],
+        ["upsert", "h2"],
+        ["remove", "b"],
+      ]);
       expect(hub.get("a")?.holders[0].sinceObserved).toBe(true);
     } finally {
       await hub.stop();
@@ -104,7 +123,11 @@ describe("a slow store", () => {
     const adapter = new SlowAdapter();
     adapter.locks = [rec("a", "h1")];
     // Checks every 40 ms, each answered 80 ms later; re-lists (a successful read, "ok") every 150 ms.
-    const hub = new Hub("c", adapter, new EventBus(), { healthIntervalMs: 40, resyncIntervalMs: 150, reads: { maxInFlight: 4, deadlineMs: 1_000, slowMs: 50 } });
+    const hub = new Hub("c", adapter, new EventBus(), {
+      healthIntervalMs: 40,
+      resyncIntervalMs: 150,
+      reads: { maxInFlight: 4, deadlineMs: 1_000, slowMs: 50 },
+    });
     hub.start();
     try {
       await waitFor(async () => hub.statusEvent().status === "degraded", { timeoutMs: 3_000, what: "slow" });
@@ -169,7 +192,10 @@ describe("freshness: one confirmation time behind every age", () => {
       const first = Date.parse(hub.statusEvent().confirmedAt!);
       const snapshotAt = hub.statusEvent().observedAt;
       // Quiet live feed: nothing changes, yet the confirmation moves with each health check.
-      await waitFor(async () => hub.statusEvent().confirmedBy === "live-feed" && Date.parse(hub.statusEvent().confirmedAt!) > first + 300, { timeoutMs: 3_000, what: "live confirmations" });
+      await waitFor(async () => hub.statusEvent().confirmedBy === "live-feed" && Date.parse(hub.statusEvent().confirmedAt!) > first + 300, {
+        timeoutMs: 3_000,
+        what: "live confirmations",
+      });
       expect(hub.statusEvent().observedAt).toBe(snapshotAt); // the last full read did not move
       expect(hub.statusEvent().stale).toBe(false);
       expect(hub.statusEvent().confirmedAgeMs).toBeLessThan(500);
@@ -252,7 +278,10 @@ describe("since: when a holding really started", () => {
   it("a waiter that leaves the queue and comes back (a reorder) keeps its first sighting", async () => {
     const adapter = new RereadAdapter();
     const a = rec("a", "h");
-    a.waiters = [{ id: "w1", position: 1 }, { id: "w2", position: 2 }];
+    a.waiters = [
+      { id: "w1", position: 1 },
+      { id: "w2", position: 2 },
+    ];
     adapter.locks = [a];
     const hub = new Hub("c", adapter, new EventBus(), { healthIntervalMs: 60_000, resyncIntervalMs: 60_000 });
     hub.start();
@@ -262,7 +291,15 @@ describe("since: when a holding really started", () => {
       await new Promise((r) => setTimeout(r, 20));
       adapter.locks = [{ ...a, waiters: [{ id: "w2", position: 1 }] }];
       await hub.applyChanges(["a"]);
-      adapter.locks = [{ ...a, waiters: [{ id: "w2", position: 1 }, { id: "w1", position: 2 }] }];
+      adapter.locks = [
+        {
+          ...a,
+          waiters: [
+            { id: "w2", position: 1 },
+            { id: "w1", position: 2 },
+          ],
+        },
+      ];
       await hub.applyChanges(["a"]);
       expect(hub.get("a")!.waiters[1]).toMatchObject({ id: "w1", since: w1, sinceSource: "first-seen" });
     } finally {

@@ -3,9 +3,20 @@ import type { LockRecord } from "../model";
 import { StartTimes } from "./since";
 
 const rec = (holders: string[], waiters: string[], observedAt: string): LockRecord => ({
-  connection: "c", key: "k", name: "k", format: "redisson.fair", kind: "mutex", state: holders.length ? "held" : "free",
-  holders: holders.map((id) => ({ id })), waiters: waiters.map((id, i) => ({ id, position: i + 1 })),
-  ttlMs: null, ttlSource: "none", holding: {}, observedAt, consistency: "x", warnings: [],
+  connection: "c",
+  key: "k",
+  name: "k",
+  format: "redisson.fair",
+  kind: "mutex",
+  state: holders.length ? "held" : "free",
+  holders: holders.map((id) => ({ id })),
+  waiters: waiters.map((id, i) => ({ id, position: i + 1 })),
+  ttlMs: null,
+  ttlSource: "none",
+  holding: {},
+  observedAt,
+  consistency: "x",
+  warnings: [],
 });
 
 describe("StartTimes", () => {

@@ -26,7 +26,8 @@ export async function readiness(reg: Registry): Promise<Readiness> {
   const connections = [...reg.connections.values()].map(({ config: { id }, hub, replicated }) => {
     const s = hub.statusEvent();
     // A first snapshot gives observedAt; a failed first read gives a reason (the store's error).
-    const state: "snapshot" | "failed" | "waiting" = s.observedAt !== null ? "snapshot" : s.status === "unreachable" && s.message !== "connecting" ? "failed" : "waiting";
+    const state: "snapshot" | "failed" | "waiting" =
+      s.observedAt !== null ? "snapshot" : s.status === "unreachable" && s.message !== "connecting" ? "failed" : "waiting";
     if (state === "waiting") reasons.push(`connection ${id}: no first snapshot yet`);
     const part = replicated?.describe() ?? { role: "solo", reader: null };
     return { id, state, message: state === "snapshot" ? null : s.message, ...part };

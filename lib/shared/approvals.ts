@@ -32,7 +32,12 @@ export class SharedApprovals {
     const now = Date.now();
     const p: PendingRelease = { id: randomUUID(), connection, request, requester, createdAt: now, expiresAt: now + windowMs };
     await this.db.query("INSERT INTO lockdeck_approvals (id, connection, request, requester, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)", [
-      p.id, connection, JSON.stringify(request), JSON.stringify(requester), p.createdAt, p.expiresAt,
+      p.id,
+      connection,
+      JSON.stringify(request),
+      JSON.stringify(requester),
+      p.createdAt,
+      p.expiresAt,
     ]);
     // Requests past their window are of no use to anyone (each was audited when made).
     void this.db.query("DELETE FROM lockdeck_approvals WHERE expires_at < $1", [now - 24 * 3_600_000]).catch(() => undefined);

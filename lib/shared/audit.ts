@@ -96,7 +96,16 @@ export class SharedAudit {
         `INSERT INTO lockdeck_audit (trail, line, id, at, connection, key, request_id, text)
          SELECT $1, * FROM unnest($2::int[], $3::uuid[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[])
          ON CONFLICT DO NOTHING`,
-        [this.trail, b.map((x) => x.line), b.map((x) => x.e.id), b.map((x) => x.e.at), b.map((x) => x.e.connection), b.map((x) => x.e.key), b.map((x) => x.e.requestId), b.map((x) => x.text)],
+        [
+          this.trail,
+          b.map((x) => x.line),
+          b.map((x) => x.e.id),
+          b.map((x) => x.e.at),
+          b.map((x) => x.e.connection),
+          b.map((x) => x.e.key),
+          b.map((x) => x.e.requestId),
+          b.map((x) => x.text),
+        ],
       );
     }
     this.offset += Buffer.byteLength(text.slice(0, end + 1), "utf8");
@@ -135,9 +144,20 @@ export class SharedAudit {
       }
       const e = JSON.parse(r.text) as AuditEntry;
       const { hash, ...body } = e;
-      if (!broken && (e.prev !== prev || createHash("sha256").update(e.prev + JSON.stringify(body), "utf8").digest("hex") !== hash)) {
+      if (
+        !broken &&
+        (e.prev !== prev ||
+          createHash("sha256")
+            .update(e.prev + JSON.stringify(body), "utf8")
+            .digest("hex") !== hash)
+      ) {
         broken = true;
-        out.push({ line: r.line, id: e.id, kind: "mismatch", message: `entry ${e.id} (line ${r.line} of the trail that starts with ${trail}) does not match the hash chain: lines before it were edited or removed, or it was edited` });
+        out.push({
+          line: r.line,
+          id: e.id,
+          kind: "mismatch",
+          message: `entry ${e.id} (line ${r.line} of the trail that starts with ${trail}) does not match the hash chain: lines before it were edited or removed, or it was edited`,
+        });
       }
       prev = hash;
     }

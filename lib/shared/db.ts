@@ -82,7 +82,9 @@ export class SharedDb {
       // Session-level advisory lock: one replica migrates, the others wait, then see it done.
       await c.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
       try {
-        await c.query("CREATE TABLE IF NOT EXISTS lockdeck_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
+        await c.query(
+          "CREATE TABLE IF NOT EXISTS lockdeck_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        );
         const { rows } = await c.query<{ v: number | null }>("SELECT max(version) AS v FROM lockdeck_schema");
         const at = rows[0]?.v ?? 0;
         for (const m of MIGRATIONS.filter((x) => x.version > at)) {

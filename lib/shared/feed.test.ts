@@ -36,7 +36,10 @@ function replica(name: string): Replica {
   const db = new SharedDb({ url: pg.url, poolMax: 4, statementTimeoutMs: 2_000 });
   const session = new FeedSession(db, name);
   const bus = new EventBus();
-  const adapter = new RedisAdapter("r", RedisConnectionSchema.parse({ id: "r", kind: "redis", url: redisServer.url, patterns: ["feed:*"], notifications: "use" }));
+  const adapter = new RedisAdapter(
+    "r",
+    RedisConnectionSchema.parse({ id: "r", kind: "redis", url: redisServer.url, patterns: ["feed:*"], notifications: "use" }),
+  );
   const rep = new Replicated("r", adapter, session, bus);
   const hub = new Hub("r", rep.adapter, bus);
   rep.bind({ all: () => hub.all(), get: (k) => hub.get(k), status: () => hub.statusEvent(), problems: () => hub.currentProblems() });
@@ -71,17 +74,32 @@ afterAll(async () => {
 });
 
 const roles = () => replicas.filter((r) => r.session.generation >= 0).map((r) => r.rep.role);
-const holders = (r: Replica, key: string) => r.hub.get(key)?.holders.map((h) => h.id).join(",") ?? null;
+const holders = (r: Replica, key: string) =>
+  r.hub
+    .get(key)
+    ?.holders.map((h) => h.id)
+    .join(",") ?? null;
 
 describe("one reading replica per connection", () => {
   it("one replica reads Redis, the others follow its feed; a change reaches every replica; Redis sees one reader's commands", async () => {
     await redis.set("feed:lock:a", "tok-a-0123456789", "PX", 120_000);
     const [a, b, c] = [replica("a"), replica("b"), replica("c")];
-    await waitFor(async () => roles().filter((x) => x === "leader").length === 1 && roles().filter((x) => x === "follower").length === 2, { timeoutMs: 15_000, what: "one leader, two followers" });
-    for (const r of [a, b, c]) await waitFor(async () => r.hub.get("feed:lock:a") !== undefined && r.hub.statusEvent().status === "ok", { timeoutMs: 15_000, what: `${r.name} sees the lock` });
+    await waitFor(async () => roles().filter((x) => x === "leader").length === 1 && roles().filter((x) => x === "follower").length === 2, {
+      timeoutMs: 15_000,
+      what: "one leader, two followers",
+    });
+    for (const r of [a, b, c])
+      await waitFor(async () => r.hub.get("feed:lock:a") !== undefined && r.hub.statusEvent().status === "ok", {
+        timeoutMs: 15_000,
+        what: `${r.name} sees the lock`,
+      });
     const leader = replicas.find((r) => r.rep.role === "leader")!;
     // The status line names the replica that reads (from the next health check, every 3 s).
-    for (const r of replicas.filter((x) => x !== leader)) await waitFor(async () => !!r.hub.statusEvent().server?.includes(`read by replica ${leader.name}`), { timeoutMs: 10_000, what: `${r.name} names the reader` });
+    for (const r of replicas.filter((x) => x !== leader))
+      await waitFor(async () => !!r.hub.statusEvent().server?.includes(`read by replica ${leader.name}`), {
+        timeoutMs: 10_000,
+        what: `${r.name} names the reader`,
+      });
 
     // A change in Redis, seen by the followers through the feed.
     const before = await commands();
@@ -112,7 +130,10 @@ describe("one reading replica per connection", () => {
     expect(Date.now() - gone).toBeLessThan(10_000);
     const follower = others.find((r) => r.rep.role === "follower")!;
     await redis.set("feed:lock:c", "tok-c-0123456789", "PX", 120_000);
-    await waitFor(async () => holders(follower, "feed:lock:c") !== null && follower.hub.statusEvent().status === "ok", { timeoutMs: 10_000, what: "the follower sees lock c through the new leader" });
+    await waitFor(async () => holders(follower, "feed:lock:c") !== null && follower.hub.statusEvent().status === "ok", {
+      timeoutMs: 10_000,
+      what: "the follower sees lock c through the new leader",
+    });
     // The new reader has read Redis itself by now (lock c came through its feed): the first
     // sighting of lock b's holder is still the one its predecessor made.
     for (const r of others) expect(r.hub.get("feed:lock:b")?.holders[0]?.since).toBe(firstSeen);
@@ -123,7 +144,8 @@ describe("one reading replica per connection", () => {
     try {
       await waitFor(async () => replicas.every((r) => r.rep.role === "solo"), { timeoutMs: 3 * ELECT_MS + 5_000, what: "all solo" });
       await redis.set("feed:lock:d", "tok-d-0123456789", "PX", 120_000);
-      for (const r of replicas) await waitFor(async () => r.hub.get("feed:lock:d") !== undefined, { timeoutMs: 10_000, what: `${r.name} sees lock d without PostgreSQL` });
+      for (const r of replicas)
+        await waitFor(async () => r.hub.get("feed:lock:d") !== undefined, { timeoutMs: 10_000, what: `${r.name} sees lock d without PostgreSQL` });
     } finally {
       await pg.start();
     }
@@ -131,8 +153,16 @@ describe("one reading replica per connection", () => {
     // The new leader (it was reading Redis itself) publishes at once: followers see lock d,
     // made during the outage, and what changes next.
     await redis.set("feed:lock:e", "tok-e-0123456789", "PX", 120_000);
-    for (const r of replicas) await waitFor(async () => r.hub.get("feed:lock:d") !== undefined && r.hub.get("feed:lock:e") !== undefined, { timeoutMs: 10_000, what: `${r.name} sees locks d and e` });
+    for (const r of replicas)
+      await waitFor(async () => r.hub.get("feed:lock:d") !== undefined && r.hub.get("feed:lock:e") !== undefined, {
+        timeoutMs: 10_000,
+        what: `${r.name} sees locks d and e`,
+      });
     await redis.del("feed:lock:d");
-    for (const r of replicas) await waitFor(async () => r.hub.get("feed:lock:d") === undefined && r.hub.statusEvent().status === "ok", { timeoutMs: 10_000, what: `${r.name} sees lock d go` });
+    for (const r of replicas)
+      await waitFor(async () => r.hub.get("feed:lock:d") === undefined && r.hub.statusEvent().status === "ok", {
+        timeoutMs: 10_000,
+        what: `${r.name} sees lock d go`,
+      });
   }, 60_000);
 });

@@ -125,7 +125,11 @@ export class FeedSession {
     if (this.client) return this.client;
     this.connecting ??= (async () => {
       await this.db.migrate();
-      const c = new pg.Client({ connectionString: this.db.opts.url, connectionTimeoutMillis: this.db.opts.statementTimeoutMs, application_name: `lockdeck feed ${this.replica}`.slice(0, 63) });
+      const c = new pg.Client({
+        connectionString: this.db.opts.url,
+        connectionTimeoutMillis: this.db.opts.statementTimeoutMs,
+        application_name: `lockdeck feed ${this.replica}`.slice(0, 63),
+      });
       c.on("error", () => undefined);
       c.on("end", () => {
         if (this.client === c) this.client = null;
@@ -316,9 +320,15 @@ export class FeedPublisher {
               ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at RETURNING 1)
        SELECT (SELECT count(*) FROM lead) AS lead, (SELECT pg_notify('lockdeck_feed', $1) FROM lead) AS notified`,
       [
-        this.id, this.epoch, now,
-        present.map((r) => r.key), present.map((r) => JSON.stringify(r)), gone, keys,
-        withStatus ? JSON.stringify(this.source.status()) : null, withStatus ? JSON.stringify(this.source.problems()) : null,
+        this.id,
+        this.epoch,
+        now,
+        present.map((r) => r.key),
+        present.map((r) => JSON.stringify(r)),
+        gone,
+        keys,
+        withStatus ? JSON.stringify(this.source.status()) : null,
+        withStatus ? JSON.stringify(this.source.problems()) : null,
       ],
     );
     return Number(rows[0]?.lead) === 1;
@@ -392,7 +402,11 @@ export class FeedReader {
    * name, and the leader's status.
    */
   async poll(after: number): Promise<{ changes: Array<{ seq: number; keys: string[]; resync: boolean }>; records: LockRecord[]; leader: LeaderStatus | null }> {
-    const { rows } = await this.db.query<{ changes: Array<{ seq: number; keys: string[]; resync: boolean }>; records: LockRecord[]; leader: LeaderStatus | null }>(
+    const { rows } = await this.db.query<{
+      changes: Array<{ seq: number; keys: string[]; resync: boolean }>;
+      records: LockRecord[];
+      leader: LeaderStatus | null;
+    }>(
       `WITH ch AS (SELECT seq, keys, resync FROM lockdeck_feed_changes WHERE connection = $1 AND seq > $2 ORDER BY seq LIMIT 1000)
        SELECT (SELECT coalesce(json_agg(json_build_object('seq', seq, 'keys', keys, 'resync', resync) ORDER BY seq), '[]') FROM ch) AS changes,
               (SELECT coalesce(json_agg(r.record), '[]') FROM lockdeck_feed_records r
@@ -407,7 +421,10 @@ export class FeedReader {
   }
 
   async records(keys: string[]): Promise<LockRecord[]> {
-    const { rows } = await this.db.query<{ record: LockRecord }>("SELECT record FROM lockdeck_feed_records WHERE connection = $1 AND key = ANY($2)", [this.id, keys]);
+    const { rows } = await this.db.query<{ record: LockRecord }>("SELECT record FROM lockdeck_feed_records WHERE connection = $1 AND key = ANY($2)", [
+      this.id,
+      keys,
+    ]);
     return rows.map((r) => r.record);
   }
 }

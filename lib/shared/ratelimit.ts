@@ -37,7 +37,10 @@ export class SharedRateLimiter {
     if (now - this.lastPrune < 10 * 60_000) return;
     this.lastPrune = now;
     void this.db
-      .query("DELETE FROM lockdeck_rate_limits WHERE key LIKE $1 AND window_start < (extract(epoch FROM clock_timestamp()) * 1000)::bigint - $2", [`${this.name}|%`, this.windowMs * 2])
+      .query("DELETE FROM lockdeck_rate_limits WHERE key LIKE $1 AND window_start < (extract(epoch FROM clock_timestamp()) * 1000)::bigint - $2", [
+        `${this.name}|%`,
+        this.windowMs * 2,
+      ])
       .catch(() => undefined);
   }
 }

@@ -64,12 +64,22 @@ export class Replicated {
     if (role === "leader" && this.source) {
       // Its whole state is published once the hub holds a read of the store of its own: at once
       // when it was reading the store already (solo), after the next snapshot when it followed.
-      this.publisher = new FeedPublisher(this.session.db, this.id, epoch!, this.bus, this.source, () => this.lastFrom === "store", () => this.session.demote(this.id));
+      this.publisher = new FeedPublisher(
+        this.session.db,
+        this.id,
+        epoch!,
+        this.bus,
+        this.source,
+        () => this.lastFrom === "store",
+        () => this.session.demote(this.id),
+      );
     }
     // Leader and solo both read the store: no new source, nothing to end.
     const reads = (r: Role) => (r === "follower" ? "feed" : "store");
     if (reads(was) !== reads(role)) {
-      console.log(`lockdeck: ${this.id}: this replica is now ${role === "follower" ? "following the reading replica" : role === "leader" ? "the reading replica" : "reading the store itself (PostgreSQL unavailable)"}`);
+      console.log(
+        `lockdeck: ${this.id}: this replica is now ${role === "follower" ? "following the reading replica" : role === "leader" ? "the reading replica" : "reading the store itself (PostgreSQL unavailable)"}`,
+      );
       this.feedEnd.abort();
     } else if (role === "leader" && was !== "leader") {
       console.log(`lockdeck: ${this.id}: this replica is now the reading replica`);
@@ -117,7 +127,12 @@ export class Replicated {
     this.lastFrom = "feed";
     const problem = this.leaderProblem();
     if (problem) throw new Error(problem);
-    return { locks: state.records, problems: leader!.problems, observedAt: leader!.status.observedAt ?? new Date(leader!.at).toISOString(), consistency: leader!.status.consistency };
+    return {
+      locks: state.records,
+      problems: leader!.problems,
+      observedAt: leader!.status.observedAt ?? new Date(leader!.at).toISOString(),
+      consistency: leader!.status.consistency,
+    };
   }
 
   /** Records the current follower poll brought, for the reread that follows its yield. */
@@ -133,7 +148,8 @@ export class Replicated {
   private leaderProblem(): string | null {
     const l = this.leader;
     if (!l) return "no replica has read this store yet (the reading replica is being elected)";
-    if (Date.now() - l.heartbeat > SILENT_MS) return `the replica reading this store (${l.replica}) has been silent for ${Math.round((Date.now() - l.heartbeat) / 1000)} s; another takes over within seconds`;
+    if (Date.now() - l.heartbeat > SILENT_MS)
+      return `the replica reading this store (${l.replica}) has been silent for ${Math.round((Date.now() - l.heartbeat) / 1000)} s; another takes over within seconds`;
     if (l.status.status === "unreachable") return `${l.status.message} (as read by ${l.replica})`;
     return null;
   }
@@ -147,7 +163,8 @@ export class Replicated {
 
   private async followerReread(keys: string[]) {
     const pre = this.prefetched;
-    const locks = pre && keys.every((k) => pre.keys.has(k)) ? keys.map((k) => pre.records.get(k)).filter((r): r is LockRecord => !!r) : await this.reader.records(keys);
+    const locks =
+      pre && keys.every((k) => pre.keys.has(k)) ? keys.map((k) => pre.records.get(k)).filter((r): r is LockRecord => !!r) : await this.reader.records(keys);
     const found = new Set(locks.map((l) => l.key));
     return { locks, gone: keys.filter((k) => !found.has(k)), problems: [] };
   }

@@ -43,7 +43,13 @@ export class SharedSessions {
   async create(user: User, ttlMs: number, now = Date.now()): Promise<string> {
     const token = randomBytes(32).toString("base64url");
     const r: SessionRecord = { user: user.name, created: now, expires: now + ttlMs, fp: fingerprint(user.passwordHash) };
-    await this.db.query("INSERT INTO lockdeck_sessions (digest, user_name, created, expires, fp) VALUES ($1, $2, $3, $4, $5)", [digest(token), r.user, r.created, r.expires, r.fp]);
+    await this.db.query("INSERT INTO lockdeck_sessions (digest, user_name, created, expires, fp) VALUES ($1, $2, $3, $4, $5)", [
+      digest(token),
+      r.user,
+      r.created,
+      r.expires,
+      r.fp,
+    ]);
     return token;
   }
 

@@ -109,7 +109,10 @@ describe("shared state in PostgreSQL", () => {
     await rig.pause();
     try {
       await expect(a.create(ana, 60_000)).rejects.toMatchObject({ status: 503, code: "shared_state_unavailable" });
-      await expect(approvals.list()).rejects.toMatchObject({ code: "shared_state_unavailable", message: expect.stringMatching(/PostgreSQL.*live view carries on/) });
+      await expect(approvals.list()).rejects.toMatchObject({
+        code: "shared_state_unavailable",
+        message: expect.stringMatching(/PostgreSQL.*live view carries on/),
+      });
       const seen = await b.lookup(token, [ana]);
       expect(seen?.user.name).toBe("ana");
       expect(seen?.degraded).toBeTruthy();

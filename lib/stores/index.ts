@@ -43,7 +43,13 @@ export function storeModule(kind: string): StoreModule<string, ConnectionBase> {
 
 /** A connection of any kind: the discriminated union of every store's schema, then its cross-field checks. */
 type Option = z.ZodDiscriminatedUnionOption<"kind">;
-export const ConnectionSchema = (z.discriminatedUnion("kind", MODULES.map((m) => m.config as unknown as Option) as [Option, ...Option[]]) as unknown as z.ZodType<ConnectionConfig, z.ZodTypeDef, unknown>).superRefine((c, ctx) => {
+export const ConnectionSchema = (
+  z.discriminatedUnion("kind", MODULES.map((m) => m.config as unknown as Option) as [Option, ...Option[]]) as unknown as z.ZodType<
+    ConnectionConfig,
+    z.ZodTypeDef,
+    unknown
+  >
+).superRefine((c, ctx) => {
   const issue = storeModule(c.kind).configIssue(c);
   if (issue) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [issue.path], message: issue.message });
 });

@@ -41,7 +41,10 @@ describe("StoreModule", () => {
 
   it("gives each view a path no built-in route of a connection takes", () => {
     // Every static segment under a connection's pages and API (a store view there would be shadowed).
-    const segments = (dir: string) => readdirSync(path.join(process.cwd(), dir), { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith("[")).map((d) => d.name);
+    const segments = (dir: string) =>
+      readdirSync(path.join(process.cwd(), dir), { withFileTypes: true })
+        .filter((d) => d.isDirectory() && !d.name.startsWith("["))
+        .map((d) => d.name);
     const builtIn = new Set([...segments("app/c/[conn]"), ...segments("app/api/connections/[id]")]);
     expect(builtIn).toEqual(new Set(["lock", "locks", "settings", "waits"]));
     for (const m of Object.values(STORES)) {
@@ -76,7 +79,11 @@ describe("StoreModule", () => {
     for (const [kind, extra] of Object.entries(minimal)) {
       const c = ConnectionSchema.parse({ id: `c-${kind}`, kind, ...extra });
       expect(c.kind).toBe(kind);
-      expect(storeModule(c.kind).settings.options(c).map((o) => o.value)).toContain(storeModule(c.kind).settings.consistency(c));
+      expect(
+        storeModule(c.kind)
+          .settings.options(c)
+          .map((o) => o.value),
+      ).toContain(storeModule(c.kind).settings.consistency(c));
     }
     const bad = ConnectionSchema.safeParse({ id: "r", kind: "redis", url: "redis://sentinel/0", topology: "sentinel" });
     expect(bad.success).toBe(false);

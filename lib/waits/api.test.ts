@@ -9,8 +9,20 @@ const T = "2026-01-01T00:00:00.000Z";
 function lock(key: string, holders: string[], waiters: string[] = []): LockRecord {
   const p = (o: string) => (o.startsWith("-") ? { id: o } : { id: o, ownerKey: o, owner: `client ${o}` });
   return {
-    connection: "c", key, name: `name of ${key}`, format: "f", kind: "mutex", state: "held", holders: holders.map(p),
-    waiters: waiters.map((o, i) => ({ ...p(o), position: i + 1, since: T })), ttlMs: null, ttlSource: "none", holding: {}, observedAt: T, consistency: "", warnings: [],
+    connection: "c",
+    key,
+    name: `name of ${key}`,
+    format: "f",
+    kind: "mutex",
+    state: "held",
+    holders: holders.map(p),
+    waiters: waiters.map((o, i) => ({ ...p(o), position: i + 1, since: T })),
+    ttlMs: null,
+    ttlSource: "none",
+    holding: {},
+    observedAt: T,
+    consistency: "",
+    warnings: [],
   };
 }
 
@@ -24,7 +36,10 @@ describe("lockWaitsAnswer", () => {
     expect(ans.holders[0]).toMatchObject({
       owner: "A",
       waitsFor: [{ lock: "b", name: "name of b", since: T, position: 2, deadlock: true, holders: [{ key: "B" }] }],
-      alsoHolds: [{ lock: "c", name: "name of c" }, { lock: "d", name: "name of d" }],
+      alsoHolds: [
+        { lock: "c", name: "name of c" },
+        { lock: "d", name: "name of d" },
+      ],
       alsoHoldsTotal: 2,
     });
     expect(ans.cycles).toEqual([{ owners: ["A", "B"], locks: ["b", "a"] }]);

@@ -84,7 +84,14 @@ export function lockWaitsAnswer(connection: string, g: WaitGraph, key: string, r
       const me = m.waiters.find((w) => w.owner === owner);
       lockKeys.add(l);
       for (const h of m.holders) ownerKeys.add(h);
-      return { lock: l, name: m.name, since: me?.since, position: me?.position ?? 0, holders: m.holders.map((h) => ({ key: h, party: g.party(h) })), deadlock: g.isDeadlocked(l) };
+      return {
+        lock: l,
+        name: m.name,
+        since: me?.since,
+        position: me?.position ?? 0,
+        holders: m.holders.map((h) => ({ key: h, party: g.party(h) })),
+        deadlock: g.isDeadlocked(l),
+      };
     });
     const held = [...g.holdsOf(owner)].filter((l) => l !== key);
     const alsoHolds = held
@@ -111,7 +118,10 @@ export function lockWaitsAnswer(connection: string, g: WaitGraph, key: string, r
 }
 
 /** The graph's figures for /api/metrics (lib/alerts/metrics.ts). */
-export function waitFigures(connection: string, g: WaitGraph): { connection: string; waits: number; deadlocks: number; deadlockedLocks: number; deadHolders: number } {
+export function waitFigures(
+  connection: string,
+  g: WaitGraph,
+): { connection: string; waits: number; deadlocks: number; deadlockedLocks: number; deadHolders: number } {
   const { edges, total } = g.edges(20_000);
   const blockers = new Set(edges.map((e) => e.holder));
   let deadHolders = 0;

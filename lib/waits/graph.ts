@@ -230,7 +230,15 @@ export class WaitGraph {
     return this.waits.get(owner) ?? EMPTY;
   }
 
-  lock(key: string): { key: string; name: string; holders: readonly string[]; waiters: ReadonlyArray<{ owner: string; since?: string; position: number }>; warnings: readonly string[] } | undefined {
+  lock(key: string):
+    | {
+        key: string;
+        name: string;
+        holders: readonly string[];
+        waiters: ReadonlyArray<{ owner: string; since?: string; position: number }>;
+        warnings: readonly string[];
+      }
+    | undefined {
     return this.locks.get(key);
   }
 
@@ -398,7 +406,7 @@ export class WaitGraph {
           prev.set(h, [o, l]);
           if (h === b) {
             const steps: Array<[string, string, string]> = [];
-            for (let x = b; x !== a; ) {
+            for (let x = b; x !== a;) {
               const [p, lock] = prev.get(x)!;
               steps.unshift([p, lock, x]);
               x = p;

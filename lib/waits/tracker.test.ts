@@ -65,7 +65,10 @@ describe("WaitTracker", () => {
 
     // Force-release a (conditional on the holding): svc-2 takes it; svc-1 still waits for b.
     expect(store.releaseIf("a", "h1", 1)).toBe("released");
-    await until("cleared", () => again.get("a")?.holders[0].id === "w2" && !again.get("a")!.warnings.includes("deadlock") && !again.get("b")!.warnings.includes("deadlock"));
+    await until(
+      "cleared",
+      () => again.get("a")?.holders[0].id === "w2" && !again.get("a")!.warnings.includes("deadlock") && !again.get("b")!.warnings.includes("deadlock"),
+    );
     expect(tracker.graph("m").cycles()).toEqual([]);
   });
 });

@@ -108,7 +108,8 @@ export async function runConsulBench(o: ConsulBenchOptions = {}): Promise<Consul
       [
         {
           label: "one GET /v1/kv/bench/?recurse + JSON.parse, node:http keep-alive",
-          read: async () => (JSON.parse((await raw.call("GET", kvPath(PREFIX), { query: { recurse: true }, signal })).body.toString("utf8")) as unknown[]).length,
+          read: async () =>
+            (JSON.parse((await raw.call("GET", kvPath(PREFIX), { query: { recurse: true }, signal })).body.toString("utf8")) as unknown[]).length,
         },
         {
           label: "one GET /v1/kv/bench/?recurse + res.json(), fetch (undici)",
@@ -132,7 +133,8 @@ export async function runConsulBench(o: ConsulBenchOptions = {}): Promise<Consul
       const t0 = performance.now();
       const snap = await adapter.snapshot(signal);
       snapshotMs.push(since(t0));
-      if (snap.locks.length !== n || snap.locks.some((l) => l.state !== "held")) throw new Error(`snapshot decoded ${snap.locks.length} locks, expected ${n} held`);
+      if (snap.locks.length !== n || snap.locks.some((l) => l.state !== "held"))
+        throw new Error(`snapshot decoded ${snap.locks.length} locks, expected ${n} held`);
     };
     for (let r = 0; r < rounds; r++) {
       // Alternating order (as the Redis part does), so neither side always runs second.
@@ -170,7 +172,10 @@ export async function runConsulBench(o: ConsulBenchOptions = {}): Promise<Consul
     const bus = new EventBus();
     hub = new Hub("bench", adapter, bus, { healthIntervalMs: 3_000 });
     hub.start();
-    await waitFor(async () => hub!.statusEvent().mode === "live" && hub!.statusEvent().lockCount === n, { timeoutMs: 120_000, what: "the hub live with every lock" });
+    await waitFor(async () => hub!.statusEvent().mode === "live" && hub!.statusEvent().lockCount === n, {
+      timeoutMs: 120_000,
+      what: "the hub live with every lock",
+    });
     const latencyMs = await hubUpsertLatency(
       bus,
       writes,

@@ -117,7 +117,11 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
     const signal = new AbortController().signal;
     // One warm-up of each (connections, JIT), then interleaved rounds.
     const picked = await pickFloor(
-      FLOOR_PAGES.map((page) => ({ page, label: `paged range, ${page} keys/page, values, revision pinned at the first page`, read: () => floorRead(raw, page, signal) })),
+      FLOOR_PAGES.map((page) => ({
+        page,
+        label: `paged range, ${page} keys/page, values, revision pinned at the first page`,
+        read: () => floorRead(raw, page, signal),
+      })),
       keys.length,
       { log },
     );
@@ -153,7 +157,9 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
       t = performance.now();
       decodeEtcd(read.entries, new Map(), { connection: "bench", consistency: "linearizable", now: Date.now() });
       decodeMs.push(since(t));
-      log(`  round ${r + 1}: floor ${ms(floorMs[r])} (cpu ${ms(floorCpu[r])}), snapshot ${ms(snapshotMs[r])} (cpu ${ms(snapshotCpu[r])}), decode alone ${ms(decodeMs[r])}`);
+      log(
+        `  round ${r + 1}: floor ${ms(floorMs[r])} (cpu ${ms(floorCpu[r])}), snapshot ${ms(snapshotMs[r])} (cpu ${ms(snapshotCpu[r])}), decode alone ${ms(decodeMs[r])}`,
+      );
     }
     const ratio = median(snapshotMs) / median(floorMs);
     const paired = snapshotMs.map((x, i) => (x / floorMs[i]).toFixed(2)).join(", ");
@@ -169,7 +175,10 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
     const bus = new EventBus();
     hub = new Hub("bench", adapter, bus, { healthIntervalMs: 3_000 });
     hub.start();
-    await waitFor(async () => hub!.statusEvent().mode === "live" && hub!.statusEvent().lockCount === locks, { timeoutMs: 120_000, what: "the hub live with every lock" });
+    await waitFor(async () => hub!.statusEvent().mode === "live" && hub!.statusEvent().lockCount === locks, {
+      timeoutMs: 120_000,
+      what: "the hub live with every lock",
+    });
     const latencyMs = await hubUpsertLatency(
       bus,
       writes,
@@ -188,7 +197,9 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
       target: "p95 < 250 ms, none lost",
       verdict: latencyMs.p95 < 250 && lost === 0 ? "met" : "MISSED",
     });
-    notes.push("Latency is from just before the put to the hub publishing the upsert on its EventBus: the etcd watch, the adapter's 15 ms coalescing and the re-read of that one lock. The SSE hop (route handler, HTTP) is not in it.");
+    notes.push(
+      "Latency is from just before the put to the hub publishing the upsert on its EventBus: the etcd watch, the adapter's 15 ms coalescing and the re-read of that one lock. The SSE hop (route handler, HTTP) is not in it.",
+    );
 
     // ---- 3. idle ---------------------------------------------------------------------------
     const before = { ...adapter.stats };
@@ -206,7 +217,25 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
       target: "no full re-range",
       verdict: idle.ranges === 0 && idle.snapshots === 0 ? "met" : "MISSED",
     });
-    return { rows, figures: { keys: keys.length, locks, leases: leaseCount, floorMs, snapshotMs, decodeMs, floorCpuMs: floorCpu, snapshotCpuMs: snapshotCpu, cpuRatio, ratio, latencyMs, idle }, notes, serverVersion };
+    return {
+      rows,
+      figures: {
+        keys: keys.length,
+        locks,
+        leases: leaseCount,
+        floorMs,
+        snapshotMs,
+        decodeMs,
+        floorCpuMs: floorCpu,
+        snapshotCpuMs: snapshotCpu,
+        cpuRatio,
+        ratio,
+        latencyMs,
+        idle,
+      },
+      notes,
+      serverVersion,
+    };
   } finally {
     await hub?.stop();
     await adapter.close();

@@ -36,19 +36,42 @@ export interface HistoryBenchFigures {
   eventsWithRecorder: number;
 }
 
-const SETTINGS = { storage: "sqlite" as const, rawRetentionMs: 86_400_000, rollupRetentionMs: 30 * 86_400_000, longHoldMs: 60_000, longWaitMs: 10_000, metricsTopN: 20 };
+const SETTINGS = {
+  storage: "sqlite" as const,
+  rawRetentionMs: 86_400_000,
+  rollupRetentionMs: 30 * 86_400_000,
+  longHoldMs: 60_000,
+  longWaitMs: 10_000,
+  metricsTopN: 20,
+};
 
 function lockRec(key: string, holder: string | null, waiters: string[], now: number): LockRecord {
   return {
-    connection: "bench", key, name: key, format: "memory.mutex", kind: "mutex", state: holder ? "held" : "free",
+    connection: "bench",
+    key,
+    name: key,
+    format: "memory.mutex",
+    kind: "mutex",
+    state: holder ? "held" : "free",
     holders: holder ? [{ id: holder, owner: `svc ${holder}`, since: new Date(now).toISOString() }] : [],
     waiters: waiters.map((id, position) => ({ id, position, since: new Date(now).toISOString() })),
-    ttlMs: 30_000, ttlSource: "lease", holding: { holder }, observedAt: new Date(now).toISOString(), consistency: "bench", warnings: [],
+    ttlMs: 30_000,
+    ttlSource: "lease",
+    holding: { holder },
+    observedAt: new Date(now).toISOString(),
+    consistency: "bench",
+    warnings: [],
   };
 }
 
 /** Drives `rate` events/s for `seconds` through `bus`; returns CPU ms used per wall second. */
-async function drive(bus: EventBus, rate: number, seconds: number, locks: number, onTick?: () => void): Promise<{ cpuMsPerSec: number; events: number; publishMs: number }> {
+async function drive(
+  bus: EventBus,
+  rate: number,
+  seconds: number,
+  locks: number,
+  onTick?: () => void,
+): Promise<{ cpuMsPerSec: number; events: number; publishMs: number }> {
   const state = Array.from({ length: locks }, (_, i) => ({ key: `bench:lock:${i}`, step: 0, n: 0 }));
   const tickMs = 10;
   const perTick = Math.round((rate * tickMs) / 1000);
@@ -67,7 +90,8 @@ async function drive(bus: EventBus, rate: number, seconds: number, locks: number
       const h = (k: number) => `${s.key}#${k}`;
       // acquire(h0) → waiter h1 joins → handover to h1 → release → (repeat)
       if (s.step === 0) bus.publish({ type: "upsert", connection: "bench", data: { connection: "bench", lock: lockRec(s.key, h(s.n), [], now) } });
-      else if (s.step === 1) bus.publish({ type: "upsert", connection: "bench", data: { connection: "bench", lock: lockRec(s.key, h(s.n), [h(s.n + 1)], now) } });
+      else if (s.step === 1)
+        bus.publish({ type: "upsert", connection: "bench", data: { connection: "bench", lock: lockRec(s.key, h(s.n), [h(s.n + 1)], now) } });
       else if (s.step === 2) bus.publish({ type: "upsert", connection: "bench", data: { connection: "bench", lock: lockRec(s.key, h(s.n + 1), [], now) } });
       else bus.publish({ type: "remove", connection: "bench", data: { connection: "bench", key: s.key } });
       s.step = (s.step + 1) % 4;
@@ -97,7 +121,24 @@ export async function benchHistory(opts: { rate?: number; seconds?: number; lock
     const recorder = new Recorder(bus, { records: () => [], get: () => undefined }, { dataDir: dir, settings: SETTINGS, flushEveryMs: 3_600_000 });
     recorder.start();
     // The connection's first snapshot is done: changes are real acquisitions, not "seen".
-    bus.publish({ type: "status", connection: "bench", data: { connection: "bench", status: "ok", mode: "live", stale: false, staleAgeMs: null, lockCount: 0, observedAt: new Date().toISOString(), now: new Date().toISOString(), confirmedAt: new Date().toISOString(), confirmedBy: "read", confirmedAgeMs: 0, outageSince: null } });
+    bus.publish({
+      type: "status",
+      connection: "bench",
+      data: {
+        connection: "bench",
+        status: "ok",
+        mode: "live",
+        stale: false,
+        staleAgeMs: null,
+        lockCount: 0,
+        observedAt: new Date().toISOString(),
+        now: new Date().toISOString(),
+        confirmedAt: new Date().toISOString(),
+        confirmedBy: "read",
+        confirmedAgeMs: 0,
+        outageSince: null,
+      },
+    });
     const flushes: number[] = [];
     let lastFlush = performance.now();
     let pending: Promise<void> | null = null;
@@ -118,7 +159,15 @@ export async function benchHistory(opts: { rate?: number; seconds?: number; lock
     const written = st.written;
     await recorder.stop();
     const file = path.join(dir, "history.sqlite");
-    const bytes = statSync(file).size + (() => { try { return statSync(`${file}-wal`).size; } catch { return 0; } })();
+    const bytes =
+      statSync(file).size +
+      (() => {
+        try {
+          return statSync(`${file}-wal`).size;
+        } catch {
+          return 0;
+        }
+      })();
     flushes.sort((a, b) => a - b);
     return {
       eventsPerSecond: rate,

@@ -207,10 +207,13 @@ export function startInProcess(redisUrl: string): ConsoleUnderTest {
   return {
     label: "IN-PROCESS FALLBACK (Hub + EventBus in the bench process; no HTTP/SSE)",
     async waitLive(n, timeoutMs) {
-      await waitFor(async () => {
-        const s = hub.statusEvent();
-        return s.mode === "live" && s.status === "ok" && s.lockCount === n;
-      }, { timeoutMs, intervalMs: 100, what: `hub live with ${n} locks` });
+      await waitFor(
+        async () => {
+          const s = hub.statusEvent();
+          return s.mode === "live" && s.status === "ok" && s.lockCount === n;
+        },
+        { timeoutMs, intervalMs: 100, what: `hub live with ${n} locks` },
+      );
     },
     async onEvent(cb) {
       return bus.subscribe((e) => {

@@ -103,7 +103,13 @@ async function cpu(redis: Redis, url: string): Promise<void> {
       gc();
       t = performance.now();
       const entries: RedisEntry[] = [];
-      await scanAndRead(redis, () => true, { cap: 64 * 1024, multiGet: new LargeValues() }, (page) => void entries.push(...page.entries), signal);
+      await scanAndRead(
+        redis,
+        () => true,
+        { cap: 64 * 1024, multiGet: new LargeValues() },
+        (page) => void entries.push(...page.entries),
+        signal,
+      );
       const readMs = since(t);
       t = performance.now();
       decodeRedis(entries, { connection: "bench", consistency: "primary", now: Date.now() });
@@ -111,7 +117,9 @@ async function cpu(redis: Redis, url: string): Promise<void> {
       gc();
       t = performance.now();
       await adapter.snapshot(signal);
-      console.log(`phases: floor ${ms(floor)} | scanAndRead (kept) ${ms(readMs)} + decodeRedis ${ms(decodeMs)} | whole snapshot (decoding as pages arrive) ${ms(since(t))}`);
+      console.log(
+        `phases: floor ${ms(floor)} | scanAndRead (kept) ${ms(readMs)} + decodeRedis ${ms(decodeMs)} | whole snapshot (decoding as pages arrive) ${ms(since(t))}`,
+      );
     }
   } finally {
     session.disconnect();
@@ -138,8 +146,12 @@ async function heap(url: string, n: number): Promise<void> {
     const held = process.memoryUsage();
     const perLock = (held.heapUsed - base.heapUsed) / n;
     console.log(`hub holding ${n} locks after ${ms(ready)} (mode ${hub.statusEvent().mode})`);
-    console.log(`heap used: base ${mb(base.heapUsed / 1024)}, just after the first snapshot ${mb(peak.heapUsed / 1024)}, held after GC ${mb(held.heapUsed / 1024)} → ${(perLock / 1024).toFixed(2)} KiB per lock`);
-    console.log(`RSS: base ${mb(base.rss / 1024)}, after the first snapshot ${mb(peak.rss / 1024)}, held ${mb(held.rss / 1024)}; external ${mb(held.external / 1024)}, arrayBuffers ${mb(held.arrayBuffers / 1024)}`);
+    console.log(
+      `heap used: base ${mb(base.heapUsed / 1024)}, just after the first snapshot ${mb(peak.heapUsed / 1024)}, held after GC ${mb(held.heapUsed / 1024)} → ${(perLock / 1024).toFixed(2)} KiB per lock`,
+    );
+    console.log(
+      `RSS: base ${mb(base.rss / 1024)}, after the first snapshot ${mb(peak.rss / 1024)}, held ${mb(held.rss / 1024)}; external ${mb(held.external / 1024)}, arrayBuffers ${mb(held.arrayBuffers / 1024)}`,
+    );
     if (n <= 50_000) {
       const file = v8.writeHeapSnapshot("hub.heapsnapshot");
       console.log(`heap make-up (self size by constructor, from ${file}):\n${summarizeHeap(file, 25)}`);

@@ -94,7 +94,9 @@ async function snapshotVsFloor(redis: Redis, url: string, n: number): Promise<vo
         if (what === "floor") floors.push(await floor());
         else snaps.push(await snapshot());
       }
-      console.log(`  round ${r + 1}: floor ${ms(floors.at(-1)!.wall)} (cpu ${ms(floors.at(-1)!.cpu)}), snapshot ${ms(snaps.at(-1)!.wall)} (cpu ${ms(snaps.at(-1)!.cpu)}), load ${loads.at(-1)}`);
+      console.log(
+        `  round ${r + 1}: floor ${ms(floors.at(-1)!.wall)} (cpu ${ms(floors.at(-1)!.cpu)}), snapshot ${ms(snaps.at(-1)!.wall)} (cpu ${ms(snaps.at(-1)!.cpu)}), load ${loads.at(-1)}`,
+      );
     }
     const fw = floors.map((x) => x.wall);
     const sw = snaps.map((x) => x.wall);
@@ -145,11 +147,17 @@ async function idleCost(redis: Redis, second = false): Promise<void> {
   const total = [...delta.values()].reduce((a, b) => a + b, 0);
   const scans = delta.get("scan") ?? 0;
   const perMin = (x: number) => (x / minutes).toFixed(1);
-  const breakdown = [...delta].sort((a, b) => b[1] - a[1]).map(([c, d]) => `${c} ${perMin(d)}`).join(", ") || "none";
+  const breakdown =
+    [...delta]
+      .sort((a, b) => b[1] - a[1])
+      .map(([c, d]) => `${c} ${perMin(d)}`)
+      .join(", ") || "none";
   const expired = after.expiredKeys - before.expiredKeys;
   // Every lock key gets one PTTL per full read: PTTL calls / keys = how many full passes.
   const passes = (delta.get("pttl") ?? 0) / BIG;
-  console.log(`  ${total} commands in ${(minutes * 60).toFixed(1)} s: ${breakdown} /min; keys expired meanwhile: ${expired}; ≈ ${passes.toFixed(2)} full passes`);
+  console.log(
+    `  ${total} commands in ${(minutes * 60).toFixed(1)} s: ${breakdown} /min; keys expired meanwhile: ${expired}; ≈ ${passes.toFixed(2)} full passes`,
+  );
   const result = `${perMin(total)} commands/min (${breakdown}); SCAN **${perMin(scans)}/min**; ≈ ${passes.toFixed(2)} full passes over the ${BIG / 1000}k keys (PTTL calls ÷ keys); ${expired} keys expired in the window`;
   if (second) {
     record({
@@ -300,7 +308,9 @@ async function consoleParts(redis: Redis, url: string): Promise<void> {
       product = false;
       process.exitCode = 1;
       console.error(`  ${(err as Error).message}`);
-      note(`**\`next build\` failed; parts 2-6 ran IN-PROCESS (Hub + EventBus, no HTTP/SSE), and server RSS was not measured.** ${(err as Error).message.split("\n")[0]}`);
+      note(
+        `**\`next build\` failed; parts 2-6 ran IN-PROCESS (Hub + EventBus, no HTTP/SSE), and server RSS was not measured.** ${(err as Error).message.split("\n")[0]}`,
+      );
     }
   } else note("BENCH_INPROC=1: parts 2-6 ran IN-PROCESS (Hub + EventBus, no HTTP/SSE).");
   where = product ? "" : " [IN-PROCESS FALLBACK]";
@@ -337,7 +347,12 @@ async function consoleParts(redis: Redis, url: string): Promise<void> {
         verdict: toLive <= budget ? "met" : "MISSED",
       });
     } else {
-      record({ part: `6. console start → live with ${BIG / 1000}k locks${where}`, result: `${ms(toLive)} (bare ${ms(bareMs)}; no 100k floor in this run)`, target: "≤ 2 × floor + bare start-up", verdict: "not measured" });
+      record({
+        part: `6. console start → live with ${BIG / 1000}k locks${where}`,
+        result: `${ms(toLive)} (bare ${ms(bareMs)}; no 100k floor in this run)`,
+        target: "≤ 2 × floor + bare start-up",
+        verdict: "not measured",
+      });
     }
 
     const atLive = ui.rss();

@@ -56,7 +56,7 @@ async function phase(n: number, redis: Redis, pgUrl: string, redisUrl: string) {
   const consoles: Console[] = [];
   try {
     for (let k = 0; k < n; k++) consoles.push(await startConsole({ config, env: SECRET, name: `bench-replica-${k}` }));
-    const role = async (c: Console) => ((await (await fetch(`${c.url}/api/ready`)).json()) as { ready: boolean; connections: Array<{ role: string }> });
+    const role = async (c: Console) => (await (await fetch(`${c.url}/api/ready`)).json()) as { ready: boolean; connections: Array<{ role: string }> };
     await waitFor(async () => (await Promise.all(consoles.map(role))).every((r) => r.ready), { timeoutMs: 60_000, what: "replicas ready" });
     const roles = await Promise.all(consoles.map(role));
     const follower = consoles[roles.findIndex((r) => r.connections[0].role === "follower")] ?? consoles[0];
@@ -83,7 +83,14 @@ async function phase(n: number, redis: Redis, pgUrl: string, redisUrl: string) {
     const product = (await commandCount(redis)) - c0 - (load.sent() - w0);
     load.stop();
     sse.close();
-    return { replicas: n, perMinute: product / minutes, p50: percentile(latencies, 50), p95: percentile(latencies, 95), samples: latencies.length, through: n > 1 ? "follower" : "the only replica" };
+    return {
+      replicas: n,
+      perMinute: product / minutes,
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      samples: latencies.length,
+      through: n > 1 ? "follower" : "the only replica",
+    };
   } finally {
     for (const c of consoles) await c.stop();
   }

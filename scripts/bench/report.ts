@@ -18,7 +18,15 @@ export const SECTIONS: Array<{ id: SectionId; title: string }> = [
   { id: "history", title: "History recorder" },
   { id: "waits", title: "Wait-for graph" },
 ];
-export const ALIASES: Record<string, SectionId> = { redis: "redis", etcd: "etcd", zookeeper: "zookeeper", zk: "zookeeper", consul: "consul", history: "history", waits: "waits" };
+export const ALIASES: Record<string, SectionId> = {
+  redis: "redis",
+  etcd: "etcd",
+  zookeeper: "zookeeper",
+  zk: "zookeeper",
+  consul: "consul",
+  history: "history",
+  waits: "waits",
+};
 
 export type Verdict = "met" | "MISSED" | "—" | "FAILED" | "not measured";
 export interface Row {
@@ -78,7 +86,10 @@ export async function part(name: string, target: string, fn: () => Promise<void>
 }
 
 export function loadavg(): string {
-  return os.loadavg().map((x) => x.toFixed(2)).join(" / ");
+  return os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" / ");
 }
 
 /** The 1-minute load average, for figures that say under what load they were taken. */
@@ -167,7 +178,9 @@ names: redis, etcd, zookeeper (zk), consul, history, waits.)
 ${env.map((e) => `- ${e}`).join("\n")}
 - Load average at end: ${loadavg()}. A load above ${os.availableParallelism()} means other jobs shared the CPUs and every figure is slower than on an idle machine.
 - Server versions and software:
-${software().map((s) => `  - ${s}`).join("\n")}
+${software()
+  .map((s) => `  - ${s}`)
+  .join("\n")}
 - Sections: ${ran.map((r) => `${SECTIONS.find((s) => s.id === r.id)!.title} ${r.seconds.toFixed(0)} s (load ${r.loadStart} → ${r.loadEnd})${r.ok ? "" : " FAILED"}`).join("; ")}${skipped.length ? `\n- **Not run this time:** ${skipped.join(", ")} (subset requested on the command line); their figures are not in this file.` : ""}
 
 All stores run on this one machine over loopback, each started fresh by the bench and stopped after its section.

@@ -46,7 +46,10 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const selected = parseArgs(argv);
   const args = argv.filter((a) => a !== "--");
-  const envVars = Object.entries(process.env).filter(([k]) => k.startsWith("BENCH_")).map(([k, v]) => `${k}=${v} `).join("");
+  const envVars = Object.entries(process.env)
+    .filter(([k]) => k.startsWith("BENCH_"))
+    .map(([k, v]) => `${k}=${v} `)
+    .join("");
   const command = `${envVars}npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`;
   const started = new Date();
   const t0 = performance.now();

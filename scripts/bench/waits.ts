@@ -34,10 +34,20 @@ export interface WaitsBenchFigures {
 
 function rec(key: string, holder: string, waiters: string[]): LockRecord {
   return {
-    connection: "bench", key, name: key, format: "memory.mutex", kind: "mutex", state: "held",
+    connection: "bench",
+    key,
+    name: key,
+    format: "memory.mutex",
+    kind: "mutex",
+    state: "held",
     holders: [{ id: `${holder}/${key}`, owner: holder, ownerKey: holder }],
     waiters: waiters.map((w, i) => ({ id: `${w}/${key}`, position: i + 1, owner: w, ownerKey: w })),
-    ttlMs: 30_000, ttlSource: "lease", holding: {}, observedAt: "", consistency: "bench", warnings: [],
+    ttlMs: 30_000,
+    ttlSource: "lease",
+    holding: {},
+    observedAt: "",
+    consistency: "bench",
+    warnings: [],
   };
 }
 
@@ -64,7 +74,14 @@ export async function benchWaits(locks = 100_000, events = 20_000): Promise<Wait
   };
   for (let i = 0; i < locks; i += 10) {
     const h = state[i].holders[0].ownerKey!;
-    set(i, rec(state[i].key, h, Array.from({ length: rng.int(1, 3) }, () => waiterFor(h))));
+    set(
+      i,
+      rec(
+        state[i].key,
+        h,
+        Array.from({ length: rng.int(1, 3) }, () => waiterFor(h)),
+      ),
+    );
   }
   // Deadlocks and chains on dedicated owners beyond the others.
   let extra = owners;
@@ -146,6 +163,8 @@ export async function benchWaits(locks = 100_000, events = 20_000): Promise<Wait
 if (require.main === module) {
   void benchWaits(Number(process.argv[2] ?? 100_000)).then((f) => {
     console.log(JSON.stringify(f, null, 2));
-    console.log(`per event: mean ${f.perEventUsMean} µs, p50 ${f.perEventUsP50} µs, p99 ${f.perEventUsP99} µs; full rebuild ${f.rebuildMs} ms (${Math.round((f.rebuildMs * 1000) / Math.max(f.perEventUsMean, 0.1))}× one event)`);
+    console.log(
+      `per event: mean ${f.perEventUsMean} µs, p50 ${f.perEventUsP50} µs, p99 ${f.perEventUsP99} µs; full rebuild ${f.rebuildMs} ms (${Math.round((f.rebuildMs * 1000) / Math.max(f.perEventUsMean, 0.1))}× one event)`,
+    );
   });
 }

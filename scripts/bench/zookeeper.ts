@@ -134,7 +134,11 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
     const signal = new AbortController().signal;
     await a.snapshot(signal); // warm-up (JIT, watches armed once)
     const picked = await pickFloor(
-      FLOOR_IN_FLIGHT.map((n) => ({ inFlight: n, label: `getChildren per dir + getData per node, ≤ ${n} requests in flight, no sync`, read: () => rawFloor(raw, "/locks", n) })),
+      FLOOR_IN_FLIGHT.map((n) => ({
+        inFlight: n,
+        label: `getChildren per dir + getData per node, ≤ ${n} requests in flight, no sync`,
+        read: () => rawFloor(raw, "/locks", n),
+      })),
       DIRS * PER_DIR,
       { log },
     );
@@ -180,7 +184,10 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
     {
       const proxy = await startFaultProxy(zk.port);
       const wire = tapZooKeeper(proxy);
-      const watched = new ZooKeeperAdapter("bench-idle", ZooKeeperConnectionSchema.parse({ id: "bench-idle", kind: "zookeeper", connectString: proxy.address, roots: ["/locks"] }));
+      const watched = new ZooKeeperAdapter(
+        "bench-idle",
+        ZooKeeperConnectionSchema.parse({ id: "bench-idle", kind: "zookeeper", connectString: proxy.address, roots: ["/locks"] }),
+      );
       const idleHub = new Hub("bench-idle", watched, new EventBus());
       try {
         idleHub.start();
@@ -197,7 +204,8 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
         // The tap saw the first walk (else a 0 below would prove nothing) and no reconnect since.
         const counted = from > 0 && wire.connects === connects;
         log(`zookeeper: ${idleReads} znode reads, ${idleSyncs} syncs in ${(idleMs / 1000).toFixed(0)} s of idle (live: ${watched.updateMode().mode})`);
-        if (!counted) notes.push("ZooKeeper: the tap saw no first walk, or the adapter reconnected during the idle window, so its reads there were not counted.");
+        if (!counted)
+          notes.push("ZooKeeper: the tap saw no first walk, or the adapter reconnected during the idle window, so its reads there were not counted.");
         rows.push({
           part: `ZooKeeper idle ${Math.round(idleMs / 1000)} s with ${DIRS} locks live`,
           result: `**${idleReads}** znode reads (getData/getChildren/exists) and ${idleSyncs} sync calls sent by the adapter (counted on the wire, ${from} requests before the window)${counted ? "" : " (NOT COUNTED: see notes)"}`,
@@ -225,7 +233,11 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
       const seen = new Promise<number | null>((resolve) => {
         const timer = setTimeout(() => resolve(null), 10_000);
         off = bus.subscribe((e) => {
-          if (e.type === "upsert" && (e.data as { lock: { key: string; waiters: unknown[] } }).lock.key === dir && (e.data as { lock: { waiters: unknown[] } }).lock.waiters.length === PER_DIR) {
+          if (
+            e.type === "upsert" &&
+            (e.data as { lock: { key: string; waiters: unknown[] } }).lock.key === dir &&
+            (e.data as { lock: { waiters: unknown[] } }).lock.waiters.length === PER_DIR
+          ) {
             clearTimeout(timer);
             resolve(performance.now());
           }

@@ -29,14 +29,7 @@ async function dump(zk: ZooKeeperServer | string, root: string, file: string, ca
   console.error(`wrote ${path.relative(process.cwd(), file)} (${nodes.length} znodes)`);
 }
 
-async function session(
-  zk: ZooKeeperServer,
-  library: string,
-  version: string,
-  program: string,
-  start: () => HoldProcess,
-  root: string,
-): Promise<void> {
+async function session(zk: ZooKeeperServer, library: string, version: string, program: string, start: () => HoldProcess, root: string): Promise<void> {
   const server = `ZooKeeper ${(await serverMode(zk.port)) || "?"} (Debian 3.8)`;
   const capture = (scenario: string) => ({ library, version, scenario, program, server, capturedAt: new Date().toISOString() });
   const p = start();
@@ -56,8 +49,14 @@ async function curator(zk: ZooKeeperServer): Promise<void> {
   const pom = fs.readFileSync(path.join(__dirname, "curator/pom.xml"), "utf8");
   const version = /<curator.version>(.+)<\/curator.version>/.exec(pom)![1];
   const root = "/capture/curator";
-  await session(zk, "curator", version, "scripts/capture/curator CuratorCapture capture", () =>
-    startHold("curator capture", java, [...HOLD_JVM_FLAGS, "-jar", jar, "capture", zk.address, root]), root);
+  await session(
+    zk,
+    "curator",
+    version,
+    "scripts/capture/curator CuratorCapture capture",
+    () => startHold("curator capture", java, [...HOLD_JVM_FLAGS, "-jar", jar, "capture", zk.address, root]),
+    root,
+  );
 }
 
 /**
@@ -75,7 +74,14 @@ async function captureCuratorWaits(zk: ZooKeeperServer): Promise<void> {
     await p.waitForLine("READY", 120_000);
     const server = `ZooKeeper ${(await serverMode(zk.port)) || "?"} (Debian 3.8)`;
     const program = `scripts/capture/curator CuratorWaits ${specs.join(" ")}`;
-    await dump(zk, root, path.join(OUT, "curator-waits-cycle.json"), { library: "curator", version, scenario: "waits cycle (held)", program, server, capturedAt: new Date().toISOString() });
+    await dump(zk, root, path.join(OUT, "curator-waits-cycle.json"), {
+      library: "curator",
+      version,
+      scenario: "waits cycle (held)",
+      program,
+      server,
+      capturedAt: new Date().toISOString(),
+    });
     const code = await p.release(60_000);
     if (code !== 0) throw new Error(`CuratorWaits exited ${code}:\n${p.stderr().slice(-3000)}`);
   } finally {
@@ -87,15 +93,28 @@ async function kazoo(zk: ZooKeeperServer): Promise<void> {
   const { python, script } = await prepareKazoo();
   const version = fs.readFileSync(path.join(__dirname, "kazoo/requirements.txt"), "utf8").match(/kazoo==(\S+)/)![1];
   const root = "/capture/kazoo";
-  await session(zk, "kazoo", version, "scripts/capture/kazoo/capture.py capture", () =>
-    startHold("kazoo capture", python, [script, "capture", zk.address, root]), root);
+  await session(
+    zk,
+    "kazoo",
+    version,
+    "scripts/capture/kazoo/capture.py capture",
+    () => startHold("kazoo capture", python, [script, "capture", zk.address, root]),
+    root,
+  );
 }
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === "--dump") {
     const [, connect, root, out] = argv;
     if (!connect || !root || !out) throw new Error("usage: --dump <connectString> <root> <out.json>");
-    await dump(connect, root, path.resolve(out), { library: "?", version: "?", scenario: "manual dump", program: "-", server: connect, capturedAt: new Date().toISOString() });
+    await dump(connect, root, path.resolve(out), {
+      library: "?",
+      version: "?",
+      scenario: "manual dump",
+      program: "-",
+      server: connect,
+      capturedAt: new Date().toISOString(),
+    });
     return;
   }
   const libs = argv.length ? argv : ["curator", "kazoo", "curator-waits"];

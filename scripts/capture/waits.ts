@@ -13,7 +13,14 @@ import { HOLD_JVM_FLAGS } from "./curator/prepare";
 
 /** Curator clients (one ZooKeeper session each); prints SESSION i 0x<id> first. */
 export function curatorWaits(tool: { java: string; jar: string }, connectString: string, specs: string[]): HoldProcess {
-  return startHold(`curator waits ${specs.join(" ")}`, tool.java, [...HOLD_JVM_FLAGS, "-cp", tool.jar, "lockdeck.capture.CuratorWaits", connectString, ...specs]);
+  return startHold(`curator waits ${specs.join(" ")}`, tool.java, [
+    ...HOLD_JVM_FLAGS,
+    "-cp",
+    tool.jar,
+    "lockdeck.capture.CuratorWaits",
+    connectString,
+    ...specs,
+  ]);
 }
 
 /** Redisson clients (one client UUID each) on fair locks; prints CLIENT i <uuid>:<thread> first. */

@@ -48,7 +48,12 @@ describe("deploy kit", () => {
     const bad = path.join(dir, "bad.yaml");
     writeFileSync(bad, yaml.replace("readinessProbe:", "readinesProbe:").replace("terminationGracePeriodSeconds: 30", 'terminationGracePeriodSeconds: "30"'));
     const docker = path.join(dir, "Dockerfile");
-    writeFileSync(docker, readFileSync(kit.dockerfile, "utf8").replace("COPY --from=build", "COPY --form=build").replace(/^USER .*$/m, "USER root"));
+    writeFileSync(
+      docker,
+      readFileSync(kit.dockerfile, "utf8")
+        .replace("COPY --from=build", "COPY --form=build")
+        .replace(/^USER .*$/m, "USER root"),
+    );
     const r = await check(docker, [bad, kit.manifests[1]]);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/unknown flag: --form/);

@@ -42,15 +42,32 @@ class AnnouncingStore extends SqliteHistoryStore {
 const ID = "redis-dur";
 const bus = new EventBus();
 const poll = process.env.LOCKDECK_POLL_MS;
-const cfg = RedisConnectionSchema.parse({ id: ID, kind: "redis", url, patterns: ["lock:*"], ...(poll && { notifications: "off", pollIntervalMs: Number(poll) }) });
+const cfg = RedisConnectionSchema.parse({
+  id: ID,
+  kind: "redis",
+  url,
+  patterns: ["lock:*"],
+  ...(poll && { notifications: "off", pollIntervalMs: Number(poll) }),
+});
 const hub = new Hub(ID, new RedisAdapter(ID, cfg), bus);
-const settings = { storage: "sqlite" as const, rawRetentionMs: 86_400_000, rollupRetentionMs: 30 * 86_400_000, longHoldMs: 60_000, longWaitMs: 10_000, metricsTopN: 20 };
-const recorder = new Recorder(bus, { records: () => hub.all(), get: (_, k) => hub.get(k) }, {
-  dataDir,
-  settings,
-  flushEveryMs: Number(process.env.LOCKDECK_FLUSH_MS ?? 250),
-  openStore: () => new AnnouncingStore(path.join(dataDir, "history.sqlite")),
-}).start();
+const settings = {
+  storage: "sqlite" as const,
+  rawRetentionMs: 86_400_000,
+  rollupRetentionMs: 30 * 86_400_000,
+  longHoldMs: 60_000,
+  longWaitMs: 10_000,
+  metricsTopN: 20,
+};
+const recorder = new Recorder(
+  bus,
+  { records: () => hub.all(), get: (_, k) => hub.get(k) },
+  {
+    dataDir,
+    settings,
+    flushEveryMs: Number(process.env.LOCKDECK_FLUSH_MS ?? 250),
+    openStore: () => new AnnouncingStore(path.join(dataDir, "history.sqlite")),
+  },
+).start();
 say(`STARTED ${recorder.startedAt}`);
 hub.start();
 const primed = setInterval(() => {

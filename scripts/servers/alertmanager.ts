@@ -26,7 +26,12 @@ export async function startAlertmanager(bin: string): Promise<AlertmanagerServer
   const proc = await startProcess({
     name: "alertmanager",
     command: bin,
-    args: [`--config.file=${path.join(dir, "alertmanager.yml")}`, `--storage.path=${path.join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--cluster.listen-address="],
+    args: [
+      `--config.file=${path.join(dir, "alertmanager.yml")}`,
+      `--storage.path=${path.join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--cluster.listen-address=",
+    ],
     dir,
     ready: async () => (await fetch(`${url}/-/ready`).catch(() => null))?.ok === true,
     readyWhat: "/-/ready answering 200",

@@ -18,17 +18,21 @@ afterAll(async () => {
 });
 
 describe("build-consul.sh", () => {
-  it("builds (or reuses) the agent outside the repo and prints its path last; a second run is a cache hit", async () => {
-    const bin = await consulBinary();
-    expect(bin).toMatch(/\/consul-\d+\.\d+\.\d+$/);
-    expect(path.relative(path.resolve(__dirname, "../.."), bin).startsWith("..")).toBe(true);
-    const started = Date.now();
-    const { stdout } = await promisify(execFile)("bash", [SCRIPT]);
-    expect(stdout.trim().split("\n").pop()).toBe(bin);
-    expect(Date.now() - started).toBeLessThan(5_000);
-    const { stdout: version } = await promisify(execFile)(bin, ["version"]);
-    expect(version).toMatch(/^Consul v\d+\.\d+\.\d+/);
-  }, BUILD_TIMEOUT_MS);
+  it(
+    "builds (or reuses) the agent outside the repo and prints its path last; a second run is a cache hit",
+    async () => {
+      const bin = await consulBinary();
+      expect(bin).toMatch(/\/consul-\d+\.\d+\.\d+$/);
+      expect(path.relative(path.resolve(__dirname, "../.."), bin).startsWith("..")).toBe(true);
+      const started = Date.now();
+      const { stdout } = await promisify(execFile)("bash", [SCRIPT]);
+      expect(stdout.trim().split("\n").pop()).toBe(bin);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      const { stdout: version } = await promisify(execFile)(bin, ["version"]);
+      expect(version).toMatch(/^Consul v\d+\.\d+\.\d+/);
+    },
+    BUILD_TIMEOUT_MS,
+  );
 
   it("fails with an install hint (not a skip) when go is missing and nothing is cached", async () => {
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), "lockdeck-consul-cache-"));
@@ -52,18 +56,22 @@ describe("build-consul.sh", () => {
 describe("consul agents", () => {
   let c: ConsulServer;
 
-  it("a dev agent on free loopback ports (never 8500), ready to hold sessions", async () => {
-    c = await startConsul();
-    cleanups.push(() => c.stop());
-    const ports = Object.values(c.ports);
-    expect(new Set(ports).size).toBe(ports.length);
-    expect(ports).not.toContain(8500);
-    expect(c.url).toBe(`http://127.0.0.1:${c.ports.http}`);
-    const res = await fetch(`${c.url}/v1/session/create`, { method: "PUT", body: JSON.stringify({ TTL: "10s" }) });
-    expect(res.status).toBe(200);
-    const self = (await (await fetch(`${c.url}/v1/agent/self`)).json()) as { Config: { NodeName: string } };
-    expect(self.Config.NodeName).toBe(c.node);
-  }, BUILD_TIMEOUT_MS);
+  it(
+    "a dev agent on free loopback ports (never 8500), ready to hold sessions",
+    async () => {
+      c = await startConsul();
+      cleanups.push(() => c.stop());
+      const ports = Object.values(c.ports);
+      expect(new Set(ports).size).toBe(ports.length);
+      expect(ports).not.toContain(8500);
+      expect(c.url).toBe(`http://127.0.0.1:${c.ports.http}`);
+      const res = await fetch(`${c.url}/v1/session/create`, { method: "PUT", body: JSON.stringify({ TTL: "10s" }) });
+      expect(res.status).toBe(200);
+      const self = (await (await fetch(`${c.url}/v1/agent/self`)).json()) as { Config: { NodeName: string } };
+      expect(self.Config.NodeName).toBe(c.node);
+    },
+    BUILD_TIMEOUT_MS,
+  );
 
   it("restart() brings the same ports back with an empty store (lower raft index)", async () => {
     for (let i = 0; i < 5; i++) await fetch(`${c.url}/v1/kv/x/${i}`, { method: "PUT", body: "v" });

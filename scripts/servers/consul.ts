@@ -164,8 +164,19 @@ async function launch(s: Spec): Promise<ConsulServer> {
     s.mode === "dev"
       ? ["agent", "-dev", "-log-level", "info", "-client", HOST, "-bind", HOST, "-node", s.node, "-hcl", hclFor(s.o, s.ports, s.dir, s.https)]
       : [
-          "agent", "-server", ...(s.o.hcl?.includes("bootstrap_expect") ? [] : ["-bootstrap-expect", s.mode === "server" ? "1" : "3"]), "-data-dir", path.join(s.dir, "data"), "-client", HOST, "-bind", HOST,
-          "-node", s.node, "-hcl", hclFor(s.o, s.ports, s.dir, s.https),
+          "agent",
+          "-server",
+          ...(s.o.hcl?.includes("bootstrap_expect") ? [] : ["-bootstrap-expect", s.mode === "server" ? "1" : "3"]),
+          "-data-dir",
+          path.join(s.dir, "data"),
+          "-client",
+          HOST,
+          "-bind",
+          HOST,
+          "-node",
+          s.node,
+          "-hcl",
+          hclFor(s.o, s.ports, s.dir, s.https),
         ];
   const ready =
     s.mode !== "no-leader"

@@ -18,7 +18,12 @@ export function secretEnv(): Record<string, string> {
   return { LOCKDECK_SESSION_SECRET: `${SECRET_MARKER}-session` };
 }
 
-export const E2E_USERS = { operator: ["ana", "ana-pass-1"], viewer: ["vic", "vic-pass-1"], operator2: ["bo", "bo-pass-1"], victim: ["zed", "zed-pass-1"] } as const;
+export const E2E_USERS = {
+  operator: ["ana", "ana-pass-1"],
+  viewer: ["vic", "vic-pass-1"],
+  operator2: ["bo", "bo-pass-1"],
+  victim: ["zed", "zed-pass-1"],
+} as const;
 
 /** The source address specs use to act as the trusted proxy. */
 export const E2E_PROXY_ADDRESS = "127.0.0.2";

@@ -23,7 +23,9 @@ describe("etcd binaries", () => {
     expect(requireBinary("etcdctl", "hint")).toMatch(/\/etcdctl$/);
   });
   it("fails with the install hint when missing", () => {
-    expect(() => requireBinary("etcd-not-installed-here", ETCD_HINT)).toThrow(/etcd-not-installed-here not found: install it with `apt-get install -y etcd-server`/);
+    expect(() => requireBinary("etcd-not-installed-here", ETCD_HINT)).toThrow(
+      /etcd-not-installed-here not found: install it with `apt-get install -y etcd-server`/,
+    );
   });
 });
 
@@ -73,7 +75,11 @@ describe("three members on loopback", () => {
     for (const m of others) m.pause();
     try {
       // Within a few election timeouts (500 ms) the lonely member knows no leader.
-      await waitFor(async () => (await memberStatus(lonely)).leader === "0", { timeoutMs: 10_000, intervalMs: 100, what: "the cut-off member to drop its leader" });
+      await waitFor(async () => (await memberStatus(lonely)).leader === "0", {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+        what: "the cut-off member to drop its leader",
+      });
       await expect(etcdctl(lonely.endpoint, ["get", "before", "--command-timeout=1s"])).rejects.toThrow();
       expect(await etcdctl(lonely.endpoint, ["get", "before", "--consistency=s", "--print-value-only"])).toBe("1\n");
     } finally {

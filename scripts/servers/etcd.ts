@@ -98,20 +98,33 @@ function clientUrl(port: number, tls?: EtcdTls) {
 
 function argsOf(s: Spec): string[] {
   const a = [
-    "--name", s.name,
-    "--data-dir", path.join(s.dir, "data"),
-    "--listen-client-urls", clientUrl(s.clientPort, s.tls),
-    "--advertise-client-urls", clientUrl(s.clientPort, s.tls),
-    "--listen-peer-urls", `http://${HOST}:${s.peerPort}`,
-    "--initial-advertise-peer-urls", `http://${HOST}:${s.peerPort}`,
-    "--initial-cluster", s.initialCluster,
-    "--initial-cluster-state", "new",
-    "--initial-cluster-token", s.token,
-    "--logger", "zap",
-    "--log-outputs", "stderr",
+    "--name",
+    s.name,
+    "--data-dir",
+    path.join(s.dir, "data"),
+    "--listen-client-urls",
+    clientUrl(s.clientPort, s.tls),
+    "--advertise-client-urls",
+    clientUrl(s.clientPort, s.tls),
+    "--listen-peer-urls",
+    `http://${HOST}:${s.peerPort}`,
+    "--initial-advertise-peer-urls",
+    `http://${HOST}:${s.peerPort}`,
+    "--initial-cluster",
+    s.initialCluster,
+    "--initial-cluster-state",
+    "new",
+    "--initial-cluster-token",
+    s.token,
+    "--logger",
+    "zap",
+    "--log-outputs",
+    "stderr",
     // Fast elections keep the leader/minority tests short on a 2-core machine.
-    "--heartbeat-interval", "50",
-    "--election-timeout", "500",
+    "--heartbeat-interval",
+    "50",
+    "--election-timeout",
+    "500",
   ];
   if (s.tls) a.push("--cert-file", s.tls.certFile, "--key-file", s.tls.keyFile);
   // --trusted-ca-file makes etcd demand a client certificate signed by that CA.
@@ -129,7 +142,10 @@ export function healthy(endpoint: string, tls?: EtcdTls, timeoutMs = 1_000): Pro
       : {};
     const req = mod.get(url, { timeout: timeoutMs, ...creds }, (res) => {
       let body = "";
-      res.setEncoding("utf8").on("data", (c: string) => (body += c)).on("end", () => resolve(/"health":\s*"true"/.test(body)));
+      res
+        .setEncoding("utf8")
+        .on("data", (c: string) => (body += c))
+        .on("end", () => resolve(/"health":\s*"true"/.test(body)));
     });
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", () => resolve(false));
@@ -195,13 +211,87 @@ export async function makeTls(dir: string): Promise<EtcdTls> {
   const openssl = requireBinary("openssl", OPENSSL_HINT);
   const run = (args: string[]) => promisify(execFile)(openssl, args, { cwd: dir, timeout: 30_000 });
   const f = (n: string) => path.join(dir, n);
-  await run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=lockdeck-test-ca", "-keyout", f("ca.key"), "-out", f("ca.pem")]);
-  await run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", f("server.key"), "-out", f("server.csr")]);
+  await run([
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=lockdeck-test-ca",
+    "-keyout",
+    f("ca.key"),
+    "-out",
+    f("ca.pem"),
+  ]);
+  await run([
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-keyout",
+    f("server.key"),
+    "-out",
+    f("server.csr"),
+  ]);
   fs.writeFileSync(f("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  await run(["x509", "-req", "-in", f("server.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", f("san.ext"), "-out", f("server.pem")]);
-  await run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=lockdeck-client", "-keyout", f("client.key"), "-out", f("client.csr")]);
+  await run([
+    "x509",
+    "-req",
+    "-in",
+    f("server.csr"),
+    "-CA",
+    f("ca.pem"),
+    "-CAkey",
+    f("ca.key"),
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    f("san.ext"),
+    "-out",
+    f("server.pem"),
+  ]);
+  await run([
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-subj",
+    "/CN=lockdeck-client",
+    "-keyout",
+    f("client.key"),
+    "-out",
+    f("client.csr"),
+  ]);
   fs.writeFileSync(f("client.ext"), "extendedKeyUsage=clientAuth\n");
-  await run(["x509", "-req", "-in", f("client.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", f("client.ext"), "-out", f("client.pem")]);
+  await run([
+    "x509",
+    "-req",
+    "-in",
+    f("client.csr"),
+    "-CA",
+    f("ca.pem"),
+    "-CAkey",
+    f("ca.key"),
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    f("client.ext"),
+    "-out",
+    f("client.pem"),
+  ]);
   return { caFile: f("ca.pem"), certFile: f("server.pem"), keyFile: f("server.key"), clientCertFile: f("client.pem"), clientKeyFile: f("client.key") };
 }
 
@@ -214,8 +304,15 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdServer> {
       const tls = opts.tls ? { ...(await makeTls(dir)), clientCertAuth: opts.clientCertAuth } : undefined;
       const name = "etcd-0";
       const s: Spec = {
-        name, clientPort, peerPort, dir, tls, args: opts.args ?? [], readyTimeoutMs: 20_000,
-        initialCluster: `${name}=http://${HOST}:${peerPort}`, token: `lockdeck-${path.basename(dir)}`,
+        name,
+        clientPort,
+        peerPort,
+        dir,
+        tls,
+        args: opts.args ?? [],
+        readyTimeoutMs: 20_000,
+        initialCluster: `${name}=http://${HOST}:${peerPort}`,
+        token: `lockdeck-${path.basename(dir)}`,
       };
       return { ...member(s, await spawnEtcd(s)), tls };
     } catch (e) {
@@ -237,8 +334,14 @@ export async function startEtcdCluster(size = 3, opts: Omit<EtcdOptions, "tls"> 
   const initialCluster = ports.map((p, i) => `${names[i]}=http://${HOST}:${p.peer}`).join(",");
   const token = `lockdeck-cluster-${process.pid}-${ports[0].client}`;
   const specs: Spec[] = ports.map((p, i) => ({
-    name: names[i], clientPort: p.client, peerPort: p.peer, dir: makeTempDir(`etcd${i}`), initialCluster, token,
-    args: opts.args ?? [], readyTimeoutMs: 30_000,
+    name: names[i],
+    clientPort: p.client,
+    peerPort: p.peer,
+    dir: makeTempDir(`etcd${i}`),
+    initialCluster,
+    token,
+    args: opts.args ?? [],
+    readyTimeoutMs: 30_000,
   }));
   const started = await Promise.allSettled(specs.map(async (s) => member(s, await spawnEtcd(s))));
   const members = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));

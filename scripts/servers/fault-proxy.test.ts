@@ -20,21 +20,26 @@ describe("fault proxy", () => {
 
   function connect(): Promise<{ sock: net.Socket; reply(timeoutMs: number): Promise<string | "timeout" | "closed"> }> {
     return new Promise((resolve, reject) => {
-      const sock = net.connect(proxy.port, "127.0.0.1", () => {
-        const chunks: string[] = [];
-        let closed = false;
-        sock.on("data", (d) => chunks.push(d.toString())).on("close", () => (closed = true)).on("error", () => (closed = true));
-        const reply = async (timeoutMs: number) => {
-          const end = Date.now() + timeoutMs;
-          while (Date.now() < end) {
-            if (chunks.length) return chunks.splice(0).join("");
-            if (closed) return "closed" as const;
-            await new Promise((r) => setTimeout(r, 5));
-          }
-          return "timeout" as const;
-        };
-        resolve({ sock, reply });
-      }).on("error", reject);
+      const sock = net
+        .connect(proxy.port, "127.0.0.1", () => {
+          const chunks: string[] = [];
+          let closed = false;
+          sock
+            .on("data", (d) => chunks.push(d.toString()))
+            .on("close", () => (closed = true))
+            .on("error", () => (closed = true));
+          const reply = async (timeoutMs: number) => {
+            const end = Date.now() + timeoutMs;
+            while (Date.now() < end) {
+              if (chunks.length) return chunks.splice(0).join("");
+              if (closed) return "closed" as const;
+              await new Promise((r) => setTimeout(r, 5));
+            }
+            return "timeout" as const;
+          };
+          resolve({ sock, reply });
+        })
+        .on("error", reject);
     });
   }
 
@@ -81,7 +86,10 @@ describe("fault proxy", () => {
     expect(await c.reply(1_000)).toBe("closed");
     proxy.restore();
     proxy.cut();
-    const refused = await connect().then((r) => r.reply(1_000), () => "closed");
+    const refused = await connect().then(
+      (r) => r.reply(1_000),
+      () => "closed",
+    );
     expect(refused).toBe("closed");
     proxy.restore();
     const ok = await connect();

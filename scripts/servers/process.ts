@@ -99,9 +99,7 @@ export async function startProcess(o: StartProcessOptions): Promise<ServerProces
   const fd = fs.openSync(logFile, "a");
   fs.writeSync(fd, `=== ${new Date().toISOString()} ${o.command} ${o.args.join(" ")}\n`);
   const wrapper = pdeathsigWrapper();
-  const [cmd, args] = wrapper
-    ? [wrapper, ["--pdeathsig", "KILL", "--", o.command, ...o.args]]
-    : [o.command, o.args];
+  const [cmd, args] = wrapper ? [wrapper, ["--pdeathsig", "KILL", "--", o.command, ...o.args]] : [o.command, o.args];
   let child: ChildProcess;
   try {
     child = spawn(cmd, args, { cwd: o.dir, stdio: ["ignore", fd, fd], env: o.env ? { ...process.env, ...o.env } : process.env });

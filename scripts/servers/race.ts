@@ -125,7 +125,13 @@ export function holdingId(lock: { fencingToken?: string; holders: Array<{ id: st
  * `operators` loops that read the lock through the API and force-release the holding they just
  * read, until `done()` says enough. Every answer is recorded.
  */
-export async function operate(o: { base: string; connection: string; key: string; operators: number; done(answers: OperatorAnswer[]): boolean }): Promise<OperatorAnswer[]> {
+export async function operate(o: {
+  base: string;
+  connection: string;
+  key: string;
+  operators: number;
+  done(answers: OperatorAnswer[]): boolean;
+}): Promise<OperatorAnswer[]> {
   const answers: OperatorAnswer[] = [];
   const lockUrl = `${o.base}/api/connections/${encodeURIComponent(o.connection)}/lock?key=${encodeURIComponent(o.key)}`;
   const releaseUrl = `${o.base}/api/connections/${encodeURIComponent(o.connection)}/lock/release`;

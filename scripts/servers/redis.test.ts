@@ -22,9 +22,7 @@ describe("requireBinary", () => {
     expect(requireBinary("redis-server", "hint")).toMatch(/\/redis-server$/);
   });
   it("throws with the install hint when missing", () => {
-    expect(() => requireBinary("definitely-not-a-binary", "install it with `hint`")).toThrow(
-      /definitely-not-a-binary not found: install it with `hint`/,
-    );
+    expect(() => requireBinary("definitely-not-a-binary", "install it with `hint`")).toThrow(/definitely-not-a-binary not found: install it with `hint`/);
   });
 });
 

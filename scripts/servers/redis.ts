@@ -58,8 +58,7 @@ interface Spec {
 
 const HOST = "127.0.0.1" as const;
 
-const ping = async (port: number, password?: string) =>
-  (await redisCommand(port, ["PING"], { password })) === "PONG";
+const ping = async (port: number, password?: string) => (await redisCommand(port, ["PING"], { password })) === "PONG";
 
 function baseArgs(port: number, dir: string, o: RedisOptions): string[] {
   const a = ["--port", String(port), "--bind", HOST, "--save", "", "--appendonly", "no", "--dir", dir];
@@ -232,17 +231,20 @@ export async function startRedisSentinels(master: RedisServer, o: { n?: number; 
       const port = await freePort();
       const dir = makeTempDir("sentinel");
       const conf = path.join(dir, "sentinel.conf");
-      writeFileSync(conf, [
-        `port ${port}`,
-        `bind ${HOST}`,
-        `dir ${dir}`,
-        `sentinel monitor ${name} ${HOST} ${master.port} ${Math.floor(n / 2) + 1}`,
-        `sentinel down-after-milliseconds ${name} 1000`,
-        `sentinel failover-timeout ${name} 5000`,
-        `sentinel parallel-syncs ${name} 1`,
-        ...(master.password ? [`sentinel auth-pass ${name} ${master.password}`] : []),
-        "",
-      ].join("\n"));
+      writeFileSync(
+        conf,
+        [
+          `port ${port}`,
+          `bind ${HOST}`,
+          `dir ${dir}`,
+          `sentinel monitor ${name} ${HOST} ${master.port} ${Math.floor(n / 2) + 1}`,
+          `sentinel down-after-milliseconds ${name} 1000`,
+          `sentinel failover-timeout ${name} 5000`,
+          `sentinel parallel-syncs ${name} 1`,
+          ...(master.password ? [`sentinel auth-pass ${name} ${master.password}`] : []),
+          "",
+        ].join("\n"),
+      );
       started.push(
         await startProcess({
           name: `redis-sentinel-${i}`,

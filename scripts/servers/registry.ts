@@ -9,9 +9,7 @@ import { Registry } from "../../lib/registry";
 import { ConfigSchema } from "../../lib/config";
 
 export function openRegistry(connections: Array<Record<string, unknown>>, extra: Record<string, unknown> = {}): Registry {
-  return new Registry(
-    ConfigSchema.parse({ connections, dataDir: mkdtempSync(path.join(tmpdir(), "lockdeck-reg-")), history: { enabled: false }, ...extra }),
-  );
+  return new Registry(ConfigSchema.parse({ connections, dataDir: mkdtempSync(path.join(tmpdir(), "lockdeck-reg-")), history: { enabled: false }, ...extra }));
 }
 
 export async function closeRegistry(reg: Registry | undefined): Promise<void> {

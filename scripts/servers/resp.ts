@@ -12,16 +12,21 @@ function parse(buf: Buffer, at: number): { value: Reply; next: number } | undefi
   const line = buf.toString("utf8", at + 1, eol);
   const next = eol + 2;
   switch (buf[at]) {
-    case 0x2b: return { value: line, next }; // +
-    case 0x2d: return { value: new Error(line), next }; // -
-    case 0x3a: return { value: Number(line), next }; // :
-    case 0x24: { // $
+    case 0x2b:
+      return { value: line, next }; // +
+    case 0x2d:
+      return { value: new Error(line), next }; // -
+    case 0x3a:
+      return { value: Number(line), next }; // :
+    case 0x24: {
+      // $
       const len = Number(line);
       if (len < 0) return { value: null, next };
       if (buf.length < next + len + 2) return undefined;
       return { value: buf.toString("utf8", next, next + len), next: next + len + 2 };
     }
-    case 0x2a: { // *
+    case 0x2a: {
+      // *
       const n = Number(line);
       if (n < 0) return { value: null, next };
       const items: Reply[] = [];
@@ -34,7 +39,8 @@ function parse(buf: Buffer, at: number): { value: Reply; next: number } | undefi
       }
       return { value: items, next: pos };
     }
-    default: throw new Error(`bad RESP reply: ${JSON.stringify(line)}`);
+    default:
+      throw new Error(`bad RESP reply: ${JSON.stringify(line)}`);
   }
 }
 

@@ -147,7 +147,11 @@ function baseConfig(port: number, dataDir: string, o: ZooKeeperOptions): Record<
 }
 
 function render(cfg: Record<string, string | number>): string {
-  return Object.entries(cfg).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
+  return (
+    Object.entries(cfg)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n") + "\n"
+  );
 }
 
 function serverHandle(s: Spec, first: ServerProcess): ZooKeeperServer {

@@ -19,12 +19,16 @@ adapterContract({
     const client = new Redis(server.url);
     const key = (name: string) => `lock:contract:${name}`;
     return {
-      open: () => openConnection({ kind: "redis", url: `redis://${proxy.address}`, patterns: ["lock:contract:*"], commandTimeoutMs: 1_000, pollIntervalMs: 500 }),
+      open: () =>
+        openConnection({ kind: "redis", url: `redis://${proxy.address}`, patterns: ["lock:contract:*"], commandTimeoutMs: 1_000, pollIntervalMs: 500 }),
       async hold(name, o = {}) {
         const token = randomBytes(16).toString("hex");
         const ok = await client.set(key(name), token, "PX", o.ttlMs ?? 60_000, "NX");
         if (ok !== "OK") throw new Error(`${key(name)} is taken`);
-        return { release: async () => void (await client.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, key(name), token)) };
+        return {
+          release: async () =>
+            void (await client.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, key(name), token)),
+        };
       },
       keyOf: key,
       outOfScope: "other:contract",

@@ -108,7 +108,10 @@ export function adapterContract(driver: ContractDriver): void {
       const h = new Hub(CONNECTION, adapter(), bus, { healthIntervalMs: 300 });
       hubs.push(h);
       h.start();
-      await waitFor(async () => h.statusEvent().status === "ok" && h.statusEvent().observedAt !== null, { timeoutMs: 20_000, what: "the hub's first snapshot" });
+      await waitFor(async () => h.statusEvent().status === "ok" && h.statusEvent().observedAt !== null, {
+        timeoutMs: 20_000,
+        what: "the hub's first snapshot",
+      });
       const seen = (what: string, match: (e: SequencedEvent) => boolean, timeoutMs = 20_000) =>
         waitFor(async () => events.some(match), { timeoutMs, intervalMs: 50, what });
       return { hub: h, events, seen };
@@ -205,7 +208,10 @@ export function adapterContract(driver: ContractDriver): void {
       await first.release();
       await hold("guarded");
       let now: LockView | undefined;
-      await waitFor(async () => (now = await recordOf(a, key)) !== undefined && now.state === "held" && now.fence !== seenFirst.fence, { timeoutMs: 15_000, what: `${key} held again` });
+      await waitFor(async () => (now = await recordOf(a, key)) !== undefined && now.state === "held" && now.fence !== seenFirst.fence, {
+        timeoutMs: 15_000,
+        what: `${key} held again`,
+      });
       const current = now!;
       const refused = await a.forceRelease(seenFirst, "delete", signal());
       expect(refused.status).toBe("changed");

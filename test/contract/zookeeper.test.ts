@@ -29,7 +29,15 @@ adapterContract({
     const setup = await session(server.address, 10_000);
     for (const path of ["/locks", ROOT]) if (!(await setup.exists(path))) await setup.create(path, Buffer.alloc(0), CreateMode.PERSISTENT);
     return {
-      open: () => openConnection({ kind: "zookeeper", connectString: proxy.address, roots: [ROOT], commandTimeoutMs: 1_000, sessionTimeoutMs: 4_000, pollIntervalMs: 500 }),
+      open: () =>
+        openConnection({
+          kind: "zookeeper",
+          connectString: proxy.address,
+          roots: [ROOT],
+          commandTimeoutMs: 1_000,
+          sessionTimeoutMs: 4_000,
+          pollIntervalMs: 500,
+        }),
       async hold(name, o = {}) {
         // An expiring hold talks through its own proxy, black-holed once it holds: its
         // heartbeats stop reaching the server, which then expires the session.

@@ -15,7 +15,10 @@ export const BUILD_TIMEOUT_MS = 45 * 60_000;
 export const signal = new AbortController().signal;
 
 export function adapterFor(consul: { url: string; token?: string }, extra: Record<string, unknown> = {}): ConsulAdapter {
-  return new ConsulAdapter("c1", ConsulConnectionSchema.parse({ id: "c1", kind: "consul", url: consul.url, token: consul.token, prefixes: ["locks/"], ...extra }));
+  return new ConsulAdapter(
+    "c1",
+    ConsulConnectionSchema.parse({ id: "c1", kind: "consul", url: consul.url, token: consul.token, prefixes: ["locks/"], ...extra }),
+  );
 }
 
 /** One agent (+ the Go hold program) per test file; every hold process is killed after each test. */
@@ -44,7 +47,7 @@ export function track(s: { procs: HoldProcess[] }, p: HoldProcess): HoldProcess 
 /** The raw entry, read consistently, straight from Consul (null: no such key). */
 export async function rawEntry(consul: ConsulServer, key: string): Promise<ConsulEntry | null> {
   const text = await kv(consul, "GET", `/v1/kv/${key}?consistent`);
-  return text ? parseKv(text)[0] ?? null : null;
+  return text ? (parseKv(text)[0] ?? null) : null;
 }
 
 export async function createSession(consul: ConsulServer, body: Record<string, unknown> = {}): Promise<string> {

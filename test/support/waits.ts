@@ -33,7 +33,10 @@ export function watchWaits(id: string, adapter: StoreAdapter): Watched {
       try {
         await waitFor(async () => check((k) => hub.get(k)), { timeoutMs, intervalMs: 50, what });
       } catch (e) {
-        const seen = [...hub.all()].map((r) => `${r.key} holders=${r.holders.map((h) => h.ownerKey ?? h.id).join(",")} waiters=${r.waiters.map((w) => w.ownerKey ?? w.id).join(",")} [${r.warnings.join(",")}]`);
+        const seen = [...hub.all()].map(
+          (r) =>
+            `${r.key} holders=${r.holders.map((h) => h.ownerKey ?? h.id).join(",")} waiters=${r.waiters.map((w) => w.ownerKey ?? w.id).join(",")} [${r.warnings.join(",")}]`,
+        );
         throw new Error(`${(e as Error).message}\nrecords:\n${seen.join("\n")}`);
       }
     },

@@ -9,9 +9,25 @@ import net from "node:net";
 import type { FaultProxy } from "../../scripts/servers/fault-proxy";
 
 const OPS: Record<number, string> = {
-  1: "create", 2: "delete", 3: "exists", 4: "getData", 5: "setData", 6: "getACL", 7: "setACL", 8: "getChildren", 9: "sync",
-  11: "ping", 12: "getChildren2", 14: "multi", 15: "create2", 19: "createContainer", 21: "createTTL", 100: "auth", 101: "setWatches",
-  105: "setWatches2", [-11]: "closeSession",
+  1: "create",
+  2: "delete",
+  3: "exists",
+  4: "getData",
+  5: "setData",
+  6: "getACL",
+  7: "setACL",
+  8: "getChildren",
+  9: "sync",
+  11: "ping",
+  12: "getChildren2",
+  14: "multi",
+  15: "create2",
+  19: "createContainer",
+  21: "createTTL",
+  100: "auth",
+  101: "setWatches",
+  105: "setWatches2",
+  [-11]: "closeSession",
 };
 /** Opcodes whose request record starts with the znode path. */
 const PATH_FIRST = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 15, 19, 21]);

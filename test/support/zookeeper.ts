@@ -129,7 +129,13 @@ export async function lockAt(adapter: ZooKeeperAdapter, key: string): Promise<Lo
 }
 
 /** Polls the adapter until the lock at key satisfies check (deadline, never a blind sleep). */
-export async function until(adapter: ZooKeeperAdapter, key: string, what: string, check: (l: LockRecord | undefined) => boolean, timeoutMs = 15_000): Promise<LockRecord | undefined> {
+export async function until(
+  adapter: ZooKeeperAdapter,
+  key: string,
+  what: string,
+  check: (l: LockRecord | undefined) => boolean,
+  timeoutMs = 15_000,
+): Promise<LockRecord | undefined> {
   let last: LockRecord | undefined;
   await waitFor(
     async () => {

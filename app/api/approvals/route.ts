@@ -9,14 +9,14 @@ export const dynamic = "force-dynamic";
 export const GET = handler(async (req: Request) => {
   authorize(req, "view");
   const pending = (await registry().approvals.list()).map((p): PendingApproval => ({
-      id: p.id,
-      connection: p.connection,
-      key: p.request.key,
-      reason: p.request.reason,
-      mode: p.request.mode,
-      requester: p.requester.name,
-      createdAt: new Date(p.createdAt).toISOString(),
-      expiresAt: new Date(p.expiresAt).toISOString(),
-    }));
+    id: p.id,
+    connection: p.connection,
+    key: p.request.key,
+    reason: p.request.reason,
+    mode: p.request.mode,
+    requester: p.requester.name,
+    createdAt: new Date(p.createdAt).toISOString(),
+    expiresAt: new Date(p.expiresAt).toISOString(),
+  }));
   return Response.json({ pending }, { headers: { "cache-control": "no-store" } });
 });

@@ -4,13 +4,7 @@ import { ConnectionFrame } from "@/components/connection-nav";
 import { serverConfig } from "@/lib/config";
 import { storeViews } from "@/lib/stores";
 
-export default async function ConnectionLayout({
-  children,
-  params,
-}: {
-  children: ReactNode;
-  params: Promise<{ conn: string }>;
-}) {
+export default async function ConnectionLayout({ children, params }: { children: ReactNode; params: Promise<{ conn: string }> }) {
   const conn = routeParam((await params).conn);
   // The store's own views become tabs (lib/stores/<kind>/module.ts): only their path and label reach the browser.
   const kind = serverConfig().connections.find((c) => c.id === conn)?.kind;

@@ -184,7 +184,15 @@ describe("look-alikes that do not parse", () => {
   });
 
   it("a binary value is previewed as hex, never as markup", () => {
-    const e: ConsulEntry = { Key: "locks/x", Flags: "0", Value: Buffer.from([0x3c, 0xff, 0x00]).toString("base64"), Session: "s", LockIndex: 1, CreateIndex: 1, ModifyIndex: 1 };
+    const e: ConsulEntry = {
+      Key: "locks/x",
+      Flags: "0",
+      Value: Buffer.from([0x3c, 0xff, 0x00]).toString("base64"),
+      Session: "s",
+      LockIndex: 1,
+      CreateIndex: 1,
+      ModifyIndex: 1,
+    };
     const { locks } = decodeConsul([e], [], { connection: "c1", consistency: "default", now: 0 });
     expect(locks[0].raw?.[0]).toMatchObject({ encoding: "hex", preview: "3c ff 00" });
   });

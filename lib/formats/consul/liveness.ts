@@ -36,14 +36,17 @@ export function sessionLiveness(node: string | undefined, h: NodeHealth): Livene
       reason: `its node ${node} is failing: ${critical.map((c) => `${c.name ?? c.id} critical`).join(", ")} (the session is not bound to ${critical.length === 1 ? "that check" : "those checks"}, so Consul keeps its locks)${hidden}`,
     };
   }
-  if (failing.length) return { state: "alive", node, failingChecks: failing, reason: `node ${node}: ${failing.map((c) => `${c.name ?? c.id} ${c.status}`).join(", ")}${hidden}` };
+  if (failing.length)
+    return { state: "alive", node, failingChecks: failing, reason: `node ${node}: ${failing.map((c) => `${c.name ?? c.id} ${c.status}`).join(", ")}${hidden}` };
   return { state: "alive", node, reason: `node ${node}: no failing checks${hidden}` };
 }
 
 /** Sets each session holder's liveness and the holder-node-failing warning, in place (fresh records only). */
 export function applyNodeHealth(locks: LockRecord[], h: NodeHealth): void {
   // A holder whose session is gone already has its warning (holder-session-dead): nothing to add.
-  applyHolderLiveness(locks, "holder-node-failing", (holder, l) => (holder.session && !l.warnings.includes("holder-session-dead") ? sessionLiveness(holder.session.node, h) : undefined));
+  applyHolderLiveness(locks, "holder-node-failing", (holder, l) =>
+    holder.session && !l.warnings.includes("holder-session-dead") ? sessionLiveness(holder.session.node, h) : undefined,
+  );
 }
 
 /** The nodes of some records' session holders. */

@@ -37,8 +37,16 @@ const kv = (key: string, lease: string, value = ""): EtcdEntry => {
 const cases: Array<[string, EtcdEntry[], string[]]> = [
   ...readdirSync(path.join(__dirname, "..", "testdata", "etcd")).map((f): [string, EtcdEntry[], string[]] => [f, loadEtcdFixture(f).entries, [""]]),
   ["many single-holder locks", Array.from({ length: 50 }, (_, i) => kv(`locks/job-${i}/${(100 + i).toString(16)}`, String(100 + i))), ["locks/"]],
-  ["the prefix itself is a Mutex (etcdctl lock locks): one queue over everything", [kv("locks/a/1f", "31"), kv("locks/20", "32"), kv("locks/b/21", "33"), kv("locks/zz", "0", "x")], ["locks/"]],
-  ["foreign and nested keys in deep queues", [kv("locks/a/b/22", "34"), kv("locks/a/23", "35"), kv("locks/a/debris", "0", "d"), kv("locks/c", "36"), kv("locks/c/24", "36")], ["locks/"]],
+  [
+    "the prefix itself is a Mutex (etcdctl lock locks): one queue over everything",
+    [kv("locks/a/1f", "31"), kv("locks/20", "32"), kv("locks/b/21", "33"), kv("locks/zz", "0", "x")],
+    ["locks/"],
+  ],
+  [
+    "foreign and nested keys in deep queues",
+    [kv("locks/a/b/22", "34"), kv("locks/a/23", "35"), kv("locks/a/debris", "0", "d"), kv("locks/c", "36"), kv("locks/c/24", "36")],
+    ["locks/"],
+  ],
   ["two prefixes", [kv("locks/x/25", "37"), kv("election/web/38", "38", "n1"), kv("election/web/39", "39", "n2")], ["locks/", "election/"]],
   ["no trailing slash on the prefix", [kv("locks/x/26", "38"), kv("locksmith/y/27", "39")], ["locks"]],
 ];

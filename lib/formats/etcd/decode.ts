@@ -260,15 +260,7 @@ export function holderKeyOf(lockKey: string, format: string, h: Holding): string
   return lockKey + leaseHex(lease);
 }
 
-function base(
-  ctx: DecodeContext,
-  key: string,
-  name: string,
-  format: string,
-  kind: LockRecord["kind"],
-  holding: Holding,
-  head: EtcdEntry,
-): LockRecord {
+function base(ctx: DecodeContext, key: string, name: string, format: string, kind: LockRecord["kind"], holding: Holding, head: EtcdEntry): LockRecord {
   const warnings: string[] = head.lease === "0" ? ["no-expiry"] : [];
   return {
     connection: ctx.connection,

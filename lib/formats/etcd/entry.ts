@@ -46,7 +46,6 @@ export function leaseHex(decimal: string): string {
 
 // ---- fixtures (lib/formats/testdata/etcd/*.json) ------------------------------------------
 
-
 export interface EtcdFixtureEntry extends Omit<EtcdEntry, "value"> {
   value: JsonBytes;
 }

@@ -22,7 +22,6 @@ export interface RedisEntry {
   zset?: Array<[Buffer, number]>;
 }
 
-
 export interface RedisFixtureEntry {
   key: string;
   type: string;

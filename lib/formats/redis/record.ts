@@ -18,13 +18,7 @@ const NO_WAITERS = Object.freeze([]) as unknown as Waiter[];
  * Every field a Redis decoder may set is in this literal from the start, so V8 keeps them all
  * inside the object (a field added later costs a separate property array: ~40 bytes a record).
  */
-export function baseRecord(
-  ctx: DecodeContext,
-  entry: RedisEntry,
-  format: string,
-  kind: LockKind,
-  holding: Holding,
-): LockRecord {
+export function baseRecord(ctx: DecodeContext, entry: RedisEntry, format: string, kind: LockKind, holding: Holding): LockRecord {
   const ttlMs = ttlOf(entry);
   return {
     connection: ctx.connection,

@@ -63,14 +63,20 @@ export function decodeToken(ctx: DecodeContext, entry: RedisEntry, byKey: Map<st
   // the value's SHA-1 (compared in the release script with redis.sha1hex), never the value. A
   // value that is its holder id verbatim (most tokens) is kept as that same string and digested
   // only when a fence is made; any other is digested now (its bytes die with the page).
-  const holding = entry.truncated ? NO_HOLDING : id === text && roundTrips(text, bytes) ? tokenHolding(id) : { t: "string", d: createHash("sha1").update(bytes).digest("hex") };
+  const holding = entry.truncated
+    ? NO_HOLDING
+    : id === text && roundTrips(text, bytes)
+      ? tokenHolding(id)
+      : { t: "string", d: createHash("sha1").update(bytes).digest("hex") };
   const rec = baseRecord(ctx, entry, guess.format, "mutex", holding);
   rec.library = guess.library;
   // A JSON value (a homegrown lock's {"owner":…,"host":…}) is read as its telling fields.
   // sinceObserved / sinceSource: the hub fills them in (first sighting); present from the start,
   // see baseRecord. ShedLock writes its start into the value: recorded in the store (by the
   // holder's clock).
-  rec.holders = [{ id, owner: guess.owner ?? ownerOfValue(text), since: guess.since, sinceObserved: undefined, sinceSource: guess.since ? "store" : undefined }];
+  rec.holders = [
+    { id, owner: guess.owner ?? ownerOfValue(text), since: guess.since, sinceObserved: undefined, sinceSource: guess.since ? "store" : undefined },
+  ];
   if (isNonUniqueToken(text)) rec.warnings.push("non-unique-token");
   // A Redisson RSemaphore is an integer string too; no structure tells them apart.
   if (/^\d+$/.test(text)) rec.warnings.push("integer-value");

@@ -164,7 +164,12 @@ describe("kazoo 2.11 layouts captured from the real library", () => {
     expect(sem.format).toBe("kazoo.semaphore");
     expect(sem.state).toBe("free");
     expect(sem.permitsFree).toBe(2);
-    expect(locks.filter((l) => l.format === "zk.empty-parent").map((l) => baseName(l.key)).sort()).toEqual(["lock", "lock-persistent", "rwlock-read", "rwlock-write"]);
+    expect(
+      locks
+        .filter((l) => l.format === "zk.empty-parent")
+        .map((l) => baseName(l.key))
+        .sort(),
+    ).toEqual(["lock", "lock-persistent", "rwlock-read", "rwlock-write"]);
   });
 });
 
@@ -172,8 +177,18 @@ let zxid = 100;
 function stat(partial: Partial<ZkStat> = {}): ZkStat {
   zxid++;
   return {
-    czxid: String(zxid), mzxid: String(zxid), ctime: 1_700_000_000_000 + zxid, mtime: 1_700_000_000_000 + zxid,
-    version: 0, cversion: 0, aversion: 0, ephemeralOwner: "0x0", dataLength: 0, numChildren: 0, pzxid: String(zxid), ...partial,
+    czxid: String(zxid),
+    mzxid: String(zxid),
+    ctime: 1_700_000_000_000 + zxid,
+    mtime: 1_700_000_000_000 + zxid,
+    version: 0,
+    cversion: 0,
+    aversion: 0,
+    ephemeralOwner: "0x0",
+    dataLength: 0,
+    numChildren: 0,
+    pzxid: String(zxid),
+    ...partial,
   };
 }
 function dir(path: string, kids: number, extra: Partial<ZkNode> = {}): ZkNode {
@@ -193,7 +208,9 @@ describe("bad input, look-alikes and other layouts", () => {
       ctx,
     );
     expect(locks).toEqual([]);
-    expect(problems).toEqual([{ key: "/locks/big", code: "too-many-children", message: expect.stringMatching(/^300000 children, more than the listing limit of 10000/) }]);
+    expect(problems).toEqual([
+      { key: "/locks/big", code: "too-many-children", message: expect.stringMatching(/^300000 children, more than the listing limit of 10000/) },
+    ]);
   });
 
   it("names that look like lock nodes but do not parse are problems; a lock of only those is unknown and not releasable", () => {
@@ -222,7 +239,12 @@ describe("bad input, look-alikes and other layouts", () => {
 
   it("binary node data is named and previewed as hex, never decoded into the owner", () => {
     const bin = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
-    const node: ZkNode = { path: "/locks/x/0123456789abcdef0123456789abcdef__lock__0000000000", stat: stat({ ephemeralOwner: "0x2a", dataLength: 4 }), data: bin, listed: false };
+    const node: ZkNode = {
+      path: "/locks/x/0123456789abcdef0123456789abcdef__lock__0000000000",
+      stat: stat({ ephemeralOwner: "0x2a", dataLength: 4 }),
+      data: bin,
+      listed: false,
+    };
     const { locks } = decodeZooKeeper([dir("/locks", 1), dir("/locks/x", 1), node], ctx);
     expect(locks[0].holders[0].owner).toBe("binary data (4 bytes)");
     expect(locks[0].warnings).toContain("binary-node-data");
@@ -272,7 +294,10 @@ describe("bad input, look-alikes and other layouts", () => {
   });
 
   it("roots and never-used leaves are not locks", () => {
-    const { locks } = decodeZooKeeper([dir("/locks", 0, { stat: stat({ cversion: 4 }) }), dir("/locks", 1), { path: "/locks/config", stat: stat(), listed: true }], ctx);
+    const { locks } = decodeZooKeeper(
+      [dir("/locks", 0, { stat: stat({ cversion: 4 }) }), dir("/locks", 1), { path: "/locks/config", stat: stat(), listed: true }],
+      ctx,
+    );
     expect(locks).toEqual([]);
   });
 });

@@ -47,7 +47,6 @@ export interface ZkNode {
   refusedAbove?: number;
 }
 
-
 export interface ZkFixtureNode {
   path: string;
   stat: ZkStat;

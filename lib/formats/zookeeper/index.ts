@@ -50,7 +50,13 @@ export function decodeZooKeeper(nodes: ZkNode[], ctx: ZkDecodeContext): DecodeRe
   const kinds = new Map<string, DirKind>();
   for (const n of nodes) {
     if (!n.listed) continue;
-    kinds.set(n.path, classifyDir(kids(n.path).map((c) => baseName(c.path)), n.data));
+    kinds.set(
+      n.path,
+      classifyDir(
+        kids(n.path).map((c) => baseName(c.path)),
+        n.data,
+      ),
+    );
   }
   // Children of recognised locks belong to them; so do a Curator semaphore's leases/ and locks/.
   for (const [path, kind] of kinds) {
@@ -98,8 +104,14 @@ function contendersOf(dirPath: string, kids: ZkNode[], family: Family | null, pr
     const name = baseName(node.path);
     const parsed = parseName(name);
     if (parsed && (family === null || parsed.family === family)) out.push({ node, parsed });
-    else if (parsed) problems.push({ key: node.path, code: "mixed-recipes", message: `a ${parsed.family} lock node under a ${family} lock: the two libraries do not see each other's nodes` });
-    else if (looksLikeLock(name)) problems.push({ key: node.path, code: "malformed-lock-node", message: `"${name}" looks like a lock node under ${dirPath} but does not parse` });
+    else if (parsed)
+      problems.push({
+        key: node.path,
+        code: "mixed-recipes",
+        message: `a ${parsed.family} lock node under a ${family} lock: the two libraries do not see each other's nodes`,
+      });
+    else if (looksLikeLock(name))
+      problems.push({ key: node.path, code: "malformed-lock-node", message: `"${name}" looks like a lock node under ${dirPath} but does not parse` });
     else problems.push({ key: node.path, code: "unexpected-child", message: `"${name}" is not a lock node of this recipe` });
   }
   return out.sort(bySeq);
@@ -124,8 +136,18 @@ function decodeLockDir(ctx: ZkDecodeContext, dir: ZkNode, kind: Extract<DirKind,
   const what = kind.family === "kazoo" ? "identifier" : kind.latch ? "participant id" : kind.family === "curator" ? "client address or id" : "";
   // Curator writes empty data for a lock made revocable (makeRevocable): its holder watches its
   // own node for Curator's "__REVOKE__" marker.
-  const revocable = kind.family === "curator" && !kind.rw && !kind.latch && holders.length === 1 && holders[0].node.stat.dataLength === 0 ? holders[0].node : null;
-  const rec = baseRecord(ctx, dir, format, kind.latch ? "election" : kind.rw ? "rwlock" : "mutex", releaseHolding(holders.map((c) => c.node), revocable));
+  const revocable =
+    kind.family === "curator" && !kind.rw && !kind.latch && holders.length === 1 && holders[0].node.stat.dataLength === 0 ? holders[0].node : null;
+  const rec = baseRecord(
+    ctx,
+    dir,
+    format,
+    kind.latch ? "election" : kind.rw ? "rwlock" : "mutex",
+    releaseHolding(
+      holders.map((c) => c.node),
+      revocable,
+    ),
+  );
   rec.library = kind.family === "curator" && !kind.rw && !kind.latch ? "Apache Curator (InterProcessMutex or LeaderSelector)" : LIBRARY[kind.family];
   fill(rec, holders, waiters, what, [], ctx.previews !== false);
   if (revocable) rec.warnings.push("revocable");
@@ -163,9 +185,25 @@ function semaphoreFrom(ctx: ZkDecodeContext, dir: ZkNode, leases: Contender[], q
   const pending = head ? leases.find((l) => l.node.stat.ephemeralOwner === head.node.stat.ephemeralOwner) : undefined;
   const holders = leases.filter((l) => l !== pending);
   const waiters = head ? [pending ?? head, ...queue.slice(1)] : [];
-  const rec = baseRecord(ctx, dir, "curator.semaphore", "semaphore", releaseHolding(holders.map((c) => c.node), null));
+  const rec = baseRecord(
+    ctx,
+    dir,
+    "curator.semaphore",
+    "semaphore",
+    releaseHolding(
+      holders.map((c) => c.node),
+      null,
+    ),
+  );
   rec.library = "Apache Curator (InterProcessSemaphoreV2)";
-  fill(rec, holders, waiters, "client address or lease data", [...leases, ...queue].map((c) => c.node), ctx.previews !== false);
+  fill(
+    rec,
+    holders,
+    waiters,
+    "client address or lease data",
+    [...leases, ...queue].map((c) => c.node),
+    ctx.previews !== false,
+  );
   // maxLeases lives only in the clients: LockDeck cannot say how many permits are free.
   rec.warnings.push("max-leases-unknown");
   return rec;
@@ -177,7 +215,16 @@ function decodeKazooSemaphore(ctx: ZkDecodeContext, dir: ZkNode, holderNodes: Zk
     .map((node) => ({ node, parsed: { family: "kazoo" as const, role: "lease" as const, marker: "", seq: node.stat.ctime, prefix: baseName(node.path) } }))
     .sort((a, b) => a.node.stat.czxid.localeCompare(b.node.stat.czxid, undefined, { numeric: true }));
   const queue = sibling ? contendersOf(sibling.path, lockKids, "kazoo", []) : [];
-  const rec = baseRecord(ctx, dir, "kazoo.semaphore", "semaphore", releaseHolding(holders.map((c) => c.node), null));
+  const rec = baseRecord(
+    ctx,
+    dir,
+    "kazoo.semaphore",
+    "semaphore",
+    releaseHolding(
+      holders.map((c) => c.node),
+      null,
+    ),
+  );
   rec.library = "kazoo (Semaphore)";
   fill(rec, holders, queue, "identifier", [dir, ...holders.map((c) => c.node), ...queue.map((c) => c.node)], ctx.previews !== false);
   const max = Number((dir.data ?? Buffer.alloc(0)).toString("utf8"));

@@ -81,13 +81,7 @@ export function releaseHolding(holders: ZkNode[], revocable: ZkNode | null): Hol
   };
 }
 
-export function baseRecord(
-  ctx: ZkDecodeContext,
-  dir: ZkNode,
-  format: string,
-  kind: LockKind,
-  holding: Holding,
-): LockRecord {
+export function baseRecord(ctx: ZkDecodeContext, dir: ZkNode, format: string, kind: LockKind, holding: Holding): LockRecord {
   return {
     connection: ctx.connection,
     key: dir.path,

@@ -228,7 +228,8 @@ export class ConsulAdapter implements StoreAdapter {
     if (!fresh && this.checks && Date.now() - this.checks.at < 2_000) return this.checks.h;
     const read = async (state: string) => {
       const a = await this.http.call("GET", `/v1/health/state/${state}`, { read: true, signal });
-      if (a.status === 403) throw new ConsulError("forbidden", "health checks are not readable with LockDeck's token (needs node_prefix and service_prefix read)", true);
+      if (a.status === 403)
+        throw new ConsulError("forbidden", "health checks are not readable with LockDeck's token (needs node_prefix and service_prefix read)", true);
       if (a.status !== 200) throw errorFromAnswer(a);
       return { checks: (JSON.parse(a.body.toString("utf8")) as ConsulCheck[] | null) ?? [], filtered: a.meta.filtered };
     };
@@ -263,7 +264,8 @@ export class ConsulAdapter implements StoreAdapter {
   /** The session holders of a lock as last read (its key's session, or a semaphore's contenders). */
   private holdersOf(lockKey: string): LockRecord["holders"] {
     const e = this.entries.get(lockKey);
-    const ids = e?.Flags === SEMAPHORE_FLAGS && baseName(lockKey) === DOT_LOCK ? (parseSemaphoreValue(valueBytes(e))?.holders ?? []) : e?.Session ? [e.Session] : [];
+    const ids =
+      e?.Flags === SEMAPHORE_FLAGS && baseName(lockKey) === DOT_LOCK ? (parseSemaphoreValue(valueBytes(e))?.holders ?? []) : e?.Session ? [e.Session] : [];
     return ids.map((id) => ({ id, session: { id, node: this.sessionsById.get(id)?.Node } }));
   }
 
@@ -329,7 +331,8 @@ export class ConsulAdapter implements StoreAdapter {
       if (h.t === "kv" && mode === "destroy-session") return await this.destroyFor(fence.k, String(h.s), Number(h.li), signal);
       if (h.t === "sem" && mode === "delete") return await this.evict(fence.k, Number(h.mi), ev, signal);
       if (h.t === "sem" && mode === "destroy-session") {
-        if (ev.length !== 1) return { status: "refused", reason: "destroying a session needs one holder: name it (target), or the semaphore must have exactly one" };
+        if (ev.length !== 1)
+          return { status: "refused", reason: "destroying a session needs one holder: name it (target), or the semaphore must have exactly one" };
         return await this.destroyFor(ev[0][0], ev[0][1], null, signal, fence.k);
       }
       return { status: "refused", reason: h.t === "none" ? "nothing exact to release for this record" : `mode ${mode} does not apply to this lock` };

@@ -27,21 +27,26 @@ export const ConsulConnectionSchema = z
     token: z.string().optional(),
     tokenFile: z.string().optional(),
     /** Datacenter to query (dc=); default: the agent's own. */
-    datacenter: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+    datacenter: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .optional(),
     tls: Tls.optional(),
     /**
      * KV prefixes holding locks. Each is read with one bounded `?recurse` (see read.ts for why
      * not `?keys&separator=`) and watched with one blocking query.
      */
-    prefixes: z
-      .array(z.string().regex(/^[^/]/, "a KV prefix has no leading slash"))
-      .min(1)
-      .default(DEFAULT_CONSUL_PREFIXES),
+    prefixes: z.array(z.string().regex(/^[^/]/, "a KV prefix has no leading slash")).min(1).default(DEFAULT_CONSUL_PREFIXES),
     /** default: leader-served · consistent: leader checks quorum first · stale: any server. */
     consistency: z.enum(["default", "consistent", "stale"]).default("default"),
     /** A prefix with more keys than this (or more than maxPrefixBytes) is not read: a named problem instead. */
     maxKeysPerPrefix: z.number().int().min(1).max(1_000_000).default(50_000),
-    maxPrefixBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    maxPrefixBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024 * 1024)
+      .default(64 * 1024 * 1024),
     /** blocking: `?index=&wait=` on every prefix and on the session list; poll: re-read every pollIntervalMs. */
     watch: z.enum(["blocking", "poll"]).default("blocking"),
     /** The `wait=` of a blocking query, seconds (Consul caps it at 600). */
@@ -69,11 +74,13 @@ export const CONSUL_CONSISTENCY_OPTIONS = [
   {
     value: "consistent",
     label: "Consistent",
-    description: "The leader first confirms with a quorum that it still leads: never stale, one extra round trip per read. api.Lock's own monitor reads this way.",
+    description:
+      "The leader first confirms with a quorum that it still leads: never stale, one extra round trip per read. api.Lock's own monitor reads this way.",
   },
   {
     value: "stale",
     label: "Stale (any server)",
-    description: "Any server answers, even with no leader: keeps working through an outage, but can lag by an unbounded time. LockDeck shows the last contact and whether a leader is known on every view.",
+    description:
+      "Any server answers, even with no leader: keeps working through an outage, but can lag by an unbounded time. LockDeck shows the last contact and whether a leader is known on every view.",
   },
 ];

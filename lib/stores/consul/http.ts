@@ -94,7 +94,14 @@ export class ConsulHttp {
   request(method: "GET" | "PUT" | "DELETE", path: string, o: RequestOptions = {}): Promise<ConsulAnswer> {
     const url = new URL(path, this.base);
     // The agent gets exactly the path we built: URL resolution ("..", "%2E%2E") must not move it.
-    if (url.pathname !== path) return Promise.reject(new ConsulError("bad-path", `refused to send ${method} ${JSON.stringify(path.slice(0, 200))}: the URL resolves elsewhere (${url.pathname.slice(0, 200)})`, false));
+    if (url.pathname !== path)
+      return Promise.reject(
+        new ConsulError(
+          "bad-path",
+          `refused to send ${method} ${JSON.stringify(path.slice(0, 200))}: the URL resolves elsewhere (${url.pathname.slice(0, 200)})`,
+          false,
+        ),
+      );
     const query = { ...(o.read ? this.consistencyParam() : {}), ...o.query };
     if (this.cfg.datacenter) query.dc = this.cfg.datacenter;
     for (const [k, v] of Object.entries(query)) {
@@ -116,7 +123,15 @@ export class ConsulHttp {
    * socket, as Go's net/http does for idempotent requests: that failure says nothing about the
    * agent. Writes are never re-sent (their outcome would be unknown).
    */
-  private send(method: string, url: URL, headers: Record<string, string>, o: RequestOptions, maxBytes: number, timeoutMs: number, mayRetry: boolean): Promise<ConsulAnswer> {
+  private send(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    o: RequestOptions,
+    maxBytes: number,
+    timeoutMs: number,
+    mayRetry: boolean,
+  ): Promise<ConsulAnswer> {
     const lib = url.protocol === "https:" ? https : http;
     return new Promise<ConsulAnswer>((resolve, reject) => {
       let settled = false;

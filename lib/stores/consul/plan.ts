@@ -92,13 +92,15 @@ export function describe(lock: LockView, mode: ReleaseMode, ctx: PlanContext, ta
     };
   }
   const monitored = lock.format === "consul.lock" || lock.format === "consul.semaphore";
-  if (lock.fencingToken) notes.push(`Fencing token (LockIndex) ${lock.fencingToken}: resources that check the sequencer (key, LockIndex, session) refuse the old holder.`);
-  if (lock.consistency.startsWith("stale") || lock.consistency.includes("NO KNOWN LEADER")) notes.push("This view was read in stale mode; the release itself always goes through the leader and checks the index.");
+  if (lock.fencingToken)
+    notes.push(`Fencing token (LockIndex) ${lock.fencingToken}: resources that check the sequencer (key, LockIndex, session) refuse the old holder.`);
+  if (lock.consistency.startsWith("stale") || lock.consistency.includes("NO KNOWN LEADER"))
+    notes.push("This view was read in stale mode; the release itself always goes through the leader and checks the index.");
 
   if (mode === "destroy-session") {
-    const sid = h.t === "kv" ? String(h.s) : chosen[0]?.[1] ?? "";
+    const sid = h.t === "kv" ? String(h.s) : (chosen[0]?.[1] ?? "");
     // The key the check is made on: the lock's own key, or a semaphore holder's contender key.
-    const heldKey = h.t === "kv" ? lock.key : chosen[0]?.[0] ?? lock.key;
+    const heldKey = h.t === "kv" ? lock.key : (chosen[0]?.[0] ?? lock.key);
     const s = ctx.sessions.get(sid);
     const keys = ctx.keysOfSession(sid);
     const delayMs = s?.LockDelay !== undefined ? Math.round(s.LockDelay / 1e6) : 15_000;
@@ -154,9 +156,12 @@ export function describe(lock: LockView, mode: ReleaseMode, ctx: PlanContext, ta
 
   const e = ctx.entries.get(lock.key);
   const others = ctx.keysOfSession(String(h.s)).filter((k) => k !== lock.key);
-  const value = e && e.ModifyIndex === Number(h.mi) ? e.Value ?? "" : "<base64 value at this ModifyIndex>";
+  const value = e && e.ModifyIndex === Number(h.mi) ? (e.Value ?? "") : "<base64 value at this ModifyIndex>";
   const ops = unlockOps({ key: lock.key, modifyIndex: Number(h.mi), session: String(h.s) }, value, e?.Flags ?? "0");
-  if (others.length) notes.push(`Session ${String(h.s).slice(0, 8)} keeps holding ${others.length} other key${others.length === 1 ? "" : "s"}: ${others.slice(0, 6).join(", ")}${others.length > 6 ? ", …" : ""}.`);
+  if (others.length)
+    notes.push(
+      `Session ${String(h.s).slice(0, 8)} keeps holding ${others.length} other key${others.length === 1 ? "" : "s"}: ${others.slice(0, 6).join(", ")}${others.length > 6 ? ", …" : ""}.`,
+    );
   notes.push("By hand without the index check: consul kv put -release -session=<session> <key> <value> (resend the value, or it is replaced).");
   return {
     title: `Unlock only this key with one /v1/txn (check-index + check-session + unlock): no lock-delay; the session's other keys stay held.`,

@@ -48,14 +48,15 @@ function tooLargeProblem(prefix: string, why: string): Problem {
   return { key: prefix, code: "prefix-too-large", message: `${why}: not read. Configure narrower prefixes.` };
 }
 
-export async function readPrefix(
-  http: ConsulHttp,
-  cfg: ConsulConnectionConfig,
-  prefix: string,
-  signal: AbortSignal,
-  blocking?: Blocking,
-): Promise<PrefixRead> {
-  const tooLarge = (why: string): PrefixRead => ({ prefix, entries: [], index: 1, meta: emptyMeta(), problems: [tooLargeProblem(prefix, why)], tooLarge: true });
+export async function readPrefix(http: ConsulHttp, cfg: ConsulConnectionConfig, prefix: string, signal: AbortSignal, blocking?: Blocking): Promise<PrefixRead> {
+  const tooLarge = (why: string): PrefixRead => ({
+    prefix,
+    entries: [],
+    index: 1,
+    meta: emptyMeta(),
+    problems: [tooLargeProblem(prefix, why)],
+    tooLarge: true,
+  });
   const f = await fetchPrefix(http, cfg, prefix, signal, blocking);
   if (!f.answer) return tooLarge(f.tooLarge);
   const answer = f.answer;
@@ -79,7 +80,13 @@ export interface PrefixIndexes {
   tooLarge: boolean;
 }
 
-export async function readPrefixIndexes(http: ConsulHttp, cfg: ConsulConnectionConfig, prefix: string, signal: AbortSignal, blocking?: Blocking): Promise<PrefixIndexes> {
+export async function readPrefixIndexes(
+  http: ConsulHttp,
+  cfg: ConsulConnectionConfig,
+  prefix: string,
+  signal: AbortSignal,
+  blocking?: Blocking,
+): Promise<PrefixIndexes> {
   const f = await fetchPrefix(http, cfg, prefix, signal, blocking);
   if (!f.answer) return { index: 1, seen: new Map(), tooLarge: true };
   const list = f.answer.status === 404 ? [] : parseKvIndexes(f.answer.body.toString("utf8"));
@@ -109,7 +116,12 @@ export async function readKey(http: ConsulHttp, key: string, signal: AbortSignal
 }
 
 /** The entries directly under a directory ("a/b/"), i.e. a semaphore's .lock and contenders. */
-export async function readDir(http: ConsulHttp, cfg: ConsulConnectionConfig, dir: string, signal: AbortSignal): Promise<{ entries: ConsulEntry[]; meta: ReadMeta }> {
+export async function readDir(
+  http: ConsulHttp,
+  cfg: ConsulConnectionConfig,
+  dir: string,
+  signal: AbortSignal,
+): Promise<{ entries: ConsulEntry[]; meta: ReadMeta }> {
   const a = await http.call("GET", kvPath(dir), { query: { recurse: true }, read: true, signal, maxBytes: cfg.maxPrefixBytes });
   const all = a.status === 404 ? [] : parseKv(a.body.toString("utf8"));
   return { entries: all.filter((e) => dirOf(e.Key) === dir), meta: a.meta };

@@ -60,7 +60,12 @@ export interface SemaphoreEviction {
 
 export function evictOps(e: SemaphoreEviction): Op[] {
   const gone = new Set(e.evict.map(([, s]) => s));
-  const value = Buffer.from(semaphoreValue(e.limit, e.holdersNow.filter((h) => !gone.has(h)))).toString("base64");
+  const value = Buffer.from(
+    semaphoreValue(
+      e.limit,
+      e.holdersNow.filter((h) => !gone.has(h)),
+    ),
+  ).toString("base64");
   const ops: Op[] = [{ Verb: "cas", Key: e.lockKey, Index: e.lockModifyIndex, Value: value, Flags: e.flags }];
   for (const [key, session] of e.evict) {
     ops.push({ Verb: "check-session", Key: key, Session: session }, { Verb: "delete", Key: key });

@@ -16,8 +16,20 @@ import type { ConsulAdapter } from "./adapter";
 
 function aimed(key: string, format: string, h: Record<string, string | number | null>): LockView {
   return {
-    connection: "c1", key, name: key, format, kind: "mutex", state: "held", holders: [], waiters: [],
-    ttlMs: null, ttlSource: "session", fence: encodeFence("c1", key, format, h), observedAt: "", consistency: "", warnings: [],
+    connection: "c1",
+    key,
+    name: key,
+    format,
+    kind: "mutex",
+    state: "held",
+    holders: [],
+    waiters: [],
+    ttlMs: null,
+    ttlSource: "session",
+    fence: encodeFence("c1", key, format, h),
+    observedAt: "",
+    consistency: "",
+    warnings: [],
   };
 }
 
@@ -60,12 +72,21 @@ describe("Consul scope", () => {
     expect(await acquire(consul, "config/db", sid, "primary")).toBe(true);
     const before = await rawEntry(consul, "config/db");
     const outside = aimed("config/db", "consul.lock", { t: "kv", mi: before!.ModifyIndex, li: before!.LockIndex, s: sid });
-    expect(await adapter.forceRelease(outside, "delete", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/not under this connection's prefixes.*nothing was sent/) });
+    expect(await adapter.forceRelease(outside, "delete", signal)).toMatchObject({
+      status: "refused",
+      reason: expect.stringMatching(/not under this connection's prefixes.*nothing was sent/),
+    });
     expect(await adapter.forceRelease(outside, "destroy-session", signal)).toMatchObject({ status: "refused" });
     const sem = aimed("locks/sem/.lock", "consul.semaphore", { t: "sem", mi: 1, lim: 2, hs: JSON.stringify([["config/db", sid, before!.ModifyIndex]]) });
-    expect(await adapter.forceRelease(sem, "destroy-session", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/contender key "config\/db" is not in the semaphore's directory/) });
+    expect(await adapter.forceRelease(sem, "destroy-session", signal)).toMatchObject({
+      status: "refused",
+      reason: expect.stringMatching(/contender key "config\/db" is not in the semaphore's directory/),
+    });
     const dots = aimed("locks/a", "consul.lock", { t: "kv", mi: 1, li: 1, s: "../../agent/self" });
-    expect(await adapter.forceRelease(dots, "destroy-session", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/not a Consul session id/) });
+    expect(await adapter.forceRelease(dots, "destroy-session", signal)).toMatchObject({
+      status: "refused",
+      reason: expect.stringMatching(/not a Consul session id/),
+    });
     const after = await rawEntry(consul, "config/db");
     expect(after).toMatchObject({ Session: sid, ModifyIndex: before!.ModifyIndex });
     expect(proxy.sent()).not.toMatch(/session\/destroy|\/v1\/txn|config\/db/);

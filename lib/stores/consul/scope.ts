@@ -32,7 +32,8 @@ export class ConsulScope {
     if (h.t === "kv" && !SESSION_ID.test(String(h.s))) return "fence: the session is not a Consul session id";
     if (h.t === "sem") {
       for (const [k, s] of evictees(h)) {
-        if (typeof k !== "string" || !this.covers(k) || dirOf(k) !== dirOf(fence.k)) return `fence: contender key ${JSON.stringify(String(k).slice(0, 200))} is not in the semaphore's directory`;
+        if (typeof k !== "string" || !this.covers(k) || dirOf(k) !== dirOf(fence.k))
+          return `fence: contender key ${JSON.stringify(String(k).slice(0, 200))} is not in the semaphore's directory`;
         if (!SESSION_ID.test(String(s))) return "fence: a holder session is not a Consul session id";
       }
     }

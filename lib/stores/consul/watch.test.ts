@@ -54,7 +54,20 @@ async function take(d: WatchDeps, n: number, timeoutMs = 5_000): Promise<StoreCh
 
 describe("changedKeys", () => {
   it("reports modified, added and deleted keys only", () => {
-    expect(changedKeys(new Map([["a", 1], ["b", 2], ["c", 3]]), new Map([["a", 1], ["b", 9], ["d", 4]])).sort()).toEqual(["b", "c", "d"]);
+    expect(
+      changedKeys(
+        new Map([
+          ["a", 1],
+          ["b", 2],
+          ["c", 3],
+        ]),
+        new Map([
+          ["a", 1],
+          ["b", 9],
+          ["d", 4],
+        ]),
+      ).sort(),
+    ).toEqual(["b", "c", "d"]);
   });
 });
 

@@ -58,9 +58,13 @@ describe("etcd adapter: reading", () => {
     try {
       const lock = js.lock("r3/js-lock").ttl(20);
       await lock.acquire();
-      const campaign = js.election("r3-web", 20).campaign("node-1").on("error", () => {});
+      const campaign = js
+        .election("r3-web", 20)
+        .campaign("node-1")
+        .on("error", () => {});
       await campaign.wait();
-      const post = (p: string, body: unknown) => fetch(new URL(p, ep), { method: "POST", body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, string>>);
+      const post = (p: string, body: unknown) =>
+        fetch(new URL(p, ep), { method: "POST", body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, string>>);
       const lease = (await post("/v3/lease/grant", { TTL: 30 })).ID;
       const got = await post("/v3/lock/lock", { name: Buffer.from("r3/api").toString("base64"), lease });
 
@@ -131,7 +135,7 @@ describe("etcd adapter: reading", () => {
     const js = await lockAt(ro, "r6/js");
     expect(ro.describeRelease(withFence(js), "delete").modes).toEqual([]);
     expect(await ro.forceRelease(withFence(js), "delete", signal)).toEqual({ status: "refused", reason: "this connection is read-only" });
-    expect((await t.s.raw.get("r6/js").exists())).toBe(true);
+    expect(await t.s.raw.get("r6/js").exists()).toBe(true);
     await lease.revoke();
   });
 });
@@ -146,7 +150,18 @@ describe("etcd adapter: user/password and TLS", () => {
       const { EtcdAdapter } = await import("./adapter");
       const { EtcdConnectionSchema } = await import("./config");
       const mk = (password: string) =>
-        new EtcdAdapter("a", EtcdConnectionSchema.parse({ id: "a", kind: "etcd", endpoints: [etcd.endpoint], prefixes: ["a1/"], username: "root", password, requestTimeoutMs: 2_000 }));
+        new EtcdAdapter(
+          "a",
+          EtcdConnectionSchema.parse({
+            id: "a",
+            kind: "etcd",
+            endpoints: [etcd.endpoint],
+            prefixes: ["a1/"],
+            username: "root",
+            password,
+            requestTimeoutMs: 2_000,
+          }),
+        );
       const good = mk("s3cret-root");
       const bad = mk("wrong");
       try {
@@ -172,10 +187,17 @@ describe("etcd adapter: user/password and TLS", () => {
       const { EtcdConnectionSchema } = await import("./config");
       const tls = etcd.tls!;
       const mk = (withCert: boolean) =>
-        new EtcdAdapter("c", EtcdConnectionSchema.parse({
-          id: "c", kind: "etcd", endpoints: [etcd.endpoint], prefixes: ["c1/"], requestTimeoutMs: 2_000,
-          tls: withCert ? { ca: tls.caFile, cert: tls.clientCertFile, key: tls.clientKeyFile } : { ca: tls.caFile },
-        }));
+        new EtcdAdapter(
+          "c",
+          EtcdConnectionSchema.parse({
+            id: "c",
+            kind: "etcd",
+            endpoints: [etcd.endpoint],
+            prefixes: ["c1/"],
+            requestTimeoutMs: 2_000,
+            tls: withCert ? { ca: tls.caFile, cert: tls.clientCertFile, key: tls.clientKeyFile } : { ca: tls.caFile },
+          }),
+        );
       const good = mk(true);
       const bad = mk(false);
       try {
@@ -197,7 +219,17 @@ describe("etcd adapter: user/password and TLS", () => {
       const { EtcdAdapter } = await import("./adapter");
       const { EtcdConnectionSchema } = await import("./config");
       const mk = (ca?: string) =>
-        new EtcdAdapter("t", EtcdConnectionSchema.parse({ id: "t", kind: "etcd", endpoints: [etcd.endpoint], prefixes: ["t1/"], tls: ca ? { ca } : undefined, requestTimeoutMs: 2_000 }));
+        new EtcdAdapter(
+          "t",
+          EtcdConnectionSchema.parse({
+            id: "t",
+            kind: "etcd",
+            endpoints: [etcd.endpoint],
+            prefixes: ["t1/"],
+            tls: ca ? { ca } : undefined,
+            requestTimeoutMs: 2_000,
+          }),
+        );
       const good = mk(etcd.tls!.caFile);
       const bad = mk();
       try {

@@ -15,7 +15,18 @@ import { releaseHolding } from "./force-release";
 import { watchPrefixes } from "./watch";
 import { describe as describePlan, type PlanContext } from "./release";
 import { clusterStatus, statusLine, type ClusterStatus } from "./status";
-import { applyLeases, applyLeasesInPlace, ChunkedDecoder, classify, decodeStructure, ETCD_FORMATS, leaseHex, parentOf, type EtcdEntry, type LeaseInfo } from "../../formats/etcd";
+import {
+  applyLeases,
+  applyLeasesInPlace,
+  ChunkedDecoder,
+  classify,
+  decodeStructure,
+  ETCD_FORMATS,
+  leaseHex,
+  parentOf,
+  type EtcdEntry,
+  type LeaseInfo,
+} from "../../formats/etcd";
 import { decodeFence } from "../../fence";
 import { EtcdScope } from "./scope";
 import { keyToBytes } from "../../keys";
@@ -91,9 +102,7 @@ export class EtcdAdapter implements StoreAdapter {
     const name = this.memberName(memberHex);
     if (!this.serializable) return `linearizable (via ${name})`;
     const noLeader = this.lastStatus?.leader === "0" && this.lastStatus.answeredBy === memberHex;
-    return noLeader
-      ? `serializable: ${name}'s local copy, and it has NO LEADER — may be stale`
-      : `serializable: ${name}'s local copy, may be stale`;
+    return noLeader ? `serializable: ${name}'s local copy, and it has NO LEADER — may be stale` : `serializable: ${name}'s local copy, may be stale`;
   }
 
   private memberName(memberHex: string): string {
@@ -130,7 +139,11 @@ export class EtcdAdapter implements StoreAdapter {
     const server = statusLine(status);
     if (!noLeader) return { status: "ok", message: "", server };
     if (!this.serializable) {
-      return { status: "unreachable", message: `cannot confirm: ${status.answeredByName} knows no leader, so no linearizable read (or release) is possible through it`, server };
+      return {
+        status: "unreachable",
+        message: `cannot confirm: ${status.answeredByName} knows no leader, so no linearizable read (or release) is possible through it`,
+        server,
+      };
     }
     return { status: "degraded", message: `${status.answeredByName} knows no leader: serializable reads may be stale`, server };
   }
@@ -325,7 +338,10 @@ export class EtcdAdapter implements StoreAdapter {
   // ---- the leases page ----------------------------------------------------------------------
 
   /** Every lease in the cluster with its TTLs and keys, and which of those keys are locks. */
-  async leases(signal: AbortSignal, limit = 1_000): Promise<{ total: number; leases: Array<LeaseInfo & { hex: string; lockKeys: string[]; keysElsewhere: number }>; error?: string }> {
+  async leases(
+    signal: AbortSignal,
+    limit = 1_000,
+  ): Promise<{ total: number; leases: Array<LeaseInfo & { hex: string; lockKeys: string[]; keysElsewhere: number }>; error?: string }> {
     const all = await this.client.leaseClient.leaseLeases({ deadline: Date.now() + this.cfg.requestTimeoutMs });
     const ids = all.leases.map((l) => String(l.ID));
     const res = await this.leaseMonitor.facts(new Set(ids.slice(0, limit)), true, signal);

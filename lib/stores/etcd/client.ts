@@ -29,13 +29,14 @@ export function createClient(cfg: EtcdConnectionConfig): Etcd3 {
   return new Etcd3({
     hosts: cfg.endpoints,
     auth: cfg.username ? { username: cfg.username, password: cfg.password ?? "" } : undefined,
-    credentials: tls?.ca || tls?.cert
-      ? {
-          rootCertificate: tls.ca ? readFileSync(tls.ca) : (undefined as unknown as Buffer),
-          privateKey: tls.key ? readFileSync(tls.key) : undefined,
-          certChain: tls.cert ? readFileSync(tls.cert) : undefined,
-        }
-      : undefined,
+    credentials:
+      tls?.ca || tls?.cert
+        ? {
+            rootCertificate: tls.ca ? readFileSync(tls.ca) : (undefined as unknown as Buffer),
+            privateKey: tls.key ? readFileSync(tls.key) : undefined,
+            certChain: tls.cert ? readFileSync(tls.cert) : undefined,
+          }
+        : undefined,
     grpcOptions,
     dialTimeout: Math.min(cfg.requestTimeoutMs, 5_000),
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + cfg.requestTimeoutMs }),

@@ -28,7 +28,14 @@ describe("etcd cluster: a member in the minority", () => {
   const adapter = (consistency: "linearizable" | "serializable") => {
     const a = new EtcdAdapter(
       `m-${consistency}`,
-      EtcdConnectionSchema.parse({ id: `m-${consistency}`, kind: "etcd", endpoints: [lonely.endpoint], prefixes: ["m/"], consistency, requestTimeoutMs: 1_500 }),
+      EtcdConnectionSchema.parse({
+        id: `m-${consistency}`,
+        kind: "etcd",
+        endpoints: [lonely.endpoint],
+        prefixes: ["m/"],
+        consistency,
+        requestTimeoutMs: 1_500,
+      }),
     );
     adapters.push(a);
     return a;
@@ -58,50 +65,60 @@ describe("etcd cluster: a member in the minority", () => {
     expect(snap.locks.map((l) => l.key)).toEqual(["m/job/"]);
   });
 
-  it("cut off from its peers: cannot confirm (stale snapshot kept, release refused); serializable reads are labelled stale; all fresh after the heal", { timeout: 60_000 }, async () => {
-    const lin = adapter("linearizable");
-    const ser = adapter("serializable");
-    const hub = new Hub("m", lin, new EventBus(), { healthIntervalMs: 300 });
-    const serHub = new Hub("ms", ser, new EventBus(), { healthIntervalMs: 300 });
-    hub.start();
-    serHub.start();
-    const others = cluster.members.filter((m) => m !== lonely);
-    try {
-      await until("the hubs' first snapshots", () => !!hub.get("m/job/") && !hub.statusEvent().stale && !!serHub.get("m/job/"));
-      const seen = hub.get("m/job/")!;
-      for (const m of others) m.pause();
+  it(
+    "cut off from its peers: cannot confirm (stale snapshot kept, release refused); serializable reads are labelled stale; all fresh after the heal",
+    { timeout: 60_000 },
+    async () => {
+      const lin = adapter("linearizable");
+      const ser = adapter("serializable");
+      const hub = new Hub("m", lin, new EventBus(), { healthIntervalMs: 300 });
+      const serHub = new Hub("ms", ser, new EventBus(), { healthIntervalMs: 300 });
+      hub.start();
+      serHub.start();
+      const others = cluster.members.filter((m) => m !== lonely);
       try {
-        await until("the member to lose its leader", async () => (await memberStatus(lonely)).leader === "0");
-        const h = await lin.health(signal);
-        expect(h).toMatchObject({ status: "unreachable", message: expect.stringMatching(/^cannot confirm: .* knows no leader/) });
-        expect(h.server).toMatch(/NO LEADER seen by /);
-        await expect(lin.snapshot(signal)).rejects.toThrow();
+        await until("the hubs' first snapshots", () => !!hub.get("m/job/") && !hub.statusEvent().stale && !!serHub.get("m/job/"));
+        const seen = hub.get("m/job/")!;
+        for (const m of others) m.pause();
+        try {
+          await until("the member to lose its leader", async () => (await memberStatus(lonely)).leader === "0");
+          const h = await lin.health(signal);
+          expect(h).toMatchObject({ status: "unreachable", message: expect.stringMatching(/^cannot confirm: .* knows no leader/) });
+          expect(h.server).toMatch(/NO LEADER seen by /);
+          await expect(lin.snapshot(signal)).rejects.toThrow();
 
-        // The hub notices through health: it keeps what it had, marked stale, and says why.
-        await until("the hub to mark the view stale", () => hub.statusEvent().stale && hub.statusEvent().status === "unreachable");
-        expect(hub.statusEvent().message).toMatch(/cannot confirm/);
+          // The hub notices through health: it keeps what it had, marked stale, and says why.
+          await until("the hub to mark the view stale", () => hub.statusEvent().stale && hub.statusEvent().status === "unreachable");
+          expect(hub.statusEvent().message).toMatch(/cannot confirm/);
+          expect(fenceOf(hub.get("m/job/")!)).toBe(fenceOf(seen));
+          expect(await lin.forceRelease(withFence(seen), "delete", signal)).toMatchObject({
+            status: "refused",
+            reason: expect.stringMatching(/cannot confirm/),
+          });
+          expect(await lin.forceRelease(withFence(seen), "revoke-lease", signal)).toMatchObject({
+            status: "refused",
+            reason: expect.stringMatching(/cannot confirm/),
+          });
+
+          // Serializable: the member's own copy still reads, re-listed and labelled as maybe stale; no release.
+          await until("the serializable view to say NO LEADER", () => /NO LEADER/.test(serHub.statusEvent().consistency));
+          expect(serHub.statusEvent().consistency).toMatch(/^serializable: .*NO LEADER — may be stale$/);
+          const s = serHub.get("m/job/")!;
+          expect(s.consistency).toMatch(/NO LEADER/);
+          expect(s.warnings).toContain("lease-ttl-unknown"); // LeaseTimeToLive needs the leader
+          expect(await ser.forceRelease(withFence(s), "delete", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/cannot confirm/) });
+        } finally {
+          for (const m of others) m.resume();
+        }
+        await until("fresh again after the heal", () => hub.statusEvent().status === "ok" && !hub.statusEvent().stale, 30_000);
+        await until("the serializable label without NO LEADER", () => !/NO LEADER/.test(serHub.statusEvent().consistency), 30_000);
         expect(fenceOf(hub.get("m/job/")!)).toBe(fenceOf(seen));
-        expect(await lin.forceRelease(withFence(seen), "delete", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/cannot confirm/) });
-        expect(await lin.forceRelease(withFence(seen), "revoke-lease", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/cannot confirm/) });
-
-        // Serializable: the member's own copy still reads, re-listed and labelled as maybe stale; no release.
-        await until("the serializable view to say NO LEADER", () => /NO LEADER/.test(serHub.statusEvent().consistency));
-        expect(serHub.statusEvent().consistency).toMatch(/^serializable: .*NO LEADER — may be stale$/);
-        const s = serHub.get("m/job/")!;
-        expect(s.consistency).toMatch(/NO LEADER/);
-        expect(s.warnings).toContain("lease-ttl-unknown"); // LeaseTimeToLive needs the leader
-        expect(await ser.forceRelease(withFence(s), "delete", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/cannot confirm/) });
+        expect(await etcdctl(leader.endpoint, ["get", "m/job/", "--prefix", "--keys-only"])).toContain("m/job/");
+        expect(holder.running()).toBe(true);
       } finally {
-        for (const m of others) m.resume();
+        await hub.stop();
+        await serHub.stop();
       }
-      await until("fresh again after the heal", () => hub.statusEvent().status === "ok" && !hub.statusEvent().stale, 30_000);
-      await until("the serializable label without NO LEADER", () => !/NO LEADER/.test(serHub.statusEvent().consistency), 30_000);
-      expect(fenceOf(hub.get("m/job/")!)).toBe(fenceOf(seen));
-      expect(await etcdctl(leader.endpoint, ["get", "m/job/", "--prefix", "--keys-only"])).toContain("m/job/");
-      expect(holder.running()).toBe(true);
-    } finally {
-      await hub.stop();
-      await serHub.stop();
-    }
-  });
+    },
+  );
 });

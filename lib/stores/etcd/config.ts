@@ -40,7 +40,12 @@ export const EtcdConnectionSchema = z
     /** A prefix with more keys than this is not read at all (a problem says so). */
     maxKeysPerPrefix: z.number().int().min(1).max(10_000_000).default(1_000_000),
     /** Largest reply LockDeck accepts; a page over it is re-read keys-only, then value by value. */
-    maxReplyBytes: z.number().int().min(64 * 1024).max(512 * 1024 * 1024).default(16 * 1024 * 1024),
+    maxReplyBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(512 * 1024 * 1024)
+      .default(16 * 1024 * 1024),
     /** Deadline of every unary call (reads, lease TTLs, txn, revoke). */
     requestTimeoutMs: z.number().int().min(200).max(120_000).default(5_000),
     /** While live, how often the holders' lease TTLs are re-read to spot a lease nobody renews. */

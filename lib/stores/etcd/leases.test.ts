@@ -15,7 +15,16 @@ describe("LeaseTracker", () => {
 
   it("does not flag a lease that is renewed every TTL/3 (the TTL goes back up)", () => {
     const t = new LeaseTracker();
-    const reads = [[9, 0], [8, 1_000], [7, 2_000], [9, 3_400], [8, 4_400], [7, 5_400], [9, 6_800], [8, 7_800]];
+    const reads = [
+      [9, 0],
+      [8, 1_000],
+      [7, 2_000],
+      [9, 3_400],
+      [8, 4_400],
+      [7, 5_400],
+      [9, 6_800],
+      [8, 7_800],
+    ];
     for (const [ttl, at] of reads) expect(t.observe("1", ttl, 10, at)).toBe(false);
   });
 

@@ -86,7 +86,12 @@ export class LeaseBatch {
       out.calls++;
       try {
         const r = await this.client.leaseClient.leaseTimeToLive({ ID: id, keys: this.o.keys }, { deadline: Date.now() + this.o.timeoutMs });
-        out.leases.set(id, { id, ttlSec: Number(r.TTL), grantedSec: Number(r.grantedTTL), ...(this.o.keys && { keys: (r.keys ?? []).map((k) => keyFromBytes(k)) }) });
+        out.leases.set(id, {
+          id,
+          ttlSec: Number(r.TTL),
+          grantedSec: Number(r.grantedTTL),
+          ...(this.o.keys && { keys: (r.keys ?? []).map((k) => keyFromBytes(k)) }),
+        });
       } catch (err) {
         out.error ??= (err as Error).message;
       }

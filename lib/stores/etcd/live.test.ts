@@ -24,77 +24,85 @@ const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs 
 describe("etcd live feed", () => {
   const t = etcdSuite();
 
-  it("follows changes live, resumes a cut watch from its revision, re-lists after compaction, and ends equal to a fresh read", { timeout: 60_000 }, async () => {
-    const ep = t.s.etcd.endpoint;
-    const proxy = await startFaultProxy(t.s.etcd.clientPort);
-    const a = t.adapter({ prefixes: ["w/"], leaseCheckMs: 600_000 }, [proxy.endpoint]);
-    // Health checks off: this test is about the feed's own resume, not the hub's re-list on recovery.
-    const hub = new Hub("e1", a, new EventBus(), { healthIntervalMs: 600_000 });
-    hub.start();
-    try {
-      await until("the hub to go live", () => hub.statusEvent().mode === "live");
-      const one = t.track(etcdctlLock(ep, "w/one", 10));
-      await until("w/one to appear live", () => !!hub.get("w/one/"));
-      const snapshots = a.stats.snapshots;
-
-      // Cut the console off; the store changes meanwhile.
-      proxy.cut();
-      await interrupt(one);
-      const two = t.track(etcdctlLock(ep, "w/two", 10));
-      await lineMatching(two, /^w\/two\//);
-      proxy.restore();
-      await until("the missed release and acquire to arrive", () => !hub.get("w/one/") && !!hub.get("w/two/"));
-      expect(a.stats.snapshots).toBe(snapshots); // resumed from the revision, no re-list
-
-      // Cut again, and compact past the watch's revision while it is away.
-      proxy.cut();
-      await interrupt(two);
-      const three = t.track(etcdctlLock(ep, "w/three", 10));
-      await lineMatching(three, /^w\/three\//);
-      const head = (await t.s.raw.kv.range({ key: Buffer.from("w/") })).header.revision;
-      await t.s.raw.kv.compact({ revision: head, physical: true });
-      proxy.restore();
-      await until("a re-list after compaction", () => a.stats.snapshots > snapshots && !hub.get("w/two/") && !!hub.get("w/three/"));
-
-      // Still live after the re-list: a new lock shows up without another snapshot.
-      const afterResync = a.stats.snapshots;
-      t.track(etcdctlLock(ep, "w/four", 10));
-      await until("w/four to appear live", () => !!hub.get("w/four/"));
-      expect(a.stats.snapshots).toBe(afterResync);
-
-      const fresh = await t.adapter({ prefixes: ["w/"] }).snapshot(signal);
-      const view = (ls: Iterable<LockRecord>) => [...ls].map((l) => [l.key, fenceOf(l)]).sort();
-      expect(view(hub.all())).toEqual(view(fresh.locks));
-    } finally {
-      await hub.stop();
-      await proxy.close();
-    }
-  });
-
-  it("flags a holder that stops renewing as not-renewed (stale) while its lease still runs, and clears it when renewals resume", { timeout: 40_000 }, async () => {
-    const ep = t.s.etcd.endpoint;
-    const a = t.adapter({ prefixes: ["n/"], leaseCheckMs: 300 });
-    const hub = new Hub("e1", a, new EventBus(), { healthIntervalMs: 600_000 });
-    hub.start();
-    const holder = t.track(etcdctlLock(ep, "n/job", 9));
-    try {
-      await lineMatching(holder, /^n\/job\//);
-      await until("the lock live", () => !!hub.get("n/job/") && hub.statusEvent().mode === "live");
-      process.kill(holder.pid, "SIGSTOP"); // its keep-alives stop; the lease keeps counting down
+  it(
+    "follows changes live, resumes a cut watch from its revision, re-lists after compaction, and ends equal to a fresh read",
+    { timeout: 60_000 },
+    async () => {
+      const ep = t.s.etcd.endpoint;
+      const proxy = await startFaultProxy(t.s.etcd.clientPort);
+      const a = t.adapter({ prefixes: ["w/"], leaseCheckMs: 600_000 }, [proxy.endpoint]);
+      // Health checks off: this test is about the feed's own resume, not the hub's re-list on recovery.
+      const hub = new Hub("e1", a, new EventBus(), { healthIntervalMs: 600_000 });
+      hub.start();
       try {
-        await until("not-renewed", () => !!hub.get("n/job/")?.warnings.includes("not-renewed"), 9_000);
-        const l = hub.get("n/job/")!;
-        expect(lockStatus(l)).toBe("stale");
-        const ttl = (await a.ttls(["n/job/"], signal)).get("n/job/")!;
-        expect(ttl).toBeGreaterThan(0); // flagged before the lease ran out
+        await until("the hub to go live", () => hub.statusEvent().mode === "live");
+        const one = t.track(etcdctlLock(ep, "w/one", 10));
+        await until("w/one to appear live", () => !!hub.get("w/one/"));
+        const snapshots = a.stats.snapshots;
+
+        // Cut the console off; the store changes meanwhile.
+        proxy.cut();
+        await interrupt(one);
+        const two = t.track(etcdctlLock(ep, "w/two", 10));
+        await lineMatching(two, /^w\/two\//);
+        proxy.restore();
+        await until("the missed release and acquire to arrive", () => !hub.get("w/one/") && !!hub.get("w/two/"));
+        expect(a.stats.snapshots).toBe(snapshots); // resumed from the revision, no re-list
+
+        // Cut again, and compact past the watch's revision while it is away.
+        proxy.cut();
+        await interrupt(two);
+        const three = t.track(etcdctlLock(ep, "w/three", 10));
+        await lineMatching(three, /^w\/three\//);
+        const head = (await t.s.raw.kv.range({ key: Buffer.from("w/") })).header.revision;
+        await t.s.raw.kv.compact({ revision: head, physical: true });
+        proxy.restore();
+        await until("a re-list after compaction", () => a.stats.snapshots > snapshots && !hub.get("w/two/") && !!hub.get("w/three/"));
+
+        // Still live after the re-list: a new lock shows up without another snapshot.
+        const afterResync = a.stats.snapshots;
+        t.track(etcdctlLock(ep, "w/four", 10));
+        await until("w/four to appear live", () => !!hub.get("w/four/"));
+        expect(a.stats.snapshots).toBe(afterResync);
+
+        const fresh = await t.adapter({ prefixes: ["w/"] }).snapshot(signal);
+        const view = (ls: Iterable<LockRecord>) => [...ls].map((l) => [l.key, fenceOf(l)]).sort();
+        expect(view(hub.all())).toEqual(view(fresh.locks));
       } finally {
-        process.kill(holder.pid, "SIGCONT");
+        await hub.stop();
+        await proxy.close();
       }
-      await until("renewed again", () => hub.get("n/job/")?.warnings.includes("not-renewed") === false, 10_000);
-    } finally {
-      await hub.stop();
-    }
-  });
+    },
+  );
+
+  it(
+    "flags a holder that stops renewing as not-renewed (stale) while its lease still runs, and clears it when renewals resume",
+    { timeout: 40_000 },
+    async () => {
+      const ep = t.s.etcd.endpoint;
+      const a = t.adapter({ prefixes: ["n/"], leaseCheckMs: 300 });
+      const hub = new Hub("e1", a, new EventBus(), { healthIntervalMs: 600_000 });
+      hub.start();
+      const holder = t.track(etcdctlLock(ep, "n/job", 9));
+      try {
+        await lineMatching(holder, /^n\/job\//);
+        await until("the lock live", () => !!hub.get("n/job/") && hub.statusEvent().mode === "live");
+        process.kill(holder.pid, "SIGSTOP"); // its keep-alives stop; the lease keeps counting down
+        try {
+          await until("not-renewed", () => !!hub.get("n/job/")?.warnings.includes("not-renewed"), 9_000);
+          const l = hub.get("n/job/")!;
+          expect(lockStatus(l)).toBe("stale");
+          const ttl = (await a.ttls(["n/job/"], signal)).get("n/job/")!;
+          expect(ttl).toBeGreaterThan(0); // flagged before the lease ran out
+        } finally {
+          process.kill(holder.pid, "SIGCONT");
+        }
+        await until("renewed again", () => hub.get("n/job/")?.warnings.includes("not-renewed") === false, 10_000);
+      } finally {
+        await hub.stop();
+      }
+    },
+  );
 });
 
 describe("etcd down", () => {
@@ -108,7 +116,10 @@ describe("etcd down", () => {
       await lease.put(`d/job/${id}`).value(""); // the Mutex layout, on a long lease
       const { EtcdAdapter } = await import("./adapter");
       const { EtcdConnectionSchema } = await import("./config");
-      const a = new EtcdAdapter("d", EtcdConnectionSchema.parse({ id: "d", kind: "etcd", endpoints: [etcd.endpoint], prefixes: ["d/"], requestTimeoutMs: 1_000 }));
+      const a = new EtcdAdapter(
+        "d",
+        EtcdConnectionSchema.parse({ id: "d", kind: "etcd", endpoints: [etcd.endpoint], prefixes: ["d/"], requestTimeoutMs: 1_000 }),
+      );
       t.adapters.push(a);
       const hub = new Hub("d", a, new EventBus(), { healthIntervalMs: 300 });
       hub.start();
@@ -123,7 +134,7 @@ describe("etcd down", () => {
         expect(out).toMatchObject({ status: "refused", reason: expect.stringMatching(/cannot confirm.*nothing was sent/) });
         await etcd.restart();
         await until("fresh again", () => hub.statusEvent().status === "ok" && !hub.statusEvent().stale && !!hub.get("d/job/"), 20_000);
-        expect((await raw.get(`d/job/${id}`).exists())).toBe(true);
+        expect(await raw.get(`d/job/${id}`).exists()).toBe(true);
       } finally {
         await hub.stop();
       }

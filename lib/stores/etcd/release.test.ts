@@ -101,7 +101,7 @@ describe("etcd force-release", () => {
     await holder.waitForLine("SESSION-LOST", 15_000);
     for (const k of keys) expect((await t.s.raw.kv.range({ key: Buffer.from(k) })).kvs).toEqual([]);
     await waiter.waitForLine("READY", 15_000);
-    expect(decodeFence(fenceOf((await lockAt(a, "g3/orders/")))).h.l).not.toBe(decodeFence(fenceOf(seen)).h.l);
+    expect(decodeFence(fenceOf(await lockAt(a, "g3/orders/"))).h.l).not.toBe(decodeFence(fenceOf(seen)).h.l);
   });
 
   it("the guarded txn itself (without LockDeck's re-read in front) deletes only the exact revision seen", async () => {
@@ -132,6 +132,6 @@ describe("etcd force-release", () => {
     await holder.waitForLine("READY", 20_000);
     const seen = await lockAt(a, "g4/job/");
     expect(await a.forceRelease(withFence(seen), "destroy-session", signal)).toMatchObject({ status: "refused" });
-    expect(fenceOf((await lockAt(a, "g4/job/")))).toBe(fenceOf(seen));
+    expect(fenceOf(await lockAt(a, "g4/job/"))).toBe(fenceOf(seen));
   });
 });

@@ -59,16 +59,7 @@ function etcdctlPrefix(c: PlanContext): string {
 /** etcdctl txn reads compares, a blank line, success ops, a blank line, failure ops. */
 export function txnCommand(c: PlanContext, h: KvHolding): string {
   const q = JSON.stringify(h.k);
-  return [
-    `${etcdctlPrefix(c)} txn <<'EOF'`,
-    `create(${q}) = "${h.cr}"`,
-    `mod(${q}) = "${h.mr}"`,
-    "",
-    `del ${q}`,
-    "",
-    "",
-    "EOF",
-  ].join("\n");
+  return [`${etcdctlPrefix(c)} txn <<'EOF'`, `create(${q}) = "${h.cr}"`, `mod(${q}) = "${h.mr}"`, "", `del ${q}`, "", "", "EOF"].join("\n");
 }
 
 export function revokeCommand(c: PlanContext, leaseDecimal: string): string {

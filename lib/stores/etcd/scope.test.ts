@@ -10,8 +10,20 @@ import type { LockView } from "../../model";
 
 function aimed(key: string, format: string, h: Record<string, string | number | null>): LockView {
   return {
-    connection: "e1", key, name: key, format, kind: "mutex", state: "held", holders: [], waiters: [],
-    ttlMs: null, ttlSource: "lease", fence: encodeFence("e1", key, format, h), observedAt: "", consistency: "", warnings: [],
+    connection: "e1",
+    key,
+    name: key,
+    format,
+    kind: "mutex",
+    state: "held",
+    holders: [],
+    waiters: [],
+    ttlMs: null,
+    ttlSource: "lease",
+    fence: encodeFence("e1", key, format, h),
+    observedAt: "",
+    consistency: "",
+    warnings: [],
   };
 }
 
@@ -21,7 +33,10 @@ describe("etcd scope", () => {
   it("a read by key outside the prefixes reaches nothing; keys are bytes, so '..' is no way out", async () => {
     await t.s.raw.put("secret/db-password").value("hunter2");
     const a = t.adapter({ prefixes: ["locks/"] });
-    expect(a.keyProblem("secret/db-password")).toMatchObject({ code: "out_of_scope", message: expect.stringMatching(/^key: "secret\/db-password" is not under/) });
+    expect(a.keyProblem("secret/db-password")).toMatchObject({
+      code: "out_of_scope",
+      message: expect.stringMatching(/^key: "secret\/db-password" is not under/),
+    });
     expect(a.keyProblem("locks/../secret/db-password")).toBeNull(); // a literal key under locks/
     const before = a.stats.ranges;
     const { locks } = await a.reread(["secret/db-password", "secret/"], signal);
@@ -40,12 +55,24 @@ describe("etcd scope", () => {
     const secret = await t.s.raw.get("secret/db-password").exec();
     const rev = secret.kvs[0];
     const outside = aimed("secret/", "etcd.mutex", { t: "kv", k: "secret/db-password", cr: String(rev.create_revision), mr: String(rev.mod_revision), l: "0" });
-    expect(await a.forceRelease(outside, "delete", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/not under this connection's prefixes.*nothing was sent/) });
-    const reaimed = aimed("locks/job/", "etcd.mutex", { t: "kv", k: "secret/db-password", cr: String(rev.create_revision), mr: String(rev.mod_revision), l: "0" });
-    expect(await a.forceRelease(reaimed, "delete", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/holder key "secret\/db-password" is not part of the lock locks\/job\//) });
+    expect(await a.forceRelease(outside, "delete", signal)).toMatchObject({
+      status: "refused",
+      reason: expect.stringMatching(/not under this connection's prefixes.*nothing was sent/),
+    });
+    const reaimed = aimed("locks/job/", "etcd.mutex", {
+      t: "kv",
+      k: "secret/db-password",
+      cr: String(rev.create_revision),
+      mr: String(rev.mod_revision),
+      l: "0",
+    });
+    expect(await a.forceRelease(reaimed, "delete", signal)).toMatchObject({
+      status: "refused",
+      reason: expect.stringMatching(/holder key "secret\/db-password" is not part of the lock locks\/job\//),
+    });
     expect(await a.forceRelease(reaimed, "revoke-lease", signal)).toMatchObject({ status: "refused" });
     expect(await t.s.raw.get("secret/db-password").string()).toBe("hunter2");
-    expect(fenceOf((await lockAt(a, "locks/job/")))).toBe(fenceOf(seen));
+    expect(fenceOf(await lockAt(a, "locks/job/"))).toBe(fenceOf(seen));
     await lease.revoke();
   });
 

@@ -39,12 +39,7 @@ export class WatchRefused extends Error {
 
 type Stream = Awaited<ReturnType<Etcd3["watchClient"]["watch"]>>;
 
-export async function* watchPrefixes(
-  client: Etcd3,
-  prefixes: string[],
-  hooks: WatchHooks,
-  signal: AbortSignal,
-): AsyncGenerator<StoreChange> {
+export async function* watchPrefixes(client: Etcd3, prefixes: string[], hooks: WatchHooks, signal: AbortSignal): AsyncGenerator<StoreChange> {
   const feed = new ChangeFeed(COALESCE_MS);
   const openCount = { open: 0 };
   const setOpen = (delta: number) => {

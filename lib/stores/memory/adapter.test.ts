@@ -48,7 +48,15 @@ describe("MemoryAdapter", () => {
         },
       ],
       waiters: [
-        { id: "w1", position: 1, since: iso(T0 + 1_000), sinceSource: "store", deadline: iso(T0 + 61_000), owner: "payout-worker-2 pid 77", ownerKey: "owner:payout-worker-2 pid 77" },
+        {
+          id: "w1",
+          position: 1,
+          since: iso(T0 + 1_000),
+          sinceSource: "store",
+          deadline: iso(T0 + 61_000),
+          owner: "payout-worker-2 pid 77",
+          ownerKey: "owner:payout-worker-2 pid 77",
+        },
         { id: "w2", position: 2, since: iso(T0 + 2_000), sinceSource: "store", owner: "payout-worker-3 pid 78", ownerKey: "owner:payout-worker-3 pid 78" },
       ],
       ttlMs: 25_000,
@@ -164,8 +172,7 @@ describe("MemoryAdapter", () => {
     const { store, adapter, find } = setup();
     store.acquire("l", { owner: "o", ttlMs: 1_000 });
     const seen = withFence((await find("l"))!);
-    const refused = async (lock: LockView, mode: "delete" | "revoke-lease" = "delete") =>
-      (await adapter.forceRelease(lock, mode, signal())).status;
+    const refused = async (lock: LockView, mode: "delete" | "revoke-lease" = "delete") => (await adapter.forceRelease(lock, mode, signal())).status;
     expect(await refused(seen, "revoke-lease")).toBe("refused");
     expect(await refused({ ...seen, fence: encodeFence("other", "l", "memory.mutex", { holder: "x", token: 1 }) })).toBe("refused");
     expect(await refused({ ...seen, key: "m" })).toBe("refused");

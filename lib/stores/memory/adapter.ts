@@ -3,18 +3,7 @@
 // adapter never starts or stops it; close() only ends the watches this adapter handed out.
 
 import { releaseTarget } from "../release-target";
-import type {
-  Health,
-  LockRecord,
-  LockView,
-  LockSnapshot,
-  Problem,
-  ReleaseMode,
-  ReleaseOutcome,
-  ReleasePlan,
-  StoreAdapter,
-  StoreChange,
-} from "../../model";
+import type { Health, LockRecord, LockView, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
 import { lockRecordFromView, lockTtlMs, MEMORY_CONSISTENCY } from "./record";
 import type { MemoryLockStore } from "./store";
 

@@ -81,9 +81,7 @@ describe("MemoryLockStore", () => {
 
     clock.advance(2_500); // a expired at +1000, b at +2000; nobody looked
     const view = store.lock("l")!;
-    expect(view.holdings).toEqual([
-      expect.objectContaining({ holderId: "c", acquiredAt: T0 + 2_000, expiresAt: T0 + 7_000, fencingToken: 3 }),
-    ]);
+    expect(view.holdings).toEqual([expect.objectContaining({ holderId: "c", acquiredAt: T0 + 2_000, expiresAt: T0 + 7_000, fencingToken: 3 })]);
     expect(await soon(b.granted)).toMatchObject({ holderId: "b", acquiredAt: T0 + 1_000, fencingToken: 2 });
     expect((await soon(c.granted))?.holderId).toBe("c");
     expect(events).toEqual([["l"]]);

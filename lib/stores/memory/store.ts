@@ -268,9 +268,7 @@ export class MemoryLockStore {
   private remove(name: string, holderId: string, fencingToken: number | null, now: number): ReleaseIfResult {
     const entry = this.entries.get(name);
     if (!entry || entry.holdings.length === 0) return "gone";
-    const index = entry.holdings.findIndex(
-      (h) => h.holderId === holderId && (fencingToken === null || h.fencingToken === fencingToken),
-    );
+    const index = entry.holdings.findIndex((h) => h.holderId === holderId && (fencingToken === null || h.fencingToken === fencingToken));
     if (index < 0) return "changed";
     entry.holdings.splice(index, 1);
     this.changed.add(name);

@@ -213,10 +213,10 @@ describe("primary + replica", () => {
     const adapter = adapterFor(primary.url, { replicaUrl: replica.url, consistency: "replica", waitReplicas: 1 });
     try {
       let seen: LockRecord | undefined;
-      await waitFor(
-        async () => (seen = (await adapter.snapshot(signal)).locks.find((l) => l.key === "lock:replicated")) !== undefined,
-        { timeoutMs: 5_000, what: "replica has the key" },
-      );
+      await waitFor(async () => (seen = (await adapter.snapshot(signal)).locks.find((l) => l.key === "lock:replicated")) !== undefined, {
+        timeoutMs: 5_000,
+        what: "replica has the key",
+      });
       expect(seen!.consistency).toMatch(/^replica/);
       const out = await adapter.forceRelease(withFence(seen!), "delete", signal);
       expect(out).toEqual({ status: "released", detail: "acknowledged by 1 of 1 replicas within 1 s" });

@@ -74,9 +74,7 @@ export class RedisAdapter implements StoreAdapter {
   }
 
   updateMode() {
-    return this.live && this.feed.name
-      ? { mode: "live" as const, feed: this.feed.name }
-      : { mode: "polling" as const, intervalMs: this.cfg.pollIntervalMs };
+    return this.live && this.feed.name ? { mode: "live" as const, feed: this.feed.name } : { mode: "polling" as const, intervalMs: this.cfg.pollIntervalMs };
   }
 
   get consistency(): string {
@@ -207,9 +205,7 @@ export class RedisAdapter implements StoreAdapter {
     let answer: number;
     try {
       answer =
-        call.script === "string"
-          ? await this.primary.lockdeckReleaseString(key, ...call.args)
-          : await this.primary.lockdeckReleaseHash(key, ...call.args);
+        call.script === "string" ? await this.primary.lockdeckReleaseString(key, ...call.args) : await this.primary.lockdeckReleaseHash(key, ...call.args);
     } catch (err) {
       if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${(err as Error).message}` };
       // The ACL said no before the script ran: nothing happened.
@@ -335,12 +331,7 @@ function bySlot(client: RedisClient, keys: string[]): Array<{ client: RedisClien
 
 async function ready(client: RedisClient, signal: AbortSignal): Promise<void> {
   if (client.status === "ready") return;
-  await withTimeout(
-    new Promise<void>((resolve) => client.once("ready", () => resolve())),
-    CONNECT_TIMEOUT_MS,
-    signal,
-    `not connected (${client.status})`,
-  );
+  await withTimeout(new Promise<void>((resolve) => client.once("ready", () => resolve())), CONNECT_TIMEOUT_MS, signal, `not connected (${client.status})`);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, signal: AbortSignal, what = "timed out"): Promise<T> {

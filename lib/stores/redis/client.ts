@@ -92,7 +92,8 @@ export function createReplica(cfg: RedisConnectionConfig): Redis | null {
 export function createSubscriber(cfg: RedisConnectionConfig, node: Redis, tracking = false): Redis {
   const feed = tracking ? ({ protocol: 2, autoResubscribe: false } as const) : {};
   // The master moves with a failover: follow it through the sentinels, not a fixed address.
-  if (cfg.topology === "sentinel") return new Redis({ ...baseOptions(cfg), ...sentinelOptions(cfg), commandTimeout: undefined, enableOfflineQueue: true, ...feed });
+  if (cfg.topology === "sentinel")
+    return new Redis({ ...baseOptions(cfg), ...sentinelOptions(cfg), commandTimeout: undefined, enableOfflineQueue: true, ...feed });
   const o = node.options;
   // PSUBSCRIBE is sent before the socket is up, and must be re-sent on reconnect: keep the queue.
   return new Redis({ ...baseOptions(cfg), host: o.host, port: o.port, db: o.db, commandTimeout: undefined, enableOfflineQueue: true, ...feed });

@@ -31,14 +31,20 @@ export const RedisConnectionSchema = z
      */
     topology: z.enum(["standalone", "cluster", "sentinel"]).default("standalone"),
     /** Sentinel: "host:port" of each sentinel (at least one). */
-    sentinels: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, "host:port")).min(1).optional(),
+    sentinels: z
+      .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, "host:port"))
+      .min(1)
+      .optional(),
     /** Sentinel: the master's name in the sentinels' configuration. */
     masterName: z.string().min(1).optional(),
     /** Sentinel: credentials for the sentinels themselves (the data nodes use username/password). */
     sentinelUsername: z.string().optional(),
     sentinelPassword: z.string().optional(),
     /** A replica to read from when consistency is "replica" (standalone only). */
-    replicaUrl: z.string().regex(/^rediss?:\/\//).optional(),
+    replicaUrl: z
+      .string()
+      .regex(/^rediss?:\/\//)
+      .optional(),
     username: z.string().optional(),
     password: z.string().optional(),
     tls: Tls.optional(),
@@ -51,7 +57,12 @@ export const RedisConnectionSchema = z
     notifications: z.enum(["use", "enable", "off"]).default("use"),
     pollIntervalMs: z.number().int().min(500).max(600_000).default(5_000),
     /** Values are read up to this many bytes; longer ones are marked truncated. */
-    valueCapBytes: z.number().int().min(64).max(16 * 1024 * 1024).default(64 * 1024),
+    valueCapBytes: z
+      .number()
+      .int()
+      .min(64)
+      .max(16 * 1024 * 1024)
+      .default(64 * 1024),
     commandTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     readOnly: z.boolean().default(false),
     /** Demo only: run the workload generator against this Redis (npm run demo -- --target). */
@@ -74,7 +85,8 @@ export function redisConsistencyOptions(c: RedisConnectionConfig) {
     opts.push({
       value: "replica",
       label: "Replica (may lag)",
-      description: "Read from the replica to spare the primary. Replication is asynchronous, so a lock can show held after it was released, or the reverse. Releases still go to the primary.",
+      description:
+        "Read from the replica to spare the primary. Replication is asynchronous, so a lock can show held after it was released, or the reverse. Releases still go to the primary.",
     });
   }
   return opts;

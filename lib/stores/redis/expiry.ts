@@ -56,8 +56,7 @@ export class ExpiryClock {
   }
 
   private add(key: string, due: number, now: number): void {
-    const bucket =
-      due - now > this.fineHorizonMs ? Math.floor(due / this.coarseMs) * this.coarseMs : Math.ceil(due / this.resolutionMs) * this.resolutionMs;
+    const bucket = due - now > this.fineHorizonMs ? Math.floor(due / this.coarseMs) * this.coarseMs : Math.ceil(due / this.resolutionMs) * this.resolutionMs;
     const b = this.buckets.get(bucket);
     if (b) {
       b.keys.push(key);
@@ -106,7 +105,7 @@ export class ExpiryClock {
   private push(x: number): void {
     const h = this.heap;
     h.push(x);
-    for (let i = h.length - 1; i > 0; ) {
+    for (let i = h.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (h[p] <= h[i]) break;
       [h[p], h[i]] = [h[i], h[p]];
@@ -120,7 +119,7 @@ export class ExpiryClock {
     const last = h.pop();
     if (h.length && last !== undefined) {
       h[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;

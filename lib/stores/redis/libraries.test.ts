@@ -10,13 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import Redis from "ioredis";
 import { startRedis, type RedisServer } from "../../../scripts/servers/redis";
 import { waitFor } from "../../../scripts/servers/process";
-import {
-  prepareRedisson,
-  prepareRedsync,
-  preparePythonRedisLock,
-  startHold,
-  type HoldProcess,
-} from "../../../scripts/capture/hold";
+import { prepareRedisson, prepareRedsync, preparePythonRedisLock, startHold, type HoldProcess } from "../../../scripts/capture/hold";
 import type { LockRecord } from "../../model";
 import { RedisAdapter } from "./adapter";
 import { withFence } from "../../fence";
@@ -168,7 +162,11 @@ describe("Redisson 3.52.0 (real client in a JVM)", () => {
     const rec = await lockAt(s.adapter, name);
     expect(rec).toMatchObject({ format: "redisson.rwlock", library: "Redisson", kind: "rwlock", state: "held" });
     expect(rec.holders).toHaveLength(2);
-    expect(rec.holders.map((h) => h.id).sort()).toEqual(Object.keys(fields).filter((f) => f !== "mode").sort());
+    expect(rec.holders.map((h) => h.id).sort()).toEqual(
+      Object.keys(fields)
+        .filter((f) => f !== "mode")
+        .sort(),
+    );
     for (const h of rec.holders) {
       expect(h.id).toMatch(HOLDER_ID);
       expect(h.reentrancy).toBe(1);
@@ -177,9 +175,7 @@ describe("Redisson 3.52.0 (real client in a JVM)", () => {
     expect(rec.ttlMs).toBeGreaterThan(0);
     expect(rec.ttlMs).toBeLessThanOrEqual(30_000);
     // One {name}:<uuid>:<tid>:rwlock_timeout:1 per reader belongs to the lock.
-    expect(rec.relatedKeys?.filter((k) => k.includes(":rwlock_timeout:")).sort()).toEqual(
-      rec.holders.map((h) => `{${name}}:${h.id}:rwlock_timeout:1`).sort(),
-    );
+    expect(rec.relatedKeys?.filter((k) => k.includes(":rwlock_timeout:")).sort()).toEqual(rec.holders.map((h) => `{${name}}:${h.id}:rwlock_timeout:1`).sort());
   });
 
   it("ReadWriteLock, write: one writer holder", async () => {

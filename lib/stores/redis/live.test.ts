@@ -76,10 +76,16 @@ describe("live feed on a default redis-server (no keyspace events)", () => {
 
       const wrote = Date.now();
       await redis.set("orders:lock:new", "tok-new-0123456789", "PX", 600);
-      await waitFor(async () => events.some((e) => e.type === "upsert" && e.data.lock.key === "orders:lock:new"), { timeoutMs: 5_000, what: "the new lock's upsert" });
+      await waitFor(async () => events.some((e) => e.type === "upsert" && e.data.lock.key === "orders:lock:new"), {
+        timeoutMs: 5_000,
+        what: "the new lock's upsert",
+      });
       const upsertAt = events.find((e) => e.type === "upsert" && e.data.lock.key === "orders:lock:new")!.at;
       expect(upsertAt - wrote).toBeLessThan(1_000);
-      await waitFor(async () => events.some((e) => e.type === "remove" && e.data.key === "orders:lock:new"), { timeoutMs: 10_000, what: "the expiry's remove" });
+      await waitFor(async () => events.some((e) => e.type === "remove" && e.data.key === "orders:lock:new"), {
+        timeoutMs: 10_000,
+        what: "the expiry's remove",
+      });
       const removedAt = events.find((e) => e.type === "remove" && e.data.key === "orders:lock:new")!.at;
       // Due at wrote + 600 ms; polling would take 60 s and Redis's sampling minutes.
       expect(removedAt - (wrote + 600)).toBeLessThan(1_500);

@@ -31,7 +31,7 @@ export const redis: StoreModule<"redis", RedisConnectionConfig, "delete"> = {
   warnings: {
     "non-unique-token": {
       short: "non-unique",
-      text: "The holder value is not unique (e.g. \"1\" or a hostname): a compare-and-delete cannot tell a re-acquisition apart, so a force-release is not exact.",
+      text: 'The holder value is not unique (e.g. "1" or a hostname): a compare-and-delete cannot tell a re-acquisition apart, so a force-release is not exact.',
     },
   },
   views: [],

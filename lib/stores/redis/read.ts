@@ -153,7 +153,14 @@ export async function readEntries(node: RedisClient, keys: Buffer[], opts: ReadO
     const [cursor, flat] = reply as [Buffer, Buffer[]];
     // Redis deletes a hash with its last field: an empty answer means the key is gone.
     if (flat.length === 0 && String(cursor) === "0") return out.vanished.push(o.key);
-    const entry: RedisEntry = { key: o.key, type: "hash", pttl: o.pttl, size: flat.length / 2, truncated: false, hash: pairs(flat).map(([f, v]) => [keyFromBytes(f), v]) };
+    const entry: RedisEntry = {
+      key: o.key,
+      type: "hash",
+      pttl: o.pttl,
+      size: flat.length / 2,
+      truncated: false,
+      hash: pairs(flat).map(([f, v]) => [keyFromBytes(f), v]),
+    };
     out.entries.push(entry);
     if (String(cursor) !== "0") bigHashes.push({ entry, i: o.i });
   });

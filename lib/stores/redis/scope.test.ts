@@ -39,8 +39,20 @@ describe("Redis scope", () => {
 
   function aimedAt(key: string, holding: Record<string, string | number | null>): LockView {
     return {
-      connection: "r1", key, name: key, format: "redis.token", kind: "mutex", state: "held", holders: [], waiters: [],
-      ttlMs: null, ttlSource: "none", fence: encodeFence("r1", key, "redis.token", holding), observedAt: "", consistency: "", warnings: [],
+      connection: "r1",
+      key,
+      name: key,
+      format: "redis.token",
+      kind: "mutex",
+      state: "held",
+      holders: [],
+      waiters: [],
+      ttlMs: null,
+      ttlSource: "none",
+      fence: encodeFence("r1", key, "redis.token", holding),
+      observedAt: "",
+      consistency: "",
+      warnings: [],
     };
   }
 

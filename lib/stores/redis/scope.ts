@@ -30,7 +30,10 @@ export class RedisScope {
   keyProblem(key: string): KeyProblem | null {
     const text = keyText(key);
     if (this.re.test(text) && !isHelperKey(text)) return null;
-    return { code: "out_of_scope", message: `key: ${JSON.stringify(key.slice(0, 200))} is not a lock key of this connection (patterns ${this.patterns.join(", ")})` };
+    return {
+      code: "out_of_scope",
+      message: `key: ${JSON.stringify(key.slice(0, 200))} is not a lock key of this connection (patterns ${this.patterns.join(", ")})`,
+    };
   }
 
   /** The key is a lock key here, and a Redisson wake-up goes only to that lock's own channel. */

@@ -24,7 +24,16 @@ describe("Redis Sentinel", () => {
     replica = await startRedisReplica(master, { notifyKeyspaceEvents: "KA" });
     sentinels = await startRedisSentinels(master, { n: 3 });
     reg = openRegistry([
-      { id: "s", kind: "redis", url: "redis://sentinel/0", topology: "sentinel", sentinels: sentinels.addresses, masterName: sentinels.masterName, notifications: "use", commandTimeoutMs: 2_000 },
+      {
+        id: "s",
+        kind: "redis",
+        url: "redis://sentinel/0",
+        topology: "sentinel",
+        sentinels: sentinels.addresses,
+        masterName: sentinels.masterName,
+        notifications: "use",
+        commandTimeoutMs: 2_000,
+      },
     ]);
   }, 120_000);
   afterAll(async () => {
@@ -67,15 +76,27 @@ describe("Redis Sentinel", () => {
     // The master dies; the replica, resumed, is promoted by the sentinels.
     await master.kill9();
     process.kill(replica.pid(), "SIGCONT");
-    await waitFor(async () => (await sentinels.masterPort()) === replica.port, { timeoutMs: 30_000, intervalMs: 200, what: "the sentinels to promote the replica" });
+    await waitFor(async () => (await sentinels.masterPort()) === replica.port, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      what: "the sentinels to promote the replica",
+    });
 
     // The console follows: it reads the new master, which went back in time.
     await waitFor(async () => holderOf("lock:changed") === "tok-before-0123456789" && !hub().get("lock:vanishing"), {
       timeoutMs: 30_000,
       what: "the console to follow the new master",
     });
-    await waitFor(async () => hub().currentProblems().some((p) => p.code === "failover-vanished"), { timeoutMs: 15_000, what: "the failover report" });
-    const problems = hub().currentProblems().filter((p) => p.code.startsWith("failover-"));
+    await waitFor(
+      async () =>
+        hub()
+          .currentProblems()
+          .some((p) => p.code === "failover-vanished"),
+      { timeoutMs: 15_000, what: "the failover report" },
+    );
+    const problems = hub()
+      .currentProblems()
+      .filter((p) => p.code.startsWith("failover-"));
     expect(problems.map((p) => [p.code, p.key])).toEqual([
       ["failover-vanished", "lock:vanishing"],
       ["failover-changed", "lock:changed"],
@@ -88,7 +109,12 @@ describe("Redis Sentinel", () => {
 
     // Releases go to the new master.
     const kept = hub().get("lock:kept")!;
-    const done = await requestRelease(reg, "s", { key: kept.key, fence: fenceOf(kept), reason: "after the failover", mode: "delete" }, { name: "ana", role: "operator", method: "session" });
+    const done = await requestRelease(
+      reg,
+      "s",
+      { key: kept.key, fence: fenceOf(kept), reason: "after the failover", mode: "delete" },
+      { name: "ana", role: "operator", method: "session" },
+    );
     expect(done.kind === "done" && done.outcome.status).toBe("released");
     const promoted = new Redis(replica.url);
     expect(await promoted.exists("lock:kept")).toBe(0);

@@ -55,29 +55,33 @@ describe("Redisson waiters that Redis only counts (real Redisson clients blocked
     ["rlock-contended", "orders:payout:lock", "redisson_lock__channel:{orders:payout:lock}"],
     ["rwlock-contended", "catalog:rwlock", "redisson_rwlock:{catalog:rwlock}"],
     ["semaphore-contended", "jobs:workers:semaphore", "redisson_sc:{jobs:workers:semaphore}"],
-  ])("%s: 2 blocked clients are 2 waiting (not identified), from PUBSUB NUMSUB; the lock is contended until they get through", async (scenario, name, channel) => {
-    const hub = hubOn(server.url, "standalone");
-    const p = hold(server.url, scenario, name, 2);
-    await p.waitForLine("READY", 60_000);
-    const raw = new Redis(server.url);
-    try {
-      // Redis's own count, for the comparison.
-      const [, subscribers] = (await raw.call("PUBSUB", "NUMSUB", channel)) as [string, number];
-      expect(Number(subscribers)).toBe(2);
-      await waitFor(async () => hub.get(name)?.anonymousWaiters?.count === 2, { timeoutMs: 10_000, what: `${name} with 2 anonymous waiters` });
-      const rec = hub.get(name)!;
-      expect(rec.anonymousWaiters!.source).toContain(`PUBSUB NUMSUB ${channel}`);
-      expect(Date.parse(rec.anonymousWaiters!.since)).toBeLessThanOrEqual(Date.now());
-      expect(lockStatus(rec)).toBe("contended");
-      expect(hub.counts().contended).toBe(1);
-      // Let go: each waiter client takes the lock (or permit) in turn and drops it.
-      expect(await p.release(60_000)).toBe(0);
-      expect(p.lines().filter((l) => l.startsWith("ACQUIRED "))).toHaveLength(2);
-      await waitFor(async () => !hub.get(name)?.anonymousWaiters, { timeoutMs: 10_000, what: `${name} without waiters` });
-    } finally {
-      raw.disconnect();
-    }
-  }, 120_000);
+  ])(
+    "%s: 2 blocked clients are 2 waiting (not identified), from PUBSUB NUMSUB; the lock is contended until they get through",
+    async (scenario, name, channel) => {
+      const hub = hubOn(server.url, "standalone");
+      const p = hold(server.url, scenario, name, 2);
+      await p.waitForLine("READY", 60_000);
+      const raw = new Redis(server.url);
+      try {
+        // Redis's own count, for the comparison.
+        const [, subscribers] = (await raw.call("PUBSUB", "NUMSUB", channel)) as [string, number];
+        expect(Number(subscribers)).toBe(2);
+        await waitFor(async () => hub.get(name)?.anonymousWaiters?.count === 2, { timeoutMs: 10_000, what: `${name} with 2 anonymous waiters` });
+        const rec = hub.get(name)!;
+        expect(rec.anonymousWaiters!.source).toContain(`PUBSUB NUMSUB ${channel}`);
+        expect(Date.parse(rec.anonymousWaiters!.since)).toBeLessThanOrEqual(Date.now());
+        expect(lockStatus(rec)).toBe("contended");
+        expect(hub.counts().contended).toBe(1);
+        // Let go: each waiter client takes the lock (or permit) in turn and drops it.
+        expect(await p.release(60_000)).toBe(0);
+        expect(p.lines().filter((l) => l.startsWith("ACQUIRED "))).toHaveLength(2);
+        await waitFor(async () => !hub.get(name)?.anonymousWaiters, { timeoutMs: 10_000, what: `${name} without waiters` });
+      } finally {
+        raw.disconnect();
+      }
+    },
+    120_000,
+  );
 
   it("on a Redis Cluster, Redisson's subscriptions are counted on the shard that owns the lock's slot", async () => {
     const name = "cluster:orders:lock";

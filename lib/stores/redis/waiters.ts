@@ -76,7 +76,11 @@ async function numsub(node: Redis, sub: "NUMSUB" | "SHARDNUMSUB", channels: stri
 }
 
 /** Anonymous waiter counts of the Redisson locks among `locks`, keyed by lock key. */
-export async function redissonWaiters(primary: RedisClient, replica: Redis | null, locks: LockRecord[]): Promise<Map<string, { count: number; source: string }>> {
+export async function redissonWaiters(
+  primary: RedisClient,
+  replica: Redis | null,
+  locks: LockRecord[],
+): Promise<Map<string, { count: number; source: string }>> {
   const channelOf = new Map<string, string>();
   for (const l of locks) {
     const ch = waiterChannel(l);
@@ -88,7 +92,10 @@ export async function redissonWaiters(primary: RedisClient, replica: Redis | nul
   await Promise.all(
     nodesFor(primary, replica, [...new Set(channelOf.values())]).map(async ([node, addr, chs]) => {
       const [plain, sharded] = await Promise.all([numsub(node, "NUMSUB", chs), numsub(node, "SHARDNUMSUB", chs)]);
-      for (const [sub, counts] of [["NUMSUB", plain], ["SHARDNUMSUB", sharded]] as const) {
+      for (const [sub, counts] of [
+        ["NUMSUB", plain],
+        ["SHARDNUMSUB", sharded],
+      ] as const) {
         for (const [ch, n] of counts) {
           if (n <= 0) continue;
           const t = totals.get(ch) ?? { n: 0, where: new Set<string>() };

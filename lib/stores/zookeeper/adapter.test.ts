@@ -135,7 +135,10 @@ describe("connection options", () => {
   });
 
   it("digest auth, a chroot and several servers in the connect string (one of them dead)", async () => {
-    const authed = new ZkSession({ connectString: zk.server.address, sessionTimeoutMs: 10_000, auth: [{ scheme: "digest", credentials: "ops:s3cret" }] }, 5_000);
+    const authed = new ZkSession(
+      { connectString: zk.server.address, sessionTimeoutMs: 10_000, auth: [{ scheme: "digest", credentials: "ops:s3cret" }] },
+      5_000,
+    );
     try {
       await authed.connected();
       await ensure("/app/locks");

@@ -173,7 +173,10 @@ export class ZooKeeperAdapter implements StoreAdapter {
     const started = Date.now();
     // Only valid paths under the roots are ever sent to ZooKeeper (scope.ts).
     const targets = [...new Set(keys.map((k) => this.keyFor(k)))].filter((k) => !zkPathProblem(k));
-    await this.prepare(signal, targets.filter((k) => underRoots(this.cfg.roots, k)));
+    await this.prepare(
+      signal,
+      targets.filter((k) => underRoots(this.cfg.roots, k)),
+    );
     const w = this.walker(signal);
     const scopes: string[] = [];
     for (const key of targets) {
@@ -250,7 +253,14 @@ export class ZooKeeperAdapter implements StoreAdapter {
     if (!this.cfg.watch) throw new Error("watches are off in the connection config");
     this.live = true;
     // A holder's client leaving shows in no watch: the servers' cons is checked on a timer.
-    const stopTicks = this.cons ? startTicks((s) => this.checkLiveness(s), this.cfg.livenessCheckMs, signal, (keys) => this.watches.changed(keys)) : null;
+    const stopTicks = this.cons
+      ? startTicks(
+          (s) => this.checkLiveness(s),
+          this.cfg.livenessCheckMs,
+          signal,
+          (keys) => this.watches.changed(keys),
+        )
+      : null;
     try {
       yield* this.watches.feed(signal);
     } finally {
@@ -300,7 +310,8 @@ export class ZooKeeperAdapter implements StoreAdapter {
     if ("refused" in checked) return checked.refused;
     const fence = checked.fence;
     const target = targetOf(fence.h);
-    if (this.session.state !== "connected") return { status: "refused", reason: `not connected to ZooKeeper (session ${this.session.state}): nothing was sent` };
+    if (this.session.state !== "connected")
+      return { status: "refused", reason: `not connected to ZooKeeper (session ${this.session.state}): nothing was sent` };
     try {
       if (mode === "delete" && target.t === "delete") return await this.deleteHolders(fence.k, target, signal);
       if (mode === "ask-holder" && target.t === "delete" && target.revoke) {
@@ -387,7 +398,11 @@ export class ZooKeeperAdapter implements StoreAdapter {
 
   describeRelease(lock: LockView, mode: ReleaseMode): ReleasePlan {
     const target = targetOf(decodeFence(lock.fence).h);
-    const plan = describe(lock, target, mode, { connectString: this.cfg.connectString, readOnly: this.cfg.readOnly, consistency: consistencyLabel(this.cfg.consistency) });
+    const plan = describe(lock, target, mode, {
+      connectString: this.cfg.connectString,
+      readOnly: this.cfg.readOnly,
+      consistency: consistencyLabel(this.cfg.consistency),
+    });
     return { ...plan, title: titleOf(mode) };
   }
 

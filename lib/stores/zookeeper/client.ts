@@ -87,7 +87,10 @@ export class ZkSession {
   async connected(signal?: AbortSignal): Promise<void> {
     if (this.state === "connected") return;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => done(new DeadlineError(`not connected to ${this.opts.connectString} after ${this.timeoutMs} ms (${this.state})`)), this.timeoutMs);
+      const timer = setTimeout(
+        () => done(new DeadlineError(`not connected to ${this.opts.connectString} after ${this.timeoutMs} ms (${this.state})`)),
+        this.timeoutMs,
+      );
       const onAbort = () => done(signal?.reason ?? new Error("aborted"));
       const off = this.onState((s) => {
         if (s === "connected") done(null);
@@ -106,13 +109,18 @@ export class ZkSession {
   }
 
   get sessionId(): string {
-    return "0x" + this.client.getSessionId().toString("hex").replace(/^0+(?=.)/, "");
+    return (
+      "0x" +
+      this.client
+        .getSessionId()
+        .toString("hex")
+        .replace(/^0+(?=.)/, "")
+    );
   }
 
   /** host:port of the server this session talks to right now, or null while disconnected. */
   get server(): string | null {
-    const socket = (this.client as unknown as { connectionManager?: { socket?: { remoteAddress?: string; remotePort?: number } } })
-      .connectionManager?.socket;
+    const socket = (this.client as unknown as { connectionManager?: { socket?: { remoteAddress?: string; remotePort?: number } } }).connectionManager?.socket;
     if (this.state !== "connected" || !socket?.remoteAddress) return null;
     const host = socket.remoteAddress.includes(":") ? `[${socket.remoteAddress}]` : socket.remoteAddress;
     return `${host}:${socket.remotePort}`;
@@ -194,7 +202,8 @@ export class ZkSession {
   /** Creates many persistent/ephemeral nodes in one multi (bench and fault tests). */
   async createAll(nodes: Array<{ path: string; data?: Buffer; mode: number }>): Promise<void> {
     const tx = this.client.transaction();
-    for (const n of nodes) tx.create(n.path, n.data ?? Buffer.alloc(0), (zookeeper.ACL as unknown as { OPEN_ACL_UNSAFE: zookeeper.ACL[] }).OPEN_ACL_UNSAFE, n.mode);
+    for (const n of nodes)
+      tx.create(n.path, n.data ?? Buffer.alloc(0), (zookeeper.ACL as unknown as { OPEN_ACL_UNSAFE: zookeeper.ACL[] }).OPEN_ACL_UNSAFE, n.mode);
     await this.call<unknown>(`multi(create ×${nodes.length})`, (cb) => tx.commit(cb as never));
   }
 

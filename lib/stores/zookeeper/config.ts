@@ -13,9 +13,15 @@ export const ZooKeeperConnectionSchema = z
     /** Several servers are tried in turn; a trailing /chroot makes every path relative to it. */
     connectString: z.string().regex(CONNECT_STRING, "host:port[,host:port...][/chroot]"),
     /** digest credentials "user:password" (addauth digest), for lock paths with ACLs. */
-    digest: z.string().regex(/^[^:]+:.*$/, "user:password").optional(),
+    digest: z
+      .string()
+      .regex(/^[^:]+:.*$/, "user:password")
+      .optional(),
     /** Where lock directories live; each is walked down to maxDepth. */
-    roots: z.array(z.string().regex(/^\/([^/\s]+(\/[^/\s]+)*)?$/, "an absolute znode path")).min(1).default(["/locks"]),
+    roots: z
+      .array(z.string().regex(/^\/([^/\s]+(\/[^/\s]+)*)?$/, "an absolute znode path"))
+      .min(1)
+      .default(["/locks"]),
     /** sync: sync() before reads (the latest committed state); local: the connected server's view. */
     consistency: z.enum(["sync", "local"]).default("sync"),
     /** Follow changes with watches (else poll every pollIntervalMs). */

@@ -141,7 +141,11 @@ export class Walker {
       if (lockNode) this.watches?.forget("data", path);
       if (err instanceof ZkError && err.code === ZK.NO_NODE) return null;
       if (err instanceof ZkError && err.code === ZK.NO_AUTH) {
-        this.out.problems.push({ key: path, code: "no-auth", message: `not allowed to read ${baseName(path) || path} (ACL): add digest credentials with READ on it` });
+        this.out.problems.push({
+          key: path,
+          code: "no-auth",
+          message: `not allowed to read ${baseName(path) || path} (ACL): add digest credentials with READ on it`,
+        });
         return null;
       }
       throw asReadError(path, err);

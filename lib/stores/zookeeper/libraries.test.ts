@@ -8,7 +8,17 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { decodeFence, fenceOf, withFence } from "../../fence";
 import { CreateMode } from "./client";
 import { targetOf } from "./release";
-import { BUILD_TIMEOUT_MS, curatorCapture, curatorHold, kazooCapture, kazooHold, lockAt, signal, until, zookeeperFixture } from "../../../test/support/zookeeper";
+import {
+  BUILD_TIMEOUT_MS,
+  curatorCapture,
+  curatorHold,
+  kazooCapture,
+  kazooHold,
+  lockAt,
+  signal,
+  until,
+  zookeeperFixture,
+} from "../../../test/support/zookeeper";
 import { prepareCurator } from "../../../scripts/capture/curator/prepare";
 import { prepareKazoo } from "../../../scripts/capture/kazoo/prepare";
 import type { LockRecord, StoreChange } from "../../model";

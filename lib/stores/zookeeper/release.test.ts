@@ -5,24 +5,51 @@ import { describe as plan, modesFor, targetOf, zkCliCommands } from "./release";
 
 function lock(h: Record<string, string | number | null>, extra: Partial<LockView> = {}): LockView {
   return {
-    connection: "zk", key: "/locks/job", name: "/locks/job", format: "curator.rwlock", kind: "rwlock", state: "held",
-    holders: [{ id: "a", session: { id: "0x1" } }, { id: "b", session: { id: "0x2" } }], waiters: [{ id: "c", position: 1 }],
-    ttlMs: null, ttlSource: "zk-session", fence: encodeFence("zk", "/locks/job", "curator.rwlock", h),
-    observedAt: "2026-01-01T00:00:00.000Z", consistency: "sync() then read", warnings: [], ...extra,
+    connection: "zk",
+    key: "/locks/job",
+    name: "/locks/job",
+    format: "curator.rwlock",
+    kind: "rwlock",
+    state: "held",
+    holders: [
+      { id: "a", session: { id: "0x1" } },
+      { id: "b", session: { id: "0x2" } },
+    ],
+    waiters: [{ id: "c", position: 1 }],
+    ttlMs: null,
+    ttlSource: "zk-session",
+    fence: encodeFence("zk", "/locks/job", "curator.rwlock", h),
+    observedAt: "2026-01-01T00:00:00.000Z",
+    consistency: "sync() then read",
+    warnings: [],
+    ...extra,
   };
 }
 const ctx = { connectString: "zk1:2181,zk2:2181/app", readOnly: false, consistency: "sync() then read" };
 
 describe("ZooKeeper release plans", () => {
-  const two = { t: "zk", nodes: JSON.stringify([["/locks/job/a", 3, "17"], ["/locks/job/b", 0, "18"]]), revoke: null };
+  const two = {
+    t: "zk",
+    nodes: JSON.stringify([
+      ["/locks/job/a", 3, "17"],
+      ["/locks/job/b", 0, "18"],
+    ]),
+    revoke: null,
+  };
 
   it("several holders: one atomic multi, each node with its version; zkCli lines per node", () => {
     const l = lock(two);
     const p = plan(l, targetOf(two), "delete", ctx);
     expect(p.modes).toEqual(["delete"]);
-    expect(p.deletes).toBe("ZNODE /locks/job/a while its version is still 3 (czxid 17); ZNODE /locks/job/b while its version is still 0 (czxid 18) — 2 holder nodes in one multi(): all or none");
-    expect(p.command).toBe("# zkCli has no multi(): LockDeck sends these as one atomic multi\nzkCli.sh -server zk1:2181,zk2:2181/app delete -v 3 /locks/job/a\nzkCli.sh -server zk1:2181,zk2:2181/app delete -v 0 /locks/job/b");
-    expect(p.notes[0]).toBe("The holder's ZooKeeper session 0x1, 0x2 is still alive (its ephemeral node was there when read) and is NOT told: the recipe gives it no signal that its node is gone, so it may keep working until it next checks.");
+    expect(p.deletes).toBe(
+      "ZNODE /locks/job/a while its version is still 3 (czxid 17); ZNODE /locks/job/b while its version is still 0 (czxid 18) — 2 holder nodes in one multi(): all or none",
+    );
+    expect(p.command).toBe(
+      "# zkCli has no multi(): LockDeck sends these as one atomic multi\nzkCli.sh -server zk1:2181,zk2:2181/app delete -v 3 /locks/job/a\nzkCli.sh -server zk1:2181,zk2:2181/app delete -v 0 /locks/job/b",
+    );
+    expect(p.notes[0]).toBe(
+      "The holder's ZooKeeper session 0x1, 0x2 is still alive (its ephemeral node was there when read) and is NOT told: the recipe gives it no signal that its node is gone, so it may keep working until it next checks.",
+    );
     expect(p.wakes).toMatch(/^the next contender c:/);
     expect(p.holderNotified).toBe(false);
   });

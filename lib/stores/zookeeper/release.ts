@@ -23,9 +23,7 @@ export interface FenceNode {
 }
 
 export type Target =
-  | { t: "delete"; nodes: FenceNode[]; revoke: { path: string; version: number } | null }
-  | { t: "empty"; path: string; version: number }
-  | { t: "none" };
+  { t: "delete"; nodes: FenceNode[]; revoke: { path: string; version: number } | null } | { t: "empty"; path: string; version: number } | { t: "none" };
 
 export function targetOf(h: FenceHolding): Target {
   if (h.t === "zk" && typeof h.nodes === "string") {
@@ -62,7 +60,12 @@ export function zkCliCommands(connectString: string, target: Target, mode: Relea
   return "(no conditional delete exists for this lock)";
 }
 
-export function describe(lock: LockView, target: Target, mode: ReleaseMode, ctx: { connectString: string; readOnly: boolean; consistency: string }): ReleasePlan {
+export function describe(
+  lock: LockView,
+  target: Target,
+  mode: ReleaseMode,
+  ctx: { connectString: string; readOnly: boolean; consistency: string },
+): ReleasePlan {
   const modes = modesFor(target, ctx.readOnly);
   const notes: string[] = [];
   let deletes = "nothing";
@@ -72,7 +75,9 @@ export function describe(lock: LockView, target: Target, mode: ReleaseMode, ctx:
   if (target.t === "delete" && mode === "ask-holder" && target.revoke) {
     deletes = `nothing: writes ${REVOKE_MESSAGE} to ${target.revoke.path} while its version is still ${target.revoke.version}`;
     holderNotified = true;
-    notes.push("The holder made this lock revocable (Curator makeRevocable): its RevocationListener sees the marker and decides whether and when to release. Until it does, the lock stays held.");
+    notes.push(
+      "The holder made this lock revocable (Curator makeRevocable): its RevocationListener sees the marker and decides whether and when to release. Until it does, the lock stays held.",
+    );
   } else if (target.t === "delete") {
     deletes = target.nodes.map((n) => `ZNODE ${n.path} while its version is still ${n.version} (czxid ${n.czxid})`).join("; ");
     if (target.nodes.length > 1) deletes += ` — ${target.nodes.length} holder nodes in one multi(): all or none`;
@@ -83,7 +88,8 @@ export function describe(lock: LockView, target: Target, mode: ReleaseMode, ctx:
         ? `The holder's ZooKeeper session ${sessions.join(", ")} is still alive (its ephemeral node was there when read) and is NOT told: the recipe gives it no signal that its node is gone, so it may keep working until it next checks.`
         : "The holder node is persistent (not tied to a session): nothing would ever have released it.",
     );
-    if (target.revoke) notes.push(`This holder made the lock revocable: "ask-holder" writes Curator's ${REVOKE_MESSAGE} marker instead, and lets the holder release it itself.`);
+    if (target.revoke)
+      notes.push(`This holder made the lock revocable: "ask-holder" writes Curator's ${REVOKE_MESSAGE} marker instead, and lets the holder release it itself.`);
     notes.push(`ZooKeeper checks DELETE permission on the parent ${parentOf(target.nodes[0].path)}, not on the node: LockDeck's credentials need it there.`);
   } else if (target.t === "empty") {
     deletes = `EMPTY ZNODE ${target.path} while its version is still ${target.version}, then its empty parents up to the root path`;

@@ -16,8 +16,20 @@ const ensure = (path: string) => ensurePath(zk.raw, path);
 
 function aimed(key: string, h: Record<string, string | number | null>): LockView {
   return {
-    connection: "zk", key, name: key, format: "zk.recipe", kind: "mutex", state: "held", holders: [], waiters: [],
-    ttlMs: null, ttlSource: "zk-session", fence: encodeFence("zk", key, "zk.recipe", h), observedAt: "", consistency: "", warnings: [],
+    connection: "zk",
+    key,
+    name: key,
+    format: "zk.recipe",
+    kind: "mutex",
+    state: "held",
+    holders: [],
+    waiters: [],
+    ttlMs: null,
+    ttlSource: "zk-session",
+    fence: encodeFence("zk", key, "zk.recipe", h),
+    observedAt: "",
+    consistency: "",
+    warnings: [],
   };
 }
 
@@ -40,13 +52,19 @@ describe("ZooKeeper scope", () => {
     const holder = await zk.raw.create("/locks/job/lock-", Buffer.alloc(0), CreateMode.EPHEMERAL_SEQUENTIAL);
     const adapter = zk.adapter();
     const outside = aimed("/locks/job", { t: "zk", nodes: JSON.stringify([["/config/db", 0, "1"]]), revoke: null });
-    expect(await adapter.forceRelease(outside, "delete", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/node "\/config\/db" is not inside the lock \/locks\/job/) });
+    expect(await adapter.forceRelease(outside, "delete", signal)).toMatchObject({
+      status: "refused",
+      reason: expect.stringMatching(/node "\/config\/db" is not inside the lock \/locks\/job/),
+    });
     const sneaky = aimed("/locks/job", { t: "zk", nodes: JSON.stringify([["/locks/job/../../config/db", 0, "1"]]), revoke: null });
     expect(await adapter.forceRelease(sneaky, "delete", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/"\.\." segment/) });
     const revoke = aimed("/locks/job", { t: "zk", nodes: JSON.stringify([[holder, 0, "1"]]), revoke: JSON.stringify(["/config/db", 0]) });
     expect(await adapter.forceRelease(revoke, "ask-holder", signal)).toMatchObject({ status: "refused" });
     const rootLock = aimed("/config", { t: "zk-empty", p: "/config", v: 0, cv: 1 });
-    expect(await adapter.forceRelease(rootLock, "prune-empty", signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/not under this connection's roots/) });
+    expect(await adapter.forceRelease(rootLock, "prune-empty", signal)).toMatchObject({
+      status: "refused",
+      reason: expect.stringMatching(/not under this connection's roots/),
+    });
     expect(await zk.raw.exists("/config/db")).not.toBeNull();
     expect((await zk.raw.getData("/config/db")).data.toString()).toBe("");
     expect(await zk.raw.exists(holder)).not.toBeNull();

@@ -43,7 +43,8 @@ export function zkReleaseProblem(roots: readonly string[], fence: Fence): string
   const key = zkKeyProblem(roots, fence.k);
   if (key) return key.message;
   const target = targetOf(fence.h);
-  const paths = target.t === "delete" ? [...target.nodes.map((n) => n.path), ...(target.revoke ? [target.revoke.path] : [])] : target.t === "empty" ? [target.path] : [];
+  const paths =
+    target.t === "delete" ? [...target.nodes.map((n) => n.path), ...(target.revoke ? [target.revoke.path] : [])] : target.t === "empty" ? [target.path] : [];
   for (const p of paths) {
     const bad = zkPathProblem(p);
     if (bad) return `fence: node ${JSON.stringify(p.slice(0, 200))} ${bad}`;

@@ -28,7 +28,7 @@ async function main() {
   const consul = await startConsul();
   const procs: HoldProcess[] = [];
   const hold = (p: HoldProcess) => (procs.push(p), p);
-  const server = `consul ${(await kv(consul, "GET", "/v1/agent/self").then((r) => JSON.parse(r).Config.Version))}`;
+  const server = `consul ${await kv(consul, "GET", "/v1/agent/self").then((r) => JSON.parse(r).Config.Version)}`;
   const api = { library: "hashicorp/consul/api", version: apiVersion(), server };
   const cli = { library: "consul lock (CLI)", version: server.replace("consul ", ""), server };
   const save = async (scenario: string, meta: { library: string; version: string; server: string }, program: string, prefix: string) => {
@@ -86,12 +86,19 @@ async function main() {
 
     // Generic: a key acquired with a session by a plain HTTP client (flags 0), next to a
     // key the same session released (LockIndex 1, free) and plain data (never a lock).
-    const sid = (JSON.parse(await kv(consul, "PUT", "/v1/session/create", JSON.stringify({ Name: "billing-leader", TTL: "30s", LockDelay: "1s" }))) as { ID: string }).ID;
+    const sid = (
+      JSON.parse(await kv(consul, "PUT", "/v1/session/create", JSON.stringify({ Name: "billing-leader", TTL: "30s", LockDelay: "1s" }))) as { ID: string }
+    ).ID;
     await kv(consul, "PUT", `/v1/kv/capture/generic/leader?acquire=${sid}`, "node-a:8080");
     await kv(consul, "PUT", `/v1/kv/capture/generic/was-held?acquire=${sid}`, "x");
     await kv(consul, "PUT", `/v1/kv/capture/generic/was-held?release=${sid}`, "x");
     await kv(consul, "PUT", `/v1/kv/capture/generic/config`, "plain data");
-    await save("generic-session", { library: "Consul HTTP API (?acquire)", version: server.replace("consul ", ""), server }, "capture.ts: session/create + kv ?acquire", "capture/generic/");
+    await save(
+      "generic-session",
+      { library: "Consul HTTP API (?acquire)", version: server.replace("consul ", ""), server },
+      "capture.ts: session/create + kv ?acquire",
+      "capture/generic/",
+    );
     await kv(consul, "PUT", `/v1/session/destroy/${sid}`);
 
     // Look-alikes that do not parse: semaphore flags with bad JSON, a .lock with foreign flags,
@@ -101,7 +108,12 @@ async function main() {
     await putRaw(consul, `capture/bad/sem/${sid2}`, "", "16210313421097356768", sid2);
     await putRaw(consul, "capture/bad/flags/.lock", "{}", "42");
     await putRaw(consul, `capture/bad/orphan/${sid2}`, "", "16210313421097356768", sid2);
-    await save("malformed", { library: "Consul HTTP API (hand-written look-alikes)", version: server.replace("consul ", ""), server }, "capture.ts: kv puts", "capture/bad/");
+    await save(
+      "malformed",
+      { library: "Consul HTTP API (hand-written look-alikes)", version: server.replace("consul ", ""), server },
+      "capture.ts: kv puts",
+      "capture/bad/",
+    );
   } finally {
     await Promise.all(procs.map((p) => p.kill()));
     await consul.stop();

@@ -9,8 +9,7 @@ import { promisify } from "node:util";
 import { requireBinary } from "../../servers/binaries";
 import { startHold, type HoldProcess } from "../hold";
 
-export const CONSUL_CAPTURE_HINT =
-  "the Consul hold program needs Go >= 1.25 (see scripts/capture/consul/go.mod): https://go.dev/dl/";
+export const CONSUL_CAPTURE_HINT = "the Consul hold program needs Go >= 1.25 (see scripts/capture/consul/go.mod): https://go.dev/dl/";
 
 let building: Promise<string> | null = null;
 

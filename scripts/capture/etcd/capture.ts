@@ -124,7 +124,13 @@ const SCENARIOS: Record<string, (c: Ctx) => Promise<void>> = {
     await p.waitForLine("READY", READY_MS);
     c.notes.lease = lineValue(p, "LEASE");
     c.notes.held = p.lines().filter((l) => l.startsWith("HELD "));
-    await dump(c, "go-shared-lease", "go.etcd.io/etcd/client/v3/concurrency Mutex + Election", GO_VERSION(), "scripts/capture/etcd/go hold --ttl 20 mutex:... mutex:... elect:...");
+    await dump(
+      c,
+      "go-shared-lease",
+      "go.etcd.io/etcd/client/v3/concurrency Mutex + Election",
+      GO_VERSION(),
+      "scripts/capture/etcd/go hold --ttl 20 mutex:... mutex:... elect:...",
+    );
   },
   /**
    * Two Go sessions, each holding one Mutex and waiting for the other's: a real deadlock. The
@@ -134,7 +140,13 @@ const SCENARIOS: Record<string, (c: Ctx) => Promise<void>> = {
     const p = track(c, goWaits(c.go, c.etcd.endpoint, ["locks/waits/a>locks/waits/b", "locks/waits/b>locks/waits/a"], 30));
     await p.waitForLine("READY", READY_MS);
     c.notes.leases = [clientLine(p, "LEASE", 0), clientLine(p, "LEASE", 1)];
-    await dump(c, "go-waits-cycle", "go.etcd.io/etcd/client/v3/concurrency Mutex", GO_VERSION(), "scripts/capture/etcd/go waits --ttl 30 locks/waits/a>locks/waits/b locks/waits/b>locks/waits/a");
+    await dump(
+      c,
+      "go-waits-cycle",
+      "go.etcd.io/etcd/client/v3/concurrency Mutex",
+      GO_VERSION(),
+      "scripts/capture/etcd/go waits --ttl 30 locks/waits/a>locks/waits/b locks/waits/b>locks/waits/a",
+    );
   },
   /** The server's v3lock API (gRPC gateway POST /v3/lock/lock) on caller leases: a holder and a blocked caller. */
   async "v3lock-api"(c) {
@@ -153,16 +165,21 @@ const SCENARIOS: Record<string, (c: Ctx) => Promise<void>> = {
     await waiting;
   },
   /** npm etcd3 Lock (one key, no queue) and Election (decimal lease suffix) with two campaigners. */
-  async "etcd3js"(c) {
+  async etcd3js(c) {
     const a = new Etcd3({ hosts: c.etcd.endpoint });
     const b = new Etcd3({ hosts: c.etcd.endpoint });
     try {
       const lock = a.lock("locks/js-single").ttl(30);
       await lock.acquire();
       c.notes.lockLease = await lock.leaseId();
-      const ca = a.election("web-js", 60).campaign("node-1").on("error", () => {});
+      const ca = a
+        .election("web-js", 60)
+        .campaign("node-1")
+        .on("error", () => {});
       await waitFor(async () => (await keysUnder(c.client, "election/web-js/")) >= 1, { timeoutMs: READY_MS, what: "first campaign" });
-      b.election("web-js", 60).campaign("node-2").on("error", () => {});
+      b.election("web-js", 60)
+        .campaign("node-2")
+        .on("error", () => {});
       await until(c.client, "election/web-js/", 2);
       c.notes.leaderKey = await ca.getCampaignKey();
       await dump(c, "etcd3js", "npm etcd3 Lock + Election", JS_VERSION(), "scripts/capture/etcd/capture.ts etcd3js");
@@ -177,7 +194,7 @@ const SCENARIOS: Record<string, (c: Ctx) => Promise<void>> = {
    * a value and a name that is not the lease, a foreign key inside a Mutex queue; and one
    * lease revoked between the range and the TTL read (TTL -1, the expired-lease race).
    */
-  async "lookalikes"(c) {
+  async lookalikes(c) {
     const holder = track(c, goHold(c.go, c.etcd.endpoint, ["mutex:locks/mixed"], 30));
     await holder.waitForLine("READY", READY_MS);
     await c.client.put("locks/mixed/not-a-lease").value("debris");

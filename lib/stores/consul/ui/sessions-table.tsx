@@ -46,8 +46,8 @@ export function SessionsTable({ conn }: { conn: string }) {
         ) : null}
       </div>
       <p data-testid="sessions-ttl-note" className="text-muted">
-        {data?.ttlNote ?? "Consul reports each session's configured TTL, not the time left."} Keys listed are those under the watched
-        prefixes{data ? ` (${data.prefixes.join(", ")})` : ""}.
+        {data?.ttlNote ?? "Consul reports each session's configured TTL, not the time left."} Keys listed are those under the watched prefixes
+        {data ? ` (${data.prefixes.join(", ")})` : ""}.
       </p>
       {error ? <ErrorNote error={error} what="sessions" /> : null}
       {isPending ? <p className="text-muted">Loading…</p> : null}
@@ -106,8 +106,7 @@ function Row({ conn, s }: { conn: string; s: SessionRow }) {
         {s.checks.length === 0 ? <span className="text-faint">none</span> : null}
         {s.checks.map((c) => (
           <div key={`${c.kind}:${c.id}`} className="font-mono text-[12px]">
-            {escapeControls(c.id)}{" "}
-            <span className={c.status === "passing" ? "text-free" : c.status ? "text-bad" : "text-faint"}>{c.status ?? "?"}</span>
+            {escapeControls(c.id)} <span className={c.status === "passing" ? "text-free" : c.status ? "text-bad" : "text-faint"}>{c.status ?? "?"}</span>
           </div>
         ))}
       </td>

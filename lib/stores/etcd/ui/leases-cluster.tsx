@@ -30,8 +30,7 @@ export function LeasesCluster({ cluster, error }: { cluster: ClusterStatus | nul
       <ul className="flex flex-wrap gap-x-4 gap-y-1 text-muted">
         {cluster.members.map((m) => (
           <li key={m.id} data-testid="cluster-member" data-leader={m.isLeader ? "true" : "false"}>
-            <span className={m.isLeader ? "font-semibold text-fg" : undefined}>{m.name}</span>{" "}
-            <span className="font-mono text-[11px]">{m.id}</span>
+            <span className={m.isLeader ? "font-semibold text-fg" : undefined}>{m.name}</span> <span className="font-mono text-[11px]">{m.id}</span>
             {m.isLeader ? " ★ leader" : ""}
             {m.isLearner ? " (learner)" : ""}
             {m.clientURLs.length ? <span className="text-faint"> · {m.clientURLs.join(", ")}</span> : null}

@@ -45,7 +45,11 @@ export function LeasesTable({ conn, leases }: { conn: string; leases: LeaseRow[]
             <td className="py-1.5 pr-3 font-mono" title={`decimal ${l.id}`}>
               {l.hex}
               {l.notRenewed ? (
-                <span data-warning="not-renewed" className="ml-2 rounded bg-stale/15 px-1 font-sans text-[11px] text-stale" title={describeWarning("not-renewed").text}>
+                <span
+                  data-warning="not-renewed"
+                  className="ml-2 rounded bg-stale/15 px-1 font-sans text-[11px] text-stale"
+                  title={describeWarning("not-renewed").text}
+                >
                   not renewed
                 </span>
               ) : null}
@@ -55,7 +59,11 @@ export function LeasesTable({ conn, leases }: { conn: string; leases: LeaseRow[]
             </td>
             <td className="py-1.5">
               {l.keys.length === 0 && !l.keysElsewhere ? <span className="text-faint">none</span> : null}
-              {l.keysElsewhere ? <span data-testid="lease-keys-elsewhere" className="text-[11px] text-faint">{l.keysElsewhere} key{l.keysElsewhere === 1 ? "" : "s"} outside this connection&apos;s prefixes (not shown)</span> : null}
+              {l.keysElsewhere ? (
+                <span data-testid="lease-keys-elsewhere" className="text-[11px] text-faint">
+                  {l.keysElsewhere} key{l.keysElsewhere === 1 ? "" : "s"} outside this connection&apos;s prefixes (not shown)
+                </span>
+              ) : null}
               <ul className="flex flex-col gap-0.5">
                 {l.keys.map((k) => (
                   <li key={k.key} data-testid="lease-key" data-role={k.role ?? ""} className="flex flex-wrap items-baseline gap-x-2">

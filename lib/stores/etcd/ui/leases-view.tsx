@@ -50,8 +50,8 @@ export function LeasesView({ conn }: { conn: string }) {
         {data ? (
           <span className="text-muted" data-testid="leases-summary">
             {data.total} lease{data.total === 1 ? "" : "s"}
-            {data.shown < data.total ? ` (first ${data.shown} shown)` : ""} · {lockLeases} hold or wait for locks · TTLs from
-            LeaseTimeToLive at {formatClock(data.observedAt, true)}, re-read {REFRESH_TEXT}
+            {data.shown < data.total ? ` (first ${data.shown} shown)` : ""} · {lockLeases} hold or wait for locks · TTLs from LeaseTimeToLive at{" "}
+            {formatClock(data.observedAt, true)}, re-read {REFRESH_TEXT}
           </span>
         ) : null}
         <input

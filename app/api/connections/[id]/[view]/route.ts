@@ -17,7 +17,11 @@ export const GET = handler(async (req: Request, { params }: { params: Promise<{ 
   const found = storeViews(conn.config.kind).find((v) => v.path === view);
   if (!found) {
     const kinds = kindsWithView(view);
-    throw new HttpError(404, "not_found", kinds.length ? `${view}: only ${kinds.join(", ")} connections have them, and "${id}" is ${conn.config.kind}` : `no such view "${view}"`);
+    throw new HttpError(
+      404,
+      "not_found",
+      kinds.length ? `${view}: only ${kinds.join(", ")} connections have them, and "${id}" is ${conn.config.kind}` : `no such view "${view}"`,
+    );
   }
   return found.api(req, { hub: conn.hub });
 });
