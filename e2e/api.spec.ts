@@ -101,6 +101,21 @@ test("every route that reads a query refuses an unknown parameter with a 400 nam
     // The lock detail of a key nobody holds is a 404 with what is known of it: the query itself was taken.
     expect(good.status(), right).toBe(right.includes("/lock?") ? 404 : 200);
   }
+  // Routes that take no parameters refuse any one given, rather than answer everything.
+  for (const path of [
+    "/api/overview",
+    "/api/alerts",
+    "/api/metrics",
+    "/api/connections",
+    "/api/approvals",
+    "/api/connections/redis/settings",
+    "/api/connections/consul/sessions",
+  ]) {
+    const bad = await request.get(`${path}?connection=redis`);
+    expect(bad.status(), path).toBe(400);
+    expect((await bad.json()).error.message, path).toMatch(/^connection: unknown parameter \(this endpoint takes none\)/);
+    expect((await request.get(path)).status(), path).toBe(200);
+  }
   const stream = await fetch(`${baseURL}/api/events?conection=redis`);
   expect(stream.status).toBe(400);
   expect((await stream.json()).error.message).toMatch(/^conection: unknown parameter/);

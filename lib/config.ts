@@ -67,7 +67,7 @@ export const ConfigSchema = z
           .string()
           .regex(/^postgres(ql)?:\/\//, "a postgres:// URL")
           .optional(),
-        /** Connections this replica opens at most (history's writer keeps one more of its own). */
+        /** Connections of the shared pool (history's PostgreSQL store keeps its own pool of up to 4). */
         poolMax: z.number().int().min(2).max(100).default(10),
         /** Every query's deadline (and the connect timeout): a dead server costs a request no more. */
         statementTimeoutMs: z.number().int().min(100).max(60_000).default(3_000),

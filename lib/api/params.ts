@@ -32,6 +32,9 @@ export function parseQuery<T extends z.AnyZodObject>(schema: T, from: Request | 
   return schema.strict().parse(raw);
 }
 
+/** For the routes that take no query parameters: any one given is refused, named (not ignored). */
+export const NoQuery = z.object({});
+
 export const LockQuerySchema = z.object({
   q: z.string().max(500).optional(),
   format: z.string().max(100).optional(),

@@ -1,4 +1,5 @@
 import { handler } from "@/lib/api/errors";
+import { NoQuery, parseQuery } from "@/lib/api/params";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 
@@ -7,5 +8,6 @@ export const dynamic = "force-dynamic";
 /** Alerts firing and pending, each webhook's delivery state (never its URL), the last delivery attempts. */
 export const GET = handler(async (req: Request) => {
   authorize(req, "view");
+  parseQuery(NoQuery, req);
   return Response.json(registry().alerts.answer(), { headers: { "cache-control": "no-store" } });
 });

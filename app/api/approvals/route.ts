@@ -1,4 +1,5 @@
 import { handler } from "@/lib/api/errors";
+import { NoQuery, parseQuery } from "@/lib/api/params";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import type { PendingApproval } from "@/lib/api/types";
@@ -8,6 +9,7 @@ export const dynamic = "force-dynamic";
 /** Releases waiting for a second operator (two-person rule). */
 export const GET = handler(async (req: Request) => {
   authorize(req, "view");
+  parseQuery(NoQuery, req);
   const pending = (await registry().approvals.list()).map((p): PendingApproval => ({
     id: p.id,
     connection: p.connection,

@@ -1,4 +1,5 @@
 import { handler } from "@/lib/api/errors";
+import { NoQuery, parseQuery } from "@/lib/api/params";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import type { ConnectionSummary } from "@/lib/api/types";
@@ -7,6 +8,7 @@ export const dynamic = "force-dynamic";
 
 export const GET = handler(async (req: Request) => {
   authorize(req, "view");
+  parseQuery(NoQuery, req);
   const body = registry()
     .list()
     .map(({ hub, ...c }): ConnectionSummary => ({ ...c, ...hub.statusEvent(), id: c.id, counts: hub.counts() }));

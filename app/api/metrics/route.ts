@@ -1,4 +1,5 @@
 import { handler } from "@/lib/api/errors";
+import { NoQuery, parseQuery } from "@/lib/api/params";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { metricsText } from "@/lib/history/api";
@@ -10,6 +11,7 @@ export const dynamic = "force-dynamic";
 /** Prometheus text exposition: per connection, per lock for the most contended few, the wait-for graph and the alerts. */
 export const GET = handler(async (req: Request) => {
   authorize(req, "view");
+  parseQuery(NoQuery, req);
   const r = registry();
   const waits = r.list().map((c) => waitFigures(c.id, r.waits.graph(c.id)));
   const text = metricsText(r) + waitsAndAlertsExposition(waits, r.alerts.book.active(), r.alerts.webhookStatus());

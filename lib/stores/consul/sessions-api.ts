@@ -4,13 +4,15 @@
 
 import type { Hub } from "../../hub/hub";
 import { HttpError } from "../../api/http-error";
+import { NoQuery, parseQuery } from "../../api/params";
 import type { SessionsView } from "./sessions";
 
 const TIMEOUT_MS = 10_000;
 
 type WithSessions = { sessions(signal: AbortSignal): Promise<SessionsView> };
 
-export async function sessionsApi(_req: Request, { hub }: { hub: Hub }): Promise<Response> {
+export async function sessionsApi(req: Request, { hub }: { hub: Hub }): Promise<Response> {
+  parseQuery(NoQuery, req);
   const adapter = hub.adapter as Partial<WithSessions>;
   if (hub.adapter.kind !== "consul" || typeof adapter.sessions !== "function") {
     throw new HttpError(404, "not_found", "sessions are a Consul concept: this connection has none");

@@ -1,4 +1,5 @@
 import { handler } from "@/lib/api/errors";
+import { NoQuery, parseQuery } from "@/lib/api/params";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 
@@ -7,6 +8,7 @@ export const dynamic = "force-dynamic";
 /** The whole audit trail (every replica's, with PostgreSQL) as JSON Lines, oldest first, for a SIEM. Operators and admins only. */
 export const GET = handler(async (req: Request) => {
   authorize(req, "release");
+  parseQuery(NoQuery, req);
   const lines = (await registry().auditView({ limit: Number.MAX_SAFE_INTEGER })).entries.reverse().map((e) => JSON.stringify(e));
   return new Response(lines.join("\n") + (lines.length ? "\n" : ""), {
     headers: {

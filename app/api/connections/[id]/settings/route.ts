@@ -1,4 +1,5 @@
 import { handler } from "@/lib/api/errors";
+import { NoQuery, parseQuery } from "@/lib/api/params";
 import { authorize, checkCsrf } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { SettingsBody, applySettings, settingsOf } from "@/lib/api/settings";
@@ -10,6 +11,7 @@ type Ctx = { params: Promise<{ id: string }> };
 
 export const GET = handler(async (req: Request, { params }: Ctx) => {
   authorize(req, "view");
+  parseQuery(NoQuery, req);
   const { id } = await params;
   return Response.json(settingsOf(registry().get(id).config));
 });
