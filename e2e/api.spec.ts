@@ -108,6 +108,7 @@ test("every route that reads a query refuses an unknown parameter with a 400 nam
     "/api/metrics",
     "/api/connections",
     "/api/approvals",
+    "/api/audit/export",
     "/api/connections/redis/settings",
     "/api/connections/consul/sessions",
   ]) {
