@@ -13,7 +13,7 @@
 
 import "server-only";
 import pg from "pg";
-import { toGap, type BatchMeta, type HistoryStore } from "./sqlite";
+import { toGap, type BatchMeta, type EventsQuery, type HistoryStore } from "./sqlite";
 import type { HistoryGap } from "../api/types";
 import { mergeRollup, rollup } from "./stats";
 import type { HistorySettings, LifeEvent, Rollup } from "./types";
@@ -169,15 +169,7 @@ export class PostgresHistoryStore implements HistoryStore {
     }
   }
 
-  async events(q: {
-    connection?: string;
-    key?: string;
-    from: number;
-    to: number;
-    kinds?: LifeEvent["kind"][];
-    limit?: number;
-    newestFirst?: boolean;
-  }): Promise<LifeEvent[]> {
+  async events(q: EventsQuery): Promise<LifeEvent[]> {
     await this.ready();
     const where = ["at >= $1", "at < $2"];
     const args: unknown[] = [q.from, q.to];

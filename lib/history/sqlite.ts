@@ -24,6 +24,17 @@ export interface BatchMeta {
   heartbeat?: number;
 }
 
+/** Events of one lock (or all locks when key is omitted) in [from, to), oldest first unless newestFirst. */
+export interface EventsQuery {
+  connection?: string;
+  key?: string;
+  from: number;
+  to: number;
+  kinds?: LifeEvent["kind"][];
+  limit?: number;
+  newestFirst?: boolean;
+}
+
 export interface HistoryStore {
   readonly kind: string;
   /** All or nothing: the events, the gaps and the heartbeat in one transaction. */
@@ -35,15 +46,7 @@ export interface HistoryStore {
   /** Closes gaps left open by a previous process (it died during an outage) at `at`. */
   closeOpenGaps(at: number): Promise<number>;
   /** Events of one lock (or all locks when key is omitted) in [from, to), oldest first (or newest first). */
-  events(q: {
-    connection?: string;
-    key?: string;
-    from: number;
-    to: number;
-    kinds?: LifeEvent["kind"][];
-    limit?: number;
-    newestFirst?: boolean;
-  }): Promise<LifeEvent[]>;
+  events(q: EventsQuery): Promise<LifeEvent[]>;
   rollups(q: { connection?: string; key?: string; from: number; to: number }): Promise<Rollup[]>;
   compact(now: number, settings: Pick<HistorySettings, "rawRetentionMs" | "rollupRetentionMs">): Promise<{ rolled: number; dropped: number }>;
   close(): Promise<void>;
@@ -231,15 +234,7 @@ export class SqliteHistoryStore implements HistoryStore {
     return this.db.prepare("UPDATE gaps SET to_ms = MAX(from_ms, ?) WHERE to_ms IS NULL").run(Math.round(at)).changes;
   }
 
-  async events(q: {
-    connection?: string;
-    key?: string;
-    from: number;
-    to: number;
-    kinds?: LifeEvent["kind"][];
-    limit?: number;
-    newestFirst?: boolean;
-  }): Promise<LifeEvent[]> {
+  async events(q: EventsQuery): Promise<LifeEvent[]> {
     const where = ["at >= ?", "at < ?"];
     const args: unknown[] = [q.from, q.to];
     narrow(q, where, args);
