@@ -282,17 +282,8 @@ describe("Redis Cluster (3 masters)", { timeout: 60_000 }, () => {
       client.disconnect();
     }
   });
-});
 
-describe("Redis Cluster, a master lost", () => {
-  let cluster: RedisCluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster(3);
-  });
-  afterAll(async () => {
-    await cluster.stop();
-  });
-
+  // Last in this block: it kills a master of the shared cluster.
   it("connects at once, and once a master is lost says degraded with the cluster's own state, on the page too", async () => {
     const bus = new EventBus();
     const hub = new Hub("r1", adapterFor(cluster.urls[0], { topology: "cluster", pollIntervalMs: 500 }), bus, { healthIntervalMs: 300 });
