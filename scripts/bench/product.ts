@@ -16,6 +16,7 @@ import { EventBus } from "../../lib/hub/bus";
 import { parseLockQuery } from "../../lib/api/params";
 import { withFreshTtls } from "../../lib/hub/fresh";
 import { ROOT } from "./report";
+import { procCpuMs } from "./stats";
 
 export { ROOT };
 export const CONNECTION = "bench";
@@ -30,6 +31,8 @@ export interface ProcRss {
 
 export interface ConsoleUnderTest {
   label: string;
+  /** The server's base URL and pid (the product server only; not in the in-process fallback). */
+  server?: { url: string; pid: number };
   /** Resolves once the connection is live (keyspace notifications) and holds `n` locks. */
   waitLive(n: number, timeoutMs: number): Promise<void>;
   /** Calls back for every upsert and remove event of the bench connection; resolves once subscribed. */
@@ -156,6 +159,7 @@ export async function startProduct(redisUrl: string, o: { history?: boolean } = 
   };
   return {
     label: `\`next start\` product server (pid ${server.pid})`,
+    server: { url: base, pid: server.pid },
     async waitLive(n, timeoutMs) {
       let last = "";
       await waitFor(
@@ -237,6 +241,19 @@ export function startInProcess(redisUrl: string): ConsoleUnderTest {
 function describeFeed(c: Record<string, unknown> | undefined): string | undefined {
   if (!c) return undefined;
   return c.mode === "live" ? `live (${c.feed ?? "?"})` : `${c.mode}${c.message ? `: ${c.message}` : ""}`;
+}
+
+/** utime + stime of `root` and all its live descendants, in ms (/proc). */
+export function processTreeCpuMs(root: number): number {
+  let sum = 0;
+  for (const p of processTreeRss(root)) {
+    try {
+      sum += procCpuMs(p.pid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return sum;
 }
 
 /** VmRSS / VmHWM of `root` and all its descendants, from /proc. */

@@ -9,7 +9,7 @@ import path from "node:path";
 
 export const ROOT = path.resolve(__dirname, "../..");
 
-export type SectionId = "redis" | "etcd" | "zookeeper" | "consul" | "history" | "waits";
+export type SectionId = "redis" | "etcd" | "zookeeper" | "consul" | "history" | "waits" | "fanout";
 export const SECTIONS: Array<{ id: SectionId; title: string }> = [
   { id: "redis", title: "Redis" },
   { id: "etcd", title: "etcd" },
@@ -17,16 +17,9 @@ export const SECTIONS: Array<{ id: SectionId; title: string }> = [
   { id: "consul", title: "Consul" },
   { id: "history", title: "History recorder" },
   { id: "waits", title: "Wait-for graph" },
+  { id: "fanout", title: "SSE fan-out" },
 ];
-export const ALIASES: Record<string, SectionId> = {
-  redis: "redis",
-  etcd: "etcd",
-  zookeeper: "zookeeper",
-  zk: "zookeeper",
-  consul: "consul",
-  history: "history",
-  waits: "waits",
-};
+export const ALIASES: Record<string, SectionId> = { redis: "redis", etcd: "etcd", zookeeper: "zookeeper", zk: "zookeeper", consul: "consul", history: "history", waits: "waits", fanout: "fanout" };
 
 export type Verdict = "met" | "MISSED" | "—" | "FAILED" | "not measured";
 export interface Row {
@@ -172,7 +165,7 @@ ${command}
 \`\`\`
 
 (\`npm run bench\` = \`tsx scripts/bench/run.ts\`; all sections by default, or a subset: \`npm run bench -- redis etcd\`;
-names: redis, etcd, zookeeper (zk), consul, history, waits.)
+names: ${SECTIONS.map((s) => s.id).join(", ")}; zk = zookeeper.)
 
 - Date: ${started.toISOString()}; the run took ${runtimeS.toFixed(0)} s (${(runtimeS / 60).toFixed(1)} min)
 ${env.map((e) => `- ${e}`).join("\n")}

@@ -4,17 +4,20 @@
 //   etcd, ZooKeeper, Consul (sections.ts -> etcd.ts, zookeeper.ts, consul.ts): snapshot vs the
 //     floor, watch -> hub upsert latency (in-process EventBus), idle cost;
 //   history (history.ts): recorder overhead at 1,000 lock events per second;
-//   waits (waits.ts): the wait-for graph's cost per bus event at 100k locks vs a full rebuild.
+//   waits (waits.ts): the wait-for graph's cost per bus event at 100k locks vs a full rebuild;
+//   fanout (fanout.ts): 500 SSE clients on the product server while 200 locks change a second;
+//   browser (browser.ts): first-load JS per page, table scroll frame time and filter-as-you-type
+//     at 100k locks in Chromium.
 // Every floor is the fastest raw read a plain client of that store managed in the same run
 // (floor.ts); the report (report.ts) shows its settings.
-// `npm run bench -- redis etcd` runs a subset (names: redis, etcd, zookeeper|zk, consul, history, waits;
-// default all). Prints as it goes, then markdown tables, and writes the generated block of
+// `npm run bench -- redis etcd` runs a subset (names: redis, etcd, zookeeper|zk, consul, history, waits,
+// fanout, browser; default all). Prints as it goes, then markdown tables, and writes the generated block of
 // docs/benchmarks.md. The product is rebuilt when .next is missing or older than a source file
 // (BENCH_REBUILD=1 forces it); if it cannot be built, Redis parts 2-6 run in-process and say so.
 // BENCH_INPROC=1 skips the server.
 
 import { runRedis } from "./redis";
-import { TARGETS, runConsul, runEtcd, runHistory, runWaits, runZooKeeper } from "./sections";
+import { TARGETS, runConsul, runEtcd, runFanout, runHistory, runWaits, runZooKeeper } from "./sections";
 import { since } from "./stats";
 import { ALIASES, SECTIONS, loadavg, machine, note, record, rowsOf, sectionRan, startSection, table, tally, writeDoc, type SectionId } from "./report";
 
@@ -25,6 +28,7 @@ const RUNNERS: Record<SectionId, () => Promise<void>> = {
   consul: runConsul,
   history: runHistory,
   waits: runWaits,
+  fanout: runFanout,
 };
 
 function parseArgs(argv: string[]): SectionId[] {

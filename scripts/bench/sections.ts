@@ -3,6 +3,7 @@
 // report rows.
 
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { runEtcdBench } from "./etcd";
@@ -10,6 +11,7 @@ import { benchZooKeeper, ZK_SNAPSHOT_TARGET } from "./zookeeper";
 import { CONSUL_SNAPSHOT_TARGET, runConsulBench } from "./consul";
 import { benchHistory } from "./history";
 import { benchWaits } from "./waits";
+import { benchFanout, DRAIN_MS } from "./fanout";
 import { ms } from "./stats";
 import { ROOT, note, record, setHow, setVersion, type SectionId } from "./report";
 
@@ -48,6 +50,42 @@ export async function runConsul(): Promise<void> {
 }
 
 const WAITS = { locks: 100_000, events: 20_000 };
+// The issue's figures; BENCH_FANOUT_SECONDS shortens the window for a smoke run (its rows then
+// say so and carry no verdict).
+const FANOUT = { clients: 500, rate: 200, seconds: 60, background: 10_000 };
+const fanoutSeconds = () => Number(process.env.BENCH_FANOUT_SECONDS ?? FANOUT.seconds);
+
+export async function runFanout(): Promise<void> {
+  const seconds = fanoutSeconds();
+  if (!(seconds > 0)) throw new Error(`BENCH_FANOUT_SECONDS=${process.env.BENCH_FANOUT_SECONDS}: not a positive number`);
+  setHow("fanout", HOW.fanout());
+  const f = await benchFanout({ ...FANOUT, seconds, log: indent });
+  setVersion("fanout", `redis-server ${f.redis} (default config) behind the \`next start\` product server; SSE clients in a forked node process`);
+  note(`SSE fan-out: product build: ${f.build}.`);
+  const full = seconds >= FANOUT.seconds;
+  const verdict = (ok: boolean) => (full ? (ok ? "met" : "MISSED") : "not measured");
+  const smoke = full ? "" : ` (SMOKE RUN: ${seconds} s, not the target's ${FANOUT.seconds} s, so no verdict)`;
+  const setup = `${f.clients} SSE clients, ${f.changes} lock changes in ${f.windowS.toFixed(1)} s (${f.achievedRate.toFixed(0)}/s)`;
+  const load = `load ${f.loadStart} → ${f.loadEnd}`;
+  record({
+    part: `fan-out: lock change → SSE event at every client, ${setup}${smoke}`,
+    result: `over all ${f.samples} deliveries p50 ${ms(f.p50)}, p95 ${ms(f.p95)}, p99 ${ms(f.p99)}, max ${ms(f.max)}; per client p95: median ${ms(f.medianClientP95)}, **worst ${ms(f.worstClientP95)}**; feed: ${f.feed}; ${load}`,
+    target: "p95 < 250 ms at every client",
+    verdict: verdict(f.worstClientP95 < 250),
+  });
+  record({
+    part: `fan-out: events lost, ${setup}${smoke}`,
+    result: `**${f.lostTotal}** of ${f.clients * f.changes} missing ${DRAIN_MS / 1000} s after the last write (${f.clientsWithLoss} clients with a loss, at most ${f.maxLostAtOneClient} at one); ${f.reconnects} reconnects (Last-Event-ID), ${f.resyncs} resync hints, ${f.errors} connection errors`,
+    target: "none lost",
+    verdict: verdict(f.lostTotal === 0),
+  });
+  record({
+    part: `fan-out: server CPU, ${setup}${smoke}`,
+    result: `**${f.serverCpuCores.toFixed(2)} cores** (utime + stime of the \`next start\` process tree, ${f.serverPids} process(es), over the write window ÷ wall); meanwhile the SSE client process ${f.clientCpuCores.toFixed(2)}, the bench driver ${f.benchCpuCores.toFixed(2)}, redis-server ${f.redisCpuCores.toFixed(2)} cores, all on the same ${os.availableParallelism()} CPUs; server RSS at the end ${Math.round(f.serverRssMb)} MB; ${load}`,
+    target: "< 1 core",
+    verdict: verdict(f.serverCpuCores < 1),
+  });
+}
 
 export async function runWaits(): Promise<void> {
   setHow("waits", HOW.waits());
@@ -111,6 +149,11 @@ export const TARGETS: Record<Exclude<SectionId, "redis">, Array<[string, string]
   ],
   history: [["recorder overhead at 1,000 events/s", "—"]],
   waits: [["wait-for graph: one bus event at 100k locks", "p99 ≤ 1% of a full rebuild"]],
+  fanout: [
+    ["fan-out: lock change → SSE event at every client (500 clients, 200 changes/s)", "p95 < 250 ms at every client"],
+    ["fan-out: events lost", "none lost"],
+    ["fan-out: server CPU", "< 1 core"],
+  ],
 };
 
 function javaVersion(): string {
@@ -163,6 +206,22 @@ const HOW: Record<Exclude<SectionId, "redis">, () => string> = {
   holders and waiters), 30% a waiter joins or leaves, 10% a handover, and every 500 events a chain closed into a cycle or
   broken again. Per-event cost = time inside \`publish\` with the tracker, minus the same events on a bus with no
   subscriber. The rebuild row is one \`WaitGraph\` fed every record: what a rebuild per event would cost.`,
+  fanout: () => `### SSE fan-out (scripts/bench/fanout.ts, fanout-clients.ts)
+
+- **Server.** The product (\`next start\`, as the Redis section starts it) follows a default redis-server (no keyspace events,
+  so the client-tracking feed) holding ${FANOUT.background / 1000}k background locks of the Redis section's mix plus 100 fan-out locks.
+- **Clients.** A forked node process opens ${FANOUT.clients} \`GET /api/events?connection=bench\` streams with node:http, one socket each
+  (25 every 20 ms), and reads them as EventSource does: frames split on a blank line, reconnect with Last-Event-ID
+  if the server ends a stream (counted). It finds the lock key of each \`upsert\`/\`remove\` frame by string search (no JSON
+  parse per frame) and stamps its arrival on CLOCK_MONOTONIC (\`process.hrtime\`, the same clock in every process).
+  **The server, the client process, the bench driver and redis-server share this machine's ${os.availableParallelism()} CPUs** (with whatever else runs: see the load).
+- **Changes.** The bench process sends ${FANOUT.rate} changes/s for ${fanoutSeconds()} s, open loop (change i at start + i/${FANOUT.rate} s, not waiting for
+  events), alternating \`SET fan:lock:<m+100> <token> PX 600000\` (an acquire) and \`DEL fan:lock:<m>\` (the release of the lock
+  acquired 100 acquires = 1 s earlier), each stamped just before its command. Latency = arrival at a client − that
+  stamp, for every (client, change) pair; "lost" = a pair with no event ${DRAIN_MS / 1000} s after the last write.
+  BENCH_FANOUT_SECONDS=<s> shortens the window for a smoke run; its rows then say so and carry no verdict.
+- **Server CPU.** utime + stime from /proc of the \`next start\` process and its descendants, from the first to the last
+  write, ÷ that wall time.`,
   history: () => `### History recorder (scripts/bench/history.ts)
 
 - A driver publishes hub-shaped \`upsert\`/\`remove\` events on one EventBus at ${HISTORY.rate}/s (10 ms ticks) for ${HISTORY.seconds} s, cycling
