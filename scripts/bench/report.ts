@@ -9,7 +9,7 @@ import path from "node:path";
 
 export const ROOT = path.resolve(__dirname, "../..");
 
-export type SectionId = "redis" | "etcd" | "zookeeper" | "consul" | "history" | "waits" | "fanout";
+export type SectionId = "redis" | "etcd" | "zookeeper" | "consul" | "history" | "waits" | "fanout" | "browser";
 export const SECTIONS: Array<{ id: SectionId; title: string }> = [
   { id: "redis", title: "Redis" },
   { id: "etcd", title: "etcd" },
@@ -18,8 +18,9 @@ export const SECTIONS: Array<{ id: SectionId; title: string }> = [
   { id: "history", title: "History recorder" },
   { id: "waits", title: "Wait-for graph" },
   { id: "fanout", title: "SSE fan-out" },
+  { id: "browser", title: "Browser" },
 ];
-export const ALIASES: Record<string, SectionId> = { redis: "redis", etcd: "etcd", zookeeper: "zookeeper", zk: "zookeeper", consul: "consul", history: "history", waits: "waits", fanout: "fanout" };
+export const ALIASES: Record<string, SectionId> = { redis: "redis", etcd: "etcd", zookeeper: "zookeeper", zk: "zookeeper", consul: "consul", history: "history", waits: "waits", fanout: "fanout", browser: "browser" };
 
 export type Verdict = "met" | "MISSED" | "—" | "FAILED" | "not measured";
 export interface Row {

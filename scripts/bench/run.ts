@@ -17,7 +17,7 @@
 // BENCH_INPROC=1 skips the server.
 
 import { runRedis } from "./redis";
-import { TARGETS, runConsul, runEtcd, runFanout, runHistory, runWaits, runZooKeeper } from "./sections";
+import { TARGETS, runBrowser, runConsul, runEtcd, runFanout, runHistory, runWaits, runZooKeeper } from "./sections";
 import { since } from "./stats";
 import { ALIASES, SECTIONS, loadavg, machine, note, record, rowsOf, sectionRan, startSection, table, tally, writeDoc, type SectionId } from "./report";
 
@@ -29,6 +29,7 @@ const RUNNERS: Record<SectionId, () => Promise<void>> = {
   history: runHistory,
   waits: runWaits,
   fanout: runFanout,
+  browser: runBrowser,
 };
 
 function parseArgs(argv: string[]): SectionId[] {

@@ -12,7 +12,8 @@ import { CONSUL_SNAPSHOT_TARGET, runConsulBench } from "./consul";
 import { benchHistory } from "./history";
 import { benchWaits } from "./waits";
 import { benchFanout, DRAIN_MS } from "./fanout";
-import { ms } from "./stats";
+import { benchBrowser, CHROMIUM, PAGES, SCROLL, SETTLE_MS, TYPED } from "./browser";
+import { ms, percentile } from "./stats";
 import { ROOT, note, record, setHow, setVersion, type SectionId } from "./report";
 
 // The other stores: fewer repeats than Redis, to keep the whole run near 10 minutes on 2 cores.
@@ -130,6 +131,40 @@ export async function runHistory(): Promise<void> {
   });
 }
 
+const BROWSER = { locks: 100_000 };
+const JS_LIMIT_BYTES = 250_000;
+
+export async function runBrowser(): Promise<void> {
+  setHow("browser", HOW.browser());
+  const f = await benchBrowser({ ...BROWSER, log: indent });
+  setVersion("browser", `Chromium ${f.chromium} (${CHROMIUM}, headless, Playwright) against the \`next start\` product server on redis-server ${f.redis}`);
+  note(`Browser: product build: ${f.build}.`);
+  const kb = (b: number) => `${(b / 1000).toFixed(1)} kB`;
+  for (const p of f.pages) {
+    record({
+      part: `first-load JS, \`${p.path}\``,
+      result: `**${kb(p.gzipBytes)} gzip** (${p.scripts} scripts, ${kb(p.rawBytes)} uncompressed; ${kb(p.wireBytes)} on the wire, served ${p.encodings.join("/")})`,
+      target: "≤ 250 kB gzip",
+      verdict: p.gzipBytes <= JS_LIMIT_BYTES ? "met" : "MISSED",
+    });
+  }
+  const s = f.scroll;
+  record({
+    part: `lock table scroll at ${f.locks / 1000}k rows, ${SCROLL.pxPerFrame} px per animation frame for ${SCROLL.seconds} s`,
+    result: `frame time p50 ${ms(s.p50)}, **p95 ${ms(s.p95)}**, max ${ms(s.max)} over ${s.frames} frames (${s.rows} rows scrolled past); ${s.longTasks} long tasks (${Math.round(s.longTaskMs)} ms); load ${s.load}`,
+    target: "p95 < 20 ms",
+    verdict: s.p95 < 20 ? "met" : "MISSED",
+  });
+  const k = f.filter;
+  const toUrl = k.keystrokes.map((x) => x.toUrlMs).filter((x) => x >= 0);
+  record({
+    part: `filter-as-you-type at ${f.locks / 1000}k rows: keypress → table showing the answer, "${TYPED}" typed one key at a time`,
+    result: `p50 ${ms(k.p50)}, **p95 ${ms(k.p95)}**, max ${ms(k.max)} over ${k.keystrokes.length} keystrokes (${k.unanswered} unanswered within 10 s); of that, keypress → the filter reaching the URL (the filter box's 300 ms debounce) ${ms(percentile(toUrl, 50))} median; load ${k.load}`,
+    target: "< 150 ms",
+    verdict: k.unanswered === 0 && k.p95 < 150 ? "met" : "MISSED",
+  });
+}
+
 /** What a section would have reported, for its FAILED rows when it could not run at all. */
 export const TARGETS: Record<Exclude<SectionId, "redis">, Array<[string, string]>> = {
   etcd: [
@@ -153,6 +188,11 @@ export const TARGETS: Record<Exclude<SectionId, "redis">, Array<[string, string]
     ["fan-out: lock change → SSE event at every client (500 clients, 200 changes/s)", "p95 < 250 ms at every client"],
     ["fan-out: events lost", "none lost"],
     ["fan-out: server CPU", "< 1 core"],
+  ],
+  browser: [
+    ["first-load JS per page", "≤ 250 kB gzip"],
+    ["lock table scroll at 100k rows", "p95 < 20 ms"],
+    ["filter-as-you-type at 100k rows", "< 150 ms"],
   ],
 };
 
@@ -222,6 +262,21 @@ const HOW: Record<Exclude<SectionId, "redis">, () => string> = {
   BENCH_FANOUT_SECONDS=<s> shortens the window for a smoke run; its rows then say so and carry no verdict.
 - **Server CPU.** utime + stime from /proc of the \`next start\` process and its descendants, from the first to the last
   write, ÷ that wall time.`,
+  browser: () => `### Browser (scripts/bench/browser.ts)
+
+- **Server.** The product (\`next start\`) on a default redis-server holding ${BROWSER.locks / 1000}k locks of the Redis section's mix, live.
+  Debian's Chromium (\`${CHROMIUM}\`), headless, driven by Playwright, viewport 1400×900, on the same CPUs as the server.
+- **First-load JS.** Each page in a fresh browser context (empty cache): every response of type \`script\` from navigation
+  until ${SETTLE_MS / 1000} s after the load event (so chunks loaded right after load count), each distinct URL once; the bytes the browser
+  received are gzipped here (zlib default level) and summed. "On the wire" is Chromium's encoded body size. Pages:
+  ${PAGES.map((p) => `\`${p}\``).join(", ")}. 250 kB = 250,000 bytes.
+- **Scroll.** The lock table (${BROWSER.locks / 1000}k rows) loaded; for ${SCROLL.seconds} s, each \`requestAnimationFrame\` callback moves the table's scroller
+  ${SCROLL.pxPerFrame} px (5 rows of 28 px) and records the delta to the previous frame's timestamp; p95 of those deltas. Long
+  tasks from a \`PerformanceObserver\`.
+- **Filter-as-you-type.** On a freshly loaded table, "${TYPED}" is typed into the key filter one key at a time; each key waits
+  for its answer before the next. Latency = the keydown's \`event.timeStamp\` → the first animation frame in which the
+  input holds the text, the URL's \`q\` is it, the total shown equals the server's count for it (asked beforehand), nothing
+  is being read, and the first row contains it.`,
   history: () => `### History recorder (scripts/bench/history.ts)
 
 - A driver publishes hub-shaped \`upsert\`/\`remove\` events on one EventBus at ${HISTORY.rate}/s (10 ms ticks) for ${HISTORY.seconds} s, cycling
