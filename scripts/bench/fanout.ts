@@ -34,6 +34,8 @@ export interface FanoutFigures extends FanoutSummary {
   redis: string;
   build: string;
   feed: string;
+  /** the feed as /api/connections named it right after the last write */
+  feedEnd: string;
   openMs: number;
   changes: number;
   windowS: number;
@@ -116,6 +118,7 @@ export async function benchFanout(o: FanoutOptions): Promise<FanoutFigures> {
     const t0 = nowMs();
     const interval = 1000 / o.rate;
     let i = 0;
+    let nextLog = o.rate * 10;
     while (i < changes) {
       // Open loop: change i goes out at t0 + i/rate whether or not earlier events arrived.
       const due = t0 + i * interval;
@@ -126,13 +129,18 @@ export async function benchFanout(o: FanoutOptions): Promise<FanoutFigures> {
         sent[i] = nowMs();
         writes.push(i % 2 === 0 ? writer.set(`${PREFIX}${m + LAG}`, rng.hex(16), "PX", 600_000) : writer.del(`${PREFIX}${m}`));
       }
-      if (i % (o.rate * 10) < 2 && i > 1) o.log(`  ${i} changes sent, ${((nowMs() - t0) / 1000).toFixed(1)} s`);
+      if (i >= nextLog) {
+        nextLog += o.rate * 10;
+        const at = ((nowMs() - t0) / 1000).toFixed(1);
+        void ui.feed().then((f) => o.log(`  ${i} changes sent, ${at} s; feed: ${f}`), () => {});
+      }
     }
     await Promise.all(writes);
     const windowMs = nowMs() - t0;
     const c1 = cpu();
     const loadEnd = loadavg();
     const rssKb = processTreeRss(ui.server.pid).reduce((a, p) => a + p.rssKb, 0);
+    const feedEnd = (await ui.feed()) ?? "?";
     o.log(`${changes} changes in ${(windowMs / 1000).toFixed(1)} s; server CPU ${((c1.server - c0.server) / windowMs).toFixed(2)} cores; load ${loadEnd}`);
 
     // Drain: every client has every event, or DRAIN_MS after the last write.
@@ -153,6 +161,7 @@ export async function benchFanout(o: FanoutOptions): Promise<FanoutFigures> {
       redis: version,
       build,
       feed,
+      feedEnd,
       openMs: opened.ms as number,
       changes,
       windowS: windowMs / 1000,
