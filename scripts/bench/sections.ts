@@ -12,7 +12,7 @@ import { CONSUL_SNAPSHOT_TARGET, runConsulBench } from "./consul";
 import { benchHistory } from "./history";
 import { benchWaits } from "./waits";
 import { benchFanout, DRAIN_MS } from "./fanout";
-import { benchBrowser, CHROMIUM, PAGES, SCROLL, SETTLE_MS, TYPED } from "./browser";
+import { ANSWER_TIMEOUT_MS, benchBrowser, CHROMIUM, PAGES, SCROLL, SETTLE_MS, TYPED } from "./browser";
 import { ms, percentile } from "./stats";
 import { ROOT, note, record, setHow, setVersion, type SectionId } from "./report";
 
@@ -159,9 +159,9 @@ export async function runBrowser(): Promise<void> {
   const toUrl = k.keystrokes.map((x) => x.toUrlMs).filter((x) => x >= 0);
   record({
     part: `filter-as-you-type at ${f.locks / 1000}k rows: keypress → table showing the answer, "${TYPED}" typed one key at a time`,
-    result: `p50 ${ms(k.p50)}, **p95 ${ms(k.p95)}**, max ${ms(k.max)} over ${k.keystrokes.length} keystrokes (${k.unanswered} unanswered within 10 s); of that, keypress → the filter reaching the URL (the filter box's 300 ms debounce) ${ms(percentile(toUrl, 50))} median; load ${k.load}`,
+    result: `p50 ${ms(k.p50)}, **p95 ${ms(k.p95)}**, max ${ms(k.max)} over ${k.keystrokes.length} answered keystrokes; of that, keypress → the filter reaching the URL (the filter box's 300 ms debounce) ${ms(percentile(toUrl, 50))} median; ${k.unanswered.length ? `**${k.unanswered.length} keystroke(s) never answered within ${ANSWER_TIMEOUT_MS / 1000} s** (${k.unanswered.map((u) => `"${u.typed}": the page showed ${JSON.stringify(u.seen)}`).join("; ")})` : "every keystroke answered"}; load ${k.load}`,
     target: "< 150 ms",
-    verdict: k.unanswered === 0 && k.p95 < 150 ? "met" : "MISSED",
+    verdict: k.unanswered.length === 0 && k.p95 < 150 ? "met" : "MISSED",
   });
 }
 
@@ -276,7 +276,8 @@ const HOW: Record<Exclude<SectionId, "redis">, () => string> = {
 - **Filter-as-you-type.** On a freshly loaded table, "${TYPED}" is typed into the key filter one key at a time; each key waits
   for its answer before the next. Latency = the keydown's \`event.timeStamp\` → the first animation frame in which the
   input holds the text, the URL's \`q\` is it, the total shown equals the server's count for it (asked beforehand), nothing
-  is being read, and the first row contains it.`,
+  is being read, and the first row contains it. A keystroke with no answer within ${ANSWER_TIMEOUT_MS / 1000} s is reported with what the page
+  showed instead (and fails the target); the box is then refilled with the text typed so far (not timed) and typing goes on.`,
   history: () => `### History recorder (scripts/bench/history.ts)
 
 - A driver publishes hub-shaped \`upsert\`/\`remove\` events on one EventBus at ${HISTORY.rate}/s (10 ms ticks) for ${HISTORY.seconds} s, cycling
