@@ -2,7 +2,8 @@
 // product server (`next start`) follows a default redis-server (client tracking); a forked
 // process (fanout-clients.ts) holds `clients` SSE streams; this process makes `rate` lock changes
 // a second for `seconds` s (open loop) and stamps each just before its command.
-// Runnable alone: `npx tsx scripts/bench/fanout.ts [seconds]`; exported for scripts/bench/run.ts.
+// Runnable alone: `npx tsx scripts/bench/fanout.ts [seconds [clients]]`; exported for scripts/bench/run.ts.
+// BENCH_FANOUT_PROFILE=<dir> has the server write a CPU profile (`--cpu-prof`) into <dir>.
 //
 // Changes alternate: SET fan:lock:<m+LAG> (an acquire) and DEL fan:lock:<m> (the release of a
 // lock taken LAG acquires earlier), so about LAG fan-out locks are held at any time beside the
@@ -41,6 +42,9 @@ export interface FanoutFigures extends FanoutSummary {
   windowS: number;
   achievedRate: number;
   serverCpuCores: number;
+  /** server CPU from the first write until every event arrived or the drain gave up */
+  serverCpuMsToDrain: number;
+  drainedS: number;
   serverPids: number;
   clientCpuCores: number;
   redisCpuCores: number;
@@ -70,7 +74,9 @@ export async function benchFanout(o: FanoutOptions): Promise<FanoutFigures> {
     const pre = redis.pipeline();
     for (let k = 0; k < LAG; k++) pre.set(`${PREFIX}${k}`, "seed", "PX", 600_000);
     await pre.exec();
-    const ui = await startProduct(server.url);
+    // BENCH_FANOUT_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops.
+    const profileDir = process.env.BENCH_FANOUT_PROFILE;
+    const ui = await startProduct(server.url, { nodeArgs: profileDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`] : [] });
     cleanups.unshift(() => ui.stop());
     if (!ui.server) throw new Error("the fan-out bench needs the product server");
     await ui.waitLive(o.background + LAG, 120_000);
@@ -153,6 +159,8 @@ export async function benchFanout(o: FanoutOptions): Promise<FanoutFigures> {
       },
       { timeoutMs: DRAIN_MS, intervalMs: 250, what: "every client's events" },
     ).catch(() => o.log(`  not every event arrived ${DRAIN_MS / 1000} s after the last write: ${JSON.stringify(last)}`));
+    const c2 = cpu();
+    const drainedMs = nowMs() - t0;
     child.send({ type: "finish", sent });
     const summary = (await reply("summary", 60_000)).summary as FanoutSummary;
     const cores = (a: number, b: number) => (b - a) / windowMs;
@@ -167,6 +175,8 @@ export async function benchFanout(o: FanoutOptions): Promise<FanoutFigures> {
       windowS: windowMs / 1000,
       achievedRate: changes / (windowMs / 1000),
       serverCpuCores: cores(c0.server, c1.server),
+      serverCpuMsToDrain: c2.server - c0.server,
+      drainedS: drainedMs / 1000,
       serverPids,
       clientCpuCores: cores(c0.client, c1.client),
       redisCpuCores: cores(c0.redis, c1.redis),
@@ -182,7 +192,7 @@ export async function benchFanout(o: FanoutOptions): Promise<FanoutFigures> {
 
 if (require.main === module) {
   const seconds = Number(process.argv[2] ?? 60);
-  void benchFanout({ clients: 500, rate: 200, seconds, background: 10_000, log: console.log }).then(
+  void benchFanout({ clients: Number(process.argv[3] ?? 500), rate: 200, seconds, background: 10_000, log: console.log }).then(
     (f) => {
       console.log(JSON.stringify(f, null, 2));
       process.exit(0);

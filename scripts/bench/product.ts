@@ -132,7 +132,8 @@ async function nextBuild(timeoutMs: number): Promise<{ code: number | string; lo
 }
 
 /** `history: false` turns the history recorder off (a diagnostic: what the recorder itself holds). */
-export async function startProduct(redisUrl: string, o: { history?: boolean } = {}): Promise<ConsoleUnderTest> {
+/** `nodeArgs`: node flags for the server process (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+export async function startProduct(redisUrl: string, o: { history?: boolean; nodeArgs?: string[] } = {}): Promise<ConsoleUnderTest> {
   const port = await freePort();
   const dir = makeTempDir("bench-next");
   const base = `http://127.0.0.1:${port}`;
@@ -146,7 +147,7 @@ export async function startProduct(redisUrl: string, o: { history?: boolean } = 
   const server: ServerProcess = await startProcess({
     name: "next-start",
     command: process.execPath,
-    args: [path.join(ROOT, "node_modules", "next", "dist", "bin", "next"), "start", ROOT, "-p", String(port), "-H", "127.0.0.1"],
+    args: [...(o.nodeArgs ?? []), path.join(ROOT, "node_modules", "next", "dist", "bin", "next"), "start", ROOT, "-p", String(port), "-H", "127.0.0.1"],
     dir,
     ready: async () => (await fetch(`${base}/api/health`)).ok,
     readyWhat: `GET ${base}/api/health -> 200`,
