@@ -146,6 +146,9 @@ function summarise(sent: number[]) {
     lostTotal: lostPer.reduce((a, b) => a + b, 0),
     clientsWithLoss: lostPer.filter((x) => x > 0).length,
     maxLostAtOneClient: Math.max(0, ...lostPer),
+    minLostAtOneClient: Math.min(...lostPer),
+    /** changes missing at every client alike: never published by the server (lost before the fan-out) */
+    lostAtEveryClient: sent.filter((t, i) => t && clients.every((c) => c.arrived[i] === 0)).length,
     reconnects: clients.reduce((a, c) => a + c.reconnects, 0),
     resyncs: clients.reduce((a, c) => a + c.resyncs, 0),
     errors: clients.reduce((a, c) => a + c.errors, 0),

@@ -76,7 +76,7 @@ export async function runFanout(): Promise<void> {
   });
   record({
     part: `fan-out: events lost, ${setup}${smoke}`,
-    result: `**${f.lostTotal}** of ${f.clients * f.changes} missing ${DRAIN_MS / 1000} s after the last write (${f.clientsWithLoss} clients with a loss, at most ${f.maxLostAtOneClient} at one); ${f.reconnects} reconnects (Last-Event-ID), ${f.resyncs} resync hints, ${f.errors} connection errors`,
+    result: `**${f.lostTotal}** of ${f.clients * f.changes} missing ${DRAIN_MS / 1000} s after the last write (${f.clientsWithLoss} clients with a loss, ${f.minLostAtOneClient}–${f.maxLostAtOneClient} per client; **${f.lostAtEveryClient} of the ${f.changes} changes reached no client at all**, i.e. were lost before the fan-out); ${f.reconnects} reconnects (Last-Event-ID), ${f.resyncs} resync hints, ${f.errors} connection errors`,
     target: "none lost",
     verdict: verdict(f.lostTotal === 0),
   });
