@@ -41,7 +41,19 @@ export interface BrowserFigures {
   build: string;
   locks: number;
   pages: PageJs[];
-  scroll: { frames: number; p50: number; p95: number; max: number; rows: number; longTasks: number; longTaskMs: number; load: string };
+  scroll: {
+    frames: number;
+    p50: number;
+    p95: number;
+    max: number;
+    rows: number;
+    longTasks: number;
+    longTaskMs: number;
+    /** every 10th frame: how many showed placeholder rows (their page not loaded yet) */
+    sampledFrames: number;
+    framesWithPlaceholders: number;
+    load: string;
+  };
   filter: {
     keystrokes: Array<{ typed: string; total: number; ms: number; toUrlMs: number }>;
     p50: number;
@@ -123,6 +135,8 @@ async function scrollFrames(page: Page): Promise<BrowserFigures["scroll"]> {
       // no Long Tasks API: reported as 0
     }
     const deltas: number[] = [];
+    let sampled = 0;
+    let blank = 0;
     const top0 = el.scrollTop;
     await new Promise<void>((done) => {
       let prev = 0;
@@ -131,13 +145,18 @@ async function scrollFrames(page: Page): Promise<BrowserFigures["scroll"]> {
         if (prev) deltas.push(t - prev);
         prev = t;
         if (t >= end) return done();
+        // Every 10th frame: are placeholder rows (page not loaded yet) on screen?
+        if (deltas.length % 10 === 0) {
+          sampled++;
+          if (el.querySelector('[role="row"][aria-busy="true"]')) blank++;
+        }
         el.scrollTop += pxPerFrame;
         requestAnimationFrame(frame);
       };
       requestAnimationFrame(frame);
     });
     obs.disconnect();
-    return { deltas, px: el.scrollTop - top0, long };
+    return { deltas, px: el.scrollTop - top0, long, sampled, blank };
   }, SCROLL);
   const rowPx = 28;
   return {
@@ -148,6 +167,8 @@ async function scrollFrames(page: Page): Promise<BrowserFigures["scroll"]> {
     rows: Math.round(r.px / rowPx),
     longTasks: r.long.length,
     longTaskMs: r.long.reduce((a, b) => a + b, 0),
+    sampledFrames: r.sampled,
+    framesWithPlaceholders: r.blank,
     load: loadavg(),
   };
 }
