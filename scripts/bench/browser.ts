@@ -279,7 +279,9 @@ export async function benchBrowser(o: { locks: number; log: (line: string) => vo
     for (const p of PAGES) {
       const path = p.replace("{conn}", CONNECTION).replace("{key}", encodeURIComponent(key));
       const js = await pageJs(browser, base, path);
-      o.log(`${path}: ${js.scripts} scripts, ${(js.gzipBytes / 1000).toFixed(1)} kB gzip (${(js.rawBytes / 1000).toFixed(1)} kB raw, ${(js.wireBytes / 1000).toFixed(1)} kB on the wire, ${js.encodings.join("/")})`);
+      o.log(
+        `${path}: ${js.scripts} scripts, ${(js.gzipBytes / 1000).toFixed(1)} kB gzip (${(js.rawBytes / 1000).toFixed(1)} kB raw, ${(js.wireBytes / 1000).toFixed(1)} kB on the wire, ${js.encodings.join("/")})`,
+      );
       pages.push(js);
     }
     const tablePage = await openTable(browser, base, o.locks);

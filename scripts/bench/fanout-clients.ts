@@ -164,7 +164,15 @@ process.on("message", (m: { type: string; url?: string; count?: number; prefix?:
     lag = m.lag!;
     let opened = 0;
     const t0 = nowMs();
-    clients = Array.from({ length: m.count! }, () => ({ arrived: new Float64Array(m.changes!), got: 0, lastId: null, reconnects: 0, resyncs: 0, errors: 0, req: null }));
+    clients = Array.from({ length: m.count! }, () => ({
+      arrived: new Float64Array(m.changes!),
+      got: 0,
+      lastId: null,
+      reconnects: 0,
+      resyncs: 0,
+      errors: 0,
+      req: null,
+    }));
     // Open them a few at a time: a burst of 500 connects would be a different test (accept queue).
     let i = 0;
     const next = () => {

@@ -138,7 +138,10 @@ export async function benchFanout(o: FanoutOptions): Promise<FanoutFigures> {
       if (i >= nextLog) {
         nextLog += o.rate * 10;
         const at = ((nowMs() - t0) / 1000).toFixed(1);
-        void ui.feed().then((f) => o.log(`  ${i} changes sent, ${at} s; feed: ${f}`), () => {});
+        void ui.feed().then(
+          (f) => o.log(`  ${i} changes sent, ${at} s; feed: ${f}`),
+          () => {},
+        );
       }
     }
     await Promise.all(writes);

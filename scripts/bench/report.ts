@@ -22,7 +22,17 @@ export const SECTIONS: Array<{ id: SectionId; title: string }> = [
   { id: "fanout", title: "SSE fan-out" },
   { id: "browser", title: "Browser" },
 ];
-export const ALIASES: Record<string, SectionId> = { redis: "redis", etcd: "etcd", zookeeper: "zookeeper", zk: "zookeeper", consul: "consul", history: "history", waits: "waits", fanout: "fanout", browser: "browser" };
+export const ALIASES: Record<string, SectionId> = {
+  redis: "redis",
+  etcd: "etcd",
+  zookeeper: "zookeeper",
+  zk: "zookeeper",
+  consul: "consul",
+  history: "history",
+  waits: "waits",
+  fanout: "fanout",
+  browser: "browser",
+};
 
 export type Verdict = "met" | "MISSED" | "—" | "FAILED" | "not measured";
 export interface Row {
