@@ -13,7 +13,7 @@ import { formatCount } from "../../components/format";
 import { CONNECTION, ensureBuild, startProduct } from "./product";
 import { redisVersion, writeLocks } from "./redis-data";
 import { percentile } from "./stats";
-import { loadavg } from "./report";
+import { loadavg, printFigures } from "./report";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Pages whose first load is measured ({conn} and {key} filled in). */
@@ -302,14 +302,5 @@ export async function benchBrowser(o: { locks: number; log: (line: string) => vo
 }
 
 if (require.main === module) {
-  void benchBrowser({ locks: Number(process.argv[2] ?? 100_000), log: console.log }).then(
-    (f) => {
-      console.log(JSON.stringify(f, null, 2));
-      process.exit(0);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  printFigures(benchBrowser({ locks: Number(process.argv[2] ?? 100_000), log: console.log }));
 }

@@ -18,7 +18,7 @@ import { createRng } from "../../lib/demo/prng";
 import { ensureBuild, processTreeCpuMs, processTreeRss, startProduct, CONNECTION } from "./product";
 import { redisVersion, writeLocks } from "./redis-data";
 import { procCpuMs } from "./stats";
-import { loadavg } from "./report";
+import { loadavg, printFigures } from "./report";
 import type { FanoutSummary } from "./fanout-clients";
 
 export interface FanoutOptions {
@@ -195,14 +195,5 @@ export async function benchFanout(o: FanoutOptions): Promise<FanoutFigures> {
 
 if (require.main === module) {
   const seconds = Number(process.argv[2] ?? 60);
-  void benchFanout({ clients: Number(process.argv[3] ?? 500), rate: 200, seconds, background: 10_000, log: console.log }).then(
-    (f) => {
-      console.log(JSON.stringify(f, null, 2));
-      process.exit(0);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  printFigures(benchFanout({ clients: Number(process.argv[3] ?? 500), rate: 200, seconds, background: 10_000, log: console.log }));
 }

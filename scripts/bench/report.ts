@@ -92,6 +92,20 @@ export async function part(name: string, target: string, fn: () => Promise<void>
   }
 }
 
+/** For a bench module run alone (`npx tsx scripts/bench/<module>.ts`): prints its figures as JSON, then exits. */
+export function printFigures(figures: Promise<unknown>): void {
+  figures.then(
+    (f) => {
+      console.log(JSON.stringify(f, null, 2));
+      process.exit(0);
+    },
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
+
 export function loadavg(): string {
   return os
     .loadavg()
