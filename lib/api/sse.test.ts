@@ -72,6 +72,18 @@ describe("SSE fan-out", () => {
     expect(frameData(removed[0])).toEqual({ connection: "m", key: "lock:a" });
   });
 
+  it("changes close together go out as one chunk per stream, the same bytes for streams that got the same changes, in order", async () => {
+    const streams = Array.from({ length: 20 }, () => open("view"));
+    for (const s of streams) await s.next(); // status
+    const first = reg.bus.lastId + 1;
+    for (const k of ["lock:c", "lock:d", "lock:e"]) reg.bus.publish({ type: "upsert", connection: "m", data: { connection: "m", lock: lock(k) } });
+    const got = await Promise.all(streams.map((s) => s.next()));
+    for (const g of got) expect(g).toBe(got[0]);
+    const text = new TextDecoder().decode(got[0]);
+    expect([...text.matchAll(/^id: (\d+)\nevent: upsert\n/gm)].map((m) => Number(m[1]))).toEqual([first, first + 1, first + 2]);
+    expect([...text.matchAll(/"key":"(lock:[a-z])"/g)].map((m) => m[1])).toEqual(["lock:c", "lock:d", "lock:e"]);
+  });
+
   it("a reconnecting client replays what it missed, fenced for its exposure", async () => {
     const from = reg.bus.lastId;
     reg.bus.publish({ type: "upsert", connection: "m", data: { connection: "m", lock: lock("lock:b") } });

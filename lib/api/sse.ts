@@ -5,6 +5,11 @@
 // Fan-out: each event is serialised once per exposure (lib/api/exposure.ts), not once per client.
 // The bus calls every subscriber for an event in the same loop, so the frames of the last event
 // are kept and handed to every stream as the same bytes (an upsert's fence is made once too).
+// Frames are then sent in batches, every BATCH_MS: what a stream writes to its socket costs
+// per chunk (stream, promise and writev steps), ~15 µs, so 500 browsers × 200 changes/s as one
+// chunk per frame needed 1.5 cores; one chunk per stream per batch costs a fraction, and the
+// streams that got the same frames get the same concatenated bytes. Order is kept: a stream's
+// own lines (status, ping, shutdown) flush its pending frames first.
 
 import type { Registry } from "../registry";
 import type { SequencedEvent } from "../hub/bus";
@@ -12,6 +17,8 @@ import { present, type Exposure } from "./exposure";
 import { liveStreams } from "../ops/shutdown";
 
 const HEARTBEAT_MS = 15_000;
+/** How long a frame may wait for others to go out with it (added to change → browser latency). */
+export const BATCH_MS = 20;
 const MAX_BACKLOG = 1_000;
 /** On shutdown, browsers are told to reconnect after this long (EventSource's `retry`). */
 export const SHUTDOWN_RETRY_MS = 1_000;
@@ -36,15 +43,78 @@ export function frameOf(e: SequencedEvent, exposure: Exposure): Uint8Array {
   return frame;
 }
 
+/** A stream's frames waiting for the next batch; `flush` sends them as one chunk. */
+interface Pending {
+  frames: Uint8Array[];
+  flush(bytes: Uint8Array): void;
+}
+
+const waiting = new Set<Pending>();
+let batchTimer: ReturnType<typeof setTimeout> | null = null;
+
+function schedule(p: Pending): void {
+  waiting.add(p);
+  batchTimer ??= setTimeout(sendBatch, BATCH_MS);
+}
+
+/** Every waiting stream gets its frames as one chunk; streams with the same frames share the bytes. */
+function sendBatch(): void {
+  batchTimer = null;
+  const made = new Map<string, Uint8Array>();
+  const streams = [...waiting];
+  waiting.clear();
+  for (const p of streams) p.flush(joined(p.frames, made));
+}
+
+/** A number per frame object, to name a list of frames (frames are shared, so equal lists are the same objects). */
+const frameIds = new WeakMap<Uint8Array, number>();
+let nextFrameId = 0;
+function idOf(f: Uint8Array): number {
+  let id = frameIds.get(f);
+  if (id === undefined) frameIds.set(f, (id = ++nextFrameId));
+  return id;
+}
+
+/** The frames as one buffer, made once per batch for each distinct list of frames. */
+function joined(frames: Uint8Array[], made: Map<string, Uint8Array>): Uint8Array {
+  if (frames.length === 1) return frames[0];
+  const key = frames.map(idOf).join(",");
+  let bytes = made.get(key);
+  if (!bytes) {
+    bytes = Buffer.concat(frames);
+    made.set(key, bytes);
+  }
+  return bytes;
+}
+
 /** exposure: what of each lock this subscriber may see (lib/api/exposure.ts). */
 export function eventStream(reg: Registry, connection: string | undefined, lastId: number | null, signal: AbortSignal, exposure: Exposure) {
   let cleanup = () => {};
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      const write = (text: string) => controller.enqueue(encoder.encode(text));
+      const pending: Pending = {
+        frames: [],
+        flush(bytes) {
+          pending.frames = [];
+          try {
+            controller.enqueue(bytes);
+          } catch {
+            // closed meanwhile
+          }
+        },
+      };
+      const flushNow = () => {
+        if (!waiting.delete(pending) || pending.frames.length === 0) return;
+        pending.flush(joined(pending.frames, new Map()));
+      };
+      const write = (text: string) => {
+        flushNow();
+        controller.enqueue(encoder.encode(text));
+      };
       const send = (e: SequencedEvent) => {
         if (connection && e.connection !== connection) return;
-        controller.enqueue(frameOf(e, exposure));
+        pending.frames.push(frameOf(e, exposure));
+        schedule(pending);
       };
       const ids = connection ? [connection] : [...reg.connections.keys()];
       const missed = lastId !== null && Number.isFinite(lastId) ? reg.bus.since(lastId) : null;
@@ -63,6 +133,7 @@ export function eventStream(reg: Registry, connection: string | undefined, lastI
       });
       const heartbeat = setInterval(() => write(": ping\n\n"), HEARTBEAT_MS);
       const close = () => {
+        waiting.delete(pending);
         cleanup();
         try {
           controller.close();
