@@ -21,7 +21,7 @@ const selectClass = "rounded border border-line bg-panel px-1.5 py-1 text-[12px]
 
 /** FilterBar: format, state toggles, warning and key-contains (debounced) filters. Memoised: the table re-renders on every scroll frame. */
 export const FilterBar = memo(function FilterBar({ filters, formats, counts, searchRef, onChange }: FilterBarProps) {
-  // The key box is typed into freely; the URL (and so the query) follows 300 ms after typing stops.
+  // The key box is typed into freely; the URL (and so the query) follows 100 ms after typing stops.
   const [draft, setDraft] = useState(filters.q);
   const [urlQ, setUrlQ] = useState(filters.q);
   if (filters.q !== urlQ) {
@@ -31,7 +31,7 @@ export const FilterBar = memo(function FilterBar({ filters, formats, counts, sea
   }
   useEffect(() => {
     if (draft === filters.q) return;
-    const t = setTimeout(() => onChange({ q: draft }, true), 300);
+    const t = setTimeout(() => onChange({ q: draft }, true), 100);
     return () => clearTimeout(t);
   }, [draft, filters.q, onChange]);
 

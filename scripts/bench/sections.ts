@@ -164,7 +164,7 @@ export async function runBrowser(): Promise<void> {
   const toUrl = k.keystrokes.map((x) => x.toUrlMs).filter((x) => x >= 0);
   record({
     part: `filter-as-you-type at ${f.locks / 1000}k rows: keypress → table showing the answer, "${TYPED}" typed one key at a time`,
-    result: `p50 ${ms(k.p50)}, **p95 ${ms(k.p95)}**, max ${ms(k.max)} over ${k.keystrokes.length} answered keystrokes; of that, keypress → the filter reaching the URL (the filter box's 300 ms debounce) ${ms(percentile(toUrl, 50))} median; ${k.unanswered.length ? `**${k.unanswered.length} keystroke(s) never answered within ${ANSWER_TIMEOUT_MS / 1000} s** (${k.unanswered.map((u) => `"${u.typed}": the page showed ${JSON.stringify(u.seen)}`).join("; ")})` : "every keystroke answered"}; load ${k.load}`,
+    result: `p50 ${ms(k.p50)}, **p95 ${ms(k.p95)}**, max ${ms(k.max)} over ${k.keystrokes.length} answered keystrokes; of that, keypress → the filter reaching the URL (the filter box's wait after a keystroke) ${ms(percentile(toUrl, 50))} median; ${k.unanswered.length ? `**${k.unanswered.length} keystroke(s) never answered within ${ANSWER_TIMEOUT_MS / 1000} s** (${k.unanswered.map((u) => `"${u.typed}": the page showed ${JSON.stringify(u.seen)}`).join("; ")})` : "every keystroke answered"}; load ${k.load}`,
     target: "< 150 ms",
     verdict: k.unanswered.length === 0 && k.p95 < 150 ? "met" : "MISSED",
   });
