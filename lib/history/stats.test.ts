@@ -1,17 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { addCounts, countEvents, foldEvent, histPercentile, percentile, rollup, segments, summarize, emptyHist, bucketIndex } from "./stats";
 import { markForced, markForcedOnce } from "./audit-tail";
-import type { LifeEvent } from "./types";
+import { lifeEvent as ev } from "../../test/support/life-event";
 
-const ev = (at: number, kind: LifeEvent["kind"], extra: Partial<LifeEvent> = {}): LifeEvent => ({
-  at,
-  connection: "c",
-  key: "k",
-  kind,
-  waiters: 0,
-  resMs: 0,
-  ...extra,
-});
 
 describe("stats", () => {
   it("percentiles by nearest rank", () => {

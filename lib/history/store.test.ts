@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPostgres, type PgRig } from "../../test/support/postgres";
 import { PostgresHistoryStore } from "./postgres";
 import { SqliteHistoryStore, type HistoryStore } from "./sqlite";
-import type { LifeEvent } from "./types";
+import { lifeEvent as ev } from "../../test/support/life-event";
 
 let rig: PgRig | null = null;
 const dirs: string[] = [];
@@ -21,15 +21,6 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const ev = (at: number, kind: LifeEvent["kind"], extra: Partial<LifeEvent> = {}): LifeEvent => ({
-  at,
-  connection: "c",
-  key: "k",
-  kind,
-  waiters: 0,
-  resMs: 0,
-  ...extra,
-});
 const MIN = 60_000;
 
 const kinds: [string, () => Promise<HistoryStore>][] = [

@@ -10,28 +10,10 @@ import { startFaultProxy, type FaultProxy } from "../../../scripts/servers/fault
 import { acquire, adapterFor, BUILD_TIMEOUT_MS, createSession, rawEntry, signal } from "../../../test/support/consul";
 import { ConsulHttp, kvPath } from "./http";
 import { ConsulConnectionSchema } from "./config";
-import { encodeFence } from "../../fence";
-import type { LockView } from "../../model";
 import type { ConsulAdapter } from "./adapter";
+import { aimedView } from "../../../test/support/aimed";
 
-function aimed(key: string, format: string, h: Record<string, string | number | null>): LockView {
-  return {
-    connection: "c1",
-    key,
-    name: key,
-    format,
-    kind: "mutex",
-    state: "held",
-    holders: [],
-    waiters: [],
-    ttlMs: null,
-    ttlSource: "session",
-    fence: encodeFence("c1", key, format, h),
-    observedAt: "",
-    consistency: "",
-    warnings: [],
-  };
-}
+const aimed = (key: string, format: string, h: Record<string, string | number | null>) => aimedView("c1", key, format, h, "session");
 
 describe("Consul scope", () => {
   let consul: ConsulServer;

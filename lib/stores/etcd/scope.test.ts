@@ -5,27 +5,10 @@
 
 import { describe, expect, it } from "vitest";
 import { etcdSuite, lockAt, signal } from "../../../test/support/etcd";
-import { encodeFence, fenceOf } from "../../fence";
-import type { LockView } from "../../model";
+import { fenceOf } from "../../fence";
+import { aimedView } from "../../../test/support/aimed";
 
-function aimed(key: string, format: string, h: Record<string, string | number | null>): LockView {
-  return {
-    connection: "e1",
-    key,
-    name: key,
-    format,
-    kind: "mutex",
-    state: "held",
-    holders: [],
-    waiters: [],
-    ttlMs: null,
-    ttlSource: "lease",
-    fence: encodeFence("e1", key, format, h),
-    observedAt: "",
-    consistency: "",
-    warnings: [],
-  };
-}
+const aimed = (key: string, format: string, h: Record<string, string | number | null>) => aimedView("e1", key, format, h, "lease");
 
 describe("etcd scope", () => {
   const t = etcdSuite();

@@ -8,9 +8,8 @@ import Redis from "ioredis";
 import { startRedis, type RedisServer } from "../../../scripts/servers/redis";
 import { RedisAdapter } from "./adapter";
 import { RedisConnectionSchema } from "./config";
-import { encodeFence } from "../../fence";
-import type { LockView } from "../../model";
 import { createHash } from "node:crypto";
+import { aimedView } from "../../../test/support/aimed";
 
 const signal = new AbortController().signal;
 
@@ -37,24 +36,7 @@ describe("Redis scope", () => {
 
   const sha1 = (s: string) => createHash("sha1").update(s).digest("hex");
 
-  function aimedAt(key: string, holding: Record<string, string | number | null>): LockView {
-    return {
-      connection: "r1",
-      key,
-      name: key,
-      format: "redis.token",
-      kind: "mutex",
-      state: "held",
-      holders: [],
-      waiters: [],
-      ttlMs: null,
-      ttlSource: "none",
-      fence: encodeFence("r1", key, "redis.token", holding),
-      observedAt: "",
-      consistency: "",
-      warnings: [],
-    };
-  }
+  const aimedAt = (key: string, holding: Record<string, string | number | null>) => aimedView("r1", key, "redis.token", holding, "none");
 
   it("names what is out of scope, and helper keys are never lock keys", () => {
     expect(adapter.keyProblem("lock:orders")).toBeNull();

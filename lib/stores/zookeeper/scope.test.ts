@@ -7,31 +7,13 @@ import { describe, expect, it } from "vitest";
 import { CreateMode } from "./client";
 import { ensurePath, signal, zookeeperFixture } from "../../../test/support/zookeeper";
 import { zkKeyProblem, zkPathProblem } from "./scope";
-import { encodeFence } from "../../fence";
-import type { LockView } from "../../model";
+import { aimedView } from "../../../test/support/aimed";
 
 const zk = zookeeperFixture();
 
 const ensure = (path: string) => ensurePath(zk.raw, path);
 
-function aimed(key: string, h: Record<string, string | number | null>): LockView {
-  return {
-    connection: "zk",
-    key,
-    name: key,
-    format: "zk.recipe",
-    kind: "mutex",
-    state: "held",
-    holders: [],
-    waiters: [],
-    ttlMs: null,
-    ttlSource: "zk-session",
-    fence: encodeFence("zk", key, "zk.recipe", h),
-    observedAt: "",
-    consistency: "",
-    warnings: [],
-  };
-}
+const aimed = (key: string, h: Record<string, string | number | null>) => aimedView("zk", key, "zk.recipe", h, "zk-session");
 
 describe("ZooKeeper scope", () => {
   it("paths ZooKeeper forbids, and paths outside the roots, are named as such", () => {
