@@ -3,7 +3,6 @@ import { addCounts, countEvents, foldEvent, histPercentile, percentile, rollup, 
 import { markForced, markForcedOnce } from "./audit-tail";
 import { lifeEvent as ev } from "../../test/support/life-event";
 
-
 describe("stats", () => {
   it("percentiles by nearest rank", () => {
     const xs = Array.from({ length: 100 }, (_, i) => i + 1);
