@@ -49,6 +49,7 @@ export class ConnectionHealth {
   /** One health check: records its answer, and tells the hub through `on` what follows from it. */
   async check(adapter: StoreAdapter, signal: AbortSignal, on: HealthCheckHooks): Promise<void> {
     const started = performance.now();
+    const startedAt = Date.now();
     const h = await adapter.health(signal);
     if (h.status !== "unreachable") this.answered(performance.now() - started);
     this.server = h.server ?? this.server;
@@ -64,6 +65,9 @@ export class ConnectionHealth {
       void h.late?.then((why) => {
         if (signal.aborted) return;
         if (why === null) this.answered(performance.now() - started);
+        // A failure that comes late is old news once a read that ended after this check began
+        // found the store reachable: it must not take the connection down again.
+        else if (this.superseded(startedAt)) return;
         else if (this.markFailed(new Error(`${h.message}; no answer after all: ${why}`))) on.publish();
         on.publish();
       });
@@ -81,6 +85,11 @@ export class ConnectionHealth {
       this.confirm("live-feed");
       on.publish();
     }
+  }
+
+  /** The connection is reachable and was confirmed by a read after `at` (ms since epoch). */
+  private superseded(at: number): boolean {
+    return this.state === "ok" && this.confirmedAt !== null && this.confirmedAt > at;
   }
 
   confirm(by: "read" | "live-feed"): void {

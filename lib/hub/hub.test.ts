@@ -147,6 +147,36 @@ describe("a slow store", () => {
   });
 });
 
+/** One health check whose reply was lost: it gives up, and its failure comes much later; the store is fine meanwhile. */
+class LostReplyAdapter extends ScriptedAdapter {
+  checks = 0;
+  override async health() {
+    if (++this.checks > 1) return { status: "ok" as const, message: "" };
+    const late = new Promise<string | null>((r) => setTimeout(() => r("Command timed out"), 1_000));
+    return { status: "unreachable" as const, message: "timed out after 30 ms", late };
+  }
+}
+
+describe("a lost health reply", () => {
+  it("whose failure arrives after the store was read again does not take the connection down", async () => {
+    const adapter = new LostReplyAdapter();
+    adapter.locks = [rec("a", "h1")];
+    const hub = new Hub("c", adapter, new EventBus(), { healthIntervalMs: 300, resyncIntervalMs: 60_000 });
+    hub.start();
+    try {
+      await waitFor(async () => adapter.checks > 1 && hub.statusEvent().status === "ok", { timeoutMs: 3_000, what: "reachable again" });
+      // The lost check's failure lands at ~1 s; the connection stays up through and after it.
+      for (const end = Date.now() + 1_500; Date.now() < end; await new Promise((r) => setTimeout(r, 10))) {
+        const s = hub.statusEvent();
+        expect(s.status, s.message).toBe("ok");
+        expect(hub.isStale()).toBe(false);
+      }
+    } finally {
+      await hub.stop();
+    }
+  });
+});
+
 describe("stale rules", () => {
   it("fire with time alone: held too long, waiter queued too long; published as upserts", async () => {
     const adapter = new ScriptedAdapter();
