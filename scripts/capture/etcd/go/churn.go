@@ -19,7 +19,7 @@
 // nobody may delete a waiter's key).
 //
 // "READY" once every contender has its session; a line on stdin (or EOF) means stop: each
-// contender finishes the holding it has, then "DONE" and exit 0.
+// contender finishes the attempt it is in (waiting, then holding), then "DONE" and exit 0.
 package main
 
 import (
@@ -130,15 +130,20 @@ func churn(args []string) {
 					}
 					continue
 				}
-				if err := m.Lock(ctx); err != nil {
+				// A stop never interrupts a Lock in progress: interrupted, Lock deletes its own key,
+				// and if the key had become the owner and an operator deleted it meanwhile, that
+				// holding would end unreported. Waiters drain within a few holdings after a stop.
+				lockCtx, lockCancel := context.WithTimeout(context.Background(), 30*time.Second)
+				err = m.Lock(lockCtx)
+				lockCancel()
+				if err != nil {
 					if errors.Is(err, concurrency.ErrSessionExpired) {
 						emit(lostUnseen(cli, who, m.Key(), prefix+"/", before.Header.Revision))
 						continue
 					}
-					if ctx.Err() == nil {
-						fmt.Fprintf(os.Stderr, "%s lock: %v\n", who, err)
-						time.Sleep(50 * time.Millisecond)
-					}
+					// Lock gave up and deleted its key: whether it was the owner by then is unknown.
+					fmt.Fprintf(os.Stderr, "%s lock: %v\n", who, err)
+					emit(holding{Who: who, From: time.Now().UnixMilli(), To: time.Now().UnixMilli(), End: "unknown"})
 					continue
 				}
 				from := time.Now().UnixMilli()
