@@ -45,6 +45,8 @@ export interface Memo {
   waiters: MemoEntry[];
   /** Last known expiry of the lock (ms), null = never expires / unknown. */
   expiresAt: number | null;
+  /** The record expiresAt was read from: refreshExpiry skips a record it has seen (most, every second). */
+  expiryBasis?: LockRecord;
   /** Waiters that left without holding, not yet reported (see expireDeparted). */
   departed?: Departed[];
 }
@@ -94,6 +96,7 @@ export function memoOf(rec: LockRecord, at: number): Memo {
       ...Array.from({ length: anon?.count ?? 0 }, (_, i) => ({ id: `${ANON}${anonSince}:${i}`, owner: "not identified", since: anonSince })),
     ],
     expiresAt: expiryOf(rec),
+    expiryBasis: rec,
   };
 }
 
@@ -114,8 +117,7 @@ function carryAnonymous(before: Memo, after: Memo, at: number): Memo {
 
 /** A renewal moved the expiry without a published change: keep the memo's expiry current. */
 export function refreshExpiry(memo: Memo, rec: LockRecord): Memo {
-  const e = expiryOf(rec);
-  return e === memo.expiresAt ? memo : { ...memo, expiresAt: e };
+  return rec === memo.expiryBasis ? memo : { ...memo, expiresAt: expiryOf(rec), expiryBasis: rec };
 }
 
 /** Departures older than the grace period become waiter-left events (at the time they left). */

@@ -103,9 +103,11 @@ describe("history durability: kill -9 of the console during a flush", () => {
     );
     const store = new SqliteHistoryStore(file);
     try {
-      await waitFor(async () => (await store.events({ key: "lock:dur:1", from: 0, to: Date.now() + 1, kinds: ["lost"] })).length === 1, {
+      // The first snapshot after the restart is derived and written in steps: wait for its ends.
+      const seen = async (key: string, kind: "lost" | "seen") => (await store.events({ key, from: 0, to: Date.now() + 1, kinds: [kind] })).length === 1;
+      await waitFor(async () => (await seen("lock:dur:1", "lost")) && (await seen("lock:dur:2", "seen")) && (await seen("lock:dur:3", "seen")), {
         timeoutMs: 20_000,
-        what: "lock:dur:1 lost in the gap",
+        what: "lock:dur:1 lost in the gap, lock:dur:2 and lock:dur:3 seen after the restart",
       });
 
       // SQLite opened clean, and the killed batch is all there or not at all.

@@ -3,7 +3,7 @@
 // entries are capped (MAX_LOCKS, oldest-touched dropped); the exposition then emits only the
 // top N by contention, so label cardinality stays bounded.
 
-import { emptyHist, foldEvent } from "./stats";
+import { emptyHist, foldEvent, isEnd } from "./stats";
 import type { LifeEvent } from "./types";
 
 export interface LockCounters {
@@ -20,6 +20,13 @@ export interface LockCounters {
 
 const MAX_LOCKS = 20_000;
 
+/** Whether foldEvent changes a lock's counters: a "seen", a waiter joining or a handover alone does not. */
+function counts(e: LifeEvent): boolean {
+  if (e.kind === "acquired" || e.kind === "force-released" || e.kind === "expired") return true;
+  if (isEnd(e.kind) && e.holdMs !== undefined) return true;
+  return e.kind === "waiter-left" && !!e.waitMs;
+}
+
 export class MetricsState {
   readonly locks = new Map<string, LockCounters>();
   readonly readErrors = new Map<string, number>();
@@ -27,6 +34,9 @@ export class MetricsState {
 
   observe(e: LifeEvent): void {
     this.events.set(e.connection, (this.events.get(e.connection) ?? 0) + 1);
+    // Only events that count make an entry: a first snapshot's 100k "seen" would otherwise churn
+    // the LRU through 100k empty entries (and evict every lock that has counts).
+    if (!counts(e)) return;
     const id = `${e.connection}\u0000${e.key}`;
     let c = this.locks.get(id);
     if (c)

@@ -15,7 +15,7 @@ import path from "node:path";
 import type { EventBus, SequencedEvent } from "../hub/bus";
 import type { LockRecord } from "../model";
 import { AuditTail, markForcedOnce, type ReleaseIntent } from "./audit-tail";
-import { derive, expireDeparted, isAnonymous, refreshExpiry, type Memo } from "./derive";
+import { derive, expireDeparted, isAnonymous, refreshExpiry, type DeriveContext, type Memo } from "./derive";
 import type { HistoryGap, TrendPoint } from "../api/types";
 import { segments } from "./stats";
 import type { LiveView } from "./query";
@@ -45,6 +45,10 @@ const OPEN_LOOKBACK_MS = 6 * 3_600_000;
 const INTENT_TTL_MS = 70_000;
 /** At most this often a heartbeat is written when there is nothing else to write. */
 const HEARTBEAT_MS = 5_000;
+/** Locks reconciled per turn of the event loop after a resync (a few ms of derive each). */
+const RECONCILE_SLICE = 2_000;
+/** Events per write transaction: a first snapshot of 100k locks is written in steps, not in one ~1 s block. */
+const FLUSH_CHUNK = 10_000;
 
 export interface RecorderOptions {
   dataDir: string;
@@ -65,6 +69,18 @@ export interface ConnectionResolution {
   status: string;
   /** The store is out of sight since this gap's start (open until the view is confirmed again). */
   outage: HistoryGap | null;
+}
+
+/** How the changes of one resync are derived: as of the resync, whenever they are applied. */
+interface AsOf {
+  at: number;
+  baseline: boolean;
+  gap?: DeriveContext["gap"];
+}
+
+/** A resync not fully reconciled yet: each lock's record as the hub had it then, until it is applied. */
+interface PendingResync extends AsOf {
+  records: Map<string, LockRecord>;
 }
 
 /** A waiter present now, as the recorder's memos know it (named or anonymous). */
@@ -110,6 +126,9 @@ export class Recorder {
   private liveSessions = new Map<string, Set<string>>();
   /** Release intents read from the audit log in the last INTENT_TTL_MS. */
   private intents: ReleaseIntent[] = [];
+  /** Resyncs still being reconciled, per connection (in slices, off the hub's path). */
+  private pending = new Map<string, PendingResync>();
+  private slicing: ReturnType<typeof setImmediate> | null = null;
 
   constructor(
     private readonly bus: EventBus,
@@ -142,6 +161,7 @@ export class Recorder {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     for (const t of this.timers) clearInterval(t);
+    this.reconcileAll();
     this.lastHeartbeat = 0; // the last heartbeat says when this process stopped recording
     await this.flush();
     await this.store?.close().catch(() => undefined);
@@ -234,12 +254,29 @@ export class Recorder {
     return m;
   }
 
+  /** A change from the bus: after the lock's part of a resync still pending, so its events keep their order. */
   private apply(connection: string, key: string, rec: LockRecord | null, at: number): void {
+    const p = this.pending.get(connection);
+    const before = p?.records.get(key);
+    if (p && before) {
+      p.records.delete(key);
+      this.derivePush(connection, key, before, p);
+    }
+    this.derivePush(connection, key, rec, this.asOf(connection, at));
+  }
+
+  /** How a change seen now is derived: before the first snapshot is complete it is the baseline; during an outage it closes the gap. */
+  private asOf(connection: string, at: number): AsOf {
     const conn = this.resolution(connection);
-    const memos = this.memosOf(connection);
     // A change that arrives while the connection is out of sight is the re-list that closes the gap.
     const gap = conn.outage && conn.primed ? { from: conn.outage.from, liveSessions: this.sessionsOf(connection) } : undefined;
-    const { memo, events } = derive(memos.get(key), rec, { connection, key, at, resMs: conn.resMs, baseline: !conn.primed, gap });
+    return { at, baseline: !conn.primed, gap };
+  }
+
+  private derivePush(connection: string, key: string, rec: LockRecord | null, as: AsOf): void {
+    const memos = this.memosOf(connection);
+    const resMs = this.resolution(connection).resMs;
+    const { memo, events } = derive(memos.get(key), rec, { connection, key, at: as.at, resMs, baseline: as.baseline, gap: as.gap });
     if (memo) memos.set(key, memo);
     else memos.delete(key);
     for (const ev of events) this.push(ev);
@@ -262,6 +299,7 @@ export class Recorder {
 
   /** Waiters present now, per lock (all connections, or one), with when each started waiting. */
   currentWaits(connection?: string, key?: string): CurrentWait[] {
+    this.reconcileAll();
     const out: CurrentWait[] = [];
     for (const [conn, memos] of this.memos) {
       if (connection !== undefined && conn !== connection) continue;
@@ -390,16 +428,45 @@ export class Recorder {
     for (const [id, r] of this.connections) if (r.primed) this.settleRestart(id);
   }
 
-  /** The hub lost track and sent a resync hint: diff our memos against its current records. */
+  /**
+   * The hub lost track and sent a resync hint (its first snapshot is one): diff our memos against
+   * its current records. The bus delivers the hint inside the hub's refresh, so only the locks
+   * that vanished are settled here; the rest is derived in slices of RECONCILE_SLICE locks on
+   * later turns of the event loop, each from the record the hub had at the resync and as of
+   * then (baseline, gap) — a change to a lock before its turn comes applies that part first.
+   */
   private reconcile(connection: string, at: number): void {
     const records = this.source.records(connection);
     if (!records) return;
-    const seen = new Set<string>();
-    for (const rec of records) {
-      seen.add(rec.key);
-      this.apply(connection, rec.key, rec, at);
+    this.reconcileAll(); // an earlier resync's rest comes first
+    const as = this.asOf(connection, at);
+    const byKey = new Map<string, LockRecord>();
+    for (const rec of records) byKey.set(rec.key, rec);
+    for (const key of [...this.memosOf(connection).keys()]) if (!byKey.has(key)) this.derivePush(connection, key, null, as);
+    this.pending.set(connection, { ...as, records: byKey });
+    this.slicing ??= setImmediate(() => this.reconcileSlice());
+  }
+
+  /** Derives up to `budget` locks of the pending resyncs; schedules the rest. */
+  private reconcileSlice(budget = RECONCILE_SLICE): void {
+    this.slicing = null;
+    for (const [connection, p] of this.pending) {
+      for (const [key, rec] of p.records) {
+        if (budget-- === 0) break;
+        p.records.delete(key);
+        this.derivePush(connection, key, rec, p);
+      }
+      if (p.records.size === 0) this.pending.delete(connection);
+      if (budget < 0) break;
     }
-    for (const key of [...this.memosOf(connection).keys()]) if (!seen.has(key)) this.apply(connection, key, null, at);
+    if (this.pending.size) this.slicing = setImmediate(() => this.reconcileSlice());
+  }
+
+  /** Every pending resync derived now (before a query answers, a new resync or a stop). */
+  private reconcileAll(): void {
+    if (this.pending.size === 0) return;
+    if (this.slicing) clearImmediate(this.slicing);
+    this.reconcileSlice(Infinity);
   }
 
   private push(e: LifeEvent): void {
@@ -458,34 +525,27 @@ export class Recorder {
       if (!this.store) return;
       const heartbeatDue = this.now() - this.lastHeartbeat >= HEARTBEAT_MS;
       if (this.queue.length === 0 && this.gapQueue.length === 0 && !heartbeatDue && this.restartChecked) return;
-      // A copy: events derived while the write is in flight (PostgreSQL awaits the network) are
-      // pushed to this.queue and must stay queued for the next tick, not be counted as written.
-      const batch = this.queue.slice();
-      const droppedBefore = this.dropped;
-      /** The queue minus the batch (the overflow trim may have dropped some of it meanwhile). */
-      const rest = () => this.queue.slice(Math.max(0, batch.length - (this.dropped - droppedBefore)));
+      const store = this.store;
       try {
-        this.standby = this.store.leader ? !(await this.store.leader()) : false;
+        const queued = this.queue.length;
+        const droppedBefore = this.dropped;
+        this.standby = store.leader ? !(await store.leader()) : false;
         if (this.standby) {
-          this.queue = rest();
+          // Drop what was derived before asking (the writer records the same changes); keep what came since.
+          this.queue = this.queue.slice(Math.max(0, queued - (this.dropped - droppedBefore)));
           this.gapQueue = [];
           this.error = null;
           this.pausedSince = null;
           return;
         }
-        await this.checkRestart(this.store);
-        const gaps = this.gapQueue.slice();
-        const now = this.now();
-        this.inFlight = batch.length;
-        try {
-          await this.store.append(batch, { gaps, heartbeat: now });
-        } finally {
-          this.inFlight = 0;
+        await this.checkRestart(store);
+        // What is queued now, in transactions of FLUSH_CHUNK events with the event loop free
+        // between them; events derived meanwhile join the queue's tail for the next tick.
+        let due = this.queue.length;
+        for (let first = true; first || (due > 0 && this.queue.length > 0); first = false) {
+          if (!first) await new Promise((r) => setImmediate(r));
+          due -= await this.writeChunk(store);
         }
-        this.lastHeartbeat = now;
-        this.gapQueue = this.gapQueue.slice(gaps.length);
-        this.queue = rest();
-        this.written += batch.length;
         if (this.error !== null) console.warn("lockdeck: history recording resumed");
         this.error = null;
         this.pausedSince = null;
@@ -495,6 +555,31 @@ export class Recorder {
     } finally {
       this.flushing = false;
     }
+  }
+
+  /**
+   * Writes the queue's head (one transaction, with the gaps and a heartbeat) and says how many
+   * events it wrote; on failure it throws and the queue stays as it was.
+   */
+  private async writeChunk(store: HistoryStore): Promise<number> {
+    // A copy: events derived while the write is in flight (PostgreSQL awaits the network) are
+    // pushed to this.queue and must stay queued, not be counted as written.
+    const batch = this.queue.slice(0, FLUSH_CHUNK);
+    const droppedBefore = this.dropped;
+    const gaps = this.gapQueue.slice();
+    const now = this.now();
+    this.inFlight = batch.length;
+    try {
+      await store.append(batch, { gaps, heartbeat: now });
+    } finally {
+      this.inFlight = 0;
+    }
+    this.lastHeartbeat = now;
+    this.gapQueue = this.gapQueue.slice(gaps.length);
+    // The queue minus the batch (the overflow trim may have dropped some of it meanwhile).
+    this.queue = this.queue.slice(Math.max(0, batch.length - (this.dropped - droppedBefore)));
+    this.written += batch.length;
+    return batch.length;
   }
 
   /** Waiters that left and did not come back within the grace period are reported now. */

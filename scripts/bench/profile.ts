@@ -7,10 +7,15 @@
 //                                                RSS, and the heap's make-up by constructor (from a
 //                                                heap snapshot, written to hub.heapsnapshot)
 //   npx tsx scripts/bench/profile.ts fences [N]  what building the fence of N records costs
+//   npx tsx scripts/bench/profile.ts recorder [N] a Hub and the history recorder (SQLite) from start
+//                                                through the first flush: times, CPU profile
+//                                                (recorder.cpuprofile), heap and RSS held
 // All against a redis-server started here, loaded with the bench mix (scripts/bench/redis-data.ts).
 
 import Redis from "ioredis";
 import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { Session } from "node:inspector/promises";
@@ -24,6 +29,7 @@ import type { RedisEntry } from "../../lib/formats/redis/entry";
 import { LargeValues } from "../../lib/stores/redis/read";
 import { Hub } from "../../lib/hub/hub";
 import { EventBus } from "../../lib/hub/bus";
+import { Recorder } from "../../lib/history/recorder";
 import { decodeFence, encodeFence, fenceOf } from "../../lib/fence";
 import { serverCounters, writeLocks } from "./redis-data";
 import { redisFloorRead } from "./redis-floor";
@@ -56,33 +62,11 @@ async function cpu(redis: Redis, url: string): Promise<void> {
     const took = since(t0);
     const { profile } = await session.post("Profiler.stop");
     fs.writeFileSync("snapshot.cpuprofile", JSON.stringify(profile));
-    // Self and inclusive samples per function (inclusive counted once per stack).
-    const nodes = new Map((profile.nodes as ProfileNode[]).map((x) => [x.id, x]));
-    const name = (x: ProfileNode) => `${x.callFrame.functionName || "(anonymous)"} ${x.callFrame.url.replace(/^.*?\/(node_modules|lib)\//, "$1/")}`;
-    const self = new Map<string, number>();
-    const total = new Map<string, number>();
-    let all = 0;
-    const walk = (x: ProfileNode, onStack: Set<string>) => {
-      const f = name(x);
-      const hits = x.hitCount ?? 0;
-      all += hits;
-      self.set(f, (self.get(f) ?? 0) + hits);
-      const stack = new Set(onStack).add(f);
-      for (const g of stack) total.set(g, (total.get(g) ?? 0) + hits);
-      for (const c of x.children ?? []) walk(nodes.get(c)!, stack);
-    };
-    walk((profile.nodes as ProfileNode[])[0], new Set());
-    const top = (m: Map<string, number>, k: number, only = (_f: string) => true) =>
-      [...m]
-        .filter(([f]) => only(f))
-        .sort((a, b) => b[1] - a[1])
-        .slice(0, k)
-        .map(([f, h]) => `  ${((100 * h) / all).toFixed(1).padStart(5)}%  ${f}`)
-        .join("\n");
+    const { all, top } = summarizeProfile(profile.nodes as ProfileNode[]);
     console.log(`snapshot of ${snap.locks.length} locks: ${ms(took)} (profiled); ${all} samples`);
-    console.log(`top self time:\n${top(self, 25)}`);
-    console.log(`inclusive time, LockDeck code (lib/):\n${top(total, 20, (f) => f.includes(" lib/"))}`);
-    console.log(`inclusive time, ioredis:\n${top(total, 8, (f) => f.includes("ioredis"))}`);
+    console.log(`top self time:\n${top("self", 25)}`);
+    console.log(`inclusive time, LockDeck code (lib/):\n${top("total", 20, (f) => f.includes(" lib/"))}`);
+    console.log(`inclusive time, ioredis:\n${top("total", 8, (f) => f.includes("ioredis"))}`);
 
     // The same work in phases, unprofiled: floor, discovery + reads (scan.ts/read.ts), decode.
     const signal = new AbortController().signal;
@@ -125,6 +109,95 @@ async function cpu(redis: Redis, url: string): Promise<void> {
     session.disconnect();
     await adapter.close();
   }
+}
+
+/**
+ * What the history recorder adds to a hub's start-up with N locks: a CPU profile from the hub's
+ * start to live and through the recorder's first flush (SQLite in a temporary directory), the
+ * time of each, and heap and RSS held after GC. Writes recorder.cpuprofile.
+ */
+async function recorder(url: string, n: number): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lockdeck-profile-"));
+  gc();
+  const base = process.memoryUsage();
+  const bus = new EventBus();
+  const hub = new Hub("bench", new RedisAdapter("bench", cfgFor(url)), bus);
+  const rec = new Recorder(
+    bus,
+    { records: (id) => (id === "bench" ? hub.all() : undefined), get: (id, key) => (id === "bench" ? hub.get(key) : undefined) },
+    {
+      dataDir: dir,
+      settings: { storage: "sqlite", rawRetentionMs: 86_400_000, rollupRetentionMs: 30 * 86_400_000, longHoldMs: 60_000, longWaitMs: 10_000, metricsTopN: 20 },
+      flushEveryMs: 3_600_000,
+    },
+  ).start();
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 500 });
+  await session.post("Profiler.start");
+  try {
+    const t0 = performance.now();
+    hub.start();
+    await waitFor(async () => hub.statusEvent().lockCount === n && hub.statusEvent().status === "ok", { timeoutMs: 300_000, what: `hub holding ${n} locks` });
+    const live = since(t0);
+    const peak = process.memoryUsage();
+    // The recorder derives the first snapshot in slices after live: flush until all of it is written.
+    const t1 = performance.now();
+    while (rec.state().written < n) {
+      await rec.flush();
+      await new Promise((r) => setImmediate(r));
+    }
+    const written = since(t1);
+    const { profile } = await session.post("Profiler.stop");
+    fs.writeFileSync("recorder.cpuprofile", JSON.stringify(profile));
+    const { all, top } = summarizeProfile(profile.nodes as ProfileNode[]);
+    console.log(
+      `hub + recorder: live with ${n} locks after ${ms(live)}; the first snapshot's ${rec.state().written} events written ${ms(written)} later; ${all} samples`,
+    );
+    console.log(`top self time:\n${top("self", 20)}`);
+    console.log(`inclusive time, LockDeck code (lib/):\n${top("total", 25, (f) => f.includes(" lib/"))}`);
+    await new Promise((r) => setTimeout(r, 3_000));
+    gc();
+    gc();
+    const held = process.memoryUsage();
+    console.log(
+      `heap used: base ${mb(base.heapUsed / 1024)}, at live ${mb(peak.heapUsed / 1024)}, held after GC ${mb(held.heapUsed / 1024)} → ${((held.heapUsed - base.heapUsed) / n / 1024).toFixed(2)} KiB per lock`,
+    );
+    console.log(`RSS: base ${mb(base.rss / 1024)}, at live ${mb(peak.rss / 1024)}, held ${mb(held.rss / 1024)}; external ${mb(held.external / 1024)}`);
+  } finally {
+    session.disconnect();
+    await rec.stop();
+    await hub.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Self and inclusive samples per function of a CPU profile (inclusive counted once per stack). */
+function summarizeProfile(list: ProfileNode[]) {
+  const nodes = new Map(list.map((x) => [x.id, x]));
+  const name = (x: ProfileNode) => `${x.callFrame.functionName || "(anonymous)"} ${x.callFrame.url.replace(/^.*?\/(node_modules|lib)\//, "$1/")}`;
+  const self = new Map<string, number>();
+  const total = new Map<string, number>();
+  let all = 0;
+  const walk = (x: ProfileNode, onStack: Set<string>) => {
+    const f = name(x);
+    const hits = x.hitCount ?? 0;
+    all += hits;
+    self.set(f, (self.get(f) ?? 0) + hits);
+    const stack = new Set(onStack).add(f);
+    for (const g of stack) total.set(g, (total.get(g) ?? 0) + hits);
+    for (const c of x.children ?? []) walk(nodes.get(c)!, stack);
+  };
+  walk(list[0], new Set());
+  const top = (which: "self" | "total", k: number, only = (_f: string) => true) =>
+    [...(which === "self" ? self : total)]
+      .filter(([f]) => only(f))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([f, h]) => `  ${((100 * h) / all).toFixed(1).padStart(5)}%  ${f}`)
+      .join("\n");
+  return { all, top };
 }
 
 /** Heap used (after GC) by a hub holding the locks, and what the heap is made of. */
@@ -226,7 +299,8 @@ async function main(): Promise<void> {
     if (what === "cpu") await cpu(redis, server.url);
     else if (what === "heap") await heap(server.url, n);
     else if (what === "fences") await fences(server.url);
-    else throw new Error(`unknown profile "${what}": cpu, heap or fences`);
+    else if (what === "recorder") await recorder(server.url, n);
+    else throw new Error(`unknown profile "${what}": cpu, heap, fences or recorder`);
   } finally {
     redis.disconnect();
     await server.stop();
