@@ -1,0 +1,94 @@
+// The recorder derives a resync (a first snapshot of 100k locks is one) in slices after the
+// hub's refresh has returned. What it records must be what a derivation on the spot would
+// have recorded: every lock of the first snapshot "seen" (the baseline), even the ones whose
+// turn comes after the status that ends the baseline, and a change that arrives before a
+// lock's turn comes after that lock's part of the resync. The events go through the bus as
+// the hub publishes them (resync, then status, then changes, in one synchronous run) and the
+// recorder writes them to a real SQLite file.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, expect, it } from "vitest";
+import { EventBus, type ConnectionStatusEvent } from "../hub/bus";
+import type { LockRecord } from "../model";
+import { Recorder } from "./recorder";
+import { SqliteHistoryStore } from "./sqlite";
+
+const N = 5_000; // more than two slices
+const T0 = Date.parse("2026-12-05T00:00:00Z");
+const iso = (t: number) => new Date(t).toISOString();
+
+function rec(key: string, holder: string, at: number): LockRecord {
+  return {
+    connection: "c",
+    key,
+    name: key,
+    format: "memory.mutex",
+    kind: "mutex",
+    state: "held",
+    holders: [{ id: holder, owner: `o-${holder}`, since: iso(at) }],
+    waiters: [],
+    ttlMs: null,
+    ttlSource: "lease",
+    holding: { t: "none" },
+    observedAt: iso(at),
+    consistency: "x",
+    warnings: [],
+  };
+}
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanup.length) await cleanup.pop()!();
+});
+
+it("a resync derived in slices records what it held then: all 'seen', and a change before a lock's turn after its part", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "lockdeck-reconcile-"));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const records = new Map<string, LockRecord>();
+  for (let i = 0; i < N; i++) records.set(`k${i}`, rec(`k${i}`, `h${i}`, T0));
+  const bus = new EventBus();
+  let now = T0 + 1_000;
+  const recorder = new Recorder(
+    bus,
+    { records: () => records.values(), get: (_, k) => records.get(k) },
+    {
+      dataDir: dir,
+      settings: { storage: "sqlite", rawRetentionMs: 86_400_000, rollupRetentionMs: 30 * 86_400_000, longHoldMs: 60_000, longWaitMs: 10_000, metricsTopN: 20 },
+      flushEveryMs: 3_600_000,
+      now: () => now,
+    },
+  ).start();
+  cleanup.push(() => recorder.stop());
+
+  // The hub's first refresh: the resync hint, then its status (the baseline ends), then — still
+  // before any slice ran — the last lock changes hands and another goes away.
+  const status = { connection: "c", status: "ok", mode: "live", lockCount: N, observedAt: iso(now), confirmedAt: iso(now) } as ConnectionStatusEvent;
+  bus.publish({ type: "resync", connection: "c", data: { connection: "c" } });
+  bus.publish({ type: "status", connection: "c", data: status });
+  now += 500;
+  const last = `k${N - 1}`;
+  records.set(last, rec(last, "new-holder", now));
+  bus.publish({ type: "upsert", connection: "c", data: { connection: "c", lock: records.get(last)! } });
+  records.delete("k4000");
+  bus.publish({ type: "remove", connection: "c", data: { connection: "c", key: "k4000" } });
+  expect(recorder.state().queued, "nothing but the changes is derived inside the hub's refresh").toBeLessThan(10);
+
+  const deadline = Date.now() + 10_000;
+  while (recorder.state().written < N + 2) {
+    if (Date.now() > deadline) throw new Error(`only ${recorder.state().written} events written`);
+    await recorder.flush();
+    await new Promise((r) => setImmediate(r));
+  }
+  const store = new SqliteHistoryStore(path.join(dir, "history.sqlite"));
+  cleanup.push(() => store.close());
+  const events = await store.events({ from: 0, to: now + 1 });
+  const kinds = (key: string) => events.filter((e) => e.key === key).map((e) => `${e.kind}:${e.holder}`);
+  expect(events.filter((e) => e.kind === "seen")).toHaveLength(N);
+  expect(events.filter((e) => e.kind === "acquired").map((e) => e.holder)).toEqual(["new-holder"]);
+  expect(kinds("k1")).toEqual(["seen:h1"]);
+  expect(kinds("k2500")).toEqual(["seen:h2500"]);
+  expect(kinds(last).sort()).toEqual(["acquired:new-holder", "handover:new-holder", `released:h${N - 1}`, `seen:h${N - 1}`].sort());
+  expect(kinds("k4000").sort()).toEqual(["released:h4000", "seen:h4000"]);
+});
