@@ -27,6 +27,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // ShedLock: ADDED:<ISO instant>@<hostname>[:<uuid>] (uuid suffix since 2025)
 const SHEDLOCK = /^ADDED:(\d{4}-\d\d-\d\dT[\d:.]+Z)@(.+?)(?::([0-9a-f-]{36}))?$/i;
 const CONSTANT_TOKENS = new Set(["1", "0", "true", "yes", "lock", "locked", "held", "on", "x"]);
+const LONGEST_CONSTANT = Math.max(...[...CONSTANT_TOKENS].map((t) => t.length));
 
 export const PY_SIGNAL_PREFIX = "lock-signal:";
 
@@ -46,7 +47,8 @@ export function guessLibrary(key: string, value: string): Guess {
 
 /** A value that cannot tell one holding from the next makes compare-and-delete inexact. */
 export function isNonUniqueToken(value: string): boolean {
-  return value.length < 8 || /^\d+$/.test(value) || CONSTANT_TOKENS.has(value.toLowerCase());
+  // Every constant token is shorter than 8 characters too; the set names what is meant.
+  return value.length < 8 || /^\d+$/.test(value) || (value.length <= LONGEST_CONSTANT && CONSTANT_TOKENS.has(value.toLowerCase()));
 }
 
 /** The text is the bytes exactly: UTF-8 decoding replaced nothing (so encoding it gives the bytes back). */
