@@ -56,16 +56,22 @@ interface Match {
   /** everything but the key text: a narrower key text may start from any entry with the same rest */
   rest: string;
   needle: string;
-  rows: number[];
+  rows: Uint32Array;
 }
 
-/** Filtered answers kept per version: the typing of one key filter, plus the tables' re-reads. */
-const MATCHES_KEPT = 32;
+/**
+ * Filtered answers kept per version (the typing of one key filter, plus the open tables'
+ * re-reads): at most this many, holding at most KEPT_ROWS_PER_RECORD indexes per record in all
+ * (8 bytes a record), the newest always kept.
+ */
+const MATCHES_KEPT = 16;
+const KEPT_ROWS_PER_RECORD = 2;
 
 export class SortedView {
   private orders = new Map<string, Order>();
   /** Insertion order = least recently used first. */
   private matches = new Map<string, Match>();
+  private keptRows = 0;
   private version = -1;
 
   /** One page of the records in `q`'s order that pass its filters, and how many pass. */
@@ -73,6 +79,7 @@ export class SortedView {
     if (version !== this.version) {
       this.orders.clear();
       this.matches.clear();
+      this.keptRows = 0;
       this.version = version;
     }
     const orderId = `${q.sort}:${q.dir}`;
@@ -84,7 +91,7 @@ export class SortedView {
       if (!order.texts) setImmediate(() => this.orders.get(orderId) === order && (order.texts ??= order.rows.map(textOf)));
       return { total: order.rows.length, locks: order.rows.slice(q.offset, q.offset + q.limit) };
     }
-    const page = match.rows.slice(q.offset, q.offset + q.limit);
+    const page = [...match.rows.subarray(q.offset, q.offset + q.limit)];
     return { total: match.rows.length, locks: page.map((i) => order.rows[i]) };
   }
 
@@ -108,6 +115,7 @@ export class SortedView {
     const id = `${rest}\u0001${needle}`;
     const hit = this.matches.get(id);
     if (hit) {
+      // Most recently used last.
       this.matches.delete(id);
       this.matches.set(id, hit);
       return hit;
@@ -124,16 +132,26 @@ export class SortedView {
       const r = order.rows[i];
       return (!q.format || r.format === q.format) && (!q.warning || r.warnings.includes(q.warning)) && (!statuses || statuses.has(lockStatus(r)));
     };
-    const rows: number[] = [];
+    const found = new Uint32Array(from ? from.rows.length : order.rows.length);
+    let n = 0;
     if (from) {
       // Its rows already pass the other filters; only the longer text is left to check.
-      for (const i of from.rows) if (!texts || texts[i].includes(needle)) rows.push(i);
+      for (const i of from.rows) if (!texts || texts[i].includes(needle)) found[n++] = i;
     } else {
-      for (let i = 0; i < order.rows.length; i++) if (pass(i)) rows.push(i);
+      for (let i = 0; i < order.rows.length; i++) if (pass(i)) found[n++] = i;
     }
-    const match: Match = { rest, needle, rows };
-    this.matches.set(id, match);
-    if (this.matches.size > MATCHES_KEPT) this.matches.delete(this.matches.keys().next().value!);
+    const match: Match = { rest, needle, rows: found.slice(0, n) };
+    this.keep(id, match, order.rows.length * KEPT_ROWS_PER_RECORD);
     return match;
+  }
+
+  private keep(id: string, match: Match, maxRows: number) {
+    this.matches.set(id, match);
+    this.keptRows += match.rows.length;
+    for (const [oldest, m] of this.matches) {
+      if (m === match || (this.matches.size <= MATCHES_KEPT && this.keptRows <= maxRows)) break;
+      this.matches.delete(oldest);
+      this.keptRows -= m.rows.length;
+    }
   }
 }
