@@ -90,7 +90,7 @@ test("an answer for an older text never replaces the newer one: its request is c
       });
     },
   );
-  const cancelled = page.waitForEvent("requestfailed", (r) => new URL(r.url()).searchParams.get("q") === older);
+  const cancelled = page.waitForEvent("requestfailed", { predicate: (r) => new URL(r.url()).searchParams.get("q") === older, timeout: 10_000 });
   await page.keyboard.type("alpha:1");
   await expect.poll(() => heldSeen).toBe(true);
   await page.keyboard.type("2");
