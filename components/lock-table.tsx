@@ -2,7 +2,7 @@
 
 import { useCallback, useMemo, useRef, useState } from "react";
 import { useRouter, useSearchParams } from "next/navigation";
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { escapeControls } from "@/lib/keys";
 import { ErrorNote } from "./error-note";
 import { formatCount, laterOf } from "./format";
@@ -11,7 +11,7 @@ import { filtersSearch, nextSort, parseFilters, toLocksQuery, type LockFilters, 
 import { FilterBar } from "./lock-table-filters";
 import { LOCK_GRID, LockRow, SkeletonRow } from "./lock-row";
 import { ModeBadge } from "./mode-badge";
-import { connectionsQuery, REFRESH_TEXT } from "./queries";
+import { connectionsQuery, locksPageQuery, REFRESH_TEXT } from "./queries";
 import { useVirtualLockRows } from "./use-virtual-lock-rows";
 import { useRestoredPlace, useReturnSearch } from "./use-table-place";
 import { useTableKeys } from "./use-table-keys";
@@ -72,12 +72,16 @@ export function LockTable({ conn }: { conn: string }) {
     useCallback((q: string) => writeUrl({ q }, true), [writeUrl]),
   );
   const { type: typeKey } = key;
+  const client = useQueryClient();
   const onType = useCallback(
     (q: string) => {
+      // The first page of the new answer is asked for now, before React renders the keystroke
+      // (10–20 ms at 100k rows); the table's query for it finds it in flight.
+      void client.prefetchQuery(locksPageQuery(conn, toLocksQuery({ ...filters, q }), 0));
       typeKey(q);
       toTop();
     },
-    [typeKey, toTop],
+    [client, conn, filters, typeKey, toTop],
   );
   const query = useMemo(() => toLocksQuery({ ...filters, q: key.draft }), [filters, key.draft]);
   const filtered = Boolean(query.q || query.format || query.status || query.warning);
