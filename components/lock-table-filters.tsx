@@ -1,6 +1,6 @@
 "use client";
 
-import { memo, useEffect, useState, type RefObject } from "react";
+import { memo, type RefObject } from "react";
 import { LOCK_STATUSES, type LockStatus } from "@/lib/status";
 import type { StatusCounts } from "./api";
 import { formatCount } from "./format";
@@ -13,28 +13,19 @@ export interface FilterBarProps {
   formats: string[];
   counts?: StatusCounts;
   searchRef: RefObject<HTMLInputElement | null>;
+  /** The key filter as typed (the table asks for it at once; the URL follows, use-key-filter.ts). */
+  keyText: string;
+  onType(q: string): void;
+  /** The key text is about to be written into the URL by onChange (Enter, "clear filters"). */
+  onSettle(q: string): void;
   /** Apply a change; `replace` for typing (no history entry per keystroke). */
   onChange(patch: Partial<LockFilters>, replace?: boolean): void;
 }
 
 const selectClass = "rounded border border-line bg-panel px-1.5 py-1 text-[12px]";
 
-/** FilterBar: format, state toggles, warning and key-contains (debounced) filters. Memoised: the table re-renders on every scroll frame. */
-export const FilterBar = memo(function FilterBar({ filters, formats, counts, searchRef, onChange }: FilterBarProps) {
-  // The key box is typed into freely; the URL (and so the query) follows 100 ms after typing stops.
-  const [draft, setDraft] = useState(filters.q);
-  const [urlQ, setUrlQ] = useState(filters.q);
-  if (filters.q !== urlQ) {
-    // The URL changed from elsewhere (header search, back button): show it.
-    setUrlQ(filters.q);
-    setDraft(filters.q);
-  }
-  useEffect(() => {
-    if (draft === filters.q) return;
-    const t = setTimeout(() => onChange({ q: draft }, true), 100);
-    return () => clearTimeout(t);
-  }, [draft, filters.q, onChange]);
-
+/** FilterBar: format, state toggles, warning and key-contains filters. Memoised: the table re-renders on every scroll frame. */
+export const FilterBar = memo(function FilterBar({ filters, formats, counts, searchRef, keyText, onType, onSettle, onChange }: FilterBarProps) {
   const toggle = (s: LockStatus) => {
     const next = filters.status.includes(s) ? filters.status.filter((x) => x !== s) : [...filters.status, s];
     onChange({ status: LOCK_STATUSES.filter((x) => next.includes(x)) });
@@ -42,7 +33,7 @@ export const FilterBar = memo(function FilterBar({ filters, formats, counts, sea
   const formatOptions = filters.format && !formats.includes(filters.format) ? [filters.format, ...formats] : formats;
   const { known, describe: describeWarning } = useWarnings();
   const warningOptions = filters.warning && !known.includes(filters.warning) ? [filters.warning, ...known] : known;
-  const anyFilter = filters.q || filters.format || filters.status.length || filters.warning;
+  const anyFilter = keyText || filters.format || filters.status.length || filters.warning;
 
   return (
     <div className="flex flex-wrap items-center gap-2" role="group" aria-label="Filters">
@@ -114,15 +105,18 @@ export const FilterBar = memo(function FilterBar({ filters, formats, counts, sea
         ref={searchRef}
         data-testid="filter-q"
         type="search"
-        value={draft}
-        onChange={(e) => setDraft(e.target.value)}
+        value={keyText}
+        onChange={(e) => onType(e.target.value)}
         onKeyDown={(e) => {
           if (e.key === "Escape") {
             // Leave the filter as typed (Chrome would clear a search box on Escape) and hand the keys back to the table.
             e.preventDefault();
             e.currentTarget.blur();
           }
-          if (e.key === "Enter") onChange({ q: draft }, true);
+          if (e.key === "Enter") {
+            onSettle(keyText);
+            onChange({ q: keyText }, true);
+          }
         }}
         placeholder="key contains…  /"
         autoComplete="off"
@@ -133,7 +127,7 @@ export const FilterBar = memo(function FilterBar({ filters, formats, counts, sea
         <button
           type="button"
           onClick={() => {
-            setDraft("");
+            onSettle("");
             onChange({ q: "", format: "", status: [], warning: "" });
           }}
           className="text-[12px] text-muted hover:text-fg"

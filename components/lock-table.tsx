@@ -2,7 +2,7 @@
 
 import { useCallback, useMemo, useRef, useState } from "react";
 import { useRouter, useSearchParams } from "next/navigation";
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { escapeControls } from "@/lib/keys";
 import { ErrorNote } from "./error-note";
 import { formatCount, laterOf } from "./format";
@@ -11,10 +11,11 @@ import { filtersSearch, nextSort, parseFilters, toLocksQuery, type LockFilters, 
 import { FilterBar } from "./lock-table-filters";
 import { LOCK_GRID, LockRow, SkeletonRow } from "./lock-row";
 import { ModeBadge } from "./mode-badge";
-import { connectionsQuery, REFRESH_TEXT } from "./queries";
+import { connectionsQuery, locksPageQuery, REFRESH_TEXT } from "./queries";
 import { useVirtualLockRows } from "./use-virtual-lock-rows";
 import { useRestoredPlace, useReturnSearch } from "./use-table-place";
 import { useTableKeys } from "./use-table-keys";
+import { useKeyFilter } from "./use-key-filter";
 
 const COLUMNS: Array<{ label: string; sort?: SortColumn }> = [
   { label: "State" },
@@ -37,13 +38,53 @@ export function LockTable({ conn }: { conn: string }) {
   const router = useRouter();
   const searchParams = useSearchParams();
   const filters = useMemo(() => parseFilters(searchParams), [searchParams]);
-  const query = useMemo(() => toLocksQuery(filters), [filters]);
   const search = filtersSearch(filters);
 
   const scrollRef = useRef<HTMLDivElement>(null);
   const searchRef = useRef<HTMLInputElement>(null);
   const [selected, setSelected] = useState<number | null>(null);
   const [showProblems, setShowProblems] = useState(false);
+
+  // A new answer starts at its top, with nothing selected.
+  const toTop = useCallback(() => {
+    setSelected(null);
+    scrollRef.current?.scrollTo({ top: 0 });
+  }, []);
+  const writeUrl = useCallback((patch: Partial<LockFilters>, replace: boolean) => {
+    // A change landing after a row was opened (the key filter's, QUIET_MS late) must not rewrite the detail's URL.
+    if (!/^\/c\/[^/]+\/?$/.test(window.location.pathname)) return;
+    const next = filtersSearch({ ...parseFilters(new URLSearchParams(window.location.search)), ...patch });
+    const url = `${window.location.pathname}${next}`;
+    if (replace) window.history.replaceState(null, "", url);
+    else window.history.pushState(null, "", url);
+  }, []);
+  const onChange = useCallback(
+    (patch: Partial<LockFilters>, replace = false) => {
+      writeUrl(patch, replace);
+      toTop();
+    },
+    [writeUrl, toTop],
+  );
+
+  // The key filter: the table asks for the text as typed; the URL follows (use-key-filter.ts).
+  const key = useKeyFilter(
+    filters.q,
+    useCallback((q: string) => writeUrl({ q }, true), [writeUrl]),
+  );
+  const { type: typeKey } = key;
+  const client = useQueryClient();
+  const onType = useCallback(
+    (q: string) => {
+      // The first page of the new answer is asked for now, before React renders the keystroke
+      // (10–20 ms at 100k rows); the table's query for it finds it in flight.
+      void client.prefetchQuery(locksPageQuery(conn, toLocksQuery({ ...filters, q }), 0));
+      typeKey(q);
+      toTop();
+    },
+    [client, conn, filters, typeKey, toTop],
+  );
+  const query = useMemo(() => toLocksQuery({ ...filters, q: key.draft }), [filters, key.draft]);
+  const filtered = Boolean(query.q || query.format || query.status || query.warning);
 
   const { pages, total, virtualizer, items } = useVirtualLockRows(conn, query, scrollRef);
 
@@ -52,17 +93,6 @@ export function LockTable({ conn }: { conn: string }) {
 
   useReturnSearch(conn, search);
   const onScroll = useRestoredPlace({ conn, search, total, selected, setSelected, scrollRef });
-
-  const onChange = useCallback((patch: Partial<LockFilters>, replace = false) => {
-    // A debounced change landing after a row was opened must not rewrite the detail's URL.
-    if (!/^\/c\/[^/]+\/?$/.test(window.location.pathname)) return;
-    const next = filtersSearch({ ...parseFilters(new URLSearchParams(window.location.search)), ...patch });
-    const url = `${window.location.pathname}${next}`;
-    if (replace) window.history.replaceState(null, "", url);
-    else window.history.pushState(null, "", url);
-    setSelected(null);
-    scrollRef.current?.scrollTo({ top: 0 });
-  }, []);
 
   useTableKeys({ conn, virtualizer, searchRef, selected, setSelected, total, pages });
 
@@ -78,7 +108,16 @@ export function LockTable({ conn }: { conn: string }) {
   return (
     <div className="flex min-h-0 flex-1 flex-col gap-2 px-4 pt-2 pb-3">
       <div className="flex flex-wrap items-center justify-between gap-2">
-        <FilterBar filters={filters} formats={meta?.formats ?? []} counts={summary?.counts} searchRef={searchRef} onChange={onChange} />
+        <FilterBar
+          filters={filters}
+          formats={meta?.formats ?? []}
+          counts={summary?.counts}
+          searchRef={searchRef}
+          keyText={key.draft}
+          onType={onType}
+          onSettle={key.settle}
+          onChange={onChange}
+        />
         <div data-testid="table-summary" className="flex items-center gap-3 text-muted tabular-nums">
           {meta ? (
             <>
@@ -86,7 +125,7 @@ export function LockTable({ conn }: { conn: string }) {
                 <span data-testid="lock-total" className="font-semibold text-fg">
                   {formatCount(meta.total)}
                 </span>{" "}
-                {filters.q || filters.format || filters.status.length || filters.warning ? "matching" : "locks"}
+                {filtered ? "matching" : "locks"}
               </span>
               <ModeBadge mode={fresh ?? meta} consistency={meta.consistency} />
               {problems.length ? (
@@ -136,7 +175,7 @@ export function LockTable({ conn }: { conn: string }) {
             ))}
           </div>
           {meta && total === 0 ? (
-            <p className="px-3 py-6 text-muted">{search ? "No locks match these filters." : "No locks in this connection right now."}</p>
+            <p className="px-3 py-6 text-muted">{filtered ? "No locks match these filters." : "No locks in this connection right now."}</p>
           ) : null}
           <div className="relative" style={{ height: virtualizer.getTotalSize() }}>
             {items.map((item) => {

@@ -14,7 +14,7 @@ import type { LockRecord, Problem, StoreAdapter } from "../model";
 import type { ConnectionStatusAnswer, Freshness } from "../api/types";
 import { diffSnapshots, fingerprint } from "./diff";
 import type { EventBus } from "./bus";
-import { SortedView, applyFilters, type LockQuery } from "./query";
+import { SortedView, type LockQuery } from "./query";
 import { lockStatus, type LockStatus } from "../status";
 import { applyRules, hasRules, type StaleRules } from "./rules";
 import { ReadGate } from "./gate";
@@ -50,6 +50,7 @@ export class Hub {
   private version = 0;
   private view = new SortedView();
   private countsCache: { version: number; counts: Record<LockStatus | "problems", number> } | null = null;
+  private formatsCache: { version: number; formats: string[] } | null = null;
   private observedAt: string | null = null;
   private consistency: string;
   /** The mode the last status event announced. */
@@ -364,8 +365,7 @@ export class Hub {
   }
 
   query(q: LockQuery): { total: number; locks: LockRecord[] } {
-    const rows = applyFilters(this.view.sorted(this.records, this.version, q.sort, q.dir), q);
-    return { total: rows.length, locks: rows.slice(q.offset, q.offset + q.limit) };
+    return this.view.query(this.records, this.version, q);
   }
 
   /** Lock counts per state word, cached per snapshot version. */
@@ -389,8 +389,13 @@ export class Hub {
     return { connection: this.id, contended, waiters, locks: this.records.size, stale: this.isStale() };
   }
 
+  /** The formats present, cached per snapshot version (every locks page carries them). */
   formats(): string[] {
-    return [...new Set([...this.records.values()].map((r) => r.format))].sort();
+    if (this.formatsCache?.version === this.version) return this.formatsCache.formats;
+    const seen = new Set<string>();
+    for (const r of this.records.values()) seen.add(r.format);
+    this.formatsCache = { version: this.version, formats: [...seen].sort() };
+    return this.formatsCache.formats;
   }
 
   currentProblems(): Problem[] {

@@ -55,7 +55,7 @@ export interface BrowserFigures {
     load: string;
   };
   filter: {
-    keystrokes: Array<{ typed: string; total: number; ms: number; toUrlMs: number }>;
+    keystrokes: Array<{ typed: string; total: number; ms: number; toUrlMs: number; toTableMs: number }>;
     p50: number;
     p95: number;
     max: number;
@@ -177,6 +177,8 @@ interface Answer {
   /** keydown → answer frame, or null when there was no answer within ANSWER_TIMEOUT_MS */
   ms: number | null;
   toUrlMs: number;
+  /** keydown → the table alone showing the answer (the URL may follow later), -1 if never seen */
+  toTableMs: number;
   /** what the page showed when it gave up */
   seen?: Record<string, unknown>;
 }
@@ -193,6 +195,7 @@ function answer(page: Page, typed: string, total: number, n: number | null): Pro
         const input = document.querySelector('[data-testid="filter-q"]') as HTMLInputElement;
         const downs = (window as unknown as { __downs: number[] }).__downs;
         let toUrl = -1;
+        let toTable = -1;
         const started = performance.now();
         const state = () => ({
           input: input.value,
@@ -207,13 +210,13 @@ function answer(page: Page, typed: string, total: number, n: number | null): Pro
           if (down !== undefined) {
             const s = state();
             if (toUrl < 0 && s.q === typed) toUrl = now - down;
-            const done =
-              s.input === typed && s.q === typed && s.total === want && !s.reading && (want === "0" || s.firstRow.toLowerCase().includes(typed.toLowerCase()));
-            if (done) return resolve({ ms: now - down, toUrlMs: toUrl });
+            const table = s.input === typed && s.total === want && !s.reading && (want === "0" || s.firstRow.toLowerCase().includes(typed.toLowerCase()));
+            if (toTable < 0 && table) toTable = now - down;
+            if (table && s.q === typed) return resolve({ ms: now - down, toUrlMs: toUrl, toTableMs: toTable });
           }
           if (now - started > timeoutMs) {
             const s = state();
-            return resolve({ ms: null, toUrlMs: toUrl, seen: { ...s, firstRow: s.firstRow.slice(0, 60), want } });
+            return resolve({ ms: null, toUrlMs: toUrl, toTableMs: toTable, seen: { ...s, firstRow: s.firstRow.slice(0, 60), want } });
           }
           requestAnimationFrame(check);
         };
@@ -244,7 +247,7 @@ async function filterAsYouType(page: Page, base: string): Promise<BrowserFigures
     await page.keyboard.type(typed.at(-1)!);
     const r = await answer(page, typed, expected[i - 1], i - 1);
     if (r.ms !== null) {
-      keystrokes.push({ typed, total: expected[i - 1], ms: r.ms, toUrlMs: r.toUrlMs });
+      keystrokes.push({ typed, total: expected[i - 1], ms: r.ms, toUrlMs: r.toUrlMs, toTableMs: r.toTableMs });
       continue;
     }
     unanswered.push({ typed, seen: r.seen! });

@@ -14,6 +14,7 @@ import { benchWaits } from "./waits";
 import { benchFanout, DRAIN_MS } from "./fanout";
 import { ANSWER_TIMEOUT_MS, benchBrowser, CHROMIUM, PAGES, SCROLL, SETTLE_MS, TYPED } from "./browser";
 import { ms, percentile } from "./stats";
+import { QUIET_MS } from "../../components/use-key-filter";
 import { ROOT, note, record, setHow, setVersion, type SectionId } from "./report";
 
 // The other stores: fewer repeats than Redis, to keep the whole run near 10 minutes on 2 cores.
@@ -162,9 +163,10 @@ export async function runBrowser(): Promise<void> {
   });
   const k = f.filter;
   const toUrl = k.keystrokes.map((x) => x.toUrlMs).filter((x) => x >= 0);
+  const toTable = k.keystrokes.map((x) => x.toTableMs).filter((x) => x >= 0);
   record({
     part: `filter-as-you-type at ${f.locks / 1000}k rows: keypress → table showing the answer, "${TYPED}" typed one key at a time`,
-    result: `p50 ${ms(k.p50)}, **p95 ${ms(k.p95)}**, max ${ms(k.max)} over ${k.keystrokes.length} answered keystrokes; of that, keypress → the filter reaching the URL (the filter box's wait after a keystroke) ${ms(percentile(toUrl, 50))} median; ${k.unanswered.length ? `**${k.unanswered.length} keystroke(s) never answered within ${ANSWER_TIMEOUT_MS / 1000} s** (${k.unanswered.map((u) => `"${u.typed}": the page showed ${JSON.stringify(u.seen)}`).join("; ")})` : "every keystroke answered"}; load ${k.load}`,
+    result: `p50 ${ms(k.p50)}, **p95 ${ms(k.p95)}**, max ${ms(k.max)} over ${k.keystrokes.length} answered keystrokes; of that, keypress → the table showing the answer (URL aside) ${ms(percentile(toTable, 50))} median, p95 ${ms(percentile(toTable, 95))}, keypress → the filter reaching the URL (it follows ${QUIET_MS} ms after typing stops) ${ms(percentile(toUrl, 50))} median; ${k.unanswered.length ? `**${k.unanswered.length} keystroke(s) never answered within ${ANSWER_TIMEOUT_MS / 1000} s** (${k.unanswered.map((u) => `"${u.typed}": the page showed ${JSON.stringify(u.seen)}`).join("; ")})` : "every keystroke answered"}; load ${k.load}`,
     target: "< 150 ms",
     verdict: k.unanswered.length === 0 && k.p95 < 150 ? "met" : "MISSED",
   });
@@ -285,7 +287,8 @@ const HOW: Record<Exclude<SectionId, "redis">, () => string> = {
 - **Filter-as-you-type.** On a freshly loaded table, "${TYPED}" is typed into the key filter one key at a time; each key waits
   for its answer before the next. Latency = the keydown's \`event.timeStamp\` → the first animation frame in which the
   input holds the text, the URL's \`q\` is it, the total shown equals the server's count for it (asked beforehand), nothing
-  is being read, and the first row contains it. A keystroke with no answer within ${ANSWER_TIMEOUT_MS / 1000} s is reported with what the page
+  is being read, and the first row contains it. The table alone (every condition but the URL) is timed too: the table asks for the
+  text as typed, the URL follows ${QUIET_MS} ms after typing stops (\`components/use-key-filter.ts\`). A keystroke with no answer within ${ANSWER_TIMEOUT_MS / 1000} s is reported with what the page
   showed instead (and fails the target); the box is then refilled with the text typed so far (not timed) and typing goes on.`,
   history: () => `### History recorder (scripts/bench/history.ts)
 
