@@ -14,6 +14,7 @@ adapterContract({
   storeTtl: { source: "session", remaining: false },
   expiryTtlMs: 1_000,
   scoped: true,
+  healthAsks: true,
   cuttable: true,
   // A cold build of the agent (scripts/servers/build-consul.sh) takes minutes; then it is cached.
   startTimeoutMs: 45 * 60_000,
@@ -32,6 +33,7 @@ adapterContract({
       keyOf: (name) => `${PREFIX}${name}`,
       outOfScope: "other/contract",
       cut: { down: () => proxy.cut(), up: () => proxy.restore() },
+      slow: { on: (ms) => proxy.delay(ms, "down"), off: () => proxy.restore() },
       async stop() {
         await proxy.close();
         await agent.stop();

@@ -15,6 +15,7 @@ adapterContract({
   storeTtl: { source: "lease", remaining: true },
   expiryTtlMs: 2_000,
   scoped: true,
+  healthAsks: true,
   cuttable: true,
   async start() {
     const server = await startEtcd();
@@ -33,6 +34,7 @@ adapterContract({
       keyOf: (name) => `${PREFIX}${name}/`,
       outOfScope: "/other/contract/",
       cut: { down: () => proxy.cut(), up: () => proxy.restore() },
+      slow: { on: (ms) => proxy.delay(ms, "down"), off: () => proxy.restore() },
       async stop() {
         client.close();
         await proxy.close();

@@ -10,6 +10,7 @@ adapterContract({
   storeTtl: { source: "lease", remaining: true },
   expiryTtlMs: 500,
   scoped: false,
+  healthAsks: false,
   cuttable: false,
   async start() {
     const store = new MemoryLockStore();

@@ -12,6 +12,7 @@ adapterContract({
   storeTtl: { source: "pttl", remaining: true },
   expiryTtlMs: 1_500,
   scoped: true,
+  healthAsks: true,
   cuttable: true,
   async start() {
     const server = await startRedis();
@@ -19,8 +20,9 @@ adapterContract({
     const client = new Redis(server.url);
     const key = (name: string) => `lock:contract:${name}`;
     return {
+      // Commands may take 6 s: longer than the slow case's 4 s delay (a client that gives up first has no late answer to wait for).
       open: () =>
-        openConnection({ kind: "redis", url: `redis://${proxy.address}`, patterns: ["lock:contract:*"], commandTimeoutMs: 1_000, pollIntervalMs: 500 }),
+        openConnection({ kind: "redis", url: `redis://${proxy.address}`, patterns: ["lock:contract:*"], commandTimeoutMs: 6_000, pollIntervalMs: 500 }),
       async hold(name, o = {}) {
         const token = randomBytes(16).toString("hex");
         const ok = await client.set(key(name), token, "PX", o.ttlMs ?? 60_000, "NX");
@@ -33,6 +35,7 @@ adapterContract({
       keyOf: key,
       outOfScope: "other:contract",
       cut: { down: () => proxy.cut(), up: () => proxy.restore() },
+      slow: { on: (ms) => proxy.delay(ms, "down"), off: () => proxy.restore() },
       async stop() {
         client.disconnect();
         await proxy.close();

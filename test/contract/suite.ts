@@ -10,7 +10,9 @@
 //   3. an expiry (the holder stopped renewing, nobody released) arrives as a remove;
 //   4. a guarded release refuses a holding that changed since it was seen, and releases the one seen;
 //   5. a key outside the connection's scope is refused before anything reaches the store;
-//   6. the store cut off: the view goes stale with its age and keeps the last snapshot; back: fresh.
+//   6. the store cut off: the view goes stale with its age and keeps the last snapshot; back: fresh;
+//   7. a store that answers later than the health check waits is slow, not down: the check says
+//      so (Health.late) and the late answer resolves it (the hub then shows "slow", not "unreachable").
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventBus, type SequencedEvent } from "../../lib/hub/bus";
@@ -40,6 +42,8 @@ export interface ContractStore {
   outOfScope?: string;
   /** Cuts the adapter off the store (a fault proxy between them), and back. */
   cut?: { down(): void; up(): void };
+  /** Delays every reply from the store by `ms` (a fault proxy), and back. */
+  slow?: { on(ms: number): void; off(): void };
   stop(): Promise<void>;
 }
 
@@ -57,6 +61,8 @@ export interface ContractDriver {
   cuttable: boolean;
   /** False where the connection covers every name (the memory store): the scope case is not run. */
   scoped: boolean;
+  /** True where a health check is a request to the store (not ZooKeeper's: its session's state; not the in-process memory store): the slow case runs. */
+  healthAsks: boolean;
   start(): Promise<ContractStore>;
   /** How long start() may take (a cold Consul build is minutes); default: vitest's hook timeout. */
   startTimeoutMs?: number;
@@ -260,5 +266,26 @@ export function adapterContract(driver: ContractDriver): void {
       expect(h.freshness().outageSince).toBeNull();
       expect(h.get(key)?.state).toBe("held");
     });
+
+    it.runIf(driver.healthAsks)(
+      "slow: a health check that stops waiting says its answer may still come, and the late answer comes",
+      { timeout: 45_000 },
+      async () => {
+        if (!s.slow) throw new Error(`the ${driver.kind} driver gives no way to slow the store down`);
+        const a = adapter();
+        await waitFor(async () => (await a.health(signal())).status !== "unreachable", { timeoutMs: 15_000, what: "health checks answered (connected)" });
+        s.slow.on(4_000); // longer than every adapter's 3 s health check
+        try {
+          const t0 = Date.now();
+          const h = await a.health(signal());
+          expect(h.status).toBe("unreachable");
+          expect(Date.now() - t0).toBeLessThan(4_000);
+          expect(h.late, `${h.message}: a late answer is still possible`).toBeDefined();
+          expect(await h.late).toBeNull();
+        } finally {
+          s.slow.off();
+        }
+      },
+    );
   });
 }

@@ -16,6 +16,7 @@ adapterContract({
   storeTtl: { source: "zk-session", remaining: false },
   expiryTtlMs: 2_000,
   scoped: true,
+  healthAsks: false,
   cuttable: true,
   async start() {
     const server = await startZooKeeper();

@@ -16,6 +16,7 @@ import { ConsulScope } from "./scope";
 import { DOT_LOCK, SEMAPHORE_FLAGS, baseName, dirOf, valueBytes, type ConsulEntry, type ConsulSession } from "../../formats/consul/entry";
 import { parseSemaphoreValue } from "../../formats/consul/semaphore";
 import { applyNodeHealth, sessionLiveness, type ConsulCheck, type NodeHealth } from "../../formats/consul/liveness";
+import { LATE_MS, probe } from "../probe";
 
 const HEALTH_TIMEOUT_MS = 3_000;
 const REREAD_CONCURRENCY = 16;
@@ -60,10 +61,15 @@ export class ConsulAdapter implements StoreAdapter {
   }
 
   async health(signal: AbortSignal): Promise<Health> {
-    try {
-      const a = await this.http.request("GET", "/v1/status/leader", { signal, timeoutMs: HEALTH_TIMEOUT_MS });
+    // The check waits HEALTH_TIMEOUT_MS; the request itself may take LATE_MS (Health.late).
+    const request = this.http.request("GET", "/v1/status/leader", { signal, timeoutMs: LATE_MS }).then((a) => {
       if (a.status !== 200) throw errorFromAnswer(a);
-      const leader = JSON.parse(a.body.toString("utf8")) as string;
+      return a;
+    });
+    const probed = await probe(request, HEALTH_TIMEOUT_MS, signal);
+    if (!probed.ok) return { status: "unreachable", message: probed.message, ...(probed.late ? { late: probed.late } : {}) };
+    try {
+      const leader = JSON.parse(probed.value.body.toString("utf8")) as string;
       if (this.version === null) this.version = await this.agentVersion(signal);
       const server = `Consul ${this.version}${this.cfg.datacenter ? ` · dc ${this.cfg.datacenter}` : ""}`;
       if (!leader) return { status: "degraded", message: "Consul has no cluster leader: writes and non-stale reads fail", server };

@@ -30,6 +30,7 @@ import {
 import { decodeFence } from "../../fence";
 import { EtcdScope } from "./scope";
 import { keyToBytes } from "../../keys";
+import { LATE_MS, probe } from "../probe";
 
 const HEALTH_TIMEOUT_MS = 3_000;
 const FRESH_TTL_TIMEOUT_MS = 1_000;
@@ -124,13 +125,11 @@ export class EtcdAdapter implements StoreAdapter {
    * marked stale, and the release API refuses: "cannot confirm"); for a serializable one it is
    * "degraded", and the feed re-lists so every record's consistency label says so.
    */
-  async health(_signal: AbortSignal): Promise<Health> {
-    let status: ClusterStatus;
-    try {
-      status = await this.cluster();
-    } catch (err) {
-      return { status: "unreachable", message: errorText(err) };
-    }
+  async health(signal: AbortSignal): Promise<Health> {
+    // The check waits HEALTH_TIMEOUT_MS; the request itself may take LATE_MS (Health.late).
+    const probed = await probe(this.cluster(LATE_MS), HEALTH_TIMEOUT_MS, signal, errorText);
+    if (!probed.ok) return { status: "unreachable", message: probed.message, ...(probed.late ? { late: probed.late } : {}) };
+    const status = probed.value;
     const noLeader = status.leader === "0";
     if (noLeader !== this.noLeader) {
       this.noLeader = noLeader;
@@ -148,10 +147,10 @@ export class EtcdAdapter implements StoreAdapter {
     return { status: "degraded", message: `${status.answeredByName} knows no leader: serializable reads may be stale`, server };
   }
 
-  /** Members, leader, raft term and index, and which member answered. */
-  async cluster(): Promise<ClusterStatus> {
+  /** Members, leader, raft term and index, and which member answered (the status request's deadline: `deadlineMs`). */
+  async cluster(deadlineMs = HEALTH_TIMEOUT_MS): Promise<ClusterStatus> {
     await this.refreshMembers().catch(() => {});
-    this.lastStatus = await clusterStatus(this.client, this.members?.list ?? null, HEALTH_TIMEOUT_MS);
+    this.lastStatus = await clusterStatus(this.client, this.members?.list ?? null, deadlineMs);
     return this.lastStatus;
   }
 

@@ -20,6 +20,7 @@ import { lockKeysFor, readSetFor } from "./related";
 import { RedisScope } from "./scope";
 import { FailoverWatch, masterIdentity } from "./sentinel";
 import { redissonWaiters } from "./waiters";
+import { probe, withTimeout } from "../probe";
 
 const HEALTH_TIMEOUT_MS = 3_000;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -95,16 +96,10 @@ export class RedisAdapter implements StoreAdapter {
   }
 
   async health(signal: AbortSignal): Promise<Health> {
-    const probe = this.reader().info("server");
-    // Registered first, so `settled` is true by the time a failure of the probe itself arrives
-    // below; a timeout leaves it false: the answer may still come (slowly), and `late` says so.
-    let settled = false;
-    const late = probe.then(
-      () => ((settled = true), null),
-      (err: Error) => ((settled = true), err.message),
-    );
+    const probed = await probe(this.reader().info("server"), HEALTH_TIMEOUT_MS, signal);
+    if (!probed.ok) return { status: "unreachable", message: probed.message, ...(probed.late ? { late: probed.late } : {}) };
+    const info = probed.value;
     try {
-      const info = await withTimeout(probe, HEALTH_TIMEOUT_MS, signal);
       const version = /redis_version:(\S+)/.exec(info)?.[1] ?? "?";
       const mode = /redis_mode:(\S+)/.exec(info)?.[1] ?? this.cfg.topology;
       if (this.failover) return { status: "ok", message: "", server: `Redis ${version} sentinel master "${this.cfg.masterName}"${this.failover.describe()}` };
@@ -115,7 +110,7 @@ export class RedisAdapter implements StoreAdapter {
       }
       return { status: "ok", message: "", server: `Redis ${version} ${mode}` };
     } catch (err) {
-      return { status: "unreachable", message: (err as Error).message, ...(settled ? {} : { late }) };
+      return { status: "unreachable", message: (err as Error).message };
     }
   }
 
@@ -332,16 +327,4 @@ function bySlot(client: RedisClient, keys: string[]): Array<{ client: RedisClien
 async function ready(client: RedisClient, signal: AbortSignal): Promise<void> {
   if (client.status === "ready") return;
   await withTimeout(new Promise<void>((resolve) => client.once("ready", () => resolve())), CONNECT_TIMEOUT_MS, signal, `not connected (${client.status})`);
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, signal: AbortSignal, what = "timed out"): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} after ${ms} ms`)), ms);
-    const onAbort = () => reject(signal.reason ?? new Error("aborted"));
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-    });
-  });
 }
