@@ -11,20 +11,25 @@
 import Redis from "ioredis";
 import { startRedis, type RedisServer } from "../servers/redis";
 import { waitFor } from "../servers/process";
-import { RedisAdapter } from "../../lib/stores/redis/adapter";
-import { RedisConnectionSchema } from "../../lib/stores/redis/config";
 import { createRng } from "../../lib/demo/prng";
-import { redisVersion, serverCounters, writeLocks, type Mix } from "./redis-data";
-import { REDIS_FLOOR_GRID, redisFloorCandidates, describeRedisFloor, redisFloorRead, type RedisFloorSettings } from "./redis-floor";
-import { pickFloor } from "./floor";
-import { CONNECTION, ensureBuild, startInProcess, startProduct, type ConsoleUnderTest, type ProcRss } from "./product";
-import { mb, median, ms, ownCpuMs, percentile, procCpuMs, since } from "./stats";
-import { load1, note, part, range, record, setHow, setVersion } from "./report";
-import v8 from "node:v8";
-import vm from "node:vm";
-
-v8.setFlagsFromString("--expose-gc");
-const gc = vm.runInNewContext("gc") as () => void;
+import { redisVersion, serverCounters, writeLocks } from "./redis-data";
+import { REDIS_FLOOR_GRID, type RedisFloorSettings } from "./redis-floor";
+import { CONNECTION, startProduct, type ConsoleUnderTest } from "./product";
+import {
+  bareStartup,
+  consoleStarter,
+  describeMix,
+  loadLocks,
+  recordRss,
+  rssSummary,
+  type RssReading,
+  type TableCase,
+  snapshotVsFloor,
+  startToLive,
+  tableLatency,
+} from "./redis-parts";
+import { mb, ms, percentile, since } from "./stats";
+import { load1, part, record, setHow, setVersion } from "./report";
 
 const SIZES = [10_000, 100_000];
 const ROUNDS: Record<number, number> = { 10_000: 5, 100_000: 5 };
@@ -49,82 +54,6 @@ const TTL_SEC: [number, number] = [600, 1200];
 let where = "";
 /** The floor picked for 100k keys, for the start-up target (part 6). */
 let bigFloor: { ms: number; settings: RedisFloorSettings } | null = null;
-
-// ---- 1. snapshot vs raw floor ----------------------------------------------------------------
-
-async function snapshotVsFloor(redis: Redis, url: string, n: number): Promise<void> {
-  await redis.flushall();
-  const t = performance.now();
-  const mix = await writeLocks(redis, n, TTL_SEC);
-  console.log(`  wrote ${n} keys in ${ms(since(t))} (${describeMix(mix)}; TTLs ${TTL_SEC.join("..")} s)`);
-  const floorClient = new Redis(url);
-  const adapter = new RedisAdapter(CONNECTION, RedisConnectionSchema.parse({ id: CONNECTION, kind: "redis", url }));
-  const signal = new AbortController().signal;
-  const serverPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
-  try {
-    const picked = await pickFloor(redisFloorCandidates(floorClient), n, { log: console.log, beforeEach: gc });
-    const settings = picked.best.settings;
-    const cpu = () => ownCpuMs() + procCpuMs(serverPid);
-    const timed = async (fn: () => Promise<void>) => {
-      gc();
-      const c0 = cpu();
-      const t0 = performance.now();
-      await fn();
-      return { wall: since(t0), cpu: cpu() - c0 };
-    };
-    const floor = () =>
-      timed(async () => {
-        const keys = await redisFloorRead(floorClient, settings);
-        if (keys !== n) throw new Error(`floor read ${keys} keys, expected ${n}`);
-      });
-    const snapshot = () =>
-      timed(async () => {
-        const snap = await adapter.snapshot(signal);
-        if (snap.locks.length !== n) throw new Error(`snapshot decoded ${snap.locks.length} locks, expected ${n}`);
-        if (snap.problems.length) throw new Error(`snapshot problems: ${JSON.stringify(snap.problems.slice(0, 3))}`);
-      });
-    await snapshot(); // warm-up: connections, JIT (the floor warmed up in its pre-run)
-    const floors: Array<{ wall: number; cpu: number }> = [];
-    const snaps: Array<{ wall: number; cpu: number }> = [];
-    const loads: string[] = [];
-    for (let r = 0; r < ROUNDS[n]; r++) {
-      loads.push(load1());
-      const order = r % 2 === 0 ? ["floor", "snapshot"] : ["snapshot", "floor"];
-      for (const what of order) {
-        if (what === "floor") floors.push(await floor());
-        else snaps.push(await snapshot());
-      }
-      console.log(
-        `  round ${r + 1}: floor ${ms(floors.at(-1)!.wall)} (cpu ${ms(floors.at(-1)!.cpu)}), snapshot ${ms(snaps.at(-1)!.wall)} (cpu ${ms(snaps.at(-1)!.cpu)}), load ${loads.at(-1)}`,
-      );
-    }
-    const fw = floors.map((x) => x.wall);
-    const sw = snaps.map((x) => x.wall);
-    const ratio = median(sw) / median(fw);
-    // Paired per round: less sensitive to load that changes between rounds.
-    const pairs = sw.map((x, i) => x / fw[i]);
-    const cpuRatio = median(snaps.map((x) => x.cpu)) / median(floors.map((x) => x.cpu));
-    if (n === BIG) bigFloor = { ms: median(fw), settings };
-    const target = n === BIG ? "≤ 1.3×" : "—";
-    record({
-      part: `1. snapshot vs floor, ${n / 1000}k keys (median of ${ROUNDS[n]})`,
-      result:
-        `floor ${ms(median(fw))} (${range(fw)}; ${describeRedisFloor(settings)}), snapshot ${ms(median(sw))} (${range(sw)}), ratio **${ratio.toFixed(2)}×** ` +
-        `(per round: ${pairs.map((x) => x.toFixed(2)).join(", ")}; median of pairs ${median(pairs).toFixed(2)}×); ` +
-        `CPU (node + redis-server) ${ms(median(floors.map((x) => x.cpu)))} vs ${ms(median(snaps.map((x) => x.cpu)))}: ${cpuRatio.toFixed(2)}×; load ${loads.join(", ")}. ` +
-        `Floor ${picked.summary}`,
-      target,
-      verdict: n === BIG ? (ratio <= 1.3 ? "met" : "MISSED") : "—",
-    });
-  } finally {
-    floorClient.disconnect();
-    await adapter.close();
-  }
-}
-
-function describeMix(m: Mix): string {
-  return `${m.tokens} SET PX tokens, ${m.redisson} Redisson hashes, ${m.noExpiry} without expiry`;
-}
 
 // ---- 2-6. against the running console ----------------------------------------------------------
 
@@ -176,37 +105,10 @@ async function idleCost(redis: Redis, second = false): Promise<void> {
   });
 }
 
-function rssSummary(procs: ProcRss[]): { totalKb: number; text: string } {
-  const totalKb = procs.reduce((a, p) => a + p.rssKb, 0);
-  const parts = procs.map((p) => `pid ${p.pid} ${mb(p.rssKb)} (peak ${mb(p.hwmKb)})`).join(" + ");
-  return { totalKb, text: `${mb(totalKb)} [${parts}]` };
-}
-
-async function tableLatency(ui: ConsoleUnderTest): Promise<void> {
-  const rng = createRng(7);
-  for (const q of [undefined, TABLE_FILTER]) {
-    const times: number[] = [];
-    let total = 0;
-    for (let i = 0; i < TABLE_REQUESTS; i++) {
-      const offset = i === 0 ? 0 : rng.int(0, Math.max(0, total - 200));
-      const params = new URLSearchParams({ limit: "200", cursor: String(offset), sort: "ttl" });
-      if (q) params.set("q", q);
-      const t0 = performance.now();
-      const page = await ui.tablePage(params);
-      times.push(since(t0));
-      total = page.total;
-      if (page.rows === 0) throw new Error(`empty page at cursor ${offset} of ${total}`);
-    }
-    const label = q ? `q=${q} (${total} matches)` : `no filter (${total} rows)`;
-    console.log(`  ${label}: first ${ms(times[0])}, p50 ${ms(percentile(times, 50))}, p95 ${ms(percentile(times, 95))}`);
-    record({
-      part: `5. lock table API, limit=200 sort=ttl random cursor, ${label}, ${TABLE_REQUESTS} requests${where}`,
-      result: `p50 ${ms(percentile(times, 50))}, p95 ${ms(percentile(times, 95))} (first request ${ms(times[0])}); load ${load1()}`,
-      target: "—",
-      verdict: "—",
-    });
-  }
-}
+const TABLE_CASES = (where: string): TableCase[] => [
+  { label: `sort=ttl random cursor, no filter${where}`, params: { sort: "ttl" } },
+  { label: `sort=ttl random cursor, q=${TABLE_FILTER}${where}`, params: { sort: "ttl", q: TABLE_FILTER } },
+];
 
 async function writeToEvent(redis: Redis, ui: ConsoleUnderTest, sse: boolean, feed: string): Promise<void> {
   const arrived = new Map<string, number>();
@@ -298,46 +200,14 @@ async function expiryToEvent(redis: Redis, ui: ConsoleUnderTest, sse: boolean, f
 async function consoleParts(redis: Redis, url: string): Promise<void> {
   console.log("\n## server phase: bare start-up, loading data and starting the console");
   await redis.flushall();
-  let product = process.env.BENCH_INPROC !== "1";
-  if (product) {
-    try {
-      const build = await ensureBuild(process.env.BENCH_REBUILD === "1");
-      note(`Product build: ${build}.`);
-      console.log(`  ${build}`);
-    } catch (err) {
-      product = false;
-      process.exitCode = 1;
-      console.error(`  ${(err as Error).message}`);
-      note(
-        `**\`next build\` failed; parts 2-6 ran IN-PROCESS (Hub + EventBus, no HTTP/SSE), and server RSS was not measured.** ${(err as Error).message.split("\n")[0]}`,
-      );
-    }
-  } else note("BENCH_INPROC=1: parts 2-6 ran IN-PROCESS (Hub + EventBus, no HTTP/SSE).");
-  where = product ? "" : " [IN-PROCESS FALLBACK]";
-  const start = () => (product ? startProduct(url) : Promise.resolve(startInProcess(url)));
-
+  const { product, where: w, start } = await consoleStarter(url);
+  where = w;
   // The bare start-up: the same console against the same (empty) Redis, until it is live.
-  let t0 = performance.now();
-  const bare = await start();
-  let bareMs: number;
-  try {
-    await bare.waitLive(0, 120_000);
-    bareMs = since(t0);
-    console.log(`  bare start-up (empty store) → live: ${ms(bareMs)}`);
-  } finally {
-    await bare.stop();
-  }
-
+  const bareMs = await bareStartup(start);
   const mix = await writeLocks(redis, BIG, TTL_SEC);
   console.log(`  wrote ${BIG} keys (${describeMix(mix)}; TTLs ${TTL_SEC.join("..")} s)`);
-  t0 = performance.now();
-  const ui = await start();
+  const { ui, toLive, feed } = await startToLive(start, BIG, 180_000);
   try {
-    console.log(`  console: ${ui.label}`);
-    await ui.waitLive(BIG, 180_000);
-    const toLive = since(t0);
-    const feed = (await ui.feed()) ?? "?";
-    console.log(`  live with ${BIG} locks ${ms(toLive)} after start (feed: ${feed})`);
     if (bigFloor) {
       const budget = 2 * bigFloor.ms + bareMs;
       record({
@@ -360,24 +230,16 @@ async function consoleParts(redis: Redis, url: string): Promise<void> {
     const afterIdle = ui.rss();
     await part("3b. idle cost, second window", "—", () => idleCost(redis, true));
     await part("4. server RSS", `≤ ${RSS_TARGET_MB} MB`, async () => {
-      const afterSecond = ui.rss();
-      if (!atLive || !afterIdle || !afterSecond) {
-        const result = "not measured: the console ran inside the bench process";
-        return record({ part: "4. server RSS", result, target: `≤ ${RSS_TARGET_MB} MB`, verdict: "not measured" });
-      }
-      const a = rssSummary(atLive);
-      const b = rssSummary(afterIdle);
-      const c = rssSummary(afterSecond);
-      const worst = Math.max(a.totalKb, b.totalKb, c.totalKb);
-      console.log(`  at live: ${a.text}\n  after idle: ${b.text}\n  after the second idle window: ${c.text}`);
-      record({
-        part: `4. server RSS holding ${BIG / 1000}k locks (process tree)`,
-        result: `**${mb(worst)}** (at live ${a.text}; after ${IDLE_MS / 1000} s idle ${mb(b.totalKb)}; after ${(2 * IDLE_MS) / 1000} s idle ${mb(c.totalKb)})`,
-        target: `≤ ${RSS_TARGET_MB} MB`,
-        verdict: worst <= RSS_TARGET_MB * 1024 ? "met" : "MISSED",
-      });
+      const readings: RssReading[] = [
+        ["at live", atLive],
+        [`after ${IDLE_MS / 1000} s idle`, afterIdle],
+        [`after ${(2 * IDLE_MS) / 1000} s idle`, ui.rss()],
+      ];
+      recordRss(`4. server RSS holding ${BIG / 1000}k locks (process tree)`, readings, RSS_TARGET_MB);
     });
-    await part("5. lock table API", "—", () => tableLatency(ui));
+    await part("5. lock table API", "—", () =>
+      tableLatency(ui, TABLE_CASES(where), { part: "5. lock table API, limit=200", requests: TABLE_REQUESTS, targetMs: null }),
+    );
     await part("2. write → event latency", "p95 < 250 ms", () => writeToEvent(redis, ui, product, feed));
     await part("2b. expiry → event latency", "p95 < 250 ms", () => expiryToEvent(redis, ui, product, feed));
   } finally {
@@ -433,7 +295,12 @@ export async function runRedis(): Promise<void> {
     setVersion("redis", `redis-server ${await redisVersion(redis)} (local, loopback, no persistence, default config: no keyspace events)`);
     setHow("redis", how());
     for (const n of SIZES) {
-      await part(`1. snapshot vs floor, ${n / 1000}k keys`, n === BIG ? "≤ 1.3×" : "—", () => snapshotVsFloor(redis!, server!.url, n));
+      const name = `1. snapshot vs floor, ${n / 1000}k keys`;
+      await part(name, n === BIG ? "≤ 1.3×" : "—", async () => {
+        await loadLocks(redis!, n, TTL_SEC);
+        const floor = await snapshotVsFloor(redis!, server!.url, n, { part: name, rounds: ROUNDS[n], target: n === BIG ? 1.3 : null });
+        if (n === BIG) bigFloor = floor;
+      });
     }
     await part("2-6. console", "—", () => consoleParts(redis!, server!.url));
   } finally {

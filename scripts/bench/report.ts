@@ -11,9 +11,11 @@ import path from "node:path";
 
 export const ROOT = path.resolve(__dirname, "../..");
 
-export type SectionId = "redis" | "etcd" | "zookeeper" | "consul" | "history" | "waits" | "fanout" | "browser";
-export const SECTIONS: Array<{ id: SectionId; title: string }> = [
+export type SectionId = "redis" | "redis1m" | "etcd" | "zookeeper" | "consul" | "history" | "waits" | "fanout" | "browser";
+/** `optIn`: not in the default set (too long for every run); runs only when named. */
+export const SECTIONS: Array<{ id: SectionId; title: string; optIn?: boolean }> = [
   { id: "redis", title: "Redis" },
+  { id: "redis1m", title: "Redis at 1M keys", optIn: true },
   { id: "etcd", title: "etcd" },
   { id: "zookeeper", title: "ZooKeeper" },
   { id: "consul", title: "Consul" },
@@ -22,8 +24,16 @@ export const SECTIONS: Array<{ id: SectionId; title: string }> = [
   { id: "fanout", title: "SSE fan-out" },
   { id: "browser", title: "Browser" },
 ];
+/** The opt-in sections' names, for usage lines. */
+export function optInNames(): string {
+  return SECTIONS.filter((s) => s.optIn)
+    .map((s) => s.id)
+    .join(", ");
+}
+
 export const ALIASES: Record<string, SectionId> = {
   redis: "redis",
+  redis1m: "redis1m",
   etcd: "etcd",
   zookeeper: "zookeeper",
   zk: "zookeeper",
@@ -149,7 +159,7 @@ export function table(id: SectionId): string {
   const list = rows.get(id)!;
   // Redis rows by part number (unnumbered last), the others in the order they ran.
   const order = (r: Row) => Number.parseFloat(r.part) || 9;
-  const sorted = id === "redis" ? [...list].sort((a, b) => order(a) - order(b)) : list;
+  const sorted = id === "redis" || id === "redis1m" ? [...list].sort((a, b) => order(a) - order(b)) : list;
   for (const r of sorted) lines.push(`| ${r.part} | ${r.result.replace(/\|/g, "\\|")} | ${r.target} | ${r.verdict} |`);
   return lines.join("\n");
 }
@@ -246,7 +256,7 @@ export function writeDoc(started: Date, runtimeS: number, env: string[], selecte
 Each section below comes from the latest \`npm run bench\` that ran it, and says when that was, under what load and
 with which versions: a run that covers only some sections replaces those and keeps the others as they were.
 (\`npm run bench\` = \`tsx scripts/bench/run.ts\`; all sections by default, or a subset: \`npm run bench -- redis etcd\`;
-names: ${SECTIONS.map((s) => s.id).join(", ")}; zk = zookeeper.)
+names: ${SECTIONS.map((s) => s.id).join(", ")}; zk = zookeeper; ${optInNames()} only when named.)
 
 - Latest run: ${started.toISOString()}, \`${command}\`, ${runtimeS.toFixed(0)} s (${(runtimeS / 60).toFixed(1)} min): ${selected.map(titleOf).join(", ")}
 ${env.map((x) => `- ${x}`).join("\n")}

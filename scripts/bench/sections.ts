@@ -174,6 +174,12 @@ export async function runBrowser(): Promise<void> {
 
 /** What a section would have reported, for its FAILED rows when it could not run at all. */
 export const TARGETS: Record<Exclude<SectionId, "redis">, Array<[string, string]>> = {
+  redis1m: [
+    ["1. snapshot vs floor, 1M keys", "≤ 1.3×"],
+    ["6. console start → live with 1M locks", "goes live"],
+    ["4. server RSS holding 1M locks", "≤ 1500 MB"],
+    ["5. lock table API at 1M", "p95 < 100 ms"],
+  ],
   etcd: [
     ["etcd snapshot vs raw paged-range floor", "≤ 1.3× floor"],
     ["etcd watch event → hub upsert", "p95 < 250 ms"],
@@ -209,7 +215,7 @@ function javaVersion(): string {
   return `${r.stderr ?? ""}${r.stdout ?? ""}`.trim().split("\n")[0] || "java ?";
 }
 
-const HOW: Record<Exclude<SectionId, "redis">, () => string> = {
+const HOW: Record<Exclude<SectionId, "redis" | "redis1m">, () => string> = {
   etcd: () => `### etcd (scripts/bench/etcd.ts)
 
 - **Data.** ${ETCD.keys / 1000}k keys in the Go \`concurrency.Mutex\` layout under \`bench/\` (\`bench/job-<i>/<lease hex>\`): 80% locks with

@@ -1,0 +1,252 @@
+// Measured parts that the Redis sections of `npm run bench` share (redis.ts at 10k/100k keys,
+// redis1m.ts at 1M): snapshot vs floor, the product build, console start -> live, server RSS,
+// and lock-table API latency. Each records its own report rows.
+
+import Redis from "ioredis";
+import { RedisAdapter } from "../../lib/stores/redis/adapter";
+import { RedisConnectionSchema } from "../../lib/stores/redis/config";
+import { createRng } from "../../lib/demo/prng";
+import { writeLocks, type Mix } from "./redis-data";
+import { REDIS_FLOOR_GRID, redisFloorCandidates, describeRedisFloor, redisFloorRead, type RedisFloorSettings } from "./redis-floor";
+import { pickFloor } from "./floor";
+import { CONNECTION, ensureBuild, startInProcess, startProduct, type ConsoleUnderTest, type ProcRss } from "./product";
+import { mb, median, ms, ownCpuMs, percentile, procCpuMs, since } from "./stats";
+import { load1, note, range, record } from "./report";
+import v8 from "node:v8";
+import vm from "node:vm";
+
+v8.setFlagsFromString("--expose-gc");
+export const gc = vm.runInNewContext("gc") as () => void;
+
+export function describeMix(m: Mix): string {
+  return `${m.tokens} SET PX tokens, ${m.redisson} Redisson hashes, ${m.noExpiry} without expiry`;
+}
+
+/** FLUSHALL, then `n` keys of the bench mix (redis-data.ts); logs what was written and how long it took. */
+export async function loadLocks(redis: Redis, n: number, ttlSec: [number, number]): Promise<void> {
+  await redis.flushall();
+  const t = performance.now();
+  const mix = await writeLocks(redis, n, ttlSec);
+  console.log(`  wrote ${n} keys in ${ms(since(t))} (${describeMix(mix)}; TTLs ${ttlSec.join("..")} s); load ${load1()}`);
+}
+
+// ---- snapshot vs raw floor ---------------------------------------------------------------------
+
+export interface SnapshotVsFloor {
+  /** The row's name, e.g. "1. snapshot vs floor, 100k keys". */
+  part: string;
+  rounds: number;
+  /** The ratio to meet, or null for a row without a target. */
+  target: number | null;
+  /** Floor candidates and how often each runs in the pre-run (default: the whole grid, twice). */
+  grid?: RedisFloorSettings[];
+  floorRounds?: number;
+}
+
+/**
+ * The floor (fastest plain ioredis read of the keys now in `url`'s Redis, picked in this run) vs
+ * the decoded adapter.snapshot(), interleaved rounds; wall and CPU time (bench + redis-server).
+ * Expects exactly `n` keys, all locks. Returns the floor's median wall time and its settings.
+ */
+export async function snapshotVsFloor(redis: Redis, url: string, n: number, o: SnapshotVsFloor): Promise<{ ms: number; settings: RedisFloorSettings }> {
+  const floorClient = new Redis(url);
+  const adapter = new RedisAdapter(CONNECTION, RedisConnectionSchema.parse({ id: CONNECTION, kind: "redis", url }));
+  const signal = new AbortController().signal;
+  const serverPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
+  try {
+    const picked = await pickFloor(redisFloorCandidates(floorClient, o.grid ?? REDIS_FLOOR_GRID), n, {
+      log: console.log,
+      beforeEach: gc,
+      rounds: o.floorRounds,
+    });
+    const settings = picked.best.settings;
+    const cpu = () => ownCpuMs() + procCpuMs(serverPid);
+    const timed = async (fn: () => Promise<void>) => {
+      gc();
+      const c0 = cpu();
+      const t0 = performance.now();
+      await fn();
+      return { wall: since(t0), cpu: cpu() - c0 };
+    };
+    const floor = () =>
+      timed(async () => {
+        const keys = await redisFloorRead(floorClient, settings);
+        if (keys !== n) throw new Error(`floor read ${keys} keys, expected ${n}`);
+      });
+    const snapshot = () =>
+      timed(async () => {
+        const snap = await adapter.snapshot(signal);
+        if (snap.locks.length !== n) throw new Error(`snapshot decoded ${snap.locks.length} locks, expected ${n}`);
+        if (snap.problems.length) throw new Error(`snapshot problems: ${JSON.stringify(snap.problems.slice(0, 3))}`);
+      });
+    await snapshot(); // warm-up: connections, JIT (the floor warmed up in its pre-run)
+    const floors: Array<{ wall: number; cpu: number }> = [];
+    const snaps: Array<{ wall: number; cpu: number }> = [];
+    const loads: string[] = [];
+    for (let r = 0; r < o.rounds; r++) {
+      loads.push(load1());
+      const order = r % 2 === 0 ? ["floor", "snapshot"] : ["snapshot", "floor"];
+      for (const what of order) {
+        if (what === "floor") floors.push(await floor());
+        else snaps.push(await snapshot());
+      }
+      console.log(
+        `  round ${r + 1}: floor ${ms(floors.at(-1)!.wall)} (cpu ${ms(floors.at(-1)!.cpu)}), snapshot ${ms(snaps.at(-1)!.wall)} (cpu ${ms(snaps.at(-1)!.cpu)}), load ${loads.at(-1)}`,
+      );
+    }
+    const fw = floors.map((x) => x.wall);
+    const sw = snaps.map((x) => x.wall);
+    const ratio = median(sw) / median(fw);
+    // Paired per round: less sensitive to load that changes between rounds.
+    const pairs = sw.map((x, i) => x / fw[i]);
+    const cpuRatio = median(snaps.map((x) => x.cpu)) / median(floors.map((x) => x.cpu));
+    record({
+      part: `${o.part} (median of ${o.rounds})`,
+      result:
+        `floor ${ms(median(fw))} (${range(fw)}; ${describeRedisFloor(settings)}), snapshot ${ms(median(sw))} (${range(sw)}), ratio **${ratio.toFixed(2)}×** ` +
+        `(per round: ${pairs.map((x) => x.toFixed(2)).join(", ")}; median of pairs ${median(pairs).toFixed(2)}×); ` +
+        `CPU (node + redis-server) ${ms(median(floors.map((x) => x.cpu)))} vs ${ms(median(snaps.map((x) => x.cpu)))}: ${cpuRatio.toFixed(2)}×; load ${loads.join(", ")}. ` +
+        `Floor ${picked.summary}`,
+      target: o.target === null ? "—" : `≤ ${o.target}×`,
+      verdict: o.target === null ? "—" : ratio <= o.target ? "met" : "MISSED",
+    });
+    return { ms: median(fw), settings };
+  } finally {
+    floorClient.disconnect();
+    await adapter.close();
+  }
+}
+
+// ---- the console under test ------------------------------------------------------------------
+
+/**
+ * How the console parts run: the product server (`next start`, built first when stale), or, when
+ * it cannot be built or BENCH_INPROC=1, the hub inside the bench process (`where` labels the rows).
+ */
+export async function consoleStarter(url: string): Promise<{ product: boolean; where: string; start: () => Promise<ConsoleUnderTest> }> {
+  let product = process.env.BENCH_INPROC !== "1";
+  if (product) {
+    try {
+      const build = await ensureBuild(process.env.BENCH_REBUILD === "1");
+      note(`Product build: ${build}.`);
+      console.log(`  ${build}`);
+    } catch (err) {
+      product = false;
+      process.exitCode = 1;
+      console.error(`  ${(err as Error).message}`);
+      note(
+        `**\`next build\` failed; the console parts ran IN-PROCESS (Hub + EventBus, no HTTP/SSE), and server RSS was not measured.** ${(err as Error).message.split("\n")[0]}`,
+      );
+    }
+  } else note("BENCH_INPROC=1: the console parts ran IN-PROCESS (Hub + EventBus, no HTTP/SSE).");
+  return {
+    product,
+    where: product ? "" : " [IN-PROCESS FALLBACK]",
+    start: () => (product ? startProduct(url) : Promise.resolve(startInProcess(url))),
+  };
+}
+
+/** The console started against the (still empty) store until live with 0 locks, then stopped: the bare start-up in ms. */
+export async function bareStartup(start: () => Promise<ConsoleUnderTest>): Promise<number> {
+  const t0 = performance.now();
+  const bare = await start();
+  try {
+    await bare.waitLive(0, 120_000);
+    const took = since(t0);
+    console.log(`  bare start-up (empty store) → live: ${ms(took)}`);
+    return took;
+  } finally {
+    await bare.stop();
+  }
+}
+
+/** Starts the console and waits until it is live with `n` locks; the caller stops it. */
+export async function startToLive(
+  start: () => Promise<ConsoleUnderTest>,
+  n: number,
+  timeoutMs: number,
+): Promise<{ ui: ConsoleUnderTest; toLive: number; feed: string }> {
+  const t0 = performance.now();
+  const ui = await start();
+  try {
+    console.log(`  console: ${ui.label}`);
+    await ui.waitLive(n, timeoutMs);
+  } catch (err) {
+    await ui.stop();
+    throw err;
+  }
+  const toLive = since(t0);
+  const feed = (await ui.feed()) ?? "?";
+  console.log(`  live with ${n} locks ${ms(toLive)} after start (feed: ${feed}); load ${load1()}`);
+  return { ui, toLive, feed };
+}
+
+export function rssSummary(procs: ProcRss[]): { totalKb: number; text: string } {
+  const totalKb = procs.reduce((a, p) => a + p.rssKb, 0);
+  const parts = procs.map((p) => `pid ${p.pid} ${mb(p.rssKb)} (peak ${mb(p.hwmKb)})`).join(" + ");
+  return { totalKb, text: `${mb(totalKb)} [${parts}]` };
+}
+
+/** A named RSS reading of the console's processes (null: the console ran inside the bench). */
+export type RssReading = [when: string, procs: ProcRss[] | null];
+
+/** One row: the largest of the readings against `targetMb`, the first in full (per process), the rest as totals. */
+export function recordRss(name: string, readings: RssReading[], targetMb: number): void {
+  const target = `≤ ${targetMb} MB`;
+  if (readings.some(([, procs]) => !procs)) {
+    return record({ part: name, result: "not measured: the console ran inside the bench process", target, verdict: "not measured" });
+  }
+  const sums = readings.map(([when, procs]) => ({ when, ...rssSummary(procs!) }));
+  const worst = Math.max(...sums.map((s) => s.totalKb));
+  for (const s of sums) console.log(`  ${s.when}: ${s.text}`);
+  const [first, ...rest] = sums;
+  record({
+    part: name,
+    result: `**${mb(worst)}** (${first.when} ${first.text}${rest.map((s) => `; ${s.when} ${mb(s.totalKb)}`).join("")}; load ${load1()})`,
+    target,
+    verdict: worst <= targetMb * 1024 ? "met" : "MISSED",
+  });
+}
+
+// ---- lock table API ------------------------------------------------------------------------------
+
+export interface TableCase {
+  /** What the row calls the case; the number of rows matched is appended. */
+  label: string;
+  /** Query parameters besides limit and cursor. */
+  params: Record<string, string>;
+}
+
+/**
+ * `requests` sequential pages of 200 rows per case, as the UI's table asks for them: the first
+ * at cursor 0 (it fills the hub's sort cache for this snapshot version), the rest at random
+ * cursors. p50 / p95 are of the requests after the first; the first is shown apart. One row
+ * per case, named `${part} <label> (<n> rows), <requests> requests`.
+ */
+export async function tableLatency(ui: ConsoleUnderTest, cases: TableCase[], o: { part: string; requests: number; targetMs: number | null }): Promise<void> {
+  const rng = createRng(7);
+  for (const c of cases) {
+    const times: number[] = [];
+    let total = 0;
+    for (let i = 0; i < o.requests; i++) {
+      const offset = i === 0 ? 0 : rng.int(0, Math.max(0, total - 200));
+      const params = new URLSearchParams({ ...c.params, limit: "200", cursor: String(offset) });
+      const t0 = performance.now();
+      const page = await ui.tablePage(params);
+      times.push(since(t0));
+      total = page.total;
+      if (page.rows === 0) throw new Error(`${c.label}: empty page at cursor ${offset} of ${total}`);
+    }
+    const rest = times.slice(1);
+    const p50 = percentile(rest, 50);
+    const p95 = percentile(rest, 95);
+    const label = `${c.label} (${total} rows)`;
+    console.log(`  ${label}: first ${ms(times[0])}, then p50 ${ms(p50)}, p95 ${ms(p95)}, max ${ms(Math.max(...rest))}; load ${load1()}`);
+    record({
+      part: `${o.part} ${label}, ${o.requests} requests`,
+      result: `p50 ${ms(p50)}, p95 **${ms(p95)}**, max ${ms(Math.max(...rest))} over the ${rest.length} after the first; first request (cache fill) **${ms(times[0])}**; load ${load1()}`,
+      target: o.targetMs === null ? "—" : `p95 < ${o.targetMs} ms`,
+      verdict: o.targetMs === null ? "—" : p95 < o.targetMs ? "met" : "MISSED",
+    });
+  }
+}

@@ -1,0 +1,125 @@
+// The `redis1m` section of `npm run bench`: 1 000 000 Redis lock keys (issue 13's 1M target).
+// Not in the default set: it takes 6-10 minutes on 2 cores; run it with `npm run bench -- redis1m`.
+// It reuses the Redis section's parts (redis-parts.ts), numbered as there:
+//   1. snapshot vs floor at 1M (fewer floor candidates and rounds than at 100k)
+//   6. console start -> live (the real `next start` server)
+//   4. server RSS at live and after 30 s idle (process tree)
+//   5. lock table API, one row per query the UI makes: default order, two sorts, q=, status=
+
+import Redis from "ioredis";
+import { startRedis, type RedisServer } from "../servers/redis";
+import { redisVersion } from "./redis-data";
+import { REDIS_FLOOR_GRID, describeRedisFloor } from "./redis-floor";
+import { CONNECTION } from "./product";
+import { bareStartup, consoleStarter, loadLocks, recordRss, snapshotVsFloor, startToLive, tableLatency, type TableCase } from "./redis-parts";
+import { ms } from "./stats";
+import { load1, part, record, setHow, setVersion } from "./report";
+
+const N = 1_000_000;
+const ROUNDS = 3;
+/**
+ * The floor candidates at 1M: the page sizes and pipelining depths of the full grid with one
+ * MGET per page, which won every 10k and 100k pre-run so far, plus the best GET-per-key setting
+ * as a check; each twice. The full grid (18 × 2 reads of ~5 s) alone would take 3 minutes.
+ */
+const GRID = REDIS_FLOOR_GRID.filter((s) => (s.values === "MGET" && s.inFlight <= 4) || (s.values === "GET" && s.scanCount === 2000 && s.inFlight === 4));
+const FLOOR_ROUNDS = 2;
+/** Long enough that no key expires during the section (it reads the same keys throughout). */
+const TTL_SEC: [number, number] = [3_600, 7_200];
+const LIVE_TIMEOUT_MS = 10 * 60_000;
+const IDLE_MS = 30_000;
+const RSS_TARGET_MB = 1_500;
+const TABLE_REQUESTS = 31;
+const TABLE_TARGET_MS = 100;
+const FILTER = "payments"; // one service in eight: 12.5% of the keys
+
+/** The lock table's queries (components/lock-table.tsx sorts; the stale-now panel's status query). */
+const TABLE_CASES = (where: string): TableCase[] => [
+  { label: `default order (sort=key), random page${where}`, params: {} },
+  { label: `sort=ttl${where}`, params: { sort: "ttl" } },
+  { label: `sort=age${where}`, params: { sort: "age" } },
+  { label: `q=${FILTER}${where}`, params: { q: FILTER } },
+  { label: `status=stale sort=age${where}`, params: { status: "stale", sort: "age" } },
+];
+
+type Starter = Awaited<ReturnType<typeof consoleStarter>>;
+
+async function consoleParts({ where, start }: Starter, bareMs: number, floorMs: number | null): Promise<void> {
+  const { ui, toLive, feed } = await startToLive(start, N, LIVE_TIMEOUT_MS);
+  try {
+    const reference =
+      floorMs === null
+        ? "no 1M floor in this run"
+        : `1M floor ${ms(floorMs)}; 2 × floor + bare = ${ms(2 * floorMs + bareMs)}, the 100k target's formula, for reference`;
+    record({
+      part: `6. console start → live with ${N / 1e6}M locks${where}`,
+      result: `**${ms(toLive)}** (bare start-up ${ms(bareMs)}; ${reference}; feed: ${feed}; load ${load1()})`,
+      target: `goes live (within ${LIVE_TIMEOUT_MS / 60_000} min)`,
+      verdict: "met",
+    });
+    const atLive = ui.rss();
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    await part("4. server RSS", `≤ ${RSS_TARGET_MB} MB`, async () =>
+      recordRss(
+        `4. server RSS holding ${N / 1e6}M locks (process tree)${where}`,
+        [
+          ["at live", atLive],
+          [`after ${IDLE_MS / 1000} s idle`, ui.rss()],
+        ],
+        RSS_TARGET_MB,
+      ),
+    );
+    await part("5. lock table API", `p95 < ${TABLE_TARGET_MS} ms`, () =>
+      tableLatency(ui, TABLE_CASES(where), { part: `5. lock table API at ${N / 1e6}M, limit=200`, requests: TABLE_REQUESTS, targetMs: TABLE_TARGET_MS }),
+    );
+  } finally {
+    await ui.stop();
+  }
+}
+
+export async function runRedis1m(): Promise<void> {
+  let server: RedisServer | null = null;
+  let redis: Redis | null = null;
+  try {
+    server = await startRedis();
+    redis = new Redis(server.url);
+    setVersion("redis1m", `redis-server ${await redisVersion(redis)} (local, loopback, no persistence, default config: no keyspace events)`);
+    setHow("redis1m", how());
+    // The product build and the bare start-up first, while the store is still empty.
+    const starter = await consoleStarter(server.url);
+    const bareMs = await bareStartup(starter.start);
+    let floorMs: number | null = null;
+    const name = `1. snapshot vs floor, ${N / 1e6}M keys`;
+    await part(name, "≤ 1.3×", async () => {
+      await loadLocks(redis!, N, TTL_SEC);
+      floorMs = (await snapshotVsFloor(redis!, server!.url, N, { part: name, rounds: ROUNDS, target: 1.3, grid: GRID, floorRounds: FLOOR_ROUNDS })).ms;
+    });
+    await part("4-6. console", "—", async () => {
+      const keys = await redis!.dbsize();
+      if (keys !== N) throw new Error(`the store holds ${keys} keys, not ${N}: loading them failed (row 1)`);
+      await consoleParts(starter, bareMs, floorMs);
+    });
+  } finally {
+    redis?.disconnect();
+    await server?.stop();
+  }
+}
+
+function how(): string {
+  return `### Redis at 1M keys (scripts/bench/redis1m.ts; \`npm run bench -- redis1m\`, not in the default set)
+
+The Redis section's method (its parts are shared: scripts/bench/redis-parts.ts) at ${N.toLocaleString("en")} keys of the same mix,
+TTLs ${TTL_SEC.join("..")} s, on a default redis-server (no keyspace notifications).
+
+1. **Snapshot vs floor.** The floor is the fastest of ${GRID.length} plain ioredis reads (each ${FLOOR_ROUNDS}× in a pre-run):
+   ${GRID.map(describeRedisFloor).join("; ")}. Then one warm-up snapshot and ${ROUNDS} interleaved rounds; medians.
+6. **Start → live.** \`next start\` spawned → \`/api/connections\` reports the connection live with all ${N.toLocaleString("en")} locks. The bare
+   start-up (the same console against the empty store, before the keys are written) is shown beside it. No time target at 1M.
+4. **RSS.** VmRSS of the \`next start\` process tree when it turned live and after ${IDLE_MS / 1000} s with nothing changing; the larger counts.
+5. **Lock table.** Per query, ${TABLE_REQUESTS} sequential \`GET /api/connections/${CONNECTION}/locks?limit=200&cursor=<c>&…\`: the first at cursor 0,
+   which pays for the snapshot version's sort cache, shown apart; p50 / p95 over the other ${TABLE_REQUESTS - 1} at random cursors. Each page
+   also reads fresh PTTLs for its 200 rows from the store, as the UI's does. Queries: the default order (sort=key), sort=ttl and
+   sort=age (the table's column sorts), q=${FILTER} (12.5% of the keys) and status=stale&sort=age (the stale-now panel's query;
+   the 5% keys without expiry are stale). Nothing changes in the store meanwhile, so the sort cache stays valid: on a store whose
+   locks change, every change starts a new snapshot version and the next request pays the first request's cost again.`;
+}
