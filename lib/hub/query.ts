@@ -6,8 +6,9 @@
 
 import type { LockRecord } from "../model";
 import { lockStatus, type LockStatus } from "../status";
+import { sortRecords, type SortKey } from "./sort";
 
-export type SortKey = "key" | "ttl" | "age" | "waiters";
+export type { SortKey };
 
 export interface LockQuery {
   q?: string;
@@ -18,18 +19,6 @@ export interface LockQuery {
   dir: "asc" | "desc";
   offset: number;
   limit: number;
-}
-
-const compare: Record<SortKey, (a: LockRecord, b: LockRecord) => number> = {
-  key: (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
-  // No expiry sorts as the longest TTL.
-  ttl: (a, b) => (a.ttlMs ?? Infinity) - (b.ttlMs ?? Infinity) || compare.key(a, b),
-  age: (a, b) => heldSince(a).localeCompare(heldSince(b)) || compare.key(a, b),
-  waiters: (a, b) => a.waiters.length - b.waiters.length || compare.key(a, b),
-};
-
-function heldSince(r: LockRecord): string {
-  return r.holders[0]?.since ?? "\uffff";
 }
 
 // Lower-cased key and holder ids per record, computed once: a record's entry stays right for
@@ -98,7 +87,8 @@ export class SortedView {
   private order(records: Map<string, LockRecord>, id: string, q: LockQuery): Order {
     let order = this.orders.get(id);
     if (!order) {
-      const rows = [...records.values()].sort(compare[q.sort]);
+      // A numeric order's ties come free when this version's key order is already made.
+      const rows = sortRecords(records.values(), q.sort, this.orders.get("key:asc")?.rows);
       if (q.dir === "desc") rows.reverse();
       order = { rows, texts: null };
       this.orders.set(id, order);

@@ -1,0 +1,67 @@
+// sortRecords against the orders' plain definitions (a comparator per order, ties by key), with
+// and without the key order at hand, over records with ties, no expiry, no holder and odd times.
+import { describe, expect, it } from "vitest";
+import type { LockRecord } from "../model";
+import { compareKeys, sortRecords, type SortKey } from "./sort";
+
+const T0 = Date.parse("2026-01-01T00:00:00.000Z");
+
+function rec(i: number): LockRecord {
+  // Few distinct values, so most records tie with others under every numeric order.
+  const since = [
+    new Date(T0 + (i % 3) * 1000).toISOString(),
+    // The same instant written without milliseconds (ShedLock's value): ties with i % 3 === 0.
+    "2026-01-01T00:00:00Z",
+    "not a time",
+    undefined,
+  ][i % 4];
+  return {
+    key: `k${(i * 7919) % 1000}:${i}`,
+    holders: i % 9 === 0 ? [] : [{ id: `h${i}`, since }],
+    waiters: Array.from({ length: i % 3 }, (_, p) => ({ id: `w${p}`, position: p })),
+    ttlMs: i % 5 === 0 ? null : (i % 4) * 1000,
+  } as unknown as LockRecord;
+}
+
+const sinceMs = (r: LockRecord) => {
+  const t = r.holders[0]?.since === undefined ? NaN : Date.parse(r.holders[0].since);
+  return Number.isNaN(t) ? Infinity : t;
+};
+const byNumber = (f: (r: LockRecord) => number) => (a: LockRecord, b: LockRecord) => {
+  const x = f(a);
+  const y = f(b);
+  return x < y ? -1 : x > y ? 1 : compareKeys(a, b);
+};
+const PLAIN: Record<SortKey, (a: LockRecord, b: LockRecord) => number> = {
+  key: compareKeys,
+  ttl: byNumber((r) => r.ttlMs ?? Infinity),
+  age: byNumber(sinceMs),
+  waiters: byNumber((r) => r.waiters.length),
+};
+
+describe("sortRecords", () => {
+  const records = Array.from({ length: 2_000 }, (_, i) => rec(i));
+  const byKey = [...records].sort(compareKeys);
+
+  for (const sort of ["key", "ttl", "age", "waiters"] as const) {
+    it(`${sort}: the plain comparator's order, with or without the key order at hand`, () => {
+      const want = [...records].sort(PLAIN[sort]).map((r) => r.key);
+      expect(sortRecords(records, sort).map((r) => r.key)).toEqual(want);
+      expect(sortRecords(records, sort, byKey).map((r) => r.key)).toEqual(want);
+    });
+  }
+
+  it("leaves the key order it was given as it was", () => {
+    const before = byKey.map((r) => r.key);
+    sortRecords(records, "ttl", byKey).reverse();
+    sortRecords(records, "key", byKey).reverse();
+    expect(byKey.map((r) => r.key)).toEqual(before);
+  });
+
+  it("age: no holder and an unparsable time sort after every real time; equal instants tie by key", () => {
+    const rows = sortRecords(records, "age");
+    const firstLast = rows.findIndex((r) => sinceMs(r) === Infinity);
+    expect(rows.slice(firstLast).every((r) => sinceMs(r) === Infinity)).toBe(true);
+    expect(rows.slice(0, firstLast).some((r) => r.holders[0].since === "2026-01-01T00:00:00Z")).toBe(true);
+  });
+});
