@@ -10,7 +10,7 @@ import Redis from "ioredis";
 import { startRedis, type RedisServer } from "../servers/redis";
 import { redisVersion } from "./redis-data";
 import { REDIS_FLOOR_GRID, describeRedisFloor } from "./redis-floor";
-import { CONNECTION } from "./product";
+import { CONNECTION, processTreeCpuMs, startProduct } from "./product";
 import { bareStartup, consoleStarter, loadLocks, recordRss, snapshotVsFloor, startToLive, tableLatency, type TableCase } from "./redis-parts";
 import { ms } from "./stats";
 import { load1, part, record, setHow, setVersion } from "./report";
@@ -44,7 +44,7 @@ const TABLE_CASES = (where: string): TableCase[] => [
 
 type Starter = Awaited<ReturnType<typeof consoleStarter>>;
 
-async function consoleParts({ where, start }: Starter, bareMs: number, floorMs: number | null): Promise<void> {
+async function consoleParts(url: string, { product, where, start }: Starter, bareMs: number, floorMs: number | null): Promise<void> {
   const { ui, toLive, feed } = await startToLive(start, N, LIVE_TIMEOUT_MS);
   try {
     const reference =
@@ -58,7 +58,18 @@ async function consoleParts({ where, start }: Starter, bareMs: number, floorMs: 
       verdict: "met",
     });
     const atLive = ui.rss();
+    const cpu0 = ui.server ? processTreeCpuMs(ui.server.pid) : 0;
     await new Promise((r) => setTimeout(r, IDLE_MS));
+    if (ui.server) {
+      const cores = (processTreeCpuMs(ui.server.pid) - cpu0) / IDLE_MS;
+      console.log(`  server CPU in the ${IDLE_MS / 1000} s after live: ${cores.toFixed(2)} cores`);
+      record({
+        part: `4c. server CPU in the ${IDLE_MS / 1000} s after live, nothing changing (diagnostic)`,
+        result: `**${cores.toFixed(2)} cores** (utime + stime of the process tree ÷ wall): the work that goes on after the console reports live, beside the table requests of row 5; load ${load1()}`,
+        target: "—",
+        verdict: "—",
+      });
+    }
     await part("4. server RSS", `≤ ${RSS_TARGET_MB} MB`, async () =>
       recordRss(
         `4. server RSS holding ${N / 1e6}M locks (process tree)${where}`,
@@ -71,6 +82,33 @@ async function consoleParts({ where, start }: Starter, bareMs: number, floorMs: 
     );
     await part("5. lock table API", `p95 < ${TABLE_TARGET_MS} ms`, () =>
       tableLatency(ui, TABLE_CASES(where), { part: `5. lock table API at ${N / 1e6}M, limit=200`, requests: TABLE_REQUESTS, targetMs: TABLE_TARGET_MS }),
+    );
+  } finally {
+    await ui.stop();
+  }
+  if (product) await part("5b. without the history recorder", "—", () => withoutHistory(url));
+}
+
+/**
+ * Diagnostic: the console with `history.enabled: false`, live, then the two unfiltered table
+ * queries again at once: what rows 4 and 5 owe to the history recorder's work on the first snapshot.
+ */
+async function withoutHistory(url: string): Promise<void> {
+  const { ui, toLive } = await startToLive(() => startProduct(url, { history: false }), N, LIVE_TIMEOUT_MS);
+  try {
+    const atLive = ui.rss();
+    await tableLatency(ui, TABLE_CASES(" [history recorder off]").slice(0, 2), {
+      part: `5b. lock table API at ${N / 1e6}M (diagnostic), limit=200`,
+      requests: TABLE_REQUESTS,
+      targetMs: null,
+    });
+    recordRss(
+      `4b. server RSS holding ${N / 1e6}M locks, history recorder off (diagnostic; start → live ${ms(toLive)})`,
+      [
+        ["at live", atLive],
+        ["after the table requests", ui.rss()],
+      ],
+      RSS_TARGET_MB,
     );
   } finally {
     await ui.stop();
@@ -97,7 +135,7 @@ export async function runRedis1m(): Promise<void> {
     await part("4-6. console", "—", async () => {
       const keys = await redis!.dbsize();
       if (keys !== N) throw new Error(`the store holds ${keys} keys, not ${N}: loading them failed (row 1)`);
-      await consoleParts(starter, bareMs, floorMs);
+      await consoleParts(server!.url, starter, bareMs, floorMs);
     });
   } finally {
     redis?.disconnect();
@@ -109,17 +147,20 @@ function how(): string {
   return `### Redis at 1M keys (scripts/bench/redis1m.ts; \`npm run bench -- redis1m\`, not in the default set)
 
 The Redis section's method (its parts are shared: scripts/bench/redis-parts.ts) at ${N.toLocaleString("en")} keys of the same mix,
-TTLs ${TTL_SEC.join("..")} s, on a default redis-server (no keyspace notifications).
+TTLs ${TTL_SEC.join("..")} s, on a default redis-server (no keyspace notifications). The section takes 7-9 minutes on 2 shared cores.
 
 1. **Snapshot vs floor.** The floor is the fastest of ${GRID.length} plain ioredis reads (each ${FLOOR_ROUNDS}× in a pre-run):
    ${GRID.map(describeRedisFloor).join("; ")}. Then one warm-up snapshot and ${ROUNDS} interleaved rounds; medians.
 6. **Start → live.** \`next start\` spawned → \`/api/connections\` reports the connection live with all ${N.toLocaleString("en")} locks. The bare
    start-up (the same console against the empty store, before the keys are written) is shown beside it. No time target at 1M.
 4. **RSS.** VmRSS of the \`next start\` process tree when it turned live and after ${IDLE_MS / 1000} s with nothing changing; the larger counts.
+   Row 4c is the server's CPU time over that window. Rows 4b and 5b are a second console with \`history.enabled: false\`,
+   measured right after it went live (diagnostics: what the history recorder's work on the first snapshot adds).
 5. **Lock table.** Per query, ${TABLE_REQUESTS} sequential \`GET /api/connections/${CONNECTION}/locks?limit=200&cursor=<c>&…\`: the first at cursor 0,
-   which pays for the snapshot version's sort cache, shown apart; p50 / p95 over the other ${TABLE_REQUESTS - 1} at random cursors. Each page
-   also reads fresh PTTLs for its 200 rows from the store, as the UI's does. Queries: the default order (sort=key), sort=ttl and
-   sort=age (the table's column sorts), q=${FILTER} (12.5% of the keys) and status=stale&sort=age (the stale-now panel's query;
-   the 5% keys without expiry are stale). Nothing changes in the store meanwhile, so the sort cache stays valid: on a store whose
-   locks change, every change starts a new snapshot version and the next request pays the first request's cost again.`;
+   which pays for the snapshot version's sort (and filter) cache, shown apart; p50 / p95 over the other ${TABLE_REQUESTS - 1} at random
+   cursors. Each page also reads fresh PTTLs for its 200 rows from the store, as the UI's does. Queries: the default order
+   (sort=key), sort=ttl and sort=age (the table's column sorts), q=${FILTER} (12.5% of the keys) and status=stale&sort=age (the
+   stale-now panel's query; the 5% keys without expiry are stale). Nothing changes in the store meanwhile, so caches stay
+   valid: on a store whose locks change, every change starts a new snapshot version and the next request pays the first
+   request's cost again.`;
 }
