@@ -3,20 +3,40 @@
 // and lock-table API latency. Each records its own report rows.
 
 import Redis from "ioredis";
+import { startRedis, type RedisServer } from "../servers/redis";
 import { RedisAdapter } from "../../lib/stores/redis/adapter";
 import { RedisConnectionSchema } from "../../lib/stores/redis/config";
 import { createRng } from "../../lib/demo/prng";
-import { writeLocks, type Mix } from "./redis-data";
+import { redisVersion, writeLocks, type Mix } from "./redis-data";
 import { REDIS_FLOOR_GRID, redisFloorCandidates, describeRedisFloor, redisFloorRead, type RedisFloorSettings } from "./redis-floor";
 import { pickFloor } from "./floor";
 import { CONNECTION, ensureBuild, startInProcess, startProduct, type ConsoleUnderTest, type ProcRss } from "./product";
 import { mb, median, ms, ownCpuMs, percentile, procCpuMs, since } from "./stats";
-import { load1, note, range, record } from "./report";
+import { load1, note, range, record, setHow, setVersion, type SectionId } from "./report";
 import v8 from "node:v8";
 import vm from "node:vm";
 
 v8.setFlagsFromString("--expose-gc");
 export const gc = vm.runInNewContext("gc") as () => void;
+
+/**
+ * A default redis-server (no notify-keyspace-events, as most production servers run) and a
+ * client for `fn`, both stopped after it; the section's version line and method text set first.
+ */
+export async function withDefaultRedis(id: SectionId, how: string, fn: (server: RedisServer, redis: Redis) => Promise<void>): Promise<void> {
+  let server: RedisServer | null = null;
+  let redis: Redis | null = null;
+  try {
+    server = await startRedis();
+    redis = new Redis(server.url);
+    setVersion(id, `redis-server ${await redisVersion(redis)} (local, loopback, no persistence, default config: no keyspace events)`);
+    setHow(id, how);
+    await fn(server, redis);
+  } finally {
+    redis?.disconnect();
+    await server?.stop();
+  }
+}
 
 export function describeMix(m: Mix): string {
   return `${m.tokens} SET PX tokens, ${m.redisson} Redisson hashes, ${m.noExpiry} without expiry`;

@@ -9,10 +9,9 @@
 //   6. console start -> live with 100k locks, against 2 x floor + the bare start-up (empty store)
 
 import Redis from "ioredis";
-import { startRedis, type RedisServer } from "../servers/redis";
 import { waitFor } from "../servers/process";
 import { createRng } from "../../lib/demo/prng";
-import { redisVersion, serverCounters, writeLocks } from "./redis-data";
+import { serverCounters, writeLocks } from "./redis-data";
 import { REDIS_FLOOR_GRID, type RedisFloorSettings } from "./redis-floor";
 import { CONNECTION, startProduct, type ConsoleUnderTest } from "./product";
 import {
@@ -27,9 +26,10 @@ import {
   snapshotVsFloor,
   startToLive,
   tableLatency,
+  withDefaultRedis,
 } from "./redis-parts";
 import { mb, ms, percentile, since } from "./stats";
-import { load1, part, record, setHow, setVersion } from "./report";
+import { load1, part, record } from "./report";
 
 const SIZES = [10_000, 100_000];
 const ROUNDS: Record<number, number> = { 10_000: 5, 100_000: 5 };
@@ -286,27 +286,17 @@ async function countLocks(redis: Redis): Promise<number> {
 }
 
 export async function runRedis(): Promise<void> {
-  let server: RedisServer | null = null;
-  let redis: Redis | null = null;
-  try {
-    // A default server: no notify-keyspace-events, as most production servers run.
-    server = await startRedis();
-    redis = new Redis(server.url);
-    setVersion("redis", `redis-server ${await redisVersion(redis)} (local, loopback, no persistence, default config: no keyspace events)`);
-    setHow("redis", how());
+  await withDefaultRedis("redis", how(), async (server, redis) => {
     for (const n of SIZES) {
       const name = `1. snapshot vs floor, ${n / 1000}k keys`;
       await part(name, n === BIG ? "≤ 1.3×" : "—", async () => {
-        await loadLocks(redis!, n, TTL_SEC);
-        const floor = await snapshotVsFloor(redis!, server!.url, n, { part: name, rounds: ROUNDS[n], target: n === BIG ? 1.3 : null });
+        await loadLocks(redis, n, TTL_SEC);
+        const floor = await snapshotVsFloor(redis, server.url, n, { part: name, rounds: ROUNDS[n], target: n === BIG ? 1.3 : null });
         if (n === BIG) bigFloor = floor;
       });
     }
-    await part("2-6. console", "—", () => consoleParts(redis!, server!.url));
-  } finally {
-    redis?.disconnect();
-    await server?.stop();
-  }
+    await part("2-6. console", "—", () => consoleParts(redis, server.url));
+  });
 }
 
 function how(): string {

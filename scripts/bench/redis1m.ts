@@ -6,14 +6,11 @@
 //   4. server RSS at live and after 30 s idle (process tree)
 //   5. lock table API, one row per query the UI makes: default order, two sorts, q=, status=
 
-import Redis from "ioredis";
-import { startRedis, type RedisServer } from "../servers/redis";
-import { redisVersion } from "./redis-data";
 import { REDIS_FLOOR_GRID, describeRedisFloor } from "./redis-floor";
 import { CONNECTION, processTreeCpuMs, startProduct } from "./product";
-import { bareStartup, consoleStarter, loadLocks, recordRss, snapshotVsFloor, startToLive, tableLatency, type TableCase } from "./redis-parts";
+import { bareStartup, consoleStarter, loadLocks, recordRss, snapshotVsFloor, startToLive, tableLatency, withDefaultRedis, type TableCase } from "./redis-parts";
 import { ms } from "./stats";
-import { load1, part, record, setHow, setVersion } from "./report";
+import { load1, part, record } from "./report";
 
 const N = 1_000_000;
 const ROUNDS = 3;
@@ -116,31 +113,22 @@ async function withoutHistory(url: string): Promise<void> {
 }
 
 export async function runRedis1m(): Promise<void> {
-  let server: RedisServer | null = null;
-  let redis: Redis | null = null;
-  try {
-    server = await startRedis();
-    redis = new Redis(server.url);
-    setVersion("redis1m", `redis-server ${await redisVersion(redis)} (local, loopback, no persistence, default config: no keyspace events)`);
-    setHow("redis1m", how());
+  await withDefaultRedis("redis1m", how(), async (server, redis) => {
     // The product build and the bare start-up first, while the store is still empty.
     const starter = await consoleStarter(server.url);
     const bareMs = await bareStartup(starter.start);
     let floorMs: number | null = null;
     const name = `1. snapshot vs floor, ${N / 1e6}M keys`;
     await part(name, "≤ 1.3×", async () => {
-      await loadLocks(redis!, N, TTL_SEC);
-      floorMs = (await snapshotVsFloor(redis!, server!.url, N, { part: name, rounds: ROUNDS, target: 1.3, grid: GRID, floorRounds: FLOOR_ROUNDS })).ms;
+      await loadLocks(redis, N, TTL_SEC);
+      floorMs = (await snapshotVsFloor(redis, server.url, N, { part: name, rounds: ROUNDS, target: 1.3, grid: GRID, floorRounds: FLOOR_ROUNDS })).ms;
     });
     await part("4-6. console", "—", async () => {
-      const keys = await redis!.dbsize();
+      const keys = await redis.dbsize();
       if (keys !== N) throw new Error(`the store holds ${keys} keys, not ${N}: loading them failed (row 1)`);
-      await consoleParts(server!.url, starter, bareMs, floorMs);
+      await consoleParts(server.url, starter, bareMs, floorMs);
     });
-  } finally {
-    redis?.disconnect();
-    await server?.stop();
-  }
+  });
 }
 
 function how(): string {
