@@ -210,9 +210,9 @@ export function rssSummary(procs: ProcRss[]): { totalKb: number; text: string } 
 /** A named RSS reading of the console's processes (null: the console ran inside the bench). */
 export type RssReading = [when: string, procs: ProcRss[] | null];
 
-/** One row: the largest of the readings against `targetMb`, the first in full (per process), the rest as totals. */
-export function recordRss(name: string, readings: RssReading[], targetMb: number): void {
-  const target = `≤ ${targetMb} MB`;
+/** One row: the largest of the readings against `targetMb` (null: a diagnostic), the first in full (per process), the rest as totals. */
+export function recordRss(name: string, readings: RssReading[], targetMb: number | null): void {
+  const target = targetMb === null ? "—" : `≤ ${targetMb} MB`;
   if (readings.some(([, procs]) => !procs)) {
     return record({ part: name, result: "not measured: the console ran inside the bench process", target, verdict: "not measured" });
   }
@@ -224,7 +224,7 @@ export function recordRss(name: string, readings: RssReading[], targetMb: number
     part: name,
     result: `**${mb(worst)}** (${first.when} ${first.text}${rest.map((s) => `; ${s.when} ${mb(s.totalKb)}`).join("")}; load ${load1()})`,
     target,
-    verdict: worst <= targetMb * 1024 ? "met" : "MISSED",
+    verdict: targetMb === null ? "—" : worst <= targetMb * 1024 ? "met" : "MISSED",
   });
 }
 
