@@ -1,5 +1,5 @@
 // The `redis1m` section of `npm run bench`: 1 000 000 Redis lock keys (issue 13's 1M target).
-// Not in the default set: it takes 6-10 minutes on 2 cores; run it with `npm run bench -- redis1m`.
+// Not in the default set: it takes 6-7 minutes on 2 shared cores (a next build, if due, adds 1); run it with `npm run bench -- redis1m`.
 // It reuses the Redis section's parts (redis-parts.ts), numbered as there:
 //   1. snapshot vs floor at 1M (fewer floor candidates and rounds than at 100k)
 //   6. console start -> live (the real `next start` server)
@@ -136,7 +136,7 @@ function how(): string {
   return `### Redis at 1M keys (scripts/bench/redis1m.ts; \`npm run bench -- redis1m\`, not in the default set)
 
 The Redis section's method (its parts are shared: scripts/bench/redis-parts.ts) at ${N.toLocaleString("en")} keys of the same mix,
-TTLs ${TTL_SEC.join("..")} s, on a default redis-server (no keyspace notifications). The section takes 7-9 minutes on 2 shared cores.
+TTLs ${TTL_SEC.join("..")} s, on a default redis-server (no keyspace notifications). The section takes 6-7 minutes on 2 shared cores.
 
 1. **Snapshot vs floor.** The floor is the fastest of ${GRID.length} plain ioredis reads (each ${FLOOR_ROUNDS}× in a pre-run):
    ${GRID.map(describeRedisFloor).join("; ")}. Then one warm-up snapshot and ${ROUNDS} interleaved rounds; medians.

@@ -11,7 +11,7 @@
 // Every floor is the fastest raw read a plain client of that store managed in the same run
 // (floor.ts); the report (report.ts) shows its settings.
 //   Redis at 1M keys (redis1m.ts): snapshot vs the floor, start -> live, RSS, lock table API;
-//     opt-in (6-10 minutes): only `npm run bench -- redis1m` runs it.
+//     opt-in (6-7 minutes): only `npm run bench -- redis1m` runs it.
 // `npm run bench -- redis etcd` runs a subset (names: redis, redis1m, etcd, zookeeper|zk, consul, history,
 // waits, fanout, browser; default all but the opt-in redis1m). Prints as it goes, then markdown tables, and writes the generated block of
 // docs/benchmarks.md. The product is rebuilt when .next is missing or older than a source file
