@@ -1,6 +1,8 @@
 // `npm run bench`: LockDeck's performance figures against real servers started here, in one run:
 //   Redis (redis.ts): snapshot vs the floor, write/expiry -> SSE, idle cost, server RSS, lock table
 //     API, console start -> live;
+//   Redis at 1M keys (redis1m.ts): snapshot vs the floor, start -> live, RSS, lock table API;
+//     opt-in (6-7 minutes): only `npm run bench -- redis1m` runs it;
 //   etcd, ZooKeeper, Consul (sections.ts -> etcd.ts, zookeeper.ts, consul.ts): snapshot vs the
 //     floor, watch -> hub upsert latency (in-process EventBus), idle cost;
 //   history (history.ts): recorder overhead at 1,000 lock events per second;
@@ -10,12 +12,10 @@
 //     at 100k locks in Chromium.
 // Every floor is the fastest raw read a plain client of that store managed in the same run
 // (floor.ts); the report (report.ts) shows its settings.
-//   Redis at 1M keys (redis1m.ts): snapshot vs the floor, start -> live, RSS, lock table API;
-//     opt-in (6-7 minutes): only `npm run bench -- redis1m` runs it.
 // `npm run bench -- redis etcd` runs a subset (names: redis, redis1m, etcd, zookeeper|zk, consul, history,
-// waits, fanout, browser; default all but the opt-in redis1m). Prints as it goes, then markdown tables, and writes the generated block of
-// docs/benchmarks.md. The product is rebuilt when .next is missing or older than a source file
-// (BENCH_REBUILD=1 forces it); if it cannot be built, Redis parts 2-6 run in-process and say so.
+// waits, fanout, browser; default all but the opt-in redis1m). Prints as it goes, then markdown tables,
+// and writes the generated block of docs/benchmarks.md. The product is rebuilt when .next is missing
+// or older than a source file (BENCH_REBUILD=1 forces it); if it cannot be built, Redis parts 2-6 run in-process and say so.
 // BENCH_INPROC=1 skips the server.
 
 import { runRedis } from "./redis";
