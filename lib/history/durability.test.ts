@@ -69,7 +69,7 @@ describe("history durability: kill -9 of the console during a flush", () => {
     let batch = 0;
     await waitFor(
       async () => {
-        const start = flushes(first).find((l) => /^FLUSH-START (\d+)$/.test(l.line) && Number(l.line.split(" ")[1]) >= 5_000);
+        const start = flushes(first).find((l) => /^FLUSH-START (\d+)$/.test(l.line) && Number(l.line.split(" ")[1]) >= 1_000);
         if (!start) return false;
         batch = Number(start.line.split(" ")[1]);
         return true;

@@ -47,8 +47,10 @@ const INTENT_TTL_MS = 70_000;
 const HEARTBEAT_MS = 5_000;
 /** Locks reconciled per turn of the event loop after a resync (a few ms of derive each). */
 const RECONCILE_SLICE = 2_000;
-/** Events per write transaction: a first snapshot of 100k locks is written in steps, not in one ~1 s block. */
-const FLUSH_CHUNK = 10_000;
+/** Events per write transaction (~15 ms of SQLite): a first snapshot of 100k locks is written in steps, not in one ~1 s block. */
+const FLUSH_CHUNK = 2_000;
+/** Memos visited per turn of the event loop by each tick's sweep. */
+const SWEEP_SLICE = 20_000;
 
 export interface RecorderOptions {
   dataDir: string;
@@ -508,7 +510,7 @@ export class Recorder {
     if (this.flushing) return;
     this.flushing = true;
     try {
-      this.refreshExpiries();
+      await this.sweep();
       // Intents stay in play for a while: the release they announce may be derived after the
       // flush that read them (the store call and the hub's re-read take a few ms more).
       const now = this.now();
@@ -520,7 +522,6 @@ export class Recorder {
         this.queue = marked;
         this.intents = this.intents.filter((i) => !used.has(i));
       }
-      this.expireDepartures();
       this.tryOpen();
       if (!this.store) return;
       const heartbeatDue = this.now() - this.lastHeartbeat >= HEARTBEAT_MS;
@@ -582,28 +583,29 @@ export class Recorder {
     return batch.length;
   }
 
-  /** Waiters that left and did not come back within the grace period are reported now. */
-  private expireDepartures(): void {
-    const now = this.now();
+  /**
+   * Each tick, over every memo, SWEEP_SLICE per turn of the event loop (1M locks: a few ms at a
+   * time, not one 50 ms block): renewals do not publish changes, so a held lock's expiry is read
+   * again from the hub's record when that record is new to it; and waiters that left and did
+   * not come back within the grace period are reported now.
+   */
+  private async sweep(): Promise<void> {
+    let visited = 0;
     for (const [connection, memos] of this.memos) {
-      for (const [key, memo] of memos) {
+      for (const key of memos.keys()) {
+        if (++visited % SWEEP_SLICE === 0) await new Promise((r) => setImmediate(r));
+        let memo = memos.get(key);
+        if (!memo) continue;
+        if (memo.expiresAt !== null) {
+          const rec = this.source.get(connection, key);
+          if (rec && rec !== memo.expiryBasis) memos.set(key, (memo = refreshExpiry(memo, rec)));
+        }
         if (!memo.departed) continue;
-        const out = expireDeparted(memo, { connection, key }, now);
+        const out = expireDeparted(memo, { connection, key }, this.now());
         for (const e of out.events) this.push(e);
         const empty = out.memo.holders.length === 0 && out.memo.waiters.length === 0 && !out.memo.departed;
         if (empty && !this.source.get(connection, key)) memos.delete(key);
         else memos.set(key, out.memo);
-      }
-    }
-  }
-
-  /** Renewals do not publish changes: read current expiries from the hub for held locks. */
-  private refreshExpiries(): void {
-    for (const [connection, memos] of this.memos) {
-      for (const [key, memo] of memos) {
-        if (memo.expiresAt === null) continue;
-        const rec = this.source.get(connection, key);
-        if (rec) memos.set(key, refreshExpiry(memo, rec));
       }
     }
   }
