@@ -57,7 +57,7 @@ export interface ConsulBenchOptions {
   log?: (line: string) => void;
 }
 
-const PREFIX = "bench/";
+export const PREFIX = "bench/";
 /** Issue 13: Consul snapshot ≤ 1.5× its floor (decode and the session list on top of one ?recurse). */
 export const CONSUL_SNAPSHOT_TARGET = 1.5;
 
@@ -82,22 +82,7 @@ export async function runConsulBench(o: ConsulBenchOptions = {}): Promise<Consul
     const serverVersion = (JSON.parse(self.body.toString()) as { Config?: { Version?: string } }).Config?.Version ?? "?";
     // ---- data -------------------------------------------------------------------------------
     let t = performance.now();
-    const sessions: string[] = [];
-    for (let i = 0; i < sessionCount; i++) {
-      const a = await raw.call("PUT", "/v1/session/create", { body: JSON.stringify({ Name: `bench-${i}`, TTL: "3600s", LockDelay: "1s" }) });
-      sessions.push((JSON.parse(a.body.toString()) as { ID: string }).ID);
-    }
-    const ops = Array.from({ length: n }, (_, i) => ({
-      Verb: "lock",
-      Key: `${PREFIX}${i < n * 0.9 ? "job" : "leader"}-${i}`,
-      Value: Buffer.from(`worker-${i % 97}`).toString("base64"),
-      Flags: i < n * 0.9 ? LOCK_FLAGS : "0",
-      Session: sessions[i % sessionCount],
-    }));
-    for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
-      const a = await raw.request("PUT", "/v1/txn", { body: txnJson(ops.slice(i, i + MAX_TXN_OPS)) });
-      if (a.status !== 200) throw new Error(`txn: ${a.status} ${a.body.toString().slice(0, 300)}`);
-    }
+    const sessions = await writeConsulLocks(raw, n, sessionCount);
     log(`consul bench: wrote ${n} held lock keys on ${sessionCount} sessions in ${ms(since(t))}`);
 
     // ---- 1. snapshot vs floor ---------------------------------------------------------------
@@ -233,6 +218,27 @@ export async function runConsulBench(o: ConsulBenchOptions = {}): Promise<Consul
     raw.close();
     await consul.stop();
   }
+}
+
+/** The bench's Consul data under PREFIX (the mix in the header), written with the txn "lock" verb. */
+export async function writeConsulLocks(raw: ConsulHttp, n: number, sessionCount: number): Promise<string[]> {
+  const sessions: string[] = [];
+  for (let i = 0; i < sessionCount; i++) {
+    const a = await raw.call("PUT", "/v1/session/create", { body: JSON.stringify({ Name: `bench-${i}`, TTL: "3600s", LockDelay: "1s" }) });
+    sessions.push((JSON.parse(a.body.toString()) as { ID: string }).ID);
+  }
+  const ops = Array.from({ length: n }, (_, i) => ({
+    Verb: "lock",
+    Key: `${PREFIX}${i < n * 0.9 ? "job" : "leader"}-${i}`,
+    Value: Buffer.from(`worker-${i % 97}`).toString("base64"),
+    Flags: i < n * 0.9 ? LOCK_FLAGS : "0",
+    Session: sessions[i % sessionCount],
+  }));
+  for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
+    const a = await raw.request("PUT", "/v1/txn", { body: txnJson(ops.slice(i, i + MAX_TXN_OPS)) });
+    if (a.status !== 200) throw new Error(`txn: ${a.status} ${a.body.toString().slice(0, 300)}`);
+  }
+  return sessions;
 }
 
 function range(xs: number[]): string {
