@@ -17,12 +17,15 @@ export function baseRecord(
   entry: ConsulEntry,
   opts: { name: string; format: string; library?: string; kind: LockKind; holding: Holding },
 ): LockRecord {
+  // One literal, every field present (library undefined when none: omitted in JSON), so 10k
+  // records share one shape and none is built through a spread.
   return {
     connection: ctx.connection,
     key: entry.Key,
     name: opts.name,
     format: opts.format,
-    ...(opts.library ? { library: opts.library } : {}),
+    library: opts.library || undefined,
+    fencingToken: undefined,
     kind: opts.kind,
     state: "free",
     holders: [],
