@@ -34,6 +34,8 @@ export type Leases = Map<string, LeaseInfo>;
 export interface EtcdDecodeResult extends DecodeResult {
   /** lock key -> the holder key's lease (decimal, "0" = none): whose TTL the lock shows */
   holderLease: Map<string, string>;
+  /** The same lease per record, in `locks` order (applyLeasesInPlace without a lookup by key). */
+  leaseOf: string[];
 }
 
 /** Records with lease facts, in one pass: for a caller that read the leases already. */
@@ -111,17 +113,20 @@ function decode(entries: EtcdEntry[], ctx: DecodeContext, leases: Leases | null,
     }
   }
   const locks: LockRecord[] = [];
+  const leaseOf: string[] = [];
   const holderLease = into ?? new Map<string, string>();
   for (const [group, g] of groups) {
     const queue = g.others ? [...g.members, ...g.others] : g.members;
     if (queue.length > 1) queue.sort(byCreate);
     locks.push(groupRecord(ctx, group, g, queue, leases));
+    leaseOf.push(queue[0].lease);
     holderLease.set(group, queue[0].lease);
   }
   for (let i = 0; i < n; i++) {
     if (layouts[i].kind !== "lone" || inQueue[i]) continue;
     const e = entries[i];
     holderLease.set(e.key, e.lease);
+    leaseOf.push(e.lease);
     if (e.lease !== "0" && e.value.length === 0) {
       locks.push(loneLock(ctx, e, leases));
       continue;
@@ -137,7 +142,7 @@ function decode(entries: EtcdEntry[], ctx: DecodeContext, leases: Leases | null,
     });
     locks.push(unknownRecord(ctx, e, code, leases));
   }
-  return { locks, problems, holderLease };
+  return { locks, problems, holderLease, leaseOf };
 }
 
 const LEASE_WARNINGS = new Set(["lease-ttl-unknown", "lease-expired", "not-renewed"]);
@@ -159,8 +164,8 @@ export function applyLeases(rec: LockRecord, lease: string, leases: Leases): Loc
  * applyLeases for records the caller owns outright (fresh from decodeStructure, not shared):
  * fills them in place instead of copying 100k records.
  */
-export function applyLeasesInPlace(records: LockRecord[], holderLease: Map<string, string>, leases: Leases): void {
-  for (const rec of records) setLease(rec, holderLease.get(rec.key) ?? "0", leases);
+export function applyLeasesInPlace(records: LockRecord[], leaseOf: string[], leases: Leases): void {
+  for (let i = 0; i < records.length; i++) setLease(records[i], leaseOf[i], leases);
 }
 
 /** In place, on a record being built (no copy: 100k records). */
