@@ -63,7 +63,7 @@ export interface EtcdBenchOptions {
 
 export const PREFIX = "bench/";
 /** Page sizes the floor tries (keys per range request). */
-const FLOOR_PAGES = [1_000, 2_000, 5_000, 10_000];
+const FLOOR_PAGES = [2_000, 5_000, 10_000, 20_000, 50_000];
 
 export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchResult> {
   const n = o.keys ?? 100_000;
