@@ -23,7 +23,7 @@ import { LOCK_FLAGS } from "../../lib/formats/consul/entry";
 import { Hub } from "../../lib/hub/hub";
 import { EventBus } from "../../lib/hub/bus";
 import os from "node:os";
-import { median, ms, ownCpuMs, procCpuMs, since } from "./stats";
+import { collectGarbage, median, ms, ownCpuMs, procCpuMs, since } from "./stats";
 import { pickFloor } from "./floor";
 
 export interface ConsulBenchRow {
@@ -219,7 +219,8 @@ interface SnapshotFigures {
 /**
  * Snapshot vs floor on one prefix of `n` held keys: the floor picked in a pre-run (one
  * ?recurse + JSON.parse through node:http or fetch), one warm-up, then `rounds` interleaved
- * pairs with wall and CPU time (this process + the Consul agent). The row carries both.
+ * pairs with wall and CPU time (this process + the Consul agent), each read after a full GC.
+ * The row carries both.
  */
 async function snapshotVsFloor(c: {
   consul: ConsulServer;
@@ -249,7 +250,7 @@ async function snapshotVsFloor(c: {
       },
     ],
     n,
-    { log, rounds: 3 },
+    { log, rounds: 3, beforeEach: collectGarbage },
   );
   const floor = picked.best.read;
   await adapter.snapshot(signal);
@@ -258,6 +259,7 @@ async function snapshotVsFloor(c: {
   const cpu = () => ownCpuMs() + procCpuMs(consul.pid());
   const f: SnapshotFigures = { floorMs: [], snapshotMs: [], floorCpuMs: [], snapshotCpuMs: [], ratio: 0, cpuRatio: 0 };
   const timedFloor = async () => {
+    collectGarbage();
     const [c0, t0] = [cpu(), performance.now()];
     const got = await floor();
     f.floorMs.push(since(t0));
@@ -265,6 +267,7 @@ async function snapshotVsFloor(c: {
     if (got !== n) throw new Error(`floor read ${got} keys, expected ${n}`);
   };
   const timedSnapshot = async () => {
+    collectGarbage();
     const [c0, t0] = [cpu(), performance.now()];
     const snap = await adapter.snapshot(signal);
     f.snapshotMs.push(since(t0));

@@ -21,7 +21,7 @@ import { readPrefixes } from "../../lib/stores/etcd/read";
 import { decodeEtcd } from "../../lib/formats/etcd";
 import { Hub } from "../../lib/hub/hub";
 import { EventBus } from "../../lib/hub/bus";
-import { median, ms, procCpuMs, since } from "./stats";
+import { collectGarbage, median, ms, procCpuMs, since } from "./stats";
 import { pickFloor } from "./floor";
 
 export interface EtcdBenchRow {
@@ -106,11 +106,12 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
         read: () => etcdFloorRead(raw, page, signal),
       })),
       keys.length,
-      { log },
+      { log, beforeEach: collectGarbage },
     );
     const page = picked.best.page;
     await adapter.snapshot(signal);
     const timedFloor = async () => {
+      collectGarbage();
       const c = cpu();
       const t0 = performance.now();
       const got = await etcdFloorRead(raw, page, signal);
@@ -119,6 +120,7 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
       if (got !== keys.length) throw new Error(`floor read ${got} keys, expected ${keys.length}`);
     };
     const timedSnapshot = async () => {
+      collectGarbage();
       const c = cpu();
       const t0 = performance.now();
       const snap = await adapter.snapshot(signal);

@@ -21,7 +21,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import v8 from "node:v8";
-import vm from "node:vm";
 import { Session } from "node:inspector/promises";
 import { startRedis } from "../servers/redis";
 import { waitFor } from "../servers/process";
@@ -37,7 +36,7 @@ import { Recorder } from "../../lib/history/recorder";
 import { decodeFence, encodeFence, fenceOf } from "../../lib/fence";
 import { serverCounters, writeLocks } from "./redis-data";
 import { redisFloorRead } from "./redis-floor";
-import { mb, median, ms, since } from "./stats";
+import { collectGarbage, mb, median, ms, since } from "./stats";
 import { Etcd3 } from "etcd3";
 import { startEtcd } from "../servers/etcd";
 import { startConsul } from "../servers/consul";
@@ -54,8 +53,7 @@ import { PREFIX as ETCD_PREFIX, etcdFloorRead, writeEtcdLocks } from "./etcd";
 import { PREFIX as CONSUL_PREFIX, writeConsulLocks } from "./consul";
 import { rawFloor as zkFloorRead, writeZooKeeperLocks } from "./zookeeper";
 
-v8.setFlagsFromString("--expose-gc");
-const gc = vm.runInNewContext("gc") as () => void;
+const gc = collectGarbage;
 
 const FLOOR = { values: "MGET", scanCount: 2000, inFlight: 4 } as const;
 const cfgFor = (url: string) => RedisConnectionSchema.parse({ id: "bench", kind: "redis", url });

@@ -19,7 +19,7 @@ import { CreateMode, ZkSession } from "../../lib/stores/zookeeper/client";
 import { Hub } from "../../lib/hub/hub";
 import { EventBus } from "../../lib/hub/bus";
 import os from "node:os";
-import { median, ms, percentile } from "./stats";
+import { collectGarbage, median, ms, percentile } from "./stats";
 import { pickFloor } from "./floor";
 
 export interface ZooKeeperBenchOptions {
@@ -127,9 +127,10 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
         read: () => rawFloor(raw, "/locks", n),
       })),
       DIRS * PER_DIR,
-      { log },
+      { log, beforeEach: collectGarbage },
     );
     const floorOnce = async () => {
+      collectGarbage();
       const t0 = performance.now();
       const n = await rawFloor(raw, "/locks", picked.best.inFlight);
       if (n !== DIRS * PER_DIR) throw new Error(`floor read ${n} nodes, expected ${DIRS * PER_DIR}`);
@@ -138,6 +139,7 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
     const floors: number[] = [];
     const snaps: number[] = [];
     const snapshot = async () => {
+      collectGarbage();
       const t0 = performance.now();
       const snap = await a.snapshot(signal);
       snaps.push(performance.now() - t0);
