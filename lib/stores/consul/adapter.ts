@@ -2,7 +2,7 @@
 // re-reads of single locks, the sessions view, and conditional force-release
 // (txn unlock · session destroy · semaphore eviction). Only lib/stores/consul talks to Consul.
 
-import type { Health, Liveness, LockRecord, LockView, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import type { Health, Holder, Liveness, LockRecord, LockView, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
 import type { ConsulConnectionConfig } from "./config";
 import { ConsulError, ConsulHttp, errorFromAnswer, type ReadMeta } from "./http";
 import { describeConsistency, readDir, readKey, readPrefix, readPrefixIndexes, readSession, readSessions } from "./read";
@@ -425,22 +425,31 @@ function healthSig(l: Pick<LockRecord, "holders">, memo: SigMemo): string {
   let sig = "";
   for (const x of l.holders) {
     if (!x.session) continue;
-    const node = x.session.node ?? "";
-    let state = memo.states.get(node);
-    if (state === undefined) memo.states.set(node, (state = sessionLiveness(x.session.node, memo.health).state));
-    sig += `${sig ? "," : ""}${x.session.id}:${state}`;
+    let part = memo.parts.get(x);
+    if (part === undefined) {
+      const node = x.session.node ?? "";
+      let state = memo.states.get(node);
+      if (state === undefined) memo.states.set(node, (state = sessionLiveness(x.session.node, memo.health).state));
+      memo.parts.set(x, (part = `${x.session.id}:${state}`));
+    }
+    sig = sig ? `${sig},${part}` : part;
   }
   return sig;
 }
 
-/** One node-health read's states per node: 10k locks on a few nodes judge each node once. */
+/**
+ * One node-health read's states per node, and each holder's part of the signature: 100k locks
+ * held by a few hundred sessions (one shared holder object each) on a few nodes judge each node
+ * once and build each part once.
+ */
 interface SigMemo {
   health: NodeHealth;
   states: Map<string, Liveness["state"]>;
+  parts: Map<Holder, string>;
 }
 
 function sigMemo(health: NodeHealth): SigMemo {
-  return { health, states: new Map() };
+  return { health, states: new Map(), parts: new Map() };
 }
 
 /** The identity of a single-key holding, as the fence records it. */
