@@ -24,7 +24,7 @@ import { Hub } from "../../lib/hub/hub";
 import { EventBus } from "../../lib/hub/bus";
 import os from "node:os";
 import { collectGarbage, median, ms, ownCpuMs, procCpuMs, since } from "./stats";
-import { pickFloor } from "./floor";
+import { pairRound, pickFloor } from "./floor";
 
 export interface ConsulBenchRow {
   part: string;
@@ -276,14 +276,7 @@ async function snapshotVsFloor(c: {
       throw new Error(`snapshot decoded ${snap.locks.length} locks, expected ${n} held`);
   };
   for (let r = 0; r < rounds; r++) {
-    // Alternating order (as the Redis part does), so neither side always runs second.
-    if (r % 2 === 0) {
-      await timedFloor();
-      await timedSnapshot();
-    } else {
-      await timedSnapshot();
-      await timedFloor();
-    }
+    await pairRound(r, timedFloor, timedSnapshot);
     log(`  round ${r + 1}: floor ${ms(f.floorMs[r])} (cpu ${ms(f.floorCpuMs[r])}), snapshot ${ms(f.snapshotMs[r])} (cpu ${ms(f.snapshotCpuMs[r])})`);
   }
   f.ratio = median(f.snapshotMs) / median(f.floorMs);

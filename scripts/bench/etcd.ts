@@ -22,7 +22,7 @@ import { decodeEtcd } from "../../lib/formats/etcd";
 import { Hub } from "../../lib/hub/hub";
 import { EventBus } from "../../lib/hub/bus";
 import { collectGarbage, median, ms, procCpuMs, since } from "./stats";
-import { pickFloor } from "./floor";
+import { pairRound, pickFloor } from "./floor";
 
 export interface EtcdBenchRow {
   part: string;
@@ -129,14 +129,7 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
       if (snap.locks.length !== locks) throw new Error(`snapshot decoded ${snap.locks.length} locks, expected ${locks}`);
     };
     for (let r = 0; r < rounds; r++) {
-      // Alternating order (as the Redis part does), so neither side always runs second.
-      if (r % 2 === 0) {
-        await timedFloor();
-        await timedSnapshot();
-      } else {
-        await timedSnapshot();
-        await timedFloor();
-      }
+      await pairRound(r, timedFloor, timedSnapshot);
       // The decode alone, on the same entries (no I/O), to show where the time goes.
       const read = await readPrefixes(raw, [PREFIX], opts, signal);
       t = performance.now();

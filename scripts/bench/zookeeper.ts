@@ -20,7 +20,7 @@ import { Hub } from "../../lib/hub/hub";
 import { EventBus } from "../../lib/hub/bus";
 import os from "node:os";
 import { collectGarbage, median, ms, percentile } from "./stats";
-import { pickFloor } from "./floor";
+import { pairRound, pickFloor } from "./floor";
 
 export interface ZooKeeperBenchOptions {
   dirs?: number;
@@ -146,14 +146,7 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
       if (snap.locks.length !== DIRS) throw new Error(`snapshot saw ${snap.locks.length} locks, expected ${DIRS}`);
     };
     for (let r = 0; r < ROUNDS; r++) {
-      // Alternating order, so neither side always runs second.
-      if (r % 2 === 0) {
-        floors.push(await floorOnce());
-        await snapshot();
-      } else {
-        await snapshot();
-        floors.push(await floorOnce());
-      }
+      await pairRound(r, async () => floors.push(await floorOnce()), snapshot);
       log(`  round ${r + 1}: floor ${ms(floors[r])}, snapshot ${ms(snaps[r])}`);
     }
     const floorMs = median(floors);
