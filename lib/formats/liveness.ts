@@ -13,7 +13,10 @@ export function applyHolderLiveness(locks: LockRecord[], warning: string, judge:
   const copies = new Map<Holder, Holder>();
   for (const l of locks) {
     let dead = false;
-    l.holders = l.holders.map((holder) => {
+    // New arrays only where something changes (100k records, most with nothing to add).
+    let holders: Holder[] | null = null;
+    for (let i = 0; i < l.holders.length; i++) {
+      const holder = l.holders[i];
       let copy = copies.get(holder);
       if (!copy) {
         const liveness = judge(holder, l);
@@ -21,9 +24,12 @@ export function applyHolderLiveness(locks: LockRecord[], warning: string, judge:
         copies.set(holder, copy);
       }
       if (copy.liveness?.state === "dead") dead = true;
-      return copy;
-    });
-    l.warnings = l.warnings.filter((w) => w !== warning);
-    if (dead) l.warnings.push(warning);
+      if (copy !== holder) (holders ??= l.holders.slice())[i] = copy;
+    }
+    if (holders) l.holders = holders;
+    if (dead || l.warnings.includes(warning)) {
+      l.warnings = l.warnings.filter((w) => w !== warning);
+      if (dead) l.warnings.push(warning);
+    }
   }
 }

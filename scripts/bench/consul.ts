@@ -1,17 +1,18 @@
 // Consul figures for `npm run bench` (the runner and docs/benchmarks.md are wired elsewhere):
 //   1. 10k lock keys: decoded adapter.snapshot() vs the raw recursive KV read floor, same run,
-//      rounds interleaved (target: snapshot <= 1.3 x floor);
+//      rounds interleaved, wall and CPU time (target: snapshot <= 1.5 x floor);
 //   2. KV change -> hub `upsert` latency through blocking queries, in-process (the hub's
 //      EventBus, not SSE over HTTP), with the 10k locks loaded (target p95 < 250 ms);
 //   3. idle: what the console sends while nothing changes (target: one open blocking query per
-//      watched prefix, plus one on the session list).
+//      watched prefix, plus one on the session list);
+//   4. with `bigKeys`: part 1 again over that many keys on a prefix of their own.
 //
 //   npx tsx scripts/bench/consul.ts          (prints the rows as JSON at the end)
 //
 // Data under bench/: 9,000 api.Lock keys (LockFlagValue) and 1,000 plain session-held keys,
 // held by 100 sessions (1 h TTL), written with the txn "lock" verb, 128 ops per txn.
 
-import { startConsul } from "../servers/consul";
+import { startConsul, type ConsulServer } from "../servers/consul";
 import { hubUpsertLatency } from "./hub-latency";
 import { waitFor } from "../servers/process";
 import { ConsulAdapter } from "../../lib/stores/consul/adapter";
@@ -22,8 +23,8 @@ import { LOCK_FLAGS } from "../../lib/formats/consul/entry";
 import { Hub } from "../../lib/hub/hub";
 import { EventBus } from "../../lib/hub/bus";
 import os from "node:os";
-import { median, ms, since } from "./stats";
-import { pickFloor } from "./floor";
+import { collectGarbage, median, ms, ownCpuMs, procCpuMs, since } from "./stats";
+import { pairRound, pickFloor } from "./floor";
 
 export interface ConsulBenchRow {
   part: string;
@@ -34,12 +35,10 @@ export interface ConsulBenchRow {
 
 export interface ConsulBenchResult {
   rows: ConsulBenchRow[];
-  figures: {
+  figures: SnapshotFigures & {
     keys: number;
     sessions: number;
-    floorMs: number[];
-    snapshotMs: number[];
-    ratio: number;
+    big?: SnapshotFigures;
     latencyMs: { p50: number; p95: number; p99: number; n: number; lost: number };
     idle: { ms: number; blockingOpen: number; blockingIssued: number; kvOrSessionReads: number; healthChecks: number; other: number };
   };
@@ -54,10 +53,15 @@ export interface ConsulBenchOptions {
   rounds?: number;
   latencyWrites?: number;
   idleMs?: number;
+  /** Also measure the snapshot over this many keys (on a prefix of their own), after the rest. */
+  bigKeys?: number;
+  bigRounds?: number;
   log?: (line: string) => void;
 }
 
-const PREFIX = "bench/";
+export const PREFIX = "bench/";
+/** Where the larger snapshot's keys go (their own prefix, so the 10k parts' keys are not in it). */
+const BIG_PREFIX = "bench-big/";
 /** Issue 13: Consul snapshot ≤ 1.5× its floor (decode and the session list on top of one ?recurse). */
 export const CONSUL_SNAPSHOT_TARGET = 1.5;
 
@@ -82,78 +86,12 @@ export async function runConsulBench(o: ConsulBenchOptions = {}): Promise<Consul
     const serverVersion = (JSON.parse(self.body.toString()) as { Config?: { Version?: string } }).Config?.Version ?? "?";
     // ---- data -------------------------------------------------------------------------------
     let t = performance.now();
-    const sessions: string[] = [];
-    for (let i = 0; i < sessionCount; i++) {
-      const a = await raw.call("PUT", "/v1/session/create", { body: JSON.stringify({ Name: `bench-${i}`, TTL: "3600s", LockDelay: "1s" }) });
-      sessions.push((JSON.parse(a.body.toString()) as { ID: string }).ID);
-    }
-    const ops = Array.from({ length: n }, (_, i) => ({
-      Verb: "lock",
-      Key: `${PREFIX}${i < n * 0.9 ? "job" : "leader"}-${i}`,
-      Value: Buffer.from(`worker-${i % 97}`).toString("base64"),
-      Flags: i < n * 0.9 ? LOCK_FLAGS : "0",
-      Session: sessions[i % sessionCount],
-    }));
-    for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
-      const a = await raw.request("PUT", "/v1/txn", { body: txnJson(ops.slice(i, i + MAX_TXN_OPS)) });
-      if (a.status !== 200) throw new Error(`txn: ${a.status} ${a.body.toString().slice(0, 300)}`);
-    }
+    const sessions = await writeConsulLocks(raw, n, sessionCount);
     log(`consul bench: wrote ${n} held lock keys on ${sessionCount} sessions in ${ms(since(t))}`);
 
     // ---- 1. snapshot vs floor ---------------------------------------------------------------
-    const signal = new AbortController().signal;
-    // One recursive GET of the prefix and a JSON.parse of the answer, through two plain clients:
-    // node:http (keep-alive, as lib/stores/consul/http.ts) and the global fetch (undici).
-    const picked = await pickFloor(
-      [
-        {
-          label: "one GET /v1/kv/bench/?recurse + JSON.parse, node:http keep-alive",
-          read: async () =>
-            (JSON.parse((await raw.call("GET", kvPath(PREFIX), { query: { recurse: true }, signal })).body.toString("utf8")) as unknown[]).length,
-        },
-        {
-          label: "one GET /v1/kv/bench/?recurse + res.json(), fetch (undici)",
-          read: async () => ((await (await fetch(`${consul.url}${kvPath(PREFIX)}?recurse=true`, { signal })).json()) as unknown[]).length,
-        },
-      ],
-      n,
-      { log, rounds: 3 },
-    );
-    const floor = picked.best.read;
-    await adapter.snapshot(signal);
-    const floorMs: number[] = [];
-    const snapshotMs: number[] = [];
-    const timedFloor = async () => {
-      const t0 = performance.now();
-      const got = await floor();
-      floorMs.push(since(t0));
-      if (got !== n) throw new Error(`floor read ${got} keys, expected ${n}`);
-    };
-    const timedSnapshot = async () => {
-      const t0 = performance.now();
-      const snap = await adapter.snapshot(signal);
-      snapshotMs.push(since(t0));
-      if (snap.locks.length !== n || snap.locks.some((l) => l.state !== "held"))
-        throw new Error(`snapshot decoded ${snap.locks.length} locks, expected ${n} held`);
-    };
-    for (let r = 0; r < rounds; r++) {
-      // Alternating order (as the Redis part does), so neither side always runs second.
-      if (r % 2 === 0) {
-        await timedFloor();
-        await timedSnapshot();
-      } else {
-        await timedSnapshot();
-        await timedFloor();
-      }
-      log(`  round ${r + 1}: floor ${ms(floorMs[r])}, snapshot ${ms(snapshotMs[r])}`);
-    }
-    const ratio = median(snapshotMs) / median(floorMs);
-    rows.push({
-      part: `Consul snapshot, ${n} lock keys on ${sessionCount} sessions`,
-      result: `floor ${ms(median(floorMs))} (${range(floorMs)}; ${picked.best.label}), decoded snapshot ${ms(median(snapshotMs))} (${range(snapshotMs)}; ?recurse and /v1/session/list in parallel, uint64-safe parse, decode): ratio **${ratio.toFixed(2)}×** (per round: ${snapshotMs.map((x, i) => (x / floorMs[i]).toFixed(2)).join(", ")}); median of ${rounds}; load ${os.loadavg()[0].toFixed(1)}. Floor ${picked.summary}`,
-      target: `≤ ${CONSUL_SNAPSHOT_TARGET}× floor`,
-      verdict: ratio <= CONSUL_SNAPSHOT_TARGET ? "met" : "MISSED",
-    });
+    const snap = await snapshotVsFloor({ consul, raw, adapter, prefix: PREFIX, n, sessionCount, rounds, log });
+    rows.push(snap.row);
 
     // Every request the adapter sends from here on, and which blocking queries are open now.
     const http = (adapter as unknown as { http: ConsulHttp }).http;
@@ -226,13 +164,151 @@ export async function runConsulBench(o: ConsulBenchOptions = {}): Promise<Consul
     notes.push(
       `Consul idle: each blocking query returns at the latest after wait=${cfg.blockingWaitSec}s (+ up to 1/16 jitter) and is re-issued, so a quiet console costs one full prefix read (the whole ${n}-key answer) and one session-list read per ${cfg.blockingWaitSec} s; a ${Math.round(idleMs / 1000)} s window ${idleMs < cfg.blockingWaitSec * 1000 ? "is shorter than that wait, so it may show none of these re-issues" : "covers at least one such re-issue per query"}.`,
     );
-    return { rows, figures: { keys: n, sessions: sessionCount, floorMs, snapshotMs, ratio, latencyMs, idle }, notes, serverVersion };
+    // ---- 4. the snapshot at a larger scale, on its own prefix (the hub above is stopped first) --
+    let big: { row: ConsulBenchRow; figures: SnapshotFigures } | undefined;
+    if (o.bigKeys) {
+      await hub.stop();
+      hub = null;
+      t = performance.now();
+      await writeConsulLocks(raw, o.bigKeys, sessionCount, BIG_PREFIX);
+      log(`consul bench: wrote ${o.bigKeys} more held lock keys under ${BIG_PREFIX} in ${ms(since(t))}`);
+      // The default maxKeysPerPrefix (50k) would refuse this prefix: the row says the setting.
+      const bigCfg = ConsulConnectionSchema.parse({
+        id: "bench-big",
+        kind: "consul",
+        url: consul.url,
+        prefixes: [BIG_PREFIX],
+        maxKeysPerPrefix: o.bigKeys * 2,
+      });
+      const bigAdapter = new ConsulAdapter("bench-big", bigCfg);
+      try {
+        big = await snapshotVsFloor({
+          consul,
+          raw,
+          adapter: bigAdapter,
+          prefix: BIG_PREFIX,
+          n: o.bigKeys,
+          sessionCount,
+          rounds: o.bigRounds ?? 5,
+          log,
+          setting: `maxKeysPerPrefix ${bigCfg.maxKeysPerPrefix}`,
+        });
+        rows.push(big.row);
+      } finally {
+        await bigAdapter.close();
+      }
+    }
+    return { rows, figures: { keys: n, sessions: sessionCount, ...snap.figures, latencyMs, idle, ...(big && { big: big.figures }) }, notes, serverVersion };
   } finally {
     await hub?.stop();
     await adapter.close();
     raw.close();
     await consul.stop();
   }
+}
+
+interface SnapshotFigures {
+  floorMs: number[];
+  snapshotMs: number[];
+  floorCpuMs: number[];
+  snapshotCpuMs: number[];
+  ratio: number;
+  cpuRatio: number;
+}
+
+/**
+ * Snapshot vs floor on one prefix of `n` held keys: the floor picked in a pre-run (one
+ * ?recurse + JSON.parse through node:http or fetch), one warm-up, then `rounds` interleaved
+ * pairs with wall and CPU time (this process + the Consul agent), each read after a full GC.
+ * The row carries both.
+ */
+async function snapshotVsFloor(c: {
+  consul: ConsulServer;
+  raw: ConsulHttp;
+  adapter: ConsulAdapter;
+  prefix: string;
+  n: number;
+  sessionCount: number;
+  rounds: number;
+  log: (line: string) => void;
+  /** A non-default adapter setting the row must show. */
+  setting?: string;
+}): Promise<{ row: ConsulBenchRow; figures: SnapshotFigures }> {
+  const { consul, raw, adapter, prefix, n, rounds, log } = c;
+  const signal = new AbortController().signal;
+  // One recursive GET of the prefix and a JSON.parse of the answer, through two plain clients:
+  // node:http (keep-alive, as lib/stores/consul/http.ts) and the global fetch (undici).
+  const picked = await pickFloor(
+    [
+      {
+        label: `one GET /v1/kv/${prefix}?recurse + JSON.parse, node:http keep-alive`,
+        read: async () => (JSON.parse((await raw.call("GET", kvPath(prefix), { query: { recurse: true }, signal })).body.toString("utf8")) as unknown[]).length,
+      },
+      {
+        label: `one GET /v1/kv/${prefix}?recurse + res.json(), fetch (undici)`,
+        read: async () => ((await (await fetch(`${consul.url}${kvPath(prefix)}?recurse=true`, { signal })).json()) as unknown[]).length,
+      },
+    ],
+    n,
+    { log, rounds: 3, beforeEach: collectGarbage },
+  );
+  const floor = picked.best.read;
+  await adapter.snapshot(signal);
+  // CPU too (this process + the agent): on a shared machine wall time mostly measures the
+  // neighbours; CPU time is the work each read costs.
+  const cpu = () => ownCpuMs() + procCpuMs(consul.pid());
+  const f: SnapshotFigures = { floorMs: [], snapshotMs: [], floorCpuMs: [], snapshotCpuMs: [], ratio: 0, cpuRatio: 0 };
+  const timedFloor = async () => {
+    collectGarbage();
+    const [c0, t0] = [cpu(), performance.now()];
+    const got = await floor();
+    f.floorMs.push(since(t0));
+    f.floorCpuMs.push(cpu() - c0);
+    if (got !== n) throw new Error(`floor read ${got} keys, expected ${n}`);
+  };
+  const timedSnapshot = async () => {
+    collectGarbage();
+    const [c0, t0] = [cpu(), performance.now()];
+    const snap = await adapter.snapshot(signal);
+    f.snapshotMs.push(since(t0));
+    f.snapshotCpuMs.push(cpu() - c0);
+    if (snap.locks.length !== n || snap.locks.some((l) => l.state !== "held"))
+      throw new Error(`snapshot decoded ${snap.locks.length} locks, expected ${n} held`);
+  };
+  for (let r = 0; r < rounds; r++) {
+    await pairRound(r, timedFloor, timedSnapshot);
+    log(`  round ${r + 1}: floor ${ms(f.floorMs[r])} (cpu ${ms(f.floorCpuMs[r])}), snapshot ${ms(f.snapshotMs[r])} (cpu ${ms(f.snapshotCpuMs[r])})`);
+  }
+  f.ratio = median(f.snapshotMs) / median(f.floorMs);
+  f.cpuRatio = median(f.snapshotCpuMs) / median(f.floorCpuMs);
+  const row: ConsulBenchRow = {
+    part: `Consul snapshot, ${n} lock keys on ${c.sessionCount} sessions${c.setting ? ` (${c.setting})` : ""}`,
+    result: `floor ${ms(median(f.floorMs))} (${range(f.floorMs)}; ${picked.best.label}), decoded snapshot ${ms(median(f.snapshotMs))} (${range(f.snapshotMs)}; ?recurse and /v1/session/list in parallel, uint64-safe parse, decode, node health): ratio **${f.ratio.toFixed(2)}×** wall (per round: ${f.snapshotMs.map((x, i) => (x / f.floorMs[i]).toFixed(2)).join(", ")}); CPU (node + agent, the agent's in 10 ms ticks) ${ms(median(f.floorCpuMs))} vs ${ms(median(f.snapshotCpuMs))}: ${f.cpuRatio.toFixed(2)}×; median of ${rounds}; load ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores. Floor ${picked.summary}`,
+    target: `≤ ${CONSUL_SNAPSHOT_TARGET}× floor`,
+    verdict: f.ratio <= CONSUL_SNAPSHOT_TARGET ? "met" : "MISSED",
+  };
+  return { row, figures: f };
+}
+
+/** The bench's Consul data under `prefix` (the mix in the header), written with the txn "lock" verb. */
+export async function writeConsulLocks(raw: ConsulHttp, n: number, sessionCount: number, prefix = PREFIX): Promise<string[]> {
+  const sessions: string[] = [];
+  for (let i = 0; i < sessionCount; i++) {
+    const a = await raw.call("PUT", "/v1/session/create", { body: JSON.stringify({ Name: `bench-${i}`, TTL: "3600s", LockDelay: "1s" }) });
+    sessions.push((JSON.parse(a.body.toString()) as { ID: string }).ID);
+  }
+  const ops = Array.from({ length: n }, (_, i) => ({
+    Verb: "lock",
+    Key: `${prefix}${i < n * 0.9 ? "job" : "leader"}-${i}`,
+    Value: Buffer.from(`worker-${i % 97}`).toString("base64"),
+    Flags: i < n * 0.9 ? LOCK_FLAGS : "0",
+    Session: sessions[i % sessionCount],
+  }));
+  for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
+    const a = await raw.request("PUT", "/v1/txn", { body: txnJson(ops.slice(i, i + MAX_TXN_OPS)) });
+    if (a.status !== 200) throw new Error(`txn: ${a.status} ${a.body.toString().slice(0, 300)}`);
+  }
+  return sessions;
 }
 
 function range(xs: number[]): string {

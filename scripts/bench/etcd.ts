@@ -21,8 +21,8 @@ import { readPrefixes } from "../../lib/stores/etcd/read";
 import { decodeEtcd } from "../../lib/formats/etcd";
 import { Hub } from "../../lib/hub/hub";
 import { EventBus } from "../../lib/hub/bus";
-import { median, ms, procCpuMs, since } from "./stats";
-import { pickFloor } from "./floor";
+import { collectGarbage, median, ms, procCpuMs, since } from "./stats";
+import { pairRound, pickFloor } from "./floor";
 
 export interface EtcdBenchRow {
   part: string;
@@ -61,9 +61,9 @@ export interface EtcdBenchOptions {
   log?: (line: string) => void;
 }
 
-const PREFIX = "bench/";
+export const PREFIX = "bench/";
 /** Page sizes the floor tries (keys per range request). */
-const FLOOR_PAGES = [1_000, 2_000, 5_000, 10_000];
+const FLOOR_PAGES = [2_000, 5_000, 10_000, 20_000, 50_000];
 
 export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchResult> {
   const n = o.keys ?? 100_000;
@@ -84,24 +84,7 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
   try {
     // ---- data -----------------------------------------------------------------------------
     let t = performance.now();
-    const leases: string[] = [];
-    for (let i = 0; i < leaseCount; i++) leases.push(String((await raw.leaseClient.leaseGrant({ TTL: 3600 })).ID));
-    const hex = leases.map((l) => BigInt(l).toString(16));
-    const keys: Array<{ key: string; lease: string }> = [];
-    const single = Math.round(n * 0.8);
-    for (let i = 0; keys.length < n; i++) {
-      const pair = i >= single;
-      const a = i % leaseCount;
-      keys.push({ key: `${PREFIX}job-${i}/${hex[a]}`, lease: leases[a] });
-      if (pair && keys.length < n) {
-        const b = (i + 1) % leaseCount;
-        keys.push({ key: `${PREFIX}job-${i}/${hex[b]}`, lease: leases[b] });
-      }
-    }
-    for (let i = 0; i < keys.length; i += 128) {
-      await raw.kv.txn({ success: keys.slice(i, i + 128).map((k) => ({ request_put: { key: Buffer.from(k.key), value: Buffer.alloc(0), lease: k.lease } })) });
-    }
-    const locks = new Set(keys.map((k) => k.key.slice(0, k.key.lastIndexOf("/") + 1))).size;
+    const { keys, locks, leases, hex } = await writeEtcdLocks(raw, n, leaseCount);
     log(`etcd bench: wrote ${keys.length} keys (${locks} locks, ${leaseCount} leases) in ${ms(since(t))}`);
 
     // ---- 1. snapshot vs floor ---------------------------------------------------------------
@@ -120,22 +103,24 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
       FLOOR_PAGES.map((page) => ({
         page,
         label: `paged range, ${page} keys/page, values, revision pinned at the first page`,
-        read: () => floorRead(raw, page, signal),
+        read: () => etcdFloorRead(raw, page, signal),
       })),
       keys.length,
-      { log },
+      { log, beforeEach: collectGarbage },
     );
     const page = picked.best.page;
     await adapter.snapshot(signal);
     const timedFloor = async () => {
+      collectGarbage();
       const c = cpu();
       const t0 = performance.now();
-      const got = await floorRead(raw, page, signal);
+      const got = await etcdFloorRead(raw, page, signal);
       floorMs.push(since(t0));
       floorCpu.push(cpu() - c);
       if (got !== keys.length) throw new Error(`floor read ${got} keys, expected ${keys.length}`);
     };
     const timedSnapshot = async () => {
+      collectGarbage();
       const c = cpu();
       const t0 = performance.now();
       const snap = await adapter.snapshot(signal);
@@ -144,14 +129,7 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
       if (snap.locks.length !== locks) throw new Error(`snapshot decoded ${snap.locks.length} locks, expected ${locks}`);
     };
     for (let r = 0; r < rounds; r++) {
-      // Alternating order (as the Redis part does), so neither side always runs second.
-      if (r % 2 === 0) {
-        await timedFloor();
-        await timedSnapshot();
-      } else {
-        await timedSnapshot();
-        await timedFloor();
-      }
+      await pairRound(r, timedFloor, timedSnapshot);
       // The decode alone, on the same entries (no I/O), to show where the time goes.
       const read = await readPrefixes(raw, [PREFIX], opts, signal);
       t = performance.now();
@@ -242,23 +220,46 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
     raw.close();
     await etcd.stop();
   }
+}
 
-  /** The floor: the same paged ranges the adapter sends (values, pinned revision), nothing else. */
-  async function floorRead(client: Etcd3, page: number, signal: AbortSignal): Promise<number> {
-    const start = Buffer.from(PREFIX);
-    const end = Buffer.from(PREFIX.slice(0, -1) + String.fromCharCode(PREFIX.charCodeAt(PREFIX.length - 1) + 1));
-    let from = start;
-    let revision: string | undefined;
-    let count = 0;
-    for (;;) {
-      signal.throwIfAborted();
-      const res = await client.kv.range({ key: from, range_end: end, limit: page, ...(revision && { revision }) });
-      revision ??= String(res.header.revision);
-      count += res.kvs.length;
-      if (!res.more || res.kvs.length === 0) return count;
-      from = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
+/** The floor: the same paged ranges the adapter sends (values, pinned revision), nothing else. */
+export async function etcdFloorRead(client: Etcd3, page: number, signal: AbortSignal): Promise<number> {
+  const start = Buffer.from(PREFIX);
+  const end = Buffer.from(PREFIX.slice(0, -1) + String.fromCharCode(PREFIX.charCodeAt(PREFIX.length - 1) + 1));
+  let from = start;
+  let revision: string | undefined;
+  let count = 0;
+  for (;;) {
+    signal.throwIfAborted();
+    const res = await client.kv.range({ key: from, range_end: end, limit: page, ...(revision && { revision }) });
+    revision ??= String(res.header.revision);
+    count += res.kvs.length;
+    if (!res.more || res.kvs.length === 0) return count;
+    from = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
+  }
+}
+
+/** The bench's etcd data under PREFIX (the layout in the header), written in 128-op txns. */
+export async function writeEtcdLocks(raw: Etcd3, n: number, leaseCount: number) {
+  const leases: string[] = [];
+  for (let i = 0; i < leaseCount; i++) leases.push(String((await raw.leaseClient.leaseGrant({ TTL: 3600 })).ID));
+  const hex = leases.map((l) => BigInt(l).toString(16));
+  const keys: Array<{ key: string; lease: string }> = [];
+  const single = Math.round(n * 0.8);
+  for (let i = 0; keys.length < n; i++) {
+    const pair = i >= single;
+    const a = i % leaseCount;
+    keys.push({ key: `${PREFIX}job-${i}/${hex[a]}`, lease: leases[a] });
+    if (pair && keys.length < n) {
+      const b = (i + 1) % leaseCount;
+      keys.push({ key: `${PREFIX}job-${i}/${hex[b]}`, lease: leases[b] });
     }
   }
+  for (let i = 0; i < keys.length; i += 128) {
+    await raw.kv.txn({ success: keys.slice(i, i + 128).map((k) => ({ request_put: { key: Buffer.from(k.key), value: Buffer.alloc(0), lease: k.lease } })) });
+  }
+  const locks = new Set(keys.map((k) => k.key.slice(0, k.key.lastIndexOf("/") + 1))).size;
+  return { keys, locks, leases, hex };
 }
 
 function range(xs: number[]): string {

@@ -52,3 +52,8 @@ export async function pickFloor<C extends FloorCandidate>(
   opts.log?.(`  floor pre-run: ${summary}`);
   return { best, tried, summary };
 }
+
+/** Round `r` of a floor/snapshot pair: the order alternates, so neither side always runs second. */
+export async function pairRound(r: number, floor: () => Promise<unknown>, snapshot: () => Promise<unknown>): Promise<void> {
+  for (const side of r % 2 === 0 ? [floor, snapshot] : [snapshot, floor]) await side();
+}

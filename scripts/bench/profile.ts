@@ -10,14 +10,17 @@
 //   npx tsx scripts/bench/profile.ts recorder [N] a Hub and the history recorder (SQLite) from start
 //                                                through the first flush: times, CPU profile
 //                                                (recorder.cpuprofile), heap and RSS held
-// All against a redis-server started here, loaded with the bench mix (scripts/bench/redis-data.ts).
+//   npx tsx scripts/bench/profile.ts etcd|consul|zookeeper [N]
+//                                                CPU profile of one snapshot of that store over the
+//                                                bench's data (N keys: etcd 100k, the others 10k),
+//                                                then three floor/snapshot pairs; $TMPDIR/<kind>-snapshot.cpuprofile
+// Each against a server started here, loaded with that store's bench data (Redis: scripts/bench/redis-data.ts).
 
 import Redis from "ioredis";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import v8 from "node:v8";
-import vm from "node:vm";
 import { Session } from "node:inspector/promises";
 import { startRedis } from "../servers/redis";
 import { waitFor } from "../servers/process";
@@ -33,10 +36,24 @@ import { Recorder } from "../../lib/history/recorder";
 import { decodeFence, encodeFence, fenceOf } from "../../lib/fence";
 import { serverCounters, writeLocks } from "./redis-data";
 import { redisFloorRead } from "./redis-floor";
-import { mb, median, ms, since } from "./stats";
+import { collectGarbage, mb, median, ms, since } from "./stats";
+import { Etcd3 } from "etcd3";
+import { startEtcd } from "../servers/etcd";
+import { startConsul } from "../servers/consul";
+import { startZooKeeper } from "../servers/zookeeper";
+import { EtcdAdapter } from "../../lib/stores/etcd/adapter";
+import { EtcdConnectionSchema } from "../../lib/stores/etcd/config";
+import { ConsulAdapter } from "../../lib/stores/consul/adapter";
+import { ConsulConnectionSchema } from "../../lib/stores/consul/config";
+import { ConsulHttp, kvPath } from "../../lib/stores/consul/http";
+import { ZooKeeperAdapter } from "../../lib/stores/zookeeper/adapter";
+import { ZooKeeperConnectionSchema } from "../../lib/stores/zookeeper/config";
+import { ZkSession } from "../../lib/stores/zookeeper/client";
+import { PREFIX as ETCD_PREFIX, etcdFloorRead, writeEtcdLocks } from "./etcd";
+import { PREFIX as CONSUL_PREFIX, writeConsulLocks } from "./consul";
+import { rawFloor as zkFloorRead, writeZooKeeperLocks } from "./zookeeper";
 
-v8.setFlagsFromString("--expose-gc");
-const gc = vm.runInNewContext("gc") as () => void;
+const gc = collectGarbage;
 
 const FLOOR = { values: "MGET", scanCount: 2000, inFlight: 4 } as const;
 const cfgFor = (url: string) => RedisConnectionSchema.parse({ id: "bench", kind: "redis", url });
@@ -289,9 +306,117 @@ async function fences(url: string): Promise<void> {
   }
 }
 
+/**
+ * CPU profile of one call of `fn` (a snapshot): writes $TMPDIR/<name>.cpuprofile (Chrome
+ * DevTools, speedscope) and prints the top functions by self and inclusive time, LockDeck's own
+ * (lib/) and each named library's, and how much of the time was idle (waiting on the store).
+ */
+async function profiled(name: string, fn: () => Promise<{ locks: unknown[] }>, libraries: string[]): Promise<void> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post("Profiler.enable");
+    await session.post("Profiler.setSamplingInterval", { interval: 200 });
+    await session.post("Profiler.start");
+    const t0 = performance.now();
+    const snap = await fn();
+    const took = since(t0);
+    const { profile } = await session.post("Profiler.stop");
+    const file = path.join(os.tmpdir(), `${name}.cpuprofile`);
+    fs.writeFileSync(file, JSON.stringify(profile));
+    const list = profile.nodes as ProfileNode[];
+    const { all, top } = summarizeProfile(list);
+    const idle = list.filter((x) => x.callFrame.functionName === "(idle)").reduce((s, x) => s + (x.hitCount ?? 0), 0);
+    console.log(
+      `${name} of ${snap.locks.length} locks: ${ms(took)} (profiled, ${file}); ${all} samples, ${((100 * idle) / all).toFixed(0)}% idle (waiting on the store)`,
+    );
+    console.log(`top self time:\n${top("self", 25)}`);
+    console.log(`inclusive time, LockDeck code (lib/):\n${top("total", 20, (f) => f.includes(" lib/"))}`);
+    for (const l of libraries) console.log(`inclusive time, ${l}:\n${top("total", 8, (f) => f.includes(l))}`);
+  } finally {
+    session.disconnect();
+  }
+}
+
+/** The other stores: one warm-up snapshot, one profiled, then a few timed against the bench's floor read. */
+async function store(kind: string, n: number): Promise<void> {
+  const signal = new AbortController().signal;
+  const timed = async (what: string, floor: () => Promise<unknown>, snapshot: () => Promise<unknown>) => {
+    for (let r = 0; r < 3; r++) {
+      let t = performance.now();
+      await floor();
+      const f = since(t);
+      t = performance.now();
+      await snapshot();
+      console.log(`${what} round ${r + 1}: floor ${ms(f)}, snapshot ${ms(since(t))}`);
+    }
+  };
+  if (kind === "etcd") {
+    const etcd = await startEtcd({ args: ["--quota-backend-bytes", String(4 * 1024 ** 3)] });
+    const raw = new Etcd3({ hosts: etcd.endpoint });
+    const adapter = new EtcdAdapter("bench", EtcdConnectionSchema.parse({ id: "bench", kind: "etcd", endpoints: [etcd.endpoint], prefixes: [ETCD_PREFIX] }));
+    try {
+      await writeEtcdLocks(raw, n, 1_000);
+      await adapter.snapshot(signal);
+      await profiled("etcd-snapshot", () => adapter.snapshot(signal), ["etcd3", "grpc", "protobuf"]);
+      await timed(
+        "etcd",
+        () => etcdFloorRead(raw, 10_000, signal),
+        () => adapter.snapshot(signal),
+      );
+    } finally {
+      await adapter.close();
+      raw.close();
+      await etcd.stop();
+    }
+  } else if (kind === "consul") {
+    const consul = await startConsul({ mode: "server" });
+    const cfg = ConsulConnectionSchema.parse({ id: "bench", kind: "consul", url: consul.url, prefixes: [CONSUL_PREFIX], maxKeysPerPrefix: 2 * n });
+    const raw = new ConsulHttp(cfg);
+    const adapter = new ConsulAdapter("bench", cfg);
+    try {
+      await writeConsulLocks(raw, n, 100);
+      await adapter.snapshot(signal);
+      await profiled("consul-snapshot", () => adapter.snapshot(signal), ["node:"]);
+      const floor = async () =>
+        JSON.parse((await raw.call("GET", kvPath(CONSUL_PREFIX), { query: { recurse: true }, signal })).body.toString("utf8")) as unknown;
+      await timed("consul", floor, () => adapter.snapshot(signal));
+    } finally {
+      await adapter.close();
+      await consul.stop();
+    }
+  } else {
+    const zk = await startZooKeeper({ heapMb: 512 });
+    const raw = new ZkSession({ connectString: zk.address, sessionTimeoutMs: 10_000, auth: [] }, 30_000);
+    const adapter = new ZooKeeperAdapter(
+      "bench",
+      ZooKeeperConnectionSchema.parse({ id: "bench", kind: "zookeeper", connectString: zk.address, roots: ["/locks"] }),
+    );
+    try {
+      await raw.connected();
+      await writeZooKeeperLocks(raw, n / 10, 10);
+      await adapter.snapshot(signal);
+      await profiled("zookeeper-snapshot", () => adapter.snapshot(signal), ["zookeeper/client", "jute"]);
+      await timed(
+        "zookeeper",
+        () => zkFloorRead(raw, "/locks", 1024),
+        () => adapter.snapshot(signal),
+      );
+    } finally {
+      await adapter.close();
+      raw.close();
+      await zk.stop();
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const what = process.argv[2] ?? "cpu";
-  const n = Number(process.argv[3] ?? 100_000);
+  const n = Number(process.argv[3] ?? (what === "consul" || what === "zookeeper" ? 10_000 : 100_000));
+  if (what === "etcd" || what === "consul" || what === "zookeeper") {
+    await store(what, n);
+    process.exit(0);
+  }
   const server = await startRedis();
   const redis = new Redis(server.url);
   try {

@@ -22,7 +22,9 @@ const ETCD = { keys: 100_000, leases: 1_000, rounds: 5, latencyWrites: 200, idle
 const ZK = { dirs: 1_000, perDir: 10, rounds: 5, latencyWrites: 100, idleMs: 30_000 };
 // 65 s: longer than Consul's default blocking wait (60 s + up to 1/16 jitter), so the window
 // shows what a quiet console really sends, re-issued blocking queries included.
-const CONSUL = { keys: 10_000, sessions: 100, rounds: 5, latencyWrites: 200, idleMs: 65_000 };
+// A Consul snapshot round takes tens of milliseconds (100k: about half a second), so more rounds
+// cost little and steady the medians.
+const CONSUL = { keys: 10_000, sessions: 100, rounds: 15, latencyWrites: 200, idleMs: 65_000, bigKeys: 100_000, bigRounds: 7 };
 const HISTORY = { rate: 1_000, seconds: 10, locks: 200 };
 
 const indent = (line: string) => console.log(`  ${line}`);
@@ -192,6 +194,7 @@ export const TARGETS: Record<Exclude<SectionId, "redis">, Array<[string, string]
   ],
   consul: [
     ["Consul snapshot vs raw read", `≤ ${CONSUL_SNAPSHOT_TARGET}× floor`],
+    ["Consul snapshot vs raw read, 100k", `≤ ${CONSUL_SNAPSHOT_TARGET}× floor`],
     ["Consul KV change → hub upsert", "p95 < 250 ms"],
     ["Consul idle", "one open blocking query per prefix"],
   ],
@@ -221,8 +224,8 @@ const HOW: Record<Exclude<SectionId, "redis" | "redis1m">, () => string> = {
 - **Data.** ${ETCD.keys / 1000}k keys in the Go \`concurrency.Mutex\` layout under \`bench/\` (\`bench/job-<i>/<lease hex>\`): 80% locks with
   one holder, the rest a holder plus one waiter, on ${ETCD.leases} leases (1 h TTL), written in 128-op txns.
 - **Snapshot vs floor.** The floor is a plain etcd3 paged range (values, revision pinned at the first page), nothing
-  else, with the fastest of 1000/2000/5000/10000 keys per page in a pre-run (shown in the row); the snapshot is
-  \`EtcdAdapter.snapshot()\` with its default \`pageSize\` (count, pages, LeaseTimeToLive of every lease, decode). One warm-up each, then ${ETCD.rounds} rounds, alternating order; medians. Also shown: CPU time of node + the etcd process, and the decode alone on the same entries.
+  else, with the fastest of 2000/5000/10000/20000/50000 keys per page in a pre-run (shown in the row); the snapshot is
+  \`EtcdAdapter.snapshot()\` with its default \`pageSize\` (count, pages, LeaseTimeToLive of every lease, decode). One warm-up each, then ${ETCD.rounds} rounds, alternating order, each read after a full GC (so neither pays the other's garbage); medians. Also shown: CPU time of node + the etcd process, and the decode alone on the same entries.
 - **Watch → hub.** A \`Hub\` over the adapter runs **in the bench process** with the ${ETCD.keys / 1000}k keys loaded; ${ETCD.latencyWrites} puts of new
   lock keys, each awaited then 20 ms apart; latency = the hub's \`upsert\` on its EventBus − just before the put.
   **This is the hub, not SSE**: the Next route handler and HTTP hop are not in it (the Redis row 2 measures that hop).
@@ -233,7 +236,7 @@ const HOW: Record<Exclude<SectionId, "redis" | "redis1m">, () => string> = {
   \`_c_<uuid>-lock-<seq>\` (data: an IP) = ${(ZK.dirs * ZK.perDir) / 1000}k lock nodes.
 - **Snapshot vs floor.** Floor: getChildren of every dir + getData of every node, pipelined on a separate raw session, no
   sync, no decoding, with the fastest of 64/256/1024/4096 requests in flight in a pre-run (shown in the row); snapshot: \`ZooKeeperAdapter.snapshot()\` (sync, srvr, walk with getData-first and watches,
-  decode). One warm-up each, ${ZK.rounds} rounds, alternating order; medians. Target ≤ ${ZK_SNAPSHOT_TARGET}× (issue 13).
+  decode). One warm-up each, ${ZK.rounds} rounds, alternating order, each read after a full GC; medians. Target ≤ ${ZK_SNAPSHOT_TARGET}× (issue 13).
 - **Idle.** The getData / getChildren / exists and sync requests an adapter sends are counted on the wire (a second adapter and
   hub behind a pass-through proxy that reads ZooKeeper's protocol) over a ${ZK.idleMs / 1000} s window, hub live, starting 1 s
   after it went live.
@@ -244,9 +247,11 @@ const HOW: Record<Exclude<SectionId, "redis" | "redis1m">, () => string> = {
 - **Data.** ${CONSUL.keys / 1000}k held keys under \`bench/\` (90% \`api.Lock\` keys with the lock flag, 10% plain session-held keys) on
   ${CONSUL.sessions} sessions (1 h TTL), written with the txn \`lock\` verb.
 - **Snapshot vs floor.** Floor: one \`GET /v1/kv/bench/?recurse\` + \`JSON.parse\`, the faster of node:http (keep-alive) and
-  fetch in a pre-run; target ≤ ${CONSUL_SNAPSHOT_TARGET}× (issue 13); snapshot: \`ConsulAdapter.snapshot()\` (?recurse and
-  the session list in parallel, uint64-safe parse, decode). One warm-up each, **${CONSUL.rounds} rounds** (the module's default
-  was 7; fewer here for time), alternating order; medians.
+  fetch in a pre-run; target ≤ ${CONSUL_SNAPSHOT_TARGET}× (issue 13); snapshot: \`ConsulAdapter.snapshot()\` (?recurse,
+  the session list and the node health in parallel, uint64-safe parse, decode). One warm-up each, ${CONSUL.rounds} rounds,
+  alternating order, each read after a full GC (so neither pays the other's garbage); medians of wall time and of CPU time (this process + the agent, whose CPU /proc counts in 10 ms ticks).
+- **Snapshot at ${CONSUL.bigKeys / 1000}k.** After the parts below, ${CONSUL.bigKeys / 1000}k more held keys of the same mix under \`bench-big/\`, read
+  by a second adapter with maxKeysPerPrefix ${CONSUL.bigKeys * 2} (the default, 50k, would refuse the prefix); ${CONSUL.bigRounds} rounds, as above.
 - **KV change → hub.** ${CONSUL.latencyWrites} \`PUT ?acquire=\` of new keys, each awaited then 20 ms apart; latency = the hub's \`upsert\` on its
   EventBus − just before the PUT. **Hub (in-process EventBus), not SSE.**
 - **Idle.** Every HTTP request the adapter sends is counted (wrapped before the hub starts) over a ${CONSUL.idleMs / 1000} s window

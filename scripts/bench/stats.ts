@@ -1,6 +1,8 @@
-// Small number helpers for the benchmark: order statistics and formatting.
+// Small number helpers for the benchmark: order statistics, formatting, CPU time, GC.
 
 import fs from "node:fs";
+import v8 from "node:v8";
+import vm from "node:vm";
 
 export function median(xs: number[]): number {
   return percentile(xs, 50);
@@ -39,4 +41,18 @@ export function procCpuMs(pid: number): number {
 export function ownCpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
+}
+
+let gcFn: (() => void) | null = null;
+/**
+ * A full garbage collection, outside the timed part of a round: on its own, one side of a
+ * floor/snapshot pair pays for the other's garbage (a 10k-key Consul read is ~10 ms, a major GC
+ * of the heap both left behind as much).
+ */
+export function collectGarbage(): void {
+  if (!gcFn) {
+    v8.setFlagsFromString("--expose-gc");
+    gcFn = vm.runInNewContext("gc") as () => void;
+  }
+  gcFn();
 }

@@ -19,8 +19,8 @@ import { CreateMode, ZkSession } from "../../lib/stores/zookeeper/client";
 import { Hub } from "../../lib/hub/hub";
 import { EventBus } from "../../lib/hub/bus";
 import os from "node:os";
-import { median, ms, percentile } from "./stats";
-import { pickFloor } from "./floor";
+import { collectGarbage, median, ms, percentile } from "./stats";
+import { pairRound, pickFloor } from "./floor";
 
 export interface ZooKeeperBenchOptions {
   dirs?: number;
@@ -69,7 +69,7 @@ function uuid(i: number): string {
 const FLOOR_IN_FLIGHT = [64, 256, 1024, 4096];
 
 /** The floor: getChildren of every lock dir + getData of every node, pipelined; returns nodes read. */
-async function rawFloor(s: ZkSession, root: string, maxInFlight: number): Promise<number> {
+export async function rawFloor(s: ZkSession, root: string, maxInFlight: number): Promise<number> {
   const { children: dirs } = await s.getChildren(root);
   let inflight = 0;
   let nodes = 0;
@@ -112,20 +112,7 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
   try {
     const serverVersion = (/^Zookeeper version: (.+)$/m.exec(await fourLetterWord(zk.port, "srvr"))?.[1] ?? "?").replace("-${mvngit.commit.id}", "").trim();
     await raw.connected();
-    await raw.create("/locks", Buffer.alloc(0), CreateMode.PERSISTENT);
-    for (let d = 0; d < DIRS; d += 100) {
-      await raw.createAll(Array.from({ length: Math.min(100, DIRS - d) }, (_, i) => ({ path: `/locks/job-${d + i}`, mode: CreateMode.PERSISTENT })));
-    }
-    // Ephemeral sequential contenders, written by our raw session, with an IP as data (Curator's default).
-    for (let d = 0; d < DIRS; d++) {
-      await raw.createAll(
-        Array.from({ length: PER_DIR }, (_, i) => ({
-          path: `/locks/job-${d}/_c_${uuid(d * PER_DIR + i)}-lock-`,
-          data: Buffer.from("10.1.2.3"),
-          mode: CreateMode.EPHEMERAL_SEQUENTIAL,
-        })),
-      );
-    }
+    await writeZooKeeperLocks(raw, DIRS, PER_DIR);
     const nodes = DIRS * PER_DIR;
     log(`zookeeper ${serverVersion}: ${nodes} lock nodes in ${DIRS} dirs`);
 
@@ -140,9 +127,10 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
         read: () => rawFloor(raw, "/locks", n),
       })),
       DIRS * PER_DIR,
-      { log },
+      { log, beforeEach: collectGarbage },
     );
     const floorOnce = async () => {
+      collectGarbage();
       const t0 = performance.now();
       const n = await rawFloor(raw, "/locks", picked.best.inFlight);
       if (n !== DIRS * PER_DIR) throw new Error(`floor read ${n} nodes, expected ${DIRS * PER_DIR}`);
@@ -151,20 +139,14 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
     const floors: number[] = [];
     const snaps: number[] = [];
     const snapshot = async () => {
+      collectGarbage();
       const t0 = performance.now();
       const snap = await a.snapshot(signal);
       snaps.push(performance.now() - t0);
       if (snap.locks.length !== DIRS) throw new Error(`snapshot saw ${snap.locks.length} locks, expected ${DIRS}`);
     };
     for (let r = 0; r < ROUNDS; r++) {
-      // Alternating order, so neither side always runs second.
-      if (r % 2 === 0) {
-        floors.push(await floorOnce());
-        await snapshot();
-      } else {
-        await snapshot();
-        floors.push(await floorOnce());
-      }
+      await pairRound(r, async () => floors.push(await floorOnce()), snapshot);
       log(`  round ${r + 1}: floor ${ms(floors[r])}, snapshot ${ms(snaps[r])}`);
     }
     const floorMs = median(floors);
@@ -285,6 +267,24 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
     await adapter?.close();
     raw.close();
     await zk.stop();
+  }
+}
+
+/** The bench's lock dirs under /locks: `dirs` Curator-style dirs × `perDir` ephemeral sequential contenders. */
+export async function writeZooKeeperLocks(raw: ZkSession, dirs: number, perDir: number): Promise<void> {
+  await raw.create("/locks", Buffer.alloc(0), CreateMode.PERSISTENT);
+  for (let d = 0; d < dirs; d += 100) {
+    await raw.createAll(Array.from({ length: Math.min(100, dirs - d) }, (_, i) => ({ path: `/locks/job-${d + i}`, mode: CreateMode.PERSISTENT })));
+  }
+  // Ephemeral sequential contenders, written by our raw session, with an IP as data (Curator's default).
+  for (let d = 0; d < dirs; d++) {
+    await raw.createAll(
+      Array.from({ length: perDir }, (_, i) => ({
+        path: `/locks/job-${d}/_c_${uuid(d * perDir + i)}-lock-`,
+        data: Buffer.from("10.1.2.3"),
+        mode: CreateMode.EPHEMERAL_SEQUENTIAL,
+      })),
+    );
   }
 }
 

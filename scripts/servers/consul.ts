@@ -77,6 +77,8 @@ export interface ConsulServer {
   logFile: string;
   /** Runs the consul CLI against this agent (HTTP address and token set). */
   env(): Record<string, string>;
+  /** The agent's process id (the bench reads its CPU time). */
+  pid(): number;
   stop(): Promise<void>;
   kill9(): Promise<void>;
   restart(): Promise<void>;
@@ -215,6 +217,7 @@ async function launch(s: Spec): Promise<ConsulServer> {
     dir: s.dir,
     logFile: proc.logFile,
     env: () => ({ CONSUL_HTTP_ADDR: `${HOST}:${s.ports.http}`, ...(token ? { CONSUL_HTTP_TOKEN: token } : {}) }),
+    pid: () => proc.pid,
     stop: () => proc.stop(),
     kill9: () => proc.kill9(),
     async restart() {

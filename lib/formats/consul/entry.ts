@@ -3,7 +3,7 @@
 //
 // Flags is a uint64 and the lock libraries use values above 2^53 (api.Lock 0x2ddccbc058a50c18,
 // api.Semaphore 0xe0f69a2baa414de0), which JSON.parse would round. parseKv() therefore turns
-// every "Flags": <digits> into a decimal string before parsing; flags are compared as strings.
+// every "Flags": <digits> into a decimal string; flags are compared as strings.
 
 /** api.LockFlagValue (api/lock.go), decimal. */
 export const LOCK_FLAGS = BigInt("0x2ddccbc058a50c18").toString(); // 3304740253564472344
@@ -54,10 +54,23 @@ export function flagsAsStrings(json: string): string {
 export function parseKv(json: string): ConsulEntry[] {
   const parsed = JSON.parse(json) as unknown;
   if (!Array.isArray(parsed)) throw new Error("KV answer is not a JSON array");
-  const digits: string[] = [];
-  for (const m of json.matchAll(/[{,]\s*"Flags"\s*:\s*(\d+)/g)) digits.push(m[1]);
-  if (digits.length !== parsed.length) return (JSON.parse(flagsAsStrings(json)) as unknown[]).map((e) => normaliseEntry(e));
+  const digits = flagDigits(json, parsed.length);
+  if (!digits) return (JSON.parse(flagsAsStrings(json)) as unknown[]).map((e) => normaliseEntry(e));
   return parsed.map((e, i) => normaliseEntry(e, digits[i]));
+}
+
+/**
+ * The digits of every "Flags" member, in order; null unless there are exactly `expected`. The
+ * two library flag values come back as the shared constants, so the decoders' comparisons of
+ * 10k flags are pointer-equal.
+ */
+function flagDigits(json: string, expected: number): string[] | null {
+  const out: string[] = [];
+  for (const m of json.matchAll(/[{,]\s*"Flags"\s*:\s*(\d+)/g)) {
+    const d = m[1];
+    out.push(d === LOCK_FLAGS ? LOCK_FLAGS : d === SEMAPHORE_FLAGS ? SEMAPHORE_FLAGS : d);
+  }
+  return out.length === expected ? out : null;
 }
 
 /** Only Key and ModifyIndex (what a watch compares), without the Flags pass. */

@@ -22,18 +22,21 @@ export { LOCK_FLAGS, SEMAPHORE_FLAGS, parseKv, type ConsulEntry, type ConsulSess
 
 export function decodeConsul(entries: ConsulEntry[], sessions: ConsulSession[], ctx: DecodeContext): DecodeResult {
   const bySession = new Map(sessions.map((s) => [s.ID, s]));
+  // Directories only matter to semaphores: grouped only when there is one (10k plain locks skip it).
   const byDir = new Map<string, ConsulEntry[]>();
-  for (const e of entries) {
-    const d = dirOf(e.Key);
-    const list = byDir.get(d);
-    if (list) list.push(e);
-    else byDir.set(d, [e]);
+  if (entries.some(isSemaphoreLock)) {
+    for (const e of entries) {
+      const d = dirOf(e.Key);
+      const list = byDir.get(d);
+      if (list) list.push(e);
+      else byDir.set(d, [e]);
+    }
   }
   const claimed = new Set<string>();
   const locks: LockRecord[] = [];
   const problems: Problem[] = [];
 
-  for (const e of entries) {
+  for (const e of byDir.size ? entries : []) {
     if (!isSemaphoreLock(e)) continue;
     const siblings = (byDir.get(dirOf(e.Key)) ?? []).filter((x) => x !== e);
     const res = decodeSemaphore(ctx, e, siblings, bySession);

@@ -6,7 +6,7 @@
 // (Unlock leaves the key; only Destroy removes it). A plain key that was once acquired
 // (LockIndex > 0) and is now free is shown free; one never acquired is not a lock.
 
-import type { Holding, LockRecord } from "../../model";
+import type { LockRecord } from "../../model";
 import type { DecodeContext } from "../types";
 import { baseName, dirOf, DOT_LOCK, LOCK_FLAGS, type ConsulEntry } from "./entry";
 import { baseRecord, libraryFromSession, sessionHolder, sessionWarnings, type Sessions } from "./record";
@@ -28,20 +28,18 @@ export function decodeLock(ctx: DecodeContext, e: ConsulEntry, sessions: Session
   const cli = api && baseName(e.Key) === DOT_LOCK;
   const format = api ? LOCK_FORMAT : SESSION_FORMAT;
   const name = cli ? dirOf(e.Key).replace(/\/$/, "") || e.Key : e.Key;
-  const holding: Holding = e.Session ? { t: "kv", mi: e.ModifyIndex, li: e.LockIndex, s: e.Session } : { t: "none" };
-  const rec = baseRecord(ctx, e, { name, format, kind: "mutex", holding });
-  rec.fencingToken = String(e.LockIndex);
+  const fallback = api ? (cli ? "consul lock (CLI)" : "consul api.Lock") : undefined;
   if (!e.Session) {
-    rec.library = api ? (cli ? "consul lock (CLI)" : "consul api.Lock") : undefined;
-    if (!rec.library) delete rec.library;
+    const rec = baseRecord(ctx, e, { name, format, library: fallback, kind: "mutex", holding: { t: "none" } });
+    rec.fencingToken = String(e.LockIndex);
     return rec;
   }
   const { holder, session } = sessionHolder(e.Session, sessions);
+  const library = fallback && libraryFromSession(session, fallback);
+  const rec = baseRecord(ctx, e, { name, format, library, kind: "mutex", holding: { t: "kv", mi: e.ModifyIndex, li: e.LockIndex, s: e.Session } });
+  rec.fencingToken = String(e.LockIndex);
   rec.state = "held";
   rec.holders = [holder];
-  rec.ttlSource = "session";
   rec.warnings = sessionWarnings(session);
-  const library = api ? libraryFromSession(session, cli ? "consul lock (CLI)" : "consul api.Lock") : undefined;
-  if (library) rec.library = library;
   return rec;
 }

@@ -25,6 +25,7 @@ export class ChunkedDecoder {
   private readonly locks: LockRecord[] = [];
   private readonly problems: Problem[] = [];
   private readonly holderLease = new Map<string, string>();
+  private readonly leaseOf: string[] = [];
 
   constructor(private readonly ctx: DecodeContext) {}
 
@@ -50,7 +51,7 @@ export class ChunkedDecoder {
     this.closeSegment();
     if (this.prefixIsGroup) return decodeStructure(this.all, this.ctx);
     this.decodeReady();
-    return { locks: this.locks, problems: this.problems, holderLease: this.holderLease };
+    return { locks: this.locks, problems: this.problems, holderLease: this.holderLease, leaseOf: this.leaseOf };
   }
 
   private closeSegment(next: string | null = null): void {
@@ -63,6 +64,7 @@ export class ChunkedDecoder {
     if (this.ready.length === 0) return;
     const r = decodeStructure(this.ready, this.ctx, this.holderLease);
     for (const l of r.locks) this.locks.push(l);
+    for (const l of r.leaseOf) this.leaseOf.push(l);
     for (const p of r.problems) this.problems.push(p);
     this.ready = [];
   }

@@ -34,6 +34,8 @@ export type Leases = Map<string, LeaseInfo>;
 export interface EtcdDecodeResult extends DecodeResult {
   /** lock key -> the holder key's lease (decimal, "0" = none): whose TTL the lock shows */
   holderLease: Map<string, string>;
+  /** The same lease per record, in `locks` order (applyLeasesInPlace without a lookup by key). */
+  leaseOf: string[];
 }
 
 /** Records with lease facts, in one pass: for a caller that read the leases already. */
@@ -72,6 +74,10 @@ function decode(entries: EtcdEntry[], ctx: DecodeContext, leases: Leases | null,
   const inQueue = new Uint8Array(n);
   const problems: Problem[] = [];
   if (groups.size > 0) {
+    // Sorted keys share their ancestors: the last prefix looked up (and whether it is a group)
+    // is reused while keys still start with it, so most keys cost no slice and no Map lookup.
+    let lastPrefix = "";
+    let lastGroup: Group | undefined;
     for (let i = 0; i < n; i++) {
       const key = entries[i].key;
       const l = layouts[i];
@@ -79,9 +85,20 @@ function decode(entries: EtcdEntry[], ctx: DecodeContext, leases: Leases | null,
       if (own) inQueue[i] = 1;
       for (let p = key.indexOf("/"); p >= 0; p = key.indexOf("/", p + 1)) {
         if (p === key.length - 1 && !own) break; // the key itself is "<x>/": not under itself
-        const prefix = key.slice(0, p + 1);
-        if (prefix === own || prefix === key) continue;
-        const g = groups.get(prefix);
+        // own is key[0, own.length): its own group, never under itself.
+        if (own !== null && p === own.length - 1) continue;
+        let g: Group | undefined;
+        let prefix: string;
+        if (lastPrefix.length === p + 1 && key.startsWith(lastPrefix)) {
+          prefix = lastPrefix;
+          g = lastGroup;
+        } else {
+          prefix = key.slice(0, p + 1);
+          g = groups.get(prefix);
+          lastPrefix = prefix;
+          lastGroup = g;
+        }
+        if (prefix === key) continue;
         if (!g) continue;
         (g.others ??= []).push(entries[i]);
         inQueue[i] = 1;
@@ -96,17 +113,20 @@ function decode(entries: EtcdEntry[], ctx: DecodeContext, leases: Leases | null,
     }
   }
   const locks: LockRecord[] = [];
+  const leaseOf: string[] = [];
   const holderLease = into ?? new Map<string, string>();
   for (const [group, g] of groups) {
     const queue = g.others ? [...g.members, ...g.others] : g.members;
     if (queue.length > 1) queue.sort(byCreate);
     locks.push(groupRecord(ctx, group, g, queue, leases));
+    leaseOf.push(queue[0].lease);
     holderLease.set(group, queue[0].lease);
   }
   for (let i = 0; i < n; i++) {
     if (layouts[i].kind !== "lone" || inQueue[i]) continue;
     const e = entries[i];
     holderLease.set(e.key, e.lease);
+    leaseOf.push(e.lease);
     if (e.lease !== "0" && e.value.length === 0) {
       locks.push(loneLock(ctx, e, leases));
       continue;
@@ -122,7 +142,7 @@ function decode(entries: EtcdEntry[], ctx: DecodeContext, leases: Leases | null,
     });
     locks.push(unknownRecord(ctx, e, code, leases));
   }
-  return { locks, problems, holderLease };
+  return { locks, problems, holderLease, leaseOf };
 }
 
 const LEASE_WARNINGS = new Set(["lease-ttl-unknown", "lease-expired", "not-renewed"]);
@@ -144,8 +164,8 @@ export function applyLeases(rec: LockRecord, lease: string, leases: Leases): Loc
  * applyLeases for records the caller owns outright (fresh from decodeStructure, not shared):
  * fills them in place instead of copying 100k records.
  */
-export function applyLeasesInPlace(records: LockRecord[], holderLease: Map<string, string>, leases: Leases): void {
-  for (const rec of records) setLease(rec, holderLease.get(rec.key) ?? "0", leases);
+export function applyLeasesInPlace(records: LockRecord[], leaseOf: string[], leases: Leases): void {
+  for (let i = 0; i < records.length; i++) setLease(records[i], leaseOf[i], leases);
 }
 
 /** In place, on a record being built (no copy: 100k records). */
@@ -165,15 +185,29 @@ function setLease(rec: LockRecord, lease: string, leases: Leases): void {
   }
   const head = rec.holders[0];
   if (head && info) {
-    const l: NonNullable<Holder["lease"]> = { id: leaseHex(lease), ttlMs: Math.max(0, info.ttlSec) * 1000, grantedTtlMs: info.grantedSec * 1000 };
-    if (info.keys) l.keys = info.keys;
     // The record is ours (being built, or copied by applyLeases): its head holder takes the lease.
-    head.lease = l;
+    head.lease = holderLeaseOf(lease, info);
     // A lease nobody renews (or one that ran out) is the holder's client gone: the only
     // liveness etcd can tell. A renewing lease says nothing more, so nothing is claimed then.
     if (info.ttlSec < 0) head.liveness = { state: "dead", reason: "its lease expired" };
     else if (info.notRenewed) head.liveness = { state: "dead", reason: "its lease is not renewed: no keep-alive arrived when one was due" };
   }
+}
+
+/**
+ * The holder's lease facts, one object per LeaseInfo (a read's answer for one lease), shared by
+ * every record that lease holds: 90k records on 1,000 leases make 1,000 objects, not 90k.
+ * Nothing mutates a record's holder lease once made (applyLeases replaces it).
+ */
+const holderLeases = new WeakMap<LeaseInfo, NonNullable<Holder["lease"]>>();
+function holderLeaseOf(lease: string, info: LeaseInfo): NonNullable<Holder["lease"]> {
+  let l = holderLeases.get(info);
+  if (l === undefined) {
+    l = { id: leaseHex(lease), ttlMs: Math.max(0, info.ttlSec) * 1000, grantedTtlMs: info.grantedSec * 1000 };
+    if (info.keys) l.keys = info.keys;
+    holderLeases.set(info, l);
+  }
+  return l;
 }
 
 function byCreate(a: EtcdEntry, b: EtcdEntry): number {
@@ -288,8 +322,17 @@ function base(ctx: DecodeContext, key: string, name: string, format: string, kin
  * client holds or waits with is attached to it, so the lease is the owner.
  */
 export function leaseOwnerKey(lease: string): string {
-  return `lease:${leaseHex(lease)}`;
+  let k = ownerKeys.get(lease);
+  if (k === undefined) {
+    k = `lease:${leaseHex(lease)}`;
+    // One string per lease, not per record (many keys share a lease); bounded like leaseHex's memo.
+    if (ownerKeys.size > 50_000) ownerKeys.clear();
+    ownerKeys.set(lease, k);
+  }
+  return k;
 }
+
+const ownerKeys = new Map<string, string>();
 
 function holderOf(e: EtcdEntry, election: boolean, foreign: boolean): Holder {
   const h: Holder = { id: foreign || e.lease === "0" ? lastSegment(e.key) : leaseHex(e.lease) };

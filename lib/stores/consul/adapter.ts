@@ -2,7 +2,7 @@
 // re-reads of single locks, the sessions view, and conditional force-release
 // (txn unlock · session destroy · semaphore eviction). Only lib/stores/consul talks to Consul.
 
-import type { Health, LockRecord, LockView, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import type { Health, Holder, Liveness, LockRecord, LockView, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
 import type { ConsulConnectionConfig } from "./config";
 import { ConsulError, ConsulHttp, errorFromAnswer, type ReadMeta } from "./http";
 import { describeConsistency, readDir, readKey, readPrefix, readPrefixIndexes, readSession, readSessions } from "./read";
@@ -252,7 +252,8 @@ export class ConsulAdapter implements StoreAdapter {
     const h = await health;
     applyNodeHealth(locks, h);
     if (all) this.holderHealth = new Map();
-    for (const l of locks) this.holderHealth.set(l.key, healthSig(l, h));
+    const memo = sigMemo(h);
+    for (const l of locks) this.holderHealth.set(l.key, healthSig(l, memo));
   }
 
   /** Live check: locks whose holders' nodes started or stopped failing, for the hub to re-read. */
@@ -260,9 +261,10 @@ export class ConsulAdapter implements StoreAdapter {
     if (this.holderHealth.size === 0) return [];
     const h = await this.nodeHealth(signal, true);
     const changed: string[] = [];
+    const memo = sigMemo(h);
     for (const [key, sig] of this.holderHealth) {
       const l = { holders: this.holdersOf(key) } as Pick<LockRecord, "holders">;
-      if (healthSig(l, h) !== sig) changed.push(key);
+      if (healthSig(l, memo) !== sig) changed.push(key);
     }
     return changed;
   }
@@ -419,11 +421,35 @@ export class ConsulAdapter implements StoreAdapter {
 }
 
 /** A lock's holders' node states, for telling when one changed. */
-function healthSig(l: Pick<LockRecord, "holders">, h: NodeHealth): string {
-  return l.holders
-    .filter((x) => x.session)
-    .map((x) => `${x.session!.id}:${sessionLiveness(x.session!.node, h).state}`)
-    .join(",");
+function healthSig(l: Pick<LockRecord, "holders">, memo: SigMemo): string {
+  let sig = "";
+  for (const x of l.holders) {
+    if (!x.session) continue;
+    let part = memo.parts.get(x);
+    if (part === undefined) {
+      const node = x.session.node ?? "";
+      let state = memo.states.get(node);
+      if (state === undefined) memo.states.set(node, (state = sessionLiveness(x.session.node, memo.health).state));
+      memo.parts.set(x, (part = `${x.session.id}:${state}`));
+    }
+    sig = sig ? `${sig},${part}` : part;
+  }
+  return sig;
+}
+
+/**
+ * One node-health read's states per node, and each holder's part of the signature: 100k locks
+ * held by a few hundred sessions (one shared holder object each) on a few nodes judge each node
+ * once and build each part once.
+ */
+interface SigMemo {
+  health: NodeHealth;
+  states: Map<string, Liveness["state"]>;
+  parts: Map<Holder, string>;
+}
+
+function sigMemo(health: NodeHealth): SigMemo {
+  return { health, states: new Map(), parts: new Map() };
 }
 
 /** The identity of a single-key holding, as the fence records it. */

@@ -178,10 +178,11 @@ export class EtcdAdapter implements StoreAdapter {
       pass = await this.readAll(signal, started);
     }
     const { read, batch, chunks } = pass;
-    const decoded = chunks ? chunks.finish() : { locks: [], problems: [], holderLease: new Map<string, string>() };
+    const decoded = chunks ? chunks.finish() : { locks: [], problems: [], holderLease: new Map<string, string>(), leaseOf: [] };
     const leases = await batch.done();
     this.stats.leaseCalls += leases.calls;
-    const missing = new Set([...new Set(decoded.holderLease.values())].filter((l) => l !== "0" && !batch.has(l)));
+    const missing = new Set<string>();
+    for (const l of decoded.leaseOf) if (l !== "0" && !batch.has(l)) missing.add(l);
     if (missing.size && !leases.error) {
       const more = await readLeases(this.client, missing, { keys: false, timeoutMs: this.cfg.requestTimeoutMs }, signal);
       this.stats.leaseCalls += more.calls;
@@ -189,7 +190,7 @@ export class EtcdAdapter implements StoreAdapter {
       leases.error ??= more.error;
     }
     this.leaseMonitor.recordSnapshot(leases.leases);
-    applyLeasesInPlace(decoded.locks, decoded.holderLease, leases.leases);
+    applyLeasesInPlace(decoded.locks, decoded.leaseOf, leases.leases);
     this.revision = read.revision;
     this.holderLease = decoded.holderLease;
     this.loneLocks = new Set();
