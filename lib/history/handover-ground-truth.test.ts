@@ -36,15 +36,9 @@ import { HOLD_JVM_FLAGS, prepareCurator } from "../../scripts/capture/curator/pr
 import { Recorder } from "./recorder";
 import { lockHistory, window } from "./query";
 import type { LifeEvent } from "./types";
+import { HISTORY_SETTINGS } from "../../test/support/history";
 
-const SETTINGS = {
-  storage: "sqlite" as const,
-  rawRetentionMs: 86_400_000,
-  rollupRetentionMs: 30 * 86_400_000,
-  longHoldMs: 60_000,
-  longWaitMs: 2_000,
-  metricsTopN: 20,
-};
+const SETTINGS = { ...HISTORY_SETTINGS, longWaitMs: 2_000 };
 const TOLERANCE_MS = 400;
 
 const cleanup: (() => Promise<void> | void)[] = [];

@@ -14,6 +14,7 @@ import { EventBus, type ConnectionStatusEvent } from "../hub/bus";
 import type { LockRecord } from "../model";
 import { Recorder } from "./recorder";
 import { SqliteHistoryStore } from "./sqlite";
+import { HISTORY_SETTINGS } from "../../test/support/history";
 
 const N = 5_000; // more than two slices
 const T0 = Date.parse("2026-12-05T00:00:00Z");
@@ -55,7 +56,7 @@ it("a resync derived in slices records what it held then: all 'seen', and a chan
     { records: () => records.values(), get: (_, k) => records.get(k) },
     {
       dataDir: dir,
-      settings: { storage: "sqlite", rawRetentionMs: 86_400_000, rollupRetentionMs: 30 * 86_400_000, longHoldMs: 60_000, longWaitMs: 10_000, metricsTopN: 20 },
+      settings: HISTORY_SETTINGS,
       flushEveryMs: 3_600_000,
       now: () => now,
     },

@@ -18,15 +18,9 @@ import type { ConnectionStatus } from "../model";
 import type { HistoryStore } from "./sqlite";
 import { PostgresHistoryStore } from "./postgres";
 import { startPostgres, type PgRig } from "../../test/support/postgres";
+import { HISTORY_SETTINGS } from "../../test/support/history";
 
-const SETTINGS = {
-  storage: "sqlite" as const,
-  rawRetentionMs: 86_400_000,
-  rollupRetentionMs: 30 * 86_400_000,
-  longHoldMs: 60_000,
-  longWaitMs: 10_000,
-  metricsTopN: 20,
-};
+const SETTINGS = HISTORY_SETTINGS;
 /** Live feed: the hub re-reads on the store's change notification; allow for that hop. */
 const TOLERANCE_MS = 150;
 

@@ -28,15 +28,9 @@ import type { LifeEvent } from "./types";
 import type { HistoryStore } from "./sqlite";
 import { PostgresHistoryStore } from "./postgres";
 import { startPostgres, type PgRig } from "../../test/support/postgres";
+import { HISTORY_SETTINGS } from "../../test/support/history";
 
-const SETTINGS = {
-  storage: "sqlite" as const,
-  rawRetentionMs: 86_400_000,
-  rollupRetentionMs: 30 * 86_400_000,
-  longHoldMs: 60_000,
-  longWaitMs: 10_000,
-  metricsTopN: 20,
-};
+const SETTINGS = HISTORY_SETTINGS;
 /** Live keyspace feed: event + 15 ms coalescing + re-read, on a shared event loop (see above). */
 const TOLERANCE_MS = 250;
 const RUN_MS = 8_000;

@@ -13,6 +13,7 @@ import path from "node:path";
 import { EventBus } from "../../lib/hub/bus";
 import type { LockRecord } from "../../lib/model";
 import { Recorder } from "../../lib/history/recorder";
+import { HISTORY_SETTINGS } from "../../test/support/history";
 
 export interface HistoryBenchFigures {
   eventsPerSecond: number;
@@ -36,14 +37,7 @@ export interface HistoryBenchFigures {
   eventsWithRecorder: number;
 }
 
-const SETTINGS = {
-  storage: "sqlite" as const,
-  rawRetentionMs: 86_400_000,
-  rollupRetentionMs: 30 * 86_400_000,
-  longHoldMs: 60_000,
-  longWaitMs: 10_000,
-  metricsTopN: 20,
-};
+const SETTINGS = HISTORY_SETTINGS;
 
 function lockRec(key: string, holder: string | null, waiters: string[], now: number): LockRecord {
   return {

@@ -52,6 +52,7 @@ import { ZkSession } from "../../lib/stores/zookeeper/client";
 import { PREFIX as ETCD_PREFIX, etcdFloorRead, writeEtcdLocks } from "./etcd";
 import { PREFIX as CONSUL_PREFIX, writeConsulLocks } from "./consul";
 import { rawFloor as zkFloorRead, writeZooKeeperLocks } from "./zookeeper";
+import { HISTORY_SETTINGS } from "../../test/support/history";
 
 const gc = collectGarbage;
 
@@ -144,7 +145,7 @@ async function recorder(url: string, n: number): Promise<void> {
     { records: (id) => (id === "bench" ? hub.all() : undefined), get: (id, key) => (id === "bench" ? hub.get(key) : undefined) },
     {
       dataDir: dir,
-      settings: { storage: "sqlite", rawRetentionMs: 86_400_000, rollupRetentionMs: 30 * 86_400_000, longHoldMs: 60_000, longWaitMs: 10_000, metricsTopN: 20 },
+      settings: HISTORY_SETTINGS,
       flushEveryMs: 3_600_000,
     },
   ).start();

@@ -23,6 +23,7 @@ import { RedisConnectionSchema } from "../../lib/stores/redis/config";
 import { Recorder } from "../../lib/history/recorder";
 import { SqliteHistoryStore, type BatchMeta } from "../../lib/history/sqlite";
 import type { LifeEvent } from "../../lib/history/types";
+import { HISTORY_SETTINGS } from "../../test/support/history";
 
 const [url, dataDir] = process.argv.slice(2);
 if (!url || !dataDir) {
@@ -50,20 +51,12 @@ const cfg = RedisConnectionSchema.parse({
   ...(poll && { notifications: "off", pollIntervalMs: Number(poll) }),
 });
 const hub = new Hub(ID, new RedisAdapter(ID, cfg), bus);
-const settings = {
-  storage: "sqlite" as const,
-  rawRetentionMs: 86_400_000,
-  rollupRetentionMs: 30 * 86_400_000,
-  longHoldMs: 60_000,
-  longWaitMs: 10_000,
-  metricsTopN: 20,
-};
 const recorder = new Recorder(
   bus,
   { records: () => hub.all(), get: (_, k) => hub.get(k) },
   {
     dataDir,
-    settings,
+    settings: HISTORY_SETTINGS,
     flushEveryMs: Number(process.env.LOCKDECK_FLUSH_MS ?? 250),
     openStore: () => new AnnouncingStore(path.join(dataDir, "history.sqlite")),
   },
