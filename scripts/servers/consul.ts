@@ -21,7 +21,7 @@ import { promisify } from "node:util";
 import path from "node:path";
 import fs from "node:fs";
 import { requireBinary } from "./binaries";
-import { freePort } from "./ports";
+import { freePort, onFreshPorts } from "./ports";
 import { ensureDir, makeTempDir, removeDir, startProcess, waitFor, type ServerProcess } from "./process";
 
 export const CONSUL_BUILD_HINT =
@@ -124,7 +124,7 @@ async function get(url: string, token?: string): Promise<{ status: number; text:
 export async function startConsul(o: ConsulOptions = {}): Promise<ConsulServer> {
   const bin = await consulBinary();
   const mode = o.mode ?? "dev";
-  for (let attempt = 1; ; attempt++) {
+  return onFreshPorts(async () => {
     const ports = await pickPorts();
     const https = o.tls ? await freePort() : null;
     const dir = makeTempDir("consul");
@@ -137,10 +137,9 @@ export async function startConsul(o: ConsulOptions = {}): Promise<ConsulServer> 
       return await launch({ bin, dir, node, ports, https, mode, o: opts });
     } catch (e) {
       removeDir(dir);
-      if (attempt < 3 && /address already in use/i.test((e as Error).message)) continue;
       throw e;
     }
-  }
+  });
 }
 
 async function makeCerts(bin: string, dir: string): Promise<void> {
@@ -242,6 +241,10 @@ export interface ConsulCluster {
  */
 export async function startConsulCluster(n = 3): Promise<ConsulCluster> {
   const bin = await consulBinary();
+  return onFreshPorts(() => clusterOnce(bin, n));
+}
+
+async function clusterOnce(bin: string, n: number): Promise<ConsulCluster> {
   const specs: Spec[] = [];
   for (let i = 0; i < n; i++) {
     const ports = await pickPorts();

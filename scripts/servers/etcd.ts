@@ -19,7 +19,7 @@ import https from "node:https";
 import path from "node:path";
 import { promisify } from "node:util";
 import { requireBinary } from "./binaries";
-import { freePort } from "./ports";
+import { freePort, onFreshPorts } from "./ports";
 import { ensureDir, makeTempDir, removeDir, startProcess, waitFor, type ServerProcess } from "./process";
 
 export const ETCD_HINT = "install it with `apt-get install -y etcd-server`";
@@ -296,8 +296,8 @@ export async function makeTls(dir: string): Promise<EtcdTls> {
 }
 
 /** A single-member etcd on free loopback ports; resolves once GET /health says true. */
-export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdServer> {
-  for (let attempt = 1; ; attempt++) {
+export function startEtcd(opts: EtcdOptions = {}): Promise<EtcdServer> {
+  return onFreshPorts(async () => {
     const [clientPort, peerPort] = [await freePort(), await freePort()];
     const dir = makeTempDir("etcd");
     try {
@@ -317,17 +317,20 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdServer> {
       return { ...member(s, await spawnEtcd(s)), tls };
     } catch (e) {
       removeDir(dir);
-      if (attempt < 3 && /address already in use/i.test((e as Error).message)) continue;
       throw e;
     }
-  }
+  });
 }
 
 /**
  * `size` members on loopback, resolves once every member says healthy (a leader exists).
  * Members start in parallel: each one waits for its peers before it can be healthy.
  */
-export async function startEtcdCluster(size = 3, opts: Omit<EtcdOptions, "tls"> = {}): Promise<EtcdCluster> {
+export function startEtcdCluster(size = 3, opts: Omit<EtcdOptions, "tls"> = {}): Promise<EtcdCluster> {
+  return onFreshPorts(() => clusterOnce(size, opts));
+}
+
+async function clusterOnce(size: number, opts: Omit<EtcdOptions, "tls">): Promise<EtcdCluster> {
   const ports = [];
   for (let i = 0; i < size; i++) ports.push({ client: await freePort(), peer: await freePort() });
   const names = ports.map((_, i) => `etcd-${i}`);

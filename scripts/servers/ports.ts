@@ -3,8 +3,8 @@
 //
 // Contract: a returned port was bindable on 127.0.0.1 a moment ago and has not
 // been handed out before by this process. Another process can still grab it
-// before the server binds it, so callers that spawn servers should retry on
-// "Address already in use" (startRedis does).
+// before the server binds it, so callers that spawn servers retry on
+// "Address already in use": they start through onFreshPorts (below).
 import net from "node:net";
 
 const HOST = "127.0.0.1";
@@ -58,4 +58,22 @@ export function freePort(): Promise<number> {
 /** A free port whose port+10000 (Redis cluster bus) is free as well. */
 export function freeClusterPort(): Promise<number> {
   return pick(10000);
+}
+
+const PORT_TAKEN = /address already in use|BindException/i;
+
+/**
+ * Runs `start` (which picks its own ports, and stops whatever it started when it fails) again
+ * with new ports when a server could not bind one: a port picked free can be taken by another
+ * test before the server binds it. At most `attempts` tries; any other failure is thrown at once.
+ */
+export async function onFreshPorts<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (attempt < attempts && PORT_TAKEN.test((e as Error).message)) continue;
+      throw e;
+    }
+  }
 }

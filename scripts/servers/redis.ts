@@ -14,7 +14,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { requireBinary, REDIS_CLI_HINT, REDIS_SERVER_HINT } from "./binaries";
-import { freeClusterPort, freePort } from "./ports";
+import { onFreshPorts, freeClusterPort, freePort } from "./ports";
 import { ensureDir, makeTempDir, removeDir, startProcess, waitFor, type ServerProcess } from "./process";
 import { parseInfo, redisCommand } from "./resp";
 
@@ -103,18 +103,17 @@ async function launch(s: Spec): Promise<RedisServer> {
 
 // First start: fresh port and dir; retries when another process took the
 // port between freePort() and redis binding it.
-async function startFresh(pickPort: () => Promise<number>, build: (port: number, dir: string) => Spec) {
-  for (let attempt = 1; ; attempt++) {
+function startFresh(pickPort: () => Promise<number>, build: (port: number, dir: string) => Spec) {
+  return onFreshPorts(async () => {
     const port = await pickPort();
     const dir = makeTempDir("redis");
     try {
       return await launch(build(port, dir));
     } catch (e) {
       removeDir(dir);
-      if (attempt < 3 && /Address already in use/i.test((e as Error).message)) continue;
       throw e;
     }
-  }
+  });
 }
 
 /** A standalone redis-server on a free port; resolves once it answers PING. */

@@ -16,7 +16,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { requireBinary } from "./binaries";
-import { freePort } from "./ports";
+import { freePort, onFreshPorts } from "./ports";
 import { ensureDir, makeTempDir, removeDir, startProcess, waitFor, type ServerProcess } from "./process";
 
 export const ZOOKEEPER_HINT = "install it with `apt-get install -y zookeeper` (Debian puts zkServer.sh in /usr/share/zookeeper/bin)";
@@ -173,8 +173,8 @@ function serverHandle(s: Spec, first: ServerProcess): ZooKeeperServer {
 }
 
 /** A standalone ZooKeeper on a free loopback port; resolves once srvr says "standalone". */
-export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKeeperServer> {
-  for (let attempt = 1; ; attempt++) {
+export function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKeeperServer> {
+  return onFreshPorts(async () => {
     const port = await freePort();
     const dir = makeTempDir("zookeeper");
     const dataDir = path.join(dir, "data");
@@ -191,18 +191,21 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKe
       return serverHandle(spec, await spawnZk(spec));
     } catch (e) {
       removeDir(dir);
-      if (attempt < 3 && /Address already in use|BindException/i.test((e as Error).message)) continue;
       throw e;
     }
-  }
+  });
 }
 
 /**
  * `size` (odd, ≥ 3) servers forming one ensemble on loopback; resolves once every server
  * reports leader or follower (exactly one leader).
  */
-export async function startZooKeeperEnsemble(size = 3, opts: ZooKeeperOptions = {}): Promise<ZooKeeperEnsemble> {
-  if (size < 3 || size % 2 === 0) throw new Error(`startZooKeeperEnsemble: need an odd size ≥ 3, got ${size}`);
+export function startZooKeeperEnsemble(size = 3, opts: ZooKeeperOptions = {}): Promise<ZooKeeperEnsemble> {
+  if (size < 3 || size % 2 === 0) return Promise.reject(new Error(`startZooKeeperEnsemble: need an odd size ≥ 3, got ${size}`));
+  return onFreshPorts(() => ensembleOnce(size, opts));
+}
+
+async function ensembleOnce(size: number, opts: ZooKeeperOptions): Promise<ZooKeeperEnsemble> {
   const members = [];
   for (let i = 1; i <= size; i++) members.push({ id: i, client: await freePort(), peer: await freePort(), election: await freePort() });
   const servers: Array<{ line: string }> = members.map((m) => ({ line: `server.${m.id}=${HOST}:${m.peer}:${m.election}` }));
