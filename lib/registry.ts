@@ -126,6 +126,7 @@ export class Registry {
           {
             records: (id) => this.connections.get(id)?.hub.all(),
             get: (id, key) => this.connections.get(id)?.hub.get(key),
+            renewals: (id) => this.connections.get(id)?.hub.takeRenewals(),
             sample: () => [...this.connections.values()].map(({ hub }) => hub.sample()),
           },
           { dataDir: config.dataDir, settings: historySettings(config) },

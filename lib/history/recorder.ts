@@ -14,6 +14,7 @@
 import path from "node:path";
 import type { EventBus, SequencedEvent } from "../hub/bus";
 import type { LockRecord } from "../model";
+import type { Renewed } from "../hub/renewals";
 import { AuditTail, markForcedOnce, type ReleaseIntent } from "./audit-tail";
 import { derive, expireDeparted, isAnonymous, refreshExpiry, type DeriveContext, type Memo } from "./derive";
 import type { HistoryGap, TrendPoint } from "../api/types";
@@ -30,6 +31,12 @@ export interface RecorderSource {
   /** The current records of a connection (for resync and expiry refresh); undefined if unknown. */
   records(connection: string): Iterable<LockRecord> | undefined;
   get(connection: string, key: string): LockRecord | undefined;
+  /**
+   * Keys whose record was replaced without a published change since the last call (renewals:
+   * only the expiry moved), or "all" (every record may be new). Without it every memo's
+   * expiry is compared with its record each tick.
+   */
+  renewals?(connection: string): Renewed | undefined;
   /** Per-connection figures for the overview's trend (sampled every trendStepMs). */
   sample?(): (Omit<TrendPoint, "t"> & { connection: string })[];
 }
@@ -98,6 +105,10 @@ export class Recorder {
   readonly metrics = new MetricsState();
   readonly connections = new Map<string, ConnectionResolution>();
   private memos = new Map<string, Map<string, Memo>>();
+  /** Per connection, the keys whose memo holds departures (the only memos a tick must look at for them). */
+  private departing = new Map<string, Set<string>>();
+  /** Connections with memos derived from a resync's records since the last full expiry pass (those records may have been renewed since). */
+  private rederived = new Set<string>();
   private queue: LifeEvent[] = [];
   private dropped = 0;
   private written = 0;
@@ -279,9 +290,19 @@ export class Recorder {
     const memos = this.memosOf(connection);
     const resMs = this.resolution(connection).resMs;
     const { memo, events } = derive(memos.get(key), rec, { connection, key, at: as.at, resMs, baseline: as.baseline, gap: as.gap });
+    this.setMemo(connection, memos, key, memo);
+    for (const ev of events) this.push(ev);
+  }
+
+  /** Every memo write goes here, so the set of memos with departures stays exact. */
+  private setMemo(connection: string, memos: Map<string, Memo>, key: string, memo: Memo | undefined): void {
     if (memo) memos.set(key, memo);
     else memos.delete(key);
-    for (const ev of events) this.push(ev);
+    let departing = this.departing.get(connection);
+    if (memo?.departed) {
+      if (!departing) this.departing.set(connection, (departing = new Set()));
+      departing.add(key);
+    } else departing?.delete(key);
   }
 
   /** Sessions and leases that hold or wait on this connection now (computed once per gap). */
@@ -326,9 +347,11 @@ export class Recorder {
   private departures(): LifeEvent[] {
     const now = this.now();
     const out: LifeEvent[] = [];
-    for (const [connection, memos] of this.memos) {
-      for (const [key, memo] of memos) {
-        if (memo.departed) out.push(...expireDeparted(memo, { connection, key }, now, 0).events);
+    for (const [connection, keys] of this.departing) {
+      const memos = this.memosOf(connection);
+      for (const key of keys) {
+        const memo = memos.get(key);
+        if (memo?.departed) out.push(...expireDeparted(memo, { connection, key }, now, 0).events);
       }
     }
     return out;
@@ -457,6 +480,7 @@ export class Recorder {
         if (budget-- === 0) break;
         p.records.delete(key);
         this.derivePush(connection, key, rec, p);
+        this.rederived.add(connection);
       }
       if (p.records.size === 0) this.pending.delete(connection);
       if (budget < 0) break;
@@ -584,29 +608,44 @@ export class Recorder {
   }
 
   /**
-   * Each tick, over every memo, SWEEP_SLICE per turn of the event loop (1M locks: a few ms at a
-   * time, not one 50 ms block): renewals do not publish changes, so a held lock's expiry is read
-   * again from the hub's record when that record is new to it; and waiters that left and did
-   * not come back within the grace period are reported now.
+   * Each tick: renewals do not publish changes, so a held lock's expiry is read again from the
+   * hub's record for the keys the hub says were renewed — or, after a full re-read or a
+   * resync's derivation, for every memo, SWEEP_SLICE per turn of the event loop (1M locks: a
+   * few ms at a time, not one 50 ms block); and waiters that left and did not come back within
+   * the grace period are reported now. An idle console does neither walk: nothing to allocate.
    */
   private async sweep(): Promise<void> {
-    let visited = 0;
     for (const [connection, memos] of this.memos) {
-      for (const key of memos.keys()) {
-        if (++visited % SWEEP_SLICE === 0) await new Promise((r) => setImmediate(r));
-        let memo = memos.get(key);
-        if (!memo) continue;
-        if (memo.expiresAt !== null) {
-          const rec = this.source.get(connection, key);
-          if (rec && rec !== memo.expiryBasis) memos.set(key, (memo = refreshExpiry(memo, rec)));
+      const renewed = this.source.renewals?.(connection) ?? "all";
+      if (renewed === "all" || this.rederived.has(connection)) {
+        this.rederived.delete(connection);
+        let visited = 0;
+        for (const key of memos.keys()) {
+          if (++visited % SWEEP_SLICE === 0) await new Promise((r) => setImmediate(r));
+          this.refreshExpiry(connection, memos, key);
         }
-        if (!memo.departed) continue;
-        const out = expireDeparted(memo, { connection, key }, this.now());
-        for (const e of out.events) this.push(e);
-        const empty = out.memo.holders.length === 0 && out.memo.waiters.length === 0 && !out.memo.departed;
-        if (empty && !this.source.get(connection, key)) memos.delete(key);
-        else memos.set(key, out.memo);
-      }
+      } else for (const key of renewed) this.refreshExpiry(connection, memos, key);
+      this.expireDepartures(connection, memos);
+    }
+  }
+
+  private refreshExpiry(connection: string, memos: Map<string, Memo>, key: string): void {
+    const memo = memos.get(key);
+    if (!memo || memo.expiresAt === null) return;
+    const rec = this.source.get(connection, key);
+    if (rec && rec !== memo.expiryBasis) this.setMemo(connection, memos, key, refreshExpiry(memo, rec));
+  }
+
+  private expireDepartures(connection: string, memos: Map<string, Memo>): void {
+    const keys = this.departing.get(connection);
+    if (!keys) return;
+    for (const key of keys) {
+      const memo = memos.get(key);
+      if (!memo?.departed) continue;
+      const out = expireDeparted(memo, { connection, key }, this.now());
+      for (const e of out.events) this.push(e);
+      const empty = out.memo.holders.length === 0 && out.memo.waiters.length === 0 && !out.memo.departed;
+      this.setMemo(connection, memos, key, empty && !this.source.get(connection, key) ? undefined : out.memo);
     }
   }
 

@@ -10,6 +10,22 @@ const MAX_WAITER_PROBES = 10_000;
 
 export class AnonymousWaiterCounts {
   private counts = new Map<string, AnonymousWaiters>();
+  private held: { version: number; locks: LockRecord[] } | null = null;
+
+  /**
+   * The held locks to ask about (at most MAX_WAITER_PROBES), kept per hub version: a key's state
+   * changes only with a new version, so an idle console polls without walking every record.
+   */
+  private heldOf(records: ReadonlyMap<string, LockRecord>, version: number): LockRecord[] {
+    if (this.held?.version === version) return this.held.locks;
+    const locks: LockRecord[] = [];
+    // forEach, not for…of: too rarely run to be optimised, and then for…of allocates per record.
+    records.forEach((r) => {
+      if (r.state === "held" && locks.length < MAX_WAITER_PROBES) locks.push(r);
+    });
+    this.held = { version, locks };
+    return locks;
+  }
 
   /** The last count for a lock key, if it has anonymous waiters. */
   get(key: string): AnonymousWaiters | undefined {
@@ -26,22 +42,26 @@ export class AnonymousWaiterCounts {
    * whose count changed, with the new count (undefined: none now). A failed poll changes nothing
    * (empty answer); the next one tries again.
    */
-  async poll(adapter: StoreAdapter, records: Iterable<LockRecord>, signal: AbortSignal): Promise<Map<string, AnonymousWaiters | undefined>> {
+  async poll(
+    adapter: StoreAdapter,
+    records: ReadonlyMap<string, LockRecord>,
+    version: number,
+    signal: AbortSignal,
+  ): Promise<Map<string, AnonymousWaiters | undefined>> {
     const changes = new Map<string, AnonymousWaiters | undefined>();
     if (!adapter.anonymousWaiters) return changes;
-    const held: LockRecord[] = [];
-    for (const r of records) {
-      if (r.state === "held") held.push(r);
-      if (held.length >= MAX_WAITER_PROBES) break;
-    }
+    const held = this.heldOf(records, version);
     let counts: Map<string, { count: number; source: string }>;
     try {
       counts = await adapter.anonymousWaiters(held, signal);
     } catch {
       return changes;
     }
+    // The usual answer: nobody waits, and nobody waited before.
+    if (counts.size === 0 && this.counts.size === 0) return changes;
     const nowIso = new Date().toISOString();
-    for (const r of held) {
+    for (let i = 0; i < held.length; i++) {
+      const r = held[i];
       const c = counts.get(r.key);
       const before = this.counts.get(r.key);
       const next = c && c.count > 0 ? { count: c.count, source: c.source, since: before?.since ?? nowIso } : undefined;

@@ -361,6 +361,40 @@ describe("since: when a holding really started", () => {
   });
 });
 
+describe("renewals: records replaced without a published change", () => {
+  it("are told to their reader by key (a changed holding is published instead); a full re-read says all", async () => {
+    const adapter = new (class extends ScriptedAdapter {
+      async reread(keys: string[]) {
+        return { locks: this.locks.filter((l) => keys.includes(l.key)).map((l) => ({ ...l, observedAt: new Date().toISOString() })), gone: [], problems: [] };
+      }
+    })();
+    adapter.locks = [rec("a", "h1"), rec("b", "h1")];
+    const bus = new EventBus();
+    const upserts: string[] = [];
+    bus.subscribe((e) => e.type === "upsert" && upserts.push(e.data.lock.key));
+    const hub = new Hub("c", adapter, bus, { healthIntervalMs: 60_000, resyncIntervalMs: 60_000 });
+    hub.start();
+    try {
+      await waitFor(async () => hub.get("b") !== undefined, { timeoutMs: 2_000, what: "first snapshot" });
+      expect(hub.takeRenewals(), "after the first snapshot every record is new").toBe("all");
+      expect(hub.takeRenewals()).toEqual(new Set());
+      upserts.length = 0;
+      // a: renewed (a new TTL, the same holding); b: another holder.
+      adapter.locks = [{ ...rec("a", "h1"), ttlMs: 900 }, rec("b", "h2")];
+      const before = hub.get("a");
+      await hub.applyChanges(["a", "b"]);
+      expect(hub.get("a")).not.toBe(before);
+      expect(upserts).toEqual(["b"]);
+      expect(hub.takeRenewals()).toEqual(new Set(["a"]));
+      expect(hub.takeRenewals()).toEqual(new Set());
+      await hub.refresh();
+      expect(hub.takeRenewals()).toBe("all");
+    } finally {
+      await hub.stop();
+    }
+  });
+});
+
 describe("anonymous waiters", () => {
   it("are polled for held locks, make the lock contended, and keep the time they were first seen", async () => {
     class CountingAdapter extends ScriptedAdapter {

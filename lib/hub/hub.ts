@@ -23,6 +23,7 @@ import { ConnectionHealth } from "./health";
 import { FeedLoop } from "./loop";
 import { StartTimes } from "./since";
 import { AnonymousWaiterCounts } from "./anon-waiters";
+import { Renewals, type Renewed } from "./renewals";
 
 export interface HubOptions {
   healthIntervalMs?: number;
@@ -51,6 +52,8 @@ export class Hub {
   private view = new SortedView();
   private countsCache: { version: number; counts: Record<LockStatus | "problems", number> } | null = null;
   private formatsCache: { version: number; formats: string[] } | null = null;
+  private sampleCache: { version: number; contended: number; waiters: number } | null = null;
+  private readonly renewals = new Renewals();
   private observedAt: string | null = null;
   private consistency: string;
   /** The mode the last status event announced. */
@@ -132,6 +135,7 @@ export class Hub {
       const diff = diffSnapshots(this.records, next);
       for (const key of diff.removes) this.starts.gone(this.records.get(key));
       this.records = next;
+      this.renewals.markAll();
       this.problems = snap.problems;
       this.observedAt = snap.observedAt;
       this.consistency = snap.consistency;
@@ -172,7 +176,7 @@ export class Hub {
         if (!old || fingerprint(old) !== fingerprint(lock)) {
           changed = true;
           this.publishUpsert(lock);
-        }
+        } else this.renewals.add(lock.key);
       }
       for (const key of res.gone) {
         const old = this.records.get(key);
@@ -281,7 +285,7 @@ export class Hub {
   private async probeWaiters(): Promise<void> {
     if (!this.health.reachable || !this.adapter.anonymousWaiters) return;
     const signal = AbortSignal.any([this.stopped.signal, AbortSignal.timeout(this.opts.waitersIntervalMs * 2)]);
-    const changes = await this.anon.poll(this.adapter, this.records.values(), signal);
+    const changes = await this.anon.poll(this.adapter, this.records, this.version, signal);
     let changed = false;
     for (const [key, next] of changes) {
       const cur = this.records.get(key);
@@ -364,6 +368,11 @@ export class Hub {
     return this.records.values();
   }
 
+  /** Keys whose record was replaced without a published change since the last call (one reader: the history recorder). */
+  takeRenewals(): Renewed {
+    return this.renewals.take();
+  }
+
   query(q: LockQuery): { total: number; locks: LockRecord[] } {
     return this.view.query(this.records, this.version, q);
   }
@@ -379,13 +388,18 @@ export class Hub {
 
   /** One point of the overview's trend: locks with waiters, waiters (named + anonymous), locks. */
   sample(): { connection: string; contended: number; waiters: number; locks: number; stale: boolean } {
-    let waiters = 0;
-    let contended = 0;
-    for (const r of this.records.values()) {
-      const n = r.waiters.length + (r.anonymousWaiters?.count ?? 0);
-      waiters += n;
-      if (n > 0) contended++;
+    // Cached per version: an idle console samples without walking (and allocating over) every record.
+    if (this.sampleCache?.version !== this.version) {
+      let waiters = 0;
+      let contended = 0;
+      this.records.forEach((r) => {
+        const n = r.waiters.length + (r.anonymousWaiters?.count ?? 0);
+        waiters += n;
+        if (n > 0) contended++;
+      });
+      this.sampleCache = { version: this.version, contended, waiters };
     }
+    const { contended, waiters } = this.sampleCache;
     return { connection: this.id, contended, waiters, locks: this.records.size, stale: this.isStale() };
   }
 

@@ -326,7 +326,9 @@ The redis-server is started with its default configuration: **no keyspace notifi
    going live falls inside it and counts. Row 3b is a second window straight after (no target), to tell a one-off from
    a repeating rescan.
 4. **RSS.** VmRSS of the \`next start\` process and its descendants (/proc), read when the connection turned live and
-   again after each idle window (3 and 3b); the largest counts. "peak" is VmHWM.
+   again after each idle window (3 and 3b). The last reading is judged: the console holding its locks once start-up is
+   over and V8 has given back, in an idle moment, the heap it grew reading them (before 2026-12-05 the largest reading
+   was). The start-up peak — VmHWM, what a container's memory limit must allow — is in the row too.
 5. **Lock table.** ${TABLE_REQUESTS} sequential \`GET /api/connections/${CONNECTION}/locks?limit=200&cursor=<random>&sort=ttl\`
    (the first at cursor 0; it pays for sorting and is shown apart; p50 / p95 are of the other ${TABLE_REQUESTS - 1}), then the same with
    \`q=${TABLE_FILTER}\`. Each page also fetches fresh PTTLs.

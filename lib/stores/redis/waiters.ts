@@ -19,6 +19,8 @@ import type { RedisClient } from "./client";
 
 /** Channel names per request: a long list is split so one reply stays small. */
 const BATCH = 500;
+/** Every channel a blocked Redisson client can listen on (waiterChannel's prefixes). */
+const CHANNEL_PATTERNS = [REDISSON.lockChannel, REDISSON.rwChannel, REDISSON.semaphoreChannel].map((p) => `${p}:*`);
 
 /** The channel a blocked Redisson client of this lock listens on; null when none is known. */
 export function waiterChannel(rec: LockRecord): string | null {
@@ -75,18 +77,40 @@ async function numsub(node: Redis, sub: "NUMSUB" | "SHARDNUMSUB", channels: stri
   return out;
 }
 
-/** Anonymous waiter counts of the Redisson locks among `locks`, keyed by lock key. */
+/**
+ * Redisson waiter channels with a subscriber now, on any node (PUBSUB CHANNELS and, on Redis 7,
+ * SHARDCHANNELS). Most polls find none and stop here: a few small commands instead of naming
+ * every held lock's channel to NUMSUB (10k locks: 40 commands and ~1 MB of replies every poll).
+ */
+async function activeChannels(primary: RedisClient, replica: Redis | null): Promise<Set<string>> {
+  const nodes = primary instanceof Cluster ? primary.nodes("all") : [primary as Redis, replica].filter((n): n is Redis => !!n);
+  const out = new Set<string>();
+  const list = async (node: Redis, sub: "CHANNELS" | "SHARDCHANNELS", pattern: string) => {
+    try {
+      for (const ch of (await node.call("PUBSUB", sub, pattern)) as string[]) out.add(String(ch));
+    } catch (err) {
+      if (sub === "SHARDCHANNELS" && /unknown subcommand|unknown command/i.test((err as Error).message)) return;
+      throw err;
+    }
+  };
+  await Promise.all(nodes.flatMap((n) => CHANNEL_PATTERNS.flatMap((p) => [list(n, "CHANNELS", p), list(n, "SHARDCHANNELS", p)])));
+  return out;
+}
+
+/** Anonymous waiter counts of the Redisson locks among `locks` that have any, keyed by lock key. */
 export async function redissonWaiters(
   primary: RedisClient,
   replica: Redis | null,
   locks: LockRecord[],
 ): Promise<Map<string, { count: number; source: string }>> {
+  const result = new Map<string, { count: number; source: string }>();
+  const active = await activeChannels(primary, replica);
+  if (active.size === 0) return result;
   const channelOf = new Map<string, string>();
   for (const l of locks) {
     const ch = waiterChannel(l);
-    if (ch) channelOf.set(l.key, ch);
+    if (ch && active.has(ch)) channelOf.set(l.key, ch);
   }
-  const result = new Map<string, { count: number; source: string }>();
   if (channelOf.size === 0) return result;
   const totals = new Map<string, { n: number; where: Set<string> }>();
   await Promise.all(
@@ -108,12 +132,8 @@ export async function redissonWaiters(
   );
   for (const [key, ch] of channelOf) {
     const t = totals.get(ch);
-    result.set(key, {
-      count: t?.n ?? 0,
-      source: t
-        ? `${[...t.where].join(" + ")}: Redisson clients blocked on this lock (one per client instance, not per thread)`
-        : `PUBSUB NUMSUB ${ch}: no subscriber`,
-    });
+    if (t)
+      result.set(key, { count: t.n, source: `${[...t.where].join(" + ")}: Redisson clients blocked on this lock (one per client instance, not per thread)` });
   }
   return result;
 }
