@@ -19,8 +19,18 @@ import type { RedisClient } from "./client";
 
 /** Channel names per request: a long list is split so one reply stays small. */
 const BATCH = 500;
-/** Every channel a blocked Redisson client can listen on (waiterChannel's prefixes). */
-const CHANNEL_PATTERNS = [REDISSON.lockChannel, REDISSON.rwChannel, REDISSON.semaphoreChannel].map((p) => `${p}:*`);
+/**
+ * One pattern that covers every channel a blocked Redisson client can listen on (the common
+ * start of waiterChannel's prefixes, "redisson_"): other Redisson channels it lists are ignored
+ * below, and one pattern is one command per node and kind of pub/sub each poll.
+ */
+const CHANNEL_PATTERN = `${commonStart([REDISSON.lockChannel, REDISSON.rwChannel, REDISSON.semaphoreChannel])}*`;
+
+function commonStart(names: string[]): string {
+  let n = 0;
+  while (names.every((s) => n < s.length && s[n] === names[0][n])) n++;
+  return names[0].slice(0, n);
+}
 
 /** The channel a blocked Redisson client of this lock listens on; null when none is known. */
 export function waiterChannel(rec: LockRecord): string | null {
@@ -79,7 +89,7 @@ async function numsub(node: Redis, sub: "NUMSUB" | "SHARDNUMSUB", channels: stri
 
 /**
  * Redisson waiter channels with a subscriber now, on any node (PUBSUB CHANNELS and, on Redis 7,
- * SHARDCHANNELS). Most polls find none and stop here: a few small commands instead of naming
+ * SHARDCHANNELS). Most polls find none and stop here: two small commands a node instead of naming
  * every held lock's channel to NUMSUB (10k locks: 40 commands and ~1 MB of replies every poll).
  */
 async function activeChannels(primary: RedisClient, replica: Redis | null): Promise<Set<string>> {
@@ -93,7 +103,7 @@ async function activeChannels(primary: RedisClient, replica: Redis | null): Prom
       throw err;
     }
   };
-  await Promise.all(nodes.flatMap((n) => CHANNEL_PATTERNS.flatMap((p) => [list(n, "CHANNELS", p), list(n, "SHARDCHANNELS", p)])));
+  await Promise.all(nodes.flatMap((n) => [list(n, "CHANNELS", CHANNEL_PATTERN), list(n, "SHARDCHANNELS", CHANNEL_PATTERN)]));
   return out;
 }
 
