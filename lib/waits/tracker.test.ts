@@ -9,6 +9,7 @@ import { MemoryAdapter } from "../stores/memory/adapter";
 import { MemoryLockStore } from "../stores/memory/store";
 import { waitFor } from "../../scripts/servers/process";
 import { WaitTracker } from "./tracker";
+import type { LockRecord } from "../model";
 
 const until = (what: string, check: () => boolean) => waitFor(async () => check(), { timeoutMs: 5_000, intervalMs: 10, what });
 
@@ -70,5 +71,38 @@ describe("WaitTracker", () => {
       () => again.get("a")?.holders[0].id === "w2" && !again.get("a")!.warnings.includes("deadlock") && !again.get("b")!.warnings.includes("deadlock"),
     );
     expect(tracker.graph("m").cycles()).toEqual([]);
+  });
+
+  it("rebuilds after a resync once the publishing call has returned, from the records as they are then (changes in between included)", async () => {
+    const bus = new EventBus();
+    const records = new Map<string, LockRecord>();
+    const annotated: string[] = [];
+    const tracker = new WaitTracker(bus, { records: () => records.values(), annotate: (_, key, w) => w.length && annotated.push(key) }).start();
+    stops.push(() => tracker.stop());
+    const lock = (key: string, holder: string, waiter?: string): LockRecord => ({
+      connection: "m",
+      key,
+      name: key,
+      format: "memory.mutex",
+      kind: "mutex",
+      state: "held",
+      holders: [{ id: `h-${holder}`, owner: holder, ownerKey: `owner:${holder}` }],
+      waiters: waiter ? [{ id: `w-${waiter}`, owner: waiter, ownerKey: `owner:${waiter}`, position: 1 }] : [],
+      ttlMs: null,
+      ttlSource: "none",
+      holding: { t: "none" },
+      observedAt: new Date().toISOString(),
+      consistency: "x",
+      warnings: [],
+    });
+    records.set("a", lock("a", "svc-1", "svc-2"));
+    bus.publish({ type: "resync", connection: "m", data: { connection: "m" } });
+    expect(tracker.graph("m").edges().total, "not rebuilt inside the hub's refresh").toBe(0);
+    // Before the rebuild runs: b closes the cycle (its upsert is not applied on its own).
+    records.set("b", lock("b", "svc-2", "svc-1"));
+    bus.publish({ type: "upsert", connection: "m", data: { connection: "m", lock: records.get("b")! } });
+    await until("rebuilt with both locks", () => tracker.graph("m").cycles().length === 1);
+    expect(tracker.graph("m").cycles()[0].locks.sort()).toEqual(["a", "b"]);
+    await until("both flagged", () => annotated.includes("a") && annotated.includes("b"));
   });
 });

@@ -7,6 +7,11 @@
 // The warnings are handed back after the event that caused them has reached every subscriber
 // (a microtask later): a publish from inside a bus listener would reach the rest of the
 // listeners before the event being delivered.
+//
+// A resync (a first snapshot is one) rebuilds the graph on the next turn of the event loop,
+// after the hub's refresh has returned: at 100k locks the rebuild takes 0.1–0.2 s, and the
+// connection goes live without waiting for it. Until it runs, that connection's changes are not
+// applied one by one: the rebuild reads the records as they are then, changes included.
 
 import type { LockRecord } from "../model";
 import type { EventBus, SequencedEvent } from "../hub/bus";
@@ -27,6 +32,7 @@ export class WaitTracker {
   private pending = new Map<string, Set<string>>();
   private scheduled = false;
   private unsubscribe: (() => void) | null = null;
+  private rebuilds = new Map<string, ReturnType<typeof setImmediate>>();
 
   constructor(
     private readonly bus: EventBus,
@@ -40,6 +46,8 @@ export class WaitTracker {
 
   stop(): void {
     this.unsubscribe?.();
+    for (const t of this.rebuilds.values()) clearImmediate(t);
+    this.rebuilds.clear();
   }
 
   /** The connection's graph (empty until its first records arrive). */
@@ -50,9 +58,22 @@ export class WaitTracker {
   }
 
   private onEvent(e: SequencedEvent): void {
-    if (e.type === "upsert") this.queue(e.connection, this.graph(e.connection).update(e.data.lock.key, e.data.lock));
+    if (e.type === "resync") this.scheduleRebuild(e.connection);
+    else if (this.rebuilds.has(e.connection))
+      return; // the rebuild will read this change
+    else if (e.type === "upsert") this.queue(e.connection, this.graph(e.connection).update(e.data.lock.key, e.data.lock));
     else if (e.type === "remove") this.queue(e.connection, this.graph(e.connection).update(e.data.key, null));
-    else if (e.type === "resync") this.rebuild(e.connection);
+  }
+
+  private scheduleRebuild(connection: string): void {
+    if (this.rebuilds.has(connection)) return;
+    this.rebuilds.set(
+      connection,
+      setImmediate(() => {
+        this.rebuilds.delete(connection);
+        this.rebuild(connection);
+      }),
+    );
   }
 
   /** After a resync every record may have changed: a new graph, and every flag said again. */
