@@ -110,7 +110,7 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
   let adapter: ZooKeeperAdapter | null = null;
   let hub: Hub | null = null;
   try {
-    const serverVersion = (/^Zookeeper version: (.+)$/m.exec(await fourLetterWord(zk.port, "srvr"))?.[1] ?? "?").replace("-${mvngit.commit.id}", "").trim();
+    const serverVersion = await zooKeeperVersion(zk.port);
     await raw.connected();
     await writeZooKeeperLocks(raw, DIRS, PER_DIR);
     const nodes = DIRS * PER_DIR;
@@ -268,6 +268,11 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
     raw.close();
     await zk.stop();
   }
+}
+
+/** The server's version, from the first line of `srvr`. */
+export async function zooKeeperVersion(port: number): Promise<string> {
+  return (/^Zookeeper version: (.+)$/m.exec(await fourLetterWord(port, "srvr"))?.[1] ?? "?").replace("-${mvngit.commit.id}", "").trim();
 }
 
 /** The bench's lock dirs under /locks: `dirs` Curator-style dirs × `perDir` ephemeral sequential contenders. */
