@@ -7,7 +7,7 @@
 //   Consul     100k held keys under bench-big/ on 100 sessions, maxKeysPerPrefix raised as consul.ts
 //              does for its 100k row (the default 50k refuses the prefix);
 //   ZooKeeper  100k contender nodes: 10k Curator lock dirs × 10 (zookeeper.ts), within the default
-//              maxChildren (10k).
+//              maxChildren (10k); place i in every queue is session i's (10 sessions).
 // Then the product (`next start`, history recorder on as shipped): RSS of its process tree as each
 // connection goes live, when all are, and after 30 s and 60 s with nothing changing.
 
@@ -71,9 +71,15 @@ export async function runMulti(): Promise<void> {
       cleanup.push(() => consulClient.close());
       const zk = await startZooKeeper({ heapMb: 1024 });
       cleanup.push(() => zk.stop());
-      const zkSession = new ZkSession({ connectString: zk.address, sessionTimeoutMs: 10_000, auth: [] }, 30_000);
-      cleanup.push(() => zkSession.close());
-      await zkSession.connected();
+      // One session per queue place (contender i of every dir is session i's): a lock's holder and
+      // its waiters are different clients, as in production, not one session queued behind itself.
+      const zkSessions: ZkSession[] = [];
+      for (let i = 0; i < ZK.perDir; i++) {
+        const session = new ZkSession({ connectString: zk.address, sessionTimeoutMs: 10_000, auth: [] }, 30_000);
+        cleanup.push(() => session.close());
+        await session.connected();
+        zkSessions.push(session);
+      }
 
       setVersion(
         "multi",
@@ -83,7 +89,7 @@ export async function runMulti(): Promise<void> {
       await timed(`Redis ${KEYS / 1000}k keys`, took, () => loadLocks(redis, KEYS, TTL_SEC));
       const etcdData = await timed(`etcd ${KEYS / 1000}k keys`, took, () => writeEtcdLocks(etcdClient, KEYS, ETCD_LEASES));
       await timed(`Consul ${KEYS / 1000}k keys`, took, () => writeConsulLocks(consulClient, KEYS, CONSUL_SESSIONS, CONSUL_PREFIX));
-      await timed(`ZooKeeper ${(ZK.dirs * ZK.perDir) / 1000}k nodes`, took, () => writeZooKeeperLocks(zkSession, ZK.dirs, ZK.perDir));
+      await timed(`ZooKeeper ${(ZK.dirs * ZK.perDir) / 1000}k nodes`, took, () => writeZooKeeperLocks(zkSessions[0], ZK.dirs, ZK.perDir, zkSessions));
       note(`Data written (sequentially, before the console started): ${took.join(", ")}.`);
 
       const stores: Loaded[] = [
@@ -101,7 +107,7 @@ export async function runMulti(): Promise<void> {
         {
           config: { id: "zookeeper", kind: "zookeeper", connectString: zk.address, roots: ["/locks"] },
           locks: ZK.dirs,
-          what: `${(ZK.dirs * ZK.perDir) / 1000}k nodes = ${ZK.dirs / 1000}k locks × ${ZK.perDir} contenders`,
+          what: `${(ZK.dirs * ZK.perDir) / 1000}k nodes = ${ZK.dirs / 1000}k locks × ${ZK.perDir} contenders of ${ZK.perDir} sessions`,
         },
       ];
 
@@ -180,7 +186,8 @@ function how(): string {
   Redis section's mix (TTLs ${TTL_SEC.join("..")} s); etcd ${KEYS / 1000}k keys in the Go Mutex layout (90% of them locks, the rest
   waiters) on ${ETCD_LEASES} leases; Consul ${KEYS / 1000}k held keys under \`${CONSUL_PREFIX}\` on ${CONSUL_SESSIONS} sessions (maxKeysPerPrefix ${2 * KEYS}: the
   default, 50k, refuses the prefix); ZooKeeper ${(ZK.dirs * ZK.perDir) / 1000}k ephemeral-sequential contender nodes in ${ZK.dirs / 1000}k Curator lock dirs
-  (${ZK.perDir} each: ${ZK.dirs / 1000}k locks, within the default maxChildren of 10k).
+  (${ZK.perDir} each: ${ZK.dirs / 1000}k locks, within the default maxChildren of 10k), place i in every queue created by session i of
+  ${ZK.perDir}: session 0 holds every lock, sessions 1–${ZK.perDir - 1} each wait in every queue.
 - **Console.** The product (\`next start\`, the history recorder on, as shipped) with one connection per store, every
   other setting at its default. It counts as live when \`/api/connections\` reports each connection live, ok and with
   its full lock count (polled every 100 ms, ${LIVE_TIMEOUT_MS / 60_000} min deadline).
