@@ -25,7 +25,7 @@ import { writeZooKeeperLocks, zooKeeperVersion } from "./zookeeper";
 import { ensureBuild, processTreeCpuMs, startProduct, type ConnectionConfig, type ProcRss } from "./product";
 import { loadLocks, recordRss, rssSummary, withDefaultRedis } from "./redis-parts";
 import { ms, since } from "./stats";
-import { load1, note, record, setVersion } from "./report";
+import { load1, note, part, record, setVersion } from "./report";
 
 const KEYS = 100_000;
 const ETCD_LEASES = 1_000;
@@ -115,6 +115,7 @@ export async function runMulti(): Promise<void> {
       note(`Product build: ${build}.`);
       console.log(`  ${build}`);
       await consoleParts(stores);
+      if (process.env.BENCH_MULTI_ALONE === "1") for (const store of stores) await part(`${store.config.id} alone`, "—", () => alone(store));
     } finally {
       for (const stop of cleanup.reverse()) {
         try {
@@ -178,6 +179,34 @@ async function consoleParts(stores: Loaded[]): Promise<void> {
   }
 }
 
+/**
+ * Diagnostic (BENCH_MULTI_ALONE=1): a console with only this store's connection, to show what
+ * each store costs on its own; RSS when live and after 30 s and 60 s idle.
+ */
+async function alone(store: Loaded): Promise<void> {
+  const t0 = performance.now();
+  const ui = await startProduct([store.config]);
+  try {
+    await ui.waitLive(store.locks, LIVE_TIMEOUT_MS, store.config.id);
+    const toLive = since(t0);
+    const atLive = ui.rss();
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    const after30 = ui.rss();
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    recordRss(
+      `${store.config.id} alone (${store.what}): server RSS (diagnostic; live after ${(toLive / 1000).toFixed(1)} s)`,
+      [
+        ["at live", atLive],
+        [`after ${IDLE_MS / 1000} s idle`, after30],
+        [`after ${(2 * IDLE_MS) / 1000} s idle`, ui.rss()],
+      ],
+      null,
+    );
+  } finally {
+    await ui.stop();
+  }
+}
+
 function how(): string {
   return `### 4 connections × 100k (scripts/bench/multi.ts; \`npm run bench -- multi\`, not in the default set)
 
@@ -194,5 +223,6 @@ function how(): string {
 - **RSS.** VmRSS of the \`next start\` process and its descendants (/proc), read when all four were live and after
   ${IDLE_MS / 1000} s and ${(2 * IDLE_MS) / 1000} s with nothing changing; the largest counts. "peak" is VmHWM. The diagnostic row reads the RSS when
   the server first answered and as each connection went live; the four connections start together, so a step between
-  two readings is not that connection's cost alone.`;
+  two readings is not that connection's cost alone. With \`BENCH_MULTI_ALONE=1\` the section then starts one console per
+  store with only that connection (RSS at live, after ${IDLE_MS / 1000} s and ${(2 * IDLE_MS) / 1000} s; about 6 minutes more).`;
 }
