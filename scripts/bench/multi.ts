@@ -1,6 +1,6 @@
 // The `multi` section of `npm run bench`: one console holding four connections, one per store
 // kind, each over ~100k lock keys (issue 13: server RSS ≤ 800 MB). Not in the default set (about
-// 4 minutes on 2 shared cores); run it with `npm run bench -- multi`.
+// 3 minutes on 2 shared cores, 8 with BENCH_MULTI_ALONE=1); run it with `npm run bench -- multi`.
 // Real redis-server, etcd, Consul and ZooKeeper started here, loaded by the other sections' writers:
 //   Redis      100k keys of the Redis section's mix (redis-data.ts), TTLs of an hour or two;
 //   etcd       100k keys in the Go Mutex layout (90k locks) on 1,000 leases (etcd.ts);
@@ -224,5 +224,5 @@ function how(): string {
   ${IDLE_MS / 1000} s and ${(2 * IDLE_MS) / 1000} s with nothing changing; the largest counts. "peak" is VmHWM. The diagnostic row reads the RSS when
   the server first answered and as each connection went live; the four connections start together, so a step between
   two readings is not that connection's cost alone. With \`BENCH_MULTI_ALONE=1\` the section then starts one console per
-  store with only that connection (RSS at live, after ${IDLE_MS / 1000} s and ${(2 * IDLE_MS) / 1000} s; about 6 minutes more).`;
+  store with only that connection (RSS at live, after ${IDLE_MS / 1000} s and ${(2 * IDLE_MS) / 1000} s; about 5 minutes more).`;
 }
