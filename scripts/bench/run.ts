@@ -4,7 +4,7 @@
 //   Redis at 1M keys (redis1m.ts): snapshot vs the floor, start -> live, RSS, lock table API;
 //     opt-in (6-7 minutes): only `npm run bench -- redis1m` runs it;
 //   4 connections × 100k (multi.ts): server RSS with one Redis, etcd, Consul and ZooKeeper connection
-//     of ~100k lock keys each; opt-in (about 4 minutes): only `npm run bench -- multi` runs it;
+//     of ~100k lock keys each; opt-in (about 3 minutes): only `npm run bench -- multi` runs it;
 //   etcd, ZooKeeper, Consul (sections.ts -> etcd.ts, zookeeper.ts, consul.ts): snapshot vs the
 //     floor, watch -> hub upsert latency (in-process EventBus), idle cost;
 //   history (history.ts): recorder overhead at 1,000 lock events per second;
