@@ -61,7 +61,7 @@ export interface ConsulBenchOptions {
 
 export const PREFIX = "bench/";
 /** Where the larger snapshot's keys go (their own prefix, so the 10k parts' keys are not in it). */
-const BIG_PREFIX = "bench-big/";
+export const BIG_PREFIX = "bench-big/";
 /** Issue 13: Consul snapshot ≤ 1.5× its floor (decode and the session list on top of one ?recurse). */
 export const CONSUL_SNAPSHOT_TARGET = 1.5;
 
@@ -82,8 +82,7 @@ export async function runConsulBench(o: ConsulBenchOptions = {}): Promise<Consul
   const adapter = new ConsulAdapter("bench", cfg);
   let hub: Hub | null = null;
   try {
-    const self = await raw.call("GET", "/v1/agent/self");
-    const serverVersion = (JSON.parse(self.body.toString()) as { Config?: { Version?: string } }).Config?.Version ?? "?";
+    const serverVersion = await consulVersion(raw);
     // ---- data -------------------------------------------------------------------------------
     let t = performance.now();
     const sessions = await writeConsulLocks(raw, n, sessionCount);
@@ -288,6 +287,12 @@ async function snapshotVsFloor(c: {
     verdict: f.ratio <= CONSUL_SNAPSHOT_TARGET ? "met" : "MISSED",
   };
   return { row, figures: f };
+}
+
+/** The agent's own version (/v1/agent/self). */
+export async function consulVersion(raw: ConsulHttp): Promise<string> {
+  const self = await raw.call("GET", "/v1/agent/self");
+  return (JSON.parse(self.body.toString()) as { Config?: { Version?: string } }).Config?.Version ?? "?";
 }
 
 /** The bench's Consul data under `prefix` (the mix in the header), written with the txn "lock" verb. */

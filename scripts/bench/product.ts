@@ -33,8 +33,8 @@ export interface ConsoleUnderTest {
   label: string;
   /** The server's base URL and pid (the product server only; not in the in-process fallback). */
   server?: { url: string; pid: number };
-  /** Resolves once the connection is live (keyspace notifications) and holds `n` locks. */
-  waitLive(n: number, timeoutMs: number): Promise<void>;
+  /** Resolves once connection `id` (default: the bench's Redis connection) is live, ok, and holds `n` locks. */
+  waitLive(n: number, timeoutMs: number, id?: string): Promise<void>;
   /** Calls back for every upsert and remove event of the bench connection; resolves once subscribed. */
   onEvent(cb: (type: "upsert" | "remove", key: string, at: number) => void): Promise<() => void>;
   /** How the connection follows changes, as /api/connections names it (e.g. "client tracking"). */
@@ -46,8 +46,15 @@ export interface ConsoleUnderTest {
   stop(): Promise<void>;
 }
 
-function connectionsEnv(redisUrl: string, history = true): string {
-  const connections = [{ id: CONNECTION, kind: "redis", url: redisUrl, notifications: "use" }];
+/** One connection of the console's config, as LOCKDECK_CONNECTIONS takes it (the store's schema fills in defaults). */
+export type ConnectionConfig = { id: string; kind: string } & Record<string, unknown>;
+
+/** The bench's one Redis connection, id CONNECTION. */
+function redisConnection(redisUrl: string): ConnectionConfig {
+  return { id: CONNECTION, kind: "redis", url: redisUrl, notifications: "use" };
+}
+
+function connectionsEnv(connections: ConnectionConfig[], history = true): string {
   return JSON.stringify(history ? connections : { connections, history: { enabled: false } });
 }
 
@@ -131,15 +138,20 @@ async function nextBuild(timeoutMs: number): Promise<{ code: number | string; lo
   return { code, log };
 }
 
-/** `history: false` turns the history recorder off (a diagnostic: what the recorder itself holds). */
-/** `nodeArgs`: node flags for the server process (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
-export async function startProduct(redisUrl: string, o: { history?: boolean; nodeArgs?: string[] } = {}): Promise<ConsoleUnderTest> {
+/**
+ * `store`: a Redis URL (the console then has the one connection CONNECTION on it), or the
+ * console's whole connection list (the methods that name no connection mean CONNECTION).
+ * `history: false` turns the history recorder off (a diagnostic: what the recorder itself holds).
+ * `nodeArgs`: node flags for the server process (e.g. `--cpu-prof`, which NODE_OPTIONS refuses).
+ */
+export async function startProduct(store: string | ConnectionConfig[], o: { history?: boolean; nodeArgs?: string[] } = {}): Promise<ConsoleUnderTest> {
+  const connections = typeof store === "string" ? [redisConnection(store)] : store;
   const port = await freePort();
   const dir = makeTempDir("bench-next");
   const base = `http://127.0.0.1:${port}`;
   // startProcess passes this process's environment on to the server.
   Object.assign(process.env, {
-    LOCKDECK_CONNECTIONS: connectionsEnv(redisUrl, o.history ?? true),
+    LOCKDECK_CONNECTIONS: connectionsEnv(connections, o.history ?? true),
     LOCKDECK_DATA_DIR: path.join(dir, "data"),
     NEXT_TELEMETRY_DISABLED: "1",
   });
@@ -161,16 +173,16 @@ export async function startProduct(redisUrl: string, o: { history?: boolean; nod
   return {
     label: `\`next start\` product server (pid ${server.pid})`,
     server: { url: base, pid: server.pid },
-    async waitLive(n, timeoutMs) {
+    async waitLive(n, timeoutMs, id = CONNECTION) {
       let last = "";
       await waitFor(
         async () => {
           const list = (await getJson("/api/connections")) as Array<Record<string, unknown>>;
-          const c = list.find((x) => x.id === CONNECTION);
+          const c = list.find((x) => x.id === id);
           last = JSON.stringify({ status: c?.status, mode: c?.mode, lockCount: c?.lockCount, message: c?.message });
           return c?.mode === "live" && c?.status === "ok" && c?.lockCount === n;
         },
-        { timeoutMs, intervalMs: 100, what: `/api/connections: ${CONNECTION} live with ${n} locks (last: ${last})` },
+        { timeoutMs, intervalMs: 100, what: `/api/connections: ${id} live with ${n} locks (last: ${last})` },
       ).catch((e) => {
         throw new Error(`${(e as Error).message}; last seen ${last}\n--- server log ---\n${logTail(server.logFile)}`);
       });
@@ -206,12 +218,13 @@ export async function startProduct(redisUrl: string, o: { history?: boolean; nod
 /** Fallback: the same hub and adapter the server runs, inside this process (no HTTP, no SSE). */
 export function startInProcess(redisUrl: string): ConsoleUnderTest {
   const bus = new EventBus();
-  const cfg = RedisConnectionSchema.parse(JSON.parse(connectionsEnv(redisUrl))[0]);
+  const cfg = RedisConnectionSchema.parse(redisConnection(redisUrl));
   const hub = new Hub(CONNECTION, new RedisAdapter(CONNECTION, cfg), bus);
   hub.start();
   return {
     label: "IN-PROCESS FALLBACK (Hub + EventBus in the bench process; no HTTP/SSE)",
-    async waitLive(n, timeoutMs) {
+    async waitLive(n, timeoutMs, id = CONNECTION) {
+      if (id !== CONNECTION) throw new Error(`the in-process console has only the connection ${CONNECTION}, not ${id}`);
       await waitFor(
         async () => {
           const s = hub.statusEvent();

@@ -11,11 +11,12 @@ import path from "node:path";
 
 export const ROOT = path.resolve(__dirname, "../..");
 
-export type SectionId = "redis" | "redis1m" | "etcd" | "zookeeper" | "consul" | "history" | "waits" | "fanout" | "browser";
+export type SectionId = "redis" | "redis1m" | "multi" | "etcd" | "zookeeper" | "consul" | "history" | "waits" | "fanout" | "browser";
 /** `optIn`: not in the default set (too long for every run); runs only when named. */
 export const SECTIONS: Array<{ id: SectionId; title: string; optIn?: boolean }> = [
   { id: "redis", title: "Redis" },
   { id: "redis1m", title: "Redis at 1M keys", optIn: true },
+  { id: "multi", title: "4 connections × 100k", optIn: true },
   { id: "etcd", title: "etcd" },
   { id: "zookeeper", title: "ZooKeeper" },
   { id: "consul", title: "Consul" },
@@ -34,6 +35,7 @@ export function optInNames(): string {
 export const ALIASES: Record<string, SectionId> = {
   redis: "redis",
   redis1m: "redis1m",
+  multi: "multi",
   etcd: "etcd",
   zookeeper: "zookeeper",
   zk: "zookeeper",

@@ -3,6 +3,8 @@
 //     API, console start -> live;
 //   Redis at 1M keys (redis1m.ts): snapshot vs the floor, start -> live, RSS, lock table API;
 //     opt-in (6-7 minutes): only `npm run bench -- redis1m` runs it;
+//   4 connections × 100k (multi.ts): server RSS with one Redis, etcd, Consul and ZooKeeper connection
+//     of ~100k lock keys each; opt-in (about 3 minutes): only `npm run bench -- multi` runs it;
 //   etcd, ZooKeeper, Consul (sections.ts -> etcd.ts, zookeeper.ts, consul.ts): snapshot vs the
 //     floor, watch -> hub upsert latency (in-process EventBus), idle cost;
 //   history (history.ts): recorder overhead at 1,000 lock events per second;
@@ -12,14 +14,15 @@
 //     at 100k locks in Chromium.
 // Every floor is the fastest raw read a plain client of that store managed in the same run
 // (floor.ts); the report (report.ts) shows its settings.
-// `npm run bench -- redis etcd` runs a subset (names: redis, redis1m, etcd, zookeeper|zk, consul, history,
-// waits, fanout, browser; default all but the opt-in redis1m). Prints as it goes, then markdown tables,
+// `npm run bench -- redis etcd` runs a subset (names: redis, redis1m, multi, etcd, zookeeper|zk, consul, history,
+// waits, fanout, browser; default all but the opt-in redis1m and multi). Prints as it goes, then markdown tables,
 // and writes the generated block of docs/benchmarks.md. The product is rebuilt when .next is missing
 // or older than a source file (BENCH_REBUILD=1 forces it); if it cannot be built, Redis parts 2-6 run in-process and say so.
 // BENCH_INPROC=1 skips the server.
 
 import { runRedis } from "./redis";
 import { runRedis1m } from "./redis1m";
+import { runMulti } from "./multi";
 import { TARGETS, runBrowser, runConsul, runEtcd, runFanout, runHistory, runWaits, runZooKeeper } from "./sections";
 import { since } from "./stats";
 import {
@@ -42,6 +45,7 @@ import {
 const RUNNERS: Record<SectionId, () => Promise<void>> = {
   redis: runRedis,
   redis1m: runRedis1m,
+  multi: runMulti,
   etcd: runEtcd,
   zookeeper: runZooKeeper,
   consul: runConsul,

@@ -10,6 +10,7 @@ import { runEtcdBench } from "./etcd";
 import { benchZooKeeper, ZK_SNAPSHOT_TARGET } from "./zookeeper";
 import { CONSUL_SNAPSHOT_TARGET, runConsulBench } from "./consul";
 import { benchHistory } from "./history";
+import { MULTI_RSS_PART } from "./multi";
 import { benchWaits } from "./waits";
 import { benchFanout, DRAIN_MS } from "./fanout";
 import { ANSWER_TIMEOUT_MS, benchBrowser, CHROMIUM, PAGES, SCROLL, SETTLE_MS, TYPED } from "./browser";
@@ -182,6 +183,7 @@ export const TARGETS: Record<Exclude<SectionId, "redis">, Array<[string, string]
     ["4. server RSS holding 1M locks", "≤ 1500 MB"],
     ["5. lock table API at 1M", "p95 < 100 ms"],
   ],
+  multi: [[MULTI_RSS_PART, "≤ 800 MB"]],
   etcd: [
     ["etcd snapshot vs raw paged-range floor", "≤ 1.3× floor"],
     ["etcd watch event → hub upsert", "p95 < 250 ms"],
@@ -218,7 +220,7 @@ function javaVersion(): string {
   return `${r.stderr ?? ""}${r.stdout ?? ""}`.trim().split("\n")[0] || "java ?";
 }
 
-const HOW: Record<Exclude<SectionId, "redis" | "redis1m">, () => string> = {
+const HOW: Record<Exclude<SectionId, "redis" | "redis1m" | "multi">, () => string> = {
   etcd: () => `### etcd (scripts/bench/etcd.ts)
 
 - **Data.** ${ETCD.keys / 1000}k keys in the Go \`concurrency.Mutex\` layout under \`bench/\` (\`bench/job-<i>/<lease hex>\`): 80% locks with

@@ -110,7 +110,7 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
   let adapter: ZooKeeperAdapter | null = null;
   let hub: Hub | null = null;
   try {
-    const serverVersion = (/^Zookeeper version: (.+)$/m.exec(await fourLetterWord(zk.port, "srvr"))?.[1] ?? "?").replace("-${mvngit.commit.id}", "").trim();
+    const serverVersion = await zooKeeperVersion(zk.port);
     await raw.connected();
     await writeZooKeeperLocks(raw, DIRS, PER_DIR);
     const nodes = DIRS * PER_DIR;
@@ -270,21 +270,35 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
   }
 }
 
-/** The bench's lock dirs under /locks: `dirs` Curator-style dirs × `perDir` ephemeral sequential contenders. */
-export async function writeZooKeeperLocks(raw: ZkSession, dirs: number, perDir: number): Promise<void> {
+/** The server's version, from the first line of `srvr`. */
+export async function zooKeeperVersion(port: number): Promise<string> {
+  return (/^Zookeeper version: (.+)$/m.exec(await fourLetterWord(port, "srvr"))?.[1] ?? "?").replace("-${mvngit.commit.id}", "").trim();
+}
+
+/**
+ * The bench's lock dirs under /locks: `dirs` Curator-style dirs × `perDir` ephemeral sequential
+ * contenders. With one session (`raw`), that session holds every lock and waits in every queue;
+ * with several (`contenders`), contender i of each dir is session i % n's (written in that order,
+ * so the first session holds every lock and the others queue behind it, one client per place).
+ */
+export async function writeZooKeeperLocks(raw: ZkSession, dirs: number, perDir: number, contenders: ZkSession[] = [raw]): Promise<void> {
   await raw.create("/locks", Buffer.alloc(0), CreateMode.PERSISTENT);
   for (let d = 0; d < dirs; d += 100) {
     await raw.createAll(Array.from({ length: Math.min(100, dirs - d) }, (_, i) => ({ path: `/locks/job-${d + i}`, mode: CreateMode.PERSISTENT })));
   }
-  // Ephemeral sequential contenders, written by our raw session, with an IP as data (Curator's default).
-  for (let d = 0; d < dirs; d++) {
-    await raw.createAll(
-      Array.from({ length: perDir }, (_, i) => ({
-        path: `/locks/job-${d}/_c_${uuid(d * perDir + i)}-lock-`,
-        data: Buffer.from("10.1.2.3"),
-        mode: CreateMode.EPHEMERAL_SEQUENTIAL,
-      })),
-    );
+  // Ephemeral sequential contenders with an IP as data (Curator's default), place by place
+  // (each place's session creates it in up to 100 dirs per multi), so sequence order = place order.
+  for (let i = 0; i < perDir; i++) {
+    const session = contenders[i % contenders.length];
+    for (let d = 0; d < dirs; d += 100) {
+      await session.createAll(
+        Array.from({ length: Math.min(100, dirs - d) }, (_, j) => ({
+          path: `/locks/job-${d + j}/_c_${uuid((d + j) * perDir + i)}-lock-`,
+          data: Buffer.from("10.1.2.3"),
+          mode: CreateMode.EPHEMERAL_SEQUENTIAL,
+        })),
+      );
+    }
   }
 }
 
