@@ -134,4 +134,21 @@ describe("WaitGraph", () => {
     expect(g.update("k0", lock("k0", ["o0"], ["o9"])).length).toBe(10); // closes the chain: a 10-lock deadlock
     expect(g.visited).toBeLessThanOrEqual(4 + 10);
   });
+
+  it("owners queued in many locks (ZooKeeper sessions each waiting in 10k lock dirs) cost per distinct owner, not per wait", () => {
+    // 20k locks held by s0, each with the same nine sessions queued: every update visits the
+    // ten owners, and each visit must not walk an owner's 20k waits (that made it quadratic:
+    // ~45 s of one core for 100k ZooKeeper nodes in the product, the event loop blocked).
+    const g = new WaitGraph();
+    const queue = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"];
+    const started = performance.now();
+    for (let i = 0; i < 20_000; i++) g.update(`/locks/d${i}`, lock(`/locks/d${i}`, ["s0"], queue));
+    const ms = performance.now() - started;
+    expect(ms, `${ms.toFixed(0)} ms for 20k updates`).toBeLessThan(2_000);
+    expect(g.cycles()).toEqual([]);
+    // s0 now waits in the last one's queue too: every lock is on the cycle.
+    const n = g.update("/locks/d0", lock("/locks/d0", ["s1"], ["s0", ...queue.slice(1)]));
+    expect(n.length).toBeGreaterThan(0);
+    expect(g.isDeadlocked("/locks/d1")).toBe(true);
+  });
 });

@@ -89,6 +89,12 @@ export class WaitGraph {
   private edged = new Set<string>();
   private holds = new Map<string, Set<string>>();
   private waits = new Map<string, Set<string>>();
+  /**
+   * Per waiting owner, the owners it waits on, each with the number of its waits on them: the
+   * graph's successor lists, kept with the edges. Walking an owner's waits instead made a
+   * session queued in 10k locks cost 10k steps at every visit, on every update.
+   */
+  private next = new Map<string, Map<string, number>>();
   /** Per owner, the newest entry naming it; a holder entry (session, lease, liveness) wins over a waiter entry. */
   private parties = new Map<string, { p: OwnerParty; holder: boolean }>();
   private groupOf = new Map<string, number>();
@@ -257,14 +263,29 @@ export class WaitGraph {
 
   private link(e: LockEntry, touched: Set<string>): void {
     for (const h of e.holders) add(this.holds, h, e.key);
-    for (const w of e.waiters) add(this.waits, w.owner, e.key);
+    for (const w of e.waiters) {
+      add(this.waits, w.owner, e.key);
+      let to = this.next.get(w.owner);
+      if (!to && e.holders.length) this.next.set(w.owner, (to = new Map()));
+      for (const h of e.holders) to!.set(h, (to!.get(h) ?? 0) + 1);
+    }
     touch(e, touched);
     if (hasEdges(e)) this.edged.add(e.key);
   }
 
   private unlink(e: LockEntry, touched: Set<string>): void {
     for (const h of e.holders) remove(this.holds, h, e.key);
-    for (const w of e.waiters) remove(this.waits, w.owner, e.key);
+    for (const w of e.waiters) {
+      remove(this.waits, w.owner, e.key);
+      const to = this.next.get(w.owner);
+      if (!to) continue;
+      for (const h of e.holders) {
+        const n = to.get(h)! - 1;
+        if (n > 0) to.set(h, n);
+        else to.delete(h);
+      }
+      if (to.size === 0) this.next.delete(w.owner);
+    }
     touch(e, touched);
     this.edged.delete(e.key);
   }
@@ -280,9 +301,8 @@ export class WaitGraph {
 
   /** Owners o waits on: the holders of every lock it waits for. */
   private successors(o: string): string[] {
-    const out: string[] = [];
-    for (const l of this.waits.get(o) ?? EMPTY) for (const h of this.locks.get(l)!.holders) if (!out.includes(h)) out.push(h);
-    return out;
+    const to = this.next.get(o);
+    return to ? [...to.keys()] : [];
   }
 
   private dropGroup(id: number, start: Set<string>, mark: (l: string) => void): void {

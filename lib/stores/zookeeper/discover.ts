@@ -13,6 +13,7 @@ import type { Problem } from "../../model";
 import { baseName, isEphemeral, joinPath, type ZkNode, type ZkStat } from "../../formats/zookeeper/entry";
 import { classifyDir, type DirKind } from "../../formats/zookeeper/names";
 import { ZK, ZkError, type Watcher, type ZkSession } from "./client";
+import { Limiter } from "./limiter";
 
 export interface DiscoverLimits {
   maxChildren: number;
@@ -109,17 +110,9 @@ export class Walker {
   }
 
   /** At most CONCURRENCY requests in flight, however wide and deep the walk fans out. */
-  private inflight = 0;
-  private queue: Array<() => void> = [];
-  private async limited<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.inflight >= CONCURRENCY) await new Promise<void>((r) => this.queue.push(r));
-    this.inflight++;
-    try {
-      return await fn();
-    } finally {
-      this.inflight--;
-      this.queue.shift()?.();
-    }
+  private readonly limiter = new Limiter(CONCURRENCY);
+  private limited<T>(fn: () => Promise<T>): Promise<T> {
+    return this.limiter.run(fn);
   }
 
   private budgetHit = false;
