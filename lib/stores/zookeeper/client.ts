@@ -68,6 +68,7 @@ export class ZkSession {
       spinDelay: 500,
       retries: 0,
     } as zookeeper.Option);
+    dropPartialFrameOnClose(this.client);
     for (const a of opts.auth) this.client.addAuthInfo(a.scheme, Buffer.from(a.credentials));
     this.client.on("state", (s: zookeeper.State) => {
       const next = stateName(s);
@@ -218,6 +219,28 @@ export class ZkSession {
     this.listeners.clear();
     this.client.close();
   }
+}
+
+interface FrameBuffer {
+  pendingBuffer: Buffer | null;
+  onSocketClosed(this: FrameBuffer, ...args: unknown[]): void;
+}
+
+/**
+ * The library keeps a reply frame that has only partly arrived across connections: after a lost
+ * socket, its bytes were read as the start of the next connection's ConnectResponse, which then
+ * throws inside the socket's data handler (an uncaught exception: the whole server process dies).
+ * A reply cut off never completes (its request fails with a connection loss), so the partial
+ * frame goes with its socket. The socket handlers are bound at each connect(), so this wrapper
+ * is what every later socket calls.
+ */
+function dropPartialFrameOnClose(client: zookeeper.Client): void {
+  const cm = (client as unknown as { connectionManager: FrameBuffer }).connectionManager;
+  const closed = cm.onSocketClosed;
+  cm.onSocketClosed = function (...args) {
+    this.pendingBuffer = null;
+    closed.apply(this, args);
+  };
 }
 
 function stateName(s: zookeeper.State): SessionState | null {

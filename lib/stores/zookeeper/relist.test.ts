@@ -1,10 +1,13 @@
-// How much the adapter reads behind a live hub (real ZooKeeper, requests counted on the wire):
-// an expired session costs exactly one re-list. Its replacement's first "connected" is not a
-// reconnect, so it must not ask for a second one (issue 13: at 100k nodes a console whose
-// session expired walked every root twice more after going live, ~240k reads in ~30 s).
+// Sessions lost and replaced behind a live hub (real ZooKeeper, through the fault proxy):
+//   - an expired session costs exactly one re-list (requests counted on the wire). Its
+//     replacement's first "connected" is not a reconnect, so it must not ask for a second one
+//     (issue 13: at 100k nodes a console whose session expired walked every root twice more
+//     after going live, ~240k reads in ~30 s);
+//   - a connection lost in the middle of a reply frame: the session must reconnect (the
+//     library used to read the stale half frame as the new connection's handshake answer).
 
 import { describe, expect, it } from "vitest";
-import { CreateMode } from "./client";
+import { CreateMode, ZkSession } from "./client";
 import { ensurePath, zookeeperFixture } from "../../../test/support/zookeeper";
 import { startFaultProxy } from "../../../scripts/servers/fault-proxy";
 import { endSession, tapZooKeeper, type ZooKeeperWire } from "../../../test/support/zookeeper-wire";
@@ -82,4 +85,31 @@ describe("reads behind a live hub", () => {
       await proxy.close();
     }
   }, 90_000);
+});
+
+describe("a reply cut off mid-frame", () => {
+  it("the session reconnects and reads on; the partial frame is not read as the next connection's answer", async () => {
+    await ensurePath(zk.raw, "/locks/big");
+    await zk.raw.setData("/locks/big", Buffer.alloc(600_000, "x"), 0);
+    const proxy = await startFaultProxy(zk.server.port);
+    let cutAt = 0;
+    proxy.tap((dir, chunk, conn) => {
+      // Cut the first connection once part of the 600 kB reply has reached the client.
+      if (dir !== "down" || conn !== 1 || cutAt > 0) return;
+      if (chunk.length <= 1_000) return;
+      cutAt = chunk.length;
+      setImmediate(() => proxy.reset());
+    });
+    const session = new ZkSession({ connectString: proxy.address, sessionTimeoutMs: 10_000, auth: [] }, 10_000);
+    try {
+      await session.connected();
+      await expect(session.getData("/locks/big")).rejects.toThrow(/CONNECTION_LOSS|no answer/);
+      expect(cutAt).toBeGreaterThan(0);
+      await waitFor(async () => session.state === "connected", { timeoutMs: 15_000, what: "the session reconnected" });
+      expect((await session.getData("/locks/big")).data.length).toBe(600_000);
+    } finally {
+      session.close();
+      await proxy.close();
+    }
+  }, 60_000);
 });
