@@ -148,6 +148,7 @@ export class ZooKeeperAdapter implements StoreAdapter {
 
   async snapshot(signal: AbortSignal): Promise<LockSnapshot> {
     const started = Date.now();
+    this.watches.relisting();
     await this.prepare(signal, this.cfg.roots);
     const w = this.walker(signal);
     const missing: Problem[] = [];
