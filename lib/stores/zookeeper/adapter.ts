@@ -32,7 +32,6 @@ export class ZooKeeperAdapter implements StoreAdapter {
   private session: ZkSession;
   private readonly watches: WatchSet;
   private live = false;
-  private everDisconnected = false;
   /** Lock keys last read, directories last listed, and which lock a helper dir belongs to. */
   private known = new Set<string>();
   private dirs = new Map<string, DirInfo>();
@@ -68,9 +67,12 @@ export class ZooKeeperAdapter implements StoreAdapter {
       },
       this.cfg.commandTimeoutMs,
     );
+    // Per session: a new session's first "connected" is no reconnect. Its predecessor's expiry
+    // has already asked for the one re-list it needs; a second one would walk every root again.
+    let dropped = false;
     s.onState((state) => {
-      if (state === "disconnected") this.everDisconnected = true;
-      else if (state === "connected" && this.everDisconnected) this.watches.resync();
+      if (state === "disconnected") dropped = true;
+      else if (state === "connected" && dropped) this.watches.resync();
       else if (state === "expired" && !this.closed && this.session === s) {
         // A dead session stays dead: open a new one. Its watches are gone, so re-list.
         s.close();
@@ -152,6 +154,7 @@ export class ZooKeeperAdapter implements StoreAdapter {
 
   async snapshot(signal: AbortSignal): Promise<LockSnapshot> {
     const started = Date.now();
+    this.watches.relisting();
     await this.prepare(signal, this.cfg.roots);
     const w = this.walker(signal);
     const missing: Problem[] = [];

@@ -5,7 +5,8 @@
 //     (see sync.ts for how, and why it is safe);
 //   - deadlines: the library queues requests while disconnected and never times them out, so
 //     every call here has one (a read that misses it fails; a write that misses it is "unknown");
-//   - which server answered (host:port of the live socket).
+//   - which server answered (host:port of the live socket);
+//   - a half-received reply frame is dropped when its socket closes (dropPartialFrameOnClose).
 // Contract: one ZkSession = one ZooKeeper session. After "expired" it is dead: make a new one.
 
 import "server-only";
@@ -68,6 +69,7 @@ export class ZkSession {
       spinDelay: 500,
       retries: 0,
     } as zookeeper.Option);
+    dropPartialFrameOnClose(this.client);
     for (const a of opts.auth) this.client.addAuthInfo(a.scheme, Buffer.from(a.credentials));
     this.client.on("state", (s: zookeeper.State) => {
       const next = stateName(s);
@@ -218,6 +220,29 @@ export class ZkSession {
     this.listeners.clear();
     this.client.close();
   }
+}
+
+interface FrameBuffer {
+  pendingBuffer: Buffer | null;
+  onSocketClosed(this: FrameBuffer, ...args: unknown[]): void;
+}
+
+/**
+ * The library keeps a reply frame that has only partly arrived across connections: after a lost
+ * socket, its bytes were read as the start of the next connection's ConnectResponse: the session
+ * then never reconnected (a bogus frame length waits for bytes that never come), or the parse
+ * threw inside the socket's data handler (an uncaught exception: the server process dies).
+ * A reply cut off never completes (its request fails with a connection loss), so the partial
+ * frame goes with its socket. The socket handlers are bound at each connect(), so this wrapper
+ * is what every later socket calls.
+ */
+function dropPartialFrameOnClose(client: zookeeper.Client): void {
+  const cm = (client as unknown as { connectionManager: FrameBuffer }).connectionManager;
+  const closed = cm.onSocketClosed;
+  cm.onSocketClosed = function (...args) {
+    this.pendingBuffer = null;
+    closed.apply(this, args);
+  };
 }
 
 function stateName(s: zookeeper.State): SessionState | null {

@@ -62,6 +62,17 @@ export class WatchSet implements WatchArming {
     this.resync();
   }
 
+  /**
+   * A full read starts now: it covers the re-list and the changed keys asked for before it.
+   * Without this, a resync flagged while the hub was not following the feed (its re-read failed
+   * as the session expired, so it re-listed on its own) walked every root a second time in the
+   * next feed.
+   */
+  relisting(): void {
+    this.resyncDue = false;
+    this.pending.clear();
+  }
+
   /** Events may have been missed (reconnect): the hub must re-list. */
   resync(): void {
     this.resyncDue = true;
