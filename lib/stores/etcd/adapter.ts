@@ -193,6 +193,7 @@ export class EtcdAdapter implements StoreAdapter {
     applyLeasesInPlace(decoded.locks, decoded.leaseOf, leases.leases);
     this.revision = read.revision;
     this.holderLease = decoded.holderLease;
+    this.leaseMonitor.leasesChanged();
     this.loneLocks = new Set();
     for (const k of this.holderLease.keys()) if (!k.endsWith("/")) this.loneLocks.add(k);
     return {
@@ -274,6 +275,7 @@ export class EtcdAdapter implements StoreAdapter {
       this.holderLease.set(l.key, structure.holderLease.get(l.key) ?? "0");
       if (!l.key.endsWith("/")) this.loneLocks.add(l.key);
     }
+    this.leaseMonitor.leasesChanged();
     return { locks, gone: [...new Set(gone)], problems: [...problems, ...structure.problems, ...leaseProblems(leases.error)] };
   }
 

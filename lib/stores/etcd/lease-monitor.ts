@@ -18,6 +18,8 @@ export class LeaseMonitor {
   private readonly tracker = new LeaseTracker();
   private flags = new Map<string, LeaseFlag>();
   private tickCursor = 0;
+  /** The distinct holder leases of the last holderLease seen, until leasesChanged(): 90k locks are not walked every tick. */
+  private distinct: string[] | null = null;
 
   constructor(
     private readonly client: Etcd3,
@@ -53,7 +55,7 @@ export class LeaseMonitor {
    * returns the locks whose lease became not-renewed, recovered, or expired, so the hub re-reads them.
    */
   async check(holderLease: ReadonlyMap<string, string>, signal: AbortSignal): Promise<string[]> {
-    const all = [...new Set(holderLease.values())].filter((l) => l !== "0");
+    const all = (this.distinct ??= [...new Set(holderLease.values())].filter((l) => l !== "0"));
     if (all.length === 0) return [];
     const start = this.tickCursor % all.length;
     const batch = all.length <= LEASES_PER_TICK ? all : [...all, ...all].slice(start, start + LEASES_PER_TICK);
@@ -63,6 +65,11 @@ export class LeaseMonitor {
     const changed = new Set(batch.filter((id) => res.leases.has(id) && this.flags.get(id) !== before.get(id)));
     if (changed.size === 0) return [];
     return [...holderLease].filter(([, lease]) => changed.has(lease)).map(([key]) => key);
+  }
+
+  /** The adapter's lock → lease map changed (a snapshot, a re-read): check() lists its leases again. */
+  leasesChanged(): void {
+    this.distinct = null;
   }
 
   private record(leases: Map<string, LeaseInfo>): void {
