@@ -14,30 +14,13 @@ import { EventBus, type ConnectionStatusEvent } from "../hub/bus";
 import type { LockRecord } from "../model";
 import { Recorder } from "./recorder";
 import { SqliteHistoryStore } from "./sqlite";
-import { HISTORY_SETTINGS } from "../../test/support/history";
+import { HISTORY_SETTINGS, heldRecord } from "../../test/support/history";
 
 const N = 5_000; // more than two slices
 const T0 = Date.parse("2026-12-05T00:00:00Z");
 const iso = (t: number) => new Date(t).toISOString();
 
-function rec(key: string, holder: string, at: number): LockRecord {
-  return {
-    connection: "c",
-    key,
-    name: key,
-    format: "memory.mutex",
-    kind: "mutex",
-    state: "held",
-    holders: [{ id: holder, owner: `o-${holder}`, since: iso(at) }],
-    waiters: [],
-    ttlMs: null,
-    ttlSource: "lease",
-    holding: { t: "none" },
-    observedAt: iso(at),
-    consistency: "x",
-    warnings: [],
-  };
-}
+const rec = (key: string, holder: string, at: number) => heldRecord(key, holder, { since: at, observedAt: at, ttlMs: null });
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -13,30 +13,13 @@ import type { Renewed } from "../hub/renewals";
 import type { LockRecord } from "../model";
 import { Recorder } from "./recorder";
 import { SqliteHistoryStore } from "./sqlite";
-import { HISTORY_SETTINGS } from "../../test/support/history";
+import { HISTORY_SETTINGS, heldRecord } from "../../test/support/history";
 
 const T0 = Date.parse("2026-12-05T00:00:00Z");
 const iso = (t: number) => new Date(t).toISOString();
 
-/** A lock held by `holder`, read at `at` with `ttlMs` left: it expires at at + ttlMs. */
-function rec(key: string, holder: string, at: number, ttlMs: number): LockRecord {
-  return {
-    connection: "c",
-    key,
-    name: key,
-    format: "memory.mutex",
-    kind: "mutex",
-    state: "held",
-    holders: [{ id: holder, owner: `o-${holder}`, since: iso(T0) }],
-    waiters: [],
-    ttlMs,
-    ttlSource: "pttl",
-    holding: { t: "none" },
-    observedAt: iso(at),
-    consistency: "x",
-    warnings: [],
-  };
-}
+/** A lock held by `holder` since T0, read at `at` with `ttlMs` left: it expires at at + ttlMs. */
+const rec = (key: string, holder: string, at: number, ttlMs: number) => heldRecord(key, holder, { since: T0, observedAt: at, ttlMs });
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
