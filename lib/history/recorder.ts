@@ -622,14 +622,14 @@ export class Recorder {
         let visited = 0;
         for (const key of memos.keys()) {
           if (++visited % SWEEP_SLICE === 0) await new Promise((r) => setImmediate(r));
-          this.refreshExpiry(connection, memos, key);
+          this.refreshExpiryOf(connection, memos, key);
         }
-      } else for (const key of renewed) this.refreshExpiry(connection, memos, key);
+      } else for (const key of renewed) this.refreshExpiryOf(connection, memos, key);
       this.expireDepartures(connection, memos);
     }
   }
 
-  private refreshExpiry(connection: string, memos: Map<string, Memo>, key: string): void {
+  private refreshExpiryOf(connection: string, memos: Map<string, Memo>, key: string): void {
     const memo = memos.get(key);
     if (!memo || memo.expiresAt === null) return;
     const rec = this.source.get(connection, key);
