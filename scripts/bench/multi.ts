@@ -221,7 +221,7 @@ function how(): string {
   other setting at its default. It counts as live when \`/api/connections\` reports each connection live, ok and with
   its full lock count (polled every 100 ms, ${LIVE_TIMEOUT_MS / 60_000} min deadline).
 - **RSS.** VmRSS of the \`next start\` process and its descendants (/proc), read when all four were live and after
-  ${IDLE_MS / 1000} s and ${(2 * IDLE_MS) / 1000} s with nothing changing; the largest counts. "peak" is VmHWM. The diagnostic row reads the RSS when
+  ${IDLE_MS / 1000} s and ${(2 * IDLE_MS) / 1000} s with nothing changing; the last is judged, and the start-up peak (VmHWM) is in the row. The diagnostic row reads the RSS when
   the server first answered and as each connection went live; the four connections start together, so a step between
   two readings is not that connection's cost alone. With \`BENCH_MULTI_ALONE=1\` the section then starts one console per
   store with only that connection (RSS at live, after ${IDLE_MS / 1000} s and ${(2 * IDLE_MS) / 1000} s; about 5 minutes more).`;
