@@ -102,13 +102,18 @@ export class ConnectionHealth {
     this.lastRead = { ms, at: Date.now() };
   }
 
-  /** A full read succeeded: reachable, confirmed now. `polling`: why the feed is not used, if so. */
-  markGood(polling: string | null): void {
+  /**
+   * A full read succeeded: reachable, confirmed now. `polling`: why the feed is not used, if so.
+   * True when this ends a failure (the store is back).
+   */
+  markGood(polling: string | null): boolean {
+    const back = this.failedSince !== null;
     this.state = "ok";
     this.message = polling ? `polling: ${polling}` : "";
     this.confirm("read");
     this.failedSince = null;
     this.outageSince = null;
+    return back;
   }
 
   /**

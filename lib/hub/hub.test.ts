@@ -361,6 +361,39 @@ describe("since: when a holding really started", () => {
   });
 });
 
+describe("back after an outage", () => {
+  it("a feed given up while the store was down is tried again when a read finds the store back first, not at the next resync", async () => {
+    const adapter = new (class extends ScriptedAdapter {
+      watches = 0;
+      override async *watch(signal: AbortSignal): AsyncGenerator<StoreChange> {
+        this.watches++;
+        // Down: the feed fails before its first item (as a tracking subscribe does on a paused
+        // server). Up: a quiet feed, until it is told the store went down.
+        while (!this.fail && !signal.aborted) await new Promise((r) => setTimeout(r, 20));
+        if (this.fail) throw new Error("subscribe timed out");
+      }
+    })();
+    adapter.locks = [rec("a", "h1")];
+    // No health checks during the test: only the loop's reads can see the store come back.
+    const hub = new Hub("c", adapter, new EventBus(), { healthIntervalMs: 600_000, resyncIntervalMs: 600_000 });
+    hub.start();
+    try {
+      await waitFor(async () => hub.statusEvent().mode === "live", { timeoutMs: 5_000, what: "live" });
+      adapter.fail = true;
+      await waitFor(async () => hub.statusEvent().status === "unreachable", { timeoutMs: 10_000, what: "unreachable" });
+      const watchesWhileDown = adapter.watches;
+      adapter.fail = false;
+      await waitFor(async () => hub.statusEvent().status === "ok", { timeoutMs: 10_000, what: "a read finds the store back" });
+      await waitFor(async () => hub.statusEvent().mode === "live" && adapter.watches > watchesWhileDown, {
+        timeoutMs: 15_000,
+        what: `live again (mode ${hub.statusEvent().mode}: ${hub.statusEvent().message})`,
+      });
+    } finally {
+      await hub.stop();
+    }
+  });
+});
+
 describe("renewals: records replaced without a published change", () => {
   it("are told to their reader by key (a changed holding is published instead); a full re-read says all", async () => {
     const adapter = new (class extends ScriptedAdapter {

@@ -139,7 +139,10 @@ export class Hub {
       this.problems = snap.problems;
       this.observedAt = snap.observedAt;
       this.consistency = snap.consistency;
-      this.health.markGood(this.loop.unavailableReason);
+      // Back after a failure, and the feed was given up while the store was down: try it again.
+      // A health check does the same when it sees the store back first; when this read does,
+      // the check finds nothing failed, and the console would poll until the next resync.
+      if (this.health.markGood(this.loop.unavailableReason) && this.loop.unavailableReason) this.loop.retryFeed();
       this.pruneAnon();
       this.version++;
       if (diff.upserts.length + diff.removes.length > this.opts.maxEventsPerDiff) {
