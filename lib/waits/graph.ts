@@ -265,9 +265,10 @@ export class WaitGraph {
     for (const h of e.holders) add(this.holds, h, e.key);
     for (const w of e.waiters) {
       add(this.waits, w.owner, e.key);
+      if (e.holders.length === 0) continue;
       let to = this.next.get(w.owner);
-      if (!to && e.holders.length) this.next.set(w.owner, (to = new Map()));
-      for (const h of e.holders) to!.set(h, (to!.get(h) ?? 0) + 1);
+      if (!to) this.next.set(w.owner, (to = new Map()));
+      for (const h of e.holders) to.set(h, (to.get(h) ?? 0) + 1);
     }
     touch(e, touched);
     if (hasEdges(e)) this.edged.add(e.key);
