@@ -109,6 +109,11 @@ function makeMemo(holders: MemoEntry[], waiters: MemoEntry[], expiresAt: number 
 
 const NO_ENTRIES: MemoEntry[] = [];
 
+/** `list.map(fn)`, except that an empty list gives the shared NO_ENTRIES (memos never mutate their lists). */
+function mapOrShare(list: MemoEntry[], fn: (e: MemoEntry) => MemoEntry): MemoEntry[] {
+  return list.length === 0 ? NO_ENTRIES : list.map(fn);
+}
+
 export function expiryOf(rec: LockRecord): number | null {
   const seen = parse(rec.observedAt);
   return rec.ttlMs === null || seen === null ? null : seen + rec.ttlMs;
@@ -197,7 +202,8 @@ export function derive(prev: Memo | undefined, rec: LockRecord | null, ctx: Deri
   const returned = new Map<string, Departed>();
   after = makeMemo(
     after.holders,
-    after.waiters.map((w) => {
+    // Most locks have no waiters: their memos share one empty list (100k memos, 100k arrays).
+    mapOrShare(after.waiters, (w) => {
       if (isAnonymous(w.id)) return w;
       const q = queued.get(w.id);
       if (q) return q.since < w.since ? { ...w, since: q.since } : w;

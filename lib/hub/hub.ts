@@ -24,6 +24,7 @@ import { FeedLoop } from "./loop";
 import { StartTimes } from "./since";
 import { AnonymousWaiterCounts } from "./anon-waiters";
 import { Renewals, type Renewed } from "./renewals";
+import { shareEmptyLists } from "./share-empty";
 
 export interface HubOptions {
   healthIntervalMs?: number;
@@ -237,10 +238,11 @@ export class Hub {
   }
 
   /**
-   * The adapter's fresh record, completed: holders' and waiters' start times (lib/hub/since.ts,
-   * filled in place), then the anonymous waiter count, the stale rules and the derived warnings.
+   * The adapter's fresh record, completed: its empty lists shared (share-empty.ts), holders' and
+   * waiters' start times (lib/hub/since.ts, filled in place), then the anonymous waiter count, the stale rules and the derived warnings.
    */
   private withSince(r: LockRecord): LockRecord {
+    shareEmptyLists(r);
     this.starts.fill(this.records.get(r.key), r);
     const anon = r.state === "held" ? this.anon.get(r.key) : undefined;
     if (anon) r.anonymousWaiters = anon;

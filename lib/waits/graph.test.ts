@@ -38,6 +38,20 @@ describe("WaitGraph", () => {
     expect(g.edges().total).toBe(2);
   });
 
+  it("keeps no entry for a lock without identified owners, and links it once one appears", () => {
+    const g = new WaitGraph();
+    feed(g, lock("plain", ["-x"]), lock("b", ["B"], ["A"]));
+    expect(g.lock("plain")).toBeUndefined();
+    expect(g.holdsOf("B")).toEqual(new Set(["b"]));
+    // The same key later held by A with B queued: a cycle with b.
+    expect(feed(g, lock("plain", ["A"], ["B"])).sort()).toEqual(["b", "plain"]);
+    expect(g.lock("plain")?.holders).toEqual(["A"]);
+    // Back to no identity: its edges go, and so does the entry.
+    expect(feed(g, lock("plain", ["-y"])).sort()).toEqual(["b", "plain"]);
+    expect(g.lock("plain")).toBeUndefined();
+    expect(g.holdsOf("A")).toEqual(new Set());
+  });
+
   it("a chain is no deadlock; a three-party cycle is", () => {
     const g = new WaitGraph();
     feed(g, lock("a", ["A"], ["B"]), lock("b", ["B"], ["C"]), lock("c", ["C"]));

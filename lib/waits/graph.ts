@@ -14,7 +14,8 @@
 // Incremental: update(key, record) changes only that lock's edges, and recomputes the strongly
 // connected sets only from the owners it touched (and the members of deadlocks they were in),
 // so an update costs the size of the waits reachable from those owners, not the connection's
-// lock count. A lock without identified waiters before and after is not even that. Pure: no
+// lock count. A lock without identified waiters before and after is not even that, and one
+// without any identified holder or waiter (a plain Redis lock) is not kept at all. Pure: no
 // I/O, no clocks.
 
 import type { Holder, LockRecord } from "../model";
@@ -48,11 +49,12 @@ interface LockEntry {
   holders: string[];
   /** Waiters with an owner key, queue order. */
   waiters: Array<{ owner: string; since?: string; position: number }>;
-  /** Holder and waiter owners and `any`: equal signatures mean equal edges. */
-  sig: string;
   /** Warnings of the record (the dead-holder ones are read from here). */
   warnings: readonly string[];
 }
+
+/** Entries are never edited (replaced on update): the ones without waiters share this list. */
+const NO_WAITERS: LockEntry["waiters"] = [];
 
 interface Group {
   owners: Set<string>;
@@ -64,12 +66,22 @@ const EMPTY = new Set<string>();
 function entryOf(r: LockRecord): LockEntry {
   const holders: string[] = [];
   for (const h of r.holders) if (h.ownerKey && !holders.includes(h.ownerKey)) holders.push(h.ownerKey);
-  const waiters: LockEntry["waiters"] = [];
-  for (const w of r.waiters) if (w.ownerKey) waiters.push({ owner: w.ownerKey, since: w.since, position: w.position });
+  let waiters = NO_WAITERS;
+  for (const w of r.waiters) if (w.ownerKey) (waiters === NO_WAITERS ? (waiters = []) : waiters).push({ owner: w.ownerKey, since: w.since, position: w.position });
   const any = r.kind === "semaphore" && r.holders.length > 1;
-  const sig = `${any ? 1 : 0}\u0000${holders.join("\u0001")}\u0000${waiters.map((w) => w.owner).join("\u0001")}`;
-  return { key: r.key, name: r.name, any, holders, waiters, sig, warnings: r.warnings };
+  return { key: r.key, name: r.name, any, holders, waiters, warnings: r.warnings };
 }
+
+/** Equal holder and waiter owners and `any`: the same edges. */
+function sameEdges(a: LockEntry, b: LockEntry): boolean {
+  if (a.any !== b.any || a.holders.length !== b.holders.length || a.waiters.length !== b.waiters.length) return false;
+  for (let i = 0; i < a.holders.length; i++) if (a.holders[i] !== b.holders[i]) return false;
+  for (let i = 0; i < a.waiters.length; i++) if (a.waiters[i].owner !== b.waiters[i].owner) return false;
+  return true;
+}
+
+/** An entry without holder or waiter owners has nothing the graph or its answers use: it is not kept. */
+const isEmpty = (e: LockEntry) => e.holders.length === 0 && e.waiters.length === 0;
 
 const hasEdges = (e: LockEntry | undefined) => !!e && e.holders.length > 0 && e.waiters.length > 0;
 /** Marks every owner of the entry, holder or waiter, as touched by the change. */
@@ -115,14 +127,15 @@ export class WaitGraph {
     const old = this.locks.get(key);
     const next = rec ? entryOf(rec) : undefined;
     if (rec) this.remember(rec);
-    if (old && next && old.sig === next.sig) {
+    if (old && next && sameEdges(old, next)) {
       // Same edges: only the queue times, the name or the warnings moved.
       this.locks.set(key, next);
       return [];
     }
+    if (!old && next && isEmpty(next)) return []; // e.g. a plain Redis lock: no client identity
     const touched = new Set<string>();
     if (old) this.unlink(old, touched);
-    if (next) {
+    if (next && !isEmpty(next)) {
       this.link(next, touched);
       this.locks.set(key, next);
     } else this.locks.delete(key);
