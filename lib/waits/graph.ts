@@ -67,7 +67,8 @@ function entryOf(r: LockRecord): LockEntry {
   const holders: string[] = [];
   for (const h of r.holders) if (h.ownerKey && !holders.includes(h.ownerKey)) holders.push(h.ownerKey);
   let waiters = NO_WAITERS;
-  for (const w of r.waiters) if (w.ownerKey) (waiters === NO_WAITERS ? (waiters = []) : waiters).push({ owner: w.ownerKey, since: w.since, position: w.position });
+  for (const w of r.waiters)
+    if (w.ownerKey) (waiters === NO_WAITERS ? (waiters = []) : waiters).push({ owner: w.ownerKey, since: w.since, position: w.position });
   const any = r.kind === "semaphore" && r.holders.length > 1;
   return { key: r.key, name: r.name, any, holders, waiters, warnings: r.warnings };
 }

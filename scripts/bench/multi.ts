@@ -130,7 +130,7 @@ export async function runMulti(): Promise<void> {
 
 async function consoleParts(stores: Loaded[]): Promise<void> {
   const t0 = performance.now();
-  const ui = await startProduct(stores.map((s) => s.config));
+  const ui = await startProduct(stores.map((s) => s.config), { nodeArgs: (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean) });
   try {
     const pid = ui.server!.pid;
     const up = { ms: since(t0), rss: ui.rss()! };
@@ -175,6 +175,7 @@ async function consoleParts(stores: Loaded[]): Promise<void> {
       verdict: "—",
     });
   } finally {
+    if (process.env.BENCH_HOLD_MS) await new Promise((r) => setTimeout(r, Number(process.env.BENCH_HOLD_MS)));
     await ui.stop();
   }
 }
