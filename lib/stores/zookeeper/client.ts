@@ -6,7 +6,8 @@
 //   - deadlines: the library queues requests while disconnected and never times them out, so
 //     every call here has one (a read that misses it fails; a write that misses it is "unknown");
 //   - which server answered (host:port of the live socket);
-//   - a half-received reply frame is dropped when its socket closes (dropPartialFrameOnClose).
+//   - a half-received reply frame is dropped when its socket closes (dropPartialFrameOnClose);
+//   - watches are kept in a Map per type, not an EventEmitter per path (watchers.ts).
 // Contract: one ZkSession = one ZooKeeper session. After "expired" it is dead: make a new one.
 
 import "server-only";
@@ -14,6 +15,7 @@ import { createHash } from "node:crypto";
 import zookeeper from "node-zookeeper-client";
 import type { ZkStat } from "../../formats/zookeeper/entry";
 import { syncRequest } from "./sync";
+import { installLeanWatchers } from "./watchers";
 
 export type SessionState = "connecting" | "connected" | "disconnected" | "expired" | "auth-failed" | "closed";
 
@@ -70,6 +72,7 @@ export class ZkSession {
       retries: 0,
     } as zookeeper.Option);
     dropPartialFrameOnClose(this.client);
+    installLeanWatchers(this.client);
     for (const a of opts.auth) this.client.addAuthInfo(a.scheme, Buffer.from(a.credentials));
     this.client.on("state", (s: zookeeper.State) => {
       const next = stateName(s);
