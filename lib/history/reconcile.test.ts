@@ -7,6 +7,7 @@
 // recorder writes them to a real SQLite file.
 
 import { mkdtempSync, rmSync } from "node:fs";
+import Database from "better-sqlite3";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, expect, it } from "vitest";
@@ -75,4 +76,34 @@ it("a resync derived in slices records what it held then: all 'seen', and a chan
   expect(kinds("k2500")).toEqual(["seen:h2500"]);
   expect(kinds(last).sort()).toEqual(["acquired:new-holder", "handover:new-holder", `released:h${N - 1}`, `seen:h${N - 1}`].sort());
   expect(kinds("k4000").sort()).toEqual(["released:h4000", "seen:h4000"]);
+});
+
+it("the first derivation is written in key order (SQLite appends to its key index instead of inserting at random)", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "lockdeck-reconcile-"));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const records = new Map<string, LockRecord>();
+  // The hub's order is the store's (SCAN order: no order at all).
+  for (let i = 0; i < N; i++) {
+    const key = `k${(i * 7919) % N}`;
+    records.set(key, rec(key, `h${i}`, T0));
+  }
+  const bus = new EventBus();
+  const recorder = new Recorder(
+    bus,
+    { records: () => records.values(), get: (_, k) => records.get(k) },
+    { dataDir: dir, settings: HISTORY_SETTINGS, flushEveryMs: 3_600_000, now: () => T0 + 1_000 },
+  ).start();
+  cleanup.push(() => recorder.stop());
+  bus.publish({ type: "resync", connection: "c", data: { connection: "c" } });
+  const deadline = Date.now() + 10_000;
+  while (recorder.state().written < N) {
+    if (Date.now() > deadline) throw new Error(`only ${recorder.state().written} events written`);
+    await recorder.flush();
+    await new Promise((r) => setImmediate(r));
+  }
+  const db = new Database(path.join(dir, "history.sqlite"), { readonly: true });
+  cleanup.push(() => db.close());
+  const written = (db.prepare("SELECT key FROM events WHERE kind = 'seen' ORDER BY rowid").all() as { key: string }[]).map((r) => r.key);
+  expect(written).toHaveLength(N);
+  expect(written).toEqual([...records.keys()].sort());
 });

@@ -90,6 +90,14 @@ interface AsOf {
 /** A resync not fully reconciled yet: each lock's record as the hub had it then, until it is applied. */
 interface PendingResync extends AsOf {
   records: Map<string, LockRecord>;
+  /**
+   * The first derivation of a connection (every lock gives a "seen" event) goes in key order,
+   * so that its events are written in key order: SQLite then appends to the (connection, key,
+   * at) index instead of inserting at a random place each time (300k events: 3.2 s → 1.0 s of
+   * CPU). Sorted on the first slice, not inside the hub's refresh. Null: the records' order.
+   */
+  order: string[] | null;
+  next: number;
 }
 
 /** A waiter present now, as the recorder's memos know it (named or anonymous). */
@@ -467,8 +475,10 @@ export class Recorder {
     const as = this.asOf(connection, at);
     const byKey = new Map<string, LockRecord>();
     for (const rec of records) byKey.set(rec.key, rec);
-    for (const key of [...this.memosOf(connection).keys()]) if (!byKey.has(key)) this.derivePush(connection, key, null, as);
-    this.pending.set(connection, { ...as, records: byKey });
+    const memos = this.memosOf(connection);
+    const first = memos.size === 0;
+    for (const key of [...memos.keys()]) if (!byKey.has(key)) this.derivePush(connection, key, null, as);
+    this.pending.set(connection, { ...as, records: byKey, order: first ? [] : null, next: 0 });
     this.slicing ??= setImmediate(() => this.reconcileSlice());
   }
 
@@ -476,14 +486,26 @@ export class Recorder {
   private reconcileSlice(budget = RECONCILE_SLICE): void {
     this.slicing = null;
     for (const [connection, p] of this.pending) {
-      for (const [key, rec] of p.records) {
-        if (budget-- === 0) break;
-        p.records.delete(key);
-        this.derivePush(connection, key, rec, p);
-        this.rederived.add(connection);
+      if (p.order) {
+        if (p.next === 0 && p.order.length === 0) p.order = [...p.records.keys()].sort();
+        while (p.next < p.order.length && budget > 0) {
+          const key = p.order[p.next++];
+          const rec = p.records.get(key);
+          if (!rec) continue; // applied already, by a change that came first
+          budget--;
+          p.records.delete(key);
+          this.derivePush(connection, key, rec, p);
+        }
+      } else {
+        for (const [key, rec] of p.records) {
+          if (budget-- === 0) break;
+          p.records.delete(key);
+          this.derivePush(connection, key, rec, p);
+        }
       }
+      this.rederived.add(connection);
       if (p.records.size === 0) this.pending.delete(connection);
-      if (budget < 0) break;
+      if (budget <= 0) break;
     }
     if (this.pending.size) this.slicing = setImmediate(() => this.reconcileSlice());
   }
