@@ -102,8 +102,30 @@ it("the first derivation is written in key order (SQLite appends to its key inde
     await new Promise((r) => setImmediate(r));
   }
   const db = new Database(path.join(dir, "history.sqlite"), { readonly: true });
-  cleanup.push(() => db.close());
+  cleanup.push(() => void db.close());
   const written = (db.prepare("SELECT key FROM events WHERE kind = 'seen' ORDER BY rowid").all() as { key: string }[]).map((r) => r.key);
   expect(written).toHaveLength(N);
   expect(written).toEqual([...records.keys()].sort());
+});
+
+it("a first snapshot larger than the queue is derived at the writer's pace: every 'seen' is written, none dropped", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "lockdeck-reconcile-"));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const records = new Map<string, LockRecord>();
+  for (let i = 0; i < N; i++) records.set(`k${i}`, rec(`k${i}`, `h${i}`, T0));
+  const bus = new EventBus();
+  // The queue holds a fifth of the snapshot; the writer runs on its own (every 20 ms).
+  const recorder = new Recorder(
+    bus,
+    { records: () => records.values(), get: (_, k) => records.get(k) },
+    { dataDir: dir, settings: HISTORY_SETTINGS, flushEveryMs: 20, now: () => T0 + 1_000, maxQueue: N / 5 },
+  ).start();
+  cleanup.push(() => recorder.stop());
+  bus.publish({ type: "resync", connection: "c", data: { connection: "c" } });
+  const deadline = Date.now() + 15_000;
+  while (recorder.state().written + recorder.state().dropped < N) {
+    if (Date.now() > deadline) throw new Error(`only ${recorder.state().written} events written`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(recorder.state(), JSON.stringify(recorder.state())).toMatchObject({ written: N, dropped: 0 });
 });

@@ -4,7 +4,7 @@
 //
 // Faults: the store may be missing, unwritable or full. Then the recorder is "paused": the
 // live console is untouched (the bus listener only queues), the queue keeps up to MAX_QUEUE
-// events (oldest dropped, counted), and every tick tries again — reopening the store if it
+// events (oldest dropped, counted; trimmed once a tenth over), and every tick tries again — reopening the store if it
 // never opened — so recording resumes by itself. Nothing already written is touched.
 //
 // Replicas: SQLite is one file per replica, so each replica records its own history. With
@@ -58,6 +58,8 @@ const RECONCILE_SLICE = 2_000;
 const FLUSH_CHUNK = 2_000;
 /** Memos visited per turn of the event loop by each tick's sweep. */
 const SWEEP_SLICE = 20_000;
+/** A resync's derivation waiting for the writer looks again this often. */
+const DERIVE_RETRY_MS = 20;
 
 export interface RecorderOptions {
   dataDir: string;
@@ -67,6 +69,8 @@ export interface RecorderOptions {
   flushEveryMs?: number;
   compactEveryMs?: number;
   now?: () => number;
+  /** Events kept queued while the store cannot take them (default MAX_QUEUE; tests use less). */
+  maxQueue?: number;
 }
 
 export interface ConnectionResolution {
@@ -149,7 +153,8 @@ export class Recorder {
   private intents: ReleaseIntent[] = [];
   /** Resyncs still being reconciled, per connection (in slices, off the hub's path). */
   private pending = new Map<string, PendingResync>();
-  private slicing: ReturnType<typeof setImmediate> | null = null;
+  /** Cancels the next slice of a pending resync's derivation, when one is scheduled. */
+  private slicing: (() => void) | null = null;
 
   constructor(
     private readonly bus: EventBus,
@@ -160,6 +165,10 @@ export class Recorder {
     this.startedAt = this.now();
     this.audit = new AuditTail(path.resolve(/*turbopackIgnore: true*/ opts.dataDir, "audit.jsonl"));
     this.audit.read();
+  }
+
+  private get maxQueue(): number {
+    return this.opts.maxQueue ?? MAX_QUEUE;
   }
 
   get settings(): HistorySettings {
@@ -479,12 +488,32 @@ export class Recorder {
     const first = memos.size === 0;
     for (const key of [...memos.keys()]) if (!byKey.has(key)) this.derivePush(connection, key, null, as);
     this.pending.set(connection, { ...as, records: byKey, order: first ? [] : null, next: 0 });
-    this.slicing ??= setImmediate(() => this.reconcileSlice());
+    this.slicing ??= this.nextSlice(0);
+  }
+
+  /** The next reconcileSlice: on the next turn of the event loop, or after `ms`. */
+  private nextSlice(ms: number): () => void {
+    if (ms === 0) {
+      const h = setImmediate(() => this.reconcileSlice());
+      return () => clearImmediate(h);
+    }
+    const t = setTimeout(() => this.reconcileSlice(), ms);
+    return () => clearTimeout(t);
   }
 
   /** Derives up to `budget` locks of the pending resyncs; schedules the rest. */
   private reconcileSlice(budget = RECONCILE_SLICE): void {
     this.slicing = null;
+    // A resync's derivation is ours to pace: at 1M locks it outran the writer, filled the queue
+    // and lost ~200k "seen" events to the cap (and its one-by-one trim took ~40 s of CPU).
+    if (budget !== Infinity) {
+      budget = Math.min(budget, Math.floor(this.maxQueue / 2) - this.queue.length);
+      if (budget <= 0) {
+        // The writer is behind (or the store is away): derive more once it has caught up.
+        this.slicing = this.nextSlice(DERIVE_RETRY_MS);
+        return;
+      }
+    }
     for (const [connection, p] of this.pending) {
       if (p.order) {
         if (p.next === 0 && p.order.length === 0) p.order = [...p.records.keys()].sort();
@@ -507,21 +536,22 @@ export class Recorder {
       if (p.records.size === 0) this.pending.delete(connection);
       if (budget <= 0) break;
     }
-    if (this.pending.size) this.slicing = setImmediate(() => this.reconcileSlice());
+    if (this.pending.size) this.slicing = this.nextSlice(0);
   }
 
   /** Every pending resync derived now (before a query answers, a new resync or a stop). */
   private reconcileAll(): void {
     if (this.pending.size === 0) return;
-    if (this.slicing) clearImmediate(this.slicing);
+    this.slicing?.();
     this.reconcileSlice(Infinity);
   }
 
   private push(e: LifeEvent): void {
     this.metrics.observe(e);
     this.queue.push(e);
-    if (this.queue.length > MAX_QUEUE) {
-      const over = this.queue.length - MAX_QUEUE;
+    // Trimmed a tenth at a time: one splice, not one per event.
+    if (this.queue.length > this.maxQueue * 1.1) {
+      const over = this.queue.length - this.maxQueue;
       this.queue.splice(0, over);
       this.dropped += over;
     }
@@ -587,9 +617,11 @@ export class Recorder {
         }
         await this.checkRestart(store);
         // What is queued now, in transactions of FLUSH_CHUNK events with the event loop free
-        // between them; events derived meanwhile join the queue's tail for the next tick.
+        // between them; events derived meanwhile join the queue's tail for the next tick —
+        // except while a resync is being derived (a first snapshot: an event per lock), which
+        // waits for the writer: then the writer goes on until it is done.
         let due = this.queue.length;
-        for (let first = true; first || (due > 0 && this.queue.length > 0); first = false) {
+        for (let first = true; first || (this.queue.length > 0 && (due > 0 || this.pending.size > 0)); first = false) {
           if (!first) await new Promise((r) => setImmediate(r));
           due -= await this.writeChunk(store);
         }
