@@ -95,7 +95,7 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
     const floorCpu: number[] = [];
     const snapshotCpu: number[] = [];
     const cpu = () => process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000 + procCpuMs(etcd.pid());
-    const opts = { serializable: false, pageSize: cfg.pageSize, maxKeysPerPrefix: 10_000_000 };
+    const opts = { serializable: false, pageSize: cfg.pageSize, maxKeysPerPrefix: 10_000_000, timeoutMs: cfg.requestTimeoutMs };
     const decodeMs: number[] = [];
     const signal = new AbortController().signal;
     // One warm-up of each (connections, JIT), then interleaved rounds.
@@ -131,7 +131,7 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
     for (let r = 0; r < rounds; r++) {
       await pairRound(r, timedFloor, timedSnapshot);
       // The decode alone, on the same entries (no I/O), to show where the time goes.
-      const read = await readPrefixes(raw, [PREFIX], opts, signal);
+      const read = await readPrefixes(adapter.client, [PREFIX], opts, signal);
       t = performance.now();
       decodeEtcd(read.entries, new Map(), { connection: "bench", consistency: "linearizable", now: Date.now() });
       decodeMs.push(since(t));

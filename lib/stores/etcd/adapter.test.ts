@@ -92,15 +92,15 @@ describe("etcd adapter: reading", () => {
       await t.s.raw.kv.txn({ success: names.slice(i, i + 128).map((k) => ({ request_put: { key: Buffer.from(k), value: Buffer.alloc(0), lease: leaseId } })) });
     }
     // Put a key that sorts first while the second page is being read.
-    const range = a.client.kv.range.bind(a.client.kv);
+    const range = a.client.rpc.range.bind(a.client.rpc);
     let calls = 0;
-    a.client.kv.range = (async (req, opts) => {
+    a.client.rpc.range = (async (req, deadlineMs) => {
       if (++calls === 3) await t.s.raw.lease(60, { autoKeepAlive: false }).put("r4/a-late").value("");
-      return range(req, opts);
+      return range(req, deadlineMs);
     }) as typeof range;
     const before = a.stats.ranges;
     const snap = await a.snapshot(signal);
-    a.client.kv.range = range;
+    a.client.rpc.range = range;
     expect(a.stats.ranges - before).toBe(4); // count-only, then 3 pages of 1000
     expect(snap.locks).toHaveLength(2_500);
     expect(snap.locks.some((l) => l.key === "r4/a-late")).toBe(false);

@@ -4,10 +4,10 @@
 // txn delete, lease revoke: force-release.ts). Owns what links locks to leases (lock key →
 // holder lease) and the snapshot's revision. Only lib/stores/etcd imports etcd3.
 
-import type { Etcd3, IMember } from "etcd3";
+import type { IMember } from "etcd3";
 import type { Health, LockRecord, LockView, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
 import type { EtcdConnectionConfig } from "./config";
-import { createClient, errorText } from "./client";
+import { createClient, errorText, type EtcdClient } from "./client";
 import { coveringPrefixes, readKey, readPrefixes, type ReadResult } from "./read";
 import { LeaseBatch, readLeases } from "./leases";
 import { LeaseMonitor } from "./lease-monitor";
@@ -56,7 +56,7 @@ export interface EtcdStats {
 export class EtcdAdapter implements StoreAdapter {
   readonly kind = "etcd" as const;
   readonly formats = ETCD_FORMATS;
-  readonly client: Etcd3;
+  readonly client: EtcdClient;
   readonly stats: EtcdStats = { snapshots: 0, rereads: 0, ranges: 0, leaseCalls: 0 };
   private live = false;
   /** Revision of the last snapshot: the watch starts right after it. */
@@ -157,7 +157,7 @@ export class EtcdAdapter implements StoreAdapter {
   // ---- reading ------------------------------------------------------------------------------
 
   private readOptions() {
-    return { serializable: this.serializable, pageSize: this.cfg.pageSize, maxKeysPerPrefix: this.cfg.maxKeysPerPrefix };
+    return { serializable: this.serializable, pageSize: this.cfg.pageSize, maxKeysPerPrefix: this.cfg.maxKeysPerPrefix, timeoutMs: this.cfg.requestTimeoutMs };
   }
 
   /**
