@@ -17,7 +17,10 @@ import { keyFromBytes, keyToBytes } from "../../keys";
 
 export interface ReadOptions {
   serializable: boolean;
+  /** Keys in a prefix's first page; later ones grow (nextPageSize). */
   pageSize: number;
+  /** Replies stay under a quarter of this when pages grow (the client refuses bigger ones). */
+  maxReplyBytes: number;
   maxKeysPerPrefix: number;
   /** Deadline of each range request. */
   timeoutMs: number;
@@ -33,6 +36,22 @@ export interface ReadResult {
   memberId: string;
   /** Range requests sent (for the bench's "no re-range while idle"). */
   ranges: number;
+}
+
+/** At most this many keys in one page, however small they are. */
+export const MAX_PAGE_KEYS = 100_000;
+
+/**
+ * The next page's size after a page of `keys` keys in `bytes` bytes: four times the last, as
+ * far as the bytes per key seen so far keep the reply under a quarter of maxReplyBytes, never
+ * below pageSize, never above MAX_PAGE_KEYS. Why grow: etcd 3.4 walks every remaining key of
+ * the range for each page (its index returns them all before the limit applies), so ten pages
+ * of 100k keys cost it about three times what two do; the first page stays small so decoding
+ * starts early and overlaps the rest.
+ */
+export function nextPageSize(last: number, keys: number, bytes: number, o: Pick<ReadOptions, "pageSize" | "maxReplyBytes">): number {
+  const byBytes = keys > 0 ? Math.floor(o.maxReplyBytes / 4 / Math.max(1, bytes / keys)) : last;
+  return Math.max(o.pageSize, Math.min(last * 4, byBytes, MAX_PAGE_KEYS));
 }
 
 /** The smallest key greater than every key that starts with `prefix` ("\0" = no upper bound). */
@@ -111,10 +130,12 @@ export async function readPrefixes(
       continue;
     }
     // The next page is asked for before this one is handed on, so etcd serves it meanwhile.
-    let next: Promise<Page> | null = readPage(range, key, end, o.pageSize, out.problems);
+    let limit = o.pageSize;
+    let next: Promise<Page> | null = readPage(range, key, end, limit, out.problems);
     while (next) {
       const page: Page = await next;
-      next = page.more && page.lastKey ? readPage(range, Buffer.concat([page.lastKey, Buffer.from([0])]), end, o.pageSize, out.problems) : null;
+      if (page.bytes > 0) limit = nextPageSize(limit, page.entries.length, page.bytes, o);
+      next = page.more && page.lastKey ? readPage(range, Buffer.concat([page.lastKey, Buffer.from([0])]), end, limit, out.problems) : null;
       next?.catch(() => {}); // awaited on the next turn; never an unhandled rejection meanwhile
       // Kept for the caller only when it takes no pages one by one (a snapshot decodes them as they come).
       if (onPage) onPage(page.entries, prefix, out.memberId);
@@ -134,6 +155,8 @@ interface Page {
   entries: EtcdEntry[];
   lastKey: Buffer | null;
   more: boolean;
+  /** The reply's size; 0 when it was read key by key (too big as one reply: pages do not grow). */
+  bytes: number;
 }
 
 async function readPage(range: (req: RangeRequest) => Promise<RangeReply>, from: Buffer, end: Buffer, limit: number, problems: Problem[]): Promise<Page> {
@@ -155,5 +178,5 @@ async function readPage(range: (req: RangeRequest) => Promise<RangeReply>, from:
       entries.push({ ...k, value: Buffer.from("(value larger than maxReplyBytes: not read)") });
     }
   }
-  return { entries, lastKey: keys.lastKey, more: keys.more };
+  return { entries, lastKey: keys.lastKey, more: keys.more, bytes: 0 };
 }

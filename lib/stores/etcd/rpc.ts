@@ -60,6 +60,8 @@ export class EtcdRpc {
       more: res.more,
       // etcd3's typings omit RangeResponse.count; the reply carries it.
       count: Number((res as { count?: string }).count ?? 0),
+      // Not measured on this path: a page read this way does not make the next one grow.
+      bytes: 0,
     };
   }
 

@@ -33,6 +33,8 @@ export interface RangeReply {
   lastKey: Buffer | null;
   more: boolean;
   count: number;
+  /** The reply's size in bytes. */
+  bytes: number;
 }
 
 export interface LeaseTtlReply {
@@ -292,7 +294,7 @@ function readKeyValue(r: Reader, end: number): EtcdEntry {
 
 export function decodeRangeResponse(buf: Buffer): RangeReply {
   const r = new Reader(buf);
-  const out: RangeReply = { revision: "0", memberId: "0", entries: [], lastKey: null, more: false, count: 0 };
+  const out: RangeReply = { revision: "0", memberId: "0", entries: [], lastKey: null, more: false, count: 0, bytes: buf.length };
   let lastKv = -1;
   let lastKvEnd = 0;
   while (r.pos < r.end) {
