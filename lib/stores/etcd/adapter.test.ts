@@ -108,6 +108,22 @@ describe("etcd adapter: reading", () => {
     await lease.revoke();
   });
 
+  it("reads the TTL of holders' leases only: a waiter's lease shows on no record", async () => {
+    const a = t.adapter({ prefixes: ["r7/"] });
+    const leases = [];
+    for (let i = 0; i < 4; i++) leases.push(t.s.raw.lease(60 + i, { autoKeepAlive: false }));
+    const ids = await Promise.all(leases.map((l) => l.grant()));
+    // Go Mutex layout: first created holds, the other three wait.
+    for (const id of ids) await t.s.raw.kv.put({ key: Buffer.from(`r7/job/${BigInt(id).toString(16)}`), value: Buffer.alloc(0), lease: id });
+    const before = a.stats.leaseCalls;
+    const lock = await lockAt(a, "r7/job/");
+    expect(a.stats.leaseCalls - before).toBe(1);
+    expect(lock.waiters).toHaveLength(3);
+    expect(lock.holders[0].lease).toMatchObject({ id: BigInt(ids[0]).toString(16), grantedTtlMs: 60_000 });
+    expect(lock.ttlMs).toBeGreaterThan(50_000);
+    for (const l of leases) await l.revoke();
+  });
+
   it("refuses a prefix with more keys than maxKeysPerPrefix, and reads a page too big for one reply key by key", async () => {
     const big = t.adapter({ prefixes: ["r5/"], maxKeysPerPrefix: 10 });
     const capped = t.adapter({ prefixes: ["r5/"], maxReplyBytes: 64 * 1024, pageSize: 100 });
