@@ -128,8 +128,11 @@ class Reader {
     this.pos = pos;
   }
 
-  /** A varint that fits a double exactly (tags, lengths, bools, revisions, counts, TTLs ≥ 0). */
-  uint(): number {
+  /** The low 49 bits of the varint `head()` last read. */
+  private low = 0;
+
+  /** Reads up to 7 bytes of a varint into `low`; true when the varint ended there (< 2^49: exact as a double). */
+  private head(): boolean {
     const buf = this.buf;
     let n = 0;
     let mul = 1;
@@ -137,9 +140,19 @@ class Reader {
       const b = buf[this.pos++];
       if (b === undefined) throw new Error("truncated protobuf message");
       n += (b & 0x7f) * mul;
-      if (b < 0x80) return n;
+      if (b < 0x80) {
+        this.low = n;
+        return true;
+      }
       mul *= 128;
     }
+    this.low = n;
+    return false;
+  }
+
+  /** A varint that fits a double exactly (tags, lengths, bools, revisions, counts, TTLs ≥ 0). */
+  uint(): number {
+    if (this.head()) return this.low;
     this.pos -= 7;
     return Number(this.big());
   }
@@ -164,17 +177,10 @@ class Reader {
    * their bytes, since a snapshot meets the same few thousand leases on 100k keys.
    */
   int64Text(): string {
-    const buf = this.buf;
     const start = this.pos;
-    let n = 0;
-    let mul = 1;
-    for (let i = 0; i < 7; i++) {
-      const b = buf[this.pos++];
-      if (b === undefined) throw new Error("truncated protobuf message");
-      n += (b & 0x7f) * mul;
-      if (b < 0x80) return String(n);
-      mul *= 128;
-    }
+    if (this.head()) return String(this.low);
+    const buf = this.buf;
+    const n = this.low;
     // n = the low 49 bits exactly; the rest (at most 3 more bytes, 15 bits) keys the second level.
     let high = 0;
     let hmul = 1;
