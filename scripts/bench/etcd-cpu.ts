@@ -20,7 +20,13 @@ async function main(): Promise<void> {
   const n = Number(process.argv[3] ?? 100_000);
   const etcd = await startEtcd({ args: ["--quota-backend-bytes", String(4 * 1024 ** 3)] });
   const raw = new Etcd3({ hosts: etcd.endpoint });
-  const cfg = EtcdConnectionSchema.parse({ id: "bench", kind: "etcd", endpoints: [etcd.endpoint], prefixes: [PREFIX], ...(process.env.PAGE && { pageSize: Number(process.env.PAGE) }) });
+  const cfg = EtcdConnectionSchema.parse({
+    id: "bench",
+    kind: "etcd",
+    endpoints: [etcd.endpoint],
+    prefixes: [PREFIX],
+    ...(process.env.PAGE && { pageSize: Number(process.env.PAGE) }),
+  });
   const adapter = new EtcdAdapter("bench", cfg);
   const signal = new AbortController().signal;
   try {
@@ -73,7 +79,10 @@ async function main(): Promise<void> {
     const minWall = (name: string) => Math.min(...runs[name].map((x) => x[0]));
     console.log(
       `snapshot / floor (min/min): cpu ${(minTot("snapshot") / minTot("floor")).toFixed(2)}×, wall ${(minWall("snapshot") / minWall("floor")).toFixed(2)}×; ` +
-        `snapshot / lean floor: cpu ${(minTot("snapshot") / minTot("lean")).toFixed(2)}×, wall ${(minWall("snapshot") / minWall("lean")).toFixed(2)}×; load ${os.loadavg().map((x) => x.toFixed(1)).join(" / ")}`,
+        `snapshot / lean floor: cpu ${(minTot("snapshot") / minTot("lean")).toFixed(2)}×, wall ${(minWall("snapshot") / minWall("lean")).toFixed(2)}×; load ${os
+          .loadavg()
+          .map((x) => x.toFixed(1))
+          .join(" / ")}`,
     );
   } finally {
     await adapter.close();

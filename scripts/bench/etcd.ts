@@ -95,7 +95,13 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
     const floorCpu: number[] = [];
     const snapshotCpu: number[] = [];
     const cpu = () => process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000 + procCpuMs(etcd.pid());
-    const opts = { serializable: false, pageSize: cfg.pageSize, maxReplyBytes: cfg.maxReplyBytes, maxKeysPerPrefix: 10_000_000, timeoutMs: cfg.requestTimeoutMs };
+    const opts = {
+      serializable: false,
+      pageSize: cfg.pageSize,
+      maxReplyBytes: cfg.maxReplyBytes,
+      maxKeysPerPrefix: 10_000_000,
+      timeoutMs: cfg.requestTimeoutMs,
+    };
     const decodeMs: number[] = [];
     const signal = new AbortController().signal;
     // One warm-up of each (connections, JIT), then interleaved rounds.

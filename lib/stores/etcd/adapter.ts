@@ -157,7 +157,13 @@ export class EtcdAdapter implements StoreAdapter {
   // ---- reading ------------------------------------------------------------------------------
 
   private readOptions() {
-    return { serializable: this.serializable, pageSize: this.cfg.pageSize, maxReplyBytes: this.cfg.maxReplyBytes, maxKeysPerPrefix: this.cfg.maxKeysPerPrefix, timeoutMs: this.cfg.requestTimeoutMs };
+    return {
+      serializable: this.serializable,
+      pageSize: this.cfg.pageSize,
+      maxReplyBytes: this.cfg.maxReplyBytes,
+      maxKeysPerPrefix: this.cfg.maxKeysPerPrefix,
+      timeoutMs: this.cfg.requestTimeoutMs,
+    };
   }
 
   /**

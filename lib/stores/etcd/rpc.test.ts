@@ -49,7 +49,9 @@ describe("etcd lean calls: Range and LeaseTimeToLive read as etcd3 reads them", 
       const counted = await c.rpc.range({ key, rangeEnd, countOnly: true }, 3_000);
       expect([counted.count, counted.entries.length]).toEqual([keys.length, 0]);
       const keysOnly = await c.rpc.range({ key, rangeEnd, keysOnly: true, serializable: true }, 3_000);
-      expect(keysOnly.entries.map((e) => [e.key, e.value.length])).toEqual((await raw.kv.range({ key, range_end: rangeEnd })).kvs.map((kv) => [entryOf(kv).key, 0]));
+      expect(keysOnly.entries.map((e) => [e.key, e.value.length])).toEqual(
+        (await raw.kv.range({ key, range_end: rangeEnd })).kvs.map((kv) => [entryOf(kv).key, 0]),
+      );
       const none = await c.rpc.range({ key: Buffer.from("w/nothing") }, 3_000);
       expect([none.entries, none.lastKey, none.more]).toEqual([[], null, false]);
       // A pinned revision is honoured: the key deleted after it is still there at it.
@@ -97,8 +99,21 @@ describe("etcd lean calls: auth", () => {
       expect((await read()).entries.map((e) => e.key)).toEqual(["w/x"]);
       // The token lapses once unused for its TTL: probe it (a bare call, no fallback) less often than that.
       const bare = () =>
-        (good.rpc as unknown as { call: (...a: unknown[]) => Promise<unknown> }).call("KV", "/etcdserverpb.KV/Range", encodeRangeRequest({ key: Buffer.from("w/x") }), (b: Buffer) => b, 3_000);
-      await waitFor(async () => bare().then(() => false, (err) => err instanceof EtcdInvalidAuthTokenError), { timeoutMs: 15_000, intervalMs: 2_500, what: "the auth token to expire" });
+        (good.rpc as unknown as { call: (...a: unknown[]) => Promise<unknown> }).call(
+          "KV",
+          "/etcdserverpb.KV/Range",
+          encodeRangeRequest({ key: Buffer.from("w/x") }),
+          (b: Buffer) => b,
+          3_000,
+        );
+      await waitFor(
+        async () =>
+          bare().then(
+            () => false,
+            (err) => err instanceof EtcdInvalidAuthTokenError,
+          ),
+        { timeoutMs: 15_000, intervalMs: 2_500, what: "the auth token to expire" },
+      );
       expect((await read()).entries.map((e) => e.key)).toEqual(["w/x"]);
       await expect(bad.rpc.range({ key: Buffer.from("w/x") }, 3_000)).rejects.toThrow(/auth|password/i);
     } finally {

@@ -31,8 +31,17 @@ describe("etcd wire codec", () => {
     const header = [...field(1, 1n), ...field(2, 2n ** 63n + 5n), ...field(3, 42n)];
     const reply = Buffer.from([...bytes(1, header), ...bytes(2, kv), ...bytes(2, kv), ...field(3, 1n), ...field(4, 9n)]);
     const r = decodeRangeResponse(reply);
-    expect(r.entries).toEqual([0, 1].map(() => ({ key: "l/x", value: Buffer.alloc(0), createRevision: String(2n ** 50n + 3n), modRevision: "12", version: "1", lease: String(lease) })));
-    expect([r.revision, r.memberId, r.more, r.count, r.bytes, r.lastKey?.toString()]).toEqual(["42", (2n ** 63n + 5n).toString(16), true, 9, reply.length, "l/x"]);
+    expect(r.entries).toEqual(
+      [0, 1].map(() => ({ key: "l/x", value: Buffer.alloc(0), createRevision: String(2n ** 50n + 3n), modRevision: "12", version: "1", lease: String(lease) })),
+    );
+    expect([r.revision, r.memberId, r.more, r.count, r.bytes, r.lastKey?.toString()]).toEqual([
+      "42",
+      (2n ** 63n + 5n).toString(16),
+      true,
+      9,
+      reply.length,
+      "l/x",
+    ]);
     const ttl = decodeLeaseTimeToLiveResponse(Buffer.from([...bytes(1, header), ...field(2, lease), ...field(3, -1n), ...field(4, 60n)]));
     expect(ttl).toEqual({ ttlSec: -1, grantedSec: 60, keys: [] });
   });

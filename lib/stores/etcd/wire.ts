@@ -213,8 +213,7 @@ class Reader {
     else if (wireType === 2) {
       const len = this.uint(); // first: `pos += uint()` would add to the pos before the length
       this.pos += len;
-    }
-    else if (wireType === 5) this.pos += 4;
+    } else if (wireType === 5) this.pos += 4;
     else throw new Error(`unsupported protobuf wire type ${wireType}`);
     if (this.pos > this.end) throw new Error("truncated protobuf message");
   }
