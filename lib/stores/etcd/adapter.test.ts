@@ -138,6 +138,21 @@ describe("etcd adapter: reading", () => {
     await lease.revoke();
   });
 
+  it("reads a grown page that turns out too big for one reply again at pageSize, not key by key", async () => {
+    const a = t.adapter({ prefixes: ["r8/"], maxReplyBytes: 64 * 1024, pageSize: 10 });
+    const lease = t.s.raw.lease(60, { autoKeepAlive: false });
+    for (let i = 0; i < 10; i++) await lease.put(`r8/a${i}`).value("");
+    // The first page (10 tiny keys) lets the next grow to 40 keys: 30 × 4 KiB is over 64 KiB.
+    for (let i = 0; i < 30; i++) await lease.put(`r8/b${String(i).padStart(2, "0")}`).value("x".repeat(4 * 1024));
+    const before = a.stats.ranges;
+    const snap = await a.snapshot(signal);
+    expect(snap.locks).toHaveLength(40);
+    expect(snap.problems.filter((p) => p.code === "value-too-large")).toEqual([]);
+    // count, 10 tiny, the grown page refused, then 3 pages of 10 (4 KiB a key keeps them there)
+    expect(a.stats.ranges - before).toBe(6);
+    await lease.revoke();
+  });
+
   it("shows keys without a lock shape as unknown records that cannot be released, and a read-only connection releases nothing", async () => {
     const a = t.adapter({ prefixes: ["r6/"] });
     const ro = t.adapter({ prefixes: ["r6/"], readOnly: true });

@@ -130,12 +130,11 @@ export async function readPrefixes(
       continue;
     }
     // The next page is asked for before this one is handed on, so etcd serves it meanwhile.
-    let limit = o.pageSize;
-    let next: Promise<Page> | null = readPage(range, key, end, limit, out.problems);
+    let next: Promise<Page> | null = readPage(range, key, end, o.pageSize, o.pageSize, out.problems);
     while (next) {
       const page: Page = await next;
-      if (page.bytes > 0) limit = nextPageSize(limit, page.entries.length, page.bytes, o);
-      next = page.more && page.lastKey ? readPage(range, Buffer.concat([page.lastKey, Buffer.from([0])]), end, limit, out.problems) : null;
+      const limit = page.bytes > 0 ? nextPageSize(page.limit, page.entries.length, page.bytes, o) : o.pageSize;
+      next = page.more && page.lastKey ? readPage(range, Buffer.concat([page.lastKey, Buffer.from([0])]), end, limit, o.pageSize, out.problems) : null;
       next?.catch(() => {}); // awaited on the next turn; never an unhandled rejection meanwhile
       // Kept for the caller only when it takes no pages one by one (a snapshot decodes them as they come).
       if (onPage) onPage(page.entries, prefix, out.memberId);
@@ -157,14 +156,31 @@ interface Page {
   more: boolean;
   /** The reply's size; 0 when it was read key by key (too big as one reply: pages do not grow). */
   bytes: number;
+  /** The limit it was read with. */
+  limit: number;
 }
 
-async function readPage(range: (req: RangeRequest) => Promise<RangeReply>, from: Buffer, end: Buffer, limit: number, problems: Problem[]): Promise<Page> {
+const tooBig = (err: unknown) => /RESOURCE_EXHAUSTED|larger than max|ResourceExha/i.test(`${(err as Error).name} ${(err as Error).message}`);
+
+/**
+ * One page of up to `limit` keys. Too big as one reply: a grown page is read again at `pageSize`
+ * (the values got bigger than the pages before said), and a page of `pageSize` keys is read
+ * keys-only, then value by value.
+ */
+async function readPage(
+  range: (req: RangeRequest) => Promise<RangeReply>,
+  from: Buffer,
+  end: Buffer,
+  limit: number,
+  pageSize: number,
+  problems: Problem[],
+): Promise<Page> {
   try {
-    return await range({ key: from, rangeEnd: end, limit });
+    return { ...(await range({ key: from, rangeEnd: end, limit })), limit };
   } catch (err) {
-    if (!/RESOURCE_EXHAUSTED|larger than max|ResourceExha/i.test(`${(err as Error).name} ${(err as Error).message}`)) throw err;
+    if (!tooBig(err)) throw err;
   }
+  if (limit > pageSize) return readPage(range, from, end, pageSize, pageSize, problems);
   // Too big as one reply: learn the keys without values, then fetch each value alone.
   const keys = await range({ key: from, rangeEnd: end, limit, keysOnly: true });
   const entries: EtcdEntry[] = [];
@@ -178,5 +194,5 @@ async function readPage(range: (req: RangeRequest) => Promise<RangeReply>, from:
       entries.push({ ...k, value: Buffer.from("(value larger than maxReplyBytes: not read)") });
     }
   }
-  return { entries, lastKey: keys.lastKey, more: keys.more, bytes: 0 };
+  return { entries, lastKey: keys.lastKey, more: keys.more, bytes: 0, limit };
 }
