@@ -1,11 +1,12 @@
-// Reading lock prefixes in pages, all at one revision, so 100k keys never become one reply and
-// the result is one consistent cut of the keyspace (MVCC: a range at revision R sees exactly
-// the store at R, however long the paging takes).
+// Reading lock prefixes in pages, all at one revision, so a big prefix never becomes one reply
+// and the result is one consistent cut of the keyspace (MVCC: a range at revision R sees
+// exactly the store at R, however long the paging takes).
 //
 // Per prefix: first a count-only range (no keys, no values: sizes the prefix, and on the first
-// prefix fixes R), then ranges of `pageSize` keys with values at R, each continuing after the
-// last key of the one before. A page whose reply is over maxReplyBytes (someone keeps big
-// values under a lock prefix) is read again keys-only, then value by value.
+// prefix fixes R), then ranges with values at R, each continuing after the last key of the one
+// before: `pageSize` keys first, later ones growing (nextPageSize). A page whose reply is over
+// maxReplyBytes (someone keeps big values under a lock prefix) is read again at `pageSize` if
+// it had grown, else keys-only, then value by value. Range calls go through rpc.ts.
 
 import type { IKeyValue } from "etcd3";
 import type { Problem } from "../../model";
