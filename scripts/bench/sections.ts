@@ -227,7 +227,10 @@ const HOW: Record<Exclude<SectionId, "redis" | "redis1m" | "multi">, () => strin
   one holder, the rest a holder plus one waiter, on ${ETCD.leases} leases (1 h TTL), written in 128-op txns.
 - **Snapshot vs floor.** The floor is a plain etcd3 paged range (values, revision pinned at the first page), nothing
   else, with the fastest of 2000/5000/10000/20000/50000 keys per page in a pre-run (shown in the row); the snapshot is
-  \`EtcdAdapter.snapshot()\` with its default \`pageSize\` (count, pages, LeaseTimeToLive of every lease, decode). One warm-up each, then ${ETCD.rounds} rounds, alternating order, each read after a full GC (so neither pays the other's garbage); medians. Also shown: CPU time of node + the etcd process, and the decode alone on the same entries.
+  \`EtcdAdapter.snapshot()\` with its default \`pageSize\` (count, a first page of that many keys then growing ones, LeaseTimeToLive of every
+  holder's lease, decode). The adapter reads Range and LeaseTimeToLive replies with its own protobuf codec
+  (lib/stores/etcd/wire.ts) on etcd3's connections; the floor pays etcd3's generic decode, which costs more node CPU
+  than the adapter's whole range read now does, so a floor that decoded as leanly would be lower still. One warm-up each, then ${ETCD.rounds} rounds, alternating order, each read after a full GC (so neither pays the other's garbage); medians. Also shown: CPU time of node + the etcd process, and the decode alone on the same entries.
 - **Watch → hub.** A \`Hub\` over the adapter runs **in the bench process** with the ${ETCD.keys / 1000}k keys loaded; ${ETCD.latencyWrites} puts of new
   lock keys, each awaited then 20 ms apart; latency = the hub's \`upsert\` on its EventBus − just before the put.
   **This is the hub, not SSE**: the Next route handler and HTTP hop are not in it (the Redis row 2 measures that hop).

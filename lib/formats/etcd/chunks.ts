@@ -47,6 +47,11 @@ export class ChunkedDecoder {
     if (!this.prefixIsGroup && this.ready.length) this.decodeReady();
   }
 
+  /** The holder lease of every record decoded so far, in record order (grows as pages come). */
+  get leases(): readonly string[] {
+    return this.leaseOf;
+  }
+
   finish(): EtcdDecodeResult {
     this.closeSegment();
     if (this.prefixIsGroup) return decodeStructure(this.all, this.ctx);

@@ -281,8 +281,15 @@ function unknownRecord(ctx: DecodeContext, e: EtcdEntry, warning: string, leases
  */
 function kvHolding(e: EtcdEntry, lockKey: string, format: string): Holding {
   const h: Holding = { t: "kv", cr: e.createRevision, mr: e.modRevision, l: e.lease };
-  if (holderKeyOf(lockKey, format, h) !== e.key) h.k = e.key;
+  if (!derivesKey(e.key, lockKey, format, e.lease)) h.k = e.key;
   return h;
+}
+
+/** holderKeyOf(lockKey, format, {l: lease}) === key, without building that string (100k a snapshot). */
+function derivesKey(key: string, lockKey: string, format: string, lease: string): boolean {
+  if (format === "etcd3js.lock") return key === lockKey;
+  const tail = format === "etcd3js.election" ? lease : leaseHex(lease);
+  return key.length === lockKey.length + tail.length && key.startsWith(lockKey) && key.endsWith(tail);
 }
 
 /** The holder key a kv fence names: its `k`, else derived from the lock key, format and lease. */

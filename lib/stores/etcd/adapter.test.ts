@@ -83,7 +83,7 @@ describe("etcd adapter: reading", () => {
     }
   });
 
-  it("reads in pages of pageSize at ONE revision: a write during the paging is not half-seen", async () => {
+  it("reads in pages (pageSize first, then growing) at ONE revision: a write during the paging is not half-seen", async () => {
     const a = t.adapter({ prefixes: ["r4/"], pageSize: 1_000 });
     const lease = t.s.raw.lease(60, { autoKeepAlive: false });
     const leaseId = await lease.grant();
@@ -92,20 +92,36 @@ describe("etcd adapter: reading", () => {
       await t.s.raw.kv.txn({ success: names.slice(i, i + 128).map((k) => ({ request_put: { key: Buffer.from(k), value: Buffer.alloc(0), lease: leaseId } })) });
     }
     // Put a key that sorts first while the second page is being read.
-    const range = a.client.kv.range.bind(a.client.kv);
+    const range = a.client.rpc.range.bind(a.client.rpc);
     let calls = 0;
-    a.client.kv.range = (async (req, opts) => {
+    a.client.rpc.range = (async (req, deadlineMs) => {
       if (++calls === 3) await t.s.raw.lease(60, { autoKeepAlive: false }).put("r4/a-late").value("");
-      return range(req, opts);
+      return range(req, deadlineMs);
     }) as typeof range;
     const before = a.stats.ranges;
     const snap = await a.snapshot(signal);
-    a.client.kv.range = range;
-    expect(a.stats.ranges - before).toBe(4); // count-only, then 3 pages of 1000
+    a.client.rpc.range = range;
+    expect(a.stats.ranges - before).toBe(3); // count-only, a page of 1000, then one of up to 4000 (the other 1500)
     expect(snap.locks).toHaveLength(2_500);
     expect(snap.locks.some((l) => l.key === "r4/a-late")).toBe(false);
     expect((await a.snapshot(signal)).locks).toHaveLength(2_501);
     await lease.revoke();
+  });
+
+  it("reads the TTL of holders' leases only: a waiter's lease shows on no record", async () => {
+    const a = t.adapter({ prefixes: ["r7/"] });
+    const leases = [];
+    for (let i = 0; i < 4; i++) leases.push(t.s.raw.lease(60 + i, { autoKeepAlive: false }));
+    const ids = await Promise.all(leases.map((l) => l.grant()));
+    // Go Mutex layout: first created holds, the other three wait.
+    for (const id of ids) await t.s.raw.kv.put({ key: Buffer.from(`r7/job/${BigInt(id).toString(16)}`), value: Buffer.alloc(0), lease: id });
+    const before = a.stats.leaseCalls;
+    const lock = await lockAt(a, "r7/job/");
+    expect(a.stats.leaseCalls - before).toBe(1);
+    expect(lock.waiters).toHaveLength(3);
+    expect(lock.holders[0].lease).toMatchObject({ id: BigInt(ids[0]).toString(16), grantedTtlMs: 60_000 });
+    expect(lock.ttlMs).toBeGreaterThan(50_000);
+    for (const l of leases) await l.revoke();
   });
 
   it("refuses a prefix with more keys than maxKeysPerPrefix, and reads a page too big for one reply key by key", async () => {
@@ -119,6 +135,21 @@ describe("etcd adapter: reading", () => {
     const snap = await capped.snapshot(signal);
     expect(snap.locks).toHaveLength(12); // 12 × 20 KiB would be a 240 KiB reply
     expect(snap.locks.every((l) => l.format === "etcd.unknown" && l.warnings[0] === "not-a-lock-layout")).toBe(true);
+    await lease.revoke();
+  });
+
+  it("reads a grown page that turns out too big for one reply again at pageSize, not key by key", async () => {
+    const a = t.adapter({ prefixes: ["r8/"], maxReplyBytes: 64 * 1024, pageSize: 10 });
+    const lease = t.s.raw.lease(60, { autoKeepAlive: false });
+    for (let i = 0; i < 10; i++) await lease.put(`r8/a${i}`).value("");
+    // The first page (10 tiny keys) lets the next grow to 40 keys: 30 × 4 KiB is over 64 KiB.
+    for (let i = 0; i < 30; i++) await lease.put(`r8/b${String(i).padStart(2, "0")}`).value("x".repeat(4 * 1024));
+    const before = a.stats.ranges;
+    const snap = await a.snapshot(signal);
+    expect(snap.locks).toHaveLength(40);
+    expect(snap.problems.filter((p) => p.code === "value-too-large")).toEqual([]);
+    // count, 10 tiny, the grown page refused, then 3 pages of 10 (4 KiB a key keeps them there)
+    expect(a.stats.ranges - before).toBe(6);
     await lease.revoke();
   });
 

@@ -4,10 +4,10 @@
 // txn delete, lease revoke: force-release.ts). Owns what links locks to leases (lock key →
 // holder lease) and the snapshot's revision. Only lib/stores/etcd imports etcd3.
 
-import type { Etcd3, IMember } from "etcd3";
+import type { IMember } from "etcd3";
 import type { Health, LockRecord, LockView, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
 import type { EtcdConnectionConfig } from "./config";
-import { createClient, errorText } from "./client";
+import { createClient, errorText, type EtcdClient } from "./client";
 import { coveringPrefixes, readKey, readPrefixes, type ReadResult } from "./read";
 import { LeaseBatch, readLeases } from "./leases";
 import { LeaseMonitor } from "./lease-monitor";
@@ -37,7 +37,7 @@ const FRESH_TTL_TIMEOUT_MS = 1_000;
 const MEMBERS_TTL_MS = 30_000;
 /** Rereads of at most this many locks also list each holder lease's keys (the blast radius). */
 const KEYS_FOR_AT_MOST = 20;
-/** A snapshot reads the TTL of every lease it meets while paging, up to this many. */
+/** A snapshot reads the TTL of every holder lease it decodes while paging, up to this many. */
 const LEASES_WHILE_PAGING = 10_000;
 
 interface Pass {
@@ -56,7 +56,7 @@ export interface EtcdStats {
 export class EtcdAdapter implements StoreAdapter {
   readonly kind = "etcd" as const;
   readonly formats = ETCD_FORMATS;
-  readonly client: Etcd3;
+  readonly client: EtcdClient;
   readonly stats: EtcdStats = { snapshots: 0, rereads: 0, ranges: 0, leaseCalls: 0 };
   private live = false;
   /** Revision of the last snapshot: the watch starts right after it. */
@@ -157,13 +157,21 @@ export class EtcdAdapter implements StoreAdapter {
   // ---- reading ------------------------------------------------------------------------------
 
   private readOptions() {
-    return { serializable: this.serializable, pageSize: this.cfg.pageSize, maxKeysPerPrefix: this.cfg.maxKeysPerPrefix };
+    return {
+      serializable: this.serializable,
+      pageSize: this.cfg.pageSize,
+      maxReplyBytes: this.cfg.maxReplyBytes,
+      maxKeysPerPrefix: this.cfg.maxKeysPerPrefix,
+      timeoutMs: this.cfg.requestTimeoutMs,
+    };
   }
 
   /**
-   * Every lock under the prefixes at one revision. While the pages arrive, the lease TTLs of
-   * every lease seen are read (up to LEASES_WHILE_PAGING) and the completed part of the keyspace
-   * is decoded, both overlapping the range calls; holders' leases past the cap are read after.
+   * Every lock under the prefixes at one revision. While the pages arrive, the completed part
+   * of the keyspace is decoded and the lease TTLs of its records' holders are read (up to
+   * LEASES_WHILE_PAGING), both overlapping the range calls; holders' leases not read by then
+   * (past the cap, the last segment, or a prefix that is itself a lock group) are read after.
+   * Waiters' leases are not read: no record shows them.
    */
   async snapshot(signal: AbortSignal): Promise<LockSnapshot> {
     this.stats.snapshots++;
@@ -207,10 +215,13 @@ export class EtcdAdapter implements StoreAdapter {
   private async readAll(signal: AbortSignal, started: number): Promise<Pass> {
     const batch = new LeaseBatch(this.client, { keys: false, concurrency: 16, timeoutMs: this.cfg.requestTimeoutMs, cap: LEASES_WHILE_PAGING }, signal);
     let chunks: ChunkedDecoder | null = null;
+    let asked = 0;
     const read = await readPrefixes(this.client, this.prefixes, this.readOptions(), signal, (page, prefix, memberId) => {
-      for (const e of page) batch.add(e.lease);
       chunks ??= new ChunkedDecoder({ connection: this.id, consistency: this.consistencyOf(memberId), now: started });
       chunks.page(prefix, page);
+      // Only the leases records show (their holders'): a waiter's lease shows nowhere.
+      const leases = chunks.leases;
+      for (; asked < leases.length; asked++) batch.add(leases[asked]);
     });
     this.stats.ranges += read.ranges;
     return { read, batch, chunks };

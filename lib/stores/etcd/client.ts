@@ -6,16 +6,22 @@ import "server-only";
 import { readFileSync } from "node:fs";
 import { Etcd3, type IOptions } from "etcd3";
 import type { EtcdConnectionConfig } from "./config";
+import { EtcdRpc } from "./rpc";
 
 type Policy = NonNullable<NonNullable<IOptions["faultHandling"]>["global"]>;
 
-/** Runs the call once, as is. etcd3 only calls execute() on its policies. */
+/** Runs the call once, as is. etcd3 only calls execute() on its policies (and ignores the context). */
+const ONCE_CONTEXT = { signal: new AbortController().signal, attempt: 0 };
 const ONCE = {
-  execute: (fn: (ctx: { signal: AbortSignal; attempt: number }) => unknown) =>
-    Promise.resolve().then(() => fn({ signal: new AbortController().signal, attempt: 0 })),
+  execute: (fn: (ctx: typeof ONCE_CONTEXT) => unknown) => Promise.resolve().then(() => fn(ONCE_CONTEXT)),
 } as unknown as Policy;
 
-export function createClient(cfg: EtcdConnectionConfig): Etcd3 {
+/** etcd3's client plus the lean Range and LeaseTimeToLive calls on its connections (rpc.ts). */
+export class EtcdClient extends Etcd3 {
+  readonly rpc = new EtcdRpc(this.pool, this);
+}
+
+export function createClient(cfg: EtcdConnectionConfig): EtcdClient {
   const tls = cfg.tls;
   const grpcOptions: Record<string, string | number> = {
     "grpc.max_receive_message_length": cfg.maxReplyBytes,
@@ -26,7 +32,7 @@ export function createClient(cfg: EtcdConnectionConfig): Etcd3 {
     "grpc.max_reconnect_backoff_ms": 2_000,
   };
   if (tls?.servername) grpcOptions["grpc.ssl_target_name_override"] = tls.servername;
-  return new Etcd3({
+  return new EtcdClient({
     hosts: cfg.endpoints,
     auth: cfg.username ? { username: cfg.username, password: cfg.password ?? "" } : undefined,
     credentials:

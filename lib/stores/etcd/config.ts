@@ -35,7 +35,8 @@ export const EtcdConnectionSchema = z
     /** linearizable: through consensus (default, fails on a member cut off from the leader);
      *  serializable: the member's local copy (answers during a partition, may be stale). */
     consistency: z.enum(["linearizable", "serializable"]).default("linearizable"),
-    /** Keys per range page: no single reply carries more than this many keys. */
+    /** Keys in the first range page of a prefix. Later pages grow (×4, at most 100 000 keys) while
+     *  the replies stay under a quarter of maxReplyBytes (read.ts nextPageSize). */
     pageSize: z.number().int().min(10).max(10_000).default(10_000),
     /** A prefix with more keys than this is not read at all (a problem says so). */
     maxKeysPerPrefix: z.number().int().min(1).max(10_000_000).default(1_000_000),

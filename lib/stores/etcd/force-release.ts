@@ -4,7 +4,7 @@
 // holding that differs is "changed" (with the lock as it is now) or "gone", and nothing is
 // sent; a failure before sending is "refused", after sending with no answer "unknown".
 
-import type { Etcd3 } from "etcd3";
+import type { EtcdClient } from "./client";
 import type { LockRecord, LockView, ReleaseMode, ReleaseOutcome } from "../../model";
 import type { EtcdEntry } from "../../formats/etcd";
 import { leaseHex } from "../../formats/etcd";
@@ -21,7 +21,7 @@ const CONFIRM_TIMEOUT_MS = 3_000;
 
 /** What a release needs from the adapter. */
 export interface EtcdReleaseContext {
-  client: Etcd3;
+  client: EtcdClient;
   scope: EtcdScope;
   readOnly: boolean;
   requestTimeoutMs: number;

@@ -5,7 +5,7 @@
 // (LeaseTimeToLive), never a countdown; check() names the lock keys whose holder lease changed
 // flag, so the hub re-reads them; lease calls are counted in the adapter's stats.
 
-import type { Etcd3 } from "etcd3";
+import type { EtcdClient } from "./client";
 import type { LeaseInfo } from "../../formats/etcd";
 import { LeaseTracker, readLeases, type LeaseReadResult } from "./leases";
 
@@ -22,7 +22,7 @@ export class LeaseMonitor {
   private distinct: string[] | null = null;
 
   constructor(
-    private readonly client: Etcd3,
+    private readonly client: EtcdClient,
     private readonly requestTimeoutMs: number,
     /** The adapter's counters: lease calls made here are added to them. */
     private readonly stats: { leaseCalls: number },

@@ -2,9 +2,9 @@
 // countdown of ours), attached keys when asked, and a tracker that notices a lease whose TTL
 // only falls (nobody sends keep-alives: the holder is paused, dead, or cut off).
 
-import type { Etcd3 } from "etcd3";
+import type { EtcdClient } from "./client";
 import type { LeaseInfo } from "../../formats/etcd";
-import { keyFromBytes } from "../../keys";
+import type { LeaseTtlReply } from "./wire";
 
 export interface LeaseReadResult {
   leases: Map<string, LeaseInfo>;
@@ -19,7 +19,7 @@ export interface LeaseReadResult {
  * leader) will not answer the others, and waiting out every deadline would stall the read.
  */
 export async function readLeases(
-  client: Etcd3,
+  client: EtcdClient,
   ids: Iterable<string>,
   o: { keys: boolean; concurrency?: number; timeoutMs: number },
   signal: AbortSignal,
@@ -32,13 +32,7 @@ export async function readLeases(
       const id = queue[next++];
       out.calls++;
       try {
-        const r = await client.leaseClient.leaseTimeToLive({ ID: id, keys: o.keys }, { deadline: Date.now() + o.timeoutMs });
-        out.leases.set(id, {
-          id,
-          ttlSec: Number(r.TTL),
-          grantedSec: Number(r.grantedTTL),
-          ...(o.keys && { keys: (r.keys ?? []).map((k) => keyFromBytes(k)) }),
-        });
+        out.leases.set(id, leaseInfo(id, await client.rpc.leaseTimeToLive(id, o.keys, o.timeoutMs), o.keys));
       } catch (err) {
         out.error ??= (err as Error).message;
       }
@@ -46,6 +40,10 @@ export async function readLeases(
   };
   await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 16, queue.length) }, worker));
   return out;
+}
+
+function leaseInfo(id: string, r: LeaseTtlReply, keys: boolean): LeaseInfo {
+  return keys ? { id, ttlSec: r.ttlSec, grantedSec: r.grantedSec, keys: r.keys } : { id, ttlSec: r.ttlSec, grantedSec: r.grantedSec };
 }
 
 /**
@@ -62,7 +60,7 @@ export class LeaseBatch {
   readonly result: LeaseReadResult = { leases: new Map(), calls: 0 };
 
   constructor(
-    private readonly client: Etcd3,
+    private readonly client: EtcdClient,
     private readonly o: { keys: boolean; concurrency: number; timeoutMs: number; cap: number },
     private readonly signal: AbortSignal,
   ) {}
@@ -85,13 +83,7 @@ export class LeaseBatch {
       const id = this.queue[this.next++];
       out.calls++;
       try {
-        const r = await this.client.leaseClient.leaseTimeToLive({ ID: id, keys: this.o.keys }, { deadline: Date.now() + this.o.timeoutMs });
-        out.leases.set(id, {
-          id,
-          ttlSec: Number(r.TTL),
-          grantedSec: Number(r.grantedTTL),
-          ...(this.o.keys && { keys: (r.keys ?? []).map((k) => keyFromBytes(k)) }),
-        });
+        out.leases.set(id, leaseInfo(id, await this.client.rpc.leaseTimeToLive(id, this.o.keys, this.o.timeoutMs), this.o.keys));
       } catch (err) {
         out.error ??= (err as Error).message;
       }

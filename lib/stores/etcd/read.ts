@@ -1,25 +1,34 @@
-// Reading lock prefixes in pages, all at one revision, so 100k keys never become one reply and
-// the result is one consistent cut of the keyspace (MVCC: a range at revision R sees exactly
-// the store at R, however long the paging takes).
+// Reading lock prefixes in pages, all at one revision, so a big prefix never becomes one reply
+// and the result is one consistent cut of the keyspace (MVCC: a range at revision R sees
+// exactly the store at R, however long the paging takes).
 //
 // Per prefix: first a count-only range (no keys, no values: sizes the prefix, and on the first
-// prefix fixes R), then ranges of `pageSize` keys with values at R, each continuing after the
-// last key of the one before. A page whose reply is over maxReplyBytes (someone keeps big
-// values under a lock prefix) is read again keys-only, then value by value.
+// prefix fixes R), then ranges with values at R, each continuing after the last key of the one
+// before: `pageSize` keys first, later ones growing (nextPageSize). A page whose reply is over
+// maxReplyBytes (someone keeps big values under a lock prefix) is read again at `pageSize` if
+// it had grown, else keys-only, then value by value. Range calls go through rpc.ts.
 
-import type { Etcd3, IKeyValue, IRangeRequest, IRangeResponse } from "etcd3";
+import type { IKeyValue } from "etcd3";
 import type { Problem } from "../../model";
+import type { EtcdClient } from "./client";
+import type { RangeReply, RangeRequest } from "./wire";
 import type { EtcdEntry } from "../../formats/etcd";
 import { isAscii } from "node:buffer";
-import { keyFromBytes } from "../../keys";
+import { keyFromBytes, keyToBytes } from "../../keys";
 
 export interface ReadOptions {
   serializable: boolean;
+  /** Keys in a prefix's first page; later ones grow (nextPageSize). */
   pageSize: number;
+  /** Replies stay under a quarter of this when pages grow (the client refuses bigger ones). */
+  maxReplyBytes: number;
   maxKeysPerPrefix: number;
+  /** Deadline of each range request. */
+  timeoutMs: number;
 }
 
 export interface ReadResult {
+  /** Every entry read, unless an onPage callback took the pages as they came (then empty). */
   entries: EtcdEntry[];
   problems: Problem[];
   /** The revision every page was read at. */
@@ -28,6 +37,22 @@ export interface ReadResult {
   memberId: string;
   /** Range requests sent (for the bench's "no re-range while idle"). */
   ranges: number;
+}
+
+/** At most this many keys in one page, however small they are. */
+export const MAX_PAGE_KEYS = 100_000;
+
+/**
+ * The next page's size after a page of `keys` keys in `bytes` bytes: four times the last, as
+ * far as the bytes per key seen so far keep the reply under a quarter of maxReplyBytes, never
+ * below pageSize, never above MAX_PAGE_KEYS. Why grow: etcd 3.4 walks every remaining key of
+ * the range for each page (its index returns them all before the limit applies), so ten pages
+ * of 100k keys cost it about three times what two do; the first page stays small so decoding
+ * starts early and overlaps the rest.
+ */
+export function nextPageSize(last: number, keys: number, bytes: number, o: Pick<ReadOptions, "pageSize" | "maxReplyBytes">): number {
+  const byBytes = keys > 0 ? Math.floor(o.maxReplyBytes / 4 / Math.max(1, bytes / keys)) : last;
+  return Math.max(o.pageSize, Math.min(last * 4, byBytes, MAX_PAGE_KEYS));
 }
 
 /** The smallest key greater than every key that starts with `prefix` ("\0" = no upper bound). */
@@ -62,6 +87,7 @@ function keyText(b: Buffer): string {
   return keyFromBytes(b);
 }
 
+/** An etcd3 KeyValue (watch events; rpc.ts's fallback) as the decoder's entry. */
 export function entryOf(kv: IKeyValue): EtcdEntry {
   return {
     key: keyText(kv.key),
@@ -74,7 +100,7 @@ export function entryOf(kv: IKeyValue): EtcdEntry {
 }
 
 export async function readPrefixes(
-  client: Etcd3,
+  client: EtcdClient,
   prefixes: string[],
   o: ReadOptions,
   signal: AbortSignal,
@@ -82,22 +108,20 @@ export async function readPrefixes(
   onPage?: (entries: EtcdEntry[], prefix: string, memberId: string) => void,
 ): Promise<ReadResult> {
   const out: ReadResult = { entries: [], problems: [], revision: "0", memberId: "", ranges: 0 };
-  const range = async (req: IRangeRequest): Promise<IRangeResponse> => {
+  const range = async (req: RangeRequest): Promise<RangeReply> => {
     signal.throwIfAborted();
     out.ranges++;
-    const res = await client.kv.range({ ...req, serializable: o.serializable, ...(out.revision !== "0" && { revision: out.revision }) });
+    const res = await client.rpc.range({ ...req, serializable: o.serializable, ...(out.revision !== "0" && { revision: out.revision }) }, o.timeoutMs);
     if (out.revision === "0") {
-      out.revision = String(res.header.revision);
-      out.memberId = BigInt(res.header.member_id).toString(16);
+      out.revision = res.revision;
+      out.memberId = res.memberId;
     }
     return res;
   };
   for (const prefix of coveringPrefixes(prefixes)) {
     const key = prefixStart(prefix);
     const end = prefixEnd(Buffer.from(prefix, "utf8"));
-    const sized = await range({ key, range_end: end, count_only: true });
-    // etcd3's typings omit RangeResponse.count; the reply carries it.
-    const count = Number((sized as IRangeResponse & { count?: string }).count ?? 0);
+    const { count } = await range({ key, rangeEnd: end, countOnly: true });
     if (count > o.maxKeysPerPrefix) {
       out.problems.push({
         key: prefix,
@@ -106,54 +130,70 @@ export async function readPrefixes(
       });
       continue;
     }
-    // The next page is asked for before this one is converted, so etcd serves it meanwhile.
-    let next: Promise<{ kvs: IKeyValue[]; more: boolean }> | null = readPage(range, key, end, o.pageSize, out.problems);
+    // The next page is asked for before this one is handed on, so etcd serves it meanwhile.
+    let next: Promise<Page> | null = readPage(range, key, end, o.pageSize, o.pageSize, out.problems);
     while (next) {
-      const page: { kvs: IKeyValue[]; more: boolean } = await next;
-      const last = page.kvs[page.kvs.length - 1];
-      next = page.more && last ? readPage(range, Buffer.concat([last.key, Buffer.from([0])]), end, o.pageSize, out.problems) : null;
+      const page: Page = await next;
+      const limit = page.bytes > 0 ? nextPageSize(page.limit, page.entries.length, page.bytes, o) : o.pageSize;
+      next = page.more && page.lastKey ? readPage(range, Buffer.concat([page.lastKey, Buffer.from([0])]), end, limit, o.pageSize, out.problems) : null;
       next?.catch(() => {}); // awaited on the next turn; never an unhandled rejection meanwhile
-      const entries = page.kvs.map(entryOf);
-      for (const e of entries) out.entries.push(e);
-      onPage?.(entries, prefix, out.memberId);
+      // Kept for the caller only when it takes no pages one by one (a snapshot decodes them as they come).
+      if (onPage) onPage(page.entries, prefix, out.memberId);
+      else for (const e of page.entries) out.entries.push(e);
     }
   }
   return out;
 }
 
 /** Reads one key exactly (at the latest revision), for the release pre-check. */
-export async function readKey(client: Etcd3, key: string, keyBytes: Buffer, serializable: boolean, deadlineMs: number) {
-  const res = await client.kv.range({ key: keyBytes, serializable }, { deadline: Date.now() + deadlineMs });
-  const kv = res.kvs[0];
-  return { entry: kv ? entryOf(kv) : null, revision: String(res.header.revision), memberId: BigInt(res.header.member_id).toString(16), key };
+export async function readKey(client: EtcdClient, key: string, keyBytes: Buffer, serializable: boolean, deadlineMs: number) {
+  const res = await client.rpc.range({ key: keyBytes, serializable }, deadlineMs);
+  return { entry: res.entries[0] ?? null, revision: res.revision, memberId: res.memberId, key };
 }
 
+interface Page {
+  entries: EtcdEntry[];
+  lastKey: Buffer | null;
+  more: boolean;
+  /** The reply's size; 0 when it was read key by key (too big as one reply: pages do not grow). */
+  bytes: number;
+  /** The limit it was read with. */
+  limit: number;
+}
+
+const tooBig = (err: unknown) => /RESOURCE_EXHAUSTED|larger than max|ResourceExha/i.test(`${(err as Error).name} ${(err as Error).message}`);
+
+/**
+ * One page of up to `limit` keys. Too big as one reply: a grown page is read again at `pageSize`
+ * (the values got bigger than the pages before said), and a page of `pageSize` keys is read
+ * keys-only, then value by value.
+ */
 async function readPage(
-  range: (req: IRangeRequest) => Promise<IRangeResponse>,
+  range: (req: RangeRequest) => Promise<RangeReply>,
   from: Buffer,
   end: Buffer,
   limit: number,
+  pageSize: number,
   problems: Problem[],
-): Promise<{ kvs: IKeyValue[]; more: boolean }> {
+): Promise<Page> {
   try {
-    const res = await range({ key: from, range_end: end, limit });
-    return { kvs: res.kvs, more: res.more };
+    return { ...(await range({ key: from, rangeEnd: end, limit })), limit };
   } catch (err) {
-    if (!/RESOURCE_EXHAUSTED|larger than max|ResourceExha/i.test(`${(err as Error).name} ${(err as Error).message}`)) throw err;
+    if (!tooBig(err)) throw err;
   }
+  if (limit > pageSize) return readPage(range, from, end, pageSize, pageSize, problems);
   // Too big as one reply: learn the keys without values, then fetch each value alone.
-  const keys = await range({ key: from, range_end: end, limit, keys_only: true });
-  const kvs: IKeyValue[] = [];
-  for (const k of keys.kvs) {
+  const keys = await range({ key: from, rangeEnd: end, limit, keysOnly: true });
+  const entries: EtcdEntry[] = [];
+  for (const k of keys.entries) {
     try {
-      const one = await range({ key: k.key });
-      if (one.kvs[0]) kvs.push(one.kvs[0]);
+      const one = await range({ key: keyToBytes(k.key) });
+      if (one.entries[0]) entries.push(one.entries[0]);
     } catch (err) {
-      const key = keyFromBytes(k.key);
-      problems.push({ key, code: "value-too-large", message: `its value is larger than maxReplyBytes: ${(err as Error).message}` });
+      problems.push({ key: k.key, code: "value-too-large", message: `its value is larger than maxReplyBytes: ${(err as Error).message}` });
       // Non-empty on purpose: an unread value must not pass for an etcd3 Lock's empty one.
-      kvs.push({ ...k, value: Buffer.from("(value larger than maxReplyBytes: not read)") });
+      entries.push({ ...k, value: Buffer.from("(value larger than maxReplyBytes: not read)") });
     }
   }
-  return { kvs, more: keys.more };
+  return { entries, lastKey: keys.lastKey, more: keys.more, bytes: 0, limit };
 }
