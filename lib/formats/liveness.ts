@@ -11,22 +11,34 @@ import type { Holder, Liveness, LockRecord } from "../model";
  */
 export function applyHolderLiveness(locks: LockRecord[], warning: string, judge: (h: Holder, l: LockRecord) => Liveness | undefined): void {
   const copies = new Map<Holder, Holder>();
+  // A holders array shared by several records (Consul: one per session) is judged once and
+  // its replacement shared the same way.
+  const lists = new Map<Holder[], { holders: Holder[]; dead: boolean }>();
   for (const l of locks) {
-    let dead = false;
-    // New arrays only where something changes (100k records, most with nothing to add).
-    let holders: Holder[] | null = null;
-    for (let i = 0; i < l.holders.length; i++) {
-      const holder = l.holders[i];
-      let copy = copies.get(holder);
-      if (!copy) {
-        const liveness = judge(holder, l);
-        copy = liveness ? { ...holder, liveness } : holder;
-        copies.set(holder, copy);
-      }
-      if (copy.liveness?.state === "dead") dead = true;
-      if (copy !== holder) (holders ??= l.holders.slice())[i] = copy;
+    if (l.holders.length === 0) {
+      if (l.warnings.includes(warning)) l.warnings = l.warnings.filter((w) => w !== warning);
+      continue;
     }
-    if (holders) l.holders = holders;
+    let list = lists.get(l.holders);
+    if (!list) {
+      let dead = false;
+      // New arrays only where something changes (100k records, most with nothing to add).
+      let holders: Holder[] | null = null;
+      for (let i = 0; i < l.holders.length; i++) {
+        const holder = l.holders[i];
+        let copy = copies.get(holder);
+        if (!copy) {
+          const liveness = judge(holder, l);
+          copy = liveness ? { ...holder, liveness } : holder;
+          copies.set(holder, copy);
+        }
+        if (copy.liveness?.state === "dead") dead = true;
+        if (copy !== holder) (holders ??= l.holders.slice())[i] = copy;
+      }
+      lists.set(l.holders, (list = { holders: holders ?? l.holders, dead }));
+    }
+    l.holders = list.holders;
+    const dead = list.dead;
     if (dead || l.warnings.includes(warning)) {
       l.warnings = l.warnings.filter((w) => w !== warning);
       if (dead) l.warnings.push(warning);

@@ -11,6 +11,7 @@ export const LOCK_FLAGS = BigInt("0x2ddccbc058a50c18").toString(); // 3304740253
 export const SEMAPHORE_FLAGS = BigInt("0xe0f69a2baa414de0").toString(); // 16210313421097356768
 /** api.DefaultSemaphoreKey, also the `consul lock` CLI's key under its prefix. */
 export const DOT_LOCK = ".lock";
+const SLASH_DOT_LOCK = "/" + DOT_LOCK;
 
 export interface ConsulEntry {
   Key: string;
@@ -116,6 +117,11 @@ export function dirOf(key: string): string {
 
 export function baseName(key: string): string {
   return key.slice(key.lastIndexOf("/") + 1);
+}
+
+/** baseName(key) === DOT_LOCK, without a substring per key. */
+export function isDotLock(key: string): boolean {
+  return key.endsWith(SLASH_DOT_LOCK) || key === DOT_LOCK;
 }
 
 /** Fixture files (lib/formats/testdata/consul/*.json), written by scripts/capture/consul. */
