@@ -7,11 +7,11 @@ import type { StoreChange } from "../../model";
 import type { ConsulEntry, ConsulSession } from "../../formats/consul/entry";
 import { ConsulError } from "./http";
 import { waitFor } from "../../../scripts/servers/process";
-import { blockingChanges, changedKeys, stateOf, type WatchDeps } from "./watch";
+import { blockingChanges, changedKeys, type KeyIndex, type WatchDeps } from "./watch";
 import type { PrefixIndexes } from "./read";
 
 const entry = (Key: string, ModifyIndex: number): ConsulEntry => ({ Key, Flags: "0", Value: null, LockIndex: 1, CreateIndex: 1, ModifyIndex });
-const read = (index: number, entries: ConsulEntry[]): PrefixIndexes => ({ index, seen: stateOf(entries, index).seen, tooLarge: false });
+const read = (index: number, entries: ConsulEntry[]): PrefixIndexes => ({ index, entries, tooLarge: false });
 
 /** Scripted answers per call; once they run out, a call blocks until aborted (an idle blocking query). */
 function scripted<T>(answers: Array<T | Error>, asked: number[]) {
@@ -29,7 +29,7 @@ function deps(prefixAnswers: Array<PrefixIndexes | Error>, sessionAnswers: Array
   const kv = scripted(prefixAnswers, askedKv);
   const d: WatchDeps = {
     prefixes: ["p/"],
-    start: { prefixes: new Map([["p/", stateOf([entry("p/a", 5), entry("p/b", 6)], 10)]]), sessions: { index: 3, ids: new Set(["s1", "s2"]) } },
+    start: { prefixes: new Map([["p/", { index: 10, entries: [entry("p/a", 5), entry("p/b", 6)] }]]), sessions: { index: 3, ids: new Set(["s1", "s2"]) } },
     readPrefix: (_p, index, signal) => kv(index, signal),
     readSessions: scripted(sessionAnswers, askedSessions),
     keysOfSession: (id) => (id === "s1" ? ["p/a", "p/x"] : []),
@@ -53,21 +53,32 @@ async function take(d: WatchDeps, n: number, timeoutMs = 5_000): Promise<StoreCh
 }
 
 describe("changedKeys", () => {
+  const ki = (pairs: Array<[string, number]>): KeyIndex[] => pairs.map(([Key, ModifyIndex]) => ({ Key, ModifyIndex }));
   it("reports modified, added and deleted keys only", () => {
     expect(
       changedKeys(
-        new Map([
+        ki([
           ["a", 1],
           ["b", 2],
           ["c", 3],
         ]),
-        new Map([
+        ki([
           ["a", 1],
           ["b", 9],
           ["d", 4],
         ]),
       ).sort(),
     ).toEqual(["b", "c", "d"]);
+  });
+
+  it("reports nothing for the same keys at the same indexes, and every key when one side is empty", () => {
+    const keys = ki([
+      ["a", 1],
+      ["b", 2],
+    ]);
+    expect(changedKeys(keys, ki([["b", 2], ["a", 1]]))).toEqual([]);
+    expect(changedKeys([], keys).sort()).toEqual(["a", "b"]);
+    expect(changedKeys(keys, []).sort()).toEqual(["a", "b"]);
   });
 });
 

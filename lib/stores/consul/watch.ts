@@ -16,16 +16,25 @@
 // - a session that disappears yields the keys it held (from the adapter's last reads).
 
 import type { StoreChange } from "../../model";
-import type { ConsulEntry, ConsulSession } from "../../formats/consul/entry";
+import type { ConsulSession } from "../../formats/consul/entry";
 import { ConsulError } from "./http";
 import { ChangeFeed } from "../change-feed";
 import { startTicks } from "../ticks";
 import type { PrefixIndexes } from "./read";
 
+/** What a watch compares per key. */
+export interface KeyIndex {
+  Key: string;
+  ModifyIndex: number;
+}
+
 export interface PrefixState {
   index: number;
-  /** key → ModifyIndex */
-  seen: Map<string, number>;
+  /**
+   * The prefix's keys as last read: the answer's own entries (a snapshot's, kept anyway), no
+   * key → index map until an answer comes to compare with (100k keys: ~25 ms off the snapshot).
+   */
+  entries: readonly KeyIndex[];
 }
 
 export interface WatchDeps {
@@ -44,15 +53,17 @@ export interface WatchDeps {
 
 const MAX_BACKOFF_MS = 5_000;
 
-export function stateOf(entries: ConsulEntry[], index: number): PrefixState {
-  return { index, seen: new Map(entries.map((e) => [e.Key, e.ModifyIndex])) };
-}
-
-/** Keys whose ModifyIndex changed, appeared or disappeared. */
-export function changedKeys(before: Map<string, number>, after: Map<string, number>): string[] {
+/** Keys whose ModifyIndex changed, appeared or disappeared (each list has a key at most once). */
+export function changedKeys(before: readonly KeyIndex[], after: readonly KeyIndex[]): string[] {
+  const gone = new Map<string, number>();
+  for (const e of before) gone.set(e.Key, e.ModifyIndex);
   const out: string[] = [];
-  for (const [k, mi] of after) if (before.get(k) !== mi) out.push(k);
-  for (const k of before.keys()) if (!after.has(k)) out.push(k);
+  for (const e of after) {
+    const mi = gone.get(e.Key);
+    if (mi !== e.ModifyIndex) out.push(e.Key);
+    if (mi !== undefined) gone.delete(e.Key);
+  }
+  for (const k of gone.keys()) out.push(k);
   return out;
 }
 
@@ -96,7 +107,7 @@ export async function* blockingChanges(deps: WatchDeps, outer: AbortSignal): Asy
   };
 
   const loops = deps.prefixes.map((prefix) => {
-    let state = deps.start.prefixes.get(prefix) ?? { index: 0, seen: new Map<string, number>() };
+    let state: PrefixState = deps.start.prefixes.get(prefix) ?? { index: 0, entries: [] };
     return loop(`kv:${prefix}`, async (s, recovering) => {
       const res = await deps.readPrefix(prefix, recovering ? 0 : state.index, s);
       if (res.tooLarge) {
@@ -104,14 +115,14 @@ export async function* blockingChanges(deps: WatchDeps, outer: AbortSignal): Asy
         await new Promise<void>((r) => s.addEventListener("abort", () => r(), { once: true }));
         return;
       }
-      const next: PrefixState = { index: res.index, seen: res.seen };
+      const next: PrefixState = { index: res.index, entries: res.entries };
       if (recovering || res.index < state.index) {
         state = next;
         push([], true);
         return;
       }
       if (res.index === state.index) return;
-      const keys = changedKeys(state.seen, next.seen);
+      const keys = changedKeys(state.entries, next.entries);
       state = next;
       push(keys);
     });
