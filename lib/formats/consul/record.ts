@@ -111,11 +111,14 @@ export interface SessionHolder {
 }
 
 const holderCache = new WeakMap<Sessions, Map<string, SessionHolder>>();
+/** The last decode's cache, looked up without the WeakMap (10k lookups in a row per decode). */
+let last: { sessions: Sessions; cache: Map<string, SessionHolder> } | null = null;
 
 /** A holder named by its session, with what /v1/session/list says about it (null: session gone). */
 export function sessionHolder(id: string, sessions: Sessions): SessionHolder {
-  let cache = holderCache.get(sessions);
+  let cache = last?.sessions === sessions ? last.cache : holderCache.get(sessions);
   if (!cache) holderCache.set(sessions, (cache = new Map()));
+  if (last?.cache !== cache) last = { sessions, cache };
   let hit = cache.get(id);
   if (!hit) {
     const made = makeHolder(id, sessions);

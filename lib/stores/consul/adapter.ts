@@ -28,8 +28,13 @@ export class ConsulAdapter implements StoreAdapter {
   private readonly scope: ConsulScope;
   private live = false;
   private version: string | null = null;
-  /** The last read of every key under the prefixes (snapshot, then re-reads): plans and session→keys. */
-  private entries = new Map<string, ConsulEntry>();
+  /**
+   * The last read of every key under the prefixes (snapshot, then re-reads): plans, re-reads and
+   * session→keys. A one-prefix snapshot leaves its entries as read, mapped at first use: 100k map
+   * entries (~20 ms) are made after the snapshot is served, by the first re-read or plan.
+   */
+  private entryMap: Map<string, ConsulEntry> | null = new Map();
+  private unmapped: ConsulEntry[] = [];
   private sessionsById = new Map<string, ConsulSession>();
   /** Where the last snapshot left each prefix and the session list: the watch resumes there. */
   private watchStart: { prefixes: Map<string, PrefixState>; sessions: { index: number; ids: Set<string> } } | null = null;
@@ -111,14 +116,14 @@ export class ConsulAdapter implements StoreAdapter {
       Promise.all(this.cfg.prefixes.map((p) => readPrefix(this.http, this.cfg, p, signal))),
       readSessions(this.http, signal),
     ]);
-    const byKey = new Map<string, ConsulEntry>();
-    for (const r of reads) for (const e of r.entries) byKey.set(e.Key, e);
-    // One prefix (the usual case): its entries as read, no copy of 100k.
-    const entries = reads.length === 1 ? reads[0].entries : [...byKey.values()];
+    // One prefix (the usual case): its entries as read. Several may overlap: one entry per key.
+    const byKey = reads.length === 1 ? null : keyed(reads.map((r) => r.entries));
+    const entries = byKey ? [...byKey.values()] : reads[0].entries;
     const consistency = describeConsistency(this.cfg.consistency, [...reads.map((r) => r.meta), sess.meta]);
     const { locks, problems } = decodeConsul(entries, sess.sessions, { connection: this.id, consistency, now: started });
     await this.withLiveness(locks, health, true);
-    this.entries = byKey;
+    this.entryMap = byKey;
+    this.unmapped = byKey ? [] : entries;
     this.sessionsById = new Map(sess.sessions.map((s) => [s.ID, s]));
     this.watchStart = {
       prefixes: new Map(reads.map((r): [string, PrefixState] => [r.prefix, { index: r.index, entries: r.entries }])),
@@ -177,6 +182,14 @@ export class ConsulAdapter implements StoreAdapter {
     for (const k of lockKeys) if (!found.some((l) => l.key === k)) this.rejudged.set(k, null);
     const foundKeys = new Set(found.map((l) => l.key));
     return { locks: found, gone: [...lockKeys].filter((k) => !foundKeys.has(k)), problems };
+  }
+
+  private get entries(): Map<string, ConsulEntry> {
+    if (!this.entryMap) {
+      this.entryMap = keyed([this.unmapped]);
+      this.unmapped = [];
+    }
+    return this.entryMap;
   }
 
   /** Whether a key's lock is a semaphore (then its whole directory is read), per the last reads. */
@@ -485,6 +498,13 @@ interface SigMemo {
 
 function sigMemo(health: NodeHealth): SigMemo {
   return { health, states: new Map(), parts: new Map() };
+}
+
+/** Entries by key (a later list's entry wins). */
+function keyed(lists: ConsulEntry[][]): Map<string, ConsulEntry> {
+  const m = new Map<string, ConsulEntry>();
+  for (const list of lists) for (const e of list) m.set(e.Key, e);
+  return m;
 }
 
 /** The identity of a single-key holding, as the fence records it. */
