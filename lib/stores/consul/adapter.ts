@@ -126,7 +126,7 @@ export class ConsulAdapter implements StoreAdapter {
     this.unmapped = byKey ? [] : entries;
     this.sessionsById = new Map(sess.sessions.map((s) => [s.ID, s]));
     this.watchStart = {
-      prefixes: new Map(reads.map((r): [string, PrefixState] => [r.prefix, { index: r.index, entries: r.entries }])),
+      prefixes: new Map(reads.map((r): [string, PrefixState] => [r.prefix, { index: r.index, seen: r.entries }])),
       sessions: { index: sess.index, ids: new Set(sess.sessions.map((s) => s.ID)) },
     };
     return {

@@ -13,7 +13,6 @@ import type { Problem } from "../../model";
 import { dirOf, parseKv, parseKvIndexes, type ConsulEntry, type ConsulSession } from "../../formats/consul/entry";
 import { ConsulError, errorFromAnswer, kvPath, type ConsulAnswer, type ConsulHttp, type ReadMeta } from "./http";
 import type { ConsulConnectionConfig } from "./config";
-import type { KeyIndex } from "./watch";
 
 export interface PrefixRead {
   prefix: string;
@@ -77,7 +76,7 @@ export async function readPrefix(http: ConsulHttp, cfg: ConsulConnectionConfig, 
 /** What a watch compares: each key's ModifyIndex (no Flags pass, no entry objects). */
 export interface PrefixIndexes {
   index: number;
-  entries: KeyIndex[];
+  seen: Map<string, number>;
   tooLarge: boolean;
 }
 
@@ -89,10 +88,12 @@ export async function readPrefixIndexes(
   blocking?: Blocking,
 ): Promise<PrefixIndexes> {
   const f = await fetchPrefix(http, cfg, prefix, signal, blocking);
-  if (!f.answer) return { index: 1, entries: [], tooLarge: true };
-  const entries = f.answer.status === 404 ? [] : parseKvIndexes(f.answer.body.toString("utf8"));
-  if (entries.length > cfg.maxKeysPerPrefix) return { index: 1, entries: [], tooLarge: true };
-  return { index: Math.max(1, f.answer.meta.index ?? 1), entries, tooLarge: false };
+  if (!f.answer) return { index: 1, seen: new Map(), tooLarge: true };
+  const list = f.answer.status === 404 ? [] : parseKvIndexes(f.answer.body.toString("utf8"));
+  if (list.length > cfg.maxKeysPerPrefix) return { index: 1, seen: new Map(), tooLarge: true };
+  const seen = new Map<string, number>();
+  for (const e of list) seen.set(e.Key, e.ModifyIndex);
+  return { index: Math.max(1, f.answer.meta.index ?? 1), seen, tooLarge: false };
 }
 
 export async function readSessions(

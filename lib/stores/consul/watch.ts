@@ -31,10 +31,10 @@ export interface KeyIndex {
 export interface PrefixState {
   index: number;
   /**
-   * The prefix's keys as last read: the answer's own entries (a snapshot's, kept anyway), no
-   * key → index map until an answer comes to compare with (100k keys: ~25 ms off the snapshot).
+   * key → ModifyIndex. A snapshot leaves its entries as read (kept anyway), mapped only when the
+   * first answer comes to compare with: 100k map entries (~25 ms) off the snapshot.
    */
-  entries: readonly KeyIndex[];
+  seen: ReadonlyMap<string, number> | readonly KeyIndex[];
 }
 
 export interface WatchDeps {
@@ -53,18 +53,20 @@ export interface WatchDeps {
 
 const MAX_BACKOFF_MS = 5_000;
 
-/** Keys whose ModifyIndex changed, appeared or disappeared (each list has a key at most once). */
-export function changedKeys(before: readonly KeyIndex[], after: readonly KeyIndex[]): string[] {
-  const gone = new Map<string, number>();
-  for (const e of before) gone.set(e.Key, e.ModifyIndex);
+/** Keys whose ModifyIndex changed, appeared or disappeared. */
+export function changedKeys(seen: PrefixState["seen"], after: ReadonlyMap<string, number>): string[] {
+  const before = asMap(seen);
   const out: string[] = [];
-  for (const e of after) {
-    const mi = gone.get(e.Key);
-    if (mi !== e.ModifyIndex) out.push(e.Key);
-    if (mi !== undefined) gone.delete(e.Key);
-  }
-  for (const k of gone.keys()) out.push(k);
+  for (const [k, mi] of after) if (before.get(k) !== mi) out.push(k);
+  for (const k of before.keys()) if (!after.has(k)) out.push(k);
   return out;
+}
+
+function asMap(seen: PrefixState["seen"]): ReadonlyMap<string, number> {
+  if (!Array.isArray(seen)) return seen as ReadonlyMap<string, number>;
+  const m = new Map<string, number>();
+  for (const e of seen as readonly KeyIndex[]) m.set(e.Key, e.ModifyIndex);
+  return m;
 }
 
 export async function* blockingChanges(deps: WatchDeps, outer: AbortSignal): AsyncGenerator<StoreChange> {
@@ -107,7 +109,7 @@ export async function* blockingChanges(deps: WatchDeps, outer: AbortSignal): Asy
   };
 
   const loops = deps.prefixes.map((prefix) => {
-    let state: PrefixState = deps.start.prefixes.get(prefix) ?? { index: 0, entries: [] };
+    let state: PrefixState = deps.start.prefixes.get(prefix) ?? { index: 0, seen: new Map<string, number>() };
     return loop(`kv:${prefix}`, async (s, recovering) => {
       const res = await deps.readPrefix(prefix, recovering ? 0 : state.index, s);
       if (res.tooLarge) {
@@ -115,15 +117,14 @@ export async function* blockingChanges(deps: WatchDeps, outer: AbortSignal): Asy
         await new Promise<void>((r) => s.addEventListener("abort", () => r(), { once: true }));
         return;
       }
-      const next: PrefixState = { index: res.index, entries: res.entries };
       if (recovering || res.index < state.index) {
-        state = next;
+        state = { index: res.index, seen: res.seen };
         push([], true);
         return;
       }
       if (res.index === state.index) return;
-      const keys = changedKeys(state.entries, next.entries);
-      state = next;
+      const keys = changedKeys(state.seen, res.seen);
+      state = { index: res.index, seen: res.seen };
       push(keys);
     });
   });
