@@ -10,7 +10,7 @@ import type { LockRecord } from "../../model";
 import type { DecodeContext } from "../types";
 import { NO_HOLDING } from "../../fence";
 import { dirOf, isDotLock, LOCK_FLAGS, type ConsulEntry } from "./entry";
-import { baseRecord, libraryFromSession, sessionHolder, type Sessions } from "./record";
+import { baseRecord, libraryFromSession, ownHolder, sessionHolder, type Sessions } from "./record";
 
 export const LOCK_FORMAT = "consul.lock";
 export const SESSION_FORMAT = "consul.session";
@@ -32,7 +32,7 @@ export function decodeLock(ctx: DecodeContext, e: ConsulEntry, sessions: Session
   const fallback = api ? (cli ? "consul lock (CLI)" : "consul api.Lock") : undefined;
   const fencingToken = String(e.LockIndex);
   if (!e.Session) return baseRecord(ctx, e, { name, format, library: fallback, kind: "mutex", holding: NO_HOLDING, fencingToken });
-  const { alone, session, warnings } = sessionHolder(e.Session, sessions);
+  const { holder, session, warnings } = sessionHolder(e.Session, sessions);
   return baseRecord(ctx, e, {
     name,
     format,
@@ -41,7 +41,7 @@ export function decodeLock(ctx: DecodeContext, e: ConsulEntry, sessions: Session
     holding: { t: "kv", mi: e.ModifyIndex, li: e.LockIndex, s: e.Session },
     state: "held",
     fencingToken,
-    holders: alone,
+    holders: [ownHolder(holder)],
     warnings,
   });
 }

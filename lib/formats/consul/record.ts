@@ -99,15 +99,22 @@ function isoOf(now: number): string {
 
 /**
  * What a decode knows about one session, built once: thousands of keys often share a few
- * sessions, and each of their records shares the holder, a one-holder list and the warnings.
+ * sessions, and their records share the holder's session details and the warnings.
  */
 export interface SessionHolder {
+  /** The session's holder as every record shows it: each record gets its own copy (ownHolder). */
   holder: Holder;
   session: ConsulSession | null;
-  /** [holder], frozen: the holders of a key this session holds. */
-  alone: Holder[];
   /** sessionWarnings(session), frozen. */
   warnings: string[];
+}
+
+/**
+ * A record's own holder object: the hub writes each lock's holder start into it in place
+ * (lib/hub/since.ts), so no two records may share one; the session details are shared.
+ */
+export function ownHolder(h: Holder): Holder {
+  return { id: h.id, owner: h.owner, ownerKey: h.ownerKey, session: h.session, liveness: undefined };
 }
 
 const holderCache = new WeakMap<Sessions, Map<string, SessionHolder>>();
@@ -122,7 +129,7 @@ export function sessionHolder(id: string, sessions: Sessions): SessionHolder {
   let hit = cache.get(id);
   if (!hit) {
     const made = makeHolder(id, sessions);
-    cache.set(id, (hit = { ...made, alone: Object.freeze([made.holder]) as unknown as Holder[], warnings: sessionWarnings(made.session) }));
+    cache.set(id, (hit = { ...made, warnings: sessionWarnings(made.session) }));
   }
   return hit;
 }

@@ -12,7 +12,7 @@
 import type { LockRecord, Problem, Waiter } from "../../model";
 import type { DecodeContext } from "../types";
 import { DOT_LOCK, SEMAPHORE_FLAGS, dirOf, valueBytes, type ConsulEntry } from "./entry";
-import { baseRecord, libraryFromSession, preview, sessionHolder, sessionWarnings, type Sessions } from "./record";
+import { baseRecord, libraryFromSession, ownHolder, preview, sessionHolder, sessionWarnings, type Sessions } from "./record";
 
 export const SEMAPHORE_FORMAT = "consul.semaphore";
 const SLASH_DOT_LOCK = "/" + DOT_LOCK;
@@ -92,7 +92,7 @@ export function decodeSemaphore(ctx: DecodeContext, lock: ConsulEntry, siblings:
   for (const s of live) {
     const { holder, session } = sessionHolder(s, sessions);
     firstSession ??= session;
-    rec.holders.push(holder);
+    rec.holders.push(ownHolder(holder));
     for (const w of sessionWarnings(session)) warnings.add(w);
   }
   for (const s of dead) {

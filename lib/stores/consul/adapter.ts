@@ -473,12 +473,12 @@ function healthSig(holders: Holder[], memo: SigMemo): string {
   let sig = "";
   for (const x of holders) {
     if (!x.session) continue;
-    let part = memo.parts.get(x);
+    let part = memo.parts.get(x.session.id);
     if (part === undefined) {
       const node = x.session.node ?? "";
       let state = memo.states.get(node);
       if (state === undefined) memo.states.set(node, (state = sessionLiveness(x.session.node, memo.health).state));
-      memo.parts.set(x, (part = `${x.session.id}:${state}`));
+      memo.parts.set(x.session.id, (part = `${x.session.id}:${state}`));
     }
     sig = sig ? `${sig},${part}` : part;
   }
@@ -486,14 +486,15 @@ function healthSig(holders: Holder[], memo: SigMemo): string {
 }
 
 /**
- * One node-health read's states per node, and each holder's part of the signature: 100k locks
- * held by a few hundred sessions (one shared holder object each) on a few nodes judge each node
- * once and build each part once.
+ * One node-health read's states per node, and each session's part of the signature: 100k locks
+ * held by a few hundred sessions on a few nodes judge each node once and build each part once
+ * (a session's node never changes).
  */
 interface SigMemo {
   health: NodeHealth;
   states: Map<string, Liveness["state"]>;
-  parts: Map<Holder, string>;
+  /** session id → its part */
+  parts: Map<string, string>;
 }
 
 function sigMemo(health: NodeHealth): SigMemo {
