@@ -30,34 +30,23 @@ export function applyHolderLiveness(
     return;
   }
   const copies = new Map<Holder, Holder>();
-  // A holders array shared by several records (Consul: one per session) is judged once and
-  // its replacement shared the same way.
-  const lists = new Map<Holder[], { holders: Holder[]; dead: boolean }>();
   for (const l of locks) {
-    if (l.holders.length === 0) {
-      if (l.warnings.includes(warning)) l.warnings = l.warnings.filter((w) => w !== warning);
-      continue;
-    }
-    let list = lists.get(l.holders);
-    if (!list) {
-      let dead = false;
-      // New arrays only where something changes (100k records, most with nothing to add).
-      let holders: Holder[] | null = null;
-      for (let i = 0; i < l.holders.length; i++) {
-        const holder = l.holders[i];
-        let copy = copies.get(holder);
-        if (!copy) {
-          const liveness = judge(holder, l);
-          copy = liveness ? { ...holder, liveness } : holder;
-          copies.set(holder, copy);
-        }
-        if (copy.liveness?.state === "dead") dead = true;
-        if (copy !== holder) (holders ??= l.holders.slice())[i] = copy;
+    let dead = false;
+    // New arrays only where something changes (100k records, most with nothing to add).
+    let holders: Holder[] | null = null;
+    for (let i = 0; i < l.holders.length; i++) {
+      const holder = l.holders[i];
+      let copy = copies.get(holder);
+      if (!copy) {
+        const liveness = judge(holder, l);
+        copy = liveness ? { ...holder, liveness } : holder;
+        copies.set(holder, copy);
       }
-      lists.set(l.holders, (list = { holders: holders ?? l.holders, dead }));
+      if (copy.liveness?.state === "dead") dead = true;
+      if (copy !== holder) (holders ??= l.holders.slice())[i] = copy;
     }
-    l.holders = list.holders;
-    markDead(l, warning, list.dead);
+    if (holders) l.holders = holders;
+    markDead(l, warning, dead);
   }
 }
 
