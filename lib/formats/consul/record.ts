@@ -118,7 +118,7 @@ export function ownHolder(h: Holder): Holder {
 }
 
 const holderCache = new WeakMap<Sessions, Map<string, SessionHolder>>();
-/** The last decode's cache, looked up without the WeakMap (10k lookups in a row per decode). */
+/** The last decode's cache, looked up without the WeakMap (10k lookups in a row per decode); held until the next decode. */
 let last: { sessions: Sessions; cache: Map<string, SessionHolder> } | null = null;
 
 /** A holder named by its session, with what /v1/session/list says about it (null: session gone). */
