@@ -2,8 +2,8 @@
 // what the Consul decoders consume. Pure.
 //
 // Flags is a uint64 and the lock libraries use values above 2^53 (api.Lock 0x2ddccbc058a50c18,
-// api.Semaphore 0xe0f69a2baa414de0), which JSON.parse would round. parseKv() therefore turns
-// every "Flags": <digits> into a decimal string; flags are compared as strings.
+// api.Semaphore 0xe0f69a2baa414de0), which JSON.parse would round. parseKv() therefore takes
+// every Flags as its exact decimal digits from the answer's text; flags are compared as strings.
 
 /** api.LockFlagValue (api/lock.go), decimal. */
 export const LOCK_FLAGS = BigInt("0x2ddccbc058a50c18").toString(); // 3304740253564472344
@@ -11,6 +11,7 @@ export const LOCK_FLAGS = BigInt("0x2ddccbc058a50c18").toString(); // 3304740253
 export const SEMAPHORE_FLAGS = BigInt("0xe0f69a2baa414de0").toString(); // 16210313421097356768
 /** api.DefaultSemaphoreKey, also the `consul lock` CLI's key under its prefix. */
 export const DOT_LOCK = ".lock";
+const SLASH_DOT_LOCK = "/" + DOT_LOCK;
 
 export interface ConsulEntry {
   Key: string;
@@ -48,29 +49,64 @@ export function flagsAsStrings(json: string): string {
 
 /**
  * Parses a KV list answer (`GET /v1/kv/<p>?recurse` or one key) without rounding Flags.
- * Every entry has exactly one Flags field and JSON keeps order, so the exact digits are taken
- * from the text in order (no second copy of a multi-MB answer) and paired with the entries.
+ * JSON.parse does the work, as a plain client's read would; each entry's exact Flags digits are
+ * then found in the text in order (every entry has exactly one Flags and JSON keeps order) and
+ * checked against the parsed number. Anything the scan cannot pair exactly (a reformatted
+ * answer, whitespace, a missing Flags) is parsed again with every Flags rewritten as a string
+ * first: slower, never rounded.
  */
 export function parseKv(json: string): ConsulEntry[] {
   const parsed = JSON.parse(json) as unknown;
   if (!Array.isArray(parsed)) throw new Error("KV answer is not a JSON array");
-  const digits = flagDigits(json, parsed.length);
-  if (!digits) return (JSON.parse(flagsAsStrings(json)) as unknown[]).map((e) => normaliseEntry(e));
-  return parsed.map((e, i) => normaliseEntry(e, digits[i]));
+  let end = 0;
+  for (let i = 0; i < parsed.length; i++) {
+    const raw = parsed[i] as Record<string, unknown> | null;
+    const at = nextFlags(json, end);
+    if (at < 0) return parseKvSlowly(json);
+    const start = at + FLAGS_MEMBER.length;
+    end = start;
+    for (let c = json.charCodeAt(end); c >= 0x30 && c <= 0x39; c = json.charCodeAt(++end));
+    const flags = exactFlags(json, start, end, raw?.Flags);
+    if (flags === null) return parseKvSlowly(json);
+    normaliseEntry(raw, flags);
+  }
+  return nextFlags(json, end) < 0 ? (parsed as ConsulEntry[]) : parseKvSlowly(json);
+}
+
+/** Every Flags rewritten as a string before parsing: any layout of the answer, one more copy of it. */
+function parseKvSlowly(json: string): ConsulEntry[] {
+  return (JSON.parse(flagsAsStrings(json)) as unknown[]).map((e) => normaliseEntry(e));
+}
+
+const FLAGS_MEMBER = '"Flags":';
+const LOCK_NUMBER = Number(LOCK_FLAGS);
+const SEMAPHORE_NUMBER = Number(SEMAPHORE_FLAGS);
+
+/** Where the next compact `"Flags":` member starts (a member name: after "{" or ","), or -1. */
+function nextFlags(json: string, from: number): number {
+  for (let at = json.indexOf(FLAGS_MEMBER, from); at >= 0; at = json.indexOf(FLAGS_MEMBER, at + 1)) {
+    const before = json.charCodeAt(at - 1);
+    if (before === 0x7b || before === 0x2c) return at;
+  }
+  return -1;
 }
 
 /**
- * The digits of every "Flags" member, in order; null unless there are exactly `expected`. The
- * two library flag values come back as the shared constants, so the decoders' comparisons of
- * 10k flags are pointer-equal.
+ * The digits json[start, end) as Flags when they are the number JSON.parse made of this
+ * entry's Flags (`parsed`); null when they do not pair. The library values come back as the
+ * shared constants without a substring (the decoders' comparisons of 100k flags are then
+ * pointer checks).
  */
-function flagDigits(json: string, expected: number): string[] | null {
-  const out: string[] = [];
-  for (const m of json.matchAll(/[{,]\s*"Flags"\s*:\s*(\d+)/g)) {
-    const d = m[1];
-    out.push(d === LOCK_FLAGS ? LOCK_FLAGS : d === SEMAPHORE_FLAGS ? SEMAPHORE_FLAGS : d);
+function exactFlags(json: string, start: number, end: number, parsed: unknown): string | null {
+  if (typeof parsed !== "number" || end === start) return null;
+  if (parsed === LOCK_NUMBER && end - start === LOCK_FLAGS.length && json.startsWith(LOCK_FLAGS, start)) return LOCK_FLAGS;
+  if (parsed === SEMAPHORE_NUMBER && end - start === SEMAPHORE_FLAGS.length && json.startsWith(SEMAPHORE_FLAGS, start)) return SEMAPHORE_FLAGS;
+  if (!Number.isSafeInteger(parsed)) {
+    const digits = json.slice(start, end);
+    return Number(digits) === parsed ? digits : null;
   }
-  return out.length === expected ? out : null;
+  const digits = String(parsed);
+  return end - start === digits.length && json.startsWith(digits, start) ? digits : null;
 }
 
 /** Only Key and ModifyIndex (what a watch compares), without the Flags pass. */
@@ -80,18 +116,22 @@ export function parseKvIndexes(json: string): Array<{ Key: string; ModifyIndex: 
   return parsed as Array<{ Key: string; ModifyIndex: number }>;
 }
 
+/**
+ * The parsed entry itself, normalised in place: no copy of 100k objects, and the entries the
+ * adapter keeps hold JSON.parse's hidden classes alive, so the code that reads the next answer
+ * stays optimised across a major GC (a copy let them die: every snapshot after one ran
+ * de-optimised, 10k keys: 5 → 15 ms). Fields Consul may add are kept as they are.
+ */
 function normaliseEntry(raw: unknown, flags?: string): ConsulEntry {
   const e = raw as Record<string, unknown>;
   if (typeof e?.Key !== "string") throw new Error("KV entry without a Key");
-  return {
-    Key: e.Key,
-    Flags: flags ?? (typeof e.Flags === "string" ? e.Flags : String(e.Flags ?? 0)),
-    Value: typeof e.Value === "string" ? e.Value : null,
-    Session: typeof e.Session === "string" && e.Session ? e.Session : undefined,
-    LockIndex: Number(e.LockIndex ?? 0),
-    CreateIndex: Number(e.CreateIndex ?? 0),
-    ModifyIndex: Number(e.ModifyIndex ?? 0),
-  };
+  e.Flags = flags ?? (typeof e.Flags === "string" ? e.Flags : String(e.Flags ?? 0));
+  if (typeof e.Value !== "string") e.Value = null;
+  if (typeof e.Session !== "string" || !e.Session) e.Session = undefined;
+  if (typeof e.LockIndex !== "number") e.LockIndex = Number(e.LockIndex ?? 0);
+  if (typeof e.CreateIndex !== "number") e.CreateIndex = Number(e.CreateIndex ?? 0);
+  if (typeof e.ModifyIndex !== "number") e.ModifyIndex = Number(e.ModifyIndex ?? 0);
+  return e as unknown as ConsulEntry;
 }
 
 /** Value bytes (empty when Consul stored none). */
@@ -116,6 +156,11 @@ export function dirOf(key: string): string {
 
 export function baseName(key: string): string {
   return key.slice(key.lastIndexOf("/") + 1);
+}
+
+/** baseName(key) === DOT_LOCK, without a substring per key. */
+export function isDotLock(key: string): boolean {
+  return key.endsWith(SLASH_DOT_LOCK) || key === DOT_LOCK;
 }
 
 /** Fixture files (lib/formats/testdata/consul/*.json), written by scripts/capture/consul. */

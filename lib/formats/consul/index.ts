@@ -11,7 +11,7 @@
 
 import type { LockRecord, Problem } from "../../model";
 import type { DecodeContext, DecodeResult } from "../types";
-import { DOT_LOCK, baseName, dirOf, type ConsulEntry, type ConsulSession } from "./entry";
+import { DOT_LOCK, dirOf, isDotLock, type ConsulEntry, type ConsulSession } from "./entry";
 import { decodeLock, isApiLock, isSessionLock } from "./lock";
 import { decodeSemaphore, isContender, isSemaphoreLock } from "./semaphore";
 import { baseRecord } from "./record";
@@ -45,9 +45,9 @@ export function decodeConsul(entries: ConsulEntry[], sessions: ConsulSession[], 
     claimed.add(e.Key);
     for (const s of siblings) if (isContender(s)) claimed.add(s.Key);
   }
+  // Keys are unique (one read's entries): only what a semaphore claimed needs skipping.
   for (const e of entries) {
-    if (claimed.has(e.Key)) continue;
-    claimed.add(e.Key);
+    if (claimed.size && claimed.has(e.Key)) continue;
     if (isContender(e)) {
       locks.push(unknown(ctx, e, "orphan-contender"));
       problems.push({
@@ -57,7 +57,7 @@ export function decodeConsul(entries: ConsulEntry[], sessions: ConsulSession[], 
       });
     } else if (isApiLock(e) || isSessionLock(e)) {
       locks.push(decodeLock(ctx, e, bySession));
-    } else if (baseName(e.Key) === DOT_LOCK) {
+    } else if (isDotLock(e.Key)) {
       locks.push(unknown(ctx, e, "wrong-flags"));
       problems.push({
         key: e.Key,
@@ -70,8 +70,5 @@ export function decodeConsul(entries: ConsulEntry[], sessions: ConsulSession[], 
 }
 
 function unknown(ctx: DecodeContext, e: ConsulEntry, warning: string): LockRecord {
-  const rec = baseRecord(ctx, e, { name: e.Key, format: "consul.unknown", kind: "mutex", holding: { t: "none" } });
-  rec.state = "unknown";
-  rec.warnings = [warning];
-  return rec;
+  return baseRecord(ctx, e, { name: e.Key, format: "consul.unknown", kind: "mutex", holding: { t: "none" }, state: "unknown", warnings: [warning] });
 }

@@ -41,11 +41,25 @@ export function sessionLiveness(node: string | undefined, h: NodeHealth): Livene
   return { state: "alive", node, reason: `node ${node}: no failing checks${hidden}` };
 }
 
-/** Sets each session holder's liveness and the holder-node-failing warning, in place (fresh records only). */
+/**
+ * Sets each session holder's liveness and the holder-node-failing warning, in place (fresh
+ * records only: each record's holders are its own, lib/formats/consul/record.ts ownHolder). Each
+ * node is judged once; its holders share the answer.
+ */
 export function applyNodeHealth(locks: LockRecord[], h: NodeHealth): void {
+  const byNode = new Map<string, Liveness>();
   // A holder whose session is gone already has its warning (holder-session-dead): nothing to add.
-  applyHolderLiveness(locks, "holder-node-failing", (holder, l) =>
-    holder.session && !l.warnings.includes("holder-session-dead") ? sessionLiveness(holder.session.node, h) : undefined,
+  applyHolderLiveness(
+    locks,
+    "holder-node-failing",
+    (holder, l) => {
+      if (!holder.session || l.warnings.includes("holder-session-dead")) return undefined;
+      const node = holder.session.node;
+      let liveness = byNode.get(node ?? "");
+      if (!liveness) byNode.set(node ?? "", (liveness = sessionLiveness(node, h)));
+      return liveness;
+    },
+    true,
   );
 }
 

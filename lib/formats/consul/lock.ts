@@ -8,8 +8,9 @@
 
 import type { LockRecord } from "../../model";
 import type { DecodeContext } from "../types";
-import { baseName, dirOf, DOT_LOCK, LOCK_FLAGS, type ConsulEntry } from "./entry";
-import { baseRecord, libraryFromSession, sessionHolder, sessionWarnings, type Sessions } from "./record";
+import { NO_HOLDING } from "../../fence";
+import { dirOf, isDotLock, LOCK_FLAGS, type ConsulEntry } from "./entry";
+import { baseRecord, libraryFromSession, ownHolder, sessionHolder, type Sessions } from "./record";
 
 export const LOCK_FORMAT = "consul.lock";
 export const SESSION_FORMAT = "consul.session";
@@ -25,21 +26,22 @@ export function isSessionLock(e: ConsulEntry): boolean {
 
 export function decodeLock(ctx: DecodeContext, e: ConsulEntry, sessions: Sessions): LockRecord {
   const api = isApiLock(e);
-  const cli = api && baseName(e.Key) === DOT_LOCK;
+  const cli = api && isDotLock(e.Key);
   const format = api ? LOCK_FORMAT : SESSION_FORMAT;
   const name = cli ? dirOf(e.Key).replace(/\/$/, "") || e.Key : e.Key;
   const fallback = api ? (cli ? "consul lock (CLI)" : "consul api.Lock") : undefined;
-  if (!e.Session) {
-    const rec = baseRecord(ctx, e, { name, format, library: fallback, kind: "mutex", holding: { t: "none" } });
-    rec.fencingToken = String(e.LockIndex);
-    return rec;
-  }
-  const { holder, session } = sessionHolder(e.Session, sessions);
-  const library = fallback && libraryFromSession(session, fallback);
-  const rec = baseRecord(ctx, e, { name, format, library, kind: "mutex", holding: { t: "kv", mi: e.ModifyIndex, li: e.LockIndex, s: e.Session } });
-  rec.fencingToken = String(e.LockIndex);
-  rec.state = "held";
-  rec.holders = [holder];
-  rec.warnings = sessionWarnings(session);
-  return rec;
+  const fencingToken = String(e.LockIndex);
+  if (!e.Session) return baseRecord(ctx, e, { name, format, library: fallback, kind: "mutex", holding: NO_HOLDING, fencingToken });
+  const { holder, session, warnings } = sessionHolder(e.Session, sessions);
+  return baseRecord(ctx, e, {
+    name,
+    format,
+    library: fallback && libraryFromSession(session, fallback),
+    kind: "mutex",
+    holding: { t: "kv", mi: e.ModifyIndex, li: e.LockIndex, s: e.Session },
+    state: "held",
+    fencingToken,
+    holders: [ownHolder(holder)],
+    warnings,
+  });
 }

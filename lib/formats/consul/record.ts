@@ -5,17 +5,39 @@
 // leader failover). So every Consul record has ttlMs = null with ttlSource "session" and the
 // configured TTL in holder.session.ttl — no countdown is ever invented.
 
-import type { Holder, Holding, LockKind, LockRecord, RawPreview } from "../../model";
+import type { Holder, Holding, LockKind, LockRecord, LockState, RawPreview, Waiter } from "../../model";
 import type { DecodeContext } from "../types";
 import { PREVIEW_BYTES, previewBytes } from "../preview";
 import { nodeChecks, serviceChecks, valueBytes, type ConsulEntry, type ConsulSession } from "./entry";
 
 export type Sessions = ReadonlyMap<string, ConsulSession>;
 
+/**
+ * Arrays shared by many records (frozen: whoever wants to change one assigns a new array, as
+ * lib/formats/liveness.ts does). A 100k-key snapshot built three fresh arrays per record.
+ */
+const NO_HOLDERS = Object.freeze([]) as unknown as Holder[];
+const NO_WAITERS = Object.freeze([]) as unknown as Waiter[];
+const NO_WARNINGS = Object.freeze([]) as unknown as string[];
+const SESSION_DEAD = Object.freeze(["holder-session-dead"]) as unknown as string[];
+const NO_EXPIRY = Object.freeze(["no-expiry"]) as unknown as string[];
+
 export function baseRecord(
   ctx: DecodeContext,
   entry: ConsulEntry,
-  opts: { name: string; format: string; library?: string; kind: LockKind; holding: Holding },
+  opts: {
+    name: string;
+    format: string;
+    library?: string;
+    kind: LockKind;
+    holding: Holding;
+    state?: LockState;
+    fencingToken?: string;
+    /** Default: a shared empty array (assign, never push). */
+    holders?: Holder[];
+    /** Default: a shared empty array (assign, never push). */
+    warnings?: string[];
+  },
 ): LockRecord {
   // One literal, every field present (library undefined when none: omitted in JSON), so 10k
   // records share one shape and none is built through a spread.
@@ -25,17 +47,17 @@ export function baseRecord(
     name: opts.name,
     format: opts.format,
     library: opts.library || undefined,
-    fencingToken: undefined,
+    fencingToken: opts.fencingToken,
     kind: opts.kind,
-    state: "free",
-    holders: [],
-    waiters: [],
+    state: opts.state ?? "free",
+    holders: opts.holders ?? NO_HOLDERS,
+    waiters: NO_WAITERS,
     ttlMs: null,
     ttlSource: "session",
     holding: opts.holding,
     observedAt: isoOf(ctx.now),
     consistency: ctx.consistency,
-    warnings: [],
+    warnings: opts.warnings ?? NO_WARNINGS,
     raw: [preview(entry)],
   };
 }
@@ -75,15 +97,40 @@ function isoOf(now: number): string {
   return lastIso[1];
 }
 
-/** One holder object per session per decode: thousands of keys often share a few sessions. */
-const holderCache = new WeakMap<Sessions, Map<string, { holder: Holder; session: ConsulSession | null }>>();
+/**
+ * What a decode knows about one session, built once: thousands of keys often share a few
+ * sessions, and their records share the holder's session details and the warnings.
+ */
+export interface SessionHolder {
+  /** The session's holder as every record shows it: each record gets its own copy (ownHolder). */
+  holder: Holder;
+  session: ConsulSession | null;
+  /** sessionWarnings(session), frozen. */
+  warnings: string[];
+}
+
+/**
+ * A record's own holder object: the hub writes each lock's holder start into it in place
+ * (lib/hub/since.ts), so no two records may share one; the session details are shared.
+ */
+export function ownHolder(h: Holder): Holder {
+  return { id: h.id, owner: h.owner, ownerKey: h.ownerKey, session: h.session, liveness: undefined };
+}
+
+const holderCache = new WeakMap<Sessions, Map<string, SessionHolder>>();
+/** The last decode's cache, looked up without the WeakMap (10k lookups in a row per decode); held until the next decode. */
+let last: { sessions: Sessions; cache: Map<string, SessionHolder> } | null = null;
 
 /** A holder named by its session, with what /v1/session/list says about it (null: session gone). */
-export function sessionHolder(id: string, sessions: Sessions): { holder: Holder; session: ConsulSession | null } {
-  let cache = holderCache.get(sessions);
+export function sessionHolder(id: string, sessions: Sessions): SessionHolder {
+  let cache = last?.sessions === sessions ? last.cache : holderCache.get(sessions);
   if (!cache) holderCache.set(sessions, (cache = new Map()));
+  if (last?.cache !== cache) last = { sessions, cache };
   let hit = cache.get(id);
-  if (!hit) cache.set(id, (hit = makeHolder(id, sessions)));
+  if (!hit) {
+    const made = makeHolder(id, sessions);
+    cache.set(id, (hit = { ...made, warnings: sessionWarnings(made.session) }));
+  }
   return hit;
 }
 
@@ -113,11 +160,11 @@ function makeHolder(id: string, sessions: Sessions): { holder: Holder; session: 
   };
 }
 
-/** Warnings a holding session earns: gone, or nothing at all that would ever end it. */
+/** Warnings a holding session earns: gone, or nothing at all that would ever end it (frozen: assign, never push). */
 export function sessionWarnings(session: ConsulSession | null): string[] {
-  if (!session) return ["holder-session-dead"];
+  if (!session) return SESSION_DEAD;
   const bound = nodeChecks(session).length + serviceChecks(session).length;
-  return !session.TTL && bound === 0 ? ["no-expiry"] : [];
+  return !session.TTL && bound === 0 ? NO_EXPIRY : NO_WARNINGS;
 }
 
 /** Which library most likely wrote this, from the session name the libraries give. */

@@ -12,16 +12,17 @@
 import type { LockRecord, Problem, Waiter } from "../../model";
 import type { DecodeContext } from "../types";
 import { DOT_LOCK, SEMAPHORE_FLAGS, dirOf, valueBytes, type ConsulEntry } from "./entry";
-import { baseRecord, libraryFromSession, preview, sessionHolder, sessionWarnings, type Sessions } from "./record";
+import { baseRecord, libraryFromSession, ownHolder, preview, sessionHolder, sessionWarnings, type Sessions } from "./record";
 
 export const SEMAPHORE_FORMAT = "consul.semaphore";
+const SLASH_DOT_LOCK = "/" + DOT_LOCK;
 
 export function isSemaphoreLock(e: ConsulEntry): boolean {
-  return e.Flags === SEMAPHORE_FLAGS && e.Key.endsWith("/" + DOT_LOCK);
+  return e.Flags === SEMAPHORE_FLAGS && e.Key.endsWith(SLASH_DOT_LOCK);
 }
 
 export function isContender(e: ConsulEntry): boolean {
-  return e.Flags === SEMAPHORE_FLAGS && !e.Key.endsWith("/" + DOT_LOCK);
+  return e.Flags === SEMAPHORE_FLAGS && !e.Key.endsWith(SLASH_DOT_LOCK);
 }
 
 interface SemaphoreValue {
@@ -82,7 +83,7 @@ export function decodeSemaphore(ctx: DecodeContext, lock: ConsulEntry, siblings:
     // Each holder as [contender key, session, its ModifyIndex]: the release evicts exactly these.
     hs: JSON.stringify(live.map((s) => [contenderOf.get(s)?.Key ?? prefix + s, s, contenderOf.get(s)?.ModifyIndex ?? 0])),
   };
-  const rec = baseRecord(ctx, lock, { name, format: SEMAPHORE_FORMAT, kind: "semaphore", holding });
+  const rec = baseRecord(ctx, lock, { name, format: SEMAPHORE_FORMAT, kind: "semaphore", holding, holders: [] });
   rec.ttlSource = "session";
   rec.relatedKeys = contenders.map((c) => c.Key);
   rec.permitsFree = Math.max(0, parsed.limit - live.length);
@@ -91,7 +92,7 @@ export function decodeSemaphore(ctx: DecodeContext, lock: ConsulEntry, siblings:
   for (const s of live) {
     const { holder, session } = sessionHolder(s, sessions);
     firstSession ??= session;
-    rec.holders.push(holder);
+    rec.holders.push(ownHolder(holder));
     for (const w of sessionWarnings(session)) warnings.add(w);
   }
   for (const s of dead) {

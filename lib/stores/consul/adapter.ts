@@ -6,7 +6,7 @@ import type { Health, Holder, Liveness, LockRecord, LockView, Problem, ReleaseMo
 import type { ConsulConnectionConfig } from "./config";
 import { ConsulError, ConsulHttp, errorFromAnswer, type ReadMeta } from "./http";
 import { describeConsistency, readDir, readKey, readPrefix, readPrefixIndexes, readSession, readSessions } from "./read";
-import { blockingChanges, stateOf, type PrefixState } from "./watch";
+import { blockingChanges, type PrefixState } from "./watch";
 import { describe, semaphoreEvictees, type PlanContext } from "./plan";
 import { evictOps, txnErrors, txnJson, unlockOps, MAX_TXN_OPS } from "./release";
 import { sessionsView, type SessionsView } from "./sessions";
@@ -28,16 +28,28 @@ export class ConsulAdapter implements StoreAdapter {
   private readonly scope: ConsulScope;
   private live = false;
   private version: string | null = null;
-  /** The last read of every key under the prefixes (snapshot, then re-reads): plans and session→keys. */
-  private entries = new Map<string, ConsulEntry>();
+  /**
+   * The last read of every key under the prefixes (snapshot, then re-reads): plans, re-reads and
+   * session→keys. A one-prefix snapshot leaves its entries as read, mapped at first use: 100k map
+   * entries (~20 ms) are made after the snapshot is served, by the first re-read or plan.
+   */
+  private entryMap: Map<string, ConsulEntry> | null = new Map();
+  private unmapped: ConsulEntry[] = [];
   private sessionsById = new Map<string, ConsulSession>();
   /** Where the last snapshot left each prefix and the session list: the watch resumes there. */
   private watchStart: { prefixes: Map<string, PrefixState>; sessions: { index: number; ids: Set<string> } } | null = null;
   /** Called when a blocking query loop opens (tests count them: idle cost = one per prefix + sessions). */
   onBlocking?: (what: string) => void;
-  /** The datacenter's failing checks, last read (holder liveness), and per lock its holders' node states. */
+  /** The datacenter's failing checks, last read (holder liveness). */
   private checks: { at: number; h: Promise<NodeHealth> } | null = null;
-  private holderHealth = new Map<string, string>();
+  /**
+   * Per lock, the health read its holders' node states were last shown under (the live check
+   * compares against it). The snapshot's locks all share one read: kept as that read plus their
+   * keys and holders, no per-lock signature (100k map entries) until a check finds a node state
+   * changed. Locks re-read since carry their own signature; null: gone.
+   */
+  private judged: { memo: SigMemo; keys: string[]; holders: Holder[][] } | null = null;
+  private rejudged = new Map<string, string | null>();
   /**
    * The sessions' node states every stored signature was last confirmed against; while a check
    * finds the same, no lock can have changed and it walks none (100k locks: ~50 MB of garbage a
@@ -104,16 +116,17 @@ export class ConsulAdapter implements StoreAdapter {
       Promise.all(this.cfg.prefixes.map((p) => readPrefix(this.http, this.cfg, p, signal))),
       readSessions(this.http, signal),
     ]);
-    const byKey = new Map<string, ConsulEntry>();
-    for (const r of reads) for (const e of r.entries) byKey.set(e.Key, e);
-    const entries = [...byKey.values()];
+    // One prefix (the usual case): its entries as read. Several may overlap: one entry per key.
+    const byKey = reads.length === 1 ? null : keyed(reads.map((r) => r.entries));
+    const entries = byKey ? [...byKey.values()] : reads[0].entries;
     const consistency = describeConsistency(this.cfg.consistency, [...reads.map((r) => r.meta), sess.meta]);
     const { locks, problems } = decodeConsul(entries, sess.sessions, { connection: this.id, consistency, now: started });
     await this.withLiveness(locks, health, true);
-    this.entries = byKey;
+    this.entryMap = byKey;
+    this.unmapped = byKey ? [] : entries;
     this.sessionsById = new Map(sess.sessions.map((s) => [s.ID, s]));
     this.watchStart = {
-      prefixes: new Map(reads.map((r) => [r.prefix, stateOf(r.entries, r.index)])),
+      prefixes: new Map(reads.map((r): [string, PrefixState] => [r.prefix, { index: r.index, seen: r.entries }])),
       sessions: { index: sess.index, ids: new Set(sess.sessions.map((s) => s.ID)) },
     };
     return {
@@ -166,9 +179,17 @@ export class ConsulAdapter implements StoreAdapter {
     const lockKeys = new Set(wanted.map((k) => this.lockKeyOf(k, dirs, fetched)));
     const found = locks.filter((l) => lockKeys.has(l.key));
     await this.withLiveness(found, this.nodeHealth(signal), false);
-    for (const k of lockKeys) if (!found.some((l) => l.key === k)) this.holderHealth.delete(k);
+    for (const k of lockKeys) if (!found.some((l) => l.key === k)) this.rejudged.set(k, null);
     const foundKeys = new Set(found.map((l) => l.key));
     return { locks: found, gone: [...lockKeys].filter((k) => !foundKeys.has(k)), problems };
+  }
+
+  private get entries(): Map<string, ConsulEntry> {
+    if (!this.entryMap) {
+      this.entryMap = keyed([this.unmapped]);
+      this.unmapped = [];
+    }
+    return this.entryMap;
   }
 
   /** Whether a key's lock is a semaphore (then its whole directory is read), per the last reads. */
@@ -257,9 +278,11 @@ export class ConsulAdapter implements StoreAdapter {
   private async withLiveness(locks: LockRecord[], health: Promise<NodeHealth>, all: boolean): Promise<void> {
     const h = await health;
     applyNodeHealth(locks, h);
-    if (all) this.holderHealth = new Map();
     const memo = sigMemo(h);
-    for (const l of locks) this.holderHealth.set(l.key, healthSig(l, memo));
+    if (all) {
+      this.judged = { memo, keys: locks.map((l) => l.key), holders: locks.map((l) => l.holders) };
+      this.rejudged = new Map();
+    } else for (const l of locks) this.rejudged.set(l.key, healthSig(l.holders, memo));
     if (this.statesKey(memo) !== this.confirmedStates) this.confirmedStates = null;
   }
 
@@ -277,16 +300,18 @@ export class ConsulAdapter implements StoreAdapter {
 
   /** Live check: locks whose holders' nodes started or stopped failing, for the hub to re-read. */
   private async checkLiveness(signal: AbortSignal): Promise<string[]> {
-    if (this.holderHealth.size === 0) return [];
+    if (!this.judged?.keys.length && this.rejudged.size === 0) return [];
     const h = await this.nodeHealth(signal, true);
     const changed: string[] = [];
     const memo = sigMemo(h);
     const states = this.statesKey(memo);
     if (states === this.confirmedStates) return changed;
-    for (const [key, sig] of this.holderHealth) {
-      const l = { holders: this.holdersOf(key) } as Pick<LockRecord, "holders">;
-      if (healthSig(l, memo) !== sig) changed.push(key);
+    const differs = (key: string, sig: string) => healthSig(this.holdersOf(key), memo) !== sig;
+    if (this.judged) {
+      const { memo: then, keys, holders } = this.judged;
+      for (let i = 0; i < keys.length; i++) if (!this.rejudged.has(keys[i]) && differs(keys[i], healthSig(holders[i], then))) changed.push(keys[i]);
     }
+    for (const [key, sig] of this.rejudged) if (sig !== null && differs(key, sig)) changed.push(key);
     // Confirmed only when nothing differs: a changed lock's new signature comes with its re-read.
     this.confirmedStates = changed.length ? null : states;
     return changed;
@@ -444,16 +469,16 @@ export class ConsulAdapter implements StoreAdapter {
 }
 
 /** A lock's holders' node states, for telling when one changed. */
-function healthSig(l: Pick<LockRecord, "holders">, memo: SigMemo): string {
+function healthSig(holders: Holder[], memo: SigMemo): string {
   let sig = "";
-  for (const x of l.holders) {
+  for (const x of holders) {
     if (!x.session) continue;
-    let part = memo.parts.get(x);
+    let part = memo.parts.get(x.session.id);
     if (part === undefined) {
       const node = x.session.node ?? "";
       let state = memo.states.get(node);
       if (state === undefined) memo.states.set(node, (state = sessionLiveness(x.session.node, memo.health).state));
-      memo.parts.set(x, (part = `${x.session.id}:${state}`));
+      memo.parts.set(x.session.id, (part = `${x.session.id}:${state}`));
     }
     sig = sig ? `${sig},${part}` : part;
   }
@@ -461,18 +486,26 @@ function healthSig(l: Pick<LockRecord, "holders">, memo: SigMemo): string {
 }
 
 /**
- * One node-health read's states per node, and each holder's part of the signature: 100k locks
- * held by a few hundred sessions (one shared holder object each) on a few nodes judge each node
- * once and build each part once.
+ * One node-health read's states per node, and each session's part of the signature: 100k locks
+ * held by a few hundred sessions on a few nodes judge each node once and build each part once
+ * (a session's node never changes).
  */
 interface SigMemo {
   health: NodeHealth;
   states: Map<string, Liveness["state"]>;
-  parts: Map<Holder, string>;
+  /** session id → its part */
+  parts: Map<string, string>;
 }
 
 function sigMemo(health: NodeHealth): SigMemo {
   return { health, states: new Map(), parts: new Map() };
+}
+
+/** Entries by key (a later list's entry wins). */
+function keyed(lists: ConsulEntry[][]): Map<string, ConsulEntry> {
+  const m = new Map<string, ConsulEntry>();
+  for (const list of lists) for (const e of list) m.set(e.Key, e);
+  return m;
 }
 
 /** The identity of a single-key holding, as the fence records it. */

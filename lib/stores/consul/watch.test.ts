@@ -7,11 +7,11 @@ import type { StoreChange } from "../../model";
 import type { ConsulEntry, ConsulSession } from "../../formats/consul/entry";
 import { ConsulError } from "./http";
 import { waitFor } from "../../../scripts/servers/process";
-import { blockingChanges, changedKeys, stateOf, type WatchDeps } from "./watch";
+import { blockingChanges, changedKeys, type WatchDeps } from "./watch";
 import type { PrefixIndexes } from "./read";
 
 const entry = (Key: string, ModifyIndex: number): ConsulEntry => ({ Key, Flags: "0", Value: null, LockIndex: 1, CreateIndex: 1, ModifyIndex });
-const read = (index: number, entries: ConsulEntry[]): PrefixIndexes => ({ index, seen: stateOf(entries, index).seen, tooLarge: false });
+const read = (index: number, entries: ConsulEntry[]): PrefixIndexes => ({ index, seen: new Map(entries.map((e) => [e.Key, e.ModifyIndex])), tooLarge: false });
 
 /** Scripted answers per call; once they run out, a call blocks until aborted (an idle blocking query). */
 function scripted<T>(answers: Array<T | Error>, asked: number[]) {
@@ -29,7 +29,7 @@ function deps(prefixAnswers: Array<PrefixIndexes | Error>, sessionAnswers: Array
   const kv = scripted(prefixAnswers, askedKv);
   const d: WatchDeps = {
     prefixes: ["p/"],
-    start: { prefixes: new Map([["p/", stateOf([entry("p/a", 5), entry("p/b", 6)], 10)]]), sessions: { index: 3, ids: new Set(["s1", "s2"]) } },
+    start: { prefixes: new Map([["p/", { index: 10, seen: [entry("p/a", 5), entry("p/b", 6)] }]]), sessions: { index: 3, ids: new Set(["s1", "s2"]) } },
     readPrefix: (_p, index, signal) => kv(index, signal),
     readSessions: scripted(sessionAnswers, askedSessions),
     keysOfSession: (id) => (id === "s1" ? ["p/a", "p/x"] : []),
@@ -68,6 +68,17 @@ describe("changedKeys", () => {
         ]),
       ).sort(),
     ).toEqual(["b", "c", "d"]);
+  });
+
+  it("compares a snapshot's entries as read (a list) the same way", () => {
+    const snapshot = [entry("a", 1), entry("b", 2), entry("c", 3)];
+    const after = new Map([
+      ["a", 1],
+      ["b", 9],
+      ["d", 4],
+    ]);
+    expect(changedKeys(snapshot, after).sort()).toEqual(["b", "c", "d"]);
+    expect(changedKeys(snapshot, new Map(snapshot.map((e) => [e.Key, e.ModifyIndex])))).toEqual([]);
   });
 });
 
