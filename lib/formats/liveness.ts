@@ -10,12 +10,7 @@ import type { Holder, Liveness, LockRecord } from "../model";
  * same way. `ownHolders`: every record's holder objects are its own and fresh (Consul), so the
  * liveness is set on them in place, no copies.
  */
-export function applyHolderLiveness(
-  locks: LockRecord[],
-  warning: string,
-  judge: (h: Holder, l: LockRecord) => Liveness | undefined,
-  ownHolders = false,
-): void {
+export function applyHolderLiveness(locks: LockRecord[], warning: string, judge: (h: Holder, l: LockRecord) => Liveness | undefined, ownHolders = false): void {
   if (ownHolders) {
     for (const l of locks) {
       let dead = false;

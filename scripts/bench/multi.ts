@@ -130,7 +130,10 @@ export async function runMulti(): Promise<void> {
 
 async function consoleParts(stores: Loaded[]): Promise<void> {
   const t0 = performance.now();
-  const ui = await startProduct(stores.map((s) => s.config), { nodeArgs: (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean) });
+  const ui = await startProduct(
+    stores.map((s) => s.config),
+    { nodeArgs: (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean) },
+  );
   try {
     const pid = ui.server!.pid;
     const up = { ms: since(t0), rss: ui.rss()! };

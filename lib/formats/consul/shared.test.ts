@@ -8,7 +8,15 @@ import { applyNodeHealth } from "./liveness";
 import { LOCK_FLAGS, type ConsulEntry, type ConsulSession } from "./entry";
 
 const session: ConsulSession = { ID: "s1", Name: "Consul API Lock", Node: "n1", TTL: "15s", NodeChecks: ["serfHealth"] };
-const entry = (Key: string, ModifyIndex: number): ConsulEntry => ({ Key, Flags: LOCK_FLAGS, Value: null, Session: "s1", LockIndex: 1, CreateIndex: 1, ModifyIndex });
+const entry = (Key: string, ModifyIndex: number): ConsulEntry => ({
+  Key,
+  Flags: LOCK_FLAGS,
+  Value: null,
+  Session: "s1",
+  LockIndex: 1,
+  CreateIndex: 1,
+  ModifyIndex,
+});
 
 describe("records of one session", () => {
   it("each has its own holder object; the session details are shared", () => {
