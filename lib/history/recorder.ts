@@ -4,8 +4,9 @@
 //
 // Faults: the store may be missing, unwritable or full. Then the recorder is "paused": the
 // live console is untouched (the bus listener only queues), the queue keeps up to MAX_QUEUE
-// events (oldest dropped, counted; trimmed once a tenth over), and every tick tries again — reopening the store if it
-// never opened — so recording resumes by itself. Nothing already written is touched.
+// events (oldest dropped, counted; trimmed once a tenth over), and every tick tries again —
+// reopening the store if it never opened — so recording resumes by itself. Nothing already
+// written is touched.
 //
 // Replicas: SQLite is one file per replica, so each replica records its own history. With
 // PostgreSQL, one replica writes (advisory lock, lib/history/postgres.ts); the others are on
@@ -98,9 +99,11 @@ interface PendingResync extends AsOf {
    * The first derivation of a connection (every lock gives a "seen" event) goes in key order,
    * so that its events are written in key order: SQLite then appends to the (connection, key,
    * at) index instead of inserting at a random place each time (300k events: 3.2 s → 1.0 s of
-   * CPU). Sorted on the first slice, not inside the hub's refresh. Null: the records' order.
+   * CPU). Other resyncs go in the records' order.
    */
-  order: string[] | null;
+  inKeyOrder: boolean;
+  /** The keys, sorted on the first slice (not inside the hub's refresh), and the next to derive. */
+  sorted?: string[];
   next: number;
 }
 
@@ -487,7 +490,7 @@ export class Recorder {
     const memos = this.memosOf(connection);
     const first = memos.size === 0;
     for (const key of [...memos.keys()]) if (!byKey.has(key)) this.derivePush(connection, key, null, as);
-    this.pending.set(connection, { ...as, records: byKey, order: first ? [] : null, next: 0 });
+    this.pending.set(connection, { ...as, records: byKey, inKeyOrder: first, next: 0 });
     this.slicing ??= this.nextSlice(0);
   }
 
@@ -515,10 +518,10 @@ export class Recorder {
       }
     }
     for (const [connection, p] of this.pending) {
-      if (p.order) {
-        if (p.next === 0 && p.order.length === 0) p.order = [...p.records.keys()].sort();
-        while (p.next < p.order.length && budget > 0) {
-          const key = p.order[p.next++];
+      if (p.inKeyOrder) {
+        const sorted = (p.sorted ??= [...p.records.keys()].sort());
+        while (p.next < sorted.length && budget > 0) {
+          const key = sorted[p.next++];
           const rec = p.records.get(key);
           if (!rec) continue; // applied already, by a change that came first
           budget--;

@@ -239,7 +239,8 @@ export class Hub {
 
   /**
    * The adapter's fresh record, completed: its empty lists shared (share-empty.ts), holders' and
-   * waiters' start times (lib/hub/since.ts, filled in place), then the anonymous waiter count, the stale rules and the derived warnings.
+   * waiters' start times (lib/hub/since.ts, filled in place), then the anonymous waiter count,
+   * the stale rules and the derived warnings.
    */
   private withSince(r: LockRecord): LockRecord {
     shareEmptyLists(r);
