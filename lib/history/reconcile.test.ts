@@ -13,7 +13,7 @@ import path from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { EventBus, type ConnectionStatusEvent } from "../hub/bus";
 import type { LockRecord } from "../model";
-import { Recorder } from "./recorder";
+import { Recorder, type RecorderOptions } from "./recorder";
 import { SqliteHistoryStore } from "./sqlite";
 import { HISTORY_SETTINGS, heldRecord } from "../../test/support/history";
 
@@ -28,24 +28,25 @@ afterEach(async () => {
   while (cleanup.length) await cleanup.pop()!();
 });
 
-it("a resync derived in slices records what it held then: all 'seen', and a change before a lock's turn after its part", async () => {
+/** A recorder writing real SQLite in a temp dir, over a hub-like source holding `records`. */
+function recorderOver(records: Map<string, LockRecord>, opts: Partial<RecorderOptions>) {
   const dir = mkdtempSync(path.join(tmpdir(), "lockdeck-reconcile-"));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  const records = new Map<string, LockRecord>();
-  for (let i = 0; i < N; i++) records.set(`k${i}`, rec(`k${i}`, `h${i}`, T0));
   const bus = new EventBus();
-  let now = T0 + 1_000;
   const recorder = new Recorder(
     bus,
     { records: () => records.values(), get: (_, k) => records.get(k) },
-    {
-      dataDir: dir,
-      settings: HISTORY_SETTINGS,
-      flushEveryMs: 3_600_000,
-      now: () => now,
-    },
+    { dataDir: dir, settings: HISTORY_SETTINGS, flushEveryMs: 3_600_000, now: () => T0 + 1_000, ...opts },
   ).start();
   cleanup.push(() => recorder.stop());
+  return { dir, bus, recorder };
+}
+
+it("a resync derived in slices records what it held then: all 'seen', and a change before a lock's turn after its part", async () => {
+  const records = new Map<string, LockRecord>();
+  for (let i = 0; i < N; i++) records.set(`k${i}`, rec(`k${i}`, `h${i}`, T0));
+  let now = T0 + 1_000;
+  const { dir, bus, recorder } = recorderOver(records, { now: () => now });
 
   // The hub's first refresh: the resync hint, then its status (the baseline ends), then — still
   // before any slice ran — the last lock changes hands and another goes away.
@@ -79,21 +80,13 @@ it("a resync derived in slices records what it held then: all 'seen', and a chan
 });
 
 it("the first derivation is written in key order (SQLite appends to its key index instead of inserting at random)", async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "lockdeck-reconcile-"));
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   const records = new Map<string, LockRecord>();
   // The hub's order is the store's (SCAN order: no order at all).
   for (let i = 0; i < N; i++) {
     const key = `k${(i * 7919) % N}`;
     records.set(key, rec(key, `h${i}`, T0));
   }
-  const bus = new EventBus();
-  const recorder = new Recorder(
-    bus,
-    { records: () => records.values(), get: (_, k) => records.get(k) },
-    { dataDir: dir, settings: HISTORY_SETTINGS, flushEveryMs: 3_600_000, now: () => T0 + 1_000 },
-  ).start();
-  cleanup.push(() => recorder.stop());
+  const { dir, bus, recorder } = recorderOver(records, {});
   bus.publish({ type: "resync", connection: "c", data: { connection: "c" } });
   const deadline = Date.now() + 10_000;
   while (recorder.state().written < N) {
@@ -109,18 +102,10 @@ it("the first derivation is written in key order (SQLite appends to its key inde
 });
 
 it("a first snapshot larger than the queue is derived at the writer's pace: every 'seen' is written, none dropped", async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "lockdeck-reconcile-"));
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   const records = new Map<string, LockRecord>();
   for (let i = 0; i < N; i++) records.set(`k${i}`, rec(`k${i}`, `h${i}`, T0));
-  const bus = new EventBus();
   // The queue holds a fifth of the snapshot; the writer runs on its own (every 20 ms).
-  const recorder = new Recorder(
-    bus,
-    { records: () => records.values(), get: (_, k) => records.get(k) },
-    { dataDir: dir, settings: HISTORY_SETTINGS, flushEveryMs: 20, now: () => T0 + 1_000, maxQueue: N / 5 },
-  ).start();
-  cleanup.push(() => recorder.stop());
+  const { bus, recorder } = recorderOver(records, { flushEveryMs: 20, maxQueue: N / 5 });
   bus.publish({ type: "resync", connection: "c", data: { connection: "c" } });
   const deadline = Date.now() + 15_000;
   while (recorder.state().written + recorder.state().dropped < N) {
