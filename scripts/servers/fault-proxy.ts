@@ -6,6 +6,7 @@
 //                        but its connection's replies from then on are dropped — a lost reply;
 //                        after `resetAfterMs` the connection is reset so the client reconnects;
 //                        with `dropRequest` the request itself is lost too (it never runs);
+//                        with `passBytes` that many reply bytes pass first (a reply cut midway);
 //   blackhole()          connections stay open but nothing passes either way (a dead path);
 //   reset()              RST on every open connection (new ones still pass);
 //   cut() / restore()    reset everything and refuse new connections / back to normal.
@@ -32,7 +33,7 @@ export interface FaultProxy {
    * Arms a lost reply: the first request containing `pattern` is forwarded, and every byte its
    * connection receives from the store afterwards is dropped. Resolves when it fired.
    */
-  dropReplyAfter(pattern: Buffer | string, opts?: { resetAfterMs?: number; dropRequest?: boolean }): Promise<void>;
+  dropReplyAfter(pattern: Buffer | string, opts?: { resetAfterMs?: number; dropRequest?: boolean; passBytes?: number }): Promise<void>;
   blackhole(): void;
   reset(): void;
   cut(): void;
@@ -57,6 +58,8 @@ interface Pipe {
   client: net.Socket;
   upstream: net.Socket;
   dropping: boolean;
+  /** While dropping: reply bytes that still pass (the start of a reply cut midway). */
+  passLeft: number;
   /** Nothing more goes to the store on this connection (a lost request). */
   silent: boolean;
   tail: Buffer;
@@ -71,12 +74,13 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
   let holed = false;
   let accepted = 0;
   let maxOpen = 0;
-  let armed: { pattern: Buffer; resetAfterMs: number; dropRequest: boolean; fired: () => void } | null = null;
+  let armed: { pattern: Buffer; resetAfterMs: number; dropRequest: boolean; passBytes: number; fired: () => void } | null = null;
   let tapFn: TapFn | null = null;
   const sentChunks: Buffer[] = [];
   let sentBytes = 0;
 
-  const forward = (p: Pipe, dir: Direction, chunk: Buffer) => {
+  /** `passing`: bytes of a reply being cut that pass although the pipe is dropping now. */
+  const forward = (p: Pipe, dir: Direction, chunk: Buffer, passing = false) => {
     const to = dir === "up" ? p.upstream : p.client;
     const write = () => {
       tapFn?.(dir, chunk, p.conn);
@@ -95,7 +99,7 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
     const due = Math.max(Date.now() + ms, p.due[dir]);
     p.due[dir] = due;
     setTimeout(() => {
-      if (!to.destroyed && !holed && !(dir === "down" ? p.dropping : p.silent)) write();
+      if (!to.destroyed && !holed && (passing || !(dir === "down" ? p.dropping : p.silent))) write();
     }, due - Date.now());
   };
 
@@ -103,7 +107,7 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
     if (refusing) return client.resetAndDestroy();
     accepted++;
     const upstream = net.connect({ host: targetHost, port: targetPort });
-    const p: Pipe = { conn: accepted, client, upstream, dropping: false, silent: false, tail: Buffer.alloc(0), due: { up: 0, down: 0 } };
+    const p: Pipe = { conn: accepted, client, upstream, dropping: false, passLeft: 0, silent: false, tail: Buffer.alloc(0), due: { up: 0, down: 0 } };
     pipes.add(p);
     maxOpen = Math.max(maxOpen, pipes.size);
     const drop = () => {
@@ -118,9 +122,10 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
       if (armed) {
         const window = Buffer.concat([p.tail, chunk]);
         if (window.includes(armed.pattern)) {
-          const { resetAfterMs, dropRequest, fired } = armed;
+          const { resetAfterMs, dropRequest, passBytes, fired } = armed;
           armed = null;
           p.dropping = true;
+          p.passLeft = passBytes;
           p.silent = dropRequest;
           if (resetAfterMs >= 0) setTimeout(() => (client.resetAndDestroy(), upstream.destroy()), resetAfterMs).unref();
           fired();
@@ -130,7 +135,14 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
       forward(p, "up", chunk);
     });
     upstream.on("data", (chunk: Buffer) => {
-      if (holed || p.dropping) return;
+      if (holed) return;
+      if (p.dropping) {
+        if (p.passLeft <= 0) return;
+        const part = chunk.subarray(0, p.passLeft);
+        p.passLeft -= part.length;
+        forward(p, "down", part, true);
+        return;
+      }
       forward(p, "down", chunk);
     });
   });
@@ -159,6 +171,7 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
           pattern: Buffer.isBuffer(pattern) ? pattern : Buffer.from(pattern),
           resetAfterMs: opts.resetAfterMs ?? 1_000,
           dropRequest: opts.dropRequest ?? false,
+          passBytes: opts.passBytes ?? 0,
           fired,
         };
       });

@@ -57,6 +57,8 @@ export interface RequestOptions {
   maxBytes?: number;
   /** Apply the connection's read consistency (default | consistent | stale). */
   read?: boolean;
+  /** Takes a 200 answer's body as it streams in (see the contracts above); may throw to stop the read. */
+  sink?: (chunk: Buffer) => void;
 }
 
 export class ConsulHttp {
@@ -135,7 +137,8 @@ export class ConsulHttp {
     const lib = url.protocol === "https:" ? https : http;
     return new Promise<ConsulAnswer>((resolve, reject) => {
       let settled = false;
-      const fail = (err: ConsulError) => {
+      let answered = false;
+      const fail = (err: Error) => {
         if (settled) return;
         settled = true;
         cleanup();
@@ -152,7 +155,7 @@ export class ConsulHttp {
       if (o.signal?.aborted) return onAbort();
       o.signal?.addEventListener("abort", onAbort, { once: true });
       req.on("error", (err: NodeJS.ErrnoException) => {
-        if (mayRetry && method === "GET" && req.reusedSocket && STALE_SOCKET.has(err.code ?? "") && !settled) {
+        if (mayRetry && method === "GET" && req.reusedSocket && STALE_SOCKET.has(err.code ?? "") && !settled && !answered) {
           settled = true;
           cleanup();
           resolve(this.send(method, url, headers, o, maxBytes, timeoutMs, false));
@@ -163,17 +166,31 @@ export class ConsulHttp {
         fail(new ConsulError(never ? "unreachable" : "http", `${url.origin}: ${what}`, !never));
       });
       req.on("response", (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
+        const sink = res.statusCode === 200 ? o.sink : undefined;
         let size = 0;
         res.on("data", (c: Buffer) => {
+          if (settled) return;
           size += c.length;
           if (size > maxBytes) {
             fail(new ConsulError("too-large", `answer larger than ${maxBytes} bytes`, true));
             return;
           }
-          chunks.push(c);
+          if (!sink) chunks.push(c);
+          else {
+            try {
+              sink(c);
+            } catch (err) {
+              fail(err as Error);
+            }
+          }
         });
         res.on("error", (err) => fail(new ConsulError("http", `${url.origin}: ${err.message}`, true)));
+        // Closed before its last byte (however the socket ended): never a short answer.
+        res.on("close", () => {
+          if (!res.complete) fail(new ConsulError("http", `${url.origin}: the answer was cut after ${size} bytes`, true));
+        });
         res.on("end", () => {
           if (settled) return;
           settled = true;

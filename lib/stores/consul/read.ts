@@ -11,6 +11,7 @@
 
 import type { Problem } from "../../model";
 import { dirOf, parseKv, parseKvIndexes, type ConsulEntry, type ConsulSession } from "../../formats/consul/entry";
+import { KvListStream } from "../../formats/consul/stream";
 import { ConsulError, errorFromAnswer, kvPath, type ConsulAnswer, type ConsulHttp, type ReadMeta } from "./http";
 import type { ConsulConnectionConfig } from "./config";
 
@@ -32,14 +33,25 @@ export interface Blocking {
 
 type Fetched = { answer: ConsulAnswer; tooLarge: null } | { answer: null; tooLarge: string };
 
-async function fetchPrefix(http: ConsulHttp, cfg: ConsulConnectionConfig, prefix: string, signal: AbortSignal, blocking?: Blocking): Promise<Fetched> {
+/** A prefix with more entries than maxKeysPerPrefix: the read stops at the first one over. */
+class TooManyKeys extends Error {}
+
+async function fetchPrefix(
+  http: ConsulHttp,
+  cfg: ConsulConnectionConfig,
+  prefix: string,
+  signal: AbortSignal,
+  blocking?: Blocking,
+  sink?: (chunk: Buffer) => void,
+): Promise<Fetched> {
   const query = blocking ? { recurse: true, index: blocking.index, wait: `${blocking.waitSec}s` } : { recurse: true };
   // Consul adds up to wait/16 of jitter to a blocking query; leave room for it and the answer.
   const timeoutMs = blocking ? blocking.waitSec * 1000 * (17 / 16) + cfg.requestTimeoutMs : cfg.requestTimeoutMs;
   try {
-    return { answer: await http.call("GET", kvPath(prefix), { query, read: true, signal, timeoutMs, maxBytes: cfg.maxPrefixBytes }), tooLarge: null };
+    return { answer: await http.call("GET", kvPath(prefix), { query, read: true, signal, timeoutMs, maxBytes: cfg.maxPrefixBytes, sink }), tooLarge: null };
   } catch (err) {
     if (err instanceof ConsulError && err.code === "too-large") return { answer: null, tooLarge: `the prefix's KV answer is over ${cfg.maxPrefixBytes} bytes` };
+    if (err instanceof TooManyKeys) return { answer: null, tooLarge: err.message };
     throw err;
   }
 }
@@ -48,6 +60,10 @@ function tooLargeProblem(prefix: string, why: string): Problem {
   return { key: prefix, code: "prefix-too-large", message: `${why}: not read. Configure narrower prefixes.` };
 }
 
+/**
+ * One prefix's entries, parsed while the answer streams in (lib/formats/consul/stream.ts). The
+ * read is whole or nothing: a body cut midway rejects, and what was parsed of it is dropped.
+ */
 export async function readPrefix(http: ConsulHttp, cfg: ConsulConnectionConfig, prefix: string, signal: AbortSignal, blocking?: Blocking): Promise<PrefixRead> {
   const tooLarge = (why: string): PrefixRead => ({
     prefix,
@@ -57,11 +73,12 @@ export async function readPrefix(http: ConsulHttp, cfg: ConsulConnectionConfig, 
     problems: [tooLargeProblem(prefix, why)],
     tooLarge: true,
   });
-  const f = await fetchPrefix(http, cfg, prefix, signal, blocking);
+  const max = cfg.maxKeysPerPrefix;
+  const stream = new KvListStream(max, () => new TooManyKeys(`the prefix holds more than ${max} keys (limit ${max})`));
+  const f = await fetchPrefix(http, cfg, prefix, signal, blocking, (chunk) => stream.write(chunk));
   if (!f.answer) return tooLarge(f.tooLarge);
   const answer = f.answer;
-  const entries = answer.status === 404 ? [] : parseKv(answer.body.toString("utf8"));
-  if (entries.length > cfg.maxKeysPerPrefix) return tooLarge(`the prefix holds ${entries.length} keys (limit ${cfg.maxKeysPerPrefix})`);
+  const entries = answer.status === 404 ? [] : stream.end();
   const problems: Problem[] = [];
   if (answer.meta.filtered) {
     problems.push({

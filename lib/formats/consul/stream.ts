@@ -1,0 +1,207 @@
+// A KV list answer (`GET /v1/kv/<p>?recurse`) parsed while its body streams in. Pure.
+//
+// Consul writes the whole answer only after building it, then the body crosses the socket in
+// ~64 KB pieces (a 100k-key answer: ~18 MB, ~270 pieces, 15–50 ms on loopback). Parsing each
+// piece's complete entries as it arrives overlaps our parse with that transfer instead of
+// starting after the last byte, and never holds the body as one Buffer plus one string.
+//
+// Contract: write() the body's bytes in order, in pieces cut anywhere (inside a string, an
+// escape, a multi-byte UTF-8 character); end() returns every entry, exactly as parseKv() of the
+// whole text would (Flags exact, the same entry objects' shape), or throws when the text is
+// not one JSON array of objects. Until end() returns, what was parsed is not a result: a read
+// that fails midway (reset, abort, too many keys) drops the stream and uses nothing of it.
+//
+// Splitting, fast path: Consul's compact answer separates entries with "},{". Each piece's
+// text is cut after its last "},{" and everything before goes to parseKv() as one array. That
+// cut is checked by the parse itself: "},{" may also sit inside a key (a string) or inside a
+// nested value, and a cut there leaves a string or an object unclosed, which JSON.parse always
+// refuses — so a batch that parses was cut between top-level entries. One search per piece,
+// no look at each character. On the first refused cut (a key containing "},{", or an answer
+// that is not what it should be) the rest of the body goes through the exact splitter: it
+// tracks strings (quotes, backslash escapes, skipped with indexOf) and nesting depth, and hands
+// every piece's complete entries to parseKv(); slower (~40% at 100k keys), never wrong, and
+// never a second parse of a failed text beyond that one refused batch.
+
+import { StringDecoder } from "node:string_decoder";
+import { parseKv, type ConsulEntry } from "./entry";
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/** Where the exact splitter is between entries (depth ≤ 1). */
+const enum Top {
+  /** before the array's "[" */
+  Start,
+  /** after "[": an entry or "]" */
+  First,
+  /** after an entry: "," or "]" */
+  AfterEntry,
+  /** after ",": an entry */
+  Next,
+  /** after "]": only whitespace */
+  Done,
+}
+
+export class KvListStream {
+  private readonly decoder = new StringDecoder("utf8");
+  /** Fast path: the text since the last cut, in the pieces it came in (joined only to cut). */
+  private pending: string[] = [];
+  /** Fast path: nothing was cut yet (the text still starts before the array's "["). */
+  private first = true;
+  /** Exact splitter from here on (a cut was refused). */
+  private exact = false;
+  /** Exact splitter: text not yet parsed, the unfinished entry (from its "{") and what follows. */
+  private text = "";
+  /** Where the scan resumes in `text`. */
+  private at = 0;
+  private depth = 0;
+  private inString = false;
+  private top = Top.Start;
+  /** Start of the first unparsed entry in `text` (-1: none begun). */
+  private from = -1;
+  private readonly entries: ConsulEntry[] = [];
+
+  /** @param maxEntries more entries than this throws `tooMany` (the rest is not parsed). */
+  constructor(
+    private readonly maxEntries = Infinity,
+    private readonly tooMany: (max: number) => Error = (max) => new Error(`more than ${max} KV entries`),
+  ) {}
+
+  /** Which splitter is at work: "exact" once a fast cut was refused (tests, diagnostics). */
+  get splitter(): "fast" | "exact" {
+    return this.exact ? "exact" : "fast";
+  }
+
+  write(chunk: Buffer): void {
+    const piece = this.decoder.write(chunk);
+    if (!piece) return;
+    if (this.exact) return this.scan(piece);
+    const prev = this.pending.length ? this.pending[this.pending.length - 1] : "";
+    // A separator may straddle two pieces: look from the previous piece's last two characters.
+    const carry = prev.slice(-2);
+    const at = (carry + piece).lastIndexOf("},{");
+    this.pending.push(piece);
+    if (at < 0) return;
+    const all = this.pending.length === 1 ? piece : this.pending.join("");
+    const cut = all.length - piece.length - carry.length + at + 1; // just after the "}"
+    let batch: ConsulEntry[];
+    try {
+      batch = parseKv(this.first ? `${all.slice(0, cut)}]` : `[${all.slice(0, cut)}]`);
+    } catch {
+      this.toExact(all);
+      return;
+    }
+    this.add(batch);
+    this.first = false;
+    const rest = all.slice(cut + 1); // after the ","
+    this.pending = rest ? [rest] : [];
+  }
+
+  end(): ConsulEntry[] {
+    const rest = this.decoder.end();
+    if (this.exact) {
+      if (rest) this.scan(rest);
+      if (this.top !== Top.Done) throw new Error(this.top === Top.Start ? "KV answer is not a JSON array" : "KV answer ended inside the array");
+      return this.entries;
+    }
+    const all = this.pending.join("") + rest;
+    this.pending = [];
+    // The last entries and the closing "]": JSON.parse checks the array closes and nothing follows.
+    this.add(parseKv(this.first ? all : `[${all}`));
+    return this.entries;
+  }
+
+  /** The exact splitter takes over at the last cut (before `text`: "[" not seen yet, or a ","). */
+  private toExact(text: string): void {
+    this.exact = true;
+    this.pending = [];
+    if (!this.first) {
+      this.depth = 1;
+      this.top = Top.Next;
+    }
+    this.scan(text);
+  }
+
+  private add(batch: ConsulEntry[]): void {
+    if (this.entries.length + batch.length > this.maxEntries) throw this.tooMany(this.maxEntries);
+    for (let k = 0; k < batch.length; k++) this.entries.push(batch[k]);
+  }
+
+  /** The exact splitter: every entry's end found by tracking strings and depth. */
+  private scan(piece: string): void {
+    // The unfinished entry stays in `text`, so a backslash run before a quote is always whole.
+    const s = this.text.length ? this.text + piece : piece;
+    const n = s.length;
+    let i = this.at;
+    let depth = this.depth;
+    let inString = this.inString;
+    let from = this.from;
+    let last = -1; // end (exclusive) of the last complete entry in s
+    let open = -1; // start of the last entry begun in s
+    while (i < n) {
+      if (inString) {
+        const q = s.indexOf('"', i);
+        if (q < 0) {
+          i = n;
+          break;
+        }
+        let b = q - 1;
+        while (s.charCodeAt(b) === BACKSLASH) b--;
+        i = q + 1;
+        if ((q - 1 - b) % 2 === 0) inString = false;
+        continue;
+      }
+      const c = s.charCodeAt(i);
+      if (depth >= 2) {
+        if (c === QUOTE) inString = true;
+        else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+        else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+          if (--depth === 1) {
+            last = i + 1;
+            this.top = Top.AfterEntry;
+          }
+        }
+        i++;
+        continue;
+      }
+      i++;
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+      if (depth === 0 && this.top === Top.Start && c === OPEN_BRACKET) {
+        depth = 1;
+        this.top = Top.First;
+      } else if (depth === 1 && c === OPEN_BRACE && (this.top === Top.First || this.top === Top.Next)) {
+        depth = 2;
+        open = i - 1;
+        if (from < 0) from = open;
+      } else if (depth === 1 && c === COMMA && this.top === Top.AfterEntry) {
+        this.top = Top.Next;
+      } else if (depth === 1 && c === CLOSE_BRACKET && (this.top === Top.First || this.top === Top.AfterEntry)) {
+        depth = 0;
+        this.top = Top.Done;
+      } else {
+        throw new Error(`KV answer is not a JSON array of objects (unexpected ${JSON.stringify(String.fromCharCode(c))})`);
+      }
+    }
+    if (last > 0) {
+      this.take(s, from, last);
+      // The tail: the next entry's beginning (or separators), rebased to 0.
+      this.text = s.slice(last);
+      from = depth >= 2 ? open - last : -1;
+      i -= last;
+    } else this.text = s;
+    this.at = i;
+    this.depth = depth;
+    this.inString = inString;
+    this.from = from;
+  }
+
+  /** Parses the complete entries s[from, end) (from an entry's "{" to one's "}"). */
+  private take(s: string, from: number, end: number): void {
+    this.add(parseKv(`[${s.slice(from, end)}]`));
+  }
+}
