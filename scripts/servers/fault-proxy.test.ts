@@ -76,6 +76,16 @@ describe("fault proxy", () => {
     expect(await c.reply(3_000)).toBe("closed");
   });
 
+  it("a reply cut midway: its first passBytes bytes pass, then nothing, then the reset", async () => {
+    const c = await connect();
+    const fired = proxy.dropReplyAfter("GET cut", { resetAfterMs: 1_000, passBytes: 4 });
+    c.sock.write("GET cut");
+    await fired;
+    expect(await c.reply(1_000)).toBe("GET ");
+    expect(await c.reply(300)).toBe("timeout");
+    expect(await c.reply(3_000)).toBe("closed");
+  });
+
   it("black hole: nothing passes and nothing closes; reset and cut end connections", async () => {
     const c = await connect();
     proxy.blackhole();

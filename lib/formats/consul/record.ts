@@ -58,7 +58,9 @@ export function baseRecord(
     observedAt: isoOf(ctx.now),
     consistency: ctx.consistency,
     warnings: opts.warnings ?? NO_WARNINGS,
-    raw: [preview(entry)],
+    // Whole-prefix snapshots skip them (ctx.previews false): the table never shows them, and
+    // the lock detail re-reads its key, with previews.
+    raw: ctx.previews !== false ? [preview(entry)] : undefined,
   };
 }
 

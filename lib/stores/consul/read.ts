@@ -78,7 +78,13 @@ export async function readPrefix(http: ConsulHttp, cfg: ConsulConnectionConfig, 
   const f = await fetchPrefix(http, cfg, prefix, signal, blocking, (chunk) => stream.write(chunk));
   if (!f.answer) return tooLarge(f.tooLarge);
   const answer = f.answer;
-  const entries = answer.status === 404 ? [] : stream.end();
+  let entries: ConsulEntry[];
+  try {
+    entries = answer.status === 404 ? [] : stream.end();
+  } catch (err) {
+    if (err instanceof TooManyKeys) return tooLarge(err.message);
+    throw err;
+  }
   const problems: Problem[] = [];
   if (answer.meta.filtered) {
     problems.push({
