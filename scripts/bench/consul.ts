@@ -282,7 +282,7 @@ async function snapshotVsFloor(c: {
   f.cpuRatio = median(f.snapshotCpuMs) / median(f.floorCpuMs);
   const row: ConsulBenchRow = {
     part: `Consul snapshot, ${n} lock keys on ${c.sessionCount} sessions${c.setting ? ` (${c.setting})` : ""}`,
-    result: `floor ${ms(median(f.floorMs))} (${range(f.floorMs)}; ${picked.best.label}), decoded snapshot ${ms(median(f.snapshotMs))} (${range(f.snapshotMs)}; ?recurse and /v1/session/list in parallel, uint64-safe parse, decode, node health): ratio **${f.ratio.toFixed(2)}×** wall (per round: ${f.snapshotMs.map((x, i) => (x / f.floorMs[i]).toFixed(2)).join(", ")}); CPU (node + agent, the agent's in 10 ms ticks) ${ms(median(f.floorCpuMs))} vs ${ms(median(f.snapshotCpuMs))}: ${f.cpuRatio.toFixed(2)}×; median of ${rounds}; load ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores. Floor ${picked.summary}`,
+    result: `floor ${ms(median(f.floorMs))} (${range(f.floorMs)}; ${picked.best.label}), decoded snapshot ${ms(median(f.snapshotMs))} (${range(f.snapshotMs)}; ?recurse and /v1/session/list in parallel, uint64-safe parse while the answer streams in, decode, node health): ratio **${f.ratio.toFixed(2)}×** wall (per round: ${f.snapshotMs.map((x, i) => (x / f.floorMs[i]).toFixed(2)).join(", ")}); CPU (node + agent, the agent's in 10 ms ticks) ${ms(median(f.floorCpuMs))} vs ${ms(median(f.snapshotCpuMs))}: ${f.cpuRatio.toFixed(2)}×; median of ${rounds}; load ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores. Floor ${picked.summary}`,
     target: `≤ ${CONSUL_SNAPSHOT_TARGET}× floor`,
     verdict: f.ratio <= CONSUL_SNAPSHOT_TARGET ? "met" : "MISSED",
   };

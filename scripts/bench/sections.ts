@@ -253,7 +253,7 @@ const HOW: Record<Exclude<SectionId, "redis" | "redis1m" | "multi">, () => strin
   ${CONSUL.sessions} sessions (1 h TTL), written with the txn \`lock\` verb.
 - **Snapshot vs floor.** Floor: one \`GET /v1/kv/bench/?recurse\` + \`JSON.parse\`, the faster of node:http (keep-alive) and
   fetch in a pre-run; target ≤ ${CONSUL_SNAPSHOT_TARGET}× (issue 13); snapshot: \`ConsulAdapter.snapshot()\` (?recurse,
-  the session list and the node health in parallel, uint64-safe parse, decode). One warm-up each, ${CONSUL.rounds} rounds,
+  the session list and the node health in parallel, uint64-safe parse while the answer streams in, decode). One warm-up each, ${CONSUL.rounds} rounds,
   alternating order, each read after a full GC (so neither pays the other's garbage); medians of wall time and of CPU time (this process + the agent, whose CPU /proc counts in 10 ms ticks).
 - **Snapshot at ${CONSUL.bigKeys / 1000}k.** After the parts below, ${CONSUL.bigKeys / 1000}k more held keys of the same mix under \`bench-big/\`, read
   by a second adapter with maxKeysPerPrefix ${CONSUL.bigKeys * 2} (the default, 50k, would refuse the prefix); ${CONSUL.bigRounds} rounds, as above.
