@@ -105,9 +105,9 @@ describe("KvListStream", () => {
 
   it("throws tooMany's error once more than maxEntries entries arrived", () => {
     const { text } = body();
-    const s = new KvListStream(3, (max) => new Error(`over ${max}`));
+    const s = new KvListStream({ maxEntries: 3, tooMany: (max) => new Error(`over ${max}`) });
     expect(() => s.write(Buffer.from(text))).toThrow("over 3");
-    const ok = new KvListStream(KEYS.length);
+    const ok = new KvListStream({ maxEntries: KEYS.length });
     ok.write(Buffer.from(text));
     expect(ok.end()).toHaveLength(KEYS.length);
   });

@@ -3,7 +3,8 @@
 // Consul writes the whole answer only after building it, then the body crosses the socket in
 // ~64 KB pieces (a 100k-key answer: ~18 MB, ~270 pieces, 15–50 ms on loopback). Parsing each
 // piece's complete entries as it arrives overlaps our parse with that transfer instead of
-// starting after the last byte, and never holds the body as one Buffer plus one string.
+// starting after the last byte, and never holds the body as one Buffer plus one string. The
+// snapshot parses whole entries (parseKv), a watch only keys and indexes (parseKvIndexes).
 //
 // Contract: write() the body's bytes in order, in pieces cut anywhere (inside a string, an
 // escape, a multi-byte UTF-8 character); end() returns every entry, exactly as parseKv() of the
@@ -47,7 +48,7 @@ const enum Top {
   Done,
 }
 
-export class KvListStream {
+export class KvListStream<T = ConsulEntry> {
   private readonly decoder = new StringDecoder("utf8");
   /** Fast path: the text since the last cut, in the pieces it came in (joined only to cut). */
   private pending: string[] = [];
@@ -64,13 +65,21 @@ export class KvListStream {
   private top = Top.Start;
   /** Start of the first unparsed entry in `text` (-1: none begun). */
   private from = -1;
-  private readonly entries: ConsulEntry[] = [];
+  private readonly entries: T[] = [];
+  private readonly parse: (json: string) => T[];
+  private readonly maxEntries: number;
+  private readonly tooMany: (max: number) => Error;
 
-  /** @param maxEntries more entries than this throws `tooMany` (the rest is not parsed). */
-  constructor(
-    private readonly maxEntries = Infinity,
-    private readonly tooMany: (max: number) => Error = (max) => new Error(`more than ${max} KV entries`),
-  ) {}
+  /**
+   * `parse`: what a batch (a JSON array of whole entries) becomes, parseKv by default (a watch
+   * wants only keys and indexes); more than `maxEntries` entries throws `tooMany` (the rest is
+   * not parsed).
+   */
+  constructor(o: { parse?: (json: string) => T[]; maxEntries?: number; tooMany?: (max: number) => Error } = {}) {
+    this.parse = o.parse ?? (parseKv as unknown as (json: string) => T[]);
+    this.maxEntries = o.maxEntries ?? Infinity;
+    this.tooMany = o.tooMany ?? ((max) => new Error(`more than ${max} KV entries`));
+  }
 
   /** Which splitter is at work: "exact" once a fast cut was refused (tests, diagnostics). */
   get splitter(): "fast" | "exact" {
@@ -89,9 +98,9 @@ export class KvListStream {
     if (at < 0) return;
     const all = this.pending.length === 1 ? piece : this.pending.join("");
     const cut = all.length - piece.length - carry.length + at + 1; // just after the "}"
-    let batch: ConsulEntry[];
+    let batch: T[];
     try {
-      batch = parseKv(this.first ? `${all.slice(0, cut)}]` : `[${all.slice(0, cut)}]`);
+      batch = this.parse(this.first ? `${all.slice(0, cut)}]` : `[${all.slice(0, cut)}]`);
     } catch {
       this.toExact(all);
       return;
@@ -102,7 +111,7 @@ export class KvListStream {
     this.pending = rest ? [rest] : [];
   }
 
-  end(): ConsulEntry[] {
+  end(): T[] {
     const rest = this.decoder.end();
     if (this.exact) {
       if (rest) this.scan(rest);
@@ -112,7 +121,7 @@ export class KvListStream {
     const all = this.pending.join("") + rest;
     this.pending = [];
     // The last entries and the closing "]": JSON.parse checks the array closes and nothing follows.
-    this.add(parseKv(this.first ? all : `[${all}`));
+    this.add(this.parse(this.first ? all : `[${all}`));
     return this.entries;
   }
 
@@ -127,7 +136,7 @@ export class KvListStream {
     this.scan(text);
   }
 
-  private add(batch: ConsulEntry[]): void {
+  private add(batch: T[]): void {
     if (this.entries.length + batch.length > this.maxEntries) throw this.tooMany(this.maxEntries);
     for (let k = 0; k < batch.length; k++) this.entries.push(batch[k]);
   }
@@ -202,6 +211,6 @@ export class KvListStream {
 
   /** Parses the complete entries s[from, end) (from an entry's "{" to one's "}"). */
   private take(s: string, from: number, end: number): void {
-    this.add(parseKv(`[${s.slice(from, end)}]`));
+    this.add(this.parse(`[${s.slice(from, end)}]`));
   }
 }

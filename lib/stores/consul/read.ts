@@ -31,27 +31,36 @@ export interface Blocking {
   waitSec: number;
 }
 
-type Fetched = { answer: ConsulAnswer; tooLarge: null } | { answer: null; tooLarge: string };
-
 /** A prefix with more entries than maxKeysPerPrefix: the read stops at the first one over. */
 class TooManyKeys extends Error {}
 
-async function fetchPrefix(
+type Streamed<T> = { answer: ConsulAnswer; list: T[]; tooLarge: null } | { answer: null; list: null; tooLarge: string };
+
+/**
+ * One `?recurse` read of a prefix, parsed by `parse` while the answer streams in
+ * (lib/formats/consul/stream.ts). Whole or nothing: an answer cut midway rejects, and what was
+ * parsed of it is dropped. Over maxPrefixBytes or maxKeysPerPrefix: `tooLarge` says which.
+ */
+async function streamPrefix<T>(
   http: ConsulHttp,
   cfg: ConsulConnectionConfig,
   prefix: string,
   signal: AbortSignal,
-  blocking?: Blocking,
-  sink?: (chunk: Buffer) => void,
-): Promise<Fetched> {
+  blocking: Blocking | undefined,
+  parse: (json: string) => T[],
+): Promise<Streamed<T>> {
   const query = blocking ? { recurse: true, index: blocking.index, wait: `${blocking.waitSec}s` } : { recurse: true };
   // Consul adds up to wait/16 of jitter to a blocking query; leave room for it and the answer.
   const timeoutMs = blocking ? blocking.waitSec * 1000 * (17 / 16) + cfg.requestTimeoutMs : cfg.requestTimeoutMs;
+  const max = cfg.maxKeysPerPrefix;
+  const stream = new KvListStream({ parse, maxEntries: max, tooMany: () => new TooManyKeys(`the prefix holds more than ${max} keys (limit ${max})`) });
   try {
-    return { answer: await http.call("GET", kvPath(prefix), { query, read: true, signal, timeoutMs, maxBytes: cfg.maxPrefixBytes, sink }), tooLarge: null };
+    const sink = (chunk: Buffer) => stream.write(chunk);
+    const answer = await http.call("GET", kvPath(prefix), { query, read: true, signal, timeoutMs, maxBytes: cfg.maxPrefixBytes, sink });
+    return { answer, list: answer.status === 404 ? [] : stream.end(), tooLarge: null };
   } catch (err) {
-    if (err instanceof ConsulError && err.code === "too-large") return { answer: null, tooLarge: `the prefix's KV answer is over ${cfg.maxPrefixBytes} bytes` };
-    if (err instanceof TooManyKeys) return { answer: null, tooLarge: err.message };
+    if (err instanceof ConsulError && err.code === "too-large") return { answer: null, list: null, tooLarge: `the prefix's KV answer is over ${cfg.maxPrefixBytes} bytes` };
+    if (err instanceof TooManyKeys) return { answer: null, list: null, tooLarge: err.message };
     throw err;
   }
 }
@@ -60,31 +69,10 @@ function tooLargeProblem(prefix: string, why: string): Problem {
   return { key: prefix, code: "prefix-too-large", message: `${why}: not read. Configure narrower prefixes.` };
 }
 
-/**
- * One prefix's entries, parsed while the answer streams in (lib/formats/consul/stream.ts). The
- * read is whole or nothing: a body cut midway rejects, and what was parsed of it is dropped.
- */
 export async function readPrefix(http: ConsulHttp, cfg: ConsulConnectionConfig, prefix: string, signal: AbortSignal, blocking?: Blocking): Promise<PrefixRead> {
-  const tooLarge = (why: string): PrefixRead => ({
-    prefix,
-    entries: [],
-    index: 1,
-    meta: emptyMeta(),
-    problems: [tooLargeProblem(prefix, why)],
-    tooLarge: true,
-  });
-  const max = cfg.maxKeysPerPrefix;
-  const stream = new KvListStream(max, () => new TooManyKeys(`the prefix holds more than ${max} keys (limit ${max})`));
-  const f = await fetchPrefix(http, cfg, prefix, signal, blocking, (chunk) => stream.write(chunk));
-  if (!f.answer) return tooLarge(f.tooLarge);
-  const answer = f.answer;
-  let entries: ConsulEntry[];
-  try {
-    entries = answer.status === 404 ? [] : stream.end();
-  } catch (err) {
-    if (err instanceof TooManyKeys) return tooLarge(err.message);
-    throw err;
-  }
+  const f = await streamPrefix(http, cfg, prefix, signal, blocking, parseKv);
+  if (!f.answer) return { prefix, entries: [], index: 1, meta: emptyMeta(), problems: [tooLargeProblem(prefix, f.tooLarge)], tooLarge: true };
+  const { answer, list: entries } = f;
   const problems: Problem[] = [];
   if (answer.meta.filtered) {
     problems.push({
@@ -110,12 +98,10 @@ export async function readPrefixIndexes(
   signal: AbortSignal,
   blocking?: Blocking,
 ): Promise<PrefixIndexes> {
-  const f = await fetchPrefix(http, cfg, prefix, signal, blocking);
+  const f = await streamPrefix(http, cfg, prefix, signal, blocking, parseKvIndexes);
   if (!f.answer) return { index: 1, seen: new Map(), tooLarge: true };
-  const list = f.answer.status === 404 ? [] : parseKvIndexes(f.answer.body.toString("utf8"));
-  if (list.length > cfg.maxKeysPerPrefix) return { index: 1, seen: new Map(), tooLarge: true };
   const seen = new Map<string, number>();
-  for (const e of list) seen.set(e.Key, e.ModifyIndex);
+  for (const e of f.list) seen.set(e.Key, e.ModifyIndex);
   return { index: Math.max(1, f.answer.meta.index ?? 1), seen, tooLarge: false };
 }
 
