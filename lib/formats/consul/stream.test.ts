@@ -8,15 +8,7 @@ import { KvListStream } from "./stream";
 // Keys with what a splitter can trip on: escaped quotes and backslashes (a backslash run right
 // before a quote, both parities), braces and brackets inside strings, multi-byte UTF-8 (2, 3
 // and 4 bytes), a JSON \u escape, and a value that is a whole entry's text.
-const KEYS = [
-  'locks/a"b',
-  "locks/back\\slash\\",
-  'locks/\\"quoted\\\\"',
-  "locks/{not}/[an]/entry},{",
-  "locks/é/日本/😀",
-  "locks/\u0001ctl",
-  "locks/plain",
-];
+const KEYS = ['locks/a"b', "locks/back\\slash\\", 'locks/\\"quoted\\\\"', "locks/{not}/[an]/entry},{", "locks/é/日本/😀", "locks/\u0001ctl", "locks/plain"];
 const body = (pretty = false) => {
   const entries = KEYS.map((k, i) => ({
     LockIndex: i,

@@ -59,7 +59,8 @@ async function streamPrefix<T>(
     const answer = await http.call("GET", kvPath(prefix), { query, read: true, signal, timeoutMs, maxBytes: cfg.maxPrefixBytes, sink });
     return { answer, list: answer.status === 404 ? [] : stream.end(), tooLarge: null };
   } catch (err) {
-    if (err instanceof ConsulError && err.code === "too-large") return { answer: null, list: null, tooLarge: `the prefix's KV answer is over ${cfg.maxPrefixBytes} bytes` };
+    if (err instanceof ConsulError && err.code === "too-large")
+      return { answer: null, list: null, tooLarge: `the prefix's KV answer is over ${cfg.maxPrefixBytes} bytes` };
     if (err instanceof TooManyKeys) return { answer: null, list: null, tooLarge: err.message };
     throw err;
   }
