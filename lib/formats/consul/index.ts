@@ -15,13 +15,20 @@ import { DOT_LOCK, dirOf, isDotLock, type ConsulEntry, type ConsulSession } from
 import { decodeLock, isApiLock, isSessionLock } from "./lock";
 import { decodeSemaphore, isContender, isSemaphoreLock } from "./semaphore";
 import { baseRecord } from "./record";
+import { applyNodeHealth, nodeJudge, type NodeHealth } from "./liveness";
 
 export const CONSUL_FORMATS = ["consul.lock", "consul.semaphore", "consul.session", "consul.unknown"];
 
 export { LOCK_FLAGS, SEMAPHORE_FLAGS, parseKv, type ConsulEntry, type ConsulSession } from "./entry";
 
-export function decodeConsul(entries: ConsulEntry[], sessions: ConsulSession[], ctx: DecodeContext): DecodeResult {
+/**
+ * With `health` (the datacenter's non-passing checks, or why unknown), every holder's node
+ * liveness is set as applyNodeHealth() would set it, but judged once per session for the many
+ * single-key locks instead of in a second walk over all records.
+ */
+export function decodeConsul(entries: ConsulEntry[], sessions: ConsulSession[], ctx: DecodeContext, health?: NodeHealth): DecodeResult {
   const bySession = new Map(sessions.map((s) => [s.ID, s]));
+  const judge = health && nodeJudge(health);
   // Directories only matter to semaphores: grouped only when there is one (10k plain locks skip it).
   const byDir = new Map<string, ConsulEntry[]>();
   if (entries.some(isSemaphoreLock)) {
@@ -40,6 +47,7 @@ export function decodeConsul(entries: ConsulEntry[], sessions: ConsulSession[], 
     if (!isSemaphoreLock(e)) continue;
     const siblings = (byDir.get(dirOf(e.Key)) ?? []).filter((x) => x !== e);
     const res = decodeSemaphore(ctx, e, siblings, bySession);
+    if (health) applyNodeHealth([res.record], health, judge);
     locks.push(res.record);
     if (res.problem) problems.push(res.problem);
     claimed.add(e.Key);
@@ -56,7 +64,7 @@ export function decodeConsul(entries: ConsulEntry[], sessions: ConsulSession[], 
         message: `an api.Semaphore contender key with no ${dirOf(e.Key)}${DOT_LOCK} beside it (normal for a moment while the first contender starts)`,
       });
     } else if (isApiLock(e) || isSessionLock(e)) {
-      locks.push(decodeLock(ctx, e, bySession));
+      locks.push(decodeLock(ctx, e, bySession, judge));
     } else if (isDotLock(e.Key)) {
       locks.push(unknown(ctx, e, "wrong-flags"));
       problems.push({

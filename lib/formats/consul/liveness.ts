@@ -8,6 +8,7 @@
 
 import type { Liveness, LockRecord } from "../../model";
 import { applyHolderLiveness } from "../liveness";
+import { NODE_FAILING, type NodeJudge } from "./record";
 
 /** One entry of /v1/health/state/<state>. */
 export interface ConsulCheck {
@@ -46,21 +47,24 @@ export function sessionLiveness(node: string | undefined, h: NodeHealth): Livene
  * records only: each record's holders are its own, lib/formats/consul/record.ts ownHolder). Each
  * node is judged once; its holders share the answer.
  */
-export function applyNodeHealth(locks: LockRecord[], h: NodeHealth): void {
-  const byNode = new Map<string, Liveness>();
+export function applyNodeHealth(locks: LockRecord[], h: NodeHealth, judge: NodeJudge = nodeJudge(h)): void {
   // A holder whose session is gone already has its warning (holder-session-dead): nothing to add.
   applyHolderLiveness(
     locks,
-    "holder-node-failing",
-    (holder, l) => {
-      if (!holder.session || l.warnings.includes("holder-session-dead")) return undefined;
-      const node = holder.session.node;
-      let liveness = byNode.get(node ?? "");
-      if (!liveness) byNode.set(node ?? "", (liveness = sessionLiveness(node, h)));
-      return liveness;
-    },
+    NODE_FAILING,
+    (holder, l) => (!holder.session || l.warnings.includes("holder-session-dead") ? undefined : judge(holder.session.node)),
     true,
   );
+}
+
+/** sessionLiveness under one health read, each node judged once (its holders share the answer). */
+export function nodeJudge(h: NodeHealth): NodeJudge {
+  const byNode = new Map<string, Liveness>();
+  return (node) => {
+    let liveness = byNode.get(node ?? "");
+    if (!liveness) byNode.set(node ?? "", (liveness = sessionLiveness(node, h)));
+    return liveness;
+  };
 }
 
 /** The nodes of some records' session holders. */

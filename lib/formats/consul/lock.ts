@@ -10,7 +10,7 @@ import type { LockRecord } from "../../model";
 import type { DecodeContext } from "../types";
 import { NO_HOLDING } from "../../fence";
 import { dirOf, isDotLock, LOCK_FLAGS, type ConsulEntry } from "./entry";
-import { baseRecord, libraryFromSession, ownHolder, sessionHolder, type Sessions } from "./record";
+import { baseRecord, libraryFromSession, ownHolder, sessionHolder, type NodeJudge, type Sessions } from "./record";
 
 export const LOCK_FORMAT = "consul.lock";
 export const SESSION_FORMAT = "consul.session";
@@ -24,7 +24,8 @@ export function isSessionLock(e: ConsulEntry): boolean {
   return !!e.Session || e.LockIndex > 0;
 }
 
-export function decodeLock(ctx: DecodeContext, e: ConsulEntry, sessions: Sessions): LockRecord {
+/** With `judge`, the holder's node liveness is set too (as applyNodeHealth would, once per session). */
+export function decodeLock(ctx: DecodeContext, e: ConsulEntry, sessions: Sessions, judge?: NodeJudge): LockRecord {
   const api = isApiLock(e);
   const cli = api && isDotLock(e.Key);
   const format = api ? LOCK_FORMAT : SESSION_FORMAT;
@@ -32,7 +33,7 @@ export function decodeLock(ctx: DecodeContext, e: ConsulEntry, sessions: Session
   const fallback = api ? (cli ? "consul lock (CLI)" : "consul api.Lock") : undefined;
   const fencingToken = String(e.LockIndex);
   if (!e.Session) return baseRecord(ctx, e, { name, format, library: fallback, kind: "mutex", holding: NO_HOLDING, fencingToken });
-  const { holder, session, warnings } = sessionHolder(e.Session, sessions);
+  const { holder, session, warnings, judged } = sessionHolder(e.Session, sessions, judge);
   return baseRecord(ctx, e, {
     name,
     format,
@@ -41,7 +42,7 @@ export function decodeLock(ctx: DecodeContext, e: ConsulEntry, sessions: Session
     holding: { t: "kv", mi: e.ModifyIndex, li: e.LockIndex, s: e.Session },
     state: "held",
     fencingToken,
-    holders: [ownHolder(holder)],
-    warnings,
+    holders: [ownHolder(holder, judged?.liveness)],
+    warnings: judged ? judged.warnings : warnings,
   });
 }

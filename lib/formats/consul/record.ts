@@ -5,7 +5,7 @@
 // leader failover). So every Consul record has ttlMs = null with ttlSource "session" and the
 // configured TTL in holder.session.ttl — no countdown is ever invented.
 
-import type { Holder, Holding, LockKind, LockRecord, LockState, RawPreview, Waiter } from "../../model";
+import type { Holder, Holding, LockKind, LockRecord, LockState, Liveness, RawPreview, Waiter } from "../../model";
 import type { DecodeContext } from "../types";
 import { PREVIEW_BYTES, previewBytes } from "../preview";
 import { nodeChecks, serviceChecks, valueBytes, type ConsulEntry, type ConsulSession } from "./entry";
@@ -109,14 +109,23 @@ export interface SessionHolder {
   session: ConsulSession | null;
   /** sessionWarnings(session), frozen. */
   warnings: string[];
+  /**
+   * With a node judge (a decode given the node health): the holder's liveness and the
+   * warnings with holder-node-failing when it is dead, frozen; null when there is nothing to
+   * judge (the session is gone: holder-session-dead says it already). Made once per session.
+   */
+  judged?: { liveness: Liveness; warnings: string[] } | null;
 }
+
+/** A session's node judged against the node health the decode was given (lib/formats/consul/liveness.ts). */
+export type NodeJudge = (node: string | undefined) => Liveness;
 
 /**
  * A record's own holder object: the hub writes each lock's holder start into it in place
  * (lib/hub/since.ts), so no two records may share one; the session details are shared.
  */
-export function ownHolder(h: Holder): Holder {
-  return { id: h.id, owner: h.owner, ownerKey: h.ownerKey, session: h.session, liveness: undefined };
+export function ownHolder(h: Holder, liveness?: Liveness): Holder {
+  return { id: h.id, owner: h.owner, ownerKey: h.ownerKey, session: h.session, liveness };
 }
 
 const holderCache = new WeakMap<Sessions, Map<string, SessionHolder>>();
@@ -124,7 +133,7 @@ const holderCache = new WeakMap<Sessions, Map<string, SessionHolder>>();
 let last: { sessions: Sessions; cache: Map<string, SessionHolder> } | null = null;
 
 /** A holder named by its session, with what /v1/session/list says about it (null: session gone). */
-export function sessionHolder(id: string, sessions: Sessions): SessionHolder {
+export function sessionHolder(id: string, sessions: Sessions, judge?: NodeJudge): SessionHolder {
   let cache = last?.sessions === sessions ? last.cache : holderCache.get(sessions);
   if (!cache) holderCache.set(sessions, (cache = new Map()));
   if (last?.cache !== cache) last = { sessions, cache };
@@ -133,8 +142,20 @@ export function sessionHolder(id: string, sessions: Sessions): SessionHolder {
     const made = makeHolder(id, sessions);
     cache.set(id, (hit = { ...made, warnings: sessionWarnings(made.session) }));
   }
+  if (judge && hit.judged === undefined) hit.judged = judged(hit, judge);
   return hit;
 }
+
+/** What applyNodeHealth (lib/formats/consul/liveness.ts) would set on a record held by this session alone. */
+function judged(h: SessionHolder, judge: NodeJudge): SessionHolder["judged"] {
+  if (!h.session) return null;
+  const liveness = judge(h.holder.session?.node);
+  const warnings = liveness.state === "dead" ? (Object.freeze([...h.warnings, NODE_FAILING]) as unknown as string[]) : h.warnings;
+  return { liveness, warnings };
+}
+
+/** The lock's warning when its holder's node is failing (lib/formats/consul/liveness.ts). */
+export const NODE_FAILING = "holder-node-failing";
 
 /** A Consul session is its client: every key it holds or contends with names it. */
 export function sessionOwnerKey(id: string): string {

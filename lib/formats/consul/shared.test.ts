@@ -4,7 +4,8 @@
 
 import { describe, expect, it } from "vitest";
 import { decodeConsul } from "./index";
-import { applyNodeHealth } from "./liveness";
+import { applyNodeHealth, type NodeHealth } from "./liveness";
+import { loadConsulFixture } from "../../../test/support/fixtures/consul";
 import { LOCK_FLAGS, type ConsulEntry, type ConsulSession } from "./entry";
 
 const session: ConsulSession = { ID: "s1", Name: "Consul API Lock", Node: "n1", TTL: "15s", NodeChecks: ["serfHealth"] };
@@ -46,5 +47,49 @@ describe("records of one session", () => {
       expect(l.holders[0].liveness?.state).toBe("alive");
       expect(l.warnings).toEqual([]);
     }
+  });
+});
+
+describe("node health judged in the decode", () => {
+  const FIXTURES = ["api-lock-pair", "api-lock", "api-semaphore-dead-holder", "api-semaphore", "cli-lock", "cli-semaphore", "generic-session", "malformed"].map(
+    (f) => `${f}.json`,
+  );
+  const ctx = { connection: "c1", consistency: "default", now: 0 };
+  // The fixtures' sessions plus the cases the judge must leave alone or tell apart: a holder
+  // whose session is gone, one on a node with no name, one on a healthy node.
+  const extraSessions: ConsulSession[] = [
+    { ID: "s-nonode", Name: "x", TTL: "15s" },
+    { ID: "s-ok", Name: "y", Node: "healthy", TTL: "15s" },
+  ];
+  const extra = [
+    { ...entry("z/gone", 7), Session: "s-missing" },
+    { ...entry("z/nonode", 8), Session: "s-nonode" },
+    { ...entry("z/ok", 9), Session: "s-ok" },
+  ];
+
+  it("sets on every record what applyNodeHealth sets after a plain decode", () => {
+    const judgedDead = new Set<string>();
+    for (const name of FIXTURES) {
+      const f = loadConsulFixture(name);
+      const entries = [...f.entries, ...extra];
+      const sessions = [...f.sessions, ...extraSessions];
+      const nodes = [...new Set(sessions.map((s) => s.Node).filter((n): n is string => !!n))].filter((n) => n !== "healthy");
+      const healths: NodeHealth[] = [
+        { checks: nodes.map((n) => ({ Node: n, CheckID: "app", Name: "app", Status: "critical" })), filtered: false },
+        { checks: nodes.map((n) => ({ Node: n, CheckID: "app", Status: "warning" })), filtered: true },
+        { checks: [], filtered: false },
+        { unknown: "health checks not read: 403" },
+      ];
+      for (const h of healths) {
+        const plain = decodeConsul(structuredClone(entries), sessions, ctx);
+        applyNodeHealth(plain.locks, h);
+        const judged = decodeConsul(structuredClone(entries), sessions, ctx, h);
+        expect(judged, `${name}, ${JSON.stringify(h).slice(0, 80)}`).toEqual(plain);
+      }
+      for (const l of decodeConsul(structuredClone(entries), sessions, ctx, healths[0]).locks)
+        if (l.warnings.includes("holder-node-failing")) judgedDead.add(l.format);
+    }
+    // Records were judged dead (locks and semaphores): the comparison is not of empty judgements.
+    expect([...judgedDead].sort()).toEqual(["consul.lock", "consul.semaphore", "consul.session"]);
   });
 });

@@ -121,8 +121,11 @@ export class ConsulAdapter implements StoreAdapter {
     const entries = byKey ? [...byKey.values()] : reads[0].entries;
     const consistency = describeConsistency(this.cfg.consistency, [...reads.map((r) => r.meta), sess.meta]);
     // No raw previews in a whole snapshot (the table never shows them; the lock detail re-reads).
-    const { locks, problems } = decodeConsul(entries, sess.sessions, { connection: this.id, consistency, now: started, previews: false });
-    await this.withLiveness(locks, health, true);
+    // The node health (read in parallel, usually in long before the KV answer) is judged in the
+    // decode, once per session, not in a second walk over every record.
+    const h = await health;
+    const { locks, problems } = decodeConsul(entries, sess.sessions, { connection: this.id, consistency, now: started, previews: false }, h);
+    this.judgedUnder(locks, h, true);
     this.entryMap = byKey;
     this.unmapped = byKey ? [] : entries;
     this.sessionsById = new Map(sess.sessions.map((s) => [s.ID, s]));
@@ -179,7 +182,9 @@ export class ConsulAdapter implements StoreAdapter {
     const { locks, problems } = decodeConsul([...fetched.values()], [...sessions.values()], { connection: this.id, consistency, now: started });
     const lockKeys = new Set(wanted.map((k) => this.lockKeyOf(k, dirs, fetched)));
     const found = locks.filter((l) => lockKeys.has(l.key));
-    await this.withLiveness(found, this.nodeHealth(signal), false);
+    const h = await this.nodeHealth(signal);
+    applyNodeHealth(found, h);
+    this.judgedUnder(found, h, false);
     for (const k of lockKeys) if (!found.some((l) => l.key === k)) this.rejudged.set(k, null);
     const foundKeys = new Set(found.map((l) => l.key));
     return { locks: found, gone: [...lockKeys].filter((k) => !foundKeys.has(k)), problems };
@@ -275,10 +280,8 @@ export class ConsulAdapter implements StoreAdapter {
     return h;
   }
 
-  /** Liveness on fresh records, and what it was per lock (the live check compares against it). */
-  private async withLiveness(locks: LockRecord[], health: Promise<NodeHealth>, all: boolean): Promise<void> {
-    const h = await health;
-    applyNodeHealth(locks, h);
+  /** Remembers the health read fresh records' liveness was set under (the live check compares against it). */
+  private judgedUnder(locks: LockRecord[], h: NodeHealth, all: boolean): void {
     const memo = sigMemo(h);
     if (all) {
       this.judged = { memo, keys: locks.map((l) => l.key), holders: locks.map((l) => l.holders) };
