@@ -7,20 +7,20 @@
 // snapshot parses whole entries (parseKv), a watch only keys and indexes (parseKvIndexes).
 //
 // Contract: write() the body's bytes in order, in pieces cut anywhere (inside a string, an
-// escape, a multi-byte UTF-8 character); end() returns every entry, exactly as parseKv() of the
-// whole text would (Flags exact, the same entry objects' shape), or throws when the text is
-// not one JSON array of objects. Until end() returns, what was parsed is not a result: a read
+// escape, a multi-byte UTF-8 character); end() returns every entry, exactly as the parse
+// (parseKv by default: Flags exact, the same entry objects' shape) of the whole text would, or
+// throws when the text is not one JSON array of objects. Until end() returns, what was parsed is not a result: a read
 // that fails midway (reset, abort, too many keys) drops the stream and uses nothing of it.
 //
 // Splitting, fast path: Consul's compact answer separates entries with "},{". Each piece's
-// text is cut after its last "},{" and everything before goes to parseKv() as one array. That
+// text is cut after its last "},{" and everything before goes to the parse as one array. That
 // cut is checked by the parse itself: "},{" may also sit inside a key (a string) or inside a
 // nested value, and a cut there leaves a string or an object unclosed, which JSON.parse always
 // refuses — so a batch that parses was cut between top-level entries. One search per piece,
 // no look at each character. On the first refused cut (a key containing "},{", or an answer
 // that is not what it should be) the rest of the body goes through the exact splitter: it
 // tracks strings (quotes, backslash escapes, skipped with indexOf) and nesting depth, and hands
-// every piece's complete entries to parseKv(); slower (~40% at 100k keys), never wrong, and
+// every piece's complete entries to the parse; slower (~40% at 100k keys), never wrong, and
 // never a second parse of a failed text beyond that one refused batch.
 
 import { StringDecoder } from "node:string_decoder";
