@@ -1,6 +1,7 @@
 // The prefix read streams its answer into the parser (lib/formats/consul/stream.ts): against a
 // real agent, through the fault proxy, an answer cut midway fails the read as a whole, and the
 // hub keeps the last good snapshot, marked stale. Then the same read, uncut, is whole again.
+// And a whole snapshot builds no raw previews, which the lock detail's re-read brings.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startConsul, type ConsulServer } from "../../../scripts/servers/consul";
@@ -11,6 +12,7 @@ import { ConsulHttp, kvPath } from "./http";
 import { ConsulConnectionSchema } from "./config";
 import { Hub } from "../../hub/hub";
 import { EventBus } from "../../hub/bus";
+import { lockDetail } from "../../api/detail";
 
 const KEYS = 3_000;
 let consul: ConsulServer;
@@ -68,6 +70,22 @@ describe("a prefix answer cut midway", () => {
       expect(hub.isStale()).toBe(false);
       expect(hub.statusEvent().lockCount).toBe(left);
       expect(hub.get(`locks/leader-${KEYS - 1}`)).toBeUndefined();
+    } finally {
+      await hub.stop();
+    }
+  });
+});
+
+describe("raw value previews", () => {
+  it("a whole snapshot builds none; the lock detail re-reads its key and shows them", async () => {
+    const hub = new Hub("c1", adapterFor(consul, { livenessCheckMs: 0 }), new EventBus());
+    try {
+      expect(await hub.refresh()).toBe(true);
+      const key = "locks/job-7";
+      expect(hub.get(key)?.raw).toBeUndefined();
+      const detail = await lockDetail({ hub }, key);
+      // writeConsulLocks' value for key i: worker-(i % 97)
+      expect(detail?.lock.raw).toEqual([expect.objectContaining({ key, preview: "worker-7", encoding: "text", size: 8 })]);
     } finally {
       await hub.stop();
     }
