@@ -58,7 +58,7 @@ export function baseRecord(
     observedAt: isoOf(ctx.now),
     consistency: ctx.consistency,
     warnings: opts.warnings ?? NO_WARNINGS,
-    raw: [preview(entry)],
+    raw: ctx.previews === false ? undefined : [preview(entry)],
   };
 }
 

@@ -112,6 +112,6 @@ export function decodeSemaphore(ctx: DecodeContext, lock: ConsulEntry, siblings:
   if (parsed.limit < live.length) rec.warnings.push("over-limit");
   const firstContenderSession = contenders.find((c) => c.Session)?.Session;
   rec.library = libraryFromSession(firstSession ?? (firstContenderSession ? (sessions.get(firstContenderSession) ?? null) : null), "consul api.Semaphore");
-  rec.raw = [preview(lock), ...contenders.slice(0, 4).map(preview)];
+  if (ctx.previews !== false) rec.raw = [preview(lock), ...contenders.slice(0, 4).map(preview)];
   return { record: rec };
 }

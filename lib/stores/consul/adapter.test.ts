@@ -29,6 +29,10 @@ describe("locks taken by the real libraries", () => {
     expect(rec.ttlMs).toBeNull();
     expect(rec.ttlSource).toBe("session");
     expect(rec.consistency).toMatch(/^default/);
+    // Whole snapshots carry no previews (the table never shows them); a re-read of the lock does.
+    expect(rec.raw).toBeUndefined();
+    const [reread] = (await s.adapter.reread(["locks/t1/job"], signal)).locks;
+    expect(reread.raw?.[0]).toMatchObject({ encoding: "text", preview: "w1" });
     await p.release();
     const after = await lockAt(s.adapter, "locks/t1/job");
     expect(after.state).toBe("free"); // api.Lock.Unlock leaves the key; LockIndex stays

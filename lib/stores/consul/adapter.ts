@@ -120,7 +120,7 @@ export class ConsulAdapter implements StoreAdapter {
     const byKey = reads.length === 1 ? null : keyed(reads.map((r) => r.entries));
     const entries = byKey ? [...byKey.values()] : reads[0].entries;
     const consistency = describeConsistency(this.cfg.consistency, [...reads.map((r) => r.meta), sess.meta]);
-    const { locks, problems } = decodeConsul(entries, sess.sessions, { connection: this.id, consistency, now: started });
+    const { locks, problems } = decodeConsul(entries, sess.sessions, { connection: this.id, consistency, now: started, previews: false });
     await this.withLiveness(locks, health, true);
     this.entryMap = byKey;
     this.unmapped = byKey ? [] : entries;
