@@ -112,6 +112,24 @@ describe("derive", () => {
     expect(derive(first.memo, r, ctx(900)).events).toEqual([]);
   });
 
+  it("a lock with one holder and nobody waiting is remembered as one object, and reads as a whole memo", () => {
+    const { memo } = derive(undefined, rec([["a", 0]], [], { ttlMs: 3_000 }), ctx(100));
+    // Memos live as long as their lock (100k locks, 100k memos): no separate list and entry.
+    expect(memo!.holders).toHaveLength(1);
+    expect(memo!.holders[0]).toBe(memo);
+    expect(memo).toMatchObject({ id: "a", owner: "o-a", since: T0, waiters: [], expiresAt: T0 + 3_000, departed: undefined });
+    // A waiter joins: a full memo again; it leaves and is pending: still full; then one object again.
+    const queued = derive(memo, rec([["a", 0]], [["w", 200]], { ttlMs: 3_000 }), ctx(200));
+    expect(queued.events).toMatchObject([{ kind: "waiter-joined", holder: "w" }]);
+    expect(queued.memo!.holders[0]).not.toBe(queued.memo);
+    const left = derive(queued.memo, rec([["a", 0]], [], { ttlMs: 3_000 }), ctx(300));
+    expect(left.memo!.departed).toHaveLength(1);
+    const gone = expireDeparted(left.memo!, { connection: "c", key: "k" }, T0 + 300 + DEPARTED_GRACE_MS);
+    expect(gone.events).toMatchObject([{ kind: "waiter-left", holder: "w" }]);
+    expect(gone.memo.holders[0]).toBe(gone.memo);
+    expect(derive(gone.memo, null, ctx(400)).events).toMatchObject([{ kind: "released", holder: "a", holdMs: 400 }]);
+  });
+
   it("polling resolution is carried on every event", () => {
     const { events } = derive(undefined, rec([["a", 0]]), ctx(0, { resMs: 5_000 }));
     expect(events[0].resMs).toBe(5_000);

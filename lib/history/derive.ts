@@ -103,11 +103,45 @@ function lifeEvent(
   };
 }
 
+/** Every memo is made here: one holder, no waiters, no departures (nearly every lock) gives a SoloMemo. */
 function makeMemo(holders: MemoEntry[], waiters: MemoEntry[], expiresAt: number | null, expiryBasis?: LockRecord, departed?: Departed[]): Memo {
+  if (holders.length === 1 && waiters.length === 0 && !departed) {
+    const h = holders[0];
+    return new SoloMemo(h.id, h.owner, h.since, h.session, expiresAt, expiryBasis);
+  }
   return { holders, waiters, expiresAt, expiryBasis, departed };
 }
 
 const NO_ENTRIES: MemoEntry[] = [];
+
+/**
+ * The memo of a lock with one holder and nobody waiting: the memo and its holder's entry in one
+ * object (~100 bytes instead of ~210 for a memo, a list and an entry; memos live as long as
+ * their lock). It reads as a Memo whose one holder is itself. The list is made on each read of
+ * `holders`, which only derive and refreshExpiry do, once per change of the lock.
+ */
+class SoloMemo implements Memo, MemoEntry {
+  constructor(
+    readonly id: string,
+    readonly owner: string | undefined,
+    readonly since: number,
+    readonly session: string | undefined,
+    readonly expiresAt: number | null,
+    readonly expiryBasis: LockRecord | undefined,
+  ) {}
+
+  get holders(): MemoEntry[] {
+    return [this];
+  }
+
+  get waiters(): MemoEntry[] {
+    return NO_ENTRIES;
+  }
+
+  get departed(): undefined {
+    return undefined;
+  }
+}
 
 /** `list.map(fn)`, except that an empty list gives the shared NO_ENTRIES (memos never mutate their lists). */
 function mapOrShare(list: MemoEntry[], fn: (e: MemoEntry) => MemoEntry): MemoEntry[] {

@@ -52,6 +52,20 @@ describe("WaitGraph", () => {
     expect(g.holdsOf("A")).toEqual(new Set());
   });
 
+  it("locks of one holder owner share one holder list, which goes when the owner holds nothing", () => {
+    const g = new WaitGraph();
+    feed(g, lock("a", ["S"]), lock("b", ["S"]), lock("c", ["S", "T"], ["U"]));
+    expect(g.lock("a")!.holders).toBe(g.lock("b")!.holders);
+    expect(g.lock("c")!.holders).toEqual(["S", "T"]);
+    const lists = (g as unknown as { ownerLists: Map<string, readonly string[]> }).ownerLists;
+    expect([...lists.keys()]).toEqual(["S"]);
+    // A shared list is frozen: an edit through one lock cannot change the other's holders.
+    expect(() => (g.lock("a")!.holders as string[]).push("X")).toThrow();
+    feed(g, lock("a", ["-x"]), lock("b", ["T"]), lock("c", ["T"]));
+    expect(g.lock("b")!.holders).toBe(g.lock("c")!.holders);
+    expect([...lists.keys()]).toEqual(["T"]);
+  });
+
   it("a chain is no deadlock; a three-party cycle is", () => {
     const g = new WaitGraph();
     feed(g, lock("a", ["A"], ["B"]), lock("b", ["B"], ["C"]), lock("c", ["C"]));

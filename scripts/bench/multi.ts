@@ -24,7 +24,7 @@ import { BIG_PREFIX as CONSUL_PREFIX, consulVersion, writeConsulLocks } from "./
 import { writeZooKeeperLocks, zooKeeperVersion } from "./zookeeper";
 import { ensureBuild, processTreeCpuMs, startProduct, type ConnectionConfig, type ProcRss } from "./product";
 import { loadLocks, recordRss, rssSummary, withDefaultRedis } from "./redis-parts";
-import { ms, since } from "./stats";
+import { median, ms, since } from "./stats";
 import { load1, note, part, record, setVersion } from "./report";
 
 const KEYS = 100_000;
@@ -35,6 +35,8 @@ const ZK = { dirs: 10_000, perDir: 10 };
 const TTL_SEC: [number, number] = [3_600, 7_200];
 const LIVE_TIMEOUT_MS = 5 * 60_000;
 const IDLE_MS = 30_000;
+const HELD_EVERY_MS = 10_000;
+const HELD_SAMPLES = 12;
 const RSS_TARGET_MB = 800;
 export const MULTI_RSS_PART = "4 connections × 100k (one per store kind): server RSS";
 
@@ -153,6 +155,13 @@ async function consoleParts(stores: Loaded[]): Promise<void> {
     await new Promise((r) => setTimeout(r, IDLE_MS));
     const after60 = ui.rss();
     const idleCores = (processTreeCpuMs(pid) - cpu0) / (2 * IDLE_MS);
+    // The judged reading is one moment of a sawtooth (idle allocation, then a GC): what the
+    // next two minutes look like, for whoever reads the figure.
+    const held: number[] = [];
+    for (let i = 0; i < HELD_SAMPLES; i++) {
+      await new Promise((r) => setTimeout(r, HELD_EVERY_MS));
+      held.push(rssSummary(ui.rss()!).totalKb / 1024);
+    }
 
     recordRss(
       MULTI_RSS_PART,
@@ -163,6 +172,13 @@ async function consoleParts(stores: Loaded[]): Promise<void> {
       ],
       RSS_TARGET_MB,
     );
+    const sorted = [...held].sort((a, b) => a - b);
+    record({
+      part: "4 connections: server RSS while holding, the two minutes after the judged reading (diagnostic)",
+      result: `every ${HELD_EVERY_MS / 1000} s: min ${Math.round(sorted[0])} MB, median ${Math.round(median(held))} MB, max ${Math.round(sorted.at(-1)!)} MB (${held.map((x) => Math.round(x)).join(", ")}); load ${load1()}`,
+      target: "—",
+      verdict: "—",
+    });
     const total = (procs: ProcRss[]) => rssSummary(procs).totalKb;
     let previous = total(up.rss);
     const steps = live.map(({ store, ms: at, rss }) => {
@@ -225,7 +241,8 @@ function how(): string {
   other setting at its default. It counts as live when \`/api/connections\` reports each connection live, ok and with
   its full lock count (polled every 100 ms, ${LIVE_TIMEOUT_MS / 60_000} min deadline).
 - **RSS.** VmRSS of the \`next start\` process and its descendants (/proc), read when all four were live and after
-  ${IDLE_MS / 1000} s and ${(2 * IDLE_MS) / 1000} s with nothing changing; the last is judged, and the start-up peak (VmHWM) is in the row. The diagnostic row reads the RSS when
+  ${IDLE_MS / 1000} s and ${(2 * IDLE_MS) / 1000} s with nothing changing; the last is judged, and the start-up peak (VmHWM) is in the row. A diagnostic row
+  reads it every ${HELD_EVERY_MS / 1000} s for ${(HELD_SAMPLES * HELD_EVERY_MS) / 60_000} minutes more (an idle console's RSS is a sawtooth of allocation and GC). The other diagnostic row reads the RSS when
   the server first answered and as each connection went live; the four connections start together, so a step between
   two readings is not that connection's cost alone. With \`BENCH_MULTI_ALONE=1\` the section then starts one console per
   store with only that connection (RSS at live, after ${IDLE_MS / 1000} s and ${(2 * IDLE_MS) / 1000} s; about 5 minutes more).`;

@@ -320,7 +320,7 @@ function base(ctx: DecodeContext, key: string, name: string, format: string, kin
     consistency: ctx.consistency,
     warnings,
     // An empty value (every Mutex key) has nothing to preview; the key is in relatedKeys.
-    ...(head.value.length > 0 && { raw: [previewBytes(head.key, "kv", head.value, head.value.length, false)] }),
+    ...(ctx.previews !== false && head.value.length > 0 && { raw: [previewBytes(head.key, "kv", head.value, head.value.length, false)] }),
   };
 }
 

@@ -161,6 +161,9 @@ describe("etcd adapter: reading", () => {
     await lease.put("r6/js").value("");
     const unknown = await lockAt(a, "r6/plain");
     expect(unknown).toMatchObject({ format: "etcd.unknown", state: "unknown", warnings: ["no-lease"] });
+    // Whole snapshots carry no previews (the table never shows them); a re-read of the lock does.
+    expect(unknown.raw).toBeUndefined();
+    expect((await a.reread(["r6/plain"], signal)).locks[0].raw?.[0]).toMatchObject({ encoding: "text", preview: "1" });
     expect(a.describeRelease(withFence(unknown), "delete").modes).toEqual([]);
     expect(await a.forceRelease(withFence(unknown), "delete", signal)).toMatchObject({ status: "refused" });
     const js = await lockAt(ro, "r6/js");

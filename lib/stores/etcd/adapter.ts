@@ -217,7 +217,7 @@ export class EtcdAdapter implements StoreAdapter {
     let chunks: ChunkedDecoder | null = null;
     let asked = 0;
     const read = await readPrefixes(this.client, this.prefixes, this.readOptions(), signal, (page, prefix, memberId) => {
-      chunks ??= new ChunkedDecoder({ connection: this.id, consistency: this.consistencyOf(memberId), now: started });
+      chunks ??= new ChunkedDecoder({ connection: this.id, consistency: this.consistencyOf(memberId), now: started, previews: false });
       chunks.page(prefix, page);
       // Only the leases records show (their holders'): a waiter's lease shows nowhere.
       const leases = chunks.leases;
