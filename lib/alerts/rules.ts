@@ -53,8 +53,10 @@ export function enabledRules(cfg: AlertsConfig["rules"]): Set<RuleId> {
 }
 
 /** The enabled rules this record breaks (none for a free or unknown lock: nothing is held). */
+const NO_RULES = Object.freeze([]) as readonly RuleId[] as RuleId[];
+
 export function rulesOf(r: LockRecord, enabled: ReadonlySet<RuleId>): RuleId[] {
-  if (r.state !== "held" || r.warnings.length === 0) return [];
+  if (r.state !== "held" || r.warnings.length === 0) return NO_RULES;
   const out: RuleId[] = [];
   for (const id of enabled) if (RULES[id].warnings.some((w) => r.warnings.includes(w))) out.push(id);
   return out;
