@@ -135,6 +135,20 @@ describe("Alerter", () => {
     ]);
   });
 
+  it("a resync sets each lock's alerts from the hub's records: new ones start, the others end", () => {
+    const bus = new EventBus();
+    let records = [rec("a", ["deadlock"]), rec("b", []), rec("c", ["deadlock"])];
+    const alerter = new Alerter(bus, AlertsSchema.parse({ webhooks: [] }), { records: () => records, detail: () => undefined }, 3_600_000).start();
+    alerters.push(alerter);
+    const resync = () => bus.publish({ type: "resync", connection: "c1", data: { connection: "c1" } });
+    const active = () => alerter.answer().alerts.map((a) => `${a.rule} ${a.key}`).sort();
+    resync();
+    expect(active()).toEqual(["deadlock a", "deadlock c"]);
+    records = [rec("a", []), rec("b", ["deadlock"])]; // a recovered, b deadlocked, c gone
+    resync();
+    expect(active()).toEqual(["deadlock b"]);
+  });
+
   it("retries a failing webhook with back-off and in order, and gives up after maxAttempts; failures show in answer() and the metrics", async () => {
     const { sink, alerter: solo, upsert, T } = await setup((url) => ({ webhooks: [{ name: "ops", kind: "json", url: `${url}/hook` }] }));
     upsert(rec("x", ["not-renewed"]));

@@ -52,9 +52,12 @@ export function enabledRules(cfg: AlertsConfig["rules"]): Set<RuleId> {
   return on;
 }
 
+/** What rulesOf answers for a record that breaks none (most of them): one frozen list, read only. */
+const NO_RULES = Object.freeze([]) as readonly RuleId[] as RuleId[];
+
 /** The enabled rules this record breaks (none for a free or unknown lock: nothing is held). */
 export function rulesOf(r: LockRecord, enabled: ReadonlySet<RuleId>): RuleId[] {
-  if (r.state !== "held" || r.warnings.length === 0) return [];
+  if (r.state !== "held" || r.warnings.length === 0) return NO_RULES;
   const out: RuleId[] = [];
   for (const id of enabled) if (RULES[id].warnings.some((w) => r.warnings.includes(w))) out.push(id);
   return out;

@@ -143,7 +143,9 @@ export async function snapshotVsFloor(redis: Redis, url: string, n: number, o: S
  * How the console parts run: the product server (`next start`, built first when stale), or, when
  * it cannot be built or BENCH_INPROC=1, the hub inside the bench process (`where` labels the rows).
  */
-export async function consoleStarter(url: string): Promise<{ product: boolean; where: string; start: () => Promise<ConsoleUnderTest> }> {
+export async function consoleStarter(
+  url: string,
+): Promise<{ product: boolean; where: string; start: (storeUrl?: string) => Promise<ConsoleUnderTest> }> {
   let product = process.env.BENCH_INPROC !== "1";
   if (product) {
     try {
@@ -162,7 +164,7 @@ export async function consoleStarter(url: string): Promise<{ product: boolean; w
   return {
     product,
     where: product ? "" : " [IN-PROCESS FALLBACK]",
-    start: () => (product ? startProduct(url) : Promise.resolve(startInProcess(url))),
+    start: (storeUrl = url) => (product ? startProduct(storeUrl) : Promise.resolve(startInProcess(storeUrl))),
   };
 }
 
@@ -199,6 +201,46 @@ export async function startToLive(
   const feed = (await ui.feed()) ?? "?";
   console.log(`  live with ${n} locks ${ms(toLive)} after start (feed: ${feed}); load ${load1()}`);
   return { ui, toLive, feed };
+}
+
+/** The same store URL with database `db` (an empty one stands in for an empty store on the same server). */
+export function withDb(url: string, db: number): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+export interface StartPairs {
+  /** The full console of the last pair, still running; the caller stops it. */
+  ui: ConsoleUnderTest;
+  feed: string;
+  /** Start -> live with `n` locks, ms, one per pair. */
+  full: number[];
+  /** Start -> live against the empty store, ms, one per pair. */
+  bare: number[];
+}
+
+/**
+ * Start -> live measured as `pairs` interleaved pairs: a bare start-up (`bare`, an empty store,
+ * until live with 0 locks, then stopped), then a full start (`full`, until live with `n` locks).
+ * One start is noise-dominated on a shared machine (±0.5 s run to run), so the row is judged on
+ * medians and shows every pair. The last full console is kept running for the parts after it.
+ */
+export async function startPairs(
+  bare: () => Promise<ConsoleUnderTest>,
+  full: () => Promise<ConsoleUnderTest>,
+  n: number,
+  pairs: number,
+  timeoutMs: number,
+): Promise<StartPairs> {
+  const out: Omit<StartPairs, "ui" | "feed"> = { full: [], bare: [] };
+  for (let i = 0; ; i++) {
+    out.bare.push(await bareStartup(bare));
+    const started = await startToLive(full, n, timeoutMs);
+    out.full.push(started.toLive);
+    if (i === pairs - 1) return { ...out, ui: started.ui, feed: started.feed };
+    await started.ui.stop();
+  }
 }
 
 export function rssSummary(procs: ProcRss[]): { totalKb: number; text: string } {

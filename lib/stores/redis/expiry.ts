@@ -41,10 +41,9 @@ export class ExpiryClock {
     this.coarseMs = o.coarseMs ?? COARSE_MS;
   }
 
-  /** A lock key the store said expires in `ttlMs` at `readAt` (epoch ms). */
-  note(key: string, ttlMs: number, readAt: number): void {
+  /** A lock key the store said expires in `ttlMs` at `readAt` (epoch ms); `now`: the clock, read once per batch. */
+  note(key: string, ttlMs: number, readAt: number, now = Date.now()): void {
     if (this.stopped) return;
-    const now = Date.now();
     this.add(key, Math.max(readAt + ttlMs, now + MIN_DELAY_MS), now);
   }
 

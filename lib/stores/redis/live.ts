@@ -33,7 +33,10 @@ export class LiveFeed {
   noteTtls(locks: LockRecord[], readAt: number): void {
     const clock = this.clock;
     if (!clock) return;
-    for (const l of locks) if (l.ttlMs !== null && l.ttlSource === "pttl") clock.note(l.key, l.ttlMs, readAt);
+    // One clock reading for the batch: Next wraps Date.now() (AsyncLocalStorage look-ups), and
+    // per lock that was ~20 ms of a 100k snapshot in a CPU profile of the product's start.
+    const now = Date.now();
+    for (const l of locks) if (l.ttlMs !== null && l.ttlSource === "pttl") clock.note(l.key, l.ttlMs, readAt, now);
   }
 
   /**
