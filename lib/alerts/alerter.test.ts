@@ -141,7 +141,11 @@ describe("Alerter", () => {
     const alerter = new Alerter(bus, AlertsSchema.parse({ webhooks: [] }), { records: () => records, detail: () => undefined }, 3_600_000).start();
     alerters.push(alerter);
     const resync = () => bus.publish({ type: "resync", connection: "c1", data: { connection: "c1" } });
-    const active = () => alerter.answer().alerts.map((a) => `${a.rule} ${a.key}`).sort();
+    const active = () =>
+      alerter
+        .answer()
+        .alerts.map((a) => `${a.rule} ${a.key}`)
+        .sort();
     resync();
     expect(active()).toEqual(["deadlock a", "deadlock c"]);
     records = [rec("a", []), rec("b", ["deadlock"])]; // a recovered, b deadlocked, c gone

@@ -169,7 +169,8 @@ async function main(): Promise<void> {
       const second = i % 2 ? await floor() : await lean();
       const row = i % 2 ? { floor: second, raw: first } : { floor: first, raw: second };
       rows.push(row);
-      const f = (x: { wall: number; node: number; redis: number }) => `wall ${x.wall.toFixed(0)} ms, node ${x.node.toFixed(0)} ms, redis ${x.redis.toFixed(0)} ms`;
+      const f = (x: { wall: number; node: number; redis: number }) =>
+        `wall ${x.wall.toFixed(0)} ms, node ${x.node.toFixed(0)} ms, redis ${x.redis.toFixed(0)} ms`;
       console.log(`pair ${i + 1}: ioredis floor ${f(row.floor)} | raw RESP2 ${f(row.raw)}`);
     }
     const med = (pick: (r: (typeof rows)[number]) => number) => median(rows.map(pick)).toFixed(0);

@@ -18,6 +18,8 @@ import {
   consoleStarter,
   describeMix,
   loadLocks,
+  JUDGED_AFTER_MS,
+  judgedReading,
   recordRss,
   rssSummary,
   type RssReading,
@@ -211,7 +213,13 @@ async function consoleParts(redis: Redis, url: string): Promise<void> {
   // Pairs of (bare start-up: the same console against an empty database of the same server,
   // full start with 100k locks), interleaved; the last full console stays up for parts 2-5.
   const loads: string[] = [load1()];
-  const pairs = await startPairs(() => start(withDb(url, EMPTY_DB)), () => start(), BIG, START_PAIRS, 180_000);
+  const pairs = await startPairs(
+    () => start(withDb(url, EMPTY_DB)),
+    () => start(),
+    BIG,
+    START_PAIRS,
+    180_000,
+  );
   loads.push(load1());
   const { ui, feed } = pairs;
   const toLive = median(pairs.full);
@@ -237,6 +245,7 @@ async function consoleParts(redis: Redis, url: string): Promise<void> {
     }
 
     const atLive = ui.rss();
+    const liveAt = performance.now();
     await part("3. idle cost", "SCAN 0/min (no rescans)", () => idleCost(redis));
     const afterIdle = ui.rss();
     await part("3b. idle cost, second window", "—", () => idleCost(redis, true));
@@ -245,6 +254,7 @@ async function consoleParts(redis: Redis, url: string): Promise<void> {
         ["at live", atLive],
         [`after ${IDLE_MS / 1000} s idle`, afterIdle],
         [`after ${(2 * IDLE_MS) / 1000} s idle`, ui.rss()],
+        await judgedReading(ui, liveAt),
       ];
       recordRss(`4. server RSS holding ${BIG / 1000}k locks (process tree)`, readings, RSS_TARGET_MB);
     });
@@ -337,9 +347,10 @@ The redis-server is started with its default configuration: **no keyspace notifi
    going live falls inside it and counts. Row 3b is a second window straight after (no target), to tell a one-off from
    a repeating rescan.
 4. **RSS.** VmRSS of the \`next start\` process and its descendants (/proc), read when the connection turned live and
-   again after each idle window (3 and 3b). The last reading is judged: the console holding its locks once start-up is
-   over and V8 has given back, in an idle moment, the heap it grew reading them (before 2026-12-05 the largest reading
-   was). The start-up peak — VmHWM, what a container's memory limit must allow — is in the row too.
+   again after each idle window (3 and 3b), and ${JUDGED_AFTER_MS / 1000} s after live. That last reading is judged: the console holding its locks once
+   start-up is over and V8 has given back, at its first idle GC, the heap it grew reading them (45–60 s after the start-up's
+   last allocation here, so a reading at 60 s fell on either side of it; before 2026-12-05 09:00 the 60 s reading was judged,
+   and before that the largest). The start-up peak — VmHWM, what a container's memory limit must allow — is in the row too.
 5. **Lock table.** ${TABLE_REQUESTS} sequential \`GET /api/connections/${CONNECTION}/locks?limit=200&cursor=<random>&sort=ttl\`
    (the first at cursor 0; it pays for sorting and is shown apart; p50 / p95 are of the other ${TABLE_REQUESTS - 1}), then the same with
    \`q=${TABLE_FILTER}\`. Each page also fetches fresh PTTLs.
