@@ -4,7 +4,8 @@
 //
 // Faults: the store may be missing, unwritable or full. Then the recorder is "paused": the
 // live console is untouched (the bus listener only queues), the queue keeps up to MAX_QUEUE
-// events (oldest dropped, counted; trimmed once a tenth over), and every tick tries again —
+// events (oldest dropped, counted; trimmed once a tenth over; what a query or a stop derived at
+// once while the store was writing is not trimmed), and every tick tries again —
 // reopening the store if it never opened — so recording resumes by itself. Nothing already
 // written is touched.
 //
@@ -125,6 +126,13 @@ export class Recorder {
   /** Connections with memos derived from a resync's records since the last full expiry pass (those records may have been renewed since). */
   private rederived = new Set<string>();
   private queue: LifeEvent[] = [];
+  /**
+   * How many queued events the cap may not trim: what a query, a new resync or a stop had to
+   * derive at once (reconcileAll) beyond the cap while the store was writing. At 1M locks that
+   * was up to ~800k `seen` events dropped. It shrinks as the writer writes; while the store is
+   * away nothing new is exempt (the cap bounds memory then).
+   */
+  private exempt = 0;
   private dropped = 0;
   private written = 0;
   private store: HistoryStore | null = null;
@@ -546,15 +554,22 @@ export class Recorder {
   private reconcileAll(): void {
     if (this.pending.size === 0) return;
     this.slicing?.();
-    this.reconcileSlice(Infinity);
+    const writing = this.error === null;
+    if (writing) this.exempt = Infinity;
+    try {
+      this.reconcileSlice(Infinity);
+    } finally {
+      if (writing) this.exempt = Math.max(0, this.queue.length - this.maxQueue);
+    }
   }
 
   private push(e: LifeEvent): void {
     this.metrics.observe(e);
     this.queue.push(e);
     // Trimmed a tenth at a time: one splice, not one per event.
-    if (this.queue.length > this.maxQueue * 1.1) {
-      const over = this.queue.length - this.maxQueue;
+    const cap = this.maxQueue + this.exempt;
+    if (this.queue.length > cap * 1.1) {
+      const over = this.queue.length - cap;
       this.queue.splice(0, over);
       this.dropped += over;
     }
@@ -661,6 +676,7 @@ export class Recorder {
     // The queue minus the batch (the overflow trim may have dropped some of it meanwhile).
     this.queue = this.queue.slice(Math.max(0, batch.length - (this.dropped - droppedBefore)));
     this.written += batch.length;
+    this.exempt = Math.max(0, this.exempt - batch.length);
     return batch.length;
   }
 
