@@ -315,9 +315,10 @@ export class WaitGraph {
   }
 
   private forgetIfAbsent(o: string): void {
-    if (!this.holds.has(o)) this.ownerLists.delete(o);
-    if (!this.holds.has(o) && !this.waits.has(o)) this.parties.delete(o);
-    else if (!this.holds.has(o)) {
+    if (this.holds.has(o)) return;
+    this.ownerLists.delete(o);
+    if (!this.waits.has(o)) this.parties.delete(o);
+    else {
       // Holds nothing any more: what a holder entry said (liveness) no longer applies.
       const e = this.parties.get(o);
       if (e?.holder) this.parties.set(o, { p: { id: e.p.id, owner: e.p.owner, ownerNote: e.p.ownerNote }, holder: false });
