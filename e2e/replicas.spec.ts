@@ -225,21 +225,21 @@ test("kill -9 of the replica reading Redis: another takes over within 10 s; brow
     const all = [a, b, c];
     const readerName = async (r: Console) =>
       ((await (await fetch(`${r.url}/api/ready`)).json()) as { connections: Array<{ role: string; reader: string | null }> }).connections[0];
-    // Exactly one reads; the others follow it.
-    await expect
-      .poll(
-        async () =>
-          (await Promise.all(all.map(readerName)))
-            .map((x) => x.role)
-            .sort()
-            .join(","),
-        { timeout: 20_000 },
-      )
-      .toBe("follower,follower,leader");
-    const roles = await Promise.all(all.map(readerName));
-    const reader = all[roles.findIndex((x) => x.role === "leader")];
+    // Exactly one reads; the others follow it. A follower names its reader only once it has read
+    // the reader's status (null until then), so wait for both in one condition.
+    const settled = async () => {
+      const roles = await Promise.all(all.map(readerName));
+      const leader = roles.findIndex((x) => x.role === "leader");
+      const shape = roles
+        .map((x) => x.role)
+        .sort()
+        .join(",");
+      const named = leader >= 0 && roles.filter((x) => x.role === "follower").every((x) => x.reader?.includes(`:${all[leader].port}#`));
+      return { leader, summary: `${shape} followers-name-reader=${named}` };
+    };
+    await expect.poll(async () => (await settled()).summary, { timeout: 20_000 }).toBe("follower,follower,leader followers-name-reader=true");
+    const reader = all[(await settled()).leader];
     const others = all.filter((r) => r !== reader);
-    expect(roles.filter((x) => x.role === "follower").every((x) => x.reader?.includes(`:${reader.port}#`))).toBe(true);
 
     // A browser and a raw event stream on each remaining replica.
     const pages = await Promise.all(
