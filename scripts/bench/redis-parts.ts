@@ -10,6 +10,7 @@ import { createRng } from "../../lib/demo/prng";
 import { redisVersion, writeLocks, type Mix } from "./redis-data";
 import { REDIS_FLOOR_GRID, redisFloorCandidates, describeRedisFloor, redisFloorRead, type RedisFloorSettings } from "./redis-floor";
 import { pickFloor } from "./floor";
+import { RawResp, rawRespRead } from "./redis-raw-floor";
 import { CONNECTION, ensureBuild, startInProcess, startProduct, type ConsoleUnderTest, type ProcRss } from "./product";
 import { mb, median, ms, ownCpuMs, percentile, procCpuMs, since } from "./stats";
 import { load1, note, range, record, setHow, setVersion, type SectionId } from "./report";
@@ -68,11 +69,17 @@ export interface SnapshotVsFloor {
  * the decoded adapter.snapshot(), interleaved rounds; wall and CPU time (bench + redis-server).
  * Expects exactly `n` keys, all locks. Returns the floor's median wall time and its settings.
  */
-export async function snapshotVsFloor(redis: Redis, url: string, n: number, o: SnapshotVsFloor): Promise<{ ms: number; settings: RedisFloorSettings }> {
+export async function snapshotVsFloor(
+  redis: Redis,
+  url: string,
+  n: number,
+  o: SnapshotVsFloor,
+): Promise<{ ms: number; rawMs: number; settings: RedisFloorSettings }> {
   const floorClient = new Redis(url);
   const adapter = new RedisAdapter(CONNECTION, RedisConnectionSchema.parse({ id: CONNECTION, kind: "redis", url }));
   const signal = new AbortController().signal;
   const serverPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
+  let raw: RawResp | null = null;
   try {
     const picked = await pickFloor(redisFloorCandidates(floorClient, o.grid ?? REDIS_FLOOR_GRID), n, {
       log: console.log,
@@ -93,6 +100,15 @@ export async function snapshotVsFloor(redis: Redis, url: string, n: number, o: S
         const keys = await redisFloorRead(floorClient, settings);
         if (keys !== n) throw new Error(`floor read ${keys} keys, expected ${n}`);
       });
+    // Beside the judged floor: the same read with no client library at all (diagnostic).
+    const u = new URL(url);
+    raw = await RawResp.open(u.hostname, Number(u.port));
+    const rawFloor = () =>
+      timed(async () => {
+        const keys = await rawRespRead(raw!);
+        if (keys !== n) throw new Error(`raw RESP2 read ${keys} keys, expected ${n}`);
+      });
+    await rawFloor(); // warm-up
     const snapshot = () =>
       timed(async () => {
         const snap = await adapter.snapshot(signal);
@@ -102,6 +118,7 @@ export async function snapshotVsFloor(redis: Redis, url: string, n: number, o: S
     await snapshot(); // warm-up: connections, JIT (the floor warmed up in its pre-run)
     const floors: Array<{ wall: number; cpu: number }> = [];
     const snaps: Array<{ wall: number; cpu: number }> = [];
+    const raws: Array<{ wall: number; cpu: number }> = [];
     const loads: string[] = [];
     for (let r = 0; r < o.rounds; r++) {
       loads.push(load1());
@@ -110,8 +127,9 @@ export async function snapshotVsFloor(redis: Redis, url: string, n: number, o: S
         if (what === "floor") floors.push(await floor());
         else snaps.push(await snapshot());
       }
+      raws.push(await rawFloor());
       console.log(
-        `  round ${r + 1}: floor ${ms(floors.at(-1)!.wall)} (cpu ${ms(floors.at(-1)!.cpu)}), snapshot ${ms(snaps.at(-1)!.wall)} (cpu ${ms(snaps.at(-1)!.cpu)}), load ${loads.at(-1)}`,
+        `  round ${r + 1}: floor ${ms(floors.at(-1)!.wall)} (cpu ${ms(floors.at(-1)!.cpu)}), snapshot ${ms(snaps.at(-1)!.wall)} (cpu ${ms(snaps.at(-1)!.cpu)}), raw RESP2 ${ms(raws.at(-1)!.wall)}, load ${loads.at(-1)}`,
       );
     }
     const fw = floors.map((x) => x.wall);
@@ -126,12 +144,14 @@ export async function snapshotVsFloor(redis: Redis, url: string, n: number, o: S
         `floor ${ms(median(fw))} (${range(fw)}; ${describeRedisFloor(settings)}), snapshot ${ms(median(sw))} (${range(sw)}), ratio **${ratio.toFixed(2)}×** ` +
         `(per round: ${pairs.map((x) => x.toFixed(2)).join(", ")}; median of pairs ${median(pairs).toFixed(2)}×); ` +
         `CPU (node + redis-server) ${ms(median(floors.map((x) => x.cpu)))} vs ${ms(median(snaps.map((x) => x.cpu)))}: ${cpuRatio.toFixed(2)}×; load ${loads.join(", ")}. ` +
-        `Floor ${picked.summary}`,
+        `Floor ${picked.summary}. Not judged: the same read with no client library (a hand-written RESP2 pipeline, scripts/bench/redis-raw-floor.ts) ` +
+        `${ms(median(raws.map((x) => x.wall)))} (${range(raws.map((x) => x.wall))}; CPU ${ms(median(raws.map((x) => x.cpu)))}): the snapshot is **${(median(sw) / median(raws.map((x) => x.wall))).toFixed(2)}×** that`,
       target: o.target === null ? "—" : `≤ ${o.target}×`,
       verdict: o.target === null ? "—" : ratio <= o.target ? "met" : "MISSED",
     });
-    return { ms: median(fw), settings };
+    return { ms: median(fw), rawMs: median(raws.map((x) => x.wall)), settings };
   } finally {
+    raw?.close();
     floorClient.disconnect();
     await adapter.close();
   }

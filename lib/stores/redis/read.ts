@@ -12,7 +12,6 @@
 // the key is then remembered as large (LargeValues) and read with GETRANGE from then on.
 // Re-reads of single locks (reread) always use GETRANGE.
 
-import type { RedisClient } from "./client";
 import type { Problem } from "../../model";
 import type { RedisEntry } from "../../formats/redis/entry";
 import { keyFromBytes } from "../../keys";
@@ -41,6 +40,29 @@ export class LargeValues {
   }
 }
 
+type Key = string | Buffer;
+
+/** The commands readEntries sends, as an ioredis pipeline takes them (raw.ts has the same). */
+export interface ReadPipeline {
+  pttl(k: Key): ReadPipeline;
+  getrangeBuffer(k: Key, start: number, end: number): ReadPipeline;
+  mgetBuffer(...keys: Key[]): ReadPipeline;
+  strlen(k: Key): ReadPipeline;
+  hscanBuffer(k: Key, cursor: number, count: "COUNT", n: number): ReadPipeline;
+  hlen(k: Key): ReadPipeline;
+  type(k: Key): ReadPipeline;
+  llen(k: Key): ReadPipeline;
+  lrangeBuffer(k: Key, start: number, stop: number): ReadPipeline;
+  zcard(k: Key): ReadPipeline;
+  zrangeBuffer(k: Key, start: string, stop: string, withScores: "WITHSCORES"): ReadPipeline;
+  exec(): Promise<Array<[Error | null, unknown]> | null>;
+}
+
+/** An ioredis client, or the snapshot's own connection to one node (raw.ts). */
+export interface PipelineNode {
+  pipeline(): ReadPipeline;
+}
+
 export interface ReadOptions {
   /** valueCapBytes */
   cap: number;
@@ -52,7 +74,7 @@ export interface ReadOptions {
  * `names` are the keys' lib/keys.ts forms when the caller has them already. Text keys are sent
  * as strings (ioredis writes a string argument more cheaply than a Buffer), binary ones as bytes.
  */
-export async function readEntries(node: RedisClient, keys: Buffer[], opts: ReadOptions, names?: string[]): Promise<ReadResult> {
+export async function readEntries(node: PipelineNode, keys: Buffer[], opts: ReadOptions, names?: string[]): Promise<ReadResult> {
   const out: ReadResult = { entries: [], vanished: [], problems: [] };
   if (keys.length === 0) return out;
   const { cap, multiGet } = opts;

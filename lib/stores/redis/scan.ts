@@ -3,16 +3,20 @@
 // go to the caller as soon as they are read (the snapshot decodes them then), so a full pass
 // never holds every key's raw bytes at once.
 
-import type Redis from "ioredis";
 import { keyFromBytes } from "../../keys";
-import { readEntries, type ReadOptions, type ReadResult } from "./read";
+import { readEntries, type PipelineNode, type ReadOptions, type ReadResult } from "./read";
+
+/** One node's keyspace: an ioredis client, or the snapshot's own connection to it (raw.ts). */
+export interface ScanNode extends PipelineNode {
+  scanBuffer(cursor: string, count: "COUNT", n: number): Promise<[Buffer, Buffer[]]>;
+}
 
 /** Keys per SCAN page; with 4 pages in flight, the fastest setting measured (docs/benchmarks.md). */
 const SCAN_COUNT = 2000;
 const IN_FLIGHT = 4;
 
 export async function scanAndRead(
-  node: Redis,
+  node: ScanNode,
   wanted: (key: string) => boolean,
   opts: ReadOptions,
   onPage: (page: ReadResult) => void,
@@ -23,7 +27,7 @@ export async function scanAndRead(
   let cursor = "0";
   do {
     signal.throwIfAborted();
-    const [next, keys] = (await node.scanBuffer(cursor, "COUNT", SCAN_COUNT)) as [Buffer, Buffer[]];
+    const [next, keys] = await node.scanBuffer(cursor, "COUNT", SCAN_COUNT);
     cursor = next.toString();
     const page: Buffer[] = [];
     const names: string[] = [];

@@ -76,6 +76,12 @@ describe("Redis Sentinel", () => {
     // The master dies; the replica, resumed, is promoted by the sentinels.
     await master.kill9();
     process.kill(replica.pid(), "SIGCONT");
+    // Snapshots read through their own connection (raw.ts) to whichever node is master now.
+    const monitor = await new Redis(replica.url).monitor();
+    const snapshotConnections: string[] = [];
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (args.join(" ") === "CLIENT SETNAME lockdeck-snapshot") snapshotConnections.push(args.join(" "));
+    });
     await waitFor(async () => (await sentinels.masterPort()) === replica.port, {
       timeoutMs: 30_000,
       intervalMs: 200,
@@ -94,6 +100,8 @@ describe("Redis Sentinel", () => {
           .some((p) => p.code === "failover-vanished"),
       { timeoutMs: 15_000, what: "the failover report" },
     );
+    await waitFor(async () => snapshotConnections.length > 0, { timeoutMs: 5_000, what: "a snapshot through its own connection to the new master" });
+    monitor.disconnect();
     const problems = hub()
       .currentProblems()
       .filter((p) => p.code.startsWith("failover-"));
