@@ -8,6 +8,7 @@
 // an abort or a protocol error fails every command in flight and the connection with it, so a
 // snapshot read through it fails whole (stale beats partial) — never a missing key.
 
+import "server-only";
 import net from "node:net";
 import tls from "node:tls";
 import type Redis from "ioredis";
