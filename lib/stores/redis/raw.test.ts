@@ -3,8 +3,12 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import Redis from "ioredis";
+import { readFileSync } from "node:fs";
 import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from "../../../scripts/servers/redis";
 import { startFaultProxy, type FaultProxy } from "../../../scripts/servers/fault-proxy";
+import { makeTls, type EtcdTls } from "../../../scripts/servers/etcd";
+import { freePort } from "../../../scripts/servers/ports";
+import { makeTempDir, removeDir } from "../../../scripts/servers/process";
 import { RawConnection, endpointOf, type RawEndpoint } from "./raw";
 import { RedisAdapter } from "./adapter";
 import { RedisConnectionSchema } from "./config";
@@ -170,5 +174,69 @@ describe("snapshots read through their own connection", () => {
       await adapter.close();
       seed.disconnect();
     }
+  });
+});
+
+describe("over TLS (rediss://, a CA and a client certificate the server demands)", () => {
+  let server: RedisServer;
+  let certs: EtcdTls;
+  let dir: string;
+  let tlsPort: number;
+  beforeAll(async () => {
+    dir = makeTempDir("redis-tls");
+    certs = await makeTls(dir);
+    tlsPort = await freePort();
+    // The rig's plain port stays for its readiness PING and the test's own counters.
+    server = await startRedis({
+      args: [
+        "--tls-port",
+        String(tlsPort),
+        "--tls-cert-file",
+        certs.certFile,
+        "--tls-key-file",
+        certs.keyFile,
+        "--tls-ca-cert-file",
+        certs.caFile,
+        "--tls-auth-clients",
+        "yes",
+      ],
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (dir) removeDir(dir);
+  });
+
+  it("a snapshot reads through its own TLS connection with the connection's CA and client certificate", async () => {
+    const admin = new Redis(server.url);
+    const tls = { ca: certs.caFile, cert: certs.clientCertFile, key: certs.clientKeyFile };
+    const adapter = new RedisAdapter("raw-t", RedisConnectionSchema.parse({ id: "raw-t", kind: "redis", url: `rediss://127.0.0.1:${tlsPort}`, tls }));
+    try {
+      for (let i = 0; i < 50; i++) await admin.set(`svc:lock:${i}`, `tok-${i}`, "PX", 60_000);
+      const before = await ownConnections(admin);
+      const snap = await adapter.snapshot(never);
+      expect(snap.locks).toHaveLength(50);
+      expect((await ownConnections(admin)) - before).toBe(1);
+    } finally {
+      await adapter.close();
+      admin.disconnect();
+    }
+  });
+
+  it("is refused when the server's certificate is not signed by the CA given, and without a client certificate", async () => {
+    const e = (o: Partial<RawEndpoint>): RawEndpoint => ({ host: "127.0.0.1", port: tlsPort, db: 0, ...o });
+    // The server's own certificate as "CA": it did not sign itself.
+    await expect(RawConnection.open(e({ tls: { ca: readFileSync(certs.certFile) } }), 2_000, never)).rejects.toThrow(
+      /certificate|self.signed|unable to verify/i,
+    );
+    await expect(
+      RawConnection.open(e({ tls: { ca: readFileSync(certs.caFile) } }), 2_000, never).then(async (c) => {
+        try {
+          await c.pipeline().pttl("x").exec();
+        } finally {
+          c.close();
+        }
+      }),
+    ).rejects.toThrow();
   });
 });
