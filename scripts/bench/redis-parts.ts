@@ -327,24 +327,45 @@ export interface TableCase {
  * cursors. p50 / p95 are of the requests after the first; the first is shown apart. One row
  * per case, named `${part} <label> (<n> rows), <requests> requests`.
  */
-export async function tableLatency(ui: ConsoleUnderTest, cases: TableCase[], o: { part: string; requests: number; targetMs: number | null }): Promise<void> {
+export async function tableLatency(
+  ui: ConsoleUnderTest,
+  cases: TableCase[],
+  o: {
+    part: string;
+    requests: number;
+    targetMs: number | null;
+    /** Lock changes written meanwhile: a new lock key every 1000 / perSecond ms, requests `spacingMs` apart. */
+    churn?: { redis: Redis; perSecond: number; spacingMs: number };
+  },
+): Promise<void> {
   const rng = createRng(7);
+  let written = 0;
   for (const c of cases) {
     const times: number[] = [];
     let total = 0;
-    for (let i = 0; i < o.requests; i++) {
-      const offset = i === 0 ? 0 : rng.int(0, Math.max(0, total - 200));
-      const params = new URLSearchParams({ ...c.params, limit: "200", cursor: String(offset) });
-      const t0 = performance.now();
-      const page = await ui.tablePage(params);
-      times.push(since(t0));
-      total = page.total;
-      if (page.rows === 0) throw new Error(`${c.label}: empty page at cursor ${offset} of ${total}`);
+    const churn = o.churn;
+    const writer = churn
+      ? setInterval(() => void churn.redis.set(`bench:lock:churn:${written++}`, rng.hex(16), "PX", 600_000).catch(() => undefined), 1000 / churn.perSecond)
+      : null;
+    if (churn) await new Promise((r) => setTimeout(r, 1_000)); // changes flowing before the first request
+    try {
+      for (let i = 0; i < o.requests; i++) {
+        if (churn && i > 0) await new Promise((r) => setTimeout(r, churn.spacingMs));
+        const offset = i === 0 ? 0 : rng.int(0, Math.max(0, total - 200));
+        const params = new URLSearchParams({ ...c.params, limit: "200", cursor: String(offset) });
+        const t0 = performance.now();
+        const page = await ui.tablePage(params);
+        times.push(since(t0));
+        total = page.total;
+        if (page.rows === 0) throw new Error(`${c.label}: empty page at cursor ${offset} of ${total}`);
+      }
+    } finally {
+      if (writer) clearInterval(writer);
     }
     const rest = times.slice(1);
     const p50 = percentile(rest, 50);
     const p95 = percentile(rest, 95);
-    const label = `${c.label} (${total} rows)`;
+    const label = `${c.label} (${total} rows${churn ? `, ${churn.perSecond} new locks/s written meanwhile, requests ${churn.spacingMs} ms apart` : ""})`;
     console.log(`  ${label}: first ${ms(times[0])}, then p50 ${ms(p50)}, p95 ${ms(p95)}, max ${ms(Math.max(...rest))}; load ${load1()}`);
     record({
       part: `${o.part} ${label}, ${o.requests} requests`,
