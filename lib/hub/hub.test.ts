@@ -203,7 +203,9 @@ describe("stale rules", () => {
       await waitFor(async () => first !== undefined, { timeoutMs: 2_000, what: "first snapshot" });
       expect(first!.warnings).toEqual([]);
       expect(first!.waiters[0].since).toBeDefined(); // first sighting, like holders
-      await waitFor(async () => hub.get("a")!.warnings.length === 2, { timeoutMs: 3_000, what: "rules fire" });
+      // Each record's first sighting is its own observedAt (made a moment apart), so a tick can
+      // find one past 150 ms and the other not yet: wait for both.
+      await waitFor(async () => hub.get("a")!.warnings.length === 2 && hub.get("b")!.warnings.length === 1, { timeoutMs: 3_000, what: "rules fire" });
       expect(hub.get("a")!.warnings).toEqual(["held-too-long", "waiter-too-long"]);
       expect(hub.get("b")!.warnings).toEqual(["held-too-long"]);
       expect(hub.counts().stale).toBe(2);

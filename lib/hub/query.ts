@@ -8,7 +8,7 @@
 
 import type { LockRecord } from "../model";
 import { lockStatus, type LockStatus } from "../status";
-import { compareKeys, sortRecords, type SortKey } from "./sort";
+import { compareKeys, rankOrder, sortRecords, type SortKey } from "./sort";
 import { RecordMap } from "./records";
 
 export type { SortKey };
@@ -41,6 +41,11 @@ function textOf(r: LockRecord): string {
 export interface Order {
   rows: LockRecord[];
   texts: string[] | null;
+  /**
+   * Where each row stands in this version's ascending key order, when made from it: the
+   * search texts are then that order's (made once, patched across versions), rearranged.
+   */
+  perm?: Uint32Array;
 }
 
 /** The rows of one order that pass one set of filters, as indexes into that order. */
@@ -87,7 +92,7 @@ export class SortedView {
     if (!match) {
       // The table is open unfiltered: make the search texts now, after this answer, so the first
       // key typed into the filter does not wait for them (20–50 ms at 100k records).
-      if (!order.texts) setImmediate(() => this.orders.get(orderId) === order && (order.texts ??= order.rows.map(textOf)));
+      if (!order.texts) setImmediate(() => this.orders.get(orderId) === order && this.textsOf(order));
       return { total: order.rows.length, locks: order.rows.slice(q.offset, q.offset + q.limit) };
     }
     const page = [...match.rows.subarray(q.offset, q.offset + q.limit)];
@@ -96,20 +101,44 @@ export class SortedView {
 
   private order(records: Map<string, LockRecord>, id: string, q: LockQuery): Order {
     let order = this.orders.get(id);
-    // Descending key order is the ascending one reversed: no sort when that one is at hand.
-    if (!order && id === "key:desc" && this.orders.has("key:asc")) {
-      const asc = this.orders.get("key:asc")!;
-      order = { rows: [...asc.rows].reverse(), texts: asc.texts ? [...asc.texts].reverse() : null };
-      this.orders.set(id, order);
-    }
-    if (!order) {
-      // A numeric order's ties come free when this version's key order is already made.
-      const rows = sortRecords(records.values(), q.sort, this.orders.get("key:asc")?.rows);
+    if (order) return order;
+    const keyed = this.orders.get("key:asc");
+    if (keyed && q.sort !== "key") {
+      // From this version's key order: ties come free, and so do the search texts.
+      const perm = rankOrder(keyed.rows, q.sort).order;
+      if (q.dir === "desc") perm.reverse();
+      const rows = new Array<LockRecord>(perm.length);
+      for (let i = 0; i < perm.length; i++) rows[i] = keyed.rows[perm[i]];
+      order = { rows, texts: null, perm };
+    } else if (keyed && q.dir === "desc") {
+      // Descending key order is the ascending one reversed: no sort.
+      const perm = new Uint32Array(keyed.rows.length);
+      for (let i = 0; i < perm.length; i++) perm[i] = perm.length - 1 - i;
+      order = { rows: [...keyed.rows].reverse(), texts: null, perm };
+    } else {
+      const rows = sortRecords(records.values(), q.sort);
       if (q.dir === "desc") rows.reverse();
       order = { rows, texts: null };
-      this.orders.set(id, order);
     }
+    this.orders.set(id, order);
     return order;
+  }
+
+  /**
+   * The order's search texts, made on first need: rearranged from the key order's (which are
+   * made once a snapshot and patched across versions) when the order came from it, so a store
+   * whose locks keep changing does not rebuild 1M texts per version.
+   */
+  private textsOf(order: Order): string[] {
+    if (order.texts) return order.texts;
+    const keyed = this.orders.get("key:asc");
+    if (order.perm && keyed) {
+      const from = (keyed.texts ??= keyed.rows.map(textOf));
+      const texts = new Array<string>(order.perm.length);
+      for (let i = 0; i < texts.length; i++) texts[i] = from[order.perm[i]];
+      order.texts = texts;
+    } else order.texts = order.rows.map(textOf);
+    return order.texts;
   }
 
   /** The filtered rows, or null for no filter (every row). */
@@ -132,7 +161,7 @@ export class SortedView {
     for (const m of this.matches.values()) {
       if (m.rest === rest && needle.includes(m.needle) && (!from || m.rows.length < from.rows.length)) from = m;
     }
-    const texts = needle ? (order.texts ??= order.rows.map(textOf)) : null;
+    const texts = needle ? this.textsOf(order) : null;
     const pass = (i: number) => {
       if (texts && !texts[i].includes(needle)) return false;
       const r = order.rows[i];

@@ -31,11 +31,7 @@ const RANK: Record<Exclude<SortKey, "key">, (r: LockRecord) => number> = {
 export function sortRecords(records: Iterable<LockRecord>, sort: SortKey, byKey?: LockRecord[]): LockRecord[] {
   if (sort === "key") return byKey ? [...byKey] : [...records].sort(compareKeys);
   const rows = byKey ?? [...records];
-  const f = RANK[sort];
-  const rank = new Float64Array(rows.length);
-  // + 0 makes -0 into 0, which a comparator would call equal.
-  for (let i = 0; i < rows.length; i++) rank[i] = f(rows[i]) + 0;
-  const order = orderByRank(rank);
+  const { order, rank } = rankOrder(rows, sort);
   const out = new Array<LockRecord>(rows.length);
   for (let i = 0; i < order.length; i++) out[i] = rows[order[i]];
   if (!byKey) {
@@ -51,6 +47,15 @@ export function sortRecords(records: Iterable<LockRecord>, sort: SortKey, byKey?
     }
   }
   return out;
+}
+
+/** Indexes into `rows` in ascending `sort` order, equal ranks in the rows' own order; and the ranks. */
+export function rankOrder(rows: LockRecord[], sort: Exclude<SortKey, "key">): { order: Uint32Array; rank: Float64Array } {
+  const f = RANK[sort];
+  const rank = new Float64Array(rows.length);
+  // + 0 makes -0 into 0, which a comparator would call equal.
+  for (let i = 0; i < rows.length; i++) rank[i] = f(rows[i]) + 0;
+  return { order: orderByRank(rank), rank };
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
