@@ -110,7 +110,11 @@ describe("SortedView over a RecordMap: the key order patched across versions", (
     { ...base, offset: 0, limit: 40 },
     { ...base, dir: "desc", offset: 7, limit: 40 },
     { ...base, sort: "ttl", offset: 3, limit: 40 },
+    { ...base, sort: "ttl", dir: "desc", offset: 0, limit: 600 },
+    { ...base, sort: "waiters", dir: "desc", offset: 0, limit: 600 },
+    { ...base, sort: "age", offset: 100, limit: 300 },
     { ...base, q: "payments", offset: 0, limit: 25 },
+    { ...base, sort: "ttl", q: "payments-", offset: 0, limit: 100 },
   ];
 
   it("after sets of new and existing keys and deletes, every answer equals the plain one, version after version", () => {
@@ -143,6 +147,38 @@ describe("SortedView over a RecordMap: the key order patched across versions", (
       }
       for (const q of QUERIES) expect(answer(view, records, version, q), `version ${version}, ${JSON.stringify(q)}`).toEqual(plain(records, q));
     }
+  });
+
+  it("a few changes patch the numeric orders in place (the same rows array), many make them afresh", () => {
+    const records = new RecordMap(Array.from({ length: 300 }, (_, i) => [rec(i).key, rec(i)] as const));
+    const view = new SortedView();
+    const ttl = { ...base, sort: "ttl" as const, limit: 300 };
+    const waitersDesc = { ...base, sort: "waiters" as const, dir: "desc" as const, limit: 300 };
+    const rowsOf = (id = "ttl:asc") => (view as unknown as { orders: Map<string, { rows: LockRecord[] }> }).orders.get(id)?.rows;
+    answer(view, records, 1, base);
+    answer(view, records, 1, ttl);
+    answer(view, records, 1, waitersDesc);
+    const first = rowsOf();
+    const firstDesc = rowsOf("waiters:desc");
+    const k = [...records.keys()][5];
+    records.set(k, {
+      ...records.get(k)!,
+      ttlMs: 1,
+      waiters: [
+        { id: "w", position: 0 },
+        { id: "v", position: 1 },
+        { id: "u", position: 2 },
+      ],
+    });
+    records.delete([...records.keys()][9]);
+    records.set("new:x", { ...rec(3), key: "new:x" });
+    expect(answer(view, records, 2, ttl)).toEqual(plain(records, ttl));
+    expect(answer(view, records, 2, waitersDesc)).toEqual(plain(records, waitersDesc));
+    expect(rowsOf()).toBe(first);
+    expect(rowsOf("waiters:desc")).toBe(firstDesc);
+    for (let i = 0; i < 100; i++) records.set(`new:${i}`, { ...rec(i), key: `new:${i}` });
+    expect(answer(view, records, 3, ttl)).toEqual(plain(records, ttl));
+    expect(rowsOf()).not.toBe(first);
   });
 
   it("a change the journal did not see (a plain Map under it) is not patched over: the order is made afresh", () => {
@@ -190,8 +226,8 @@ describe("patchKeyOrder", () => {
       const patched = patchKeyOrder(order, records, records.takeTouched()!);
       expect(patched).not.toBeNull();
       const want = [...records.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
-      expect(patched!.rows).toEqual(want);
-      expect(patched!.texts).toEqual(want.map(text));
+      expect(patched!.order.rows).toEqual(want);
+      expect(patched!.order.texts).toEqual(want.map(text));
     });
   }
 });

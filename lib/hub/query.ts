@@ -8,7 +8,7 @@
 
 import type { LockRecord } from "../model";
 import { lockStatus, type LockStatus } from "../status";
-import { compareKeys, rankOrder, sortRecords, type SortKey } from "./sort";
+import { compareKeys, rankOf, rankOrder, sortRecords, type SortKey } from "./sort";
 import { RecordMap } from "./records";
 
 export type { SortKey };
@@ -76,15 +76,11 @@ export class SortedView {
   /** One page of the records in `q`'s order that pass its filters, and how many pass. */
   query(records: Map<string, LockRecord>, version: number, q: LockQuery): { total: number; locks: LockRecord[] } {
     if (version !== this.version) {
-      const keyed = this.orders.get("key:asc");
-      const touched = records instanceof RecordMap ? records.takeTouched() : null;
-      const patched = keyed && records === this.base && touched ? patchKeyOrder(keyed, records, touched) : null;
-      this.orders.clear();
+      this.orders = this.patched(records);
       this.matches.clear();
       this.keptRows = 0;
       this.version = version;
       this.base = records;
-      if (patched) this.orders.set("key:asc", patched);
     }
     const orderId = `${q.sort}:${q.dir}`;
     const order = this.order(records, orderId, q);
@@ -97,6 +93,27 @@ export class SortedView {
     }
     const page = [...match.rows.subarray(q.offset, q.offset + q.limit)];
     return { total: match.rows.length, locks: page.map((i) => order.rows[i]) };
+  }
+
+  /**
+   * This version's orders from the last version's: the key order patched with the keys that
+   * changed, and each numeric order with the records that moved; none when they cannot be.
+   */
+  private patched(records: Map<string, LockRecord>): Map<string, Order> {
+    const out = new Map<string, Order>();
+    const keyed = this.orders.get("key:asc");
+    const touched = records instanceof RecordMap ? records.takeTouched() : null;
+    const patched = keyed && records === this.base && touched ? patchKeyOrder(keyed, records, touched) : null;
+    if (!patched) return out;
+    out.set("key:asc", patched.order);
+    if (!patched.changes) return out;
+    for (const [id, order] of this.orders) {
+      const [sort, dir] = id.split(":") as [SortKey, "asc" | "desc"];
+      if (sort === "key") continue; // descending: the ascending one reversed, when asked for
+      const next = patchRankOrder(order, sort, dir === "desc", patched.changes, records.size);
+      if (next) out.set(id, next);
+    }
+    return out;
   }
 
   private order(records: Map<string, LockRecord>, id: string, q: LockQuery): Order {
@@ -217,23 +234,30 @@ function lowerBound(rows: LockRecord[], key: string): number {
  * previous order is consumed (patched in place). Null when the result does not hold exactly the
  * records (a change the journal missed): the caller sorts afresh.
  */
-export function patchKeyOrder(order: Order, records: Map<string, LockRecord>, touched: Set<string>): Order | null {
+export function patchKeyOrder(order: Order, records: Map<string, LockRecord>, touched: Set<string>): { order: Order; changes: Change[] | null } | null {
   const { rows, texts } = order;
   const added: LockRecord[] = [];
   const gone: number[] = [];
+  const changes: Change[] = [];
   for (const key of touched) {
     const at = lowerBound(rows, key);
     const was = at < rows.length && rows[at].key === key;
     const now = records.get(key);
     if (!was) {
       if (now) added.push(now);
+      if (now) changes.push({ old: null, now });
     } else if (now) {
+      if (rows[at] !== now) changes.push({ old: rows[at], now });
       rows[at] = now;
       if (texts) texts[at] = textOf(now);
-    } else gone.push(at);
+    } else {
+      changes.push({ old: rows[at], now: null });
+      gone.push(at);
+    }
   }
-  let out: Order = order;
-  if (added.length + gone.length <= SPLICE_MAX) {
+  let out: Order = { rows, texts };
+  const few = added.length + gone.length <= SPLICE_MAX;
+  if (few) {
     gone.sort((a, b) => b - a);
     for (const at of gone) {
       rows.splice(at, 1);
@@ -262,5 +286,52 @@ export function patchKeyOrder(order: Order, records: Map<string, LockRecord>, to
     }
     out = { rows: merged, texts: mergedTexts };
   }
-  return out.rows.length === records.size ? out : null;
+  if (out.rows.length !== records.size) return null;
+  return { order: out, changes: few && changes.length <= SPLICE_MAX ? changes : null };
+}
+
+/** A record that changed between two versions: the one an order holds (null: new), the one now (null: gone). */
+export interface Change {
+  old: LockRecord | null;
+  now: LockRecord | null;
+}
+
+/**
+ * A numeric order (ties by key; `desc` the whole order reversed) with each changed record taken
+ * out from where its old rank put it and put in where its new rank goes: O(changes · log rows)
+ * comparisons and a native splice each. The order is consumed. Null when a record is not where
+ * its rank says, or the rows do not add up: the caller sorts afresh.
+ */
+export function patchRankOrder(order: Order, sort: Exclude<SortKey, "key">, desc: boolean, changes: Change[], size: number): Order | null {
+  const { rows, texts } = order;
+  const before = (a: LockRecord, rank: number, r: LockRecord) => {
+    const ra = rankOf(sort, a);
+    const c = ra < rank ? -1 : ra > rank ? 1 : a.key < r.key ? -1 : a.key > r.key ? 1 : 0;
+    return desc ? c > 0 : c < 0;
+  };
+  const place = (r: LockRecord) => {
+    const rank = rankOf(sort, r);
+    let lo = 0;
+    let hi = rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(rows[mid], rank, r)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  for (const { old, now } of changes) {
+    if (old) {
+      const at = place(old);
+      if (rows[at] !== old) return null;
+      rows.splice(at, 1);
+      texts?.splice(at, 1);
+    }
+    if (now) {
+      const at = place(now);
+      rows.splice(at, 0, now);
+      texts?.splice(at, 0, textOf(now));
+    }
+  }
+  return rows.length === size ? { rows, texts } : null;
 }

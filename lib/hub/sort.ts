@@ -49,6 +49,11 @@ export function sortRecords(records: Iterable<LockRecord>, sort: SortKey, byKey?
   return out;
 }
 
+/** The number that places `r` in a numeric order (-0 made 0). */
+export function rankOf(sort: Exclude<SortKey, "key">, r: LockRecord): number {
+  return RANK[sort](r) + 0;
+}
+
 /** Indexes into `rows` in ascending `sort` order, equal ranks in the rows' own order; and the ranks. */
 export function rankOrder(rows: LockRecord[], sort: Exclude<SortKey, "key">): { order: Uint32Array; rank: Float64Array } {
   const f = RANK[sort];
