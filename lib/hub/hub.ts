@@ -54,7 +54,6 @@ export class Hub {
   private version = 0;
   private view = new SortedView();
   private countsCache: { version: number; counts: Record<LockStatus | "problems", number> } | null = null;
-  private formatsCache: { version: number; formats: string[] } | null = null;
   private sampleCache: { version: number; contended: number; waiters: number } | null = null;
   private readonly renewals = new Renewals();
   private observedAt: string | null = null;
@@ -414,13 +413,9 @@ export class Hub {
     return { connection: this.id, contended, waiters, locks: this.records.size, stale: this.isStale() };
   }
 
-  /** The formats present, cached per snapshot version (every locks page carries them). */
+  /** The formats present (every locks page carries them), counted as records come and go. */
   formats(): string[] {
-    if (this.formatsCache?.version === this.version) return this.formatsCache.formats;
-    const seen = new Set<string>();
-    for (const r of this.records.values()) seen.add(r.format);
-    this.formatsCache = { version: this.version, formats: [...seen].sort() };
-    return this.formatsCache.formats;
+    return this.records.formats();
   }
 
   currentProblems(): Problem[] {

@@ -194,6 +194,26 @@ describe("SortedView over a RecordMap: the key order patched across versions", (
     expect(after.keys.slice(0, 2)).toEqual(["0:unjournaled", "1:journaled"]);
   });
 
+  it("lists the formats present as records come, change format and go", () => {
+    const m = new RecordMap([
+      ["a", { ...rec(1), format: "redis.token" }],
+      ["b", { ...rec(2), format: "redisson.lock" }],
+    ]);
+    expect(m.formats()).toEqual(["redis.token", "redisson.lock"]);
+    m.set("c", { ...rec(3), key: "c", format: "redis.token" });
+    m.delete("a");
+    expect(m.formats()).toEqual(["redis.token", "redisson.lock"]);
+    m.set("c", { ...rec(3), key: "c", format: "zz.other" });
+    expect(m.formats()).toEqual(["redisson.lock", "zz.other"]);
+    m.delete("b");
+    m.delete("nothing");
+    expect(m.formats()).toEqual(["zz.other"]);
+    m.clear();
+    expect(m.formats()).toEqual([]);
+    m.set("d", rec(4));
+    expect(m.formats()).toEqual([rec(4).format]);
+  });
+
   it("journals every set and delete until it overflows or is cleared, then says so (null)", () => {
     const m = new RecordMap([["x", rec(1)]]);
     expect([...m.takeTouched()!]).toEqual([]);

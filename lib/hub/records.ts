@@ -15,21 +15,56 @@ const JOURNAL_MAX = 50_000;
 export class RecordMap extends Map<string, LockRecord> {
   /** undefined while Map's constructor fills the map (before fields exist); null = overflowed. */
   private touched: Set<string> | null | undefined = new Set();
+  /**
+   * How many records have each format (every locks page lists the formats present: a walk over
+   * 1M records per version otherwise). A record's format never changes in place.
+   */
+  private byFormat: Map<string, number> | undefined = new Map();
+  private formatList: string[] | null = null;
+
+  constructor(entries?: Iterable<readonly [string, LockRecord]>) {
+    super(entries);
+    for (const r of this.values()) this.count(r.format, 1);
+  }
 
   override set(key: string, value: LockRecord): this {
     this.note(key);
+    if (this.byFormat) {
+      const old = super.get(key);
+      if (old) this.count(old.format, -1);
+      this.count(value.format, 1);
+    }
     return super.set(key, value);
   }
 
   override delete(key: string): boolean {
+    const old = super.get(key);
     const had = super.delete(key);
-    if (had) this.note(key);
+    if (old) {
+      this.note(key);
+      this.count(old.format, -1);
+    }
     return had;
   }
 
   override clear(): void {
     this.touched = null;
+    this.byFormat?.clear();
+    this.formatList = null;
     super.clear();
+  }
+
+  /** The formats present, sorted; the same array until one comes or goes. */
+  formats(): string[] {
+    return (this.formatList ??= [...this.byFormat!.keys()].sort());
+  }
+
+  private count(format: string, by: 1 | -1): void {
+    const m = this.byFormat!;
+    const n = (m.get(format) ?? 0) + by;
+    if (n > 0) m.set(format, n);
+    else m.delete(format);
+    if (n === 0 || (n === 1 && by === 1)) this.formatList = null;
   }
 
   /** The keys set or deleted since the last call (null: too many, or cleared), and a fresh journal. */
