@@ -181,6 +181,33 @@ describe("SortedView over a RecordMap: the key order patched across versions", (
     expect(rowsOf()).not.toBe(first);
   });
 
+  it("a numeric order made before the key order, with a record replaced in between (no new version), is made afresh, not patched", async () => {
+    const records = new RecordMap(Array.from({ length: 200 }, (_, i) => [rec(i).key, rec(i)] as const));
+    const view = new SortedView();
+    const ttl = { ...base, sort: "ttl" as const, limit: 200 };
+    expect(answer(view, records, 1, ttl)).toEqual(plain(records, ttl));
+    // A renewal: the same holding, another TTL; the hub makes no new version for it.
+    const k = [...records.keys()][10];
+    records.set(k, { ...records.get(k)!, ttlMs: 59_999 });
+    // The key order is made after the answer (for the next versions' patches): it holds the renewal.
+    await new Promise((r) => setImmediate(r));
+    records.set("new:1", { ...rec(1), key: "new:1" });
+    expect(answer(view, records, 2, ttl)).toEqual(plain(records, ttl));
+  });
+
+  it("a table opened on a numeric order makes the key order after answering, and its order is patched from then on", async () => {
+    const records = new RecordMap(Array.from({ length: 200 }, (_, i) => [rec(i).key, rec(i)] as const));
+    const view = new SortedView();
+    const ttl = { ...base, sort: "ttl" as const, limit: 200 };
+    const rowsOf = () => (view as unknown as { orders: Map<string, { rows: LockRecord[] }> }).orders.get("ttl:asc")?.rows;
+    answer(view, records, 1, ttl);
+    const first = rowsOf();
+    await new Promise((r) => setImmediate(r));
+    records.set("new:1", { ...rec(1), key: "new:1" });
+    expect(answer(view, records, 2, ttl)).toEqual(plain(records, ttl));
+    expect(rowsOf()).toBe(first);
+  });
+
   it("a change the journal did not see (a plain Map under it) is not patched over: the order is made afresh", () => {
     const records = new RecordMap(Array.from({ length: 50 }, (_, i) => [rec(i).key, rec(i)] as const));
     const view = new SortedView();

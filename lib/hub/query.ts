@@ -46,7 +46,14 @@ export interface Order {
    * search texts are then that order's (made once, patched across versions), rearranged.
    */
   perm?: Uint32Array;
+  /**
+   * The RecordMap's mutation count its records were taken at: a numeric order is patched with
+   * the key order's changes only when both hold the same records (the same count).
+   */
+  at?: number;
 }
+
+const mutationsOf = (records: Map<string, LockRecord>) => (records instanceof RecordMap ? records.mutations : -1);
 
 /** The rows of one order that pass one set of filters, as indexes into that order. */
 interface Match {
@@ -103,15 +110,20 @@ export class SortedView {
     const out = new Map<string, Order>();
     const keyed = this.orders.get("key:asc");
     const touched = records instanceof RecordMap ? records.takeTouched() : null;
+    // What the key order held before the patch: the numeric orders must hold the same.
+    const keyedAt = keyed?.at;
     const patched = keyed && records === this.base && touched ? patchKeyOrder(keyed, records, touched) : null;
     if (!patched) return out;
-    out.set("key:asc", patched.order);
+    const at = mutationsOf(records);
+    out.set("key:asc", { ...patched.order, at });
     if (!patched.changes) return out;
     for (const [id, order] of this.orders) {
       const [sort, dir] = id.split(":") as [SortKey, "asc" | "desc"];
-      if (sort === "key") continue; // descending: the ascending one reversed, when asked for
+      // Descending key order: the ascending one reversed, when asked for. An order made at
+      // another moment than the key order may hold other records than the changes name.
+      if (sort === "key" || order.at === undefined || order.at !== keyedAt) continue;
       const next = patchRankOrder(order, sort, dir === "desc", patched.changes, records.size);
-      if (next) out.set(id, next);
+      if (next) out.set(id, { ...next, at });
     }
     return out;
   }
@@ -126,16 +138,25 @@ export class SortedView {
       if (q.dir === "desc") perm.reverse();
       const rows = new Array<LockRecord>(perm.length);
       for (let i = 0; i < perm.length; i++) rows[i] = keyed.rows[perm[i]];
-      order = { rows, texts: null, perm };
+      order = { rows, texts: null, perm, at: keyed.at };
     } else if (keyed && q.dir === "desc") {
       // Descending key order is the ascending one reversed: no sort.
       const perm = new Uint32Array(keyed.rows.length);
       for (let i = 0; i < perm.length; i++) perm[i] = perm.length - 1 - i;
-      order = { rows: [...keyed.rows].reverse(), texts: null, perm };
+      order = { rows: [...keyed.rows].reverse(), texts: null, perm, at: keyed.at };
     } else {
       const rows = sortRecords(records.values(), q.sort);
       if (q.dir === "desc") rows.reverse();
-      order = { rows, texts: null };
+      order = { rows, texts: null, at: mutationsOf(records) };
+      // Orders are patched across versions from the key order: make it, after this answer, so a
+      // table opened on another order does not sort everything again at every change.
+      if (q.sort !== "key" && records instanceof RecordMap) {
+        const version = this.version;
+        setImmediate(() => {
+          if (this.version !== version || this.orders.has("key:asc")) return;
+          this.orders.set("key:asc", { rows: sortRecords(records.values(), "key"), texts: null, at: records.mutations });
+        });
+      }
     }
     this.orders.set(id, order);
     return order;

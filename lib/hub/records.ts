@@ -21,6 +21,8 @@ export class RecordMap extends Map<string, LockRecord> {
    */
   private byFormat: Map<string, number> | undefined = new Map();
   private formatList: string[] | null = null;
+  /** Counts every set, delete and clear: what an order was made from is told apart by it (query.ts). */
+  mutations = 0;
 
   constructor(entries?: Iterable<readonly [string, LockRecord]>) {
     super(entries);
@@ -28,6 +30,7 @@ export class RecordMap extends Map<string, LockRecord> {
   }
 
   override set(key: string, value: LockRecord): this {
+    this.mutations++;
     this.note(key);
     if (this.byFormat) {
       const old = super.get(key);
@@ -41,6 +44,7 @@ export class RecordMap extends Map<string, LockRecord> {
     const old = super.get(key);
     const had = super.delete(key);
     if (old) {
+      this.mutations++;
       this.note(key);
       this.count(old.format, -1);
     }
@@ -48,6 +52,7 @@ export class RecordMap extends Map<string, LockRecord> {
   }
 
   override clear(): void {
+    this.mutations++;
     this.touched = null;
     this.byFormat?.clear();
     this.formatList = null;
