@@ -131,8 +131,11 @@ export class RedisAdapter implements StoreAdapter {
       readProblems.push(...problemsOf(page));
     };
     const nodes = scanNodes(client);
-    const own = await Promise.all(nodes.map((node) => this.ownConnection(node, signal)));
+    // Settled, not all: when one open is aborted, the others that opened are still closed below.
+    const opened = await Promise.allSettled(nodes.map((node) => this.ownConnection(node, signal)));
+    const own = opened.map((o) => (o.status === "fulfilled" ? o.value : null));
     try {
+      for (const o of opened) if (o.status === "rejected") throw o.reason;
       await Promise.all(nodes.map((node, i) => scanAndRead(own[i] ?? node, this.wanted, opts, onPage, signal)));
     } finally {
       for (const c of own) c?.close();
