@@ -25,26 +25,24 @@ const RANK: Record<Exclude<SortKey, "key">, (r: LockRecord) => number> = {
 };
 
 /**
- * The records in ascending `sort` order, ties by key. `byKey`: the same records already in key
- * order, when the caller has it at hand; ties then cost no string comparison at all.
+ * The records in ascending `sort` order, ties by key. (With the records already in key order at
+ * hand, `rankOrder` over them gives the same order with no string comparison: lib/hub/query.ts.)
  */
-export function sortRecords(records: Iterable<LockRecord>, sort: SortKey, byKey?: LockRecord[]): LockRecord[] {
-  if (sort === "key") return byKey ? [...byKey] : [...records].sort(compareKeys);
-  const rows = byKey ?? [...records];
+export function sortRecords(records: Iterable<LockRecord>, sort: SortKey): LockRecord[] {
+  if (sort === "key") return [...records].sort(compareKeys);
+  const rows = [...records];
   const { order, rank } = rankOrder(rows, sort);
   const out = new Array<LockRecord>(rows.length);
   for (let i = 0; i < order.length; i++) out[i] = rows[order[i]];
-  if (!byKey) {
-    // Equal ranks came out in the records' own order: put each run of them in key order.
-    for (let i = 0; i < out.length;) {
-      let j = i + 1;
-      while (j < out.length && rank[order[j]] === rank[order[i]]) j++;
-      if (j - i > 1) {
-        const run = out.slice(i, j).sort(compareKeys);
-        for (let k = 0; k < run.length; k++) out[i + k] = run[k];
-      }
-      i = j;
+  // Equal ranks came out in the records' own order: put each run of them in key order.
+  for (let i = 0; i < out.length;) {
+    let j = i + 1;
+    while (j < out.length && rank[order[j]] === rank[order[i]]) j++;
+    if (j - i > 1) {
+      const run = out.slice(i, j).sort(compareKeys);
+      for (let k = 0; k < run.length; k++) out[i + k] = run[k];
     }
+    i = j;
   }
   return out;
 }
