@@ -6,6 +6,7 @@ import type { LockRecord } from "../model";
 import { lockStatus } from "../status";
 import { SortedView, patchKeyOrder, type LockQuery } from "./query";
 import { RecordMap } from "./records";
+import { Rows } from "./rows";
 
 function rec(i: number): LockRecord {
   const area = ["payments", "orders", "billing", "Payments-EU"][i % 4];
@@ -149,12 +150,12 @@ describe("SortedView over a RecordMap: the key order patched across versions", (
     }
   });
 
-  it("a few changes patch the numeric orders in place (the same rows array), many make them afresh", () => {
+  it("a few changes patch the numeric orders in place (the same rows), very many make them afresh", () => {
     const records = new RecordMap(Array.from({ length: 300 }, (_, i) => [rec(i).key, rec(i)] as const));
     const view = new SortedView();
     const ttl = { ...base, sort: "ttl" as const, limit: 300 };
     const waitersDesc = { ...base, sort: "waiters" as const, dir: "desc" as const, limit: 300 };
-    const rowsOf = (id = "ttl:asc") => (view as unknown as { orders: Map<string, { rows: LockRecord[] }> }).orders.get(id)?.rows;
+    const rowsOf = (id = "ttl:asc") => (view as unknown as { orders: Map<string, { rows: Rows }> }).orders.get(id)?.rows;
     answer(view, records, 1, base);
     answer(view, records, 1, ttl);
     answer(view, records, 1, waitersDesc);
@@ -176,7 +177,8 @@ describe("SortedView over a RecordMap: the key order patched across versions", (
     expect(answer(view, records, 2, waitersDesc)).toEqual(plain(records, waitersDesc));
     expect(rowsOf()).toBe(first);
     expect(rowsOf("waiters:desc")).toBe(firstDesc);
-    for (let i = 0; i < 100; i++) records.set(`new:${i}`, { ...rec(i), key: `new:${i}` });
+    // Past RANK_PATCH_MAX (10 000) changes a numeric order is made afresh.
+    for (let i = 0; i < 10_001; i++) records.set(`new:${i}`, { ...rec(i), key: `new:${i}` });
     expect(answer(view, records, 3, ttl)).toEqual(plain(records, ttl));
     expect(rowsOf()).not.toBe(first);
   });
@@ -199,7 +201,7 @@ describe("SortedView over a RecordMap: the key order patched across versions", (
     const records = new RecordMap(Array.from({ length: 200 }, (_, i) => [rec(i).key, rec(i)] as const));
     const view = new SortedView();
     const ttl = { ...base, sort: "ttl" as const, limit: 200 };
-    const rowsOf = () => (view as unknown as { orders: Map<string, { rows: LockRecord[] }> }).orders.get("ttl:asc")?.rows;
+    const rowsOf = () => (view as unknown as { orders: Map<string, { rows: Rows }> }).orders.get("ttl:asc")?.rows;
     answer(view, records, 1, ttl);
     const first = rowsOf();
     await new Promise((r) => setImmediate(r));
@@ -258,11 +260,11 @@ describe("SortedView over a RecordMap: the key order patched across versions", (
 
 describe("patchKeyOrder", () => {
   for (const changes of [5, 150]) {
-    it(`${changes} changes (${changes > 64 ? "merged in one pass" : "spliced in place"}): the same rows and search texts as a fresh sort, not a refusal`, () => {
+    it(`${changes} changes: the same rows and search texts as a fresh sort, not a refusal`, () => {
       const records = new RecordMap(Array.from({ length: 400 }, (_, i) => [rec(i).key, rec(i)] as const));
-      const rows = [...records.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+      const sorted = [...records.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
       const text = (r: LockRecord) => [r.key, ...r.holders.map((h) => h.id)].join("\u0000").toLowerCase();
-      const order = { rows, texts: rows.map(text) };
+      const rows = new Rows(sorted, sorted.map(text));
       records.takeTouched();
       const keys = [...records.keys()];
       for (let c = 0; c < changes; c++) {
@@ -270,11 +272,11 @@ describe("patchKeyOrder", () => {
         else if (c % 3 === 1) records.set(`new:${c}`, { ...rec(c), key: `new:${c}`, holders: [{ id: `H${c}` }] });
         else records.set(keys[(c * 53) % keys.length], { ...rec(c), key: keys[(c * 53) % keys.length], holders: [{ id: `Changed${c}` }] });
       }
-      const patched = patchKeyOrder(order, records, records.takeTouched()!);
+      const patched = patchKeyOrder(rows, records, records.takeTouched()!);
       expect(patched).not.toBeNull();
       const want = [...records.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
-      expect(patched!.order.rows).toEqual(want);
-      expect(patched!.order.texts).toEqual(want.map(text));
+      expect(patched!.rows.toArray()).toEqual(want);
+      expect(patched!.rows.textArray()).toEqual(want.map(text));
     });
   }
 });

@@ -5,11 +5,13 @@
 // scanning every record (filter-as-you-type, docs/benchmarks.md). The key order outlives a
 // version: the keys that changed (records.ts) are patched into it in one pass, so a store
 // whose locks change all the time does not pay a full sort (1.5–4 s at 1M) per table request.
+// An order's rows are kept in blocks (rows.ts), so a patch moves one block's rows, not 1M.
 
 import type { LockRecord } from "../model";
 import { lockStatus, type LockStatus } from "../status";
-import { compareKeys, rankOf, rankOrder, sortRecords, type SortKey } from "./sort";
+import { rankOf, rankOrder, sortRecords, type SortKey } from "./sort";
 import { RecordMap } from "./records";
+import { Rows } from "./rows";
 
 export type { SortKey };
 
@@ -37,13 +39,13 @@ function textOf(r: LockRecord): string {
   return t;
 }
 
-/** One sort order of the records, and their search texts in the same order (made on first filter). */
+/** One sort order of the records, with their search texts in the same order once made (on first filter). */
 export interface Order {
-  rows: LockRecord[];
-  texts: string[] | null;
+  rows: Rows;
   /**
-   * Where each row stands in this version's ascending key order, when made from it: the
-   * search texts are then that order's (made once, patched across versions), rearranged.
+   * Where each row stood in the ascending key order it was made from, at that version: its
+   * search texts are then that order's (made once a snapshot, patched across versions),
+   * rearranged. Dropped when the order is patched.
    */
   perm?: Uint32Array;
   /**
@@ -95,11 +97,11 @@ export class SortedView {
     if (!match) {
       // The table is open unfiltered: make the search texts now, after this answer, so the first
       // key typed into the filter does not wait for them (20–50 ms at 100k records).
-      if (!order.texts) setImmediate(() => this.orders.get(orderId) === order && this.textsOf(order));
+      if (!order.rows.hasTexts) setImmediate(() => this.orders.get(orderId) === order && this.textsOf(order));
       return { total: order.rows.length, locks: order.rows.slice(q.offset, q.offset + q.limit) };
     }
     const page = [...match.rows.subarray(q.offset, q.offset + q.limit)];
-    return { total: match.rows.length, locks: page.map((i) => order.rows[i]) };
+    return { total: match.rows.length, locks: page.map((i) => order.rows.at(i)) };
   }
 
   /**
@@ -112,18 +114,18 @@ export class SortedView {
     const touched = records instanceof RecordMap ? records.takeTouched() : null;
     // What the key order held before the patch: the numeric orders must hold the same.
     const keyedAt = keyed?.at;
-    const patched = keyed && records === this.base && touched ? patchKeyOrder(keyed, records, touched) : null;
+    const patched = keyed && records === this.base && touched ? patchKeyOrder(keyed.rows, records, touched) : null;
     if (!patched) return out;
     const at = mutationsOf(records);
-    out.set("key:asc", { ...patched.order, at });
+    out.set("key:asc", { rows: patched.rows, at });
     if (!patched.changes) return out;
     for (const [id, order] of this.orders) {
       const [sort, dir] = id.split(":") as [SortKey, "asc" | "desc"];
       // Descending key order: the ascending one reversed, when asked for. An order made at
       // another moment than the key order may hold other records than the changes name.
       if (sort === "key" || order.at === undefined || order.at !== keyedAt) continue;
-      const next = patchRankOrder(order, sort, dir === "desc", patched.changes, records.size);
-      if (next) out.set(id, { ...next, at });
+      const next = patchRankOrder(order.rows, sort, dir === "desc", patched.changes, records.size);
+      if (next) out.set(id, { rows: next, at });
     }
     return out;
   }
@@ -134,27 +136,28 @@ export class SortedView {
     const keyed = this.orders.get("key:asc");
     if (keyed && q.sort !== "key") {
       // From this version's key order: ties come free, and so do the search texts.
-      const perm = rankOrder(keyed.rows, q.sort).order;
+      const byKey = keyed.rows.toArray();
+      const perm = rankOrder(byKey, q.sort).order;
       if (q.dir === "desc") perm.reverse();
       const rows = new Array<LockRecord>(perm.length);
-      for (let i = 0; i < perm.length; i++) rows[i] = keyed.rows[perm[i]];
-      order = { rows, texts: null, perm, at: keyed.at };
+      for (let i = 0; i < perm.length; i++) rows[i] = byKey[perm[i]];
+      order = { rows: new Rows(rows), perm, at: keyed.at };
     } else if (keyed && q.dir === "desc") {
       // Descending key order is the ascending one reversed: no sort.
       const perm = new Uint32Array(keyed.rows.length);
       for (let i = 0; i < perm.length; i++) perm[i] = perm.length - 1 - i;
-      order = { rows: [...keyed.rows].reverse(), texts: null, perm, at: keyed.at };
+      order = { rows: new Rows(keyed.rows.toArray().reverse()), perm, at: keyed.at };
     } else {
       const rows = sortRecords(records.values(), q.sort);
       if (q.dir === "desc") rows.reverse();
-      order = { rows, texts: null, at: mutationsOf(records) };
+      order = { rows: new Rows(rows), at: mutationsOf(records) };
       // Orders are patched across versions from the key order: make it, after this answer, so a
       // table opened on another order does not sort everything again at every change.
       if (q.sort !== "key" && records instanceof RecordMap) {
         const version = this.version;
         setImmediate(() => {
           if (this.version !== version || this.orders.has("key:asc")) return;
-          this.orders.set("key:asc", { rows: sortRecords(records.values(), "key"), texts: null, at: records.mutations });
+          this.orders.set("key:asc", { rows: new Rows(sortRecords(records.values(), "key")), at: records.mutations });
         });
       }
     }
@@ -167,16 +170,15 @@ export class SortedView {
    * made once a snapshot and patched across versions) when the order came from it, so a store
    * whose locks keep changing does not rebuild 1M texts per version.
    */
-  private textsOf(order: Order): string[] {
-    if (order.texts) return order.texts;
+  private textsOf(order: Order): void {
+    if (order.rows.hasTexts) return;
     const keyed = this.orders.get("key:asc");
     if (order.perm && keyed) {
-      const from = (keyed.texts ??= keyed.rows.map(textOf));
+      const from = keyed.rows.withTexts(textOf).textArray();
       const texts = new Array<string>(order.perm.length);
       for (let i = 0; i < texts.length; i++) texts[i] = from[order.perm[i]];
-      order.texts = texts;
-    } else order.texts = order.rows.map(textOf);
-    return order.texts;
+      order.rows.setTexts(texts);
+    } else order.rows.withTexts(textOf);
   }
 
   /** The filtered rows, or null for no filter (every row). */
@@ -199,19 +201,27 @@ export class SortedView {
     for (const m of this.matches.values()) {
       if (m.rest === rest && needle.includes(m.needle) && (!from || m.rows.length < from.rows.length)) from = m;
     }
-    const texts = needle ? this.textsOf(order) : null;
-    const pass = (i: number) => {
-      if (texts && !texts[i].includes(needle)) return false;
-      const r = order.rows[i];
-      return (!q.format || r.format === q.format) && (!q.warning || r.warnings.includes(q.warning)) && (!statuses || statuses.has(lockStatus(r)));
-    };
+    if (needle) this.textsOf(order);
     const found = new Uint32Array(from ? from.rows.length : order.rows.length);
     let n = 0;
     if (from) {
-      // Its rows already pass the other filters; only the longer text is left to check.
-      for (const i of from.rows) if (!texts || texts[i].includes(needle)) found[n++] = i;
+      // Its rows already pass the other filters; only the longer text is left to check. Its
+      // indexes ascend (every match is made in order), so one walk over the blocks finds them.
+      const idx = from.rows;
+      let k = 0;
+      order.rows.eachBlock((rows, texts, start) => {
+        const end = start + rows.length;
+        for (; k < idx.length && idx[k] < end; k++) if (!needle || texts![idx[k] - start].includes(needle)) found[n++] = idx[k];
+      });
     } else {
-      for (let i = 0; i < order.rows.length; i++) if (pass(i)) found[n++] = i;
+      order.rows.eachBlock((rows, texts, start) => {
+        for (let j = 0; j < rows.length; j++) {
+          if (needle && !texts![j].includes(needle)) continue;
+          const r = rows[j];
+          if ((!q.format || r.format === q.format) && (!q.warning || r.warnings.includes(q.warning)) && (!statuses || statuses.has(lockStatus(r))))
+            found[n++] = start + j;
+        }
+      });
     }
     const match: Match = { rest, needle, rows: found.slice(0, n) };
     this.keep(id, match, order.rows.length * KEPT_ROWS_PER_RECORD);
@@ -229,21 +239,19 @@ export class SortedView {
   }
 }
 
-/** Marks a removed row while an order is patched. */
-const GONE = {} as LockRecord;
 /**
- * Up to this many added or removed rows are spliced in place (a splice moves the array's
- * pointers natively: ~1 ms at 1M); more are merged in one pass over every row.
+ * Beyond this many changed records a numeric order is made afresh from the key order (a radix
+ * sort, ~100 ms at 1M) rather than patched (two binary searches and block splices a change).
  */
-const SPLICE_MAX = 64;
+const RANK_PATCH_MAX = 10_000;
 
 /** Where `key` is, or would go, in rows sorted by key. */
-function lowerBound(rows: LockRecord[], key: string): number {
+function lowerBound(rows: Rows, key: string): number {
   let lo = 0;
   let hi = rows.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (rows[mid].key < key) lo = mid + 1;
+    if (rows.at(mid).key < key) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -251,64 +259,25 @@ function lowerBound(rows: LockRecord[], key: string): number {
 
 /**
  * The key order of `records`, from the previous version's and the keys set or deleted since:
- * changed records replaced where they stand, removed ones dropped, new ones put in place. The
- * previous order is consumed (patched in place). Null when the result does not hold exactly the
- * records (a change the journal missed): the caller sorts afresh.
+ * changed records replaced where they stand, removed ones taken out, new ones put in place,
+ * with their search texts when those are made. The previous order is patched in place. Null
+ * when the result does not hold exactly the records (a change the journal missed): the caller
+ * sorts afresh. `changes` (what a numeric order needs to follow) is null when there are too many.
  */
-export function patchKeyOrder(order: Order, records: Map<string, LockRecord>, touched: Set<string>): { order: Order; changes: Change[] | null } | null {
-  const { rows, texts } = order;
-  const added: LockRecord[] = [];
-  const gone: number[] = [];
+export function patchKeyOrder(rows: Rows, records: Map<string, LockRecord>, touched: Set<string>): { rows: Rows; changes: Change[] | null } | null {
   const changes: Change[] = [];
   for (const key of touched) {
     const at = lowerBound(rows, key);
-    const was = at < rows.length && rows[at].key === key;
-    const now = records.get(key);
-    if (!was) {
-      if (now) added.push(now);
-      if (now) changes.push({ old: null, now });
-    } else if (now) {
-      if (rows[at] !== now) changes.push({ old: rows[at], now });
-      rows[at] = now;
-      if (texts) texts[at] = textOf(now);
-    } else {
-      changes.push({ old: rows[at], now: null });
-      gone.push(at);
-    }
+    const old = at < rows.length && rows.at(at).key === key ? rows.at(at) : null;
+    const now = records.get(key) ?? null;
+    if (old === now) continue;
+    changes.push({ old, now });
+    if (!old) rows.insert(at, now!, textOf);
+    else if (now) rows.set(at, now, textOf);
+    else rows.remove(at);
   }
-  let out: Order = { rows, texts };
-  const few = added.length + gone.length <= SPLICE_MAX;
-  if (few) {
-    gone.sort((a, b) => b - a);
-    for (const at of gone) {
-      rows.splice(at, 1);
-      texts?.splice(at, 1);
-    }
-    for (const r of added) {
-      const at = lowerBound(rows, r.key);
-      rows.splice(at, 0, r);
-      texts?.splice(at, 0, textOf(r));
-    }
-  } else {
-    for (const at of gone) rows[at] = GONE;
-    added.sort(compareKeys);
-    const merged: LockRecord[] = [];
-    const mergedTexts: string[] | null = texts ? [] : null;
-    let j = 0;
-    for (let i = 0; i <= rows.length; i++) {
-      const old = i < rows.length ? rows[i] : null;
-      while (j < added.length && (!old || added[j].key < old.key)) {
-        mergedTexts?.push(textOf(added[j]));
-        merged.push(added[j++]);
-      }
-      if (!old || old === GONE) continue;
-      mergedTexts?.push(texts![i]);
-      merged.push(old);
-    }
-    out = { rows: merged, texts: mergedTexts };
-  }
-  if (out.rows.length !== records.size) return null;
-  return { order: out, changes: few && changes.length <= SPLICE_MAX ? changes : null };
+  if (rows.length !== records.size) return null;
+  return { rows, changes: changes.length <= RANK_PATCH_MAX ? changes : null };
 }
 
 /** A record that changed between two versions: the one an order holds (null: new), the one now (null: gone). */
@@ -320,11 +289,10 @@ export interface Change {
 /**
  * A numeric order (ties by key; `desc` the whole order reversed) with each changed record taken
  * out from where its old rank put it and put in where its new rank goes: O(changes · log rows)
- * comparisons and a native splice each. The order is consumed. Null when a record is not where
- * its rank says, or the rows do not add up: the caller sorts afresh.
+ * comparisons and a block splice each. The order is patched in place. Null when a record is not
+ * where its rank says, or the rows do not add up: the caller sorts afresh.
  */
-export function patchRankOrder(order: Order, sort: Exclude<SortKey, "key">, desc: boolean, changes: Change[], size: number): Order | null {
-  const { rows, texts } = order;
+export function patchRankOrder(rows: Rows, sort: Exclude<SortKey, "key">, desc: boolean, changes: Change[], size: number): Rows | null {
   const before = (a: LockRecord, rank: number, r: LockRecord) => {
     const ra = rankOf(sort, a);
     const c = ra < rank ? -1 : ra > rank ? 1 : a.key < r.key ? -1 : a.key > r.key ? 1 : 0;
@@ -336,7 +304,7 @@ export function patchRankOrder(order: Order, sort: Exclude<SortKey, "key">, desc
     let hi = rows.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (before(rows[mid], rank, r)) lo = mid + 1;
+      if (before(rows.at(mid), rank, r)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -344,15 +312,10 @@ export function patchRankOrder(order: Order, sort: Exclude<SortKey, "key">, desc
   for (const { old, now } of changes) {
     if (old) {
       const at = place(old);
-      if (rows[at] !== old) return null;
-      rows.splice(at, 1);
-      texts?.splice(at, 1);
+      if (at >= rows.length || rows.at(at) !== old) return null;
+      rows.remove(at);
     }
-    if (now) {
-      const at = place(now);
-      rows.splice(at, 0, now);
-      texts?.splice(at, 0, textOf(now));
-    }
+    if (now) rows.insert(place(now), now, textOf);
   }
-  return rows.length === size ? { rows, texts } : null;
+  return rows.length === size ? rows : null;
 }
