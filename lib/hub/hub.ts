@@ -15,7 +15,7 @@ import type { ConnectionStatusAnswer, Freshness } from "../api/types";
 import { diffSnapshots, fingerprint } from "./diff";
 import type { EventBus } from "./bus";
 import { SortedView, type LockQuery } from "./query";
-import { lockStatus, type LockStatus } from "../status";
+import type { LockStatus } from "../status";
 import { applyRules, hasRules, type StaleRules } from "./rules";
 import { ReadGate } from "./gate";
 import { withDerived } from "./derived";
@@ -53,8 +53,6 @@ export class Hub {
   private derived = new Map<string, readonly string[]>();
   private version = 0;
   private view = new SortedView();
-  private countsCache: { version: number; counts: Record<LockStatus | "problems", number> } | null = null;
-  private sampleCache: { version: number; contended: number; waiters: number } | null = null;
   private readonly renewals = new Renewals();
   private observedAt: string | null = null;
   private consistency: string;
@@ -387,29 +385,14 @@ export class Hub {
     return this.view.query(this.records, this.version, q);
   }
 
-  /** Lock counts per state word, cached per snapshot version. */
+  /** Lock counts per state word (counted as records come and go: records.ts). */
   counts(): Record<LockStatus | "problems", number> {
-    if (this.countsCache?.version === this.version) return this.countsCache.counts;
-    const counts = { held: 0, contended: 0, stale: 0, expiring: 0, free: 0, unknown: 0, problems: this.problems.length };
-    for (const r of this.records.values()) counts[lockStatus(r)]++;
-    this.countsCache = { version: this.version, counts };
-    return counts;
+    return { ...this.records.counts().statuses, problems: this.problems.length };
   }
 
   /** One point of the overview's trend: locks with waiters, waiters (named + anonymous), locks. */
   sample(): { connection: string; contended: number; waiters: number; locks: number; stale: boolean } {
-    // Cached per version: an idle console samples without walking (and allocating over) every record.
-    if (this.sampleCache?.version !== this.version) {
-      let waiters = 0;
-      let contended = 0;
-      this.records.forEach((r) => {
-        const n = r.waiters.length + (r.anonymousWaiters?.count ?? 0);
-        waiters += n;
-        if (n > 0) contended++;
-      });
-      this.sampleCache = { version: this.version, contended, waiters };
-    }
-    const { contended, waiters } = this.sampleCache;
+    const { contended, waiters } = this.records.counts();
     return { connection: this.id, contended, waiters, locks: this.records.size, stale: this.isStale() };
   }
 
