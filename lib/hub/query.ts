@@ -26,17 +26,17 @@ export interface LockQuery {
   limit: number;
 }
 
-// Lower-cased key and holder ids per record, computed once: a record's entry stays right for
-// its lifetime, and survives version changes that replaced other records.
-const searchText = new WeakMap<LockRecord, string>();
-
+/**
+ * What the key filter matches: the key and the holder ids, lower-cased. Made once per row of an
+ * order and kept with it (rows.ts), patched across versions with the rows. Not cached per
+ * record: the rows' texts are what is reused, and after a snapshot every record is new; a
+ * WeakMap of 1M records cost memory and every major GC's ephemeron pass, and was rarely hit.
+ */
 function textOf(r: LockRecord): string {
-  let t = searchText.get(r);
-  if (t === undefined) {
-    t = [r.key, ...r.holders.map((h) => h.id)].join("\u0000").toLowerCase();
-    searchText.set(r, t);
-  }
-  return t;
+  const h = r.holders;
+  if (h.length === 0) return r.key.toLowerCase();
+  if (h.length === 1) return (r.key + "\u0000" + h[0].id).toLowerCase();
+  return [r.key, ...h.map((x) => x.id)].join("\u0000").toLowerCase();
 }
 
 /** One sort order of the records, with their search texts in the same order once made (on first filter). */
