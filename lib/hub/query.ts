@@ -3,7 +3,7 @@
 // so paging through 100k rows and the table's re-reads every 2 s neither sort nor filter again,
 // and typing into the key filter narrows the previous keystroke's matches instead of
 // scanning every record (filter-as-you-type, docs/benchmarks.md). The key order outlives a
-// version: the keys that changed (records.ts) are patched into it in one pass, so a store
+// version: the keys that changed (records.ts) are patched into it, so a store
 // whose locks change all the time does not pay a full sort (1.5–4 s at 1M) per table request.
 // An order's rows are kept in blocks (rows.ts), so a patch moves one block's rows, not 1M.
 
