@@ -116,10 +116,11 @@ describe("SortedView over a RecordMap: the key order patched across versions", (
     { ...base, sort: "age", offset: 100, limit: 300 },
     { ...base, q: "payments", offset: 0, limit: 25 },
     { ...base, sort: "ttl", q: "payments-", offset: 0, limit: 100 },
+    { ...base, q: "snap-", offset: 0, limit: 600 },
   ];
 
-  it("after sets of new and existing keys and deletes, every answer equals the plain one, version after version", () => {
-    const records = new RecordMap(Array.from({ length: 600 }, (_, i) => [rec(i).key, rec(i)] as const));
+  it("after sets of new and existing keys, deletes and snapshots, every answer equals the plain one, version after version", () => {
+    let records = new RecordMap(Array.from({ length: 600 }, (_, i) => [rec(i).key, rec(i)] as const));
     const view = new SortedView();
     let next = 10_000;
     let seed = 7;
@@ -127,7 +128,7 @@ describe("SortedView over a RecordMap: the key order patched across versions", (
     for (let version = 1; version <= 40; version++) {
       // 0–12 changes in most versions: new keys (some before the first key, some after the last),
       // replaced records with new holders, deletions, a key deleted and set again.
-      // Every tenth version 150 (past the splice limit: merged in one pass).
+      // Every tenth version 150.
       for (let c = version % 10 === 0 ? 150 : rand(13); c > 0; c--) {
         const keys = [...records.keys()];
         const what = rand(4);
@@ -146,8 +147,43 @@ describe("SortedView over a RecordMap: the key order patched across versions", (
           records.set(key, { ...r, holders: [] });
         }
       }
+      // Every seventh version a snapshot: a new map, most records new objects with the same
+      // content, some with other holders (their search texts change), some keys gone, new ones
+      // (before the first key, after the last, in between): every order is made afresh.
+      if (version % 7 === 0) {
+        const entries: [string, LockRecord][] = [];
+        for (const [key, r] of records) {
+          const what = rand(10);
+          if (what === 0) continue;
+          entries.push([key, what === 1 ? { ...r, holders: [{ id: `Snap-${next++}` }] } : what === 2 ? r : { ...r }]);
+        }
+        // (Not rand(): its low bits repeat with a short period, and gave 0 new keys every time.)
+        for (let c = 1 + (version % 5); c > 0; c--) {
+          const r = rec(next++);
+          const key = [`a:${r.key}`, `z:${r.key}`, r.key][next % 3];
+          entries.push([key, { ...r, key, name: key }]);
+        }
+        records = new RecordMap(entries);
+      }
       for (const q of QUERIES) expect(answer(view, records, version, q), `version ${version}, ${JSON.stringify(q)}`).toEqual(plain(records, q));
     }
+  });
+
+  it("after a snapshot, the key filter matches a record's new holders, not its old ones", () => {
+    const first = new RecordMap(Array.from({ length: 300 }, (_, i) => [rec(i).key, rec(i)] as const));
+    const view = new SortedView();
+    const filtered = { ...base, q: "payments-", limit: 300 };
+    answer(view, first, 1, base);
+    expect(answer(view, first, 1, filtered)).toEqual(plain(first, filtered));
+    const k = [...first.values()][17].key;
+    const oldHolder = first.get(k)!.holders[0].id.toLowerCase();
+    const second = new RecordMap(
+      [...first].map(([key, r]): [string, LockRecord] => [key, key === k ? { ...r, holders: [{ id: "Payments-Moved" }] } : { ...r }]),
+    );
+    expect(answer(view, second, 2, base)).toEqual(plain(second, base));
+    expect(answer(view, second, 2, { ...base, q: "payments-moved", limit: 10 }).keys).toEqual([k]);
+    expect(answer(view, second, 2, { ...base, q: oldHolder, limit: 300 }).keys).not.toContain(k);
+    expect(answer(view, second, 2, filtered)).toEqual(plain(second, filtered));
   });
 
   it("a few changes patch the numeric orders in place (the same rows), very many make them afresh", () => {
