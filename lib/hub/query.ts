@@ -245,18 +245,6 @@ export class SortedView {
  */
 const RANK_PATCH_MAX = 10_000;
 
-/** Where `key` is, or would go, in rows sorted by key. */
-function lowerBound(rows: Rows, key: string): number {
-  let lo = 0;
-  let hi = rows.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (rows.at(mid).key < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
  * The key order of `records`, from the previous version's and the keys set or deleted since:
  * changed records replaced where they stand, removed ones taken out, new ones put in place,
@@ -267,7 +255,7 @@ function lowerBound(rows: Rows, key: string): number {
 export function patchKeyOrder(rows: Rows, records: Map<string, LockRecord>, touched: Set<string>): { rows: Rows; changes: Change[] | null } | null {
   const changes: Change[] = [];
   for (const key of touched) {
-    const at = lowerBound(rows, key);
+    const at = rows.partitionPoint((r) => r.key < key);
     const old = at < rows.length && rows.at(at).key === key ? rows.at(at) : null;
     const now = records.get(key) ?? null;
     if (old === now) continue;
@@ -300,14 +288,7 @@ export function patchRankOrder(rows: Rows, sort: Exclude<SortKey, "key">, desc: 
   };
   const place = (r: LockRecord) => {
     const rank = rankOf(sort, r);
-    let lo = 0;
-    let hi = rows.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (before(rows.at(mid), rank, r)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return rows.partitionPoint((a) => before(a, rank, r));
   };
   for (const { old, now } of changes) {
     if (old) {

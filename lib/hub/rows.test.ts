@@ -84,6 +84,16 @@ describe("Rows", () => {
     expect(sizes).toEqual([1_024, 1_024]);
   });
 
+  it("partitionPoint: where a row goes in a sorted order, across blocks, at both ends and in an empty order", () => {
+    const plain = Array.from({ length: 5_000 }, (_, i) => rec(i * 2));
+    const rows = new Rows(plain);
+    const num = (r: LockRecord) => Number(r.key.slice(1));
+    for (const x of [-1, 0, 1, 2_047, 2_048, 2_049, 4_096, 9_997, 9_998, 9_999, 20_000]) {
+      expect(rows.partitionPoint((r) => num(r) < x)).toBe(plain.filter((r) => num(r) < x).length);
+    }
+    expect(new Rows().partitionPoint(() => true)).toBe(0);
+  });
+
   it("empties and fills again; texts absent until made; bad indexes and text counts are refused", () => {
     const rows = new Rows([rec(1), rec(2)]);
     expect(rows.hasTexts).toBe(false);

@@ -43,6 +43,21 @@ export class Rows {
     return this.blocks[b][i - this.starts[b]];
   }
 
+  /**
+   * The first index whose row is not `before` (length when every row is): the rows must be
+   * ordered so that `before` holds for a prefix of them. Where a row goes in a sorted order.
+   */
+  partitionPoint(before: (row: LockRecord) => boolean): number {
+    let lo = 0;
+    let hi = this.size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(this.at(mid))) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   /** Rows from..to-1 (clamped, as Array.prototype.slice for non-negative bounds). */
   slice(from: number, to: number): LockRecord[] {
     const out: LockRecord[] = [];
