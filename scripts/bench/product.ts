@@ -43,6 +43,8 @@ export interface ConsoleUnderTest {
   rss(): ProcRss[] | null;
   /** One page of the lock table, as the UI asks for it. */
   tablePage(params: URLSearchParams): Promise<{ total: number; rows: number }>;
+  /** The cheapest answer the console gives (GET /api/health; in-process: one turn of the event loop): how long the server is held. */
+  ping(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -211,6 +213,9 @@ export async function startProduct(store: string | ConnectionConfig[], o: { hist
       const body = (await getJson(`/api/connections/${CONNECTION}/locks?${params}`)) as { total: number; locks: unknown[] };
       return { total: body.total, rows: body.locks.length };
     },
+    async ping() {
+      await getJson("/api/health");
+    },
     stop: () => server.stop(),
   };
 }
@@ -248,6 +253,7 @@ export function startInProcess(redisUrl: string): ConsoleUnderTest {
       const locks = await withFreshTtls(hub, page.locks);
       return { total: page.total, rows: locks.length };
     },
+    ping: () => new Promise((r) => setImmediate(r)),
     stop: () => hub.stop(),
   };
 }

@@ -322,6 +322,25 @@ export interface TableCase {
 }
 
 /**
+ * GET /api/health every 20 ms, one at a time, until stop(): `longest` is the slowest answer, i.e.
+ * the longest the server kept a request waiting meanwhile (its event loop busy).
+ */
+function longestPing(ui: ConsoleUnderTest): { stop: () => void; longest: Promise<number> } {
+  let on = true;
+  const longest = (async () => {
+    let worst = 0;
+    while (on) {
+      const t0 = performance.now();
+      await ui.ping();
+      worst = Math.max(worst, since(t0));
+      if (on) await new Promise((r) => setTimeout(r, 20));
+    }
+    return worst;
+  })();
+  return { stop: () => void (on = false), longest };
+}
+
+/**
  * `requests` sequential pages of 200 rows per case, as the UI's table asks for them: the first
  * at cursor 0 (it fills the hub's sort cache for this snapshot version), the rest at random
  * cursors. p50 / p95 are of the requests after the first; the first is shown apart. One row
@@ -345,6 +364,10 @@ export async function tableLatency(
   for (const c of cases) {
     const times: number[] = [];
     let total = 0;
+    // The first request fills the caches (the texts for filtering follow it): how long the server
+    // keeps every other request waiting, while this case's requests run.
+    const held = longestPing(ui);
+    let heldMs = 0;
     const churn = o.churn;
     const writer = churn
       ? setInterval(() => void churn.redis.set(`bench:lock:churn:${written++}`, rng.hex(16), "PX", 600_000).catch(() => undefined), 1000 / churn.perSecond)
@@ -363,6 +386,8 @@ export async function tableLatency(
       }
     } finally {
       if (writer) clearInterval(writer);
+      held.stop();
+      heldMs = await held.longest;
     }
     // The keys written go again: later parts count the store's locks.
     if (churn && written > deleted) {
@@ -374,10 +399,12 @@ export async function tableLatency(
     const p50 = percentile(rest, 50);
     const p95 = percentile(rest, 95);
     const label = `${c.label} (${total} rows${churn ? `, ${churn.perSecond} new locks/s written meanwhile, requests ${churn.spacingMs} ms apart` : ""})`;
-    console.log(`  ${label}: first ${ms(times[0])}, then p50 ${ms(p50)}, p95 ${ms(p95)}, max ${ms(Math.max(...rest))}; load ${load1()}`);
+    console.log(
+      `  ${label}: first ${ms(times[0])} (slowest GET /api/health meanwhile ${ms(heldMs)}), then p50 ${ms(p50)}, p95 ${ms(p95)}, max ${ms(Math.max(...rest))}; load ${load1()}`,
+    );
     record({
       part: `${o.part} ${label}, ${o.requests} requests`,
-      result: `p50 ${ms(p50)}, p95 **${ms(p95)}**, max ${ms(Math.max(...rest))} over the ${rest.length} after the first; first request (cache fill) **${ms(times[0])}**; load ${load1()}`,
+      result: `p50 ${ms(p50)}, p95 **${ms(p95)}**, max ${ms(Math.max(...rest))} over the ${rest.length} after the first; first request (cache fill) **${ms(times[0])}**; slowest GET /api/health during these requests (every 20 ms: how long the server held other requests) **${ms(heldMs)}**; load ${load1()}`,
       target: o.targetMs === null ? "—" : `p95 < ${o.targetMs} ms`,
       verdict: o.targetMs === null ? "—" : p95 < o.targetMs ? "met" : "MISSED",
     });
