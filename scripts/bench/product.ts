@@ -43,8 +43,10 @@ export interface ConsoleUnderTest {
   rss(): ProcRss[] | null;
   /** One page of the lock table, as the UI asks for it. */
   tablePage(params: URLSearchParams): Promise<{ total: number; rows: number }>;
-  /** The cheapest answer the console gives (GET /api/health; in-process: one turn of the event loop): how long the server is held. */
+  /** The cheapest answer the console gives: how long the server is held. */
   ping(): Promise<void>;
+  /** What ping() asks, as the rows name it. */
+  pingWhat: string;
   stop(): Promise<void>;
 }
 
@@ -216,6 +218,7 @@ export async function startProduct(store: string | ConnectionConfig[], o: { hist
     async ping() {
       await getJson("/api/health");
     },
+    pingWhat: "GET /api/health",
     stop: () => server.stop(),
   };
 }
@@ -254,6 +257,7 @@ export function startInProcess(redisUrl: string): ConsoleUnderTest {
       return { total: page.total, rows: locks.length };
     },
     ping: () => new Promise((r) => setImmediate(r)),
+    pingWhat: "turn of the event loop",
     stop: () => hub.stop(),
   };
 }

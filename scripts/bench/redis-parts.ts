@@ -322,8 +322,8 @@ export interface TableCase {
 }
 
 /**
- * GET /api/health every 20 ms, one at a time, until stop(): `longest` is the slowest answer, i.e.
- * the longest the server kept a request waiting meanwhile (its event loop busy).
+ * ui.ping() (GET /api/health) every 20 ms, one at a time, until stop(): `longest` is the slowest
+ * answer, i.e. the longest the server kept a request waiting meanwhile (its event loop busy).
  */
 function longestPing(ui: ConsoleUnderTest): { stop: () => void; longest: Promise<number> } {
   let on = true;
@@ -400,11 +400,11 @@ export async function tableLatency(
     const p95 = percentile(rest, 95);
     const label = `${c.label} (${total} rows${churn ? `, ${churn.perSecond} new locks/s written meanwhile, requests ${churn.spacingMs} ms apart` : ""})`;
     console.log(
-      `  ${label}: first ${ms(times[0])} (slowest GET /api/health meanwhile ${ms(heldMs)}), then p50 ${ms(p50)}, p95 ${ms(p95)}, max ${ms(Math.max(...rest))}; load ${load1()}`,
+      `  ${label}: first ${ms(times[0])} (slowest ${ui.pingWhat} meanwhile ${ms(heldMs)}), then p50 ${ms(p50)}, p95 ${ms(p95)}, max ${ms(Math.max(...rest))}; load ${load1()}`,
     );
     record({
       part: `${o.part} ${label}, ${o.requests} requests`,
-      result: `p50 ${ms(p50)}, p95 **${ms(p95)}**, max ${ms(Math.max(...rest))} over the ${rest.length} after the first; first request (cache fill) **${ms(times[0])}**; slowest GET /api/health during these requests (every 20 ms: how long the server held other requests) **${ms(heldMs)}**; load ${load1()}`,
+      result: `p50 ${ms(p50)}, p95 **${ms(p95)}**, max ${ms(Math.max(...rest))} over the ${rest.length} after the first; first request (cache fill) **${ms(times[0])}**; slowest ${ui.pingWhat} during these requests (every 20 ms: how long the server held other requests) **${ms(heldMs)}**; load ${load1()}`,
       target: o.targetMs === null ? "—" : `p95 < ${o.targetMs} ms`,
       verdict: o.targetMs === null ? "—" : p95 < o.targetMs ? "met" : "MISSED",
     });
