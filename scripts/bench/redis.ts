@@ -360,8 +360,8 @@ The redis-server is started with its default configuration: **no keyspace notifi
    and before that the largest). The start-up peak — VmHWM, what a container's memory limit must allow — is in the row too.
 5. **Lock table.** ${TABLE_REQUESTS} sequential \`GET /api/connections/${CONNECTION}/locks?limit=200&cursor=<random>&sort=ttl\`
    (the first at cursor 0; it pays for sorting and is shown apart; p50 / p95 are of the other ${TABLE_REQUESTS - 1}), then the same with
-   \`q=${TABLE_FILTER}\`. Each page also fetches fresh PTTLs. Meanwhile \`GET /api/health\` is asked every 20 ms (one at a time);
-   its slowest answer is how long the server kept other requests waiting.
+   \`q=${TABLE_FILTER}\`. Each page also fetches fresh PTTLs. While the first request runs, \`GET /api/health\` is asked every
+   20 ms (one at a time); its slowest answer is how long the server kept other requests waiting.
 6. **Start → live.** From spawning \`next start\` to \`/api/connections\` reporting the connection live with all ${BIG / 1000}k locks.
    The bare start-up is the same console against an empty database (db ${EMPTY_DB}) of the same redis-server, until live
    with 0 locks. One start varies by ±0.5 s on a shared machine, so both are measured ${START_PAIRS} times as interleaved pairs
