@@ -5,6 +5,7 @@
 // than calling a comparator that reads nested fields (and, for `age`, localeCompare: 8 s at 1M).
 
 import type { LockRecord } from "../model";
+import { keyOrder } from "../key-order";
 
 export type SortKey = "key" | "ttl" | "age" | "waiters";
 
@@ -31,10 +32,19 @@ const RANK: Record<Exclude<SortKey, "key">, (r: LockRecord) => number> = {
  */
 export function sortRecords(records: ReadonlyMap<string, LockRecord>, sort: SortKey): LockRecord[] {
   if (sort === "key") {
-    // The keys sorted with no comparator (code-unit order, as compareKeys): no call into JS per
-    // comparison; 1M keys in ~1.3 s with the look-ups, against ~2.3 s through compareKeys.
-    const keys = [...records.keys()].sort();
-    return keys.map((k) => records.get(k)!);
+    // Code-unit order, as compareKeys, by a radix sort of indexes (../key-order.ts): at 1M locks
+    // ~0.75 s, where `.sort()` of the keys and a look-up per sorted key took ~1.15 s.
+    const keys = new Array<string>(records.size);
+    const rows = new Array<LockRecord>(records.size);
+    let n = 0;
+    for (const [k, r] of records) {
+      keys[n] = k;
+      rows[n++] = r;
+    }
+    const order = keyOrder(keys);
+    const out = new Array<LockRecord>(n);
+    for (let i = 0; i < n; i++) out[i] = rows[order[i]];
+    return out;
   }
   const rows = [...records.values()];
   const { order, rank } = rankOrder(rows, sort);

@@ -1,0 +1,66 @@
+// keyOrder against `.sort()` (code-unit order) on key sets shaped like lock keys and unlike them:
+// long shared prefixes, digit and hex tails, keys that are prefixes of others, duplicates, wide
+// alphabets (one character per pass), surrogates, and sizes on both sides of each path's limit.
+import { describe, expect, it } from "vitest";
+import { keyOrder } from "./key-order";
+
+/** A small deterministic generator, so a failure can be replayed. */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function sorted(keys: string[]): string[] {
+  return [...keyOrder(keys)].map((i) => keys[i]);
+}
+
+const SHAPES: Record<string, (n: number, r: () => number) => string[]> = {
+  "zero-padded numbers under one prefix": (n) => Array.from({ length: n }, (_, i) => `lock:bench:${String(i).padStart(7, "0")}`),
+  "unpadded numbers under three prefixes": (n) => Array.from({ length: n }, (_, i) => `lock:${["orders", "payments", "users"][i % 3]}:${i}`),
+  "hex ids": (n, r) => Array.from({ length: n }, () => `locks/${Math.floor(r() * 2 ** 52).toString(16)}-${Math.floor(r() * 1e6).toString(16)}`),
+  "prefixes of each other, and duplicates": (n, r) => Array.from({ length: n }, () => "lock:a:b:c:d:e:f:g:h".slice(0, Math.floor(r() * 21))),
+  "wide alphabet (BMP, surrogates, NUL, U+FFFF)": (n, r) =>
+    Array.from({ length: n }, () =>
+      String.fromCharCode(
+        ...Array.from({ length: 1 + Math.floor(r() * 6) }, () => (r() < 0.1 ? [0, 0xffff, 0xd800, 0xdc00][Math.floor(r() * 4)] : Math.floor(r() * 0x10000))),
+      ),
+    ),
+  "few characters, many places (keys differing late)": (n, r) =>
+    Array.from({ length: n }, () => Array.from({ length: 30 + Math.floor(r() * 3) }, () => "ab"[Math.floor(r() * 2)]).join("")),
+};
+
+describe("keyOrder", () => {
+  for (const [shape, make] of Object.entries(SHAPES)) {
+    for (const n of [0, 1, 23, 24, 300, 5_000, 40_000]) {
+      it(`${shape}, ${n} keys: the order of .sort()`, () => {
+        const keys = make(n, random(n + shape.length));
+        // Shuffled, as SCAN hands keys over.
+        const r = random(7);
+        for (let i = keys.length - 1; i > 0; i--) {
+          const j = Math.floor(r() * (i + 1));
+          [keys[i], keys[j]] = [keys[j], keys[i]];
+        }
+        expect(sorted(keys)).toEqual([...keys].sort());
+      });
+    }
+  }
+
+  it("a permutation: every index once", () => {
+    const keys = SHAPES["prefixes of each other, and duplicates"](5_000, random(1));
+    const order = [...keyOrder(keys)].sort((a, b) => a - b);
+    expect(order).toEqual(keys.map((_, i) => i));
+  });
+
+  it("keys that split off one at a time, hundreds of levels deep", () => {
+    // Each level parts one key from a run of 30 that still agree: a level per 8 characters.
+    const base = Array.from({ length: 8 * 400 }, (_, i) => "abcdefgh"[(i * 5) % 8]).join("");
+    const keys = [...Array.from({ length: 400 }, (_, j) => `${base.slice(0, 8 * j)}!`), ...Array.from({ length: 30 }, (_, j) => `${base}${j}`)].reverse();
+    expect(sorted(keys)).toEqual([...keys].sort());
+  });
+});
