@@ -16,6 +16,16 @@ function random(seed: number): () => number {
   };
 }
 
+function shuffle(keys: readonly string[], seed = 7): string[] {
+  const out = [...keys];
+  const r = random(seed);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
 function sorted(keys: string[]): string[] {
   return [...keyOrder(keys)].map((i) => keys[i]);
 }
@@ -39,17 +49,21 @@ describe("keyOrder", () => {
   for (const [shape, make] of Object.entries(SHAPES)) {
     for (const n of [0, 1, 23, 24, 300, 5_000, 40_000]) {
       it(`${shape}, ${n} keys: the order of .sort()`, () => {
-        const keys = make(n, random(n + shape.length));
         // Shuffled, as SCAN hands keys over.
-        const r = random(7);
-        for (let i = keys.length - 1; i > 0; i--) {
-          const j = Math.floor(r() * (i + 1));
-          [keys[i], keys[j]] = [keys[j], keys[i]];
-        }
+        const keys = shuffle(make(n, random(n + shape.length)));
         expect(sorted(keys)).toEqual([...keys].sort());
       });
     }
   }
+
+  it("a key that ends sorts before the same key with NUL after it, in ranges long enough to be counted, not insertion-sorted", () => {
+    // 40 keys "p", "p\0", "p\0\0", …: each differs from the next only by ending where it has a NUL.
+    const nul = Array.from({ length: 40 }, (_, k) => `p${"\u0000".repeat(k)}`);
+    // The same within a longer shared prefix, and beside other keys.
+    const mixed = [...nul.map((k) => `lock:${k}`), ...Array.from({ length: 30 }, (_, i) => `lock:p${i}`)];
+    // In order, reversed, and shuffled: the key a range reads first may be the one that ends.
+    for (const keys of [nul, mixed]) for (const given of [keys, [...keys].reverse(), shuffle(keys)]) expect(sorted(given)).toEqual([...keys].sort());
+  });
 
   it("a permutation: every index once", () => {
     const keys = SHAPES["prefixes of each other, and duplicates"](5_000, random(1));
