@@ -2,19 +2,11 @@
 // long shared prefixes, digit and hex tails, keys that are prefixes of others, duplicates, wide
 // alphabets (one character per pass), surrogates, and sizes on both sides of each path's limit.
 import { describe, expect, it } from "vitest";
+import { createRng } from "./demo/prng";
 import { keyOrder } from "./key-order";
 
-/** A small deterministic generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator (the demo's mulberry32), so a failure can be replayed. */
+const random = (seed: number): (() => number) => createRng(seed).next;
 
 function shuffle(keys: readonly string[], seed = 7): string[] {
   const out = [...keys];
