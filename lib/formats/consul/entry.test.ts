@@ -2,7 +2,7 @@
 // compact answers (the fast path: JSON.parse, then the digits found in the text) and from any
 // other layout (the slow path).
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { LOCK_FLAGS, SEMAPHORE_FLAGS, parseKv } from "./entry";
 
 const entry = (key: string, flags: string, extra = "") =>
@@ -20,6 +20,8 @@ describe("parseKv", () => {
       "9007199254740991",
       "42",
       "0",
+      LOCK_FLAGS + "0", // starts with api.Lock's digits
+      "18446744073709551616", // 2^64: not a uint64, kept as written
     ];
     expect(Number(flags[1])).toBe(Number(LOCK_FLAGS));
     const out = parseKv(`[${flags.map((f, i) => entry(`k/${i}`, f)).join(",")}]`);
@@ -31,10 +33,22 @@ describe("parseKv", () => {
   });
 
   it("is not misled by keys, values and sessions that spell a Flags member", () => {
-    const tricky = ['a,"Flags":1', '{"Flags":7}', "Flags", '\\",\\"Flags\\":9'];
+    const tricky = ['a,"Flags":1', '{"Flags":7}', "Flags", '\\",\\"Flags\\":9', 'Flags":3', '"Flags":', "FFlags:Flags", ',"Flags":2'];
     const text = `[${tricky.map((k) => entry(k, SEMAPHORE_FLAGS, `,"Session":${JSON.stringify(k)}`)).join(",")}]`;
     const out = parseKv(text);
     expect(out.map((e) => [e.Key, e.Flags, e.Session])).toEqual(tricky.map((k) => [k, SEMAPHORE_FLAGS, k]));
+  });
+
+  it("pairs a compact answer's Flags in one parse (the slow path parses twice), members named like Flags included", () => {
+    const parse = vi.spyOn(JSON, "parse");
+    try {
+      const keys = ['a,"Flags":1', 'Flags":3', ',"Flags":2', "FFF"];
+      const text = `[${keys.map((k, i) => entry(k, i ? "42" : LOCK_FLAGS, `,"{xFlags":7,"Session":${JSON.stringify(k)}`)).join(",")}]`;
+      expect(parseKv(text).map((e) => [e.Key, e.Flags])).toEqual(keys.map((k, i) => [k, i ? "42" : LOCK_FLAGS]));
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it("falls back to the slow path, still exact, for whitespace, a missing Flags or a Flags that is not a number", () => {

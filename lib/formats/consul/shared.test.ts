@@ -93,3 +93,36 @@ describe("node health judged in the decode", () => {
     expect([...judgedDead].sort()).toEqual(["consul.lock", "consul.semaphore", "consul.session"]);
   });
 });
+
+describe("holders found by session id", () => {
+  // The decode finds each key's session through a number made of the id's first and last
+  // characters (record.ts); ids that share those, or that are short, must still find their own.
+  const ids = [
+    ...Array.from({ length: 12 }, (_, i) => `aaaaaa-${String(i).padStart(2, "0")}-zzzzzz`), // one number for all: past the crowding limit
+    ...Array.from({ length: 3 }, (_, i) => `bbbbbb-${i}-yyyyyy`),
+    "s",
+    "",
+    "0f4e0c2a-1b2c-3d4e-5f60-718293a4b5c6",
+  ];
+  const sessions = ids.map((ID): ConsulSession => ({ ID, Name: `name of ${ID}`, Node: "n1", TTL: "15s" }));
+
+  it.each([
+    ["in order", ids],
+    ["reversed", [...ids].reverse()],
+    ["with a session that is gone", [...ids, "aaaaaa-99-zzzzzz"]],
+  ])("gives every key its own session's details, %s", (_, order) => {
+    const entries = order.map((id, i): ConsulEntry => ({ ...entry(`k/${i}`, i + 1), Session: id || undefined, LockIndex: 1 }));
+    const { locks } = decodeConsul(entries, sessions, { connection: "c1", consistency: "default", now: 0 });
+    expect(locks.map((l) => [l.key, l.holders[0]?.id, l.holders[0]?.owner])).toEqual(
+      order.map((id, i) => [`k/${i}`, id || undefined, id && ids.includes(id) ? `name of ${id}` : undefined]),
+    );
+  });
+
+  it("finds a session again after others crowded its number: its keys share its details", () => {
+    const order = [...ids, ...ids].filter(Boolean);
+    const entries = order.map((id, i): ConsulEntry => ({ ...entry(`k/${i}`, i + 1), Session: id }));
+    const { locks } = decodeConsul(entries, sessions, { connection: "c1", consistency: "default", now: 0 });
+    const half = order.length / 2;
+    for (let i = 0; i < half; i++) expect(locks[i + half].holders[0].session).toBe(locks[i].holders[0].session);
+  });
+});
