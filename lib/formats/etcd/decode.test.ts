@@ -129,6 +129,9 @@ describe("npm etcd3 1.1.2 Lock and Election", () => {
     expect(l).toMatchObject({ format: "etcd3js.lock", name: "locks/js-single", waiters: [] });
     expect(l.holders[0].id).toBe(leaseHex(notes.lockLease));
     expect(l.holders[0].lease?.grantedTtlMs).toBe(30_000);
+    // Its fencing token is the key's create_revision, as for the other layouts.
+    expect(l.fencingToken).toBe(fixture.entries.find((e) => e.key === "locks/js-single")?.createRevision);
+    expect(l.fencingToken).toMatch(/^[1-9]\d*$/);
   });
   it("reads the Election's decimal lease suffix: leader node-1, candidate node-2", () => {
     const l = lock("election/web-js/");

@@ -14,7 +14,7 @@ import { previewBytes } from "../preview";
 import { ownerOfValue } from "../owner";
 import { escapeControls } from "../../keys";
 import { leaseHex, type EtcdEntry, type LeaseInfo } from "./entry";
-import { classify, compareRevision, type Layout } from "./layout";
+import { classify, compareRevision, layoutKind, parentOf, type LayoutKind } from "./layout";
 
 export const ETCD_FORMATS = ["etcd.mutex", "etcd.election", "etcd3js.lock", "etcd3js.election", "etcd.unknown"];
 
@@ -62,14 +62,21 @@ interface Group {
 // looked up directly (keys have few "/"), so the cost is linear in keys times path depth.
 function decode(entries: EtcdEntry[], ctx: DecodeContext, leases: Leases | null, into?: Map<string, string>): EtcdDecodeResult {
   const n = entries.length;
-  const layouts: Layout[] = new Array(n);
+  // Each entry's layout as its kind and group name: no Layout object per entry.
+  const kinds: LayoutKind[] = new Array(n);
+  const names: Array<string | null> = new Array(n);
   const groups = new Map<string, Group>();
   for (let i = 0; i < n; i++) {
-    const l = (layouts[i] = classify(entries[i]));
-    if (l.kind === "lone") continue;
-    const g = groups.get(l.group);
-    if (g) g.members.push(entries[i]);
-    else groups.set(l.group, { kind: l.kind, members: [entries[i]] });
+    const e = entries[i];
+    const kind = (kinds[i] = layoutKind(e));
+    if (kind === "lone") {
+      names[i] = null;
+      continue;
+    }
+    const group = (names[i] = parentOf(e.key));
+    const g = groups.get(group);
+    if (g) g.members.push(e);
+    else groups.set(group, { kind, members: [e] });
   }
   const inQueue = new Uint8Array(n);
   const problems: Problem[] = [];
@@ -80,8 +87,7 @@ function decode(entries: EtcdEntry[], ctx: DecodeContext, leases: Leases | null,
     let lastGroup: Group | undefined;
     for (let i = 0; i < n; i++) {
       const key = entries[i].key;
-      const l = layouts[i];
-      const own = l.kind === "lone" ? null : l.group;
+      const own = names[i];
       if (own) inQueue[i] = 1;
       for (let p = key.indexOf("/"); p >= 0; p = key.indexOf("/", p + 1)) {
         if (p === key.length - 1 && !own) break; // the key itself is "<x>/": not under itself
@@ -123,7 +129,7 @@ function decode(entries: EtcdEntry[], ctx: DecodeContext, leases: Leases | null,
     holderLease.set(group, queue[0].lease);
   }
   for (let i = 0; i < n; i++) {
-    if (layouts[i].kind !== "lone" || inQueue[i]) continue;
+    if (kinds[i] !== "lone" || inQueue[i]) continue;
     const e = entries[i];
     holderLease.set(e.key, e.lease);
     leaseOf.push(e.lease);
@@ -223,13 +229,16 @@ function groupRecord(ctx: DecodeContext, group: string, g: Group, queue: EtcdEnt
   const election = g.kind === "js" || hasValue(g.members);
   const format = g.kind === "js" ? "etcd3js.election" : election ? "etcd.election" : "etcd.mutex";
   const holding: Holding = foreignHead ? { t: "none", why: "foreign-holder" } : kvHolding(head, group, format);
-  const rec = base(ctx, group, group.slice(0, -1), format, election ? "election" : "mutex", holding, head);
-  rec.holders = [holderOf(head, election, foreignHead)];
-  rec.waiters = queue.length > 1 ? waitersOf(queue, ownSet, election) : NO_WAITERS;
-  rec.fencingToken = head.createRevision;
-  rec.relatedKeys = queue.length === 1 ? [head.key] : queue.slice(0, RELATED_CAP).map(keyOf);
-  if (foreignHead) rec.warnings.push("foreign-holder");
-  else if (g.others?.some(isForeign)) rec.warnings.push("foreign-key");
+  const warnings = expiryWarnings(head);
+  if (foreignHead) warnings.push("foreign-holder");
+  else if (g.others?.some(isForeign)) warnings.push("foreign-key");
+  const rec = base(ctx, group, group.slice(0, -1), format, election ? "election" : "mutex", holding, head, {
+    holders: [holderOf(head, election, foreignHead)],
+    waiters: queue.length > 1 ? waitersOf(queue, ownSet, election) : NO_WAITERS,
+    warnings,
+    fencingToken: head.createRevision,
+    relatedKeys: queue.length === 1 ? [head.key] : queue.slice(0, RELATED_CAP).map(keyOf),
+  });
   if (leases) setLease(rec, head.lease, leases);
   return rec;
 }
@@ -258,18 +267,18 @@ function waitersOf(queue: EtcdEntry[], ownSet: Set<EtcdEntry> | null, election: 
 }
 
 function loneLock(ctx: DecodeContext, e: EtcdEntry, leases: Leases | null): LockRecord {
-  const rec = base(ctx, e.key, e.key, "etcd3js.lock", "mutex", kvHolding(e, e.key, "etcd3js.lock"), e);
-  rec.holders = [holderOf(e, false, false)];
-  rec.fencingToken = e.createRevision;
+  const rec = base(ctx, e.key, e.key, "etcd3js.lock", "mutex", kvHolding(e, e.key, "etcd3js.lock"), e, {
+    holders: [holderOf(e, false, false)],
+    warnings: expiryWarnings(e),
+    fencingToken: e.createRevision,
+  });
   if (leases) setLease(rec, e.lease, leases);
   return rec;
 }
 
 /** Shown so the operator sees it, never released: there is no lock shape to compare. */
 function unknownRecord(ctx: DecodeContext, e: EtcdEntry, warning: string, leases: Leases | null): LockRecord {
-  const rec = base(ctx, e.key, e.key, "etcd.unknown", "mutex", { t: "none", why: warning }, e);
-  rec.state = "unknown";
-  rec.warnings = [warning];
+  const rec = base(ctx, e.key, e.key, "etcd.unknown", "mutex", { t: "none", why: warning }, e, { state: "unknown", warnings: [warning] });
   if (leases) setLease(rec, e.lease, leases);
   return rec;
 }
@@ -301,27 +310,46 @@ export function holderKeyOf(lockKey: string, format: string, h: Holding): string
   return lockKey + leaseHex(lease);
 }
 
-function base(ctx: DecodeContext, key: string, name: string, format: string, kind: LockRecord["kind"], holding: Holding, head: EtcdEntry): LockRecord {
-  const warnings: string[] = head.lease === "0" ? ["no-expiry"] : [];
-  return {
+function expiryWarnings(head: EtcdEntry): string[] {
+  return head.lease === "0" ? ["no-expiry"] : [];
+}
+
+/**
+ * The record as one literal with its final fields: a field added after the literal gives every
+ * record a second property store (100k records a snapshot).
+ */
+function base(
+  ctx: DecodeContext,
+  key: string,
+  name: string,
+  format: string,
+  kind: LockRecord["kind"],
+  holding: Holding,
+  head: EtcdEntry,
+  o: { holders?: Holder[]; waiters?: Waiter[]; warnings: string[]; fencingToken?: string; relatedKeys?: string[]; state?: LockRecord["state"] },
+): LockRecord {
+  const rec: LockRecord = {
     connection: ctx.connection,
     key,
     name,
     format,
     library: LIBRARY[format],
     kind,
-    state: "held",
-    holders: [],
-    waiters: [],
+    state: o.state ?? "held",
+    holders: o.holders ?? [],
+    waiters: o.waiters ?? NO_WAITERS,
     ttlMs: null,
     ttlSource: head.lease === "0" ? "none" : "lease",
     holding,
     observedAt: isoOf(ctx.now),
     consistency: ctx.consistency,
-    warnings,
-    // An empty value (every Mutex key) has nothing to preview; the key is in relatedKeys.
-    ...(ctx.previews !== false && head.value.length > 0 && { raw: [previewBytes(head.key, "kv", head.value, head.value.length, false)] }),
+    warnings: o.warnings,
+    fencingToken: o.fencingToken,
+    relatedKeys: o.relatedKeys,
   };
+  // An empty value (every Mutex key) has nothing to preview; the key is in relatedKeys.
+  if (ctx.previews !== false && head.value.length > 0) rec.raw = [previewBytes(head.key, "kv", head.value, head.value.length, false)];
+  return rec;
 }
 
 /**

@@ -12,19 +12,26 @@
 import type { EtcdEntry } from "./entry";
 import { leaseHex } from "./entry";
 
+export type LayoutKind = "go" | "js" | "lone";
 export type Layout = { kind: "go" | "js"; group: string } | { kind: "lone" };
 
 export function classify(e: EtcdEntry): Layout {
-  if (e.lease === "0" || e.key.startsWith("base64:")) return LONE;
+  const kind = layoutKind(e);
+  return kind === "lone" ? LONE : { kind, group: parentOf(e.key) };
+}
+
+/** classify(e).kind without the Layout object (the decoder asks it of 100k keys a snapshot); the group is parentOf(key). */
+export function layoutKind(e: EtcdEntry): LayoutKind {
+  if (e.lease === "0" || e.key.startsWith("base64:")) return "lone";
   const key = e.key;
   const slash = key.lastIndexOf("/");
-  if (slash < 0) return LONE;
-  // Compared in place (no suffix string per key: 100k keys a snapshot).
+  if (slash < 0) return "lone";
+  // Compared in place (no suffix string per key).
   const tail = key.length - slash - 1;
   const hex = leaseHex(e.lease);
-  if (tail === hex.length && key.endsWith(hex)) return { kind: "go", group: key.slice(0, slash + 1) };
-  if (tail === e.lease.length && key.endsWith(e.lease)) return { kind: "js", group: key.slice(0, slash + 1) };
-  return LONE;
+  if (tail === hex.length && key.endsWith(hex)) return "go";
+  if (tail === e.lease.length && key.endsWith(e.lease)) return "js";
+  return "lone";
 }
 
 const LONE: Layout = Object.freeze({ kind: "lone" });
