@@ -2,7 +2,7 @@
 // keyspace is cut into pages: every captured fixture, plus hand-made layouts where a queue
 // crosses what would otherwise be a chunk boundary.
 import { describe, expect, it } from "vitest";
-import { ChunkedDecoder, decodeStructure, type EtcdEntry } from ".";
+import { ChunkedDecoder, decodeStructure, holderLeaseMap, type EtcdEntry } from ".";
 import { loadEtcdFixture } from "../../../test/support/fixtures/etcd";
 import { readdirSync } from "node:fs";
 import path from "node:path";
@@ -24,7 +24,14 @@ function canon(r: ReturnType<typeof decodeStructure>) {
   return {
     locks: JSON.stringify([...r.locks].sort((a, b) => (a.key < b.key ? -1 : 1))),
     problems: JSON.stringify([...r.problems].sort((a, b) => (a.key + a.code < b.key + b.code ? -1 : 1))),
-    holders: JSON.stringify([...r.holderLease].sort()),
+    holders: JSON.stringify(
+      [
+        ...holderLeaseMap(
+          r.locks.map((l) => l.key),
+          r.leaseOf,
+        ),
+      ].sort(),
+    ),
   };
 }
 

@@ -24,7 +24,6 @@ export class ChunkedDecoder {
   private prefixIsGroup = false;
   private readonly locks: LockRecord[] = [];
   private readonly problems: Problem[] = [];
-  private readonly holderLease = new Map<string, string>();
   private readonly leaseOf: string[] = [];
 
   constructor(private readonly ctx: DecodeContext) {}
@@ -56,7 +55,7 @@ export class ChunkedDecoder {
     this.closeSegment();
     if (this.prefixIsGroup) return decodeStructure(this.all, this.ctx);
     this.decodeReady();
-    return { locks: this.locks, problems: this.problems, holderLease: this.holderLease, leaseOf: this.leaseOf };
+    return { locks: this.locks, problems: this.problems, leaseOf: this.leaseOf };
   }
 
   private closeSegment(next: string | null = null): void {
@@ -67,7 +66,7 @@ export class ChunkedDecoder {
 
   private decodeReady(): void {
     if (this.ready.length === 0) return;
-    const r = decodeStructure(this.ready, this.ctx, this.holderLease);
+    const r = decodeStructure(this.ready, this.ctx);
     for (const l of r.locks) this.locks.push(l);
     for (const l of r.leaseOf) this.leaseOf.push(l);
     for (const p of r.problems) this.problems.push(p);

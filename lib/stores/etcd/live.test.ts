@@ -75,29 +75,37 @@ describe("etcd live feed", () => {
     },
   );
 
-  it(
-    "flags a holder that stops renewing as not-renewed (stale) while its lease still runs, and clears it when renewals resume",
+  // Both ways a lock becomes known: the lease check must cover the snapshot's locks (their lock →
+  // lease map is made at its first use) as well as those a re-read added.
+  it.each([
+    ["a lock the snapshot found", "n/early", true],
+    ["a lock that arrived through the watch", "n/job", false],
+  ])(
+    "flags a holder that stops renewing as not-renewed (stale) while its lease still runs, and clears it when renewals resume: %s",
     { timeout: 40_000 },
-    async () => {
+    async (_, name, beforeStart) => {
       const ep = t.s.etcd.endpoint;
-      const a = t.adapter({ prefixes: ["n/"], leaseCheckMs: 300 });
+      const a = t.adapter({ prefixes: [`${name}/`], leaseCheckMs: 300 });
       const hub = new Hub("e1", a, new EventBus(), { healthIntervalMs: 600_000 });
-      hub.start();
-      const holder = t.track(etcdctlLock(ep, "n/job", 9));
+      if (!beforeStart) hub.start();
+      const holder = t.track(etcdctlLock(ep, name, 9));
       try {
-        await lineMatching(holder, /^n\/job\//);
-        await until("the lock live", () => !!hub.get("n/job/") && hub.statusEvent().mode === "live");
+        await lineMatching(holder, new RegExp(`^${name}/`));
+        if (beforeStart) hub.start();
+        const key = `${name}/`;
+        await until("the lock live", () => !!hub.get(key) && hub.statusEvent().mode === "live");
+        if (beforeStart) expect(a.stats.rereads).toBe(0); // it came with the snapshot
         process.kill(holder.pid, "SIGSTOP"); // its keep-alives stop; the lease keeps counting down
         try {
-          await until("not-renewed", () => !!hub.get("n/job/")?.warnings.includes("not-renewed"), 9_000);
-          const l = hub.get("n/job/")!;
+          await until("not-renewed", () => !!hub.get(key)?.warnings.includes("not-renewed"), 9_000);
+          const l = hub.get(key)!;
           expect(lockStatus(l)).toBe("stale");
-          const ttl = (await a.ttls(["n/job/"], signal)).get("n/job/")!;
+          const ttl = (await a.ttls([key], signal)).get(key)!;
           expect(ttl).toBeGreaterThan(0); // flagged before the lease ran out
         } finally {
           process.kill(holder.pid, "SIGCONT");
         }
-        await until("renewed again", () => hub.get("n/job/")?.warnings.includes("not-renewed") === false, 10_000);
+        await until("renewed again", () => hub.get(key)?.warnings.includes("not-renewed") === false, 10_000);
       } finally {
         await hub.stop();
       }
