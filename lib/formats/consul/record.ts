@@ -131,9 +131,9 @@ export function ownHolder(h: Holder, liveness?: Liveness): Holder {
 /**
  * SessionHolders by session id, for one decode's run of keys. A Map keyed by the id would hash
  * every key's Session string in full first, and each KV entry's is a fresh copy (~100 ns a
- * key, ~10 ms at 100k); a number made of the id's first and last characters picks a short list
- * instead, and === confirms. Ids that crowd one number (Consul's are random UUIDs; these are
- * not) move everything to a plain Map.
+ * key, ~10 ms at 100k); a number made of the id's first and last six characters picks a short
+ * list instead, and === confirms. When more than CROWDED ids share one number (Consul's ids are
+ * random UUIDs, so only ids of another shape can), everything moves to a plain Map.
  */
 class HolderCache {
   private readonly byCode = new Map<number, SessionHolder[]>();
