@@ -8,6 +8,7 @@ import { etcdctlLock, etcdctlElect } from "../../../scripts/capture/etcd/hold";
 import { etcdctl, startEtcd } from "../../../scripts/servers/etcd";
 import { decodeFence, fenceOf, withFence } from "../../fence";
 import { holderKeyOf } from "../../formats/etcd";
+import type { EtcdClient } from "./client";
 import { etcdSuite, lineMatching, lockAt, lockWhen, signal, suffix } from "../../../test/support/etcd";
 
 describe("etcd adapter: reading", () => {
@@ -238,6 +239,10 @@ describe("etcd adapter: user/password and TLS", () => {
         await etcdctl(etcd.endpoint, ["put", "c1/x", "1"], { tls });
         expect((await good.snapshot(signal)).locks.map((l) => l.key)).toEqual(["c1/x"]);
         expect((await bad.health(signal)).status).toBe("unreachable");
+        // Lease calls as plain HTTP/2 streams (streams.ts) present the same certificate.
+        const { rpc } = (good as unknown as { client: EtcdClient }).client;
+        expect((await rpc.leaseTimeToLive("123456789", false, 2_000)).ttlSec).toBe(-1);
+        expect(rpc.streams!.served).toBe(1);
       } finally {
         await good.close();
         await bad.close();

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { Etcd3, type IOptions } from "etcd3";
 import type { EtcdConnectionConfig } from "./config";
 import { EtcdRpc } from "./rpc";
+import { UnaryStreams } from "./streams";
 
 type Policy = NonNullable<NonNullable<IOptions["faultHandling"]>["global"]>;
 
@@ -19,6 +20,11 @@ const ONCE = {
 /** etcd3's client plus the lean Range and LeaseTimeToLive calls on its connections (rpc.ts). */
 export class EtcdClient extends Etcd3 {
   readonly rpc = new EtcdRpc(this.pool, this);
+
+  override close(): void {
+    this.rpc.streams?.close();
+    super.close();
+  }
 }
 
 export function createClient(cfg: EtcdConnectionConfig): EtcdClient {
@@ -32,7 +38,7 @@ export function createClient(cfg: EtcdConnectionConfig): EtcdClient {
     "grpc.max_reconnect_backoff_ms": 2_000,
   };
   if (tls?.servername) grpcOptions["grpc.ssl_target_name_override"] = tls.servername;
-  return new EtcdClient({
+  const client = new EtcdClient({
     hosts: cfg.endpoints,
     auth: cfg.username ? { username: cfg.username, password: cfg.password ?? "" } : undefined,
     credentials:
@@ -48,6 +54,8 @@ export function createClient(cfg: EtcdConnectionConfig): EtcdClient {
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + cfg.requestTimeoutMs }),
     faultHandling: { host: () => ONCE, global: ONCE },
   });
+  client.rpc.streams = new UnaryStreams(cfg);
+  return client;
 }
 
 /** Deadline for one call that should be quicker than the connection's default. */

@@ -77,9 +77,17 @@ describe("etcd lean calls: Range and LeaseTimeToLive read as etcd3 reads them", 
       expect(Math.abs(mine.ttlSec - Number(theirs.TTL))).toBeLessThanOrEqual(1);
       expect(mine.ttlSec).toBeGreaterThan(100);
       expect(mine.keys.sort()).toEqual(theirs.keys.map((k) => keyFromBytes(k)).sort());
+      // Without keys the call goes as a plain HTTP/2 stream (streams.ts), with the same answer.
+      expect(c.rpc.streams!.served).toBe(0);
+      const lean = await c.rpc.leaseTimeToLive(id, false, 3_000);
+      expect(c.rpc.streams!.served).toBe(1);
+      expect(lean.grantedSec).toBe(Number(theirs.grantedTTL));
+      expect(Math.abs(lean.ttlSec - Number(theirs.TTL))).toBeLessThanOrEqual(1);
+      expect(lean.keys).toEqual([]);
       await held.revoke();
       expect(await c.rpc.leaseTimeToLive(id, false, 3_000)).toEqual({ ttlSec: -1, grantedSec: 0, keys: [] });
       expect((await c.rpc.leaseTimeToLive("123456789", false, 3_000)).ttlSec).toBe(-1);
+      expect(c.rpc.streams!.served).toBe(3);
     } finally {
       c.close();
     }
@@ -116,6 +124,26 @@ describe("etcd lean calls: auth", () => {
       );
       expect((await read()).entries.map((e) => e.key)).toEqual(["w/x"]);
       await expect(bad.rpc.range({ key: Buffer.from("w/x") }, 3_000)).rejects.toThrow(/auth|password/i);
+      // Lease calls as plain streams carry the signed-in token, and still answer after it lapsed
+      // (etcd 3.4 does not check it for LeaseTimeToLive without keys; if it did, the call would go
+      // through etcd3, which signs in again).
+      const ttl = () => good.rpc.leaseTimeToLive("123456789", false, 3_000);
+      const served = good.rpc.streams!.served;
+      expect((await ttl()).ttlSec).toBe(-1);
+      expect(good.rpc.streams!.served).toBe(served + 1);
+      await waitFor(
+        async () =>
+          bare().then(
+            () => false,
+            (err) => err instanceof EtcdInvalidAuthTokenError,
+          ),
+        { timeoutMs: 15_000, intervalMs: 2_500, what: "the auth token to expire again" },
+      );
+      expect((await ttl()).ttlSec).toBe(-1);
+      expect((await read()).entries.map((e) => e.key)).toEqual(["w/x"]);
+      expect((await ttl()).ttlSec).toBe(-1);
+      await expect(bad.rpc.leaseTimeToLive("123456789", false, 3_000)).rejects.toThrow(/auth|password/i);
+      expect(bad.rpc.streams!.served).toBe(0);
     } finally {
       good.close();
       bad.close();

@@ -11,6 +11,7 @@
 import { EtcdInvalidAuthTokenError, type Etcd3, type ICallable } from "etcd3";
 import { keyFromBytes } from "../../keys";
 import { entryOf } from "./read";
+import type { UnaryStreams } from "./streams";
 import {
   decodeLeaseTimeToLiveResponse,
   decodeRangeResponse,
@@ -28,6 +29,9 @@ const LEASE_TTL = "/etcdserverpb.Lease/LeaseTimeToLive";
 const asIs = (b: Buffer) => b;
 
 export class EtcdRpc {
+  /** Plain HTTP/2 streams for LeaseTimeToLive (streams.ts); null: every call through grpc-js. */
+  streams: UnaryStreams | null = null;
+
   constructor(
     private readonly pool: ICallable<unknown>,
     private readonly client: Etcd3,
@@ -66,8 +70,21 @@ export class EtcdRpc {
   }
 
   async leaseTimeToLive(id: string, keys: boolean, deadlineMs: number): Promise<LeaseTtlReply> {
+    const body = encodeLeaseTimeToLiveRequest(id, keys);
+    // Without keys (a snapshot's and the lease check's calls) as a plain stream first; its reply
+    // is used only when etcd answered OK, else the call goes the usual way (streams.ts).
+    if (!keys && this.streams) {
+      const reply = await this.pool.withConnection("Lease", ({ resource, metadata }: Connection) =>
+        this.streams!.call((resource as { host: string }).host, LEASE_TTL, body, headersOf(metadata), deadlineMs),
+      );
+      const decoded = reply && decodeLeaseTimeToLiveResponse(reply);
+      if (decoded) {
+        this.streams.served++;
+        return decoded;
+      }
+    }
     try {
-      return await this.call("Lease", LEASE_TTL, encodeLeaseTimeToLiveRequest(id, keys), decodeLeaseTimeToLiveResponse, deadlineMs);
+      return await this.call("Lease", LEASE_TTL, body, decodeLeaseTimeToLiveResponse, deadlineMs);
     } catch (err) {
       if (!(err instanceof EtcdInvalidAuthTokenError)) throw err;
     }
@@ -88,4 +105,11 @@ export class EtcdRpc {
         }),
     );
   }
+}
+
+/** etcd3's call metadata (the auth token, when signed in) as request headers. */
+function headersOf(metadata: Connection["metadata"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metadata.getMap())) if (typeof v === "string") out[k] = v;
+  return out;
 }
