@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { EtcdInvalidAuthTokenError } from "etcd3";
 import { etcdctl, startEtcd } from "../../../scripts/servers/etcd";
 import { waitFor } from "../../../scripts/servers/process";
+import { startFaultProxy } from "../../../scripts/servers/fault-proxy";
 import { etcdSuite } from "../../../test/support/etcd";
 import { createClient } from "./client";
 import { EtcdConnectionSchema } from "./config";
@@ -90,6 +91,36 @@ describe("etcd lean calls: Range and LeaseTimeToLive read as etcd3 reads them", 
       expect(c.rpc.streams!.served).toBe(3);
     } finally {
       c.close();
+    }
+  });
+});
+
+describe("etcd lean calls: LeaseTimeToLive streams under faults (a real TCP proxy)", () => {
+  const t = etcdSuite();
+
+  it("gives up at the call's own deadline when nothing answers, and answers through etcd3 after the streams' connection failed", async () => {
+    const proxy = await startFaultProxy(t.s.etcd.clientPort);
+    const c = client(proxy.endpoint);
+    const ttl = (ms = 3_000) => c.rpc.leaseTimeToLive("123456789", false, ms);
+    try {
+      expect((await ttl()).ttlSec).toBe(-1);
+      expect(c.rpc.streams!.served).toBe(1);
+      // Nothing answers: the stream's own deadline ends the call; no second wait through etcd3.
+      proxy.blackhole();
+      const t0 = performance.now();
+      await expect(ttl(800)).rejects.toThrow(/no answer within 800 ms/);
+      expect(performance.now() - t0).toBeLessThan(1_500);
+      // Every connection reset and refused: the stream fails, and so does etcd3's call.
+      proxy.cut();
+      await expect(ttl(1_000)).rejects.toThrow();
+      proxy.restore();
+      // Back: answered, through etcd3 while the streams rest after their failed connection.
+      await waitFor(async () => (await ttl().catch(() => null))?.ttlSec === -1, { timeoutMs: 10_000, what: "an answer after the cut" });
+      expect(c.rpc.streams!.served).toBe(1);
+    } finally {
+      proxy.restore();
+      c.close();
+      await proxy.close();
     }
   });
 });
