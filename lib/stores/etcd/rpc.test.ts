@@ -145,14 +145,16 @@ describe("etcd lean calls: auth", () => {
           (b: Buffer) => b,
           3_000,
         );
-      await waitFor(
-        async () =>
-          bare().then(
-            () => false,
-            (err) => err instanceof EtcdInvalidAuthTokenError,
-          ),
-        { timeoutMs: 15_000, intervalMs: 2_500, what: "the auth token to expire" },
-      );
+      const lapsed = (what: string) =>
+        waitFor(
+          async () =>
+            bare().then(
+              () => false,
+              (err) => err instanceof EtcdInvalidAuthTokenError,
+            ),
+          { timeoutMs: 15_000, intervalMs: 2_500, what },
+        );
+      await lapsed("the auth token to expire");
       expect((await read()).entries.map((e) => e.key)).toEqual(["w/x"]);
       await expect(bad.rpc.range({ key: Buffer.from("w/x") }, 3_000)).rejects.toThrow(/auth|password/i);
       // Lease calls as plain streams carry the signed-in token, and still answer after it lapsed
@@ -162,14 +164,7 @@ describe("etcd lean calls: auth", () => {
       const served = good.rpc.streams!.served;
       expect((await ttl()).ttlSec).toBe(-1);
       expect(good.rpc.streams!.served).toBe(served + 1);
-      await waitFor(
-        async () =>
-          bare().then(
-            () => false,
-            (err) => err instanceof EtcdInvalidAuthTokenError,
-          ),
-        { timeoutMs: 15_000, intervalMs: 2_500, what: "the auth token to expire again" },
-      );
+      await lapsed("the auth token to expire again");
       expect((await ttl()).ttlSec).toBe(-1);
       expect((await read()).entries.map((e) => e.key)).toEqual(["w/x"]);
       expect((await ttl()).ttlSec).toBe(-1);
