@@ -38,23 +38,21 @@ export function createClient(cfg: EtcdConnectionConfig): EtcdClient {
     "grpc.max_reconnect_backoff_ms": 2_000,
   };
   if (tls?.servername) grpcOptions["grpc.ssl_target_name_override"] = tls.servername;
+  // Read once: etcd3's channel and the lease streams (streams.ts) present the same files.
+  const files =
+    tls?.ca || tls?.cert
+      ? { ca: tls.ca ? readFileSync(tls.ca) : undefined, cert: tls.cert ? readFileSync(tls.cert) : undefined, key: tls.key ? readFileSync(tls.key) : undefined }
+      : null;
   const client = new EtcdClient({
     hosts: cfg.endpoints,
     auth: cfg.username ? { username: cfg.username, password: cfg.password ?? "" } : undefined,
-    credentials:
-      tls?.ca || tls?.cert
-        ? {
-            rootCertificate: tls.ca ? readFileSync(tls.ca) : (undefined as unknown as Buffer),
-            privateKey: tls.key ? readFileSync(tls.key) : undefined,
-            certChain: tls.cert ? readFileSync(tls.cert) : undefined,
-          }
-        : undefined,
+    credentials: files ? { rootCertificate: files.ca as Buffer, privateKey: files.key, certChain: files.cert } : undefined,
     grpcOptions,
     dialTimeout: Math.min(cfg.requestTimeoutMs, 5_000),
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + cfg.requestTimeoutMs }),
     faultHandling: { host: () => ONCE, global: ONCE },
   });
-  client.rpc.streams = new UnaryStreams(cfg);
+  client.rpc.streams = new UnaryStreams(files && { ...files, servername: tls?.servername });
   return client;
 }
 

@@ -12,8 +12,6 @@
 // Which member, and the auth token, come from etcd3 (rpc.ts asks its pool for both).
 
 import http2 from "node:http2";
-import { readFileSync } from "node:fs";
-import type { EtcdConnectionConfig } from "./config";
 
 const REST_MS = 10_000;
 /** A LeaseTimeToLive reply without keys is a few dozen bytes. */
@@ -26,23 +24,12 @@ export class StreamDeadlineError extends Error {
 export class UnaryStreams {
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
   private readonly resting = new Map<string, number>();
-  private readonly tls: http2.SecureClientSessionOptions | null;
   private closed = false;
   /** Calls answered here (tests: the streams were used, not only the fallback). */
   served = 0;
 
-  constructor(cfg: Pick<EtcdConnectionConfig, "tls">) {
-    const t = cfg.tls;
-    this.tls =
-      t?.ca || t?.cert
-        ? {
-            ca: t.ca ? readFileSync(t.ca) : undefined,
-            cert: t.cert ? readFileSync(t.cert) : undefined,
-            key: t.key ? readFileSync(t.key) : undefined,
-            servername: t.servername,
-          }
-        : null;
-  }
+  /** `tls`: the files createClient read for etcd3's channel (null: plain HTTP/2, as the channel). */
+  constructor(private readonly tls: http2.SecureClientSessionOptions | null) {}
 
   /** The reply message of `path` on member `host` ("host:port"), or null (see the contract above). */
   call(host: string, path: string, message: Buffer, headers: Record<string, string>, deadlineMs: number): Promise<Buffer | null> {
