@@ -65,6 +65,29 @@ describe("api.Lock (hashicorp/consul/api)", () => {
     expect(new Set(locks.map((l) => l.holders[0].id)).size).toBe(1);
     expect(locks[0].holders[0].session?.lockDelayMs).toBe(2_000);
   });
+  it("each record takes its library from its own session's name and its fencing token from its own LockIndex", () => {
+    const entry = (Key: string, LockIndex: number, Session: string): ConsulEntry => ({
+      Key,
+      Flags: LOCK_FLAGS,
+      Value: null,
+      Session,
+      LockIndex,
+      CreateIndex: 1,
+      ModifyIndex: 2,
+    });
+    const sessions = [
+      { ID: "cli-session", Name: "Consul lock for 'job' at 'p'", Node: "n1" },
+      { ID: "app-session", Name: "payments worker", Node: "n1" },
+    ];
+    const entries = [entry("p/a", 3, "cli-session"), entry("p/b", 3, "app-session"), entry("p/c", 1500, "cli-session"), entry("p/d", 1023, "app-session")];
+    const { locks } = decodeConsul(entries, sessions, { connection: "c1", consistency: "default", now: 0 });
+    expect(locks.map((l) => [l.key, l.library, l.fencingToken])).toEqual([
+      ["p/a", "consul lock (CLI)", "3"],
+      ["p/b", "consul api.Lock", "3"],
+      ["p/c", "consul lock (CLI)", "1500"],
+      ["p/d", "consul api.Lock", "1023"],
+    ]);
+  });
 });
 
 describe("`consul lock` CLI", () => {

@@ -10,7 +10,7 @@ import type { LockRecord } from "../../model";
 import type { DecodeContext } from "../types";
 import { NO_HOLDING } from "../../fence";
 import { dirOf, isDotLock, LOCK_FLAGS, type ConsulEntry } from "./entry";
-import { baseRecord, libraryFromSession, ownHolder, sessionHolder, type NodeJudge, type Sessions } from "./record";
+import { baseRecord, indexText, libraryOf, ownHolder, sessionHolder, type NodeJudge, type Sessions } from "./record";
 
 export const LOCK_FORMAT = "consul.lock";
 export const SESSION_FORMAT = "consul.session";
@@ -31,13 +31,14 @@ export function decodeLock(ctx: DecodeContext, e: ConsulEntry, sessions: Session
   const format = api ? LOCK_FORMAT : SESSION_FORMAT;
   const name = cli ? dirOf(e.Key).replace(/\/$/, "") || e.Key : e.Key;
   const fallback = api ? (cli ? "consul lock (CLI)" : "consul api.Lock") : undefined;
-  const fencingToken = String(e.LockIndex);
+  const fencingToken = indexText(e.LockIndex);
   if (!e.Session) return baseRecord(ctx, e, { name, format, library: fallback, kind: "mutex", holding: NO_HOLDING, fencingToken });
-  const { holder, session, warnings, judged } = sessionHolder(e.Session, sessions, judge);
+  const hit = sessionHolder(e.Session, sessions, judge);
+  const { holder, warnings, judged } = hit;
   return baseRecord(ctx, e, {
     name,
     format,
-    library: fallback && libraryFromSession(session, fallback),
+    library: fallback && (libraryOf(hit) || fallback),
     kind: "mutex",
     holding: { t: "kv", mi: e.ModifyIndex, li: e.LockIndex, s: e.Session },
     state: "held",

@@ -115,6 +115,8 @@ export interface SessionHolder {
    * judge (the session is gone: holder-session-dead says it already). Made once per session.
    */
   judged?: { liveness: Liveness; warnings: string[] } | null;
+  /** libraryFromSession(session, ""), made on first use: "" when the session's name names no library. */
+  library?: string;
 }
 
 /** A session's node judged against the node health the decode was given (lib/formats/consul/liveness.ts). */
@@ -179,7 +181,7 @@ export function sessionHolder(id: string, sessions: Sessions, judge?: NodeJudge)
   let hit = cache.get(id);
   if (!hit) {
     const made = makeHolder(id, sessions);
-    cache.set(id, (hit = { ...made, warnings: sessionWarnings(made.session) }));
+    cache.set(id, (hit = { holder: made.holder, session: made.session, warnings: sessionWarnings(made.session), judged: undefined, library: undefined }));
   }
   if (judge && hit.judged === undefined) hit.judged = judged(hit, judge);
   return hit;
@@ -191,6 +193,17 @@ function judged(h: SessionHolder, judge: NodeJudge): SessionHolder["judged"] {
   const liveness = judge(h.holder.session?.node);
   const warnings = liveness.state === "dead" ? (Object.freeze([...h.warnings, NODE_FAILING]) as unknown as string[]) : h.warnings;
   return { liveness, warnings };
+}
+
+/** The library the holder's session names, or "" (the caller's fallback applies): once per session. */
+export function libraryOf(h: SessionHolder): string {
+  return (h.library ??= libraryFromSession(h.session, ""));
+}
+
+const INDEX_TEXTS = Array.from({ length: 1024 }, (_, i) => String(i));
+/** String(n), shared for small indexes: most keys' LockIndex is 1, and 10k records each made their own. */
+export function indexText(n: number): string {
+  return n >= 0 && n < INDEX_TEXTS.length && Number.isInteger(n) ? INDEX_TEXTS[n] : String(n);
 }
 
 /** The lock's warning when its holder's node is failing (lib/formats/consul/liveness.ts). */
