@@ -123,6 +123,34 @@ describe("etcd lean calls: LeaseTimeToLive streams under faults (a real TCP prox
       await proxy.close();
     }
   });
+
+  it("a stream reset partway leaves the way through etcd3 only what is left of the call's deadline", async () => {
+    const proxy = await startFaultProxy(t.s.etcd.clientPort);
+    const c = client(proxy.endpoint);
+    try {
+      expect((await c.rpc.leaseTimeToLive("123456789", false, 3_000)).ttlSec).toBe(-1);
+      expect(c.rpc.streams!.served).toBe(1);
+      // Nothing answers; 600 ms in, every connection is reset (new ones connect, and hang).
+      proxy.blackhole();
+      const t0 = performance.now();
+      const call = c.rpc.leaseTimeToLive("123456789", false, 1_500).then(
+        () => "answered",
+        (err: Error) => err,
+      );
+      await new Promise((r) => setTimeout(r, 600));
+      proxy.reset();
+      const outcome = await call;
+      const took = performance.now() - t0;
+      expect(outcome).toBeInstanceOf(Error);
+      // One deadline in all: not 600 ms + a second 1 500 ms through etcd3.
+      expect(took).toBeGreaterThan(1_300);
+      expect(took).toBeLessThan(1_900);
+    } finally {
+      proxy.restore();
+      c.close();
+      await proxy.close();
+    }
+  });
 });
 
 describe("etcd lean calls: auth", () => {

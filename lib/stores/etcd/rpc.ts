@@ -11,7 +11,7 @@
 import { EtcdInvalidAuthTokenError, type Etcd3, type ICallable } from "etcd3";
 import { keyFromBytes } from "../../keys";
 import { entryOf } from "./read";
-import type { UnaryStreams } from "./streams";
+import { StreamDeadlineError, type UnaryStreams } from "./streams";
 import {
   decodeLeaseTimeToLiveResponse,
   decodeRangeResponse,
@@ -71,6 +71,14 @@ export class EtcdRpc {
 
   async leaseTimeToLive(id: string, keys: boolean, deadlineMs: number): Promise<LeaseTtlReply> {
     const body = encodeLeaseTimeToLiveRequest(id, keys);
+    // One deadline for the whole call: a stream that fails partway (a reset) leaves the way
+    // through etcd3 only what is left of it, and the call never waits longer than asked.
+    const until = Date.now() + deadlineMs;
+    const left = () => {
+      const ms = until - Date.now();
+      if (ms <= 0) throw new StreamDeadlineError(`${LEASE_TTL}: no answer within ${deadlineMs} ms`);
+      return ms;
+    };
     // Without keys (a snapshot's and the lease check's calls) as a plain stream first; its reply
     // is used only when etcd answered OK, else the call goes the usual way (streams.ts).
     if (!keys && this.streams) {
@@ -84,11 +92,11 @@ export class EtcdRpc {
       }
     }
     try {
-      return await this.call("Lease", LEASE_TTL, body, decodeLeaseTimeToLiveResponse, deadlineMs);
+      return await this.call("Lease", LEASE_TTL, body, decodeLeaseTimeToLiveResponse, left());
     } catch (err) {
       if (!(err instanceof EtcdInvalidAuthTokenError)) throw err;
     }
-    const r = await this.client.leaseClient.leaseTimeToLive({ ID: id, keys }, { deadline: Date.now() + deadlineMs });
+    const r = await this.client.leaseClient.leaseTimeToLive({ ID: id, keys }, { deadline: Date.now() + left() });
     return { ttlSec: Number(r.TTL), grantedSec: Number(r.grantedTTL), keys: (r.keys ?? []).map((k) => keyFromBytes(k)) };
   }
 
