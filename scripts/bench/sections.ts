@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { runEtcdBench } from "./etcd";
+import { BULK_ROUNDS, runEtcdBench } from "./etcd";
 import { benchZooKeeper, ZK_SNAPSHOT_TARGET } from "./zookeeper";
 import { CONSUL_SNAPSHOT_TARGET, runConsulBench } from "./consul";
 import { benchHistory } from "./history";
@@ -231,6 +231,11 @@ const HOW: Record<Exclude<SectionId, "redis" | "redis1m" | "multi">, () => strin
   holder's lease, decode). The adapter reads Range and LeaseTimeToLive replies with its own protobuf codec
   (lib/stores/etcd/wire.ts) on etcd3's connections; the floor pays etcd3's generic decode, which costs more node CPU
   than the adapter's whole range read now does, so a floor that decoded as leanly would be lower still. One warm-up each, then ${ETCD.rounds} rounds, alternating order, each read after a full GC (so neither pays the other's garbage); medians. Also shown: CPU time of node + the etcd process, and the decode alone on the same entries.
+- **etcd's read buffer.** etcd 3.4 copies its backend's read buffer, at the length it once grew to, for every request
+  whose answer carries a revision (LeaseTimeToLive too), and shrinks it only after a commit that wrote no key
+  (\`mvcc/backend/tx_buffer.go\`). The bulk load grows it to thousands of entries. So the snapshot is read first for
+  ${BULK_ROUNDS} rounds right after the load (the row "right after the bulk load", no target), then after one lease granted and
+  revoked and a commit, which is what any later write cycle that does not touch the keys does (the target's row).
 - **Watch → hub.** A \`Hub\` over the adapter runs **in the bench process** with the ${ETCD.keys / 1000}k keys loaded; ${ETCD.latencyWrites} puts of new
   lock keys, each awaited then 20 ms apart; latency = the hub's \`upsert\` on its EventBus − just before the put.
   **This is the hub, not SSE**: the Next route handler and HTTP hop are not in it (the Redis row 2 measures that hop).
