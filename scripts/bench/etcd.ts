@@ -153,9 +153,11 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
       target: "— (for comparison; the target is the next row's)",
       verdict: "—",
     });
-    // One commit in which the key bucket is not written (a lease granted and revoked, then the
-    // backend's 100 ms batch interval): what any later write cycle that does not touch the keys
-    // does. Locks that accrue over time do not grow the buffer this far.
+    // One commit in which the key bucket is not written (a lease granted and revoked, then three
+    // of the backend's 100 ms batch intervals; etcd shows nothing to wait on): what any later
+    // write cycle that touches no key does. The buffer starts at 512 entries and grows only when
+    // more keys than that are written between two commits, which locks taken at an ordinary
+    // rate do not do.
     const lease = await raw.leaseClient.leaseGrant({ TTL: 60 });
     await raw.leaseClient.leaseRevoke({ ID: lease.ID });
     await new Promise((r) => setTimeout(r, 300));
