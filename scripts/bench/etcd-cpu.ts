@@ -1,6 +1,7 @@
 // CPU cost of the etcd snapshot against its floor, for comparing changes on a shared machine:
 //   npx tsx scripts/bench/etcd-cpu.ts [rounds=12] [keys=100000]
-// Starts etcd, writes the bench data (scripts/bench/etcd.ts), then interleaves the bench's floor
+// Starts etcd, writes the bench data (scripts/bench/etcd.ts) and lets etcd drop the read buffer
+// the load grew (shrinkReadBuffer there; ETCD_BULK=1 skips that), then interleaves the bench's floor
 // (etcd3 paged range, 50 000 keys/page), a "lean floor" (the same ranges through the adapter's
 // own codec, lib/stores/etcd/wire.ts, entries made and dropped) and EtcdAdapter.snapshot(), each
 // after a full GC, and prints for each the min and median of wall time, node CPU and etcd CPU.
@@ -12,7 +13,7 @@ import { Etcd3 } from "etcd3";
 import { startEtcd } from "../servers/etcd";
 import { EtcdAdapter } from "../../lib/stores/etcd/adapter";
 import { EtcdConnectionSchema } from "../../lib/stores/etcd/config";
-import { PREFIX, etcdFloorRead, writeEtcdLocks } from "./etcd";
+import { PREFIX, etcdFloorRead, shrinkReadBuffer, writeEtcdLocks } from "./etcd";
 import { collectGarbage, median, ownCpuMs, procCpuMs } from "./stats";
 
 async function main(): Promise<void> {
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   const signal = new AbortController().signal;
   try {
     const { locks } = await writeEtcdLocks(raw, n, 1_000);
+    if (process.env.ETCD_BULK !== "1") await shrinkReadBuffer(raw);
     const runs: Record<string, Array<[number, number, number]>> = { floor: [], lean: [], snapshot: [] };
     const measure = async (name: string, fn: () => Promise<unknown>) => {
       collectGarbage();
