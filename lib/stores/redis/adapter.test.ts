@@ -133,6 +133,54 @@ describe("standalone Redis", () => {
     expect(res.entries).toEqual([]);
   });
 
+  it("a re-read names no problem for the helper keys it looked for and did not find; a released lock is gone", async () => {
+    await client.set("jobs:lock:reread", "reread-token-0123456789", "PX", 30_000);
+    const held = await adapter.reread(["jobs:lock:reread"], signal);
+    expect(held.locks.map((l) => l.key)).toEqual(["jobs:lock:reread"]);
+    // Redisson's queue, timeout and token keys, the "timeout" suffix: read in case this is such
+    // a lock; their absence is the usual case, not a key that vanished.
+    expect(held.problems).toEqual([]);
+    await client.del("jobs:lock:reread");
+    const released = await adapter.reread(["jobs:lock:reread"], signal);
+    expect(released.locks).toEqual([]);
+    expect(released.gone).toEqual(["jobs:lock:reread"]);
+    expect(released.problems).toEqual([]);
+  });
+
+  it("lock churn adds no problems to the hub (each re-read used to add its missing helper keys, never cleared)", async () => {
+    const bus = new EventBus();
+    const seen: SequencedEvent[] = [];
+    bus.subscribe((e) => seen.push(e));
+    const hub = new Hub("r1", adapterFor(server.url, { notifications: "enable" }), bus);
+    hub.start();
+    const saw = (type: "upsert" | "remove", key: string) =>
+      waitFor(
+        async () =>
+          seen.some(
+            (e) => (e.type === "upsert" && type === "upsert" && e.data.lock.key === key) || (e.type === "remove" && type === "remove" && e.data.key === key),
+          ),
+        {
+          timeoutMs: 5_000,
+          what: `${type} of ${key}`,
+        },
+      );
+    try {
+      await waitFor(async () => hub.statusEvent().mode === "live", { timeoutMs: 10_000, what: "live mode" });
+      // Other tests' keys on this server may carry problems of their own: those stay as they are.
+      const before = [...hub.currentProblems()];
+      for (let i = 0; i < 10; i++) {
+        const key = `churn:lock:${i}`;
+        await client.set(key, `${key}-token-0123456789`, "PX", 30_000);
+        await saw("upsert", key);
+        await client.del(key);
+        await saw("remove", key);
+      }
+      expect(hub.currentProblems()).toEqual(before);
+    } finally {
+      await hub.stop();
+    }
+  });
+
   it("hub goes live on keyspace events: a write shows up as an upsert, an expiry as a remove", async () => {
     const bus = new EventBus();
     const events: SequencedEvent[] = [];

@@ -338,11 +338,18 @@ function problemsOf(r: ReadResult): Problem[] {
   return [...r.problems, ...r.vanished.map((key) => ({ key, code: "vanished", message: "deleted between discovery and read" }))];
 }
 
+/**
+ * A re-read's parts as one. A key it did not find is no problem here: the read set is the lock
+ * key and every helper key its layout might have (related.ts), most of which never exist, and a
+ * lock key that is not found is `gone`. (Only a snapshot's keys were listed by SCAN first, so
+ * only there does a missing key mean it vanished meanwhile: problemsOf.) Reported as problems,
+ * the helper keys piled up in the hub, which clears problems only under the keys it re-reads.
+ */
 function mergeReads(parts: ReadResult[]): ReadResult {
   return {
     entries: parts.flatMap((p) => p.entries),
     vanished: parts.flatMap((p) => p.vanished),
-    problems: parts.flatMap(problemsOf),
+    problems: parts.flatMap((p) => p.problems),
   };
 }
 
