@@ -147,23 +147,27 @@ describe("standalone Redis", () => {
     expect(released.problems).toEqual([]);
   });
 
-  it("lock churn adds no problems to the hub (each re-read used to add its missing helper keys, never cleared)", async () => {
+  /** A hub over this server on keyspace events, started, and a wait for its upsert or remove of a key. */
+  function keyspaceHub() {
     const bus = new EventBus();
-    const seen: SequencedEvent[] = [];
-    bus.subscribe((e) => seen.push(e));
+    const events: SequencedEvent[] = [];
+    bus.subscribe((e) => events.push(e));
+    // "enable" asks for keyspace events (client tracking is the default feed: live.test.ts).
     const hub = new Hub("r1", adapterFor(server.url, { notifications: "enable" }), bus);
     hub.start();
     const saw = (type: "upsert" | "remove", key: string) =>
       waitFor(
-        async () =>
-          seen.some(
-            (e) => (e.type === "upsert" && type === "upsert" && e.data.lock.key === key) || (e.type === "remove" && type === "remove" && e.data.key === key),
-          ),
+        async () => events.some((e) => (type === "upsert" ? e.type === "upsert" && e.data.lock.key === key : e.type === "remove" && e.data.key === key)),
         {
           timeoutMs: 5_000,
           what: `${type} of ${key}`,
         },
       );
+    return { hub, saw };
+  }
+
+  it("lock churn adds no problems to the hub (each re-read used to add its missing helper keys, never cleared)", async () => {
+    const { hub, saw } = keyspaceHub();
     try {
       await waitFor(async () => hub.statusEvent().mode === "live", { timeoutMs: 10_000, what: "live mode" });
       // Other tests' keys on this server may carry problems of their own: those stay as they are.
@@ -182,24 +186,14 @@ describe("standalone Redis", () => {
   });
 
   it("hub goes live on keyspace events: a write shows up as an upsert, an expiry as a remove", async () => {
-    const bus = new EventBus();
-    const events: SequencedEvent[] = [];
-    bus.subscribe((e) => events.push(e));
-    // "enable" asks for keyspace events (client tracking is the default feed: live.test.ts).
-    const hub = new Hub("r1", adapterFor(server.url, { notifications: "enable" }), bus);
-    hub.start();
+    const { hub, saw } = keyspaceHub();
     try {
       await waitFor(async () => hub.statusEvent().mode === "live", { timeoutMs: 10_000, what: "live mode" });
       expect(hub.statusEvent().feed).toBe("keyspace events");
       await client.set("jobs:lock:live", "live-token-0123456789", "PX", 800);
-      await waitFor(async () => events.some((e) => e.type === "upsert" && e.data.lock.key === "jobs:lock:live"), {
-        timeoutMs: 5_000,
-        what: "upsert event",
-      });
-      await waitFor(async () => events.some((e) => e.type === "remove" && e.data.key === "jobs:lock:live"), {
-        timeoutMs: 5_000,
-        what: "remove event after expiry",
-      });
+      await saw("upsert", "jobs:lock:live");
+      // The key expires: its remove comes without any command.
+      await saw("remove", "jobs:lock:live");
     } finally {
       await hub.stop();
     }
