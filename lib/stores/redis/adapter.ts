@@ -345,12 +345,8 @@ function problemsOf(r: ReadResult): Problem[] {
  * only there does a missing key mean it vanished meanwhile: problemsOf.) Reported as problems,
  * the helper keys piled up in the hub, which clears problems only under the keys it re-reads.
  */
-function mergeReads(parts: ReadResult[]): ReadResult {
-  return {
-    entries: parts.flatMap((p) => p.entries),
-    vanished: parts.flatMap((p) => p.vanished),
-    problems: parts.flatMap((p) => p.problems),
-  };
+function mergeReads(parts: ReadResult[]): Pick<ReadResult, "entries" | "problems"> {
+  return { entries: parts.flatMap((p) => p.entries), problems: parts.flatMap((p) => p.problems) };
 }
 
 /** Cluster pipelines must stay in one slot; a standalone server takes everything in one. */
