@@ -218,6 +218,19 @@ export interface KeyProblem {
   message: string;
 }
 
+export interface RereadResult {
+  locks: LockRecord[];
+  /** Lock keys read that no longer hold a lock. */
+  gone: string[];
+  /** Problems found under the keys read (and under `covers`); the hub replaces the ones it had there. */
+  problems: Problem[];
+  /**
+   * Problem keys that are no lock key but that this re-read answers for (etcd's "(leases)": a
+   * TTL still unknown): their problems are replaced by the ones reported, none if none is.
+   */
+  covers?: string[];
+}
+
 export interface StoreAdapter {
   readonly kind: StoreKind;
   /** The lock formats this store's decoders produce: a fence of any other format is refused. */
@@ -240,7 +253,7 @@ export interface StoreAdapter {
   /** Whole or an error, never partial. */
   snapshot(signal: AbortSignal): Promise<LockSnapshot>;
   /** Re-read the locks that own these store keys; returns the lock keys touched and their new records. */
-  reread?(keys: string[], signal: AbortSignal): Promise<{ locks: LockRecord[]; gone: string[]; problems: Problem[] }>;
+  reread?(keys: string[], signal: AbortSignal): Promise<RereadResult>;
   /** Push where the store can: yields batches of changed store keys. Ends when the signal aborts. */
   watch?(signal: AbortSignal): AsyncIterable<StoreChange>;
   /**

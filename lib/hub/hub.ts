@@ -173,7 +173,7 @@ export class Hub {
       // A few keys' re-read is a latency sample; a full snapshot's time grows with the data.
       if (keys.length <= 20) this.health.answered(performance.now() - started);
       const now = Date.now();
-      let changed = this.replaceProblems([...keys, ...res.locks.map((l) => l.key), ...res.gone], res.problems);
+      let changed = this.replaceProblems([...keys, ...res.locks.map((l) => l.key), ...res.gone, ...(res.covers ?? [])], res.problems);
       for (const rec of res.locks) {
         const lock = this.withSince(rec, now);
         const old = this.records.get(lock.key);

@@ -5,12 +5,24 @@
 // holder lease) and the snapshot's revision. Only lib/stores/etcd imports etcd3.
 
 import type { IMember } from "etcd3";
-import type { Health, LockRecord, LockView, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import type {
+  Health,
+  LockRecord,
+  LockView,
+  LockSnapshot,
+  Problem,
+  ReleaseMode,
+  ReleaseOutcome,
+  ReleasePlan,
+  RereadResult,
+  StoreAdapter,
+  StoreChange,
+} from "../../model";
 import type { EtcdConnectionConfig } from "./config";
 import { createClient, errorText, type EtcdClient } from "./client";
 import { coveringPrefixes, readKey, readPrefixes, type ReadResult } from "./read";
 import { LeaseBatch, readLeases } from "./leases";
-import { LeaseMonitor } from "./lease-monitor";
+import { LEASES_PROBLEM_KEY, LeaseMonitor } from "./lease-monitor";
 import { releaseHolding } from "./force-release";
 import { watchPrefixes } from "./watch";
 import { describe as describePlan, type PlanContext } from "./release";
@@ -41,6 +53,11 @@ const MEMBERS_TTL_MS = 30_000;
 const KEYS_FOR_AT_MOST = 20;
 /** A snapshot reads the TTL of every holder lease it decodes while paging, up to this many. */
 const LEASES_WHILE_PAGING = 10_000;
+/**
+ * A lease check that names more locks than this (a lease outage passed, a paused host's holders)
+ * asks for one re-list instead: a re-read reads each lone lock with a call of its own.
+ */
+export const RELIST_OVER_LOCKS = 1_000;
 
 interface Pass {
   read: ReadResult;
@@ -214,13 +231,14 @@ export class EtcdAdapter implements StoreAdapter {
     this.revision = read.revision;
     // The keys taken now: the records are the hub's from here on.
     const keys = decoded.locks.map((l) => l.key);
+    this.leaseMonitor.snapshotTtls(keys, decoded.leaseOf, leases.leases, leases.error);
     this.fromSnapshot = { keys, leaseOf: decoded.leaseOf };
     this.leaseMonitor.leasesChanged();
     this.loneLocks = new Set();
     for (const key of keys) if (!key.endsWith("/")) this.loneLocks.add(key);
     return {
       locks: decoded.locks,
-      problems: [...read.problems, ...decoded.problems, ...leaseProblems(leases.error)],
+      problems: [...read.problems, ...decoded.problems, ...this.leaseMonitor.ttlProblems()],
       observedAt: new Date(started).toISOString(),
       consistency: this.consistencyOf(read.memberId),
     };
@@ -245,7 +263,7 @@ export class EtcdAdapter implements StoreAdapter {
    * Re-reads the locks behind these keys: a group lock ("<prefix>/") by ranging its prefix, an
    * etcd3 Lock or unknown key by itself, and any known group a key sits under.
    */
-  async reread(keys: string[], signal: AbortSignal): Promise<{ locks: LockRecord[]; gone: string[]; problems: Problem[] }> {
+  async reread(keys: string[], signal: AbortSignal): Promise<RereadResult> {
     this.stats.rereads++;
     const started = Date.now();
     // Only keys under the prefixes are ever read (scope.ts), whatever asked.
@@ -305,7 +323,10 @@ export class EtcdAdapter implements StoreAdapter {
       if (!l.key.endsWith("/")) this.loneLocks.add(l.key);
     }
     this.leaseMonitor.leasesChanged();
-    return { locks, gone: [...new Set(gone)], problems: [...problems, ...structure.problems, ...leaseProblems(leases.error)] };
+    const goneKeys = [...new Set(gone)];
+    this.leaseMonitor.rereadTtls(new Map(locks.map((l) => [l.key, leaseByKey.get(l.key) ?? "0"])), goneKeys, leases.leases, leases.error);
+    // "(leases)" is covered by every re-read: the problem stays while any record's TTL is unknown.
+    return { locks, gone: goneKeys, problems: [...problems, ...structure.problems, ...this.leaseMonitor.ttlProblems()], covers: [LEASES_PROBLEM_KEY] };
   }
 
   /** A group lock ("<prefix>/") LockDeck knows: a changed key under it may change its queue. */
@@ -340,7 +361,12 @@ export class EtcdAdapter implements StoreAdapter {
         {
           snapshotRevision: () => this.revision,
           lockKeysOf: this.lockKeysOf,
-          tick: (s) => this.leaseMonitor.check(this.holderLease, s),
+          tick: async (s) => {
+            const keys = await this.leaseMonitor.check(this.holderLease, s);
+            if (keys.length <= RELIST_OVER_LOCKS) return keys;
+            this.pokeWatch?.();
+            return [];
+          },
           tickMs: this.cfg.leaseCheckMs,
           onLive: (live) => (this.live = live),
           onResyncHandle: (poke) => (this.pokeWatch = poke),
@@ -419,8 +445,4 @@ export class EtcdAdapter implements StoreAdapter {
   async close(): Promise<void> {
     this.client.close();
   }
-}
-
-function leaseProblems(error: string | undefined): Problem[] {
-  return error ? [{ key: "(leases)", code: "lease-ttl-unavailable", message: `LeaseTimeToLive failed, TTLs unknown: ${error}` }] : [];
 }

@@ -4,9 +4,14 @@
 // not-renewed, expired), and the window's position. Contract: the TTLs are the store's
 // (LeaseTimeToLive), never a countdown; check() names the lock keys whose holder lease changed
 // flag, so the hub re-reads them; lease calls are counted in the adapter's stats.
+// It also remembers which locks are shown with their TTL unknown (a lease call failed when
+// they were read): while any are, the connection has the "(leases)" problem; the check retries
+// their leases first and names the locks whose lease answers again, so a passing lease outage
+// clears without waiting for the next re-list.
 
 import type { EtcdClient } from "./client";
 import type { LeaseInfo } from "../../formats/etcd";
+import type { Problem } from "../../model";
 import { LeaseTracker, readLeases, type LeaseReadResult } from "./leases";
 
 /** Lease TTLs re-read per live tick; a rotating window when there are more. */
@@ -14,12 +19,19 @@ const LEASES_PER_TICK = 256;
 
 type LeaseFlag = "ok" | "not-renewed" | "expired";
 
+/** The key of the connection's problem while some lock's TTL is unknown: no re-read of a lock key covers it by name. */
+export const LEASES_PROBLEM_KEY = "(leases)";
+
 export class LeaseMonitor {
   private readonly tracker = new LeaseTracker();
   private flags = new Map<string, LeaseFlag>();
   private tickCursor = 0;
   /** The distinct holder leases of the last holderLease seen, until leasesChanged(): 90k locks are not walked every tick. */
   private distinct: string[] | null = null;
+  /** Lock key → holder lease, for the records shown with their TTL unknown (lease-ttl-unknown). */
+  private unknown = new Map<string, string>();
+  /** Why the last failed lease call failed: the "(leases)" problem's message while any TTL is unknown. */
+  private lastError = "";
 
   constructor(
     private readonly client: EtcdClient,
@@ -37,6 +49,34 @@ export class LeaseMonitor {
     this.tracker.retain(new Set(leases.keys()));
   }
 
+  /**
+   * Which of a snapshot's records got no TTL (`keys[i]`'s holder lease is `leaseOf[i]`; "0": none):
+   * replaces what was remembered. `error`: the lease calls' failure; without one, a snapshot has
+   * read every holder lease (adapter.ts), so its 100k records are not walked.
+   */
+  snapshotTtls(keys: readonly string[], leaseOf: readonly string[], leases: ReadonlyMap<string, LeaseInfo>, error?: string): void {
+    this.unknown = new Map();
+    if (!error) return;
+    this.lastError = error;
+    for (let i = 0; i < keys.length; i++) if (leaseOf[i] !== "0" && !leases.has(leaseOf[i])) this.unknown.set(keys[i], leaseOf[i]);
+  }
+
+  /** The same for a re-read: its records (lock key → holder lease), the lock keys now gone, and its lease call's failure. */
+  rereadTtls(read: ReadonlyMap<string, string>, gone: readonly string[], leases: ReadonlyMap<string, LeaseInfo>, error?: string): void {
+    for (const key of gone) this.unknown.delete(key);
+    for (const [key, lease] of read) {
+      if (lease !== "0" && !leases.has(lease)) this.unknown.set(key, lease);
+      else this.unknown.delete(key);
+    }
+    if (error) this.lastError = error;
+  }
+
+  /** The connection's lease problem: present while any record shows its TTL unknown. */
+  ttlProblems(): Problem[] {
+    if (this.unknown.size === 0) return [];
+    return [{ key: LEASES_PROBLEM_KEY, code: "lease-ttl-unavailable", message: `LeaseTimeToLive failed, TTLs unknown: ${this.lastError}` }];
+  }
+
   /** LeaseTimeToLive for these leases (`keys`: with their attached keys), run through the not-renewed tracker. */
   async facts(ids: Set<string>, keys: boolean, signal: AbortSignal, timeoutMs = this.requestTimeoutMs): Promise<LeaseReadResult> {
     const res = await readLeases(this.client, ids, { keys, timeoutMs }, signal);
@@ -52,19 +92,34 @@ export class LeaseMonitor {
 
   /**
    * Live lease check: re-reads some holders' lease TTLs (`holderLease`: lock key → lease) and
-   * returns the locks whose lease became not-renewed, recovered, or expired, so the hub re-reads them.
+   * returns the locks whose lease became not-renewed, recovered, or expired, so the hub re-reads
+   * them. Leases of records shown with their TTL unknown are asked first, every tick, and their
+   * locks returned once the lease answers.
    */
   async check(holderLease: ReadonlyMap<string, string>, signal: AbortSignal): Promise<string[]> {
     const all = (this.distinct ??= [...new Set(holderLease.values())].filter((l) => l !== "0"));
     if (all.length === 0) return [];
     const start = this.tickCursor % all.length;
-    const batch = all.length <= LEASES_PER_TICK ? all : [...all, ...all].slice(start, start + LEASES_PER_TICK);
-    this.tickCursor = start + batch.length;
+    const window = all.length <= LEASES_PER_TICK ? all : [...all, ...all].slice(start, start + LEASES_PER_TICK);
+    this.tickCursor = start + window.length;
+    const retry = this.unknownLeases();
+    const batch = retry.length ? [...new Set([...retry, ...window])] : window;
     const before = new Map(batch.map((id) => [id, this.flags.get(id) ?? "ok"]));
     const res = await this.facts(new Set(batch), false, signal);
     const changed = new Set(batch.filter((id) => res.leases.has(id) && this.flags.get(id) !== before.get(id)));
+    for (const id of retry) if (res.leases.has(id)) changed.add(id);
     if (changed.size === 0) return [];
     return [...holderLease].filter(([, lease]) => changed.has(lease)).map(([key]) => key);
+  }
+
+  /** The distinct leases of records shown with their TTL unknown, at most a tick's worth. */
+  private unknownLeases(): string[] {
+    const out = new Set<string>();
+    for (const lease of this.unknown.values()) {
+      if (out.size >= LEASES_PER_TICK) break;
+      out.add(lease);
+    }
+    return [...out];
   }
 
   /** The adapter's lock → lease map changed (a snapshot, a re-read): check() lists its leases again. */

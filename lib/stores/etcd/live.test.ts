@@ -17,6 +17,8 @@ import { waitFor } from "../../../scripts/servers/process";
 import { etcdSuite, lineMatching, signal } from "../../../test/support/etcd";
 import { fenceOf, withFence } from "../../fence";
 import type { LockRecord } from "../../model";
+import { RELIST_OVER_LOCKS } from "./adapter";
+import { encodeLeaseTimeToLiveRequest } from "./wire";
 
 const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) =>
   waitFor(async () => await check(), { timeoutMs, intervalMs: 50, what });
@@ -111,6 +113,52 @@ describe("etcd live feed", () => {
       }
     },
   );
+});
+
+// A lease call that fails while the keys read fine (a lost reply on the lease connection) leaves
+// the records' TTL unknown and the connection with its "(leases)" problem. Both must clear once
+// the lease answers again, without waiting for the next re-list (10 min): by re-reading the
+// locks, or by one re-list when a re-read would mean a call per lock (RELIST_OVER_LOCKS).
+describe("etcd lease calls failing, then answering again", () => {
+  const t = etcdSuite();
+
+  it.each([
+    ["one lock: re-read", 1, "re-read"],
+    [`${RELIST_OVER_LOCKS + 1} locks on the lease: one re-list`, RELIST_OVER_LOCKS + 1, "re-list"],
+  ])("the unknown TTL and the connection's problem clear once the lease answers: %s", { timeout: 40_000 }, async (_, count, how) => {
+    const prefix = `u${count}/`;
+    const lease = t.s.raw.lease(120, { autoKeepAlive: false });
+    const id = await lease.grant();
+    const hex = BigInt(id).toString(16);
+    const keys = Array.from({ length: count }, (_, i) => `${prefix}job${i}/`);
+    for (let i = 0; i < keys.length; i += 200) await Promise.all(keys.slice(i, i + 200).map((k) => lease.put(`${k}${hex}`).value(""))); // the Mutex layout
+    const proxy = await startFaultProxy(t.s.etcd.clientPort);
+    const a = t.adapter({ prefixes: [prefix], leaseCheckMs: 300, requestTimeoutMs: 1_000 }, [proxy.endpoint]);
+    const hub = new Hub("e1", a, new EventBus(), { healthIntervalMs: 600_000 });
+    const leasesProblem = () => hub.currentProblems().some((p) => p.key === "(leases)" && p.code === "lease-ttl-unavailable");
+    try {
+      // The snapshot's call for this lease goes out and is never answered; 2 s later its connection resets.
+      const lost = proxy.dropReplyAfter(encodeLeaseTimeToLiveRequest(id, false), { resetAfterMs: 2_000 });
+      hub.start();
+      await lost;
+      await until("the TTL unknown, and the problem", () => !!hub.get(keys[0])?.warnings.includes("lease-ttl-unknown") && leasesProblem());
+      expect(hub.get(keys[0])!.ttlMs).toBeNull();
+      expect(a.stats.snapshots).toBe(1);
+
+      await until(
+        "the TTL known again, and no problem",
+        () => keys.every((k) => hub.get(k)?.ttlMs != null && !hub.get(k)!.warnings.includes("lease-ttl-unknown")) && !leasesProblem(),
+        10_000,
+      );
+      expect(hub.get(keys[0])!.ttlMs).toBeGreaterThan(100_000);
+      if (how === "re-read") expect(a.stats.snapshots).toBe(1);
+      else expect(a.stats.snapshots).toBe(2);
+    } finally {
+      await hub.stop();
+      await proxy.close();
+      await lease.revoke();
+    }
+  });
 });
 
 describe("etcd down", () => {
