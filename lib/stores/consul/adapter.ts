@@ -2,7 +2,19 @@
 // re-reads of single locks, the sessions view, and conditional force-release
 // (txn unlock · session destroy · semaphore eviction). Only lib/stores/consul talks to Consul.
 
-import type { Health, Holder, Liveness, LockRecord, LockView, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import type {
+  Health,
+  Holder,
+  Liveness,
+  LockRecord,
+  LockView,
+  ReleaseMode,
+  ReleaseOutcome,
+  ReleasePlan,
+  RereadResult,
+  StoreAdapter,
+  StoreChange,
+} from "../../model";
 import type { ConsulConnectionConfig } from "./config";
 import { ConsulError, ConsulHttp, errorFromAnswer, type ReadMeta } from "./http";
 import { describeConsistency, readDir, readKey, readPrefix, readPrefixIndexes, readSession, readSessions } from "./read";
@@ -145,7 +157,7 @@ export class ConsulAdapter implements StoreAdapter {
    * Re-reads the locks behind some store keys. A semaphore is read as its whole directory
    * (.lock + contenders); any other key alone. Lock keys map: contender → <dir>/.lock.
    */
-  async reread(keys: string[], signal: AbortSignal): Promise<{ locks: LockRecord[]; gone: string[]; problems: Problem[] }> {
+  async reread(keys: string[], signal: AbortSignal): Promise<RereadResult> {
     const started = Date.now();
     const wanted = [...new Set(keys)].filter((k) => this.inPrefixes(k));
     const dirs = new Set<string>();
@@ -169,10 +181,19 @@ export class ConsulAdapter implements StoreAdapter {
     });
     const dirList = [...dirs];
     const dirResults = await mapLimit(dirList, REREAD_CONCURRENCY, (d) => readDir(this.http, this.cfg, d, signal));
+    // Every key of a directory read, before and now: the read answers for each of them.
+    const dirKeys = new Set<string>();
     dirList.forEach((d, i) => {
       metas.push(dirResults[i].meta);
-      for (const k of [...this.entries.keys()]) if (dirOf(k) === d) this.entries.delete(k);
-      for (const e of dirResults[i].entries) fetched.set(e.Key, e);
+      for (const k of [...this.entries.keys()]) {
+        if (dirOf(k) !== d) continue;
+        this.entries.delete(k);
+        dirKeys.add(k);
+      }
+      for (const e of dirResults[i].entries) {
+        fetched.set(e.Key, e);
+        dirKeys.add(e.Key);
+      }
     });
     for (const e of fetched.values()) this.entries.set(e.Key, e);
 
@@ -187,7 +208,11 @@ export class ConsulAdapter implements StoreAdapter {
     this.judgedUnder(found, h, false);
     for (const k of lockKeys) if (!found.some((l) => l.key === k)) this.rejudged.set(k, null);
     const foundKeys = new Set(found.map((l) => l.key));
-    return { locks: found, gone: [...lockKeys].filter((k) => !foundKeys.has(k)), problems };
+    // A directory's key that is no lock of its own now is gone as one too: a contender seen
+    // before its .lock was written (an orphan, with a record and a problem of its own) is the
+    // semaphore's once the .lock claims it.
+    const gone = new Set([...lockKeys, ...dirKeys].filter((k) => !foundKeys.has(k)));
+    return { locks: found, gone: [...gone], problems };
   }
 
   private get entries(): Map<string, ConsulEntry> {

@@ -11,6 +11,7 @@ import { EventBus, type SequencedEvent } from "../../hub/bus";
 import type { StoreChange } from "../../model";
 import { acquire, adapterFor, BUILD_TIMEOUT_MS, createSession, signal } from "../../../test/support/consul";
 import type { ConsulAdapter } from "./adapter";
+import { SEMAPHORE_FLAGS } from "../../formats/consul/entry";
 
 let consul: ConsulServer;
 const procs: HoldProcess[] = [];
@@ -89,6 +90,30 @@ describe("blocking queries", () => {
       timeoutMs: 5_000,
       what: "a remove once `consul lock` cleaned up",
     });
+  });
+});
+
+// api.Semaphore's first contender writes its own key before the .lock: for a moment the view
+// has an orphan contender (its own record, and the problem "semaphore-without-lock"). The .lock's
+// arrival re-reads the directory; the contender is then the semaphore's, so its own record and
+// problem must go at once, not at the next re-list (10 min).
+describe("a new semaphore", () => {
+  it("the orphan contender seen before the .lock arrived leaves the view once the .lock claims it", async () => {
+    const hub = new Hub("c1", adapterFor(consul, { prefixes: ["sem/"] }), new EventBus(), { healthIntervalMs: 300 });
+    hub.start();
+    cleanups.push(() => hub.stop());
+    await waitFor(async () => hub.statusEvent().mode === "live", { timeoutMs: 10_000, what: "hub live" });
+    const sid = await createSession(consul, { TTL: "30s" });
+    const contender = `sem/batch/${sid}`;
+    const put = (path: string, body: string) => fetch(`${consul.url}/v1/kv/${path}`, { method: "PUT", body }).then((r) => r.text());
+    expect(await put(`${contender}?acquire=${sid}&flags=${SEMAPHORE_FLAGS}`, JSON.stringify({ Name: "batch" }))).toBe("true");
+    const orphanProblem = () => hub.currentProblems().some((p) => p.key === contender && p.code === "semaphore-without-lock");
+    await waitFor(async () => !!hub.get(contender) && orphanProblem(), { timeoutMs: 10_000, what: "the orphan contender and its problem" });
+
+    expect(await put(`sem/batch/.lock?cas=0&flags=${SEMAPHORE_FLAGS}`, JSON.stringify({ Limit: 2, Holders: { [sid]: true } }))).toBe("true");
+    await waitFor(async () => hub.get("sem/batch/.lock")?.holders.length === 1, { timeoutMs: 10_000, what: "the semaphore with its holder" });
+    expect(hub.get(contender)).toBeUndefined();
+    expect(orphanProblem()).toBe(false);
   });
 });
 

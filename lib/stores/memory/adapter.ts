@@ -3,7 +3,18 @@
 // adapter never starts or stops it; close() only ends the watches this adapter handed out.
 
 import { releaseTarget } from "../release-target";
-import type { Health, LockRecord, LockView, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import type {
+  Health,
+  LockRecord,
+  LockView,
+  LockSnapshot,
+  ReleaseMode,
+  ReleaseOutcome,
+  ReleasePlan,
+  RereadResult,
+  StoreAdapter,
+  StoreChange,
+} from "../../model";
 import { lockRecordFromView, lockTtlMs, MEMORY_CONSISTENCY } from "./record";
 import type { MemoryLockStore } from "./store";
 
@@ -45,7 +56,7 @@ export class MemoryAdapter implements StoreAdapter {
   }
 
   /** Lock names in, records for those still held or awaited, and `gone` for the rest. */
-  async reread(keys: string[], signal: AbortSignal): Promise<{ locks: LockRecord[]; gone: string[]; problems: Problem[] }> {
+  async reread(keys: string[], signal: AbortSignal): Promise<RereadResult> {
     signal.throwIfAborted();
     const locks: LockRecord[] = [];
     const gone: string[] = [];
