@@ -236,7 +236,7 @@ export interface ConsulCluster {
 
 /**
  * `n` (3) real servers on loopback, joined, bootstrap_expect = n, raft_multiplier 1 (fast
- * elections); resolves once all agree on a leader and every node has a passing serfHealth.
+ * elections), rpc_hold_timeout 1 s; resolves once all agree on a leader and every node has a passing serfHealth.
  * For leader-failover and lost-quorum tests (reliability.md §6.1 "3-server set").
  */
 export async function startConsulCluster(n = 3): Promise<ConsulCluster> {
@@ -251,7 +251,11 @@ async function clusterOnce(bin: string, n: number): Promise<ConsulCluster> {
     specs.push({ bin, dir: makeTempDir("consul-cluster"), node: `lockdeck-${ports.http}`, ports, https: null, mode: "no-leader", o: {} });
   }
   const join = specs.map((x) => `"${HOST}:${x.ports.serf_lan}"`).join(", ");
-  for (const x of specs) x.o = { hcl: `retry_join = [${join}]\nbootstrap_expect = ${n}\nperformance { raft_multiplier = 1 }` };
+  // rpc_hold_timeout as for a "no-leader" server: a read during an election or after quorum is
+  // lost answers "No cluster leader" after 1 s, not after 7 s (which, on a busy machine, ran
+  // past the client's 10 s deadline: a timeout instead of the answer a test waits for).
+  const hcl = `retry_join = [${join}]\nbootstrap_expect = ${n}\nperformance {\n  raft_multiplier = 1\n  rpc_hold_timeout = "1s"\n}`;
+  for (const x of specs) x.o = { hcl };
   const started = await Promise.allSettled(specs.map((x) => launch(x)));
   const servers = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   const stop = async () => void (await Promise.all(servers.map((x) => x.stop())));
