@@ -21,11 +21,6 @@ function barColour(fraction: number): string {
   return "bg-held/70";
 }
 
-/**
- * Ttl shows the remaining TTL exactly as the store reported it at observedAt (no local
- * countdown: the page re-reads), with a bar when the granted TTL is known.
- * data-testid="lock-ttl", data-ttl-ms = the raw value ("" for no expiry).
- */
 /** Consul reports a session's configured TTL only, never the time left: say so, never "∞". */
 function SessionTtl({ lock }: { lock: LockView }) {
   const s = lock.holders[0]?.session;
@@ -43,6 +38,11 @@ function SessionTtl({ lock }: { lock: LockView }) {
   );
 }
 
+/**
+ * Ttl shows the remaining TTL exactly as the store reported it at observedAt (no local
+ * countdown: the page re-reads), with a bar when the granted TTL is known.
+ * data-testid="lock-ttl", data-ttl-ms = the raw value ("" for no expiry, or a lease TTL unknown).
+ */
 export function Ttl({ lock, precise = false, wide = false }: { lock: LockView; precise?: boolean; wide?: boolean }) {
   if (lock.ttlSource === "session" && lock.ttlMs === null) return <SessionTtl lock={lock} />;
   if (lock.ttlSource === "zk-session" && lock.ttlMs === null) {
@@ -56,6 +56,21 @@ export function Ttl({ lock, precise = false, wide = false }: { lock: LockView; p
         title="The holder's ephemeral node is deleted when its ZooKeeper session ends; ZooKeeper does not report how long that is."
       >
         {lock.holders.length === 0 ? "–" : "while its session lives"}
+      </span>
+    );
+  }
+  if (lock.ttlSource === "lease" && lock.ttlMs === null) {
+    // A lease always runs out: null here means its TTL could not be read (etcd: LeaseTimeToLive
+    // failed, e.g. no leader). Never "no expiry", which would tell on-call it never frees.
+    return (
+      <span
+        data-testid="lock-ttl"
+        data-ttl-ms=""
+        data-ttl-source="lease-unknown"
+        className="text-expiring"
+        title="The store did not answer for the holder's lease, so its time left is unknown — not infinite. The console asks again on every lease check."
+      >
+        TTL unknown
       </span>
     );
   }

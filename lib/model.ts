@@ -114,7 +114,10 @@ export interface LockRecord {
   waiters: Waiter[];
   /** Waiters the store only counts (no ids, no order); absent when none or unknown. Set by the hub. */
   anonymousWaiters?: AnonymousWaiters;
-  /** Remaining time as the STORE reported it at observedAt; null = never expires. */
+  /**
+   * Remaining time as the STORE reported it at observedAt; null = never expires — except with
+   * ttlSource "lease", where null is a lease whose TTL could not be read (a lease always expires).
+   */
   ttlMs: number | null;
   ttlSource: TtlSource;
   fencingToken?: string;
