@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import net from "node:net";
 import { startFaultProxy, type FaultProxy } from "./fault-proxy";
+import { waitFor } from "./process";
 
 describe("fault proxy", () => {
   let echo: net.Server;
@@ -106,5 +107,25 @@ describe("fault proxy", () => {
     ok.sock.write("back");
     expect(await ok.reply(1_000)).toBe("back");
     ok.sock.destroy();
+  });
+
+  it("hang: a new connection is accepted and never answered nor closed, even after restore; open ones pass", async () => {
+    const open = await connect();
+    proxy.hang();
+    const stuck = await connect();
+    stuck.sock.write("hello?");
+    await waitFor(async () => proxy.stats().held === 1, { timeoutMs: 1_000, what: "the connection held" });
+    open.sock.write("still");
+    expect(await open.reply(1_000)).toBe("still");
+    proxy.reset(); // held connections are not the proxy's to reset: the "server" leaked them
+    proxy.restore();
+    expect(await stuck.reply(500)).toBe("timeout");
+    expect(received).not.toContain("hello?");
+    const later = await connect();
+    later.sock.write("later");
+    expect(await later.reply(1_000)).toBe("later");
+    later.sock.destroy();
+    stuck.sock.destroy();
+    await waitFor(async () => proxy.stats().held === 0, { timeoutMs: 1_000, what: "the held connection gone with its client" });
   });
 });

@@ -8,7 +8,9 @@
 //                        with `dropRequest` the request itself is lost too (it never runs);
 //                        with `passBytes` that many reply bytes pass first (a reply cut midway);
 //   blackhole()          connections stay open but nothing passes either way (a dead path);
-//   reset()              RST on every open connection (new ones still pass);
+//   hang()               new connections are accepted, then never answered nor closed, even
+//                        after restore() (a server that leaked the socket; open ones still pass);
+//   reset()              RST on every open connection but held ones (new ones still pass);
 //   cut() / restore()    reset everything and refuse new connections / back to normal.
 // Nothing here parses a protocol: patterns are raw bytes the test picks (a Redis command name,
 // an HTTP request line, a ZooKeeper opcode and path, a protobuf field).
@@ -35,12 +37,14 @@ export interface FaultProxy {
    */
   dropReplyAfter(pattern: Buffer | string, opts?: { resetAfterMs?: number; dropRequest?: boolean; passBytes?: number }): Promise<void>;
   blackhole(): void;
+  /** Until restore(), new connections are held: accepted and read, never answered; only close() ends them. */
+  hang(): void;
   reset(): void;
   cut(): void;
-  /** Clears every fault (delays, black hole, refusal, armed drops). */
+  /** Clears every fault (delays, black hole, hang, refusal, armed drops); held connections stay held. */
   restore(): void;
-  /** Connections open now, accepted so far, and the most open at once. */
-  stats(): { open: number; accepted: number; maxOpen: number };
+  /** Connections open now, accepted so far, the most open at once, and those hang() holds now. */
+  stats(): { open: number; accepted: number; maxOpen: number; held: number };
   /** Everything that reached the store through the proxy so far (latin1; the first 16 MiB). */
   sent(): string;
   /**
@@ -72,6 +76,9 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
   const delays: Record<Direction, number> = { up: 0, down: 0 };
   let refusing = false;
   let holed = false;
+  let hanging = false;
+  /** Connections hang() took: nothing reaches the store, and only close() ends them. */
+  const held = new Set<net.Socket>();
   let accepted = 0;
   let maxOpen = 0;
   let armed: { pattern: Buffer; resetAfterMs: number; dropRequest: boolean; passBytes: number; fired: () => void } | null = null;
@@ -105,6 +112,12 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
 
   const server = net.createServer((client) => {
     if (refusing) return client.resetAndDestroy();
+    if (hanging) {
+      held.add(client);
+      client.on("error", () => held.delete(client)).on("close", () => held.delete(client));
+      client.resume(); // read and forget
+      return;
+    }
     accepted++;
     const upstream = net.connect({ host: targetHost, port: targetPort });
     const p: Pipe = { conn: accepted, client, upstream, dropping: false, passLeft: 0, silent: false, tail: Buffer.alloc(0), due: { up: 0, down: 0 } };
@@ -179,6 +192,9 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
     blackhole() {
       holed = true;
     },
+    hang() {
+      hanging = true;
+    },
     reset: resetAll,
     cut() {
       refusing = true;
@@ -187,11 +203,12 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
     restore() {
       refusing = false;
       holed = false;
+      hanging = false;
       armed = null;
       delays.up = 0;
       delays.down = 0;
     },
-    stats: () => ({ open: pipes.size, accepted, maxOpen }),
+    stats: () => ({ open: pipes.size, accepted, maxOpen, held: held.size }),
     sent: () => Buffer.concat(sentChunks).toString("latin1"),
     tap(fn) {
       tapFn = fn;
@@ -203,6 +220,8 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
           p.upstream.destroy();
         }
         pipes.clear();
+        for (const c of held) c.destroy();
+        held.clear();
         server.close(() => resolve());
       }),
   };

@@ -7,11 +7,13 @@
 //     every call here has one (a read that misses it fails; a write that misses it is "unknown");
 //   - which server answered (host:port of the live socket);
 //   - a half-received reply frame is dropped when its socket closes (dropPartialFrameOnClose);
+//   - a deadline for the server's answer to a (re)connect (handshakeDeadline);
 //   - watches are kept in a Map per type, not an EventEmitter per path (watchers.ts).
 // Contract: one ZkSession = one ZooKeeper session. After "expired" it is dead: make a new one.
 
 import "server-only";
 import { createHash } from "node:crypto";
+import type { Socket } from "node:net";
 import zookeeper from "node-zookeeper-client";
 import type { ZkStat } from "../../formats/zookeeper/entry";
 import { syncRequest } from "./sync";
@@ -72,6 +74,7 @@ export class ZkSession {
       retries: 0,
     } as zookeeper.Option);
     dropPartialFrameOnClose(this.client);
+    handshakeDeadline(this.client, timeoutMs);
     installLeanWatchers(this.client);
     for (const a of opts.auth) this.client.addAuthInfo(a.scheme, Buffer.from(a.credentials));
     this.client.on("state", (s: zookeeper.State) => {
@@ -245,6 +248,49 @@ function dropPartialFrameOnClose(client: zookeeper.Client): void {
   cm.onSocketClosed = function (...args) {
     this.pendingBuffer = null;
     closed.apply(this, args);
+  };
+}
+
+interface Handshake {
+  state: number;
+  socket: Socket;
+  /** The library's own timeout for the TCP connect: session timeout / number of servers. */
+  connectTimeout: number;
+  onSocketConnected(this: Handshake, ...args: unknown[]): void;
+  on(event: "state", l: (state: number) => void): void;
+  off(event: "state", l: (state: number) => void): void;
+}
+
+/** The library's ConnectionManager states in which a socket can still wait for its ConnectResponse. */
+const CM_CONNECTING = 1;
+const CM_CLOSING = -1;
+
+/**
+ * The library times out the TCP connect, but once the socket is up it waits for the server's
+ * ConnectResponse forever. A server that accepted the socket and never answers nor closes it
+ * then strands the session for good, while the servers serve every other client: ZooKeeper 3.8.0
+ * does exactly that to a connection made while it starts up (ZooKeeperServer.removeCnxn throws
+ * before the socket is closed; ZOOKEEPER-5051), so a restart could leave LockDeck
+ * "unreachable" forever. Like the Java client, we give the handshake a deadline — the command
+ * deadline, at most the library's connect timeout — and then drop the socket: the library counts
+ * that as a lost connection and tries the next server, with the same session.
+ */
+function handshakeDeadline(client: zookeeper.Client, ms: number): void {
+  const cm = (client as unknown as { connectionManager: Handshake }).connectionManager;
+  const connected = cm.onSocketConnected;
+  cm.onSocketConnected = function (...args) {
+    connected.apply(this, args);
+    if (this.state !== CM_CONNECTING) return;
+    const socket = this.socket;
+    // Connected, expired or the socket closed ("disconnected") end the wait. close() does not:
+    // its closeSession goes out on this socket, and an unanswered socket must still be dropped.
+    const onState = (state: number) => state !== CM_CONNECTING && state !== CM_CLOSING && done();
+    const done = () => {
+      clearTimeout(timer);
+      this.off("state", onState);
+    };
+    const timer = setTimeout(() => (done(), socket.destroy()), Math.min(ms, this.connectTimeout));
+    this.on("state", onState);
   };
 }
 
