@@ -21,19 +21,14 @@ function barColour(fraction: number): string {
   return "bg-held/70";
 }
 
-/** Consul reports a session's configured TTL only, never the time left: say so, never "∞". */
-function SessionTtl({ lock }: { lock: LockView }) {
-  const s = lock.holders[0]?.session;
-  const text = lock.holders.length === 0 ? "–" : s?.ttl ? `session TTL ${s.ttl}` : "no session TTL";
+/**
+ * A TTL cell for a lock whose time left the store does not give as a number: what it does say,
+ * in words (data-ttl-ms is empty). `source` names why, for tests and styling.
+ */
+function TtlWords({ source, className, title, children }: { source: string; className: string; title: string; children: string }) {
   return (
-    <span
-      data-testid="lock-ttl"
-      data-ttl-ms=""
-      data-ttl-source="session"
-      className="text-muted"
-      title="As configured on the holder's Consul session: Consul does not report the time left (invalidation can take up to 2× the TTL after the last renewal)."
-    >
-      {text}
+    <span data-testid="lock-ttl" data-ttl-ms="" data-ttl-source={source} className={className} title={title}>
+      {children}
     </span>
   );
 }
@@ -41,37 +36,47 @@ function SessionTtl({ lock }: { lock: LockView }) {
 /**
  * Ttl shows the remaining TTL exactly as the store reported it at observedAt (no local
  * countdown: the page re-reads), with a bar when the granted TTL is known.
- * data-testid="lock-ttl", data-ttl-ms = the raw value ("" for no expiry, or a lease TTL unknown).
+ * data-testid="lock-ttl", data-ttl-ms = the raw value ("" for no expiry, or no number: TtlWords).
  */
 export function Ttl({ lock, precise = false, wide = false }: { lock: LockView; precise?: boolean; wide?: boolean }) {
-  if (lock.ttlSource === "session" && lock.ttlMs === null) return <SessionTtl lock={lock} />;
+  const held = lock.holders.length > 0;
+  if (lock.ttlSource === "session" && lock.ttlMs === null) {
+    // Consul reports a session's configured TTL only, never the time left: say so, never "∞".
+    const ttl = lock.holders[0]?.session?.ttl;
+    return (
+      <TtlWords
+        source="session"
+        className="text-muted"
+        title="As configured on the holder's Consul session: Consul does not report the time left (invalidation can take up to 2× the TTL after the last renewal)."
+      >
+        {!held ? "–" : ttl ? `session TTL ${ttl}` : "no session TTL"}
+      </TtlWords>
+    );
+  }
   if (lock.ttlSource === "zk-session" && lock.ttlMs === null) {
     // ZooKeeper: an ephemeral holder node lives exactly as long as its session, whose time left
     // the store does not report. Not "never expires".
     return (
-      <span
-        data-testid="lock-ttl"
-        data-ttl-source="zk-session"
+      <TtlWords
+        source="zk-session"
         className="text-muted"
         title="The holder's ephemeral node is deleted when its ZooKeeper session ends; ZooKeeper does not report how long that is."
       >
-        {lock.holders.length === 0 ? "–" : "while its session lives"}
-      </span>
+        {held ? "while its session lives" : "–"}
+      </TtlWords>
     );
   }
   if (lock.ttlSource === "lease" && lock.ttlMs === null) {
     // A lease always runs out: null here means its TTL could not be read (etcd: LeaseTimeToLive
     // failed, e.g. no leader). Never "no expiry", which would tell on-call it never frees.
     return (
-      <span
-        data-testid="lock-ttl"
-        data-ttl-ms=""
-        data-ttl-source="lease-unknown"
+      <TtlWords
+        source="lease-unknown"
         className="text-expiring"
         title="The store did not answer for the holder's lease, so its time left is unknown — not infinite. The console asks again on every lease check."
       >
         TTL unknown
-      </span>
+      </TtlWords>
     );
   }
   const granted = grantedTtl(lock);
