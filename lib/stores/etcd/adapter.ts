@@ -226,12 +226,12 @@ export class EtcdAdapter implements StoreAdapter {
       for (const [id, info] of more.leases) leases.leases.set(id, info);
       leases.error ??= more.error;
     }
-    this.leaseMonitor.recordSnapshot(leases.leases);
+    // The keys, taken now: the records go to the hub and are not kept here.
+    const keys = decoded.locks.map((l) => l.key);
+    // Before the leases go on the records: the tracker sets their notRenewed.
+    this.leaseMonitor.recordSnapshot(leases.leases, keys, decoded.leaseOf, leases.error);
     applyLeasesInPlace(decoded.locks, decoded.leaseOf, leases.leases);
     this.revision = read.revision;
-    // The keys taken now: the records are the hub's from here on.
-    const keys = decoded.locks.map((l) => l.key);
-    this.leaseMonitor.snapshotTtls(keys, decoded.leaseOf, leases.leases, leases.error);
     this.fromSnapshot = { keys, leaseOf: decoded.leaseOf };
     this.leaseMonitor.leasesChanged();
     this.loneLocks = new Set();
@@ -324,7 +324,13 @@ export class EtcdAdapter implements StoreAdapter {
     }
     this.leaseMonitor.leasesChanged();
     const goneKeys = [...new Set(gone)];
-    this.leaseMonitor.rereadTtls(new Map(locks.map((l) => [l.key, leaseByKey.get(l.key) ?? "0"])), goneKeys, leases.leases, leases.error);
+    this.leaseMonitor.rereadTtls(
+      locks.map((l) => l.key),
+      leaseByKey,
+      goneKeys,
+      leases.leases,
+      leases.error,
+    );
     // "(leases)" is covered by every re-read: the problem stays while any record's TTL is unknown.
     return { locks, gone: goneKeys, problems: [...problems, ...structure.problems, ...this.leaseMonitor.ttlProblems()], covers: [LEASES_PROBLEM_KEY] };
   }

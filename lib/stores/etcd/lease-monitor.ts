@@ -41,30 +41,32 @@ export class LeaseMonitor {
   ) {}
 
   /**
-   * The leases a snapshot read (while paging, and holders' leases after): run through the
-   * tracker (sets notRenewed); the tracker then forgets every lease not among them.
+   * What a snapshot read: its leases run through the tracker (sets notRenewed; the tracker then
+   * forgets every lease not among them), and which of its records got no TTL (`keys[i]`'s holder
+   * lease is `leaseOf[i]`; "0": none), replacing what was remembered. `error`: the lease calls'
+   * failure; without one a snapshot has read every holder lease (adapter.ts), so its 100k
+   * records are not walked.
    */
-  recordSnapshot(leases: Map<string, LeaseInfo>): void {
+  recordSnapshot(leases: Map<string, LeaseInfo>, keys: readonly string[], leaseOf: readonly string[], error?: string): void {
     this.record(leases);
     this.tracker.retain(new Set(leases.keys()));
-  }
-
-  /**
-   * Which of a snapshot's records got no TTL (`keys[i]`'s holder lease is `leaseOf[i]`; "0": none):
-   * replaces what was remembered. `error`: the lease calls' failure; without one, a snapshot has
-   * read every holder lease (adapter.ts), so its 100k records are not walked.
-   */
-  snapshotTtls(keys: readonly string[], leaseOf: readonly string[], leases: ReadonlyMap<string, LeaseInfo>, error?: string): void {
     this.unknown = new Map();
     if (!error) return;
     this.lastError = error;
     for (let i = 0; i < keys.length; i++) if (leaseOf[i] !== "0" && !leases.has(leaseOf[i])) this.unknown.set(keys[i], leaseOf[i]);
   }
 
-  /** The same for a re-read: its records (lock key → holder lease), the lock keys now gone, and its lease call's failure. */
-  rereadTtls(read: ReadonlyMap<string, string>, gone: readonly string[], leases: ReadonlyMap<string, LeaseInfo>, error?: string): void {
+  /** Which of a re-read's records (`keys`, holder lease per key in `leaseOf`) got no TTL; `gone`: lock keys now gone. */
+  rereadTtls(
+    keys: readonly string[],
+    leaseOf: ReadonlyMap<string, string>,
+    gone: readonly string[],
+    leases: ReadonlyMap<string, LeaseInfo>,
+    error?: string,
+  ): void {
     for (const key of gone) this.unknown.delete(key);
-    for (const [key, lease] of read) {
+    for (const key of keys) {
+      const lease = leaseOf.get(key) ?? "0";
       if (lease !== "0" && !leases.has(lease)) this.unknown.set(key, lease);
       else this.unknown.delete(key);
     }
