@@ -53,7 +53,7 @@ export class LeaseMonitor {
     this.unknown = new Map();
     if (!error) return;
     this.lastError = error;
-    for (let i = 0; i < keys.length; i++) if (leaseOf[i] !== "0" && !leases.has(leaseOf[i])) this.unknown.set(keys[i], leaseOf[i]);
+    for (let i = 0; i < keys.length; i++) if (ttlUnread(leaseOf[i], leases)) this.unknown.set(keys[i], leaseOf[i]);
   }
 
   /** Which of a re-read's records (`keys`, holder lease per key in `leaseOf`) got no TTL; `gone`: lock keys now gone. */
@@ -67,7 +67,7 @@ export class LeaseMonitor {
     for (const key of gone) this.unknown.delete(key);
     for (const key of keys) {
       const lease = leaseOf.get(key) ?? "0";
-      if (lease !== "0" && !leases.has(lease)) this.unknown.set(key, lease);
+      if (ttlUnread(lease, leases)) this.unknown.set(key, lease);
       else this.unknown.delete(key);
     }
     if (error) this.lastError = error;
@@ -133,6 +133,11 @@ export class LeaseMonitor {
     this.tracker.apply(leases);
     for (const info of leases.values()) this.flags.set(info.id, flagOf(info));
   }
+}
+
+/** A record whose holder lease (`"0"`: none) is not among the leases read: shown with its TTL unknown. */
+function ttlUnread(lease: string, leases: ReadonlyMap<string, LeaseInfo>): boolean {
+  return lease !== "0" && !leases.has(lease);
 }
 
 function flagOf(info: LeaseInfo): LeaseFlag {
