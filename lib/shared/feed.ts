@@ -13,7 +13,9 @@
 //   replica that lost its session without noticing cannot overwrite its successor;
 // - publishing: changes go out at once, one statement per batch (what arrives while one is written is the next batch), serialized
 //   per connection (so the change log's order is the commit order); a takeover first writes
-//   the whole state from the new leader's own first snapshot;
+//   the whole state from the new leader's own first snapshot; until then it writes only its
+//   heartbeat and, once a read has failed, its status (unreachable). A published status carries
+//   its term: followers trust the records only under a status of the current term;
 // - PostgreSQL unreachable: every replica reads its stores itself ("solo", as without
 //   PostgreSQL) until the database is back, then the election runs again: the live view never
 //   depends on the database.
@@ -35,6 +37,9 @@ const HEARTBEAT_MS = 2_000;
 export const SILENT_MS = 10_000;
 const KEEP_CHANGES_MS = 10 * 60_000;
 const LOCK_CLASS = 0x10c4; // advisory lock class: "lockdeck feed"; the object is hashtext(connection)
+
+/** Where a leader stands with its own reads of the store in this term. */
+export type FirstRead = "read" | "failed" | "pending";
 
 /** What a reading replica's hub offers the publisher. */
 export interface FeedSource {
@@ -207,14 +212,14 @@ export class FeedPublisher {
   private stopped = false;
   private readonly unsubscribe: () => void;
 
-  /** ready(): the hub holds a snapshot read from the store in this term (the first full write waits for it). */
+  /** firstRead(): whether the hub holds a snapshot read from the store in this term (the first full write waits for it). */
   constructor(
     private readonly db: SharedDb,
     private readonly id: string,
     private readonly epoch: number,
     bus: EventBus,
     private readonly source: FeedSource,
-    private readonly ready: () => boolean,
+    private readonly firstRead: () => FirstRead,
     private readonly onLost: () => void,
   ) {
     this.unsubscribe = bus.subscribe((e) => {
@@ -260,7 +265,10 @@ export class FeedPublisher {
 
   private async write(): Promise<void> {
     if (this.stopped) return;
-    if (this.full && !this.ready()) return this.retryLater();
+    if (this.full) {
+      const read = this.firstRead();
+      if (read !== "read") return this.beforeFirstRead(read);
+    }
     const full = this.full;
     const keys = full ? [] : [...this.dirty];
     const withStatus = this.statusDirty;
@@ -270,12 +278,8 @@ export class FeedPublisher {
     this.statusDirty = false;
     const now = Date.now();
     try {
-      const current = full ? await this.writeAll(now) : await this.writeChanges(keys, withStatus, now);
-      if (!current) {
-        this.stop();
-        this.onLost();
-        return;
-      }
+      const current = full ? await this.writeAll(now) : await this.writeChanges(keys, withStatus ? this.source.status() : null, now);
+      if (!current) return this.lost();
       this.prune(now);
     } catch {
       // PostgreSQL down: keep what was not written (the election turns this replica solo if it lasts).
@@ -286,6 +290,32 @@ export class FeedPublisher {
     }
   }
 
+  /**
+   * Before this term's first read of the store its records cannot go out (the table still holds
+   * the previous term's), but followers must learn that this reader is alive — the heartbeat, so
+   * a slow first read is not taken for a dead reader — and, once a read has failed, why: a
+   * status of this term that says unreachable, so they show the outage, not "being elected".
+   */
+  private async beforeFirstRead(read: Exclude<FirstRead, "read">): Promise<void> {
+    if (this.statusDirty) {
+      this.statusDirty = false;
+      // A failed first read is unreachable whatever else the hub's line says (a slow answer since).
+      const status = read === "failed" ? { ...this.source.status(), status: "unreachable" } : null;
+      try {
+        if (!(await this.writeChanges([], status, Date.now()))) return this.lost();
+      } catch {
+        this.statusDirty = true;
+      }
+    }
+    this.retryLater();
+  }
+
+  /** Superseded: another replica leads now. */
+  private lost(): void {
+    this.stop();
+    this.onLost();
+  }
+
   /** A new term, or a resync: the whole state, in one transaction. */
   private writeAll(now: number): Promise<boolean> {
     return this.db.transaction(async (c) => {
@@ -294,17 +324,17 @@ export class FeedPublisher {
       await c.query("DELETE FROM lockdeck_feed_records WHERE connection = $1", [this.id]);
       await upsert(c, this.id, [...this.source.all()]);
       await c.query("INSERT INTO lockdeck_feed_changes (connection, keys, resync, at) VALUES ($1, '{}', true, $2)", [this.id, now]);
-      await c.query(STATUS_UPSERT, [this.id, JSON.stringify(this.source.status()), JSON.stringify(this.source.problems()), now]);
+      await c.query(STATUS_UPSERT, [this.id, JSON.stringify(this.source.status()), JSON.stringify(this.source.problems()), now, this.epoch]);
       await c.query("SELECT pg_notify('lockdeck_feed', $1)", [this.id]);
       return true;
     });
   }
 
   /**
-   * A batch of changed keys (and the status): one statement, so one round trip — the epoch
-   * check guards every part of it, and the NOTIFY goes out when it commits.
+   * A batch of changed keys (and the status, unless null): one statement, so one round trip —
+   * the epoch check guards every part of it, and the NOTIFY goes out when it commits.
    */
-  private async writeChanges(keys: string[], withStatus: boolean, now: number): Promise<boolean> {
+  private async writeChanges(keys: string[], status: object | null, now: number): Promise<boolean> {
     const present = keys.map((k) => this.source.get(k)).filter((r): r is LockRecord => !!r);
     const gone = keys.filter((k) => !this.source.get(k));
     const { rows } = await this.db.query<{ lead: string }>(
@@ -315,9 +345,9 @@ export class FeedPublisher {
        del AS (DELETE FROM lockdeck_feed_records WHERE connection = $1 AND key = ANY($6::text[]) AND EXISTS (SELECT 1 FROM lead) RETURNING 1),
        ch AS (INSERT INTO lockdeck_feed_changes (connection, keys, resync, at)
               SELECT $1, $7::text[], false, $3 WHERE EXISTS (SELECT 1 FROM lead) AND cardinality($7::text[]) > 0 RETURNING 1),
-       st AS (INSERT INTO lockdeck_feed_status (connection, status, problems, at)
-              SELECT $1, $8::jsonb, $9::jsonb, $3 WHERE EXISTS (SELECT 1 FROM lead) AND $8::jsonb IS NOT NULL
-              ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at RETURNING 1)
+       st AS (INSERT INTO lockdeck_feed_status (connection, status, problems, at, epoch)
+              SELECT $1, $8::jsonb, $9::jsonb, $3, $2 WHERE EXISTS (SELECT 1 FROM lead) AND $8::jsonb IS NOT NULL
+              ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at, epoch = EXCLUDED.epoch RETURNING 1)
        SELECT (SELECT count(*) FROM lead) AS lead, (SELECT pg_notify('lockdeck_feed', $1) FROM lead) AS notified`,
       [
         this.id,
@@ -327,8 +357,8 @@ export class FeedPublisher {
         present.map((r) => JSON.stringify(r)),
         gone,
         keys,
-        withStatus ? JSON.stringify(this.source.status()) : null,
-        withStatus ? JSON.stringify(this.source.problems()) : null,
+        status ? JSON.stringify(status) : null,
+        status ? JSON.stringify(this.source.problems()) : null,
       ],
     );
     return Number(rows[0]?.lead) === 1;
@@ -349,8 +379,8 @@ export class FeedPublisher {
   }
 }
 
-const STATUS_UPSERT = `INSERT INTO lockdeck_feed_status (connection, status, problems, at) VALUES ($1, $2, $3, $4)
-  ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at`;
+const STATUS_UPSERT = `INSERT INTO lockdeck_feed_status (connection, status, problems, at, epoch) VALUES ($1, $2, $3, $4, $5)
+  ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at, epoch = EXCLUDED.epoch`;
 
 async function upsert(c: pg.PoolClient, connection: string, records: LockRecord[]): Promise<void> {
   for (let i = 0; i < records.length; i += 1_000) {
@@ -364,12 +394,27 @@ async function upsert(c: pg.PoolClient, connection: string, records: LockRecord[
 }
 
 /** What a follower reads: the leader's published state and changes. */
+/** The current term's reader, and what it has published in this term. */
 export interface LeaderStatus {
-  status: { status: string; message: string; mode: string; pollIntervalMs?: number; observedAt: string | null; consistency: string; server?: string };
-  problems: Problem[];
-  at: number;
   replica: string;
   heartbeat: number;
+  /** Its status and problems as of `at`; null until its first write of this term (a status of an earlier term vouches for nothing). */
+  published: {
+    status: { status: string; message: string; mode: string; pollIntervalMs?: number; observedAt: string | null; consistency: string; server?: string };
+    problems: Problem[];
+    at: number;
+  } | null;
+}
+
+/** The connection's leader row with its status of the same term, as one JSON value (null: never elected). */
+const LEADER_JSON = `(SELECT json_build_object('replica', l.replica, 'heartbeat', l.heartbeat,
+    'published', CASE WHEN s.epoch = l.epoch THEN json_build_object('status', s.status, 'problems', s.problems, 'at', s.at) END)
+  FROM lockdeck_feed_leaders l LEFT JOIN lockdeck_feed_status s USING (connection) WHERE l.connection = $1)`;
+
+function leaderFrom(json: LeaderStatus | null): LeaderStatus | null {
+  if (!json) return null;
+  const p = json.published;
+  return { replica: json.replica, heartbeat: Number(json.heartbeat), published: p ? { ...p, at: Number(p.at) } : null };
 }
 
 export class FeedReader {
@@ -379,12 +424,8 @@ export class FeedReader {
   ) {}
 
   async status(): Promise<LeaderStatus | null> {
-    const { rows } = await this.db.query<{ status: LeaderStatus["status"]; problems: Problem[]; at: string; replica: string; heartbeat: string }>(
-      `SELECT s.status, s.problems, s.at, l.replica, l.heartbeat FROM lockdeck_feed_status s JOIN lockdeck_feed_leaders l USING (connection) WHERE s.connection = $1`,
-      [this.id],
-    );
-    const r = rows[0];
-    return r ? { status: r.status, problems: r.problems, at: Number(r.at), replica: r.replica, heartbeat: Number(r.heartbeat) } : null;
+    const { rows } = await this.db.query<{ leader: LeaderStatus | null }>(`SELECT ${LEADER_JSON} AS leader`, [this.id]);
+    return leaderFrom(rows[0]?.leader ?? null);
   }
 
   /** Every record and the last change's seq, as of one instant. */
@@ -411,13 +452,11 @@ export class FeedReader {
        SELECT (SELECT coalesce(json_agg(json_build_object('seq', seq, 'keys', keys, 'resync', resync) ORDER BY seq), '[]') FROM ch) AS changes,
               (SELECT coalesce(json_agg(r.record), '[]') FROM lockdeck_feed_records r
                 WHERE r.connection = $1 AND r.key IN (SELECT unnest(keys) FROM ch WHERE NOT resync)) AS records,
-              (SELECT json_build_object('status', s.status, 'problems', s.problems, 'at', s.at, 'replica', l.replica, 'heartbeat', l.heartbeat)
-                 FROM lockdeck_feed_status s JOIN lockdeck_feed_leaders l USING (connection) WHERE s.connection = $1) AS leader`,
+              ${LEADER_JSON} AS leader`,
       [this.id, after],
     );
     const r = rows[0];
-    const leader = r.leader ? { ...r.leader, at: Number(r.leader.at), heartbeat: Number(r.leader.heartbeat) } : null;
-    return { changes: r.changes.map((c) => ({ ...c, seq: Number(c.seq) })), records: r.records, leader };
+    return { changes: r.changes.map((c) => ({ ...c, seq: Number(c.seq) })), records: r.records, leader: leaderFrom(r.leader) };
   }
 
   async records(keys: string[]): Promise<LockRecord[]> {

@@ -67,4 +67,13 @@ export const MIGRATIONS: Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION lockdeck_audit_append_only();
     `,
   },
+  {
+    version: 4,
+    name: "change feed: the term a published status belongs to",
+    sql: `
+      -- A status vouches for the published records only in the term that wrote it: after an
+      -- election (or a restart on a kept database) followers wait for the new reader's own.
+      ALTER TABLE lockdeck_feed_status ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -4,7 +4,10 @@
 //     what its hub sees);
 //   - follower: the leader's published state (snapshot), change log (watch, woken by NOTIFY,
 //     polled every second as a fallback) and records (reread); health, mode and consistency are
-//     the leader's, and `server` names the replica that reads the store.
+//     the leader's, and `server` names the replica that reads the store. Until the reader of
+//     the current term has published its first read, a follower's snapshot waits for it (at
+//     most FIRST_READ_WAIT_MS): a replica that starts beside the reader, or follows a new one,
+//     does not report a failure (or serve the last term's records as current) meanwhile.
 // A role change ends the current feed, so the hub takes a fresh snapshot from the new source
 // and diffs it against what it holds: browsers see only what really changed.
 // Everything else — releases, release plans, scope, fresh TTLs for a page, the Consul sessions
@@ -13,11 +16,19 @@
 
 import type { Health, LockRecord, LockSnapshot, StoreAdapter, StoreChange } from "../model";
 import type { EventBus } from "../hub/bus";
-import { FeedPublisher, FeedReader, SILENT_MS, type FeedSession, type FeedSource, type LeaderStatus, type Role } from "./feed";
+import { FeedPublisher, FeedReader, SILENT_MS, type FeedSession, type FeedSource, type FirstRead, type LeaderStatus, type Role } from "./feed";
 
 const POLL_MS = 1_000;
 /** How long snapshot() waits for the first election before reading the store itself. */
 const FIRST_ROLE_MS = 3_000;
+/** How long a follower's snapshot waits for the current reader's first published read. */
+export const FIRST_READ_WAIT_MS = 10_000;
+
+/** Why the reader's published view cannot be shown as current; `pending`: it has not published its first read of this term yet (wait for it). */
+interface LeaderGap {
+  problem: string;
+  pending: boolean;
+}
 
 export class Replicated {
   role: Role = "solo";
@@ -70,7 +81,7 @@ export class Replicated {
         epoch!,
         this.bus,
         this.source,
-        () => this.lastFrom === "store",
+        () => this.firstRead(),
         () => this.session.demote(this.id),
       );
     }
@@ -91,10 +102,10 @@ export class Replicated {
     const own: Partial<StoreAdapter> = {
       updateMode: () => {
         if (this.role !== "follower") return store.updateMode();
-        const s = this.leader?.status;
+        const s = this.leader?.published?.status;
         return { mode: s?.mode === "live" ? "live" : "polling", intervalMs: s?.pollIntervalMs ?? POLL_MS };
       },
-      health: (signal) => (this.role === "follower" ? Promise.resolve(this.followerHealth()) : store.health(signal)),
+      health: (signal) => (this.role === "follower" ? Promise.resolve(this.followerHealth()) : this.storeHealth(signal)),
       snapshot: (signal) => this.snapshot(signal),
       reread: (keys, signal) => (this.role === "follower" ? this.followerReread(keys) : store.reread ? store.reread(keys, signal) : this.viaSnapshot(signal)),
       watch: (signal) => this.watch(signal),
@@ -115,24 +126,69 @@ export class Replicated {
 
   private async snapshot(signal: AbortSignal): Promise<LockSnapshot> {
     await Promise.race([this.roleKnown, new Promise((r) => setTimeout(r, FIRST_ROLE_MS))]);
-    if (this.role !== "follower") {
+    if (this.role === "follower") return this.followerSnapshot(signal);
+    try {
       const snap = await this.store.snapshot(signal);
       // The status event that follows this snapshot schedules the publisher's next write.
       this.lastFrom = "store";
+      this.storeFailed = false;
       return snap;
+    } catch (err) {
+      this.storeFailed = true;
+      throw err;
     }
-    const [leader, state] = await Promise.all([this.reader.status(), this.reader.state()]);
-    this.leader = leader;
-    this.seq = state.seq;
-    this.lastFrom = "feed";
-    const problem = this.leaderProblem();
-    if (problem) throw new Error(problem);
-    return {
-      locks: state.records,
-      problems: leader!.problems,
-      observedAt: leader!.status.observedAt ?? new Date(leader!.at).toISOString(),
-      consistency: leader!.status.consistency,
-    };
+  }
+
+  /** The published state; while the reader has not published its first read of this term, waits for it (bounded). */
+  private async followerSnapshot(signal: AbortSignal): Promise<LockSnapshot> {
+    const until = Date.now() + FIRST_READ_WAIT_MS;
+    for (;;) {
+      const [leader, state] = await Promise.all([this.reader.status(), this.reader.state()]);
+      this.leader = leader;
+      this.seq = state.seq;
+      this.lastFrom = "feed";
+      const gap = this.leaderGap();
+      if (!gap) {
+        const p = leader!.published!;
+        return {
+          locks: state.records,
+          problems: p.problems,
+          observedAt: p.status.observedAt ?? new Date(p.at).toISOString(),
+          consistency: p.status.consistency,
+        };
+      }
+      if (!gap.pending || Date.now() >= until || signal.aborted) throw new Error(gap.problem);
+      await this.published(until, signal);
+      // Elected meanwhile: this replica reads the store itself now.
+      if (this.role !== "follower") return this.snapshot(signal);
+    }
+  }
+
+  /** Resolves at the leader's next publish (its NOTIFY), after a poll interval, at `until`, or on abort. */
+  private published(until: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        off();
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, Math.min(POLL_MS, until - Date.now())));
+      const off = this.session.onChange(this.id, done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** The store's own health check; a failed one counts as a failed read for the publisher (its followers learn of it). */
+  private async storeHealth(signal: AbortSignal): Promise<Health> {
+    const h = await this.store.health(signal);
+    if (h.status === "unreachable") this.storeFailed = true;
+    return h;
+  }
+
+  /** For the publisher: has this replica read the store itself in this term, or has a read or check of it failed? */
+  private firstRead(): FirstRead {
+    return this.lastFrom === "store" ? "read" : this.storeFailed ? "failed" : "pending";
   }
 
   /** Records the current follower poll brought, for the reread that follows its yield. */
@@ -143,22 +199,34 @@ export class Replicated {
   private seq = 0;
   /** Where the hub's last snapshot came from: a feed must start from a snapshot of its own source. */
   private lastFrom: "store" | "feed" | null = null;
+  /** This replica's last own read (or health check) of the store failed: the publisher says so to followers. */
+  private storeFailed = false;
 
   /** Why the leader's view cannot be shown as current, or null. */
-  private leaderProblem(): string | null {
+  private leaderGap(): LeaderGap | null {
     const l = this.leader;
-    if (!l) return "no replica has read this store yet (the reading replica is being elected)";
+    if (!l) return { problem: "no replica has read this store yet (the reading replica is being elected)", pending: true };
     if (Date.now() - l.heartbeat > SILENT_MS)
-      return `the replica reading this store (${l.replica}) has been silent for ${Math.round((Date.now() - l.heartbeat) / 1000)} s; another takes over within seconds`;
-    if (l.status.status === "unreachable") return `${l.status.message} (as read by ${l.replica})`;
+      return {
+        problem: `the replica reading this store (${l.replica}) has been silent for ${Math.round((Date.now() - l.heartbeat) / 1000)} s; another takes over within seconds`,
+        pending: false,
+      };
+    if (!l.published) return { problem: `the replica reading this store (${l.replica}) has not finished its first read of it yet`, pending: true };
+    if (l.published.status.status === "unreachable") return { problem: `${l.published.status.message} (as read by ${l.replica})`, pending: false };
     return null;
   }
 
+  /**
+   * The reader's health. While a reader is still making its first read the view is not known to
+   * be wrong, only not confirmed: "degraded" with the reason, so a view this replica already
+   * holds ages into stale on its own clock, and one still starting stays "connecting".
+   */
   private followerHealth(): Health {
-    const problem = this.leaderProblem();
-    const server = `${this.leader?.status.server ?? ""}${this.leader ? ` · read by replica ${this.leader.replica}` : ""}`.replace(/^ · /, "");
-    if (problem) return { status: "unreachable", message: problem, server };
-    return { status: this.leader!.status.status === "degraded" ? "degraded" : "ok", message: this.leader!.status.message, server };
+    const gap = this.leaderGap();
+    const published = this.leader?.published;
+    const server = `${published?.status.server ?? ""}${this.leader ? ` · read by replica ${this.leader.replica}` : ""}`.replace(/^ · /, "");
+    if (gap) return { status: gap.pending ? "degraded" : "unreachable", message: gap.problem, server };
+    return { status: published!.status.status === "degraded" ? "degraded" : "ok", message: published!.status.message, server };
   }
 
   private async followerReread(keys: string[]) {
@@ -214,7 +282,8 @@ export class Replicated {
           }
           // A polling reader publishes a new read every interval even when nothing changed:
           // take it too, so this view is as fresh as the reader's (and not marked stale).
-          const observed = leader?.status.mode === "live" ? null : (leader?.status.observedAt ?? null);
+          const status = leader?.published?.status;
+          const observed = status?.mode === "live" ? null : (status?.observedAt ?? null);
           if (observed !== null && observed !== this.leaderObservedAt) {
             this.leaderObservedAt = observed;
             yield { keys: [], resync: true };
