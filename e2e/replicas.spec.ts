@@ -1,5 +1,6 @@
 // Several replicas: two consoles A and B (the standalone server the deploy kit runs, on
-// loopback) share one real PostgreSQL and watch one real Redis. What one replica does, the
+// loopback) share one real PostgreSQL and watch one real Redis; each is ready with a view of its
+// own (the follower waits for the reader's first read). What one replica does, the
 // other knows: a release requested on A is listed and approved on B (in B's browser), and A's
 // audit page shows B's approval; a sign-out on A ends the session on B; wrong sign-ins spread over A and B hit one limit.
 // PostgreSQL stopped: the live view carries on, admin actions are refused with a clear message;
@@ -55,6 +56,12 @@ test.beforeAll(async () => {
   };
   [a, b] = await Promise.all([startConsole({ config, env: SECRET, name: "replica-a" }), startConsole({ config, env: SECRET, name: "replica-b" })]);
   for (const r of [a, b]) await expect.poll(async () => (await fetch(`${r.url}/api/ready`)).status, { timeout: 30_000 }).toBe(200);
+  // Ready means a view to show: the follower waited for the reader's first read, it did not
+  // count "no replica has read this store yet" as a failed store (nor will a release see it stale).
+  for (const r of [a, b]) {
+    const ready = (await (await fetch(`${r.url}/api/ready`)).json()) as { connections: Array<{ state: string; message: string | null }> };
+    expect(ready.connections.map((c) => `${c.state} ${c.message ?? ""}`.trim())).toEqual(["snapshot"]);
+  }
 });
 
 test.afterAll(async () => {
