@@ -393,7 +393,6 @@ async function upsert(c: pg.PoolClient, connection: string, records: LockRecord[
   }
 }
 
-/** What a follower reads: the leader's published state and changes. */
 /** The current term's reader, and what it has published in this term. */
 export interface LeaderStatus {
   replica: string;
@@ -417,6 +416,7 @@ function leaderFrom(json: LeaderStatus | null): LeaderStatus | null {
   return { replica: json.replica, heartbeat: Number(json.heartbeat), published: p ? { ...p, at: Number(p.at) } : null };
 }
 
+/** What a follower reads: the leader's published state and changes. */
 export class FeedReader {
   constructor(
     private readonly db: SharedDb,
