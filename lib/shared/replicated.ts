@@ -143,13 +143,14 @@ export class Replicated {
   private async followerSnapshot(signal: AbortSignal): Promise<LockSnapshot> {
     const until = Date.now() + FIRST_READ_WAIT_MS;
     for (;;) {
-      const [leader, state] = await Promise.all([this.reader.status(), this.reader.state()]);
-      this.leader = leader;
-      this.seq = state.seq;
+      this.leader = await this.reader.status();
       this.lastFrom = "feed";
       const gap = this.leaderGap();
       if (!gap) {
-        const p = leader!.published!;
+        // Read after the status: these records are at least as new as the status that vouches for them.
+        const state = await this.reader.state();
+        this.seq = state.seq;
+        const p = this.leader!.published!;
         return {
           locks: state.records,
           problems: p.problems,
