@@ -115,8 +115,10 @@ export interface LockRecord {
   /** Waiters the store only counts (no ids, no order); absent when none or unknown. Set by the hub. */
   anonymousWaiters?: AnonymousWaiters;
   /**
-   * Remaining time as the STORE reported it at observedAt; null = never expires — except with
-   * ttlSource "lease", where null is a lease whose TTL could not be read (a lease always expires).
+   * Remaining time as the STORE reported it at observedAt. null = never expires with ttlSource
+   * "pttl" or "none"; otherwise the store does not report it: "lease", a lease whose TTL could
+   * not be read (a lease always expires); "session" / "zk-session", a holding that lives as long
+   * as its session (Consul reports the configured TTL only, ZooKeeper nothing).
    */
   ttlMs: number | null;
   ttlSource: TtlSource;

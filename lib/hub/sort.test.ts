@@ -20,6 +20,7 @@ function rec(i: number): LockRecord {
     holders: i % 9 === 0 ? [] : [{ id: `h${i}`, since }],
     waiters: Array.from({ length: i % 3 }, (_, p) => ({ id: `w${p}`, position: p })),
     ttlMs: i % 5 === 0 ? null : (i % 4) * 1000,
+    ttlSource: (["pttl", "lease", "session", "zk-session", "none"] as const)[Math.floor(i / 5) % 5],
   } as unknown as LockRecord;
 }
 
@@ -34,7 +35,8 @@ const byNumber = (f: (r: LockRecord) => number) => (a: LockRecord, b: LockRecord
 };
 const PLAIN: Record<SortKey, (a: LockRecord, b: LockRecord) => number> = {
   key: compareKeys,
-  ttl: byNumber((r) => r.ttlMs ?? Infinity),
+  // A time left the store does not report (lease unread, session) after every reported one, before no expiry.
+  ttl: byNumber((r) => r.ttlMs ?? (r.ttlSource === "pttl" || r.ttlSource === "none" ? Infinity : Number.MAX_VALUE)),
   age: byNumber(sinceMs),
   waiters: byNumber((r) => r.waiters.length),
 };
@@ -81,6 +83,21 @@ describe("orderByRank", () => {
     const order = [...orderByRank(Float64Array.from(ranks, (x) => x + 0))];
     const want = ranks.map((_, i) => i).sort((i, j) => (ranks[i] < ranks[j] ? -1 : ranks[i] > ranks[j] ? 1 : i - j));
     expect(order).toEqual(want);
+  });
+
+  it("ttl: reported TTLs soonest first, then the time left no store reports (lease unread, Consul or ZooKeeper session), then no expiry", () => {
+    const rows = (
+      [
+        ["a-persist", null, "pttl"],
+        ["b-lease-unread", null, "lease"],
+        ["c-60s", 60_000, "lease"],
+        ["d-zk", null, "zk-session"],
+        ["e-no-ttl", null, "none"],
+        ["f-consul", null, "session"],
+        ["g-1s", 1_000, "pttl"],
+      ] as const
+    ).map(([key, ttlMs, ttlSource]) => ({ key, ttlMs, ttlSource }) as unknown as LockRecord);
+    expect(sortRecords(byKeyMap(rows), "ttl").map((r) => r.key)).toEqual(["g-1s", "c-60s", "b-lease-unread", "d-zk", "f-consul", "a-persist", "e-no-ttl"]);
   });
 
   it("a long run of one rank (every lock without expiry) keeps its key order; a run that breaks the digit shortcut too", () => {

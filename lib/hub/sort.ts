@@ -13,10 +13,19 @@ export function compareKeys(a: LockRecord, b: LockRecord): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
+/**
+ * TTL order: the TTLs the store reported, soonest first; then the holdings whose time left the
+ * store does not report (an etcd lease it could not read, a Consul or ZooKeeper session), which
+ * may end at any moment and must not pass for long-lived; then no expiry, last.
+ */
+function ttlRank(r: LockRecord): number {
+  if (r.ttlMs !== null) return r.ttlMs;
+  return r.ttlSource === "pttl" || r.ttlSource === "none" ? Infinity : Number.MAX_VALUE;
+}
+
 /** The number that orders a record, for every order but `key`. */
 const RANK: Record<Exclude<SortKey, "key">, (r: LockRecord) => number> = {
-  // No expiry sorts as the longest TTL.
-  ttl: (r) => r.ttlMs ?? Infinity,
+  ttl: ttlRank,
   // When the holding started; no holder, or a time that does not parse, sorts last.
   age: (r) => {
     const t = r.holders[0]?.since === undefined ? NaN : Date.parse(r.holders[0].since);
