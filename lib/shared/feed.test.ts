@@ -5,72 +5,27 @@
 // over within the election period and followers keep up; PostgreSQL stops → everyone reads
 // Redis itself and the view carries on.
 
-import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPostgres, type PgRig } from "../../test/support/postgres";
-import { startRedis, type RedisServer } from "../../scripts/servers/redis";
+import { ReplicaRig, type Replica } from "../../test/support/replicas";
 import { waitFor } from "../../scripts/servers/process";
-import { RedisAdapter } from "../stores/redis/adapter";
-import { RedisConnectionSchema } from "../stores/redis/config";
-import { EventBus } from "../hub/bus";
-import { Hub } from "../hub/hub";
-import { SharedDb } from "./db";
-import { ELECT_MS, FeedSession } from "./feed";
-import { Replicated } from "./replicated";
+import { ELECT_MS } from "./feed";
 
-let pg: PgRig;
-let redisServer: RedisServer;
-let redis: Redis;
-
-interface Replica {
-  name: string;
-  db: SharedDb;
-  session: FeedSession;
-  hub: Hub;
-  rep: Replicated;
-  bus: EventBus;
-}
-const replicas: Replica[] = [];
-
-function replica(name: string): Replica {
-  const db = new SharedDb({ url: pg.url, poolMax: 4, statementTimeoutMs: 2_000 });
-  const session = new FeedSession(db, name);
-  const bus = new EventBus();
-  const adapter = new RedisAdapter(
-    "r",
-    RedisConnectionSchema.parse({ id: "r", kind: "redis", url: redisServer.url, patterns: ["feed:*"], notifications: "use" }),
-  );
-  const rep = new Replicated("r", adapter, session, bus);
-  const hub = new Hub("r", rep.adapter, bus);
-  rep.bind({ all: () => hub.all(), get: (k) => hub.get(k), status: () => hub.statusEvent(), problems: () => hub.currentProblems() });
-  hub.start();
-  const r = { name, db, session, hub, rep, bus };
-  replicas.push(r);
-  return r;
-}
+let rig: ReplicaRig;
+let replicas: Replica[];
+const replica = (name: string) => rig.replica(name, { patterns: ["feed:*"] });
 
 async function commands(): Promise<number> {
-  const info = await redis.info("commandstats");
+  const info = await rig.redis.info("commandstats");
   return [...info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)].filter(([, c]) => c !== "info").reduce((n, m) => n + Number(m[2]), 0);
 }
 
 beforeAll(async () => {
-  const rig = await startPostgres();
-  if (!rig) throw new Error("PostgreSQL binaries are not installed: apt-get install -y postgresql");
-  pg = rig;
-  redisServer = await startRedis({ notifyKeyspaceEvents: "KA" });
-  redis = new Redis(redisServer.url);
+  rig = await ReplicaRig.start();
+  replicas = rig.replicas;
 }, 60_000);
 
 afterAll(async () => {
-  for (const r of replicas) {
-    await r.hub.stop().catch(() => undefined);
-    await r.session.close();
-    await r.db.close();
-  }
-  redis?.disconnect();
-  await redisServer?.stop();
-  await pg?.stop();
+  await rig?.stop();
 });
 
 const roles = () => replicas.filter((r) => r.session.generation >= 0).map((r) => r.rep.role);
@@ -82,7 +37,7 @@ const holders = (r: Replica, key: string) =>
 
 describe("one reading replica per connection", () => {
   it("one replica reads Redis, the others follow its feed; a change reaches every replica; Redis sees one reader's commands", async () => {
-    await redis.set("feed:lock:a", "tok-a-0123456789", "PX", 120_000);
+    await rig.redis.set("feed:lock:a", "tok-a-0123456789", "PX", 120_000);
     const [a, b, c] = [replica("a"), replica("b"), replica("c")];
     await waitFor(async () => roles().filter((x) => x === "leader").length === 1 && roles().filter((x) => x === "follower").length === 2, {
       timeoutMs: 15_000,
@@ -104,10 +59,10 @@ describe("one reading replica per connection", () => {
     // A change in Redis, seen by the followers through the feed.
     const before = await commands();
     const started = Date.now();
-    await redis.set("feed:lock:b", "tok-b-0123456789", "PX", 120_000);
+    await rig.redis.set("feed:lock:b", "tok-b-0123456789", "PX", 120_000);
     for (const r of [a, b, c]) await waitFor(async () => r.hub.get("feed:lock:b") !== undefined, { timeoutMs: 5_000, what: `${r.name} sees lock b` });
     expect(Date.now() - started).toBeLessThan(2_000);
-    await redis.del("feed:lock:a");
+    await rig.redis.del("feed:lock:a");
     for (const r of [a, b, c]) await waitFor(async () => r.hub.get("feed:lock:a") === undefined, { timeoutMs: 5_000, what: `${r.name} sees lock a go` });
     // Only the leader re-read: the followers' hubs asked PostgreSQL, not Redis. One replica
     // alone re-reads a changed key with a handful of commands; three must not triple that.
@@ -122,14 +77,12 @@ describe("one reading replica per connection", () => {
     const firstSeen = others[0].hub.get("feed:lock:b")?.holders[0]?.since;
     expect(firstSeen).toBeTruthy();
     // As kill -9 does: the session closes, the advisory lock frees; the process stops reading.
-    await leader.hub.stop();
-    await leader.session.close();
-    replicas.splice(replicas.indexOf(leader), 1);
+    await rig.kill(leader);
     const gone = Date.now();
     await waitFor(async () => others.some((r) => r.rep.role === "leader"), { timeoutMs: 3 * ELECT_MS + 2_000, what: "a new leader" });
     expect(Date.now() - gone).toBeLessThan(10_000);
     const follower = others.find((r) => r.rep.role === "follower")!;
-    await redis.set("feed:lock:c", "tok-c-0123456789", "PX", 120_000);
+    await rig.redis.set("feed:lock:c", "tok-c-0123456789", "PX", 120_000);
     await waitFor(async () => holders(follower, "feed:lock:c") !== null && follower.hub.statusEvent().status === "ok", {
       timeoutMs: 10_000,
       what: "the follower sees lock c through the new leader",
@@ -140,25 +93,25 @@ describe("one reading replica per connection", () => {
   }, 60_000);
 
   it("PostgreSQL stops: every replica reads Redis itself and the view carries on; back: one reader again", async () => {
-    await pg.pause();
+    await rig.pg.pause();
     try {
       await waitFor(async () => replicas.every((r) => r.rep.role === "solo"), { timeoutMs: 3 * ELECT_MS + 5_000, what: "all solo" });
-      await redis.set("feed:lock:d", "tok-d-0123456789", "PX", 120_000);
+      await rig.redis.set("feed:lock:d", "tok-d-0123456789", "PX", 120_000);
       for (const r of replicas)
         await waitFor(async () => r.hub.get("feed:lock:d") !== undefined, { timeoutMs: 10_000, what: `${r.name} sees lock d without PostgreSQL` });
     } finally {
-      await pg.start();
+      await rig.pg.start();
     }
     await waitFor(async () => roles().filter((x) => x === "leader").length === 1, { timeoutMs: 3 * ELECT_MS + 10_000, what: "one leader again" });
     // The new leader (it was reading Redis itself) publishes at once: followers see lock d,
     // made during the outage, and what changes next.
-    await redis.set("feed:lock:e", "tok-e-0123456789", "PX", 120_000);
+    await rig.redis.set("feed:lock:e", "tok-e-0123456789", "PX", 120_000);
     for (const r of replicas)
       await waitFor(async () => r.hub.get("feed:lock:d") !== undefined && r.hub.get("feed:lock:e") !== undefined, {
         timeoutMs: 10_000,
         what: `${r.name} sees locks d and e`,
       });
-    await redis.del("feed:lock:d");
+    await rig.redis.del("feed:lock:d");
     for (const r of replicas)
       await waitFor(async () => r.hub.get("feed:lock:d") === undefined && r.hub.statusEvent().status === "ok", {
         timeoutMs: 10_000,

@@ -3,48 +3,20 @@
 // not a failure it would report as ready); a reader whose store is down says so to its
 // followers, in its own words; a status written in an earlier term vouches for nothing.
 
-import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPostgres, type PgRig } from "../../test/support/postgres";
-import { startRedis, type RedisServer } from "../../scripts/servers/redis";
+import { ReplicaRig } from "../../test/support/replicas";
 import { freePort } from "../../scripts/servers/ports";
 import { waitFor } from "../../scripts/servers/process";
-import { RedisAdapter } from "../stores/redis/adapter";
-import { RedisConnectionSchema } from "../stores/redis/config";
-import { EventBus } from "../hub/bus";
-import { Hub } from "../hub/hub";
 import { SharedDb } from "./db";
-import { FeedReader, FeedSession } from "./feed";
-import { FIRST_READ_WAIT_MS, Replicated } from "./replicated";
+import { FeedReader } from "./feed";
+import { FIRST_READ_WAIT_MS } from "./replicated";
 
-let pg: PgRig;
-let redisServer: RedisServer;
-let redis: Redis;
+let rig: ReplicaRig;
+/** The test's own pool: the leader rows and statuses as followers read them. */
 let db: SharedDb;
 
-interface Replica {
-  name: string;
-  db: SharedDb;
-  session: FeedSession;
-  hub: Hub;
-  rep: Replicated;
-}
-const replicas: Replica[] = [];
-
 /** A replica of connection `id` reading `url`; its hub starts only when `start` (else the test starts it). */
-function replica(name: string, id: string, url: string, start = true): Replica {
-  const rdb = new SharedDb({ url: pg.url, poolMax: 4, statementTimeoutMs: 2_000 });
-  const session = new FeedSession(rdb, name);
-  const bus = new EventBus();
-  const adapter = new RedisAdapter(id, RedisConnectionSchema.parse({ id, kind: "redis", url, patterns: ["first:*"], notifications: "use" }));
-  const rep = new Replicated(id, adapter, session, bus);
-  const hub = new Hub(id, rep.adapter, bus);
-  rep.bind({ all: () => hub.all(), get: (k) => hub.get(k), status: () => hub.statusEvent(), problems: () => hub.currentProblems() });
-  if (start) hub.start();
-  const r = { name, db: rdb, session, hub, rep };
-  replicas.push(r);
-  return r;
-}
+const replica = (name: string, id: string, url: string, start = true) => rig.replica(name, { id, url, patterns: ["first:*"], start });
 
 async function leaderRow(id: string): Promise<{ epoch: number; since: number; heartbeat: number }> {
   const { rows } = await db.query<{ epoch: string; since: string; heartbeat: string }>(
@@ -55,34 +27,23 @@ async function leaderRow(id: string): Promise<{ epoch: number; since: number; he
 }
 
 beforeAll(async () => {
-  const rig = await startPostgres();
-  if (!rig) throw new Error("PostgreSQL binaries are not installed: apt-get install -y postgresql");
-  pg = rig;
-  redisServer = await startRedis({ notifyKeyspaceEvents: "KA" });
-  redis = new Redis(redisServer.url);
-  db = new SharedDb({ url: pg.url, poolMax: 2, statementTimeoutMs: 2_000 });
+  rig = await ReplicaRig.start();
+  db = new SharedDb({ url: rig.pg.url, poolMax: 2, statementTimeoutMs: 2_000 });
   await db.migrate();
 }, 60_000);
 
 afterAll(async () => {
-  for (const r of replicas) {
-    await r.hub.stop().catch(() => undefined);
-    await r.session.close();
-    await r.db.close();
-  }
   await db?.close();
-  redis?.disconnect();
-  await redisServer?.stop();
-  await pg?.stop();
+  await rig?.stop();
 });
 
 describe("the reader's first read of a term", () => {
   it("a follower started while the reader has not read yet waits for it: 'connecting', never failed; then the reader's view, current", async () => {
-    await redis.set("first:lock:a", "tok-a-0123456789", "PX", 120_000);
+    await rig.redis.set("first:lock:a", "tok-a-0123456789", "PX", 120_000);
     // The reader is elected, but its hub has not read the store yet (it starts below).
-    const reader = replica("reader", "w", redisServer.url, false);
+    const reader = replica("reader", "w", rig.redisServer.url, false);
     await waitFor(async () => reader.rep.role === "leader", { timeoutMs: 10_000, what: "the reader elected" });
-    const follower = replica("follower", "w", redisServer.url);
+    const follower = replica("follower", "w", rig.redisServer.url);
     await waitFor(async () => follower.rep.role === "follower", { timeoutMs: 10_000, what: "a follower" });
     // Past one health check (every 3 s) and one heartbeat (every 2 s), well within the follower's wait.
     const elected = await leaderRow("w");
@@ -116,13 +77,13 @@ describe("the reader's first read of a term", () => {
     expect((await reader.status())?.published).toBeNull();
     // The old reader's next write is refused (superseded); it steps down, one replica is elected,
     // reads Redis and publishes: the follower's view is current again, with what changed meanwhile.
-    await redis.set("first:lock:b", "tok-b-0123456789", "PX", 120_000);
+    await rig.redis.set("first:lock:b", "tok-b-0123456789", "PX", 120_000);
     const term = (await leaderRow("w")).epoch;
     await waitFor(async () => (await leaderRow("w")).epoch > term && (await reader.status())?.published !== null, {
       timeoutMs: 15_000,
       what: "a new term, published",
     });
-    for (const r of replicas.filter((x) => x.rep.role === "follower"))
+    for (const r of rig.replicas.filter((x) => x.rep.role === "follower"))
       await waitFor(async () => r.hub.get("first:lock:b") !== undefined && r.hub.statusEvent().status === "ok", {
         timeoutMs: 10_000,
         what: `${r.name} current under the new term`,
