@@ -132,7 +132,7 @@ export async function runEtcdBench(o: EtcdBenchOptions = {}): Promise<EtcdBenchR
       into.snapshotCpu.push(cpu() - c);
       if (snap.locks.length !== locks) throw new Error(`snapshot decoded ${snap.locks.length} locks, expected ${locks}`);
     };
-    const how = `count + pages of ${cfg.pageSize} keys, growing ×4 after the first + ${leaseCount} LeaseTimeToLive + decode, the last two overlapping the paging`;
+    const how = `pages of ${cfg.pageSize} keys, growing ×4 after the first + ${leaseCount} LeaseTimeToLive + decode, the last two overlapping the paging`;
 
     // 1a. Right after the bulk load, shown for comparison. etcd 3.4 copies its backend's read
     // buffer whole (the length it grew to, not what it holds) for every request that reports a

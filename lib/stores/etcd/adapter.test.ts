@@ -96,13 +96,13 @@ describe("etcd adapter: reading", () => {
     const range = a.client.rpc.range.bind(a.client.rpc);
     let calls = 0;
     a.client.rpc.range = (async (req, deadlineMs) => {
-      if (++calls === 3) await t.s.raw.lease(60, { autoKeepAlive: false }).put("r4/a-late").value("");
+      if (++calls === 2) await t.s.raw.lease(60, { autoKeepAlive: false }).put("r4/a-late").value("");
       return range(req, deadlineMs);
     }) as typeof range;
     const before = a.stats.ranges;
     const snap = await a.snapshot(signal);
     a.client.rpc.range = range;
-    expect(a.stats.ranges - before).toBe(3); // count-only, a page of 1000, then one of up to 4000 (the other 1500)
+    expect(a.stats.ranges - before).toBe(2); // a page of 1000 (its reply counts the prefix), then one of up to 4000 (the other 1500)
     expect(snap.locks).toHaveLength(2_500);
     expect(snap.locks.some((l) => l.key === "r4/a-late")).toBe(false);
     expect((await a.snapshot(signal)).locks).toHaveLength(2_501);
@@ -132,7 +132,14 @@ describe("etcd adapter: reading", () => {
     for (let i = 0; i < 12; i++) await lease.put(`r5/k${i}`).value("x".repeat(20 * 1024));
     const tooMany = await big.snapshot(signal);
     expect(tooMany.locks).toEqual([]);
-    expect(tooMany.problems).toContainEqual(expect.objectContaining({ key: "r5/", code: "prefix-too-large" }));
+    expect(tooMany.problems).toContainEqual(expect.objectContaining({ key: "r5/", code: "prefix-too-large", message: expect.stringMatching(/^12 keys/) }));
+    // Refused from the first page's count, also when that page is too big for one reply: its
+    // keys-only read counts 12, and no value is fetched one by one.
+    const bigAndCapped = t.adapter({ prefixes: ["r5/"], maxKeysPerPrefix: 10, maxReplyBytes: 64 * 1024, pageSize: 100 });
+    const before = bigAndCapped.stats.ranges;
+    const refused = await bigAndCapped.snapshot(signal);
+    expect(refused.problems).toContainEqual(expect.objectContaining({ key: "r5/", code: "prefix-too-large" }));
+    expect(bigAndCapped.stats.ranges - before).toBe(2);
     const snap = await capped.snapshot(signal);
     expect(snap.locks).toHaveLength(12); // 12 × 20 KiB would be a 240 KiB reply
     expect(snap.locks.every((l) => l.format === "etcd.unknown" && l.warnings[0] === "not-a-lock-layout")).toBe(true);
@@ -149,8 +156,8 @@ describe("etcd adapter: reading", () => {
     const snap = await a.snapshot(signal);
     expect(snap.locks).toHaveLength(40);
     expect(snap.problems.filter((p) => p.code === "value-too-large")).toEqual([]);
-    // count, 10 tiny, the grown page refused, then 3 pages of 10 (4 KiB a key keeps them there)
-    expect(a.stats.ranges - before).toBe(6);
+    // 10 tiny (the reply counts the prefix), the grown page refused, then 3 pages of 10 (4 KiB a key keeps them there)
+    expect(a.stats.ranges - before).toBe(5);
     await lease.revoke();
   });
 

@@ -121,19 +121,22 @@ export async function readPrefixes(
   for (const prefix of coveringPrefixes(prefixes)) {
     const key = prefixStart(prefix);
     const end = prefixEnd(Buffer.from(prefix, "utf8"));
-    const { count } = await range({ key, rangeEnd: end, countOnly: true });
-    if (count > o.maxKeysPerPrefix) {
-      out.problems.push({
-        key: prefix,
-        code: "prefix-too-large",
-        message: `${count} keys under this prefix, more than maxKeysPerPrefix (${o.maxKeysPerPrefix}): not read. Configure narrower prefixes.`,
-      });
-      continue;
-    }
     // The next page is asked for before this one is handed on, so etcd serves it meanwhile.
-    let next: Promise<Page> | null = readPage(range, key, end, o.pageSize, o.pageSize, out.problems);
+    let next: Promise<Page> | null = readPage(range, key, end, o.pageSize, o.pageSize, out.problems, o.maxKeysPerPrefix);
+    let first = true;
     while (next) {
       const page: Page = await next;
+      // A reply counts every key left in its range (etcd counts the whole range for each
+      // request): the first page's count is the prefix's, so no count-only read goes first.
+      if (first && page.count > o.maxKeysPerPrefix) {
+        out.problems.push({
+          key: prefix,
+          code: "prefix-too-large",
+          message: `${page.count} keys under this prefix, more than maxKeysPerPrefix (${o.maxKeysPerPrefix}): not read. Configure narrower prefixes.`,
+        });
+        break;
+      }
+      first = false;
       const limit = page.bytes > 0 ? nextPageSize(page.limit, page.entries.length, page.bytes, o) : o.pageSize;
       next = page.more && page.lastKey ? readPage(range, Buffer.concat([page.lastKey, Buffer.from([0])]), end, limit, o.pageSize, out.problems) : null;
       next?.catch(() => {}); // awaited on the next turn; never an unhandled rejection meanwhile
@@ -159,6 +162,8 @@ interface Page {
   bytes: number;
   /** The limit it was read with. */
   limit: number;
+  /** Keys in the range from the page's first key on (etcd counts them for every request). */
+  count: number;
 }
 
 const tooBig = (err: unknown) => /RESOURCE_EXHAUSTED|larger than max|ResourceExha/i.test(`${(err as Error).name} ${(err as Error).message}`);
@@ -166,7 +171,8 @@ const tooBig = (err: unknown) => /RESOURCE_EXHAUSTED|larger than max|ResourceExh
 /**
  * One page of up to `limit` keys. Too big as one reply: a grown page is read again at `pageSize`
  * (the values got bigger than the pages before said), and a page of `pageSize` keys is read
- * keys-only, then value by value.
+ * keys-only, then value by value — unless the keys-only reply counts more than `refuseOver`
+ * keys in the range (the first page of a prefix that will be refused: no value is fetched).
  */
 async function readPage(
   range: (req: RangeRequest) => Promise<RangeReply>,
@@ -175,15 +181,17 @@ async function readPage(
   limit: number,
   pageSize: number,
   problems: Problem[],
+  refuseOver = Infinity,
 ): Promise<Page> {
   try {
     return { ...(await range({ key: from, rangeEnd: end, limit })), limit };
   } catch (err) {
     if (!tooBig(err)) throw err;
   }
-  if (limit > pageSize) return readPage(range, from, end, pageSize, pageSize, problems);
+  if (limit > pageSize) return readPage(range, from, end, pageSize, pageSize, problems, refuseOver);
   // Too big as one reply: learn the keys without values, then fetch each value alone.
   const keys = await range({ key: from, rangeEnd: end, limit, keysOnly: true });
+  if (keys.count > refuseOver) return { entries: [], lastKey: null, more: false, bytes: 0, limit, count: keys.count };
   const entries: EtcdEntry[] = [];
   for (const k of keys.entries) {
     try {
@@ -195,5 +203,5 @@ async function readPage(
       entries.push({ ...k, value: Buffer.from("(value larger than maxReplyBytes: not read)") });
     }
   }
-  return { entries, lastKey: keys.lastKey, more: keys.more, bytes: 0, limit };
+  return { entries, lastKey: keys.lastKey, more: keys.more, bytes: 0, limit, count: keys.count };
 }
