@@ -324,7 +324,7 @@ export class FeedPublisher {
       await c.query("DELETE FROM lockdeck_feed_records WHERE connection = $1", [this.id]);
       await upsert(c, this.id, [...this.source.all()]);
       await c.query("INSERT INTO lockdeck_feed_changes (connection, keys, resync, at) VALUES ($1, '{}', true, $2)", [this.id, now]);
-      await c.query(STATUS_UPSERT, [this.id, JSON.stringify(this.source.status()), JSON.stringify(this.source.problems()), now, this.epoch]);
+      await c.query(STATUS_UPSERT, [this.id, JSON.stringify(this.source.status()), JSON.stringify(this.source.problems()), now]);
       await c.query("SELECT pg_notify('lockdeck_feed', $1)", [this.id]);
       return true;
     });
@@ -345,9 +345,9 @@ export class FeedPublisher {
        del AS (DELETE FROM lockdeck_feed_records WHERE connection = $1 AND key = ANY($6::text[]) AND EXISTS (SELECT 1 FROM lead) RETURNING 1),
        ch AS (INSERT INTO lockdeck_feed_changes (connection, keys, resync, at)
               SELECT $1, $7::text[], false, $3 WHERE EXISTS (SELECT 1 FROM lead) AND cardinality($7::text[]) > 0 RETURNING 1),
-       st AS (INSERT INTO lockdeck_feed_status (connection, status, problems, at, epoch)
-              SELECT $1, $8::jsonb, $9::jsonb, $3, $2 WHERE EXISTS (SELECT 1 FROM lead) AND $8::jsonb IS NOT NULL
-              ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at, epoch = EXCLUDED.epoch RETURNING 1)
+       st AS (INSERT INTO lockdeck_feed_status (connection, status, problems, at)
+              SELECT $1, $8::jsonb, $9::jsonb, $3 WHERE EXISTS (SELECT 1 FROM lead) AND $8::jsonb IS NOT NULL
+              ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at RETURNING 1)
        SELECT (SELECT count(*) FROM lead) AS lead, (SELECT pg_notify('lockdeck_feed', $1) FROM lead) AS notified`,
       [
         this.id,
@@ -379,8 +379,9 @@ export class FeedPublisher {
   }
 }
 
-const STATUS_UPSERT = `INSERT INTO lockdeck_feed_status (connection, status, problems, at, epoch) VALUES ($1, $2, $3, $4, $5)
-  ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at, epoch = EXCLUDED.epoch`;
+/** The status row's epoch is stamped by its trigger (migration 4): the term of the leader row, which the writer's transaction has just checked is its own. */
+const STATUS_UPSERT = `INSERT INTO lockdeck_feed_status (connection, status, problems, at) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at`;
 
 async function upsert(c: pg.PoolClient, connection: string, records: LockRecord[]): Promise<void> {
   for (let i = 0; i < records.length; i += 1_000) {

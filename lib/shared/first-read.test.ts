@@ -90,6 +90,26 @@ describe("the reader's first read of a term", () => {
       });
   }, 60_000);
 
+  it("a status written without naming its term (a replica of the previous version, mid-upgrade) counts for the term that wrote it", async () => {
+    const reader = new FeedReader(db, "v");
+    const status = JSON.stringify({ status: "ok", message: "", mode: "live", observedAt: new Date().toISOString(), consistency: "leader" });
+    // The previous version's statements: its leader row, then its status upsert, no epoch column.
+    const write = () =>
+      db.query(
+        `INSERT INTO lockdeck_feed_status (connection, status, problems, at) VALUES ('v', $1, '[]', $2)
+         ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at`,
+        [status, Date.now()],
+      );
+    await db.query("INSERT INTO lockdeck_feed_leaders (connection, epoch, replica, since, heartbeat) VALUES ('v', 7, 'old', $1, $1)", [Date.now()]);
+    await write();
+    expect((await reader.status())?.published?.status.status).toBe("ok");
+    // A new term: the old status no longer vouches; the new term's own write does.
+    await db.query("UPDATE lockdeck_feed_leaders SET epoch = 8 WHERE connection = 'v'");
+    expect((await reader.status())?.published).toBeNull();
+    await write();
+    expect((await reader.status())?.published?.status.status).toBe("ok");
+  });
+
   it("a reader whose store is down says so to its followers, in its own words and by name", async () => {
     const dead = `redis://127.0.0.1:${await freePort()}`;
     const reader = replica("reader-d", "d", dead);

@@ -74,6 +74,17 @@ export const MIGRATIONS: Migration[] = [
       -- A status vouches for the published records only in the term that wrote it: after an
       -- election (or a restart on a kept database) followers wait for the new reader's own.
       ALTER TABLE lockdeck_feed_status ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0;
+      -- Every write stamps the writer's term, read from the leader row: a publish commits only
+      -- in its own term (it checks the epoch in the same transaction), so that is the writer's,
+      -- whether it names the column or not (a replica of the previous version, mid-upgrade).
+      CREATE FUNCTION lockdeck_feed_status_term() RETURNS trigger LANGUAGE plpgsql AS
+        $f$ BEGIN
+          SELECT l.epoch INTO NEW.epoch FROM lockdeck_feed_leaders l WHERE l.connection = NEW.connection;
+          NEW.epoch := coalesce(NEW.epoch, 0);
+          RETURN NEW;
+        END $f$;
+      CREATE TRIGGER lockdeck_feed_status_term BEFORE INSERT OR UPDATE ON lockdeck_feed_status
+        FOR EACH ROW EXECUTE FUNCTION lockdeck_feed_status_term();
     `,
   },
 ];
