@@ -10,7 +10,7 @@ import type { LockRecord } from "../../model";
 import type { DecodeContext } from "../types";
 import { NO_HOLDING } from "../../fence";
 import { dirOf, isDotLock, LOCK_FLAGS, type ConsulEntry } from "./entry";
-import { baseRecord, indexText, libraryOf, ownHolder, sessionHolder, type NodeJudge, type Sessions } from "./record";
+import { baseRecord, indexText, libraryOf, ownHolder, recordOf, sessionHolder, type NodeJudge, type Sessions } from "./record";
 
 export const LOCK_FORMAT = "consul.lock";
 export const SESSION_FORMAT = "consul.session";
@@ -34,16 +34,8 @@ export function decodeLock(ctx: DecodeContext, e: ConsulEntry, sessions: Session
   const fencingToken = indexText(e.LockIndex);
   if (!e.Session) return baseRecord(ctx, e, { name, format, library: fallback, kind: "mutex", holding: NO_HOLDING, fencingToken });
   const hit = sessionHolder(e.Session, sessions, judge);
-  const { holder, warnings, judged } = hit;
-  return baseRecord(ctx, e, {
-    name,
-    format,
-    library: fallback && (libraryOf(hit) || fallback),
-    kind: "mutex",
-    holding: { t: "kv", mi: e.ModifyIndex, li: e.LockIndex, s: e.Session },
-    state: "held",
-    fencingToken,
-    holders: [ownHolder(holder, judged?.liveness)],
-    warnings: judged ? judged.warnings : warnings,
-  });
+  const judged = hit.judged;
+  const holding = { t: "kv", mi: e.ModifyIndex, li: e.LockIndex, s: e.Session };
+  const holder = ownHolder(hit.holder, judged?.liveness);
+  return recordOf(ctx, e, name, format, fallback && (libraryOf(hit) || fallback), "mutex", "held", holding, fencingToken, [holder], judged ? judged.warnings : hit.warnings);
 }

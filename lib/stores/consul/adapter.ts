@@ -58,9 +58,11 @@ export class ConsulAdapter implements StoreAdapter {
    * Per lock, the health read its holders' node states were last shown under (the live check
    * compares against it). The snapshot's locks all share one read: kept as that read plus their
    * keys and holders, no per-lock signature (100k map entries) until a check finds a node state
-   * changed. Locks re-read since carry their own signature; null: gone.
+   * changed. Locks re-read since carry their own signature; null: gone. Until the first check
+   * the snapshot's records stand in for their keys and holders: picking those out walks every
+   * record once more (100k: ~10 ms), which the first check does instead of the snapshot.
    */
-  private judged: { memo: SigMemo; keys: string[]; holders: Holder[][] } | null = null;
+  private judged: { memo: SigMemo; keys: string[]; holders: Holder[][] } | { memo: SigMemo; records: LockRecord[] } | null = null;
   private rejudged = new Map<string, string | null>();
   /**
    * The sessions' node states every stored signature was last confirmed against; while a check
@@ -309,7 +311,7 @@ export class ConsulAdapter implements StoreAdapter {
   private judgedUnder(locks: LockRecord[], h: NodeHealth, all: boolean): void {
     const memo = sigMemo(h);
     if (all) {
-      this.judged = { memo, keys: locks.map((l) => l.key), holders: locks.map((l) => l.holders) };
+      this.judged = { memo, records: locks };
       this.rejudged = new Map();
     } else for (const l of locks) this.rejudged.set(l.key, healthSig(l.holders, memo));
     if (this.statesKey(memo) !== this.confirmedStates) this.confirmedStates = null;
@@ -329,21 +331,31 @@ export class ConsulAdapter implements StoreAdapter {
 
   /** Live check: locks whose holders' nodes started or stopped failing, for the hub to re-read. */
   private async checkLiveness(signal: AbortSignal): Promise<string[]> {
-    if (!this.judged?.keys.length && this.rejudged.size === 0) return [];
+    if (!this.snapshotJudged()?.keys.length && this.rejudged.size === 0) return [];
     const h = await this.nodeHealth(signal, true);
     const changed: string[] = [];
     const memo = sigMemo(h);
     const states = this.statesKey(memo);
     if (states === this.confirmedStates) return changed;
     const differs = (key: string, sig: string) => healthSig(this.holdersOf(key), memo) !== sig;
-    if (this.judged) {
-      const { memo: then, keys, holders } = this.judged;
+    const judged = this.snapshotJudged();
+    if (judged) {
+      const { memo: then, keys, holders } = judged;
       for (let i = 0; i < keys.length; i++) if (!this.rejudged.has(keys[i]) && differs(keys[i], healthSig(holders[i], then))) changed.push(keys[i]);
     }
     for (const [key, sig] of this.rejudged) if (sig !== null && differs(key, sig)) changed.push(key);
     // Confirmed only when nothing differs: a changed lock's new signature comes with its re-read.
     this.confirmedStates = changed.length ? null : states;
     return changed;
+  }
+
+  /** The snapshot's locks as the live check walks them: their keys and holders, picked out at first use. */
+  private snapshotJudged(): { memo: SigMemo; keys: string[]; holders: Holder[][] } | null {
+    if (this.judged && "records" in this.judged) {
+      const { memo, records } = this.judged;
+      this.judged = { memo, keys: records.map((l) => l.key), holders: records.map((l) => l.holders) };
+    }
+    return this.judged;
   }
 
   /** The session holders of a lock as last read (its key's session, or a semaphore's contenders). */
