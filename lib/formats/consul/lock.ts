@@ -37,5 +37,17 @@ export function decodeLock(ctx: DecodeContext, e: ConsulEntry, sessions: Session
   const judged = hit.judged;
   const holding = { t: "kv", mi: e.ModifyIndex, li: e.LockIndex, s: e.Session };
   const holder = ownHolder(hit.holder, judged?.liveness);
-  return recordOf(ctx, e, name, format, fallback && (libraryOf(hit) || fallback), "mutex", "held", holding, fencingToken, [holder], judged ? judged.warnings : hit.warnings);
+  return recordOf(
+    ctx,
+    e,
+    name,
+    format,
+    fallback && (libraryOf(hit) || fallback),
+    "mutex",
+    "held",
+    holding,
+    fencingToken,
+    [holder],
+    judged ? judged.warnings : hit.warnings,
+  );
 }
