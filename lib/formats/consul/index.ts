@@ -32,9 +32,9 @@ export function decodeConsul(entries: ConsulEntry[], sessions: ConsulSession[], 
   const judge = health && nodeJudge(health);
   const locks: LockRecord[] = [];
   const problems: Problem[] = [];
-  // One pass over the entries (a second one touched 100k objects again, each a cache miss):
-  // every key without api.Semaphore flags is a lock or not on its own; keys with them (a
-  // semaphore's .lock and its contenders) wait for the directories below.
+  // One pass over the entries (a first look for semaphores walked all of them once more): every
+  // key without api.Semaphore flags is a lock or not on its own; keys with them (a semaphore's
+  // .lock and its contenders) wait for the directories below.
   const semaphoreFlagged: ConsulEntry[] = [];
   for (const e of entries) {
     if (e.Flags === SEMAPHORE_FLAGS) semaphoreFlagged.push(e);
