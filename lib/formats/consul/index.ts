@@ -23,11 +23,21 @@ export const CONSUL_FORMATS = ["consul.lock", "consul.semaphore", "consul.sessio
 export { LOCK_FLAGS, SEMAPHORE_FLAGS, parseKv, type ConsulEntry, type ConsulSession } from "./entry";
 
 /**
+ * The last context a decode was given, kept alive on purpose. The optimized decoder checks the
+ * context's hidden class, and an object literal's hidden class dies with its last object: after
+ * a major GC with no context alive, V8 threw the optimized decode away ("weak objects") and the
+ * next snapshot decoded unoptimized (10k keys: 6–21 ms a snapshot instead of 2.6–4.5 ms,
+ * docs/benchmarks.md). The adapter gives snapshots and re-reads contexts of one shape.
+ */
+const kept: { context: DecodeContext | null } = { context: null };
+
+/**
  * With `health` (the datacenter's non-passing checks, or why unknown), every holder's node
  * liveness is set as applyNodeHealth() would set it, but judged once per session for the many
  * single-key locks instead of in a second walk over all records.
  */
 export function decodeConsul(entries: ConsulEntry[], sessions: ConsulSession[], ctx: DecodeContext, health?: NodeHealth): DecodeResult {
+  kept.context = ctx;
   const bySession = new Map(sessions.map((s) => [s.ID, s]));
   const judge = health && nodeJudge(health);
   const locks: LockRecord[] = [];

@@ -202,7 +202,7 @@ export class ConsulAdapter implements StoreAdapter {
     const sessions = await this.sessionsFor([...fetched.values()], signal);
     signal.throwIfAborted();
     const consistency = describeConsistency(this.cfg.consistency, metas);
-    const { locks, problems } = decodeConsul([...fetched.values()], [...sessions.values()], { connection: this.id, consistency, now: started });
+    const { locks, problems } = decodeConsul([...fetched.values()], [...sessions.values()], { connection: this.id, consistency, now: started, previews: true });
     const lockKeys = new Set(wanted.map((k) => this.lockKeyOf(k, dirs, fetched)));
     const found = locks.filter((l) => lockKeys.has(l.key));
     const h = await this.nodeHealth(signal);
