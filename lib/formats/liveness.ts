@@ -5,25 +5,12 @@ import type { Holder, Liveness, LockRecord } from "../model";
 
 /**
  * Sets each holder's liveness (`judge` returns undefined where there is nothing to judge) and the
- * store's dead-holder `warning` on the lock when a holder is judged dead. Holder objects may be
- * shared between the records of one decode: each gets one copy with its liveness, shared the
- * same way. `ownHolders`: every record's holder objects are its own and fresh (Consul), so the
- * liveness is set on them in place, no copies.
+ * store's dead-holder `warning` on the lock when a holder is judged dead. Holder objects and
+ * holders arrays may be shared between records (a frozen array: lib/hub/since.ts): nothing is
+ * written into them; each holder judged gets one copy with its liveness, shared the same way,
+ * and a record whose holders change gets a new array.
  */
-export function applyHolderLiveness(locks: LockRecord[], warning: string, judge: (h: Holder, l: LockRecord) => Liveness | undefined, ownHolders = false): void {
-  if (ownHolders) {
-    for (const l of locks) {
-      let dead = false;
-      for (const holder of l.holders) {
-        const liveness = judge(holder, l);
-        if (!liveness) continue;
-        holder.liveness = liveness;
-        if (liveness.state === "dead") dead = true;
-      }
-      markDead(l, warning, dead);
-    }
-    return;
-  }
+export function applyHolderLiveness(locks: LockRecord[], warning: string, judge: (h: Holder, l: LockRecord) => Liveness | undefined): void {
   const copies = new Map<Holder, Holder>();
   for (const l of locks) {
     let dead = false;
@@ -40,7 +27,8 @@ export function applyHolderLiveness(locks: LockRecord[], warning: string, judge:
       if (copy.liveness?.state === "dead") dead = true;
       if (copy !== holder) (holders ??= l.holders.slice())[i] = copy;
     }
-    if (holders) l.holders = holders;
+    // A shared array's copies are shared too: the new array stays frozen (lib/hub/since.ts).
+    if (holders) l.holders = Object.isFrozen(l.holders) ? (Object.freeze(holders) as unknown as Holder[]) : holders;
     markDead(l, warning, dead);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { LockRecord } from "../model";
+import type { Holder, LockRecord } from "../model";
 import { StartTimes } from "./since";
 
 const rec = (holders: string[], waiters: string[], observedAt: string): LockRecord => ({
@@ -34,5 +34,60 @@ describe("StartTimes", () => {
     const fresh = rec(["w1"], ["w2"], "2026-01-01T00:00:05.000Z");
     other.fill(undefined, fresh);
     expect(fresh.waiters[0].since).toBe("2026-01-01T00:00:05.000Z");
+  });
+});
+
+describe("StartTimes on shared holders (a frozen holders array)", () => {
+  const at = (s: string) => `2026-01-01T00:${s}.000Z`;
+  // [what the old record had, what the fresh record's holders are]
+  const cases: Array<[string, LockRecord | undefined, Holder[]]> = [
+    ["new, no store time", undefined, [{ id: "a" }]],
+    ["new, the store's time", undefined, [{ id: "a", since: at("01:00") }]],
+    [
+      "carried from the same holder",
+      { ...rec(["a"], [], at("02:00")), holders: [{ id: "a", since: at("00:30"), sinceSource: "first-seen", sinceObserved: true }] },
+      [{ id: "a" }],
+    ],
+    [
+      "was queued: took over now",
+      { ...rec(["b"], ["a"], at("02:00")), waiters: [{ id: "a", position: 1, since: at("00:40"), sinceSource: "first-seen" }] },
+      [{ id: "a" }],
+    ],
+    [
+      "was queued, the store's acquisition is later",
+      { ...rec(["b"], ["a"], at("02:00")), waiters: [{ id: "a", position: 1, since: at("00:40"), sinceSource: "store" }] },
+      [{ id: "a", since: at("01:30") }],
+    ],
+    [
+      "two holders, one carried, one new",
+      { ...rec(["a"], [], at("02:00")), holders: [{ id: "a", since: at("00:30"), sinceSource: "store" }] },
+      [{ id: "a" }, { id: "c" }],
+    ],
+  ];
+
+  it.each(cases)("gives what an own array gets, without writing into the shared one: %s", (_, old, holders) => {
+    const own = { ...rec([], [], at("03:00")), state: "held" as const, holders: structuredClone(holders) };
+    new StartTimes(45_000).fill(old && structuredClone(old), own);
+    const frozen = Object.freeze(holders.map((h) => Object.freeze({ ...h }))) as unknown as Holder[];
+    const shared = { ...rec([], [], at("03:00")), state: "held" as const, holders: frozen };
+    new StartTimes(45_000).fill(old && structuredClone(old), shared);
+    expect(shared.holders).toEqual(own.holders);
+    expect(shared.holders.every((h) => h.since && h.sinceSource)).toBe(true);
+    expect(Object.isFrozen(shared.holders)).toBe(true);
+    expect(frozen).toEqual(holders);
+  });
+
+  it("locks first seen in one read with one shared holder share one copy; a carried start is each lock's own", () => {
+    const starts = new StartTimes(45_000);
+    const holders = Object.freeze([{ id: "s" }]) as unknown as Holder[];
+    const fresh = (key: string) => ({ ...rec([], [], at("05:00")), key, state: "held" as const, holders });
+    const [a, b, c] = [fresh("a"), fresh("b"), fresh("c")];
+    starts.fill(undefined, a);
+    starts.fill({ ...rec(["s"], [], at("04:00")), key: "b", holders: [{ id: "s", since: at("01:00"), sinceSource: "first-seen", sinceObserved: true }] }, b);
+    starts.fill(undefined, c);
+    expect(c.holders).toBe(a.holders);
+    expect(b.holders[0].since).toBe(at("01:00"));
+    expect(a.holders[0].since).toBe(at("05:00"));
+    expect(holders[0].since).toBeUndefined();
   });
 });

@@ -1,14 +1,34 @@
 // When each holder and waiter started ("since"), and where that time comes from (sinceSource),
 // carried from the record a new one replaces. Owns the short memory of waiters that left a
 // queue (key + id → their start), so a queue reorder that brings one back keeps its wait.
-// Contract: fill() writes into the fresh record it is given (from the adapter, not shared yet)
-// and reads the old one; nothing else.
+// Contract: fill() completes the fresh record it is given (from the adapter, not published yet)
+// and only reads the old one. A record's own holders array (not frozen) and its waiters are
+// filled in place. A FROZEN holders array may be shared with other records, and so may the
+// holder objects in it (a Consul decode gives all of one session's locks one array): fill()
+// never writes into those; the record gets holder copies that carry the start, and records
+// whose holder and start are the same share one copy (and one array).
 
-import type { LockRecord, SinceSource } from "../model";
+import type { Holder, LockRecord, SinceSource } from "../model";
+
+/** A shared holder with a start, as fill() last made it. */
+interface StartedCopy {
+  since: string | undefined;
+  observed: boolean | undefined;
+  source: SinceSource | undefined;
+  /** [the copy], frozen: the holders of a record this holder holds alone. */
+  alone: Holder[];
+}
 
 export class StartTimes {
   /** Waiters that left a queue lately (key + id → their start), for a reorder that brings them back. */
   private departed = new Map<string, { since: string; source: SinceSource; at: number }>();
+
+  /**
+   * The copies fill() made of shared holders, by the shared holder: one per holder (the last
+   * start it was given), so a snapshot's 100k locks held by 100 sessions, all first seen in it,
+   * get 100 copies.
+   */
+  private readonly copies = new WeakMap<Holder, StartedCopy>();
 
   /** `departedGraceMs`: how long a departed waiter's first sighting is kept. */
   constructor(private readonly departedGraceMs: number) {}
@@ -19,32 +39,28 @@ export class StartTimes {
    * over in this change, so its start is now (ZooKeeper's ctime is its queue join, not the
    * take-over) — unless the store records the acquisition itself (later than the join); a
    * waiter that left the queue moments ago and is back (a reorder) keeps its first sighting;
-   * anything else new starts at the store's time where it records one, else at this read. Fills
-   * `r` in place: it comes fresh from the adapter and is not shared yet (a copy per holder gave
-   * every holder object its own hidden class in V8).
+   * anything else new starts at the store's time where it records one, else at this read. A
+   * record's own holders are filled in place (a copy per holder gave every holder object its
+   * own hidden class in V8); a frozen, shared array is replaced (see the contract above).
    */
   fill(old: LockRecord | undefined, r: LockRecord): void {
-    for (const h of r.holders) {
-      const prev = old?.holders.find((x) => x.id === h.id);
-      if (prev) {
-        h.since = prev.since;
-        h.sinceObserved = prev.sinceObserved;
-        h.sinceSource = prev.sinceSource;
+    const shared = r.holders.length > 0 && Object.isFrozen(r.holders);
+    let copied: Holder[] | null = null;
+    for (let i = 0; i < r.holders.length; i++) {
+      const h = r.holders[i];
+      const carried = holderStart(old, r, h);
+      if (!shared) {
+        if (h.since !== start.since) h.since = start.since;
+        if (h.sinceObserved !== start.observed) h.sinceObserved = start.observed;
+        if (h.sinceSource !== start.source) h.sinceSource = start.source;
         continue;
       }
-      const queued = old?.waiters.find((x) => x.id === h.id);
-      if (queued && (!h.since || h.sinceObserved || !queued.since || Date.parse(h.since) <= Date.parse(queued.since))) {
-        h.since = r.observedAt;
-        h.sinceObserved = true;
-        h.sinceSource = "became-holder";
-      } else if (h.since) {
-        h.sinceSource ??= h.sinceObserved ? "first-seen" : "store";
-      } else {
-        h.since = r.observedAt;
-        h.sinceObserved = true;
-        h.sinceSource = "first-seen";
-      }
+      if (h.since === start.since && h.sinceObserved === start.observed && h.sinceSource === start.source) continue;
+      const alone = this.copyOf(h, !carried);
+      if (r.holders.length === 1) r.holders = alone;
+      else (copied ??= r.holders.slice())[i] = alone[0];
     }
+    if (copied) r.holders = Object.freeze(copied) as unknown as Holder[];
     for (const w of r.waiters) {
       if (w.since) {
         w.sinceSource ??= "store";
@@ -55,6 +71,20 @@ export class StartTimes {
       w.sinceSource = prev?.sinceSource ?? "first-seen";
     }
     if (old) this.noteDepartures(old, r);
+  }
+
+  /**
+   * [the shared holder `h` with the start holderStart() just decided], frozen: the remembered
+   * one when it has that start. `remember`: a start decided in this read (first seen, took
+   * over, the store's), which the other locks this holder was first seen holding in the same
+   * read share; a start carried from an old record is each lock's own and is not remembered.
+   */
+  private copyOf(h: Holder, remember: boolean): Holder[] {
+    const c = this.copies.get(h);
+    if (c && c.since === start.since && c.observed === start.observed && c.source === start.source) return c.alone;
+    const alone = Object.freeze([withStart(h)]) as unknown as Holder[];
+    if (remember) this.copies.set(h, { since: start.since, observed: start.observed, source: start.source, alone });
+    return alone;
   }
 
   /**
@@ -83,4 +113,62 @@ export class StartTimes {
     this.departed.delete(`${key}\u0001${id}`);
     return Date.now() - d.at <= this.departedGraceMs ? { since: d.since, sinceSource: d.source } : undefined;
   }
+}
+
+/** One holder's start as holderStart() decided it: reused, so deciding makes no object per holder. */
+const start: { since: string | undefined; observed: boolean | undefined; source: SinceSource | undefined } = {
+  since: undefined,
+  observed: undefined,
+  source: undefined,
+};
+
+/** Decides holder `h`'s start in `r` (see fill) into `start`; true when it is carried from `old`. */
+function holderStart(old: LockRecord | undefined, r: LockRecord, h: Holder): boolean {
+  const prev = old?.holders.find((x) => x.id === h.id);
+  if (prev) {
+    start.since = prev.since;
+    start.observed = prev.sinceObserved;
+    start.source = prev.sinceSource;
+    return true;
+  }
+  const queued = old?.waiters.find((x) => x.id === h.id);
+  if (queued && (!h.since || h.sinceObserved || !queued.since || Date.parse(h.since) <= Date.parse(queued.since))) {
+    start.since = r.observedAt;
+    start.observed = true;
+    start.source = "became-holder";
+  } else if (h.since) {
+    start.since = h.since;
+    start.observed = h.sinceObserved;
+    start.source = h.sinceSource ?? (h.sinceObserved ? "first-seen" : "store");
+  } else {
+    start.since = r.observedAt;
+    start.observed = true;
+    start.source = "first-seen";
+  }
+  return false;
+}
+
+/**
+ * A copy of `h` with the start in `start`. One literal naming every Holder field (the type
+ * makes a new field fail to compile here until it is copied): a spread with the three start
+ * fields added took ~2.5 µs a copy in V8 and gave objects 3× slower to read (100k locks
+ * re-read: the hub's refresh 670 → 1,320 ms, docs/benchmarks.md). Fields `h` lacks are
+ * undefined here (JSON leaves them out).
+ */
+function withStart(h: Holder): Holder {
+  const copy: { [K in keyof Required<Holder>]: Holder[K] } = {
+    id: h.id,
+    owner: h.owner,
+    ownerKey: h.ownerKey,
+    liveness: h.liveness,
+    ownerNote: h.ownerNote,
+    since: start.since,
+    sinceObserved: start.observed,
+    sinceSource: start.source,
+    reentrancy: h.reentrancy,
+    expiresAt: h.expiresAt,
+    lease: h.lease,
+    session: h.session,
+  };
+  return copy;
 }

@@ -43,17 +43,14 @@ export function sessionLiveness(node: string | undefined, h: NodeHealth): Livene
 }
 
 /**
- * Sets each session holder's liveness and the holder-node-failing warning, in place (fresh
- * records only: each record's holders are its own, lib/formats/consul/record.ts ownHolder). Each
- * node is judged once; its holders share the answer.
+ * Sets each session holder's liveness and the holder-node-failing warning (on copies: a
+ * record's holders may be shared, lib/formats/liveness.ts). Each node is judged once; its
+ * holders share the answer.
  */
 export function applyNodeHealth(locks: LockRecord[], h: NodeHealth, judge: NodeJudge = nodeJudge(h)): void {
   // A holder whose session is gone already has its warning (holder-session-dead): nothing to add.
-  applyHolderLiveness(
-    locks,
-    NODE_FAILING,
-    (holder, l) => (!holder.session || l.warnings.includes("holder-session-dead") ? undefined : judge(holder.session.node)),
-    true,
+  applyHolderLiveness(locks, NODE_FAILING, (holder, l) =>
+    !holder.session || l.warnings.includes("holder-session-dead") ? undefined : judge(holder.session.node),
   );
 }
 

@@ -10,7 +10,7 @@ import type { LockRecord } from "../../model";
 import type { DecodeContext } from "../types";
 import { NO_HOLDING } from "../../fence";
 import { dirOf, isDotLock, LOCK_FLAGS, type ConsulEntry } from "./entry";
-import { baseRecord, indexText, libraryOf, ownHolder, recordOf, sessionHolder, type NodeJudge, type Sessions } from "./record";
+import { baseRecord, indexText, libraryOf, recordOf, sessionHolder, soleHolders, type NodeJudge, type Sessions } from "./record";
 
 export const LOCK_FORMAT = "consul.lock";
 export const SESSION_FORMAT = "consul.session";
@@ -36,7 +36,6 @@ export function decodeLock(ctx: DecodeContext, e: ConsulEntry, sessions: Session
   const hit = sessionHolder(e.Session, sessions, judge);
   const judged = hit.judged;
   const holding = { t: "kv", mi: e.ModifyIndex, li: e.LockIndex, s: e.Session };
-  const holder = ownHolder(hit.holder, judged?.liveness);
   return recordOf(
     ctx,
     e,
@@ -47,7 +46,7 @@ export function decodeLock(ctx: DecodeContext, e: ConsulEntry, sessions: Session
     "held",
     holding,
     fencingToken,
-    [holder],
+    soleHolders(hit),
     judged ? judged.warnings : hit.warnings,
   );
 }

@@ -126,7 +126,7 @@ function isoOf(now: number): string {
  * sessions, and their records share the holder's session details and the warnings.
  */
 export interface SessionHolder {
-  /** The session's holder as every record shows it: each record gets its own copy (ownHolder). */
+  /** The session's holder as every record shows it (without liveness: see `holders`). */
   holder: Holder;
   session: ConsulSession | null;
   /** sessionWarnings(session), frozen. */
@@ -139,17 +139,29 @@ export interface SessionHolder {
   judged?: { liveness: Liveness; warnings: string[] } | null;
   /** libraryFromSession(session, ""), made on first use: "" when the session's name names no library. */
   library?: string;
+  /**
+   * The holders of every key this session holds alone, made on first use with the judged
+   * liveness and shared by those records: frozen, so the hub gives each record its start
+   * without writing into it (lib/hub/since.ts). A 100k-key snapshot made a holder and an
+   * array per record before (docs/benchmarks.md).
+   */
+  holders?: Holder[];
 }
 
 /** A session's node judged against the node health the decode was given (lib/formats/consul/liveness.ts). */
 export type NodeJudge = (node: string | undefined) => Liveness;
 
 /**
- * A record's own holder object: the hub writes each lock's holder start into it in place
- * (lib/hub/since.ts), so no two records may share one; the session details are shared.
+ * A holder object of the session's (the session details shared) for one record's own holders
+ * array, which the hub fills in place (a semaphore's holders, lib/hub/since.ts).
  */
 export function ownHolder(h: Holder, liveness?: Liveness): Holder {
   return { id: h.id, owner: h.owner, ownerKey: h.ownerKey, session: h.session, liveness };
+}
+
+/** The frozen holders array every key this session holds alone shares in one decode (SessionHolder.holders). */
+export function soleHolders(hit: SessionHolder): Holder[] {
+  return (hit.holders ??= Object.freeze([ownHolder(hit.holder, hit.judged?.liveness)]) as unknown as Holder[]);
 }
 
 /**
@@ -203,7 +215,17 @@ export function sessionHolder(id: string, sessions: Sessions, judge?: NodeJudge)
   let hit = cache.get(id);
   if (!hit) {
     const made = makeHolder(id, sessions);
-    cache.set(id, (hit = { holder: made.holder, session: made.session, warnings: sessionWarnings(made.session), judged: undefined, library: undefined }));
+    cache.set(
+      id,
+      (hit = {
+        holder: made.holder,
+        session: made.session,
+        warnings: sessionWarnings(made.session),
+        judged: undefined,
+        library: undefined,
+        holders: undefined,
+      }),
+    );
   }
   if (judge && hit.judged === undefined) hit.judged = judged(hit, judge);
   return hit;

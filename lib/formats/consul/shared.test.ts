@@ -1,12 +1,13 @@
-// What a Consul decode may share between records and what it may not: the hub fills each
-// record's holders' start times in place (lib/hub/since.ts), so two locks held by one session
-// must not share a holder object, while the session's details and empty lists may be shared.
+// What a Consul decode shares between records: the locks one session holds alone share one
+// frozen holders array (with the session's details and liveness), and the hub gives each record
+// its start on a copy, never in that array (lib/hub/since.ts); empty lists are shared too.
 
 import { describe, expect, it } from "vitest";
 import { decodeConsul } from "./index";
 import { applyNodeHealth, type NodeHealth } from "./liveness";
 import { loadConsulFixture } from "../../../test/support/fixtures/consul";
 import { LOCK_FLAGS, type ConsulEntry, type ConsulSession } from "./entry";
+import { StartTimes } from "../../hub/since";
 
 const session: ConsulSession = { ID: "s1", Name: "Consul API Lock", Node: "n1", TTL: "15s", NodeChecks: ["serfHealth"] };
 const entry = (Key: string, ModifyIndex: number): ConsulEntry => ({
@@ -18,27 +19,39 @@ const entry = (Key: string, ModifyIndex: number): ConsulEntry => ({
   CreateIndex: 1,
   ModifyIndex,
 });
+const ctx = { connection: "c1", consistency: "default", now: Date.parse("2026-01-01T00:10:00.000Z") };
 
 describe("records of one session", () => {
-  it("each has its own holder object; the session details are shared", () => {
-    const { locks } = decodeConsul([entry("a", 5), entry("b", 6)], [session], { connection: "c1", consistency: "default", now: 0 });
-    const [a, b] = locks;
-    expect(a.holders[0]).not.toBe(b.holders[0]);
-    expect(a.holders).not.toBe(b.holders);
-    expect(a.holders[0].session).toBe(b.holders[0].session);
-    // What the hub does (since.ts): each lock's start goes into its own holder.
-    a.holders[0].since = "2026-01-01T00:00:00.000Z";
-    b.holders[0].since = "2026-01-01T00:05:00.000Z";
-    expect(a.holders[0].since).toBe("2026-01-01T00:00:00.000Z");
+  it("share one frozen holders array; the hub gives each its own start on a copy", () => {
+    const { locks } = decodeConsul([entry("a", 5), entry("b", 6), entry("c", 7)], [session], ctx);
+    const [a, b, c] = locks;
+    const shared = a.holders;
+    expect(b.holders).toBe(shared);
+    expect(Object.isFrozen(shared)).toBe(true);
+    // b was seen held by s1 before, since 00:05; a and c are new in this read.
+    const starts = new StartTimes(45_000);
+    const oldB = { ...b, holders: [{ ...b.holders[0], since: "2026-01-01T00:05:00.000Z", sinceSource: "first-seen" as const, sinceObserved: true }] };
+    starts.fill(undefined, a);
+    starts.fill(oldB, b);
+    starts.fill(undefined, c);
+    expect(a.holders[0]).toMatchObject({ id: "s1", since: "2026-01-01T00:10:00.000Z", sinceSource: "first-seen", sinceObserved: true });
+    expect(b.holders[0]).toMatchObject({ id: "s1", since: "2026-01-01T00:05:00.000Z", sinceSource: "first-seen", sinceObserved: true });
+    // The decode's array is untouched; a and c, first seen in one read, share one copy.
+    expect(shared[0].since).toBeUndefined();
+    expect(c.holders).toBe(a.holders);
+    expect(b.holders).not.toBe(a.holders);
+    for (const l of locks) expect(Object.isFrozen(l.holders)).toBe(true);
   });
 
-  it("node health is judged once per node and set on each record's own holder", () => {
-    const { locks } = decodeConsul([entry("a", 5), entry("b", 6)], [session], { connection: "c1", consistency: "default", now: 0 });
-    const holders = locks.map((l) => l.holders[0]);
+  it("node health goes on copies shared the same way, never into the shared holder", () => {
+    const { locks } = decodeConsul([entry("a", 5), entry("b", 6)], [session], ctx);
+    const shared = locks[0].holders;
     applyNodeHealth(locks, { checks: [{ Node: "n1", CheckID: "app", Name: "app", Status: "critical" }], filtered: false });
-    expect(locks.map((l) => l.holders[0])).toEqual(holders);
-    expect(locks[0].holders[0]).toBe(holders[0]);
+    expect(shared[0].liveness).toBeUndefined();
+    expect(locks[1].holders).not.toBe(shared);
+    expect(locks[1].holders[0]).toBe(locks[0].holders[0]);
     for (const l of locks) {
+      expect(Object.isFrozen(l.holders)).toBe(true);
       expect(l.holders[0].liveness).toMatchObject({ state: "dead", node: "n1" });
       expect(l.warnings).toEqual(["holder-node-failing"]);
     }
@@ -54,7 +67,6 @@ describe("node health judged in the decode", () => {
   const FIXTURES = ["api-lock-pair", "api-lock", "api-semaphore-dead-holder", "api-semaphore", "cli-lock", "cli-semaphore", "generic-session", "malformed"].map(
     (f) => `${f}.json`,
   );
-  const ctx = { connection: "c1", consistency: "default", now: 0 };
   // The fixtures' sessions plus the cases the judge must leave alone or tell apart: a holder
   // whose session is gone, one on a node with no name, one on a healthy node.
   const extraSessions: ConsulSession[] = [

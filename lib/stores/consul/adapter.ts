@@ -27,7 +27,7 @@ import { CONSUL_FORMATS, decodeConsul } from "../../formats/consul";
 import { ConsulScope } from "./scope";
 import { DOT_LOCK, SEMAPHORE_FLAGS, baseName, dirOf, valueBytes, type ConsulEntry, type ConsulSession } from "../../formats/consul/entry";
 import { parseSemaphoreValue } from "../../formats/consul/semaphore";
-import { applyNodeHealth, sessionLiveness, type ConsulCheck, type NodeHealth } from "../../formats/consul/liveness";
+import { sessionLiveness, type ConsulCheck, type NodeHealth } from "../../formats/consul/liveness";
 import { LATE_MS, probe } from "../probe";
 
 const HEALTH_TIMEOUT_MS = 3_000;
@@ -202,11 +202,11 @@ export class ConsulAdapter implements StoreAdapter {
     const sessions = await this.sessionsFor([...fetched.values()], signal);
     signal.throwIfAborted();
     const consistency = describeConsistency(this.cfg.consistency, metas);
-    const { locks, problems } = decodeConsul([...fetched.values()], [...sessions.values()], { connection: this.id, consistency, now: started, previews: true });
+    const h = await this.nodeHealth(signal);
+    const ctx = { connection: this.id, consistency, now: started, previews: true };
+    const { locks, problems } = decodeConsul([...fetched.values()], [...sessions.values()], ctx, h);
     const lockKeys = new Set(wanted.map((k) => this.lockKeyOf(k, dirs, fetched)));
     const found = locks.filter((l) => lockKeys.has(l.key));
-    const h = await this.nodeHealth(signal);
-    applyNodeHealth(found, h);
     this.judgedUnder(found, h, false);
     for (const k of lockKeys) if (!found.some((l) => l.key === k)) this.rejudged.set(k, null);
     const foundKeys = new Set(found.map((l) => l.key));
