@@ -10,7 +10,7 @@
 
 import type { Holder, LockRecord, SinceSource } from "../model";
 
-/** A shared holder with a start, as fill() last made it. */
+/** A copy of a shared holder with a start decided in a read, as fill() remembers it. */
 interface StartedCopy {
   since: string | undefined;
   observed: boolean | undefined;
@@ -25,8 +25,8 @@ export class StartTimes {
 
   /**
    * The copies fill() made of shared holders, by the shared holder: one per holder (the last
-   * start it was given), so a snapshot's 100k locks held by 100 sessions, all first seen in it,
-   * get 100 copies.
+   * start decided in a read for it, see copyOf), so a snapshot's 100k locks held by 100
+   * sessions, all first seen in it, get 100 copies.
    */
   private readonly copies = new WeakMap<Holder, StartedCopy>();
 
