@@ -91,3 +91,74 @@ describe("StartTimes on shared holders (a frozen holders array)", () => {
     expect(holders[0].since).toBeUndefined();
   });
 });
+
+describe("StartTimes keeps an old record's shared holders when only the start would differ", () => {
+  const at = (s: string) => `2026-01-01T00:${s}.000Z`;
+  const base: Holder = {
+    id: "s1",
+    owner: "worker",
+    ownerKey: "session:s1",
+    session: { id: "s1", name: "worker", node: "n1", behavior: "release", lockDelayMs: 15_000, ttl: "15s" },
+    liveness: { state: "dead", reason: "node n1 failing", node: "n1", failingChecks: [{ id: "app", status: "critical", name: "app" }] },
+  };
+  const frozen = (h: Holder) => Object.freeze([Object.freeze(structuredClone(h))]) as unknown as Holder[];
+  const held = (key: string, observedAt: string, holders: Holder[]) => ({ ...rec([], [], observedAt), key, state: "held" as const, holders });
+
+  it("the same holder from a later read (another object, equal details): the old array is kept", () => {
+    const starts = new StartTimes(45_000);
+    const first = held("a", at("01:00"), frozen(base));
+    starts.fill(undefined, first);
+    const again = held("a", at("02:00"), frozen(base));
+    starts.fill(first, again);
+    expect(again.holders).toBe(first.holders);
+    expect(again.holders[0]).toMatchObject({ since: at("01:00"), sinceSource: "first-seen" });
+  });
+
+  const changes: Array<[string, (h: Holder) => void]> = [
+    ["owner", (h) => (h.owner = "other")],
+    ["ownerKey", (h) => (h.ownerKey = "session:other")],
+    ["ownerNote", (h) => (h.ownerNote = "a note")],
+    ["reentrancy", (h) => (h.reentrancy = 2)],
+    ["expiresAt", (h) => (h.expiresAt = at("09:00"))],
+    ["lease", (h) => (h.lease = { id: "1", ttlMs: 1, grantedTtlMs: 2 })],
+    ["session node", (h) => (h.session!.node = "n2")],
+    ["liveness state", (h) => (h.liveness = { state: "alive", reason: "node n1: no failing checks", node: "n1" })],
+    ["a failing check's status", (h) => (h.liveness!.failingChecks![0].status = "warning")],
+    ["liveness gone", (h) => (h.liveness = undefined)],
+  ];
+
+  it.each(changes)("a holder changed in %s gets a copy with the carried start and its new details", (_, change) => {
+    const starts = new StartTimes(45_000);
+    const first = held("a", at("01:00"), frozen(base));
+    starts.fill(undefined, first);
+    const changed = structuredClone(base);
+    change(changed);
+    const again = held("a", at("02:00"), frozen(changed));
+    starts.fill(first, again);
+    expect(again.holders).not.toBe(first.holders);
+    expect(again.holders[0]).toEqual({ ...changed, since: at("01:00"), sinceObserved: true, sinceSource: "first-seen" });
+    // The comparison's memory is per pair: the unchanged holder still keeps the old array.
+    const same = held("a", at("02:00"), frozen(base));
+    starts.fill(first, same);
+    expect(same.holders).toBe(first.holders);
+  });
+
+  it("one shared holder compared with two old copies answers for each", () => {
+    const starts = new StartTimes(45_000);
+    const one = held("a", at("01:00"), frozen(base));
+    const other = held("b", at("01:00"), frozen({ ...base, owner: "other" }));
+    starts.fill(undefined, one);
+    starts.fill(undefined, other);
+    const holders = frozen(base);
+    const a = held("a", at("02:00"), holders);
+    const b = held("b", at("02:00"), holders);
+    const a2 = held("a", at("02:00"), holders);
+    starts.fill(one, a);
+    starts.fill(other, b);
+    starts.fill(one, a2);
+    expect(a.holders).toBe(one.holders);
+    expect(a2.holders).toBe(one.holders);
+    expect(b.holders).not.toBe(other.holders);
+    expect(b.holders[0].owner).toBe("worker");
+  });
+});

@@ -6,7 +6,9 @@
 // filled in place. A FROZEN holders array may be shared with other records, and so may the
 // holder objects in it (a Consul decode gives all of one session's locks one array): fill()
 // never writes into those; the record gets holder copies that carry the start, and records
-// whose holder and start are the same share one copy (and one array).
+// whose holder and start are the same share one copy (and one array). A lone shared holder
+// that is its old record's in all but the start (a later read of the same lock) keeps the old
+// record's array: no copy per lock on every full read.
 
 import type { Holder, LockRecord, SinceSource } from "../model";
 
@@ -30,6 +32,9 @@ export class StartTimes {
    */
   private readonly copies = new WeakMap<Holder, StartedCopy>();
 
+  /** Per shared holder: the last old copy sameButStart() compared it with, and the answer. */
+  private readonly compared = new WeakMap<Holder, { old: Holder; same: boolean }>();
+
   /** `departedGraceMs`: how long a departed waiter's first sighting is kept. */
   constructor(private readonly departedGraceMs: number) {}
 
@@ -45,6 +50,24 @@ export class StartTimes {
    */
   fill(old: LockRecord | undefined, r: LockRecord): void {
     const shared = r.holders.length > 0 && Object.isFrozen(r.holders);
+    // The same lone holder as the old record's in all but its start: the old array is exactly
+    // what a copy would be (its start is the one carried), so it is kept, shared as it was.
+    if (shared && r.holders.length === 1 && old?.holders.length === 1 && Object.isFrozen(old.holders) && this.sameButStart(r.holders[0], old.holders[0]))
+      r.holders = old.holders;
+    else this.fillHolders(old, r, shared);
+    for (const w of r.waiters) {
+      if (w.since) {
+        w.sinceSource ??= "store";
+        continue;
+      }
+      const prev = old?.waiters.find((x) => x.id === w.id) ?? this.returning(r.key, w.id);
+      w.since = prev?.since ?? r.observedAt;
+      w.sinceSource = prev?.sinceSource ?? "first-seen";
+    }
+    if (old) this.noteDepartures(old, r);
+  }
+
+  private fillHolders(old: LockRecord | undefined, r: LockRecord, shared: boolean): void {
     let copied: Holder[] | null = null;
     for (let i = 0; i < r.holders.length; i++) {
       const h = r.holders[i];
@@ -61,16 +84,21 @@ export class StartTimes {
       else (copied ??= r.holders.slice())[i] = alone[0];
     }
     if (copied) r.holders = Object.freeze(copied) as unknown as Holder[];
-    for (const w of r.waiters) {
-      if (w.since) {
-        w.sinceSource ??= "store";
-        continue;
-      }
-      const prev = old?.waiters.find((x) => x.id === w.id) ?? this.returning(r.key, w.id);
-      w.since = prev?.since ?? r.observedAt;
-      w.sinceSource = prev?.sinceSource ?? "first-seen";
-    }
-    if (old) this.noteDepartures(old, r);
+  }
+
+  /**
+   * `h` (a shared holder) and `o` (an old record's copy) are the same holder with the same
+   * details, liveness and all, whatever their starts. Both never change (the contract above),
+   * so the answer for the last `o` compared with `h` is kept: the locks of one session then
+   * cost one comparison, not one each.
+   */
+  private sameButStart(h: Holder, o: Holder): boolean {
+    if (h.id !== o.id) return false;
+    const m = this.compared.get(h);
+    if (m?.old === o) return m.same;
+    const same = sameExceptStart(h, o);
+    this.compared.set(h, { old: o, same });
+    return same;
   }
 
   /**
@@ -171,4 +199,26 @@ function withStart(h: Holder): Holder {
     session: h.session,
   };
   return copy;
+}
+
+const START_FIELDS = new Set<string>(["since", "sinceObserved", "sinceSource"] satisfies Array<keyof Holder>);
+
+/** Every field but the start equal, deeply (plain data); a field that is undefined equals one that is missing. */
+function sameExceptStart(a: Holder, b: Holder): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  const x = a as unknown as Record<string, unknown>;
+  const y = b as unknown as Record<string, unknown>;
+  for (const k of keys) if (!START_FIELDS.has(k) && !samePlain(x[k], y[k])) return false;
+  return true;
+}
+
+function samePlain(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = new Set([...Object.keys(x), ...Object.keys(y)]);
+  for (const k of keys) if (!samePlain(x[k], y[k])) return false;
+  return true;
 }
