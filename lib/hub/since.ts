@@ -205,20 +205,16 @@ const START_FIELDS = new Set<string>(["since", "sinceObserved", "sinceSource"] s
 
 /** Every field but the start equal, deeply (plain data); a field that is undefined equals one that is missing. */
 function sameExceptStart(a: Holder, b: Holder): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  const x = a as unknown as Record<string, unknown>;
-  const y = b as unknown as Record<string, unknown>;
-  for (const k of keys) if (!START_FIELDS.has(k) && !samePlain(x[k], y[k])) return false;
-  return true;
+  return samePlain(a, b, START_FIELDS);
 }
 
-function samePlain(a: unknown, b: unknown): boolean {
+/** Plain data equal, deeply; an undefined member equals a missing one; `skip`: members of a and b not compared. */
+function samePlain(a: unknown, b: unknown, skip?: ReadonlySet<string>): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
-  const keys = new Set([...Object.keys(x), ...Object.keys(y)]);
-  for (const k of keys) if (!samePlain(x[k], y[k])) return false;
+  for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) if (!skip?.has(k) && !samePlain(x[k], y[k])) return false;
   return true;
 }
