@@ -12,25 +12,17 @@
 
 import type { Holder, LockRecord, SinceSource } from "../model";
 
-/** A copy of a shared holder with a start decided in a read, as fill() remembers it. */
-interface StartedCopy {
-  since: string | undefined;
-  observed: boolean | undefined;
-  source: SinceSource | undefined;
-  /** [the copy], frozen: the holders of a record this holder holds alone. */
-  alone: Holder[];
-}
-
 export class StartTimes {
   /** Waiters that left a queue lately (key + id → their start), for a reorder that brings them back. */
   private departed = new Map<string, { since: string; source: SinceSource; at: number }>();
 
   /**
-   * The copies fill() made of shared holders, by the shared holder: one per holder (the last
-   * start decided in a read for it, see copyOf), so a snapshot's 100k locks held by 100
-   * sessions, all first seen in it, get 100 copies.
+   * The copies fill() made of shared holders, by the shared holder, each alone in a frozen
+   * array (the holders of a record it holds alone): one per holder (the last start decided in
+   * a read for it, see copyOf), so a snapshot's 100k locks held by 100 sessions, all first seen
+   * in it, get 100 copies.
    */
-  private readonly copies = new WeakMap<Holder, StartedCopy>();
+  private readonly copies = new WeakMap<Holder, Holder[]>();
 
   /** Per shared holder: the last old copy sameButStart() compared it with, and the answer. */
   private readonly compared = new WeakMap<Holder, { old: Holder; same: boolean }>();
@@ -78,7 +70,7 @@ export class StartTimes {
         if (h.sinceSource !== start.source) h.sinceSource = start.source;
         continue;
       }
-      if (h.since === start.since && h.sinceObserved === start.observed && h.sinceSource === start.source) continue;
+      if (hasStart(h)) continue;
       const alone = this.copyOf(h, !carried);
       if (r.holders.length === 1) r.holders = alone;
       else (copied ??= r.holders.slice())[i] = alone[0];
@@ -109,9 +101,9 @@ export class StartTimes {
    */
   private copyOf(h: Holder, remember: boolean): Holder[] {
     const c = this.copies.get(h);
-    if (c && c.since === start.since && c.observed === start.observed && c.source === start.source) return c.alone;
+    if (c && hasStart(c[0])) return c;
     const alone = Object.freeze([withStart(h)]) as unknown as Holder[];
-    if (remember) this.copies.set(h, { since: start.since, observed: start.observed, source: start.source, alone });
+    if (remember) this.copies.set(h, alone);
     return alone;
   }
 
@@ -149,6 +141,11 @@ const start: { since: string | undefined; observed: boolean | undefined; source:
   observed: undefined,
   source: undefined,
 };
+
+/** `h` already carries the start holderStart() decided. */
+function hasStart(h: Holder): boolean {
+  return h.since === start.since && h.sinceObserved === start.observed && h.sinceSource === start.source;
+}
 
 /** Decides holder `h`'s start in `r` (see fill) into `start`; true when it is carried from `old`. */
 function holderStart(old: LockRecord | undefined, r: LockRecord, h: Holder): boolean {
