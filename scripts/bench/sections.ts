@@ -8,7 +8,7 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { BULK_ROUNDS, runEtcdBench } from "./etcd";
 import { benchZooKeeper, ZK_SNAPSHOT_TARGET } from "./zookeeper";
-import { CONSUL_SNAPSHOT_TARGET, runConsulBench } from "./consul";
+import { CONSUL_SNAPSHOT_TARGET, CONSUL_UNTIMED_READS, runConsulBench } from "./consul";
 import { benchHistory } from "./history";
 import { MULTI_RSS_PART } from "./multi";
 import { benchWaits } from "./waits";
@@ -25,7 +25,7 @@ const ZK = { dirs: 1_000, perDir: 10, rounds: 5, latencyWrites: 100, idleMs: 30_
 // shows what a quiet console really sends, re-issued blocking queries included.
 // A Consul snapshot round takes tens of milliseconds (100k: about half a second), so more rounds
 // cost little and steady the medians.
-const CONSUL = { keys: 10_000, sessions: 100, rounds: 15, latencyWrites: 200, idleMs: 65_000, bigKeys: 100_000, bigRounds: 7 };
+const CONSUL = { keys: 10_000, sessions: 100, rounds: 31, latencyWrites: 200, idleMs: 65_000, bigKeys: 100_000, bigRounds: 15 };
 const HISTORY = { rate: 1_000, seconds: 10, locks: 200 };
 
 const indent = (line: string) => console.log(`  ${line}`);
@@ -258,7 +258,7 @@ const HOW: Record<Exclude<SectionId, "redis" | "redis1m" | "multi">, () => strin
   ${CONSUL.sessions} sessions (1 h TTL), written with the txn \`lock\` verb.
 - **Snapshot vs floor.** Floor: one \`GET /v1/kv/bench/?recurse\` + \`JSON.parse\`, the faster of node:http (keep-alive) and
   fetch in a pre-run; target ≤ ${CONSUL_SNAPSHOT_TARGET}× (issue 13); snapshot: \`ConsulAdapter.snapshot()\` (?recurse,
-  the session list and the node health in parallel, uint64-safe parse while the answer streams in, decode). One warm-up each, ${CONSUL.rounds} rounds,
+  the session list and the node health in parallel, uint64-safe parse while the answer streams in, decode). ${CONSUL_UNTIMED_READS} untimed reads of each (the floor's pre-run reads each candidate as often; the first snapshot's time is in the row), then ${CONSUL.rounds} rounds,
   alternating order, each read after a full GC (so neither pays the other's garbage); medians of wall time and of CPU time (this process + the agent, whose CPU /proc counts in 10 ms ticks).
 - **Snapshot at ${CONSUL.bigKeys / 1000}k.** After the parts below, ${CONSUL.bigKeys / 1000}k more held keys of the same mix under \`bench-big/\`, read
   by a second adapter with maxKeysPerPrefix ${CONSUL.bigKeys * 2} (the default, 50k, would refuse the prefix); ${CONSUL.bigRounds} rounds, as above.
