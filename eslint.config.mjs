@@ -27,7 +27,17 @@ const config = [
   },
   {
     // Generated or run output, never source (node_modules and .git are ignored by default).
-    ignores: [".next/**", "out/**", "test-results/**", "playwright-report/**", ".lockdeck-data/**", "data/**", "scripts/capture/**/target/**", "next-env.d.ts"],
+    ignores: [
+      ".next/**",
+      ".bench/**",
+      "out/**",
+      "test-results/**",
+      "playwright-report/**",
+      ".lockdeck-data/**",
+      "data/**",
+      "scripts/capture/**/target/**",
+      "next-env.d.ts",
+    ],
   },
 ];
 

@@ -207,6 +207,12 @@ function partIn(text: string, id: SectionId): string | null {
   return a >= 0 && b > a ? text.slice(a, b + partEnd(id).length) : null;
 }
 
+/**
+ * How the bench's code ran: `npm run bench` runs one esbuild bundle (scripts/bench/bundled.mjs
+ * says why and sets the variable); `npx tsx scripts/bench/run.ts` runs one module per file.
+ */
+const BUILD = process.env.LOCKDECK_BENCH_BUILD === "bundle" ? "bench and lib code bundled by scripts/bench/bundled.mjs" : "under tsx, one module per file";
+
 /** The part of a section that ran now: its table, when and how it ran, its notes and method. */
 function sectionPart(id: SectionId, started: Date, command: string): string {
   const r = ran.find((x) => x.id === id);
@@ -217,7 +223,7 @@ function sectionPart(id: SectionId, started: Date, command: string): string {
   return [
     partBegin(id),
     `## ${titleOf(id)}`,
-    `Run ${started.toISOString()} by \`${command}\` (${ctx}); Node ${process.version}, Next ${nextVersion()}${v ? `; ${v}` : ""}.`,
+    `Run ${started.toISOString()} by \`${command}\` (${ctx}; ${BUILD}); Node ${process.version}, Next ${nextVersion()}${v ? `; ${v}` : ""}.`,
     rows.get(id)!.length ? table(id) : "_No rows: this section did not run._",
     ...(list.length ? [`Notes:\n\n${list.map((n) => `- ${n}`).join("\n")}`] : []),
     ...(method ? [method] : []),
@@ -257,7 +263,7 @@ export function writeDoc(started: Date, runtimeS: number, env: string[], selecte
 
 Each section below comes from the latest \`npm run bench\` that ran it, and says when that was, under what load and
 with which versions: a run that covers only some sections replaces those and keeps the others as they were.
-(\`npm run bench\` = \`tsx scripts/bench/run.ts\`; all sections by default, or a subset: \`npm run bench -- redis etcd\`;
+(\`npm run bench\` = \`node scripts/bench/bundled.mjs\`, which bundles and runs scripts/bench/run.ts; all sections by default, or a subset: \`npm run bench -- redis etcd\`;
 names: ${SECTIONS.map((s) => s.id).join(", ")}; zk = zookeeper; ${optInNames()} only when named.)
 
 - Latest run: ${started.toISOString()}, \`${command}\`, ${runtimeS.toFixed(0)} s (${(runtimeS / 60).toFixed(1)} min): ${selected.map(titleOf).join(", ")}
@@ -268,7 +274,9 @@ All stores run on this one machine over loopback, each started fresh by the benc
 Latency rows say which hop they measure: Redis and the SSE fan-out go through the real \`next start\` server and SSE;
 etcd, ZooKeeper and Consul are measured to the **hub's EventBus in the bench process** (the step right before SSE), not
 over HTTP. Every floor is the fastest of several raw reads a plain client of that store can do, picked in the same run;
-its settings are in the row.
+its settings are in the row. \`npm run bench\` runs its code, lib/ included, as one esbuild bundle, as \`next build\` ships
+the server's (scripts/bench/bundled.mjs says why); each section's run line says how it ran, and runs that do not say ran
+under tsx, one module per file.
 
 ${tallyOf(verdicts)}
 
