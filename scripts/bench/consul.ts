@@ -24,7 +24,7 @@ import { Hub } from "../../lib/hub/hub";
 import { EventBus } from "../../lib/hub/bus";
 import os from "node:os";
 import { collectGarbage, median, ms, ownCpuMs, procCpuMs, since } from "./stats";
-import { pairRound, pickFloor } from "./floor";
+import { pairRound, pickFloor, untimedReads } from "./floor";
 
 export interface ConsulBenchRow {
   part: string;
@@ -217,13 +217,7 @@ interface SnapshotFigures {
   cpuRatio: number;
 }
 
-/**
- * Untimed reads each side gets before the rounds. The floor's pre-run reads every candidate this
- * many times, so the snapshot gets as many: with one, the first rounds at 10k ran code V8 was
- * still compiling (a process's first snapshots took 68.8, 49.3, 34.8 and 24.1 ms of CPU, the
- * next eleven 17.5 ms at the median; docs/benchmarks.md) and timed that against a warm floor.
- * The first snapshot's own time stays in the row.
- */
+/** The floor's pre-run reads of each candidate, and so the snapshot's untimed reads (floor.ts untimedReads). */
 export const CONSUL_UNTIMED_READS = 3;
 
 /**
@@ -263,13 +257,7 @@ async function snapshotVsFloor(c: {
     { log, rounds: CONSUL_UNTIMED_READS, beforeEach: collectGarbage },
   );
   const floor = picked.best.read;
-  let firstMs = 0;
-  for (let i = 0; i < CONSUL_UNTIMED_READS; i++) {
-    collectGarbage();
-    const t0 = performance.now();
-    await adapter.snapshot(signal);
-    if (i === 0) firstMs = since(t0);
-  }
+  const firstMs = await untimedReads(picked.rounds, () => adapter.snapshot(signal), collectGarbage);
   // CPU too (this process + the agent): on a shared machine wall time mostly measures the
   // neighbours; CPU time is the work each read costs.
   const cpu = () => ownCpuMs() + procCpuMs(consul.pid());
@@ -299,7 +287,7 @@ async function snapshotVsFloor(c: {
   f.cpuRatio = median(f.snapshotCpuMs) / median(f.floorCpuMs);
   const row: ConsulBenchRow = {
     part: `Consul snapshot, ${n} lock keys on ${c.sessionCount} sessions${c.setting ? ` (${c.setting})` : ""}`,
-    result: `floor ${ms(median(f.floorMs))} (${range(f.floorMs)}; ${picked.best.label}), decoded snapshot ${ms(median(f.snapshotMs))} (${range(f.snapshotMs)}; ?recurse and /v1/session/list in parallel, uint64-safe parse while the answer streams in, decode, node health): ratio **${f.ratio.toFixed(2)}×** wall (per round: ${f.snapshotMs.map((x, i) => (x / f.floorMs[i]).toFixed(2)).join(", ")}); CPU (node + agent, the agent's in 10 ms ticks) ${ms(median(f.floorCpuMs))} vs ${ms(median(f.snapshotCpuMs))}: ${f.cpuRatio.toFixed(2)}×; median of ${rounds} after ${CONSUL_UNTIMED_READS} untimed reads of each; the first snapshot (untimed) took ${ms(firstMs)}, ${(firstMs / median(f.floorMs)).toFixed(2)}× the floor's median; load ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores. Floor ${picked.summary}`,
+    result: `floor ${ms(median(f.floorMs))} (${range(f.floorMs)}; ${picked.best.label}), decoded snapshot ${ms(median(f.snapshotMs))} (${range(f.snapshotMs)}; ?recurse and /v1/session/list in parallel, uint64-safe parse while the answer streams in, decode, node health): ratio **${f.ratio.toFixed(2)}×** wall (per round: ${f.snapshotMs.map((x, i) => (x / f.floorMs[i]).toFixed(2)).join(", ")}); CPU (node + agent, the agent's in 10 ms ticks) ${ms(median(f.floorCpuMs))} vs ${ms(median(f.snapshotCpuMs))}: ${f.cpuRatio.toFixed(2)}×; median of ${rounds} after ${picked.rounds} untimed reads of each; the first snapshot (untimed) took ${ms(firstMs)}, ${(firstMs / median(f.floorMs)).toFixed(2)}× the floor's median; load ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores. Floor ${picked.summary}`,
     target: `≤ ${CONSUL_SNAPSHOT_TARGET}× floor`,
     verdict: f.ratio <= CONSUL_SNAPSHOT_TARGET ? "met" : "MISSED",
   };

@@ -17,6 +17,8 @@ export interface PickedFloor<C extends FloorCandidate> {
   /** Every candidate with its best time in the pre-run, fastest first. */
   tried: Array<{ label: string; ms: number }>;
   summary: string;
+  /** How many times the pre-run read each candidate (and so the snapshot's untimed reads). */
+  rounds: number;
 }
 
 /**
@@ -50,7 +52,25 @@ export async function pickFloor<C extends FloorCandidate>(
     .map((t) => `${t.label} ${ms(t.ms)}`)
     .join("; ")}${tried.length > 4 ? `; … slowest ${tried.at(-1)!.label} ${ms(tried.at(-1)!.ms)}` : ""}`;
   opts.log?.(`  floor pre-run: ${summary}`);
-  return { best, tried, summary };
+  return { best, tried, summary, rounds };
+}
+
+/**
+ * The snapshot's untimed reads before the timed rounds: as many as the floor's pre-run read each
+ * candidate, so neither side is timed while V8 is still compiling its code (a process's first
+ * Consul snapshots took 68.8, 49.3, 34.8 and 24.1 ms of CPU, the next eleven 17.5 ms at the
+ * median; docs/benchmarks.md). Resolves to the first read's wall time, which the rows show: it is
+ * the read a console's start waits for.
+ */
+export async function untimedReads(times: number, read: () => Promise<unknown>, beforeEach?: () => void): Promise<number> {
+  let first = 0;
+  for (let i = 0; i < times; i++) {
+    beforeEach?.();
+    const t0 = performance.now();
+    await read();
+    if (i === 0) first = since(t0);
+  }
+  return first;
 }
 
 /** Round `r` of a floor/snapshot pair: the order alternates, so neither side always runs second. */

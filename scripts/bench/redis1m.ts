@@ -183,7 +183,7 @@ The Redis section's method (its parts are shared: scripts/bench/redis-parts.ts) 
 TTLs ${TTL_SEC.join("..")} s, on a default redis-server (no keyspace notifications). The section takes 6-7 minutes on 2 shared cores.
 
 1. **Snapshot vs floor.** The floor is the fastest of ${GRID.length} plain ioredis reads (each ${FLOOR_ROUNDS}× in a pre-run):
-   ${GRID.map(describeRedisFloor).join("; ")}. Then one warm-up snapshot and ${ROUNDS} interleaved rounds; medians.
+   ${GRID.map(describeRedisFloor).join("; ")}. Then ${FLOOR_ROUNDS} untimed snapshots (as many) and ${ROUNDS} interleaved rounds; medians.
 6. **Start → live.** \`next start\` spawned → \`/api/connections\` reports the connection live with all ${N.toLocaleString("en")} locks. The bare
    start-up (the same console against the empty store, before the keys are written) is shown beside it. No time target at 1M.
 4. **RSS.** VmRSS of the \`next start\` process tree when it turned live and after ${IDLE_MS / 1000} and ${(2 * IDLE_MS) / 1000} s with nothing
