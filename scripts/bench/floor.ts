@@ -21,6 +21,9 @@ export interface PickedFloor<C extends FloorCandidate> {
   rounds: number;
 }
 
+/** How many times pickFloor reads each candidate unless told otherwise (the method texts name it). */
+export const PRE_RUN_ROUNDS = 2;
+
 /**
  * Runs every candidate `rounds` times (round-robin, so load that drifts hits all alike) and
  * returns the one with the lowest best time. Best, not median: on a shared machine the minimum
@@ -31,7 +34,7 @@ export async function pickFloor<C extends FloorCandidate>(
   expected: number,
   opts: { rounds?: number; log?: (line: string) => void; beforeEach?: () => void } = {},
 ): Promise<PickedFloor<C>> {
-  const rounds = opts.rounds ?? 2;
+  const rounds = opts.rounds ?? PRE_RUN_ROUNDS;
   const times = new Map<string, number[]>(candidates.map((c) => [c.label, []]));
   for (let r = 0; r < rounds; r++) {
     // Alternate the direction so no candidate always runs right after the same neighbour.

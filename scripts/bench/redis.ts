@@ -13,6 +13,7 @@ import { waitFor } from "../servers/process";
 import { createRng } from "../../lib/demo/prng";
 import { serverCounters, writeLocks } from "./redis-data";
 import { REDIS_FLOOR_GRID, type RedisFloorSettings } from "./redis-floor";
+import { PRE_RUN_ROUNDS } from "./floor";
 import { CONNECTION, startProduct, type ConsoleUnderTest } from "./product";
 import {
   consoleStarter,
@@ -332,9 +333,9 @@ The redis-server is started with its default configuration: **no keyspace notifi
    none expires during the run (the read cost does not depend on the TTL value). **The floor** is the fastest plain
    ioredis read of every key's value and PTTL found in this run (scripts/bench/redis-floor.ts): SCAN pages with COUNT
    1000/2000/5000, one pipeline per page with a PTTL per key and either a GET per key or one MGET for the page, 2/4/8
-   pages in flight — ${REDIS_FLOOR_GRID.length} settings, each run twice in a pre-run, the fastest kept and shown in the row. No server-side
+   pages in flight — ${REDIS_FLOOR_GRID.length} settings, each run ${PRE_RUN_ROUNDS}× in a pre-run, the fastest kept and shown in the row. No server-side
    scripts. The snapshot is \`RedisAdapter.snapshot()\` (read, decode, records), which since 2026-12-05 reads through
-   its own RESP2 connection (lib/stores/redis/raw.ts, wire.ts), not ioredis. Two untimed snapshots (as many as the pre-run read each floor setting), then alternating
+   its own RESP2 connection (lib/stores/redis/raw.ts, wire.ts), not ioredis. ${PRE_RUN_ROUNDS} untimed snapshots (as many as the pre-run read each floor setting), then alternating
    order, GC before each run; medians (min–max of the rounds in brackets), per-round ratios, CPU time of the bench
    process + redis-server, and the 1-minute load average at each round. **Not judged, in the same row:** after each
    pair, the floor's read with no client library at all (scripts/bench/redis-raw-floor.ts: \`node:net\`, a minimal

@@ -14,6 +14,7 @@ import { MULTI_RSS_PART } from "./multi";
 import { benchWaits } from "./waits";
 import { benchFanout, DRAIN_MS } from "./fanout";
 import { ANSWER_TIMEOUT_MS, benchBrowser, CHROMIUM, PAGES, SCROLL, SETTLE_MS, TYPED } from "./browser";
+import { PRE_RUN_ROUNDS } from "./floor";
 import { ms, percentile } from "./stats";
 import { QUIET_MS } from "../../components/use-key-filter";
 import { ROOT, note, record, setHow, setVersion, type SectionId } from "./report";
@@ -230,7 +231,7 @@ const HOW: Record<Exclude<SectionId, "redis" | "redis1m" | "multi">, () => strin
   \`EtcdAdapter.snapshot()\` with its default \`pageSize\` (count, a first page of that many keys then growing ones, LeaseTimeToLive of every
   holder's lease, decode). The adapter reads Range and LeaseTimeToLive replies with its own protobuf codec
   (lib/stores/etcd/wire.ts) on etcd3's connections; the floor pays etcd3's generic decode, which costs more node CPU
-  than the adapter's whole range read now does, so a floor that decoded as leanly would be lower still. Two untimed snapshots (the floor's pre-run reads each page size twice), then ${ETCD.rounds} rounds, alternating order, each read after a full GC (so neither pays the other's garbage); medians. Also shown: CPU time of node + the etcd process, and the decode alone on the same entries.
+  than the adapter's whole range read now does, so a floor that decoded as leanly would be lower still. ${PRE_RUN_ROUNDS} untimed snapshots (the floor's pre-run reads each page size ${PRE_RUN_ROUNDS}×), then ${ETCD.rounds} rounds, alternating order, each read after a full GC (so neither pays the other's garbage); medians. Also shown: CPU time of node + the etcd process, and the decode alone on the same entries.
 - **etcd's read buffer.** etcd 3.4 copies its backend's read buffer, at the length it once grew to, for every request
   whose answer carries a revision (LeaseTimeToLive too), and shrinks it only after a commit that wrote no key
   (\`mvcc/backend/tx_buffer.go\`). The bulk load grows it to thousands of entries. So the snapshot is read first for
@@ -246,7 +247,7 @@ const HOW: Record<Exclude<SectionId, "redis" | "redis1m" | "multi">, () => strin
   \`_c_<uuid>-lock-<seq>\` (data: an IP) = ${(ZK.dirs * ZK.perDir) / 1000}k lock nodes.
 - **Snapshot vs floor.** Floor: getChildren of every dir + getData of every node, pipelined on a separate raw session, no
   sync, no decoding, with the fastest of 64/256/1024/4096 requests in flight in a pre-run (shown in the row); snapshot: \`ZooKeeperAdapter.snapshot()\` (sync, srvr, walk with getData-first and watches,
-  decode). Two untimed snapshots (the floor's pre-run reads each setting twice), then ${ZK.rounds} rounds, alternating order, each read after a full GC; medians. Target ≤ ${ZK_SNAPSHOT_TARGET}× (issue 13).
+  decode). ${PRE_RUN_ROUNDS} untimed snapshots (the floor's pre-run reads each setting ${PRE_RUN_ROUNDS}×), then ${ZK.rounds} rounds, alternating order, each read after a full GC; medians. Target ≤ ${ZK_SNAPSHOT_TARGET}× (issue 13).
 - **Idle.** The getData / getChildren / exists and sync requests an adapter sends are counted on the wire (a second adapter and
   hub behind a pass-through proxy that reads ZooKeeper's protocol) over a ${ZK.idleMs / 1000} s window, hub live, starting 1 s
   after it went live.
