@@ -92,6 +92,26 @@ export function sectionRan(entry: (typeof ran)[number]): void {
   ran.push(entry);
 }
 
+/** What one section recorded in its own process, handed to the run that started it (run.ts). */
+export interface SectionState {
+  rows: Row[];
+  notes: string[];
+  version?: string;
+  how?: string;
+}
+
+export function sectionState(id: SectionId): SectionState {
+  return { rows: rows.get(id)!, notes: notes.get(id) ?? [], version: versions.get(id), how: how.get(id) };
+}
+
+/** A section's state from its process, taken in as if it had run here (its rows were printed there). */
+export function absorbSection(id: SectionId, s: SectionState): void {
+  rows.get(id)!.push(...s.rows);
+  if (s.notes.length) notes.set(id, [...(notes.get(id) ?? []), ...s.notes]);
+  if (s.version !== undefined) versions.set(id, s.version);
+  if (s.how !== undefined) how.set(id, s.how);
+}
+
 /** Runs one measured part; a failure becomes a FAILED row instead of ending the run. */
 export async function part(name: string, target: string, fn: () => Promise<void>): Promise<void> {
   console.log(`\n## ${name}`);
@@ -223,7 +243,7 @@ function sectionPart(id: SectionId, started: Date, command: string): string {
   return [
     partBegin(id),
     `## ${titleOf(id)}`,
-    `Run ${started.toISOString()} by \`${command}\` (${ctx}; ${BUILD}); Node ${process.version}, Next ${nextVersion()}${v ? `; ${v}` : ""}.`,
+    `Run ${started.toISOString()} by \`${command}\` (${ctx}; ${BUILD}; in a process of its own); Node ${process.version}, Next ${nextVersion()}${v ? `; ${v}` : ""}.`,
     rows.get(id)!.length ? table(id) : "_No rows: this section did not run._",
     ...(list.length ? [`Notes:\n\n${list.map((n) => `- ${n}`).join("\n")}`] : []),
     ...(method ? [method] : []),
@@ -237,7 +257,8 @@ function sectionPart(id: SectionId, started: Date, command: string): string {
  * every part in the block. Text outside the block is kept.
  */
 export function writeDoc(started: Date, runtimeS: number, env: string[], selected: SectionId[], command: string): void {
-  const file = path.join(ROOT, "docs", "benchmarks.md");
+  // LOCKDECK_BENCH_DOC: another file to write (scripts/bench/bundled.test.ts), not the repo's.
+  const file = process.env.LOCKDECK_BENCH_DOC ?? path.join(ROOT, "docs", "benchmarks.md");
   const old = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
   const b = old.indexOf(BEGIN);
   const e = old.indexOf(END);
@@ -275,8 +296,9 @@ Latency rows say which hop they measure: Redis and the SSE fan-out go through th
 etcd, ZooKeeper and Consul are measured to the **hub's EventBus in the bench process** (the step right before SSE), not
 over HTTP. Every floor is the fastest of several raw reads a plain client of that store can do, picked in the same run;
 its settings are in the row. \`npm run bench\` runs its code, lib/ included, as one esbuild bundle, as \`next build\` ships
-the server's (scripts/bench/bundled.mjs says why); each section's run line says how it ran, and runs that do not say ran
-under tsx, one module per file.
+the server's (scripts/bench/bundled.mjs says why), and each section in a process of its own (scripts/bench/run.ts says why);
+each section's run line says how it ran: runs that do not name their build ran under tsx, one module per file, and runs that
+do not say "in a process of its own" shared one process with the sections before them.
 
 ${tallyOf(verdicts)}
 
