@@ -16,8 +16,9 @@
 // (floor.ts); the report (report.ts) shows its settings.
 // `npm run bench -- redis etcd` runs a subset (names: redis, redis1m, multi, etcd, zookeeper|zk, consul, history,
 // waits, fanout, browser; default all but the opt-in redis1m and multi). Prints as it goes, then markdown tables,
-// and writes the generated block of docs/benchmarks.md. Each section runs in a process of its own (runInOwnProcess). The product is rebuilt when .next is missing
-// or older than a source file (BENCH_REBUILD=1 forces it); if it cannot be built, Redis parts 2-6 run in-process and say so.
+// and writes the generated block of docs/benchmarks.md. Each section runs in a process of its own
+// (runInOwnProcess). The product is rebuilt when .next is missing or older than a source file
+// (BENCH_REBUILD=1 forces it); if it cannot be built, Redis parts 2-6 run in-process and say so.
 // BENCH_INPROC=1 skips the server.
 
 import { spawn } from "node:child_process";
@@ -81,9 +82,9 @@ function parseArgs(argv: string[]): SectionId[] {
  * Each section runs in a process of its own (this script again, with SECTION_FLAG), so what one
  * section leaves in a process (a heap grown by 100k Redis records, code V8 optimised for
  * another store, a server's client still reconnecting) cannot change another's figures: a
- * section measures the same whether it runs alone or after the others. A Consul 100k floor read
- * 141–189 ms when Consul ran alone and 190–260 ms after the other sections in one process
- * (docs/benchmarks.md). The child writes what it recorded (report.ts SectionState) to a file;
+ * section measures the same whether it runs alone or after the others. The Consul 100k floor
+ * read 141–189 ms in seven Consul-only runs, and 190 and 260 ms in the two runs where Consul
+ * came after the other sections in one process (docs/benchmarks.md, "Consul, sixth round"). The child writes what it recorded (report.ts SectionState) to a file;
  * a child that ends without writing it failed.
  */
 const SECTION_FLAG = "--section-process";
