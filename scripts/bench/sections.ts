@@ -19,9 +19,10 @@ import { ms, percentile } from "./stats";
 import { QUIET_MS } from "../../components/use-key-filter";
 import { ROOT, note, record, setHow, setVersion, type SectionId } from "./report";
 
-// The other stores: fewer repeats than Redis, to keep the whole run near 10 minutes on 2 cores.
-const ETCD = { keys: 100_000, leases: 1_000, rounds: 5, latencyWrites: 200, idleMs: 30_000 };
-const ZK = { dirs: 1_000, perDir: 10, rounds: 5, latencyWrites: 100, idleMs: 30_000 };
+// The other stores. etcd and ZooKeeper: 15 rounds of about a second each; with 5, one slow
+// round moved the median (ZooKeeper 1.29× and 1.48× in two runs of one code, docs/benchmarks.md).
+const ETCD = { keys: 100_000, leases: 1_000, rounds: 15, latencyWrites: 200, idleMs: 30_000 };
+const ZK = { dirs: 1_000, perDir: 10, rounds: 15, latencyWrites: 100, idleMs: 30_000 };
 // 65 s: longer than Consul's default blocking wait (60 s + up to 1/16 jitter), so the window
 // shows what a quiet console really sends, re-issued blocking queries included.
 // A Consul snapshot round takes tens of milliseconds (100k: about half a second), so more rounds
