@@ -198,7 +198,7 @@ function tallyOf(all: Verdicts[]): string {
   return `Targets: **${n("met")} met, ${n("MISSED")} MISSED, ${n("FAILED")} FAILED**${n("not measured") ? `, ${n("not measured")} not measured` : ""}.${missed.length ? `\nMissed or failed:\n${missed.map((m) => `- ${m}`).join("\n")}` : ""}`;
 }
 
-const titleOf = (id: SectionId) => SECTIONS.find((s) => s.id === id)!.title;
+export const titleOf = (id: SectionId) => SECTIONS.find((s) => s.id === id)!.title;
 
 /** This run's verdicts for `selected`. */
 export function tally(selected: SectionId[]): string {

@@ -45,6 +45,7 @@ import {
   startSection,
   table,
   tally,
+  titleOf,
   writeDoc,
   type SectionId,
   type SectionState,
@@ -84,8 +85,9 @@ function parseArgs(argv: string[]): SectionId[] {
  * another store, a server's client still reconnecting) cannot change another's figures: a
  * section measures the same whether it runs alone or after the others. The Consul 100k floor
  * read 141–189 ms in seven Consul-only runs, and 190 and 260 ms in the two runs where Consul
- * came after the other sections in one process (docs/benchmarks.md, "Consul, sixth round"). The child writes what it recorded (report.ts SectionState) to a file;
- * a child that ends without writing it failed.
+ * came after the other sections in one process (docs/benchmarks.md, "Consul, sixth round").
+ * The child writes what it recorded (report.ts SectionState) to a file; a child that ends
+ * without writing it failed.
  */
 const SECTION_FLAG = "--section-process";
 
@@ -110,7 +112,7 @@ async function runInOwnProcess(id: SectionId): Promise<boolean> {
   }
 }
 
-/** The child's exit code when the section itself threw (1: a part failed, its row says so). */
+/** The child's exit code when the section threw or could not start (1: a part failed, its row says so). */
 const SECTION_THREW = 2;
 
 /** The child's side: runs one section, writes what it recorded to `out`, exits non-zero when something failed. */
@@ -125,7 +127,7 @@ async function runSectionHere(id: SectionId, out: string): Promise<never> {
     await RUNNERS[id]();
   } catch (err) {
     ok = false;
-    console.error(`  ${SECTIONS.find((s) => s.id === id)!.title} FAILED: ${(err as Error).stack ?? err}`);
+    console.error(`  ${titleOf(id)} FAILED: ${(err as Error).stack ?? err}`);
     recordFailure(id, (err as Error).message.split("\n")[0]);
   }
   fs.writeFileSync(out, JSON.stringify(sectionState(id)));
@@ -135,7 +137,7 @@ async function runSectionHere(id: SectionId, out: string): Promise<never> {
 
 /** A failed section's rows: its parts not measured, or the remaining ones when some were. */
 function recordFailure(id: SectionId, msg: string): void {
-  const title = SECTIONS.find((s) => s.id === id)!.title;
+  const title = titleOf(id);
   startSection(id);
   note(`**${title} failed:** ${msg}`);
   if (id === "redis") record({ part: "Redis section", result: `failed: ${msg}`, target: "—", verdict: "FAILED" });
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
   const env = machine();
   console.log(`# LockDeck bench, ${started.toISOString()}: ${selected.join(", ")}\n${env.join("\n")}`);
   for (const id of selected) {
-    const title = SECTIONS.find((s) => s.id === id)!.title;
+    const title = titleOf(id);
     console.log(`\n# ${title}  (load ${loadavg()}, ${(since(t0) / 1000) | 0} s into the run)`);
     const s0 = performance.now();
     const loadStart = loadavg();
@@ -168,7 +170,7 @@ async function main(): Promise<void> {
     sectionRan({ id, seconds: since(s0) / 1000, loadStart, loadEnd: loadavg(), ok });
   }
   const runtimeS = since(t0) / 1000;
-  for (const id of selected) console.log(`\n## ${SECTIONS.find((s) => s.id === id)!.title}\n${table(id)}`);
+  for (const id of selected) console.log(`\n## ${titleOf(id)}\n${table(id)}`);
   console.log(`\n${tally(selected)}\n\nruntime ${runtimeS.toFixed(0)} s`);
   writeDoc(started, runtimeS, env, selected, command);
   console.log("wrote docs/benchmarks.md");
