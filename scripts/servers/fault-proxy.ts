@@ -11,6 +11,8 @@
 //   hang()               new connections are accepted, then never answered nor closed, even
 //                        after restore() (a server that leaked the socket; open ones still pass);
 //   reset()              RST on every open connection but held ones (new ones still pass);
+//   split(bytes)         replies go to the client in pieces of at most that many bytes, 1 ms
+//                        apart, Nagle off (a reply frame, even its length prefix, read in parts);
 //   cut() / restore()    reset everything and refuse new connections / back to normal.
 // Nothing here parses a protocol: patterns are raw bytes the test picks (a Redis command name,
 // an HTTP request line, a ZooKeeper opcode and path, a protobuf field).
@@ -37,6 +39,8 @@ export interface FaultProxy {
    */
   dropReplyAfter(pattern: Buffer | string, opts?: { resetAfterMs?: number; dropRequest?: boolean; passBytes?: number }): Promise<void>;
   blackhole(): void;
+  /** Store → client bytes in pieces of at most `bytes`, 1 ms apart (0: whole chunks again). */
+  split(bytes: number): void;
   /** Until restore(), new connections are held: accepted and read, never answered; only close() ends them. */
   hang(): void;
   reset(): void;
@@ -74,6 +78,7 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
   const port = await freePort();
   const pipes = new Set<Pipe>();
   const delays: Record<Direction, number> = { up: 0, down: 0 };
+  let splitBytes = 0;
   let refusing = false;
   let holed = false;
   let hanging = false;
@@ -156,6 +161,15 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
         forward(p, "down", part, true);
         return;
       }
+      if (splitBytes > 0) {
+        client.setNoDelay(true);
+        for (let at = 0; at < chunk.length; at += splitBytes) {
+          // Each piece 1 ms after the one before: the client reads them one by one.
+          p.due.down = Math.max(Date.now(), p.due.down) + 1;
+          forward(p, "down", chunk.subarray(at, at + splitBytes));
+        }
+        return;
+      }
       forward(p, "down", chunk);
     });
   });
@@ -192,6 +206,9 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
     blackhole() {
       holed = true;
     },
+    split(bytes) {
+      splitBytes = bytes;
+    },
     hang() {
       hanging = true;
     },
@@ -201,6 +218,7 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
       resetAll();
     },
     restore() {
+      splitBytes = 0;
       refusing = false;
       holed = false;
       hanging = false;

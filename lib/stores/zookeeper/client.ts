@@ -4,7 +4,10 @@
 //   - sync(): the library has no SYNC opcode; syncRequest() below sends one on its socket
 //     (see sync.ts for how, and why it is safe);
 //   - deadlines: the library queues requests while disconnected and never times them out, so
-//     every call here has one (a read that misses it fails; a write that misses it is "unknown");
+//     every call here has one (a read that misses it fails; a write that misses it is "unknown"),
+//     all served by one timer (deadlines.ts);
+//   - getData and getChildren replies read by our own reader, not the library's generic record
+//     code, which cost the walk most of its CPU (lean.ts);
 //   - which server answered (host:port of the live socket);
 //   - a half-received reply frame is dropped when its socket closes (dropPartialFrameOnClose);
 //   - a deadline for the server's answer to a (re)connect (handshakeDeadline);
@@ -18,6 +21,8 @@ import zookeeper from "node-zookeeper-client";
 import type { ZkStat } from "../../formats/zookeeper/entry";
 import { syncRequest } from "./sync";
 import { installLeanWatchers } from "./watchers";
+import { installFrameTap, leanGetChildren, leanGetData, type FrameTap } from "./lean";
+import { Deadlines } from "./deadlines";
 
 export type SessionState = "connecting" | "connected" | "disconnected" | "expired" | "auth-failed" | "closed";
 
@@ -61,6 +66,8 @@ type Callback<T> = (err: Error | zookeeper.Exception | null, result?: T, extra?:
 
 export class ZkSession {
   readonly client: zookeeper.Client;
+  private readonly tap: FrameTap;
+  private readonly deadlines: Deadlines;
   state: SessionState = "connecting";
   private listeners = new Set<(s: SessionState) => void>();
 
@@ -74,6 +81,8 @@ export class ZkSession {
       retries: 0,
     } as zookeeper.Option);
     dropPartialFrameOnClose(this.client);
+    this.tap = installFrameTap(this.client);
+    this.deadlines = new Deadlines(timeoutMs);
     handshakeDeadline(this.client, timeoutMs);
     installLeanWatchers(this.client);
     for (const a of opts.auth) this.client.addAuthInfo(a.scheme, Buffer.from(a.credentials));
@@ -140,15 +149,9 @@ export class ZkSession {
     // connected check here counts as proof that nothing left.
     const sentNow = this.state === "connected";
     return new Promise((resolve, reject) => {
-      let settled = false;
-      const timer = setTimeout(() => {
-        settled = true;
-        reject(new DeadlineError(`${what}: no answer within ${this.timeoutMs} ms (${this.state})`));
-      }, this.timeoutMs);
+      const deadline = this.deadlines.start(() => reject(new DeadlineError(`${what}: no answer within ${this.timeoutMs} ms (${this.state})`)));
       start((err, value, extra) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
+        if (!this.deadlines.answer(deadline)) return;
         if (err) {
           const code = typeof (err as zookeeper.Exception).getCode === "function" ? (err as zookeeper.Exception).getCode() : 0;
           reject(new ZkError(code, `${what}: ${(err as Error).message ?? String(err)}`, sentNow));
@@ -158,17 +161,13 @@ export class ZkSession {
   }
 
   async getChildren(path: string, watcher?: Watcher): Promise<{ children: string[]; stat: ZkStat }> {
-    const { value, extra } = await this.call<string[]>(`getChildren ${path}`, (cb) =>
-      watcher ? this.client.getChildren(path, watcher as never, cb as never) : this.client.getChildren(path, cb as never),
-    );
-    return { children: value, stat: toStat(extra as zookeeper.Stat) };
+    const { value, extra } = await this.call<string[]>(`getChildren ${path}`, (cb) => leanGetChildren(this.client, this.tap, path, watcher, cb));
+    return { children: value, stat: extra as ZkStat };
   }
 
   async getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: ZkStat }> {
-    const { value, extra } = await this.call<Buffer>(`getData ${path}`, (cb) =>
-      watcher ? this.client.getData(path, watcher as never, cb as never) : this.client.getData(path, cb as never),
-    );
-    return { data: value ?? Buffer.alloc(0), stat: toStat(extra as zookeeper.Stat) };
+    const { value, extra } = await this.call<Buffer>(`getData ${path}`, (cb) => leanGetData(this.client, this.tap, path, watcher, cb));
+    return { data: value, stat: extra as ZkStat };
   }
 
   /** Stat of path, or null when it does not exist. */

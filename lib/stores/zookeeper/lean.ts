@@ -1,0 +1,275 @@
+// getData and getChildren with a lean reply reader (issue 13: the walk's CPU).
+//
+// node-zookeeper-client decodes every reply through its generic record code: a closure per field,
+// a regular expression per vector and nested record, and a fresh 8-byte Buffer for every long
+// (six per Stat, twice: once when the record is made, once when it is read). A 10k-node walk
+// spent about 43 µs of node CPU per request there. These two reads go out through the library's
+// own queue (xid, chroot, queueing while disconnected, its pending list), like sync.ts's SYNC,
+// and show the library the DELETE opcode so that it reads no payload; the reply frame is read
+// here instead, straight into a ZkStat.
+//
+// The frame: the library hands onSocketData whatever the socket read and splits frames itself;
+// FrameTap feeds it exactly one frame at a time and keeps that frame in `current` while the
+// library handles it, which is when the library calls the request's callback (synchronously).
+// A request's callback therefore reads its reply from tap.current; no other code path does.
+
+import type { Socket } from "node:net";
+import type zookeeper from "node-zookeeper-client";
+import type { ZkStat } from "../../formats/zookeeper/entry";
+
+const OP_GET_DATA = 4;
+const OP_GET_CHILDREN2 = 12;
+/** What the library is shown: a reply to DELETE has no payload, so it reads none. */
+const OP_DELETE = 2;
+/** Reply frame: int32 length, then the reply header (xid int32, zxid int64, err int32). */
+const PAYLOAD_AT = 4 + 16;
+const STAT_BYTES = 68;
+
+interface ConnectionManager {
+  socket: Socket | null;
+  queue(request: unknown, callback: (err: Error | null) => void): void;
+  registerDataWatcher(path: string, watcher: unknown): void;
+  registerChildWatcher(path: string, watcher: unknown): void;
+  onSocketData(this: ConnectionManager, chunk: Buffer): void;
+  onSocketClosed(this: ConnectionManager, ...args: unknown[]): void;
+}
+
+export interface FrameTap {
+  /** The reply frame the library is handling right now (length prefix included), or null. */
+  current: Buffer | null;
+}
+
+/**
+ * Feeds the library one whole reply frame per call. Installed before connect(): the library binds
+ * its socket handlers at each connect, so every socket calls these. Bytes of a frame cut off by a
+ * closed socket go with it (as dropPartialFrameOnClose does for the library's own buffer).
+ */
+export function installFrameTap(client: zookeeper.Client): FrameTap {
+  const cm = connectionManager(client);
+  const handle = cm.onSocketData;
+  const closed = cm.onSocketClosed;
+  const tap: FrameTap = { current: null };
+  // The start of a frame that has not fully arrived: its pieces, their bytes, and the frame's
+  // length once its 4-byte prefix is in (0 until then). Joined once, when the last piece comes.
+  let pieces: Buffer[] = [];
+  let have = 0;
+  let need = 0;
+  const keep = (bytes: Buffer) => {
+    pieces = bytes.length ? [bytes] : [];
+    have = bytes.length;
+    need = have >= 4 ? 4 + bytes.readInt32BE(0) : 0;
+  };
+  cm.onSocketClosed = function (...args) {
+    keep(Buffer.alloc(0));
+    closed.apply(this, args);
+  };
+  cm.onSocketData = function (chunk) {
+    const socket = this.socket;
+    let buf = chunk;
+    if (have > 0) {
+      pieces.push(chunk);
+      have += chunk.length;
+      if (need === 0 && have >= 4) need = 4 + Buffer.concat(pieces).readInt32BE(0);
+      if (need === 0 || have < need) return;
+      buf = Buffer.concat(pieces, have);
+      keep(Buffer.alloc(0));
+    }
+    let at = 0;
+    while (buf.length - at >= 4) {
+      const size = buf.readInt32BE(at);
+      if (size < 0) {
+        // Not a ZooKeeper reply stream: drop the connection (the library reconnects).
+        socket?.destroy();
+        return;
+      }
+      const end = at + 4 + size;
+      if (end > buf.length) break;
+      tap.current = buf.subarray(at, end);
+      try {
+        handle.call(this, tap.current);
+      } finally {
+        tap.current = null;
+      }
+      at = end;
+      // The library dropped the socket (an out-of-order xid): the rest of these bytes is not for
+      // the next connection.
+      if (this.socket !== socket || socket?.destroyed) return;
+    }
+    if (at < buf.length) keep(Buffer.from(buf.subarray(at)));
+  };
+  return tap;
+}
+
+class Header {
+  xid = 0;
+  /** What the library reads when the reply arrives (see above). */
+  readonly type = OP_DELETE;
+  constructor(private readonly op: number) {}
+  byteLength(): number {
+    return 8;
+  }
+  serialize(buffer: Buffer, offset: number): number {
+    buffer.writeInt32BE(this.xid, offset);
+    buffer.writeInt32BE(this.op, offset + 4);
+    return 8;
+  }
+}
+
+/** {path: ustring, watch: boolean}: GetDataRequest and GetChildren2Request alike. */
+class PathRequest {
+  private chroot = "";
+  readonly payload = this;
+  readonly header: Header;
+  constructor(
+    op: number,
+    private readonly path: string,
+    private readonly watch: boolean,
+  ) {
+    this.header = new Header(op);
+  }
+  setChrootPath(chroot: string | undefined): void {
+    this.chroot = chroot ?? "";
+  }
+  toBuffer(): Buffer {
+    const path = !this.chroot ? this.path : this.path === "/" ? this.chroot : this.chroot + this.path;
+    const len = Buffer.byteLength(path);
+    const buf = Buffer.allocUnsafe(4 + 8 + 4 + len + 1);
+    buf.writeInt32BE(8 + 4 + len + 1, 0);
+    this.header.serialize(buf, 4);
+    buf.writeInt32BE(len, 12);
+    buf.write(path, 16, "utf8");
+    buf[16 + len] = this.watch ? 1 : 0;
+    return buf;
+  }
+}
+
+type Done<T> = (err: Error | null, value?: T, stat?: ZkStat) => void;
+
+/** getData(path[, watcher]) as the library does it (the watcher registered on success), read leanly. */
+export function leanGetData(client: zookeeper.Client, tap: FrameTap, path: string, watcher: unknown, done: Done<Buffer>): void {
+  const bad = refusedPath("getData", path);
+  if (bad) return done(bad);
+  const cm = connectionManager(client);
+  cm.queue(new PathRequest(OP_GET_DATA, path, typeof watcher === "function"), (err) => {
+    if (err) return done(err);
+    let data: Buffer;
+    let stat: ZkStat;
+    try {
+      const frame = replyFrame(tap);
+      const len = frame.readInt32BE(PAYLOAD_AT);
+      const dataAt = PAYLOAD_AT + 4;
+      if (dataAt + Math.max(len, 0) > frame.length) throw new RangeError("the data runs past the end of the reply");
+      data = len <= 0 ? Buffer.alloc(0) : Buffer.allocUnsafe(len);
+      frame.copy(data, 0, dataAt, dataAt + Math.max(len, 0));
+      stat = readStat(frame, dataAt + Math.max(len, 0));
+    } catch (e) {
+      return done(malformed("getData", path, e));
+    }
+    if (watcher) cm.registerDataWatcher(path, watcher);
+    done(null, data, stat);
+  });
+}
+
+/** getChildren(path[, watcher]) (GetChildren2: the names and the node's Stat), read leanly. */
+export function leanGetChildren(client: zookeeper.Client, tap: FrameTap, path: string, watcher: unknown, done: Done<string[]>): void {
+  const bad = refusedPath("getChildren", path);
+  if (bad) return done(bad);
+  const cm = connectionManager(client);
+  cm.queue(new PathRequest(OP_GET_CHILDREN2, path, typeof watcher === "function"), (err) => {
+    if (err) return done(err);
+    const names: string[] = [];
+    let stat: ZkStat;
+    try {
+      const frame = replyFrame(tap);
+      let at = PAYLOAD_AT;
+      const count = frame.readInt32BE(at);
+      at += 4;
+      for (let i = 0; i < count; i++) {
+        const len = frame.readInt32BE(at);
+        at += 4;
+        if (len < 0) continue;
+        if (at + len > frame.length) throw new RangeError("a name runs past the end of the reply");
+        names.push(frame.toString("utf8", at, at + len));
+        at += len;
+      }
+      stat = readStat(frame, at);
+    } catch (e) {
+      return done(malformed("getChildren", path, e));
+    }
+    if (watcher) cm.registerChildWatcher(path, watcher);
+    done(null, names, stat);
+  });
+}
+
+/** An empty ("//") or relative ("/./", "/../") segment: what the library's Path.validate refuses. */
+const MALFORMED = /\/\/|\/\.\.?(\/|$)/;
+
+/**
+ * The library's own calls refuse a malformed path before it is sent (its Path.validate); so do
+ * these, with the same rules. What the walk sends is built from validated roots and names the
+ * server returned, so this runs once per request and stays cheap.
+ */
+function refusedPath(op: string, path: string): Error | null {
+  const bad = !path.startsWith("/")
+    ? "is not an absolute znode path"
+    : path.length > 1 && path.endsWith("/")
+      ? "ends with /"
+      : MALFORMED.test(path)
+        ? "has an empty or relative segment"
+        : null;
+  return bad ? new Error(`${op} ${JSON.stringify(path)}: the path ${bad}`) : null;
+}
+
+/** A reply that does not parse fails its own request; the frame boundaries, and the session, hold. */
+function malformed(op: string, path: string, err: unknown): Error {
+  return new Error(`${op} ${path}: malformed reply (${(err as Error).message})`);
+}
+
+function replyFrame(tap: FrameTap): Buffer {
+  // Only reachable if the library called back outside onSocketData: it never does for a reply.
+  if (!tap.current) throw new Error("ZooKeeper reply callback outside its frame");
+  return tap.current;
+}
+
+/** ZooKeeper's Stat (68 bytes) as toStat in client.ts makes it: longs as exact strings. */
+export function readStat(b: Buffer, at: number): ZkStat {
+  if (at + STAT_BYTES > b.length) throw new RangeError("the Stat runs past the end of the reply");
+  return {
+    czxid: decimal(b, at),
+    mzxid: decimal(b, at + 8),
+    ctime: int64(b, at + 16),
+    mtime: int64(b, at + 24),
+    version: b.readInt32BE(at + 32),
+    cversion: b.readInt32BE(at + 36),
+    aversion: b.readInt32BE(at + 40),
+    ephemeralOwner: "0x" + hex(b, at + 44),
+    dataLength: b.readInt32BE(at + 52),
+    numChildren: b.readInt32BE(at + 56),
+    pzxid: decimal(b, at + 60),
+  };
+}
+
+/** Below 2^53 a signed 64-bit field is exact as a number; the rest goes through BigInt. */
+const SAFE_HIGH = 0x200000;
+
+function int64(b: Buffer, at: number): number {
+  const hi = b.readInt32BE(at);
+  return hi >= 0 && hi < SAFE_HIGH ? hi * 0x1_0000_0000 + b.readUInt32BE(at + 4) : Number(b.readBigInt64BE(at));
+}
+
+/** A signed 64-bit field in decimal, exactly. */
+function decimal(b: Buffer, at: number): string {
+  const hi = b.readInt32BE(at);
+  return hi >= 0 && hi < SAFE_HIGH ? String(hi * 0x1_0000_0000 + b.readUInt32BE(at + 4)) : b.readBigInt64BE(at).toString();
+}
+
+/** An unsigned 64-bit field in hex, no leading zeros (a session id). */
+function hex(b: Buffer, at: number): string {
+  const hi = b.readUInt32BE(at);
+  const lo = b.readUInt32BE(at + 4).toString(16);
+  return hi === 0 ? lo : hi.toString(16) + lo.padStart(8, "0");
+}
+
+function connectionManager(client: zookeeper.Client): ConnectionManager {
+  return (client as unknown as { connectionManager: ConnectionManager }).connectionManager;
+}
