@@ -1,8 +1,10 @@
+import { readdirSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { decodeZooKeeper } from "./index";
+import { decodeLockDirAlone, decodeZooKeeper, type DecodedLockDir, type ZkDecodeContext } from "./index";
 import { loadFixture } from "../../../test/support/fixtures/zookeeper";
 import { decodeFence, fenceOf } from "../../fence";
-import { baseName, type ZkNode, type ZkStat } from "./entry";
+import { baseName, parentOf, type ZkNode, type ZkStat } from "./entry";
 import { targetOf } from "../../stores/zookeeper/release";
 
 function decode(name: string) {
@@ -299,5 +301,50 @@ describe("bad input, look-alikes and other layouts", () => {
       ctx,
     );
     expect(locks).toEqual([]);
+  });
+});
+
+describe("lock directories decoded during the walk (decodeLockDirAlone)", () => {
+  const FIXTURES = readdirSync(path.join(__dirname, "..", "testdata", "zookeeper")).filter((f) => f.endsWith(".json"));
+
+  /** What the adapter's walk hands the decoder: every listed directory decoded from its own children. */
+  function earlyOf(nodes: ZkNode[], ctx: ZkDecodeContext): Map<string, DecodedLockDir> {
+    const early = new Map<string, DecodedLockDir>();
+    for (const dir of nodes.filter((n) => n.listed)) {
+      const kids = nodes.filter((n) => n !== dir && parentOf(n.path) === dir.path);
+      const d = decodeLockDirAlone(dir, kids, ctx);
+      if (d) early.set(dir.path, d);
+    }
+    return early;
+  }
+
+  it.each(FIXTURES)("%s: the same records and problems, in the same order, with and without them", (name) => {
+    const { fixture, nodes } = loadFixture(name);
+    for (const previews of [false, true]) {
+      const ctx: ZkDecodeContext = { connection: "zk", consistency: "sync() then read", now: fixture.now, roots: [fixture.root], previews };
+      const early = earlyOf(nodes, ctx);
+      // After a release the lock directories are empty: nothing to decode early there.
+      expect(early.size > 0).toBe(!name.includes("after-release"));
+      expect(decodeZooKeeper(nodes, ctx, early)).toEqual(decodeZooKeeper(nodes, ctx));
+    }
+  });
+
+  it("an entry made from other nodes than the decoder's is decoded again, not trusted", () => {
+    const { fixture, nodes } = loadFixture("curator-all.json");
+    const ctx: ZkDecodeContext = { connection: "zk", consistency: "sync() then read", now: fixture.now, roots: [fixture.root] };
+    const mutex = `${fixture.root}/mutex`;
+    const dir = nodes.find((n) => n.path === mutex)!;
+    const kids = nodes.filter((n) => parentOf(n.path) === mutex);
+    // Made while one contender was missing (it was read later): a stale record.
+    const stale = decodeLockDirAlone(dir, kids.slice(1), ctx)!;
+    // Made from a copy of the directory node, not the one in the list.
+    const copied = decodeLockDirAlone({ ...dir }, kids, ctx)!;
+    const whole = decodeZooKeeper(nodes, ctx);
+    for (const e of [stale, copied]) {
+      const res = decodeZooKeeper(nodes, ctx, new Map([[mutex, e]]));
+      expect(res).toEqual(whole);
+      expect(res.locks.find((l) => l.key === mutex)).not.toBe(e.record);
+    }
+    expect(stale.record.holders[0].id).not.toBe(whole.locks.find((l) => l.key === mutex)!.holders[0].id);
   });
 });

@@ -32,14 +32,52 @@ export const ZOOKEEPER_FORMATS = [
 
 const LIBRARY: Record<Family, string> = { curator: "Apache Curator", kazoo: "kazoo", recipe: "ZooKeeper lock recipe" };
 
-export function decodeZooKeeper(nodes: ZkNode[], ctx: ZkDecodeContext): DecodeResult {
-  const byPath = new Map(nodes.map((n) => [n.path, n]));
+/**
+ * One lock directory decoded as soon as the walk has read it and its children (the adapter does
+ * this while the rest of the walk is still on the wire). decodeZooKeeper takes it as is only when
+ * it was made from the very nodes it would pass itself: the same directory object and the same
+ * child objects in the same order. Any other case is decoded again.
+ */
+export interface DecodedLockDir {
+  dir: ZkNode;
+  kids: ZkNode[];
+  kind: Extract<DirKind, { kind: "lock" }>;
+  record: LockRecord;
+  problems: Problem[];
+}
+
+/**
+ * Decodes a directory from itself and every child read under it, exactly as decodeZooKeeper would
+ * reach it; null when it is not a plain lock (a semaphore, a plain directory): those need the
+ * whole read (their leases/ and locks/, a kazoo semaphore's sibling).
+ */
+export function decodeLockDirAlone(dir: ZkNode, kids: ZkNode[], ctx: ZkDecodeContext): DecodedLockDir | null {
+  const kind = classifyDir(
+    kids.map((c) => baseName(c.path)),
+    dir.data,
+  );
+  if (kind.kind !== "lock") return null;
+  const problems: Problem[] = [];
+  return { dir, kids, kind, record: decodeLockDir(ctx, dir, kind, kids, problems), problems };
+}
+
+function sameNodes(a: ZkNode[], b: ZkNode[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function decodeZooKeeper(nodes: ZkNode[], ctx: ZkDecodeContext, early?: ReadonlyMap<string, DecodedLockDir>): DecodeResult {
+  const byPath = new Map<string, ZkNode>();
+  for (const n of nodes) byPath.set(n.path, n);
   const children = new Map<string, ZkNode[]>();
   for (const n of nodes) {
-    if (n.path === "/" || !byPath.get(parentOf(n.path))?.listed) continue;
-    const list = children.get(parentOf(n.path)) ?? [];
-    list.push(n);
-    children.set(parentOf(n.path), list);
+    if (n.path === "/") continue;
+    const parent = parentOf(n.path);
+    if (!byPath.get(parent)?.listed) continue;
+    const list = children.get(parent);
+    if (list) list.push(n);
+    else children.set(parent, [n]);
   }
   const kids = (p: string) => children.get(p) ?? [];
   const locks: LockRecord[] = [];
@@ -48,8 +86,15 @@ export function decodeZooKeeper(nodes: ZkNode[], ctx: ZkDecodeContext): DecodeRe
   const roots = new Set(ctx.roots);
 
   const kinds = new Map<string, DirKind>();
+  const decoded = new Map<string, DecodedLockDir>();
   for (const n of nodes) {
     if (!n.listed) continue;
+    const e = early?.get(n.path);
+    if (e && e.dir === n && sameNodes(e.kids, kids(n.path))) {
+      decoded.set(n.path, e);
+      kinds.set(n.path, e.kind);
+      continue;
+    }
     kinds.set(
       n.path,
       classifyDir(
@@ -80,7 +125,11 @@ export function decodeZooKeeper(nodes: ZkNode[], ctx: ZkDecodeContext): DecodeRe
     }
     if (claimed.has(n.path)) continue;
     const kind = kinds.get(n.path);
-    if (kind?.kind === "lock") add(decodeLockDir(ctx, n, kind, kids(n.path), problems));
+    const e = decoded.get(n.path);
+    if (e?.dir === n) {
+      problems.push(...e.problems);
+      add(e.record);
+    } else if (kind?.kind === "lock") add(decodeLockDir(ctx, n, kind, kids(n.path), problems));
     else if (kind?.kind === "curator-semaphore") add(decodeCuratorSemaphore(ctx, n, kids));
     else if (kind?.kind === "kazoo-semaphore" || isFreeKazooSemaphore(n, byPath)) {
       const sibling = byPath.get(`${n.path}-__lock__`);

@@ -9,13 +9,13 @@
 import type { Health, LockRecord, LockView, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
 import { decodeFence } from "../../fence";
 import { releaseTarget } from "../release-target";
-import { decodeZooKeeper, ZOOKEEPER_FORMATS } from "../../formats/zookeeper";
+import { decodeZooKeeper, ZOOKEEPER_FORMATS, type ZkDecodeContext } from "../../formats/zookeeper";
 import { baseName, parentOf } from "../../formats/zookeeper/entry";
 import { SEMAPHORE_DIRS, classifyDir } from "../../formats/zookeeper/names";
 import type { ZooKeeperConnectionConfig } from "./config";
 import { consistencyLabel } from "./config";
 import { DeadlineError, ZK, ZkError, ZkSession } from "./client";
-import { Walker, type DirInfo, type ReadResult } from "./discover";
+import { Walker, type DirInfo } from "./discover";
 import { WatchSet } from "./watch";
 import { REVOKE_MESSAGE, describe, targetOf, type Target } from "./release";
 import { describeServer, parseSrvr, srvr, type ServerInfo } from "./server-info";
@@ -123,12 +123,13 @@ export class ZooKeeperAdapter implements StoreAdapter {
     return { status: "ok", message: info.note ?? "", server: describeServer(info) };
   }
 
-  private walker(signal: AbortSignal): Walker {
+  private walker(signal: AbortSignal, ctx: ZkDecodeContext): Walker {
     return new Walker(
       this.session,
       { maxChildren: this.cfg.maxChildren, maxDepth: this.cfg.maxDepth, maxNodes: this.cfg.maxNodes },
       this.cfg.watch ? this.watches : null,
       signal,
+      ctx,
     );
   }
 
@@ -141,29 +142,32 @@ export class ZooKeeperAdapter implements StoreAdapter {
   }
 
   /** Previews (escaped node data) only for re-reads: the table never shows them (lib/formats/types.ts). */
-  private decode(read: ReadResult, started: number, previews: boolean) {
-    return decodeZooKeeper(read.nodes, {
+  private decodeContext(started: number, previews: boolean): ZkDecodeContext {
+    return {
       connection: this.id,
       consistency: this.consistency,
       now: started,
       observedAtIso: new Date(started).toISOString(),
       previews,
       roots: this.cfg.roots,
-    });
+    };
   }
 
   async snapshot(signal: AbortSignal): Promise<LockSnapshot> {
     const started = Date.now();
     this.watches.relisting();
     await this.prepare(signal, this.cfg.roots);
-    const w = this.walker(signal);
+    const ctx = this.decodeContext(started, false);
+    const w = this.walker(signal, ctx);
     const missing: Problem[] = [];
     for (const root of this.cfg.roots) {
       if (await w.visit(root, 0)) continue;
       missing.push({ key: root, code: "root-missing", message: `${root} does not exist (yet): no locks under it` });
       await this.watchCreation(root);
     }
-    const { locks, problems } = this.decode(w.out, started, false);
+    // Locks were found: applyLiveness will ask cons, so its answer can come while the decode runs.
+    if (w.out.decoded.size > 0) this.cons?.prefetch();
+    const { locks, problems } = decodeZooKeeper(w.out.nodes, ctx, w.out.decoded);
     await this.applyLiveness(locks);
     this.holderLiveness = new Map();
     this.rememberLiveness(locks);
@@ -186,7 +190,8 @@ export class ZooKeeperAdapter implements StoreAdapter {
       signal,
       targets.filter((k) => underRoots(this.cfg.roots, k)),
     );
-    const w = this.walker(signal);
+    const ctx = this.decodeContext(started, true);
+    const w = this.walker(signal, ctx);
     const scopes: string[] = [];
     for (const key of targets) {
       if (!underRoots(this.cfg.roots, key)) continue;
@@ -199,7 +204,7 @@ export class ZooKeeperAdapter implements StoreAdapter {
         await w.visit(`${key}-__lock__`, depthUnder(this.cfg.roots, key));
       }
     }
-    const { locks, problems } = this.decode(w.out, started, true);
+    const { locks, problems } = decodeZooKeeper(w.out.nodes, ctx, w.out.decoded);
     const inScope = (k: string) => scopes.some((s) => k === s || k.startsWith(s === "/" ? "/" : s + "/"));
     const found = locks.filter((l) => inScope(l.key));
     await this.applyLiveness(found);

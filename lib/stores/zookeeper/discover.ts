@@ -5,6 +5,8 @@
 //     an endless reconnect loop (reliability.md row 28); we never ask for one.
 //   - Lock directories (classified by their children's names) get every child read; other
 //     directories are descended into, up to maxDepth; ephemeral nodes are leaves.
+//   - A plain lock directory is decoded as soon as its children are read (decodeLockDirAlone),
+//     while the rest of the walk waits on the wire; the decoder takes that record as is.
 //   - Watches are armed as a side effect (children of every listed directory, data of every lock
 //     node), through the Watches object, which knows what is already armed.
 // A node that vanishes between listing and reading is skipped (a release raced the read).
@@ -12,6 +14,7 @@
 import type { Problem } from "../../model";
 import { baseName, isEphemeral, joinPath, type ZkNode, type ZkStat } from "../../formats/zookeeper/entry";
 import { classifyDir, type DirKind } from "../../formats/zookeeper/names";
+import { decodeLockDirAlone, type DecodedLockDir, type ZkDecodeContext } from "../../formats/zookeeper";
 import { ZK, ZkError, type Watcher, type ZkSession } from "./client";
 import { Limiter } from "./limiter";
 
@@ -37,19 +40,23 @@ export interface ReadResult {
   problems: Problem[];
   /** Every directory listed, with what it was and its children (the adapter's index). */
   dirs: Map<string, DirInfo>;
+  /** Plain lock directories already decoded, by path (for decodeZooKeeper). */
+  decoded: Map<string, DecodedLockDir>;
 }
 
 const CONCURRENCY = 256;
 
 export class Walker {
   private count = 0;
-  readonly out: ReadResult = { nodes: [], problems: [], dirs: new Map() };
+  readonly out: ReadResult = { nodes: [], problems: [], dirs: new Map(), decoded: new Map() };
 
   constructor(
     private readonly session: ZkSession,
     private readonly limits: DiscoverLimits,
     private readonly watches: WatchArming | null,
     private readonly signal: AbortSignal,
+    /** What the records will be decoded with; lock directories are decoded during the walk. */
+    private readonly decodeCtx: ZkDecodeContext,
   ) {}
 
   /** Reads path (and below it). Returns false when the path does not exist. */
@@ -94,6 +101,8 @@ export class Walker {
     // Lock nodes and a semaphore's leases/ + locks/ are part of the lock: read them whatever
     // the depth; other directories only down to maxDepth.
     const descend = lockish || kind.kind === "curator-semaphore" || depth < this.limits.maxDepth;
+    // Every child read, in the order the decoder will see them; null once one is not a leaf.
+    let leaves: ZkNode[] | null = kind.kind === "lock" ? [] : null;
     await Promise.all(
       names.map(async (name) => {
         const childPath = joinPath(path, name);
@@ -102,11 +111,19 @@ export class Walker {
         const k = await this.read(childPath, lockish);
         if (!k) return;
         // A lock node with no children stays a leaf (kazoo's persistent lock nodes): no listing.
-        if (lockish && k.stat.numChildren === 0) this.out.nodes.push({ path: childPath, stat: k.stat, data: k.data, listed: false });
-        else if (descend) await this.expand(childPath, k.stat, k.data, depth + 1, true);
+        if (lockish && k.stat.numChildren === 0) {
+          const leaf: ZkNode = { path: childPath, stat: k.stat, data: k.data, listed: false };
+          this.out.nodes.push(leaf);
+          leaves?.push(leaf);
+          return;
+        }
+        leaves = null;
+        if (descend) await this.expand(childPath, k.stat, k.data, depth + 1, true);
         else this.out.nodes.push({ path: childPath, stat: k.stat, data: k.data, listed: false });
       }),
     );
+    const decoded = leaves && decodeLockDirAlone(node, leaves, this.decodeCtx);
+    if (decoded) this.out.decoded.set(path, decoded);
   }
 
   /** At most CONCURRENCY requests in flight, however wide and deep the walk fans out. */

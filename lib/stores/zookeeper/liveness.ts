@@ -40,6 +40,11 @@ export class ConsReader {
     return { ...base, absentSince: new Map(this.absentSince), graceMs: this.opts.graceMs };
   }
 
+  /** Starts a read (unless a recent answer is cached) that the next facts() call will use. */
+  prefetch(): void {
+    this.read(false).catch(() => {});
+  }
+
   private async read(fresh: boolean): Promise<Omit<SessionFacts, "absentSince" | "graceMs">> {
     if (!fresh && this.last && Date.now() - this.last.at < this.opts.maxAgeMs) return this.last.facts;
     this.inFlight ??= this.readAll().finally(() => (this.inFlight = null));
