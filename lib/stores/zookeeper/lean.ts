@@ -145,60 +145,78 @@ class PathRequest {
 
 type Done<T> = (err: Error | null, value?: T, stat?: ZkStat) => void;
 
-/** getData(path[, watcher]) as the library does it (the watcher registered on success), read leanly. */
-export function leanGetData(client: zookeeper.Client, tap: FrameTap, path: string, watcher: unknown, done: Done<Buffer>): void {
-  const bad = refusedPath("getData", path);
+/** A reply's payload read from its frame: the value and the Stat that follows it. */
+type Reply<T> = (frame: Buffer) => [T, ZkStat];
+
+/**
+ * One of the two reads, as the library does it: the path checked first, the request through its
+ * queue, and on success the watcher registered (data or child, as the library would) before the
+ * caller hears back. A reply that does not parse fails this request only.
+ */
+function leanRead<T>(
+  client: zookeeper.Client,
+  tap: FrameTap,
+  op: typeof OP_GET_DATA | typeof OP_GET_CHILDREN2,
+  path: string,
+  watcher: unknown,
+  reply: Reply<T>,
+  done: Done<T>,
+): void {
+  const name = op === OP_GET_DATA ? "getData" : "getChildren";
+  const bad = refusedPath(name, path);
   if (bad) return done(bad);
   const cm = connectionManager(client);
-  cm.queue(new PathRequest(OP_GET_DATA, path, typeof watcher === "function"), (err) => {
+  cm.queue(new PathRequest(op, path, typeof watcher === "function"), (err) => {
     if (err) return done(err);
-    let data: Buffer;
+    let value: T;
     let stat: ZkStat;
     try {
-      const frame = replyFrame(tap);
-      const len = frame.readInt32BE(PAYLOAD_AT);
-      const dataAt = PAYLOAD_AT + 4;
-      if (dataAt + Math.max(len, 0) > frame.length) throw new RangeError("the data runs past the end of the reply");
-      data = len <= 0 ? Buffer.alloc(0) : Buffer.allocUnsafe(len);
-      frame.copy(data, 0, dataAt, dataAt + Math.max(len, 0));
-      stat = readStat(frame, dataAt + Math.max(len, 0));
+      [value, stat] = reply(replyFrame(tap));
     } catch (e) {
-      return done(malformed("getData", path, e));
+      return done(malformed(name, path, e));
     }
-    if (watcher) cm.registerDataWatcher(path, watcher);
-    done(null, data, stat);
+    if (watcher && op === OP_GET_DATA) cm.registerDataWatcher(path, watcher);
+    else if (watcher) cm.registerChildWatcher(path, watcher);
+    done(null, value, stat);
   });
+}
+
+/** GetDataResponse: {buffer data; Stat stat}. */
+const dataReply: Reply<Buffer> = (frame) => {
+  const len = frame.readInt32BE(PAYLOAD_AT);
+  const dataAt = PAYLOAD_AT + 4;
+  const end = dataAt + Math.max(len, 0);
+  if (end > frame.length) throw new RangeError("the data runs past the end of the reply");
+  const data = len <= 0 ? Buffer.alloc(0) : Buffer.allocUnsafe(len);
+  frame.copy(data, 0, dataAt, end);
+  return [data, readStat(frame, end)];
+};
+
+/** GetChildren2Response: {vector<ustring> children; Stat stat}. */
+const childrenReply: Reply<string[]> = (frame) => {
+  let at = PAYLOAD_AT;
+  const count = frame.readInt32BE(at);
+  at += 4;
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const len = frame.readInt32BE(at);
+    at += 4;
+    if (len < 0) continue;
+    if (at + len > frame.length) throw new RangeError("a name runs past the end of the reply");
+    names.push(frame.toString("utf8", at, at + len));
+    at += len;
+  }
+  return [names, readStat(frame, at)];
+};
+
+/** getData(path[, watcher]) as the library does it (the watcher registered on success), read leanly. */
+export function leanGetData(client: zookeeper.Client, tap: FrameTap, path: string, watcher: unknown, done: Done<Buffer>): void {
+  leanRead(client, tap, OP_GET_DATA, path, watcher, dataReply, done);
 }
 
 /** getChildren(path[, watcher]) (GetChildren2: the names and the node's Stat), read leanly. */
 export function leanGetChildren(client: zookeeper.Client, tap: FrameTap, path: string, watcher: unknown, done: Done<string[]>): void {
-  const bad = refusedPath("getChildren", path);
-  if (bad) return done(bad);
-  const cm = connectionManager(client);
-  cm.queue(new PathRequest(OP_GET_CHILDREN2, path, typeof watcher === "function"), (err) => {
-    if (err) return done(err);
-    const names: string[] = [];
-    let stat: ZkStat;
-    try {
-      const frame = replyFrame(tap);
-      let at = PAYLOAD_AT;
-      const count = frame.readInt32BE(at);
-      at += 4;
-      for (let i = 0; i < count; i++) {
-        const len = frame.readInt32BE(at);
-        at += 4;
-        if (len < 0) continue;
-        if (at + len > frame.length) throw new RangeError("a name runs past the end of the reply");
-        names.push(frame.toString("utf8", at, at + len));
-        at += len;
-      }
-      stat = readStat(frame, at);
-    } catch (e) {
-      return done(malformed("getChildren", path, e));
-    }
-    if (watcher) cm.registerChildWatcher(path, watcher);
-    done(null, names, stat);
-  });
+  leanRead(client, tap, OP_GET_CHILDREN2, path, watcher, childrenReply, done);
 }
 
 /** An empty ("//") or relative ("/./", "/../") segment: what the library's Path.validate refuses. */
