@@ -75,6 +75,24 @@ describe("KvListStream", () => {
     for (let a = 0; a <= bytes.length; a++) for (let b = a; b <= bytes.length; b++) expect(streamed(bytes, [a, b], "fast")).toEqual(whole);
   });
 
+  it("cuts at a separator that straddles two pieces, so the parse keeps up with the stream", () => {
+    const a = `{"Key":"a","Flags":0,"LockIndex":0,"CreateIndex":1,"ModifyIndex":1}`;
+    const b = `{"Key":"b","Flags":0,"LockIndex":0,"CreateIndex":2,"ModifyIndex":2}`;
+    // "}" | ",{" and "}," | "{": the first entry is parsed as the second piece arrives, not at end().
+    for (const [one, two] of [
+      [`[${a}`, `,${b}]`],
+      [`[${a},`, `${b}]`],
+    ]) {
+      const batches: string[] = [];
+      const s = new KvListStream({ parse: (json) => (batches.push(json), parseKv(json)) });
+      s.write(Buffer.from(one));
+      s.write(Buffer.from(two));
+      expect(batches, `${one} | ${two}`).toEqual([`[${a}]`]);
+      expect(s.end().map((e) => e.Key)).toEqual(["a", "b"]);
+      expect(batches).toEqual([`[${a}]`, `[${b}]`]);
+    }
+  });
+
   it("an empty array is no entries", () => {
     expect(streamed(Buffer.from(" [ ] \n"), [2])).toEqual([]);
   });

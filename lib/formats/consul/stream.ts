@@ -12,16 +12,21 @@
 // throws when the text is not one JSON array of objects. Until end() returns, what was parsed is not a result: a read
 // that fails midway (reset, abort, too many keys) drops the stream and uses nothing of it.
 //
-// Splitting, fast path: Consul's compact answer separates entries with "},{". Each piece's
-// text is cut after its last "},{" and everything before goes to the parse as one array. That
-// cut is checked by the parse itself: "},{" may also sit inside a key (a string) or inside a
-// nested value, and a cut there leaves a string or an object unclosed, which JSON.parse always
-// refuses — so a batch that parses was cut between top-level entries. One search per piece,
-// no look at each character. On the first refused cut (a key containing "},{", or an answer
-// that is not what it should be) the rest of the body goes through the exact splitter: it
-// tracks strings (quotes, backslash escapes, skipped with indexOf) and nesting depth, and hands
-// every piece's complete entries to the parse; slower (~40% at 100k keys), never wrong, and
-// never a second parse of a failed text beyond that one refused batch.
+// Splitting, fast path: Consul's compact answer separates entries with "},{". Each piece is
+// cut, as bytes, after its last "},{", and the bytes before the cut since the last one are
+// decoded once into one flat string, "[" and "]" written around them in a reused buffer, for
+// one parse as an array. A byte cut cannot split a character: UTF-8 never uses an ASCII byte
+// inside a multi-byte one. (The first version cut decoded text; every piece then cost two more
+// copies of itself, when a search and the parse flattened the joined strings: at 100k keys
+// ~10–17 ms of a ~90 ms parse, docs/benchmarks.md.) That cut is checked by the parse itself:
+// "},{" may also sit inside a key (a string) or inside a nested value, and a cut there leaves a
+// string or an object unclosed, which JSON.parse always refuses — so a batch that parses was
+// cut between top-level entries. One search per piece, no look at each character. On the first
+// refused cut (a key containing "},{", or an answer that is not what it should be) the rest of
+// the body goes through the exact splitter: it tracks strings (quotes, backslash escapes,
+// skipped with indexOf) and nesting depth, and hands every piece's complete entries to the
+// parse; slower (~40% at 100k keys), never wrong, and never a second parse of a failed text
+// beyond that one refused batch.
 
 import { StringDecoder } from "node:string_decoder";
 import { parseKv, type ConsulEntry } from "./entry";
@@ -48,14 +53,19 @@ const enum Top {
   Done,
 }
 
+/** "},{" as bytes: between two entries of a compact answer. */
+const SEPARATOR = Buffer.from("},{");
+
 export class KvListStream<T = ConsulEntry> {
-  private readonly decoder = new StringDecoder("utf8");
-  /** Fast path: the text since the last cut, in the pieces it came in (joined only to cut). */
-  private pending: string[] = [];
+  /** Fast path: the bytes since the last cut, in the pieces they came in. */
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+  /** Fast path: where a batch's text is assembled before its one decode (reused, grown as needed). */
+  private scratch = Buffer.alloc(0);
   /** Fast path: nothing was cut yet (the text still starts before the array's "["). */
   private first = true;
-  /** Exact splitter from here on (a cut was refused). */
-  private exact = false;
+  /** Exact splitter from here on (a cut was refused), decoding the pieces as they come. */
+  private decoder: StringDecoder | null = null;
   /** Exact splitter: text not yet parsed, the unfinished entry (from its "{") and what follows. */
   private text = "";
   /** Where the scan resumes in `text`. */
@@ -83,57 +93,105 @@ export class KvListStream<T = ConsulEntry> {
 
   /** Which splitter is at work: "exact" once a fast cut was refused (tests, diagnostics). */
   get splitter(): "fast" | "exact" {
-    return this.exact ? "exact" : "fast";
+    return this.decoder ? "exact" : "fast";
   }
 
   write(chunk: Buffer): void {
-    const piece = this.decoder.write(chunk);
-    if (!piece) return;
-    if (this.exact) return this.scan(piece);
-    const prev = this.pending.length ? this.pending[this.pending.length - 1] : "";
-    // A separator may straddle two pieces: look from the previous piece's last two characters.
-    const carry = prev.slice(-2);
-    const at = (carry + piece).lastIndexOf("},{");
-    this.pending.push(piece);
-    if (at < 0) return;
-    const all = this.pending.length === 1 ? piece : this.pending.join("");
-    const cut = all.length - piece.length - carry.length + at + 1; // just after the "}"
+    if (this.decoder) {
+      const piece = this.decoder.write(chunk);
+      if (piece) this.scan(piece);
+      return;
+    }
+    if (!chunk.length) return;
+    // The last "},{" is in this piece, or straddles the carry's end and the piece's start.
+    const at = chunk.lastIndexOf(SEPARATOR);
+    let head: number; // bytes of this piece up to the cut (the separator's "}" included)
+    let dropped = 0; // bytes at the carry's end after the cut (its "," when "}," ends it)
+    if (at >= 0) head = at + 1;
+    else if (this.fromEnd(1) === CLOSE_BRACE && chunk[0] === COMMA && chunk[1] === OPEN_BRACE) head = 0;
+    else if (this.fromEnd(2) === CLOSE_BRACE && this.fromEnd(1) === COMMA && chunk[0] === OPEN_BRACE) [head, dropped] = [0, 1];
+    else {
+      this.keep(chunk);
+      return;
+    }
     let batch: T[];
     try {
-      batch = this.parse(this.first ? `${all.slice(0, cut)}]` : `[${all.slice(0, cut)}]`);
+      batch = this.parse(this.assemble(this.carryBytes - dropped, chunk, head, true));
     } catch {
-      this.toExact(all);
+      this.keep(chunk);
+      this.toExact();
       return;
     }
     this.add(batch);
     this.first = false;
-    const rest = all.slice(cut + 1); // after the ","
-    this.pending = rest ? [rest] : [];
+    const rest = chunk.subarray(dropped ? 0 : head + 1); // from the next entry's "{"
+    this.carry = rest.length ? [rest] : [];
+    this.carryBytes = rest.length;
   }
 
   end(): T[] {
-    const rest = this.decoder.end();
-    if (this.exact) {
+    if (this.decoder) {
+      const rest = this.decoder.end();
       if (rest) this.scan(rest);
       if (this.top !== Top.Done) throw new Error(this.top === Top.Start ? "KV answer is not a JSON array" : "KV answer ended inside the array");
       return this.entries;
     }
-    const all = this.pending.join("") + rest;
-    this.pending = [];
     // The last entries and the closing "]": JSON.parse checks the array closes and nothing follows.
-    this.add(this.parse(this.first ? all : `[${all}`));
+    const text = this.assemble(this.carryBytes, null, 0, false);
+    this.carry = [];
+    this.carryBytes = 0;
+    this.add(this.parse(text));
     return this.entries;
   }
 
-  /** The exact splitter takes over at the last cut (before `text`: "[" not seen yet, or a ","). */
-  private toExact(text: string): void {
-    this.exact = true;
-    this.pending = [];
+  /** The carry's k-th byte from its end (1: the last), or -1. */
+  private fromEnd(k: number): number {
+    for (let i = this.carry.length - 1; i >= 0; i--) {
+      const b = this.carry[i];
+      if (k <= b.length) return b[b.length - k];
+      k -= b.length;
+    }
+    return -1;
+  }
+
+  private keep(chunk: Buffer): void {
+    this.carry.push(chunk);
+    this.carryBytes += chunk.length;
+  }
+
+  /**
+   * One batch's text, decoded once: "[" unless the body's own is in it, the carry's first
+   * `fromCarry` bytes, `piece`'s first `head` bytes, and "]" when `close`.
+   */
+  private assemble(fromCarry: number, piece: Buffer | null, head: number, close: boolean): string {
+    const open = this.first ? 0 : 1;
+    const size = open + fromCarry + head + (close ? 1 : 0);
+    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, 2 * this.scratch.length));
+    const out = this.scratch;
+    let p = 0;
+    if (open) out[p++] = OPEN_BRACKET;
+    for (const b of this.carry) {
+      const n = Math.min(b.length, fromCarry - (p - open));
+      if (n <= 0) break;
+      p += b.copy(out, p, 0, n);
+    }
+    if (piece && head) p += piece.copy(out, p, 0, head);
+    if (close) out[p++] = CLOSE_BRACKET;
+    return out.toString("utf8", 0, p);
+  }
+
+  /** The exact splitter takes over at the last cut, from the carry (before it: "[" not seen yet, or a ","). */
+  private toExact(): void {
+    this.decoder = new StringDecoder("utf8");
+    const text = this.decoder.write(Buffer.concat(this.carry, this.carryBytes));
+    this.carry = [];
+    this.carryBytes = 0;
+    this.scratch = Buffer.alloc(0);
     if (!this.first) {
       this.depth = 1;
       this.top = Top.Next;
     }
-    this.scan(text);
+    if (text) this.scan(text);
   }
 
   private add(batch: T[]): void {
