@@ -21,8 +21,11 @@ import { ROOT, note, record, setHow, setVersion, type SectionId } from "./report
 
 // The other stores. etcd and ZooKeeper: 15 rounds of about a second each; with 5, one slow
 // round moved the median (ZooKeeper 1.29× and 1.48× in two runs of one code, docs/benchmarks.md).
+// ZooKeeper 31: on this 2-core machine one run's floors of the same 11k znodes spread 362–912 ms,
+// and the 15-round median of the floor (the same code each time) was 697, 569, 551 and 784 ms in
+// four runs within five minutes, the ratio 1.02–1.43×; a round costs about two seconds.
 const ETCD = { keys: 100_000, leases: 1_000, rounds: 15, latencyWrites: 200, idleMs: 30_000 };
-const ZK = { dirs: 1_000, perDir: 10, rounds: 15, latencyWrites: 100, idleMs: 30_000 };
+const ZK = { dirs: 1_000, perDir: 10, rounds: 31, latencyWrites: 100, idleMs: 30_000 };
 // 65 s: longer than Consul's default blocking wait (60 s + up to 1/16 jitter), so the window
 // shows what a quiet console really sends, re-issued blocking queries included.
 // A Consul snapshot round takes tens of milliseconds (100k: about half a second), so more rounds
