@@ -100,7 +100,7 @@ export class Walker {
    */
   async visit(path: string, depth: number): Promise<boolean> {
     this.signal.throwIfAborted();
-    const read = await this.read(path, false);
+    const read = await this.read(path);
     if (!read) return false;
     await new Promise<void>((resolve, reject) => {
       const v: Visit = { queue: new Fifo(), inFlight: 0, settled: false, resolve, reject };
@@ -250,12 +250,12 @@ export class Walker {
     });
   }
 
-  /** getData (with a data watch on lock nodes); null when the node is gone. */
-  private async read(path: string, lockNode: boolean): Promise<{ stat: ZkStat; data: Buffer } | null> {
+  /** getData of a visit's starting node; null when it is gone or not ours to read (reported). */
+  private async read(path: string): Promise<{ stat: ZkStat; data: Buffer } | null> {
     try {
-      return await this.session.getData(path, lockNode ? this.watches?.data(path) : undefined);
+      return await this.session.getData(path);
     } catch (err) {
-      return this.readFailed(path, lockNode, err);
+      return this.readFailed(path, false, err);
     }
   }
 
