@@ -102,12 +102,19 @@ export class Walker {
     this.signal.throwIfAborted();
     const read = await this.read(path);
     if (!read) return false;
+    // An abort during that read is seen here; a later one through the listener below.
+    this.signal.throwIfAborted();
     await new Promise<void>((resolve, reject) => {
-      const v: Visit = { queue: new Fifo(), inFlight: 0, settled: false, resolve, reject };
       const onAbort = () => this.fail(v, this.signal.reason);
+      const unlisten = () => this.signal.removeEventListener("abort", onAbort);
+      const v: Visit = {
+        queue: new Fifo(),
+        inFlight: 0,
+        settled: false,
+        resolve: () => (unlisten(), resolve()),
+        reject: (err) => (unlisten(), reject(err)),
+      };
       this.signal.addEventListener("abort", onAbort);
-      v.resolve = () => (this.signal.removeEventListener("abort", onAbort), resolve());
-      v.reject = (err) => (this.signal.removeEventListener("abort", onAbort), reject(err));
       this.step(v, () => this.expand(v, path, read.stat, read.data, depth, false));
     });
     return true;
@@ -118,7 +125,6 @@ export class Walker {
     if (v.settled) return;
     try {
       work();
-      this.signal.throwIfAborted();
       this.pump(v);
     } catch (err) {
       return this.fail(v, err);
