@@ -24,6 +24,7 @@ const OPS: Record<number, string> = {
   15: "create2",
   19: "createContainer",
   21: "createTTL",
+  22: "multiRead",
   100: "auth",
   101: "setWatches",
   105: "setWatches2",

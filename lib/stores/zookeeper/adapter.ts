@@ -18,7 +18,7 @@ import { DeadlineError, ZK, ZkError, ZkSession } from "./client";
 import { Walker, type DirInfo } from "./discover";
 import { WatchSet } from "./watch";
 import { REVOKE_MESSAGE, describe, targetOf, type Target } from "./release";
-import { describeServer, parseSrvr, srvr, type ServerInfo } from "./server-info";
+import { describeServer, hasMultiRead, parseSrvr, srvr, type ServerInfo } from "./server-info";
 import { within, zkKeyProblem, zkPathProblem, zkReleaseProblem } from "./scope";
 import { ConsReader, serversOf } from "./liveness";
 import { applyLiveness, holderSessions, livenessOf } from "../../formats/zookeeper/liveness";
@@ -130,6 +130,9 @@ export class ZooKeeperAdapter implements StoreAdapter {
       this.cfg.watch ? this.watches : null,
       signal,
       ctx,
+      // The server the session talks to now, as srvr last named it (prepare() refreshes it when
+      // the session moved); a server that refused one anyway is not asked again.
+      this.serverInfo?.address === this.session.server && hasMultiRead(this.serverInfo.version) && !this.session.multiReadRefused,
     );
   }
 

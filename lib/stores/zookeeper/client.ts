@@ -21,7 +21,7 @@ import zookeeper from "node-zookeeper-client";
 import type { ZkStat } from "../../formats/zookeeper/entry";
 import { syncRequest } from "./sync";
 import { installLeanWatchers } from "./watchers";
-import { installFrameTap, leanGetChildren, leanGetData, type FrameTap } from "./lean";
+import { installFrameTap, leanGetChildren, leanGetData, leanMultiRead, type FrameTap, type MultiReadOp, type MultiReadResult } from "./lean";
 import { Deadlines } from "./deadlines";
 
 export type SessionState = "connecting" | "connected" | "disconnected" | "expired" | "auth-failed" | "closed";
@@ -37,6 +37,8 @@ export type Watcher = (event: { type: number; path: string }) => void;
 /** node-zookeeper-client error codes LockDeck acts on (org.apache.zookeeper.KeeperException.Code). */
 export const ZK = {
   CONNECTION_LOSS: -4,
+  /** The server does not know the request's opcode (multiRead before ZooKeeper 3.6). */
+  UNIMPLEMENTED: -6,
   OPERATION_TIMEOUT: -7,
   NO_NODE: -101,
   NO_AUTH: -102,
@@ -169,6 +171,26 @@ export class ZkSession {
     const { value, extra } = await this.call<Buffer>(`getData ${path}`, (cb) => leanGetData(this.client, this.tap, path, watcher, cb));
     return { data: value, stat: extra as ZkStat };
   }
+
+  /**
+   * Several reads in one request (ZooKeeper 3.6+ multiRead): one answer per op, in order; an op
+   * that fails answers its own error code. Arms no watch.
+   */
+  async multiRead(ops: readonly MultiReadOp[]): Promise<MultiReadResult[]> {
+    try {
+      const { value } = await this.call<MultiReadResult[]>(`multiRead of ${ops.length} (${ops[0]?.path ?? ""} …)`, (cb) =>
+        leanMultiRead(this.client, this.tap, ops, cb),
+      );
+      return value;
+    } catch (err) {
+      // The server answers an opcode it does not know with UNIMPLEMENTED, then closes the connection.
+      if (err instanceof ZkError && err.code === ZK.UNIMPLEMENTED) this.multiReadRefused = true;
+      throw err;
+    }
+  }
+
+  /** A server refused multiRead on this session: the walk reads one node per request from then on. */
+  multiReadRefused = false;
 
   /** Stat of path, or null when it does not exist. */
   async exists(path: string, watcher?: Watcher): Promise<ZkStat | null> {

@@ -5,7 +5,8 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { CreateMode, ZkSession } from "./client";
-import { WALK_IN_FLIGHT, Walker, type DiscoverLimits } from "./discover";
+import { MULTI_READ_IN_FLIGHT, MULTI_READ_OPS, WALK_IN_FLIGHT, Walker, type DiscoverLimits } from "./discover";
+import { WatchSet } from "./watch";
 import { ensurePath, zookeeperFixture } from "../../../test/support/zookeeper";
 import { waitFor } from "../../../scripts/servers/process";
 import type { ZkDecodeContext } from "../../formats/zookeeper";
@@ -31,10 +32,13 @@ const ctx: ZkDecodeContext = {
   roots: [ROOT],
 };
 
-/** A real session whose getData / getChildren are counted: sent, out now, most out at once. */
+/**
+ * A real session whose getData / getChildren are counted (sent, out now, most out at once), and
+ * its multiReads (sent, the reads in them, most out at once).
+ */
 function countedSession(onSend?: (sent: number) => void) {
   const session = new ZkSession({ connectString: zk.server.address, sessionTimeoutMs: 10_000, auth: [] }, 10_000);
-  const n = { sent: 0, out: 0, peak: 0 };
+  const n = { sent: 0, out: 0, peak: 0, multis: 0, multiOps: 0, multisOut: 0, multiPeak: 0 };
   const count =
     <A extends unknown[], R>(read: (...a: A) => Promise<R>) =>
     (...a: A): Promise<R> => {
@@ -46,6 +50,13 @@ function countedSession(onSend?: (sent: number) => void) {
     };
   session.getData = count(session.getData.bind(session));
   session.getChildren = count(session.getChildren.bind(session));
+  const multiRead = session.multiRead.bind(session);
+  session.multiRead = (ops) => {
+    n.multis++;
+    n.multiOps += ops.length;
+    n.multiPeak = Math.max(n.multiPeak, ++n.multisOut);
+    return multiRead(ops).finally(() => n.multisOut--);
+  };
   return { session, n };
 }
 
@@ -79,6 +90,48 @@ describe("the walk", () => {
       expect(w.out.problems).toEqual([]);
       expect(await w.visit(`${ROOT}/nothing-here`, 0)).toBe(false);
     } finally {
+      session.close();
+    }
+  });
+
+  it(`with multiRead: reads that arm a watch go alone, the rest in multiReads of ${MULTI_READ_OPS}, at most ${MULTI_READ_IN_FLIGHT} out`, async () => {
+    const plain = countedSession();
+    const { session, n } = countedSession();
+    try {
+      const alone = new Walker(plain.session, LIMITS, null, new AbortController().signal, ctx);
+      await alone.visit(ROOT, 0);
+      const same = (w: Walker) => {
+        expect(w.out.nodes.map((x) => [x.path, x.data, x.stat]).sort()).toEqual(alone.out.nodes.map((x) => [x.path, x.data, x.stat]).sort());
+        expect(w.out.decoded).toEqual(alone.out.decoded);
+        expect(w.out.dirs).toEqual(alone.out.dirs);
+      };
+      const watches = new WatchSet((path) => path);
+      const walk = async (arming: WatchSet | null) => {
+        const w = new Walker(session, LIMITS, arming, new AbortController().signal, ctx, true);
+        expect(await w.visit(ROOT, 0)).toBe(true);
+        same(w);
+        const counts = { ...n };
+        Object.assign(n, { sent: 0, multis: 0, multiOps: 0, multiPeak: 0 });
+        return counts;
+      };
+      // No watch armed yet: every listing and lock node read arms one, alone; only the lock dirs'
+      // getData arms none and goes batched.
+      let c = await walk(watches);
+      expect(c.sent).toBe(REQUESTS - DIRS);
+      expect([c.multis, c.multiOps]).toEqual([Math.ceil(DIRS / MULTI_READ_OPS), DIRS]);
+      expect(watches.armedCount).toBe(1 + DIRS + DIRS * PER_DIR);
+      // Every watch armed: only the starting read goes alone; every other read once, batched.
+      c = await walk(watches);
+      expect(c.sent).toBe(1);
+      expect(c.multiOps).toBe(REQUESTS - 1);
+      expect(c.multis).toBeGreaterThanOrEqual(Math.ceil((REQUESTS - 1) / MULTI_READ_OPS));
+      expect(c.multiPeak).toBe(MULTI_READ_IN_FLIGHT);
+      // Watches off: the same from the first walk.
+      c = await walk(null);
+      expect([c.sent, c.multiOps]).toEqual([1, REQUESTS - 1]);
+      expect(n.out + n.multisOut).toBe(0);
+    } finally {
+      plain.session.close();
       session.close();
     }
   });

@@ -9,6 +9,11 @@
 //     while the rest of the walk waits on the wire; the decoder takes that record as is.
 //   - Watches are armed as a side effect (children of every listed directory, data of every lock
 //     node), through the Watches object, which knows what is already armed.
+//   - A read that arms no watch (its watch is already armed, or watches are off) goes out in a
+//     multiRead with up to MULTI_READ_OPS others when the server has it (ZooKeeper 3.6+): the
+//     server handles each request whole (queues, threads, a reply write), so a re-walk of 10k
+//     armed nodes costs it ~100 requests instead of ~12k (issue 13). A read that arms one goes
+//     alone: a multiRead arms no watch.
 // A node that vanishes between listing and reading is skipped (a release raced the read).
 
 import type { Problem } from "../../model";
@@ -16,6 +21,7 @@ import { baseName, isEphemeral, joinPath, type ZkNode, type ZkStat } from "../..
 import { classifyDir, type DirKind } from "../../formats/zookeeper/names";
 import { decodeLockDirAlone, type DecodedLockDir, type ZkDecodeContext } from "../../formats/zookeeper";
 import { ZK, ZkError, type Watcher, type ZkSession } from "./client";
+import type { MultiReadOp, MultiReadResult } from "./lean";
 import { Fifo } from "./queue";
 
 export interface DiscoverLimits {
@@ -47,6 +53,11 @@ export interface ReadResult {
 /** Requests in flight per walk; ZooKeeper throttles every client past globalOutstandingLimit (1 000). */
 export const WALK_IN_FLIGHT = 256;
 
+/** Reads per multiRead: a reply of ~90 bytes a lock node, ~12 KB (issue 13: 64-256 read alike). */
+export const MULTI_READ_OPS = 128;
+/** multiReads out per walk at once: the server's read threads stay shared with the applications. */
+export const MULTI_READ_IN_FLIGHT = 8;
+
 /** One request the walk has still to make: list a node already read, or read a listed dir's child. */
 type Task = { list: ZkNode; depth: number } | { read: string; dir: ListedDir };
 
@@ -67,7 +78,11 @@ interface ListedDir {
 /** One visit's pending work and requests. */
 interface Visit {
   queue: Fifo<Task>;
+  /** Tasks that arm no watch, waiting to go out together in a multiRead. */
+  batch: Task[];
+  /** Requests out (a multiRead counts once). */
   inFlight: number;
+  multiReads: number;
   settled: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -91,6 +106,8 @@ export class Walker {
     private readonly signal: AbortSignal,
     /** What the records will be decoded with; lock directories are decoded during the walk. */
     private readonly decodeCtx: ZkDecodeContext,
+    /** The server answers multiRead (ZooKeeper 3.6+): reads that arm no watch go out batched. */
+    private readonly multiRead = false,
   ) {}
 
   /**
@@ -109,7 +126,9 @@ export class Walker {
       const unlisten = () => this.signal.removeEventListener("abort", onAbort);
       const v: Visit = {
         queue: new Fifo(),
+        batch: [],
         inFlight: 0,
+        multiReads: 0,
         settled: false,
         resolve: () => (unlisten(), resolve()),
         reject: (err) => (unlisten(), reject(err)),
@@ -129,7 +148,7 @@ export class Walker {
     } catch (err) {
       return this.fail(v, err);
     }
-    if (v.inFlight > 0 || v.queue.size > 0) return;
+    if (v.inFlight > 0 || v.queue.size > 0 || v.batch.length > 0) return;
     v.settled = true;
     v.resolve();
   }
@@ -138,6 +157,7 @@ export class Walker {
     if (v.settled) return;
     v.settled = true;
     v.queue.clear();
+    v.batch = [];
     v.reject(err);
   }
 
@@ -154,44 +174,104 @@ export class Walker {
     v.queue.push({ list: node, depth });
   }
 
-  /** Starts queued requests while fewer than WALK_IN_FLIGHT are out. */
+  /**
+   * Starts queued requests while fewer than WALK_IN_FLIGHT are out: alone when the read arms a
+   * watch (or the server has no multiRead), else gathered into multiReads, at most
+   * MULTI_READ_IN_FLIGHT of them out. The queue's order holds: a full batch that cannot go yet
+   * stops the taking.
+   */
   private pump(v: Visit): void {
-    while (v.inFlight < WALK_IN_FLIGHT) {
+    for (;;) {
+      if (v.batch.length >= MULTI_READ_OPS) {
+        if (v.multiReads >= MULTI_READ_IN_FLIGHT || v.inFlight >= WALK_IN_FLIGHT) return;
+        this.sendBatch(v);
+        continue;
+      }
+      if (v.inFlight >= WALK_IN_FLIGHT) break;
       const task = v.queue.take();
-      if (!task) return;
-      v.inFlight++;
-      if ("list" in task) this.list(v, task.list, task.depth);
-      else this.readChild(v, task.dir, task.read);
+      if (!task) break;
+      if ("list" in task) {
+        const watcher = this.watches?.child(task.list.path);
+        if (watcher || !this.multiRead) {
+          v.inFlight++;
+          this.list(v, task.list, task.depth, watcher);
+        } else v.batch.push(task);
+      } else {
+        const watcher = task.dir.lockish ? this.watches?.data(task.read) : undefined;
+        if (watcher || !this.multiRead) {
+          v.inFlight++;
+          this.readChild(v, task.dir, task.read, watcher);
+        } else v.batch.push(task);
+      }
     }
+    if (v.batch.length > 0 && v.multiReads < MULTI_READ_IN_FLIGHT && v.inFlight < WALK_IN_FLIGHT) this.sendBatch(v);
   }
 
-  private list(v: Visit, node: ZkNode, depth: number): void {
-    this.session.getChildren(node.path, this.watches?.child(node.path)).then(
+  private list(v: Visit, node: ZkNode, depth: number, watcher: Watcher | undefined): void {
+    this.session.getChildren(node.path, watcher).then(
       ({ children }) => {
         v.inFlight--;
         this.step(v, () => this.listed(v, node, depth, children));
       },
       (err) => {
         v.inFlight--;
-        this.watches?.forget("child", node.path);
-        this.step(v, () => {
-          if (!(err instanceof ZkError && err.code === ZK.NO_NODE)) throw asReadError(node.path, err);
-        });
+        if (watcher) this.watches?.forget("child", node.path);
+        this.step(v, () => this.listFailed(node.path, err));
       },
     );
   }
 
-  private readChild(v: Visit, dir: ListedDir, path: string): void {
-    this.session.getData(path, dir.lockish ? this.watches?.data(path) : undefined).then(
+  private readChild(v: Visit, dir: ListedDir, path: string, watcher: Watcher | undefined): void {
+    this.session.getData(path, watcher).then(
       (k) => {
         v.inFlight--;
         this.step(v, () => this.childRead(v, dir, path, k));
       },
       (err) => {
         v.inFlight--;
-        this.step(v, () => this.childRead(v, dir, path, this.readFailed(path, dir.lockish, err)));
+        this.step(v, () => this.childRead(v, dir, path, this.readFailed(path, watcher !== undefined, err)));
       },
     );
+  }
+
+  /** Sends the batch (pump keeps it at MULTI_READ_OPS at most) as one multiRead; each answer goes where a lone reply would. */
+  private sendBatch(v: Visit): void {
+    const tasks = v.batch;
+    v.batch = [];
+    const ops: MultiReadOp[] = tasks.map((t) => ("list" in t ? { kind: "children", path: t.list.path } : { kind: "data", path: t.read }));
+    v.inFlight++;
+    v.multiReads++;
+    this.session.multiRead(ops).then(
+      (answers) => {
+        v.inFlight--;
+        v.multiReads--;
+        this.step(v, () => tasks.forEach((t, i) => this.answered(v, t, answers[i])));
+      },
+      (err) => {
+        v.inFlight--;
+        v.multiReads--;
+        this.step(v, () => {
+          throw asReadError(ops[0].path, err);
+        });
+      },
+    );
+  }
+
+  /** One task's answer out of a multiRead, handled as its lone read's reply or error would be. */
+  private answered(v: Visit, t: Task, a: MultiReadResult): void {
+    const err = "err" in a ? new ZkError(a.err, `ZooKeeper error ${a.err}`) : null;
+    if ("list" in t) {
+      if (err) this.listFailed(t.list.path, err);
+      else this.listed(v, t.list, t.depth, (a as { children: string[] }).children);
+    } else {
+      const k = err ? this.readFailed(t.read, false, err) : (a as { data: Buffer; stat: ZkStat });
+      this.childRead(v, t.dir, t.read, k);
+    }
+  }
+
+  /** A listing that failed: the node is gone (a release raced the walk), or the walk fails. */
+  private listFailed(path: string, err: unknown): void {
+    if (!(err instanceof ZkError && err.code === ZK.NO_NODE)) throw asReadError(path, err);
   }
 
   /** A listing answered: checks it, records the directory and queues a read of every child. */

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from "vitest";
 import type zookeeper from "node-zookeeper-client";
-import { CreateMode, ZK, ZkError, ZkSession, toStat } from "./client";
+import { CreateMode, ZK, ZkError, ZkSession, digestAcl, toStat } from "./client";
 import { readStat } from "./lean";
 import { ensurePath, zookeeperFixture } from "../../../test/support/zookeeper";
 import { startFaultProxy } from "../../../scripts/servers/fault-proxy";
@@ -117,6 +117,56 @@ describe("lean getData / getChildren", () => {
       expect(await s.getData(`${ROOT}/binary`)).toEqual(await libraryData(zk.raw, `${ROOT}/binary`));
     } finally {
       s.close();
+      await proxy.close();
+    }
+  }, 120_000);
+});
+
+describe("lean multiRead", () => {
+  it("answers each op in its place as the lone read does, inside a chroot too; an op that fails fails alone", async () => {
+    const paths = await populate();
+    const secret = `${ROOT}/secret`;
+    if (!(await zk.raw.exists(secret))) await zk.raw.create(secret, Buffer.from("x"), CreateMode.PERSISTENT, digestAcl("ops", "s3cret"));
+    const proxy = await startFaultProxy(zk.server.port);
+    const s = session(zk.server.address);
+    const chrooted = session(`${zk.server.address}${ROOT}`);
+    const cut = session(proxy.address);
+    try {
+      await Promise.all([s.connected(), chrooted.connected(), cut.connected()]);
+      const ops = paths.flatMap((path) => [
+        { kind: "data" as const, path },
+        { kind: "children" as const, path },
+      ]);
+      const expected = [];
+      for (const p of paths) expected.push(await s.getData(p), { children: (await s.getChildren(p)).children });
+      const answers = await s.multiRead([
+        ...ops,
+        { kind: "data", path: `${ROOT}/missing` },
+        { kind: "children", path: `${ROOT}/missing` },
+        { kind: "data", path: secret },
+      ]);
+      expect(answers).toEqual([...expected, { err: ZK.NO_NODE }, { err: ZK.NO_NODE }, { err: ZK.NO_AUTH }]);
+      expect(await chrooted.multiRead(ops.map((o) => ({ ...o, path: o.path.slice(ROOT.length) })))).toEqual(expected);
+      // One reply cut anywhere (3-byte pieces, 1 ms apart, through a real proxy); then the 300 KB
+      // node and 2 000 names in one reply, over several socket reads.
+      const few = (_: unknown, i: number) => !/(binary|wide)$/.test(ops[i].path);
+      proxy.split(3);
+      expect(await cut.multiRead(ops.filter(few))).toEqual(expected.filter(few));
+      proxy.restore();
+      expect(await cut.multiRead(ops)).toEqual(expected);
+      // Nothing is sent for a malformed path, and the session reads on.
+      await expect(
+        s.multiRead([
+          { kind: "data", path: `${ROOT}/text` },
+          { kind: "children", path: `${ROOT}//x` },
+        ]),
+      ).rejects.toThrow(/empty or relative segment/);
+      expect(await s.multiRead([{ kind: "data", path: `${ROOT}/text` }])).toEqual([await s.getData(`${ROOT}/text`)]);
+      expect(s.multiReadRefused).toBe(false);
+    } finally {
+      s.close();
+      chrooted.close();
+      cut.close();
       await proxy.close();
     }
   }, 120_000);

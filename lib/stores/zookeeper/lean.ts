@@ -1,12 +1,13 @@
-// getData and getChildren with a lean reply reader (issue 13: the walk's CPU).
+// getData, getChildren and multiRead with a lean reply reader (issue 13: the walk's CPU).
 //
 // node-zookeeper-client decodes every reply through its generic record code: a closure per field,
 // a regular expression per vector and nested record, and a fresh 8-byte Buffer for every long
 // (six per Stat, twice: once when the record is made, once when it is read). That was most of
-// the ~43 µs of node CPU a 10k-node walk spent per request. These two reads go out through the
+// the ~43 µs of node CPU a 10k-node walk spent per request. These reads go out through the
 // library's own queue (xid, chroot, queueing while disconnected, its pending list), like
 // sync.ts's SYNC, and show the library the DELETE opcode so that it reads no payload; the reply
-// frame is read here instead, straight into a ZkStat.
+// frame is read here instead, straight into a ZkStat. The library has no multiRead (ZooKeeper
+// 3.6+: many reads in one request, one answer each); it is framed and read here the same way.
 //
 // The frame: the library hands onSocketData whatever the socket read and splits frames itself;
 // FrameTap feeds it exactly one frame at a time and keeps that frame in `current` while the
@@ -19,6 +20,10 @@ import type { ZkStat } from "../../formats/zookeeper/entry";
 
 const OP_GET_DATA = 4;
 const OP_GET_CHILDREN2 = 12;
+const OP_GET_CHILDREN = 8;
+const OP_MULTI_READ = 22;
+/** A multi reply's entry type for an op that failed (its ErrorResponse: the code). */
+const OP_ERROR = -1;
 /** What the library is shown: a reply to DELETE has no payload, so it reads none. */
 const OP_DELETE = 2;
 /** Reply frame: int32 length, then the reply header (xid int32, zxid int64, err int32). */
@@ -145,6 +150,103 @@ class PathRequest {
 
 type Done<T> = (err: Error | null, value?: T, stat?: ZkStat) => void;
 
+/** One read of a multiRead: getData (no watch) or getChildren (names only, no Stat). */
+export interface MultiReadOp {
+  kind: "data" | "children";
+  path: string;
+}
+
+/** One answer of a multiRead, in the op's place: what it read, or the op's own error code. */
+export type MultiReadResult = { data: Buffer; stat: ZkStat } | { children: string[] } | { err: number };
+
+/**
+ * MultiOperationRecord of read ops (ZooKeeper 3.6+): per op a MultiHeader {type, done=false,
+ * err=-1} and its {path, watch=false} request, then the closing {-1, true, -1}. The server reads
+ * the ops' watch flag and drops it: a multiRead arms no watch.
+ */
+class MultiReadRequest {
+  private chroot = "";
+  readonly payload = this;
+  readonly header = new Header(OP_MULTI_READ);
+  constructor(private readonly ops: readonly MultiReadOp[]) {}
+  setChrootPath(chroot: string | undefined): void {
+    this.chroot = chroot ?? "";
+  }
+  toBuffer(): Buffer {
+    const paths = this.ops.map((o) => (!this.chroot ? o.path : o.path === "/" ? this.chroot : this.chroot + o.path));
+    // The request header, then per op a 9-byte MultiHeader, the path (length-prefixed) and the
+    // watch flag, then the closing MultiHeader.
+    let size = 8 + 9;
+    for (const p of paths) size += 9 + 4 + Buffer.byteLength(p) + 1;
+    const buf = Buffer.allocUnsafe(4 + size);
+    buf.writeInt32BE(size, 0);
+    this.header.serialize(buf, 4);
+    let at = 12;
+    for (let i = 0; i < paths.length; i++) {
+      buf.writeInt32BE(this.ops[i].kind === "data" ? OP_GET_DATA : OP_GET_CHILDREN, at);
+      buf[at + 4] = 0;
+      buf.writeInt32BE(-1, at + 5);
+      const len = buf.write(paths[i], at + 13, "utf8");
+      buf.writeInt32BE(len, at + 9);
+      buf[at + 13 + len] = 0;
+      at += 14 + len;
+    }
+    buf.writeInt32BE(-1, at);
+    buf[at + 4] = 1;
+    buf.writeInt32BE(-1, at + 5);
+    return buf;
+  }
+}
+
+/**
+ * multiRead(ops) through the library's queue, its reply read here: one answer per op, in order.
+ * An op that fails (NO_NODE, NO_AUTH) fails alone; the others still read. It arms no watch.
+ */
+export function leanMultiRead(client: zookeeper.Client, tap: FrameTap, ops: readonly MultiReadOp[], done: Done<MultiReadResult[]>): void {
+  for (const op of ops) {
+    const bad = refusedPath(op.kind === "data" ? "getData" : "getChildren", op.path);
+    if (bad) return done(bad);
+  }
+  connectionManager(client).queue(new MultiReadRequest(ops), (err) => {
+    if (err) return done(err);
+    let results: MultiReadResult[];
+    try {
+      results = multiReply(replyFrame(tap), ops);
+    } catch (e) {
+      return done(malformed("multiRead", ops[0]?.path ?? "", e));
+    }
+    done(null, results);
+  });
+}
+
+/** MultiResponse: per op a MultiHeader {type, done, err} and its response; then {-1, true, -1}. */
+function multiReply(frame: Buffer, ops: readonly MultiReadOp[]): MultiReadResult[] {
+  const out: MultiReadResult[] = [];
+  let at = PAYLOAD_AT;
+  for (;;) {
+    const type = frame.readInt32BE(at);
+    const last = frame[at + 4] === 1;
+    at += 9;
+    if (last) break;
+    const op = ops[out.length];
+    if (!op) throw new RangeError("more answers than ops");
+    if (type === OP_ERROR) {
+      out.push({ err: frame.readInt32BE(at) });
+      at += 4;
+    } else if (type === OP_GET_DATA && op.kind === "data") {
+      const [data, stat, next] = readData(frame, at);
+      out.push({ data, stat });
+      at = next;
+    } else if (type === OP_GET_CHILDREN && op.kind === "children") {
+      const [children, next] = readNames(frame, at);
+      out.push({ children });
+      at = next;
+    } else throw new RangeError(`answer ${out.length} has type ${type}, not the op's`);
+  }
+  if (out.length !== ops.length) throw new RangeError(`${out.length} answers to ${ops.length} ops`);
+  return out;
+}
+
 /** A reply's payload read from its frame: the value and the Stat that follows it. */
 type Reply<T> = (frame: Buffer) => [T, ZkStat];
 
@@ -183,18 +285,29 @@ function leanRead<T>(
 
 /** GetDataResponse: {buffer data; Stat stat}. */
 const dataReply: Reply<Buffer> = (frame) => {
-  const len = frame.readInt32BE(PAYLOAD_AT);
-  const dataAt = PAYLOAD_AT + 4;
-  const end = dataAt + Math.max(len, 0);
-  if (end > frame.length) throw new RangeError("the data runs past the end of the reply");
-  const data = len <= 0 ? Buffer.alloc(0) : Buffer.allocUnsafe(len);
-  frame.copy(data, 0, dataAt, end);
-  return [data, readStat(frame, end)];
+  const [data, stat] = readData(frame, PAYLOAD_AT);
+  return [data, stat];
 };
 
 /** GetChildren2Response: {vector<ustring> children; Stat stat}. */
 const childrenReply: Reply<string[]> = (frame) => {
-  let at = PAYLOAD_AT;
+  const [names, at] = readNames(frame, PAYLOAD_AT);
+  return [names, readStat(frame, at)];
+};
+
+/** {buffer data; Stat stat} at `at`: the data (copied out of the frame), its Stat, and where it ends. */
+function readData(frame: Buffer, at: number): [Buffer, ZkStat, number] {
+  const len = frame.readInt32BE(at);
+  const dataAt = at + 4;
+  const end = dataAt + Math.max(len, 0);
+  if (end > frame.length) throw new RangeError("the data runs past the end of the reply");
+  const data = len <= 0 ? Buffer.alloc(0) : Buffer.allocUnsafe(len);
+  frame.copy(data, 0, dataAt, end);
+  return [data, readStat(frame, end), end + STAT_BYTES];
+}
+
+/** vector<ustring> at `at`: the names and where the vector ends. */
+function readNames(frame: Buffer, at: number): [string[], number] {
   const count = frame.readInt32BE(at);
   at += 4;
   const names: string[] = [];
@@ -206,8 +319,8 @@ const childrenReply: Reply<string[]> = (frame) => {
     names.push(frame.toString("utf8", at, at + len));
     at += len;
   }
-  return [names, readStat(frame, at)];
-};
+  return [names, at];
+}
 
 /** getData(path[, watcher]) as the library does it (the watcher registered on success), read leanly. */
 export function leanGetData(client: zookeeper.Client, tap: FrameTap, path: string, watcher: unknown, done: Done<Buffer>): void {

@@ -51,6 +51,12 @@ export function parseSrvr(address: string, text: string): ServerInfo {
   return { address, mode: "", version, note };
 }
 
+/** multiRead came in ZooKeeper 3.6.0; an unknown version ("") is not trusted with it. */
+export function hasMultiRead(version: string): boolean {
+  const m = /^(\d+)\.(\d+)\./.exec(version);
+  return !!m && (Number(m[1]) > 3 || (Number(m[1]) === 3 && Number(m[2]) >= 6));
+}
+
 export function describeServer(s: ServerInfo): string {
   return `ZooKeeper${s.version ? " " + s.version : ""} ${s.mode || "mode unknown"} · ${s.address}`;
 }
