@@ -51,7 +51,7 @@ import { ZooKeeperConnectionSchema } from "../../lib/stores/zookeeper/config";
 import { ZkSession } from "../../lib/stores/zookeeper/client";
 import { PREFIX as ETCD_PREFIX, etcdFloorRead, writeEtcdLocks } from "./etcd";
 import { PREFIX as CONSUL_PREFIX, writeConsulLocks } from "./consul";
-import { rawFloor as zkFloorRead, writeZooKeeperLocks } from "./zookeeper";
+import { multiReadFloor, writeZooKeeperLocks } from "./zookeeper";
 import { HISTORY_SETTINGS } from "../../test/support/history";
 
 const gc = collectGarbage;
@@ -400,7 +400,7 @@ async function store(kind: string, n: number): Promise<void> {
       await profiled("zookeeper-snapshot", () => adapter.snapshot(signal), ["zookeeper/client", "jute"]);
       await timed(
         "zookeeper",
-        () => zkFloorRead(raw, "/locks", 1024),
+        () => multiReadFloor(raw, "/locks", 128, 8),
         () => adapter.snapshot(signal),
       );
     } finally {

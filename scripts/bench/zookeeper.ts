@@ -3,7 +3,8 @@
 // or from scripts/bench/run.ts through benchZooKeeper().
 //   1. snapshot: 10k lock nodes (1 000 Curator-style lock dirs × 10 contenders) — the decoded
 //      adapter.snapshot() against the raw floor (getChildren of every dir + getData of every
-//      node with the library's own calls, no sync, no decoding) in the same run. Target ≤ 1.3×.
+//      node, no sync, no decoding: with the library's own calls, one request each, or in
+//      multiRead batches, the fastest picked) in the same run. Target ≤ 1.3×.
 //   2. idle: znode reads (getData / getChildren / exists, and sync) the adapter makes while
 //      nothing changes, the hub live (target: none; no re-walk).
 //   3. watch → hub event latency: a contender node created → the hub's `upsert` for its lock
@@ -16,6 +17,7 @@ import { tapZooKeeper } from "../../test/support/zookeeper-wire";
 import { ZooKeeperAdapter } from "../../lib/stores/zookeeper/adapter";
 import { ZooKeeperConnectionSchema } from "../../lib/stores/zookeeper/config";
 import { CreateMode, ZkSession } from "../../lib/stores/zookeeper/client";
+import type { MultiReadOp, MultiReadResult } from "../../lib/stores/zookeeper/lean";
 import { Hub } from "../../lib/hub/hub";
 import { EventBus } from "../../lib/hub/bus";
 import os from "node:os";
@@ -67,33 +69,26 @@ function uuid(i: number): string {
 
 /** How many requests the floor keeps in flight on its session; the fastest is picked per run. */
 const FLOOR_IN_FLIGHT = [64, 256, 1024, 4096];
-
-/** The two reads a floor is made of: node-zookeeper-client's own calls, or LockDeck's lean ones. */
-interface FloorReads {
-  children(path: string): Promise<string[]>;
-  data(path: string): Promise<unknown>;
-}
-
-/** node-zookeeper-client's getChildren / getData, called as a plain client calls them (callbacks). */
-function plainReads(client: ZkSession["client"]): FloorReads {
-  return {
-    children: (path) => new Promise((resolve, reject) => client.getChildren(path, (err, children) => (err ? reject(err) : resolve(children)))),
-    data: (path) => new Promise((resolve, reject) => client.getData(path, (err, data) => (err ? reject(err) : resolve(data)))),
-  };
-}
-
-/** The same two reads through LockDeck's session: its lean reply reader (lib/stores/zookeeper/lean.ts). */
-function leanReads(s: ZkSession): FloorReads {
-  return { children: async (path) => (await s.getChildren(path)).children, data: (path) => s.getData(path) };
-}
+/** multiRead floors: reads per request × requests out at once. */
+const FLOOR_MULTI: Array<[number, number]> = [
+  [64, 8],
+  [128, 2],
+  [128, 8],
+  [256, 8],
+];
 
 /**
- * The floor: getChildren of every lock dir + getData of every node, pipelined, with the library's
- * own calls on the session's connection (a plain client: none of LockDeck's read path); returns
- * nodes read. `lean` reads the same through LockDeck's lean reader instead (not judged).
+ * The per-request floor: getChildren of every lock dir + getData of every node, pipelined, with
+ * node-zookeeper-client's own calls on the session's connection (a plain client: none of
+ * LockDeck's read path); returns nodes read.
  */
-export async function rawFloor(s: ZkSession, root: string, maxInFlight: number, lean = false): Promise<number> {
-  const reads = lean ? leanReads(s) : plainReads(s.client);
+export async function rawFloor(s: ZkSession, root: string, maxInFlight: number): Promise<number> {
+  const client = s.client;
+  const reads = {
+    children: (path: string) =>
+      new Promise<string[]>((resolve, reject) => client.getChildren(path, (err, children) => (err ? reject(err) : resolve(children)))),
+    data: (path: string) => new Promise<Buffer>((resolve, reject) => client.getData(path, (err, data) => (err ? reject(err) : resolve(data)))),
+  };
   const dirs = await reads.children(root);
   let inflight = 0;
   let nodes = 0;
@@ -114,6 +109,44 @@ export async function rawFloor(s: ZkSession, root: string, maxInFlight: number, 
       await Promise.all(children.map((c) => limited(() => reads.data(`${root}/${d}/${c}`))));
       nodes += children.length;
     }),
+  );
+  return nodes;
+}
+
+/**
+ * The floor in multiRead (ZooKeeper 3.6+): the lock dirs' listings, then every node's data, `ops`
+ * reads a request with `inFlight` requests out. node-zookeeper-client has no multiRead, so these
+ * go out through LockDeck's own (lib/stores/zookeeper/lean.ts), reading the known layout: no
+ * Stat first, no watch, no decoding. Returns nodes read.
+ */
+export async function multiReadFloor(s: ZkSession, root: string, ops: number, inFlight: number): Promise<number> {
+  const { children: dirs } = await s.getChildren(root);
+  const paths: string[] = [];
+  const inBatches = async (batch: MultiReadOp[], answered: (op: MultiReadOp, answer: MultiReadResult) => void) => {
+    let next = 0;
+    const sender = async () => {
+      while (next < batch.length) {
+        const sent = batch.slice(next, (next += ops));
+        const answers = await s.multiRead(sent);
+        sent.forEach((op, i) => answered(op, answers[i]));
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, sender));
+  };
+  await inBatches(
+    dirs.map((d) => ({ kind: "children", path: `${root}/${d}` })),
+    (op, a) => {
+      if (!("children" in a)) throw new Error(`listing ${op.path}: ${JSON.stringify(a)}`);
+      for (const c of a.children) paths.push(`${op.path}/${c}`);
+    },
+  );
+  let nodes = 0;
+  await inBatches(
+    paths.map((path) => ({ kind: "data", path })),
+    (op, a) => {
+      if (!("data" in a)) throw new Error(`reading ${op.path}: ${JSON.stringify(a)}`);
+      nodes++;
+    },
   );
   return nodes;
 }
@@ -146,11 +179,16 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
     // The first untimed snapshot before the floor's pre-run (watches armed once), the rest after it.
     const firstMs = await untimedReads(1, () => a.snapshot(signal), collectGarbage);
     const picked = await pickFloor(
-      FLOOR_IN_FLIGHT.map((n) => ({
-        inFlight: n,
-        label: `node-zookeeper-client getChildren per dir + getData per node, ≤ ${n} requests in flight, no sync`,
-        read: () => rawFloor(raw, "/locks", n),
-      })),
+      [
+        ...FLOOR_IN_FLIGHT.map((n) => ({
+          label: `node-zookeeper-client getChildren per dir + getData per node, ≤ ${n} requests in flight, no sync`,
+          read: () => rawFloor(raw, "/locks", n),
+        })),
+        ...FLOOR_MULTI.map(([ops, n]) => ({
+          label: `multiRead of ${ops} (dirs' getChildren, then nodes' getData), ${n} out, no sync`,
+          read: () => multiReadFloor(raw, "/locks", ops, n),
+        })),
+      ],
       DIRS * PER_DIR,
       { log, beforeEach: collectGarbage },
     );
@@ -158,13 +196,12 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
     const floorOnce = async () => {
       collectGarbage();
       const t0 = performance.now();
-      const n = await rawFloor(raw, "/locks", picked.best.inFlight);
+      const n = await picked.best.read();
       if (n !== DIRS * PER_DIR) throw new Error(`floor read ${n} nodes, expected ${DIRS * PER_DIR}`);
       return performance.now() - t0;
     };
     const floors: number[] = [];
     const snaps: number[] = [];
-    const leans: number[] = [];
     const snapshot = async () => {
       collectGarbage();
       const t0 = performance.now();
@@ -174,21 +211,15 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
     };
     for (let r = 0; r < ROUNDS; r++) {
       await pairRound(r, async () => floors.push(await floorOnce()), snapshot);
-      // Not judged: the floor's read through LockDeck's lean reader, after each pair.
-      collectGarbage();
-      const t0 = performance.now();
-      await rawFloor(raw, "/locks", picked.best.inFlight, true);
-      leans.push(performance.now() - t0);
-      log(`  round ${r + 1}: floor ${ms(floors[r])}, snapshot ${ms(snaps[r])}, lean read ${ms(leans[r])}`);
+      log(`  round ${r + 1}: floor ${ms(floors[r])}, snapshot ${ms(snaps[r])}`);
     }
-    const leanMs = median(leans);
     const floorMs = median(floors);
     const snapshotMs = median(snaps);
     const ratio = snapshotMs / floorMs;
     log(`zookeeper: snapshot ${snapshotMs.toFixed(0)} ms vs raw floor ${floorMs.toFixed(0)} ms (${ratio.toFixed(2)}×)`);
     rows.push({
       part: `ZooKeeper snapshot, ${nodes} lock nodes (${DIRS} Curator lock dirs × ${PER_DIR} contenders), median of ${ROUNDS}`,
-      result: `floor ${ms(floorMs)} (${range(floors)}; ${picked.best.label}), decoded snapshot ${ms(snapshotMs)} (${range(snaps)}; sync + walk with watches, each lock dir decoded as its children arrive, + the rest of the decode): ratio **${ratio.toFixed(2)}×** (per round: ${snaps.map((x, i) => (x / floors[i]).toFixed(2)).join(", ")}); after ${picked.rounds} untimed reads of each, the first snapshot (untimed) ${ms(firstMs)}; load ${os.loadavg()[0].toFixed(1)}. Floor ${picked.summary}. Not judged: the same read through LockDeck's own reply reader (lib/stores/zookeeper/lean.ts, which the snapshot uses) ${ms(leanMs)} (${range(leans)}): the snapshot is **${(snapshotMs / leanMs).toFixed(2)}×** that`,
+      result: `floor ${ms(floorMs)} (${range(floors)}; ${picked.best.label}), decoded snapshot ${ms(snapshotMs)} (${range(snaps)}; sync + walk with its watches armed, so its reads go in multiRead, each lock dir decoded as its children arrive, + the rest of the decode): ratio **${ratio.toFixed(2)}×** (per round: ${snaps.map((x, i) => (x / floors[i]).toFixed(2)).join(", ")}); after ${picked.rounds} untimed reads of each, the first snapshot (untimed) ${ms(firstMs)}; load ${os.loadavg()[0].toFixed(1)}. Floor ${picked.summary}`,
       target: `≤ ${ZK_SNAPSHOT_TARGET}× floor`,
       verdict: ratio <= ZK_SNAPSHOT_TARGET ? "met" : "MISSED",
     });
@@ -214,7 +245,7 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
         await new Promise((r) => setTimeout(r, IDLE_MS));
         idleMs = performance.now() - i0;
         const sent = wire.requests.slice(from);
-        idleReads = sent.filter((r) => ["getData", "getChildren", "getChildren2", "exists"].includes(r.op)).length;
+        idleReads = sent.filter((r) => ["getData", "getChildren", "getChildren2", "exists", "multiRead"].includes(r.op)).length;
         idleSyncs = sent.filter((r) => r.op === "sync").length;
         // The tap saw the first walk (else a 0 below would prove nothing) and no reconnect since.
         const counted = from > 0 && wire.connects === connects;
@@ -223,7 +254,7 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
           notes.push("ZooKeeper: the tap saw no first walk, or the adapter reconnected during the idle window, so its reads there were not counted.");
         rows.push({
           part: `ZooKeeper idle ${Math.round(idleMs / 1000)} s with ${DIRS} locks live`,
-          result: `**${idleReads}** znode reads (getData/getChildren/exists) and ${idleSyncs} sync calls sent by the adapter (counted on the wire, ${from} requests before the window)${counted ? "" : " (NOT COUNTED: see notes)"}`,
+          result: `**${idleReads}** znode reads (getData/getChildren/exists/multiRead) and ${idleSyncs} sync calls sent by the adapter (counted on the wire, ${from} requests before the window)${counted ? "" : " (NOT COUNTED: see notes)"}`,
           target: "no reads (no re-walk)",
           verdict: idleReads === 0 && idleSyncs === 0 && counted ? "met" : "MISSED",
         });
