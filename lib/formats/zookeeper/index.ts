@@ -8,7 +8,7 @@
 import type { LockRecord, Problem } from "../../model";
 import type { DecodeResult } from "../types";
 import { baseName, isEphemeral, joinPath, parentOf, type ZkNode } from "./entry";
-import { bySeq, classifyDir, looksLikeLock, parseName, SEMAPHORE_DIRS, type DirKind, type Family } from "./names";
+import { bySeq, classifyDir, looksLikeLock, parseName, SEMAPHORE_DIRS, type DirKind, type Family, type ParsedName } from "./names";
 import { baseRecord, fill, releaseHolding, type Contender, type ZkDecodeContext } from "./record";
 import { NO_HOLDING } from "../../fence";
 import { previewBytes } from "../preview";
@@ -52,13 +52,12 @@ export interface DecodedLockDir {
  * whole read (their leases/ and locks/, a kazoo semaphore's sibling).
  */
 export function decodeLockDirAlone(dir: ZkNode, kids: ZkNode[], ctx: ZkDecodeContext): DecodedLockDir | null {
-  const kind = classifyDir(
-    kids.map((c) => baseName(c.path)),
-    dir.data,
-  );
+  const names = kids.map((c) => baseName(c.path));
+  const parsed = names.map(parseName);
+  const kind = classifyDir(names, dir.data, parsed);
   if (kind.kind !== "lock") return null;
   const problems: Problem[] = [];
-  return { dir, kids, kind, record: decodeLockDir(ctx, dir, kind, kids, problems), problems };
+  return { dir, kids, kind, record: decodeLockDir(ctx, dir, kind, kids, problems, parsed), problems };
 }
 
 function sameNodes(a: ZkNode[], b: ZkNode[]): boolean {
@@ -147,11 +146,13 @@ export function decodeZooKeeper(nodes: ZkNode[], ctx: ZkDecodeContext, early?: R
   return { locks: locks.filter((l) => !l.key.endsWith("-__lock__") || !locks.some((o) => o.relatedKeys?.includes(l.key))), problems };
 }
 
-function contendersOf(dirPath: string, kids: ZkNode[], family: Family | null, problems: Problem[]): Contender[] {
+/** `names`: the kids' names parsed already, in their order (else parsed here). */
+function contendersOf(dirPath: string, kids: ZkNode[], family: Family | null, problems: Problem[], names?: Array<ParsedName | null>): Contender[] {
   const out: Contender[] = [];
-  for (const node of kids) {
+  for (let i = 0; i < kids.length; i++) {
+    const node = kids[i];
     const name = baseName(node.path);
-    const parsed = parseName(name);
+    const parsed = names ? names[i] : parseName(name);
     if (parsed && (family === null || parsed.family === family)) out.push({ node, parsed });
     else if (parsed)
       problems.push({
@@ -166,8 +167,15 @@ function contendersOf(dirPath: string, kids: ZkNode[], family: Family | null, pr
   return out.sort(bySeq);
 }
 
-function decodeLockDir(ctx: ZkDecodeContext, dir: ZkNode, kind: Extract<DirKind, { kind: "lock" }>, kids: ZkNode[], problems: Problem[]): LockRecord {
-  const cs = contendersOf(dir.path, kids, kind.family, problems);
+function decodeLockDir(
+  ctx: ZkDecodeContext,
+  dir: ZkNode,
+  kind: Extract<DirKind, { kind: "lock" }>,
+  kids: ZkNode[],
+  problems: Problem[],
+  names?: Array<ParsedName | null>,
+): LockRecord {
+  const cs = contendersOf(dir.path, kids, kind.family, problems, names);
   if (cs.length > 0 && cs.every((c) => c.parsed.role === "lease")) return semaphoreFrom(ctx, dir, cs, []);
   let holders: Contender[];
   let waiters: Contender[];

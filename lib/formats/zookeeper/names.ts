@@ -64,11 +64,12 @@ export type DirKind =
 
 /**
  * What a directory is, from its children's names (and its own data, for kazoo's semaphore).
- * Used by the adapter to decide where to descend, and by the decoder to build records.
+ * Used by the adapter to decide where to descend, and by the decoder to build records; a caller
+ * that parsed the names already passes them (`names`, in the children's order).
  */
-export function classifyDir(children: string[], data?: Buffer): DirKind {
+export function classifyDir(children: string[], data?: Buffer, names: Array<ParsedName | null> = children.map(parseName)): DirKind {
   if (children.length === 0) return { kind: "other" };
-  const parsed = children.map(parseName).filter((p): p is ParsedName => p !== null && p.role !== "lease");
+  const parsed = names.filter((p): p is ParsedName => p !== null && p.role !== "lease");
   if (parsed.length > 0) {
     const families = new Map<Family, number>();
     for (const p of parsed) families.set(p.family, (families.get(p.family) ?? 0) + 1);
@@ -89,7 +90,7 @@ export function classifyDir(children: string[], data?: Buffer): DirKind {
   // Contenders that all fail to parse still make a lock directory (an unknown one, with problems).
   if (children.some(looksLikeLock)) return { kind: "lock", family: "recipe", rw: false, latch: false, mixed: false };
   // A leases/ dir seen on its own (root set inside a semaphore) still holds lock-like children.
-  if (children.map(parseName).some((p) => p?.role === "lease")) return { kind: "lock", family: "curator", rw: false, latch: false, mixed: false };
+  if (names.some((p) => p?.role === "lease")) return { kind: "lock", family: "curator", rw: false, latch: false, mixed: false };
   return { kind: "other" };
 }
 

@@ -7,6 +7,7 @@ import { isUtf8 } from "node:buffer";
 import { escapeControls } from "../../keys";
 import { previewBytes } from "../preview";
 import { ownerOfValue } from "../owner";
+import { isoTime } from "../iso-time";
 import { baseName, isEphemeral, type ZkNode } from "./entry";
 import type { ParsedName } from "./names";
 
@@ -54,7 +55,7 @@ export function holderOf(c: Contender, what: string): Holder {
     ownerKey: sessionOwnerKey(c.node),
     // ctime is recorded by the store: when the contender's node was created (for a holder that
     // queued first, the hub corrects it to when it took over: lib/hub/since.ts).
-    since: new Date(c.node.stat.ctime).toISOString(),
+    since: isoTime(c.node.stat.ctime),
     sinceSource: "store",
     session: sessionOf(c.node),
   };
@@ -64,7 +65,7 @@ export function waitersOf(cs: Contender[], what: string, from = 1): Waiter[] {
   return cs.map((c, i) => ({
     id: baseName(c.node.path),
     position: from + i,
-    since: new Date(c.node.stat.ctime).toISOString(),
+    since: isoTime(c.node.stat.ctime),
     sinceSource: "store",
     ...ownerText(c.node, what),
     ownerKey: sessionOwnerKey(c.node),
