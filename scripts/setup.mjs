@@ -78,6 +78,7 @@ const builds = [
   ["Consul agent (cold: ~17 min on 2 cores, then cached)", "scripts/servers/build-consul.sh"],
   ["Redisson hold program (Maven)", "scripts/capture/redisson/build.sh"],
   ["Curator hold program (Maven)", "scripts/capture/curator/build.sh"],
+  ["ZooKeeper 3.5 jars, for the test of a server without multiRead (Maven)", "scripts/servers/zookeeper-3.5/build.sh"],
   ["etcd concurrency hold program (Go)", "scripts/capture/etcd/build.sh"],
   ["go-redsync hold program (Go)", "scripts/capture/redsync/build.sh"],
   ["Consul api hold program (Go)", "scripts/capture/consul/build.sh"],

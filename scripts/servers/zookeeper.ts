@@ -45,6 +45,8 @@ export interface ZooKeeperOptions {
   /** Extra zoo.cfg lines (key → value), last so they win. */
   config?: Record<string, string | number>;
   heapMb?: number;
+  /** A directory of ZooKeeper jars to run instead of Debian's (legacyZooKeeperJars()). */
+  jars?: string;
 }
 
 export interface ZooKeeperServer {
@@ -97,16 +99,20 @@ interface Spec {
   dir: string;
   config: string;
   heapMb: number;
+  jars?: string;
   /** Ready when srvr reports one of these modes. */
   modes: string[];
 }
 
-function jvmFlags(heapMb: number): string {
+function jvmFlags(heapMb: number, jars?: string): string {
   // Curator creates lock parents as container nodes: let the server reap empty ones every
   // second instead of every minute (a system property; zoo.cfg cannot set it).
   const flags = [`-Xmx${heapMb}m`, "-XX:+UseSerialGC", "-Xshare:auto", "-Dznode.container.checkIntervalMs=1000"];
   const simple = "/usr/share/java/slf4j-simple.jar";
-  if (fs.existsSync(simple)) {
+  if (jars) {
+    // Another release's jars (their own slf4j-simple among them), still with Debian's log config.
+    flags.push("-cp", `/etc/zookeeper/conf:${path.join(jars, "*")}`);
+  } else if (fs.existsSync(simple)) {
     // The last -cp wins: the same jars zkEnv.sh names, plus a logger that writes to stderr.
     flags.push("-cp", `/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:${simple}`);
   }
@@ -122,7 +128,7 @@ function spawnZk(s: Spec): Promise<ServerProcess> {
     name: s.name,
     // env(1) passes the variables: startProcess itself spawns with this process's environment.
     command: requireBinary("env", "coreutils"),
-    args: [`SERVER_JVMFLAGS=${jvmFlags(s.heapMb)}`, "JMXDISABLE=true", script, "start-foreground", cfg],
+    args: [`SERVER_JVMFLAGS=${jvmFlags(s.heapMb, s.jars)}`, "JMXDISABLE=true", script, "start-foreground", cfg],
     dir: s.dir,
     ready: async () => s.modes.includes(await serverMode(s.port)),
     readyWhat: `srvr on :${s.port} reporting Mode: ${s.modes.join("|")}`,
@@ -172,6 +178,25 @@ function serverHandle(s: Spec, first: ServerProcess): ZooKeeperServer {
   };
 }
 
+export const LEGACY_ZOOKEEPER_HINT = "ZooKeeper 3.5's jars come from Maven Central: `apt-get install -y maven`";
+
+/**
+ * The directory of ZooKeeper 3.5's jars (the last release without multiRead), fetched once into
+ * ~/.cache/lockdeck by scripts/servers/zookeeper-3.5/build.sh; for startZooKeeper({ jars }).
+ */
+export async function legacyZooKeeperJars(timeoutMs = 280_000): Promise<string> {
+  requireBinary("mvn", LEGACY_ZOOKEEPER_HINT);
+  const { execFile } = await import("node:child_process");
+  const { promisify } = await import("node:util");
+  try {
+    const { stdout } = await promisify(execFile)("bash", [path.join(__dirname, "zookeeper-3.5", "build.sh")], { timeout: timeoutMs, maxBuffer: 16 << 20 });
+    return stdout.trim().split("\n").pop()!;
+  } catch (e) {
+    const x = e as Error & { stderr?: string };
+    throw new Error(`fetching ZooKeeper 3.5 failed (${LEGACY_ZOOKEEPER_HINT}): ${x.message}\n${(x.stderr ?? "").slice(-3000)}`);
+  }
+}
+
 /** A standalone ZooKeeper on a free loopback port; resolves once srvr says "standalone". */
 export function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKeeperServer> {
   return onFreshPorts(async () => {
@@ -185,6 +210,7 @@ export function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKeeperSe
       dir,
       config: render({ ...baseConfig(port, dataDir, opts), ...opts.config }),
       heapMb: opts.heapMb ?? 256,
+      jars: opts.jars,
       modes: ["standalone"],
     };
     try {
