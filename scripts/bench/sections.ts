@@ -252,8 +252,8 @@ const HOW: Record<Exclude<SectionId, "redis" | "redis1m" | "multi">, () => strin
 - **Snapshot vs floor.** Floor: getChildren of every dir + getData of every node, pipelined on a separate session, no
   sync, no decoding, the fastest of 8 reads in a pre-run (shown in the row): node-zookeeper-client's own calls (callbacks,
   as a plain client makes them, one request each) with 64/256/1024/4096 requests in flight, or the same reads in
-  multiRead requests (ZooKeeper 3.6+; the library has none, so through LockDeck's lib/stores/zookeeper/lean.ts) of
-  64/128/256 reads with 2 or 8 out. Snapshot: \`ZooKeeperAdapter.snapshot()\` (sync, srvr, walk with getData-first and
+  multiRead requests (ZooKeeper 3.6+; the library has none, so through LockDeck's lib/stores/zookeeper/lean.ts): 64
+  reads a request with 8 out, 128 with 2 or 8, 256 with 8. Snapshot: \`ZooKeeperAdapter.snapshot()\` (sync, srvr, walk with getData-first and
   watches, each lock dir decoded as soon as its children are read, the rest of the decode); after its first walk every
   watch is armed, so its reads go in multiRead too. ${PRE_RUN_ROUNDS} untimed snapshots (the floor's pre-run reads each
   setting ${PRE_RUN_ROUNDS}×), then ${ZK.rounds} rounds, alternating order, each read after a full GC; medians. The first
