@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { BULK_ROUNDS, runEtcdBench } from "./etcd";
-import { benchZooKeeper, ZK_SNAPSHOT_TARGET } from "./zookeeper";
+import { benchZooKeeper, ZK_FLOOR_PRE_RUN, ZK_SNAPSHOT_TARGET } from "./zookeeper";
 import { CONSUL_SNAPSHOT_TARGET, CONSUL_UNTIMED_READS, runConsulBench } from "./consul";
 import { benchHistory } from "./history";
 import { MULTI_RSS_PART } from "./multi";
@@ -255,8 +255,8 @@ const HOW: Record<Exclude<SectionId, "redis" | "redis1m" | "multi">, () => strin
   multiRead requests (ZooKeeper 3.6+; the library has none, so through LockDeck's lib/stores/zookeeper/lean.ts): 64
   reads a request with 8 out, 128 with 2 or 8, 256 with 8. Snapshot: \`ZooKeeperAdapter.snapshot()\` (sync, srvr, walk with getData-first and
   watches, each lock dir decoded as soon as its children are read, the rest of the decode); after its first walk every
-  watch is armed, so its reads go in multiRead too. ${PRE_RUN_ROUNDS} untimed snapshots (the floor's pre-run reads each
-  setting ${PRE_RUN_ROUNDS}×), then ${ZK.rounds} rounds, alternating order, each read after a full GC; medians. The first
+  watch is armed, so its reads go in multiRead too. ${ZK_FLOOR_PRE_RUN} untimed snapshots (the floor's pre-run reads each
+  setting ${ZK_FLOOR_PRE_RUN}× and keeps the one with the best time), then ${ZK.rounds} rounds, alternating order, each read after a full GC; medians. The first
   snapshot (which arms the watches, one request a node) is in the row, not judged. Target ≤ ${ZK_SNAPSHOT_TARGET}× (issue 13).
 - **Idle.** The getData / getChildren / exists / multiRead and sync requests an adapter sends are counted on the wire (a second adapter and
   hub behind a pass-through proxy that reads ZooKeeper's protocol) over a ${ZK.idleMs / 1000} s window, hub live, starting 1 s

@@ -69,6 +69,11 @@ function uuid(i: number): string {
 
 /** How many requests the floor keeps in flight on its session; the fastest is picked per run. */
 const FLOOR_IN_FLIGHT = [64, 256, 1024, 4096];
+/**
+ * Pre-run reads of each floor setting: best of 2 once picked a multiRead setting whose 31-round
+ * median was ~40% above another's (09:02 in docs/benchmarks.md); best of 5 picks steadier.
+ */
+export const ZK_FLOOR_PRE_RUN = 5;
 /** multiRead floors: reads per request × requests out at once. */
 const FLOOR_MULTI: Array<[number, number]> = [
   [64, 8],
@@ -190,7 +195,7 @@ export async function benchZooKeeper(o: ZooKeeperBenchOptions | ((s: string) => 
         })),
       ],
       DIRS * PER_DIR,
-      { log, beforeEach: collectGarbage },
+      { log, beforeEach: collectGarbage, rounds: ZK_FLOOR_PRE_RUN },
     );
     await untimedReads(picked.rounds - 1, () => a.snapshot(signal), collectGarbage);
     const floorOnce = async () => {
