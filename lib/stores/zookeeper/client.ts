@@ -71,6 +71,8 @@ export class ZkSession {
   private readonly tap: FrameTap;
   private readonly deadlines: Deadlines;
   state: SessionState = "connecting";
+  /** A server refused multiRead on this session: the walk reads one node per request from then on. */
+  multiReadRefused = false;
   private listeners = new Set<(s: SessionState) => void>();
 
   constructor(
@@ -188,9 +190,6 @@ export class ZkSession {
       throw err;
     }
   }
-
-  /** A server refused multiRead on this session: the walk reads one node per request from then on. */
-  multiReadRefused = false;
 
   /** Stat of path, or null when it does not exist. */
   async exists(path: string, watcher?: Watcher): Promise<ZkStat | null> {
