@@ -190,19 +190,16 @@ export class Walker {
       if (v.inFlight >= WALK_IN_FLIGHT) break;
       const task = v.queue.take();
       if (!task) break;
-      if ("list" in task) {
-        const watcher = this.watches?.child(task.list.path);
-        if (watcher || !this.multiRead) {
-          v.inFlight++;
-          this.list(v, task.list, task.depth, watcher);
-        } else v.batch.push(task);
-      } else {
-        const watcher = task.dir.lockish ? this.watches?.data(task.read) : undefined;
-        if (watcher || !this.multiRead) {
-          v.inFlight++;
-          this.readChild(v, task.dir, task.read, watcher);
-        } else v.batch.push(task);
+      // Asking arms the watch (the read that follows sets it): a listing's child watch, a lock
+      // node's data watch.
+      const watcher = "list" in task ? this.watches?.child(task.list.path) : task.dir.lockish ? this.watches?.data(task.read) : undefined;
+      if (!watcher && this.multiRead) {
+        v.batch.push(task);
+        continue;
       }
+      v.inFlight++;
+      if ("list" in task) this.list(v, task.list, task.depth, watcher);
+      else this.readChild(v, task.dir, task.read, watcher);
     }
     if (v.batch.length > 0 && v.multiReads < MULTI_READ_IN_FLIGHT && v.inFlight < WALK_IN_FLIGHT) this.sendBatch(v);
   }
@@ -345,9 +342,12 @@ export class Walker {
     }
   }
 
-  /** A getData that failed: null when the node is gone or not ours to read (reported); throws otherwise. */
-  private readFailed(path: string, lockNode: boolean, err: unknown): null {
-    if (lockNode) this.watches?.forget("data", path);
+  /**
+   * A getData that failed (a data watch it armed is forgotten): null when the node is gone or not
+   * ours to read (reported); throws otherwise.
+   */
+  private readFailed(path: string, armedByThisRead: boolean, err: unknown): null {
+    if (armedByThisRead) this.watches?.forget("data", path);
     if (err instanceof ZkError && err.code === ZK.NO_NODE) return null;
     if (err instanceof ZkError && err.code === ZK.NO_AUTH) {
       this.out.problems.push({

@@ -120,6 +120,11 @@ class Header {
   }
 }
 
+/** A path as the server sees it under the client's chroot (as the library's own requests prefix it). */
+export function chrooted(chroot: string, path: string): string {
+  return !chroot ? path : path === "/" ? chroot : chroot + path;
+}
+
 /** {path: ustring, watch: boolean}: GetDataRequest and GetChildren2Request alike. */
 class PathRequest {
   private chroot = "";
@@ -136,7 +141,7 @@ class PathRequest {
     this.chroot = chroot ?? "";
   }
   toBuffer(): Buffer {
-    const path = !this.chroot ? this.path : this.path === "/" ? this.chroot : this.chroot + this.path;
+    const path = chrooted(this.chroot, this.path);
     const len = Buffer.byteLength(path);
     const buf = Buffer.allocUnsafe(4 + 8 + 4 + len + 1);
     buf.writeInt32BE(8 + 4 + len + 1, 0);
@@ -173,7 +178,7 @@ class MultiReadRequest {
     this.chroot = chroot ?? "";
   }
   toBuffer(): Buffer {
-    const paths = this.ops.map((o) => (!this.chroot ? o.path : o.path === "/" ? this.chroot : this.chroot + o.path));
+    const paths = this.ops.map((o) => chrooted(this.chroot, o.path));
     // The request header, then per op a 9-byte MultiHeader, the path (length-prefixed) and the
     // watch flag, then the closing MultiHeader.
     let size = 8 + 9;

@@ -11,6 +11,7 @@
 // with and without a chroot, and an error code comes back as an error).
 
 import type zookeeper from "node-zookeeper-client";
+import { chrooted } from "./lean";
 
 const OP_SYNC = 9;
 const OP_DELETE = 2;
@@ -41,8 +42,7 @@ class SyncPayload {
     this.chroot = chroot ?? "";
   }
   private full(): string {
-    if (!this.chroot) return this.path;
-    return this.path === "/" ? this.chroot : this.chroot + this.path;
+    return chrooted(this.chroot, this.path);
   }
   byteLength(): number {
     return 4 + Buffer.byteLength(this.full());
