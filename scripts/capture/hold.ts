@@ -4,10 +4,9 @@
 // - wait for READY / RELEASED by condition with deadlines (never fixed sleeps);
 // - never leave a child behind (tracked like the test servers, PDEATHSIG=KILL where
 //   util-linux `setpriv` exists, and kill() for test cleanup).
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { promisify } from "node:util";
-import { requireBinary } from "../servers/binaries";
+import { requireBinary, runBuild } from "../servers/binaries";
 import { trackChild, untrackChild } from "../servers/cleanup";
 import { waitFor } from "../servers/process";
 
@@ -18,41 +17,24 @@ export const MAVEN_HINT = "the Redisson hold program is built with Maven: `apt-g
 export const GO_HINT = "the go-redsync hold program needs Go (see scripts/capture/redsync/go.mod for the version): https://go.dev/dl/";
 export const PYTHON_HINT = "the python-redis-lock hold program needs Python 3 with venv: `apt-get install -y python3 python3-venv`";
 
-/** Runs a build/setup script and returns the last line of its stdout (the artifact's path). */
-async function runBuild(script: string, what: string, hint: string, timeoutMs: number): Promise<string> {
-  try {
-    const { stdout } = await promisify(execFile)("bash", [path.join(HERE, script)], {
-      timeout: timeoutMs,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    const last = stdout.trim().split("\n").pop() ?? "";
-    if (!last) throw new Error(`${script} printed no path`);
-    return last;
-  } catch (e) {
-    const x = e as Error & { stderr?: string };
-    const tail = (x.stderr ?? "").trimEnd().split("\n").slice(-30).join("\n");
-    throw new Error(`building ${what} failed (${hint}): ${x.message}\n${tail}`);
-  }
-}
-
 /** `java` and the Redisson fat jar (built once into ~/.cache/lockdeck; ~20 s cold). */
 export async function prepareRedisson(timeoutMs = 280_000): Promise<{ java: string; jar: string }> {
   const java = requireBinary("java", JAVA_HINT);
   requireBinary("mvn", MAVEN_HINT);
-  const jar = await runBuild("redisson/build.sh", "the Redisson hold program", `${JAVA_HINT}; ${MAVEN_HINT}`, timeoutMs);
+  const jar = await runBuild(path.join(HERE, "redisson/build.sh"), "the Redisson hold program", `${JAVA_HINT}; ${MAVEN_HINT}`, timeoutMs);
   return { java, jar };
 }
 
 /** The go-redsync hold binary (go build; ~1 s warm, ~45 s cold). */
 export async function prepareRedsync(timeoutMs = 280_000): Promise<string> {
   requireBinary("go", GO_HINT);
-  return runBuild("redsync/build.sh", "the go-redsync hold program", GO_HINT, timeoutMs);
+  return runBuild(path.join(HERE, "redsync/build.sh"), "the go-redsync hold program", GO_HINT, timeoutMs);
 }
 
 /** The venv python that has python-redis-lock installed, and capture.py. */
 export async function preparePythonRedisLock(timeoutMs = 280_000): Promise<{ python: string; script: string }> {
   requireBinary("python3", PYTHON_HINT);
-  const python = await runBuild("python-redis-lock/setup.sh", "the python-redis-lock venv", PYTHON_HINT, timeoutMs);
+  const python = await runBuild(path.join(HERE, "python-redis-lock/setup.sh"), "the python-redis-lock venv", PYTHON_HINT, timeoutMs);
   return { python, script: path.join(HERE, "python-redis-lock", "capture.py") };
 }
 

@@ -12,12 +12,10 @@
 // - stop():    SIGTERM (then SIGKILL after 10 s) and remove `dir`. Idempotent.
 // - kill9():   SIGKILL; keeps `dir` (data, log) for restart().
 // - restart(): start again on the same ports and dir; a running server is stopped first.
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { promisify } from "node:util";
-import { requireBinary } from "./binaries";
+import { requireBinary, runBuild } from "./binaries";
 import { freePort, onFreshPorts } from "./ports";
 import { ensureDir, makeTempDir, removeDir, startProcess, waitFor, type ServerProcess } from "./process";
 
@@ -188,13 +186,7 @@ export const LEGACY_ZOOKEEPER_HINT = "ZooKeeper 3.5's jars come from Maven Centr
  */
 export async function legacyZooKeeperJars(timeoutMs = 280_000): Promise<string> {
   requireBinary("mvn", LEGACY_ZOOKEEPER_HINT);
-  try {
-    const { stdout } = await promisify(execFile)("bash", [path.join(__dirname, "zookeeper-3.5", "build.sh")], { timeout: timeoutMs, maxBuffer: 16 << 20 });
-    return stdout.trim().split("\n").pop()!;
-  } catch (e) {
-    const x = e as Error & { stderr?: string };
-    throw new Error(`fetching ZooKeeper 3.5 failed (${LEGACY_ZOOKEEPER_HINT}): ${x.message}\n${(x.stderr ?? "").slice(-3000)}`);
-  }
+  return runBuild(path.join(__dirname, "zookeeper-3.5", "build.sh"), "ZooKeeper 3.5's jars", LEGACY_ZOOKEEPER_HINT, timeoutMs);
 }
 
 /** A standalone ZooKeeper on a free loopback port; resolves once srvr says "standalone". */
