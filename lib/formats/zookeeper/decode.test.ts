@@ -307,25 +307,34 @@ describe("bad input, look-alikes and other layouts", () => {
 describe("lock directories decoded during the walk (decodeLockDirAlone)", () => {
   const FIXTURES = readdirSync(path.join(__dirname, "..", "testdata", "zookeeper")).filter((f) => f.endsWith(".json"));
 
-  /** What the adapter's walk hands the decoder: every listed directory decoded from its own children. */
-  function earlyOf(nodes: ZkNode[], ctx: ZkDecodeContext): Map<string, DecodedLockDir> {
+  /**
+   * What the adapter's walk hands the decoder: every listed directory whose children are all
+   * leaves decoded from them, and the node list without those children.
+   */
+  function earlyOf(nodes: ZkNode[], ctx: ZkDecodeContext): { early: Map<string, DecodedLockDir>; rest: ZkNode[] } {
     const early = new Map<string, DecodedLockDir>();
     for (const dir of nodes.filter((n) => n.listed)) {
       const kids = nodes.filter((n) => n !== dir && parentOf(n.path) === dir.path);
+      if (kids.some((k) => k.listed || k.stat.numChildren > 0)) continue;
       const d = decodeLockDirAlone(dir, kids, ctx);
       if (d) early.set(dir.path, d);
     }
-    return early;
+    return { early, rest: nodes.filter((n) => !early.has(parentOf(n.path))) };
   }
 
   it.each(FIXTURES)("%s: the same records and problems, in the same order, with and without them", (name) => {
     const { fixture, nodes } = loadFixture(name);
     for (const previews of [false, true]) {
       const ctx: ZkDecodeContext = { connection: "zk", consistency: "sync() then read", now: fixture.now, roots: [fixture.root], previews };
-      const early = earlyOf(nodes, ctx);
+      const { early, rest } = earlyOf(nodes, ctx);
       // After a release the lock directories are empty: nothing to decode early there.
       expect(early.size > 0).toBe(!name.includes("after-release"));
-      expect(decodeZooKeeper(nodes, ctx, early)).toEqual(decodeZooKeeper(nodes, ctx));
+      expect(rest.length < nodes.length).toBe(!name.includes("after-release"));
+      const res = decodeZooKeeper(rest, ctx, early);
+      expect(res).toEqual(decodeZooKeeper(nodes, ctx));
+      // The entries were taken, not decoded again.
+      for (const e of early.values()) expect(res.locks.includes(e.record) || !res.locks.some((l) => l.key === e.dir.path)).toBe(true);
+      expect(res.locks.some((l) => [...early.values()].some((e) => e.record === l))).toBe(early.size > 0);
     }
   });
 
@@ -335,7 +344,8 @@ describe("lock directories decoded during the walk (decodeLockDirAlone)", () => 
     const mutex = `${fixture.root}/mutex`;
     const dir = nodes.find((n) => n.path === mutex)!;
     const kids = nodes.filter((n) => parentOf(n.path) === mutex);
-    // Made while one contender was missing (it was read later): a stale record.
+    // Made while one contender was missing (it was read later): a stale record. The list holds
+    // the directory's children: the list is what is decoded.
     const stale = decodeLockDirAlone(dir, kids.slice(1), ctx)!;
     // Made from a copy of the directory node, not the one in the list.
     const copied = decodeLockDirAlone({ ...dir }, kids, ctx)!;
@@ -346,5 +356,11 @@ describe("lock directories decoded during the walk (decodeLockDirAlone)", () => 
       expect(res.locks.find((l) => l.key === mutex)).not.toBe(e.record);
     }
     expect(stale.record.holders[0].id).not.toBe(whole.locks.find((l) => l.key === mutex)!.holders[0].id);
+    // The children left out of the list, as the walk does: the entry made from the very directory
+    // is taken; one made from a copy is not.
+    const rest = nodes.filter((n) => parentOf(n.path) !== mutex);
+    const made = decodeLockDirAlone(dir, kids, ctx)!;
+    expect(decodeZooKeeper(rest, ctx, new Map([[mutex, made]])).locks.find((l) => l.key === mutex)).toBe(made.record);
+    expect(decodeZooKeeper(rest, ctx, new Map([[mutex, copied]])).locks.find((l) => l.key === mutex)).not.toBe(copied.record);
   });
 });

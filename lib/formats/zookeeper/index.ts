@@ -34,9 +34,10 @@ const LIBRARY: Record<Family, string> = { curator: "Apache Curator", kazoo: "kaz
 
 /**
  * One lock directory decoded as soon as the walk has read it and its children (the adapter does
- * this while the rest of the walk is still on the wire). decodeZooKeeper takes it as is only when
- * it was made from the very nodes it would pass itself: the same directory object and the same
- * child objects in the same order. Any other case is decoded again.
+ * this while the rest of the walk is still on the wire); its children are then left out of the
+ * node list handed to decodeZooKeeper, which takes the entry for them. It is taken only when
+ * made from the very directory object in that list, and when no child of the directory is in
+ * the list too. Any other case is decoded again from the list.
  */
 export interface DecodedLockDir {
   dir: ZkNode;
@@ -46,24 +47,25 @@ export interface DecodedLockDir {
   problems: Problem[];
 }
 
+/** A caller's children names, in the kids' order: as listed, and parsed (parseName). */
+export interface KidNames {
+  names: string[];
+  parsed: Array<ParsedName | null>;
+}
+
 /**
  * Decodes a directory from itself and every child read under it, exactly as decodeZooKeeper would
  * reach it; null when it is not a plain lock (a semaphore, a plain directory): those need the
- * whole read (their leases/ and locks/, a kazoo semaphore's sibling).
+ * whole read (their leases/ and locks/, a kazoo semaphore's sibling). `known`: the kids' names,
+ * parsed already by the caller.
  */
-export function decodeLockDirAlone(dir: ZkNode, kids: ZkNode[], ctx: ZkDecodeContext): DecodedLockDir | null {
-  const names = kids.map((c) => baseName(c.path));
-  const parsed = names.map(parseName);
+export function decodeLockDirAlone(dir: ZkNode, kids: ZkNode[], ctx: ZkDecodeContext, known?: KidNames): DecodedLockDir | null {
+  const names = known?.names ?? kids.map((c) => baseName(c.path));
+  const parsed = known?.parsed ?? names.map(parseName);
   const kind = classifyDir(names, dir.data, parsed);
   if (kind.kind !== "lock") return null;
   const problems: Problem[] = [];
-  return { dir, kids, kind, record: decodeLockDir(ctx, dir, kind, kids, problems, parsed), problems };
-}
-
-function sameNodes(a: ZkNode[], b: ZkNode[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return { dir, kids, kind, record: decodeLockDir(ctx, dir, kind, kids, problems, { names, parsed }), problems };
 }
 
 export function decodeZooKeeper(nodes: ZkNode[], ctx: ZkDecodeContext, early?: ReadonlyMap<string, DecodedLockDir>): DecodeResult {
@@ -78,19 +80,19 @@ export function decodeZooKeeper(nodes: ZkNode[], ctx: ZkDecodeContext, early?: R
     if (list) list.push(n);
     else children.set(parent, [n]);
   }
-  const kids = (p: string) => children.get(p) ?? [];
+  const decoded = new Map<string, DecodedLockDir>();
+  for (const [path, e] of early ?? []) if (byPath.get(path) === e.dir && !children.has(path)) decoded.set(path, e);
+  const kids = (p: string) => children.get(p) ?? decoded.get(p)?.kids ?? [];
   const locks: LockRecord[] = [];
   const problems: Problem[] = [];
   const claimed = new Set<string>();
   const roots = new Set(ctx.roots);
 
   const kinds = new Map<string, DirKind>();
-  const decoded = new Map<string, DecodedLockDir>();
   for (const n of nodes) {
     if (!n.listed) continue;
-    const e = early?.get(n.path);
-    if (e && e.dir === n && sameNodes(e.kids, kids(n.path))) {
-      decoded.set(n.path, e);
+    const e = decoded.get(n.path);
+    if (e) {
       kinds.set(n.path, e.kind);
       continue;
     }
@@ -103,9 +105,10 @@ export function decodeZooKeeper(nodes: ZkNode[], ctx: ZkDecodeContext, early?: R
     );
   }
   // Children of recognised locks belong to them; so do a Curator semaphore's leases/ and locks/.
+  // (A decoded entry's children are not in the list: nothing there to claim.)
   for (const [path, kind] of kinds) {
     if (kind.kind === "other") continue;
-    for (const c of kids(path)) claimed.add(c.path);
+    if (!decoded.has(path)) for (const c of kids(path)) claimed.add(c.path);
     if (kind.kind === "curator-semaphore") for (const d of SEMAPHORE_DIRS) for (const c of kids(joinPath(path, d))) claimed.add(c.path);
   }
 
@@ -125,7 +128,7 @@ export function decodeZooKeeper(nodes: ZkNode[], ctx: ZkDecodeContext, early?: R
     if (claimed.has(n.path)) continue;
     const kind = kinds.get(n.path);
     const e = decoded.get(n.path);
-    if (e?.dir === n) {
+    if (e) {
       problems.push(...e.problems);
       add(e.record);
     } else if (kind?.kind === "lock") add(decodeLockDir(ctx, n, kind, kids(n.path), problems));
@@ -146,14 +149,14 @@ export function decodeZooKeeper(nodes: ZkNode[], ctx: ZkDecodeContext, early?: R
   return { locks: locks.filter((l) => !l.key.endsWith("-__lock__") || !locks.some((o) => o.relatedKeys?.includes(l.key))), problems };
 }
 
-/** `names`: the kids' names parsed already, in their order (else parsed here). */
-function contendersOf(dirPath: string, kids: ZkNode[], family: Family | null, problems: Problem[], names?: Array<ParsedName | null>): Contender[] {
+/** `known`: the kids' names, parsed already, in their order (else read from the paths here). */
+function contendersOf(dirPath: string, kids: ZkNode[], family: Family | null, problems: Problem[], known?: KidNames): Contender[] {
   const out: Contender[] = [];
   for (let i = 0; i < kids.length; i++) {
     const node = kids[i];
-    const name = baseName(node.path);
-    const parsed = names ? names[i] : parseName(name);
-    if (parsed && (family === null || parsed.family === family)) out.push({ node, parsed });
+    const name = known ? known.names[i] : baseName(node.path);
+    const parsed = known ? known.parsed[i] : parseName(name);
+    if (parsed && (family === null || parsed.family === family)) out.push({ node, name, parsed });
     else if (parsed)
       problems.push({
         key: node.path,
@@ -173,9 +176,9 @@ function decodeLockDir(
   kind: Extract<DirKind, { kind: "lock" }>,
   kids: ZkNode[],
   problems: Problem[],
-  names?: Array<ParsedName | null>,
+  known?: KidNames,
 ): LockRecord {
-  const cs = contendersOf(dir.path, kids, kind.family, problems, names);
+  const cs = contendersOf(dir.path, kids, kind.family, problems, known);
   if (cs.length > 0 && cs.every((c) => c.parsed.role === "lease")) return semaphoreFrom(ctx, dir, cs, []);
   let holders: Contender[];
   let waiters: Contender[];
@@ -269,7 +272,11 @@ function semaphoreFrom(ctx: ZkDecodeContext, dir: ZkNode, leases: Contender[], q
 /** kazoo Semaphore: <path> data = max_leases; holders are bare uuid4-hex children; waiters queue on "<path>-__lock__". */
 function decodeKazooSemaphore(ctx: ZkDecodeContext, dir: ZkNode, holderNodes: ZkNode[], sibling: ZkNode | undefined, lockKids: ZkNode[]): LockRecord {
   const holders: Contender[] = holderNodes
-    .map((node) => ({ node, parsed: { family: "kazoo" as const, role: "lease" as const, marker: "", seq: node.stat.ctime, prefix: baseName(node.path) } }))
+    .map((node) => ({
+      node,
+      name: baseName(node.path),
+      parsed: { family: "kazoo" as const, role: "lease" as const, marker: "", seq: node.stat.ctime, prefix: baseName(node.path) },
+    }))
     .sort((a, b) => a.node.stat.czxid.localeCompare(b.node.stat.czxid, undefined, { numeric: true }));
   const queue = sibling ? contendersOf(sibling.path, lockKids, "kazoo", []) : [];
   const rec = baseRecord(
@@ -297,7 +304,7 @@ function isFreeKazooSemaphore(n: ZkNode, byPath: Map<string, ZkNode>): boolean {
 
 /** Junqueira's simple lock: one ephemeral node; its session holds it. */
 function decodeLoneEphemeral(ctx: ZkDecodeContext, node: ZkNode): LockRecord {
-  const c: Contender = { node, parsed: { family: "recipe", role: "exclusive", marker: "", seq: 0, prefix: "" } };
+  const c: Contender = { node, name: baseName(node.path), parsed: { family: "recipe", role: "exclusive", marker: "", seq: 0, prefix: "" } };
   const rec = baseRecord(ctx, node, "zk.ephemeral", "mutex", releaseHolding([node], null));
   rec.library = "ephemeral node";
   return fill(rec, [c], [], "node data", [], ctx.previews !== false);

@@ -8,7 +8,7 @@ import { escapeControls } from "../../keys";
 import { previewBytes } from "../preview";
 import { ownerOfValue } from "../owner";
 import { isoTime } from "../iso-time";
-import { baseName, isEphemeral, type ZkNode } from "./entry";
+import { isEphemeral, type ZkNode } from "./entry";
 import type { ParsedName } from "./names";
 
 export interface ZkDecodeContext extends DecodeContext {
@@ -18,6 +18,8 @@ export interface ZkDecodeContext extends DecodeContext {
 
 export interface Contender {
   node: ZkNode;
+  /** The node's name (the last part of its path): the holder's or waiter's id. */
+  name: string;
   parsed: ParsedName;
 }
 
@@ -50,7 +52,7 @@ export function sessionOwnerKey(node: ZkNode): string | undefined {
 
 export function holderOf(c: Contender, what: string): Holder {
   return {
-    id: baseName(c.node.path),
+    id: c.name,
     ...ownerText(c.node, what),
     ownerKey: sessionOwnerKey(c.node),
     // ctime is recorded by the store: when the contender's node was created (for a holder that
@@ -63,7 +65,7 @@ export function holderOf(c: Contender, what: string): Holder {
 
 export function waitersOf(cs: Contender[], what: string, from = 1): Waiter[] {
   return cs.map((c, i) => ({
-    id: baseName(c.node.path),
+    id: c.name,
     position: from + i,
     since: isoTime(c.node.stat.ctime),
     sinceSource: "store",

@@ -32,6 +32,11 @@ const ctx: ZkDecodeContext = {
   roots: [ROOT],
 };
 
+/** Every node the walk read: its node list, and the children of the dirs it decoded on the way. */
+function nodesRead(w: Walker) {
+  return [...w.out.nodes, ...[...w.out.decoded.values()].flatMap((d) => d.kids)];
+}
+
 /**
  * A real session whose getData / getChildren are counted (sent, out now, most out at once), and
  * its multiReads (sent, the reads in them, most out at once).
@@ -80,8 +85,10 @@ describe("the walk", () => {
     try {
       const w = new Walker(session, LIMITS, null, new AbortController().signal, ctx);
       expect(await w.visit(ROOT, 0)).toBe(true);
-      expect(w.out.nodes).toHaveLength(NODES);
-      expect(new Set(w.out.nodes.map((x) => x.path)).size).toBe(NODES);
+      expect(nodesRead(w)).toHaveLength(NODES);
+      expect(new Set(nodesRead(w).map((x) => x.path)).size).toBe(NODES);
+      // The decoded dirs' children stay out of the node list.
+      expect(w.out.nodes).toHaveLength(1 + DIRS);
       expect(n.sent).toBe(REQUESTS);
       expect(n.peak).toBe(WALK_IN_FLIGHT);
       expect(n.out).toBe(0);
@@ -101,7 +108,15 @@ describe("the walk", () => {
       const alone = new Walker(plain.session, LIMITS, null, new AbortController().signal, ctx);
       await alone.visit(ROOT, 0);
       const same = (w: Walker) => {
-        expect(w.out.nodes.map((x) => [x.path, x.data, x.stat]).sort()).toEqual(alone.out.nodes.map((x) => [x.path, x.data, x.stat]).sort());
+        expect(
+          nodesRead(w)
+            .map((x) => [x.path, x.data, x.stat])
+            .sort(),
+        ).toEqual(
+          nodesRead(alone)
+            .map((x) => [x.path, x.data, x.stat])
+            .sort(),
+        );
         expect(w.out.decoded).toEqual(alone.out.decoded);
         expect(w.out.dirs).toEqual(alone.out.dirs);
       };
@@ -141,7 +156,7 @@ describe("the walk", () => {
     try {
       const w = new Walker(session, { ...LIMITS, maxNodes: 500 }, null, new AbortController().signal, ctx);
       expect(await w.visit(ROOT, 0)).toBe(true);
-      expect(w.out.nodes).toHaveLength(500);
+      expect(nodesRead(w)).toHaveLength(500);
       expect(w.out.problems.map((p) => p.code)).toEqual(["too-many-nodes"]);
       // Every node counted was read once; the dirs among them were listed too.
       expect(n.sent).toBe(500 + w.out.dirs.size);

@@ -6,7 +6,9 @@
 //   - Lock directories (classified by their children's names) get every child read; other
 //     directories are descended into, up to maxDepth; ephemeral nodes are leaves.
 //   - A plain lock directory is decoded as soon as its children are read (decodeLockDirAlone),
-//     while the rest of the walk waits on the wire; the decoder takes that record as is.
+//     from the names parsed at its listing, while the rest of the walk waits on the wire; the
+//     decoder takes that record as is, and its children stay out of the node list (the record
+//     holds what the lock needs of them).
 //   - Watches are armed as a side effect (children of every listed directory, data of every lock
 //     node), through the Watches object, which knows what is already armed.
 //   - A read that arms no watch (its watch is already armed, or watches are off) goes out in a
@@ -18,8 +20,8 @@
 
 import type { Problem } from "../../model";
 import { baseName, isEphemeral, joinPath, type ZkNode, type ZkStat } from "../../formats/zookeeper/entry";
-import { classifyDir, type DirKind } from "../../formats/zookeeper/names";
-import { decodeLockDirAlone, type DecodedLockDir, type ZkDecodeContext } from "../../formats/zookeeper";
+import { classifyDir, parseName, type DirKind, type ParsedName } from "../../formats/zookeeper/names";
+import { decodeLockDirAlone, type DecodedLockDir, type KidNames, type ZkDecodeContext } from "../../formats/zookeeper";
 import { ZK, ZkError, type Watcher, type ZkSession } from "./client";
 import type { MultiReadOp, MultiReadResult } from "./lean";
 import { Fifo } from "./queue";
@@ -30,9 +32,11 @@ export interface DiscoverLimits {
   maxNodes: number;
 }
 
+/** Arms a watch unless it is armed already: the watcher to pass with the read, or undefined. */
 export interface WatchArming {
   child(path: string): Watcher | undefined;
-  data(path: string): Watcher | undefined;
+  /** The data watch of dir's child `name`. */
+  data(dir: string, name: string): Watcher | undefined;
   forget(kind: "child" | "data", path: string): void;
 }
 
@@ -42,6 +46,7 @@ export interface DirInfo {
 }
 
 export interface ReadResult {
+  /** Every node read, but the children of the directories in `decoded` (those are in their entry). */
   nodes: ZkNode[];
   problems: Problem[];
   /** Every directory listed, with what it was and its children (the adapter's index). */
@@ -59,7 +64,7 @@ export const MULTI_READ_OPS = 128;
 export const MULTI_READ_IN_FLIGHT = 8;
 
 /** One request the walk has still to make: list a node already read, or read a listed dir's child. */
-type Task = { list: ZkNode; depth: number } | { read: string; dir: ListedDir };
+type Task = { list: ZkNode; depth: number } | { read: string; dir: ListedDir; i: number };
 
 /** A directory whose children are being read. */
 interface ListedDir {
@@ -69,10 +74,17 @@ interface ListedDir {
   lockish: boolean;
   /** Its children are descended into (lock parts always; other directories down to maxDepth). */
   descend: boolean;
+  /** Its children's names as listed, and parsed. */
+  names: string[];
+  parsed: Array<ParsedName | null>;
   /** Children whose read has not answered yet. */
   unanswered: number;
-  /** Every child read, in the order the decoder will see them; null once one is not a leaf. */
+  /**
+   * A lock dir's children read, in the order they answered, kept here (not in the node list)
+   * until it is decoded; null once one is not a leaf. `leafNames`: their names, in that order.
+   */
   leaves: ZkNode[] | null;
+  leafNames: KidNames;
 }
 
 /** One visit's pending work and requests. */
@@ -192,14 +204,15 @@ export class Walker {
       if (!task) break;
       // Asking arms the watch (the read that follows sets it): a listing's child watch, a lock
       // node's data watch.
-      const watcher = "list" in task ? this.watches?.child(task.list.path) : task.dir.lockish ? this.watches?.data(task.read) : undefined;
+      const watcher =
+        "list" in task ? this.watches?.child(task.list.path) : task.dir.lockish ? this.watches?.data(task.dir.node.path, task.dir.names[task.i]) : undefined;
       if (!watcher && this.multiRead) {
         v.batch.push(task);
         continue;
       }
       v.inFlight++;
       if ("list" in task) this.list(v, task.list, task.depth, watcher);
-      else this.readChild(v, task.dir, task.read, watcher);
+      else this.readChild(v, task.dir, task.read, task.i, watcher);
     }
     if (v.batch.length > 0 && v.multiReads < MULTI_READ_IN_FLIGHT && v.inFlight < WALK_IN_FLIGHT) this.sendBatch(v);
   }
@@ -218,15 +231,15 @@ export class Walker {
     );
   }
 
-  private readChild(v: Visit, dir: ListedDir, path: string, watcher: Watcher | undefined): void {
+  private readChild(v: Visit, dir: ListedDir, path: string, i: number, watcher: Watcher | undefined): void {
     this.session.getData(path, watcher).then(
       (k) => {
         v.inFlight--;
-        this.step(v, () => this.childRead(v, dir, path, k));
+        this.step(v, () => this.childRead(v, dir, path, i, k));
       },
       (err) => {
         v.inFlight--;
-        this.step(v, () => this.childRead(v, dir, path, this.readFailed(path, watcher !== undefined, err)));
+        this.step(v, () => this.childRead(v, dir, path, i, this.readFailed(path, watcher !== undefined, err)));
       },
     );
   }
@@ -262,7 +275,7 @@ export class Walker {
       else this.listed(v, t.list, t.depth, (a as { children: string[] }).children);
     } else {
       const k = err ? this.readFailed(t.read, false, err) : (a as { data: Buffer; stat: ZkStat });
-      this.childRead(v, t.dir, t.read, k);
+      this.childRead(v, t.dir, t.read, t.i, k);
     }
   }
 
@@ -282,44 +295,66 @@ export class Walker {
       node.stat = { ...node.stat, numChildren: names.length };
       return;
     }
-    const kind = classifyDir(names, node.data);
+    const parsed = names.map(parseName);
+    const kind = classifyDir(names, node.data, parsed);
     this.out.dirs.set(path, { kind: kind.kind, children: names });
     if (names.length === 0) return;
     const lockish = kind.kind === "lock" || kind.kind === "kazoo-semaphore";
     // Lock nodes and a semaphore's leases/ + locks/ are part of the lock: read them whatever
     // the depth; other directories only down to maxDepth.
     const descend = lockish || kind.kind === "curator-semaphore" || depth < this.limits.maxDepth;
-    const dir: ListedDir = { node, depth, lockish, descend, unanswered: 0, leaves: kind.kind === "lock" ? [] : null };
-    for (const name of names) {
-      const childPath = joinPath(path, name);
+    const dir: ListedDir = {
+      node,
+      depth,
+      lockish,
+      descend,
+      names,
+      parsed,
+      unanswered: 0,
+      leaves: kind.kind === "lock" ? [] : null,
+      leafNames: { names: [], parsed: [] },
+    };
+    for (let i = 0; i < names.length; i++) {
+      const childPath = joinPath(path, names[i]);
       if (this.count >= this.limits.maxNodes) {
         this.budgetProblem(childPath);
         break;
       }
       this.count++;
       dir.unanswered++;
-      v.queue.push({ read: childPath, dir });
+      v.queue.push({ read: childPath, dir, i });
     }
   }
 
-  /** A child's read answered (null: it is gone, or not ours to read). */
-  private childRead(v: Visit, dir: ListedDir, path: string, k: { stat: ZkStat; data: Buffer } | null): void {
+  /** A child's read answered (null: it is gone, or not ours to read); `i`: its place in the listing. */
+  private childRead(v: Visit, dir: ListedDir, path: string, i: number, k: { stat: ZkStat; data: Buffer } | null): void {
     dir.unanswered--;
     if (k) {
       // A lock node with no children stays a leaf (kazoo's persistent lock nodes): no listing.
       if (dir.lockish && k.stat.numChildren === 0) {
         const leaf: ZkNode = { path, stat: k.stat, data: k.data, listed: false };
-        this.out.nodes.push(leaf);
-        dir.leaves?.push(leaf);
+        if (dir.leaves) {
+          dir.leaves.push(leaf);
+          dir.leafNames.names.push(dir.names[i]);
+          dir.leafNames.parsed.push(dir.parsed[i]);
+        } else this.out.nodes.push(leaf);
       } else {
-        dir.leaves = null;
+        this.keepLeaves(dir);
         if (dir.descend) this.expand(v, path, k.stat, k.data, dir.depth + 1, true);
         else this.out.nodes.push({ path, stat: k.stat, data: k.data, listed: false });
       }
     }
     if (dir.unanswered > 0 || !dir.leaves) return;
-    const decoded = decodeLockDirAlone(dir.node, dir.leaves, this.decodeCtx);
+    const decoded = decodeLockDirAlone(dir.node, dir.leaves, this.decodeCtx, dir.leafNames);
     if (decoded) this.out.decoded.set(dir.node.path, decoded);
+    else this.keepLeaves(dir);
+  }
+
+  /** The dir will not be decoded alone: its leaves join the node list, for the whole decode. */
+  private keepLeaves(dir: ListedDir): void {
+    if (!dir.leaves) return;
+    for (const leaf of dir.leaves) this.out.nodes.push(leaf);
+    dir.leaves = null;
   }
 
   private budgetHit = false;

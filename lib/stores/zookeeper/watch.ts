@@ -5,6 +5,7 @@
 // events, and a new session has lost every watch).
 
 import type { StoreChange } from "../../model";
+import { baseName, joinPath, parentOf } from "../../formats/zookeeper/entry";
 import type { Watcher } from "./client";
 import type { WatchArming } from "./discover";
 
@@ -12,7 +13,13 @@ const COALESCE_MS = 15;
 
 export class WatchSet implements WatchArming {
   private armedChild = new Set<string>();
-  private armedData = new Set<string>();
+  /**
+   * Data watches by directory, then name: a re-walk asks for every lock node, and looking up its
+   * name in its dir's set costs a third of looking up its whole path (a fresh string each walk,
+   * hashed whole; issue 13).
+   */
+  private armedData = new Map<string, Set<string>>();
+  private armedDataCount = 0;
   private pending = new Set<string>();
   private resyncDue = false;
   private wake: (() => void) | null = null;
@@ -32,22 +39,33 @@ export class WatchSet implements WatchArming {
     };
   }
 
-  data(path: string): Watcher | undefined {
-    if (this.armedData.has(path)) return undefined;
-    this.armedData.add(path);
+  data(dir: string, name: string): Watcher | undefined {
+    let names = this.armedData.get(dir);
+    if (names?.has(name)) return undefined;
+    if (!names) this.armedData.set(dir, (names = new Set()));
+    names.add(name);
+    this.armedDataCount++;
     return () => {
-      this.armedData.delete(path);
-      this.push(this.keyFor(path, "data"));
+      this.disarmData(dir, name);
+      this.push(this.keyFor(joinPath(dir, name), "data"));
     };
+  }
+
+  private disarmData(dir: string, name: string): void {
+    const names = this.armedData.get(dir);
+    if (!names?.delete(name)) return;
+    this.armedDataCount--;
+    if (names.size === 0) this.armedData.delete(dir);
   }
 
   /** The read that would have set the watch failed (node gone, timeout): it is not armed. */
   forget(kind: "child" | "data", path: string): void {
-    (kind === "child" ? this.armedChild : this.armedData).delete(path);
+    if (kind === "child") this.armedChild.delete(path);
+    else this.disarmData(parentOf(path), baseName(path));
   }
 
   get armedCount(): number {
-    return this.armedChild.size + this.armedData.size;
+    return this.armedChild.size + this.armedDataCount;
   }
 
   /** Keys to re-read for a reason no watch reports (a holder's session left every server). */
@@ -59,6 +77,7 @@ export class WatchSet implements WatchArming {
   sessionLost(): void {
     this.armedChild.clear();
     this.armedData.clear();
+    this.armedDataCount = 0;
     this.resync();
   }
 
