@@ -45,9 +45,24 @@ export function sessionOf(node: ZkNode): Holder["session"] | undefined {
   return isEphemeral(node.stat) ? { id: node.stat.ephemeralOwner } : undefined;
 }
 
-/** The session that owns an ephemeral contender node is its client; a persistent node has none. */
+/** Owner keys of sessions met lately (a few sessions own most nodes); cleared at this many. */
+const OWNER_KEYS_KEPT = 4_096;
+const ownerKeys = new Map<string, string>();
+
+/**
+ * The session that owns an ephemeral contender node is its client; a persistent node has none.
+ * One string per session, shared by its nodes' records (issue 13: one per contender cost the
+ * snapshot's collections).
+ */
 export function sessionOwnerKey(node: ZkNode): string | undefined {
-  return isEphemeral(node.stat) ? `session:${node.stat.ephemeralOwner}` : undefined;
+  if (!isEphemeral(node.stat)) return undefined;
+  const id = node.stat.ephemeralOwner;
+  let key = ownerKeys.get(id);
+  if (key === undefined) {
+    if (ownerKeys.size >= OWNER_KEYS_KEPT) ownerKeys.clear();
+    ownerKeys.set(id, (key = `session:${id}`));
+  }
+  return key;
 }
 
 export function holderOf(c: Contender, what: string): Holder {

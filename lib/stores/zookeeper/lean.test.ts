@@ -203,4 +203,21 @@ describe("readStat", () => {
     }
     expect(() => readStat(Buffer.alloc(67), 0)).toThrow(RangeError);
   });
+
+  it("names each session id exactly, again and again, past the ids it keeps", () => {
+    const b = Buffer.alloc(68);
+    const owner = (id: bigint) => {
+      b.writeBigUInt64BE(id, 44);
+      return readStat(b, 0).ephemeralOwner;
+    };
+    // 10 000 ids (more than the 4 096 kept), each read twice in a row and again after the rest.
+    const ids = Array.from({ length: 10_000 }, (_, i) => (BigInt(i % 7) << 56n) | (BigInt(i * 2654435761) & 0xffff_ffff_ffffn));
+    for (const id of ids) {
+      const text = owner(id);
+      expect(text).toBe(`0x${id.toString(16)}`);
+      expect(owner(id)).toBe(text);
+    }
+    for (const id of ids.slice(0, 50)) expect(owner(id)).toBe(`0x${id.toString(16)}`);
+    expect(owner(0n)).toBe("0x0");
+  });
 });

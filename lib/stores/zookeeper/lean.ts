@@ -378,7 +378,7 @@ export function readStat(b: Buffer, at: number): ZkStat {
     version: b.readInt32BE(at + 32),
     cversion: b.readInt32BE(at + 36),
     aversion: b.readInt32BE(at + 40),
-    ephemeralOwner: "0x" + hex(b, at + 44),
+    ephemeralOwner: sessionId(b, at + 44),
     dataLength: b.readInt32BE(at + 52),
     numChildren: b.readInt32BE(at + 56),
     pzxid: decimal(b, at + 60),
@@ -399,11 +399,32 @@ function decimal(b: Buffer, at: number): string {
   return hi >= 0 && hi < SAFE_HIGH ? String(hi * 0x1_0000_0000 + b.readUInt32BE(at + 4)) : b.readBigInt64BE(at).toString();
 }
 
-/** An unsigned 64-bit field in hex, no leading zeros (a session id). */
-function hex(b: Buffer, at: number): string {
+/** Session ids met lately, by their high then low 32 bits: cleared when it holds this many. */
+const SESSION_IDS_KEPT = 4_096;
+const sessionIds = new Map<number, Map<number, string>>();
+let sessionIdsHeld = 0;
+
+/**
+ * An unsigned 64-bit session id as "0x" + hex, no leading zeros. A few sessions own most nodes:
+ * each id is one string shared by every node it owns, not a chain of concatenations per node
+ * that lived as long as the node (issue 13).
+ */
+function sessionId(b: Buffer, at: number): string {
   const hi = b.readUInt32BE(at);
-  const lo = b.readUInt32BE(at + 4).toString(16);
-  return hi === 0 ? lo : hi.toString(16) + lo.padStart(8, "0");
+  const lo = b.readUInt32BE(at + 4);
+  let byLow = sessionIds.get(hi);
+  const known = byLow?.get(lo);
+  if (known !== undefined) return known;
+  if (sessionIdsHeld >= SESSION_IDS_KEPT) {
+    sessionIds.clear();
+    sessionIdsHeld = 0;
+    byLow = undefined;
+  }
+  if (!byLow) sessionIds.set(hi, (byLow = new Map()));
+  const id = `0x${hi === 0 ? lo.toString(16) : hi.toString(16) + lo.toString(16).padStart(8, "0")}`;
+  byLow.set(lo, id);
+  sessionIdsHeld++;
+  return id;
 }
 
 function connectionManager(client: zookeeper.Client): ConnectionManager {
