@@ -105,7 +105,8 @@ export function installFrameTap(client: zookeeper.Client): FrameTap {
   return tap;
 }
 
-class Header {
+/** A request header the library queues like its own (it sets the xid) and whose reply it reads as DELETE's: no payload. */
+export class Header {
   xid = 0;
   /** What the library reads when the reply arrives (see above). */
   readonly type = OP_DELETE;

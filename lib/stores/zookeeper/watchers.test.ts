@@ -1,15 +1,16 @@
 // The watch table that replaces node-zookeeper-client's (watchers.ts), on a real ZooKeeper:
 // every kind of watch fires once with the library's event, and a reconnect re-arms what is
-// still armed (the library's SetWatches reads the table), so a change made while the
-// connection was down is still told.
+// still armed (SetWatches read from the table, in pieces the server takes), so a change made
+// while the connection was down is still told.
 
 import { describe, expect, it } from "vitest";
 import zookeeper from "node-zookeeper-client";
 import { CreateMode, ZkSession } from "./client";
-import { LeanWatchers } from "./watchers";
+import { LeanWatchers, SET_WATCHES_MAX_BYTES, setWatchesBatches, type WatchLists } from "./watchers";
 import { ensurePath, zookeeperFixture } from "../../../test/support/zookeeper";
 import { startFaultProxy } from "../../../scripts/servers/fault-proxy";
 import { waitFor } from "../../../scripts/servers/process";
+import { tapZooKeeper } from "../../../test/support/zookeeper-wire";
 
 const zk = zookeeperFixture();
 
@@ -79,6 +80,67 @@ describe("LeanWatchers in a ZkSession", () => {
       await proxy.close();
     }
   }, 60_000);
+});
+
+describe("re-arming many watches", () => {
+  it("more watched path bytes than a server takes in one packet: re-armed in pieces, the connection holds, and changes are told", async () => {
+    const root = "/locks/watchers-many";
+    await ensurePath(zk.raw, root);
+    // 1 200 paths of ~1 KB: 1.2 MB, over the server's 1 MB jute.maxbuffer in one SetWatches.
+    const paths = Array.from({ length: 1_200 }, (_, i) => `${root}/${String(i).padStart(4, "0")}-${"w".repeat(1_000)}`);
+    for (let i = 0; i < paths.length; i += 100) await zk.raw.createAll(paths.slice(i, i + 100).map((path) => ({ path, mode: CreateMode.PERSISTENT })));
+    const proxy = await startFaultProxy(zk.server.port);
+    const wire = tapZooKeeper(proxy);
+    const s = new ZkSession({ connectString: proxy.address, sessionTimeoutMs: 20_000, auth: [] }, 10_000);
+    try {
+      await s.connected();
+      const seen: Seen = [];
+      for (const p of paths) await s.getData(p, recorder(seen, "data"));
+      proxy.cut();
+      await waitFor(async () => s.state !== "connected", { timeoutMs: 10_000, what: "the session disconnected" });
+      const first = paths[0];
+      const last = paths[paths.length - 1];
+      await zk.raw.setData(first, Buffer.from("changed while down"), 0);
+      await zk.raw.setData(last, Buffer.from("changed while down"), 0);
+      const connects = wire.connects;
+      proxy.restore();
+      // Both ends of the list were re-armed (first and last pieces), relative to a zxid older than the changes.
+      await waitFor(async () => seen.length === 2, { timeoutMs: 15_000, what: "the two changes told after the reconnect" });
+      expect(seen.map((e) => [e.type, e.path]).sort()).toEqual([
+        [zookeeper.Event.NODE_DATA_CHANGED, first],
+        [zookeeper.Event.NODE_DATA_CHANGED, last],
+      ]);
+      const pieces = wire.requests.filter((r) => r.op === "setWatches").length;
+      expect(pieces).toBeGreaterThanOrEqual(Math.ceil((1_200 * 1_030) / SET_WATCHES_MAX_BYTES));
+      // The connection holds (the library's one SetWatches of 1.2 MB got it closed, ~50 times a second),
+      // and a watch still armed fires for a change made after it.
+      await zk.raw.setData(paths[600], Buffer.from("changed after"), 0);
+      await waitFor(async () => seen.length === 3, { timeoutMs: 10_000, what: "a change after the reconnect told" });
+      expect(seen[2]).toEqual({ name: "data", type: zookeeper.Event.NODE_DATA_CHANGED, path: paths[600] });
+      expect(wire.connects).toBe(connects + 1);
+      expect(s.state).toBe("connected");
+    } finally {
+      s.close();
+      await proxy.close();
+    }
+  }, 120_000);
+
+  it("cuts the lists at the byte limit, in order, counting the chroot; a longer path goes alone", () => {
+    const lists: WatchLists = [["/a/1", "/a/2", "/a/3"], ["/e"], ["/c/1", "/c/22"]];
+    // "/r" + path + 4 bytes of length: 10, 10, 10, 8, 10, 11.
+    expect(setWatchesBatches(lists, "/r", 25)).toEqual([
+      [["/a/1", "/a/2"], [], []],
+      [["/a/3"], ["/e"], []],
+      [[], [], ["/c/1", "/c/22"]],
+    ]);
+    expect(setWatchesBatches(lists, "/r", 30)[0]).toEqual([["/a/1", "/a/2", "/a/3"], [], []]);
+    expect(setWatchesBatches(lists, "", 1_000)).toEqual([lists]);
+    expect(setWatchesBatches([["/x".repeat(50), "/y"], [], []], "", 20)).toEqual([
+      [["/x".repeat(50)], [], []],
+      [["/y"], [], []],
+    ]);
+    expect(setWatchesBatches([[], [], []], "")).toEqual([]);
+  });
 });
 
 describe("LeanWatchers alone", () => {

@@ -9,8 +9,16 @@
 // NODE_DELETED, child for NODE_CHILDREN_CHANGED) with an Event; get*WatcherPaths and isEmpty
 // are what a reconnect re-arms from (SetWatches). watchers.test.ts fails if the library stops
 // calling it.
+//
+// The re-arm after a reconnect goes out in SetWatches of at most SET_WATCHES_MAX_BYTES of paths
+// each, not in the library's one SetWatches of every path: a server closes the connection on a
+// packet larger than its jute.maxbuffer (1 MB by default), so past ~13k watched paths (3 000 lock
+// dirs × 10 contenders here) a reconnect never held — the session reconnected, re-sent and was cut
+// again, ~50 times a second, and no watch fired again (issue 13). The Java client splits them the
+// same way (ClientCnxn, ZOOKEEPER-706).
 
 import zookeeper from "node-zookeeper-client";
+import { chrooted, Header } from "./lean";
 
 type Fn = (event: zookeeper.Event) => void;
 type Table = Map<string, Fn | Fn[]>;
@@ -91,9 +99,104 @@ export class LeanWatchers {
   }
 }
 
-/** Puts a LeanWatchers in the client's place; call before connect(), while no watch is set. */
+/** The Java client's limit of path bytes per SetWatches (ClientCnxn.SET_WATCHES_MAX_LENGTH). */
+export const SET_WATCHES_MAX_BYTES = 128 * 1024;
+const OP_SET_WATCHES = 101;
+
+/** Paths to re-arm, in SetWatches' order: data, existence, child. */
+export type WatchLists = [data: string[], exist: string[], child: string[]];
+
+/**
+ * The lists cut into SetWatches of at most maxBytes of paths each (as the server sees them, under
+ * the chroot; 4 bytes of length each), in order; a path longer than that goes alone.
+ */
+export function setWatchesBatches(lists: WatchLists, chroot: string, maxBytes = SET_WATCHES_MAX_BYTES): WatchLists[] {
+  const out: WatchLists[] = [];
+  let batch: WatchLists = [[], [], []];
+  let bytes = 0;
+  lists.forEach((paths, kind) => {
+    for (const path of paths) {
+      const size = 4 + Buffer.byteLength(chrooted(chroot, path));
+      if (bytes > 0 && bytes + size > maxBytes) {
+        out.push(batch);
+        batch = [[], [], []];
+        bytes = 0;
+      }
+      batch[kind].push(path);
+      bytes += size;
+    }
+  });
+  if (bytes > 0) out.push(batch);
+  return out;
+}
+
+/** SetWatches {relativeZxid: long, dataWatches, existWatches, childWatches: vector<ustring>}. */
+class SetWatchesRequest {
+  private chroot = "";
+  readonly payload = this;
+  readonly header = new Header(OP_SET_WATCHES);
+  constructor(
+    private readonly relativeZxid: Buffer,
+    private readonly lists: WatchLists,
+  ) {}
+  setChrootPath(chroot: string | undefined): void {
+    this.chroot = chroot ?? "";
+  }
+  toBuffer(): Buffer {
+    const lists = this.lists.map((paths) => paths.map((p) => Buffer.from(chrooted(this.chroot, p), "utf8")));
+    let size = 8 + 8;
+    for (const paths of lists) size += 4 + paths.reduce((n, p) => n + 4 + p.length, 0);
+    const buf = Buffer.allocUnsafe(4 + size);
+    buf.writeInt32BE(size, 0);
+    this.header.serialize(buf, 4);
+    this.relativeZxid.copy(buf, 12, 0, 8);
+    let at = 20;
+    for (const paths of lists) {
+      buf.writeInt32BE(paths.length, at);
+      at += 4;
+      for (const p of paths) {
+        buf.writeInt32BE(p.length, at);
+        p.copy(buf, at + 4);
+        at += 4 + p.length;
+      }
+    }
+    return buf;
+  }
+}
+
+interface Connecting {
+  watcherManager: LeanWatchers | { isEmpty(): boolean };
+  chrootPath?: string;
+  /** The last zxid the client has seen: what the server compares each watched node with. */
+  zxid: Buffer;
+  onSocketConnected(this: Connecting, ...args: unknown[]): void;
+  queue(request: unknown, callback?: (err: Error | null) => void): void;
+}
+
+const NOTHING_WATCHED = { isEmpty: () => true };
+
+/**
+ * Puts a LeanWatchers in the client's place, and re-arms its watches after each reconnect in
+ * SetWatches of SET_WATCHES_MAX_BYTES at most; call before connect(), while no watch is set.
+ */
 export function installLeanWatchers(client: zookeeper.Client): void {
-  const cm = (client as unknown as { connectionManager: { watcherManager: unknown } }).connectionManager;
+  const cm = (client as unknown as { connectionManager: Connecting }).connectionManager;
   if (!cm || !("watcherManager" in cm)) throw new Error("node-zookeeper-client has no connectionManager.watcherManager: the pinned version changed");
-  cm.watcherManager = new LeanWatchers();
+  const table = new LeanWatchers();
+  cm.watcherManager = table;
+  const connected = cm.onSocketConnected;
+  cm.onSocketConnected = function (...args) {
+    // The library sends its ConnectRequest and queues the auth packets, and would queue one
+    // SetWatches of every path: shown an empty table, it queues none.
+    this.watcherManager = NOTHING_WATCHED;
+    try {
+      connected.apply(this, args);
+    } finally {
+      this.watcherManager = table;
+    }
+    if (table.isEmpty()) return;
+    const lists: WatchLists = [table.getDataWatcherPaths(), table.getExistenceWatcherPaths(), table.getChildWatcherPaths()];
+    const zxid = Buffer.from(this.zxid);
+    for (const batch of setWatchesBatches(lists, this.chrootPath ?? "")) this.queue(new SetWatchesRequest(zxid, batch));
+  };
 }
