@@ -59,27 +59,31 @@ describe("LeanWatchers in a ZkSession", () => {
     }
   }, 60_000);
 
-  it("a watch armed before a lost connection still fires for a change made while it was down", async () => {
-    const path = "/locks/watchers-reconnect";
-    await ensurePath(zk.raw, path);
-    const proxy = await startFaultProxy(zk.server.port);
-    const s = new ZkSession({ connectString: proxy.address, sessionTimeoutMs: 20_000, auth: [] }, 10_000);
-    try {
-      await s.connected();
-      const seen: Seen = [];
-      const { stat } = await s.getData(path, recorder(seen, "data"));
-      proxy.cut();
-      await waitFor(async () => s.state !== "connected", { timeoutMs: 10_000, what: "the session disconnected" });
-      await zk.raw.setData(path, Buffer.from("changed while down"), stat.version);
-      proxy.restore();
-      // Re-armed with SetWatches from the table (relativeZxid older than the change): the server tells at once.
-      await waitFor(async () => seen.length === 1, { timeoutMs: 15_000, what: "the change told after the reconnect" });
-      expect(seen[0]).toEqual({ name: "data", type: zookeeper.Event.NODE_DATA_CHANGED, path });
-    } finally {
-      s.close();
-      await proxy.close();
-    }
-  }, 60_000);
+  it.each(["", "/locks/chroot-rewatch"])(
+    "a watch armed before a lost connection still fires for a change made while it was down (chroot %j)",
+    async (chroot) => {
+      const path = "/locks/watchers-reconnect";
+      await ensurePath(zk.raw, chroot + path);
+      const proxy = await startFaultProxy(zk.server.port);
+      const s = new ZkSession({ connectString: proxy.address + chroot, sessionTimeoutMs: 20_000, auth: [] }, 10_000);
+      try {
+        await s.connected();
+        const seen: Seen = [];
+        const { stat } = await s.getData(path, recorder(seen, "data"));
+        proxy.cut();
+        await waitFor(async () => s.state !== "connected", { timeoutMs: 10_000, what: "the session disconnected" });
+        await zk.raw.setData(chroot + path, Buffer.from("changed while down"), stat.version);
+        proxy.restore();
+        // Re-armed with SetWatches from the table (relativeZxid older than the change): the server tells at once.
+        await waitFor(async () => seen.length === 1, { timeoutMs: 15_000, what: "the change told after the reconnect" });
+        expect(seen[0]).toEqual({ name: "data", type: zookeeper.Event.NODE_DATA_CHANGED, path });
+      } finally {
+        s.close();
+        await proxy.close();
+      }
+    },
+    60_000,
+  );
 });
 
 describe("re-arming many watches", () => {
