@@ -44,8 +44,15 @@ export interface ZooKeeperWire {
   sessions: WireSession[];
   /** ConnectRequests sent: one per (re)connect. */
   connects: number;
-  /** Requests sent after the handshake, in order. */
-  requests: { op: string; path?: string }[];
+  /** Requests sent after the handshake, in order; a multiRead with each of its reads. */
+  requests: { op: string; path?: string; reads?: { op: string; path: string }[] }[];
+}
+
+/** Every read sent, each of a multiRead's on its own (getData, getChildren, getChildren2, exists). */
+export function readsSent(wire: ZooKeeperWire): { op: string; path?: string }[] {
+  return wire.requests.flatMap((r): { op: string; path?: string }[] =>
+    r.op === "multiRead" ? (r.reads ?? []) : ["getData", "getChildren", "getChildren2", "exists"].includes(r.op) ? [r] : [],
+  );
 }
 
 export const sessionHex = (id: Buffer) => "0x" + id.toString("hex").replace(/^0+(?=.)/, "");
@@ -84,10 +91,23 @@ export function tapZooKeeper(proxy: FaultProxy): ZooKeeperWire {
       }
       const type = frame.readInt32BE(4);
       const path = PATH_FIRST.has(type) ? frame.subarray(12, 12 + frame.readInt32BE(8)).toString("utf8") : undefined;
-      wire.requests.push({ op: OPS[type] ?? `op${type}`, ...(path === undefined ? {} : { path }) });
+      wire.requests.push({ op: OPS[type] ?? `op${type}`, ...(path === undefined ? {} : { path }), ...(type === 22 ? { reads: multiReads(frame) } : {}) });
     }
   });
   return wire;
+}
+
+/** A multiRead's reads: after the header, per op a MultiHeader {type, done, err} and {path, watch}, until done. */
+function multiReads(frame: Buffer): { op: string; path: string }[] {
+  const out: { op: string; path: string }[] = [];
+  let at = 8;
+  while (at + 9 <= frame.length && frame[at + 4] === 0) {
+    const type = frame.readInt32BE(at);
+    const len = frame.readInt32BE(at + 9);
+    out.push({ op: OPS[type] ?? `op${type}`, path: frame.subarray(at + 13, at + 13 + len).toString("utf8") });
+    at += 13 + len + 1;
+  }
+  return out;
 }
 
 function nextFrame(buf: Buffer): Buffer | null {

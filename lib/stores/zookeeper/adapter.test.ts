@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { CreateMode, ZkSession, digestAcl } from "./client";
 import { ensurePath, lockAt, signal, zookeeperFixture } from "../../../test/support/zookeeper";
 import { startFaultProxy } from "../../../scripts/servers/fault-proxy";
-import { endSession, tapZooKeeper } from "../../../test/support/zookeeper-wire";
+import { endSession, readsSent, tapZooKeeper } from "../../../test/support/zookeeper-wire";
 import { freePort } from "../../../scripts/servers/ports";
 import { waitFor } from "../../../scripts/servers/process";
 import { startZooKeeperEnsemble, serverMode } from "../../../scripts/servers/zookeeper";
@@ -204,7 +204,7 @@ describe("connection options", () => {
         const label = mode === "sync" ? "sync\\(\\) then read" : "local read \\(the connected server may lag the leader\\)";
         expect(snap.consistency).toMatch(new RegExp(`^${label} · answered by ${proxy.address.replace(/\./g, "\\.")} \\(standalone\\)$`));
         expect((await adapter.health(signal)).server).toMatch(/^ZooKeeper 3\.8\.\d+ standalone · 127\.0\.0\.1:\d+$/);
-        expect(wire.requests.filter((r) => r.op === "getChildren2" || r.op === "getChildren").length).toBeGreaterThan(0);
+        expect(readsSent(wire).filter((r) => r.op === "getChildren2" || r.op === "getChildren").length).toBeGreaterThan(0);
       } finally {
         await proxy.close();
       }
@@ -269,7 +269,9 @@ describe("scale", () => {
       }
       const { problems } = await adapter.reread(["/scale/big"], signal);
       expect(problems.map((p) => p.code)).toEqual(["too-many-children"]);
-      const listed = wire.requests.filter((r) => r.op === "getChildren2" || r.op === "getChildren").map((r) => r.path);
+      const listed = readsSent(wire)
+        .filter((r) => r.op === "getChildren2" || r.op === "getChildren")
+        .map((r) => r.path);
       expect(listed).toContain("/scale");
       expect(listed).not.toContain("/scale/big");
       expect(new Set(wire.sessions.map((x) => x.id)).size).toBe(1); // no new session: the same one throughout

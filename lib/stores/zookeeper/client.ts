@@ -20,7 +20,7 @@ import type { Socket } from "node:net";
 import zookeeper from "node-zookeeper-client";
 import type { ZkStat } from "../../formats/zookeeper/entry";
 import { syncRequest } from "./sync";
-import { installLeanWatchers } from "./watchers";
+import { armWatches, installLeanWatchers, type Arming, type LeanWatchers } from "./watchers";
 import { installFrameTap, leanGetChildren, leanGetData, leanMultiRead, type FrameTap, type MultiReadOp, type MultiReadResult } from "./lean";
 import { Deadlines } from "./deadlines";
 
@@ -187,6 +187,26 @@ export class ZkSession {
     } catch (err) {
       // The server answers an opcode it does not know with UNIMPLEMENTED, then closes the connection.
       if (err instanceof ZkError && err.code === ZK.UNIMPLEMENTED) this.multiReadRefused = true;
+      throw err;
+    }
+  }
+
+  /** The last zxid this client has seen (8 bytes): reads sent from now on see the tree at least that new. */
+  lastZxid(): Buffer {
+    return Buffer.from((this.client as unknown as { connectionManager: { zxid: Buffer } }).connectionManager.zxid);
+  }
+
+  /**
+   * Arms watches in SetWatches requests instead of a read each, relative to a zxid from
+   * lastZxid() taken before the reads they stand for (watchers.ts armWatches). On failure they
+   * are taken back out of the watch table: none of them counts as armed.
+   */
+  async armWatches(relativeZxid: Buffer, watches: Arming[]): Promise<void> {
+    try {
+      await this.call<void>(`setWatches of ${watches.length} (${watches[0]?.path ?? ""} …)`, (cb) => armWatches(this.client, relativeZxid, watches, cb));
+    } catch (err) {
+      const table = (this.client as unknown as { connectionManager: { watcherManager: LeanWatchers } }).connectionManager.watcherManager;
+      for (const w of watches) table.unregister(w.kind, w.path, w.watcher);
       throw err;
     }
   }

@@ -43,7 +43,7 @@ function nodesRead(w: Walker) {
  */
 function countedSession(onSend?: (sent: number) => void) {
   const session = new ZkSession({ connectString: zk.server.address, sessionTimeoutMs: 10_000, auth: [] }, 10_000);
-  const n = { sent: 0, out: 0, peak: 0, multis: 0, multiOps: 0, multisOut: 0, multiPeak: 0 };
+  const n = { sent: 0, out: 0, peak: 0, multis: 0, multiOps: 0, multisOut: 0, multiPeak: 0, armings: 0, armed: 0 };
   const count =
     <A extends unknown[], R>(read: (...a: A) => Promise<R>) =>
     (...a: A): Promise<R> => {
@@ -55,6 +55,12 @@ function countedSession(onSend?: (sent: number) => void) {
     };
   session.getData = count(session.getData.bind(session));
   session.getChildren = count(session.getChildren.bind(session));
+  const armWatches = session.armWatches.bind(session);
+  session.armWatches = (zxid, watches) => {
+    n.armings++;
+    n.armed += watches.length;
+    return armWatches(zxid, watches);
+  };
   const multiRead = session.multiRead.bind(session);
   session.multiRead = (ops) => {
     n.multis++;
@@ -101,7 +107,7 @@ describe("the walk", () => {
     }
   });
 
-  it(`with multiRead: reads that arm a watch go alone, the rest in multiReads of ${MULTI_READ_OPS}, at most ${MULTI_READ_IN_FLIGHT} out`, async () => {
+  it(`with multiRead: every read but the first in multiReads of ${MULTI_READ_OPS}, at most ${MULTI_READ_IN_FLIGHT} out; the watches armed after them`, async () => {
     const plain = countedSession();
     const { session, n } = countedSession();
     try {
@@ -126,27 +132,60 @@ describe("the walk", () => {
         expect(await w.visit(ROOT, 0)).toBe(true);
         same(w);
         const counts = { ...n };
-        Object.assign(n, { sent: 0, multis: 0, multiOps: 0, multiPeak: 0 });
+        Object.assign(n, { sent: 0, multis: 0, multiOps: 0, multiPeak: 0, armings: 0, armed: 0 });
         return counts;
       };
-      // No watch armed yet: every listing and lock node read arms one, alone; only the lock dirs'
-      // getData arms none and goes batched.
+      // No watch armed yet: the reads go batched all the same (only the starting read alone), and
+      // every listing's and lock node's watch is armed once they are in, in one armWatches.
       let c = await walk(watches);
-      expect(c.sent).toBe(REQUESTS - DIRS);
-      expect([c.multis, c.multiOps]).toEqual([Math.ceil(DIRS / MULTI_READ_OPS), DIRS]);
+      expect([c.sent, c.multiOps]).toEqual([1, REQUESTS - 1]);
+      expect([c.armings, c.armed]).toEqual([1, 1 + DIRS + DIRS * PER_DIR]);
       expect(watches.armedCount).toBe(1 + DIRS + DIRS * PER_DIR);
-      // Every watch armed: only the starting read goes alone; every other read once, batched.
+      // Every watch armed: the same reads, nothing to arm.
       c = await walk(watches);
-      expect(c.sent).toBe(1);
-      expect(c.multiOps).toBe(REQUESTS - 1);
+      expect([c.sent, c.multiOps, c.armings]).toEqual([1, REQUESTS - 1, 0]);
       expect(c.multis).toBeGreaterThanOrEqual(Math.ceil((REQUESTS - 1) / MULTI_READ_OPS));
       expect(c.multiPeak).toBe(MULTI_READ_IN_FLIGHT);
-      // Watches off: the same from the first walk.
+      // Watches off: the same reads, nothing armed.
       c = await walk(null);
-      expect([c.sent, c.multiOps]).toEqual([1, REQUESTS - 1]);
+      expect([c.sent, c.multiOps, c.armings]).toEqual([1, REQUESTS - 1, 0]);
       expect(n.out + n.multisOut).toBe(0);
     } finally {
       plain.session.close();
+      session.close();
+    }
+  });
+
+  it("a change after a node is read and before the walk arms its watch is told", async () => {
+    const { session } = countedSession();
+    // The first lock node read in a multiRead changes right after that read is answered, and the
+    // session then sees a zxid past the change before the walk arms its watches.
+    let target = "";
+    const multiRead = session.multiRead.bind(session);
+    session.multiRead = async (ops) => {
+      const answers = await multiRead(ops);
+      const lockNode = ops.find((o) => o.kind === "data" && o.path.split("/").length === 4);
+      if (!target && lockNode) {
+        target = lockNode.path;
+        const { stat } = await zk.raw.getData(target);
+        await zk.raw.setData(target, Buffer.from("10.9.9.9"), stat.version);
+        // Another read on this session sees a zxid past the change, as the rest of a walk does.
+        await session.getData(ROOT);
+      }
+      return answers;
+    };
+    const watches = new WatchSet((path) => path);
+    const ctl = new AbortController();
+    try {
+      const w = new Walker(session, LIMITS, watches, ctl.signal, ctx, true);
+      await w.visit(ROOT, 0);
+      const read = [...w.out.decoded.values()].flatMap((d) => d.kids).find((k) => k.path === target);
+      expect(read?.data?.toString()).toBe("10.1.2.3");
+      const feed = watches.feed(ctl.signal);
+      const first = await Promise.race([feed.next(), new Promise((r) => setTimeout(() => r("nothing within 10 s"), 10_000))]);
+      expect(first).toEqual({ done: false, value: { keys: [target] } });
+    } finally {
+      ctl.abort();
       session.close();
     }
   });

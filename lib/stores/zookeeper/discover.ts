@@ -11,11 +11,13 @@
 //     holds what the lock needs of them).
 //   - Watches are armed as a side effect (children of every listed directory, data of every lock
 //     node), through the Watches object, which knows what is already armed.
-//   - A read that arms no watch (its watch is already armed, or watches are off) goes out in a
-//     multiRead with up to MULTI_READ_OPS others when the server has it (ZooKeeper 3.6+): the
-//     server handles each request whole (queues, threads, a reply write), so a re-walk of 10k
-//     armed nodes costs it ~100 requests instead of ~12k (issue 13). A read that arms one goes
-//     alone: a multiRead arms no watch.
+//   - When the server has multiRead (ZooKeeper 3.6+), every read goes out in one with up to
+//     MULTI_READ_OPS others: the server handles each request whole (queues, threads, a reply
+//     write), so a walk of 10k nodes costs it ~100 requests instead of ~12k (issue 13). A
+//     multiRead arms no watch, so the watches those reads stand for are armed once the visit's
+//     reads are in, by SetWatches relative to the zxid the client had seen before sending them
+//     (ZkSession.armWatches): the server fires at once for any node changed since, so no change
+//     between a read and its watch is missed. Without multiRead, a read arms its watch itself.
 // A node that vanishes between listing and reading is skipped (a release raced the read).
 
 import type { Problem } from "../../model";
@@ -23,6 +25,7 @@ import { baseName, isEphemeral, joinPath, type ZkNode, type ZkStat } from "../..
 import { classifyDir, parseName, type DirKind, type ParsedName } from "../../formats/zookeeper/names";
 import { decodeLockDirAlone, type DecodedLockDir, type KidNames, type ZkDecodeContext } from "../../formats/zookeeper";
 import { ZK, ZkError, type Watcher, type ZkSession } from "./client";
+import type { Arming } from "./watchers";
 import type { MultiReadOp, MultiReadResult } from "./lean";
 import { Fifo } from "./queue";
 
@@ -95,6 +98,13 @@ interface Visit {
   /** Requests out (a multiRead counts once). */
   inFlight: number;
   multiReads: number;
+  /**
+   * Watches asked for by reads that went out in a multiRead, to arm once the reads are in, with
+   * the zxid the client had seen before any of them was sent.
+   */
+  toArm: Map<Task, Arming>;
+  relativeZxid: Buffer;
+  arming: boolean;
   settled: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -141,6 +151,10 @@ export class Walker {
         batch: [],
         inFlight: 0,
         multiReads: 0,
+        toArm: new Map(),
+        // Every read below is sent after the starting read's answer came in.
+        relativeZxid: this.session.lastZxid(),
+        arming: false,
         settled: false,
         resolve: () => (unlisten(), resolve()),
         reject: (err) => (unlisten(), reject(err)),
@@ -161,6 +175,7 @@ export class Walker {
       return this.fail(v, err);
     }
     if (v.inFlight > 0 || v.queue.size > 0 || v.batch.length > 0) return;
+    if (v.toArm.size > 0) return this.arm(v);
     v.settled = true;
     v.resolve();
   }
@@ -170,7 +185,30 @@ export class Walker {
     v.settled = true;
     v.queue.clear();
     v.batch = [];
+    // Not armed on the server: the next walk asks again.
+    for (const a of v.toArm.values()) this.watches?.forget(a.kind, a.path);
+    v.toArm.clear();
     v.reject(err);
+  }
+
+  /** Every read is in: arms the watches they stand for, then the visit settles. */
+  private arm(v: Visit): void {
+    if (v.arming) return;
+    v.arming = true;
+    v.inFlight++;
+    this.session.armWatches(v.relativeZxid, [...v.toArm.values()]).then(
+      () => {
+        v.inFlight--;
+        v.toArm.clear();
+        this.step(v, () => {});
+      },
+      (err) => {
+        v.inFlight--;
+        this.step(v, () => {
+          throw err;
+        });
+      },
+    );
   }
 
   /** Records an already-read node and, if it may have children and is not too large, queues its listing. */
@@ -206,7 +244,13 @@ export class Walker {
       // node's data watch.
       const watcher =
         "list" in task ? this.watches?.child(task.list.path) : task.dir.lockish ? this.watches?.data(task.dir.node.path, task.dir.names[task.i]) : undefined;
-      if (!watcher && this.multiRead) {
+      if (this.multiRead) {
+        if (watcher)
+          v.toArm.set(task, {
+            kind: "list" in task ? "child" : "data",
+            path: "list" in task ? task.list.path : task.read,
+            watcher: watcher as Arming["watcher"],
+          });
         v.batch.push(task);
         continue;
       }
@@ -270,6 +314,12 @@ export class Walker {
   /** One task's answer out of a multiRead, handled as its lone read's reply or error would be. */
   private answered(v: Visit, t: Task, a: MultiReadResult): void {
     const err = "err" in a ? new ZkError(a.err, `ZooKeeper error ${a.err}`) : null;
+    const arming = err ? v.toArm.get(t) : undefined;
+    if (arming) {
+      // The node is gone (or not ours to read): no watch to arm on it.
+      v.toArm.delete(t);
+      this.watches?.forget(arming.kind, arming.path);
+    }
     if ("list" in t) {
       if (err) this.listFailed(t.list.path, err);
       else this.listed(v, t.list, t.depth, (a as { children: string[] }).children);

@@ -8,10 +8,9 @@
 
 import { describe, expect, it } from "vitest";
 import { CreateMode, ZkSession } from "./client";
-import { MULTI_READ_OPS } from "./discover";
 import { ensurePath, zookeeperFixture } from "../../../test/support/zookeeper";
 import { startFaultProxy } from "../../../scripts/servers/fault-proxy";
-import { endSession, tapZooKeeper, type ZooKeeperWire } from "../../../test/support/zookeeper-wire";
+import { endSession, readsSent, tapZooKeeper, type ZooKeeperWire } from "../../../test/support/zookeeper-wire";
 import { waitFor } from "../../../scripts/servers/process";
 import { Hub } from "../../hub/hub";
 import type { ZooKeeperConnectionConfig } from "./config";
@@ -22,24 +21,18 @@ const zk = zookeeperFixture();
 const DIRS = 150;
 const PER_DIR = 3;
 /**
- * One full walk with no watch armed yet: sync, the root's getData + getChildren, the lock dirs'
- * getData batched into multiReads (they arm no watch), then per lock dir getChildren + one getData
- * per contender (each arms its watch).
+ * One full walk, in reads (each read of a multiRead counted, so batched or alone alike): the
+ * root's getData + getChildren, then per lock dir getData + getChildren + one getData per
+ * contender; and its sync.
  */
-const WALK = 1 + 2 + Math.ceil(DIRS / MULTI_READ_OPS) + DIRS * (1 + PER_DIR);
-/** The same walk with every read alone: srvr could not name the server's version (a cut proxy), so no multiRead. */
-const WALK_AT_MOST = 1 + 2 + DIRS * (2 + PER_DIR);
-/**
- * A changed lock's re-read, every read alone: the dir's getData + getChildren, and its contenders
- * (one more than before). With multiRead, the contenders whose watches are armed go in one.
- */
+const WALK = 1 + 2 + DIRS * (2 + PER_DIR);
+/** A changed lock's re-read: the dir's getData + getChildren, and its contenders (one more than before). */
 const REREAD_AT_MOST = 2 + PER_DIR + 1;
 
 /** Curator's node name prefix: "_c_" + a UUID. */
 const guid = (n: number) => `_c_6c2e4b7d-0000-4000-8000-${n.toString(16).padStart(12, "0")}`;
 
-const reads = (wire: ZooKeeperWire) =>
-  wire.requests.filter((r) => r.op === "getData" || r.op === "getChildren2" || r.op === "getChildren" || r.op === "multiRead").length;
+const reads = (wire: ZooKeeperWire) => readsSent(wire).length;
 
 /** DIRS Curator lock dirs × PER_DIR contenders under root, and a hub live on them through a tapped proxy. */
 async function liveHub(root: string, over: Partial<ZooKeeperConnectionConfig> = {}) {
@@ -65,8 +58,10 @@ async function liveHub(root: string, over: Partial<ZooKeeperConnectionConfig> = 
       timeoutMs: 30_000,
       what: `the hub live with ${DIRS} locks`,
     });
-    // The first snapshot is exactly one walk (the formula above is what a walk costs).
-    expect(wire.requests.filter((r) => r.op !== "ping" && r.op !== "auth")).toHaveLength(WALK);
+    // The first snapshot is exactly one walk (the formula above is what a walk costs), and its
+    // watches armed: in SetWatches with multiRead (ZooKeeper 3.8 here), else by the reads.
+    expect(reads(wire) + wire.requests.filter((r) => r.op === "sync").length).toBe(WALK);
+    expect(wire.requests.filter((r) => r.op === "setWatches").length).toBeGreaterThanOrEqual(1);
   } catch (err) {
     await stop();
     throw err;
@@ -110,7 +105,7 @@ describe("reads behind a live hub", () => {
       await waitFor(async () => reads(h.wire) - atExpiry >= WALK - 1, { timeoutMs: 30_000, what: "the re-list on the new session" });
       await h.change(0, 1);
       // One walk (its sync not counted) + the changed lock's re-read.
-      expect(reads(h.wire) - atExpiry).toBeLessThanOrEqual(WALK_AT_MOST - 1 + REREAD_AT_MOST);
+      expect(reads(h.wire) - atExpiry).toBeLessThanOrEqual(WALK - 1 + REREAD_AT_MOST);
     } finally {
       await h.stop();
     }
@@ -125,7 +120,8 @@ describe("reads behind a live hub", () => {
       h.proxy.delay(3_000, "down");
       const sent = h.wire.requests.length;
       const change = h.change(0, 1);
-      await waitFor(async () => h.wire.requests.slice(sent).some((r) => r.op === "getChildren2" || r.op === "getChildren"), {
+      const listedSince = () => readsSent({ ...h.wire, requests: h.wire.requests.slice(sent) }).some((r) => r.op === "getChildren2" || r.op === "getChildren");
+      await waitFor(async () => listedSince(), {
         timeoutMs: 15_000,
         what: "the re-read sent",
       });
@@ -134,7 +130,7 @@ describe("reads behind a live hub", () => {
       await change; // seen by the re-list
       await h.change(1, 1);
       // One walk (its sync not counted; job-0's new contender read too) + job-1's re-read.
-      expect(reads(h.wire) - atCut).toBeLessThanOrEqual(WALK_AT_MOST - 1 + 1 + REREAD_AT_MOST);
+      expect(reads(h.wire) - atCut).toBeLessThanOrEqual(WALK - 1 + 1 + REREAD_AT_MOST);
     } finally {
       await h.stop();
     }

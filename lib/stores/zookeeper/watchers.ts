@@ -37,6 +37,16 @@ function add(table: Table, path: string, fn: Fn): void {
   } else if (have !== fn) table.set(path, [have, fn]);
 }
 
+function drop(table: Table, path: string, fn: Fn): void {
+  const have = table.get(path);
+  if (have === fn) table.delete(path);
+  else if (Array.isArray(have)) {
+    const rest = have.filter((f) => f !== fn);
+    if (rest.length === 0) table.delete(path);
+    else table.set(path, rest.length === 1 ? rest[0] : rest);
+  }
+}
+
 function take(table: Table, path: string, out: Fn[]): void {
   const have = table.get(path);
   if (!have) return;
@@ -61,6 +71,10 @@ export class LeanWatchers {
   }
   registerExistenceWatcher(path: string, fn: Fn): void {
     add(this.existence, path, fn);
+  }
+  /** Takes back a watcher that was never armed on the server (its SetWatches failed). */
+  unregister(kind: "data" | "child", path: string, fn: Fn): void {
+    drop(kind === "data" ? this.data : this.child, path, fn);
   }
   getDataWatcherPaths(): string[] {
     return [...this.data.keys()];
@@ -199,4 +213,39 @@ export function installLeanWatchers(client: zookeeper.Client): void {
     const zxid = Buffer.from(this.zxid);
     for (const batch of setWatchesBatches(lists, this.chrootPath ?? "")) this.queue(new SetWatchesRequest(zxid, batch));
   };
+}
+
+/** A watch to arm without a read: its kind, its path, its watcher. */
+export type Arming = { kind: "data" | "child"; path: string; watcher: Fn };
+
+/**
+ * Arms watches without a read each: registers them in the table, then sends SetWatches relative
+ * to `relativeZxid`, in pieces of SET_WATCHES_MAX_BYTES. The server arms each watch whose node has
+ * not changed since that zxid and fires at once those whose node has, or is gone: reads sent after
+ * the client had seen relativeZxid, then armed this way, miss no change. `done` once every piece
+ * is answered, or with the first error; then the caller takes back what it registered.
+ */
+export function armWatches(client: zookeeper.Client, relativeZxid: Buffer, watches: Arming[], done: (err: Error | null) => void): void {
+  const cm = (client as unknown as { connectionManager: Connecting }).connectionManager;
+  const table = cm.watcherManager as LeanWatchers;
+  for (const w of watches) {
+    if (w.kind === "data") table.registerDataWatcher(w.path, w.watcher);
+    else table.registerChildWatcher(w.path, w.watcher);
+  }
+  const lists: WatchLists = [[], [], []];
+  for (const w of watches) lists[w.kind === "data" ? 0 : 2].push(w.path);
+  const batches = setWatchesBatches(lists, cm.chrootPath ?? "");
+  let left = batches.length;
+  let failed = false;
+  if (left === 0) return done(null);
+  for (const batch of batches) {
+    cm.queue(new SetWatchesRequest(relativeZxid, batch), (err) => {
+      if (failed) return;
+      if (err) {
+        failed = true;
+        return done(err);
+      }
+      if (--left === 0) done(null);
+    });
+  }
 }
