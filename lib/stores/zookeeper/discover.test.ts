@@ -1,7 +1,8 @@
-// The walk (discover.ts) against a real ZooKeeper, on a session whose two reads are counted as
-// they are sent and answered: every node read once, never more than WALK_IN_FLIGHT requests out,
-// each lock dir decoded as its children arrive; the node budget (maxNodes) and an abort stop it
-// at once, with nothing more sent.
+// The walk (discover.ts) against a real ZooKeeper, on a session whose reads, multiReads and
+// watch armings are counted as they are sent and answered: every node read once, never more than
+// WALK_IN_FLIGHT requests out, each lock dir decoded as its children arrive, the watches armed
+// after the reads without missing a change in between; the node budget (maxNodes) and an abort
+// stop it at once, with nothing more sent.
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { CreateMode, ZkSession } from "./client";

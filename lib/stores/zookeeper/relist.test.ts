@@ -1,5 +1,6 @@
 // Sessions lost and replaced behind a live hub (real ZooKeeper, through the fault proxy):
-//   - an expired session costs exactly one re-list (requests counted on the wire). Its
+//   - an expired session costs exactly one re-list (reads counted on the wire, each read of a
+//     multiRead on its own). Its
 //     replacement's first "connected" is not a reconnect, so it must not ask for a second one
 //     (issue 13: at 100k nodes a console whose session expired walked every root twice more
 //     after going live, ~240k reads in ~30 s);
