@@ -1,6 +1,7 @@
-// Live updates from ZooKeeper watches. Watches fire once: each one is re-armed by the read that
-// follows its event (discovery asks this object whether a path is armed, and arms it if not),
-// so while nothing changes nothing is re-read. Events are coalesced into batches of changed
+// Live updates from ZooKeeper watches. Watches fire once: each one is re-armed with the read that
+// follows its event (discovery asks this object whether a path is armed, and arms it if not: by
+// the read itself, or after it by SetWatches when the read went in a multiRead), so while
+// nothing changes nothing is re-read. Events are coalesced into batches of changed
 // paths for the hub; a reconnect or a new session yields {resync: true} (the feed may have missed
 // events, and a new session has lost every watch).
 
