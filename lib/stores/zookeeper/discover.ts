@@ -104,7 +104,6 @@ interface Visit {
    */
   toArm: Map<Task, Arming>;
   relativeZxid: Buffer;
-  arming: boolean;
   settled: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -154,7 +153,6 @@ export class Walker {
         toArm: new Map(),
         // Every read below is sent after the starting read's answer came in.
         relativeZxid: this.session.lastZxid(),
-        arming: false,
         settled: false,
         resolve: () => (unlisten(), resolve()),
         reject: (err) => (unlisten(), reject(err)),
@@ -191,10 +189,11 @@ export class Walker {
     v.reject(err);
   }
 
-  /** Every read is in: arms the watches they stand for, then the visit settles. */
+  /**
+   * Every read is in: arms the watches they stand for, then the visit settles. Counted in
+   * inFlight, so step() does not come here again while the arming is out.
+   */
   private arm(v: Visit): void {
-    if (v.arming) return;
-    v.arming = true;
     v.inFlight++;
     this.session.armWatches(v.relativeZxid, [...v.toArm.values()]).then(
       () => {

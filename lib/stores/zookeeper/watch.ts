@@ -20,7 +20,6 @@ export class WatchSet implements WatchArming {
    * hashed whole; issue 13).
    */
   private armedData = new Map<string, Set<string>>();
-  private armedDataCount = 0;
   private pending = new Set<string>();
   private resyncDue = false;
   private wake: (() => void) | null = null;
@@ -45,7 +44,6 @@ export class WatchSet implements WatchArming {
     if (names?.has(name)) return undefined;
     if (!names) this.armedData.set(dir, (names = new Set()));
     names.add(name);
-    this.armedDataCount++;
     return () => {
       this.disarmData(dir, name);
       this.push(this.keyFor(joinPath(dir, name), "data"));
@@ -54,9 +52,7 @@ export class WatchSet implements WatchArming {
 
   private disarmData(dir: string, name: string): void {
     const names = this.armedData.get(dir);
-    if (!names?.delete(name)) return;
-    this.armedDataCount--;
-    if (names.size === 0) this.armedData.delete(dir);
+    if (names?.delete(name) && names.size === 0) this.armedData.delete(dir);
   }
 
   /** The read that would have set the watch failed (node gone, timeout): it is not armed. */
@@ -66,7 +62,9 @@ export class WatchSet implements WatchArming {
   }
 
   get armedCount(): number {
-    return this.armedChild.size + this.armedDataCount;
+    let data = 0;
+    for (const names of this.armedData.values()) data += names.size;
+    return this.armedChild.size + data;
   }
 
   /** Keys to re-read for a reason no watch reports (a holder's session left every server). */
@@ -78,7 +76,6 @@ export class WatchSet implements WatchArming {
   sessionLost(): void {
     this.armedChild.clear();
     this.armedData.clear();
-    this.armedDataCount = 0;
     this.resync();
   }
 

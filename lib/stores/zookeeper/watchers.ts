@@ -209,10 +209,29 @@ export function installLeanWatchers(client: zookeeper.Client): void {
       this.watcherManager = table;
     }
     if (table.isEmpty()) return;
-    const lists: WatchLists = [table.getDataWatcherPaths(), table.getExistenceWatcherPaths(), table.getChildWatcherPaths()];
-    const zxid = Buffer.from(this.zxid);
-    for (const batch of setWatchesBatches(lists, this.chrootPath ?? "")) this.queue(new SetWatchesRequest(zxid, batch));
+    sendSetWatches(this, Buffer.from(this.zxid), [table.getDataWatcherPaths(), table.getExistenceWatcherPaths(), table.getChildWatcherPaths()]);
   };
+}
+
+/**
+ * Queues SetWatches of `lists` relative to `relativeZxid`, in pieces of SET_WATCHES_MAX_BYTES;
+ * `done` once every piece is answered, or with the first error.
+ */
+function sendSetWatches(cm: Connecting, relativeZxid: Buffer, lists: WatchLists, done: (err: Error | null) => void = () => {}): void {
+  const batches = setWatchesBatches(lists, cm.chrootPath ?? "");
+  let left = batches.length;
+  let failed = false;
+  if (left === 0) return done(null);
+  for (const batch of batches) {
+    cm.queue(new SetWatchesRequest(relativeZxid, batch), (err) => {
+      if (failed) return;
+      if (err) {
+        failed = true;
+        return done(err);
+      }
+      if (--left === 0) done(null);
+    });
+  }
 }
 
 /** A watch to arm without a read: its kind, its path, its watcher. */
@@ -234,18 +253,5 @@ export function armWatches(client: zookeeper.Client, relativeZxid: Buffer, watch
   }
   const lists: WatchLists = [[], [], []];
   for (const w of watches) lists[w.kind === "data" ? 0 : 2].push(w.path);
-  const batches = setWatchesBatches(lists, cm.chrootPath ?? "");
-  let left = batches.length;
-  let failed = false;
-  if (left === 0) return done(null);
-  for (const batch of batches) {
-    cm.queue(new SetWatchesRequest(relativeZxid, batch), (err) => {
-      if (failed) return;
-      if (err) {
-        failed = true;
-        return done(err);
-      }
-      if (--left === 0) done(null);
-    });
-  }
+  sendSetWatches(cm, relativeZxid, lists, done);
 }
