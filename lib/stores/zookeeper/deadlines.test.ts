@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { Deadlines } from "./deadlines";
 import { waitFor } from "../../../scripts/servers/process";
+import { collectGarbage } from "../../../scripts/bench/stats";
 
 describe("Deadlines", () => {
   it("expires what is not answered in time, in order, never what was answered, and leaves no timer behind", async () => {
@@ -38,5 +39,43 @@ describe("Deadlines", () => {
     expect(d.armed).toBe(false);
     await new Promise((r) => setTimeout(r, 120));
     expect(expired).toEqual([]);
+  });
+
+  it("lets go of an answered request's expire (and what it holds) while older requests still wait", async () => {
+    const d = new Deadlines(60_000);
+    // The oldest request stays unanswered, as the first read of a walk's window may.
+    const oldest = d.start(() => {});
+    // Each expire holds what the request's promise resolved with (lib/stores/zookeeper/client.ts).
+    const answers: Array<WeakRef<object>> = [];
+    const open = () => {
+      const answer = { nodes: new Array(1_000).fill("x") };
+      answers.push(new WeakRef(answer));
+      return d.start(() => void answer.nodes.length);
+    };
+    for (let i = 0; i < 3_000; i++) d.answer(open());
+    // Passed entries past COMPACT_FROM are cut from the list; one more waits behind the oldest.
+    const last = open();
+    // A WeakRef keeps its target through the job that made it.
+    await new Promise((r) => setTimeout(r, 0));
+    collectGarbage();
+    // Only the one still waiting keeps its answer.
+    expect(answers.filter((w) => w.deref() !== undefined).length).toBe(1);
+    expect(d.pending).toBe(2);
+    expect(d.answer(oldest)).toBe(true);
+    expect(d.answer(last)).toBe(true);
+    expect(d.pending).toBe(0);
+    expect(d.armed).toBe(false);
+  });
+
+  it("answered in order past the list's compaction, the rest still expire, in order", async () => {
+    const d = new Deadlines(150);
+    const expired: number[] = [];
+    const all = Array.from({ length: 2_000 }, (_, i) => d.start(() => expired.push(i)));
+    // 1 024 answered from the front: the list cuts them (COMPACT_FROM) while 976 still wait.
+    for (let i = 0; i < 1_024; i++) expect(d.answer(all[i])).toBe(true);
+    expect(d.pending).toBe(976);
+    await waitFor(async () => expired.length === 976, { timeoutMs: 2_000, what: "the 976 expired" });
+    expect(expired).toEqual(Array.from({ length: 976 }, (_, i) => 1_024 + i));
+    expect(d.armed).toBe(false);
   });
 });
