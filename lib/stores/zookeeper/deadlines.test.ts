@@ -53,7 +53,8 @@ describe("Deadlines", () => {
       return d.start(() => void answer.nodes.length);
     };
     for (let i = 0; i < 3_000; i++) d.answer(open());
-    // Passed entries past COMPACT_FROM are cut from the list; one more waits behind the oldest.
+    // The oldest still waits, so the list has passed none of them: the 3 000 stay in it, without
+    // their expire. One more request waits behind them.
     const last = open();
     // A WeakRef keeps its target through the job that made it.
     await new Promise((r) => setTimeout(r, 0));
