@@ -20,7 +20,7 @@ import type { Socket } from "node:net";
 import zookeeper from "node-zookeeper-client";
 import type { ZkStat } from "../../formats/zookeeper/entry";
 import { syncRequest } from "./sync";
-import { armWatches, installLeanWatchers, type Arming, type LeanWatchers } from "./watchers";
+import { armWatches, disarmWatches, installLeanWatchers, type Arming } from "./watchers";
 import { installFrameTap, leanGetChildren, leanGetData, leanMultiRead, type FrameTap, type MultiReadOp, type MultiReadResult } from "./lean";
 import { Deadlines } from "./deadlines";
 
@@ -205,8 +205,7 @@ export class ZkSession {
     try {
       await this.call<void>(`setWatches of ${watches.length} (${watches[0]?.path ?? ""} …)`, (cb) => armWatches(this.client, relativeZxid, watches, cb));
     } catch (err) {
-      const table = (this.client as unknown as { connectionManager: { watcherManager: LeanWatchers } }).connectionManager.watcherManager;
-      for (const w of watches) table.unregister(w.kind, w.path, w.watcher);
+      disarmWatches(this.client, watches);
       throw err;
     }
   }

@@ -242,7 +242,8 @@ export type Arming = { kind: "data" | "child"; path: string; watcher: Fn };
  * to `relativeZxid`, in pieces of SET_WATCHES_MAX_BYTES. The server arms each watch whose node has
  * not changed since that zxid and fires at once those whose node has, or is gone: reads sent after
  * the client had seen relativeZxid, then armed this way, miss no change. `done` once every piece
- * is answered, or with the first error; then the caller takes back what it registered.
+ * is answered, or with the first error; then the caller takes back what it registered
+ * (disarmWatches), as it does when no answer comes in time.
  */
 export function armWatches(client: zookeeper.Client, relativeZxid: Buffer, watches: Arming[], done: (err: Error | null) => void): void {
   const cm = (client as unknown as { connectionManager: Connecting }).connectionManager;
@@ -254,4 +255,10 @@ export function armWatches(client: zookeeper.Client, relativeZxid: Buffer, watch
   const lists: WatchLists = [[], [], []];
   for (const w of watches) lists[w.kind === "data" ? 0 : 2].push(w.path);
   sendSetWatches(cm, relativeZxid, lists, done);
+}
+
+/** Takes watches registered by armWatches back out of the table: their SetWatches failed or was not answered. */
+export function disarmWatches(client: zookeeper.Client, watches: Arming[]): void {
+  const table = (client as unknown as { connectionManager: Connecting }).connectionManager.watcherManager as LeanWatchers;
+  for (const w of watches) table.unregister(w.kind, w.path, w.watcher);
 }
