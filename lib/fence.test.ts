@@ -14,6 +14,27 @@ function edit(fence: string, change: (f: Record<string, unknown>) => void): stri
   return `${Buffer.from(JSON.stringify(body)).toString("base64url")}.${mac}`;
 }
 
+const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** The fence with its signature spelled differently but decoding to the same bytes (way 0: spare bits; 1: "+"/"/"). */
+function respell(fence: string, way: 0 | 1): string {
+  const dot = fence.lastIndexOf(".");
+  const sig = fence.slice(dot + 1);
+  const other = way === 0 ? sig.slice(0, -1) + B64URL[B64URL.indexOf(sig.at(-1)!) ^ 1] : sig.replace("-", "+").replace("_", "/");
+  expect(other).not.toBe(sig);
+  expect(Buffer.from(other, "base64url").equals(Buffer.from(sig, "base64url"))).toBe(true);
+  return `${fence.slice(0, dot)}.${other}`;
+}
+
+/** A fence whose signature has a character that matches (about 3 in 4 do: 43 characters, 2 of 64). */
+function signedWith(chars: RegExp): string {
+  for (let i = 0; i < 200; i++) {
+    const fence = encodeFence("c", `k${i}`, "redis.token", {});
+    if (chars.test(fence.slice(fence.lastIndexOf(".") + 1))) return fence;
+  }
+  throw new Error(`no fence signature with ${chars} in 200 tries`);
+}
+
 describe("fences", () => {
   const f = encodeFence("c", "k", "redis.token", { t: "string", d: "0".repeat(40) });
 
@@ -28,6 +49,9 @@ describe("fences", () => {
     ["an edited connection", edit(f, (b) => (b.c = "other"))],
     ["the unsigned form of earlier versions", f.split(".")[0]],
     ["a truncated signature", f.slice(0, -2)],
+    // The same 32 bytes written another way: the last character's 2 spare bits, "+" for "-".
+    ["a signature with its last character's spare bits set", respell(f, 0)],
+    ["a signature in base64's alphabet", respell(signedWith(/[-_]/), 1)],
     ["garbage", "not-a-fence"],
     ["an empty string", ""],
   ])("refuse %s before reading it", (_what, forged) => {

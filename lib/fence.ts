@@ -82,8 +82,11 @@ export function decodeFence(text: string): Fence {
   const dot = typeof text === "string" ? text.length - MAC_CHARS - 1 : -1;
   if (dot < 1 || text[dot] !== ".") throw new FenceError("fence: not a fence made by this server");
   const payload = text.slice(0, dot);
-  const given = Buffer.from(text.slice(dot + 1), "base64url");
-  const want = Buffer.from(mac(payload), "base64url");
+  // The signature's text, not its decoded bytes: 43 base64url characters carry 2 bits more than
+  // the 32 bytes, and the decoder also takes "+" and "/", so several strings decode alike. Only
+  // the exact string this server issued verifies (the audit keeps that string).
+  const given = Buffer.from(text.slice(dot + 1), "utf8");
+  const want = Buffer.from(mac(payload), "utf8");
   if (given.length !== want.length || !timingSafeEqual(given, want)) {
     throw new FenceError("fence: signature does not verify (edited, forged, or made by a server with another secret)");
   }
