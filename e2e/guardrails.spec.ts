@@ -25,6 +25,13 @@ function unsigned(connection: string, key: string, format: string, h: Record<str
   return Buffer.from(JSON.stringify({ v: 1, c: connection, k: key, f: format, h })).toString("base64url");
 }
 
+const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** The same signature bytes spelled another way: the last character's spare low bit flipped. */
+function respelled(fence: string): string {
+  return fence.slice(0, -1) + B64URL[B64URL.indexOf(fence.at(-1)!) ^ 1];
+}
+
 async function signedFenceOf(request: APIRequestContext, conn: string, key: string): Promise<string> {
   const fence = await fenceOf(request, conn, key);
   expect(fence).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
@@ -51,7 +58,8 @@ async function refused(
   const { entries } = await (await request.get(`/api/audit?connection=${conn}&limit=5000`)).json();
   const mine = entries.filter((e: { reason: string }) => e.reason === reason);
   expect(mine).toHaveLength(attempts.length);
-  for (const e of mine) expect(e).toMatchObject({ action: "release", phase: "outcome", outcome: "refused", detail: expect.stringMatching(/^(fence|key): /) });
+  for (const e of mine)
+    expect(e).toMatchObject({ action: "release", phase: "outcome", outcome: "refused", detail: expect.stringMatching(/^(fence|key|mode): /) });
 }
 
 async function readRefused(request: APIRequestContext, conn: string, key: string, code: string) {
@@ -79,6 +87,9 @@ test("Redis: a fence edited to name a key outside the patterns, re-aimed or unsi
         code: "bad_fence",
         message: /^fence: /,
       },
+      // The lock's own genuine fence, but a mode Redis does not offer, or its signature respelled.
+      { key: lockKey, fence, mode: "revoke-lease", code: "bad_request", message: /^mode: redis locks are released by delete, not revoke-lease/ },
+      { key: lockKey, fence: respelled(fence), code: "bad_fence", message: /^fence: signature does not verify/ },
     ]);
     await readRefused(request, "redis", victim, "out_of_scope");
     expect(await redis.get(victim)).toBe("s3cr3t");

@@ -98,6 +98,20 @@ describe("release flow", () => {
     expect(reg.get("plain").hub.get("session:admin")).toBeUndefined();
   });
 
+  it("a mode the connection's store does not offer is refused with 400 naming mode, audited, and nothing is deleted", async () => {
+    await client.set("lock:mode", "tok-mode-0123456789", "PX", 60_000);
+    const lock = await seen("plain", "lock:mode");
+    for (const mode of ["revoke-lease", "prune-empty", "destroy-session", "ask-holder"] as const) {
+      await expect(requestRelease(reg, "plain", { key: lock.key, fence: fenceOf(lock), reason: "wrong mode", mode }, ana)).rejects.toMatchObject({
+        status: 400,
+        message: expect.stringMatching(new RegExp(`^mode: redis locks are released by delete, not ${mode}`)),
+        extra: { field: "mode" },
+      });
+      expect(reg.audit.read({ connection: "plain" })[0]).toMatchObject({ key: "lock:mode", mode, phase: "outcome", outcome: "refused" });
+    }
+    expect(await client.get("lock:mode")).toBe("tok-mode-0123456789");
+  });
+
   it("read-only connections refuse and audit the denial", async () => {
     await client.set("lock:ro", "tok-ro-0123456789", "PX", 60_000);
     const lock = await seen("ro", "lock:ro");
@@ -139,7 +153,14 @@ describe("release flow", () => {
     const body = { key: lock.key, fence: fenceOf(lock), reason: "dup", mode: "delete" as const, requestId };
     const first = await requestRelease(reg, "plain", body, bo);
     expect(first.kind === "done" && first.outcome.status).toBe("released");
-    await expect(requestRelease(reg, "plain", body, bo)).rejects.toMatchObject({ status: 409 });
+    await expect(requestRelease(reg, "plain", body, bo)).rejects.toMatchObject({ status: 409, code: "duplicate" });
+    expect(reg.audit.read({ connection: "plain" })[0]).toMatchObject({
+      requestId,
+      actor: "bo",
+      phase: "outcome",
+      outcome: "refused",
+      detail: expect.stringMatching(/already used/),
+    });
     // The duplicate was refused before counting; two more attempts use up bo's 3 per minute.
     // The same holding again (new confirmation): 409, it was released by the first request.
     for (let i = 0; i < 2; i++) {

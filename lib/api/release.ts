@@ -14,7 +14,7 @@ import { staleAckProblem } from "./stale-ack";
 import { afterRelease } from "./after-release";
 import type { AfterRelease } from "./types";
 import type { Hub } from "../hub/hub";
-import { RELEASE_MODES } from "../stores";
+import { RELEASE_MODES, storeModule } from "../stores";
 
 export const ReleaseBody = z
   .object({
@@ -27,7 +27,10 @@ export const ReleaseBody = z
       .min(1)
       .max(256 * 1024),
     reason: z.string().trim().min(3, "a reason of at least 3 characters is required").max(2_000),
-    /** Any store's mode (lib/stores/<kind>/module.ts); the adapter refuses one it does not offer for this lock. */
+    /**
+     * Any store's mode (lib/stores/<kind>/module.ts). One the connection's store does not offer is
+     * refused here (checkTarget); one this lock does not allow, by the adapter.
+     */
     mode: z.enum(RELEASE_MODES).default("delete"),
     /** One per confirmation: the same id twice is refused (double-click, retried POST). */
     requestId: z.string().uuid().optional(),
@@ -83,7 +86,10 @@ export async function requestRelease(reg: Registry, connectionId: string, body: 
     reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: `stale view not acknowledged: ${stale.message}` });
     throw new HttpError(428, "stale_ack_required", stale.message, stale.extra);
   }
-  if (!(await shared(reg, audit, () => reg.useRequestId(requestId)))) throw new HttpError(409, "duplicate", "this confirmation was already used");
+  if (!(await shared(reg, audit, () => reg.useRequestId(requestId)))) {
+    reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: `confirmation ${requestId} was already used: nothing was sent` });
+    throw new HttpError(409, "duplicate", "this confirmation was already used");
+  }
   if (!(await shared(reg, audit, () => reg.releaseLimiter.take(actor.name)))) {
     reg.audit.append({ ...audit, phase: "outcome", outcome: "rate_limited" });
     throw new HttpError(429, "rate_limited", "too many releases in a short time: wait a minute");
@@ -118,14 +124,14 @@ async function shared<T>(
 
 /**
  * Before anything else: the fence is one this server signed, for this connection, key and
- * store; the key is one the connection covers. A refusal is audited with its reason and
- * answers 400; nothing reaches the store.
+ * store; the key is one the connection covers; the mode is one its store offers. A refusal is
+ * audited with its reason and answers 400; nothing reaches the store.
  */
 function checkTarget(reg: Registry, conn: Connection, body: ReleaseRequest & { requestId: string }, actor: Actor): Fence {
   const adapter = conn.hub.adapter;
-  const refuse = (code: string, message: string, format = ""): never => {
+  const refuse = (code: string, message: string, format = "", extra?: Record<string, unknown>): never => {
     reg.audit.append({ ...auditBase(conn.config.id, body, format, actor), phase: "outcome", outcome: "refused", detail: message });
-    throw new HttpError(400, code, message);
+    throw new HttpError(400, code, message, extra);
   };
   let fence: Fence | null = null;
   try {
@@ -136,6 +142,10 @@ function checkTarget(reg: Registry, conn: Connection, body: ReleaseRequest & { r
   }
   const problem = adapter.keyProblem(body.key);
   if (problem) refuse(problem.code, problem.message, fence!.f);
+  const modes = storeModule(conn.config.kind).releaseModes;
+  if (!modes.includes(body.mode)) {
+    refuse("bad_request", `mode: ${conn.config.kind} locks are released by ${modes.join(" or ")}, not ${body.mode}`, fence!.f, { field: "mode" });
+  }
   return fence!;
 }
 

@@ -63,6 +63,11 @@ describe("standalone Redis", () => {
     expect(await client.get("lock:a")).toBe("token-B-0123456789");
 
     const fresh = (await adapter.snapshot(signal)).locks.find((l) => l.key === "lock:a")!;
+    // Redis offers delete only: another mode is refused, not run as a delete.
+    for (const mode of ["revoke-lease", "prune-empty", "destroy-session", "ask-holder"] as const) {
+      expect(await adapter.forceRelease(withFence(fresh), mode, signal)).toMatchObject({ status: "refused", reason: expect.stringMatching(/by delete, not/) });
+    }
+    expect(await client.get("lock:a")).toBe("token-B-0123456789");
     expect((await adapter.forceRelease(withFence(fresh), "delete", signal)).status).toBe("released");
     expect(await client.exists("lock:a")).toBe(0);
     expect((await adapter.forceRelease(withFence(fresh), "delete", signal)).status).toBe("gone");

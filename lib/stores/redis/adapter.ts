@@ -217,8 +217,9 @@ export class RedisAdapter implements StoreAdapter {
     return out;
   }
 
-  async forceRelease(lock: LockView, _mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
+  async forceRelease(lock: LockView, mode: ReleaseMode, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (this.cfg.readOnly) return { status: "refused", reason: "this connection is read-only" };
+    if (mode !== "delete") return { status: "refused", reason: `Redis locks are released by delete, not ${mode}: nothing was sent` };
     const target = releaseTarget(lock, (f) => this.scope.releaseProblem(f));
     if ("refused" in target) return target.refused;
     const fence = target.fence;
