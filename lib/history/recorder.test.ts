@@ -200,6 +200,34 @@ describe("recorder: gaps follow the store's reachability", () => {
     warnings: [],
   });
 
+  it("a late, slow health answer before the re-list ('degraded', outage still open) leaves the gap open: what the re-list finds gone is lost", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "lockdeck-hist-"));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const bus = new EventBus();
+    const recorder = new Recorder(bus, { records: () => [], get: () => undefined }, { dataDir: dir, settings: SETTINGS, flushEveryMs: 60_000 }).start();
+    cleanup.push(() => recorder.stop());
+    const before = new Date(Date.now() - 20_000).toISOString();
+    const held = lock("h1");
+    held.holders[0].since = new Date(Date.now() - 60_000).toISOString();
+    bus.publish(status("ok", before));
+    bus.publish({ type: "upsert", connection: "g", data: { connection: "g", lock: held } });
+    bus.publish(status("unreachable", before));
+    // What the hub publishes when a health check's answer comes late: slow, not yet re-listed.
+    bus.publish(status("degraded", before, { stale: true, outageSince: before, message: "slow: the store took 6.9 s to answer its last read" }));
+    expect(recorder.connections.get("g")?.outage).not.toBeNull();
+    // The re-list: the lock is gone, then the status that ends the outage.
+    bus.publish({ type: "remove", connection: "g", data: { connection: "g", key: "k" } });
+    const back = new Date().toISOString();
+    bus.publish(status("ok", back));
+    expect(recorder.connections.get("g")?.outage).toBeNull();
+    await recorder.flush();
+    const evs = await recorder.reader()!.events({ key: "k", from: 0, to: Date.now() + 1 });
+    expect(evs.map((e) => e.kind)).toEqual(["acquired", "lost"]);
+    expect(await recorder.reader()!.gaps({ connection: "g", from: 0, to: Date.now() + 1 })).toMatchObject([
+      { kind: "store-unreachable", from: Date.parse(before), to: Date.parse(back) },
+    ]);
+  });
+
   it("a store that comes back slow ('degraded') closes the gap: a later release is a release, not lost", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "lockdeck-hist-"));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));

@@ -255,9 +255,12 @@ export class Recorder {
             this.gapQueue.push({ ...conn.outage });
           }
         }
-        if (d.status !== "unreachable" && conn.outage) {
+        if (d.status !== "unreachable" && d.outageSince == null && conn.outage) {
           // The store answers again ("ok", or "degraded": slow, no leader) and the re-list that
-          // ends the gap has been applied (the hub publishes it before this status).
+          // ends the gap has been applied (the hub publishes it before this status). A late,
+          // slow answer to a health check shows "degraded" before that re-list, with the outage
+          // still open (outageSince set, confirmedAt the old time): the gap stays open, so what
+          // the re-list finds gone is lost in the gap, not released or expired as if seen live.
           this.gapQueue.push({ ...conn.outage, to: Date.parse(d.confirmedAt ?? "") || at });
           conn.outage = null;
           this.liveSessions.delete(e.connection);
