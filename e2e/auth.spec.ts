@@ -82,6 +82,55 @@ test("a viewer sees no release button, and a direct POST is refused before any s
   expect(res.status()).toBe(403);
   expect(await evalCalls()).toBe(before);
   expect(await redis.get(lock.key)).toBe(lock.value);
+  // The attempt is in the trail: who, what they aimed at, and that it was denied.
+  const { entries } = await (await page.request.get(`/api/audit?key=${encodeURIComponent(lock.key)}`)).json();
+  expect(entries).toEqual([
+    expect.objectContaining({
+      action: "release",
+      phase: "outcome",
+      outcome: "denied",
+      actor: "vic",
+      role: "viewer",
+      reason: "viewer tries",
+      detail: "viewer may not release",
+    }),
+  ]);
+});
+
+test("a release refused at the door (foreign origin, body) is audited when the asker is known, not when anonymous", async ({ request, playwright }) => {
+  await signIn(request, "ana", "ana-pass-1");
+  const lock = await newLock(request, "door");
+  const reason = `door ${randomBytes(3).toString("hex")}`;
+  const foreign = await request.post("/api/connections/vault/lock/release", {
+    headers: { ...csrf, origin: "http://evil.example" },
+    data: { key: lock.key, fence: lock.fence, reason },
+  });
+  expect(foreign.status()).toBe(403);
+  const extra = await request.post("/api/connections/vault/lock/release", { headers: csrf, data: { key: lock.key, fence: lock.fence, reason, extra: 1 } });
+  expect(extra.status()).toBe(400);
+  const anonymous = await playwright.request.newContext({ baseURL: base });
+  try {
+    const res = await anonymous.post("/api/connections/vault/lock/release", { headers: csrf, data: { key: lock.key, fence: lock.fence, reason } });
+    expect(res.status()).toBe(401);
+  } finally {
+    await anonymous.dispose();
+  }
+  expect(await redis.get(lock.key)).toBe(lock.value);
+  const { entries } = await (await request.get(`/api/audit?connection=vault&limit=5000`)).json();
+  const denied = entries.filter((e: { actor: string; outcome?: string; key: string }) => e.actor === "ana" && e.key === lock.key);
+  expect(denied).toEqual([
+    // Newest first. The body with an unknown field: refused, with the key and reason it names.
+    expect.objectContaining({ action: "release", outcome: "refused", key: lock.key, reason, detail: expect.stringMatching(/extra/) }),
+    expect.objectContaining({
+      action: "release",
+      outcome: "denied",
+      key: lock.key,
+      reason,
+      detail: expect.stringMatching(/^origin http:\/\/evil\.example is not this site/),
+    }),
+  ]);
+  // The anonymous attempt left no line.
+  expect(entries.filter((e: { reason: string }) => e.reason === reason)).toHaveLength(2);
 });
 
 async function signInPage(page: Page, name: string, password: string) {

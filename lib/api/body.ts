@@ -8,6 +8,11 @@ import { HttpError } from "./errors";
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export async function readJson<S extends z.ZodTypeAny>(req: Request, schema: S): Promise<z.infer<S>> {
+  return schema.parse(await readJsonValue(req));
+}
+
+/** The body as parsed JSON, bounded and checked as above, before any schema. */
+export async function readJsonValue(req: Request): Promise<unknown> {
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) throw new HttpError(413, "too_large", `body: larger than ${MAX_BODY_BYTES} bytes`);
   if (!req.body) throw new HttpError(400, "bad_request", "body: a JSON object is required");
@@ -24,11 +29,9 @@ export async function readJson<S extends z.ZodTypeAny>(req: Request, schema: S):
     }
     chunks.push(value);
   }
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks)));
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks)));
   } catch {
     throw new HttpError(400, "bad_request", "body: not valid JSON");
   }
-  return schema.parse(parsed);
 }

@@ -13,16 +13,23 @@ export function jsonError(status: number, code: string, message: string, extra: 
   return Response.json({ error: { code, message }, ...extra }, { status, headers: { "cache-control": "no-store" } });
 }
 
-export function toResponse(err: unknown): Response {
+/** What an expected error answers with (status, code, message); null for anything unexpected. */
+export function answerOf(err: unknown): { status: number; code: string; message: string; extra?: Record<string, unknown> } | null {
   const name = err instanceof Error ? err.name : "";
   if (name === "HttpError") {
     const e = err as HttpError;
-    return jsonError(e.status, e.code, e.message, e.extra);
+    return { status: e.status, code: e.code, message: e.message, extra: e.extra };
   }
-  if (name === "ZodError") return jsonError(400, "bad_request", firstIssue(err as ZodError));
-  if (name === "FenceError") return jsonError(400, "bad_fence", (err as FenceError).message);
+  if (name === "ZodError") return { status: 400, code: "bad_request", message: firstIssue(err as ZodError) };
+  if (name === "FenceError") return { status: 400, code: "bad_fence", message: (err as FenceError).message };
   // Nothing that must be audited goes ahead without its record on disk.
-  if (name === "AuditUnavailableError") return jsonError(503, "audit_unavailable", `${(err as Error).message}: nothing was done`);
+  if (name === "AuditUnavailableError") return { status: 503, code: "audit_unavailable", message: `${(err as Error).message}: nothing was done` };
+  return null;
+}
+
+export function toResponse(err: unknown): Response {
+  const answer = answerOf(err);
+  if (answer) return jsonError(answer.status, answer.code, answer.message, answer.extra);
   console.error("lockdeck: unhandled error in route handler:", err);
   return jsonError(500, "internal", "internal error (see the server log)");
 }

@@ -8,10 +8,11 @@ import type { Connection, Registry } from "../registry";
 import type { Actor } from "../auth/guard";
 import type { LockRecord, LockView, ReleaseOutcome } from "../model";
 import { decodeFence, fenceFor, isFenceError, type Fence } from "../fence";
-import { HttpError } from "./errors";
+import { answerOf, HttpError } from "./errors";
 import { ReleaseClaims } from "./claims";
 import { staleAckProblem } from "./stale-ack";
 import { afterRelease } from "./after-release";
+import { readJsonValue } from "./body";
 import type { AfterRelease } from "./types";
 import type { Hub } from "../hub/hub";
 import { RELEASE_MODES, storeModule } from "../stores";
@@ -147,6 +148,65 @@ function checkTarget(reg: Registry, conn: Connection, body: ReleaseRequest & { r
     refuse("bad_request", `mode: ${conn.config.kind} locks are released by ${modes.join(" or ")}, not ${body.mode}`, fence!.f, { field: "mode" });
   }
   return fence!;
+}
+
+/** What a refused request's audit line takes from its body, each field only when it reads: nothing else is trusted. */
+const RefusedBody = z.object({
+  key: z
+    .string()
+    .max(64 * 1024)
+    .optional()
+    .catch(undefined),
+  reason: z.string().max(2_000).optional().catch(undefined),
+  mode: z.string().max(64).optional().catch(undefined),
+  requestId: z.string().uuid().optional().catch(undefined),
+});
+
+/**
+ * A release or approval refused before it reached requestRelease/approveRelease (CSRF, role, a
+ * body that does not parse) is audited when the asker is known: denied for the role or the
+ * origin, refused otherwise, with the key and reason the body names when they read. `body`: the
+ * JSON already read, if it was; when it was not (refused at CSRF or role), it is read here,
+ * bounded like any body. An anonymous request is not audited: the trail is of known people's
+ * actions, and a durable (fsynced) line for every anonymous request would let anyone fill the
+ * disk. The refusal stands even when its line cannot be written: nothing was done. Rethrows `err`.
+ */
+export async function refusedRequest(
+  reg: Registry,
+  req: Request,
+  what: { action: "release" | "approve"; connection: string; detail?: string },
+  actor: Actor | null,
+  err: unknown,
+  body?: { json: unknown },
+): Promise<never> {
+  if (actor) {
+    const json = body ? body.json : await readJsonValue(req).catch(() => undefined);
+    const named = RefusedBody.safeParse(json).data;
+    const answer = answerOf(err);
+    try {
+      reg.audit.append({
+        action: what.action,
+        requestId: named?.requestId ?? randomUUID(),
+        phase: "outcome",
+        outcome: answer?.status === 401 || answer?.status === 403 ? "denied" : "refused",
+        actor: actor.name,
+        role: actor.role,
+        connection: what.connection,
+        key: named?.key ?? "",
+        format: "",
+        fence: "",
+        reason: named?.reason ?? "",
+        mode: named?.mode ?? "",
+        // The words the asker got back.
+        detail: `${what.detail ? `${what.detail}: ` : ""}${answer?.message ?? (err instanceof Error ? err.message : String(err))}`,
+        sourceIp: actor.sourceIp,
+        userAgent: actor.userAgent,
+      });
+    } catch (auditErr) {
+      console.error(`lockdeck: a refused ${what.action} could not be audited: ${(auditErr as Error).message}`);
+    }
+  }
+  throw err;
 }
 
 /** A second operator approves a pending release; it then runs with the original fence. */
