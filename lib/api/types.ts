@@ -186,6 +186,25 @@ export interface LocksPage extends Freshness {
   problems: Problem[];
   nextCursor: string | null;
   formats: string[];
+  /** Whether this page's TTLs were re-read from the store for this answer (lib/hub/fresh.ts); null: none to re-read. */
+  ttls: TtlReads | null;
+}
+
+/**
+ * The fresh TTL read of a locks page (locks whose ttlSource is "pttl" or "lease"; the store
+ * has no other TTL to re-read). Every lock's own observedAt says when its TTL was reported.
+ */
+export interface TtlReads {
+  /**
+   * True: every such lock's TTL was read from the store for this answer. False: the store did
+   * not answer (the read failed or timed out, the connection is unreachable, or its answer left
+   * some out): those locks show the newest TTL the store gave for their holding, never higher.
+   */
+  fresh: boolean;
+  /** Fresh: when they were read. Not fresh: the oldest reading shown among the locks not re-read (ISO). */
+  readAt: string | null;
+  /** Not fresh: why the TTLs were not re-read. */
+  error?: string;
 }
 
 /** GET /api/connections/:id/lock?key=: the lock re-read from the store, and what a release would do. */
