@@ -2,7 +2,7 @@ import { handler } from "@/lib/api/errors";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { parseLockQuery } from "@/lib/api/params";
-import { withFreshTtls } from "@/lib/hub/fresh";
+import { freshTtls } from "@/lib/hub/fresh";
 import { lockFor } from "@/lib/api/exposure";
 import type { LocksPage } from "@/lib/api/types";
 
@@ -14,7 +14,9 @@ export const GET = handler(async (req: Request, { params }: { params: Promise<{ 
   const { hub } = registry().get(id);
   const query = parseLockQuery(req);
   const page = hub.query(query);
-  const locks = (await withFreshTtls(hub, page.locks)).map(lockFor(actor));
+  // The store's TTLs, re-read for this page; when it does not answer, the newest it gave (and the answer says so).
+  const fresh = await freshTtls(hub, page.locks);
+  const locks = fresh.locks.map(lockFor(actor));
   const status = hub.statusEvent();
   const next = query.offset + page.locks.length;
   return Response.json(
@@ -32,6 +34,7 @@ export const GET = handler(async (req: Request, { params }: { params: Promise<{ 
       problems: hub.currentProblems().slice(0, 100),
       nextCursor: next < page.total ? String(next) : null,
       formats: hub.formats(),
+      ttls: fresh.ttls,
     } satisfies LocksPage,
     { headers: { "cache-control": "no-store" } },
   );
