@@ -5,12 +5,13 @@ import { useRouter, useSearchParams } from "next/navigation";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { escapeControls } from "@/lib/keys";
 import { ErrorNote } from "./error-note";
-import { formatCount, laterOf } from "./format";
+import { formatAgo, formatClock, formatCount, laterOf, msBetween } from "./format";
 import { staleWords } from "./freshness";
 import { filtersSearch, nextSort, parseFilters, toLocksQuery, type LockFilters, type SortColumn } from "./lock-filters";
 import { FilterBar } from "./lock-table-filters";
 import { LOCK_GRID, LockRow, SkeletonRow } from "./lock-row";
 import { ModeBadge } from "./mode-badge";
+import type { LocksPage } from "./api";
 import { connectionsQuery, locksPageQuery, REFRESH_TEXT } from "./queries";
 import { useVirtualLockRows } from "./use-virtual-lock-rows";
 import { useRestoredPlace, useReturnSearch } from "./use-table-place";
@@ -201,9 +202,32 @@ export function LockTable({ conn }: { conn: string }) {
         </div>
       </div>
       <p className="text-[11px] text-faint">
-        <kbd>j</kbd>/<kbd>k</kbd> move · <kbd>Enter</kbd> open · <kbd>/</kbd> filter keys · TTLs are re-read from the store {REFRESH_TEXT}
+        <kbd>j</kbd>/<kbd>k</kbd> move · <kbd>Enter</kbd> open · <kbd>/</kbd> filter keys
+        {meta?.ttls ? (
+          <>
+            {" · "}
+            <TtlNote ttls={meta.ttls} now={meta.now} />
+          </>
+        ) : null}
       </p>
     </div>
+  );
+}
+
+/** Where the TTLs shown come from: re-read from the store, or — it did not answer — as it last reported them, and when. */
+function TtlNote({ ttls, now }: { ttls: NonNullable<LocksPage["ttls"]>; now: string }) {
+  if (ttls.fresh)
+    return (
+      <span data-testid="ttl-note" data-fresh="true">
+        TTLs are re-read from the store {REFRESH_TEXT}
+      </span>
+    );
+  const age = msBetween(ttls.readAt, now);
+  return (
+    <span data-testid="ttl-note" data-fresh="false" className="text-warn" title={ttls.error}>
+      the store did not answer the TTL read: TTLs are as it last reported them
+      {ttls.readAt ? ` at ${formatClock(ttls.readAt)}${age === null ? "" : ` (${formatAgo(Math.max(0, age))})`}` : ""}
+    </span>
   );
 }
 
