@@ -352,3 +352,39 @@ test.describe("start-up refuses unsafe settings, in one line naming the field", 
     expect(r.stderr).toMatch(/auth\.proxy\.trustedProxies: required when the proxy is enabled/);
   });
 });
+
+test("a request line the console cannot serve as asked gets a JSON error naming the field, never an off-site redirect", async () => {
+  const cases: Array<[string, { method?: string; target: string }, number, RegExp]> = [
+    ["absolute-form target", { target: "https://evil.example/api/whoami" }, 400, /^path: /],
+    ["absolute-form page", { target: "http://evil.example/login" }, 400, /^path: /],
+    ["asterisk", { method: "OPTIONS", target: "*" }, 400, /^path: /],
+    ["bad percent-encoding", { target: "/api/connections/%ff%fe/locks" }, 400, /^path: not a valid percent-encoding/],
+    ["cut percent-encoding", { target: "/api/connections/%E0%A4%A/locks" }, 400, /^path: /],
+    ["TRACE", { method: "TRACE", target: "/api/health" }, 405, /^method: TRACE is not allowed/],
+  ];
+  for (const [what, o, status, message] of cases) {
+    const a = await raw(open, "/", o);
+    expect(a.status, `${what}: ${a.text}`).toBe(status);
+    expect(a.headers["content-type"], what).toMatch(/^application\/json/);
+    expect(a.headers.location, what).toBeUndefined();
+    expect(a.json().error?.message, what).toMatch(message);
+  }
+  // A plain path still works, and a key with any bytes goes in the query, which is not checked here.
+  expect((await raw(open, "/", { target: "/api/health" })).status).toBe(200);
+});
+
+test("query numbers are digits within bounds, and inherited names are unknown parameters", async () => {
+  const cases: Array<[string, RegExp]> = [
+    ["/api/contention/top?limit=0x10", /^limit: /],
+    ["/api/contention/top?limit=1e2", /^limit: /],
+    ["/api/contention/top?from=1796657000000&to=99999999999999999999999", /^to: /],
+    ["/api/contention/top?from=8640000000000001", /^from: /],
+    ["/api/connections/redis/locks?__proto__=1", /^__proto__: unknown parameter/],
+    ["/api/audit?toString=1", /^toString: unknown parameter/],
+  ];
+  for (const [path, message] of cases) {
+    const a = await raw(open, path);
+    expect(a.status, `${path}: ${a.text}`).toBe(400);
+    expect(a.json().error?.message, path).toMatch(message);
+  }
+});

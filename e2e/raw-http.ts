@@ -14,7 +14,7 @@ export interface RawAnswer {
 export function raw(
   base: string,
   path: string,
-  o: { method?: string; headers?: Record<string, string>; body?: string | Buffer; from?: string; chunked?: boolean } = {},
+  o: { method?: string; headers?: Record<string, string>; body?: string | Buffer; from?: string; chunked?: boolean; target?: string } = {},
 ): Promise<RawAnswer> {
   const url = new URL(path, base);
   return new Promise((resolve, reject) => {
@@ -22,7 +22,8 @@ export function raw(
       {
         host: url.hostname,
         port: url.port,
-        path: url.pathname + url.search,
+        // `target`: the request line's target verbatim (absolute-form, "*", bytes a URL would re-encode).
+        path: o.target ?? url.pathname + url.search,
         method: o.method ?? "GET",
         headers: o.headers,
         localAddress: o.from,

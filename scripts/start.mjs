@@ -3,6 +3,9 @@
 // handlers never see the socket. This server is the one place that knows who connected:
 //   - a Host header the console does not serve gets 421 before Next sees the request (Next
 //     checks again in proxy.ts and in every route handler: `next start`/`next dev` get that);
+//   - a request line Next would mishandle gets a JSON error naming the field: a target that is
+//     not a path (absolute-form would be answered as if for that site), a path whose percent-
+//     encoding does not decode, a method the console has no use for (405);
 //   - X-Forwarded-* and the proxy's identity headers are stripped unless the socket's peer is
 //     in auth.proxy.trustedProxies;
 //   - the peer address is kept in a map on globalThis, keyed by a random per-request id in the
@@ -76,6 +79,41 @@ const app = next({ dev: false, dir: appDir, hostname: host, port });
 await app.prepare();
 const handle = app.getRequestHandler();
 
+/** A JSON error answer, as the app's own ({ error: { code, message } }), for what never reaches Next. */
+function answer(res, status, code, message, headers = {}) {
+  const body = JSON.stringify({ error: { code, message } });
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "content-length": Buffer.byteLength(body),
+    ...headers,
+  });
+  res.end(body);
+}
+
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+/**
+ * What the request line itself gets wrong, or null: a target that is not a path (absolute-form
+ * "https://evil.example/…" would be answered as if for that site, e.g. a redirect off-site;
+ * "*"), a path whose percent-encoding does not decode (Next answers those with a bare 500), a
+ * method the console has no use for (TRACE, CONNECT, …).
+ */
+function requestLineProblem(req) {
+  if (!METHODS.has(req.method))
+    return [405, "method_not_allowed", `method: ${String(req.method).slice(0, 20)} is not allowed`, { allow: [...METHODS].join(", ") }];
+  const target = String(req.url ?? "");
+  if (!target.startsWith("/") || target.startsWith("//")) return [400, "bad_request", "path: the request target must be a path starting with a single /"];
+  const q = target.indexOf("?");
+  try {
+    decodeURIComponent(q < 0 ? target : target.slice(0, q));
+  } catch {
+    return [400, "bad_request", "path: not a valid percent-encoding (UTF-8)"];
+  }
+  return null;
+}
+
 let lastLog = 0;
 let quiet = 0;
 function refuse(req, res, peer) {
@@ -87,16 +125,7 @@ function refuse(req, res, peer) {
     lastLog = now;
     quiet = 0;
   } else quiet++;
-  const body = JSON.stringify({
-    error: { code: "misdirected", message: `host: ${JSON.stringify(String(req.headers.host ?? "").slice(0, 100))} is not served here` },
-  });
-  res.writeHead(421, {
-    "content-type": "application/json",
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-    "content-length": Buffer.byteLength(body),
-  });
-  res.end(body);
+  answer(res, 421, "misdirected", `host: ${JSON.stringify(String(req.headers.host ?? "").slice(0, 100))} is not served here`);
 }
 
 let draining = false;
@@ -104,17 +133,14 @@ let inFlight = 0;
 const server = http.createServer((req, res) => {
   const peer = normalizeAddress(req.socket.remoteAddress ?? "");
   if (draining) {
-    const body = JSON.stringify({ error: { code: "shutting_down", message: "this replica is shutting down: try again (another replica will answer)" } });
-    res.writeHead(503, {
-      "content-type": "application/json",
-      "cache-control": "no-store",
+    return answer(res, 503, "shutting_down", "this replica is shutting down: try again (another replica will answer)", {
       "retry-after": "1",
       connection: "close",
-      "content-length": Buffer.byteLength(body),
     });
-    return res.end(body);
   }
   if (!hostAllowed(req.headers.host, allowed)) return refuse(req, res, peer || "unknown peer");
+  const bad = requestLineProblem(req);
+  if (bad) return answer(res, bad[0], bad[1], bad[2], bad[3]);
   if (!isTrusted(peer, trusted)) for (const h of [...FORWARDED_HEADERS, ...identity]) delete req.headers[h];
   const id = randomBytes(16).toString("base64url");
   peers.set(id, peer);
@@ -126,7 +152,7 @@ const server = http.createServer((req, res) => {
   });
   handle(req, res).catch((err) => {
     console.error("lockdeck: request failed:", err);
-    if (!res.headersSent) res.writeHead(500).end();
+    if (!res.headersSent) answer(res, 500, "internal", "internal error (see the server log)");
   });
 });
 server.listen(port, host, () => {

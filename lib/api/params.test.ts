@@ -44,6 +44,22 @@ describe("parseQuery", () => {
     expect((await answer(WaitsQuery, "limit=0")).body?.error.message).toMatch(/^limit: /);
   });
 
+  it.each(["__proto__", "constructor", "toString", "hasOwnProperty"])("%s (a name every object inherits) is an unknown parameter too", async (name) => {
+    const bad = await answer(AuditQuery, `${name}=1`);
+    expect(bad).toMatchObject({ status: 400, body: { parameter: name, error: { message: expect.stringMatching(new RegExp(`^${name}: unknown parameter`)) } } });
+  });
+
+  it.each(["0x10", "1e2", " 10", "10.0", "+5", "-3", "9".repeat(16)])("a number written as %j is refused, named", async (limit) => {
+    const bad = await answer(AuditQuery, `limit=${encodeURIComponent(limit)}`);
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: "bad_request", message: expect.stringMatching(/^limit: /) } } });
+  });
+
+  it("a number in digits within its bounds parses", async () => {
+    expect((await answer(AuditQuery, "limit=16")).ok).toEqual({ limit: 16 });
+    expect((await answer(WaitsQuery, "limit=20000")).ok).toEqual({ limit: 20_000 });
+    expect((await answer(WaitsQuery, "limit=20001")).status).toBe(400);
+  });
+
   it("bounds the name it echoes", async () => {
     const bad = await answer(EventsQuery, `${"x".repeat(5_000)}=1`);
     expect(bad.body?.parameter).toHaveLength(101);

@@ -13,6 +13,23 @@ export const KeyParam = z
   .min(1, "required")
   .max(64 * 1024);
 
+/** A whole-number parameter, written as decimal digits only (not "0x10", "1e2", " 10"), within [min, max]. */
+const digits = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,15}$/, "a whole number (digits only)")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+/** An optional whole-number parameter (digits only) within [min, max]. */
+export const IntParam = (min: number, max: number) => digits(min, max).optional();
+
+/** A whole-number parameter (digits only) within [min, max]; `fallback` when absent. */
+export const IntParamOr = (min: number, max: number, fallback: number) =>
+  digits(min, max)
+    .optional()
+    .transform((n) => n ?? fallback);
+
 /**
  * The query of `req` (or a URL) parsed with `schema`, which is made strict: an unknown
  * parameter answers 400 "name: unknown parameter (this endpoint takes …)". An empty value
@@ -21,7 +38,8 @@ export const KeyParam = z
 export function parseQuery<T extends z.AnyZodObject>(schema: T, from: Request | URL): z.infer<T> {
   const url = from instanceof URL ? from : new URL(from.url);
   const raw = Object.fromEntries([...url.searchParams].filter(([, v]) => v !== ""));
-  const unknown = Object.keys(raw).find((k) => !(k in schema.shape));
+  // Own keys only: `in` would also take Object.prototype's names (__proto__, constructor, toString).
+  const unknown = Object.keys(raw).find((k) => !Object.hasOwn(schema.shape, k));
   if (unknown !== undefined) {
     const takes = Object.keys(schema.shape);
     const name = unknown.length > 100 ? `${unknown.slice(0, 100)}…` : unknown;
@@ -50,7 +68,7 @@ export const LockQuerySchema = z.object({
   warning: z.string().max(100).optional(),
   sort: z.enum(["key", "ttl", "age", "waiters"]).default("key"),
   dir: z.enum(["asc", "desc"]).default("asc"),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: IntParamOr(1, 500, 100),
   cursor: z
     .string()
     .regex(/^\d{1,9}$/, "cursor is a row offset")
@@ -69,7 +87,7 @@ export const LockKeyQuery = z.object({ key: KeyParam });
 /** GET /api/connections/:id/waits, and ?key= for one lock. */
 export const WaitsQuery = z.object({
   key: KeyParam.optional(),
-  limit: z.coerce.number().int().min(1).max(20_000).default(5_000),
+  limit: IntParamOr(1, 20_000, 5_000),
 });
 
 /** GET /api/events, and ?connection= for one connection's stream. */
@@ -83,5 +101,5 @@ export const AuditQuery = z.object({
     .max(64 * 1024)
     .optional(),
   requestId: z.string().uuid().optional(),
-  limit: z.coerce.number().int().min(1).max(5_000).default(500),
+  limit: IntParamOr(1, 5_000, 500),
 });

@@ -3,26 +3,29 @@
 
 import { z } from "zod";
 import { HttpError } from "../api/http-error";
-import { KeyParam, parseQuery } from "../api/params";
+import { IntParam, IntParamOr, KeyParam, parseQuery } from "../api/params";
 import type { Registry } from "../registry";
 import { exposition, type ConnectionFigures } from "./prometheus";
 import { contentionTop, lockHistory, window } from "./query";
 import type { Recorder } from "./recorder";
 import type { HistoryAnswer, Resolution, TopAnswer } from "../api/types";
 
+/** Past this a time is not one a Date can hold (±8.64e15 ms). */
+const LAST_TIME_MS = 8.64e15;
+
 const Time = z
   .string()
   .transform((s, ctx) => {
     const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-    if (!Number.isFinite(t)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: "not a time (ms since epoch or ISO 8601)" });
+    if (!Number.isFinite(t) || t < 0 || t > LAST_TIME_MS) ctx.addIssue({ code: z.ZodIssueCode.custom, message: "not a time (ms since epoch or ISO 8601)" });
     return t;
   })
   .optional();
 
-const WindowQuery = z.object({ from: Time, to: Time, step: z.coerce.number().int().min(1000).max(86_400_000).optional() });
+const WindowQuery = z.object({ from: Time, to: Time, step: IntParam(1000, 86_400_000) });
 
 const HistoryQuery = WindowQuery.extend({ connection: z.string().min(1).max(64), key: KeyParam });
-const TopQuery = WindowQuery.extend({ limit: z.coerce.number().int().min(1).max(200).default(20) });
+const TopQuery = WindowQuery.extend({ limit: IntParamOr(1, 200, 20) });
 
 function recorderOf(reg: Registry): Recorder {
   if (!reg.history) throw new HttpError(404, "history_disabled", "history is disabled in the config (history.enabled = false)");

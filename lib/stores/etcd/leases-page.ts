@@ -8,7 +8,7 @@ import type { ClusterStatus } from "./status";
 import type { Hub } from "../../hub/hub";
 import { z } from "zod";
 import { HttpError } from "../../api/http-error";
-import { parseQuery } from "../../api/params";
+import { IntParamOr, parseQuery } from "../../api/params";
 
 export interface LeaseKey {
   key: string;
@@ -88,7 +88,7 @@ export async function leasesPage(a: LeaseSource, lockAt: (key: string) => LockRe
   };
 }
 
-const LeasesQuery = z.object({ limit: z.coerce.number().int().min(1).max(5_000).default(1_000) });
+const LeasesQuery = z.object({ limit: IntParamOr(1, 5_000, 1_000) });
 
 /** GET /api/connections/:id/leases (lib/stores/etcd/module.ts): every lease, at most `limit` (1..5000, default 1000). */
 export async function leasesApi(req: Request, { hub }: { hub: Hub }): Promise<Response> {
