@@ -111,6 +111,9 @@ function requestLineProblem(req) {
   } catch {
     return [400, "bad_request", "path: not a valid percent-encoding (UTF-8)"];
   }
+  // Next drops a `__proto__` parameter before the route sees the query, so the route's strict
+  // check (lib/api/params.ts) cannot name it; no route takes one.
+  if (q >= 0 && new URLSearchParams(target.slice(q + 1)).has("__proto__")) return [400, "bad_request", "__proto__: unknown parameter"];
   return null;
 }
 
