@@ -60,6 +60,12 @@ test("errors are JSON with a code, never a stack", async ({ request }) => {
   const missing = await request.get("/api/connections/nope/locks");
   expect(missing.status()).toBe(404);
   expect(await missing.json()).toEqual({ error: { code: "not_found", message: 'no connection "nope"' } });
+  // An id from the URL is quoted, escaped and cut, not echoed whole.
+  const long = await request.get(`/api/connections/${"a".repeat(5_000)}%0d%0aX-Injected:%201/locks`);
+  expect(long.status()).toBe(404);
+  expect((await long.json()).error.message).toBe(`no connection "${"a".repeat(100)}…"`);
+  const ctl = await request.get("/api/connections/x%0d%0aX-Injected:%201/locks");
+  expect((await ctl.json()).error.message).toBe('no connection "x\\r\\nX-Injected: 1"');
   const bad = await request.get("/api/connections/redis/locks?status=sleepy&limit=9999");
   expect(bad.status()).toBe(400);
   expect((await bad.json()).error.code).toBe("bad_request");

@@ -221,7 +221,8 @@ export class Registry {
 
   get(id: string): Connection {
     const c = this.connections.get(id);
-    if (!c) throw new HttpError(404, "not_found", `no connection "${id}"`);
+    // The id comes from the URL: quoted (control characters escaped) and cut, never echoed whole.
+    if (!c) throw new HttpError(404, "not_found", `no connection ${JSON.stringify(id.length > 100 ? `${id.slice(0, 100)}…` : id)}`);
     return c;
   }
 
