@@ -1,15 +1,21 @@
-// Sign-in with a local user from config, and sign-out. Rate-limited per (client address, name)
-// and per name; the address is the socket peer, or what a trusted proxy saw (lib/auth/peer.ts),
-// never a header a client chose. Audited either way.
+// Sign-in with a local user from config, and sign-out. Sign-in is rate-limited per client
+// address whatever the name (checked first, before any password check), per (client address,
+// name) and per name; the address is the socket peer, or what a trusted proxy saw
+// (lib/auth/peer.ts), never a header a client chose. Each password check takes a place in the
+// scrypt queue from its address's share (lib/auth/password.ts). Every checked attempt is
+// audited; refusals before a check (rate-limited, busy) once per client address (and name)
+// and window, so a flood cannot grow the trail without bound.
 
 import { z } from "zod";
 import { randomUUID } from "node:crypto";
 import type { Registry } from "../registry";
 import { HttpError } from "./errors";
-import { verifyPassword } from "../auth/password";
+import { BusyError, verifyPassword } from "../auth/password";
 import { SESSION_COOKIE, readCookie, sessionCookie } from "../auth/session";
 import { peerOf } from "../auth/peer";
 import { SCRYPT_PARAMS } from "../auth/scrypt.mjs";
+import { RateLimiter, RefusalAudit, clientKey } from "../auth/ratelimit";
+import { SharedRateLimiter } from "../shared/ratelimit";
 
 export const LoginBody = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) }).strict();
 
@@ -38,24 +44,73 @@ function isHttps(req: Request, trusted: boolean): boolean {
   return new URL(req.url).protocol === "https:" || (trusted && req.headers.get("x-forwarded-proto") === "https");
 }
 
+interface Guards {
+  /** Sign-in attempts per client address (an IPv6 one by its /64), whatever the name. */
+  perAddress: Pick<RateLimiter, "take"> | SharedRateLimiter;
+  refusals: RefusalAudit;
+}
+const guardsOf = new WeakMap<Registry, Guards>();
+
+function guards(reg: Registry): Guards {
+  let g = guardsOf.get(reg);
+  if (!g) {
+    const { max, perSeconds, maxPerAddress } = reg.config.auth.loginRateLimit;
+    const perAddress = maxPerAddress ?? max * 10;
+    g = {
+      perAddress: reg.shared
+        ? new SharedRateLimiter(reg.shared, "login-address", perAddress, perSeconds * 1000)
+        : new RateLimiter(perAddress, perSeconds * 1000),
+      refusals: new RefusalAudit(perSeconds * 1000),
+    };
+    guardsOf.set(reg, g);
+  }
+  return g;
+}
+
 /** Checks the password and opens a session; answers the Set-Cookie header. */
 export async function login(reg: Registry, body: z.infer<typeof LoginBody>, req: Request): Promise<string> {
   const auth = reg.config.auth;
   const peer = peerOf(req, auth);
   const ip = peer.client ?? "unknown";
   const audit = auditBase(req, body.name, "login", peer.client);
-  // Per address first: attempts it already refuses do not count against the name, so one
+  const g = guards(reg);
+  const window = `${auth.loginRateLimit.perSeconds} s`;
+  /** A refusal before any password check: one line per key and window, counting those it stands for. */
+  const refused = (key: string, outcome: "rate_limited" | "refused", detail: string) => {
+    const n = g.refusals.note(key);
+    if (n.write) {
+      const more = n.unwritten ? `; ${n.unwritten} more like it after the last such line` : "";
+      reg.audit.append({ ...audit, outcome, detail: `${detail} (one line per ${window}${more})` });
+    }
+  };
+  // Per address across names first, before anything costs a password check: random names
+  // from one client are limited too. Attempts it refuses count against no name.
+  const who = clientKey(ip);
+  if (!(await g.perAddress.take(who))) {
+    refused(`address|${who}`, "rate_limited", `too many attempts from ${ip} across names`);
+    throw new HttpError(429, "rate_limited", "too many sign-in attempts from your address: wait a minute");
+  }
+  // Per (address, name): attempts it already refuses do not count against the name, so one
   // client cannot lock a user out alone.
   if (!(await reg.loginLimiter.take(`${ip}|${body.name}`))) {
-    reg.audit.append({ ...audit, outcome: "rate_limited", detail: `too many attempts from ${ip} for this name` });
+    refused(`address-name|${ip}|${body.name}`, "rate_limited", `too many attempts from ${ip} for this name`);
     throw new HttpError(429, "rate_limited", "too many sign-in attempts: wait a minute");
   }
   if (!(await reg.loginNameLimiter.take(body.name))) {
-    reg.audit.append({ ...audit, outcome: "rate_limited", detail: "too many attempts for this name from all addresses" });
+    refused(`name|${who}|${body.name}`, "rate_limited", "too many attempts for this name from all addresses");
     throw new HttpError(429, "rate_limited", "too many sign-in attempts for this name: wait a minute");
   }
   const user = auth.users.find((u) => u.name === body.name);
-  const check = await verifyPassword(body.password, user?.passwordHash ?? DUMMY);
+  let check: { ok: boolean; rehash: boolean };
+  try {
+    // A name that does not exist is checked against a dummy hash of the same cost, in the
+    // same share of the queue: it uses only its own address's places.
+    check = await verifyPassword(body.password, user?.passwordHash ?? DUMMY, ip);
+  } catch (err) {
+    if (err instanceof BusyError)
+      refused(`busy|${who}`, "refused", err.reason === "client" ? `busy: too many sign-ins from ${ip} at once` : "busy: too many sign-ins at once");
+    throw err;
+  }
   if (!check.ok || !user) {
     reg.audit.append({ ...audit, outcome: "denied" });
     throw new HttpError(401, "unauthenticated", "wrong name or password");

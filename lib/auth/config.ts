@@ -88,9 +88,17 @@ export const AuthSchema = z
       .max(24 * 30)
       .default(12),
     releaseRateLimit: Limit.default({ max: 10, perSeconds: 60 }),
-    /** Sign-in attempts per (client address, name) and, in total, per name (default 4 × max). */
+    /**
+     * Sign-in attempts per (client address, name), per client address whatever the name
+     * (default 10 × max), and, in total, per name (default 4 × max).
+     */
     loginRateLimit: z
-      .object({ max: z.number().int().min(1), perSeconds: z.number().int().min(1), maxPerName: z.number().int().min(1).optional() })
+      .object({
+        max: z.number().int().min(1),
+        perSeconds: z.number().int().min(1),
+        maxPerName: z.number().int().min(1).optional(),
+        maxPerAddress: z.number().int().min(1).optional(),
+      })
       .strict()
       .default({ max: 5, perSeconds: 60 }),
   })
