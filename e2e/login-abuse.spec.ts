@@ -68,3 +68,19 @@ test("a flood of random names from one address: another user still signs in, and
   expect(mine.length).toBeLessThan(total);
   expect(by("rate_limited")[0].detail).toMatch(/too many attempts from 127\.0\.0\.9 across names/);
 });
+
+test("a sign-out from nobody signed in is answered and leaves no line", async () => {
+  const before = (await trail()).filter((e) => e.action === "logout").length;
+  const statuses = new Set<number>();
+  for (let i = 0; i < 100; i++) {
+    const out = await raw(secure, "/api/auth/logout", {
+      method: "POST",
+      headers: { ...JSON_POST, ...(i % 2 ? { cookie: "lockdeck_session=made-up" } : {}) },
+      body: "{}",
+      from: "127.0.0.14",
+    });
+    statuses.add(out.status);
+  }
+  expect([...statuses]).toEqual([200]);
+  expect((await trail()).filter((e) => e.action === "logout")).toHaveLength(before);
+});

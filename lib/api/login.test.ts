@@ -13,7 +13,7 @@ import { Registry } from "../registry";
 import { ConfigSchema } from "../config";
 import { hashPassword } from "../auth/password";
 import { PEER_HEADER } from "../auth/net.mjs";
-import { login } from "./login";
+import { login, logout } from "./login";
 
 const g = globalThis as unknown as { __lockdeckPeers?: Map<string, string> };
 
@@ -106,5 +106,17 @@ describe("sign-in and sign-out", () => {
     expect(by("refused").length).toBeLessThanOrEqual(1);
     expect(mine.length).toBeLessThan(total);
     expect(by("rate_limited")[0].detail).toMatch(/from 203\.0\.113\.9 across names/);
+  });
+
+  it("a sign-out with no session is answered and leaves no line; one that ends a session is audited", async () => {
+    const before = reg.audit.entries().length;
+    for (let i = 0; i < 50; i++) {
+      const cookie = await logout(reg, req({ from: "192.0.2.77", headers: i % 2 ? { cookie: "lockdeck_session=made-up" } : {} }), null);
+      expect(cookie).toMatch(/^lockdeck_session=; .*Max-Age=0/);
+    }
+    expect(reg.audit.entries().length).toBe(before);
+    const set = await login(reg, { name: "vic", password: "vic-pass" }, req({ from: "192.0.2.78" }));
+    await logout(reg, req({ from: "192.0.2.78", headers: { cookie: set.split(";")[0] } }), "vic");
+    expect(lines((e) => e.action === "logout")).toEqual([expect.objectContaining({ actor: "vic", outcome: "applied", sourceIp: "192.0.2.78" })]);
   });
 });

@@ -4,7 +4,8 @@
 // (lib/auth/peer.ts), never a header a client chose. Each password check takes a place in the
 // scrypt queue from its address's share (lib/auth/password.ts). Every checked attempt is
 // audited; refusals before a check (rate-limited, busy) once per client address (and name)
-// and window, so a flood cannot grow the trail without bound.
+// and window, so a flood cannot grow the trail without bound. A sign-out is audited when it
+// ends a session or a known person asks; an anonymous one with no session leaves no line.
 
 import { z } from "zod";
 import { randomUUID } from "node:crypto";
@@ -122,12 +123,19 @@ export async function login(reg: Registry, body: z.infer<typeof LoginBody>, req:
   return sessionCookie(token, seconds, isHttps(req, peer.trusted));
 }
 
-/** Ends the session the cookie names (if any) and answers the Set-Cookie header that clears it. */
+/** Ends the session the cookie names (if any) and answers the Set-Cookie header that clears it; audited when someone is known. */
 export async function logout(reg: Registry, req: Request, actor: string | null): Promise<string> {
   const auth = reg.config.auth;
   const peer = peerOf(req, auth);
   const ended = await reg.sessions.revoke(readCookie(req, SESSION_COOKIE));
-  const who = ended?.user ?? actor ?? "(nobody signed in)";
-  reg.audit.append({ ...auditBase(req, who, "logout", peer.client), outcome: ended ? "applied" : "no_session", detail: ended ? "session revoked" : undefined });
+  // The trail is of known people's actions: a sign-out that ends nobody's session, asked by
+  // nobody known, is answered (the cookie cleared) but leaves no line.
+  const who = ended?.user ?? actor;
+  if (who)
+    reg.audit.append({
+      ...auditBase(req, who, "logout", peer.client),
+      outcome: ended ? "applied" : "no_session",
+      detail: ended ? "session revoked" : undefined,
+    });
   return sessionCookie("", 0, isHttps(req, peer.trusted));
 }
