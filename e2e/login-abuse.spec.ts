@@ -10,6 +10,8 @@ import { randomBytes } from "node:crypto";
 import { JSON_POST, raw, sessionFrom, type RawAnswer } from "./raw-http";
 
 const secure = process.env.E2E_SECURE_URL!;
+const bare = process.env.E2E_BARE_URL!;
+const proxyAddr = process.env.E2E_PROXY_ADDRESS!;
 
 type Entry = { action: string; actor: string; outcome?: string; sourceIp?: string; detail?: string };
 
@@ -83,4 +85,19 @@ test("a sign-out from nobody signed in is answered and leaves no line", async ()
   }
   expect([...statuses]).toEqual([200]);
   expect((await trail()).filter((e) => e.action === "logout")).toHaveLength(before);
+});
+
+test("the session cookie is Secure only on a trusted proxy's word, never on a client's X-Forwarded-Proto", async () => {
+  const https = { "x-forwarded-proto": "https" };
+  // A bare `next start` takes the request URL's scheme from this header: it must not count.
+  const bareAnswer = await attempt(bare, "bo", "bo-pass-1", { headers: https });
+  expect(bareAnswer.status, bareAnswer.text).toBe(200);
+  expect(String(bareAnswer.headers["set-cookie"])).toMatch(/^lockdeck_session=/);
+  expect(String(bareAnswer.headers["set-cookie"])).not.toMatch(/Secure/i);
+  const untrusted = await attempt(secure, "bo", "bo-pass-1", { from: "127.0.0.15", headers: https });
+  expect(untrusted.status, untrusted.text).toBe(200);
+  expect(String(untrusted.headers["set-cookie"])).not.toMatch(/Secure/i);
+  const proxied = await attempt(secure, "bo", "bo-pass-1", { from: proxyAddr, headers: { ...https, "x-forwarded-for": "198.51.100.50" } });
+  expect(proxied.status, proxied.text).toBe(200);
+  expect(String(proxied.headers["set-cookie"])).toMatch(/; Secure/);
 });

@@ -119,4 +119,18 @@ describe("sign-in and sign-out", () => {
     await logout(reg, req({ from: "192.0.2.78", headers: { cookie: set.split(";")[0] } }), "vic");
     expect(lines((e) => e.action === "logout")).toEqual([expect.objectContaining({ actor: "vic", outcome: "applied", sourceIp: "192.0.2.78" })]);
   });
+
+  it("the cookie is Secure only when a trusted proxy says https — never from a client's X-Forwarded-Proto", async () => {
+    const https = { "x-forwarded-proto": "https" };
+    const signIn = (r: Request) => login(reg, { name: "vic", password: "vic-pass" }, r);
+    // A bare `next start` builds the request URL's scheme from X-Forwarded-Proto: no peer is known.
+    const bare = await signIn(req({ url: "https://lockdeck.test/api/auth/login", headers: https }));
+    expect(bare).not.toMatch(/Secure/i);
+    expect(await logout(reg, req({ url: "https://lockdeck.test/api/auth/logout", headers: https }), null)).not.toMatch(/Secure/i);
+    // An untrusted peer (npm start strips the header from it; here it is left in).
+    expect(await signIn(req({ from: "192.0.2.90", url: "https://lockdeck.test/api/auth/login", headers: https }))).not.toMatch(/Secure/i);
+    // The trusted proxy's word counts.
+    expect(await signIn(req({ from: "10.9.0.1", headers: https }))).toMatch(/; Secure/);
+    expect(await signIn(req({ from: "10.9.0.2", headers: { "x-forwarded-proto": "http" } }))).not.toMatch(/Secure/i);
+  });
 });

@@ -41,8 +41,14 @@ function auditBase(req: Request, actor: string, action: "login" | "logout", sour
   };
 }
 
+/**
+ * Whether the browser reached us over https, as far as the server can vouch: only a trusted
+ * proxy's X-Forwarded-Proto says so. Not the request URL's scheme: under a bare `next start` Next
+ * builds it from X-Forwarded-Proto, whoever sent it. scripts/start.mjs serves plain HTTP (its
+ * socket is never TLS) and strips the header from everyone but trusted proxies.
+ */
 function isHttps(req: Request, trusted: boolean): boolean {
-  return new URL(req.url).protocol === "https:" || (trusted && req.headers.get("x-forwarded-proto") === "https");
+  return trusted && req.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase() === "https";
 }
 
 interface Guards {
