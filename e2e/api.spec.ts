@@ -80,7 +80,7 @@ test("connections never carry credentials; the event stream starts with status",
   expect(res.headers.get("content-type")).toContain("text/event-stream");
   const reader = res.body!.getReader();
   const { value } = await reader.read();
-  expect(new TextDecoder().decode(value)).toMatch(/^id: \d+\nevent: status\ndata: \{"connection":"redis"/);
+  expect(new TextDecoder().decode(value)).toMatch(/^id: [0-9a-f]+-\d+\nevent: status\ndata: \{"connection":"redis"/);
   await reader.cancel();
 });
 

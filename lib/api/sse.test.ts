@@ -46,7 +46,8 @@ describe("SSE fan-out", () => {
   it("serialises an event once per exposure and hands every stream the same bytes", async () => {
     const releasers = Array.from({ length: 50 }, () => open("release"));
     const viewers = Array.from({ length: 50 }, () => open("view"));
-    for (const s of [...releasers, ...viewers]) expect(new TextDecoder().decode(await s.next())).toMatch(/^id: \d+\nevent: status\n/);
+    for (const s of [...releasers, ...viewers])
+      expect(new TextDecoder().decode(await s.next())).toMatch(new RegExp(`^id: ${reg.bus.epoch}-\\d+\\nevent: status\\n`));
 
     const before = frameStats.made;
     reg.bus.publish({ type: "upsert", connection: "m", data: { connection: "m", lock: lock("lock:a") } });
@@ -80,16 +81,16 @@ describe("SSE fan-out", () => {
     const got = await Promise.all(streams.map((s) => s.next()));
     for (const g of got) expect(g).toBe(got[0]);
     const text = new TextDecoder().decode(got[0]);
-    expect([...text.matchAll(/^id: (\d+)\nevent: upsert\n/gm)].map((m) => Number(m[1]))).toEqual([first, first + 1, first + 2]);
+    expect([...text.matchAll(/^id: [0-9a-f]+-(\d+)\nevent: upsert\n/gm)].map((m) => Number(m[1]))).toEqual([first, first + 1, first + 2]);
     expect([...text.matchAll(/"key":"(lock:[a-z])"/g)].map((m) => m[1])).toEqual(["lock:c", "lock:d", "lock:e"]);
   });
 
   it("a reconnecting client replays what it missed, fenced for its exposure", async () => {
     const from = reg.bus.lastId;
     reg.bus.publish({ type: "upsert", connection: "m", data: { connection: "m", lock: lock("lock:b") } });
-    const replay = eventStream(reg, "m", from, stop.signal, "release").getReader();
+    const replay = eventStream(reg, "m", reg.bus.wireId(from), stop.signal, "release").getReader();
     const first = (await replay.read()).value!;
-    expect(new TextDecoder().decode(first)).toMatch(new RegExp(`^id: ${from + 1}\\nevent: upsert\\n`));
+    expect(new TextDecoder().decode(first)).toMatch(new RegExp(`^id: ${reg.bus.epoch}-${from + 1}\\nevent: upsert\\n`));
     expect(frameData(first).lock.fence).not.toBe("");
     await replay.cancel();
   });

@@ -1,6 +1,7 @@
 import { handler } from "@/lib/api/errors";
-import { authorize } from "@/lib/auth/guard";
+import { authorize, resolveIdentity } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
+import { SESSION_COOKIE, readCookie } from "@/lib/auth/session";
 import { eventStream } from "@/lib/api/sse";
 import { exposureOf } from "@/lib/api/exposure";
 import { EventsQuery, parseQuery } from "@/lib/api/params";
@@ -11,8 +12,12 @@ export const GET = handler(async (req: Request) => {
   const actor = authorize(req, "view");
   const { connection } = parseQuery(EventsQuery, req);
   if (connection) registry().get(connection); // 404 for an unknown connection
+  // Replayed only when it is an id of this process's epoch (lib/hub/bus.ts); else a resync.
   const last = req.headers.get("last-event-id");
-  return new Response(eventStream(registry(), connection, last ? Number(last) : null, req.signal, exposureOf(actor)), {
+  // The stream stays tied to this identity: resolved again from this request's cookie or
+  // headers, against the config and sessions as they are then (lib/api/sse.ts).
+  const opener = { actor, identify: () => resolveIdentity(req), session: readCookie(req, SESSION_COOKIE) };
+  return new Response(eventStream(registry(), connection, last, req.signal, exposureOf(actor), opener), {
     headers: {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache, no-transform",
