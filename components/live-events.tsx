@@ -8,6 +8,11 @@
 //             invalidation of the lists so totals and sort order catch up.
 //   status  → patch the connection's entry in ["connections"].
 //   resync  → invalidate everything of that connection.
+//   end     → the server ended the stream because the identity that opened it no longer holds
+//             (signed out, or a role that may see less): refetch who is signed in and what is
+//             shown (a 401 goes to sign-in); EventSource reconnects by itself.
+// Event ids (`<epoch>-<seq>`, lib/hub/bus.ts) are opaque here: EventSource sends the last one
+// back as Last-Event-ID, and the server replays or resyncs.
 // Events are buffered and applied at most every 100 ms, and list invalidation runs at most once
 // a second per connection, so a burst of changes costs one render, not thousands.
 // The stream is scoped to the connection in the URL (/c/<id>/...) when that connection exists,
@@ -206,6 +211,10 @@ export function LiveEvents({ children }: { children: ReactNode }) {
       es.addEventListener("resync", (e) => {
         const ev = parse<{ connection?: string }>(e);
         resync(ev?.connection ?? null);
+      });
+      es.addEventListener("end", () => {
+        void client.invalidateQueries({ queryKey: keys.whoami(), exact: true });
+        resync(scope);
       });
     };
 
