@@ -10,10 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedis, type RedisServer } from "../../scripts/servers/redis";
 import { startFaultProxy, type FaultProxy } from "../../scripts/servers/fault-proxy";
 import { waitFor } from "../../scripts/servers/process";
+import { ScriptedAdapter, scriptedLock } from "../../test/support/scripted-adapter";
 import { EventBus } from "./bus";
 import { Hub } from "./hub";
 import { freshTtls, ttlReadingsOf } from "./fresh";
-import type { LockRecord, LockSnapshot, StoreAdapter, StoreChange } from "../model";
+import type { LockSnapshot } from "../model";
 import { RedisAdapter } from "../stores/redis/adapter";
 import { RedisConnectionSchema } from "../stores/redis/config";
 
@@ -144,60 +145,27 @@ describe("fresh TTLs when the store stops answering (real redis-server)", () => 
 
 // ---- over a scripted adapter: the order of readings set by hand ----------------------------
 
-function rec(key: string, holder: string, ttlMs: number, observedAt: number): LockRecord {
-  return {
-    connection: "c",
-    key,
-    name: key,
-    format: "t",
-    kind: "mutex",
-    state: "held",
-    holders: [{ id: holder }],
-    waiters: [],
-    ttlMs,
-    ttlSource: "pttl",
-    holding: { holder },
-    observedAt: new Date(observedAt).toISOString(),
-    consistency: "x",
-    warnings: [],
-  };
-}
+const rec = (key: string, holder: string, ttlMs: number, observedAt: number) => scriptedLock(key, holder, { ttlMs, observedAt });
 
-class ScriptedAdapter implements StoreAdapter {
-  readonly kind = "memory" as const;
-  readonly formats = ["t"];
-  keyProblem = () => null;
-  locks: LockRecord[] = [];
+/** The hub's scripted adapter with a TTL read whose answer (or failure) the test sets; it polls, and its snapshots are copies. */
+class TtlAdapter extends ScriptedAdapter {
   /** The next TTL read's answer, or its failure. */
   answer: Map<string, number | null> | Error = new Map();
-  updateMode = () => ({ mode: "polling" as const, intervalMs: 60_000 });
-  async health() {
-    return { status: "ok" as const, message: "" };
-  }
-  async snapshot(): Promise<LockSnapshot> {
+  override updateMode = () => ({ mode: "polling" as const, intervalMs: 60_000 });
+  override async snapshot(): Promise<LockSnapshot> {
     // Copies: the hub fills holders' starts in place.
     const locks = this.locks.map((l) => ({ ...l, holders: l.holders.map((h) => ({ ...h })) }));
     return { locks, problems: [], observedAt: new Date().toISOString(), consistency: "x" };
-  }
-  async *watch(signal: AbortSignal): AsyncGenerator<StoreChange> {
-    await new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }));
   }
   async ttls(): Promise<Map<string, number | null>> {
     if (this.answer instanceof Error) throw this.answer;
     return this.answer;
   }
-  async forceRelease() {
-    return { status: "gone" as const };
-  }
-  describeRelease() {
-    return { modes: [], deletes: "", command: "", holderNotified: false, notes: [] };
-  }
-  async close() {}
 }
 
 describe("fresh TTL readings (scripted adapter)", () => {
   async function setup() {
-    const adapter = new ScriptedAdapter();
+    const adapter = new TtlAdapter();
     const hub = new Hub("c", adapter, new EventBus(), { healthIntervalMs: 60_000 });
     return { adapter, hub, read: async (key: string) => freshTtls(hub, [hub.get(key)!]) };
   }

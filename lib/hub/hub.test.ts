@@ -2,56 +2,11 @@
 import { describe, expect, it } from "vitest";
 import { Hub } from "./hub";
 import { EventBus, type SequencedEvent } from "./bus";
-import type { LockRecord, LockSnapshot, StoreAdapter, StoreChange } from "../model";
+import type { LockRecord, LockSnapshot, StoreChange } from "../model";
 import { waitFor } from "../../scripts/servers/process";
+import { ScriptedAdapter, scriptedLock } from "../../test/support/scripted-adapter";
 
-function rec(key: string, holder: string): LockRecord {
-  return {
-    connection: "c",
-    key,
-    name: key,
-    format: "t",
-    kind: "mutex",
-    state: "held",
-    holders: [{ id: holder }],
-    waiters: [],
-    ttlMs: 1000,
-    ttlSource: "pttl",
-    holding: { holder },
-    observedAt: new Date().toISOString(),
-    consistency: "x",
-    warnings: [],
-  };
-}
-
-class ScriptedAdapter implements StoreAdapter {
-  readonly kind = "memory" as const;
-  readonly formats = ["t"];
-  keyProblem = () => null;
-  snapshots = 0;
-  locks: LockRecord[] = [];
-  fail = false;
-  updateMode = () => ({ mode: "live" as const });
-  async health() {
-    return this.fail ? { status: "unreachable" as const, message: "down" } : { status: "ok" as const, message: "" };
-  }
-  async snapshot(): Promise<LockSnapshot> {
-    this.snapshots++;
-    if (this.fail) throw new Error("down");
-    return { locks: this.locks, problems: [], observedAt: new Date().toISOString(), consistency: "x" };
-  }
-  async *watch(signal: AbortSignal): AsyncGenerator<StoreChange> {
-    // A quiet feed: never yields, ends when aborted.
-    await new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }));
-  }
-  async forceRelease() {
-    return { status: "gone" as const };
-  }
-  describeRelease() {
-    return { modes: [], deletes: "", command: "", holderNotified: false, notes: [] };
-  }
-  async close() {}
-}
+const rec = (key: string, holder: string) => scriptedLock(key, holder);
 
 describe("hub", () => {
   it("re-lists a quiet live feed on its resync interval, and publishes only what changed", async () => {
