@@ -66,6 +66,17 @@ test("errors are JSON with a code, never a stack", async ({ request }) => {
   expect((await long.json()).error.message).toBe(`no connection "${"a".repeat(100)}…"`);
   const ctl = await request.get("/api/connections/x%0d%0aX-Injected:%201/locks");
   expect((await ctl.json()).error.message).toBe('no connection "x\\r\\nX-Injected: 1"');
+  // A path no API route serves: JSON naming it, for any method, not Next's HTML page.
+  for (const [method, path] of [
+    ["GET", "/api/nope"],
+    ["POST", "/api/nope/deeper"],
+    ["GET", "/api/connections/redis"],
+  ] as const) {
+    const res = await request.fetch(path, { method, headers: { "content-type": "application/json", "x-lockdeck-csrf": "1" } });
+    expect(res.status(), `${method} ${path}`).toBe(404);
+    expect(res.headers()["content-type"], path).toMatch(/^application\/json/);
+    expect(await res.json()).toEqual({ error: { code: "not_found", message: `path: no API endpoint "${path}"` } });
+  }
   const bad = await request.get("/api/connections/redis/locks?status=sleepy&limit=9999");
   expect(bad.status()).toBe(400);
   expect((await bad.json()).error.code).toBe("bad_request");

@@ -25,6 +25,7 @@ describe("CSRF checks on state-changing requests", () => {
   it("accepts a same-origin JSON request with the custom header", () => {
     expect(refusal({ ...ok, origin: "http://127.0.0.1:3000", "sec-fetch-site": "same-origin" })).toBeNull();
     expect(refusal(ok)).toBeNull(); // curl from an operator's shell: no Origin, no Sec-Fetch-Site
+    expect(refusal({ ...ok, "content-type": "Application/JSON; charset=utf-8" })).toBeNull();
   });
 
   it.each([
@@ -34,6 +35,8 @@ describe("CSRF checks on state-changing requests", () => {
     [{ ...ok, "sec-fetch-site": "same-site" }, "403 csrf"],
     [{ "content-type": "application/json" }, "403 csrf"],
     [{ "content-type": "text/plain", "x-lockdeck-csrf": "1" }, "415 bad_request"],
+    [{ "content-type": "application/jsonfoo", "x-lockdeck-csrf": "1" }, "415 bad_request"],
+    [{ "content-type": "application/json-patch+json", "x-lockdeck-csrf": "1" }, "415 bad_request"],
     [{ ...ok, origin: "http://127.0.0.1:3000.evil.example" }, "403 csrf"],
   ])("refuses %j", (headers, expected) => {
     expect(refusal(headers as Record<string, string>)).toBe(expected);

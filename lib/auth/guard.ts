@@ -134,8 +134,9 @@ export function can(actor: Actor | null, action: Action): boolean {
  * The origin is compared with the Host (X-Forwarded-Host only from a trusted proxy).
  */
 export function checkCsrf(req: Request, auth: AuthConfig = serverConfig().auth): void {
-  const type = req.headers.get("content-type") ?? "";
-  if (!type.toLowerCase().startsWith("application/json")) {
+  // The media type itself, parameters (charset) aside: "application/jsonfoo" is not JSON.
+  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  if (type !== "application/json") {
     throw new HttpError(415, "bad_request", "state-changing requests must be application/json");
   }
   if (req.headers.get("x-lockdeck-csrf") !== "1") throw new HttpError(403, "csrf", "missing x-lockdeck-csrf header");
