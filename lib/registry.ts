@@ -11,6 +11,7 @@ import { AuditLog, type AuditEntry, type AuditFilter, type ChainProblem } from "
 import { Reconciler } from "./audit/reconcile";
 import { ReleaseClaims } from "./api/claims";
 import { HttpError } from "./api/errors";
+import { echoed } from "./api/http-error";
 import { RateLimiter } from "./auth/ratelimit";
 import { ensureServerSecret, secretFromEnv, SecretError, SECRET_ENV } from "./auth/secret";
 import { Sessions } from "./auth/session";
@@ -222,7 +223,7 @@ export class Registry {
   get(id: string): Connection {
     const c = this.connections.get(id);
     // The id comes from the URL: quoted (control characters escaped) and cut, never echoed whole.
-    if (!c) throw new HttpError(404, "not_found", `no connection ${JSON.stringify(id.length > 100 ? `${id.slice(0, 100)}…` : id)}`);
+    if (!c) throw new HttpError(404, "not_found", `no connection ${JSON.stringify(echoed(id))}`);
     return c;
   }
 

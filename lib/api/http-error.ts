@@ -14,3 +14,8 @@ export class HttpError extends Error {
     super(message);
   }
 }
+
+/** A request's own text as an error may echo it: cut to `max` characters (the rest marked "…"). */
+export function echoed(text: string, max = 100): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { LOCK_STATUSES, type LockStatus } from "../status";
 import type { LockQuery } from "../hub/query";
-import { HttpError } from "./http-error";
+import { echoed, HttpError } from "./http-error";
 
 export const KeyParam = z
   .string({ required_error: "required" })
@@ -42,7 +42,7 @@ export function parseQuery<T extends z.AnyZodObject>(schema: T, from: Request | 
   const unknown = Object.keys(raw).find((k) => !Object.hasOwn(schema.shape, k));
   if (unknown !== undefined) {
     const takes = Object.keys(schema.shape);
-    const name = unknown.length > 100 ? `${unknown.slice(0, 100)}…` : unknown;
+    const name = echoed(unknown);
     throw new HttpError(400, "bad_request", `${name}: unknown parameter (this endpoint takes ${takes.length ? takes.join(", ") : "none"})`, {
       parameter: name,
     });
