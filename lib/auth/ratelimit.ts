@@ -5,28 +5,39 @@
 import { isIP } from "node:net";
 import { normalizeAddress } from "./net.mjs";
 
-export class RateLimiter {
+/** Counts per key in fixed windows of `windowMs`; keys whose window has passed are pruned past 10 000. */
+class FixedWindows {
   private hits = new Map<string, { start: number; count: number }>();
 
-  constructor(
-    private readonly max: number,
-    private readonly windowMs: number,
-  ) {}
+  constructor(private readonly windowMs: number) {}
 
-  /** Counts one attempt; false when the key is over its limit in this window. */
-  take(key: string, now = Date.now()): boolean {
+  /** Counts one for `key`: its count in this window, and the count of the window before (0: none kept). */
+  protected hit(key: string, now: number): { count: number; before: number } {
     const w = this.hits.get(key);
     if (!w || now - w.start >= this.windowMs) {
       this.hits.set(key, { start: now, count: 1 });
       if (this.hits.size > 10_000) this.prune(now);
-      return true;
+      return { count: 1, before: w ? w.count : 0 };
     }
-    w.count++;
-    return w.count <= this.max;
+    return { count: ++w.count, before: 0 };
   }
 
   private prune(now: number) {
     for (const [k, w] of this.hits) if (now - w.start >= this.windowMs) this.hits.delete(k);
+  }
+}
+
+export class RateLimiter extends FixedWindows {
+  constructor(
+    private readonly max: number,
+    windowMs: number,
+  ) {
+    super(windowMs);
+  }
+
+  /** Counts one attempt; false when the key is over its limit in this window. */
+  take(key: string, now = Date.now()): boolean {
+    return this.hit(key, now).count <= this.max;
   }
 }
 
@@ -54,24 +65,10 @@ export function clientKey(address: string): string {
  * window, not once each, so a flood cannot grow the trail without bound. note() says whether
  * this one gets a line, and how many earlier ones without a line it stands for.
  */
-export class RefusalAudit {
-  private seen = new Map<string, { start: number; count: number }>();
-
-  constructor(private readonly windowMs: number) {}
-
+export class RefusalAudit extends FixedWindows {
   note(key: string, now = Date.now()): { write: boolean; unwritten: number } {
-    const w = this.seen.get(key);
-    if (!w || now - w.start >= this.windowMs) {
-      // The previous window's refusals past its line are counted in this one.
-      this.seen.set(key, { start: now, count: 1 });
-      if (this.seen.size > 10_000) this.prune(now);
-      return { write: true, unwritten: w ? w.count - 1 : 0 };
-    }
-    w.count++;
-    return { write: false, unwritten: 0 };
-  }
-
-  private prune(now: number) {
-    for (const [k, w] of this.seen) if (now - w.start >= this.windowMs) this.seen.delete(k);
+    const { count, before } = this.hit(key, now);
+    // The first of a window gets the line; it counts the previous window's refusals past its own line.
+    return count === 1 ? { write: true, unwritten: Math.max(0, before - 1) } : { write: false, unwritten: 0 };
   }
 }
