@@ -77,6 +77,20 @@ test("errors are JSON with a code, never a stack", async ({ request }) => {
     expect(res.headers()["content-type"], path).toMatch(/^application\/json/);
     expect(await res.json()).toEqual({ error: { code: "not_found", message: `path: no API endpoint "${path}"` } });
   }
+  // A method a route does not serve: JSON 405 naming it, with Allow (Next's own is empty).
+  for (const [method, path, allow] of [
+    ["POST", "/api/health", "GET, HEAD, OPTIONS"],
+    ["DELETE", "/api/connections/redis/locks", "GET, HEAD, OPTIONS"],
+    ["GET", "/api/auth/login", "POST, OPTIONS"],
+  ] as const) {
+    const res = await request.fetch(path, { method, headers: { "content-type": "application/json", "x-lockdeck-csrf": "1" } });
+    expect(res.status(), `${method} ${path}`).toBe(405);
+    expect(res.headers()["allow"], path).toBe(allow);
+    expect((await res.json()).error).toEqual({ code: "method_not_allowed", message: `method: ${method} is not served here (allowed: ${allow})` });
+  }
+  const options = await request.fetch("/api/connections/redis/settings", { method: "OPTIONS" });
+  expect(options.status()).toBe(204);
+  expect(options.headers()["allow"]).toBe("GET, HEAD, PUT, OPTIONS");
   const bad = await request.get("/api/connections/redis/locks?status=sleepy&limit=9999");
   expect(bad.status()).toBe(400);
   expect((await bad.json()).error.code).toBe("bad_request");

@@ -3,6 +3,7 @@ import { NoQuery, parseQuery } from "@/lib/api/params";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import type { PendingApproval } from "@/lib/api/types";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -22,3 +23,5 @@ export const GET = handler(async (req: Request) => {
   }));
   return Response.json({ pending }, { headers: { "cache-control": "no-store" } });
 });
+
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = otherMethods("GET");

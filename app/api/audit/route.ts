@@ -3,6 +3,7 @@ import { authorize, can } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { AuditQuery, parseQuery } from "@/lib/api/params";
 import type { AuditAnswer } from "@/lib/api/types";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -32,3 +33,5 @@ export const GET = handler(async (req: Request) => {
     { headers: { "cache-control": "no-store" } },
   );
 });
+
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = otherMethods("GET");

@@ -5,6 +5,7 @@ import { SESSION_COOKIE, readCookie } from "@/lib/auth/session";
 import { eventStream } from "@/lib/api/sse";
 import { exposureOf } from "@/lib/api/exposure";
 import { EventsQuery, parseQuery } from "@/lib/api/params";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -26,3 +27,5 @@ export const GET = handler(async (req: Request) => {
     },
   });
 });
+
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = otherMethods("GET");

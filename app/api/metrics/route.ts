@@ -5,6 +5,7 @@ import { registry } from "@/lib/registry";
 import { metricsText } from "@/lib/history/api";
 import { waitsAndAlertsExposition } from "@/lib/alerts/metrics";
 import { waitFigures } from "@/lib/waits/api";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -19,3 +20,5 @@ export const GET = handler(async (req: Request) => {
     headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" },
   });
 });
+
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = otherMethods("GET");

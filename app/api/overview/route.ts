@@ -3,6 +3,7 @@ import { NoQuery, parseQuery } from "@/lib/api/params";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { overviewAnswer } from "@/lib/api/overview";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -12,3 +13,5 @@ export const GET = handler(async (req: Request) => {
   parseQuery(NoQuery, req);
   return Response.json(await overviewAnswer(registry()), { headers: { "cache-control": "no-store" } });
 });
+
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = otherMethods("GET");

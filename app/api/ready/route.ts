@@ -1,6 +1,7 @@
 import { handler, jsonError } from "@/lib/api/errors";
 import { registry } from "@/lib/registry";
 import { readiness } from "@/lib/ops/ready";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -15,3 +16,5 @@ export const GET = handler(async () => {
   const r = await readiness(reg);
   return Response.json(r, { status: r.ready ? 200 : 503, headers: { "cache-control": "no-store" } });
 });
+
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = otherMethods("GET");

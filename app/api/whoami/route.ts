@@ -3,6 +3,7 @@ import { can, identify } from "@/lib/auth/guard";
 import { authEnabled } from "@/lib/auth/config";
 import { registry } from "@/lib/registry";
 import type { WhoamiAnswer } from "@/lib/api/types";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -22,3 +23,5 @@ export const GET = handler(async (req: Request) => {
     { headers: { "cache-control": "no-store" } },
   );
 });
+
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = otherMethods("GET");

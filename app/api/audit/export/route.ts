@@ -2,6 +2,7 @@ import { handler } from "@/lib/api/errors";
 import { NoQuery, parseQuery } from "@/lib/api/params";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -18,3 +19,5 @@ export const GET = handler(async (req: Request) => {
     },
   });
 });
+
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = otherMethods("GET");

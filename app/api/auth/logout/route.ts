@@ -4,6 +4,7 @@ import { registry } from "@/lib/registry";
 import { logout } from "@/lib/api/login";
 import { recheckStreams } from "@/lib/api/sse";
 import { SESSION_COOKIE, readCookie } from "@/lib/auth/session";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -17,3 +18,5 @@ export const POST = handler(async (req: Request) => {
   if (session) recheckStreams(session);
   return Response.json({ ok: true }, { headers: { "set-cookie": cookie, "cache-control": "no-store" } });
 });
+
+export const { GET, HEAD, PUT, PATCH, DELETE, OPTIONS } = otherMethods("POST");

@@ -3,6 +3,7 @@ import { authorize, checkCsrf, identify, type Actor } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { approveRelease, refusedRequest } from "@/lib/api/release";
 import { releaseResponse } from "@/lib/api/release-response";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -20,3 +21,5 @@ export const POST = handler(async (req: Request, { params }: { params: Promise<{
   }
   return releaseResponse(await approveRelease(registry(), id, approver));
 });
+
+export const { GET, HEAD, PUT, PATCH, DELETE, OPTIONS } = otherMethods("POST");

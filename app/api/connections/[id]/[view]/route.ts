@@ -2,6 +2,7 @@ import { HttpError, handler } from "@/lib/api/errors";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { kindsWithView, storeViews } from "@/lib/stores";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -25,3 +26,5 @@ export const GET = handler(async (req: Request, { params }: { params: Promise<{ 
   }
   return found.api(req, { hub: conn.hub });
 });
+
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = otherMethods("GET");

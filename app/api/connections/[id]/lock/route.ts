@@ -4,6 +4,7 @@ import { registry } from "@/lib/registry";
 import { LockKeyQuery, parseQuery } from "@/lib/api/params";
 import { goneLock, goneMessage, lockDetail } from "@/lib/api/detail";
 import { detailFor } from "@/lib/api/exposure";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -23,3 +24,5 @@ export const GET = handler(async (req: Request, { params }: { params: Promise<{ 
   }
   return Response.json(detailFor(actor, detail), { headers: { "cache-control": "no-store" } });
 });
+
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = otherMethods("GET");

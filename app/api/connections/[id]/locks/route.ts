@@ -5,6 +5,7 @@ import { parseLockQuery } from "@/lib/api/params";
 import { freshTtls } from "@/lib/hub/fresh";
 import { lockFor } from "@/lib/api/exposure";
 import type { LocksPage } from "@/lib/api/types";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -39,3 +40,5 @@ export const GET = handler(async (req: Request, { params }: { params: Promise<{ 
     { headers: { "cache-control": "no-store" } },
   );
 });
+
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = otherMethods("GET");

@@ -4,6 +4,7 @@ import { authorize, checkCsrf } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { SettingsBody, applySettings, settingsOf } from "@/lib/api/settings";
 import { readJson } from "@/lib/api/body";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -23,3 +24,5 @@ export const PUT = handler(async (req: Request, { params }: Ctx) => {
   const body = await readJson(req, SettingsBody);
   return Response.json(await applySettings(registry(), id, body, actor));
 });
+
+export const { POST, PATCH, DELETE, OPTIONS } = otherMethods("GET", "PUT");

@@ -3,6 +3,7 @@ import { WaitsQuery, parseQuery } from "@/lib/api/params";
 import { authorize } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { lockWaitsAnswer, waitsAnswer } from "@/lib/waits/api";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -24,3 +25,5 @@ export const GET = handler(async (req: Request, { params }: { params: Promise<{ 
   }
   return Response.json(waitsAnswer(id, graph, hub, q.limit), { headers: { "cache-control": "no-store" } });
 });
+
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = otherMethods("GET");

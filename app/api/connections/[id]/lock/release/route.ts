@@ -4,6 +4,7 @@ import { authorize, checkCsrf, identify, type Actor } from "@/lib/auth/guard";
 import { registry } from "@/lib/registry";
 import { ReleaseBody, refusedRequest, requestRelease, type ReleaseRequest } from "@/lib/api/release";
 import { releaseResponse } from "@/lib/api/release-response";
+import { otherMethods } from "@/lib/api/methods";
 
 export const dynamic = "force-dynamic";
 
@@ -28,3 +29,5 @@ export const POST = handler(async (req: Request, { params }: { params: Promise<{
   }
   return releaseResponse(await requestRelease(registry(), id, body, actor));
 });
+
+export const { GET, HEAD, PUT, PATCH, DELETE, OPTIONS } = otherMethods("POST");
