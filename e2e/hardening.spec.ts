@@ -361,6 +361,10 @@ test("a request line the console cannot serve as asked gets a JSON error naming 
     ["bad percent-encoding", { target: "/api/connections/%ff%fe/locks" }, 400, /^path: not a valid percent-encoding/],
     ["cut percent-encoding", { target: "/api/connections/%E0%A4%A/locks" }, 400, /^path: /],
     ["TRACE", { method: "TRACE", target: "/api/health" }, 405, /^method: TRACE is not allowed/],
+    // Next would hand the route U+FFFD for these: another key than the one the client meant.
+    ["a query value that is not UTF-8", { target: "/api/connections/redis/lock?key=%ff" }, 400, /^key: not a valid percent-encoding \(UTF-8\)$/],
+    ["a cut escape in a query value", { target: "/api/connections/redis/lock?key=a%e2%82" }, 400, /^key: not a valid percent-encoding/],
+    ["a query name that is not UTF-8", { target: "/api/audit?k%ffy=1" }, 400, /^k%ffy: not a valid percent-encoding/],
   ];
   for (const [what, o, status, message] of cases) {
     const a = await raw(open, "/", o);
@@ -369,8 +373,10 @@ test("a request line the console cannot serve as asked gets a JSON error naming 
     expect(a.headers.location, what).toBeUndefined();
     expect(a.json().error?.message, what).toMatch(message);
   }
-  // A plain path still works, and a key with any bytes goes in the query, which is not checked here.
+  // A plain path still works, and so does a query whose escapes are UTF-8.
   expect((await raw(open, "/", { target: "/api/health" })).status).toBe(200);
+  const euro = await raw(open, "/", { target: "/api/connections/redis/lock?key=%e2%82%ac+x" });
+  expect(euro.json().error?.message, euro.text).toMatch(/^key: "€ x" is not a lock key/);
 });
 
 test("query numbers are digits within bounds, and inherited names are unknown parameters", async () => {

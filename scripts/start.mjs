@@ -5,7 +5,8 @@
 //     checks again in proxy.ts and in every route handler: `next start`/`next dev` get that);
 //   - a request line Next would mishandle gets a JSON error naming the field: a target that is
 //     not a path (absolute-form would be answered as if for that site), a path whose percent-
-//     encoding does not decode, a method the console has no use for (405);
+//     encoding does not decode, a query parameter whose escapes are not UTF-8 (Next would hand the
+//     route U+FFFD for them), a method the console has no use for (405);
 //   - X-Forwarded-* and the proxy's identity headers are stripped unless the socket's peer is
 //     in auth.proxy.trustedProxies;
 //   - the peer address is kept in a map on globalThis, keyed by a random per-request id in the
@@ -98,6 +99,7 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIO
  * What the request line itself gets wrong, or null: a target that is not a path (absolute-form
  * "https://evil.example/…" would be answered as if for that site, e.g. a redirect off-site;
  * "*"), a path whose percent-encoding does not decode (Next answers those with a bare 500), a
+ * query parameter whose name or value does not decode as UTF-8, a
  * method the console has no use for (TRACE, CONNECT, …).
  */
 function requestLineProblem(req) {
@@ -111,9 +113,36 @@ function requestLineProblem(req) {
   } catch {
     return [400, "bad_request", "path: not a valid percent-encoding (UTF-8)"];
   }
+  if (q < 0) return null;
+  const query = target.slice(q + 1);
+  // Next hands the route a query whose undecodable escapes are already U+FFFD (`?key=%ff`
+  // arrives as "\uFFFD", another key than the client meant), so only this server can tell.
+  // A binary key has its own form (`base64:…`).
+  const bad = undecodableParameter(query);
+  if (bad !== null) return [400, "bad_request", `${bad}: not a valid percent-encoding (UTF-8)`];
   // Next drops a `__proto__` parameter before the route sees the query, so the route's strict
   // check (lib/api/params.ts) cannot name it; no route takes one.
-  if (q >= 0 && new URLSearchParams(target.slice(q + 1)).has("__proto__")) return [400, "bad_request", "__proto__: unknown parameter"];
+  if (new URLSearchParams(query).has("__proto__")) return [400, "bad_request", "__proto__: unknown parameter"];
+  return null;
+}
+
+/** The name (decoded where it decodes, cut to 100 characters) of the first parameter whose name or value does not decode as UTF-8; null if all do. */
+function undecodableParameter(query) {
+  const decodes = (text) => {
+    try {
+      decodeURIComponent(text.replaceAll("+", " "));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const part of query.split("&")) {
+    const eq = part.indexOf("=");
+    const name = eq < 0 ? part : part.slice(0, eq);
+    if (decodes(name) && decodes(eq < 0 ? "" : part.slice(eq + 1))) continue;
+    const shown = decodes(name) ? decodeURIComponent(name.replaceAll("+", " ")) : name;
+    return shown.length > 100 ? `${shown.slice(0, 100)}…` : shown;
+  }
   return null;
 }
 
