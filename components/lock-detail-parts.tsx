@@ -74,6 +74,7 @@ function HolderRow({ h, now }: { h: HolderView; now: string }) {
             lease <span className="font-mono">{shortId(h.lease.id)}</span> <CopyButton text={h.lease.id} label="copy" small /> · {formatTtl(h.lease.ttlMs)} of{" "}
             {formatDuration(h.lease.grantedTtlMs)}
             {h.lease.keys ? ` · ${h.lease.keys.length} key${h.lease.keys.length === 1 ? "" : "s"} attached` : ""}
+            {h.lease.keysElsewhere ? ` (and ${h.lease.keysElsewhere} outside this connection's prefixes)` : ""}
           </span>
         ) : null}
         {h.session ? (

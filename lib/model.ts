@@ -54,7 +54,8 @@ export interface Holder {
   reentrancy?: number;
   /** When this holding ends on its own (Redisson permit lease), as the store records it. */
   expiresAt?: string;
-  lease?: { id: string; ttlMs: number; grantedTtlMs: number; keys?: string[] };
+  /** keys: the ones under the connection's scope; keysElsewhere: how many more it carries outside it (never named). */
+  lease?: { id: string; ttlMs: number; grantedTtlMs: number; keys?: string[]; keysElsewhere?: number };
   session?: {
     id: string;
     name?: string;

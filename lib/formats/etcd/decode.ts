@@ -217,6 +217,7 @@ function holderLeaseOf(lease: string, info: LeaseInfo): NonNullable<Holder["leas
   if (l === undefined) {
     l = { id: leaseHex(lease), ttlMs: Math.max(0, info.ttlSec) * 1000, grantedTtlMs: info.grantedSec * 1000 };
     if (info.keys) l.keys = info.keys;
+    if (info.keysElsewhere) l.keysElsewhere = info.keysElsewhere;
     holderLeases.set(info, l);
   }
   return l;

@@ -25,6 +25,8 @@ export interface LeaseInfo {
   grantedSec: number;
   /** Every key attached to the lease (lib/keys.ts form), when it was asked for (keys: true). */
   keys?: string[];
+  /** How many more keys the lease carries outside the connection's prefixes, when `keys` holds only the ones under them (never named). */
+  keysElsewhere?: number;
   /** The adapter saw this lease's TTL only fall, past the point where a keep-alive was due. */
   notRenewed?: boolean;
 }

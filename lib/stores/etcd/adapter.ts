@@ -304,7 +304,8 @@ export class EtcdAdapter implements StoreAdapter {
     );
     const holderIds = new Set(found.map((l) => leaseByKey.get(l.key) ?? "0"));
     const leases = await this.leaseMonitor.facts(holderIds, found.length <= KEYS_FOR_AT_MOST, signal);
-    const locks = found.map((r) => applyLeases(r, leaseByKey.get(r.key) ?? "0", leases.leases));
+    const scoped = this.scopedLeaseKeys(leases.leases);
+    const locks = found.map((r) => applyLeases(r, leaseByKey.get(r.key) ?? "0", scoped));
 
     // Bookkeeping: which locks exist now under what was read.
     const foundKeys = new Set(locks.map((l) => l.key));
@@ -439,13 +440,36 @@ export class EtcdAdapter implements StoreAdapter {
     }
   }
 
+  /**
+   * The leases with their key lists cut to the keys under the prefixes, and a count of the rest:
+   * a lock's answer names nothing outside the connection's scope (as the leases page does), and
+   * the revoke plan knows the lease carries more.
+   */
+  private scopedLeaseKeys(leases: Map<string, LeaseInfo>): Map<string, LeaseInfo> {
+    const out = new Map<string, LeaseInfo>();
+    for (const [id, info] of leases) {
+      if (!info.keys) {
+        out.set(id, info);
+        continue;
+      }
+      const keys = info.keys.filter((k) => this.scope.covers(k));
+      out.set(id, keys.length === info.keys.length ? info : { ...info, keys, keysElsewhere: info.keys.length - keys.length });
+    }
+    return out;
+  }
+
   describeRelease(lock: LockView, mode: ReleaseMode): ReleasePlan {
     const fence = decodeFence(lock.fence);
     return describePlan(lock, mode, fence, this.planContext());
   }
 
   private planContext(): PlanContext {
-    return { endpoints: this.cfg.endpoints, username: this.cfg.username, caFile: this.cfg.tls?.ca, readOnly: this.cfg.readOnly };
+    return {
+      endpoints: this.cfg.endpoints,
+      username: this.cfg.username,
+      caFile: this.cfg.tls?.ca,
+      readOnly: this.cfg.readOnly,
+    };
   }
 
   async close(): Promise<void> {

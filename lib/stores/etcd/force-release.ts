@@ -1,8 +1,10 @@
 // Force-release on etcd, the part that talks to the store (the pure parts — fence holding,
-// plan texts — are in release.ts). Contract: acts only on the fence's holder key (scope-checked),
-// and first confirms it with a linearizable read whatever the connection's read setting; a
-// holding that differs is "changed" (with the lock as it is now) or "gone", and nothing is
-// sent; a failure before sending is "refused", after sending with no answer "unknown".
+// plan texts — are in release.ts). Contract: acts only on the fence's holder key (scope-checked)
+// and, for revoke-lease, on a lease whose keys are all under the connection's prefixes; first
+// confirms the holding with a linearizable read whatever the connection's read setting, and
+// removes it with a txn guarded on its revisions before any revoke; a holding that differs is
+// "changed" (with the lock as it is now) or "gone", and nothing is sent; a failure before
+// sending is "refused", after sending with no answer "unknown".
 
 import type { EtcdClient } from "./client";
 import type { LockRecord, LockView, ReleaseMode, ReleaseOutcome } from "../../model";
@@ -65,20 +67,46 @@ export async function releaseHolding(ctx: EtcdReleaseContext, lock: LockView, mo
     return { status: "released", detail: `deleted ${h.k} (create_revision ${h.cr}, mod_revision ${h.mr}) at revision ${revision}; the holder was not told` };
   }
 
-  // revoke-lease: what is on the lease right now is what goes.
+  // revoke-lease deletes every key on the lease, and a lease can carry keys anywhere (other
+  // locks, elections, service registrations). So the keys are listed first, and nothing is sent
+  // unless every one is under this connection's prefixes.
   const onLease = await readLeases(ctx.client, [h.l], { keys: true, timeoutMs: CONFIRM_TIMEOUT_MS }, signal);
   const keys = onLease.leases.get(h.l)?.keys;
+  if (!keys) return { status: "refused", reason: `cannot list the keys on lease ${leaseHex(h.l)} (${onLease.error ?? "no answer"}): nothing was sent` };
+  // Those keys are counted, never named: the connection's scope is also what it may show.
+  const outside = keys.filter((k) => !ctx.scope.covers(k)).length;
+  if (outside > 0) {
+    return {
+      status: "refused",
+      reason: `mode: revoking lease ${leaseHex(h.l)} would also delete ${outside} key${outside === 1 ? "" : "s"} outside this connection's prefixes (not named here): nothing was sent; a guarded delete of the holder key (mode delete) touches only it`,
+    };
+  }
+  // LeaseRevoke has no condition and cannot go in a txn. So the exact holding goes first, by the
+  // guarded delete mode delete sends: a holder that released and locked again on the same lease
+  // since the re-read above makes it fail, and nothing is revoked. Only then the lease.
+  let revision: string;
+  try {
+    let succeeded: boolean;
+    ({ succeeded, revision } = await guardedDelete(ctx.client, keyBytes, h));
+    if (!succeeded) return notAsSeen(ctx, lock.key, signal);
+  } catch (err) {
+    if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${errorText(err)}` };
+    if (denied(err)) return { status: "denied", reason: `etcd: ${errorText(err)}` };
+    return { status: "unknown", reason: `no answer after sending the guarded delete of the holder key: ${errorText(err)}` };
+  }
+  const deleted = `deleted ${h.k} (create_revision ${h.cr}) at revision ${revision}`;
   try {
     await ctx.client.leaseClient.leaseRevoke({ ID: h.l });
   } catch (err) {
+    // The holding the operator saw is gone either way; what is left unsure is the rest of the lease.
     const msg = errorText(err);
-    if (/lease not found/i.test(msg)) return { status: "gone" };
-    if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${msg}` };
-    if (denied(err)) return { status: "denied", reason: `etcd: ${msg}` };
-    return { status: "unknown", reason: `no answer after sending the lease revoke: ${msg}` };
+    if (/lease not found/i.test(msg)) return { status: "released", detail: `${deleted}; lease ${leaseHex(h.l)} had already expired` };
+    const what = neverSent(err) || denied(err) ? `was not revoked (${msg})` : `got no answer to the revoke (${msg}): it may or may not be revoked`;
+    return { status: "released", detail: `${deleted}; lease ${leaseHex(h.l)} ${what}, so its other keys (${keys.length - 1}) may remain` };
   }
-  const list = keys ? ` (${keys.length} key${keys.length === 1 ? "" : "s"} deleted: ${keys.join(", ")})` : " (its key list could not be read first)";
-  return { status: "released", detail: `revoked lease ${leaseHex(h.l)}${list}; the holder's keep-alive now fails` };
+  const rest = keys.filter((k) => k !== h.k);
+  const list = rest.length ? `, and with it ${rest.length} other key${rest.length === 1 ? "" : "s"} listed on it just before: ${rest.join(", ")}` : "";
+  return { status: "released", detail: `${deleted}, then revoked lease ${leaseHex(h.l)}${list}; the holder's keep-alive now fails` };
 }
 
 /**

@@ -104,6 +104,78 @@ describe("etcd force-release", () => {
     expect(decodeFence(fenceOf(await lockAt(a, "g3/orders/"))).h.l).not.toBe(decodeFence(fenceOf(seen)).h.l);
   });
 
+  it("revoke-lease is refused, nothing sent, while the lease also holds a key outside the prefixes, even one attached after the operator looked", async () => {
+    const a = t.adapter({ prefixes: ["g6/"] });
+    const { Etcd3 } = await import("etcd3");
+    const js = new Etcd3({ hosts: t.s.etcd.endpoint });
+    try {
+      const lock = js.lock("g6/job").ttl(30);
+      await lock.acquire();
+      const lease = (await lock.leaseId())!;
+      const seen = (await a.reread(["g6/job"], signal)).locks[0];
+      expect(a.describeRelease(withFence(seen), "revoke-lease").modes).toEqual(["delete", "revoke-lease"]);
+      // The same session registers a service outside this connection's prefixes.
+      await js.put("svc/web-1").value("up").lease(lease);
+      const out = await a.forceRelease(withFence(seen), "revoke-lease", signal);
+      expect(out).toMatchObject({
+        status: "refused",
+        reason: expect.stringMatching(
+          /^mode: revoking lease [0-9a-f]+ would also delete 1 key outside this connection's prefixes \(not named here\): nothing was sent/,
+        ),
+      });
+      expect(await js.get("svc/web-1").string()).toBe("up");
+      expect(await js.get("g6/job").exists()).toBe(true);
+      // Read again, the plan no longer offers the revoke, and says why.
+      const now = (await a.reread(["g6/job"], signal)).locks[0];
+      const plan = a.describeRelease(withFence(now), "revoke-lease");
+      expect(plan.modes).toEqual(["delete"]);
+      expect(plan.notes.join(" ")).toMatch(
+        /Revoking lease [0-9a-f]+ is not offered: it also holds 1 key outside this connection's prefixes \(not named here\)/,
+      );
+      expect(JSON.stringify(now)).not.toContain("svc/web-1");
+      expect(JSON.stringify(plan)).not.toContain("svc/web-1");
+      // The guarded delete touches the holder key only.
+      expect((await a.forceRelease(withFence(now), "delete", signal)).status).toBe("released");
+      expect(await js.get("g6/job").exists()).toBe(false);
+      expect(await js.get("svc/web-1").string()).toBe("up");
+    } finally {
+      js.close();
+    }
+  });
+
+  it("revoke-lease: a holder that unlocked and locked again on the same lease after LockDeck's re-read is not revoked (the guarded delete goes first)", async () => {
+    const a = t.adapter({ prefixes: ["g7/"] });
+    const { Etcd3 } = await import("etcd3");
+    const js = new Etcd3({ hosts: t.s.etcd.endpoint });
+    try {
+      const lock = js.lock("g7/job").ttl(30);
+      await lock.acquire();
+      const lease = (await lock.leaseId())!;
+      const seen = await lockAt(a, "g7/job");
+      // The holder unlocks and locks again on its lease (a new create_revision) just as
+      // LockDeck lists the lease's keys, after its re-read of the holder key: the window the
+      // audit hit 4 times in 60 with real timing, made certain here by doing it in that step.
+      const rpc = a.client.rpc;
+      const listKeys = rpc.leaseTimeToLive.bind(rpc);
+      let relocked = false;
+      rpc.leaseTimeToLive = async (...args: Parameters<typeof listKeys>) => {
+        if (!relocked) {
+          relocked = true;
+          await js.delete().key("g7/job");
+          await js.put("g7/job").value("").lease(lease);
+        }
+        return listKeys(...args);
+      };
+      const out = await a.forceRelease(withFence(seen), "revoke-lease", signal);
+      expect(relocked).toBe(true);
+      expect(out.status).toBe("changed");
+      expect(await js.get("g7/job").exists()).toBe(true);
+      expect(Number((await a.client.leaseClient.leaseTimeToLive({ ID: lease })).TTL)).toBeGreaterThan(0);
+    } finally {
+      js.close();
+    }
+  });
+
   it("the guarded txn itself (without LockDeck's re-read in front) deletes only the exact revision seen", async () => {
     const { Etcd3 } = await import("etcd3");
     const js = new Etcd3({ hosts: t.s.etcd.endpoint });

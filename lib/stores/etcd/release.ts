@@ -2,8 +2,9 @@
 //   delete        a txn that deletes the holder's key only while its create_revision AND
 //                 mod_revision are still the ones seen. Precise; the holder is NOT told (its
 //                 session and lease stay alive); the next waiter (next create_revision) owns it.
-//   revoke-lease  LeaseRevoke of the holder's lease: ends its session (keep-alive fails,
-//                 Session.Done() fires) and deletes EVERY key on that lease.
+//   revoke-lease  the same guarded delete, then LeaseRevoke of the holder's lease: ends its
+//                 session (keep-alive fails, Session.Done() fires) and deletes EVERY key on that
+//                 lease, so only a lease whose keys are all under the connection's prefixes.
 // Both start with a linearizable read of the holder key: if it is not what the operator saw,
 // nothing is sent (409 with the current state); if that read fails, nothing is sent either
 // ("cannot confirm"). This file holds the pure parts: the fence holding and the plan texts;
@@ -87,9 +88,17 @@ export function describe(lock: LockView, mode: ReleaseMode, fence: Fence, c: Pla
       notes: [noReleaseReason(holding)],
     };
   }
-  const modes: ReleaseMode[] = c.readOnly ? [] : h.l !== "0" ? ["delete", "revoke-lease"] : ["delete"];
-  if (mode === "revoke-lease" && h.l !== "0") {
-    const keys = lock.holders[0]?.lease?.keys;
+  const keys = lock.holders[0]?.lease?.keys;
+  // A lease that also carries keys outside the prefixes is not revoked (force-release.ts checks
+  // again just before): it would delete what this connection does not cover. Those keys are
+  // counted, never named (the adapter cut them from the list).
+  const outside = lock.holders[0]?.lease?.keysElsewhere ?? 0;
+  const modes: ReleaseMode[] = c.readOnly ? [] : h.l !== "0" && outside === 0 ? ["delete", "revoke-lease"] : ["delete"];
+  const notOffered =
+    h.l !== "0" && outside > 0
+      ? `Revoking lease ${leaseHex(h.l)} is not offered: it also holds ${outside} key${outside === 1 ? "" : "s"} outside this connection's prefixes (not named here), which a revoke would delete.`
+      : null;
+  if (mode === "revoke-lease" && h.l !== "0" && !notOffered) {
     const list = keys ? keys.map(escapeControls) : null;
     return {
       modes,
@@ -102,8 +111,8 @@ export function describe(lock: LockView, mode: ReleaseMode, fence: Fence, c: Pla
       holderNotified: true,
       notes: [
         "Revoking ends the holder's whole session: its keep-alive fails and Session.Done() fires, so a well-written holder stops.",
-        "Every key on the lease is deleted, including other locks, election keys and registrations outside LockDeck's prefixes. The list above is what etcd reported when you opened this; the outcome reports what was on the lease when it was revoked.",
-        "Not conditional in etcd itself: LockDeck first re-reads the holder key and sends nothing if it changed. Lease ids are unique per grant, so a later holder (another lease) cannot be hit.",
+        "Every key on the lease is deleted. Just before, LockDeck lists them again and sends nothing if any is outside this connection's prefixes; the list above is what etcd reported when you opened this, the outcome what was on the lease when it was revoked.",
+        "LeaseRevoke has no condition in etcd: LockDeck first deletes the holder key by the guarded txn (only at the create and mod revision you saw; otherwise nothing is sent), then revokes. A key the holder attaches to the lease in the moment between the listing and the revoke goes too.",
         fencing,
       ],
     };
@@ -119,6 +128,7 @@ export function describe(lock: LockView, mode: ReleaseMode, fence: Fence, c: Pla
       "The holder is not told: its session and lease stay alive, and the Go Mutex has no watch on its own key. If it is alive it may keep working.",
       fencing,
       "Nothing else on the holder's lease is touched.",
+      ...(notOffered ? [notOffered] : []),
     ],
   };
 }
