@@ -133,7 +133,7 @@ test("an empty lock parent left behind can be pruned from its page", async ({ pa
     const button = page.getByTestId("release-button");
     await expect(button).toHaveText("Prune empty parent…");
     await button.click();
-    await expect(page.getByTestId("release-deletes")).toContainText(`EMPTY ZNODE ${path} while its version is still 0`);
+    await expect(page.getByTestId("release-deletes")).toContainText(`EMPTY ZNODE ${path} only, while its version is still 0`);
     await expect(page.getByTestId("release-dialog")).toContainText(`delete -v 0 ${path}`);
     await page.getByTestId("release-reason").fill("e2e: tidy up");
     await page.getByTestId("release-confirm").click();

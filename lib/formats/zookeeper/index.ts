@@ -312,7 +312,13 @@ function decodeLoneEphemeral(ctx: ZkDecodeContext, node: ZkNode): LockRecord {
 
 /** A lock directory nobody uses any more (Curator's container parents, kazoo's persistent ones). */
 function decodeEmptyParent(ctx: ZkDecodeContext, node: ZkNode): LockRecord {
-  const rec = baseRecord(ctx, node, "zk.empty-parent", "mutex", { t: "zk-empty", p: node.path, v: node.stat.version, cv: node.stat.cversion });
+  const rec = baseRecord(ctx, node, "zk.empty-parent", "mutex", {
+    t: "zk-empty",
+    p: node.path,
+    v: node.stat.version,
+    cv: node.stat.cversion,
+    cz: node.stat.czxid,
+  });
   // Curator's parents are container nodes (the server reaps them after a while), kazoo's are
   // persistent; the Stat a client sees cannot tell them apart.
   rec.library = "lock parent (Curator container or kazoo persistent node)";

@@ -347,7 +347,7 @@ export class ZooKeeperAdapter implements StoreAdapter {
           detail: `asked the holder to release: wrote ${REVOKE_MESSAGE} to ${target.revoke.path}. Nothing was deleted; its revocation listener decides.`,
         };
       }
-      if (mode === "prune-empty" && target.t === "empty") return await this.prune(target, signal);
+      if (mode === "prune-empty" && target.t === "empty") return await this.prune(fence.k, target, signal);
     } catch (err) {
       return this.failed(fence.k, err, signal);
     }
@@ -377,24 +377,30 @@ export class ZooKeeperAdapter implements StoreAdapter {
     return { status: "released", detail: `deleted ${target.nodes.map((n) => n.path).join(", ")}` };
   }
 
-  private async prune(target: Extract<Target, { t: "empty" }>, signal: AbortSignal): Promise<ReleaseOutcome> {
+  /**
+   * Deletes the fenced empty lock parent and nothing else (no parent above it: those were never
+   * shown, and may hold data). First checks it is the node as seen and still unused: delete(path,
+   * version) compares the data version only, which lock traffic never changes.
+   */
+  private async prune(key: string, target: Extract<Target, { t: "empty" }>, signal: AbortSignal): Promise<ReleaseOutcome> {
+    const stat = await this.session.exists(target.path);
+    if (!stat) return { status: "gone" };
+    if (stat.dataLength > 0)
+      return { status: "refused", reason: `${target.path} holds ${stat.dataLength} bytes of data: not an empty lock parent; nothing was sent` };
+    const used = (target.cversion !== undefined && stat.cversion !== target.cversion) || (target.czxid !== undefined && stat.czxid !== target.czxid);
+    if (used || stat.numChildren > 0) return this.changed(key, signal);
     await this.session.remove(target.path, target.version);
-    const removed = [target.path];
-    // Then empty ancestors, each with the version we just read, stopping at the root path or at
-    // the first one that is not an empty lock parent.
-    const root = rootOf(this.cfg.roots)(target.path);
-    for (let p = parentOf(target.path); root !== null && p !== root && p.startsWith(root === "/" ? "/" : root + "/"); p = parentOf(p)) {
-      signal.throwIfAborted();
-      const stat = await this.session.exists(p);
-      if (!stat || stat.numChildren > 0 || stat.cversion === 0) break;
-      try {
-        await this.session.remove(p, stat.version);
-        removed.push(p);
-      } catch {
-        break; // a contender arrived, or someone else pruned it: leave it
-      }
+    return { status: "released", detail: `deleted empty ${target.path}` };
+  }
+
+  /** "gone" when nothing holds or waits for the lock now, else "changed" with it as it is. */
+  private async goneOrChanged(key: string, signal: AbortSignal): Promise<ReleaseOutcome> {
+    try {
+      const current = (await this.reread([key], signal)).locks.find((l) => l.key === key) ?? null;
+      return current && (current.holders.length > 0 || current.waiters.length > 0) ? { status: "changed", current } : { status: "gone" };
+    } catch {
+      return { status: "changed", current: null };
     }
-    return { status: "released", detail: `deleted empty ${removed.join(", ")}` };
   }
 
   private async changed(key: string, signal: AbortSignal): Promise<ReleaseOutcome> {
@@ -411,7 +417,8 @@ export class ZooKeeperAdapter implements StoreAdapter {
     if (!(err instanceof ZkError)) return { status: "unknown", reason: (err as Error).message };
     switch (err.code) {
       case ZK.NO_NODE:
-        return { status: "gone" };
+        // The node seen is gone, but the lock may be held by someone else now: say so.
+        return this.goneOrChanged(key, signal);
       case ZK.BAD_VERSION:
       case ZK.NOT_EMPTY:
         return this.changed(key, signal);
@@ -440,7 +447,7 @@ export class ZooKeeperAdapter implements StoreAdapter {
 
 function titleOf(mode: ReleaseMode): string {
   if (mode === "ask-holder") return "Ask the holder to release: write Curator's __REVOKE__ marker to its node; nothing is deleted.";
-  if (mode === "prune-empty") return "Delete this empty lock parent (and empty parents above it), only while it is still empty.";
+  if (mode === "prune-empty") return "Delete this empty lock parent only, while it is still empty and unused since you looked.";
   return "Delete the holder's node(s), only if their versions are still the ones you saw; the next contender takes over.";
 }
 

@@ -80,8 +80,10 @@ describe("Apache Curator 5.9 (real clients in a JVM)", () => {
     const after = await until(adapter, "/locks/payout", "contender 1 holds", (l) => h.who(l?.holders[0]?.session?.id) === 1);
     expect(after!.waiters).toHaveLength(1);
     expect(Number(after!.fencingToken)).toBeGreaterThan(Number(seen.fencingToken));
-    // The same fence again: the node is gone.
-    expect(await adapter.forceRelease(withFence(current), "delete", signal)).toEqual({ status: "gone" });
+    // The same fence again: its node is gone, but the lock is held (by contender 1): changed, not "already released".
+    const again = await adapter.forceRelease(withFence(current), "delete", signal);
+    expect(again.status).toBe("changed");
+    expect(h.who((again as { current: LockRecord | null }).current?.holders[0]?.session?.id)).toBe(1);
     // The evicted holder still believes it holds: Curator is not told. Its own release later is harmless.
     expect(h.proc.lines()).not.toContain("LET_GO 0");
   });
@@ -188,6 +190,46 @@ describe("live updates and left-behind parents", () => {
       feed.abort();
       await done;
     }
+  });
+});
+
+describe("releases aimed at what was seen, and nothing else", () => {
+  const kazooNode = (dir: string, uuid: string) => `${dir}/${uuid.repeat(32 / uuid.length)}__lock__`;
+
+  it("prune-empty deletes the node seen and no parent above it (one holds data), and not a directory used again since the look", async () => {
+    await zk.raw.create("/pr", Buffer.alloc(0), CreateMode.PERSISTENT);
+    await zk.raw.create("/pr/app1", Buffer.from("service config, not a lock"), CreateMode.PERSISTENT);
+    for (const dir of ["/pr/app1/job", "/pr/cv"]) {
+      await zk.raw.create(dir, Buffer.alloc(0), CreateMode.PERSISTENT);
+      await zk.raw.remove(await zk.raw.create(kazooNode(dir, "a"), Buffer.from("x"), CreateMode.EPHEMERAL_SEQUENTIAL), 0);
+    }
+    const adapter = zk.adapter({ roots: ["/pr"] });
+    const job = await lockAt(adapter, "/pr/app1/job");
+    expect([job.format, job.state]).toEqual(["zk.empty-parent", "free"]);
+    expect(adapter.describeRelease(withFence(job), "prune-empty").deletes).toMatch(/^EMPTY ZNODE \/pr\/app1\/job only, .*no other node, its parents included$/);
+    expect(await adapter.forceRelease(withFence(job), "prune-empty", signal)).toEqual({ status: "released", detail: "deleted empty /pr/app1/job" });
+    expect((await zk.raw.getData("/pr/app1")).data.toString()).toBe("service config, not a lock");
+
+    // A contender came and went after the look: the directory is in use, nothing is deleted.
+    const cv = await lockAt(adapter, "/pr/cv");
+    await zk.raw.remove(await zk.raw.create(kazooNode("/pr/cv", "b"), Buffer.from("y"), CreateMode.EPHEMERAL_SEQUENTIAL), 0);
+    expect((await adapter.forceRelease(withFence(cv), "prune-empty", signal)).status).toBe("changed");
+    expect(await zk.raw.exists("/pr/cv")).not.toBeNull();
+  });
+
+  it("a stale fence after the next contender took the lock: changed, with who holds it now, not 'already released'", async () => {
+    await zk.raw.create("/f8", Buffer.alloc(0), CreateMode.PERSISTENT);
+    await zk.raw.create("/f8/job", Buffer.alloc(0), CreateMode.PERSISTENT);
+    const first = await zk.raw.create(kazooNode("/f8/job", "c"), Buffer.from("client-a"), CreateMode.EPHEMERAL_SEQUENTIAL);
+    await zk.raw.create(kazooNode("/f8/job", "d"), Buffer.from("client-b"), CreateMode.EPHEMERAL_SEQUENTIAL);
+    const adapter = zk.adapter({ roots: ["/f8"] });
+    const seen = await lockAt(adapter, "/f8/job");
+    expect(seen.holders[0].owner).toBe("client-a");
+    await zk.raw.remove(first, 0); // client-a lets go; client-b holds it now
+    const out = await adapter.forceRelease(withFence(seen), "delete", signal);
+    expect(out.status).toBe("changed");
+    expect((out as { current: LockRecord | null }).current?.holders[0].owner).toBe("client-b");
+    expect((await zk.raw.getChildren("/f8/job")).children).toHaveLength(1);
   });
 });
 

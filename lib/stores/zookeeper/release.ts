@@ -23,7 +23,10 @@ export interface FenceNode {
 }
 
 export type Target =
-  { t: "delete"; nodes: FenceNode[]; revoke: { path: string; version: number } | null } | { t: "empty"; path: string; version: number } | { t: "none" };
+  | { t: "delete"; nodes: FenceNode[]; revoke: { path: string; version: number } | null }
+  /** cversion and czxid as seen (fences made before czxid was added carry none): the prune checks both first. */
+  | { t: "empty"; path: string; version: number; cversion?: number; czxid?: string }
+  | { t: "none" };
 
 export function targetOf(h: FenceHolding): Target {
   if (h.t === "zk" && typeof h.nodes === "string") {
@@ -31,7 +34,15 @@ export function targetOf(h: FenceHolding): Target {
     const revoke = typeof h.revoke === "string" ? (JSON.parse(h.revoke) as [string, number]) : null;
     return { t: "delete", nodes, revoke: revoke ? { path: revoke[0], version: revoke[1] } : null };
   }
-  if (h.t === "zk-empty" && typeof h.p === "string" && typeof h.v === "number") return { t: "empty", path: h.p, version: h.v };
+  if (h.t === "zk-empty" && typeof h.p === "string" && typeof h.v === "number") {
+    return {
+      t: "empty",
+      path: h.p,
+      version: h.v,
+      ...(typeof h.cv === "number" && { cversion: h.cv }),
+      ...(typeof h.cz === "string" && { czxid: h.cz }),
+    };
+  }
   return { t: "none" };
 }
 
@@ -92,8 +103,11 @@ export function describe(
       notes.push(`This holder made the lock revocable: "ask-holder" writes Curator's ${REVOKE_MESSAGE} marker instead, and lets the holder release it itself.`);
     notes.push(`ZooKeeper checks DELETE permission on the parent ${parentOf(target.nodes[0].path)}, not on the node: LockDeck's credentials need it there.`);
   } else if (target.t === "empty") {
-    deletes = `EMPTY ZNODE ${target.path} while its version is still ${target.version}, then its empty parents up to the root path`;
-    notes.push("Only empty nodes are deleted: ZooKeeper refuses (NotEmpty) if a contender created a lock node meanwhile, and LockDeck then deletes nothing.");
+    deletes = `EMPTY ZNODE ${target.path} only, while its version is still ${target.version}${target.cversion !== undefined ? ` and nothing used it since you looked (cversion ${target.cversion}${target.czxid ? `, czxid ${target.czxid}` : ""})` : ""}; no other node, its parents included`;
+    notes.push("Only an empty node is deleted: ZooKeeper refuses (NotEmpty) if a contender created a lock node meanwhile, and LockDeck then deletes nothing.");
+    notes.push(
+      "LockDeck reads the node just before: if a contender came and went since you looked (cversion changed), it was made again (czxid changed), or it holds data (not a lock parent), nothing is sent. ZooKeeper's delete itself is conditional on the version only.",
+    );
     notes.push("Curator creates lock parents as container nodes, which the server also removes by itself some time after they empty.");
   } else {
     notes.push(lock.state === "unknown" ? "These nodes look like a lock but do not parse: there is no exact holding to compare." : "Nothing holds this lock.");
