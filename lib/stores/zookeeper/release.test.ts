@@ -54,6 +54,13 @@ describe("ZooKeeper release plans", () => {
     expect(p.holderNotified).toBe(false);
   });
 
+  it("a lone ephemeral at a fixed path: the plan says the czxid is compared just before, not by the delete", () => {
+    const one = { t: "zk", nodes: JSON.stringify([["/locks/job", 0, "42"]]), revoke: null };
+    const p = plan(lock(one, { format: "zk.ephemeral" }), targetOf(one), "delete", ctx);
+    expect(p.notes.join(" ")).toMatch(/conditional on the version only: LockDeck compares the czxid just before/);
+    expect(plan(lock(two), targetOf(two), "delete", ctx).notes.join(" ")).not.toMatch(/compares the czxid just before/);
+  });
+
   it("read-only connections offer nothing; unknown layouts offer nothing and say why", () => {
     expect(modesFor(targetOf(two), true)).toEqual([]);
     const none = { t: "none" };

@@ -92,6 +92,11 @@ export function describe(
   } else if (target.t === "delete") {
     deletes = target.nodes.map((n) => `ZNODE ${n.path} while its version is still ${n.version} (czxid ${n.czxid})`).join("; ");
     if (target.nodes.length > 1) deletes += ` — ${target.nodes.length} holder nodes in one multi(): all or none`;
+    // A sequential node's path is never used twice; a fixed path is, and starts at version 0 again.
+    if (lock.format === "zk.ephemeral")
+      notes.push(
+        "ZooKeeper's delete is conditional on the version only: LockDeck compares the czxid just before sending it. A holder that deletes and re-creates this node within that moment (same path, version 0 again) would lose its new node.",
+      );
     if (next) wakes = `the next contender ${next.id}: it watches the node ahead of it and takes the lock itself`;
     const sessions = [...new Set(lock.holders.map((h) => h.session?.id).filter(Boolean))];
     notes.push(
