@@ -16,8 +16,8 @@ import type {
   StoreChange,
 } from "../../model";
 import type { ConsulConnectionConfig } from "./config";
-import { ConsulError, ConsulHttp, errorFromAnswer, type ReadMeta } from "./http";
-import { describeConsistency, readDir, readKey, readPrefix, readPrefixIndexes, readSession, readSessions } from "./read";
+import { ConsulError, ConsulHttp, errorFromAnswer, type ConsulAnswer, type ReadMeta } from "./http";
+import { describeConsistency, readDir, readHeldBy, readKey, readPrefix, readPrefixIndexes, readSession, readSessions } from "./read";
 import { blockingChanges, type PrefixState } from "./watch";
 import { describe, semaphoreEvictees, type PlanContext } from "./plan";
 import { evictOps, txnErrors, txnJson, unlockOps, MAX_TXN_OPS } from "./release";
@@ -425,21 +425,39 @@ export class ConsulAdapter implements StoreAdapter {
     }
     try {
       if (h.t === "kv" && mode === "delete") return await this.txnUnlock(fence.k, Number(h.mi), String(h.s), signal);
-      if (h.t === "kv" && mode === "destroy-session") return await this.destroyFor(fence.k, String(h.s), Number(h.li), signal);
+      if (h.t === "kv" && mode === "destroy-session")
+        return await this.destroySession(String(h.s), fence.k, () => this.txnUnlock(fence.k, Number(h.mi), String(h.s), signal), signal);
       if (h.t === "sem" && mode === "delete") return await this.evict(fence.k, Number(h.mi), ev, signal);
       if (h.t === "sem" && mode === "destroy-session") {
         if (ev.length !== 1)
           return { status: "refused", reason: "destroying a session needs one holder: name it (target), or the semaphore must have exactly one" };
-        return await this.destroyFor(ev[0][0], ev[0][1], null, signal, fence.k);
+        return await this.destroySession(ev[0][1], ev[0][0], () => this.evict(fence.k, Number(h.mi), ev, signal), signal);
       }
       return { status: "refused", reason: h.t === "none" ? "nothing exact to release for this record" : `mode ${mode} does not apply to this lock` };
     } catch (err) {
+      // Only a mutating request without a clear answer leaves the outcome unknown (mutate()).
+      if (err instanceof Unanswered) return { status: "unknown", reason: `no clear answer after sending: ${err.message}` };
       if (err instanceof ConsulError && err.code === "forbidden") return { status: "denied", reason: `Consul: ${err.message}` };
-      if (err instanceof ConsulError && !err.sent) {
-        return { status: "refused", reason: err.code === "bad-path" ? err.message : `Consul unreachable, nothing was sent: ${err.message}` };
-      }
-      return { status: "unknown", reason: `no clear answer after sending: ${(err as Error).message}` };
+      if (err instanceof ConsulError && err.code === "bad-path") return { status: "refused", reason: `${err.message}: nothing was sent` };
+      if (err instanceof ConsulError && !err.sent) return { status: "refused", reason: `Consul unreachable, nothing was sent: ${err.message}` };
+      return { status: "refused", reason: `reading the lock before the release failed, nothing was sent: ${(err as Error).message}` };
     }
+  }
+
+  /**
+   * The one way a release writes: a mutating PUT (txn, session destroy). Its failure without a
+   * clear answer is Unanswered (the outcome is unknown) — unless the request provably never left,
+   * or Consul refused it on its ACLs (403): nothing changed then.
+   */
+  private async mutate(path: string, signal: AbortSignal, body?: string): Promise<ConsulAnswer> {
+    let a: ConsulAnswer;
+    try {
+      a = await this.http.request("PUT", path, { body, signal });
+    } catch (err) {
+      if (err instanceof ConsulError && !err.sent) throw err;
+      throw new Unanswered((err as Error).message);
+    }
+    return a;
   }
 
   /** (a) one /v1/txn: check-index + check-session + unlock, resending the value and flags at that index. */
@@ -448,26 +466,65 @@ export class ConsulAdapter implements StoreAdapter {
     if (!now) return { status: "gone" };
     if (now.ModifyIndex !== mi || now.Session !== session) return this.changed(key, signal);
     const body = txnJson(unlockOps({ key, modifyIndex: mi, session }, now.Value ?? "", now.Flags));
-    const a = await this.http.request("PUT", "/v1/txn", { body, signal });
+    const a = await this.mutate("/v1/txn", signal, body);
     if (a.status === 200) return { status: "released", detail: `unlocked ${key} (LockIndex ${now.LockIndex} stays the fencing token); no lock-delay` };
     if (a.status === 409) return this.rolledBack(key, lockFence(key, mi, session), txnErrors(a.body.toString("utf8")), signal);
-    throw errorFromAnswer(a);
+    throw afterSending(a);
   }
 
-  /** (b) destroy the session, after checking the key is still held by it (same acquisition). */
-  private async destroyFor(key: string, session: string, lockIndex: number | null, signal: AbortSignal, lockKey = key): Promise<ReleaseOutcome> {
-    const now = (await readKey(this.http, key, signal, true)).entries[0];
-    if (!now) return { status: "gone" };
-    if (now.Session !== session || (lockIndex !== null && now.LockIndex !== lockIndex)) return this.changed(lockKey, signal);
+  /**
+   * (b) destroy the session — only once it is proven to hold nothing outside the prefixes, and
+   * only after the exact holding seen is ended by the same guarded txn as delete (`release`).
+   * 1. One consistent read of the whole KV lists every key the session holds (Consul has no
+   *    session → keys index); refused, nothing sent, if it cannot be read whole (bounds, ACL
+   *    filtering) or if any of those keys is outside the prefixes.
+   * 2. `release`: the guarded txn (kv: check-index + check-session + unlock; semaphore: the
+   *    eviction's cas on .lock + check-session + delete). A stale fence is refused there
+   *    exactly as in delete mode, and nothing is destroyed.
+   * 3. PUT /v1/session/destroy. Not atomic with 1–2 (Consul's txn has no session operations):
+   *    a key the session takes after the scan is released with it. If the destroy fails, the
+   *    outcome is still "released" (the exact holding is gone), and the detail says so.
+   */
+  private async destroySession(session: string, heldKey: string, release: () => Promise<ReleaseOutcome>, signal: AbortSignal): Promise<ReleaseOutcome> {
+    const held = await readHeldBy(this.http, this.cfg, session, signal);
+    if ("cannot" in held)
+      return {
+        status: "refused",
+        reason: `cannot prove what session ${session} holds outside this connection's prefixes: ${held.cannot}. Nothing was sent; delete ends only this lock`,
+      };
+    const outside = held.keys.filter((k) => !this.scope.underPrefixes(k));
+    if (outside.length) {
+      return {
+        status: "refused",
+        reason: `session ${session} also holds ${outside.length} key(s) outside this connection's prefixes (${this.cfg.prefixes.join(", ")}): ${keyList(outside)}; destroying it would release them. Nothing was sent; delete ends only this lock`,
+      };
+    }
     const info = this.sessionsById.get(session) ?? (await readSession(this.http, session, signal));
-    const keys = this.keysOfSession(session);
-    const a = await this.http.request("PUT", `/v1/session/destroy/${encodeURIComponent(session)}`, { signal });
-    if (a.status !== 200) throw errorFromAnswer(a);
+    const released = await release();
+    if (released.status !== "released") return released;
+    const others = held.keys.filter((k) => k !== heldKey);
+    const scanned = `at the check it held ${held.keys.length} key(s), all under the prefixes: ${keyList(held.keys)}`;
+    let a: ConsulAnswer;
+    try {
+      a = await this.mutate(`/v1/session/destroy/${encodeURIComponent(session)}`, signal);
+    } catch (err) {
+      const how = err instanceof Unanswered ? "got no clear answer" : "failed";
+      return {
+        status: "released",
+        detail: `${released.detail}; then destroying session ${session} ${how} (${(err as Error).message}): it may still hold its other keys; ${scanned}`,
+      };
+    }
+    if (a.status !== 200) {
+      return {
+        status: "released",
+        detail: `${released.detail}; then destroying session ${session} failed (${errorFromAnswer(a).message}): it may still hold its other keys; ${scanned}`,
+      };
+    }
     const delay = info?.LockDelay !== undefined ? `${Math.round(info.LockDelay / 1e6)} ms` : "the session's";
-    return {
-      status: "released",
-      detail: `destroyed session ${session}: ${keys.length || 1} key(s) ${info?.Behavior === "delete" ? "deleted" : "released"} (${(keys.length ? keys : [key]).join(", ")}); lock-delay ${delay} follows`,
-    };
+    const rest = others.length
+      ? `its other ${others.length} key(s) ${info?.Behavior === "delete" ? "deleted" : "released"} by the destroy, lock-delay ${delay} on them`
+      : "it held no other key";
+    return { status: "released", detail: `${released.detail}; destroyed session ${session} (${scanned}; ${rest})` };
   }
 
   /** (c) semaphore: CAS-rewrite .lock without the holders seen and delete their contender keys, atomically. */
@@ -478,10 +535,10 @@ export class ConsulAdapter implements StoreAdapter {
     const value = parseSemaphoreValue(valueBytes(now));
     if (now.ModifyIndex !== mi || !value) return this.changed(lockKey, signal);
     const ops = evictOps({ lockKey, lockModifyIndex: mi, limit: value.limit, flags: now.Flags, holdersNow: value.holders, evict: ev.map(([k, s]) => [k, s]) });
-    const a = await this.http.request("PUT", "/v1/txn", { body: txnJson(ops), signal });
+    const a = await this.mutate("/v1/txn", signal, txnJson(ops));
     if (a.status === 200) return { status: "released", detail: `evicted ${ev.length} holder(s): ${ev.map(([, s]) => s).join(", ")}` };
     if (a.status === 409) return this.rolledBack(lockKey, null, txnErrors(a.body.toString("utf8")), signal);
-    throw errorFromAnswer(a);
+    throw afterSending(a);
   }
 
   /**
@@ -490,7 +547,15 @@ export class ConsulAdapter implements StoreAdapter {
    */
   private async rolledBack(lockKey: string, seen: string | null, errors: string, signal: AbortSignal): Promise<ReleaseOutcome> {
     if (/permission denied|ACL not found/i.test(errors)) return { status: "denied", reason: `Consul rolled the transaction back: ${errors}` };
-    const out = await this.changed(lockKey, signal);
+    let out: ReleaseOutcome;
+    try {
+      out = await this.changed(lockKey, signal);
+    } catch (err) {
+      return {
+        status: "refused",
+        reason: `Consul rolled the transaction back (nothing changed: ${errors}); re-reading the lock then failed: ${(err as Error).message}`,
+      };
+    }
     if (out.status === "changed" && seen !== null && out.current && holdingOf(out.current) === seen) {
       return { status: "refused", reason: `Consul rolled the transaction back although the lock is unchanged: ${errors}` };
     }
@@ -547,6 +612,23 @@ function keyed(lists: ConsulEntry[][]): Map<string, ConsulEntry> {
   const m = new Map<string, ConsulEntry>();
   for (const list of lists) for (const e of list) m.set(e.Key, e);
   return m;
+}
+
+/** A mutating request sent without a clear answer: its effect is not known. */
+class Unanswered extends Error {
+  override readonly name = "Unanswered";
+}
+
+/** The error for a mutation's non-2xx answer other than 409: a 403 changed nothing, anything else may have. */
+function afterSending(a: ConsulAnswer): Error {
+  const err = errorFromAnswer(a);
+  return err.code === "forbidden" ? err : new Unanswered(err.message);
+}
+
+/** Keys for a message: the first 10, each cut to 120 characters, then how many more. */
+function keyList(keys: string[]): string {
+  const cut = (k: string) => JSON.stringify(k.length > 120 ? `${k.slice(0, 120)}…` : k);
+  return keys.slice(0, 10).map(cut).join(", ") + (keys.length > 10 ? ` and ${keys.length - 10} more` : "");
 }
 
 /** The identity of a single-key holding, as the fence records it. */

@@ -183,6 +183,36 @@ describe("ACLs (default deny)", () => {
   );
 });
 
+describe("ACLs and destroy-session", () => {
+  it(
+    "a token whose reads are filtered by Consul's ACLs cannot prove what a session holds: destroy-session is refused, the session and its hidden key stay",
+    async () => {
+      const root = randomUUID();
+      const c = await agent({ aclManagementToken: root });
+      const sid = await createSession(c, { TTL: "60s", LockDelay: "0s" });
+      await acquire(c, "locks/acl2/a", sid, "v");
+      await acquire(c, "secret/acl2/b", sid, "v");
+      const rules = `key_prefix "locks/" { policy = "write" }\nsession_prefix "" { policy = "write" }\nnode_prefix "" { policy = "read" }`;
+      await kv(c, "PUT", "/v1/acl/policy", JSON.stringify({ Name: "lockdeck-operator", Rules: rules }));
+      const token = (JSON.parse(await kv(c, "PUT", "/v1/acl/token", JSON.stringify({ Policies: [{ Name: "lockdeck-operator" }] }))) as { SecretID: string })
+        .SecretID;
+      const operator = adapter({ url: c.url, token });
+      const rec = await lockAt(operator, "locks/acl2/a");
+      const out = await operator.forceRelease(withFence(rec), "destroy-session", signal);
+      expect(out).toMatchObject({
+        status: "refused",
+        reason: expect.stringMatching(/cannot prove what session .* holds.*ACLs hid some keys.*Nothing was sent/),
+      });
+      expect(JSON.parse(await kv(c, "GET", `/v1/session/info/${sid}`))).toHaveLength(1);
+      expect(JSON.parse(await kv(c, "GET", "/v1/kv/secret/acl2/b")).at(0).Session).toBe(sid);
+      expect(JSON.parse(await kv(c, "GET", "/v1/kv/locks/acl2/a")).at(0).Session).toBe(sid);
+      // The same token may still end only this lock.
+      expect((await operator.forceRelease(withFence(rec), "delete", signal)).status).toBe("released");
+    },
+    BUILD_TIMEOUT_MS,
+  );
+});
+
 describe("TLS", () => {
   it(
     "reads over HTTPS with the agent's CA; without it the certificate is refused",

@@ -6,7 +6,10 @@
 // - every request carries the ACL token (X-Consul-Token) and dc= when configured;
 // - answers are read up to maxBytes, then the socket is dropped (ConsulError "too-large");
 // - ConsulError.sent = false only when the request provably never reached the agent
-//   (connection refused, no route, DNS): a release then is "refused", otherwise "unknown".
+//   (connection refused, no route, DNS). An answer, even an error, was sent (sent = true): what
+//   that means for a release is the adapter's call — only a MUTATING request (txn, session
+//   destroy) without a clear answer makes its outcome "unknown"; a failed read before it is
+//   "refused, nothing was sent".
 
 import "server-only";
 import http from "node:http";
@@ -95,12 +98,13 @@ export class ConsulHttp {
 
   request(method: "GET" | "PUT" | "DELETE", path: string, o: RequestOptions = {}): Promise<ConsulAnswer> {
     const url = new URL(path, this.base);
-    // The agent gets exactly the path we built: URL resolution ("..", "%2E%2E") must not move it.
-    if (url.pathname !== path)
+    // The agent gets exactly the path we built: URL resolution ("..", "%2E%2E") must not move it,
+    // nor Consul's mux, which answers a path with an empty segment ("//") with a 307 elsewhere.
+    if (url.pathname !== path || path.includes("//"))
       return Promise.reject(
         new ConsulError(
           "bad-path",
-          `refused to send ${method} ${JSON.stringify(path.slice(0, 200))}: the URL resolves elsewhere (${url.pathname.slice(0, 200)})`,
+          `refused to send ${method} ${JSON.stringify(path.slice(0, 200))}: the URL resolves elsewhere (${url.pathname !== path ? url.pathname.slice(0, 200) : "Consul redirects an empty segment"})`,
           false,
         ),
       );
@@ -240,8 +244,9 @@ function readMeta(h: http.IncomingHttpHeaders): ReadMeta {
 
 /**
  * Percent-encodes each segment of a KV key (slashes stay slashes). A "." or ".." segment has
- * no exact URL form: URL resolution walks it, encoded or not ("%2E%2E" too), so such keys are
- * refused by scope.ts, and request() refuses any path that resolves elsewhere.
+ * no exact URL form: URL resolution walks it, encoded or not ("%2E%2E" too); nor has an empty
+ * one ("a//b": Consul redirects it). Such keys are refused by scope.ts, and request() refuses
+ * any path that resolves elsewhere.
  */
 export function kvPath(key: string): string {
   return "/v1/kv/" + key.split("/").map(encodeURIComponent).join("/");

@@ -99,22 +99,30 @@ export function describe(lock: LockView, mode: ReleaseMode, ctx: PlanContext, ta
 
   if (mode === "destroy-session") {
     const sid = h.t === "kv" ? String(h.s) : (chosen[0]?.[1] ?? "");
-    // The key the check is made on: the lock's own key, or a semaphore holder's contender key.
+    // The key the guarded txn ends: the lock's own key, or a semaphore holder's contender key.
     const heldKey = h.t === "kv" ? lock.key : (chosen[0]?.[0] ?? lock.key);
     const s = ctx.sessions.get(sid);
     const keys = ctx.keysOfSession(sid);
+    const others = keys.filter((k) => k !== heldKey);
     const delayMs = s?.LockDelay !== undefined ? Math.round(s.LockDelay / 1e6) : 15_000;
     const behavior = s?.Behavior || "release";
+    const guarded = h.t === "kv" ? kvOps(lock, h, ctx) : semOps(lock, h, chosen, ctx);
+    const guard =
+      h.t === "kv"
+        ? `unlocks ${lock.key} with the guarded /v1/txn of delete (only while ModifyIndex is ${h.mi} and Session is ${sid})`
+        : `frees its slot with the guarded /v1/txn of delete (.lock cas on ModifyIndex ${h.mi}; deletes ${heldKey} only while ${sid.slice(0, 8)} holds it)`;
     notes.push(
-      `Consul has no index from a session to its keys: the list covers the watched prefixes only; keys elsewhere held by ${sid.slice(0, 8)} go too.`,
+      `Before anything is sent LockDeck reads the whole KV once (consistent) for every key session ${sid.slice(0, 8)} holds — Consul has no session→keys index — and refuses, nothing sent, if any is outside this connection's prefixes, if Consul's ACLs hide keys from its token, or if the KV is over maxKeysPerPrefix / maxPrefixBytes. The keys listed here are the ones under the watched prefixes, as last read.`,
+      `The lock you saw is ended by the same guarded txn as delete: if it changed since you looked (re-acquired, another holder, a slot given back), nothing is destroyed (409). ${h.t === "kv" ? "That key is unlocked, not destroyed: no lock-delay on it." : ""}`.trim(),
+      `Only then is the session destroyed. Consul's /v1/txn has no session operations, so the destroy is not conditional: a key the session takes between the check and the destroy (one round trip) is released with it. If the destroy fails, the lock you saw is still released.`,
       "The session cannot be re-created: its holder must take a new one (api.Lock and `consul lock` report the lock as lost).",
     );
     return {
-      title: `Destroy session ${sid.slice(0, 8)}${s?.Name ? ` (${s.Name})` : ""}: ${behavior === "delete" ? "deletes" : "releases"} every key it holds (${keys.length} seen: ${keys.slice(0, 6).join(", ")}${keys.length > 6 ? ", …" : ""}), then lock-delay ${fmtMs(delayMs)}.`,
+      title: `Destroy session ${sid.slice(0, 8)}${s?.Name ? ` (${s.Name})` : ""}: if everything it holds is under the prefixes, ${guard}, then destroys the session: its other keys (${others.length} seen${others.length ? `: ${others.slice(0, 6).join(", ")}${others.length > 6 ? ", …" : ""}` : ""}) are ${behavior === "delete" ? "deleted" : "released"}, lock-delay ${fmtMs(delayMs)}.`,
       modes,
-      deletes: `DESTROYS session ${sid} (${s?.Name ?? "name unknown"}, node ${s?.Node ?? "?"}, behavior ${behavior}) while ${heldKey} is still held by it — then Consul ${behavior === "delete" ? "DELETES" : "releases"} every key it holds: ${keys.join(", ") || heldKey}`,
-      wakes: `nobody can acquire ${keys.length === 1 ? "that key" : `those ${keys.length} keys`} for the lock-delay of ${fmtMs(delayMs)} after the destroy (Consul refuses ?acquire meanwhile)`,
-      command: destroyCurl(ctx.base, sid, ctx.datacenter),
+      deletes: `DESTROYS session ${sid} (${s?.Name ?? "name unknown"}, node ${s?.Node ?? "?"}, behavior ${behavior}) after the guarded txn ended ${heldKey} — refused if it holds any key outside the prefixes — then Consul ${behavior === "delete" ? "DELETES" : "releases"} every other key it holds: ${others.join(", ") || "(none seen)"}${keys.length ? ` (seen under the prefixes: ${keys.join(", ")})` : ""}`,
+      wakes: `nobody can acquire ${others.length === 1 ? "its other key" : `its other ${others.length} keys`} for the lock-delay of ${fmtMs(delayMs)} after the destroy (Consul refuses ?acquire meanwhile)${h.t === "kv" ? `; ${lock.key} is free at once` : ""}`,
+      command: `${txnCurl(ctx.base, guarded, ctx.datacenter)} --fail && ${destroyCurl(ctx.base, sid, ctx.datacenter)}`,
       holderNotified: monitored,
       notes,
       targets,
@@ -125,16 +133,7 @@ export function describe(lock: LockView, mode: ReleaseMode, ctx: PlanContext, ta
   if (h.t === "sem") {
     const ev = chosen;
     const all = evictees(h).length;
-    const lockEntry = ctx.entries.get(lock.key);
-    const limit = Number(h.lim);
-    const ops = evictOps({
-      lockKey: lock.key,
-      lockModifyIndex: Number(h.mi),
-      limit,
-      flags: lockEntry?.Flags ?? "16210313421097356768",
-      holdersNow: lock.holders.map((x) => x.id),
-      evict: ev.map(([k, s]) => [k, s]),
-    });
+    const ops = semOps(lock, h, ev, ctx);
     notes.push("api.Semaphore holders watch .lock: each evicted holder sees it lost its slot. Contender keys of waiters stay.");
     const one = target !== undefined;
     const who = one ? `${ctx.sessions.get(ev[0][1])?.Name ?? "holder"} (session ${ev[0][1].slice(0, 8)})` : "";
@@ -154,10 +153,8 @@ export function describe(lock: LockView, mode: ReleaseMode, ctx: PlanContext, ta
     };
   }
 
-  const e = ctx.entries.get(lock.key);
   const others = ctx.keysOfSession(String(h.s)).filter((k) => k !== lock.key);
-  const value = e && e.ModifyIndex === Number(h.mi) ? (e.Value ?? "") : "<base64 value at this ModifyIndex>";
-  const ops = unlockOps({ key: lock.key, modifyIndex: Number(h.mi), session: String(h.s) }, value, e?.Flags ?? "0");
+  const ops = kvOps(lock, h, ctx);
   if (others.length)
     notes.push(
       `Session ${String(h.s).slice(0, 8)} keeps holding ${others.length} other key${others.length === 1 ? "" : "s"}: ${others.slice(0, 6).join(", ")}${others.length > 6 ? ", …" : ""}.`,
@@ -172,6 +169,25 @@ export function describe(lock: LockView, mode: ReleaseMode, ctx: PlanContext, ta
     holderNotified: monitored,
     notes,
   };
+}
+
+/** The guarded unlock of a key (delete mode, and the first step of destroy-session). */
+function kvOps(lock: LockView, h: FenceHolding, ctx: PlanContext) {
+  const e = ctx.entries.get(lock.key);
+  const value = e && e.ModifyIndex === Number(h.mi) ? (e.Value ?? "") : "<base64 value at this ModifyIndex>";
+  return unlockOps({ key: lock.key, modifyIndex: Number(h.mi), session: String(h.s) }, value, e?.Flags ?? "0");
+}
+
+/** The guarded eviction of semaphore holders (delete mode, and the first step of destroy-session). */
+function semOps(lock: LockView, h: FenceHolding, ev: Array<[string, string, number]>, ctx: PlanContext) {
+  return evictOps({
+    lockKey: lock.key,
+    lockModifyIndex: Number(h.mi),
+    limit: Number(h.lim),
+    flags: ctx.entries.get(lock.key)?.Flags ?? "16210313421097356768",
+    holdersNow: lock.holders.map((x) => x.id),
+    evict: ev.map(([k, s]) => [k, s]),
+  });
 }
 
 function notReleasable(lock: LockView, h: FenceHolding): string {

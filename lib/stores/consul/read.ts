@@ -125,6 +125,47 @@ export async function readKey(http: ConsulHttp, key: string, signal: AbortSignal
   return { entries: a.status === 404 ? [] : parseKv(a.body.toString("utf8")), meta: a.meta };
 }
 
+/** What a whole-KV scan keeps of each entry: its key and holder session. */
+interface KeyHolder {
+  Key: string;
+  Session?: string;
+}
+
+function parseKeyHolders(json: string): KeyHolder[] {
+  const parsed = JSON.parse(json) as unknown;
+  if (!Array.isArray(parsed)) throw new Error("KV answer is not a JSON array");
+  return (parsed as Array<Record<string, unknown>>).map((e) => ({
+    Key: String(e?.Key),
+    ...(typeof e?.Session === "string" && e.Session ? { Session: e.Session } : {}),
+  }));
+}
+
+export type HeldKeys = { keys: string[] } | { cannot: string };
+
+/**
+ * Every key one session holds, anywhere in the KV: Consul has no session → keys index, so this
+ * is ONE consistent `GET /v1/kv/?recurse` (Key and Session kept per entry, values dropped as the
+ * answer streams in), bounded like a prefix read (maxPrefixBytes, maxKeysPerPrefix entries).
+ * `cannot` when it cannot prove the list whole: over a bound, or Consul's ACLs hid entries
+ * from the token (X-Consul-Results-Filtered-By-ACLs). A failed read throws.
+ */
+export async function readHeldBy(http: ConsulHttp, cfg: ConsulConnectionConfig, session: string, signal: AbortSignal): Promise<HeldKeys> {
+  const max = cfg.maxKeysPerPrefix;
+  const stream = new KvListStream<KeyHolder>({ parse: parseKeyHolders, maxEntries: max, tooMany: () => new TooManyKeys(`the KV holds more than ${max} keys`) });
+  let answer: ConsulAnswer;
+  try {
+    const sink = (chunk: Buffer) => stream.write(chunk);
+    answer = await http.call("GET", kvPath(""), { query: { recurse: true, consistent: true }, signal, maxBytes: cfg.maxPrefixBytes, sink });
+  } catch (err) {
+    if (err instanceof ConsulError && err.code === "too-large") return { cannot: `the whole KV is over ${cfg.maxPrefixBytes} bytes (maxPrefixBytes)` };
+    if (err instanceof TooManyKeys) return { cannot: `${err.message} (maxKeysPerPrefix)` };
+    throw err;
+  }
+  if (answer.meta.filtered) return { cannot: "Consul's ACLs hid some keys from LockDeck's token (X-Consul-Results-Filtered-By-ACLs)" };
+  const all = answer.status === 404 ? [] : stream.end();
+  return { keys: all.filter((e) => e.Session === session).map((e) => e.Key) };
+}
+
 /** The entries directly under a directory ("a/b/"), i.e. a semaphore's .lock and contenders. */
 export async function readDir(
   http: ConsulHttp,

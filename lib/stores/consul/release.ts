@@ -6,8 +6,11 @@
 //     lock-delay; the session's other keys stay held. `unlock` REWRITES the entry, so the
 //     value and the uint64 flags read at that ModifyIndex are sent back unchanged (flags
 //     spliced in as digits: JSON numbers in JS cannot carry api.Lock's 0x2ddccbc058a50c18).
-// (b) destroy the session: every key it holds is released (deleted, behavior=delete) and
-//     Consul refuses to re-acquire them for the session's lock-delay.
+// (b) destroy the session, after (1) one consistent read of the whole KV proved every key it
+//     holds is under the prefixes and (2) the exact holding seen was ended by (a) or (c): its
+//     other keys are then released (deleted, behavior=delete) and Consul refuses to
+//     re-acquire them for the session's lock-delay. The destroy itself cannot be guarded
+//     (/v1/txn has no session operations); see adapter.ts destroySession.
 // (c) semaphore: a txn that CAS-rewrites <prefix>/.lock without the holders seen (cas on the
 //     ModifyIndex seen) and deletes each one's contender key while that session holds it.
 

@@ -45,6 +45,9 @@ describe("Consul scope", () => {
     const http = new ConsulHttp(ConsulConnectionSchema.parse({ id: "c1", kind: "consul", url: proxy.endpoint }));
     await expect(http.request("GET", "/v1/kv/locks/%2E%2E/%2E%2E/agent/self")).rejects.toMatchObject({ code: "bad-path", sent: false });
     await expect(http.request("GET", kvPath("locks/../../agent/self"))).rejects.toMatchObject({ code: "bad-path" });
+    // An empty segment: Consul would answer 307 to another key's URL.
+    expect(adapter.keyProblem("locks/a//b")).toMatchObject({ code: "bad_key", message: expect.stringMatching(/empty segment/) });
+    await expect(http.request("GET", kvPath("locks/a//b"))).rejects.toMatchObject({ code: "bad-path", sent: false });
     http.close();
     expect(proxy.sent()).not.toMatch(/agent\/self/);
   });

@@ -1,5 +1,6 @@
 // What a Consul connection may touch: keys under its prefixes that an HTTP path can address
-// exactly (no "." or ".." segment: URL resolution would walk out of /v1/kv/), and for a release
+// exactly (no "." or ".." segment: URL resolution would walk out of /v1/kv/; no empty segment,
+// "a//b": Consul answers such a path with a 307 to the cleaned one, another key), and for a release
 // only the lock's key, sessions named by Consul's own id format, and semaphore contender keys in
 // the lock's own directory. Pure; checked before any request is sent.
 
@@ -15,13 +16,18 @@ export class ConsulScope {
   constructor(private readonly prefixes: string[]) {}
 
   covers(key: string): boolean {
-    return this.prefixes.some((p) => key.startsWith(p)) && pathKeyProblem(key) === null;
+    return this.underPrefixes(key) && consulPathProblem(key) === null;
+  }
+
+  /** Under a configured prefix, addressable or not: what a session destroy may touch. */
+  underPrefixes(key: string): boolean {
+    return this.prefixes.some((p) => key.startsWith(p));
   }
 
   keyProblem(key: string): KeyProblem | null {
-    const bad = pathKeyProblem(key);
+    const bad = consulPathProblem(key);
     if (bad) return { code: "bad_key", message: `key: ${JSON.stringify(key.slice(0, 200))} ${bad}: Consul keys are addressed as URL paths` };
-    if (this.prefixes.some((p) => key.startsWith(p))) return null;
+    if (this.underPrefixes(key)) return null;
     return { code: "out_of_scope", message: `key: ${JSON.stringify(key.slice(0, 200))} is not under this connection's prefixes (${this.prefixes.join(", ")})` };
   }
 
@@ -39,4 +45,13 @@ export class ConsulScope {
     }
     return null;
   }
+}
+
+/**
+ * Why a key has no exact /v1/kv/ path: a "." / ".." segment or a control character (keys.ts),
+ * or an empty segment before the end ("a//b", "a/b//"): Consul's HTTP mux cleans the path and
+ * answers 307 to another key's URL. (A trailing "/", a directory entry, is left as it is.)
+ */
+function consulPathProblem(key: string): string | null {
+  return pathKeyProblem(key) ?? (key.includes("//") ? 'has an empty segment ("//"), which Consul redirects to another key' : null);
 }
