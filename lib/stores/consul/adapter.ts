@@ -496,7 +496,8 @@ export class ConsulAdapter implements StoreAdapter {
     if (outside.length) {
       return {
         status: "refused",
-        reason: `session ${session} also holds ${outside.length} key(s) outside this connection's prefixes (${this.cfg.prefixes.join(", ")}): ${keyList(outside)}; destroying it would release them. Nothing was sent; delete ends only this lock`,
+        // Counted, never named: the connection's scope is also what it may show.
+        reason: `mode: session ${session} also holds ${outside.length} key(s) outside this connection's prefixes (${this.cfg.prefixes.join(", ")}; not named here); destroying it would release them. Nothing was sent; delete ends only this lock`,
       };
     }
     const info = this.sessionsById.get(session) ?? (await readSession(this.http, session, signal));

@@ -42,7 +42,7 @@ async function sessionAlive(sid: string): Promise<boolean> {
 }
 
 describe("destroy-session stays inside the prefixes", () => {
-  it("the session also holds a key outside the prefixes (taken after the operator looked): refused naming it, nothing sent, every key and the session stay", async () => {
+  it("the session also holds a key outside the prefixes (taken after the operator looked): refused, counted and not named, nothing sent, every key and the session stay", async () => {
     const sid = await createSession(s.consul, { Name: "worker-out", TTL: "60s", Behavior: "delete", LockDelay: "0s" });
     expect(await acquire(s.consul, "locks/ds1/job", sid, "v")).toBe(true);
     const { adapter, sent } = tapped();
@@ -52,9 +52,10 @@ describe("destroy-session stays inside the prefixes", () => {
     const out = await adapter.forceRelease(withFence(rec), "destroy-session", signal);
     expect(out).toMatchObject({
       status: "refused",
-      reason: expect.stringMatching(/outside this connection's prefixes \(locks\/\): "service\/payments\/leader".*Nothing was sent/),
+      reason: expect.stringMatching(/^mode: session .* also holds 1 key\(s\) outside this connection's prefixes \(locks\/; not named here\).*Nothing was sent/),
     });
     expect(writes(sent)).toEqual([]);
+    expect(JSON.stringify(out)).not.toContain("service/payments");
     expect((await rawEntry(s.consul, "service/payments/leader"))?.Session).toBe(sid);
     expect((await rawEntry(s.consul, "locks/ds1/job"))?.Session).toBe(sid);
     expect(await sessionAlive(sid)).toBe(true);
