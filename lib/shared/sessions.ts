@@ -5,7 +5,7 @@
 //
 // PostgreSQL down: sign-in and sign-out are refused (503 shared_state_unavailable) — a session
 // none of the other replicas knows, or a revocation they would not see, would be a lie. A
-// session this replica checked in the last `graceMs` is still accepted, for viewing only
+// session this replica created or checked in the last `graceMs` is still accepted, for viewing only
 // (lookup says `degraded`; authorize() refuses every other action), so on-call keeps the live
 // view through a database outage.
 //
@@ -50,6 +50,9 @@ export class SharedSessions {
       r.expires,
       r.fp,
     ]);
+    // Written to PostgreSQL just now: as good as checked. Without this a session made just before
+    // an outage was unknown to the fallback below and answered 401 "sign in first" (not 503).
+    this.vouch(digest(token), r, now);
     return token;
   }
 
