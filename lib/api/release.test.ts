@@ -33,7 +33,11 @@ describe("release flow", () => {
           { id: "guarded", kind: "redis", url: server.url, pollIntervalMs: 500, notifications: "off" },
           { id: "ro", kind: "redis", url: server.url, pollIntervalMs: 500, notifications: "off", readOnly: true },
         ],
-        auth: { releaseRateLimit: { max: 3, perSeconds: 60 } },
+        auth: {
+          // Signed-in operators: an approval checks the requester's role in the config.
+          users: ["ana", "bo"].map((name) => ({ name, role: "operator", passwordHash: "scrypt$131072$8$1$YQ==$YQ==" })),
+          releaseRateLimit: { max: 3, perSeconds: 60 },
+        },
         twoPersonRule: { connections: ["guarded"], windowMinutes: 5 },
         dataDir: mkdtempSync(path.join(tmpdir(), "ld-rel-")),
       }),

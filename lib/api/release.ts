@@ -6,9 +6,13 @@ import { z } from "zod";
 import { randomUUID } from "node:crypto";
 import type { Connection, Registry } from "../registry";
 import type { Actor } from "../auth/guard";
+import type { Role } from "../auth/config";
+import type { AuditInput } from "../audit/log";
+import type { PendingRelease } from "./approvals";
 import type { LockRecord, LockView, ReleaseOutcome } from "../model";
 import { decodeFence, fenceFor, isFenceError, type Fence } from "../fence";
 import { answerOf, HttpError } from "./errors";
+import { echoed } from "./http-error";
 import { ReleaseClaims } from "./claims";
 import { staleAckProblem } from "./stale-ack";
 import { afterRelease } from "./after-release";
@@ -74,8 +78,15 @@ export type ReleaseAnswer = ({ kind: "done"; requestId: string } & Done) | { kin
 
 /** A release request from the dialog: checked, rate-limited, then run or held for approval. */
 export async function requestRelease(reg: Registry, connectionId: string, body: ReleaseRequest, actor: Actor): Promise<ReleaseAnswer> {
-  const conn = reg.get(connectionId);
   const requestId = body.requestId ?? randomUUID();
+  let conn: Connection;
+  try {
+    conn = reg.get(connectionId);
+  } catch (err) {
+    // An unknown connection (404): refused like any other target that is not there.
+    reg.audit.append({ ...auditBase(connectionId, { ...body, requestId }, "", actor), phase: "outcome", outcome: "refused", detail: (err as Error).message });
+    throw err;
+  }
   const fence = checkTarget(reg, conn, { ...body, requestId }, actor);
   const audit = auditBase(connectionId, { ...body, requestId }, fence.f, actor);
   if (conn.config.readOnly) {
@@ -97,8 +108,22 @@ export async function requestRelease(reg: Registry, connectionId: string, body: 
   }
   const rule = reg.config.twoPersonRule;
   if (rule.connections.includes(connectionId)) {
-    const p = await shared(reg, audit, () => reg.approvals.add(connectionId, { ...body, requestId }, actor, rule.windowMinutes * 60_000));
-    reg.audit.append({ ...audit, phase: "intent", outcome: "pending_approval", detail: `approval ${p.id} needed within ${rule.windowMinutes} min` });
+    // The request is on disk before anyone can see it, let alone approve it: an intent that
+    // cannot be written (503 audit_unavailable, "nothing was done") leaves nothing queued.
+    const approvalId = randomUUID();
+    reg.audit.append({ ...audit, phase: "intent", outcome: "pending_approval", detail: `approval ${approvalId} needed within ${rule.windowMinutes} min` });
+    let p: PendingRelease;
+    try {
+      p = await reg.approvals.add(connectionId, { ...body, requestId }, actor, rule.windowMinutes * 60_000, approvalId);
+    } catch (err) {
+      // Not queued (PostgreSQL down): the intent's outcome says so.
+      try {
+        reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: `approval ${approvalId} was not queued: ${(err as Error).message}` });
+      } catch (auditErr) {
+        console.error(`lockdeck: the refusal of release request ${requestId} could not be audited: ${(auditErr as Error).message}`);
+      }
+      throw err;
+    }
     return { kind: "pending", approvalId: p.id, expiresAt: new Date(p.expiresAt).toISOString(), requestId };
   }
   return { kind: "done", requestId, ...(await execute(reg, connectionId, { ...body, requestId }, actor)) };
@@ -109,16 +134,12 @@ export async function requestRelease(reg: Registry, connectionId: string, body: 
  * release is refused (503 shared_state_unavailable) before anything is sent, and the refusal is
  * audited in this replica's trail.
  */
-async function shared<T>(
-  reg: Registry,
-  audit: Omit<ReturnType<typeof auditBase>, "action"> & { action: "release" | "approve" },
-  call: () => T | Promise<T>,
-): Promise<T> {
+async function shared<T>(reg: Registry, audit: Omit<AuditInput, "phase">, call: () => T | Promise<T>, what = ""): Promise<T> {
   try {
     return await call();
   } catch (err) {
     if ((err as { code?: string }).code === "shared_state_unavailable")
-      reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: (err as Error).message });
+      reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: `${what ? `${what}: ` : ""}${(err as Error).message}` });
     throw err;
   }
 }
@@ -209,25 +230,75 @@ export async function refusedRequest(
   throw err;
 }
 
-/** A second operator approves a pending release; it then runs with the original fence. */
+const NOT_PENDING = "no pending release with that id (approved, expired or never made)";
+
+/**
+ * A second operator approves a pending release; it then runs with the original fence, as the
+ * requester with the role the config gives them now. Every refusal is audited, also an id that
+ * is not (or no longer) pending: a replay, a second approval, the loser of a race.
+ */
 export async function approveRelease(reg: Registry, approvalId: string, approver: Actor): Promise<ReleaseAnswer> {
-  const gone = () => new HttpError(404, "not_found", "no pending release with that id (approved, expired or never made)");
-  const p = await reg.approvals.get(approvalId);
-  if (!p) throw gone();
+  const asked = `approval ${JSON.stringify(echoed(approvalId))}`;
+  // Before the request is found there is none to tie the line to: it names the id asked for.
+  const unmatched: Omit<AuditInput, "phase"> & { action: "approve" } = {
+    action: "approve",
+    requestId: randomUUID(),
+    actor: approver.name,
+    role: approver.role,
+    connection: "",
+    key: "",
+    format: "",
+    fence: "",
+    reason: "",
+    mode: "",
+    sourceIp: approver.sourceIp,
+    userAgent: approver.userAgent,
+  };
+  const gone = (base: Omit<AuditInput, "phase">, why: string) => {
+    reg.audit.append({ ...base, phase: "outcome", outcome: "refused", detail: `${asked}: ${why}` });
+    return new HttpError(404, "not_found", NOT_PENDING);
+  };
+  const p = await shared(reg, unmatched, () => reg.approvals.get(approvalId), asked);
+  if (!p) throw gone(unmatched, NOT_PENDING);
   const base = { ...auditBase(p.connection, p.request, decodeFence(p.request.fence).f, approver), action: "approve" as const };
   if (approver.name === p.requester.name) {
     reg.audit.append({ ...base, phase: "outcome", outcome: "denied", detail: "the requester cannot approve their own release" });
     throw new HttpError(403, "forbidden", "a second operator must approve this release");
   }
   // Taken once: another operator approving at the same moment (on any replica) gets 404.
-  if (!(await shared(reg, base, () => reg.approvals.take(approvalId)))) throw gone();
+  if (!(await shared(reg, base, () => reg.approvals.take(approvalId)))) {
+    throw gone(base, "taken by another approval at the same moment (on this or another replica): it runs once, not again");
+  }
   if (p.expiresAt <= Date.now()) {
     reg.audit.append({ ...base, phase: "outcome", outcome: "expired" });
     throw new HttpError(410, "expired", "the approval window has passed: nothing was released");
   }
+  const requester = requesterNow(reg, p.requester);
+  if ("refused" in requester) {
+    // Dropped (taken above): nobody can approve it later.
+    reg.audit.append({ ...base, phase: "outcome", outcome: "denied", detail: `${requester.refused}: the request is dropped, nothing was released` });
+    throw new HttpError(403, "forbidden", `${requester.refused}: the request is dropped and nothing was released`, { field: "requester" });
+  }
   reg.audit.append({ ...base, phase: "outcome", outcome: "applied", detail: `approved release requested by ${p.requester.name}` });
-  const done = await execute(reg, p.connection, p.request, p.requester, approver.name);
+  const done = await execute(reg, p.connection, p.request, requester.actor, approver.name);
   return { kind: "done", requestId: p.request.requestId, ...done };
+}
+
+const MAY_RELEASE: readonly Role[] = ["operator", "admin"];
+
+/**
+ * The requester of a pending release as the config has them now: roles are read from config,
+ * so a demotion (or a removal) applies at once, also to what they asked before. A requester
+ * the proxy named (their role came from its groups header) or the local operator (no sign-in)
+ * cannot be looked up again and keeps the role they asked with.
+ */
+function requesterNow(reg: Registry, requester: Actor): { actor: Actor } | { refused: string } {
+  if (requester.method !== "session") return { actor: requester };
+  const user = reg.config.auth.users.find((u) => u.name === requester.name);
+  const who = `${requester.name}, who requested this release,`;
+  if (!user) return { refused: `${who} is no longer a user in the config` };
+  if (!MAY_RELEASE.includes(user.role)) return { refused: `${who} is a ${user.role} now and may not release` };
+  return { actor: { ...requester, role: user.role } };
 }
 
 async function execute(reg: Registry, connectionId: string, body: ReleaseRequest & { requestId: string }, actor: Actor, approvedBy?: string): Promise<Done> {

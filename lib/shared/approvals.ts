@@ -28,9 +28,10 @@ const toPending = (r: Row): PendingRelease => ({
 export class SharedApprovals {
   constructor(private readonly db: SharedDb) {}
 
-  async add(connection: string, request: PendingRelease["request"], requester: Actor, windowMs: number): Promise<PendingRelease> {
+  /** `id`: made by the caller, whose pending_approval intent is on disk before the row is committed (lib/api/release.ts). */
+  async add(connection: string, request: PendingRelease["request"], requester: Actor, windowMs: number, id: string = randomUUID()): Promise<PendingRelease> {
     const now = Date.now();
-    const p: PendingRelease = { id: randomUUID(), connection, request, requester, createdAt: now, expiresAt: now + windowMs };
+    const p: PendingRelease = { id, connection, request, requester, createdAt: now, expiresAt: now + windowMs };
     await this.db.query("INSERT INTO lockdeck_approvals (id, connection, request, requester, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)", [
       p.id,
       connection,
