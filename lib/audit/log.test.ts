@@ -1,8 +1,10 @@
-import { afterAll, describe, expect, it } from "vitest";
-import { appendFileSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { createHash } from "node:crypto";
 import { AuditLog, type AuditInput } from "./log";
+import { Reconciler } from "./reconcile";
 import { tinyFs, type TinyFs } from "../../scripts/servers/tinyfs";
 
 const input = (over: Partial<AuditInput> = {}): AuditInput => ({
@@ -90,6 +92,40 @@ describe("audit durability", () => {
     ]);
   });
 
+  it("a complete record without its newline (a write refused before its newline that could not be cut, then a restart) is no entry: not reconciled, and the chain goes past it without a mismatch", () => {
+    const dir = tmp();
+    const log = new AuditLog(dir);
+    const first = log.append(input({ requestId: "r1", phase: "outcome", outcome: "applied" }));
+    // The record the failed write would have been, all of it but the newline.
+    const body = { ...input({ requestId: "never-sent" }), id: crypto.randomUUID(), at: new Date().toISOString(), prev: first.hash };
+    const phantom = {
+      ...body,
+      hash: createHash("sha256")
+        .update(first.hash + JSON.stringify(body))
+        .digest("hex"),
+    };
+    appendFileSync(log.file, JSON.stringify(phantom));
+
+    const after = new AuditLog(dir);
+    expect(after.entries().map((e) => e.id)).toEqual([first.id]);
+    expect(after.problems()).toEqual([expect.objectContaining({ line: 2, id: phantom.id, kind: "torn", message: expect.stringMatching(/no newline/) })]);
+    const reconciler = new Reconciler(after, () => undefined);
+    reconciler.load(after.entries());
+    expect(reconciler.isPending("never-sent")).toBe(false);
+
+    const next = after.append(input({ requestId: "r3" }));
+    expect(next.prev).toBe(first.hash);
+    // Now the phantom has a newline after it; the record after it chains past it: still no entry.
+    const again = new AuditLog(dir);
+    expect(again.entries().map((e) => e.id)).toEqual([first.id, next.id]);
+    expect(again.problems()).toEqual([expect.objectContaining({ line: 2, id: phantom.id, kind: "torn", message: expect.stringMatching(/chains past it/) })]);
+    const reconciler2 = new Reconciler(again, () => undefined);
+    reconciler2.load(again.entries());
+    expect([reconciler2.isPending("never-sent"), reconciler2.isPending("r3")]).toEqual([false, true]);
+    reconciler.stop();
+    reconciler2.stop();
+  });
+
   it("a full disk (the kernel's ENOSPC from /dev/full) refuses the append with a clear error", () => {
     const dir = tmp();
     const log = new AuditLog(dir);
@@ -109,8 +145,13 @@ const fs4k = tinyFs(4096);
 describe.runIf(!("unavailable" in fs4k))("audit on a real tiny filesystem (tmpfs)", () => {
   const fsys = fs4k as TinyFs;
   afterAll(() => fsys.unmount());
+  // Each test starts on an empty 4 KiB filesystem, also after one that failed.
+  afterEach(() => {
+    rmSync(path.join(fsys.dir, "audit.jsonl"), { force: true });
+    fsys.resize(4096);
+  });
 
-  it("filling the disk mid-record leaves a torn line; once there is room, the next record starts on a new line", () => {
+  it("filling the disk mid-record leaves no trace of the refused record; once there is room, the chain goes on", () => {
     const log = new AuditLog(fsys.dir);
     const ok: string[] = [];
     let failure: Error | null = null;
@@ -123,18 +164,50 @@ describe.runIf(!("unavailable" in fs4k))("audit on a real tiny filesystem (tmpfs
     }
     expect(failure?.message).toMatch(/cannot be written \(ENOSPC/);
     // Every record has the same length; the 4 KiB page is not a multiple of it, so the write
-    // that crossed its end was cut short by the kernel: a torn line.
+    // that crossed its end was cut short by the kernel; the log cut the file back after it.
     const lineLength = readFileSync(log.file, "utf8").indexOf("\n") + 1;
     expect(4096 % lineLength).not.toBe(0);
-    expect(readFileSync(log.file).length).toBe(4096);
-    expect(new AuditLog(fsys.dir).problems()).toEqual([expect.objectContaining({ line: ok.length + 1, kind: "torn" })]);
+    expect(readFileSync(log.file).length).toBe(ok.length * lineLength);
+    expect(new AuditLog(fsys.dir).problems()).toEqual([]);
 
     fsys.resize(64 * 1024);
     const next = log.append(input({ requestId: "after", phase: "outcome", outcome: "applied" }));
     const reread = new AuditLog(fsys.dir);
     expect(reread.read().map((e) => e.id)).toEqual([next.id, ...ok.reverse()]);
-    expect(reread.problems().map((p) => p.kind)).toEqual(["torn"]);
+    expect(reread.problems()).toEqual([]);
     expect(readFileSync(log.file, "utf8").endsWith(JSON.stringify(next) + "\n")).toBe(true);
+    log.close();
+  });
+
+  it("a full disk that takes all of a record but its newline: the refused record is cut off, never read, and the chain goes on without a mismatch", () => {
+    const log = new AuditLog(fsys.dir);
+    // Records with the same field lengths have the same length: measure one.
+    const ok = [log.append(input({ requestId: "r0", reason: "a" }))];
+    const unit = readFileSync(log.file).length;
+    let size = unit;
+    // Fill the 4 KiB page until the room left is less than a record with the longest reason.
+    while (4096 - size > 1_500) {
+      ok.push(log.append(input({ requestId: `r${ok.length}`, reason: "a" })));
+      size += unit;
+    }
+    expect(readFileSync(log.file).length).toBe(size);
+    const room = 4096 - size;
+    // A record whose JSON is exactly `room` bytes: everything but its newline fits.
+    const full = input({ requestId: "r-full", reason: "a".repeat(1 + room + 1 - unit) });
+    expect(() => log.append(full)).toThrow(/cannot be written \(ENOSPC/);
+    // Nothing of it is left: the file is as it was, no entry, no problem.
+    expect(readFileSync(log.file).length).toBe(size);
+    expect(readFileSync(log.file, "utf8").endsWith("\n")).toBe(true);
+    const reread = new AuditLog(fsys.dir);
+    expect(reread.read({ requestId: "r-full" })).toEqual([]);
+    expect(reread.problems()).toEqual([]);
+
+    fsys.resize(64 * 1024);
+    const next = log.append(input({ requestId: "after" }));
+    expect(next.prev).toBe(ok.at(-1)!.hash);
+    expect(new AuditLog(fsys.dir).problems()).toEqual([]);
+    expect(new AuditLog(fsys.dir).verify()).toBeNull();
+    expect(new AuditLog(fsys.dir).entries().map((e) => e.requestId)).toEqual([...ok.map((e) => e.requestId), "after"]);
     log.close();
   });
 
