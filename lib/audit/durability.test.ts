@@ -128,19 +128,23 @@ describe("audit durability in the release flow", () => {
     first.audit.append({ ...base(unknown, ids.unknown), phase: "intent" });
     first.audit.append({ ...base(unknown, ids.unknown), phase: "outcome", outcome: "unknown", detail: "no answer after sending" });
     first.reconciler.stop();
-    // The store applied two of them; the third never reached it.
+    // Two of them are gone from the store (applied, or ended by their holders: it cannot tell); the third never reached it.
     await client.del("lock:rc-gone", "lock:rc-unknown");
 
     const second = open(dataDir);
     const outcome = (id: string) => second.audit.read({ requestId: id }).find((e) => e.reconciled);
     await waitFor(async () => !!(outcome(ids.gone) && outcome(ids.kept) && outcome(ids.unknown)), { timeoutMs: 15_000, what: "the three outcomes reconciled" });
-    expect(outcome(ids.gone)).toMatchObject({ phase: "outcome", outcome: "applied", reconciled: true, actor: "ana", key: "lock:rc-gone" });
-    expect(outcome(ids.gone)!.detail).toMatch(/the holding you saw is gone/);
-    expect(outcome(ids.unknown)).toMatchObject({ outcome: "applied", reconciled: true });
+    // Gone: this release, its holder or its expiry removed it; the store cannot tell which, so
+    // the outcome is not guessed (it stays "unknown", settled, with the reason in the detail).
+    expect(outcome(ids.gone)).toMatchObject({ phase: "outcome", outcome: "unknown", reconciled: true, actor: "ana", key: "lock:rc-gone" });
+    expect(outcome(ids.gone)!.detail).toMatch(/the holding you saw is gone, but who removed it cannot be told/);
+    expect(outcome(ids.unknown)).toMatchObject({ outcome: "unknown", reconciled: true });
     expect(outcome(ids.kept)).toMatchObject({ outcome: "not_applied", reconciled: true });
     expect(outcome(ids.kept)!.detail).toMatch(/still there/);
     expect(await client.get("lock:rc-kept")).toBe("tok-kept-0123456789");
     expect(new AuditLog(dataDir).verify()).toBeNull();
+    // Settled, the unknown ones too: a later start does not re-read them.
+    expect(open(dataDir).reconciler.size()).toBe(0);
 
     // A confirmation id is used once, also across the restart.
     await expect(

@@ -3,10 +3,19 @@
 // the store may or may not have applied it. Such a release is NEVER sent again; instead the
 // lock is re-read, and the holding in the operator's fence decides what is audited:
 //   still there  → "not_applied" (the conditional release cannot have run: a holding's ids —
-//                  token value, create_revision, czxid, session+LockIndex — never come back);
-//   gone         → "applied", reconciled: the holding the operator wanted gone is gone. The
-//                  store cannot say whether this release or the holder's own release/expiry
-//                  removed it in that window, and the audit line says so.
+//                  token value, create_revision, czxid, session+LockIndex — never come back).
+//                  This assumes that what was sent can no longer land after the read: in this
+//                  process the release call has ended (answered, timed out or aborted) before
+//                  the request is handed here, and after a crash the dead process's
+//                  connections are closed; a middlebox that holds the bytes longer than that
+//                  and then delivers them would make this line wrong (the fence would still
+//                  only delete that exact holding).
+//   gone         → "unknown", reconciled: the holding the operator wanted gone is gone, but
+//                  the store cannot say whether this release or the holder's own release or
+//                  expiry removed it (or the release was never sent at all: an intent whose
+//                  write failed after its bytes reached the disk), so the outcome is not
+//                  guessed; the detail says the holding is gone and why that cannot be
+//                  attributed. Settled either way: it is not re-read again.
 // Until then the request stays pending (kept in memory, re-tried every few seconds while its
 // store answers); after a restart the pending ones are found again in the audit file.
 
@@ -25,7 +34,10 @@ type Base = Omit<AuditInput, "phase" | "outcome" | "detail" | "reconciled">;
 
 export interface Settled {
   requestId: string;
-  /** "unknown": it cannot be told (the fence no longer verifies); an operator must look. */
+  /**
+   * "unknown": it cannot be told (the holding is gone but nothing says who removed it, or the
+   * fence no longer verifies); settled all the same, an operator must look if it matters.
+   */
   outcome: "applied" | "not_applied" | "unknown";
 }
 
@@ -119,10 +131,10 @@ export class Reconciler {
     const now = current ? ids(fenceHolding(current.holding)) : [];
     const present = seen.some((id) => now.includes(id));
     const at = new Date().toISOString();
-    const outcome = present ? "not_applied" : "applied";
+    const outcome = present ? "not_applied" : "unknown";
     const detail = present
       ? `reconciled by a fresh read at ${at}: the holding you saw is still there, so this release did not take effect; nothing was deleted`
-      : `reconciled by a fresh read at ${at}: the holding you saw is gone — removed by this release, or ended by its holder or its expiry in the same window (the store cannot tell which)`;
+      : `the holding you saw is gone, but who removed it cannot be told: this release, or its holder or its expiry in the same window (the store keeps no record of which), so the outcome stays unknown (re-read at ${at})`;
     this.record(base, outcome, detail);
     await hub.applyChanges([base.key]).catch(() => {});
   }
