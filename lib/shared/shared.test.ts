@@ -16,7 +16,8 @@ import { MIGRATIONS } from "./migrations";
 import type { Actor } from "../auth/guard";
 import { SharedAudit } from "./audit";
 import { AuditLog } from "../audit/log";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -163,5 +164,69 @@ describe("shared state in PostgreSQL", () => {
     writeFileSync(logC.file, readFileSync(logC.file, "utf8").replace('"outcome":"applied"', '"outcome":"refused"'));
     await new SharedAudit(open(), logC.file).ship();
     expect((await a.problems()).map((p) => p.id)).toEqual([e.id]);
+  });
+
+  it("a record its writer never confirmed (no newline, then chained past) is not copied; the shared chain has no mismatch", async () => {
+    const log = new AuditLog(mkdtempSync(path.join(tmpdir(), "lockdeck-audit-")));
+    const base = {
+      action: "release" as const,
+      actor: "ana",
+      role: "operator",
+      format: "redis.token",
+      fence: "f",
+      mode: "delete",
+      reason: "x",
+      connection: "r",
+    };
+    const first = log.append({ ...base, requestId: "u1", phase: "intent", key: "lock:u1" });
+    const body = { ...base, requestId: "u-never", phase: "intent", key: "lock:u2", id: crypto.randomUUID(), at: new Date().toISOString(), prev: first.hash };
+    const phantom = {
+      ...body,
+      hash: createHash("sha256")
+        .update(first.hash + JSON.stringify(body))
+        .digest("hex"),
+    };
+    appendFileSync(log.file, JSON.stringify(phantom));
+    const shared = new SharedAudit(open(), log.file);
+    await shared.ship();
+    const next = new AuditLog(path.dirname(log.file)).append({ ...base, requestId: "u3", phase: "intent", key: "lock:u3" });
+    await shared.ship();
+    expect((await shared.read({ connection: "r", key: "lock:u2" })).map((e) => e.id)).toEqual([]);
+    expect((await shared.read({ requestId: "u3" })).map((e) => e.id)).toEqual([next.id]);
+    const mine = new Set([first.id, phantom.id, next.id]);
+    expect((await shared.problems()).filter((p) => p.id && mine.has(p.id))).toEqual([]);
+  });
+
+  it("a line with U+0000 in its key, connection or request id is copied (text exact) and blocks nothing; a line PostgreSQL still refuses is a reported stand-in", async () => {
+    const log = new AuditLog(mkdtempSync(path.join(tmpdir(), "lockdeck-audit-")));
+    const base = { action: "release" as const, actor: "vic", role: "viewer", format: "redis.token", fence: "", mode: "delete", reason: "x" };
+    // A viewer's refused release naming a key with a NUL, on a connection id with one.
+    log.append({ ...base, requestId: "r\u0000nul", phase: "outcome", outcome: "denied", connection: "r\u0000", key: "lock:\u0000x" });
+    // A key PostgreSQL cannot index (a btree row holds ~2.7 kB; 2 000 random 3-byte characters).
+    const huge = Array.from({ length: 2_000 }, (_, i) => String.fromCharCode(0x4e00 + ((i * 7919) % 20_000))).join("");
+    const big = log.append({ ...base, requestId: "r-big", phase: "outcome", outcome: "denied", connection: "r", key: huge });
+    log.append({ ...base, requestId: "r-after", phase: "outcome", outcome: "denied", connection: "r", key: "lock:after" });
+    const db = open();
+    const shared = new SharedAudit(db, log.file);
+    await shared.ship();
+
+    // Every line is in the table, its text exactly the file's line.
+    const { rows } = await db.query<{ line: number; text: string }>("SELECT line, text FROM lockdeck_audit WHERE text LIKE '%vic%' ORDER BY line");
+    expect(rows.map((r) => r.text)).toEqual(readFileSync(log.file, "utf8").trimEnd().split("\n"));
+    // Filters answer exactly: the NUL key, connection and request id find that line only.
+    expect((await shared.read({ key: "lock:\u0000x" })).map((e) => e.requestId)).toEqual(["r\u0000nul"]);
+    expect((await shared.read({ connection: "r\u0000" })).map((e) => e.key)).toEqual(["lock:\u0000x"]);
+    expect((await shared.read({ requestId: "r\u0000nul" })).map((e) => e.key)).toEqual(["lock:\u0000x"]);
+    expect(await shared.read({ key: "lock:\\u0000x" })).toEqual([]);
+    expect((await shared.read({ key: "lock:after" })).map((e) => e.requestId)).toEqual(["r-after"]);
+    // The line PostgreSQL refused as is: kept (text exact), reported, and no chain break.
+    expect((await shared.read({ limit: 10 })).map((e) => e.requestId)).toContain("r-big");
+    const mine = new Set(log.entries().map((e) => e.id));
+    const problems = (await shared.problems()).filter((p) => p.id && mine.has(p.id));
+    expect(problems).toEqual([expect.objectContaining({ id: big.id, kind: "stand-in" })]);
+    // Later lines keep being copied.
+    log.append({ ...base, requestId: "r-later", phase: "outcome", outcome: "denied", connection: "r", key: "lock:later" });
+    await shared.ship();
+    expect((await shared.read({ key: "lock:later" })).map((e) => e.requestId)).toEqual(["r-later"]);
   });
 });
