@@ -26,6 +26,7 @@ describe("audit durability in the release flow", () => {
   let server: RedisServer;
   let client: Redis;
   const registries: Registry[] = [];
+  const unmounts: Array<() => void> = [];
 
   beforeAll(async () => {
     server = await startRedis({ notifyKeyspaceEvents: "KA" });
@@ -33,6 +34,7 @@ describe("audit durability in the release flow", () => {
   });
   afterEach(async () => {
     for (const reg of registries.splice(0)) await closeRegistry(reg);
+    for (const unmount of unmounts.splice(0)) unmount();
   });
   afterAll(async () => {
     client.disconnect();
@@ -64,7 +66,8 @@ describe("audit durability in the release flow", () => {
       // An earlier start made the server's key file; then the disk went read-only.
       secretFromFile(fsys.dir);
       fsys.readOnly();
-      afterAll(() => fsys.unmount());
+      // afterAll() registered inside a test never runs: unmount with the registries instead.
+      unmounts.push(() => fsys.unmount());
       return { dir: fsys.dir, fix: () => fsys.writable(), what: "EROFS" };
     }
     const dir = mkdtempSync(path.join(tmpdir(), "ld-full-"));
