@@ -142,11 +142,12 @@ function Reconciliation({ requestId }: { requestId: string }) {
   }
   return (
     <p data-testid="release-reconciled" data-outcome={settled.outcome} className="font-semibold">
+      {/* "applied" here comes only from trails written before a gone holding was settled "unknown". */}
       {settled.outcome === "applied"
         ? "Checked: the holding you saw is gone — the release took effect (or the holder let go at the same moment)."
         : settled.outcome === "not_applied"
           ? "Checked: not released — the holder you saw still holds the lock. Nothing was deleted."
-          : `Could not be checked: ${settled.detail ?? "look at the lock itself"}.`}
+          : `Outcome stays unknown: ${settled.detail ?? "look at the lock itself"}.`}
     </p>
   );
 }

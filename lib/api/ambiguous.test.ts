@@ -216,11 +216,17 @@ describe.each([redisCase(), etcdCase(), zookeeperCase(), consulCase()])("ambiguo
     return trail()[0];
   }
 
-  it("a lost reply: 503 outcome_unknown, audited unknown, then reconciled as applied from a fresh read", async () => {
+  it("a lost reply: 503 outcome_unknown, audited unknown, then settled from a fresh read: the holding is gone, who removed it stays unknown", async () => {
     const held = await store.hold(`amb-reply-${Date.now()}`);
     const lock = await seen(held.key);
     const settled = await ambiguousRelease(lock, "reply");
-    expect(settled).toMatchObject({ phase: "outcome", outcome: "applied", reconciled: true });
+    // The store cannot tell this release from the holder's own release or an expiry: not "applied".
+    expect(settled).toMatchObject({
+      phase: "outcome",
+      outcome: "unknown",
+      reconciled: true,
+      detail: expect.stringMatching(/^the holding you saw is gone, but who removed it cannot be told/),
+    });
     expect(await held.stillHeld()).toBe(false);
   });
 
