@@ -83,8 +83,14 @@ export async function requestRelease(reg: Registry, connectionId: string, body: 
   try {
     conn = reg.get(connectionId);
   } catch (err) {
-    // An unknown connection (404): refused like any other target that is not there.
-    reg.audit.append({ ...auditBase(connectionId, { ...body, requestId }, "", actor), phase: "outcome", outcome: "refused", detail: (err as Error).message });
+    // An unknown connection (404): refused like any other target that is not there. The id is
+    // the URL's, any length: the line keeps it cut as the 404 echoes it.
+    reg.audit.append({
+      ...auditBase(echoed(connectionId), { ...body, requestId }, "", actor),
+      phase: "outcome",
+      outcome: "refused",
+      detail: (err as Error).message,
+    });
     throw err;
   }
   const fence = checkTarget(reg, conn, { ...body, requestId }, actor);
