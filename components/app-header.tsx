@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, useSyncExternalStore, type FormEvent } from "react";
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
@@ -60,6 +60,12 @@ export function AppHeader() {
   };
 
   const l = LIVE[live];
+  // "live" is the browser's event stream from the console, not the stores: with a store not
+  // read, green would read as "all is current". The count of those is shown beside it.
+  const down = useQuery(connectionsQuery()).data?.filter((c) => c.status === "unreachable").length ?? 0;
+  const colour = live === "live" && down > 0 ? "text-expiring" : l.colour;
+  const hint =
+    live === "live" && down > 0 ? `${l.hint} from the console; ${down} connection${down === 1 ? "'s store is" : "s' stores are"} not being read` : l.hint;
   const nav = (href: string, label: string, active: boolean) => (
     <Link
       href={href}
@@ -107,16 +113,47 @@ export function AppHeader() {
         />
       </form>
       <ConnectionsHint />
-      <span data-testid="live-indicator" data-state={live} className="ml-auto flex items-center gap-1 text-muted md:ml-0" title={l.hint}>
+      <span data-testid="live-indicator" data-state={live} data-stores-down={down} className="ml-auto flex items-center gap-1 text-muted md:ml-0" title={hint}>
         {l.text}
-        <span aria-hidden className={l.colour}>
+        <span aria-hidden className={colour}>
           ●
         </span>
       </span>
+      <TimeZone />
       <Operator />
       <ThemeToggle />
     </header>
   );
+}
+
+/**
+ * TimeZone: the zone the pages' clock times are in (this browser's), e.g. "UTC+5:30", so a
+ * screenshot or a comparison with the API and the audit trail (UTC) is not read hours off.
+ * Set after mount: the server's zone may differ, and the server renders first.
+ */
+function TimeZone() {
+  const zone = useSyncExternalStore(noSubscription, browserZone, () => null);
+  if (!zone) return null;
+  const [offset, name] = zone.split("|");
+  return (
+    <span
+      data-testid="time-zone"
+      className="text-[11px] whitespace-nowrap text-faint"
+      title={`Times on these pages are this browser's local time${name ? ` (${name})` : ""}; the API, the audit trail and alerts use UTC`}
+    >
+      times {offset}
+    </span>
+  );
+}
+
+const noSubscription = () => () => {};
+
+/** "UTC+5:30|Asia/Kolkata": the offset now, and the zone's name where the browser gives one. */
+function browserZone(): string {
+  const min = -new Date().getTimezoneOffset();
+  const abs = Math.abs(min);
+  const offset = min === 0 ? "UTC" : `UTC${min < 0 ? "-" : "+"}${Math.floor(abs / 60)}${abs % 60 ? `:${String(abs % 60).padStart(2, "0")}` : ""}`;
+  return `${offset}|${Intl.DateTimeFormat().resolvedOptions().timeZone ?? ""}`;
 }
 
 /** Operator: who is signed in (whoami), with sign-in / sign-out when the console has users. */

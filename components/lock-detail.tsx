@@ -73,8 +73,10 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
   const freeRelease = lock?.state === "free" ? data?.freeLockRelease : undefined;
   const canRelease = !!who.data?.canRelease && (lock?.state === "held" || !!freeRelease);
   const fresh = summary ?? data;
-  // Ages run to the newest server time we have (this read, or the connection list's).
-  const now = laterOf(laterOf(data?.now, summary?.now), lock?.observedAt) ?? "";
+  // Ages run to the newest server time we have (this read, or the connection list's); while the
+  // view is stale, to its last confirmed read (the banner says how old that is): a hold or a
+  // wait that kept growing would claim it still exists.
+  const now = (fresh?.stale ? lock?.observedAt : laterOf(laterOf(data?.now, summary?.now), lock?.observedAt)) ?? "";
 
   const closeDialog = () => {
     setTarget(null);

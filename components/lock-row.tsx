@@ -65,15 +65,28 @@ function Waiters({ lock }: { lock: LockView }) {
   );
 }
 
-/** Held: from the holding's start to the server's "now" (never to the last change), labelled by its source. */
-function Held({ lock, now }: { lock: LockView; now: string | undefined }) {
+/**
+ * Held: from the holding's start to the server's "now" (never to the last change), labelled by
+ * its source. While the view is stale it stops at the last confirmed read, marked "≥": nobody
+ * knows whether the holding still exists now.
+ */
+function Held({ lock, now, stale }: { lock: LockView; now: string | undefined; stale: boolean }) {
   const h: HolderView | undefined = lock.holders[0];
-  const ms = msBetween(h?.since, laterOf(now, lock.observedAt));
+  const ms = msBetween(h?.since, stale ? lock.observedAt : laterOf(now, lock.observedAt));
   if (!h?.since || ms === null) return <span className="text-faint">–</span>;
   const label = startLabel(h);
+  const staleWords = stale
+    ? ` The view is stale: at least this long when last confirmed (${formatClock(lock.observedAt)}); whether it is still held is not known.`
+    : "";
   return (
-    <span data-testid="held" data-held-ms={ms} className="tabular-nums" title={`${label.word} ${formatClock(h.since)}. ${label.title}`}>
-      {label.prefix}
+    <span
+      data-testid="held"
+      data-held-ms={ms}
+      data-stale={stale ? "true" : undefined}
+      className="tabular-nums"
+      title={`${label.word} ${formatClock(h.since)}. ${label.title}${staleWords}`}
+    >
+      {stale && !label.prefix ? "≥" : label.prefix}
       {formatDuration(ms)}
     </span>
   );
@@ -160,7 +173,7 @@ export const LockRow = memo(function LockRow({ conn, onOpen, lock, index, top, s
         <Ttl lock={lock} />
       </span>
       <span role="gridcell">
-        <Held lock={lock} now={now} />
+        <Held lock={lock} now={now} stale={!!staleNote} />
       </span>
       <span role="gridcell" className="min-w-0">
         <Warnings warnings={lock.warnings} />

@@ -178,6 +178,8 @@ test("an unknown connection says so and lists the real ones; the header stays li
   const panel = page.getByTestId("no-such-connection");
   await expect(panel).toContainText(`No connection “nope-${stamp}”`);
   await expect(page.getByTestId("live-indicator")).toHaveAttribute("data-state", "live");
+  // The zone the clock times are in, so a screenshot is not read hours off.
+  await expect(page.getByTestId("time-zone")).toHaveText(/^times UTC([+-]\d{1,2}(:\d\d)?)?$/);
   await panel.getByRole("link", { name: "Redis e2e" }).click();
   await expect(page).toHaveURL(/\/c\/redis$/);
   await expect(page.getByTestId("lock-total")).toBeVisible();

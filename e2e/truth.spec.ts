@@ -84,9 +84,20 @@ test("an outage: one age everywhere, dimmed rows, an acknowledged release, and a
   await expect(page.getByTestId("release-result")).toHaveAttribute("data-code", "unreachable");
   await page.getByTestId("release-cancel").click();
 
-  // The table dims its rows while stale.
+  // The table dims its rows while stale, and their hold time stops at the last confirmed read
+  // ("≥"): one that kept counting would say the holding still exists. The header's live dot is
+  // not green while a store is not read.
   await page.goto("/c/redis-outage");
   await expect(page.locator(`[data-testid="lock-row"][data-key="${key}"]`)).toHaveAttribute("data-stale", "true");
+  await expect(page.getByTestId("live-indicator")).toHaveAttribute("data-stores-down", "1", { timeout: 15_000 });
+  const held = page.locator(`[data-testid="lock-row"][data-key="${key}"] [data-testid="held"]`);
+  await expect(held).toHaveAttribute("data-stale", "true");
+  await expect(held).toHaveText(/^≥\d/);
+  const frozen = await held.getAttribute("data-held-ms");
+  const tableBanner = page.getByTestId("connection-banner");
+  const ageThen = Number(await tableBanner.getAttribute("data-stale-age-ms"));
+  await expect.poll(async () => Number(await tableBanner.getAttribute("data-stale-age-ms")), { timeout: 15_000 }).toBeGreaterThan(ageThen + 2_000);
+  expect(await held.getAttribute("data-held-ms")).toBe(frozen);
 
   // Back: live again, the lock kept, and the outage is a marked gap on the lock's history and
   // an event on the overview.
