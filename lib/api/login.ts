@@ -93,17 +93,26 @@ export async function login(reg: Registry, body: z.infer<typeof LoginBody>, req:
   // Per address across names first, before anything costs a password check: random names
   // from one client are limited too. Attempts it refuses count against no name.
   const who = clientKey(ip);
-  if (!(await g.perAddress.take(who))) {
+  // With PostgreSQL down the shared limits cannot be counted: refused (503), one line per window.
+  const take = async (limit: () => boolean | Promise<boolean>) => {
+    try {
+      return await limit();
+    } catch (err) {
+      if ((err as { code?: string }).code === "shared_state_unavailable") refused(`shared|${who}`, "refused", `not checked: ${(err as Error).message}`);
+      throw err;
+    }
+  };
+  if (!(await take(() => g.perAddress.take(who)))) {
     refused(`address|${who}`, "rate_limited", `too many attempts from ${ip} across names`);
     throw new HttpError(429, "rate_limited", "too many sign-in attempts from your address: wait a minute");
   }
   // Per (address, name): attempts it already refuses do not count against the name, so one
   // client cannot lock a user out alone.
-  if (!(await reg.loginLimiter.take(`${ip}|${body.name}`))) {
+  if (!(await take(() => reg.loginLimiter.take(`${ip}|${body.name}`)))) {
     refused(`address-name|${ip}|${body.name}`, "rate_limited", `too many attempts from ${ip} for this name`);
     throw new HttpError(429, "rate_limited", "too many sign-in attempts: wait a minute");
   }
-  if (!(await reg.loginNameLimiter.take(body.name))) {
+  if (!(await take(() => reg.loginNameLimiter.take(body.name)))) {
     refused(`name|${who}|${body.name}`, "rate_limited", "too many attempts for this name from all addresses");
     throw new HttpError(429, "rate_limited", "too many sign-in attempts for this name: wait a minute");
   }
@@ -123,9 +132,24 @@ export async function login(reg: Registry, body: z.infer<typeof LoginBody>, req:
     throw new HttpError(401, "unauthenticated", "wrong name or password");
   }
   const rehash = check.rehash ? `password hash is cheaper than N=2^${Math.log2(SCRYPT_PARAMS.N)}: rehash it with npm run hash-password` : undefined;
-  reg.audit.append({ ...audit, role: user.role, outcome: "applied", detail: rehash });
   const seconds = Math.round(auth.sessionHours * 3600);
-  const token = await reg.sessions.create(user, seconds * 1000);
+  // The session first, then "applied": a session that could not be made (PostgreSQL down)
+  // must not read as a sign-in in the trail. A line that cannot be written ends the session.
+  let token: string;
+  try {
+    token = await reg.sessions.create(user, seconds * 1000);
+  } catch (err) {
+    reg.audit.append({ ...audit, role: user.role, outcome: "refused", detail: `no session was made: ${(err as Error).message}` });
+    throw err;
+  }
+  try {
+    reg.audit.append({ ...audit, role: user.role, outcome: "applied", detail: rehash });
+  } catch (err) {
+    await Promise.resolve()
+      .then(() => reg.sessions.revoke(token))
+      .catch(() => undefined);
+    throw err;
+  }
   return sessionCookie(token, seconds, isHttps(req, peer.trusted));
 }
 
@@ -133,7 +157,15 @@ export async function login(reg: Registry, body: z.infer<typeof LoginBody>, req:
 export async function logout(reg: Registry, req: Request, actor: string | null): Promise<string> {
   const auth = reg.config.auth;
   const peer = peerOf(req, auth);
-  const ended = await reg.sessions.revoke(readCookie(req, SESSION_COOKIE));
+  let ended: Awaited<ReturnType<Registry["sessions"]["revoke"]>>;
+  try {
+    ended = await reg.sessions.revoke(readCookie(req, SESSION_COOKIE));
+  } catch (err) {
+    // Not ended (PostgreSQL down: the session stays valid): a known person's attempt is audited.
+    if (actor)
+      reg.audit.append({ ...auditBase(req, actor, "logout", peer.client), outcome: "refused", detail: `the session was not ended: ${(err as Error).message}` });
+    throw err;
+  }
   // The trail is of known people's actions: a sign-out that ends nobody's session, asked by
   // nobody known, is answered (the cookie cleared) but leaves no line.
   const who = ended?.user ?? actor;
