@@ -2,8 +2,13 @@
 // through here (facts()), and, while live, the lease check (check()) re-reads holders' leases
 // in a rotating window. Owns the not-renewed tracker (leases.ts), each lease's last flag (ok,
 // not-renewed, expired), and the window's position. Contract: the TTLs are the store's
-// (LeaseTimeToLive), never a countdown; check() names the lock keys whose holder lease changed
-// flag, so the hub re-reads them; lease calls are counted in the adapter's stats.
+// (LeaseTimeToLive), never a countdown; check() names the lock keys whose holder lease's flag
+// differs from the one their records show, so the hub re-reads them; lease calls are counted in
+// the adapter's stats. Every TTL read feeds the same judgement (facts(): the check's, a re-read's,
+// the page's fresh TTLs, the Leases tab), and none of them hides a change from the check: what
+// the check compares with is the flag the records were last read with (a snapshot, a re-read),
+// not the flag before its own read — a page that reads the TTLs every second moved that one
+// first, and a frozen holder was never flagged while anyone looked (audit F7).
 // It also remembers which locks are shown with their TTL unknown (a lease call failed when
 // they were read): while any are, the connection has the "(leases)" problem; the check retries
 // their leases first and names the locks whose lease answers again, so a passing lease outage
@@ -24,7 +29,10 @@ export const LEASES_PROBLEM_KEY = "(leases)";
 
 export class LeaseMonitor {
   private readonly tracker = new LeaseTracker();
-  private flags = new Map<string, LeaseFlag>();
+  /** Each holder lease's flag as the hub's records show it (their last snapshot or re-read); absent: "ok". */
+  private shown = new Map<string, LeaseFlag>();
+  /** Leases whose flag at their latest TTL read (whoever read it) differs from the shown one: check() names their locks. */
+  private differs = new Set<string>();
   private tickCursor = 0;
   /** The distinct holder leases of the last holderLease seen, until leasesChanged(): 90k locks are not walked every tick. */
   private distinct: string[] | null = null;
@@ -50,6 +58,9 @@ export class LeaseMonitor {
   recordSnapshot(leases: Map<string, LeaseInfo>, keys: readonly string[], leaseOf: readonly string[], error?: string): void {
     this.record(leases);
     this.tracker.retain(new Set(leases.keys()));
+    this.shown = new Map();
+    this.differs = new Set();
+    for (const info of leases.values()) this.show(info);
     this.unknown = new Map();
     if (!error) return;
     this.lastError = error;
@@ -67,6 +78,8 @@ export class LeaseMonitor {
     for (const key of gone) this.unknown.delete(key);
     for (const key of keys) {
       const lease = leaseOf.get(key) ?? "0";
+      const info = leases.get(lease);
+      if (info) this.show(info);
       if (ttlUnread(lease, leases)) this.unknown.set(key, lease);
       else this.unknown.delete(key);
     }
@@ -94,8 +107,8 @@ export class LeaseMonitor {
 
   /**
    * Live lease check: re-reads some holders' lease TTLs (`holderLease`: lock key → lease) and
-   * returns the locks whose lease became not-renewed, recovered, or expired, so the hub re-reads
-   * them. Leases of records shown with their TTL unknown are asked first, every tick, and their
+   * returns the locks whose lease is now not-renewed, recovered, or expired while their records
+   * show otherwise (read by this check or any other TTL read since), so the hub re-reads them. Leases of records shown with their TTL unknown are asked first, every tick, and their
    * locks returned once the lease answers.
    */
   async check(holderLease: ReadonlyMap<string, string>, signal: AbortSignal): Promise<string[]> {
@@ -106,9 +119,13 @@ export class LeaseMonitor {
     this.tickCursor = start + window.length;
     const retry = this.unknownLeases();
     const batch = retry.length ? [...new Set([...retry, ...window])] : window;
-    const before = new Map(batch.map((id) => [id, this.flags.get(id) ?? "ok"]));
     const res = await this.facts(new Set(batch), false, signal);
-    const changed = new Set(batch.filter((id) => res.leases.has(id) && this.flags.get(id) !== before.get(id)));
+    // Changes since the records were read, whichever read saw them (this one, a page's).
+    if (this.differs.size) {
+      const inUse = new Set(all);
+      for (const id of this.differs) if (!inUse.has(id)) this.differs.delete(id);
+    }
+    const changed = new Set(this.differs);
     for (const id of retry) if (res.leases.has(id)) changed.add(id);
     if (changed.size === 0) return [];
     return [...holderLease].filter(([, lease]) => changed.has(lease)).map(([key]) => key);
@@ -131,7 +148,18 @@ export class LeaseMonitor {
 
   private record(leases: Map<string, LeaseInfo>): void {
     this.tracker.apply(leases);
-    for (const info of leases.values()) this.flags.set(info.id, flagOf(info));
+    for (const info of leases.values()) {
+      if (flagOf(info) === (this.shown.get(info.id) ?? "ok")) this.differs.delete(info.id);
+      else this.differs.add(info.id);
+    }
+  }
+
+  /** A record now shows this lease as read (a snapshot's or a re-read's). */
+  private show(info: LeaseInfo): void {
+    const flag = flagOf(info);
+    if (flag === "ok") this.shown.delete(info.id);
+    else this.shown.set(info.id, flag);
+    this.differs.delete(info.id);
   }
 }
 
