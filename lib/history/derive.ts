@@ -17,10 +17,12 @@
 //     per-slot since: when the count drops the oldest are taken as the ones that left;
 //   - an ended holding is "expired" when it ends at/after the last expiry seen for it (minus
 //     the resolution), else "released" — renewals that do not change the record are only seen
-//     through refreshExpiry(), which the recorder calls from the hub's current records;
+//     through refreshExpiry(), which the recorder calls from the hub's current records; an etcd
+//     lease the store shows renewed has no expiry here (expiryOf): its end is a release;
 //   - across a gap (the store was unreachable, ctx.gap), a holding that vanished is "lost" at
-//     the gap's start: it ended somewhere in the gap, how is unknown (cause: its TTL ran out,
-//     its session is gone, or "unknown"); a waiter that vanished left at the gap's start;
+//     the gap's start: it ended somewhere in the gap, how is unknown (cause: its TTL ran out —
+//     only when the store's last TTL reading was a deadline that passed —, its session is gone,
+//     or "unknown"); a waiter that vanished left at the gap's start;
 //   - before a connection's first snapshot is complete ("baseline"), holders are "seen", not
 //     acquired: a restart must not count every held lock as a fresh acquisition.
 
@@ -148,9 +150,20 @@ function mapOrShare(list: MemoEntry[], fn: (e: MemoEntry) => MemoEntry): MemoEnt
   return list.length === 0 ? NO_ENTRIES : list.map(fn);
 }
 
+/**
+ * When the lock ends on its own as the store last told it, or null when nothing says it will.
+ * An etcd lease (a holder with `lease`) that the store's readings show renewed is no deadline:
+ * keep-alives move its TTL without changing the record, so the TTL of the last read goes stale
+ * within a keep-alive interval, and a holding that outlived it and then ended was released by
+ * its holder, not run out (audit F2). It becomes one when the lease monitor's TTL readings show
+ * nobody renews it ("not-renewed": the TTL only fell past a keep-alive due; a change to the
+ * record, so it comes with a fresh TTL) or it ran out ("lease-expired").
+ */
 export function expiryOf(rec: LockRecord): number | null {
   const seen = parse(rec.observedAt);
-  return rec.ttlMs === null || seen === null ? null : seen + rec.ttlMs;
+  if (rec.ttlMs === null || seen === null) return null;
+  if (rec.holders.some((h) => h.lease) && !rec.warnings.includes("not-renewed") && !rec.warnings.includes("lease-expired")) return null;
+  return seen + rec.ttlMs;
 }
 
 /** The memo for a record as it is now (no events). Anonymous waiters all carry the count's since. */
