@@ -205,6 +205,17 @@ export function refreshExpiry(memo: Memo, rec: LockRecord): Memo {
   return rec === memo.expiryBasis ? memo : makeMemo(memo.holders, memo.waiters, expiryOf(rec), rec, memo.departed);
 }
 
+/**
+ * The memo with holder `id`'s holding started at `since` when that is earlier than the start it
+ * has: the start the previous process recorded for a holding that is still there after a
+ * restart (the record's own start, where the store keeps none, is the first sighting after it).
+ */
+export function withHolderSince(memo: Memo, id: string, since: number): Memo {
+  if (!memo.holders.some((h) => h.id === id && since < h.since)) return memo;
+  const holders = memo.holders.map((h) => (h.id === id && since < h.since ? { id: h.id, owner: h.owner, since, session: h.session } : h));
+  return makeMemo(holders, memo.waiters, memo.expiresAt, memo.expiryBasis, memo.departed);
+}
+
 /** Departures older than the grace period become waiter-left events (at the time they left). */
 export function expireDeparted(
   memo: Memo,

@@ -18,7 +18,7 @@ import type { EventBus, SequencedEvent } from "../hub/bus";
 import type { LockRecord } from "../model";
 import type { Renewed } from "../hub/renewals";
 import { AuditTail, markForcedOnce, type ReleaseIntent } from "./audit-tail";
-import { derive, expireDeparted, isAnonymous, refreshExpiry, type DeriveContext, type Memo } from "./derive";
+import { derive, expireDeparted, isAnonymous, refreshExpiry, withHolderSince, type DeriveContext, type Memo } from "./derive";
 import type { HistoryGap, TrendPoint } from "../api/types";
 import { segments } from "./stats";
 import type { LiveView } from "./query";
@@ -154,6 +154,12 @@ export class Recorder {
   readonly startedAt: number;
   /** Holdings open when the previous process stopped, per connection, until its first snapshot here. */
   private openBefore: Map<string, Map<string, { holder: string; owner?: string; start: number }[]>> | null = null;
+  /**
+   * Holdings still there after a restart whose memo is not derived yet (a resync's slices): per
+   * connection, key → holder → the start the previous process recorded. The memo takes it when
+   * derived, so a later end reports the whole hold, not the time since the restart (audit F11).
+   */
+  private carried = new Map<string, Map<string, Map<string, number>>>();
   /** When the previous process was last alive (its last heartbeat); null = unknown or not checked yet. */
   private downSince: number | null = null;
   private restartChecked = false;
@@ -321,8 +327,20 @@ export class Recorder {
     const memos = this.memosOf(connection);
     const resMs = this.resolution(connection).resMs;
     const { memo, events } = derive(memos.get(key), rec, { connection, key, at: as.at, resMs, baseline: as.baseline, gap: as.gap });
-    this.setMemo(connection, memos, key, memo);
+    this.setMemo(connection, memos, key, this.withCarried(connection, key, memo));
     for (const ev of events) this.push(ev);
+  }
+
+  /** The memo with the starts carried over a restart for its key (once: the first derivation after it). */
+  private withCarried(connection: string, key: string, memo: Memo | undefined): Memo | undefined {
+    const byKey = this.carried.get(connection);
+    const starts = byKey?.get(key);
+    if (!starts) return memo;
+    byKey!.delete(key);
+    if (byKey!.size === 0) this.carried.delete(connection);
+    let out = memo;
+    for (const [holder, start] of starts) if (out) out = withHolderSince(out, holder, start);
+    return out;
   }
 
   /** Every memo write goes here, so the set of memos with departures stays exact. */
@@ -415,9 +433,22 @@ export class Recorder {
     this.openBefore!.delete(connection);
     const current = new Map<string, Set<string>>();
     for (const r of this.source.records(connection) ?? []) current.set(r.key, new Set(r.holders.map((h) => h.id)));
+    const memos = this.memosOf(connection);
     for (const [key, holdings] of open) {
       for (const h of holdings) {
-        if (current.get(key)?.has(h.holder)) continue;
+        if (current.get(key)?.has(h.holder)) {
+          // Still held: it started when the previous process saw it start, not at this sighting.
+          const memo = memos.get(key);
+          if (memo && !this.pending.get(connection)?.records.has(key)) this.setMemo(connection, memos, key, withHolderSince(memo, h.holder, h.start));
+          else {
+            let byKey = this.carried.get(connection);
+            if (!byKey) this.carried.set(connection, (byKey = new Map()));
+            const starts = byKey.get(key) ?? new Map<string, number>();
+            starts.set(h.holder, h.start);
+            byKey.set(key, starts);
+          }
+          continue;
+        }
         this.push({
           at: this.downSince,
           connection,
