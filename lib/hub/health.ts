@@ -10,6 +10,11 @@ import type { Freshness } from "../api/types";
 
 /** A slow read is shown for this long after it completed. */
 const SLOW_SHOWN_MS = 60_000;
+/**
+ * A batch of the live feed not applied after this long (a burst's re-read or re-list) makes the
+ * view stale, "catching up", until it is: the store is known to be ahead of it (audit2 F8).
+ */
+export const CATCHING_UP_MS = 1_000;
 
 /** What a health check asks of the hub around it. */
 export interface HealthCheckHooks {
@@ -92,8 +97,14 @@ export class ConnectionHealth {
     return this.state === "ok" && this.confirmedAt !== null && this.confirmedAt > at;
   }
 
-  confirm(by: "read" | "live-feed"): void {
-    this.confirmedAt = Date.now();
+  /**
+   * The view matched the store as of `at` (a re-read or re-list: the time it started, or the
+   * feed's batch it applied arrived — what changed after may be waiting to be applied).
+   * Never moves the confirmation back.
+   */
+  confirm(by: "read" | "live-feed", at = Date.now()): void {
+    if (this.confirmedAt !== null && at < this.confirmedAt) return;
+    this.confirmedAt = at;
     this.confirmedBy = by;
   }
 
@@ -106,11 +117,11 @@ export class ConnectionHealth {
    * A full read succeeded: reachable, confirmed now. `polling`: why the feed is not used, if so.
    * True when this ends a failure (the store is back).
    */
-  markGood(polling: string | null): boolean {
+  markGood(polling: string | null, at = Date.now()): boolean {
     const back = this.failedSince !== null;
     this.state = "ok";
     this.message = polling ? `polling: ${polling}` : "";
-    this.confirm("read");
+    this.confirm("read", at);
     this.failedSince = null;
     this.outageSince = null;
     return back;
@@ -156,9 +167,12 @@ export class ConnectionHealth {
     };
   }
 
-  /** How current the view is: the one place every age and the staleness are computed. */
-  freshness(now: number, staleAfterMs: number): Freshness {
-    const stale = this.isStale(now, staleAfterMs);
+  /**
+   * How current the view is: the one place every age and the staleness are computed.
+   * `behindSince`: since when the live feed's batch not applied yet arrived (FeedLoop.catchingUpSince).
+   */
+  freshness(now: number, staleAfterMs: number, behindSince: number | null = null): Freshness {
+    const stale = this.isStale(now, staleAfterMs, behindSince);
     const age = this.confirmedAt === null ? null : Math.max(0, now - this.confirmedAt);
     return {
       now: new Date(now).toISOString(),
@@ -171,9 +185,13 @@ export class ConnectionHealth {
     };
   }
 
-  /** Stale = unreachable, never confirmed, or not confirmed for longer than `staleAfterMs`. */
-  isStale(now: number, staleAfterMs: number): boolean {
+  /**
+   * Stale = unreachable, never confirmed, not confirmed for longer than `staleAfterMs`, or
+   * catching up: changes the live feed delivered more than CATCHING_UP_MS ago not applied yet.
+   */
+  isStale(now: number, staleAfterMs: number, behindSince: number | null = null): boolean {
     if (this.state !== "ok" || this.confirmedAt === null) return true;
+    if (behindSince !== null && now - behindSince > CATCHING_UP_MS) return true;
     return now - this.confirmedAt > staleAfterMs;
   }
 }

@@ -19,7 +19,7 @@ import type { LockStatus } from "../status";
 import { applyRules, hasRules, type StaleRules } from "./rules";
 import { ReadGate } from "./gate";
 import { withDerived } from "./derived";
-import { ConnectionHealth } from "./health";
+import { CATCHING_UP_MS, ConnectionHealth } from "./health";
 import { FeedLoop } from "./loop";
 import { StartTimes } from "./since";
 import { AnonymousWaiterCounts } from "./anon-waiters";
@@ -129,6 +129,7 @@ export class Hub {
   async refresh(): Promise<boolean> {
     try {
       const started = performance.now();
+      const startedAt = Date.now();
       const snap = await this.adapter.snapshot(this.stopped.signal);
       this.snapshotMs = performance.now() - started;
       const now = Date.now();
@@ -143,7 +144,8 @@ export class Hub {
       // Back after a failure, and the feed was given up while the store was down: try it again.
       // A health check does the same when it sees the store back first; when this read does,
       // the check finds nothing failed, and the console would poll until the next resync.
-      if (this.health.markGood(this.loop.unavailableReason) && this.loop.unavailableReason) this.loop.retryFeed();
+      // Confirmed as of the read's start: what changed while it ran may be in the feed's next batch.
+      if (this.health.markGood(this.loop.unavailableReason, startedAt) && this.loop.unavailableReason) this.loop.retryFeed();
       this.pruneAnon();
       this.version++;
       if (diff.upserts.length + diff.removes.length > this.opts.maxEventsPerDiff) {
@@ -169,6 +171,7 @@ export class Hub {
     }
     try {
       const started = performance.now();
+      const startedAt = Date.now();
       const res = await this.adapter.reread(keys, this.stopped.signal);
       // A few keys' re-read is a latency sample; a full snapshot's time grows with the data.
       if (keys.length <= 20) this.health.answered(performance.now() - started);
@@ -191,9 +194,10 @@ export class Hub {
         this.publishRemove(key);
       }
       // While the live feed runs, a successful re-read confirms the view (the feed covers the
-      // rest). Polling, or during an outage, a re-read of a few keys (the lock page) does not
-      // make the rest of the view current: the next poll or re-list does.
-      if (this.health.reachable && this.feedLive()) this.health.confirm("read");
+      // rest) — as of when the feed's batch arrived (or the re-read began): changes after that
+      // may wait in the feed's next batch. Polling, or during an outage, a re-read of a few keys
+      // (the lock page) does not make the rest of the view current: the next poll or re-list does.
+      if (this.health.reachable && this.feedOpen()) this.health.confirm("read", this.loop.catchingUpSince ?? startedAt);
       if (changed) {
         this.version++;
         this.pruneAnon();
@@ -229,9 +233,18 @@ export class Hub {
     });
   }
 
-  /** The live feed is open and the adapter says it is live: it would have told of any change. */
-  private feedLive(): boolean {
+  /** The live feed is open and the adapter says it is live. */
+  private feedOpen(): boolean {
     return this.loop.following && this.adapter.updateMode().mode === "live";
+  }
+
+  /**
+   * The live feed is open, live, and nothing it delivered waits to be applied: it would have
+   * told of any change, so a health check confirms the view. While a batch is being applied
+   * (a burst's re-read or re-list) the view is behind the store and a check confirms nothing.
+   */
+  private feedLive(): boolean {
+    return this.feedOpen() && this.loop.catchingUpSince === null;
   }
 
   private markFailed(err: unknown): void {
@@ -328,14 +341,20 @@ export class Hub {
   statusEvent(): ConnectionStatusAnswer {
     const mode = this.adapter.updateMode();
     const shown = this.health.shown();
+    const now = Date.now();
+    const behind = this.loop.catchingUpSince;
+    const catchingUp =
+      behind !== null && now - behind > CATCHING_UP_MS && shown.status !== "unreachable"
+        ? `catching up: changes the live feed delivered ${((now - behind) / 1000).toFixed(1)} s ago are still being applied`
+        : null;
     return {
       connection: this.id,
       status: shown.status,
-      message: shown.message,
+      message: catchingUp ? (shown.message ? `${shown.message}; ${catchingUp}` : catchingUp) : shown.message,
       mode: mode.mode,
       feed: mode.feed,
       pollIntervalMs: mode.intervalMs,
-      ...this.freshness(),
+      ...this.freshness(now),
       lockCount: this.records.size,
       observedAt: this.observedAt,
       consistency: this.consistency,
@@ -348,15 +367,16 @@ export class Hub {
 
   /** How current the view is: the one place every age and the staleness are computed (lib/hub/health.ts). */
   freshness(now = Date.now()): Freshness {
-    return this.health.freshness(now, this.staleAfterMs());
+    return this.health.freshness(now, this.staleAfterMs(), this.loop.catchingUpSince);
   }
 
   /**
    * Stale = the view may not match the store: unreachable, never read, or not confirmed for
-   * too long (polling: 3 intervals; live: 3 health checks, at least 10 s).
+   * too long (polling: 3 intervals; live: 3 health checks, at least 10 s), or catching up (a
+   * batch of the live feed not applied after CATCHING_UP_MS).
    */
   isStale(now = Date.now()): boolean {
-    return this.health.isStale(now, this.staleAfterMs());
+    return this.health.isStale(now, this.staleAfterMs(), this.loop.catchingUpSince);
   }
 
   private staleAfterMs(): number {

@@ -5,6 +5,7 @@
 // are the hub's steps (FeedLoopSteps), called from here.
 
 import type { StoreAdapter } from "../model";
+import { CATCHING_UP_MS } from "./health";
 
 /** What the loop asks of the hub. */
 export interface FeedLoopSteps {
@@ -22,6 +23,7 @@ export class FeedLoop {
   private cycle: AbortController | null = null;
   private unavailable: string | null = null;
   private wake: (() => void) | null = null;
+  private behindSince: number | null = null;
 
   constructor(
     private readonly adapter: StoreAdapter,
@@ -34,6 +36,15 @@ export class FeedLoop {
   /** A feed cycle is open (its events reach the hub). */
   get following(): boolean {
     return this.cycle !== null;
+  }
+
+  /**
+   * Since when (ms) the feed has delivered a batch that is not applied yet (its re-read or
+   * re-list still runs); null when none is. Until then the view is behind the store by at
+   * least that batch: nothing may confirm it as current meanwhile.
+   */
+  get catchingUpSince(): number | null {
+    return this.behindSince;
   }
 
   /** Why the feed is not used here (the hub polls meanwhile), or null. */
@@ -96,11 +107,22 @@ export class FeedLoop {
       this.steps.publishStatus();
       for await (const change of feed) {
         yielded = true;
-        if (change.resync) {
-          if (!(await this.steps.refresh())) return false;
-        } else if (change.keys.length > 0) await this.steps.applyChanges(change.keys);
-        // An adapter may turn live only once it has caught up; say so as soon as it does.
-        if (this.adapter.updateMode().mode !== this.steps.shownMode()) this.steps.publishStatus();
+        const received = Date.now();
+        this.behindSince = received;
+        // A batch that takes a while is shown as such (catching up, stale) while it runs ...
+        const shown = setTimeout(() => this.steps.publishStatus(), CATCHING_UP_MS + 50);
+        shown.unref?.();
+        try {
+          if (change.resync) {
+            if (!(await this.steps.refresh())) return false;
+          } else if (change.keys.length > 0) await this.steps.applyChanges(change.keys);
+        } finally {
+          clearTimeout(shown);
+          this.behindSince = null;
+        }
+        // ... and as caught up once done. An adapter may also turn live only once it has caught
+        // up; say so as soon as it does.
+        if (Date.now() - received > CATCHING_UP_MS || this.adapter.updateMode().mode !== this.steps.shownMode()) this.steps.publishStatus();
       }
       return true;
     } catch (err) {
@@ -118,6 +140,7 @@ export class FeedLoop {
       return false;
     } finally {
       clearTimeout(resyncTimer);
+      this.behindSince = null;
       this.stopped.removeEventListener("abort", stop);
       this.cycle = null;
       this.steps.publishStatus();

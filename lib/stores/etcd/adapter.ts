@@ -58,6 +58,10 @@ const LEASES_WHILE_PAGING = 10_000;
  * asks for one re-list instead: a re-read reads each lone lock with a call of its own.
  */
 export const RELIST_OVER_LOCKS = 1_000;
+/** The last segment of a Go (hex) or etcd3 (decimal) lock layout's key: a lease id. */
+const LEASE_SHAPED = /^-?[0-9a-f]+$/;
+/** A re-read ranges this many groups at once (a batch of up to RELIST_OVER_LOCKS groups: ~60 rounds, not 1 000). */
+const REREAD_CONCURRENCY = 16;
 
 interface Pass {
   read: ReadResult;
@@ -70,6 +74,13 @@ export interface EtcdStats {
   rereads: number;
   ranges: number;
   leaseCalls: number;
+}
+
+/** The key's proper prefixes that end in "/" (the groups it could sit under), shortest first. */
+function prefixesOf(key: string): string[] {
+  const out: string[] = [];
+  for (let i = key.indexOf("/"); i >= 0 && i < key.length - 1; i = key.indexOf("/", i + 1)) out.push(key.slice(0, i + 1));
+  return out;
 }
 
 export class EtcdAdapter implements StoreAdapter {
@@ -275,17 +286,20 @@ export class EtcdAdapter implements StoreAdapter {
       else lone.push(k);
       for (const g of this.ancestorGroups(k)) groupKeys.add(g);
     }
+    // Whether a key sits under one of the groups read: its own prefixes looked up, not every
+    // group compared with every key (a burst's re-read has thousands of each).
+    const underGroup = (k: string) => prefixesOf(k).some((p) => groupKeys.has(p));
     const entries = new Map<string, EtcdEntry>();
     const problems: Problem[] = [];
     let memberId = "";
     if (groupKeys.size) {
-      const read = await readPrefixes(this.client, [...groupKeys], this.readOptions(), signal);
+      const read = await readPrefixes(this.client, [...groupKeys], { ...this.readOptions(), concurrency: REREAD_CONCURRENCY }, signal);
       this.stats.ranges += read.ranges;
       memberId = read.memberId;
       problems.push(...read.problems);
       for (const e of read.entries) entries.set(e.key, e);
     }
-    const singles = lone.filter((k) => !entries.has(k) && ![...groupKeys].some((g) => k.startsWith(g)));
+    const singles = lone.filter((k) => !entries.has(k) && !underGroup(k));
     await Promise.all(
       singles.map(async (k) => {
         const r = await readKey(this.client, k, keyToBytes(k), this.serializable, this.cfg.requestTimeoutMs);
@@ -310,11 +324,9 @@ export class EtcdAdapter implements StoreAdapter {
     // Bookkeeping: which locks exist now under what was read.
     const foundKeys = new Set(locks.map((l) => l.key));
     const gone = [...wanted].filter((k) => !foundKeys.has(k));
-    for (const g of groupKeys) {
-      if (!foundKeys.has(g)) gone.push(g);
-      // A lone lock that now sits in a group's queue is no lock of its own any more.
-      for (const k of this.loneLocks) if (k.startsWith(g) && !foundKeys.has(k)) gone.push(k);
-    }
+    for (const g of groupKeys) if (!foundKeys.has(g)) gone.push(g);
+    // A lone lock that now sits in a group's queue is no lock of its own any more.
+    if (groupKeys.size) for (const k of this.loneLocks) if (!foundKeys.has(k) && underGroup(k)) gone.push(k);
     for (const k of gone) {
       this.holderLease.delete(k);
       this.loneLocks.delete(k);
@@ -342,16 +354,12 @@ export class EtcdAdapter implements StoreAdapter {
   }
 
   private ancestorGroups(key: string): string[] {
-    const out: string[] = [];
-    for (let i = key.indexOf("/"); i >= 0 && i < key.length - 1; i = key.indexOf("/", i + 1)) {
-      const p = key.slice(0, i + 1);
-      if (this.isGroup(p)) out.push(p);
-    }
-    return out;
+    return prefixesOf(key).filter((p) => this.isGroup(p));
   }
 
-  /** The lock keys a changed store key can affect. */
-  private lockKeysOf = (e: EtcdEntry): string[] => {
+  /** The lock keys a changed store key can affect (a deleted one: deletedLockKeys). */
+  private lockKeysOf = (e: EtcdEntry, deleted: boolean): string[] => {
+    if (deleted) return this.deletedLockKeys(e.key);
     const l = classify(e);
     const own = l.kind === "lone" ? e.key : l.group;
     const out = new Set([own, ...this.ancestorGroups(e.key)]);
@@ -359,6 +367,21 @@ export class EtcdAdapter implements StoreAdapter {
     if (l.kind === "lone" && this.isGroup(parentOf(e.key))) out.add(parentOf(e.key));
     return [...out];
   };
+
+  /**
+   * The lock keys a deleted store key can affect, from its name and what is known (the watch
+   * asks for no previous values: watch.ts): the known groups above it; its parent, when its
+   * name has a lease id's shape (a Go / etcd3 holder or waiter key, whose group may not be
+   * re-read yet) and the parent is not a whole configured prefix; itself, when it is a lone
+   * lock or sits in no group (one the view may have just read).
+   */
+  private deletedLockKeys(key: string): string[] {
+    const out = new Set(this.ancestorGroups(key));
+    const parent = parentOf(key);
+    if (LEASE_SHAPED.test(key.slice(parent.length)) && parent !== "" && !this.prefixes.some((p) => p.startsWith(parent))) out.add(parent);
+    if (this.loneLocks.has(key) || out.size === 0) out.add(key);
+    return [...out];
+  }
 
   async *watch(signal: AbortSignal): AsyncGenerator<StoreChange> {
     try {
@@ -368,6 +391,7 @@ export class EtcdAdapter implements StoreAdapter {
         {
           snapshotRevision: () => this.revision,
           lockKeysOf: this.lockKeysOf,
+          relistOver: RELIST_OVER_LOCKS,
           tick: async (s) => {
             const keys = await this.leaseMonitor.check(this.holderLease, s);
             if (keys.length <= RELIST_OVER_LOCKS) return keys;

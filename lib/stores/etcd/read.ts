@@ -25,6 +25,11 @@ export interface ReadOptions {
   maxKeysPerPrefix: number;
   /** Deadline of each range request. */
   timeoutMs: number;
+  /**
+   * Prefixes read at once after the first (which fixes the revision); 1 when absent. Only
+   * without onPage: pages are then handed on in no particular order.
+   */
+  concurrency?: number;
 }
 
 export interface ReadResult {
@@ -72,10 +77,16 @@ export function prefixStart(prefix: string): Buffer {
   return prefix === "" ? Buffer.from([0]) : Buffer.from(prefix, "utf8");
 }
 
-/** Prefixes that another one already covers are dropped ("" covers everything). */
+/**
+ * Prefixes that another one already covers are dropped ("" covers everything). Sorted, a prefix
+ * comes before every string it covers, and the strings between them start with it too: so a
+ * prefix is covered exactly when it starts with the last one kept (one pass: a re-read of 28k
+ * groups compared each with all before it, ~400M comparisons on the event loop: audit2 F9).
+ */
 export function coveringPrefixes(prefixes: string[]): string[] {
-  const sorted = [...new Set(prefixes)].sort();
-  return sorted.filter((p, i) => !sorted.slice(0, i).some((q) => p.startsWith(q)));
+  const out: string[] = [];
+  for (const p of [...new Set(prefixes)].sort()) if (out.length === 0 || !p.startsWith(out[out.length - 1])) out.push(p);
+  return out;
 }
 
 /** lib/keys.ts form of a key; ASCII keys (nearly all) skip the UTF-8 round-trip check. */
@@ -118,7 +129,24 @@ export async function readPrefixes(
     }
     return res;
   };
-  for (const prefix of coveringPrefixes(prefixes)) {
+  const all = coveringPrefixes(prefixes);
+  // The first prefix fixes the revision; the rest are read at it, `concurrency` at a time.
+  const workers = onPage ? 1 : Math.max(1, o.concurrency ?? 1);
+  let at = 0;
+  let failed = false;
+  const work = async () => {
+    try {
+      while (at < all.length && !failed) await readOne(all[at++]);
+    } catch (err) {
+      failed = true; // the other workers stop at their next prefix
+      throw err;
+    }
+  };
+  if (all.length) await readOne(all[at++]);
+  await Promise.all(Array.from({ length: Math.min(workers, all.length - at) }, work));
+  return out;
+
+  async function readOne(prefix: string): Promise<void> {
     const key = prefixStart(prefix);
     const end = prefixEnd(Buffer.from(prefix, "utf8"));
     // The next page is asked for before this one is handed on, so etcd serves it meanwhile.
@@ -145,7 +173,6 @@ export async function readPrefixes(
       else for (const e of page.entries) out.entries.push(e);
     }
   }
-  return out;
 }
 
 /** Reads one key exactly (at the latest revision), for the release pre-check. */

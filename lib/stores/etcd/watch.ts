@@ -1,6 +1,9 @@
 // The live feed: one etcd watch stream per lock prefix, from the revision after the snapshot.
 //
 // Contract (reliability.md §5.1, test plan rows 22):
+// - no prev_kv: etcd reads each event's previous value with a range of its own before it sends
+//   the events (a delete of 12 000 keys reached us 6 s after etcd acknowledged it, 46 ms
+//   without); a deleted key's locks come from what the adapter knows (lockKeysOf, `deleted`);
 // - every event since the snapshot is delivered: a watch starts at snapshot revision + 1;
 // - a broken stream is re-opened from the revision after the last one it delivered (events
 //   and progress notifications both advance it), so a reconnect neither repeats nor skips;
@@ -8,7 +11,10 @@
 //   the feed yields {resync: true}, the hub re-lists, and the watch restarts after the new
 //   snapshot's revision;
 // - a watch etcd refuses outright (permission denied) ends the feed with an error, so the hub
-//   falls back to polling.
+//   falls back to polling;
+// - a batch naming more than `relistOver` locks (a burst: thousands of workers, a bulk delete)
+//   is yielded as {resync: true}: one re-list costs less than re-reading each lock, and the view
+//   is behind for that long instead of for thousands of ranges (audit2 F8).
 
 import type { Etcd3, IEvent, IWatchResponse } from "etcd3";
 import type { StoreChange } from "../../model";
@@ -22,8 +28,13 @@ const COALESCE_MS = 15;
 export interface WatchHooks {
   /** Revision of the last snapshot (decimal), "0" when none. */
   snapshotRevision(): string;
-  /** Lock keys a changed entry belongs to (its group, itself, known ancestor groups). */
-  lockKeysOf(entry: EtcdEntry): string[];
+  /**
+   * Lock keys a changed entry belongs to (its group, itself, known ancestor groups). `deleted`:
+   * the entry is a delete event's (key and revision only: no value, no lease).
+   */
+  lockKeysOf(entry: EtcdEntry, deleted: boolean): string[];
+  /** A batch naming more locks than this is a re-list instead (absent: never). */
+  relistOver?: number;
   /** Called every tickMs while following (lease checks); returns lock keys to re-read. */
   tick?(signal: AbortSignal): Promise<string[]>;
   tickMs?: number;
@@ -60,7 +71,8 @@ export async function* watchPrefixes(client: Etcd3, prefixes: string[], hooks: W
   hooks.onResyncHandle?.(() => feed.needResync());
   const stopTicks = hooks.tick ? startTicks(hooks.tick, hooks.tickMs ?? 5_000, signal, (keys) => feed.add(keys)) : null;
   try {
-    for await (const change of feed.drain(signal)) {
+    for await (const batch of feed.drain(signal)) {
+      const change = hooks.relistOver !== undefined && batch.keys.length > hooks.relistOver ? { keys: [], resync: true } : batch;
       yield change;
       // The hub re-listed before asking for more: watches that were compacted restart there.
       if (change.resync) for (const w of watchers) w.restartAfterResync();
@@ -134,8 +146,7 @@ function followPrefix(client: Etcd3, prefix: string, hooks: WatchHooks, signal: 
     }
     const keys = new Set<string>();
     for (const ev of res.events as IEvent[]) {
-      const kv = ev.type === "Delete" && ev.prev_kv ? { ...ev.prev_kv, mod_revision: ev.kv.mod_revision } : ev.kv;
-      for (const k of hooks.lockKeysOf(entryOf(kv))) keys.add(k);
+      for (const k of hooks.lockKeysOf(entryOf(ev.kv), ev.type === "Delete")) keys.add(k);
       const after = BigInt(ev.kv.mod_revision) + 1n;
       if (next === null || after > next) next = after;
     }
@@ -181,7 +192,6 @@ function followPrefix(client: Etcd3, prefix: string, hooks: WatchHooks, signal: 
         key,
         range_end: rangeEnd,
         ...(next !== null && { start_revision: next.toString() }),
-        prev_kv: true,
         progress_notify: true,
       },
     });
