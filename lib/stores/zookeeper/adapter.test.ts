@@ -106,6 +106,37 @@ describe("faults: nothing crashes, everything is reported", () => {
     }
   });
 
+  it("health is a round trip: a black hole or a slow server is reported within the check's 3 s, not after the session's read timeout", async () => {
+    const proxy = await startFaultProxy(zk.server.port);
+    // The default session timeout (15 s, 10 s as negotiated here): the client itself would notice a
+    // silent connection only after 2/3 of that.
+    const adapter = zk.adapter({ connectString: proxy.address });
+    try {
+      await adapter.snapshot(signal);
+      expect((await adapter.health(signal)).status).toBe("ok");
+
+      proxy.blackhole();
+      let t0 = Date.now();
+      const holed = await adapter.health(signal);
+      expect(holed).toMatchObject({ status: "unreachable", message: expect.stringContaining("did not answer") });
+      expect(Date.now() - t0).toBeLessThan(4_000);
+      expect(holed.late).toBeInstanceOf(Promise);
+      proxy.restore();
+      // The socket stays blackholed (its bytes were dropped): the session reconnects, then answers.
+      await waitFor(async () => (await adapter.health(signal)).status === "ok", { timeoutMs: 20_000, what: "healthy again" });
+
+      // Every reply 2 s late each way: each check gives up at 3 s, and its answer still comes (slow, not down).
+      proxy.delay(2_000, "both");
+      t0 = Date.now();
+      const slow = await adapter.health(signal);
+      expect(slow.status).toBe("unreachable");
+      expect(Date.now() - t0).toBeLessThan(4_000);
+      await expect(slow.late).resolves.toBeNull();
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
   it("session expired: a new session replaces it, the feed asks for a re-list, reads go on", async () => {
     await ensure("/locks/exp");
     const proxy = await startFaultProxy(zk.server.port);

@@ -23,8 +23,11 @@ import { within, zkKeyProblem, zkPathProblem, zkReleaseProblem } from "./scope";
 import { ConsReader, serversOf } from "./liveness";
 import { applyLiveness, holderSessions, livenessOf } from "../../formats/zookeeper/liveness";
 import { startTicks } from "../ticks";
+import { probe } from "../probe";
 
 const SERVER_INFO_MAX_AGE_MS = 5_000;
+/** How long a health check waits for its round trip (as Redis, etcd and Consul do). */
+const HEALTH_TIMEOUT_MS = 3_000;
 
 export class ZooKeeperAdapter implements StoreAdapter {
   readonly kind = "zookeeper" as const;
@@ -113,10 +116,23 @@ export class ZooKeeperAdapter implements StoreAdapter {
     return info;
   }
 
-  async health(_signal?: AbortSignal): Promise<Health> {
-    const state = this.session.state;
+  /**
+   * A round trip, not the session's state: the client notices a silent connection (a black hole,
+   * a server that stopped answering) only after its read timeout, 2/3 of the session timeout
+   * (10 s at the default 15 s), and a slow server never. exists("/") must come back within
+   * HEALTH_TIMEOUT_MS; a later answer (the request's own deadline is the command timeout) is
+   * handed to the hub as `late`, which shows the store slow rather than down.
+   */
+  async health(signal?: AbortSignal): Promise<Health> {
+    const session = this.session;
+    const state = session.state;
     if (state !== "connected") {
       return { status: "unreachable", message: `ZooKeeper session ${state} (${this.cfg.connectString})` };
+    }
+    const probed = await probe(session.exists("/"), HEALTH_TIMEOUT_MS, signal ?? new AbortController().signal, (err) => `exists /: ${(err as Error).message}`);
+    if (!probed.ok) {
+      const message = `ZooKeeper ${session.server ?? this.cfg.connectString} did not answer: ${probed.message}`;
+      return { status: "unreachable", message, ...(probed.late ? { late: probed.late } : {}) };
     }
     const info = await this.refreshServer();
     if (!info) return { status: "ok", message: "" };

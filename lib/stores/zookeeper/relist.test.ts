@@ -33,7 +33,8 @@ const REREAD_AT_MOST = 2 + PER_DIR + 1;
 /** Curator's node name prefix: "_c_" + a UUID. */
 const guid = (n: number) => `_c_6c2e4b7d-0000-4000-8000-${n.toString(16).padStart(12, "0")}`;
 
-const reads = (wire: ZooKeeperWire) => readsSent(wire).length;
+/** Reads of the walk: not the health check's exists("/") nor the ensemble's /zookeeper/config (holder liveness). */
+const reads = (wire: ZooKeeperWire) => readsSent(wire).filter((r) => r.path !== "/zookeeper/config" && !(r.op === "exists" && r.path === "/")).length;
 
 /** DIRS Curator lock dirs × PER_DIR contenders under root, and a hub live on them through a tapped proxy. */
 async function liveHub(root: string, over: Partial<ZooKeeperConnectionConfig> = {}) {
