@@ -20,7 +20,7 @@ import { WatchSet } from "./watch";
 import { REVOKE_MESSAGE, describe, targetOf, type Target } from "./release";
 import { describeServer, hasMultiRead, parseSrvr, srvr, type ServerInfo } from "./server-info";
 import { within, zkKeyProblem, zkPathProblem, zkReleaseProblem } from "./scope";
-import { ConsReader, serversOf } from "./liveness";
+import { ConsReader, parseEnsembleConfig, serversOf, type Ensemble } from "./liveness";
 import { applyLiveness, holderSessions, livenessOf } from "../../formats/zookeeper/liveness";
 import { startTicks } from "../ticks";
 import { probe } from "../probe";
@@ -28,6 +28,10 @@ import { probe } from "../probe";
 const SERVER_INFO_MAX_AGE_MS = 5_000;
 /** How long a health check waits for its round trip (as Redis, etcd and Consul do). */
 const HEALTH_TIMEOUT_MS = 3_000;
+/** The ensemble's own member list (ZooKeeper 3.5+; empty on a standalone server). */
+const CONFIG_NODE = "/zookeeper/config";
+/** How long a member list is reused (members change only by a reconfig or a rolling change of zoo.cfg). */
+const ENSEMBLE_MAX_AGE_MS = 30_000;
 
 export class ZooKeeperAdapter implements StoreAdapter {
   readonly kind = "zookeeper" as const;
@@ -40,6 +44,7 @@ export class ZooKeeperAdapter implements StoreAdapter {
   private dirs = new Map<string, DirInfo>();
   private owner = new Map<string, string>();
   private serverInfo: (ServerInfo & { at: number }) | null = null;
+  private ensembleRead: { at: number; value: Ensemble } | null = null;
   private closed = false;
   /** Holder liveness from the servers' cons (null: livenessCheckMs 0). */
   private readonly cons: ConsReader | null;
@@ -58,7 +63,10 @@ export class ZooKeeperAdapter implements StoreAdapter {
   ) {
     this.watches = new WatchSet((path, kind) => this.keyFor(kind === "data" ? parentOf(path) : path));
     this.session = this.open();
-    this.cons = cfg.livenessCheckMs > 0 ? new ConsReader(serversOf(cfg.connectString), { maxAgeMs: 2_000, graceMs: cfg.holderGoneMs, timeoutMs: 2_000 }) : null;
+    this.cons =
+      cfg.livenessCheckMs > 0
+        ? new ConsReader(serversOf(cfg.connectString), { maxAgeMs: 2_000, graceMs: cfg.holderGoneMs, timeoutMs: 2_000, ensemble: () => this.ensemble() })
+        : null;
   }
 
   private open(): ZkSession {
@@ -137,6 +145,35 @@ export class ZooKeeperAdapter implements StoreAdapter {
     const info = await this.refreshServer();
     if (!info) return { status: "ok", message: "" };
     return { status: "ok", message: info.note ?? "", server: describeServer(info) };
+  }
+
+  /**
+   * Who is in the ensemble, for holder liveness: /zookeeper/config (ZooKeeper 3.5+, read past any
+   * chroot) lists every member; it is empty on a standalone server. Without it (3.4) a server
+   * whose srvr says standalone is the whole ensemble; anything else is unknown, and no holder is
+   * judged dead. A member list read is kept for ENSEMBLE_MAX_AGE_MS, and used as it is while the
+   * session is not connected (cons does not need the session).
+   */
+  private async ensemble(): Promise<Ensemble> {
+    const cached = this.ensembleRead;
+    if (cached && (Date.now() - cached.at < ENSEMBLE_MAX_AGE_MS || this.session.state !== "connected")) return cached.value;
+    let why: string;
+    try {
+      const members = parseEnsembleConfig(await this.session.getConfig());
+      if (members.length > 0) return this.keepEnsemble({ members });
+      why = `${CONFIG_NODE} lists no server`;
+    } catch (err) {
+      if (!(err instanceof ZkError && err.code === ZK.NO_NODE)) return cached?.value ?? { unknown: `${CONFIG_NODE}: ${(err as Error).message}` };
+      why = `no ${CONFIG_NODE} (ZooKeeper before 3.5)`;
+    }
+    const info = await this.refreshServer();
+    if (info?.mode === "standalone") return this.keepEnsemble({ standalone: true });
+    return { unknown: `${why}, and srvr says ${info?.mode ? `"${info.mode}"` : "no mode"}, not standalone` };
+  }
+
+  private keepEnsemble(value: Ensemble): Ensemble {
+    this.ensembleRead = { at: Date.now(), value };
+    return value;
   }
 
   private walker(signal: AbortSignal, ctx: ZkDecodeContext): Walker {

@@ -21,7 +21,16 @@ import zookeeper from "node-zookeeper-client";
 import type { ZkStat } from "../../formats/zookeeper/entry";
 import { syncRequest } from "./sync";
 import { armWatches, disarmWatches, installLeanWatchers, type Arming } from "./watchers";
-import { installFrameTap, leanGetChildren, leanGetData, leanMultiRead, type FrameTap, type MultiReadOp, type MultiReadResult } from "./lean";
+import {
+  installFrameTap,
+  leanGetChildren,
+  leanGetData,
+  leanGetDataAbsolute,
+  leanMultiRead,
+  type FrameTap,
+  type MultiReadOp,
+  type MultiReadResult,
+} from "./lean";
 import { Deadlines } from "./deadlines";
 
 export type SessionState = "connecting" | "connected" | "disconnected" | "expired" | "auth-failed" | "closed";
@@ -172,6 +181,12 @@ export class ZkSession {
   async getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: ZkStat }> {
     const { value, extra } = await this.call<Buffer>(`getData ${path}`, (cb) => leanGetData(this.client, this.tap, path, watcher, cb));
     return { data: value, stat: extra as ZkStat };
+  }
+
+  /** The ensemble's dynamic config (/zookeeper/config, ZooKeeper 3.5+), read past any chroot as the Java client's getConfig does. */
+  async getConfig(): Promise<string> {
+    const { value } = await this.call<Buffer>("getConfig", (cb) => leanGetDataAbsolute(this.client, this.tap, "/zookeeper/config", cb));
+    return value.toString("utf8");
   }
 
   /**

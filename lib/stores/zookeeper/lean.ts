@@ -135,11 +135,13 @@ class PathRequest {
     op: number,
     private readonly path: string,
     private readonly watch: boolean,
+    /** The path is the server's own, outside any chroot (/zookeeper/config, as the Java client's getConfig). */
+    private readonly absolute = false,
   ) {
     this.header = new Header(op);
   }
   setChrootPath(chroot: string | undefined): void {
-    this.chroot = chroot ?? "";
+    if (!this.absolute) this.chroot = chroot ?? "";
   }
   toBuffer(): Buffer {
     const path = chrooted(this.chroot, this.path);
@@ -269,12 +271,13 @@ function leanRead<T>(
   watcher: unknown,
   reply: Reply<T>,
   done: Done<T>,
+  absolute = false,
 ): void {
   const name = op === OP_GET_DATA ? "getData" : "getChildren";
   const bad = refusedPath(name, path);
   if (bad) return done(bad);
   const cm = connectionManager(client);
-  cm.queue(new PathRequest(op, path, typeof watcher === "function"), (err) => {
+  cm.queue(new PathRequest(op, path, typeof watcher === "function", absolute), (err) => {
     if (err) return done(err);
     let value: T;
     let stat: ZkStat;
@@ -331,6 +334,11 @@ function readNames(frame: Buffer, at: number): [string[], number] {
 /** getData(path[, watcher]) as the library does it (the watcher registered on success), read leanly. */
 export function leanGetData(client: zookeeper.Client, tap: FrameTap, path: string, watcher: unknown, done: Done<Buffer>): void {
   leanRead(client, tap, OP_GET_DATA, path, watcher, dataReply, done);
+}
+
+/** getData of a node outside the client's chroot (no watch): the ensemble's /zookeeper/config. */
+export function leanGetDataAbsolute(client: zookeeper.Client, tap: FrameTap, path: string, done: Done<Buffer>): void {
+  leanRead(client, tap, OP_GET_DATA, path, undefined, dataReply, done, true);
 }
 
 /** getChildren(path[, watcher]) (GetChildren2: the names and the node's Stat), read leanly. */

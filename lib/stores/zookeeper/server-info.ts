@@ -18,7 +18,14 @@ export function srvr(address: string, timeoutMs = 2_000): Promise<string> {
   return fourLetterWord(address, "srvr", timeoutMs);
 }
 
-/** Sends one four-letter word (srvr, cons) to a server and returns its whole answer. */
+/**
+ * Sends one four-letter word (srvr, cons) to a server and returns its whole answer. A connection
+ * closed with no answer at all is a failed read, never an empty answer: a server always answers
+ * a word it knows (cons lists at least the asking connection; a word left out of the whitelist
+ * gets a sentence saying so), and closes the connection without a byte when it refuses the
+ * connection itself (over maxClientCnxns for our address, shutting down) — as a proxy or a load
+ * balancer in between may too.
+ */
 export function fourLetterWord(address: string, word: "srvr" | "cons", timeoutMs = 2_000, maxBytes = 4 << 20): Promise<string> {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
   if (!m) return Promise.reject(new Error(`bad server address ${address}`));
@@ -39,7 +46,7 @@ export function fourLetterWord(address: string, word: "srvr" | "cons", timeoutMs
         reject(new Error(`${word} from ${address} is over ${maxBytes} bytes`));
       }
     });
-    sock.on("close", () => resolve(out));
+    sock.on("close", () => (out ? resolve(out) : reject(new Error(`${address} closed the connection without answering ${word}`))));
   });
 }
 
