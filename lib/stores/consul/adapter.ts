@@ -16,7 +16,7 @@ import type {
   StoreChange,
 } from "../../model";
 import type { ConsulConnectionConfig } from "./config";
-import { ConsulError, ConsulHttp, errorFromAnswer, type ConsulAnswer, type ReadMeta } from "./http";
+import { ConsulError, ConsulHttp, errorFromAnswer, kvPath, type ConsulAnswer, type ReadMeta } from "./http";
 import { describeConsistency, readDir, readHeldBy, readKey, readPrefix, readPrefixIndexes, readSession, readSessions } from "./read";
 import { blockingChanges, type PrefixState } from "./watch";
 import { describe, semaphoreEvictees, type PlanContext } from "./plan";
@@ -31,6 +31,8 @@ import { sessionLiveness, type ConsulCheck, type NodeHealth } from "../../format
 import { LATE_MS, probe } from "../probe";
 
 const HEALTH_TIMEOUT_MS = 3_000;
+/** A stale read whose server last heard from the leader longer ago than this does not confirm the view. */
+export const STALE_CONTACT_MAX_MS = 3_000;
 const REREAD_CONCURRENCY = 16;
 
 export class ConsulAdapter implements StoreAdapter {
@@ -92,23 +94,62 @@ export class ConsulAdapter implements StoreAdapter {
     return this.scope.keyProblem(key);
   }
 
+  /**
+   * One check = two requests in parallel: /v1/status/leader (the server line; "" = no leader)
+   * and a read at the connection's consistency of the first prefix's own key (usually a 404:
+   * nothing read but Consul's headers). The view is confirmed only by what reads would get:
+   * - default / consistent: no leader, or the read fails or does not answer in time
+   *   → "unreachable: cannot confirm" (reads are not served; the view keeps its age);
+   * - stale: the read's own X-Consul-KnownLeader and X-Consul-LastContact, every check: no
+   *   known leader, or no contact for longer than STALE_CONTACT_MAX_MS → "cannot confirm",
+   *   naming how long ago the answering server last heard from a leader. A stale read is at
+   *   least that old; it is never "confirmed now".
+   */
   async health(signal: AbortSignal): Promise<Health> {
-    // The check waits HEALTH_TIMEOUT_MS; the request itself may take LATE_MS (Health.late).
-    const request = this.http.request("GET", "/v1/status/leader", { signal, timeoutMs: LATE_MS }).then((a) => {
+    // The check waits HEALTH_TIMEOUT_MS; the requests themselves may take LATE_MS (Health.late).
+    let leaderNow: string | null = null;
+    const leaderReq = this.http.request("GET", "/v1/status/leader", { signal, timeoutMs: LATE_MS }).then((a) => {
       if (a.status !== 200) throw errorFromAnswer(a);
-      return a;
+      return (leaderNow = JSON.parse(a.body.toString("utf8")) as string);
     });
-    const probed = await probe(request, HEALTH_TIMEOUT_MS, signal);
-    if (!probed.ok) return { status: "unreachable", message: probed.message, ...(probed.late ? { late: probed.late } : {}) };
-    try {
-      const leader = JSON.parse(probed.value.body.toString("utf8")) as string;
-      if (this.version === null) this.version = await this.agentVersion(signal);
-      const server = `Consul ${this.version}${this.cfg.datacenter ? ` · dc ${this.cfg.datacenter}` : ""}`;
-      if (!leader) return { status: "degraded", message: "Consul has no cluster leader: writes and non-stale reads fail", server };
-      return { status: "ok", message: "", server: `${server} · leader ${leader}` };
-    } catch (err) {
-      return { status: "unreachable", message: (err as Error).message };
+    const readReq = this.http.request("GET", kvPath(this.cfg.prefixes[0]), { read: true, signal, timeoutMs: LATE_MS }).then((a) => {
+      if (a.status !== 200 && a.status !== 404) throw errorFromAnswer(a);
+      return a.meta;
+    });
+    // Whichever fails first decides (a rejection of the other is handled by probe's `late`).
+    const both = Promise.all([leaderReq, readReq]);
+    const probed = await probe(both, HEALTH_TIMEOUT_MS, signal);
+    if (!probed.ok) {
+      // "No cluster leader" (a 500 to the read, after Consul's rpc_hold_timeout) says more than "timed out".
+      if (leaderNow === "" && this.cfg.consistency !== "stale") return { status: "unreachable", message: this.noLeader() };
+      return { status: "unreachable", message: `cannot confirm: ${probed.message}`, ...(probed.late ? { late: probed.late } : {}) };
     }
+    const [leader, meta] = probed.value;
+    if (this.version === null) this.version = await this.agentVersion(signal);
+    const name = `Consul ${this.version}${this.cfg.datacenter ? ` · dc ${this.cfg.datacenter}` : ""}`;
+    const server = leader ? `${name} · leader ${leader}` : `${name} · NO LEADER`;
+    if (this.cfg.consistency !== "stale") {
+      if (!leader) return { status: "unreachable", message: this.noLeader(), server };
+      return { status: "ok", message: "", server };
+    }
+    const label = describeConsistency("stale", [meta]);
+    if (meta.knownLeader === false)
+      return {
+        status: "unreachable",
+        message: `cannot confirm: Consul's stale read says NO KNOWN LEADER, ${contactText(meta.lastContactMs)}: what it serves may be arbitrarily old (${label})`,
+        server,
+      };
+    if (meta.lastContactMs !== null && meta.lastContactMs > STALE_CONTACT_MAX_MS)
+      return {
+        status: "unreachable",
+        message: `cannot confirm: the answering server ${contactText(meta.lastContactMs)} (over ${STALE_CONTACT_MAX_MS / 1000} s): its stale reads are at least that old (${label})`,
+        server,
+      };
+    return { status: "ok", message: "", server };
+  }
+
+  private noLeader(): string {
+    return `cannot confirm: Consul has no cluster leader, so ${this.cfg.consistency} reads (and writes) fail; the view is as last read`;
   }
 
   /** The agent's version; needs agent:read, so a 403 just leaves it unnamed. */
@@ -573,6 +614,12 @@ export class ConsulAdapter implements StoreAdapter {
   async close(): Promise<void> {
     this.http.close();
   }
+}
+
+/** "last heard from a leader 84.3 s ago", from X-Consul-LastContact (ms). */
+function contactText(ms: number | null): string {
+  if (ms === null) return "with no X-Consul-LastContact";
+  return `last heard from a leader ${ms < 10_000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`} ago`;
 }
 
 /** A lock's holders' node states, for telling when one changed. */

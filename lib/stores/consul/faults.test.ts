@@ -32,15 +32,18 @@ function adapter(c: { url: string; token?: string }, extra: Record<string, unkno
 
 describe("no cluster leader", () => {
   it(
-    "a server that never had one (waiting for 2 peers): reads fail naming it, even stale ones; health is degraded",
+    "a server that never had one (waiting for 2 peers): reads fail naming it, even stale ones; health cannot confirm the view",
     async () => {
       const c = await agent({ mode: "no-leader" });
       await expect(adapter(c).snapshot(signal)).rejects.toMatchObject({ name: "ConsulError", code: "no-leader" });
       // A server with no raft history refuses stale reads as well (observed on 1.22.5).
       await expect(adapter(c, { consistency: "stale" }).snapshot(signal)).rejects.toMatchObject({ code: "no-leader" });
+      // Reads are not served: the health check does not confirm the view (audit2 F3).
       const h = await adapter(c).health(signal);
-      expect(h.status).toBe("degraded");
-      expect(h.message).toMatch(/no cluster leader/);
+      expect(h.status).toBe("unreachable");
+      expect(h.message).toMatch(/^cannot confirm: Consul has no cluster leader/);
+      const s = await adapter(c, { consistency: "stale" }).health(signal);
+      expect(s.status).toBe("unreachable");
     },
     BUILD_TIMEOUT_MS,
   );
@@ -87,7 +90,7 @@ describe("no cluster leader", () => {
           // LOST while Consul still has it held: that is the holder's view, not the store's.)
 
           await b.kill9(); // a is alone: no quorum, no leader
-          await waitFor(async () => (await adapter(a).health(signal)).status === "degraded", { timeoutMs: 30_000, what: "leader lost" });
+          await waitFor(async () => /no cluster leader/.test((await adapter(a).health(signal)).message), { timeoutMs: 30_000, what: "leader lost" });
           // Until raft on `a` has given up on the old leader, Consul may hold a read (rpc_hold_timeout)
           // and our request times out instead; the answer to wait for is "no leader".
           await waitFor(
