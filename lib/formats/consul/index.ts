@@ -39,7 +39,7 @@ const kept: { context: DecodeContext | null } = { context: null };
 export function decodeConsul(entries: ConsulEntry[], sessions: ConsulSession[], ctx: DecodeContext, health?: NodeHealth): DecodeResult {
   kept.context = ctx;
   const bySession = new Map(sessions.map((s) => [s.ID, s]));
-  const judge = health && nodeJudge(health);
+  const judge = health && nodeJudge(health, bySession);
   const locks: LockRecord[] = [];
   const problems: Problem[] = [];
   // One pass over the entries (a first look for semaphores walked all of them once more): every
@@ -91,7 +91,7 @@ function decodeSemaphores(
     if (!isSemaphoreLock(e)) continue;
     const siblings = (byDir.get(dirOf(e.Key)) ?? []).filter((x) => x !== e);
     const res = decodeSemaphore(ctx, e, siblings, bySession);
-    if (health) applyNodeHealth([res.record], health, judge);
+    if (judge) applyNodeHealth([res.record], judge);
     locks.push(res.record);
     if (res.problem) problems.push(res.problem);
     for (const s of siblings) if (isContender(s)) claimed.add(s.Key);

@@ -148,8 +148,8 @@ export interface SessionHolder {
   holders?: Holder[];
 }
 
-/** A session's node judged against the node health the decode was given (lib/formats/consul/liveness.ts). */
-export type NodeJudge = (node: string | undefined) => Liveness;
+/** A session (by id) on its node, judged by the checks it is bound to under the node health the decode was given (lib/formats/consul/liveness.ts). */
+export type NodeJudge = (sessionId: string, node: string | undefined) => Liveness;
 
 /**
  * A holder object of the session's (the session details shared) for one record's own holders
@@ -234,7 +234,7 @@ export function sessionHolder(id: string, sessions: Sessions, judge?: NodeJudge)
 /** What applyNodeHealth (lib/formats/consul/liveness.ts) would set on a record held by this session alone. */
 function judged(h: SessionHolder, judge: NodeJudge): SessionHolder["judged"] {
   if (!h.session) return null;
-  const liveness = judge(h.holder.session?.node);
+  const liveness = judge(h.holder.id, h.holder.session?.node);
   const warnings = liveness.state === "dead" ? (Object.freeze([...h.warnings, NODE_FAILING]) as unknown as string[]) : h.warnings;
   return { liveness, warnings };
 }

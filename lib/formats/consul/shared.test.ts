@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import { decodeConsul } from "./index";
-import { applyNodeHealth, type NodeHealth } from "./liveness";
+import { applyNodeHealth, nodeJudge, type NodeHealth } from "./liveness";
 import { loadConsulFixture } from "../../../test/support/fixtures/consul";
 import { LOCK_FLAGS, type ConsulEntry, type ConsulSession } from "./entry";
 import { StartTimes } from "../../hub/since";
@@ -46,7 +46,11 @@ describe("records of one session", () => {
   it("node health goes on copies shared the same way, never into the shared holder", () => {
     const { locks } = decodeConsul([entry("a", 5), entry("b", 6)], [session], ctx);
     const shared = locks[0].holders;
-    applyNodeHealth(locks, { checks: [{ Node: "n1", CheckID: "app", Name: "app", Status: "critical" }], filtered: false });
+    const sessions = new Map([[session.ID, session]]);
+    applyNodeHealth(
+      locks,
+      nodeJudge({ checks: [{ Node: "n1", CheckID: "serfHealth", Name: "Serf Health Status", Status: "critical" }], filtered: false }, sessions),
+    );
     expect(shared[0].liveness).toBeUndefined();
     expect(locks[1].holders).not.toBe(shared);
     expect(locks[1].holders[0]).toBe(locks[0].holders[0]);
@@ -55,7 +59,7 @@ describe("records of one session", () => {
       expect(l.holders[0].liveness).toMatchObject({ state: "dead", node: "n1" });
       expect(l.warnings).toEqual(["holder-node-failing"]);
     }
-    applyNodeHealth(locks, { checks: [], filtered: false });
+    applyNodeHealth(locks, nodeJudge({ checks: [], filtered: false }, sessions));
     for (const l of locks) {
       expect(l.holders[0].liveness?.state).toBe("alive");
       expect(l.warnings).toEqual([]);
@@ -87,6 +91,7 @@ describe("node health judged in the decode", () => {
       const sessions = [...f.sessions, ...extraSessions];
       const nodes = [...new Set(sessions.map((s) => s.Node).filter((n): n is string => !!n))].filter((n) => n !== "healthy");
       const healths: NodeHealth[] = [
+        { checks: nodes.map((n) => ({ Node: n, CheckID: "serfHealth", Name: "Serf Health Status", Status: "critical" })), filtered: false },
         { checks: nodes.map((n) => ({ Node: n, CheckID: "app", Name: "app", Status: "critical" })), filtered: false },
         { checks: nodes.map((n) => ({ Node: n, CheckID: "app", Status: "warning" })), filtered: true },
         { checks: [], filtered: false },
@@ -94,7 +99,7 @@ describe("node health judged in the decode", () => {
       ];
       for (const h of healths) {
         const plain = decodeConsul(structuredClone(entries), sessions, ctx);
-        applyNodeHealth(plain.locks, h);
+        applyNodeHealth(plain.locks, nodeJudge(h, new Map(sessions.map((x) => [x.ID, x]))));
         const judged = decodeConsul(structuredClone(entries), sessions, ctx, h);
         expect(judged, `${name}, ${JSON.stringify(h).slice(0, 80)}`).toEqual(plain);
       }

@@ -27,7 +27,8 @@ import { CONSUL_FORMATS, decodeConsul } from "../../formats/consul";
 import { ConsulScope } from "./scope";
 import { DOT_LOCK, SEMAPHORE_FLAGS, baseName, dirOf, valueBytes, type ConsulEntry, type ConsulSession } from "../../formats/consul/entry";
 import { parseSemaphoreValue } from "../../formats/consul/semaphore";
-import { sessionLiveness, type ConsulCheck, type NodeHealth } from "../../formats/consul/liveness";
+import { nodeJudge, type ConsulCheck, type NodeHealth } from "../../formats/consul/liveness";
+import type { NodeJudge } from "../../formats/consul/record";
 import { LATE_MS, probe } from "../probe";
 
 const HEALTH_TIMEOUT_MS = 3_000;
@@ -180,10 +181,11 @@ export class ConsulAdapter implements StoreAdapter {
     // decode, once per session, not in a second walk over every record.
     const h = await health;
     const { locks, problems } = decodeConsul(entries, sess.sessions, { connection: this.id, consistency, now: started, previews: false }, h);
+    // The sessions first: the judge reads their bound checks.
+    this.sessionsById = new Map(sess.sessions.map((s) => [s.ID, s]));
     this.judgedUnder(locks, h, true);
     this.entryMap = byKey;
     this.unmapped = byKey ? [] : entries;
-    this.sessionsById = new Map(sess.sessions.map((s) => [s.ID, s]));
     this.watchStart = {
       prefixes: new Map(reads.map((r): [string, PrefixState] => [r.prefix, { index: r.index, seen: r.entries }])),
       sessions: { index: sess.index, ids: new Set(sess.sessions.map((s) => s.ID)) },
@@ -350,7 +352,7 @@ export class ConsulAdapter implements StoreAdapter {
 
   /** Remembers the health read fresh records' liveness was set under (the live check compares against it). */
   private judgedUnder(locks: LockRecord[], h: NodeHealth, all: boolean): void {
-    const memo = sigMemo(h);
+    const memo = sigMemo(h, this.sessionsById);
     if (all) {
       this.judged = { memo, records: locks };
       this.rejudged = new Map();
@@ -360,13 +362,8 @@ export class ConsulAdapter implements StoreAdapter {
 
   /** Each known session's node state under one health read (a few hundred sessions, not the locks). */
   private statesKey(memo: SigMemo): string {
-    const stateOf = (node: string | undefined) => {
-      let state = memo.states.get(node ?? "");
-      if (state === undefined) memo.states.set(node ?? "", (state = sessionLiveness(node, memo.health).state));
-      return state;
-    };
-    let key = `?:${stateOf(undefined)}`;
-    for (const s of this.sessionsById.values()) key += `,${s.ID}@${s.Node}:${stateOf(s.Node)}`;
+    let key = `?:${stateOf(memo.judge("", undefined))}`;
+    for (const s of this.sessionsById.values()) key += `,${s.ID}@${s.Node}:${stateOf(memo.judge(s.ID, s.Node))}`;
     return key;
   }
 
@@ -375,7 +372,7 @@ export class ConsulAdapter implements StoreAdapter {
     if (!this.snapshotJudged()?.keys.length && this.rejudged.size === 0) return [];
     const h = await this.nodeHealth(signal, true);
     const changed: string[] = [];
-    const memo = sigMemo(h);
+    const memo = sigMemo(h, this.sessionsById);
     const states = this.statesKey(memo);
     if (states === this.confirmedStates) return changed;
     const differs = (key: string, sig: string) => healthSig(this.holdersOf(key), memo) !== sig;
@@ -622,37 +619,40 @@ function contactText(ms: number | null): string {
   return `last heard from a leader ${ms < 10_000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`} ago`;
 }
 
-/** A lock's holders' node states, for telling when one changed. */
+/**
+ * A judged holder as a signature compares it: its state and reason, so a check that starts or
+ * stops failing is shown (named in the reason) even when the state stays "alive".
+ */
+function stateOf(l: Liveness): string {
+  return `${l.state}\u0001${l.reason}`;
+}
+
+/** A lock's holders' states (each session judged by the checks it is bound to), for telling when one changed. */
 function healthSig(holders: Holder[], memo: SigMemo): string {
   let sig = "";
   for (const x of holders) {
     if (!x.session) continue;
     let part = memo.parts.get(x.session.id);
-    if (part === undefined) {
-      const node = x.session.node ?? "";
-      let state = memo.states.get(node);
-      if (state === undefined) memo.states.set(node, (state = sessionLiveness(x.session.node, memo.health).state));
-      memo.parts.set(x.session.id, (part = `${x.session.id}:${state}`));
-    }
+    if (part === undefined) memo.parts.set(x.session.id, (part = `${x.session.id}:${stateOf(memo.judge(x.session.id, x.session.node))}`));
     sig = sig ? `${sig},${part}` : part;
   }
   return sig;
 }
 
 /**
- * One node-health read's states per node, and each session's part of the signature: 100k locks
- * held by a few hundred sessions on a few nodes judge each node once and build each part once
- * (a session's node never changes).
+ * One node-health read's judge (each node and binding judged once) and each session's part of
+ * the signature: 100k locks held by a few hundred sessions build each part once (a session's
+ * node and checks never change).
  */
 interface SigMemo {
   health: NodeHealth;
-  states: Map<string, Liveness["state"]>;
+  judge: NodeJudge;
   /** session id → its part */
   parts: Map<string, string>;
 }
 
-function sigMemo(health: NodeHealth): SigMemo {
-  return { health, states: new Map(), parts: new Map() };
+function sigMemo(health: NodeHealth, sessions: ReadonlyMap<string, ConsulSession>): SigMemo {
+  return { health, judge: nodeJudge(health, sessions), parts: new Map() };
 }
 
 /** Entries by key (a later list's entry wins). */
