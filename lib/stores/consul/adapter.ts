@@ -113,8 +113,11 @@ export class ConsulAdapter implements StoreAdapter {
       if (a.status !== 200) throw errorFromAnswer(a);
       return (leaderNow = JSON.parse(a.body.toString("utf8")) as string);
     });
+    // A 403 is an answer too: a token allowed only keys below the prefix (key_prefix "locks/a/"
+    // for prefix "locks/") reads its locks, filtered, but not the prefix's own key; the server
+    // that refused it resolved the token, i.e. reads are served (its headers may be missing).
     const readReq = this.http.request("GET", kvPath(this.cfg.prefixes[0]), { read: true, signal, timeoutMs: LATE_MS }).then((a) => {
-      if (a.status !== 200 && a.status !== 404) throw errorFromAnswer(a);
+      if (a.status !== 200 && a.status !== 404 && a.status !== 403) throw errorFromAnswer(a);
       return a.meta;
     });
     // Whichever fails first decides (a rejection of the other is handled by probe's `late`).

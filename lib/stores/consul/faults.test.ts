@@ -186,6 +186,25 @@ describe("ACLs (default deny)", () => {
   );
 });
 
+describe("ACLs and the health check", () => {
+  it(
+    "a token that may read only keys below the prefix: the check's read of the prefix's own key is refused (403), and that is an answer: ok, not 'cannot confirm'",
+    async () => {
+      const root = randomUUID();
+      const c = await agent({ aclManagementToken: root });
+      const rules = `key_prefix "locks/app/" { policy = "read" }\nsession_prefix "" { policy = "read" }\nnode_prefix "" { policy = "read" }`;
+      await kv(c, "PUT", "/v1/acl/policy", JSON.stringify({ Name: "lockdeck-narrow", Rules: rules }));
+      const token = (JSON.parse(await kv(c, "PUT", "/v1/acl/token", JSON.stringify({ Policies: [{ Name: "lockdeck-narrow" }] }))) as { SecretID: string })
+        .SecretID;
+      for (const consistency of ["default", "stale"]) {
+        const h = await adapter({ url: c.url, token }, { consistency }).health(signal);
+        expect(h, consistency).toMatchObject({ status: "ok", message: "" });
+      }
+    },
+    BUILD_TIMEOUT_MS,
+  );
+});
+
 describe("ACLs and destroy-session", () => {
   it(
     "a token whose reads are filtered by Consul's ACLs cannot prove what a session holds: destroy-session is refused, the session and its hidden key stay",
