@@ -106,8 +106,11 @@ export class ConsulAdapter implements StoreAdapter {
    *   naming how long ago the answering server last heard from a leader. A stale read is at
    *   least that old; it is never "confirmed now".
    */
-  async health(signal: AbortSignal): Promise<Health> {
+  async health(outer: AbortSignal): Promise<Health> {
     // The check waits HEALTH_TIMEOUT_MS; the requests themselves may take LATE_MS (Health.late).
+    // Its own signal: checks whose requests are still out (a server holds a read up to its
+    // rpc_hold_timeout, 7 s, when it has no leader) then add no listeners to the hub's.
+    const signal = AbortSignal.any([outer]);
     let leaderNow: string | null = null;
     const leaderReq = this.http.request("GET", "/v1/status/leader", { signal, timeoutMs: LATE_MS }).then((a) => {
       if (a.status !== 200) throw errorFromAnswer(a);
