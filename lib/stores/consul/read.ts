@@ -203,7 +203,9 @@ export function describeConsistency(mode: ConsulConnectionConfig["consistency"],
         : "default (leader-served; may be briefly stale across a leader change)";
   const parts = [base];
   if (effective && effective !== { default: "leader", consistent: "consistent", stale: "stale" }[mode]) parts.push(`Consul served it as ${effective}`);
-  if (mode === "stale" || contact > 0) parts.push(`last contact with the leader ${contact} ms ago`);
+  // As of the read it labels ("before this read", not "ago"): a view keeps its label while time
+  // passes, and the health check says what Consul's answers say now (adapter.ts health()).
+  if (mode === "stale" || contact > 0) parts.push(`last contact with the leader ${contact} ms before this read`);
   if (leaderUnknown) parts.push("NO KNOWN LEADER: the data may be arbitrarily old");
   return parts.join(" · ");
 }
