@@ -6,7 +6,8 @@ import { describe, expect, it, vi } from "vitest";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { AuditLog, unconfirmedFrom, type AuditInput } from "./log";
+import { AuditLog, unconfirmedFrom } from "./log";
+import { auditInput } from "../../test/support/audit";
 
 const faults = vi.hoisted(() => ({ fsync: 0, ftruncate: 0 }));
 vi.mock("node:fs", async (importOriginal) => {
@@ -23,19 +24,7 @@ vi.mock("node:fs", async (importOriginal) => {
   return { ...fs, default: { ...fs, fsyncSync, ftruncateSync }, fsyncSync, ftruncateSync };
 });
 
-const input = (over: Partial<AuditInput> = {}): AuditInput => ({
-  requestId: "r1",
-  phase: "intent",
-  actor: "ana",
-  role: "operator",
-  connection: "c",
-  key: "lock:a",
-  format: "redis.token",
-  fence: "f",
-  reason: "stuck",
-  mode: "delete",
-  ...over,
-});
+const input = auditInput;
 
 describe("audit log when fsync fails after a complete write", () => {
   const tmp = () => mkdtempSync(path.join(tmpdir(), "ld-audit-faults-"));

@@ -2,24 +2,12 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createHash } from "node:crypto";
-import { AuditLog, type AuditInput } from "./log";
+import { AuditLog } from "./log";
 import { Reconciler } from "./reconcile";
 import { tinyFs, type TinyFs } from "../../scripts/servers/tinyfs";
+import { appendUnconfirmed, auditInput } from "../../test/support/audit";
 
-const input = (over: Partial<AuditInput> = {}): AuditInput => ({
-  requestId: "r1",
-  phase: "intent",
-  actor: "ana",
-  role: "operator",
-  connection: "c",
-  key: "lock:a",
-  format: "redis.token",
-  fence: "f",
-  reason: "stuck",
-  mode: "delete",
-  ...over,
-});
+const input = auditInput;
 
 describe("audit log", () => {
   it("appends, reads newest first, and survives a restart (new instance, same dir)", () => {
@@ -97,14 +85,7 @@ describe("audit durability", () => {
     const log = new AuditLog(dir);
     const first = log.append(input({ requestId: "r1", phase: "outcome", outcome: "applied" }));
     // The record the failed write would have been, all of it but the newline.
-    const body = { ...input({ requestId: "never-sent" }), id: crypto.randomUUID(), at: new Date().toISOString(), prev: first.hash };
-    const phantom = {
-      ...body,
-      hash: createHash("sha256")
-        .update(first.hash + JSON.stringify(body))
-        .digest("hex"),
-    };
-    appendFileSync(log.file, JSON.stringify(phantom));
+    const phantom = appendUnconfirmed(log.file, first, input({ requestId: "never-sent" }));
 
     const after = new AuditLog(dir);
     expect(after.entries().map((e) => e.id)).toEqual([first.id]);

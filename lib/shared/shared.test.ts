@@ -16,8 +16,8 @@ import { MIGRATIONS } from "./migrations";
 import type { Actor } from "../auth/guard";
 import { SharedAudit } from "./audit";
 import { AuditLog } from "../audit/log";
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createHash } from "node:crypto";
+import { appendUnconfirmed } from "../../test/support/audit";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -179,14 +179,7 @@ describe("shared state in PostgreSQL", () => {
       connection: "r",
     };
     const first = log.append({ ...base, requestId: "u1", phase: "intent", key: "lock:u1" });
-    const body = { ...base, requestId: "u-never", phase: "intent", key: "lock:u2", id: crypto.randomUUID(), at: new Date().toISOString(), prev: first.hash };
-    const phantom = {
-      ...body,
-      hash: createHash("sha256")
-        .update(first.hash + JSON.stringify(body))
-        .digest("hex"),
-    };
-    appendFileSync(log.file, JSON.stringify(phantom));
+    const phantom = appendUnconfirmed(log.file, first, { ...base, requestId: "u-never", phase: "intent", key: "lock:u2" });
     const shared = new SharedAudit(open(), log.file);
     await shared.ship();
     const next = new AuditLog(path.dirname(log.file)).append({ ...base, requestId: "u3", phase: "intent", key: "lock:u3" });
