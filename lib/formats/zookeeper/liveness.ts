@@ -39,6 +39,8 @@ const LINE = /^\s*\/(.+?)\[\d+\]\((.*)\)\s*$/;
 export function parseCons(server: string, text: string): ConsAnswer {
   if (/not in the whitelist/i.test(text)) return { server, refused: "cons is not in the server's 4lw.commands.whitelist" };
   const lines = text.split("\n").filter((l) => l.trim());
+  // A real answer lists at least the connection asking: none at all is no answer, not "no sessions".
+  if (lines.length === 0) return { server, refused: "an empty cons answer (the server closed the connection without answering)" };
   const connections: ConsConnection[] = [];
   for (const line of lines) {
     const m = LINE.exec(line);

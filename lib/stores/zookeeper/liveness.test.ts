@@ -25,7 +25,10 @@ describe("consAnswer", () => {
   it("takes a whole answer; an empty one or one cut short (even at a line's end) is a failed read, not 'no sessions'", () => {
     expect(consAnswer("zk:2181", CONS)).toMatchObject({ connections: [{ sid: "0x1000079fc860000" }] });
     for (const cut of ["", CONS.slice(0, CONS.indexOf("\n") + 1), CONS.slice(0, 60), " /127.0.0.1:48108[0](queued=0,recved=1,sent=0)\n"]) {
-      expect(consAnswer("zk:2181", cut), JSON.stringify(cut)).toMatchObject({ server: "zk:2181", refused: expect.stringMatching(/incomplete|unexpected/) });
+      expect(consAnswer("zk:2181", cut), JSON.stringify(cut)).toMatchObject({
+        server: "zk:2181",
+        refused: expect.stringMatching(/incomplete|unexpected|empty/),
+      });
     }
     expect(consAnswer("zk:2181", "cons is not executed because it is not in the whitelist.\n")).toMatchObject({
       refused: expect.stringContaining("whitelist"),
@@ -87,6 +90,9 @@ describe("parseCons", () => {
       server: "zk:2181",
       refused: "cons is not in the server's 4lw.commands.whitelist",
     });
+    // Not even the asking connection: no answer, never "this server has no sessions".
+    for (const empty of ["", "\n\n"])
+      expect(parseCons("zk:2181", empty)).toMatchObject({ server: "zk:2181", refused: expect.stringMatching(/^an empty cons answer/) });
   });
 });
 
