@@ -29,30 +29,26 @@ class SlowFeed extends ScriptedAdapter {
 }
 
 describe("hub catching up", () => {
-  it(
-    "does not confirm a view whose feed batch is still being applied, shows it stale, and confirms it as of the batch once applied",
-    { timeout: 10_000 },
-    async () => {
-      const adapter = new SlowFeed();
-      adapter.locks = [scriptedLock("a", "h1")];
-      const hub = new Hub("c", adapter, new EventBus(), { healthIntervalMs: 50 });
-      hub.start();
-      try {
-        await waitFor(async () => hub.get("a") !== undefined && hub.freshness().confirmedBy === "live-feed", { timeoutMs: 2_000, what: "live and confirmed" });
-        adapter.sendBatch();
-        await waitFor(async () => adapter.release !== null, { timeoutMs: 2_000, what: "the re-read to start" });
-        await new Promise((r) => setTimeout(r, CATCHING_UP_MS + 200));
-        const f = hub.freshness();
-        expect(Date.parse(f.confirmedAt!)).toBeLessThanOrEqual(adapter.yieldedAt);
-        expect(f.stale).toBe(true);
-        expect(hub.statusEvent().message).toMatch(/catching up/);
-        adapter.release!();
-        await waitFor(async () => hub.get("a")?.holders[0].id === "h2", { timeoutMs: 2_000, what: "the batch applied" });
-        expect(hub.freshness().stale).toBe(false);
-        expect(hub.statusEvent().message).toBe("");
-      } finally {
-        await hub.stop();
-      }
-    },
-  );
+  it("does not confirm a view whose feed batch is still being applied, shows it stale, and confirms it once applied", { timeout: 10_000 }, async () => {
+    const adapter = new SlowFeed();
+    adapter.locks = [scriptedLock("a", "h1")];
+    const hub = new Hub("c", adapter, new EventBus(), { healthIntervalMs: 50 });
+    hub.start();
+    try {
+      await waitFor(async () => hub.get("a") !== undefined && hub.freshness().confirmedBy === "live-feed", { timeoutMs: 2_000, what: "live and confirmed" });
+      adapter.sendBatch();
+      await waitFor(async () => adapter.release !== null, { timeoutMs: 2_000, what: "the re-read to start" });
+      await new Promise((r) => setTimeout(r, CATCHING_UP_MS + 200));
+      const f = hub.freshness();
+      expect(Date.parse(f.confirmedAt!)).toBeLessThanOrEqual(adapter.yieldedAt);
+      expect(f.stale).toBe(true);
+      expect(hub.statusEvent().message).toMatch(/catching up/);
+      adapter.release!();
+      await waitFor(async () => hub.get("a")?.holders[0].id === "h2", { timeoutMs: 2_000, what: "the batch applied" });
+      expect(hub.freshness().stale).toBe(false);
+      expect(hub.statusEvent().message).toBe("");
+    } finally {
+      await hub.stop();
+    }
+  });
 });

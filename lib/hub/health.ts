@@ -97,14 +97,8 @@ export class ConnectionHealth {
     return this.state === "ok" && this.confirmedAt !== null && this.confirmedAt > at;
   }
 
-  /**
-   * The view matched the store as of `at` (a re-read or re-list: the time it started, or the
-   * feed's batch it applied arrived — what changed after may be waiting to be applied).
-   * Never moves the confirmation back.
-   */
-  confirm(by: "read" | "live-feed", at = Date.now()): void {
-    if (this.confirmedAt !== null && at < this.confirmedAt) return;
-    this.confirmedAt = at;
+  confirm(by: "read" | "live-feed"): void {
+    this.confirmedAt = Date.now();
     this.confirmedBy = by;
   }
 
@@ -117,11 +111,11 @@ export class ConnectionHealth {
    * A full read succeeded: reachable, confirmed now. `polling`: why the feed is not used, if so.
    * True when this ends a failure (the store is back).
    */
-  markGood(polling: string | null, at = Date.now()): boolean {
+  markGood(polling: string | null): boolean {
     const back = this.failedSince !== null;
     this.state = "ok";
     this.message = polling ? `polling: ${polling}` : "";
-    this.confirm("read", at);
+    this.confirm("read");
     this.failedSince = null;
     this.outageSince = null;
     return back;

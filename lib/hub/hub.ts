@@ -129,7 +129,6 @@ export class Hub {
   async refresh(): Promise<boolean> {
     try {
       const started = performance.now();
-      const startedAt = Date.now();
       const snap = await this.adapter.snapshot(this.stopped.signal);
       this.snapshotMs = performance.now() - started;
       const now = Date.now();
@@ -144,8 +143,7 @@ export class Hub {
       // Back after a failure, and the feed was given up while the store was down: try it again.
       // A health check does the same when it sees the store back first; when this read does,
       // the check finds nothing failed, and the console would poll until the next resync.
-      // Confirmed as of the read's start: what changed while it ran may be in the feed's next batch.
-      if (this.health.markGood(this.loop.unavailableReason, startedAt) && this.loop.unavailableReason) this.loop.retryFeed();
+      if (this.health.markGood(this.loop.unavailableReason) && this.loop.unavailableReason) this.loop.retryFeed();
       this.pruneAnon();
       this.version++;
       if (diff.upserts.length + diff.removes.length > this.opts.maxEventsPerDiff) {
@@ -171,7 +169,6 @@ export class Hub {
     }
     try {
       const started = performance.now();
-      const startedAt = Date.now();
       const res = await this.adapter.reread(keys, this.stopped.signal);
       // A few keys' re-read is a latency sample; a full snapshot's time grows with the data.
       if (keys.length <= 20) this.health.answered(performance.now() - started);
@@ -194,10 +191,12 @@ export class Hub {
         this.publishRemove(key);
       }
       // While the live feed runs, a successful re-read confirms the view (the feed covers the
-      // rest) — as of when the feed's batch arrived (or the re-read began): changes after that
-      // may wait in the feed's next batch. Polling, or during an outage, a re-read of a few keys
-      // (the lock page) does not make the rest of the view current: the next poll or re-list does.
-      if (this.health.reachable && this.feedOpen()) this.health.confirm("read", this.loop.catchingUpSince ?? startedAt);
+      // rest). Confirmed now, not as of the batch's arrival: the records it applied are observed
+      // now, and an outage's gap starts at the last confirmation, so a confirmation dated before
+      // them would have the history record holdings lost before they began (outage.test.ts).
+      // Polling, or during an outage, a re-read of a few keys (the lock page) does not make the
+      // rest of the view current: the next poll or re-list does.
+      if (this.health.reachable && this.feedOpen()) this.health.confirm("read");
       if (changed) {
         this.version++;
         this.pruneAnon();
