@@ -39,7 +39,11 @@ function readRaw(env: NodeJS.ProcessEnv, fallback: unknown): { source: string; r
 
 /** One line: the path of the first bad field and what is wrong with it. */
 export function firstIssue(err: z.ZodError): string {
-  const issue = err.issues[0];
-  const at = issue.path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${p}` : String(p)), "");
-  return `${at || "(root)"}: ${issue.message}`;
+  return `${firstIssueField(err)}: ${err.issues[0].message}`;
+}
+
+/** Where the first issue is ("reason", "connections[0].url"), or "(root)" for the whole value. */
+export function firstIssueField(err: z.ZodError): string {
+  const at = err.issues[0].path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${p}` : String(p)), "");
+  return at || "(root)";
 }

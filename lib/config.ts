@@ -5,10 +5,10 @@
 import { z } from "zod";
 import { AuthSchema } from "./auth/config";
 import { ConnectionSchema, DEMO_CONNECTIONS, type ConnectionConfig } from "./stores";
-import { ConfigError, firstIssue, readConfigJson } from "./config-source";
+import { ConfigError, firstIssue, firstIssueField, readConfigJson } from "./config-source";
 import { AlertsSchema } from "./alerts/config";
 
-export { ConnectionSchema, ConfigError, firstIssue, type ConnectionConfig };
+export { ConnectionSchema, ConfigError, firstIssue, firstIssueField, type ConnectionConfig };
 
 export const ConfigSchema = z
   .object({

@@ -2,7 +2,7 @@
 
 import { ZodError } from "zod";
 import { FenceError } from "../fence";
-import { firstIssue, serverConfig } from "../config";
+import { firstIssue, firstIssueField, serverConfig } from "../config";
 import { hostProblem, logRefusedHost, misdirected } from "../auth/host";
 import { peerOf } from "../auth/peer";
 import { HttpError } from "./http-error";
@@ -20,8 +20,10 @@ export function answerOf(err: unknown): { status: number; code: string; message:
     const e = err as HttpError;
     return { status: e.status, code: e.code, message: e.message, extra: e.extra };
   }
-  if (name === "ZodError") return { status: 400, code: "bad_request", message: firstIssue(err as ZodError) };
-  if (name === "FenceError") return { status: 400, code: "bad_fence", message: (err as FenceError).message };
+  // A refusal names its field in words (the message starts with it) and for programs (`field`).
+  if (name === "ZodError")
+    return { status: 400, code: "bad_request", message: firstIssue(err as ZodError), extra: { field: firstIssueField(err as ZodError) } };
+  if (name === "FenceError") return { status: 400, code: "bad_fence", message: (err as FenceError).message, extra: { field: "fence" } };
   // Nothing that must be audited goes ahead without its record on disk.
   if (name === "AuditUnavailableError") return { status: 503, code: "audit_unavailable", message: `${(err as Error).message}: nothing was done` };
   return null;

@@ -11,7 +11,7 @@ async function answer<T extends z.AnyZodObject>(schema: T, q: string) {
     return { ok: parseQuery(schema, url(q)) };
   } catch (err) {
     const res = toResponse(err);
-    return { status: res.status, body: (await res.json()) as { error: { code: string; message: string }; parameter?: string } };
+    return { status: res.status, body: (await res.json()) as { error: { code: string; message: string }; parameter?: string; field?: string } };
   }
 }
 
@@ -51,7 +51,7 @@ describe("parseQuery", () => {
 
   it.each(["0x10", "1e2", " 10", "10.0", "+5", "-3", "9".repeat(16)])("a number written as %j is refused, named", async (limit) => {
     const bad = await answer(AuditQuery, `limit=${encodeURIComponent(limit)}`);
-    expect(bad).toMatchObject({ status: 400, body: { error: { code: "bad_request", message: expect.stringMatching(/^limit: /) } } });
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: "bad_request", message: expect.stringMatching(/^limit: /) }, field: "limit" } });
   });
 
   it("a number in digits within its bounds parses", async () => {

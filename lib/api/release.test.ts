@@ -78,6 +78,7 @@ describe("release flow", () => {
         status: 400,
         code,
         message: expect.stringMatching(message),
+        extra: { field: "fence" },
       });
     }
     // A genuine fence on another connection of the same store: refused too.

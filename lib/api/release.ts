@@ -166,10 +166,10 @@ function checkTarget(reg: Registry, conn: Connection, body: ReleaseRequest & { r
     fence = fenceFor(body.fence, { connection: conn.config.id, key: body.key, formats: adapter.formats });
   } catch (err) {
     if (!isFenceError(err)) throw err;
-    refuse("bad_fence", err.message);
+    refuse("bad_fence", err.message, "", { field: "fence" });
   }
   const problem = adapter.keyProblem(body.key);
-  if (problem) refuse(problem.code, problem.message, fence!.f);
+  if (problem) refuse(problem.code, problem.message, fence!.f, { field: "key" });
   const modes = storeModule(conn.config.kind).releaseModes;
   if (!modes.includes(body.mode)) {
     refuse("bad_request", `mode: ${conn.config.kind} locks are released by ${modes.join(" or ")}, not ${body.mode}`, fence!.f, { field: "mode" });
