@@ -15,7 +15,7 @@ import { releaseTarget } from "../release-target";
 import { errorText, neverSent } from "./client";
 import { readKey } from "./read";
 import { readLeases } from "./leases";
-import { kvHolding, noReleaseReason, sameHolding } from "./release";
+import { kvHolding, noReleaseReason, sameHolding, type KvHolding } from "./release";
 import type { EtcdScope } from "./scope";
 import { guardedDelete } from "./txn";
 
@@ -54,17 +54,12 @@ export async function releaseHolding(ctx: EtcdReleaseContext, lock: LockView, mo
   if (!sameHolding(h, seen)) return notAsSeen(ctx, lock.key, signal);
 
   if (mode === "delete") {
-    let succeeded: boolean;
-    let revision: string;
-    try {
-      ({ succeeded, revision } = await guardedDelete(ctx.client, keyBytes, h));
-    } catch (err) {
-      if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${errorText(err)}` };
-      if (denied(err)) return { status: "denied", reason: `etcd: ${errorText(err)}` };
-      return { status: "unknown", reason: `no answer after sending the guarded delete: ${errorText(err)}` };
-    }
-    if (!succeeded) return notAsSeen(ctx, lock.key, signal);
-    return { status: "released", detail: `deleted ${h.k} (create_revision ${h.cr}, mod_revision ${h.mr}) at revision ${revision}; the holder was not told` };
+    const done = await deleteHolding(ctx, lock.key, keyBytes, h, "the guarded delete", signal);
+    if ("status" in done) return done;
+    return {
+      status: "released",
+      detail: `deleted ${h.k} (create_revision ${h.cr}, mod_revision ${h.mr}) at revision ${done.revision}; the holder was not told`,
+    };
   }
 
   // revoke-lease deletes every key on the lease, and a lease can carry keys anywhere (other
@@ -84,17 +79,9 @@ export async function releaseHolding(ctx: EtcdReleaseContext, lock: LockView, mo
   // LeaseRevoke has no condition and cannot go in a txn. So the exact holding goes first, by the
   // guarded delete mode delete sends: a holder that released and locked again on the same lease
   // since the re-read above makes it fail, and nothing is revoked. Only then the lease.
-  let revision: string;
-  try {
-    let succeeded: boolean;
-    ({ succeeded, revision } = await guardedDelete(ctx.client, keyBytes, h));
-    if (!succeeded) return notAsSeen(ctx, lock.key, signal);
-  } catch (err) {
-    if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${errorText(err)}` };
-    if (denied(err)) return { status: "denied", reason: `etcd: ${errorText(err)}` };
-    return { status: "unknown", reason: `no answer after sending the guarded delete of the holder key: ${errorText(err)}` };
-  }
-  const deleted = `deleted ${h.k} (create_revision ${h.cr}) at revision ${revision}`;
+  const done = await deleteHolding(ctx, lock.key, keyBytes, h, "the guarded delete of the holder key", signal);
+  if ("status" in done) return done;
+  const deleted = `deleted ${h.k} (create_revision ${h.cr}) at revision ${done.revision}`;
   try {
     await ctx.client.leaseClient.leaseRevoke({ ID: h.l });
   } catch (err) {
@@ -107,6 +94,30 @@ export async function releaseHolding(ctx: EtcdReleaseContext, lock: LockView, mo
   const rest = keys.filter((k) => k !== h.k);
   const list = rest.length ? `, and with it ${rest.length} other key${rest.length === 1 ? "" : "s"} listed on it just before: ${rest.join(", ")}` : "";
   return { status: "released", detail: `${deleted}, then revoked lease ${leaseHex(h.l)}${list}; the holder's keep-alive now fails` };
+}
+
+/**
+ * The guarded txn delete of the holder key (both modes send it): its revision when it deleted,
+ * else the outcome — changed or gone when the holding is not the one seen, refused when nothing
+ * was sent, denied, or unknown when the txn got no answer (`what` names it in the reason).
+ */
+async function deleteHolding(
+  ctx: EtcdReleaseContext,
+  lockKey: string,
+  keyBytes: Buffer,
+  h: KvHolding,
+  what: string,
+  signal: AbortSignal,
+): Promise<{ revision: string } | ReleaseOutcome> {
+  let res: { succeeded: boolean; revision: string };
+  try {
+    res = await guardedDelete(ctx.client, keyBytes, h);
+  } catch (err) {
+    if (neverSent(err)) return { status: "refused", reason: `store unreachable, nothing was sent: ${errorText(err)}` };
+    if (denied(err)) return { status: "denied", reason: `etcd: ${errorText(err)}` };
+    return { status: "unknown", reason: `no answer after sending ${what}: ${errorText(err)}` };
+  }
+  return res.succeeded ? { revision: res.revision } : notAsSeen(ctx, lockKey, signal);
 }
 
 /**
