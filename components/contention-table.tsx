@@ -2,6 +2,7 @@
 
 import Link from "next/link";
 import { formatClock, formatDuration } from "./format";
+import { expiryCause } from "./gone-text";
 import { lockHref, type TopAnswer } from "./history-api";
 
 /** The most contended locks of the window, ranked by total time spent waiting. */
@@ -79,7 +80,7 @@ export function ContentionIncidents({ data }: { data: TopAnswer }) {
         <li key={n} className="flex flex-wrap items-baseline gap-x-3 py-1" data-testid="incident">
           <span className="tabular-nums text-muted">{formatClock(new Date(i.at).toISOString())}</span>
           <span className={`font-medium ${INCIDENT[i.kind]?.colour ?? ""}`}>
-            {INCIDENT[i.kind]?.text ?? i.kind}
+            {i.kind === "expired" && i.cause ? `expired (${expiryCause(i.cause)})` : (INCIDENT[i.kind]?.text ?? i.kind)}
             {i.ongoing ? " (still waiting)" : ""}
           </span>
           <Link href={lockHref(i.connection, i.key)} className="font-mono text-accent hover:underline">
@@ -92,7 +93,7 @@ export function ContentionIncidents({ data }: { data: TopAnswer }) {
               {i.ongoing ? " so far" : ""}
             </span>
           ) : null}
-          {i.cause ? <span className="text-muted">({i.cause})</span> : null}
+          {i.cause && i.kind !== "expired" ? <span className="text-muted">({i.cause})</span> : null}
         </li>
       ))}
     </ul>

@@ -15,6 +15,9 @@ describe("goneWords", () => {
     expect(goneWords({ last: { at, kind: "expired", holdMs: 30_000 }, release: null })!.last).toBe(
       "Expired (its TTL ran out) at 2024-05-01 14:03:55, after 30s held.",
     );
+    expect(goneWords({ last: { at, kind: "expired", cause: "holder-gone", holdMs: 30_000 }, release: null })!.last).toBe(
+      "Expired (its client was seen gone, then its session ended) at 2024-05-01 14:03:55, after 30s held.",
+    );
     expect(goneWords({ last: { at, kind: "released", owner: "worker-7" }, release: null })!.last).toBe(
       "Released by its holder at 2024-05-01 14:03:55 (holder worker-7).",
     );

@@ -8,9 +8,16 @@ const CAUSE: Record<string, string> = {
   "ttl-ran-out": "its TTL ran out",
   "session-gone": "its session or lease ended",
   "session-expired": "its session expired",
+  "holder-gone": "its client was seen gone, then its session ended",
   "console-down": "LockDeck itself was down",
   unknown: "cause unknown",
 };
+
+/** A history cause (LifeEvent.cause) in words; an unknown one as it is. */
+export const causeText = (cause: string): string => CAUSE[cause] ?? cause;
+
+/** Why an "expired" end came: its TTL ran out, or (cause holder-gone) its session ended after its client left. */
+export const expiryCause = (cause?: string): string => CAUSE[cause === "holder-gone" ? cause : "ttl-ran-out"];
 
 /**
  * goneWords: the lock's last history in one sentence ("force-released by alice at 2024-05-01
@@ -34,7 +41,7 @@ export function goneWords(g: GoneLock | null | undefined): { last: string; relea
   } else if (l.kind === "lost") {
     last = `Lost during an outage, last seen held at ${formatDateTime(new Date(l.at).toISOString())}${by(l.holder, l.owner)}: it ended while LockDeck could not see the store (${CAUSE[l.cause ?? "unknown"] ?? l.cause}), not necessarily released.`;
   } else {
-    const verb = l.kind === "expired" ? "Expired (its TTL ran out)" : l.kind === "released" ? "Released by its holder" : l.kind;
+    const verb = l.kind === "expired" ? `Expired (${expiryCause(l.cause)})` : l.kind === "released" ? "Released by its holder" : l.kind;
     last = `${verb} at ${formatDateTime(new Date(l.at).toISOString())}${by(l.holder, l.owner)}${held(l.holdMs)}.`;
   }
   const release =

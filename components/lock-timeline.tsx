@@ -10,6 +10,7 @@ import { useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { ErrorNote } from "./error-note";
 import { formatClock, formatDuration } from "./format";
+import { causeText } from "./gone-text";
 import { historyQuery, type HistoryAnswer, type RangeName } from "./history-api";
 import type { HistoryGap } from "./truth-types";
 
@@ -102,7 +103,7 @@ function Lane({ lane, segs, x, now, gaps }: { lane: string; segs: SegmentView[];
         {segs.map((s) => {
           const end = s.end ?? now;
           const colour = s.end === null ? "fill-accent" : s.endKind === "released" ? "fill-held/70" : s.endKind === "lost" ? "fill-expiring/70" : "fill-stale";
-          const ended = s.endKind && s.endKind !== "released" ? `, ${END_WORDS[s.endKind] ?? s.endKind}${s.cause ? ` (${s.cause})` : ""}` : "";
+          const ended = s.endKind && s.endKind !== "released" ? `, ${END_WORDS[s.endKind] ?? s.endKind}${s.cause ? ` (${causeText(s.cause)})` : ""}` : "";
           return (
             <rect
               key={`${s.holder}-${s.start}`}

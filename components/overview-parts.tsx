@@ -4,6 +4,7 @@
 import Link from "next/link";
 import { escapeControls } from "@/lib/keys";
 import { formatClock, formatDateTime, formatDuration } from "./format";
+import { expiryCause } from "./gone-text";
 import { whoText } from "./holder-text";
 import { lockHref } from "./lock-row";
 import type { HistoryGap, Offender, OverviewAnswer, RecentEvent, TrendPoint } from "./truth-types";
@@ -56,6 +57,7 @@ function EventDetail({ e, now }: { e: RecentEvent; now: number }) {
     <span className="text-muted">
       {e.owner || e.holder ? `held by ${escapeControls(whoText({ id: e.holder ?? "", owner: e.owner }).who)}` : ""}
       {e.ms !== undefined ? ` for ${formatDuration(e.ms)}` : ""}
+      {e.kind === "expired" && e.cause ? ` · ${expiryCause(e.cause)}` : ""}
     </span>
   );
 }

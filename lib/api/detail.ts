@@ -110,5 +110,7 @@ export function goneMessage(g: GoneLock): string {
   const when = new Date(l.at).toISOString();
   if (l.kind === "force-released" && g.release) return `force-released by ${g.release.actor} at ${when}, reason: ${g.release.reason}`;
   if (l.kind === "lost") return `lost at ${when} while LockDeck could not see the store (${l.cause ?? "unknown"})`;
+  if (l.kind === "expired" && l.cause === "holder-gone")
+    return `expired at ${when}${l.holder ? ` (holder ${l.holder})` : ""}: its session ended after its client was seen gone`;
   return `${l.kind} at ${when}${l.holder ? ` (holder ${l.holder})` : ""}`;
 }

@@ -92,6 +92,45 @@ describe("derive", () => {
     expect(ev.at(-1)).toMatchObject({ kind: "expired", holdMs: 3_100 });
   });
 
+  it("a holding that ends after the store showed its client gone (liveness dead) expired, cause holder-gone; one whose client was alive again was released", () => {
+    const dead = (r: LockRecord, state: "dead" | "alive" | "unknown"): LockRecord => ({
+      ...r,
+      holders: r.holders.map((h) => ({ ...h, liveness: { state, reason: state } })),
+    });
+    // Seen alive, then dead (the session lingers until its timeout), then gone: the session expired.
+    const ev = run([
+      [dead(rec([["a", 0]]), "alive"), 0],
+      [dead(rec([["a", 0]]), "dead"), 5_000],
+      [null, 10_000],
+    ]);
+    expect(ev.at(-1)).toMatchObject({ kind: "expired", cause: "holder-gone", holdMs: 10_000, holder: "a" });
+    // A handover after the holder was seen dead: the old holding expired, then the next acquired.
+    const hand = run([
+      [dead(rec([["a", 0]], [["b", 100]]), "dead"), 200],
+      [rec([["b", 9_000]]), 9_000],
+    ]);
+    expect(hand.map((e) => [e.kind, e.holder, e.cause])).toEqual([
+      ["acquired", "a", undefined],
+      ["waiter-joined", "b", undefined],
+      ["expired", "a", "holder-gone"],
+      ["acquired", "b", undefined],
+      ["handover", "b", undefined],
+    ]);
+    // Dead, then alive again (it came back), then gone: a release. Unknown liveness is no claim.
+    for (const last of ["alive", "unknown"] as const) {
+      const back = run([
+        [dead(rec([["a", 0]]), "dead"), 0],
+        [dead(rec([["a", 0]]), last), 1_000],
+        [null, 2_000],
+      ]);
+      expect(back.at(-1), last).toMatchObject({ kind: "released", cause: undefined });
+    }
+    // The one-holder memo keeps it too (most locks' memo).
+    const { memo } = derive(undefined, dead(rec([["a", 0]]), "dead"), ctx(0));
+    expect(memo!.holders[0]).toBe(memo);
+    expect(memo).toMatchObject({ gone: true });
+  });
+
   it("renewals seen through refreshExpiry keep a late release a release", () => {
     let { memo } = derive(undefined, rec([["a", 0]], [], { ttlMs: 3_000 }), ctx(0));
     memo = refreshExpiry(memo!, rec([["a", 0]], [], { ttlMs: 3_000, at: 4_000 }));

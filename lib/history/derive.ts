@@ -16,9 +16,12 @@
 //   - waiters the store only counts (anonymousWaiters) are memo entries "~anonymous:…" with a
 //     per-slot since: when the count drops the oldest are taken as the ones that left;
 //   - an ended holding is "expired" when it ends at/after the last expiry seen for it (minus
-//     the resolution), else "released" — renewals that do not change the record are only seen
-//     through refreshExpiry(), which the recorder calls from the hub's current records; an etcd
-//     lease the store shows renewed has no expiry here (expiryOf): its end is a release;
+//     the resolution), or when the store last showed its holder's client gone or failing
+//     (liveness "dead": a ZooKeeper session whose client left every server or went silent, a
+//     Consul session with a failing check — its end is the store's doing: cause "holder-gone"),
+//     else "released" — renewals that do not change the record are only seen through
+//     refreshExpiry(), which the recorder calls from the hub's current records; an etcd lease
+//     the store shows renewed has no expiry here (expiryOf): its end is a release;
 //   - across a gap (the store was unreachable, ctx.gap), a holding that vanished is "lost" at
 //     the gap's start: it ended somewhere in the gap, how is unknown (cause: its TTL ran out —
 //     only when the store's last TTL reading was a deadline that passed —, its session is gone,
@@ -35,6 +38,8 @@ export interface MemoEntry {
   since: number;
   /** The holder's session or lease, to tell after a gap whether it still exists. */
   session?: string;
+  /** The store showed the holder's client gone or failing (liveness "dead") when last read. */
+  gone?: boolean;
 }
 
 export interface Departed extends MemoEntry {
@@ -109,7 +114,7 @@ function lifeEvent(
 function makeMemo(holders: MemoEntry[], waiters: MemoEntry[], expiresAt: number | null, expiryBasis?: LockRecord, departed?: Departed[]): Memo {
   if (holders.length === 1 && waiters.length === 0 && !departed) {
     const h = holders[0];
-    return new SoloMemo(h.id, h.owner, h.since, h.session, expiresAt, expiryBasis);
+    return new SoloMemo(h.id, h.owner, h.since, h.session, h.gone, expiresAt, expiryBasis);
   }
   return { holders, waiters, expiresAt, expiryBasis, departed };
 }
@@ -128,6 +133,7 @@ class SoloMemo implements Memo, MemoEntry {
     readonly owner: string | undefined,
     readonly since: number,
     readonly session: string | undefined,
+    readonly gone: boolean | undefined,
     readonly expiresAt: number | null,
     readonly expiryBasis: LockRecord | undefined,
   ) {}
@@ -178,6 +184,7 @@ export function memoOf(rec: LockRecord, at: number): Memo {
       owner: h.owner,
       since: Math.min(at, (!h.sinceObserved && parse(h.since)) || at),
       session: h.session?.id ?? h.lease?.id,
+      gone: h.liveness?.state === "dead" || undefined,
     })),
     waiters.length ? waiters : NO_ENTRIES,
     expiryOf(rec),
@@ -212,7 +219,7 @@ export function refreshExpiry(memo: Memo, rec: LockRecord): Memo {
  */
 export function withHolderSince(memo: Memo, id: string, since: number): Memo {
   if (!memo.holders.some((h) => h.id === id && since < h.since)) return memo;
-  const holders = memo.holders.map((h) => (h.id === id && since < h.since ? { id: h.id, owner: h.owner, since, session: h.session } : h));
+  const holders = memo.holders.map((h) => (h.id === id && since < h.since ? { id: h.id, owner: h.owner, since, session: h.session, gone: h.gone } : h));
   return makeMemo(holders, memo.waiters, memo.expiresAt, memo.expiryBasis, memo.departed);
 }
 
@@ -292,6 +299,8 @@ export function derive(prev: Memo | undefined, rec: LockRecord | null, ctx: Deri
     if (ctx.gap) {
       const cause = expired ? "ttl-ran-out" : h.session && ctx.gap.liveSessions && !ctx.gap.liveSessions.has(h.session) ? "session-gone" : "unknown";
       events.push(lifeEvent(ctx, "lost", ctx.gap.from, depth, h, { holdMs: Math.max(0, ctx.gap.from - h.since), cause }));
+    } else if (!expired && h.gone) {
+      events.push(lifeEvent(ctx, "expired", at, depth, h, { holdMs: Math.max(0, at - h.since), cause: "holder-gone" }));
     } else {
       events.push(lifeEvent(ctx, expired ? "expired" : "released", at, depth, h, { holdMs: Math.max(0, at - h.since) }));
     }

@@ -244,7 +244,7 @@ export interface Incident {
   ms?: number;
   /** long-wait: the waiter is still waiting (ms is its wait so far). */
   ongoing?: boolean;
-  /** lost: what is known of why (LifeEvent.cause). */
+  /** lost: what is known of why; expired: "holder-gone" when its client was seen gone (LifeEvent.cause). */
   cause?: string;
 }
 
@@ -298,7 +298,8 @@ export async function contentionTop(
     r.maxWaiters = Math.max(r.maxWaiters, e.waiters);
     foldEvent(r, e);
     const base = { at: e.at, connection: e.connection, key: e.key, holder: e.holder, owner: e.owner };
-    if (e.kind === "force-released" || e.kind === "expired") incidents.push({ ...base, kind: e.kind, ms: e.holdMs });
+    if (e.kind === "force-released") incidents.push({ ...base, kind: e.kind, ms: e.holdMs });
+    else if (e.kind === "expired") incidents.push({ ...base, kind: e.kind, ms: e.holdMs, ...(e.cause && { cause: e.cause }) });
     else if (e.kind === "lost") incidents.push({ ...base, kind: "lost", ms: e.holdMs, cause: e.cause });
     else if (isEnd(e.kind) && (e.holdMs ?? 0) > s.longHoldMs) incidents.push({ ...base, kind: "long-hold", ms: e.holdMs });
     else if ((e.kind === "acquired" || e.kind === "waiter-left") && (e.waitMs ?? 0) > s.longWaitMs)

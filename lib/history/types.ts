@@ -6,7 +6,10 @@ export type LifeKind =
   | "acquired"
   /** A holder went away before its last known expiry. holdMs = how long it held. */
   | "released"
-  /** A holder went away at or after its last known expiry (its lease ran out). */
+  /**
+   * A holder went away at or after its last known expiry (its lease ran out), or after the store
+   * showed its client gone or failing (cause "holder-gone": its session expired or was ended).
+   */
   | "expired"
   /** A release matched a force-release intent in the audit log (lib/history/audit-tail.ts). */
   | "force-released"
@@ -41,6 +44,7 @@ export interface LifeEvent {
   /**
    * lost: "ttl-ran-out" (its last known expiry passed in the gap), "session-gone" (its session
    * or lease holds nothing any more), "console-down" (LockDeck itself was down), "unknown";
+   * expired: "holder-gone" (the store had shown its client gone or failing), else its TTL ran out;
    * waiter-left: "gap" when it left unseen during a gap.
    */
   cause?: string;

@@ -10,9 +10,10 @@
 // so it cannot be turned into a time on its own: the adapter remembers when it first saw each
 // lresp value (lastActivity is then known to within its check interval).
 //
-// Judgement: connected somewhere → alive; every server answered and none has it for longer
-// than the grace period → dead ("holder-disconnected": the client is gone or cut off, and its
-// lock stays held until the session times out); any server not answering `cons` (not in
+// Judgement: connected somewhere → alive, unless the server has answered it nothing for 2/3 of
+// its session timeout (frozen or cut off: dead); every server answered and none has it for
+// longer than the grace period → dead ("holder-disconnected": the client is gone or cut off, and
+// its lock stays held until the session times out); any server not answering `cons` (not in
 // 4lw.commands.whitelist, down) → unknown, since the session may be on that one.
 
 import type { Liveness, LockRecord } from "../../model";
@@ -68,6 +69,20 @@ export interface SessionFacts {
 export function livenessOf(sid: string, f: SessionFacts): Liveness {
   const c = f.connected.get(sid);
   if (c) {
+    // Connected, but answered nothing for 2/3 of its session timeout: a live client pings every
+    // third of it (the Java, C, kazoo and node clients do) and gives its connection up itself
+    // after 2/3 of it with no word from the server. The silence is a lower bound (lastActivity is
+    // when LockDeck first saw the last answer), so this never calls a pinging client dead; a
+    // frozen or cut-off client keeps its connection (and its nodes) until the session expires.
+    const silentMs = c.lastActivity !== undefined ? f.readAt - c.lastActivity : 0;
+    if (c.timeoutMs && silentMs >= (c.timeoutMs * 2) / 3) {
+      return {
+        state: "dead",
+        reason: `connected to ${c.server} from ${c.client}, but answered nothing for ${Math.round(silentMs / 1000)} s of its ${Math.round(c.timeoutMs / 1000)} s session timeout (a live client pings every third of it): the client is frozen or cut off, and its nodes stay until the session times out`,
+        clientAddress: c.client,
+        lastActivity: new Date(c.lastActivity!).toISOString(),
+      };
+    }
     return {
       state: "alive",
       reason: `connected to ${c.server} from ${c.client}${c.timeoutMs ? `, session timeout ${Math.round(c.timeoutMs / 1000)} s` : ""} (from cons)`,
