@@ -9,6 +9,7 @@ const CAUSE: Record<string, string> = {
   "session-gone": "its session or lease ended",
   "session-expired": "its session expired",
   "holder-gone": "its client was seen gone, then its session ended",
+  "session-ended": "its session ended (Consul invalidated it: its TTL ran out or a check failed; or it was destroyed)",
   "console-down": "LockDeck itself was down",
   unknown: "cause unknown",
 };
@@ -16,8 +17,8 @@ const CAUSE: Record<string, string> = {
 /** A history cause (LifeEvent.cause) in words; an unknown one as it is. */
 export const causeText = (cause: string): string => CAUSE[cause] ?? cause;
 
-/** Why an "expired" end came: its TTL ran out, or (cause holder-gone) its session ended after its client left. */
-export const expiryCause = (cause?: string): string => CAUSE[cause === "holder-gone" ? cause : "ttl-ran-out"];
+/** Why an "expired" end came: its TTL ran out, or its session ended (after its client left: holder-gone). */
+export const expiryCause = (cause?: string): string => CAUSE[cause === "holder-gone" || cause === "session-ended" ? cause : "ttl-ran-out"];
 
 /**
  * goneWords: the lock's last history in one sentence ("force-released by alice at 2024-05-01

@@ -138,6 +138,12 @@ export interface LockRecord {
   permitsFree?: number;
   /** A short, escaped preview of the raw store value(s). */
   raw?: RawPreview[];
+  /**
+   * Holdings that ended in the change this record was read for, where the store told how
+   * (Consul: the holder's session ended — invalidated or destroyed — in the very transaction that
+   * let the lock go: lib/stores/consul/ends.ts). Only on the read that saw the end.
+   */
+  ended?: Array<{ session: string; cause: "session-ended" }>;
 }
 
 /**

@@ -103,6 +103,12 @@ export async function goneLock(reg: Registry, connection: string, key: string): 
   return { last, release };
 }
 
+/** An expiry's cause (LifeEvent.cause), after the 404's sentence. */
+const ENDED_WHY: Record<string, string> = {
+  "holder-gone": ": its session ended after its client was seen gone",
+  "session-ended": ": its session ended, which let the lock go",
+};
+
 /** The 404's message in words, from what history and the audit log know. */
 export function goneMessage(g: GoneLock): string {
   const l = g.last;
@@ -110,7 +116,6 @@ export function goneMessage(g: GoneLock): string {
   const when = new Date(l.at).toISOString();
   if (l.kind === "force-released" && g.release) return `force-released by ${g.release.actor} at ${when}, reason: ${g.release.reason}`;
   if (l.kind === "lost") return `lost at ${when} while LockDeck could not see the store (${l.cause ?? "unknown"})`;
-  if (l.kind === "expired" && l.cause === "holder-gone")
-    return `expired at ${when}${l.holder ? ` (holder ${l.holder})` : ""}: its session ended after its client was seen gone`;
-  return `${l.kind} at ${when}${l.holder ? ` (holder ${l.holder})` : ""}`;
+  const why = l.kind === "expired" && l.cause ? (ENDED_WHY[l.cause] ?? "") : "";
+  return `${l.kind} at ${when}${l.holder ? ` (holder ${l.holder})` : ""}${why}`;
 }

@@ -131,6 +131,23 @@ describe("derive", () => {
     expect(memo).toMatchObject({ gone: true });
   });
 
+  it("a holding whose record says its session ended with it (Consul) expired, cause session-ended; another session's end says nothing of it", () => {
+    const held = { ...rec([["a", 0]]), holders: [{ id: "a", since: iso(0), session: { id: "s-a" } }] } as LockRecord;
+    const after = (session: string): LockRecord => ({ ...rec([]), ended: [{ session, cause: "session-ended" }] });
+    expect(
+      run([
+        [held, 0],
+        [after("s-a"), 3_000],
+      ]).at(-1),
+    ).toMatchObject({ kind: "expired", cause: "session-ended", holdMs: 3_000 });
+    expect(
+      run([
+        [held, 0],
+        [after("s-other"), 3_000],
+      ]).at(-1),
+    ).toMatchObject({ kind: "released", cause: undefined });
+  });
+
   it("renewals seen through refreshExpiry keep a late release a release", () => {
     let { memo } = derive(undefined, rec([["a", 0]], [], { ttlMs: 3_000 }), ctx(0));
     memo = refreshExpiry(memo!, rec([["a", 0]], [], { ttlMs: 3_000, at: 4_000 }));

@@ -19,6 +19,8 @@
 //     the resolution), or when the store last showed its holder's client gone or failing
 //     (liveness "dead": a ZooKeeper session whose client left every server or went silent, a
 //     Consul session with a failing check — its end is the store's doing: cause "holder-gone"),
+//     or when the record says its session ended in the change that let it go (rec.ended, Consul:
+//     cause "session-ended"),
 //     else "released" — renewals that do not change the record are only seen through
 //     refreshExpiry(), which the recorder calls from the hub's current records; an etcd lease
 //     the store shows renewed has no expiry here (expiryOf): its end is a release;
@@ -301,6 +303,8 @@ export function derive(prev: Memo | undefined, rec: LockRecord | null, ctx: Deri
       events.push(lifeEvent(ctx, "lost", ctx.gap.from, depth, h, { holdMs: Math.max(0, ctx.gap.from - h.since), cause }));
     } else if (!expired && h.gone) {
       events.push(lifeEvent(ctx, "expired", at, depth, h, { holdMs: Math.max(0, at - h.since), cause: "holder-gone" }));
+    } else if (!expired && h.session && rec?.ended?.some((e) => e.session === h.session)) {
+      events.push(lifeEvent(ctx, "expired", at, depth, h, { holdMs: Math.max(0, at - h.since), cause: "session-ended" }));
     } else {
       events.push(lifeEvent(ctx, expired ? "expired" : "released", at, depth, h, { holdMs: Math.max(0, at - h.since) }));
     }

@@ -8,7 +8,8 @@ export type LifeKind =
   | "released"
   /**
    * A holder went away at or after its last known expiry (its lease ran out), or after the store
-   * showed its client gone or failing (cause "holder-gone": its session expired or was ended).
+   * showed its client gone or failing (cause "holder-gone"), or its session ended with it
+   * (cause "session-ended").
    */
   | "expired"
   /** A release matched a force-release intent in the audit log (lib/history/audit-tail.ts). */
@@ -44,7 +45,8 @@ export interface LifeEvent {
   /**
    * lost: "ttl-ran-out" (its last known expiry passed in the gap), "session-gone" (its session
    * or lease holds nothing any more), "console-down" (LockDeck itself was down), "unknown";
-   * expired: "holder-gone" (the store had shown its client gone or failing), else its TTL ran out;
+   * expired: "holder-gone" (the store had shown its client gone or failing), "session-ended" (its
+   * session ended in the change that let the lock go: Consul), else its TTL ran out;
    * waiter-left: "gap" when it left unseen during a gap.
    */
   cause?: string;

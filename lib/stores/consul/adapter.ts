@@ -17,7 +17,7 @@ import type {
 } from "../../model";
 import type { ConsulConnectionConfig } from "./config";
 import { ConsulError, ConsulHttp, errorFromAnswer, kvPath, type ConsulAnswer, type ReadMeta } from "./http";
-import { describeConsistency, readDir, readHeldBy, readKey, readPrefix, readPrefixIndexes, readSession, readSessions } from "./read";
+import { describeConsistency, readDir, readHeldBy, readKey, readPrefix, readPrefixIndexes, readSession, readSessions, sessionGoneAt } from "./read";
 import { blockingChanges, type PrefixState } from "./watch";
 import { describe, semaphoreEvictees, type PlanContext } from "./plan";
 import { evictOps, txnErrors, txnJson, unlockOps, MAX_TXN_OPS } from "./release";
@@ -30,6 +30,8 @@ import { parseSemaphoreValue } from "../../formats/consul/semaphore";
 import { nodeJudge, type ConsulCheck, type NodeHealth } from "../../formats/consul/liveness";
 import type { NodeJudge } from "../../formats/consul/record";
 import { LATE_MS, probe } from "../probe";
+import { mapLimit } from "./map-limit";
+import { endedHoldings, sessionEnds } from "./ends";
 
 const HEALTH_TIMEOUT_MS = 3_000;
 /** A stale read whose server last heard from the leader longer ago than this does not confirm the view. */
@@ -246,9 +248,14 @@ export class ConsulAdapter implements StoreAdapter {
         dirKeys.add(e.Key);
       }
     });
+    // Before the new entries replace the old: which holdings ended, to ask Consul how.
+    const ended = endedHoldings((k) => this.entries.get(k), fetched.values());
     for (const e of fetched.values()) this.entries.set(e.Key, e);
 
-    const sessions = await this.sessionsFor([...fetched.values()], signal);
+    const [sessions, endedBy] = await Promise.all([
+      this.sessionsFor([...fetched.values()], signal),
+      sessionEnds(ended, (id) => sessionGoneAt(this.http, id, signal), REREAD_CONCURRENCY),
+    ]);
     signal.throwIfAborted();
     const consistency = describeConsistency(this.cfg.consistency, metas);
     const h = await this.nodeHealth(signal);
@@ -256,6 +263,10 @@ export class ConsulAdapter implements StoreAdapter {
     const { locks, problems } = decodeConsul([...fetched.values()], [...sessions.values()], ctx, h);
     const lockKeys = new Set(wanted.map((k) => this.lockKeyOf(k, dirs, fetched)));
     const found = locks.filter((l) => lockKeys.has(l.key));
+    for (const l of found) {
+      const session = endedBy.get(l.key);
+      if (session) l.ended = [{ session, cause: "session-ended" }];
+    }
     this.judgedUnder(found, h, false);
     for (const k of lockKeys) if (!found.some((l) => l.key === k)) this.rejudged.set(k, null);
     const foundKeys = new Set(found.map((l) => l.key));
@@ -693,18 +704,4 @@ function lockFence(key: string, mi: number, session: string): string {
 function holdingOf(rec: LockRecord): string | null {
   const h = rec.holding;
   return h.t === "kv" ? lockFence(rec.key, Number(h.mi), String(h.s)) : null;
-}
-
-/** Runs fn over items with at most `limit` in flight; results in input order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

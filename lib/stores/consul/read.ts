@@ -186,6 +186,16 @@ export async function readSession(http: ConsulHttp, id: string, signal: AbortSig
   return list?.[0] ?? null;
 }
 
+/**
+ * null while Consul has the session; once it has not, the sessions table's index (X-Consul-Index)
+ * as this read saw it — the index of the last session created or ended, not necessarily this one's.
+ */
+export async function sessionGoneAt(http: ConsulHttp, id: string, signal: AbortSignal): Promise<number | null> {
+  const a = await http.call("GET", `/v1/session/info/${encodeURIComponent(id)}`, { read: true, signal });
+  const list = a.status === 404 ? null : (JSON.parse(a.body.toString("utf8")) as ConsulSession[] | null);
+  return list?.[0] ? null : a.meta.index;
+}
+
 export function emptyMeta(): ReadMeta {
   return { index: null, knownLeader: null, lastContactMs: null, effective: null, filtered: false };
 }
