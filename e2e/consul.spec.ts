@@ -154,3 +154,22 @@ test("the consistency setting changes how every view is read, and says so", asyn
   await page.goto(lockPage(key));
   await expect(page.getByText(/default \(leader-served/).first()).toBeVisible();
 });
+
+test("a holding let go by its session's end is recorded expired, 'its session ended', never released by its holder", async ({ page }) => {
+  const key = `e2e/ended-${Date.now()}/x`;
+  const sid = await session("e2e-ended");
+  await acquire(key, sid);
+  await page.goto(lockPage(key));
+  await expect(page.getByTestId("holder-id").first()).toContainText(sid);
+  // Ended elsewhere (an operator's `consul session destroy`; a TTL or a failed check does the same).
+  await consul("PUT", `/v1/session/destroy/${sid}`);
+  expect(await holderOf(key)).toBe("");
+  await expect(async () => {
+    await page.goto("/");
+    const ev = page.getByTestId("recent-event").filter({ hasText: key }).first();
+    await expect(ev).toHaveAttribute("data-kind", "expired", { timeout: 1_000 });
+    await expect(ev).toContainText("its session ended (Consul invalidated it", { timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+  await page.goto(lockPage(key));
+  await expect(page.locator('[data-testid="timeline-segment"][data-end-kind="expired"] title')).toContainText("expired (its session ended");
+});
