@@ -9,56 +9,16 @@
 //   - the control: api.Lock lets go (Unlock, then its session destroyed, in two transactions):
 //     released.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { EventBus } from "../hub/bus";
-import { Hub } from "../hub/hub";
+import { describe, expect, it } from "vitest";
 import { holdApiLock } from "../../scripts/capture/consul/hold";
 import { kv } from "../../scripts/capture/consul/dump";
-import { waitFor } from "../../scripts/servers/process";
 import { acquire, adapterFor, consulFixture, createSession, track } from "../../test/support/consul";
-import { HISTORY_SETTINGS } from "../../test/support/history";
-import { Recorder } from "./recorder";
-import type { LifeEvent } from "./types";
-
-const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) =>
-  waitFor(async () => await check(), { timeoutMs, intervalMs: 50, what });
-
-const cleanup: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  while (cleanup.length) await cleanup.pop()!();
-});
+import { historyRig, until } from "../../test/support/history-rig";
 
 describe("Consul history: how a holding ended (real Consul, api.Lock)", () => {
   const s = consulFixture();
 
-  async function rig(prefix: string) {
-    const dir = mkdtempSync(path.join(tmpdir(), "lockdeck-consul-history-"));
-    const a = adapterFor(s.consul, { prefixes: [prefix] });
-    const bus = new EventBus();
-    const hub = new Hub("c1", a, bus, { healthIntervalMs: 300 });
-    const recorder = new Recorder(
-      bus,
-      { records: () => hub.all(), get: (_, k) => hub.get(k) },
-      { dataDir: dir, settings: HISTORY_SETTINGS, flushEveryMs: 200 },
-    ).start();
-    hub.start();
-    cleanup.push(async () => {
-      await recorder.stop();
-      await hub.stop();
-      await a.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    await until("the hub live and the recorder primed", () => hub.statusEvent().mode === "live" && recorder.connections.get("c1")?.primed === true);
-    const ended = async (key: string): Promise<LifeEvent[]> => {
-      await recorder.flush();
-      const evs = await recorder.reader()!.events({ key, from: 0, to: Date.now() + 60_000 });
-      return evs.filter((e) => ["released", "expired", "lost", "force-released"].includes(e.kind));
-    };
-    return { hub, ended };
-  }
+  const rig = (prefix: string) => historyRig("c1", adapterFor(s.consul, { prefixes: [prefix] }));
 
   it("api.Lock whose process dies: Consul invalidates its session when the TTL runs out: expired, cause session-ended", { timeout: 60_000 }, async () => {
     const { hub, ended } = await rig("gt-ttl/");

@@ -10,22 +10,11 @@
 //   - the console is cut off from etcd (connections refused) for less than the TTL and the
 //     holder unlocks meanwhile: lost at the gap's start, with a cause that is not ttl-ran-out.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { EventBus } from "../hub/bus";
-import { Hub } from "../hub/hub";
 import { etcdctlLock, interrupt } from "../../scripts/capture/etcd/hold";
 import { startFaultProxy } from "../../scripts/servers/fault-proxy";
-import { waitFor } from "../../scripts/servers/process";
 import { etcdSuite, lineMatching } from "../../test/support/etcd";
-import { HISTORY_SETTINGS } from "../../test/support/history";
-import { Recorder } from "./recorder";
-import type { LifeEvent } from "./types";
-
-const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) =>
-  waitFor(async () => await check(), { timeoutMs, intervalMs: 50, what });
+import { historyRig, until } from "../../test/support/history-rig";
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -35,30 +24,8 @@ afterEach(async () => {
 describe("etcd history: how a holding ended (real etcd, etcdctl lock)", () => {
   const t = etcdSuite();
 
-  async function rig(prefix: string, endpoints?: string[]) {
-    const dir = mkdtempSync(path.join(tmpdir(), "lockdeck-etcd-history-"));
-    const a = t.adapter({ prefixes: [prefix], leaseCheckMs: 300, requestTimeoutMs: 1_000 }, endpoints);
-    const bus = new EventBus();
-    const hub = new Hub("e1", a, bus, { healthIntervalMs: 300 });
-    const recorder = new Recorder(
-      bus,
-      { records: () => hub.all(), get: (_, k) => hub.get(k) },
-      { dataDir: dir, settings: HISTORY_SETTINGS, flushEveryMs: 200 },
-    ).start();
-    hub.start();
-    cleanup.push(async () => {
-      await recorder.stop();
-      await hub.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    await until("the hub live and the recorder primed", () => hub.statusEvent().mode === "live" && recorder.connections.get("e1")?.primed === true);
-    const ended = async (key: string): Promise<LifeEvent[]> => {
-      await recorder.flush();
-      const evs = await recorder.reader()!.events({ key, from: 0, to: Date.now() + 60_000 });
-      return evs.filter((e) => ["released", "expired", "lost", "force-released"].includes(e.kind));
-    };
-    return { hub, recorder, ended };
-  }
+  const rig = (prefix: string, endpoints?: string[]) =>
+    historyRig("e1", t.adapter({ prefixes: [prefix], leaseCheckMs: 300, requestTimeoutMs: 1_000 }, endpoints));
 
   it("a renewing holder that unlocks after holding longer than its TTL: released", { timeout: 40_000 }, async () => {
     const { hub, ended } = await rig("gt-rel/");

@@ -10,51 +10,16 @@
 //     before the node goes: expired, cause holder-gone;
 //   - the control: a holder that lets go (kazoo's release, then its session closed): released.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { EventBus } from "../hub/bus";
-import { Hub } from "../hub/hub";
-import { waitFor } from "../../scripts/servers/process";
-import { HISTORY_SETTINGS } from "../../test/support/history";
+import { describe, expect, it } from "vitest";
+import { historyRig, until } from "../../test/support/history-rig";
 import { kazooHold, lockAt, zookeeperFixture } from "../../test/support/zookeeper";
-import { Recorder } from "./recorder";
-import type { LifeEvent } from "./types";
-
-const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) =>
-  waitFor(async () => await check(), { timeoutMs, intervalMs: 50, what });
-
-const cleanup: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  while (cleanup.length) await cleanup.pop()!();
-});
 
 describe("ZooKeeper history: how a holding ended (real ZooKeeper, kazoo holders)", () => {
   const f = zookeeperFixture();
 
   async function rig() {
-    const dir = mkdtempSync(path.join(tmpdir(), "lockdeck-zk-history-"));
     const a = f.adapter({ livenessCheckMs: 300, holderGoneMs: 1_000 });
-    const bus = new EventBus();
-    const hub = new Hub("zk", a, bus, { healthIntervalMs: 300 });
-    const recorder = new Recorder(
-      bus,
-      { records: () => hub.all(), get: (_, k) => hub.get(k) },
-      { dataDir: dir, settings: HISTORY_SETTINGS, flushEveryMs: 200 },
-    ).start();
-    hub.start();
-    cleanup.push(async () => {
-      await recorder.stop();
-      await hub.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    await until("the hub live and the recorder primed", () => hub.statusEvent().mode === "live" && recorder.connections.get("zk")?.primed === true);
-    const ended = async (key: string): Promise<LifeEvent[]> => {
-      await recorder.flush();
-      const evs = await recorder.reader()!.events({ key, from: 0, to: Date.now() + 60_000 });
-      return evs.filter((e) => ["released", "expired", "lost", "force-released"].includes(e.kind));
-    };
+    const { hub, ended } = await historyRig("zk", a);
     // Its last answer known (from the second cons read on), so its silence can be measured.
     const answered = (key: string) => until("held, last activity known", async () => !!(await lockAt(a, key)).holders[0].liveness?.lastActivity);
     return { hub, ended, answered };
