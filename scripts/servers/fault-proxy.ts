@@ -61,6 +61,18 @@ export interface FaultProxy {
 
 export type TapFn = (dir: Direction, chunk: Buffer, conn: number) => void;
 
+/**
+ * Held-back chunks of one direction, in arrival order. One timer sends them: a timer per chunk
+ * does not keep the order (Node files timers by duration and dates them on the loop's clock, so
+ * under load a later chunk's timer could fire first: a split reply arrived with pieces swapped).
+ */
+interface Lane {
+  queue: Array<{ chunk: Buffer; due: number; passing: boolean }>;
+  /** The due time of the last chunk queued: later chunks are never due earlier. */
+  lastDue: number;
+  timer: NodeJS.Timeout | null;
+}
+
 interface Pipe {
   conn: number;
   client: net.Socket;
@@ -71,7 +83,8 @@ interface Pipe {
   /** Nothing more goes to the store on this connection (a lost request). */
   silent: boolean;
   tail: Buffer;
-  due: Record<Direction, number>;
+  /** Per direction: chunks held back (a delay, a split's pieces), sent in order by one timer. */
+  lanes: Record<Direction, Lane>;
 }
 
 export async function startFaultProxy(targetPort: number, targetHost = HOST): Promise<FaultProxy> {
@@ -91,29 +104,51 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
   const sentChunks: Buffer[] = [];
   let sentBytes = 0;
 
-  /** `passing`: bytes of a reply being cut that pass although the pipe is dropping now. */
-  const forward = (p: Pipe, dir: Direction, chunk: Buffer, passing = false) => {
-    const to = dir === "up" ? p.upstream : p.client;
-    const write = () => {
-      tapFn?.(dir, chunk, p.conn);
-      if (dir === "up" && sentBytes < 16 << 20) {
-        sentChunks.push(chunk);
-        sentBytes += chunk.length;
-      }
-      to.write(chunk);
-    };
+  const write = (p: Pipe, dir: Direction, chunk: Buffer) => {
+    tapFn?.(dir, chunk, p.conn);
+    if (dir === "up" && sentBytes < 16 << 20) {
+      sentChunks.push(chunk);
+      sentBytes += chunk.length;
+    }
+    (dir === "up" ? p.upstream : p.client).write(chunk);
+  };
+
+  /**
+   * `passing`: bytes of a reply being cut that pass although the pipe is dropping now; `gapMs`:
+   * sent at least this long after the chunk before it (a split's pieces).
+   */
+  const forward = (p: Pipe, dir: Direction, chunk: Buffer, passing = false, gapMs = 0) => {
     const ms = delays[dir];
-    if (ms <= 0 && p.due[dir] <= Date.now()) {
-      write();
+    const lane = p.lanes[dir];
+    if (ms <= 0 && gapMs === 0 && lane.queue.length === 0) {
+      write(p, dir, chunk);
       return;
     }
     // Later chunks never overtake earlier ones, even when the delay shrinks meanwhile.
-    const due = Math.max(Date.now() + ms, p.due[dir]);
-    p.due[dir] = due;
-    setTimeout(() => {
-      if (!to.destroyed && !holed && (passing || !(dir === "down" ? p.dropping : p.silent))) write();
-    }, due - Date.now());
+    lane.lastDue = Math.max(Date.now() + ms, lane.lastDue + gapMs);
+    lane.queue.push({ chunk, due: lane.lastDue, passing });
+    pump(p, dir);
   };
+
+  /** Sends a lane's chunks that are due, in order; one timer for the next. */
+  const pump = (p: Pipe, dir: Direction) => {
+    const lane = p.lanes[dir];
+    if (lane.timer || lane.queue.length === 0) return;
+    lane.timer = setTimeout(
+      () => {
+        lane.timer = null;
+        const to = dir === "up" ? p.upstream : p.client;
+        while (lane.queue.length > 0 && lane.queue[0].due <= Date.now()) {
+          const { chunk, passing } = lane.queue.shift()!;
+          if (!to.destroyed && !holed && (passing || !(dir === "down" ? p.dropping : p.silent))) write(p, dir, chunk);
+        }
+        pump(p, dir);
+      },
+      Math.max(0, lane.queue[0].due - Date.now()),
+    );
+  };
+
+  const lane = (): Lane => ({ queue: [], lastDue: 0, timer: null });
 
   const server = net.createServer((client) => {
     if (refusing) return client.resetAndDestroy();
@@ -125,7 +160,16 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
     }
     accepted++;
     const upstream = net.connect({ host: targetHost, port: targetPort });
-    const p: Pipe = { conn: accepted, client, upstream, dropping: false, passLeft: 0, silent: false, tail: Buffer.alloc(0), due: { up: 0, down: 0 } };
+    const p: Pipe = {
+      conn: accepted,
+      client,
+      upstream,
+      dropping: false,
+      passLeft: 0,
+      silent: false,
+      tail: Buffer.alloc(0),
+      lanes: { up: lane(), down: lane() },
+    };
     pipes.add(p);
     maxOpen = Math.max(maxOpen, pipes.size);
     const drop = () => {
@@ -165,8 +209,7 @@ export async function startFaultProxy(targetPort: number, targetHost = HOST): Pr
         client.setNoDelay(true);
         for (let at = 0; at < chunk.length; at += splitBytes) {
           // Each piece 1 ms after the one before: the client reads them one by one.
-          p.due.down = Math.max(Date.now(), p.due.down) + 1;
-          forward(p, "down", chunk.subarray(at, at + splitBytes));
+          forward(p, "down", chunk.subarray(at, at + splitBytes), false, 1);
         }
         return;
       }
