@@ -6,6 +6,7 @@
 
 import Link from "next/link";
 import { useQuery } from "@tanstack/react-query";
+import { sharedSessionCaveat } from "@/lib/waits/caveat";
 import type { LockWaitsAnswer } from "@/lib/waits/types";
 import { formatAge, formatClock, plural } from "./format";
 import { Section } from "./lock-detail-parts";
@@ -51,7 +52,8 @@ export function LockWaits({ conn, lockKey }: { conn: string; lockKey: string }) 
               held by <OwnerName answer={a} owner={c.owners[(k + 1) % c.owners.length]} />
             </span>
           ))}
-          . Nobody on it moves until one of them is stopped or a lock on it force-released.
+          . Nobody on it moves until one of them is stopped or a lock on it force-released
+          {sharedSessionCaveat(c.owners) ? <span data-testid="lock-deadlock-caveat"> — {sharedSessionCaveat(c.owners)}</span> : null}.
         </p>
       ))}
       {a.holders.map((h) => (

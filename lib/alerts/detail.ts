@@ -3,6 +3,7 @@
 
 import type { LockRecord } from "../model";
 import type { WaitGraph } from "../waits/graph";
+import { sharedSessionCaveat } from "../waits/caveat";
 import { deadReason } from "../waits/api";
 import type { RuleId } from "./rules";
 
@@ -15,9 +16,11 @@ export function alertDetail(rule: RuleId, key: string, g: WaitGraph, rec: LockRe
   if (rule === "deadlock") {
     const c = g.cycles().find((x) => x.locks.includes(key));
     if (!c) return undefined;
-    return c.owners
+    const cycle = c.owners
       .map((o, i) => `${ownerWords(g, o)} waits for ${g.lock(c.locks[i])?.name ?? c.locks[i]}, held by ${ownerWords(g, c.owners[(i + 1) % c.owners.length])}`)
       .join("; ");
+    const caveat = sharedSessionCaveat(c.owners);
+    return caveat ? `${cycle} (${caveat})` : cycle;
   }
   if (rule === "holder-dead" && rec) {
     const reasons = rec.holders

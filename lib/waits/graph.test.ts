@@ -108,6 +108,35 @@ describe("WaitGraph", () => {
     expect(g.unidentifiedCount()).toBe(2);
   });
 
+  it("a waiter whose owner holds the same lock (another thread of one session) waits on no one: no self-loop deadlock (audit: Curator threads)", () => {
+    const g = new WaitGraph();
+    expect(feed(g, lock("self", ["session:S"], ["session:S"]))).toEqual([]);
+    expect(g.isDeadlocked("self")).toBe(false);
+    expect(g.cycles()).toEqual([]);
+    expect(g.edges().total).toBe(0);
+    // The same lock with another owner queued too: only that owner waits.
+    feed(g, lock("self", ["session:S"], ["session:S", "session:R"]));
+    expect(g.edges().edges.map((e) => [e.waiter, e.holder])).toEqual([["session:R", "session:S"]]);
+  });
+
+  it("an election's candidates wait on nobody: a leader queued for a lock a follower holds is no deadlock (audit: LeaderLatch, Campaign)", () => {
+    const g = new WaitGraph();
+    // S1 leads the election, S2 is a candidate (its client goes on); S2 holds L and S1 waits for L.
+    expect(feed(g, lock("leader", ["lease:S1"], ["lease:S2"], "election"), lock("L", ["lease:S2"], ["lease:S1"]))).toEqual([]);
+    expect(g.isDeadlocked("L") || g.isDeadlocked("leader")).toBe(false);
+    expect(g.edges().edges.map((e) => e.lock)).toEqual(["L"]);
+    expect(g.unidentifiedCount()).toBe(0);
+  });
+
+  it("a lock whose waiters the store only counts (Redisson's blocked clients) is counted as not in the graph", () => {
+    const g = new WaitGraph();
+    const counted = { ...lock("orders:a", ["redisson:c1:1"]), anonymousWaiters: { count: 1, source: "PUBSUB NUMSUB", since: "2026-01-01T00:00:00.000Z" } };
+    feed(g, counted, lock("orders:b", ["redisson:c2:1"]));
+    expect(g.unidentifiedCount()).toBe(1);
+    feed(g, lock("orders:a", ["redisson:c1:1"]));
+    expect(g.unidentifiedCount()).toBe(0);
+  });
+
   it("tells what an owner holds and waits for", () => {
     const g = new WaitGraph();
     feed(g, lock("a", ["A"], ["B"]), lock("b", ["B"]), lock("c", ["B"]));

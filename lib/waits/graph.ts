@@ -69,8 +69,14 @@ function entryOf(r: LockRecord, oneOwner: (o: string) => readonly string[]): Loc
   for (const h of r.holders) if (h.ownerKey && !owners.includes(h.ownerKey)) owners.push(h.ownerKey);
   const holders = owners.length === 1 ? oneOwner(owners[0]) : owners;
   let waiters = NO_WAITERS;
-  for (const w of r.waiters)
-    if (w.ownerKey) (waiters === NO_WAITERS ? (waiters = []) : waiters).push({ owner: w.ownerKey, since: w.since, position: w.position });
+  // An election's candidates are not blocked: the follower's client goes on (Curator LeaderLatch,
+  // etcd Campaign in the background), so they are no waits. A waiter whose owner holds the same
+  // lock waits on itself: another thread of that client (one ZooKeeper session, one etcd lease),
+  // which can still let go — no wait another owner could end.
+  if (r.kind !== "election")
+    for (const w of r.waiters)
+      if (w.ownerKey && !owners.includes(w.ownerKey))
+        (waiters === NO_WAITERS ? (waiters = []) : waiters).push({ owner: w.ownerKey, since: w.since, position: w.position });
   const any = r.kind === "semaphore" && r.holders.length > 1;
   return { key: r.key, name: r.name, any, holders, waiters, warnings: r.warnings };
 }
@@ -93,8 +99,13 @@ function touch(e: LockEntry, touched: Set<string>): void {
   for (const w of e.waiters) touched.add(w.owner);
 }
 
-/** A contended lock that is not in the graph because its holders or waiters carry no identity. */
+/**
+ * A contended lock that is not (wholly) in the graph because its holders or waiters carry no
+ * identity, or the store only counts its waiters (Redisson's blocked clients: anonymousWaiters).
+ */
 function unidentified(r: LockRecord): boolean {
+  if (r.kind === "election") return false;
+  if ((r.anonymousWaiters?.count ?? 0) > 0) return true;
   return r.waiters.length > 0 && (r.waiters.some((w) => !w.ownerKey) || r.holders.some((h) => !h.ownerKey));
 }
 
