@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { HttpError } from "../api/http-error";
 import { IntParam, IntParamOr, KeyParam, parseQuery } from "../api/params";
-import type { Registry } from "../registry";
+import type { Connection, Registry } from "../registry";
 import { exposition, type ConnectionFigures } from "./prometheus";
 import { contentionTop, lockHistory, window } from "./query";
 import type { Recorder } from "./recorder";
@@ -74,13 +74,17 @@ export async function topAnswer(reg: Registry, req: Request): Promise<TopAnswer>
   return { ...top, resolution, recording: { paused: s.paused, message: s.message } };
 }
 
-export function metricsText(reg: Registry): string {
+/**
+ * The per-connection and per-lock part of /api/metrics. Contended locks and waiters are the hub's
+ * own tally, the overview's trend (hub.sample()): locks with a waiter, named or only counted
+ * (Redisson), whatever their state word (a deadlock makes it "stale"), and all those waiters.
+ */
+export function metricsText(reg: Pick<Registry, "history"> & { connections: ReadonlyMap<string, Pick<Connection, "config" | "hub">> }): string {
   const rec = reg.history;
   const conns: ConnectionFigures[] = [...reg.connections.values()].map(({ config, hub }) => {
     const st = hub.statusEvent();
     const counts = hub.counts();
-    let waiters = 0;
-    for (const r of hub.all()) waiters += r.waiters.length;
+    const { contended, waiters } = hub.sample();
     return {
       id: config.id,
       kind: config.kind,
@@ -90,7 +94,7 @@ export function metricsText(reg: Registry): string {
       mode: st.mode,
       locks: st.lockCount,
       held: counts.held + counts.contended + counts.stale + counts.expiring,
-      contended: counts.contended,
+      contended,
       staleLocks: counts.stale,
       waiters,
       problems: counts.problems,

@@ -86,7 +86,7 @@ export function exposition(conns: ConnectionFigures[], locks: LockCounters[], re
   family(
     "lockdeck_locks_contended",
     "gauge",
-    "Locks held with waiters queued.",
+    "Locks with waiters queued (named or only counted by the store), whatever their state word.",
     per((c) => c.contended),
   );
   family(
@@ -98,7 +98,7 @@ export function exposition(conns: ConnectionFigures[], locks: LockCounters[], re
   family(
     "lockdeck_waiters",
     "gauge",
-    "Waiters queued over all locks.",
+    "Waiters queued over all locks, named and only counted by the store.",
     per((c) => c.waiters),
   );
   family(
