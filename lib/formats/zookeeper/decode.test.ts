@@ -304,6 +304,80 @@ describe("bad input, look-alikes and other layouts", () => {
   });
 });
 
+describe("Curator InterProcessSemaphoreV2 with several threads of one session", () => {
+  const ctx = { connection: "zk", consistency: "local", now: 1_700_000_100_000, roots: ["/locks"] };
+  const uuid = (n: number) => `6c2e4b7d-0000-4000-8000-${String(n).padStart(12, "0")}`;
+  const S = "0x100000000000005";
+  const R = "0x100000000000006";
+  const Q = "0x100000000000007";
+  /** The semaphore's nodes in the order Curator creates them (czxid grows with each call). */
+  function semaphore(steps: Array<["lease" | "lock", number, string]>): ZkNode[] {
+    const leases = steps.filter(([k]) => k === "lease");
+    const locks = steps.filter(([k]) => k === "lock");
+    const out = [dir("/locks", 1), dir("/locks/sem", 2), dir("/locks/sem/leases", leases.length), dir("/locks/sem/locks", locks.length)];
+    for (const [k, seq, owner] of steps) {
+      out.push(eph(`/locks/sem/${k}s/_c_${uuid(out.length)}-${k}-${String(seq).padStart(10, "0")}`, "127.0.0.1", owner));
+    }
+    return out;
+  }
+  const seqs = (xs: Array<{ id: string }>) => xs.map((x) => seqOf(x.id));
+  const kinds = (xs: Array<{ id: string }>) => xs.map((x) => (x.id.includes("-lease-") ? "lease" : "lock"));
+
+  it("T1 of session S holds lease 0; T2 of S holds locks/ and waits with lease 1: lease 0 holds, lease 1 waits; a release deletes lease 0", () => {
+    // T1: lock-0, lease-0 (a permit: maxLeases 1), lock-0 let go; T2: lock-1, lease-1, waits.
+    const nodes = semaphore([
+      ["lease", 0, S],
+      ["lock", 1, S],
+      ["lease", 1, S],
+    ]);
+    const { locks } = decodeZooKeeper(nodes, ctx);
+    const l = locks.find((x) => x.key === "/locks/sem")!;
+    expect([l.format, l.state]).toEqual(["curator.semaphore", "held"]);
+    expect(seqs(l.holders)).toEqual([0]);
+    expect(l.holders[0].id).toMatch(/-lease-0000000000$/);
+    expect(l.waiters.map((w) => w.id)).toEqual([baseName(nodes[6].path)]);
+    expect(l.waiters[0].id).toMatch(/-lease-0000000001$/);
+    expect(l.fencingToken).toBe(nodes[4].stat.czxid);
+    expect(l.warnings).toEqual(["max-leases-unknown", "one-session-several-leases"]);
+    expect(targetOf(decodeFence(fenceOf(l)).h)).toEqual({
+      t: "delete",
+      nodes: [{ path: nodes[4].path, version: 0, czxid: nodes[4].stat.czxid }],
+      revoke: null,
+    });
+  });
+
+  it("with other sessions: R and S's T1 hold, S's T2 waits with the lease it made after its locks/ node, Q queues behind it", () => {
+    const nodes = semaphore([
+      ["lease", 0, R],
+      ["lease", 1, S],
+      ["lock", 2, S],
+      ["lock", 3, Q],
+      ["lease", 2, S],
+    ]);
+    const l = decodeZooKeeper(nodes, ctx).locks.find((x) => x.key === "/locks/sem")!;
+    expect(seqs(l.holders)).toEqual([0, 1]);
+    expect(l.holders.map((h) => h.session?.id)).toEqual([R, S]);
+    expect([kinds(l.waiters), seqs(l.waiters)]).toEqual([
+      ["lease", "lock"],
+      [2, 3],
+    ]);
+    expect(l.waiters.map((w) => w.position)).toEqual([1, 2]);
+    expect(l.warnings).toContain("one-session-several-leases");
+  });
+
+  it("the locks/ head has not made its lease yet: its session's older lease holds (the head waits with its locks/ node)", () => {
+    const nodes = semaphore([
+      ["lease", 0, S],
+      ["lock", 1, S],
+    ]);
+    const l = decodeZooKeeper(nodes, ctx).locks.find((x) => x.key === "/locks/sem")!;
+    expect(l.state).toBe("held");
+    expect(seqs(l.holders)).toEqual([0]);
+    expect([kinds(l.waiters), seqs(l.waiters)]).toEqual([["lock"], [1]]);
+    expect(l.warnings).toEqual(["max-leases-unknown"]);
+  });
+});
+
 describe("lock directories decoded during the walk (decodeLockDirAlone)", () => {
   const FIXTURES = readdirSync(path.join(__dirname, "..", "testdata", "zookeeper")).filter((f) => f.endsWith(".json"));
 

@@ -229,7 +229,9 @@ function formatOf(kind: Extract<DirKind, { kind: "lock" }>): string {
 
 /**
  * InterProcessSemaphoreV2: leases/ holds the holders plus at most one waiter, the client that
- * holds the locks/ mutex while it waits for a free lease; the others queue in locks/.
+ * holds the locks/ mutex while it waits for a free lease; the others queue in locks/. acquire()
+ * takes the locks/ mutex first, then creates its lease, then waits (still holding the mutex)
+ * while there are more leases than maxLeases.
  */
 function decodeCuratorSemaphore(ctx: ZkDecodeContext, dir: ZkNode, kids: (p: string) => ZkNode[]): LockRecord {
   const ignore: Problem[] = [];
@@ -240,9 +242,30 @@ function decodeCuratorSemaphore(ctx: ZkDecodeContext, dir: ZkNode, kids: (p: str
   return rec;
 }
 
+/**
+ * The lease the locks/ head is waiting with: its session's newest lease created after its locks/
+ * node. A session may hold other leases too (threads of one client share its session): those
+ * were created before, under an earlier locks/ node, and are held. Between the head taking the
+ * mutex and creating its lease, a lease its session's previous thread made after the head
+ * queued reads as pending for that moment; ZooKeeper's nodes cannot tell the two apart.
+ */
+function pendingLease(leases: Contender[], head: Contender): Contender | undefined {
+  let pending: Contender | undefined;
+  for (const l of leases) {
+    if (l.node.stat.ephemeralOwner !== head.node.stat.ephemeralOwner) continue;
+    if (zxidAfter(l.node.stat.czxid, head.node.stat.czxid) && (!pending || zxidAfter(l.node.stat.czxid, pending.node.stat.czxid))) pending = l;
+  }
+  return pending;
+}
+
+/** a > b for zxids (decimal strings of 64-bit numbers). */
+function zxidAfter(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length > b.length : a > b;
+}
+
 function semaphoreFrom(ctx: ZkDecodeContext, dir: ZkNode, leases: Contender[], queue: Contender[]): LockRecord {
   const head = queue[0];
-  const pending = head ? leases.find((l) => l.node.stat.ephemeralOwner === head.node.stat.ephemeralOwner) : undefined;
+  const pending = head ? pendingLease(leases, head) : undefined;
   const holders = leases.filter((l) => l !== pending);
   const waiters = head ? [pending ?? head, ...queue.slice(1)] : [];
   const rec = baseRecord(
@@ -266,6 +289,9 @@ function semaphoreFrom(ctx: ZkDecodeContext, dir: ZkNode, leases: Contender[], q
   );
   // maxLeases lives only in the clients: LockDeck cannot say how many permits are free.
   rec.warnings.push("max-leases-unknown");
+  // Threads of one client share its session: which thread has which lease is not in ZooKeeper.
+  const sessions = leases.map((l) => l.node.stat.ephemeralOwner).filter((s) => s !== "0x0");
+  if (new Set(sessions).size < sessions.length) rec.warnings.push("one-session-several-leases");
   return rec;
 }
 

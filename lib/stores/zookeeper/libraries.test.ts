@@ -104,6 +104,37 @@ describe("Apache Curator 5.9 (real clients in a JVM)", () => {
     await until(adapter, "/locks/revocable", "contender 1 holds", (l) => h.who(l?.holders[0]?.session?.id) === 1);
   });
 
+  it("InterProcessSemaphoreV2 used by two threads of ONE CuratorFramework: the first thread's lease holds, the second's waits; a release deletes the held lease and the waiting thread takes the permit", async () => {
+    const key = "/locks/sem-threads";
+    const h = await curatorHold(zk.server, "semaphore-threads", key, 2);
+    const session = h.sessions[0];
+    expect(h.sessions).toEqual([session, session]); // one session, two threads
+    const leases = (await zk.raw.getChildren(`${key}/leases`)).children.sort((a, b) => a.slice(-10).localeCompare(b.slice(-10)));
+    const queue = (await zk.raw.getChildren(`${key}/locks`)).children;
+    expect(leases).toEqual([expect.stringMatching(/-lease-0000000000$/), expect.stringMatching(/-lease-0000000001$/)]);
+    expect(queue).toHaveLength(1); // thread 1 holds the semaphore's locks/ mutex while it waits
+    expect((await zk.raw.exists(`${key}/locks/${queue[0]}`))!.ephemeralOwner).toBe(session);
+
+    const adapter = zk.adapter();
+    const seen = await lockAt(adapter, key);
+    expect([seen.format, seen.state]).toEqual(["curator.semaphore", "held"]);
+    expect(seen.holders.map((x) => x.id)).toEqual([leases[0]]);
+    expect(seen.holders[0].session?.id).toBe(session);
+    expect(seen.waiters.map((w) => w.id)).toEqual([leases[1]]);
+    expect(seen.warnings).toContain("one-session-several-leases");
+    const held = `${key}/leases/${leases[0]}`;
+    const plan = adapter.describeRelease(withFence(seen), "delete");
+    expect(plan.command).toBe(`zkCli.sh -server ${zk.server.address} delete -v 0 ${held}`);
+    expect(plan.notes.join(" ")).toMatch(/never a lease a client is waiting with/);
+
+    expect(await adapter.forceRelease(withFence(seen), "delete", signal)).toEqual({ status: "released", detail: `deleted ${held}` });
+    await h.proc.waitForLine("HOLDS 1", 15_000);
+    const after = await until(adapter, key, "thread 1's lease holds", (l) => l?.holders.map((x) => x.id).join() === leases[1] && l.waiters.length === 0);
+    expect(after!.warnings).not.toContain("one-session-several-leases");
+    // Thread 0 still believes it holds: Curator is not told.
+    expect(h.proc.lines()).not.toContain("LET_GO 0");
+  });
+
   it("every Curator recipe at once (rwlock, semaphore, latch, selector) decodes live", async () => {
     await curatorCapture(zk.server, "/locks/curator-all");
     const adapter = zk.adapter({ roots: ["/locks/curator-all"] });

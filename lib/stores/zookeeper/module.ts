@@ -42,6 +42,10 @@ export const zookeeper: StoreModule<"zookeeper", ZooKeeperConnectionConfig, "del
       short: "max leases unknown",
       text: "Curator's InterProcessSemaphoreV2 keeps maxLeases in its clients only: LockDeck cannot say how many leases are free.",
     },
+    "one-session-several-leases": {
+      short: "one session, several leases",
+      text: "One ZooKeeper session has several leases of this semaphore: threads of one client (one CuratorFramework) share its session, and ZooKeeper cannot tell them apart. A lease that session made after its locks/ node is the one it waits with; its older leases are held, and a release deletes those, not the waiting one.",
+    },
     "empty-lock-parent": {
       short: "empty parent",
       text: "A lock directory that no contender uses any more (Curator and kazoo leave them behind): it can be pruned, and only while it is still empty.",

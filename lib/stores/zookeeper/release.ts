@@ -104,6 +104,10 @@ export function describe(
         ? `The holder's ZooKeeper session ${sessions.join(", ")} is still alive (its ephemeral node was there when read) and is NOT told: the recipe gives it no signal that its node is gone, so it may keep working until it next checks.`
         : "The holder node is persistent (not tied to a session): nothing would ever have released it.",
     );
+    if (lock.warnings.includes("one-session-several-leases"))
+      notes.push(
+        "One session has several leases here (threads of one client share its session): the delete removes only the held leases named above, never a lease a client is waiting with. Which of its threads held them is not visible in ZooKeeper; that thread is not told, and a waiting thread of the same client may then take the permit.",
+      );
     if (target.revoke)
       notes.push(`This holder made the lock revocable: "ask-holder" writes Curator's ${REVOKE_MESSAGE} marker instead, and lets the holder release it itself.`);
     notes.push(`ZooKeeper checks DELETE permission on the parent ${parentOf(target.nodes[0].path)}, not on the node: LockDeck's credentials need it there.`);

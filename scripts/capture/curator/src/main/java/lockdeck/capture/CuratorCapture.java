@@ -30,8 +30,11 @@ import org.apache.curator.retry.ExponentialBackoffRetry;
  *   hold <connectString> <scenario> <path> [contenders]  one scenario on path
  *
  * Every contender is its own CuratorFramework (its own ZooKeeper session), as separate processes
- * would be. Contender i starts only once contender i-1's znode exists, so the queue order is
- * the contender order. Contenders that get the lock keep it until told to let go.
+ * would be; except in semaphore-threads, where the contenders are threads of contender 0's
+ * CuratorFramework (one session, as threads of one process usually are), each with its own
+ * InterProcessSemaphoreV2 (maxLeases 1) on the path. Contender i starts only once contender
+ * i-1's znode exists, so the queue order is the contender order. Contenders that get the lock
+ * keep it until told to let go. capture runs every scenario but semaphore-threads.
  *
  * Protocol (stdout; everything else goes to stderr):
  *   SESSION i 0x<session id>   once contender i is connected
@@ -46,7 +49,10 @@ import org.apache.curator.retry.ExponentialBackoffRetry;
 public final class CuratorCapture {
 
     static final List<String> SCENARIOS = List.of(
-        "mutex", "mutex-revocable", "rwlock-read", "rwlock-write", "semaphore", "latch", "selector");
+        "mutex", "mutex-revocable", "rwlock-read", "rwlock-write", "semaphore", "latch", "selector", "semaphore-threads");
+
+    /** Contenders of these scenarios share contender 0's CuratorFramework: one ZooKeeper session. */
+    static final Set<String> SHARED_SESSION = Set.of("semaphore-threads");
 
     /** One way of taking and giving back a recipe; acquire() blocks until held. */
     interface Recipe {
@@ -57,18 +63,23 @@ public final class CuratorCapture {
     final class Contender {
         final int index;
         final CuratorFramework client;
+        /** False for a contender that runs on another's CuratorFramework (one session, two threads). */
+        final boolean ownsClient;
         final CountDownLatch done = new CountDownLatch(1);
         final CountDownLatch holds = new CountDownLatch(1);
         final Thread thread;
         volatile Throwable error;
 
-        Contender(String connect, int index, String scenario, String path) throws Exception {
+        Contender(String connect, int index, String scenario, String path, CuratorFramework shared) throws Exception {
             this.index = index;
-            client = CuratorFrameworkFactory.builder()
-                .connectString(connect)
-                .retryPolicy(new ExponentialBackoffRetry(200, 5))
-                .build();
-            client.start();
+            ownsClient = shared == null;
+            client = ownsClient
+                ? CuratorFrameworkFactory.builder()
+                    .connectString(connect)
+                    .retryPolicy(new ExponentialBackoffRetry(200, 5))
+                    .build()
+                : shared;
+            if (ownsClient) client.start();
             if (!client.blockUntilConnected(30, TimeUnit.SECONDS)) throw new IllegalStateException("not connected in 30 s");
             say("SESSION " + index + " 0x" + Long.toHexString(client.getZookeeperClient().getZooKeeper().getSessionId()));
             Recipe recipe = recipe(scenario, path);
@@ -113,6 +124,13 @@ public final class CuratorCapture {
                 }
                 case "semaphore": {
                     InterProcessSemaphoreV2 sem = new InterProcessSemaphoreV2(client, path, 2);
+                    Lease[] lease = new Lease[1];
+                    return steps(() -> lease[0] = sem.acquire(), () -> sem.returnLease(lease[0]));
+                }
+                case "semaphore-threads": {
+                    // Thread i of one CuratorFramework: 0 takes the one permit, 1 waits holding the
+                    // semaphore's locks/ mutex and its own lease, the rest queue in locks/.
+                    InterProcessSemaphoreV2 sem = new InterProcessSemaphoreV2(client, path, 1);
                     Lease[] lease = new Lease[1];
                     return steps(() -> lease[0] = sem.acquire(), () -> sem.returnLease(lease[0]));
                 }
@@ -178,7 +196,11 @@ public final class CuratorCapture {
 
     /** Ephemeral nodes once k contenders are in place. A semaphore's waiter holds a locks/ node and a lease. */
     static IntUnaryOperator expected(String scenario) {
-        return scenario.equals("semaphore") ? k -> k <= 2 ? k : k + 1 : k -> k;
+        return switch (scenario) {
+            case "semaphore" -> k -> k <= 2 ? k : k + 1;
+            case "semaphore-threads" -> k -> k <= 1 ? k : k + 1;
+            default -> k -> k;
+        };
     }
 
     /** Contenders that hold right away (the rest wait). */
@@ -193,7 +215,8 @@ public final class CuratorCapture {
         IntUnaryOperator want = expected(scenario);
         int base = contenders.size();
         for (int i = 0; i < n; i++) {
-            Contender c = new Contender(connect, i, scenario, path);
+            CuratorFramework shared = i > 0 && SHARED_SESSION.contains(scenario) ? contenders.get(base).client : null;
+            Contender c = new Contender(connect, i, scenario, path, shared);
             contenders.add(c);
             c.thread.start();
             int target = want.applyAsInt(i + 1);
@@ -231,7 +254,7 @@ public final class CuratorCapture {
                 ok = false;
             }
         }
-        for (Contender c : contenders) c.client.close();
+        for (Contender c : contenders) if (c.ownsClient) c.client.close();
         return ok;
     }
 
@@ -252,6 +275,7 @@ public final class CuratorCapture {
             if (capture) {
                 String root = args[2];
                 for (String s : SCENARIOS) {
+                    if (SHARED_SESSION.contains(s)) continue;
                     int n = switch (s) {
                         case "mutex-revocable" -> 1;
                         case "selector" -> 2;
