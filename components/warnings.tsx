@@ -31,6 +31,11 @@ const MODEL_WARNINGS: Record<string, WarningText> = {
     short: "deadlock",
     text: "This lock is on a cycle of waits: its holder waits (directly or down a chain) for a lock held by one of its own waiters. Nobody on the cycle moves until one of them is stopped or a lock on it is force-released. The Waits tab shows the cycle.",
   },
+  // The hub puts it on a lock whose prefix the last full read could not read (lib/hub/hub.ts keepUnread).
+  "not-reread": {
+    short: "not re-read",
+    text: "The last full read of this connection skipped this lock's prefix (over the connection's limits: see its problems), so this is the lock as read before, at its observed time; it may have changed or gone since.",
+  },
   "lease-expired": {
     short: "lease expired",
     text: "The holder's lease has expired but the store still shows the key.",

@@ -179,6 +179,12 @@ export interface Problem {
   message: string;
 }
 
+/**
+ * A snapshot problem with this code says the snapshot did not read the prefix in its key (over
+ * the connection's bounds): the hub keeps the locks it last read under it, warned "not-reread".
+ */
+export const UNREAD_PREFIX = "prefix-too-large";
+
 export interface LockSnapshot {
   locks: LockRecord[];
   problems: Problem[];

@@ -10,7 +10,7 @@
 //     a waiter that took over (when it became the holder, not when it joined the queue);
 //   - anon-waiters.ts: the polled counts of waiters the store does not name.
 
-import type { LockRecord, Problem, StoreAdapter } from "../model";
+import { UNREAD_PREFIX, type LockRecord, type Problem, type StoreAdapter } from "../model";
 import type { ConnectionStatusAnswer, Freshness } from "../api/types";
 import { diffSnapshots, fingerprint } from "./diff";
 import type { EventBus } from "./bus";
@@ -133,6 +133,7 @@ export class Hub {
       this.snapshotMs = performance.now() - started;
       const now = Date.now();
       const next = new RecordMap(snap.locks.map((r) => [r.key, this.withSince(r, now)]));
+      this.keepUnread(snap.problems, next);
       const diff = diffSnapshots(this.records, next);
       for (const key of diff.removes) this.starts.gone(this.records.get(key));
       this.records = next;
@@ -158,6 +159,21 @@ export class Hub {
       if (this.stopped.signal.aborted) return false;
       this.markFailed(err);
       return false;
+    }
+  }
+
+  /**
+   * Stale beats partial: a prefix the snapshot could not read (a problem with code UNREAD_PREFIX,
+   * its key the prefix: over maxKeysPerPrefix, say, in a lock storm) keeps its locks as last read,
+   * each warned "not-reread", instead of losing them (and their deadlock flags and alerts) as if
+   * they had gone. A later read of the prefix replaces them.
+   */
+  private keepUnread(problems: Problem[], next: RecordMap): void {
+    const unread = problems.filter((p) => p.code === UNREAD_PREFIX).map((p) => p.key);
+    if (unread.length === 0) return;
+    for (const [key, r] of this.records) {
+      if (next.has(key) || !unread.some((p) => key.startsWith(p))) continue;
+      next.set(key, r.warnings.includes("not-reread") ? r : { ...r, warnings: [...r.warnings, "not-reread"] });
     }
   }
 

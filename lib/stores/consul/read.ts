@@ -9,7 +9,7 @@
 // entries are used; past either the prefix becomes a named problem ("narrow the prefix")
 // instead of an unbounded read. Prefixes are the operator's lock namespaces, not all of KV.
 
-import type { Problem } from "../../model";
+import { UNREAD_PREFIX, type Problem } from "../../model";
 import { dirOf, parseKv, parseKvIndexes, type ConsulEntry, type ConsulSession } from "../../formats/consul/entry";
 import { KvListStream } from "../../formats/consul/stream";
 import { ConsulError, errorFromAnswer, kvPath, type ConsulAnswer, type ConsulHttp, type ReadMeta } from "./http";
@@ -67,7 +67,7 @@ async function streamPrefix<T>(
 }
 
 function tooLargeProblem(prefix: string, why: string): Problem {
-  return { key: prefix, code: "prefix-too-large", message: `${why}: not read. Configure narrower prefixes.` };
+  return { key: prefix, code: UNREAD_PREFIX, message: `${why}: not read. Configure narrower prefixes.` };
 }
 
 export async function readPrefix(http: ConsulHttp, cfg: ConsulConnectionConfig, prefix: string, signal: AbortSignal, blocking?: Blocking): Promise<PrefixRead> {

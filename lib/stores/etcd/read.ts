@@ -9,7 +9,7 @@
 // it had grown, else keys-only, then value by value. Range calls go through rpc.ts.
 
 import type { IKeyValue } from "etcd3";
-import type { Problem } from "../../model";
+import { UNREAD_PREFIX, type Problem } from "../../model";
 import type { EtcdClient } from "./client";
 import type { RangeReply, RangeRequest } from "./wire";
 import type { EtcdEntry } from "../../formats/etcd";
@@ -159,7 +159,7 @@ export async function readPrefixes(
       if (first && page.count > o.maxKeysPerPrefix) {
         out.problems.push({
           key: prefix,
-          code: "prefix-too-large",
+          code: UNREAD_PREFIX,
           message: `${page.count} keys under this prefix, more than maxKeysPerPrefix (${o.maxKeysPerPrefix}): not read. Configure narrower prefixes.`,
         });
         break;
