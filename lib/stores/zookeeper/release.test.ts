@@ -54,6 +54,12 @@ describe("ZooKeeper release plans", () => {
     expect(p.holderNotified).toBe(false);
   });
 
+  it("a semaphore's waiting contender watches the leases, not a node ahead of it", () => {
+    const one = { t: "zk", nodes: JSON.stringify([["/locks/sem/leases/a", 0, "17"]]), revoke: null };
+    const p = plan(lock(one, { format: "curator.semaphore", kind: "semaphore" }), targetOf(one), "delete", ctx);
+    expect(p.wakes).toBe("the waiting contender c: it watches the semaphore's leases and takes one itself once there is room");
+  });
+
   it("a lone ephemeral at a fixed path: the plan says the czxid is compared just before, not by the delete", () => {
     const one = { t: "zk", nodes: JSON.stringify([["/locks/job", 0, "42"]]), revoke: null };
     const p = plan(lock(one, { format: "zk.ephemeral" }), targetOf(one), "delete", ctx);

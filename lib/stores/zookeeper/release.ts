@@ -97,7 +97,13 @@ export function describe(
       notes.push(
         "ZooKeeper's delete is conditional on the version only: LockDeck compares the czxid just before sending it. A holder that deletes and re-creates this node within that moment (same path, version 0 again) would lose its new node.",
       );
-    if (next) wakes = `the next contender ${next.id}: it watches the node ahead of it and takes the lock itself`;
+    // A semaphore's waiting client (Curator's InterProcessSemaphoreV2, kazoo's Semaphore) watches
+    // the leases, not a node ahead of it: it takes a lease once there is room.
+    if (next)
+      wakes =
+        lock.kind === "semaphore"
+          ? `the waiting contender ${next.id}: it watches the semaphore's leases and takes one itself once there is room`
+          : `the next contender ${next.id}: it watches the node ahead of it and takes the lock itself`;
     const sessions = [...new Set(lock.holders.map((h) => h.session?.id).filter(Boolean))];
     notes.push(
       sessions.length
