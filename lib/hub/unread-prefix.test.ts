@@ -11,6 +11,10 @@ import { alertsOn, deadlocked, watchWaits } from "../../test/support/waits";
 import { webhookSink } from "../../test/support/webhook";
 import { waitFor } from "../../scripts/servers/process";
 import { UNREAD_PREFIX } from "../model";
+import { CreateMode } from "../stores/zookeeper/client";
+import { ensurePath, zookeeperFixture } from "../../test/support/zookeeper";
+import { EventBus } from "./bus";
+import { Hub } from "./hub";
 
 describe("a prefix the re-list could not read keeps its locks as last read", () => {
   const t = etcdSuite();
@@ -43,6 +47,39 @@ describe("a prefix the re-list could not read keeps its locks as last read", () 
       await sink.close();
       await p.kill();
       await w.stop();
+    }
+  });
+});
+
+describe("a ZooKeeper walk cut short at maxNodes keeps the locks it did not reach as last read", () => {
+  const f = zookeeperFixture();
+
+  it("a lock under a root the walk no longer reaches stays, warned not-reread; read again, it is fresh", { timeout: 60_000 }, async () => {
+    // Roots are walked in order: 150 plain nodes under /ra use the 100-node budget before /rb.
+    await ensurePath(f.raw, "/rb/job");
+    await f.raw.create("/rb/job/0123456789abcdef0123456789abcdef__lock__0000000000", Buffer.from("worker-1"), CreateMode.EPHEMERAL);
+    await ensurePath(f.raw, "/ra");
+    const hub = new Hub("z1", f.adapter({ roots: ["/ra", "/rb"], maxNodes: 100, watch: false }), new EventBus(), { healthIntervalMs: 60_000 });
+    try {
+      expect(await hub.refresh()).toBe(true);
+      expect(hub.get("/rb/job")?.holders[0]?.owner).toBe("worker-1");
+      for (let i = 0; i < 150; i += 50) await f.raw.createAll(Array.from({ length: 50 }, (_, k) => ({ path: `/ra/n${i + k}`, mode: CreateMode.PERSISTENT })));
+      expect(await hub.refresh()).toBe(true);
+      expect(hub.get("/rb/job")?.holders[0]?.owner).toBe("worker-1");
+      expect(hub.get("/rb/job")?.warnings).toContain("not-reread");
+      expect(
+        hub
+          .currentProblems()
+          .filter((p) => p.code === UNREAD_PREFIX)
+          .map((p) => p.key),
+      ).toEqual(["/ra", "/rb"]);
+      // Under the budget again: the next read reaches it, and the warning goes.
+      for (let i = 0; i < 150; i++) await f.raw.remove(`/ra/n${i}`, 0);
+      expect(await hub.refresh()).toBe(true);
+      expect(hub.currentProblems().filter((p) => p.code === UNREAD_PREFIX)).toEqual([]);
+      expect(hub.get("/rb/job")?.warnings).not.toContain("not-reread");
+    } finally {
+      await hub.stop();
     }
   });
 });

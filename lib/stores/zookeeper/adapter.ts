@@ -6,7 +6,19 @@
 // re-registers our watches) but the feed still asks the hub to re-list; an expired session is
 // replaced by a new one, which has no watches, so the next read re-arms them all.
 
-import type { Health, LockRecord, LockView, LockSnapshot, Problem, ReleaseMode, ReleaseOutcome, ReleasePlan, StoreAdapter, StoreChange } from "../../model";
+import {
+  UNREAD_PREFIX,
+  type Health,
+  type LockRecord,
+  type LockView,
+  type LockSnapshot,
+  type Problem,
+  type ReleaseMode,
+  type ReleaseOutcome,
+  type ReleasePlan,
+  type StoreAdapter,
+  type StoreChange,
+} from "../../model";
 import { decodeFence } from "../../fence";
 import { releaseTarget } from "../release-target";
 import { decodeZooKeeper, ZOOKEEPER_FORMATS, type ZkDecodeContext } from "../../formats/zookeeper";
@@ -15,7 +27,7 @@ import { SEMAPHORE_DIRS, classifyDir } from "../../formats/zookeeper/names";
 import type { ZooKeeperConnectionConfig } from "./config";
 import { consistencyLabel } from "./config";
 import { DeadlineError, ZK, ZkError, ZkSession } from "./client";
-import { Walker, type DirInfo } from "./discover";
+import { TOO_MANY_NODES, Walker, type DirInfo } from "./discover";
 import { WatchSet } from "./watch";
 import { REVOKE_MESSAGE, describe, targetOf, type Target } from "./release";
 import { describeServer, hasMultiRead, parseSrvr, srvr, type ServerInfo } from "./server-info";
@@ -221,6 +233,11 @@ export class ZooKeeperAdapter implements StoreAdapter {
       missing.push({ key: root, code: "root-missing", message: `${root} does not exist (yet): no locks under it` });
       await this.watchCreation(root);
     }
+    // A walk cut short at maxNodes read only part of the roots. Stale beats partial: the hub keeps
+    // the locks it did not reach as last read (UNREAD_PREFIX), warned, instead of dropping them.
+    if (w.out.problems.some((p) => p.code === TOO_MANY_NODES))
+      for (const root of this.cfg.roots)
+        missing.push({ key: root, code: UNREAD_PREFIX, message: `the walk stopped at maxNodes (${this.cfg.maxNodes}) before it read all of ${root}` });
     // Locks were found: applyLiveness will ask cons, so its answer can come while the decode runs.
     if (w.out.decoded.size > 0) this.cons?.prefetch();
     const { locks, problems } = decodeZooKeeper(w.out.nodes, ctx, w.out.decoded);

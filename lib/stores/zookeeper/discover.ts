@@ -29,6 +29,9 @@ import type { Arming } from "./watchers";
 import type { MultiReadOp, MultiReadResult } from "./lean";
 import { Fifo } from "./queue";
 
+/** The problem code of a walk that stopped at maxNodes (said once, at the path where it stopped). */
+export const TOO_MANY_NODES = "too-many-nodes";
+
 export interface DiscoverLimits {
   maxChildren: number;
   maxDepth: number;
@@ -412,7 +415,7 @@ export class Walker {
     this.budgetHit = true;
     this.out.problems.push({
       key: path,
-      code: "too-many-nodes",
+      code: TOO_MANY_NODES,
       message: `stopped after ${this.limits.maxNodes} znodes under the root paths (maxNodes): narrow the roots or raise the limit`,
     });
   }
