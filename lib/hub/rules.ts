@@ -15,12 +15,17 @@ function olderThan(since: string | undefined, limitMs: number | undefined, now: 
   return !!since && !!limitMs && now - Date.parse(since) > limitMs;
 }
 
-/** The record with the rule warnings as of `now`; the same object when nothing changes. */
+/**
+ * The record with the rule warnings as of `now`; the same object when nothing changes. An
+ * election is exempt: its leader holds and its candidates stand by for as long as the service
+ * runs (Curator LeaderLatch, etcd Campaign), so both rules would flag every healthy election.
+ */
 export function applyRules(r: LockRecord, rules: StaleRules, now: number): LockRecord {
   if (!hasRules(rules) && !r.warnings.some((w) => RULE_WARNINGS.has(w))) return r;
   const fired: string[] = [];
-  if (r.holders.some((h) => olderThan(h.since, rules.heldLongerThanMs, now))) fired.push("held-too-long");
-  if (r.waiters.some((w) => olderThan(w.since, rules.waiterOlderThanMs, now))) fired.push("waiter-too-long");
+  const election = r.kind === "election";
+  if (!election && r.holders.some((h) => olderThan(h.since, rules.heldLongerThanMs, now))) fired.push("held-too-long");
+  if (!election && r.waiters.some((w) => olderThan(w.since, rules.waiterOlderThanMs, now))) fired.push("waiter-too-long");
   const kept = r.warnings.filter((w) => !RULE_WARNINGS.has(w));
   const next = [...kept, ...fired];
   if (next.length === r.warnings.length && next.every((w, i) => w === r.warnings[i])) return r;
