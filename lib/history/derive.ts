@@ -301,12 +301,11 @@ export function derive(prev: Memo | undefined, rec: LockRecord | null, ctx: Deri
     if (ctx.gap) {
       const cause = expired ? "ttl-ran-out" : h.session && ctx.gap.liveSessions && !ctx.gap.liveSessions.has(h.session) ? "session-gone" : "unknown";
       events.push(lifeEvent(ctx, "lost", ctx.gap.from, depth, h, { holdMs: Math.max(0, ctx.gap.from - h.since), cause }));
-    } else if (!expired && h.gone) {
-      events.push(lifeEvent(ctx, "expired", at, depth, h, { holdMs: Math.max(0, at - h.since), cause: "holder-gone" }));
-    } else if (!expired && h.session && rec?.ended?.some((e) => e.session === h.session)) {
-      events.push(lifeEvent(ctx, "expired", at, depth, h, { holdMs: Math.max(0, at - h.since), cause: "session-ended" }));
     } else {
-      events.push(lifeEvent(ctx, expired ? "expired" : "released", at, depth, h, { holdMs: Math.max(0, at - h.since) }));
+      // Not past its expiry: ended by the store all the same when its client was seen gone, or
+      // its session ended in this very change (Consul); else its holder let go.
+      const cause = expired ? undefined : h.gone ? "holder-gone" : h.session && rec?.ended?.some((e) => e.session === h.session) ? "session-ended" : undefined;
+      events.push(lifeEvent(ctx, expired || cause ? "expired" : "released", at, depth, h, { holdMs: Math.max(0, at - h.since), cause }));
     }
   }
 

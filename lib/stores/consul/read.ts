@@ -180,10 +180,7 @@ export async function readDir(
 
 /** One session, or null when Consul no longer has it (invalidated). */
 export async function readSession(http: ConsulHttp, id: string, signal: AbortSignal): Promise<ConsulSession | null> {
-  const a = await http.call("GET", `/v1/session/info/${encodeURIComponent(id)}`, { read: true, signal });
-  if (a.status === 404) return null;
-  const list = JSON.parse(a.body.toString("utf8")) as ConsulSession[] | null;
-  return list?.[0] ?? null;
+  return (await readSessionIndexed(http, id, signal)).session;
 }
 
 /**
@@ -191,9 +188,15 @@ export async function readSession(http: ConsulHttp, id: string, signal: AbortSig
  * as this read saw it — the index of the last session created or ended, not necessarily this one's.
  */
 export async function sessionGoneAt(http: ConsulHttp, id: string, signal: AbortSignal): Promise<number | null> {
+  const { session, index } = await readSessionIndexed(http, id, signal);
+  return session ? null : index;
+}
+
+/** GET /v1/session/info/<id>: the session (null when Consul no longer has it) and the answer's X-Consul-Index. */
+async function readSessionIndexed(http: ConsulHttp, id: string, signal: AbortSignal): Promise<{ session: ConsulSession | null; index: number | null }> {
   const a = await http.call("GET", `/v1/session/info/${encodeURIComponent(id)}`, { read: true, signal });
   const list = a.status === 404 ? null : (JSON.parse(a.body.toString("utf8")) as ConsulSession[] | null);
-  return list?.[0] ? null : a.meta.index;
+  return { session: list?.[0] ?? null, index: a.meta.index };
 }
 
 export function emptyMeta(): ReadMeta {
