@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { formatClock, formatDuration } from "./format";
-import { expiryCause } from "./gone-text";
+import { expiryCause } from "@/lib/history/causes";
 import { lockHref, type TopAnswer } from "./history-api";
 
 /** The most contended locks of the window, ranked by total time spent waiting. */

@@ -1,24 +1,9 @@
 // What the lock page says about a lock that is gone, from what history and the audit log know
 // (GET …/lock 404 body `gone`, lib/api/types.ts GoneLock). Pure.
 
+import { causeText, expiryCause } from "@/lib/history/causes";
 import { formatDateTime, formatDuration } from "./format";
 import type { GoneLock } from "./truth-types";
-
-const CAUSE: Record<string, string> = {
-  "ttl-ran-out": "its TTL ran out",
-  "session-gone": "its session or lease ended",
-  "session-expired": "its session expired",
-  "holder-gone": "its client was seen gone, then its session ended",
-  "session-ended": "its session ended (Consul invalidated it: its TTL ran out or a check failed; or it was destroyed)",
-  "console-down": "LockDeck itself was down",
-  unknown: "cause unknown",
-};
-
-/** A history cause (LifeEvent.cause) in words; an unknown one as it is. */
-export const causeText = (cause: string): string => CAUSE[cause] ?? cause;
-
-/** Why an "expired" end came: its TTL ran out, or its session ended (after its client left: holder-gone). */
-export const expiryCause = (cause?: string): string => CAUSE[cause === "holder-gone" || cause === "session-ended" ? cause : "ttl-ran-out"];
 
 /**
  * goneWords: the lock's last history in one sentence ("force-released by alice at 2024-05-01
@@ -40,7 +25,7 @@ export function goneWords(g: GoneLock | null | undefined): { last: string; relea
       ? `Force-released by ${r.actor} at ${formatDateTime(new Date(l.at).toISOString())}, reason: ${r.reason}${by(l.holder, l.owner)}.`
       : `Force-released at ${formatDateTime(new Date(l.at).toISOString())}${by(l.holder, l.owner)}${held(l.holdMs)}.`;
   } else if (l.kind === "lost") {
-    last = `Lost during an outage, last seen held at ${formatDateTime(new Date(l.at).toISOString())}${by(l.holder, l.owner)}: it ended while LockDeck could not see the store (${CAUSE[l.cause ?? "unknown"] ?? l.cause}), not necessarily released.`;
+    last = `Lost during an outage, last seen held at ${formatDateTime(new Date(l.at).toISOString())}${by(l.holder, l.owner)}: it ended while LockDeck could not see the store (${causeText(l.cause ?? "unknown")}), not necessarily released.`;
   } else {
     const verb = l.kind === "expired" ? `Expired (${expiryCause(l.cause)})` : l.kind === "released" ? "Released by its holder" : l.kind;
     last = `${verb} at ${formatDateTime(new Date(l.at).toISOString())}${by(l.holder, l.owner)}${held(l.holdMs)}.`;

@@ -10,7 +10,7 @@ import { useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { ErrorNote } from "./error-note";
 import { formatClock, formatDuration } from "./format";
-import { causeText } from "./gone-text";
+import { causeText } from "@/lib/history/causes";
 import { historyQuery, type HistoryAnswer, type RangeName } from "./history-api";
 import type { HistoryGap } from "./truth-types";
 

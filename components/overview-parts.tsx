@@ -4,7 +4,7 @@
 import Link from "next/link";
 import { escapeControls } from "@/lib/keys";
 import { formatClock, formatDateTime, formatDuration } from "./format";
-import { expiryCause } from "./gone-text";
+import { causeText, expiryCause } from "@/lib/history/causes";
 import { whoText } from "./holder-text";
 import { lockHref } from "./lock-row";
 import type { HistoryGap, Offender, OverviewAnswer, RecentEvent, TrendPoint } from "./truth-types";
@@ -17,13 +17,6 @@ const KIND: Record<string, { text: string; colour: string }> = {
   "console-down": { text: "console down", colour: "text-bad" },
   deadlock: { text: "deadlock", colour: "text-bad" },
   "holder-dead": { text: "holder judged dead", colour: "text-bad" },
-};
-
-const CAUSE: Record<string, string> = {
-  "ttl-ran-out": "its TTL ran out unseen",
-  "session-gone": "its session or lease ended unseen",
-  "console-down": "ended while LockDeck was down",
-  unknown: "ended unseen",
 };
 
 function when(at: number, now: number): string {
@@ -52,7 +45,7 @@ function EventDetail({ e, now }: { e: RecentEvent; now: number }) {
   if (e.kind === "deadlock" || e.kind === "holder-dead") {
     return <span className="text-muted">{e.to == null ? `ongoing, ${formatDuration(now - e.at)} so far` : `ended after ${formatDuration(e.to - e.at)}`}</span>;
   }
-  if (e.kind === "lost") return <span className="text-muted">{CAUSE[e.cause ?? "unknown"] ?? escapeControls(e.cause ?? "")}, not necessarily released</span>;
+  if (e.kind === "lost") return <span className="text-muted">ended unseen ({escapeControls(causeText(e.cause ?? "unknown"))}), not necessarily released</span>;
   return (
     <span className="text-muted">
       {e.owner || e.holder ? `held by ${escapeControls(whoText({ id: e.holder ?? "", owner: e.owner }).who)}` : ""}

@@ -6,6 +6,7 @@ import type { LockRecord } from "../model";
 import { HttpError } from "./errors";
 import { storeModule } from "../stores";
 import { withFence } from "../fence";
+import { causeText, expiryCause } from "../history/causes";
 import type { GoneLock, LockDetail } from "./types";
 
 /** How far back the history of a lock that is gone is searched. */
@@ -103,19 +104,13 @@ export async function goneLock(reg: Registry, connection: string, key: string): 
   return { last, release };
 }
 
-/** An expiry's cause (LifeEvent.cause), after the 404's sentence. */
-const ENDED_WHY: Record<string, string> = {
-  "holder-gone": ": its session ended after its client was seen gone",
-  "session-ended": ": its session ended, which let the lock go",
-};
-
 /** The 404's message in words, from what history and the audit log know. */
 export function goneMessage(g: GoneLock): string {
   const l = g.last;
   if (!l) return "no lock under that key (not seen in history: released, expired, or never a lock)";
   const when = new Date(l.at).toISOString();
   if (l.kind === "force-released" && g.release) return `force-released by ${g.release.actor} at ${when}, reason: ${g.release.reason}`;
-  if (l.kind === "lost") return `lost at ${when} while LockDeck could not see the store (${l.cause ?? "unknown"})`;
-  const why = l.kind === "expired" && l.cause ? (ENDED_WHY[l.cause] ?? "") : "";
+  if (l.kind === "lost") return `lost at ${when} while LockDeck could not see the store (${causeText(l.cause ?? "unknown")})`;
+  const why = l.kind === "expired" ? `: ${expiryCause(l.cause)}` : "";
   return `${l.kind} at ${when}${l.holder ? ` (holder ${l.holder})` : ""}${why}`;
 }
