@@ -15,6 +15,8 @@ import { STANDALONE_START, startConsole, type Console } from "../scripts/servers
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { hashPassword } from "../lib/auth/scrypt.mjs";
+import { fakeClock } from "../scripts/servers/faketime";
+import type { ConnectionSummary } from "../lib/api/types";
 
 test.describe.configure({ mode: "serial" });
 
@@ -317,6 +319,74 @@ test("/api/ready: 503 with the reason while the shared PostgreSQL has never been
     ).toBe(1);
   } finally {
     await dead.stop();
+  }
+});
+
+test("the reading replica frozen (SIGSTOP), its clock 40 s ahead: a follower's view ages from the reader's last confirmation and turns stale; thawed: current again", async () => {
+  test.setTimeout(150_000);
+  // A connection of their own, so the reader is the replica started first: the one whose clock is off.
+  const own = { connections: [{ id: "f", kind: "redis", url: redisServer.url, patterns: ["frz:*"], notifications: "use" }], postgres: config.postgres };
+  const reader = await startConsole({ config: own, env: { ...SECRET, ...fakeClock("+40s") }, name: "replica-ahead" });
+  let follower: Console | undefined;
+  let frozen = false;
+  try {
+    await expect.poll(async () => (await fetch(`${reader.url}/api/ready`)).status, { timeout: 30_000 }).toBe(200);
+    follower = await startConsole({ config: own, env: SECRET, name: "replica-follower" });
+    await expect.poll(async () => (await fetch(`${follower!.url}/api/ready`)).status, { timeout: 30_000 }).toBe(200);
+    const status = async () => ((await (await fetch(`${follower!.url}/api/connections`)).json()) as ConnectionSummary[]).find((c) => c.id === "f")!;
+    const before = `frz:lock:before:${randomBytes(3).toString("hex")}`;
+    await redis.set(before, randomBytes(16).toString("hex"), "PX", 300_000);
+    await expect
+      .poll(
+        async () => {
+          const s = await status();
+          return `${s.server} ${s.lockCount}`;
+        },
+        { timeout: 15_000 },
+      )
+      .toMatch(/read by replica .* 1$/);
+
+    process.kill(reader.pid(), "SIGSTOP");
+    frozen = true;
+    const frozeAt = Date.now();
+    const during = `frz:lock:during:${randomBytes(3).toString("hex")}`;
+    await redis.set(during, randomBytes(16).toString("hex"), "PX", 300_000);
+    // Nobody reads the store now: no answer may date its confirmation after the freeze, and the
+    // view turns stale within the live window (10 s) and a check or two. (Old code: the
+    // follower confirmed its own view every check, and the reader's heartbeat, dated by its
+    // clock 40 s ahead, looked fresh for 50 s.)
+    let staleAfter: number | null = null;
+    while (staleAfter === null && Date.now() - frozeAt < 25_000) {
+      const s = await status();
+      expect(
+        s.confirmedAt === null || Date.parse(s.confirmedAt) <= frozeAt + 500,
+        `confirmed ${s.confirmedAt}, frozen at ${new Date(frozeAt).toISOString()}`,
+      ).toBe(true);
+      if (s.stale) staleAfter = Date.now() - frozeAt;
+      else await new Promise((r) => setTimeout(r, 250));
+    }
+    console.log(`replicas: the follower's view turned stale ${staleAfter} ms after its reader froze`);
+    expect(staleAfter).not.toBeNull();
+    expect(staleAfter!).toBeLessThan(16_000);
+    // Stale beats partial: the last view, not an empty one.
+    expect((await status()).lockCount).toBe(1);
+
+    process.kill(reader.pid(), "SIGCONT");
+    frozen = false;
+    // Thawed: current again, with what changed meanwhile. (Old code: a Redis follower stayed
+    // "unreachable: … has been silent" until the reader changed.)
+    await expect
+      .poll(
+        async () => {
+          const s = await status();
+          return `${s.status} ${s.stale} ${s.lockCount}`;
+        },
+        { timeout: 20_000 },
+      )
+      .toBe("ok false 2");
+  } finally {
+    if (frozen) process.kill(reader.pid(), "SIGCONT");
+    await Promise.allSettled([reader.stop(), follower?.stop()]);
   }
 });
 

@@ -268,6 +268,14 @@ export interface StoreAdapter {
    */
   readonly watchBeforeSnapshot?: boolean;
   health(signal: AbortSignal): Promise<Health>;
+  /**
+   * Set on an adapter that serves another process's reads of the store (a replica following the
+   * reading replica: lib/shared/replicated.ts), while it does: until when, on THIS process's
+   * clock, that reader had confirmed the view it published (null: not known). The hub never
+   * dates a confirmation of its view later than that, and a lock page re-reads its TTL from the
+   * store itself. Undefined while this process reads the store.
+   */
+  relayed?(): { confirmedAt: number | null } | undefined;
   /** Whole or an error, never partial. */
   snapshot(signal: AbortSignal): Promise<LockSnapshot>;
   /** Re-read the locks that own these store keys; returns the lock keys touched and their new records. */
@@ -277,9 +285,10 @@ export interface StoreAdapter {
   /**
    * Waiters the store counts but does not name, for the locks given (held ones the adapter
    * knows a count for; others are left out of the map). Polled by the hub, since a waiter
-   * arriving changes no key (Redisson: a subscription to the lock's channel).
+   * arriving changes no key (Redisson: a subscription to the lock's channel). Null: not asked
+   * here — the records come with their counts (a replica following another's reads).
    */
-  anonymousWaiters?(locks: LockRecord[], signal: AbortSignal): Promise<Map<string, { count: number; source: string }>>;
+  anonymousWaiters?(locks: LockRecord[], signal: AbortSignal): Promise<Map<string, { count: number; source: string }> | null>;
   /** Fresh remaining TTLs for a few lock keys, straight from the store. */
   ttls?(keys: string[], signal: AbortSignal): Promise<Map<string, number | null>>;
   /**

@@ -7,6 +7,7 @@ import { HttpError } from "./errors";
 import { storeModule } from "../stores";
 import { withFence } from "../fence";
 import { causeText, expiryCause } from "../history/causes";
+import { withFreshTtls } from "../hub/fresh";
 import type { GoneLock, LockDetail } from "./types";
 
 /** How far back the history of a lock that is gone is searched. */
@@ -21,8 +22,12 @@ export async function lockDetail(conn: Pick<Connection, "hub">, key: string): Pr
   // A slow store costs this request at most the read deadline: then the last good record.
   let readError: string | undefined;
   if (hub.reachable) await hub.reads.run(() => hub.applyChanges([key])).catch((err: Error) => (readError = err.message));
-  const record = hub.get(key);
+  let record = hub.get(key);
   if (!record) return null;
+  // A replica following another's reads re-read the reader's record, whose TTL is as of the
+  // reader's last read of that key (it re-reads what changes, not what counts down): the page
+  // shows the store's own, read now, as the table does.
+  if (readError === undefined && hub.reachable && hub.adapter.relayed?.()) record = (await withFreshTtls(hub, [record]))[0];
   // The fence is made here, for this answer (viewers get it blanked: lib/api/exposure.ts).
   const lock = withFence(record);
   const status = hub.statusEvent();

@@ -51,10 +51,16 @@ export class AnonymousWaiterCounts {
     const changes = new Map<string, AnonymousWaiters | undefined>();
     if (!adapter.anonymousWaiters) return changes;
     const held = this.heldOf(records, version);
-    let counts: Map<string, { count: number; source: string }>;
+    let counts: Map<string, { count: number; source: string }> | null;
     try {
       counts = await adapter.anonymousWaiters(held, signal);
     } catch {
+      return changes;
+    }
+    // Not asked here (a follower: the records carry the reader's counts). Counts kept from when
+    // this replica asked would overwrite them: forget them, and publish nothing.
+    if (counts === null) {
+      this.counts.clear();
       return changes;
     }
     // The usual answer: nobody waits, and nobody waited before.

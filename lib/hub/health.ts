@@ -44,8 +44,16 @@ export class ConnectionHealth {
   /** How long the last small store read (health check, re-read of a few keys) took, and when it answered. */
   private lastRead: { ms: number; at: number } | null = null;
 
-  /** `slowReadMs`: a small read that took longer than this shows the connection as slow. */
-  constructor(private readonly slowReadMs: number) {}
+  /**
+   * `slowReadMs`: a small read that took longer than this shows the connection as slow.
+   * `relayed`: the adapter's (StoreAdapter.relayed): while it serves another replica's reads, a
+   * confirmation is dated no later than that reader's own — a frozen or lagging reader's view
+   * ages here as it does there, not from this replica's last look at the feed.
+   */
+  constructor(
+    private readonly slowReadMs: number,
+    private readonly relayed: () => { confirmedAt: number | null } | undefined = () => undefined,
+  ) {}
 
   get reachable(): boolean {
     return this.state === "ok";
@@ -98,7 +106,19 @@ export class ConnectionHealth {
   }
 
   confirm(by: "read" | "live-feed"): void {
-    this.confirmedAt = Date.now();
+    const now = Date.now();
+    const relayed = this.relayed();
+    if (!relayed) {
+      this.confirmedAt = now;
+      this.confirmedBy = by;
+      return;
+    }
+    // Another replica's view: as current as that reader confirmed it, and never less than an
+    // earlier confirmation of it (each is a lower bound of the same reader's).
+    if (relayed.confirmedAt === null) return;
+    const at = Math.min(now, relayed.confirmedAt);
+    if (this.confirmedAt !== null && at <= this.confirmedAt) return;
+    this.confirmedAt = at;
     this.confirmedBy = by;
   }
 

@@ -92,7 +92,7 @@ export class Hub {
     };
     this.consistency = "";
     this.reads = new ReadGate(this.opts.reads.maxInFlight, this.opts.reads.deadlineMs);
-    this.health = new ConnectionHealth(this.opts.reads.slowMs);
+    this.health = new ConnectionHealth(this.opts.reads.slowMs, () => this.adapter.relayed?.());
     this.starts = new StartTimes(this.opts.departedGraceMs);
     this.loop = new FeedLoop(adapter, this.stopped.signal, this.opts.resyncIntervalMs, {
       refresh: () => this.refresh(),

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReplicaRig, type Replica } from "../../test/support/replicas";
 import { waitFor } from "../../scripts/servers/process";
 import { ELECT_MS } from "./feed";
+import { lockDetail } from "../api/detail";
 
 let rig: ReplicaRig;
 let replicas: Replica[];
@@ -69,6 +70,31 @@ describe("one reading replica per connection", () => {
     const used = (await commands()) - before;
     expect(used).toBeLessThan(40);
   }, 60_000);
+
+  it("followers leave the store alone: only the reader asks Redis for the waiters it only counts (PUBSUB)", async () => {
+    const pubsub = async () =>
+      [...(await rig.redis.info("commandstats")).matchAll(/^cmdstat_pubsub\|(?:channels|shardchannels):calls=(\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    const before = await pubsub();
+    await new Promise((r) => setTimeout(r, 6_000));
+    const used = (await pubsub()) - before;
+    // One reader probes every 2 s with two commands: about 6 in 6 s. Three replicas each
+    // probing (old code: the followers too) send about 18.
+    expect(used).toBeGreaterThan(0);
+    expect(used).toBeLessThanOrEqual(9);
+  }, 30_000);
+
+  it("a follower's lock page shows the store's TTL as of now, not the reader's last read of the key", async () => {
+    const key = "feed:lock:ttl";
+    await rig.redis.set(key, "tok-ttl-0123456789", "PX", 60_000);
+    const follower = replicas.find((r) => r.rep.role === "follower")!;
+    await waitFor(async () => follower.hub.get(key) !== undefined, { timeoutMs: 5_000, what: "the follower sees the lock" });
+    // Nothing changes the key meanwhile, so the reader re-reads nothing: its record keeps the TTL
+    // read when the lock was taken (old code showed that, ~60 000 ms).
+    await new Promise((r) => setTimeout(r, 3_000));
+    const shown = (await lockDetail({ hub: follower.hub }, key))!.lock.ttlMs!;
+    const store = await rig.redis.pttl(key);
+    expect(Math.abs(shown - store), `shown ${shown} ms, the store's PTTL ${store} ms`).toBeLessThan(1_000);
+  }, 30_000);
 
   it("the reading replica's session dies: another takes over within the election period, followers keep up", async () => {
     const leader = replicas.find((r) => r.rep.role === "leader")!;

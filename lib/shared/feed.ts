@@ -33,10 +33,19 @@ export const ELECT_MS = 2_000;
 /** 0: a batch goes at once; what arrives while one is being written makes the next batch. */
 const FLUSH_MS = 0;
 const HEARTBEAT_MS = 2_000;
-/** A leader silent for this long is taken as gone (followers say so; one of them takes over). */
+/**
+ * A leader silent for this long (by PostgreSQL's clock) is shown as gone: followers mark the view
+ * unreachable. One of them takes over only when its session ends (a frozen process keeps it).
+ */
 export const SILENT_MS = 10_000;
 const KEEP_CHANGES_MS = 10 * 60_000;
 const LOCK_CLASS = 0x10c4; // advisory lock class: "lockdeck feed"; the object is hashtext(connection)
+/**
+ * PostgreSQL's clock in ms. Heartbeats and published statuses are dated by it, and followers
+ * compare them with it: one clock, so a replica whose clock is off neither looks alive when
+ * frozen nor makes a healthy reader look silent.
+ */
+const DB_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 /** Where a leader stands with its own reads of the store in this term. */
 export type FirstRead = "read" | "failed" | "pending";
@@ -180,7 +189,7 @@ export class FeedSession {
           }
           const now = Date.now();
           const term = await c.query<{ epoch: string }>(
-            `INSERT INTO lockdeck_feed_leaders (connection, epoch, replica, since, heartbeat) VALUES ($1, 1, $2, $3, $3)
+            `INSERT INTO lockdeck_feed_leaders (connection, epoch, replica, since, heartbeat) VALUES ($1, 1, $2, $3, ${DB_MS})
              ON CONFLICT (connection) DO UPDATE SET epoch = lockdeck_feed_leaders.epoch + 1, replica = EXCLUDED.replica, since = EXCLUDED.since, heartbeat = EXCLUDED.heartbeat
              RETURNING epoch`,
             [m.id, this.replica, now],
@@ -319,12 +328,12 @@ export class FeedPublisher {
   /** A new term, or a resync: the whole state, in one transaction. */
   private writeAll(now: number): Promise<boolean> {
     return this.db.transaction(async (c) => {
-      const term = await c.query("UPDATE lockdeck_feed_leaders SET heartbeat = $3 WHERE connection = $1 AND epoch = $2", [this.id, this.epoch, now]);
+      const term = await c.query(`UPDATE lockdeck_feed_leaders SET heartbeat = ${DB_MS} WHERE connection = $1 AND epoch = $2`, [this.id, this.epoch]);
       if (term.rowCount !== 1) return false;
       await c.query("DELETE FROM lockdeck_feed_records WHERE connection = $1", [this.id]);
       await upsert(c, this.id, [...this.source.all()]);
       await c.query("INSERT INTO lockdeck_feed_changes (connection, keys, resync, at) VALUES ($1, '{}', true, $2)", [this.id, now]);
-      await c.query(STATUS_UPSERT, [this.id, JSON.stringify(this.source.status()), JSON.stringify(this.source.problems()), now]);
+      await c.query(STATUS_UPSERT, [this.id, JSON.stringify(this.source.status()), JSON.stringify(this.source.problems())]);
       await c.query("SELECT pg_notify('lockdeck_feed', $1)", [this.id]);
       return true;
     });
@@ -338,7 +347,7 @@ export class FeedPublisher {
     const present = keys.map((k) => this.source.get(k)).filter((r): r is LockRecord => !!r);
     const gone = keys.filter((k) => !this.source.get(k));
     const { rows } = await this.db.query<{ lead: string }>(
-      `WITH lead AS (UPDATE lockdeck_feed_leaders SET heartbeat = $3 WHERE connection = $1 AND epoch = $2 RETURNING 1),
+      `WITH lead AS (UPDATE lockdeck_feed_leaders SET heartbeat = ${DB_MS} WHERE connection = $1 AND epoch = $2 RETURNING 1),
        up AS (INSERT INTO lockdeck_feed_records (connection, key, record)
               SELECT $1, k, r FROM unnest($4::text[], $5::jsonb[]) AS t(k, r) WHERE EXISTS (SELECT 1 FROM lead)
               ON CONFLICT (connection, key) DO UPDATE SET record = EXCLUDED.record RETURNING 1),
@@ -346,7 +355,7 @@ export class FeedPublisher {
        ch AS (INSERT INTO lockdeck_feed_changes (connection, keys, resync, at)
               SELECT $1, $7::text[], false, $3 WHERE EXISTS (SELECT 1 FROM lead) AND cardinality($7::text[]) > 0 RETURNING 1),
        st AS (INSERT INTO lockdeck_feed_status (connection, status, problems, at)
-              SELECT $1, $8::jsonb, $9::jsonb, $3 WHERE EXISTS (SELECT 1 FROM lead) AND $8::jsonb IS NOT NULL
+              SELECT $1, $8::jsonb, $9::jsonb, ${DB_MS} WHERE EXISTS (SELECT 1 FROM lead) AND $8::jsonb IS NOT NULL
               ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at RETURNING 1)
        SELECT (SELECT count(*) FROM lead) AS lead, (SELECT pg_notify('lockdeck_feed', $1) FROM lead) AS notified`,
       [
@@ -380,7 +389,7 @@ export class FeedPublisher {
 }
 
 /** The status row's epoch is stamped by its trigger (migration 4): the term of the leader row, which the writer's transaction has just checked is its own. */
-const STATUS_UPSERT = `INSERT INTO lockdeck_feed_status (connection, status, problems, at) VALUES ($1, $2, $3, $4)
+const STATUS_UPSERT = `INSERT INTO lockdeck_feed_status (connection, status, problems, at) VALUES ($1, $2, $3, ${DB_MS})
   ON CONFLICT (connection) DO UPDATE SET status = EXCLUDED.status, problems = EXCLUDED.problems, at = EXCLUDED.at`;
 
 async function upsert(c: pg.PoolClient, connection: string, records: LockRecord[]): Promise<void> {
@@ -397,24 +406,40 @@ async function upsert(c: pg.PoolClient, connection: string, records: LockRecord[
 /** The current term's reader, and what it has published in this term. */
 export interface LeaderStatus {
   replica: string;
+  /** Its last write (PostgreSQL's clock, ms). */
   heartbeat: number;
+  /** PostgreSQL's clock when this was read (ms): ages are `dbNow − heartbeat`, `dbNow − published.at`. */
+  dbNow: number;
+  /** This replica's clock just before it asked (ms): `asked − age` dates an age on this replica's clock, never later than it was. */
+  asked: number;
   /** Its status and problems as of `at`; null until its first write of this term (a status of an earlier term vouches for nothing). */
   published: {
-    status: { status: string; message: string; mode: string; pollIntervalMs?: number; observedAt: string | null; consistency: string; server?: string };
+    /** The reader's status event; `confirmedAgeMs` is its view's age when it wrote it. */
+    status: {
+      status: string;
+      message: string;
+      mode: string;
+      pollIntervalMs?: number;
+      observedAt: string | null;
+      consistency: string;
+      server?: string;
+      confirmedAgeMs?: number | null;
+    };
     problems: Problem[];
+    /** When it was written (PostgreSQL's clock, ms). */
     at: number;
   } | null;
 }
 
 /** The connection's leader row with its status of the same term, as one JSON value (null: never elected). */
-const LEADER_JSON = `(SELECT json_build_object('replica', l.replica, 'heartbeat', l.heartbeat,
+const LEADER_JSON = `(SELECT json_build_object('replica', l.replica, 'heartbeat', l.heartbeat, 'dbNow', ${DB_MS},
     'published', CASE WHEN s.epoch = l.epoch THEN json_build_object('status', s.status, 'problems', s.problems, 'at', s.at) END)
   FROM lockdeck_feed_leaders l LEFT JOIN lockdeck_feed_status s USING (connection) WHERE l.connection = $1)`;
 
-function leaderFrom(json: LeaderStatus | null): LeaderStatus | null {
+function leaderFrom(json: Omit<LeaderStatus, "asked"> | null, asked: number): LeaderStatus | null {
   if (!json) return null;
   const p = json.published;
-  return { replica: json.replica, heartbeat: Number(json.heartbeat), published: p ? { ...p, at: Number(p.at) } : null };
+  return { replica: json.replica, heartbeat: Number(json.heartbeat), dbNow: Number(json.dbNow), asked, published: p ? { ...p, at: Number(p.at) } : null };
 }
 
 /** What a follower reads: the leader's published state and changes. */
@@ -425,8 +450,9 @@ export class FeedReader {
   ) {}
 
   async status(): Promise<LeaderStatus | null> {
+    const asked = Date.now();
     const { rows } = await this.db.query<{ leader: LeaderStatus | null }>(`SELECT ${LEADER_JSON} AS leader`, [this.id]);
-    return leaderFrom(rows[0]?.leader ?? null);
+    return leaderFrom(rows[0]?.leader ?? null, asked);
   }
 
   /** Every record and the last change's seq, as of one instant. */
@@ -444,6 +470,7 @@ export class FeedReader {
    * name, and the leader's status.
    */
   async poll(after: number): Promise<{ changes: Array<{ seq: number; keys: string[]; resync: boolean }>; records: LockRecord[]; leader: LeaderStatus | null }> {
+    const asked = Date.now();
     const { rows } = await this.db.query<{
       changes: Array<{ seq: number; keys: string[]; resync: boolean }>;
       records: LockRecord[];
@@ -457,7 +484,7 @@ export class FeedReader {
       [this.id, after],
     );
     const r = rows[0];
-    return { changes: r.changes.map((c) => ({ ...c, seq: Number(c.seq) })), records: r.records, leader: leaderFrom(r.leader) };
+    return { changes: r.changes.map((c) => ({ ...c, seq: Number(c.seq) })), records: r.records, leader: leaderFrom(r.leader, asked) };
   }
 
   async records(keys: string[]): Promise<LockRecord[]> {

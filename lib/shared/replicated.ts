@@ -106,9 +106,15 @@ export class Replicated {
         return { mode: s?.mode === "live" ? "live" : "polling", intervalMs: s?.pollIntervalMs ?? POLL_MS };
       },
       health: (signal) => (this.role === "follower" ? Promise.resolve(this.followerHealth()) : this.storeHealth(signal)),
+      relayed: () => (this.role === "follower" ? { confirmedAt: this.readerConfirmedAt() } : undefined),
       snapshot: (signal) => this.snapshot(signal),
       reread: (keys, signal) => (this.role === "follower" ? this.followerReread(keys) : store.reread ? store.reread(keys, signal) : this.viaSnapshot(signal)),
       watch: (signal) => this.watch(signal),
+      // A follower does not ask the store: the reader's records carry its counts.
+      ...(store.anonymousWaiters && {
+        anonymousWaiters: (locks: LockRecord[], signal: AbortSignal) =>
+          this.role === "follower" ? Promise.resolve(null) : store.anonymousWaiters!(locks, signal),
+      }),
       close: async () => {
         this.publisher?.stop();
         await this.session.leave(this.id);
@@ -203,13 +209,28 @@ export class Replicated {
   /** This replica's last own read (or health check) of the store failed: the publisher says so to followers. */
   private storeFailed = false;
 
+  /**
+   * Until when, on this replica's clock, the reader had confirmed the view it published (null:
+   * not known): its status's age when written, plus how long ago that was by PostgreSQL's clock
+   * — so neither replica's clock is compared with the other's.
+   */
+  private readerConfirmedAt(): number | null {
+    const l = this.leader;
+    const age = l?.published?.status.confirmedAgeMs;
+    if (!l || age === null || age === undefined) return null;
+    return l.asked - Math.max(0, l.dbNow - l.published!.at) - age;
+  }
+
   /** Why the leader's view cannot be shown as current, or null. */
   private leaderGap(): LeaderGap | null {
     const l = this.leader;
     if (!l) return { problem: "no replica has read this store yet (the reading replica is being elected)", pending: true };
-    if (Date.now() - l.heartbeat > SILENT_MS)
+    // How long the reader has written nothing: by PostgreSQL's clock when last asked, and by this
+    // replica's since (PostgreSQL may not have answered lately either).
+    const silent = Math.max(0, l.dbNow - l.heartbeat) + (Date.now() - l.asked);
+    if (silent > SILENT_MS)
       return {
-        problem: `the replica reading this store (${l.replica}) has been silent for ${Math.round((Date.now() - l.heartbeat) / 1000)} s; another takes over within seconds`,
+        problem: `the replica reading this store (${l.replica}) has been silent for ${Math.round(silent / 1000)} s: this is the view it last published (another replica takes over when its PostgreSQL session ends; a frozen process keeps it)`,
         pending: false,
       };
     if (!l.published) return { problem: `the replica reading this store (${l.replica}) has not finished its first read of it yet`, pending: true };
@@ -259,7 +280,10 @@ export class Replicated {
       }
       return;
     }
-    if (this.lastFrom !== "feed") yield { keys: [], resync: true };
+    // A feed starts from a snapshot of its own source. The hub took none before a feed that
+    // reads its own first one (watchBeforeSnapshot: Redis) — after a failure, its re-list: it is
+    // what marks the view good again.
+    if (this.lastFrom !== "feed" || this.store.watchBeforeSnapshot) yield { keys: [], resync: true };
     let generation = this.session.generation;
     // A NOTIFY that arrives while a batch is being applied must not wait for the next poll.
     let woken = false;
