@@ -1,6 +1,8 @@
 // Shared sessions (real PostgreSQL) at the start of an outage: a session signed in just before
 // the database stopped, and not used since, is known to this replica (it wrote it): it may view,
-// and an admin action is refused with 503 naming PostgreSQL, not 401 "sign in first".
+// and an admin action is refused with 503 naming PostgreSQL, not 401 "sign in first". A sign-out
+// refused during the outage (503) ends the session nowhere: both replicas keep it, during the
+// outage and after.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPostgres, type PgRig } from "../../test/support/postgres";
@@ -47,5 +49,31 @@ describe("shared sessions at the start of a PostgreSQL outage", () => {
       await rig.start();
     }
     expect((await sessions.lookup(token, auth.users))?.degraded).toBeNull();
+  });
+
+  it("a sign-out refused during the outage (503) leaves the session valid on every replica, the one asked included", async () => {
+    const auth = AuthSchema.parse({ users: [{ name: "ana", role: "operator", passwordHash: "scrypt$131072$8$1$YQ==$YQ==" }] });
+    const dbB = new SharedDb({ url: rig.url, poolMax: 2, statementTimeoutMs: 2_000 });
+    try {
+      const a = new SharedSessions(db);
+      const b = new SharedSessions(dbB);
+      const token = await a.create(auth.users[0], 60_000);
+      expect((await b.lookup(token, auth.users))?.user.name).toBe("ana");
+      await rig.pause();
+      try {
+        await expect(a.revoke(token)).rejects.toMatchObject({ status: 503, code: "shared_state_unavailable" });
+        // The session was not ended: the replica that refused the sign-out says so as the other does.
+        expect((await a.lookup(token, auth.users))?.user.name).toBe("ana");
+        expect((await b.lookup(token, auth.users))?.user.name).toBe("ana");
+      } finally {
+        await rig.start();
+      }
+      for (const s of [a, b]) expect(await s.lookup(token, auth.users)).toMatchObject({ user: { name: "ana" }, degraded: null });
+      // Signed out for real once PostgreSQL is back: on both.
+      expect((await a.revoke(token))?.user).toBe("ana");
+      for (const s of [a, b]) expect(await s.lookup(token, auth.users)).toBeNull();
+    } finally {
+      await dbB.close();
+    }
   });
 });

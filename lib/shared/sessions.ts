@@ -83,11 +83,17 @@ export class SharedSessions {
     return { user, degraded };
   }
 
+  /**
+   * Ends a session everywhere, or nowhere: the local vouch goes only once PostgreSQL has deleted
+   * the record. A DELETE that fails (503) leaves the session valid on every replica, this one
+   * included; forgetting it here first signed the cookie out on this replica only, and it came
+   * back when the database did.
+   */
   async revoke(token: string | undefined): Promise<SessionRecord | null> {
     if (!token || token.length > 100) return null;
     const key = digest(token);
-    this.vouched.delete(key);
     const { rows } = await this.db.query<Row>("DELETE FROM lockdeck_sessions WHERE digest = $1 RETURNING user_name, created, expires, fp", [key]);
+    this.vouched.delete(key);
     return rows[0] ? { user: rows[0].user_name, created: Number(rows[0].created), expires: Number(rows[0].expires), fp: rows[0].fp } : null;
   }
 
