@@ -64,7 +64,7 @@ export class Alerter {
     private readonly source: AlertSource,
     private readonly tickMs = 1_000,
   ) {
-    this.book = new AlertBook(cfg.forMs);
+    this.book = new AlertBook(cfg.forMs, handoverMs(cfg, tickMs));
     this.enabled = enabledRules(cfg.rules);
     const record = (a: Attempt) => {
       this.deliveries.unshift(a);
@@ -77,8 +77,7 @@ export class Alerter {
       recipient: {
         name: w.name,
         repeatMs: w.kind === "alertmanager" ? cfg.alertmanagerResendMs : cfg.repeatIntervalMs,
-        wants: (a) =>
-          (!w.connections || w.connections.includes(a.connection)) && (!w.rules || w.rules.includes(a.rule)) && (source.sends?.(a.connection) ?? true),
+        wants: (a) => (!w.connections || w.connections.includes(a.connection)) && (!w.rules || w.rules.includes(a.rule)),
       },
     }));
   }
@@ -130,6 +129,7 @@ export class Alerter {
     const due = this.book.take(
       now,
       this.hooks.map((h) => h.recipient),
+      (connection) => this.source.sends?.(connection) ?? true,
     );
     for (const h of this.hooks) {
       const d = due.get(h.cfg.name)!;
@@ -219,6 +219,21 @@ export class Alerter {
     return this.hooks.map((h) => h.queue.status);
   }
 }
+
+/**
+ * How long after a condition ended a replica that takes over still resolves it (AlertBook):
+ * as long as the reader may have kept that resolve undelivered — the next tick, then every
+ * attempt with its deadline and the back-offs between them — and at least two minutes (a
+ * reader cut off from PostgreSQL is replaced only once its session is found dead).
+ */
+export function handoverMs(cfg: Pick<AlertsConfig, "retry" | "timeoutMs">, tickMs: number): number {
+  const { maxAttempts, initialBackoffMs, maxBackoffMs } = cfg.retry;
+  let backoffs = 0;
+  for (let i = 1; i < maxAttempts; i++) backoffs += Math.min(maxBackoffMs, initialBackoffMs * 2 ** (i - 1));
+  return Math.max(HANDOVER_MIN_MS, tickMs + maxAttempts * cfg.timeoutMs + backoffs);
+}
+
+const HANDOVER_MIN_MS = 120_000;
 
 /** POSTs a JSON body to the webhook (Alertmanager: its /api/v2/alerts); redirects are not followed. */
 function sender(w: WebhookConfig) {
