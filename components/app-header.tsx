@@ -6,14 +6,16 @@ import { usePathname, useRouter } from "next/navigation";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { signOut, type ConnectionSummary } from "./api";
 import { useLiveState, type LiveState } from "./live-events";
-import { connectionsQuery, keys, whoamiQuery } from "./queries";
+import { formatDuration } from "./format";
+import { keys, whoamiQuery } from "./queries";
+import { useConnections } from "./use-connections";
 import { ThemeToggle } from "./theme-toggle";
 
 const LIVE: Record<LiveState, { text: string; colour: string; hint: string }> = {
   live: { text: "live", colour: "text-free", hint: "receiving changes as they happen" },
   connecting: { text: "connecting", colour: "text-faint", hint: "opening the event stream" },
-  reconnecting: { text: "reconnecting", colour: "text-expiring", hint: "event stream interrupted; pages still re-read" },
-  offline: { text: "offline", colour: "text-stale", hint: "no event stream; pages still re-read on their own" },
+  reconnecting: { text: "reconnecting", colour: "text-expiring", hint: "event stream interrupted; pages re-read while the console answers" },
+  offline: { text: "offline", colour: "text-stale", hint: "no event stream; pages re-read while the console answers" },
 };
 
 function isTyping(target: EventTarget | null): boolean {
@@ -62,10 +64,16 @@ export function AppHeader() {
   const l = LIVE[live];
   // "live" is the browser's event stream from the console, not the stores: with a store not
   // read, green would read as "all is current". The count of those is shown beside it.
-  const down = useQuery(connectionsQuery()).data?.filter((c) => c.status === "unreachable").length ?? 0;
-  const colour = live === "live" && down > 0 ? "text-expiring" : l.colour;
-  const hint =
-    live === "live" && down > 0 ? `${l.hint} from the console; ${down} connection${down === 1 ? "'s store is" : "s' stores are"} not being read` : l.hint;
+  const shown = useConnections().data;
+  const down = shown?.filter((c) => c.status === "unreachable").length ?? 0;
+  // The console itself not answering: nothing on the page is current, whatever the stream said last.
+  const silent = shown?.find((c) => c.consoleSilentMs)?.consoleSilentMs;
+  const colour = silent ? "text-stale" : live === "live" && down > 0 ? "text-expiring" : l.colour;
+  const hint = silent
+    ? `the console has not answered for ${formatDuration(silent)}: every page shows its last answer`
+    : live === "live" && down > 0
+      ? `${l.hint} from the console; ${down} connection${down === 1 ? "'s store is" : "s' stores are"} not being read`
+      : l.hint;
   const nav = (href: string, label: string, active: boolean) => (
     <Link
       href={href}
@@ -113,7 +121,14 @@ export function AppHeader() {
         />
       </form>
       <ConnectionsHint />
-      <span data-testid="live-indicator" data-state={live} data-stores-down={down} className="ml-auto flex items-center gap-1 text-muted md:ml-0" title={hint}>
+      <span
+        data-testid="live-indicator"
+        data-state={live}
+        data-stores-down={down}
+        data-console-silent={silent ? "true" : undefined}
+        className="ml-auto flex items-center gap-1 text-muted md:ml-0"
+        title={hint}
+      >
         {l.text}
         <span aria-hidden className={colour}>
           ●
@@ -194,7 +209,7 @@ function Operator() {
 
 /** ConnectionsHint warns in the header when any connection is unreachable. */
 function ConnectionsHint() {
-  const { data } = useQuery(connectionsQuery());
+  const { data } = useConnections();
   const down = data?.filter((c) => c.status === "unreachable") ?? [];
   if (!down.length) return null;
   return (

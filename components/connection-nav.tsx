@@ -3,11 +3,11 @@
 import type { ReactNode } from "react";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
-import { useQuery } from "@tanstack/react-query";
 import type { ConnectionSummary } from "./api";
 import { ErrorNote } from "./error-note";
+import { formatDuration } from "./format";
 import { staleWords } from "./freshness";
-import { connectionsQuery } from "./queries";
+import { useConnections, type ShownConnection } from "./use-connections";
 
 /** A tab of a store's own view (lib/stores/<kind>/module.ts `views`), as the layout passes it. */
 export interface ViewTab {
@@ -21,7 +21,7 @@ export interface ViewTab {
  * stream for it) and says so plainly instead of loading forever.
  */
 export function ConnectionFrame({ conn, views, children }: { conn: string; views: ViewTab[]; children: ReactNode }) {
-  const { data, error } = useQuery(connectionsQuery());
+  const { data, error } = useConnections();
   const c = data?.find((x) => x.id === conn);
   if (data && !c) return <NoSuchConnection conn={conn} connections={data} />;
   return (
@@ -73,7 +73,7 @@ function NoSuchConnection({ conn, connections }: { conn: string; connections: Co
 }
 
 /** ConnectionNav: which connection this is, its health, and its tabs (Locks, Waits, the store's own views, Settings). */
-function ConnectionNav({ conn, c, views }: { conn: string; c: ConnectionSummary | undefined; views: ViewTab[] }) {
+function ConnectionNav({ conn, c, views }: { conn: string; c: ShownConnection | undefined; views: ViewTab[] }) {
   const pathname = usePathname() ?? "";
   const base = `/c/${encodeURIComponent(conn)}`;
   const tab = (href: string, label: string, active: boolean) => (
@@ -110,9 +110,15 @@ function ConnectionNav({ conn, c, views }: { conn: string; c: ConnectionSummary 
           role="status"
           data-testid="connection-banner"
           data-stale-age-ms={c.stale ? (c.staleAgeMs ?? "") : undefined}
-          className={`pb-1.5 ${c.status === "unreachable" ? "text-bad" : "text-warn"}`}
+          data-console-silent-ms={c.consoleSilentMs}
+          className={`pb-1.5 ${c.status === "unreachable" || c.consoleSilentMs ? "text-bad" : "text-warn"}`}
         >
-          ▲ {c.status === "ok" ? "not confirmed lately" : `${c.status}: ${c.message}`}
+          ▲{" "}
+          {c.consoleSilentMs
+            ? `the console has not answered for ${formatDuration(c.consoleSilentMs)}: this is the view of its last answer`
+            : c.status === "ok"
+              ? "not confirmed lately"
+              : `${c.status}: ${c.message}`}
           {c.stale ? (
             <span className="text-muted">
               {" "}

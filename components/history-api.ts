@@ -3,7 +3,8 @@
 //   ["contention", range]           GET /api/contention/top   (top locks, heatmap, incidents)
 //   ["overview"]                    GET /api/overview         (recent events, trends, worst offenders)
 // Key roots are distinct from components/queries.ts so no prefix matches another resource.
-// Ranges are relative ("15m"): the window slides, and each refetch asks for "the last 15m".
+// Ranges are relative ("15m"): the window slides, and each refetch asks for "the last 15m" of the
+// server's clock (`span`): a browser whose clock is off must not move the window.
 
 import { queryOptions } from "@tanstack/react-query";
 import { ApiError } from "./api";
@@ -32,9 +33,7 @@ export const historyQuery = (conn: string, key: string, range: RangeName) =>
   queryOptions({
     queryKey: ["history", conn, key, range] as const,
     queryFn: ({ signal }) => {
-      const to = Date.now();
-      const from = to - RANGES[range];
-      const q = new URLSearchParams({ connection: conn, key, from: String(from), to: String(to), step: String(stepOf(RANGES[range])) });
+      const q = new URLSearchParams({ connection: conn, key, span: String(RANGES[range]), step: String(stepOf(RANGES[range])) });
       return getJson<HistoryAnswer>(`/api/history?${q}`, signal);
     },
     refetchInterval: REFRESH_MS,
@@ -45,9 +44,7 @@ export const contentionQuery = (range: RangeName, limit = 20) =>
   queryOptions({
     queryKey: ["contention", range, limit] as const,
     queryFn: ({ signal }) => {
-      const to = Date.now();
-      const from = to - RANGES[range];
-      const q = new URLSearchParams({ from: String(from), to: String(to), step: String(stepOf(RANGES[range])), limit: String(limit) });
+      const q = new URLSearchParams({ span: String(RANGES[range]), step: String(stepOf(RANGES[range])), limit: String(limit) });
       return getJson<TopAnswer>(`/api/contention/top?${q}`, signal);
     },
     refetchInterval: REFRESH_MS,

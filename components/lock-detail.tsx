@@ -14,7 +14,8 @@ import { goneWords } from "./gone-text";
 import { Holders, Queue, RawPreviews, RelatedKeys, Section, TtlLine, Warnings } from "./lock-detail-parts";
 import { tableReturnKey } from "./lock-filters";
 import { ModeBadge } from "./mode-badge";
-import { connectionsQuery, keys, lockQuery, REFRESH_TEXT, whoamiQuery } from "./queries";
+import { keys, lockQuery, REFRESH_TEXT, whoamiQuery } from "./queries";
+import { useConnections } from "./use-connections";
 import { ReleaseDialog } from "./release-dialog";
 import { LockTimeline } from "./lock-timeline";
 import { HolderDead, LockWaits } from "./lock-waits";
@@ -59,7 +60,7 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
   const detail = useQuery(lockQuery(conn, lockKey));
   const who = useQuery(whoamiQuery());
   // The connection's freshness (one source for the banner, the table and this page).
-  const summary = useQuery(connectionsQuery()).data?.find((c) => c.id === conn);
+  const summary = useConnections().data?.find((c) => c.id === conn);
   const tableHref = useTableHref(conn);
   const releaseButton = useRef<HTMLButtonElement>(null);
   // What the operator saw when opening the dialog; the dialog never follows later reads.

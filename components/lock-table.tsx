@@ -2,7 +2,7 @@
 
 import { useCallback, useMemo, useRef, useState } from "react";
 import { useRouter, useSearchParams } from "next/navigation";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQueryClient } from "@tanstack/react-query";
 import { escapeControls } from "@/lib/keys";
 import { ErrorNote } from "./error-note";
 import { formatAgo, formatClock, formatCount, laterOf, msBetween } from "./format";
@@ -12,7 +12,8 @@ import { FilterBar } from "./lock-table-filters";
 import { LOCK_GRID, LockRow, SkeletonRow } from "./lock-row";
 import { ModeBadge } from "./mode-badge";
 import type { LocksPage } from "./api";
-import { connectionsQuery, locksPageQuery, REFRESH_TEXT } from "./queries";
+import { locksPageQuery, REFRESH_TEXT } from "./queries";
+import { useConnections } from "./use-connections";
 import { useVirtualLockRows } from "./use-virtual-lock-rows";
 import { useRestoredPlace, useReturnSearch } from "./use-table-place";
 import { useTableKeys } from "./use-table-keys";
@@ -89,7 +90,7 @@ export function LockTable({ conn }: { conn: string }) {
 
   const { pages, total, virtualizer, items } = useVirtualLockRows(conn, query, scrollRef);
 
-  const connections = useQuery(connectionsQuery());
+  const connections = useConnections();
   const summary = connections.data?.find((c) => c.id === conn);
 
   useReturnSearch(conn, search);

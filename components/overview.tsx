@@ -12,7 +12,8 @@ import { formatCount } from "./format";
 import { whoText } from "./holder-text";
 import { overviewQuery } from "./history-api";
 import { RecentEvents, WorstOffenders } from "./overview-parts";
-import { connectionsQuery, keys, REFRESH_MS } from "./queries";
+import { keys, REFRESH_MS } from "./queries";
+import { useConnections } from "./use-connections";
 import { serverHasOverview } from "./truth-types";
 import { StatusBadge } from "./status-badge";
 import { Ttl } from "./ttl";
@@ -22,7 +23,7 @@ const SEARCH_LIMIT = 8;
 /** Overview: one card per connection; with ?q= also the matching locks in each connection. */
 export function Overview() {
   const q = useSearchParams().get("q")?.trim() ?? "";
-  const { data, error, isPending } = useQuery(connectionsQuery());
+  const { data, error, isPending } = useConnections();
   const overview = useQuery(overviewQuery(serverHasOverview(data))).data;
   const labels = new Map((data ?? []).map((c) => [c.id, c.label || c.id]));
 

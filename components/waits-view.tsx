@@ -14,7 +14,8 @@ import { formatAge, plural } from "./format";
 import { whoText } from "./holder-text";
 import { lockHref } from "./lock-row";
 import { ModeBadge } from "./mode-badge";
-import { connectionsQuery, REFRESH_TEXT } from "./queries";
+import { REFRESH_TEXT } from "./queries";
+import { useConnections } from "./use-connections";
 import { blockingTree, type BlockerNode, type BlockingTree } from "./waits-tree";
 import { waitsQuery } from "./waits-queries";
 
@@ -53,7 +54,7 @@ export function LockLink({ conn, lock, name, deadlock }: { conn: string; lock: s
 
 export function WaitsView({ conn }: { conn: string }) {
   const { data, error, isPending } = useQuery(waitsQuery(conn));
-  const c = useQuery(connectionsQuery()).data?.find((x) => x.id === conn);
+  const c = useConnections().data?.find((x) => x.id === conn);
   const tree = useMemo(() => (data ? blockingTree(data) : null), [data]);
   const dead = tree ? [...tree.nodes.values()].filter((n) => n.dead) : [];
 

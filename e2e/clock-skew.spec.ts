@@ -78,3 +78,32 @@ for (const offset of ["-30s", "+30s"]) {
     }
   });
 }
+
+// The browser's clock is wrong (a jump host or a VM that drifted): the lock page's history and the
+// contention page ask for "the last 15 min" of the server's clock, so the holding just taken is
+// on the timeline. (Old code sent from/to by the browser's clock: 20 min slow, "No holdings
+// recorded in this range" on a lock held right now.)
+for (const skewMin of [-20, 30]) {
+  test(`browser clock ${skewMin > 0 ? "+" : ""}${skewMin} min off: the lock's history and the contention page cover the server's last 15 min`, async ({
+    page,
+  }) => {
+    const redis = new Redis(env.E2E_REDIS_URL!);
+    try {
+      const key = `e2e:lock:browser-clock:${skewMin}:${Date.now()}`;
+      await redis.set(key, `tok-browser-clock-${Date.now()}`, "PX", 120_000);
+      await page.clock.install({ time: Date.now() + skewMin * 60_000 });
+      await page.goto(`/c/redis/lock?key=${encodeURIComponent(key)}`);
+      await expect(page.getByTestId("holder-row")).toBeVisible();
+      await expect(page.getByTestId("lock-timeline").getByTestId("timeline-segment").first()).toBeAttached({ timeout: 15_000 });
+      const asked: string[] = [];
+      page.on("request", (r) => {
+        if (r.url().includes("/api/contention/top")) asked.push(r.url());
+      });
+      await page.goto("/contention");
+      await expect.poll(() => asked.length, { timeout: 10_000 }).toBeGreaterThan(0);
+      expect(new URL(asked[0]).searchParams.get("from")).toBeNull();
+    } finally {
+      redis.disconnect();
+    }
+  });
+}

@@ -22,7 +22,8 @@ const Time = z
   })
   .optional();
 
-const WindowQuery = z.object({ from: Time, to: Time, step: IntParam(1000, 86_400_000) });
+// `span` (ms): the window that ends at the server's now — the browser's clock never sets it.
+const WindowQuery = z.object({ from: Time, to: Time, span: IntParam(1000, 31 * 86_400_000), step: IntParam(1000, 86_400_000) });
 
 const HistoryQuery = WindowQuery.extend({ connection: z.string().min(1).max(64), key: KeyParam });
 const TopQuery = WindowQuery.extend({ limit: IntParamOr(1, 200, 20) });
@@ -32,7 +33,7 @@ function recorderOf(reg: Registry): Recorder {
   return reg.history;
 }
 
-function parseWindow(q: { from?: number; to?: number; step?: number }) {
+function parseWindow(q: { from?: number; to?: number; span?: number; step?: number }) {
   try {
     return window(q, Date.now());
   } catch (err) {

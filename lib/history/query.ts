@@ -99,9 +99,10 @@ export interface Window {
 }
 
 /** Defaults: the last 15 minutes, about 60 buckets; step never makes more than MAX_BUCKETS. */
-export function window(q: { from?: number; to?: number; step?: number }, now: number): Window {
+/** The window asked for: `span` ms up to `to` (default the server's now) unless `from` is given; 15 min by default. */
+export function window(q: { from?: number; to?: number; span?: number; step?: number }, now: number): Window {
   const to = q.to ?? now;
-  const from = q.from ?? to - 15 * 60_000;
+  const from = q.from ?? to - (q.span ?? 15 * 60_000);
   if (!(from < to)) throw new RangeError("from must be before to");
   const min = Math.ceil((to - from) / MAX_BUCKETS);
   const step = Math.max(q.step ?? Math.ceil((to - from) / 60 / 1000) * 1000, min, 1000);
