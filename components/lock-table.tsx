@@ -16,6 +16,7 @@ import { locksPageQuery, REFRESH_TEXT } from "./queries";
 import { useConnections } from "./use-connections";
 import { useVirtualLockRows } from "./use-virtual-lock-rows";
 import { useRestoredPlace, useReturnSearch } from "./use-table-place";
+import { useSelectionFollowsLock } from "./use-selection-follows";
 import { useTableKeys } from "./use-table-keys";
 import { useKeyFilter } from "./use-key-filter";
 
@@ -96,6 +97,7 @@ export function LockTable({ conn }: { conn: string }) {
   useReturnSearch(conn, search);
   const onScroll = useRestoredPlace({ conn, search, total, selected, setSelected, scrollRef });
 
+  useSelectionFollowsLock(pages, selected, setSelected);
   useTableKeys({ conn, virtualizer, searchRef, selected, setSelected, total, pages });
 
   const openRow = useCallback((href: string) => router.push(href), [router]);

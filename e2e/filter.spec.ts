@@ -119,3 +119,26 @@ test("the URL follows the typed text, and a change of the URL from elsewhere (ba
   await expect.poll(() => qOf(page)).toBe(`${prefix}beta`);
   await expectAnswer(page, [`${prefix}beta:12`]);
 });
+
+// The keyboard selection is a lock, not a row number: a lock appearing above the selected one
+// moves the rows, and the highlight (and Enter) stay with the lock the operator chose. (Old code:
+// the highlight moved to the lock now in that row, and Enter opened it.)
+test("a lock appearing above the selected row: the selection stays on the chosen lock, and Enter opens it", async ({ page }) => {
+  const p = `${prefix}sel:`;
+  for (const k of ["b", "c", "d"]) await redis.set(p + k, `tok-${stamp}-sel-${k}`, "PX", 300_000);
+  try {
+    await page.goto(`/c/redis?q=${encodeURIComponent(p)}&sort=key&dir=asc`);
+    await expectAnswer(page, [p + "b", p + "c", p + "d"]);
+    await page.keyboard.press("j");
+    await page.keyboard.press("j");
+    const selected = page.locator('[data-testid="lock-row"][aria-selected="true"]');
+    await expect(selected).toHaveAttribute("data-key", p + "c");
+    await redis.set(p + "a", `tok-${stamp}-sel-a`, "PX", 300_000);
+    await expectAnswer(page, [p + "a", p + "b", p + "c", p + "d"]);
+    await expect(selected).toHaveAttribute("data-key", p + "c");
+    await page.keyboard.press("Enter");
+    await expect(page).toHaveURL(`/c/redis/lock?key=${encodeURIComponent(p + "c")}`);
+  } finally {
+    await redis.del(...["a", "b", "c", "d"].map((k) => p + k));
+  }
+});
