@@ -21,7 +21,8 @@ export function releaseResponse(answer: ReleaseAnswer): Response {
         ...extra,
       });
     case "gone":
-      return jsonError(404, "gone", "the lock is already released: nothing to delete", extra);
+      // Gone before the release came: expired or released, nothing deleted (`note`: how, when history knows).
+      return jsonError(404, "gone", note ?? "the lock is gone — it expired or was released since your view was read: nothing was deleted", extra);
     case "refused":
       return jsonError(400, "refused", outcome.reason, extra);
     case "denied":

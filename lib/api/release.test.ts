@@ -151,27 +151,37 @@ describe("release flow", () => {
     expect(await client.get("lock:two-b")).toBe("tok-new-0123456789");
   });
 
-  it("a confirmation id is used once; releases are rate-limited per operator and audited", async () => {
+  it("a confirmation id is used once: a repeat gets the first answer; releases are rate-limited per operator and audited", async () => {
     await client.set("lock:rl", "tok-rl-0123456789", "PX", 60_000);
     const lock = await seen("plain", "lock:rl");
     const requestId = "6f1c3c43-3b8f-4b7a-9a55-2a7f4c1d2e3f";
     const body = { key: lock.key, fence: fenceOf(lock), reason: "dup", mode: "delete" as const, requestId };
     const first = await requestRelease(reg, "plain", body, bo);
     expect(first.kind === "done" && first.outcome.status).toBe("released");
-    await expect(requestRelease(reg, "plain", body, bo)).rejects.toMatchObject({ status: 409, code: "duplicate" });
+    // The same confirmation again (a double-click that got out): its answer, nothing sent.
+    expect(await requestRelease(reg, "plain", body, bo)).toEqual(first);
+    expect(reg.audit.read({ connection: "plain" })[0]).toMatchObject({
+      actor: "bo",
+      phase: "outcome",
+      outcome: "refused",
+      detail: expect.stringMatching(/^a repeat of confirmation 6f1c3c43.*nothing was sent/),
+    });
+    expect(reg.audit.read({ connection: "plain" }).filter((e) => e.requestId === requestId && e.phase === "outcome")).toHaveLength(1);
+    // The id by another operator: not a repeat of theirs, refused.
+    await expect(requestRelease(reg, "plain", body, ana)).rejects.toMatchObject({ status: 409, code: "duplicate" });
     expect(reg.audit.read({ connection: "plain" })[0]).toMatchObject({
       requestId,
-      actor: "bo",
+      actor: "ana",
       phase: "outcome",
       outcome: "refused",
       detail: expect.stringMatching(/already used/),
     });
-    // The duplicate was refused before counting; two more attempts use up bo's 3 per minute.
-    // The same holding again (new confirmation): 409, it was released by the first request.
+    // The repeat was answered before counting; two more attempts use up bo's 3 per minute.
+    // The same holding again (new confirmation, no seenAt): 409, it was released by the first request.
     for (let i = 0; i < 2; i++) {
       const again = await requestRelease(reg, "plain", { ...body, requestId: undefined }, bo);
       expect(again.kind === "done" && again.outcome.status).toBe("changed");
-      expect(again.kind === "done" && again.note).toMatch(/already released \(request 6f1c3c43/);
+      expect(again.kind === "done" && again.note).toMatch(/already released at \S+ \(request 6f1c3c43.*or after \S+Z: nothing was sent/);
     }
     await expect(requestRelease(reg, "plain", { ...body, requestId: undefined }, bo)).rejects.toMatchObject({ status: 429 });
     expect((await requestRelease(reg, "plain", { ...body, requestId: undefined }, ana)).kind).toBe("done");

@@ -13,7 +13,8 @@ import type { LockRecord, LockView, ReleaseOutcome } from "../model";
 import { decodeFence, fenceFor, isFenceError, type Fence } from "../fence";
 import { answerOf, HttpError } from "./errors";
 import { echoed } from "./http-error";
-import { ReleaseClaims } from "./claims";
+import { ReleaseClaims, type ClaimRefusal } from "./claims";
+import { goneLock, goneMessage } from "./detail";
 import { staleAckProblem } from "./stale-ack";
 import { afterRelease } from "./after-release";
 import { readJsonValue } from "./body";
@@ -37,7 +38,10 @@ export const ReleaseBody = z
      * refused here (checkTarget); one this lock does not allow, by the adapter.
      */
     mode: z.enum(RELEASE_MODES).default("delete"),
-    /** One per confirmation: the same id twice is refused (double-click, retried POST). */
+    /**
+     * One per confirmation: the same id again by the same operator for the same target gets the
+     * first request's answer and sends nothing (double-click, repeated POST); otherwise 409.
+     */
     requestId: z.string().uuid().optional(),
     /** On a stale view: the age (ms) the operator acknowledged ("the view is N s old"); required then. */
     staleAckMs: z
@@ -48,6 +52,13 @@ export const ReleaseBody = z
       .optional(),
     /** Several holders (Consul semaphore): release only this holder's slot (its id); absent = every holder seen. */
     target: z.string().min(1).max(1_024).optional(),
+    /**
+     * When the view the operator confirmed from was read (the lock's observedAt). A holding
+     * released earlier and taken again with the same identity (same token) is released again
+     * only from a view read after that release (lib/api/claims.ts); it also dates what a gone
+     * lock's answer may tell of its end.
+     */
+    seenAt: z.string().datetime({ offset: true }).optional(),
   })
   .strict();
 
@@ -95,6 +106,20 @@ export async function requestRelease(reg: Registry, connectionId: string, body: 
   }
   const fence = checkTarget(reg, conn, { ...body, requestId }, actor);
   const audit = auditBase(connectionId, { ...body, requestId }, fence.f, actor);
+  // The same confirmation again (same operator, same target): the first request's answer, once
+  // it is known; nothing is sent. Its line has an id of its own: the request's row keeps its outcome.
+  const what = JSON.stringify([connectionId, body.key, body.fence, body.mode, body.target ?? null]);
+  const first = body.requestId ? reg.claims.repeatOf(requestId, actor.name, what) : null;
+  if (first) {
+    reg.audit.append({
+      ...audit,
+      requestId: randomUUID(),
+      phase: "outcome",
+      outcome: "refused",
+      detail: `a repeat of confirmation ${requestId}: nothing was sent, it is answered with that confirmation's outcome`,
+    });
+    return (await first) as ReleaseAnswer;
+  }
   if (conn.config.readOnly) {
     reg.audit.append({ ...audit, phase: "outcome", outcome: "denied", detail: "connection is read-only" });
     throw new HttpError(403, "read_only", "this connection is read-only");
@@ -104,6 +129,21 @@ export async function requestRelease(reg: Registry, connectionId: string, body: 
     reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: `stale view not acknowledged: ${stale.message}` });
     throw new HttpError(428, "stale_ack_required", stale.message, stale.extra);
   }
+  // Taken before anything is awaited: a repeat arriving meanwhile finds it.
+  const answer = proceed(reg, connectionId, { ...body, requestId }, actor, audit);
+  if (body.requestId) reg.claims.answering(requestId, actor.name, what, answer);
+  return answer;
+}
+
+/** A release past its checks: its confirmation id used once, rate-limited, then run or held for approval. */
+async function proceed(
+  reg: Registry,
+  connectionId: string,
+  body: ReleaseRequest & { requestId: string },
+  actor: Actor,
+  audit: ReturnType<typeof auditBase>,
+): Promise<ReleaseAnswer> {
+  const requestId = body.requestId;
   if (!(await shared(reg, audit, () => reg.useRequestId(requestId)))) {
     reg.audit.append({ ...audit, phase: "outcome", outcome: "refused", detail: `confirmation ${requestId} was already used: nothing was sent` });
     throw new HttpError(409, "duplicate", "this confirmation was already used");
@@ -120,7 +160,7 @@ export async function requestRelease(reg: Registry, connectionId: string, body: 
     reg.audit.append({ ...audit, phase: "intent", outcome: "pending_approval", detail: `approval ${approvalId} needed within ${rule.windowMinutes} min` });
     let p: PendingRelease;
     try {
-      p = await reg.approvals.add(connectionId, { ...body, requestId }, actor, rule.windowMinutes * 60_000, approvalId);
+      p = await reg.approvals.add(connectionId, body, actor, rule.windowMinutes * 60_000, approvalId);
     } catch (err) {
       // Not queued (PostgreSQL down): the intent's outcome says so.
       try {
@@ -132,7 +172,7 @@ export async function requestRelease(reg: Registry, connectionId: string, body: 
     }
     return { kind: "pending", approvalId: p.id, expiresAt: new Date(p.expiresAt).toISOString(), requestId };
   }
-  return { kind: "done", requestId, ...(await execute(reg, connectionId, { ...body, requestId }, actor)) };
+  return { kind: "done", requestId, ...(await execute(reg, connectionId, body, actor)) };
 }
 
 /**
@@ -332,15 +372,12 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
     }
   }
 
-  // One attempt per exact holding at a time: concurrent confirmations of the same fence get 409.
-  const claim = reg.claims.take(ReleaseClaims.idOf(connectionId, body.key, fence.h), body.requestId, actor.name);
+  // One attempt per exact holding at a time: concurrent confirmations of the same fence get 409,
+  // and so does one from a view read before this holding's release (lib/api/claims.ts).
+  const seenAt = body.seenAt === undefined ? undefined : Date.parse(body.seenAt);
+  const claim = reg.claims.take(ReleaseClaims.idOf(connectionId, body.key, fence.h), body.requestId, actor.name, Date.now(), seenAt);
   if (claim) {
-    const what =
-      claim.state === "running"
-        ? `a release of this exact holding is already running (request ${claim.requestId} by ${claim.actor})`
-        : claim.state === "applied"
-          ? `this exact holding was already released (request ${claim.requestId} by ${claim.actor})`
-          : `the outcome of request ${claim.requestId} by ${claim.actor} for this exact holding is not known yet; LockDeck is re-reading the store`;
+    const what = claimWords(ReleaseClaims.refusal(claim, seenAt), seenAt);
     const entry = reg.audit.append({ ...audit, phase: "outcome", outcome: "precondition_failed", detail: `${what}: nothing was sent` });
     return {
       outcome: { status: "changed", current: hub.get(body.key) ?? null },
@@ -351,6 +388,8 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
   }
 
   let outcome: ReleaseOutcome = { status: "unknown", reason: "not sent" };
+  // When the hub's read after an applied release was made (null: it could not read the lock back).
+  let readAfter: number | null = null;
   try {
     try {
       const ack = acked ? `; the operator acknowledged a view ${Math.round(body.staleAckMs! / 1000)} s old` : "";
@@ -406,10 +445,45 @@ async function execute(reg: Registry, connectionId: string, body: ReleaseRequest
     // Never retried: a fresh read decides what happened (lib/audit/reconcile.ts).
     if (outcome.status === "unknown") reg.reconciler.add(audit);
     await hub.applyChanges([body.key]);
-    return { outcome, auditId, auditWarning, after: afterRelease(hub, body.key) };
+    const after = afterRelease(hub, body.key);
+    if (hub.reachable) readAfter = Math.max(Date.now(), Date.parse(after.observedAt ?? "") || 0);
+    // Gone before the release: what history knows of how it ended (an expiry is nobody's release).
+    const note = outcome.status === "gone" ? await goneNote(reg, connectionId, body.key, seenAt) : undefined;
+    return { outcome, auditId, auditWarning, after, ...(note && { note }) };
   } finally {
-    reg.claims.finish(body.requestId, outcome.status);
+    reg.claims.finish(body.requestId, outcome.status, Date.now(), readAfter);
   }
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Why a claim refuses a confirmation, and for how long. */
+function claimWords({ claim, until, seenBefore }: ClaimRefusal, seenAt: number | undefined): string {
+  const by = `request ${claim.requestId} by ${claim.actor}`;
+  if (claim.state === "running") return `a release of this exact holding is already running (${by})`;
+  if (claim.state === "unknown") return `the outcome of ${by} for this exact holding is not known yet; LockDeck is re-reading the store`;
+  const released = `this exact holding was already released at ${iso(claim.at)} (${by})`;
+  if (seenBefore) {
+    return `${released}, after your view was read (${iso(seenAt!)}): if the lock is held again under the same identity (a token or thread taken again), that is a new holding you have not seen; re-read the lock and confirm what holds it now`;
+  }
+  if (claim.readAfter == null) {
+    return `${released}, and the lock could not be read back after it, so a holding of the same identity cannot be told from the released one until ${iso(until!)}`;
+  }
+  return `${released}; a holding of the same identity taken again since is released from a view read after ${iso(claim.readAfter)} (seenAt), or after ${iso(until!)}`;
+}
+
+/** A gone lock's answer: how it ended when history recorded it after the operator's view was read, else neutral words. */
+async function goneNote(reg: Registry, connection: string, key: string, seenAt: number | undefined): Promise<string> {
+  const neutral = "the lock is gone — it expired or was released since your view was read: nothing was deleted";
+  if (seenAt === undefined) return neutral;
+  try {
+    const { last } = await goneLock(reg, connection, key);
+    // Only the history's end: the audit's newest release is this very request.
+    if (last && last.at >= seenAt) return `the lock is gone — ${goneMessage({ last, release: null })}: nothing was deleted`;
+  } catch {
+    // History unavailable: neutral words.
+  }
+  return neutral;
 }
 
 /**
