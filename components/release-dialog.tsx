@@ -10,7 +10,7 @@ import { formatClock } from "./format";
 import { whoText } from "./holder-text";
 import { keys } from "./queries";
 import { StaleAck } from "./release-ack";
-import { ResultView } from "./release-result";
+import { ResultView, tellingAnswer } from "./release-result";
 import type { Freshness, PlanView } from "./truth-types";
 
 export interface ReleaseDialogProps {
@@ -36,6 +36,11 @@ function modeText(mode: ReleaseMode): string {
   return mode === "delete"
     ? "Delete only this lock's key(s), and only if they still hold exactly what you saw."
     : `${mode}: re-read the lock to see what it does`;
+}
+
+/** Answers that mean nothing was attempted (the same as `retryable` in the dialog): the next send is a new confirmation. */
+function nothingAttempted(r: ReleaseResult): boolean {
+  return r.kind === "error" && (r.code === "bad_request" || r.code === "unreachable" || r.code === "stale_ack_required");
 }
 
 /**
@@ -64,32 +69,51 @@ export function ReleaseDialog({ conn, lock, plan, freshness, liveFence, onClose,
   const shown: PlanView = plans?.[mode] ?? plan;
   const stale = !!freshness?.stale;
   const [acked, setAcked] = useState(false);
+  // One confirmation sends one request. `sent` is set before mutate: isPending re-renders a tick
+  // late (TanStack's notify batch), so a double-click or a fast double Enter passed a check of
+  // it and sent a second POST, whose 409 was the only answer shown. The confirmation's id is
+  // made once (not per call), so a repeat that still got out is the same request, which the
+  // server answers with the first one's outcome. Only an answer that means nothing was
+  // attempted frees `sent`, and the next send is a new confirmation with a new id.
+  const sent = useRef(false);
+  const inFlight = useRef(false);
+  const confirmation = useRef<string | null>(null);
+  const [answer, setAnswer] = useState<ReleaseResult>();
   const release = useMutation({
-    mutationFn: () =>
+    mutationFn: (requestId: string) =>
       releaseLock(conn, {
         key: lock.key,
         fence: lock.fence,
         reason: reason.trim(),
         mode: modes.length > 1 || targetId ? mode : plan.modes[0],
-        // One id per confirmation: a replayed POST of this click is refused by the server.
-        requestId: newRequestId(),
+        requestId,
+        // When the view confirmed from was read: after an earlier release, a holding taken again
+        // with the same token is released only from a view read after it (lib/api/claims.ts).
+        seenAt: lock.observedAt,
         // The age the operator acknowledged: the one on screen when they confirmed.
         ...(stale && acked && freshness?.staleAgeMs != null && { staleAckMs: freshness.staleAgeMs }),
         ...(targetId && { target: targetId }),
       }),
     onSuccess: (r) => {
+      // If two answers ever arrive, the one that says what happened ("released") is kept.
+      setAnswer((prev) => tellingAnswer(prev, r));
+      if (nothingAttempted(r)) {
+        sent.current = false;
+        confirmation.current = null;
+      }
       // The view grew older than acknowledged: ask again, with the new age.
       if (r.kind === "error" && r.code === "stale_ack_required") setAcked(false);
     },
+    onError: (e) => setAnswer((prev) => tellingAnswer(prev, { kind: "error", status: 0, code: "client", message: e.message })),
     onSettled: () => {
+      inFlight.current = false;
       void client.invalidateQueries({ queryKey: keys.locksOf(conn) });
       void client.invalidateQueries({ queryKey: keys.lock(conn, lock.key) });
       void client.invalidateQueries({ queryKey: keys.connections(), exact: true });
       void client.invalidateQueries({ queryKey: ["audit"] });
     },
   });
-  const result: ReleaseResult | undefined =
-    release.data ?? (release.error ? { kind: "error", status: 0, code: "client", message: release.error.message } : undefined);
+  const result: ReleaseResult | undefined = answer;
   const pending = release.isPending;
   const holder = lock.holders[0];
   const reasonOk = reason.trim().length >= MIN_REASON;
@@ -120,7 +144,7 @@ export function ReleaseDialog({ conn, lock, plan, freshness, liveFence, onClose,
       data-testid="release-dialog"
       onCancel={(e) => {
         e.preventDefault();
-        if (!pending) onClose();
+        if (!pending && !inFlight.current) onClose();
       }}
       className="m-auto w-[min(720px,calc(100vw-2rem))] rounded-lg border border-line bg-panel p-0 text-[13px] text-fg shadow-2xl"
     >
@@ -129,7 +153,12 @@ export function ReleaseDialog({ conn, lock, plan, freshness, liveFence, onClose,
         className="flex flex-col gap-3 p-4"
         onSubmit={(e) => {
           e.preventDefault();
-          if (canSend) release.mutate();
+          // Synchronous: a second click in the same burst finds `sent` already set.
+          if (!canSend || sent.current) return;
+          sent.current = true;
+          inFlight.current = true;
+          confirmation.current ??= newRequestId();
+          release.mutate(confirmation.current);
         }}
       >
         <h2 id={`${id}-title`} data-testid="release-title" className="text-[15px] font-semibold">
@@ -306,7 +335,9 @@ export function ReleaseDialog({ conn, lock, plan, freshness, liveFence, onClose,
         <div className="flex justify-end gap-2">
           <button
             type="button"
-            onClick={onClose}
+            onClick={() => {
+              if (!inFlight.current) onClose();
+            }}
             disabled={pending}
             data-testid="release-cancel"
             className="rounded border border-line px-3 py-1 hover:bg-hover"

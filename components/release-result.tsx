@@ -31,6 +31,15 @@ function AfterLine({ after }: { after: AfterRelease | undefined }) {
   );
 }
 
+/**
+ * The answer to show when a confirmation gets a second one (a repeat that got out): "released"
+ * says what happened and is kept; a later refusal of the same holding ("changed", the first
+ * request's own release) would say nothing was deleted right after it was.
+ */
+export function tellingAnswer(prev: ReleaseResult | undefined, next: ReleaseResult): ReleaseResult {
+  return prev?.kind === "released" ? prev : next;
+}
+
 /** ResultView renders what the release came to (data-testid="release-result", data-outcome). */
 export function ResultView({ result, onReview, onDone }: { result: ReleaseResult; onReview(): void; onDone(): void }) {
   const box = "rounded border px-3 py-2";
@@ -74,7 +83,8 @@ export function ResultView({ result, onReview, onDone }: { result: ReleaseResult
   if (result.kind === "gone") {
     return (
       <div data-testid="release-result" data-outcome="gone" role="status" className={`${box} border-line bg-sunken`}>
-        <p className="font-semibold">Already released — nothing to do.</p>
+        {/* Gone before the release came: it expired or was released (the message says which when history knows). */}
+        <p className="font-semibold">Not there any more — nothing was deleted.</p>
         <AfterLine after={result.after} />
         {result.message ? <p className="text-muted">{result.message}</p> : null}
         <button type="button" onClick={onDone} className="mt-1 text-accent hover:underline">
