@@ -4,7 +4,7 @@ import { useEffect, useState } from "react";
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { useQuery } from "@tanstack/react-query";
-import { escapeControls } from "@/lib/keys";
+import { escapeControls, visibleText } from "@/lib/keys";
 import type { AuditEntry } from "./api";
 import { ErrorNote } from "./error-note";
 import { attemptsOf, type Attempt } from "./audit-attempts";
@@ -12,6 +12,7 @@ import { describeFence } from "./fence-text";
 import { formatDateTime, plural, shortId } from "./format";
 import { lockHref } from "./lock-row";
 import { auditQuery, connectionsQuery, whoamiQuery } from "./queries";
+import { VisibleText } from "./visible-text";
 
 /** Outcome words as the audit log writes them (lib/audit/log.ts); anything else is a refusal or failure. */
 const OUTCOME_COLOUR: Record<string, string> = {
@@ -203,8 +204,8 @@ function AttemptRow({ a }: { a: Attempt }) {
       <td className="px-3 py-1">{e.connection}</td>
       <td className="max-w-[360px] px-3 py-1 font-mono break-all">
         {e.key && e.connection ? (
-          <Link href={lockHref(e.connection, e.key)} prefetch={false} className="hover:underline">
-            {escapeControls(e.key)}
+          <Link href={lockHref(e.connection, e.key)} prefetch={false} className="hover:underline" data-testid="audit-key" title={visibleText(e.key)}>
+            <VisibleText text={e.key} />
           </Link>
         ) : (
           <span className="text-faint">–</span>
@@ -228,7 +229,10 @@ function AttemptRow({ a }: { a: Attempt }) {
           </ol>
         ) : null}
       </td>
-      <td className="max-w-[320px] px-3 py-1 break-words">{e.reason}</td>
+      <td className="max-w-[320px] px-3 py-1 break-words">
+        {/* Isolated and escaped (an RLO or a zero-width space is shown), line breaks kept. */}
+        <bdi className="whitespace-pre-line">{(e.reason ?? "").split("\n").map(escapeControls).join("\n")}</bdi>
+      </td>
       <td className="px-3 py-1 font-mono text-[12px] text-muted">{e.mode}</td>
       <td className="max-w-[360px] px-3 py-1 text-[12px] text-muted" data-testid="audit-fence" title={`${e.fence}\nrequest ${e.requestId}`}>
         {fenceWords ?? (e.fence ? <span className="font-mono">{shortId(e.fence)}</span> : <span className="text-faint">–</span>)}

@@ -2,7 +2,7 @@
 
 import type { ReactNode } from "react";
 import Link from "next/link";
-import { escapeControls } from "@/lib/keys";
+import { visibleText } from "@/lib/keys";
 import type { RawPreview } from "@/lib/model";
 import { CopyButton } from "./copy-button";
 import { formatAge, formatClock, formatDuration, formatRawSize, formatTtl, msBetween, shortId } from "./format";
@@ -10,7 +10,25 @@ import { startLabel, whoText } from "./holder-text";
 import type { AnonymousWaiters, HolderView, LockView, WaiterView } from "./truth-types";
 import { lockHref } from "./lock-row";
 import { Ttl } from "./ttl";
+import { LookalikeNote, VisibleText } from "./visible-text";
 import { useWarnings } from "./warnings";
+
+/**
+ * The lock page's heading: the name (or key) with its escapes marked, and, when the name or the
+ * key is not plain text, a warning naming the characters (the header wraps it onto its own line).
+ */
+export function KeyHeading({ lock }: { lock: Pick<LockView, "name" | "key"> }) {
+  const shown = lock.name || lock.key;
+  return (
+    <>
+      <h1 className="font-mono text-[17px] font-semibold break-all" data-testid="lock-heading">
+        <VisibleText text={shown} />
+      </h1>
+      <LookalikeNote text={shown} />
+      {shown !== lock.key ? <LookalikeNote text={lock.key} /> : null}
+    </>
+  );
+}
 
 export function Section({ title, children, aside }: { title: string; children: ReactNode; aside?: ReactNode }) {
   return (
@@ -32,9 +50,9 @@ function FullId({ id, testId, strong = false }: { id: string; testId: string; st
         data-testid={testId}
         data-holder-id={testId === "holder-id" ? id : undefined}
         className={`font-mono break-all ${strong ? "font-semibold" : "text-[12px] text-muted"}`}
-        title={id}
+        title={visibleText(id)}
       >
-        {escapeControls(id)}
+        <VisibleText text={id} />
       </span>
       <CopyButton text={id} label="copy" small />
     </span>
@@ -51,8 +69,8 @@ function HolderRow({ h, now }: { h: HolderView; now: string }) {
       ) : (
         <>
           <div className="flex flex-wrap items-baseline gap-x-2">
-            <span data-testid="holder-who" className="font-semibold break-words" title={t.title}>
-              {escapeControls(t.who)}
+            <span data-testid="holder-who" className="font-semibold break-words" title={visibleText(t.title)}>
+              <VisibleText text={t.who} />
             </span>
             {h.ownerNote ? <span className="text-[12px] text-faint">({h.ownerNote})</span> : null}
           </div>
@@ -80,8 +98,18 @@ function HolderRow({ h, now }: { h: HolderView; now: string }) {
         {h.session ? (
           <span title={`session ${h.session.id}`}>
             session <span className="font-mono">{shortId(h.session.id)}</span> <CopyButton text={h.session.id} label="copy" small />
-            {h.session.name ? ` “${h.session.name}”` : ""}
-            {h.session.node ? ` on ${h.session.node}` : ""}
+            {h.session.name ? (
+              <>
+                {" “"}
+                <VisibleText text={h.session.name} />”
+              </>
+            ) : null}
+            {h.session.node ? (
+              <>
+                {" on "}
+                <VisibleText text={h.session.node} />
+              </>
+            ) : null}
             {h.session.behavior ? ` · behavior ${h.session.behavior}` : ""}
             {h.session.ttl ? ` · TTL ${h.session.ttl}` : ""}
             {h.session.lockDelayMs ? ` · lock-delay ${formatDuration(h.session.lockDelayMs)}` : ""}
@@ -141,9 +169,13 @@ function WaiterRow({ w, now }: { w: WaiterView; now: string }) {
   return (
     <li data-testid="waiter-row" data-waiter-id={w.id} className="flex flex-wrap items-baseline gap-x-3 tabular-nums">
       <span className="w-6 text-right text-muted">{w.position}.</span>
-      {t.id === null ? null : <span title={t.title}>{escapeControls(t.who)}</span>}
-      <span className="font-mono text-[12px] text-muted" title={t.title}>
-        {escapeControls(t.id ?? t.who)}
+      {t.id === null ? null : (
+        <span title={visibleText(t.title)}>
+          <VisibleText text={t.who} />
+        </span>
+      )}
+      <span className="font-mono text-[12px] text-muted" title={visibleText(t.title)}>
+        <VisibleText text={t.id ?? t.who} />
       </span>
       {w.since ? (
         <span className="text-muted" title={`${start.word} ${formatClock(w.since)}. ${start.title}`}>
@@ -211,7 +243,7 @@ export function RawPreviews({ raw }: { raw: RawPreview[] }) {
         <div key={`${r.key}:${r.type}`} className="flex flex-col gap-0.5">
           <div className="flex flex-wrap gap-x-2 text-muted">
             <span className="rounded bg-sunken px-1 font-mono text-[11px] uppercase">{r.type}</span>
-            <span className="font-mono text-fg break-all">{escapeControls(r.key)}</span>
+            <VisibleText text={r.key} className="font-mono text-fg break-all" />
             <span>
               {r.encoding} · <span data-testid="raw-size">{formatRawSize(r.type, r.size)}</span>
               {r.truncated ? " · truncated" : ""}
@@ -231,9 +263,7 @@ export function RelatedKeys({ conn, related, storeKeys }: { conn: string; relate
         <p className="flex flex-wrap gap-x-3">
           <span className="text-muted">store keys of this lock:</span>
           {storeKeys.map((k) => (
-            <span key={k} className="font-mono break-all">
-              {escapeControls(k)}
-            </span>
+            <VisibleText key={k} text={k} className="font-mono break-all" />
           ))}
         </p>
       ) : null}
@@ -242,7 +272,7 @@ export function RelatedKeys({ conn, related, storeKeys }: { conn: string; relate
           <span className="text-muted">on the same lease or session:</span>
           {related.map((k) => (
             <Link key={k} href={lockHref(conn, k)} prefetch={false} className="font-mono break-all text-accent hover:underline">
-              {escapeControls(k)}
+              <VisibleText text={k} />
             </Link>
           ))}
         </p>

@@ -11,7 +11,7 @@ import { CopyButton } from "./copy-button";
 import { ErrorNote } from "./error-note";
 import { formatClock, formatDuration, laterOf } from "./format";
 import { goneWords } from "./gone-text";
-import { Holders, Queue, RawPreviews, RelatedKeys, Section, TtlLine, Warnings } from "./lock-detail-parts";
+import { Holders, KeyHeading, Queue, RawPreviews, RelatedKeys, Section, TtlLine, Warnings } from "./lock-detail-parts";
 import { tableReturnKey } from "./lock-filters";
 import { ModeBadge } from "./mode-badge";
 import { keys, lockQuery, REFRESH_TEXT, whoamiQuery } from "./queries";
@@ -108,7 +108,7 @@ function LockDetail({ conn, lockKey }: { conn: string; lockKey: string }) {
       {data && lock && status ? (
         <article className="rounded-md border border-line bg-panel px-4 pb-2">
           <header className="flex flex-wrap items-center gap-x-3 gap-y-1 py-3">
-            <h1 className="font-mono text-[17px] font-semibold break-all">{escapeControls(lock.name || lock.key)}</h1>
+            <KeyHeading lock={lock} />
             <span className="text-muted">
               {lock.format} · {lock.kind}
             </span>

@@ -1,11 +1,12 @@
 import { memo, type MouseEvent } from "react";
-import { escapeControls } from "@/lib/keys";
+import { suspects, visibleText } from "@/lib/keys";
 import { lockStatus } from "@/lib/status";
 import { formatClock, formatDuration, laterOf, msBetween } from "./format";
 import { startLabel, whoText } from "./holder-text";
 import type { HolderView, LockView } from "./truth-types";
 import { StatusBadge } from "./status-badge";
 import { Ttl } from "./ttl";
+import { VisibleText } from "./visible-text";
 import { useWarnings } from "./warnings";
 
 /** Column template shared by the header and every row, so they line up. */
@@ -24,24 +25,39 @@ function Holder({ lock }: { lock: LockView }) {
   const more = lock.holders.length - 1;
   const t = whoText(h);
   return (
-    <span className="flex min-w-0 items-baseline gap-1.5" title={escapeControls(lock.holders.map((x) => whoText(x).title).join("\n\n"))}>
+    <span className="flex min-w-0 items-baseline gap-1.5" title={lock.holders.map((x) => visibleText(whoText(x).title)).join("\n\n")}>
       {t.id === null ? (
         <span data-testid="holder-id" data-holder-id={h.id} className="shrink-0 font-mono">
-          {escapeControls(t.who)}
+          <VisibleText text={t.who} />
         </span>
       ) : (
         <>
           <span data-testid="holder-who" className="min-w-0 truncate">
-            {escapeControls(t.who)}
+            <VisibleText text={t.who} />
           </span>
           {/* The id gives way first, but never below a readable stub (the full id is in the title). */}
           <span data-testid="holder-id" data-holder-id={h.id} className="min-w-[9ch] shrink-[4] truncate font-mono text-[11px] text-faint">
-            {escapeControls(t.id)}
+            <VisibleText text={t.id} />
           </span>
         </>
       )}
       {h.reentrancy && h.reentrancy > 1 ? <span className="shrink-0 text-muted">(x{h.reentrancy})</span> : null}
       {more > 0 ? <span className="shrink-0 rounded bg-sunken px-1 text-[11px] text-muted">+{more}</span> : null}
+    </span>
+  );
+}
+
+/** The key as it can be told apart (escapes marked); a key that is not plain text starts with ⚠, so a cut one is marked too. */
+function KeyCell({ lockKey }: { lockKey: string }) {
+  const odd = suspects(lockKey);
+  return (
+    <span role="gridcell" data-testid="lock-key" className="truncate font-mono" title={visibleText(lockKey) + (odd.length ? `\n⚠ ${odd.join(", ")}` : "")}>
+      {odd.length ? (
+        <span data-testid="key-lookalike-mark" className="text-warn">
+          ⚠{" "}
+        </span>
+      ) : null}
+      <VisibleText text={lockKey} />
     </span>
   );
 }
@@ -157,9 +173,7 @@ export const LockRow = memo(function LockRow({ conn, onOpen, lock, index, top, s
       <span role="gridcell">
         <StatusBadge status={status} gone={removed} />
       </span>
-      <span role="gridcell" className="truncate font-mono" title={escapeControls(lock.key)}>
-        {escapeControls(lock.key)}
-      </span>
+      <KeyCell lockKey={lock.key} />
       <span role="gridcell" className="truncate text-muted">
         {lock.format}
       </span>

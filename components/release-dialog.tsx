@@ -2,7 +2,7 @@
 
 import { useEffect, useId, useRef, useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { escapeControls } from "@/lib/keys";
+import { escapeControls, visibleText } from "@/lib/keys";
 import type { LockView, ReleaseMode } from "@/lib/model";
 import { newRequestId, releaseLock, type LockDetail, type ReleaseResult } from "./api";
 import { CopyButton } from "./copy-button";
@@ -11,6 +11,7 @@ import { whoText } from "./holder-text";
 import { keys } from "./queries";
 import { StaleAck } from "./release-ack";
 import { ResultView, tellingAnswer } from "./release-result";
+import { LookalikeNote, VisibleText } from "./visible-text";
 import type { Freshness, PlanView } from "./truth-types";
 
 export interface ReleaseDialogProps {
@@ -164,25 +165,31 @@ export function ReleaseDialog({ conn, lock, plan, freshness, liveFence, onClose,
         <h2 id={`${id}-title`} data-testid="release-title" className="text-[15px] font-semibold">
           {target ? (
             <>
-              Release ONE slot of <span className="font-mono">{escapeControls(lock.name || lock.key)}</span>: {escapeControls(target.label)}
+              Release ONE slot of <VisibleText text={lock.name || lock.key} className="font-mono" />: <VisibleText text={target.label} />
             </>
           ) : targets.length > 1 ? (
             <>
-              Release ALL {targets.length} holders of <span className="font-mono">{escapeControls(lock.name || lock.key)}</span>
+              Release ALL {targets.length} holders of <VisibleText text={lock.name || lock.key} className="font-mono" />
             </>
           ) : (
             <>
-              Release <span className="font-mono">{escapeControls(lock.name || lock.key)}</span>
+              Release <VisibleText text={lock.name || lock.key} className="font-mono" />
               {holder ? (
                 <>
                   {" "}
-                  held by <span title={whoText(holder).title}>{escapeControls(whoText(holder).who)}</span>
+                  held by {lock.holders.length > 1 ? `${lock.holders.length} holders: ` : null}
+                  <span title={visibleText(whoText(holder).title)}>
+                    <VisibleText text={whoText(holder).who} />
+                  </span>
+                  {lock.holders.length > 1 ? ` and ${lock.holders.length - 1} more` : null}
                 </>
               ) : null}
             </>
           )}{" "}
           <span className="font-normal text-muted">(seen {formatClock(lock.observedAt)})</span>?
         </h2>
+        <LookalikeNote text={lock.name || lock.key} />
+        {lock.name && lock.name !== lock.key ? <LookalikeNote text={lock.key} /> : null}
 
         {stale && freshness && (!result || retryable) ? (
           <StaleAck freshness={freshness} message={freshness.message} acked={acked} onAck={setAcked} disabled={pending} />

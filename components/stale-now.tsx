@@ -5,12 +5,12 @@
 
 import Link from "next/link";
 import { useQueries, useQuery } from "@tanstack/react-query";
-import { escapeControls } from "@/lib/keys";
 import { fetchLocksPage } from "./api";
 import { lockHref } from "./lock-row";
 import { connectionsQuery, REFRESH_MS } from "./queries";
 import { useWarnings } from "./warnings";
 import { STALE_WARNINGS } from "@/lib/status";
+import { VisibleText } from "./visible-text";
 
 const LIMIT = 50;
 
@@ -37,7 +37,7 @@ export function StaleNow() {
             <li key={`${conn}\u0000${lock.key}`} data-testid="stale-row" className="flex flex-wrap items-center gap-2">
               <span className="text-faint">{conn}</span>
               <Link href={lockHref(conn, lock.key)} className="font-mono hover:underline">
-                {escapeControls(lock.name)}
+                <VisibleText text={lock.name} />
               </Link>
               {lock.warnings
                 .filter((w) => STALE_WARNINGS.has(w))
