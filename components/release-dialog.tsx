@@ -2,7 +2,7 @@
 
 import { useEffect, useId, useRef, useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { escapeControls, visibleText } from "@/lib/keys";
+import { escapeControls, visibleLength, visibleText } from "@/lib/keys";
 import type { LockView, ReleaseMode } from "@/lib/model";
 import { newRequestId, releaseLock, type LockDetail, type ReleaseResult } from "./api";
 import { CopyButton } from "./copy-button";
@@ -117,7 +117,8 @@ export function ReleaseDialog({ conn, lock, plan, freshness, liveFence, onClose,
   const result: ReleaseResult | undefined = answer;
   const pending = release.isPending;
   const holder = lock.holders[0];
-  const reasonOk = reason.trim().length >= MIN_REASON;
+  // Visible characters only: spaces and zero-width characters are no reason.
+  const reasonOk = visibleLength(reason) >= MIN_REASON;
   // Only answers that mean "nothing was attempted" may be sent again: a bad reason, a store
   // that could not be reached. "changed" and "unknown" need a fresh look first.
   const retryable = result?.kind === "error" && (result.code === "bad_request" || result.code === "unreachable" || result.code === "stale_ack_required");

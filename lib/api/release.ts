@@ -18,6 +18,7 @@ import { goneLock, goneMessage } from "./detail";
 import { staleAckProblem } from "./stale-ack";
 import { afterRelease } from "./after-release";
 import { readJsonValue } from "./body";
+import { visibleLength } from "../keys";
 import type { AfterRelease } from "./types";
 import type { Hub } from "../hub/hub";
 import { RELEASE_MODES, storeModule } from "../stores";
@@ -32,7 +33,12 @@ export const ReleaseBody = z
       .string()
       .min(1)
       .max(256 * 1024),
-    reason: z.string().trim().min(3, "a reason of at least 3 characters is required").max(2_000),
+    // Visible characters are counted: spaces and zero-width characters alone are no reason.
+    reason: z
+      .string()
+      .trim()
+      .max(2_000)
+      .refine((r) => visibleLength(r) >= 3, "a reason of at least 3 visible characters is required"),
     /**
      * Any store's mode (lib/stores/<kind>/module.ts). One the connection's store does not offer is
      * refused here (checkTarget); one this lock does not allow, by the adapter.
