@@ -85,7 +85,17 @@ describe("keys as shown: different keys never read the same", () => {
   });
 
   it("ordinary non-ASCII text stays readable", () => {
-    for (const k of ["заказы:ключ", "lock:заказы", "lock:café", "Straße/naïve", "lock:注文", "Javaエラー", "lock:🔒", "αβγ:δ"]) {
+    for (const k of [
+      "заказы:ключ",
+      "lock:заказы",
+      "lock:café",
+      "Straße/naïve",
+      "lock:注文",
+      "Javaエラー",
+      "lock:🔒",
+      "αβγ:δ",
+      "127.0.0.1 · session 0x10…90002 — ≥5s",
+    ]) {
       expect(visibleText(k), k).toBe(k);
       expect(suspects(k), k).toEqual([]);
     }

@@ -78,6 +78,8 @@ const LATIN_LOOKALIKES = new Set(Array.from("аеорсухіјѕԁԛԝһӏүɡ"
 // dotless i/j, script a/g, Latin iota, small capitals, dental click, colons, dashes, slashes.
 const OTHER_LOOKALIKES =
   /[\u0131\u0237\u0251\u0261\u0269\u026a\u028f\u029c\u01c0\u01c3\u02d0\u02d7\u02f8\u0589\u05c3\u2010-\u2013\u2043\u2044\u2212\u2215\u2236\u29f8\ua789]/u;
+// "…" is one glyph, never three dots; the views write it in shortened ids.
+const ELLIPSIS = "\u2026";
 const LETTER = /\p{L}/u;
 const LATIN = /\p{Script=Latin}/u;
 const MARK = /\p{M}/u;
@@ -127,7 +129,7 @@ export function visibleParts(text: string): VisiblePart[] {
     else if (ODD_SPACE.test(c)) esc[i] = { cp, at: i, kind: "space" };
     else if (HAS_ESCAPED.test(c)) esc[i] = { cp, at: i, kind: "invisible" };
     else if (c === " " && (i === 0 || i === cs.length - 1 || cs[i - 1] === " " || cs[i + 1] === " ")) esc[i] = { cp, at: i, kind: "space" };
-    else if (!MARK.test(c) && (c.normalize("NFKC") !== c || OTHER_LOOKALIKES.test(c))) esc[i] = { cp, at: i, kind: "look-alike" };
+    else if (!MARK.test(c) && ((c.normalize("NFKC") !== c && c !== ELLIPSIS) || OTHER_LOOKALIKES.test(c))) esc[i] = { cp, at: i, kind: "look-alike" };
     else if (/\p{Nd}/u.test(c) && cp > 0x7f && (hasLatin || hasAsciiDigit)) esc[i] = { cp, at: i, kind: "look-alike" };
   });
   // Words: mixed scripts, and words of look-alikes only.
