@@ -99,6 +99,11 @@ export class Hub {
       applyChanges: (keys) => this.applyChanges(keys),
       publishStatus: () => this.emitStatus(),
       shownMode: () => this.shownMode,
+      // Confirmed now: the records the batch applied were observed before this (an outage's gap
+      // starts at the last confirmation, and history's holdings must not be lost before they began).
+      caughtUp: () => {
+        if (this.health.reachable && this.feedOpen()) this.health.confirm("read");
+      },
     });
   }
 

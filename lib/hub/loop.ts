@@ -4,7 +4,7 @@
 // resync), and the wake-up of a pause. It keeps no lock state: reading, applying and publishing
 // are the hub's steps (FeedLoopSteps), called from here.
 
-import type { StoreAdapter } from "../model";
+import type { StoreAdapter, StoreChange } from "../model";
 import { CATCHING_UP_MS } from "./health";
 
 /** What the loop asks of the hub. */
@@ -17,6 +17,8 @@ export interface FeedLoopSteps {
   publishStatus(): void;
   /** The update mode the last status event announced. */
   shownMode(): string | null;
+  /** A feed batch is applied and none waits behind it: the view is as current as the feed knows. */
+  caughtUp(): void;
 }
 
 export class FeedLoop {
@@ -102,10 +104,15 @@ export class FeedLoop {
     // Even a quiet feed is re-listed now and then: a missed event would otherwise stay missed.
     const resyncTimer = setTimeout(() => cycle.abort(), this.resyncIntervalMs);
     resyncTimer.unref?.();
+    let feed: AsyncIterator<StoreChange> | null = null;
     try {
-      const feed = this.adapter.watch!(cycle.signal);
+      feed = this.adapter.watch!(cycle.signal)[Symbol.asyncIterator]();
       this.steps.publishStatus();
-      for await (const change of feed) {
+      let next = feed.next();
+      for (;;) {
+        const item = await next;
+        if (item.done) break;
+        const change = item.value;
         yielded = true;
         const received = Date.now();
         this.behindSince = received;
@@ -123,6 +130,10 @@ export class FeedLoop {
         // ... and as caught up once done. An adapter may also turn live only once it has caught
         // up; say so as soon as it does.
         if (Date.now() - received > CATCHING_UP_MS || this.adapter.updateMode().mode !== this.steps.shownMode()) this.steps.publishStatus();
+        // A batch that came in while this one was applied is handed over at once (the feed's
+        // buffer yields within microtasks): only when none is does the view count as caught up.
+        next = feed.next();
+        if (!(await settlesBeforeImmediate(next)) && !cycle.signal.aborted) this.steps.caughtUp();
       }
       return true;
     } catch (err) {
@@ -139,6 +150,9 @@ export class FeedLoop {
       // decides. Marking it here would record an outage for every feed reconnect.
       return false;
     } finally {
+      // The feed ends with its cycle (as a for…of would end it): its streams close.
+      cycle.abort();
+      void feed?.return?.(undefined).catch(() => undefined);
       clearTimeout(resyncTimer);
       this.behindSince = null;
       this.stopped.removeEventListener("abort", stop);
@@ -156,4 +170,15 @@ export class FeedLoop {
       };
     });
   }
+}
+
+/** Whether `p` settles before the next macrotask (a value already waiting in the feed's buffer). */
+function settlesBeforeImmediate(p: Promise<unknown>): Promise<boolean> {
+  return Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => setImmediate(() => resolve(false))),
+  ]);
 }
