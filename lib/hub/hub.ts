@@ -217,9 +217,9 @@ export class Hub {
       // confirmation, so a confirmation dated before them would have the history record holdings
       // lost before they began (outage.test.ts). The re-read of a feed batch confirms nothing:
       // batches that came in meanwhile wait behind it (a burst: "800 shown, 7 200 acknowledged,
-      // confirmed 1 ms ago" in burst.test.ts); the next health check confirms once the feed has
-      // caught up. Polling, or during an outage, a re-read of a few keys does not make the rest
-      // of the view current: the next poll or re-list does.
+      // confirmed 1 ms ago" in burst.test.ts); the loop confirms once none waits (caughtUp).
+      // Polling, or during an outage, a re-read of a few keys does not make the rest of the view
+      // current: the next poll or re-list does.
       if (this.health.reachable && this.feedLive()) this.health.confirm("read");
       if (changed) {
         this.version++;
