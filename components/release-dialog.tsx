@@ -39,7 +39,7 @@ function modeText(mode: ReleaseMode): string {
     : `${mode}: re-read the lock to see what it does`;
 }
 
-/** Answers that mean nothing was attempted (the same as `retryable` in the dialog): the next send is a new confirmation. */
+/** Answers that mean nothing was attempted: the dialog may send again, and the next send is a new confirmation. */
 function nothingAttempted(r: ReleaseResult): boolean {
   return r.kind === "error" && (r.code === "bad_request" || r.code === "unreachable" || r.code === "stale_ack_required");
 }
@@ -121,7 +121,7 @@ export function ReleaseDialog({ conn, lock, plan, freshness, liveFence, onClose,
   const reasonOk = visibleLength(reason) >= MIN_REASON;
   // Only answers that mean "nothing was attempted" may be sent again: a bad reason, a store
   // that could not be reached. "changed" and "unknown" need a fresh look first.
-  const retryable = result?.kind === "error" && (result.code === "bad_request" || result.code === "unreachable" || result.code === "stale_ack_required");
+  const retryable = !!result && nothingAttempted(result);
   const canSend = reasonOk && (!stale || acked) && !pending && (!result || retryable);
   const changedWhileOpen = !result && liveFence !== undefined && liveFence !== lock.fence;
   const defaultMode = modes[0] ?? "delete";
